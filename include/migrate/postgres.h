@@ -1,0 +1,73 @@
+/*
+ * libmigrate: the PostgreSQL driver's wrapper for a connection the
+ * application already has. Include only when you use PostgreSQL; it pulls
+ * in <libpq-fe.h>.
+ *
+ * Targets opened from a URL ("postgresql://..." or "postgres://...") accept
+ * these libmigrate parameters in the query string; they are removed before
+ * the URL reaches libpq, and every other parameter (and libpq's PG*
+ * environment variables) is honoured as libpq documents:
+ *
+ *   migrate_schema=NAME          schema of the history and lease tables (public)
+ *   migrate_lock=advisory|lease  session advisory lock (default), or a lease
+ *                                row for poolers in transaction mode
+ *   migrate_lease_ms=N           lease duration, renewed on every history write (300000)
+ *   migrate_lock_timeout_ms=N    lock_timeout of DDL and batches (5000; 0: none)
+ *   migrate_statement_timeout_ms=N  statement_timeout of DDL and batches (0: none)
+ *   migrate_retries=N            attempts of a statement that hit lock_timeout (8)
+ */
+#ifndef MIGRATE_POSTGRES_H
+#define MIGRATE_POSTGRES_H
+
+#include <libpq-fe.h>
+
+#include "migrate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Lock modes of migrate_postgres_options_t. */
+#define MIGRATE_PG_LOCK_ADVISORY 0 /* pg_try_advisory_lock on the session */
+#define MIGRATE_PG_LOCK_LEASE 1    /* a row of <schema>._migrate_lock with an expiry */
+
+#define MIGRATE_POSTGRES_OPTIONS_VERSION 1
+
+/*
+ * Options of a PostgreSQL target. Initialise with
+ * migrate_postgres_options_init(); fields are only ever appended.
+ */
+typedef struct migrate_postgres_options {
+	unsigned version;            /* MIGRATE_POSTGRES_OPTIONS_VERSION */
+	const char *schema;          /* history schema; NULL: "public" (copied) */
+	int lock_mode;               /* MIGRATE_PG_LOCK_* */
+	int64_t lease_ms;            /* lease duration (default 300000) */
+	int64_t lock_timeout_ms;     /* DDL and batch lock_timeout (default 5000; 0: none) */
+	int64_t statement_timeout_ms;/* DDL and batch statement_timeout (default 0: none) */
+	uint32_t retries;            /* attempts on lock_timeout, with backoff (default 8) */
+} migrate_postgres_options_t;
+
+#define MIGRATE_POSTGRES_OPTIONS_INIT \
+	{MIGRATE_POSTGRES_OPTIONS_VERSION, NULL, MIGRATE_PG_LOCK_ADVISORY, 300000, 5000, 0, 8}
+
+/* Fills `opts` with the defaults of struct version `version`; MIGRATE_EVERSION if unknown. */
+MIGRATE_EXPORT(int) migrate_postgres_options_init(migrate_postgres_options_t *opts, unsigned version);
+
+/*
+ * Wraps an open `conn` in a target with the default options. The
+ * connection is borrowed: libmigrate never closes it, and it must outlive
+ * the target. Session settings changed for a step are restored after it.
+ * Errors: MIGRATE_EINVAL (NULL arguments), MIGRATE_ECONNECT (`conn` is
+ * not connected).
+ */
+MIGRATE_EXPORT(int) migrate_target_open_postgres(migrate_target_t **out, PGconn *conn, migrate_error_t *err);
+
+/* The same with options (`opts` may be NULL for the defaults). MIGRATE_EVERSION for an unknown version. */
+MIGRATE_EXPORT(int) migrate_target_open_postgres_opts(migrate_target_t **out, PGconn *conn,
+						      const migrate_postgres_options_t *opts, migrate_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * libmigrate: the SQLite driver's wrapper for a connection the application
+ * already has. Include only when you use SQLite; it pulls in <sqlite3.h>.
+ */
+#ifndef MIGRATE_SQLITE_H
+#define MIGRATE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "migrate.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Wraps an open `db` in a target. The connection is borrowed: libmigrate
+ * never closes it, and it must outlive the target. The lock is taken on a
+ * file beside the database (none for in-memory databases).
+ */
+MIGRATE_EXPORT(int) migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

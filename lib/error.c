@@ -1,0 +1,158 @@
+/*
+ * Errors and logging: caller-owned error structs, a stateless strerror, and
+ * the process-wide log handler behind a once-initialised lock.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+static migrate_log_fn log_fn;
+static void *log_payload;
+
+const char *migrate_strerror(int code)
+{
+	switch (code) {
+	case MIGRATE_OK: return "success";
+	case MIGRATE_EINVAL: return "invalid argument";
+	case MIGRATE_ENOMEM: return "out of memory";
+	case MIGRATE_EPLAN: return "invalid plan";
+	case MIGRATE_EUNSUPPORTED: return "step not supported by this driver";
+	case MIGRATE_ECHECKSUM: return "applied version changed since it was applied";
+	case MIGRATE_ELOCKED: return "lock held by another run";
+	case MIGRATE_ELOCKLOST: return "lock lost during the run";
+	case MIGRATE_ECANCELED: return "run canceled";
+	case MIGRATE_EDB: return "database error";
+	case MIGRATE_ECONNECT: return "cannot connect to the database";
+	case MIGRATE_EASSERT: return "assertion failed";
+	case MIGRATE_EIRREVERSIBLE: return "step cannot be reverted";
+	case MIGRATE_EORDER: return "pending version older than an applied one";
+	case MIGRATE_EJSON: return "malformed JSON";
+	case MIGRATE_ECALLBACK: return "custom step failed";
+	case MIGRATE_ENOTFOUND: return "not found";
+	case MIGRATE_EIO: return "input/output error";
+	case MIGRATE_EVERSION: return "unknown struct version";
+	case MIGRATE_ESTATE: return "history state forbids the operation";
+	case MIGRATE_EINTERNAL: return "internal error";
+	default: return "unknown error";
+	}
+}
+
+int migrate__err(migrate_error_t *err, int domain, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->domain = domain;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int migrate_error_set(migrate_error_t *err, int domain, int code, const char *message)
+{
+	return migrate__err(err, domain, code, "%s", message ? message : migrate_strerror(code));
+}
+
+void migrate__err_prefix(migrate_error_t *err, const char *fmt, ...)
+{
+	char prefix[512], old[MIGRATE_ERROR_MESSAGE_SIZE];
+	size_t plen, olen;
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, err->message, sizeof old);
+	old[sizeof old - 1] = '\0';
+	/* Truncate the tail, never the prefix that names the place. */
+	plen = strlen(prefix);
+	olen = strlen(old);
+	if (plen + olen >= sizeof err->message)
+		olen = sizeof err->message - plen - 1;
+	memcpy(err->message, prefix, plen);
+	memcpy(err->message + plen, old, olen);
+	err->message[plen + olen] = '\0';
+}
+
+void migrate_log_set_handler(migrate_log_fn fn, void *payload)
+{
+	pthread_mutex_lock(&log_mutex);
+	log_fn = fn;
+	log_payload = payload;
+	pthread_mutex_unlock(&log_mutex);
+}
+
+int migrate__log_enabled(int level)
+{
+	int on;
+
+	(void)level;
+	pthread_mutex_lock(&log_mutex);
+	on = log_fn != NULL;
+	pthread_mutex_unlock(&log_mutex);
+	return on;
+}
+
+void migrate_log(int level, const char *message)
+{
+	pthread_mutex_lock(&log_mutex);
+	if (log_fn)
+		log_fn(level, message, log_payload);
+	pthread_mutex_unlock(&log_mutex);
+}
+
+void migrate__log(int level, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	if (!migrate__log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	migrate_log(level, line);
+}
+
+/*
+ * Hides the password of "scheme://user:password@host" and of libpq-style
+ * "password=..." parameters, so a URL can be shown in messages.
+ */
+void migrate__redact_url(const char *url, char *out, size_t out_size)
+{
+	const char *scheme, *at, *colon, *pw;
+	size_t n;
+
+	if (!out_size)
+		return;
+	snprintf(out, out_size, "%s", url ? url : "");
+	scheme = strstr(out, "://");
+	if (scheme) {
+		at = strchr(scheme + 3, '@');
+		colon = strchr(scheme + 3, ':');
+		if (at && colon && colon < at) {
+			char rest[1024];
+			snprintf(rest, sizeof rest, "%s", at);
+			n = (size_t)(colon - out) + 1;
+			snprintf(out + n, out_size - n, "****%s", rest);
+		}
+	}
+	pw = strstr(out, "password=");
+	if (pw) {
+		char rest[1024];
+		const char *end = pw + strlen("password=");
+		while (*end && *end != '&' && *end != ' ')
+			end++;
+		snprintf(rest, sizeof rest, "%s", end);
+		n = (size_t)(pw - out) + strlen("password=");
+		snprintf(out + n, out_size - n, "****%s", rest);
+	}
+}

@@ -1,0 +1,265 @@
+/*
+ * The history as the engine holds it during a run: read once, updated in
+ * memory, and written record by record through the driver. status and
+ * check are answered from one read, without a lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void migrate__rec_set(char **field, const char *value)
+{
+	char *copy = value ? migrate__strdup(value) : NULL;
+
+	free(*field);
+	*field = copy;
+}
+
+static void rec_free(migrate__rec *r)
+{
+	free(r->name);
+	free(r->checksum);
+	free(r->checkpoint);
+	free(r->applied_by);
+	free(r->error);
+	free(r->lib_version);
+}
+
+void migrate__history_free(migrate__history *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		rec_free(&h->recs[i]);
+	free(h->recs);
+	memset(h, 0, sizeof *h);
+}
+
+migrate__rec *migrate__history_find(migrate__history *h, uint64_t version)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->recs[i].version == version)
+			return &h->recs[i];
+	return NULL;
+}
+
+migrate__rec *migrate__history_add(migrate__history *h, uint64_t version)
+{
+	migrate__rec *r;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		migrate__rec *grown = realloc(h->recs, cap * sizeof *grown);
+		if (!grown)
+			return NULL;
+		h->recs = grown;
+		h->cap = cap;
+	}
+	r = &h->recs[h->n++];
+	memset(r, 0, sizeof *r);
+	r->version = version;
+	return r;
+}
+
+static int load_one(const migrate_record_t *in, void *ctx)
+{
+	migrate__history *h = ctx;
+	migrate__rec *r = migrate__history_find(h, in->version);
+
+	if (!r && !(r = migrate__history_add(h, in->version)))
+		return MIGRATE_ENOMEM;
+	migrate__rec_set(&r->name, in->name);
+	migrate__rec_set(&r->checksum, in->checksum);
+	migrate__rec_set(&r->checkpoint, in->checkpoint);
+	migrate__rec_set(&r->applied_by, in->applied_by);
+	migrate__rec_set(&r->error, in->error);
+	migrate__rec_set(&r->lib_version, in->lib_version);
+	r->state = in->state;
+	r->steps_done = in->steps_done;
+	r->started_at_ms = in->started_at_ms;
+	r->finished_at_ms = in->finished_at_ms;
+	r->duration_ms = in->duration_ms;
+	return 0;
+}
+
+int migrate__history_load(migrate_target_t *t, const char *plan, migrate__history *h, migrate_error_t *err)
+{
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	rc = t->driver->history_read(t->conn, plan, load_one, h, err);
+	if (rc == MIGRATE_ENOMEM)
+		migrate__err(err, MIGRATE_DOMAIN_RUN, rc, "out of memory reading the history");
+	if (rc)
+		migrate__history_free(h);
+	return rc;
+}
+
+int migrate__history_write(migrate_target_t *t, const char *plan, const migrate__rec *r, migrate_error_t *err)
+{
+	migrate_record_t out;
+
+	memset(&out, 0, sizeof out);
+	out.version = r->version;
+	out.name = r->name;
+	out.checksum = r->checksum;
+	out.state = r->state;
+	out.steps_done = r->steps_done;
+	out.checkpoint = r->checkpoint;
+	out.started_at_ms = r->started_at_ms;
+	out.finished_at_ms = r->finished_at_ms;
+	out.duration_ms = r->duration_ms;
+	out.applied_by = r->applied_by;
+	out.error = r->error;
+	out.lib_version = r->lib_version;
+	return t->driver->history_write(t->conn, plan, &out, err);
+}
+
+/* ---- status ---- */
+
+struct migrate_status {
+	migrate_status_entry_t *entries;
+	size_t n;
+	migrate__history hist; /* owns the strings the entries point to */
+};
+
+static int cmp_entries(const void *a, const void *b)
+{
+	uint64_t x = ((const migrate_status_entry_t *)a)->id, y = ((const migrate_status_entry_t *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static void fill_from_rec(migrate_status_entry_t *e, const migrate__rec *r)
+{
+	e->state = r->state;
+	e->steps_done = r->steps_done;
+	e->started_at_ms = r->started_at_ms;
+	e->finished_at_ms = r->finished_at_ms;
+	e->duration_ms = r->duration_ms;
+	e->applied_by = r->applied_by;
+	e->error = r->error;
+	e->checksum = r->checksum;
+}
+
+int migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan, migrate_status_t **out,
+		       migrate_error_t *err)
+{
+	migrate_status_t *s;
+	size_t i, n = 0;
+	int rc;
+
+	if (!target || !plan || !out)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_status_get: target, plan and out are required");
+	*out = NULL;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	if ((rc = migrate__history_load(target, plan->name, &s->hist, err))) {
+		free(s);
+		return rc;
+	}
+	s->entries = calloc(plan->nversions + s->hist.n + 1, sizeof *s->entries);
+	if (!s->entries) {
+		migrate_status_destroy(s);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < plan->nversions; i++) {
+		const migrate_version_t *v = plan->versions[i];
+		migrate_status_entry_t *e = &s->entries[n++];
+		migrate__rec *r = migrate__history_find(&s->hist, v->id);
+		char sum[65];
+		e->id = v->id;
+		e->name = v->name ? v->name : "";
+		e->in_plan = 1;
+		e->steps_total = (uint32_t)v->nsteps;
+		e->state = MIGRATE_STATE_PENDING;
+		e->checksum_matches = 1;
+		if (!r)
+			continue;
+		fill_from_rec(e, r);
+		if (migrate__version_checksum(v, sum, NULL) == 0)
+			e->checksum_matches = r->checksum && !strcmp(r->checksum, sum);
+	}
+	for (i = 0; i < s->hist.n; i++) {
+		const migrate__rec *r = &s->hist.recs[i];
+		migrate_status_entry_t *e;
+		if (migrate__plan_find(plan, r->version))
+			continue;
+		e = &s->entries[n++];
+		e->id = r->version;
+		e->name = r->name ? r->name : "";
+		e->in_plan = 0;
+		e->checksum_matches = 0;
+		fill_from_rec(e, r);
+	}
+	s->n = n;
+	qsort(s->entries, n, sizeof *s->entries, cmp_entries);
+	*out = s;
+	return 0;
+}
+
+size_t migrate_status_count(const migrate_status_t *status)
+{
+	return status ? status->n : 0;
+}
+
+const migrate_status_entry_t *migrate_status_entry(const migrate_status_t *status, size_t i)
+{
+	return status && i < status->n ? &status->entries[i] : NULL;
+}
+
+void migrate_status_destroy(migrate_status_t *status)
+{
+	if (!status)
+		return;
+	migrate__history_free(&status->hist);
+	free(status->entries);
+	free(status);
+}
+
+const char *migrate_state_name(int state)
+{
+	switch (state) {
+	case MIGRATE_STATE_PENDING: return "pending";
+	case MIGRATE_STATE_APPLYING: return "applying";
+	case MIGRATE_STATE_APPLIED: return "applied";
+	case MIGRATE_STATE_FAILED: return "failed";
+	case MIGRATE_STATE_REVERTING: return "reverting";
+	default: return "unknown";
+	}
+}
+
+/* ---- check ---- */
+
+int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, int *state, migrate_error_t *err)
+{
+	migrate__history h;
+	size_t i;
+	int rc, worst = MIGRATE_CHECK_UP_TO_DATE;
+
+	if (!target || !plan || !state)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_check: target, plan and state are required");
+	if ((rc = migrate__history_load(target, plan->name, &h, err)))
+		return rc;
+	for (i = 0; i < plan->nversions; i++) {
+		const migrate_version_t *v = plan->versions[i];
+		const migrate__rec *r = migrate__history_find(&h, v->id);
+		char sum[65];
+		int s = MIGRATE_CHECK_PENDING;
+		if (r && r->state == MIGRATE_STATE_APPLIED) {
+			s = MIGRATE_CHECK_UP_TO_DATE;
+			if (migrate__version_checksum(v, sum, NULL) == 0 && (!r->checksum || strcmp(r->checksum, sum)))
+				s = MIGRATE_CHECK_MISMATCH;
+		} else if (r) {
+			s = MIGRATE_CHECK_FAILED;
+		}
+		if (s > worst)
+			worst = s;
+	}
+	migrate__history_free(&h);
+	*state = worst;
+	return 0;
+}

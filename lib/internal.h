@@ -1,0 +1,181 @@
+/*
+ * libmigrate internals shared by the core and the in-tree drivers. Nothing
+ * here is part of the public API; symbols are hidden from the shared library.
+ */
+#ifndef MIGRATE_INTERNAL_H
+#define MIGRATE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "migrate/driver.h"
+
+#define MIGRATE_IDENT_MAX 63
+
+struct migrate_step {
+	bson_t doc;                 /* the step document */
+	char op[24];                /* a copy of doc.op */
+	migrate_custom_fn custom_up;
+	migrate_custom_fn custom_down;
+	void *custom_payload;
+	migrate_version_t *version; /* owner (NULL for engine-made inverse steps) */
+	size_t index;               /* position in the owner */
+};
+
+struct migrate_version {
+	uint64_t id;
+	char *name;
+	int transactional;
+	migrate_step_t **steps;
+	size_t nsteps, capsteps;
+	migrate_plan_t *plan;
+};
+
+struct migrate_plan {
+	char *name;
+	migrate_version_t **versions;
+	size_t nversions, capversions;
+};
+
+struct migrate_target {
+	const migrate_driver_t *driver;
+	void *conn;
+};
+
+struct migrate_exec {
+	int in_txn;
+	int direction;
+	const char *checkpoint;       /* resume point from the journal */
+	uint32_t batch_size, pause_ms, batch_time_ms;
+	struct migrate_run *run;      /* engine state (runner.c) */
+	int step_index;
+	const char *op;
+};
+
+/* ---- history in memory (history.c) ---- */
+typedef struct migrate__rec {
+	uint64_t version;
+	char *name, *checksum, *checkpoint, *applied_by, *error, *lib_version;
+	int state;
+	uint32_t steps_done;
+	int64_t started_at_ms, finished_at_ms, duration_ms;
+} migrate__rec;
+
+typedef struct migrate__history {
+	migrate__rec *recs;
+	size_t n, cap;
+} migrate__history;
+
+/* One read of the history of `plan` (none when the store does not exist). */
+int migrate__history_load(migrate_target_t *t, const char *plan, migrate__history *h, migrate_error_t *err);
+migrate__rec *migrate__history_find(migrate__history *h, uint64_t version);
+/* Adds an empty record for `version` (the array may move: re-find after). */
+migrate__rec *migrate__history_add(migrate__history *h, uint64_t version);
+void migrate__history_free(migrate__history *h);
+int migrate__history_write(migrate_target_t *t, const char *plan, const migrate__rec *r, migrate_error_t *err);
+/* Replaces a string field of a record. */
+void migrate__rec_set(char **field, const char *value);
+
+/* ---- a run (runner.c, lock.c) ---- */
+typedef struct migrate_run {
+	migrate_target_t *t;
+	const migrate_plan_t *plan;
+	migrate_run_options_t opts;
+	migrate_error_t *err;
+	int direction;
+	int cancel;                   /* set when the event callback asked to stop */
+	bool locked;
+	const migrate_version_t *v;   /* the version being run */
+	migrate__rec *rec;            /* its history record */
+	int64_t version_started_ms;
+	char applied_by[300];
+} migrate_run;
+
+int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int64_t processed, int64_t total,
+		  const char *message);
+/* Takes the plan's lock, retrying until the run's timeout, reporting waits. */
+int migrate__lock(migrate_run *r);
+void migrate__unlock(migrate_run *r);
+
+/* ---- errors and logging (error.c) ---- */
+int migrate__err(migrate_error_t *err, int domain, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 4, 5)))
+#endif
+	;
+/* Prefixes an existing error message with a context ("version 3: "). */
+void migrate__err_prefix(migrate_error_t *err, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+void migrate__log(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+int migrate__log_enabled(int level);
+
+/* Copies `url` into `out` with any password replaced by "****". */
+void migrate__redact_url(const char *url, char *out, size_t out_size);
+
+/* ---- small utilities (util.c) ---- */
+char *migrate__strdup(const char *s);
+int64_t migrate__now_ms(void);
+void migrate__sleep_ms(uint32_t ms);
+/* "host:pid" of this process. */
+void migrate__applied_by(char *out, size_t out_size);
+/* Checks an identifier: 1..63 bytes, no NUL or control characters. */
+bool migrate__ident_ok(const char *s, size_t len, const char **why);
+
+/* ---- bson helpers (json.c) ---- */
+/* The UTF-8 string at `key`, or NULL if absent or not a string. */
+const char *migrate__doc_str(const bson_t *doc, const char *key);
+/* True and *out set if `key` holds a bool (absent: *out = dflt, returns true). */
+bool migrate__doc_bool(const bson_t *doc, const char *key, bool dflt);
+/* Integer at `key` (int32, int64 or integral double), or `dflt`. */
+int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt);
+/* Sub-document or array at `key` into *out (static, borrowed); false if absent. */
+bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out);
+/* Parses one JSON object (or array when `array`) into `out`. */
+int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err);
+/* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
+void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out);
+/* Canonical JSON of one value (at the iterator) appended to `out`. */
+void migrate__json_value(const bson_iter_t *it, bson_string_t *out);
+
+/* ---- steps (step.c) ---- */
+/* Validates the shape of a step document; `where` names it in errors. */
+int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err);
+migrate_step_t *migrate__step_new(const bson_t *doc);
+void migrate__step_destroy(migrate_step_t *step);
+/* Appends a validated step to a version (takes ownership of `step`). */
+int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);
+/* "version 3 (name), step 2 (create_table)" */
+void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size);
+/*
+ * The inverse of `step` as an array of steps in *out (caller frees each with
+ * migrate__step_destroy and the array with free). MIGRATE_EIRREVERSIBLE when
+ * it has none. An assert has the empty inverse.
+ */
+int migrate__step_inverse(const migrate_step_t *step, migrate_step_t ***out, size_t *n, migrate_error_t *err);
+
+/* ---- plans (plan.c) ---- */
+/* Versions sorted by id; caller frees the array. */
+migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan);
+migrate_version_t *migrate__plan_find(const migrate_plan_t *plan, uint64_t id);
+/* Validates the whole plan against a target's driver. */
+int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t, migrate_error_t *err);
+
+/* ---- checksum.c ---- */
+int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err);
+
+/* ---- driver registry (target.c) ---- */
+const migrate_driver_t *migrate__driver_for_url(const char *url);
+
+/* Built-in drivers (NULL when not built). */
+extern const migrate_driver_t migrate__sqlite_driver;
+extern const migrate_driver_t migrate__postgres_driver;
+extern const migrate_driver_t migrate__mongo_driver;
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * Inverses for the down path. A step's explicit "down" wins; otherwise the
+ * catalog's inverse is computed from the step itself. Steps that destroy
+ * information (drop_*, backfill, many-to-one maps) have none.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct inv_list {
+	migrate_step_t **steps;
+	size_t n;
+} inv_list;
+
+static int push(inv_list *l, bson_t *doc, migrate_error_t *err)
+{
+	migrate_step_t **grown = realloc(l->steps, (l->n + 1) * sizeof *grown);
+	migrate_step_t *s = grown ? migrate__step_new(doc) : NULL;
+
+	bson_destroy(doc);
+	if (grown)
+		l->steps = grown;
+	if (!s)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	l->steps[l->n++] = s;
+	return 0;
+}
+
+static int swap_from_to(const bson_t *d, const char *op, inv_list *l, migrate_error_t *err)
+{
+	bson_t doc = BSON_INITIALIZER;
+
+	BSON_APPEND_UTF8(&doc, "op", op);
+	if (migrate__doc_str(d, "table"))
+		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(&doc, "from", migrate__doc_str(d, "to"));
+	BSON_APPEND_UTF8(&doc, "to", migrate__doc_str(d, "from"));
+	return push(l, &doc, err);
+}
+
+/* Does a filter mention `column` anywhere? */
+static bool filter_uses(const bson_t *f, const char *column)
+{
+	bson_iter_t it, sub;
+
+	if (!bson_iter_init(&it, f))
+		return false;
+	while (bson_iter_next(&it)) {
+		if (!strcmp(bson_iter_key(&it), column))
+			return true;
+		if ((BSON_ITER_HOLDS_ARRAY(&it) || BSON_ITER_HOLDS_DOCUMENT(&it)) && bson_iter_recurse(&it, &sub)) {
+			while (bson_iter_next(&sub)) {
+				bson_t inner;
+				if (BSON_ITER_HOLDS_DOCUMENT(&sub)) {
+					const uint8_t *data;
+					uint32_t len;
+					bson_iter_document(&sub, &len, &data);
+					if (bson_init_static(&inner, data, len) && filter_uses(&inner, column))
+						return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * map_values {old: new} reverts as {new: old} when no two olds share a new
+ * value, and the filter does not depend on the column being rewritten.
+ */
+static int invert_map(const migrate_step_t *s, inv_list *l, migrate_error_t *err)
+{
+	bson_t map, where, doc = BSON_INITIALIZER, inv;
+	bson_iter_t it, o;
+	bson_string_t *a, *b;
+
+	migrate__doc_sub(&s->doc, "map", &map);
+	if (migrate__doc_sub(&s->doc, "where", &where) && filter_uses(&where, migrate__doc_str(&s->doc, "column")))
+		goto irreversible;
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it)) {
+		if (!BSON_ITER_HOLDS_UTF8(&it))
+			goto irreversible; /* the inverse's keys must be strings */
+		o = it;
+		while (bson_iter_next(&o)) {
+			a = bson_string_new(NULL);
+			b = bson_string_new(NULL);
+			migrate__json_value(&it, a);
+			migrate__json_value(&o, b);
+			if (!strcmp(a->str, b->str)) {
+				bson_string_free(a, true);
+				bson_string_free(b, true);
+				goto irreversible;
+			}
+			bson_string_free(a, true);
+			bson_string_free(b, true);
+		}
+	}
+	BSON_APPEND_UTF8(&doc, "op", "map_values");
+	BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(&s->doc, "table"));
+	BSON_APPEND_UTF8(&doc, "column", migrate__doc_str(&s->doc, "column"));
+	BSON_APPEND_DOCUMENT_BEGIN(&doc, "map", &inv);
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it))
+		BSON_APPEND_UTF8(&inv, bson_iter_utf8(&it, NULL), bson_iter_key(&it));
+	bson_append_document_end(&doc, &inv);
+	if (bson_has_field(&s->doc, "where"))
+		BSON_APPEND_DOCUMENT(&doc, "where", &where);
+	if (bson_has_field(&s->doc, "batch_size"))
+		BSON_APPEND_INT64(&doc, "batch_size", migrate__doc_int(&s->doc, "batch_size", 0));
+	return push(l, &doc, err);
+irreversible:
+	bson_destroy(&doc);
+	return MIGRATE_EIRREVERSIBLE;
+}
+
+static int computed(const migrate_step_t *s, inv_list *l, migrate_error_t *err)
+{
+	const bson_t *d = &s->doc;
+	bson_t doc = BSON_INITIALIZER, col;
+	const char *op = s->op;
+
+	if (!strcmp(op, "create_table")) {
+		BSON_APPEND_UTF8(&doc, "op", "drop_table");
+		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
+		return push(l, &doc, err);
+	}
+	if (!strcmp(op, "rename_table") || !strcmp(op, "rename_column")) {
+		bson_destroy(&doc);
+		return swap_from_to(d, op, l, err);
+	}
+	if (!strcmp(op, "add_column")) {
+		migrate__doc_sub(d, "column", &col);
+		BSON_APPEND_UTF8(&doc, "op", "drop_column");
+		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
+		BSON_APPEND_UTF8(&doc, "column", migrate__doc_str(&col, "name"));
+		return push(l, &doc, err);
+	}
+	if (!strcmp(op, "create_index")) {
+		BSON_APPEND_UTF8(&doc, "op", "drop_index");
+		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
+		BSON_APPEND_UTF8(&doc, "name", migrate__doc_str(d, "name"));
+		return push(l, &doc, err);
+	}
+	if (!strcmp(op, "create_enum")) {
+		BSON_APPEND_UTF8(&doc, "op", "drop_enum");
+		BSON_APPEND_UTF8(&doc, "name", migrate__doc_str(d, "name"));
+		return push(l, &doc, err);
+	}
+	if ((!strcmp(op, "sql") || !strcmp(op, "command")) && bson_has_field(d, "down")) {
+		bson_iter_t it;
+		BSON_APPEND_UTF8(&doc, "op", op);
+		bson_iter_init_find(&it, d, "down");
+		bson_append_iter(&doc, "up", -1, &it);
+		return push(l, &doc, err);
+	}
+	bson_destroy(&doc);
+	if (!strcmp(op, "assert"))
+		return 0;
+	if (!strcmp(op, "map_values"))
+		return invert_map(s, l, err);
+	return MIGRATE_EIRREVERSIBLE;
+}
+
+static void free_list(inv_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		migrate__step_destroy(l->steps[i]);
+	free(l->steps);
+}
+
+int migrate__step_inverse(const migrate_step_t *step, migrate_step_t ***out, size_t *n, migrate_error_t *err)
+{
+	inv_list l = {NULL, 0};
+	bson_t down;
+	bson_iter_t it;
+	char place[512];
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!strcmp(step->op, "custom")) {
+		if (!step->custom_down)
+			goto irreversible;
+		return 0; /* the engine calls the down callback itself */
+	}
+	if (strcmp(step->op, "sql") && strcmp(step->op, "command") && migrate__doc_sub(&step->doc, "down", &down)) {
+		bson_iter_init(&it, &down);
+		while (rc == 0 && bson_iter_next(&it)) {
+			bson_t sub, copy;
+			const uint8_t *data;
+			uint32_t len;
+			bson_iter_document(&it, &len, &data);
+			bson_init_static(&sub, data, len);
+			bson_copy_to(&sub, &copy);
+			rc = push(&l, &copy, err);
+		}
+	} else {
+		rc = computed(step, &l, err);
+	}
+	if (rc == MIGRATE_EIRREVERSIBLE)
+		goto irreversible;
+	if (rc) {
+		free_list(&l);
+		return rc;
+	}
+	for (rc = 0; (size_t)rc < l.n; rc++) {
+		l.steps[rc]->version = step->version;
+		l.steps[rc]->index = step->index;
+	}
+	*out = l.steps;
+	*n = l.n;
+	return 0;
+irreversible:
+	free_list(&l);
+	migrate__step_place(step, place, sizeof place);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EIRREVERSIBLE,
+			    "%s: cannot be reverted: the step has no inverse; give it an explicit down", place);
+}

@@ -1,0 +1,255 @@
+/*
+ * JSON at the edges, BSON inside: parsing through libbson, accessors for
+ * step fields, and the canonical serialisation that checksums are taken
+ * over (sorted keys, no whitespace, integral doubles written as integers).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *migrate__doc_str(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (doc && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+bool migrate__doc_bool(const bson_t *doc, const char *key, bool dflt)
+{
+	bson_iter_t it;
+
+	if (doc && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it))
+		return bson_iter_bool(&it);
+	return dflt;
+}
+
+int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt)
+{
+	bson_iter_t it;
+
+	if (!doc || !bson_iter_init_find(&it, doc, key))
+		return dflt;
+	if (BSON_ITER_HOLDS_INT32(&it))
+		return bson_iter_int32(&it);
+	if (BSON_ITER_HOLDS_INT64(&it))
+		return bson_iter_int64(&it);
+	if (BSON_ITER_HOLDS_DOUBLE(&it) && floor(bson_iter_double(&it)) == bson_iter_double(&it))
+		return (int64_t)bson_iter_double(&it);
+	return dflt;
+}
+
+bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out)
+{
+	bson_iter_t it;
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!doc || !bson_iter_init_find(&it, doc, key))
+		return false;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it))
+		bson_iter_document(&it, &len, &data);
+	else if (BSON_ITER_HOLDS_ARRAY(&it))
+		bson_iter_array(&it, &len, &data);
+	else
+		return false;
+	return bson_init_static(out, data, len);
+}
+
+/* Finds a key repeated within one object, at any depth. */
+static const char *duplicate_key(const bson_t *doc)
+{
+	bson_iter_t a, b;
+	const char *dup = NULL;
+
+	if (!bson_iter_init(&a, doc))
+		return NULL;
+	while (!dup && bson_iter_next(&a)) {
+		b = a;
+		while (bson_iter_next(&b))
+			if (strcmp(bson_iter_key(&a), bson_iter_key(&b)) == 0)
+				return bson_iter_key(&a);
+		if (BSON_ITER_HOLDS_DOCUMENT(&a) || BSON_ITER_HOLDS_ARRAY(&a)) {
+			bson_t sub;
+			const uint8_t *data;
+			uint32_t len;
+			if (BSON_ITER_HOLDS_DOCUMENT(&a))
+				bson_iter_document(&a, &len, &data);
+			else
+				bson_iter_array(&a, &len, &data);
+			if (bson_init_static(&sub, data, len))
+				dup = duplicate_key(&sub);
+		}
+	}
+	return dup;
+}
+
+/*
+ * libbson parses only objects at the top level, so the text is wrapped as
+ * {"v": ...}; a wrapper holding anything but one key means the text was
+ * not one JSON value.
+ */
+int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err)
+{
+	bson_string_t *wrapped;
+	bson_error_t berr;
+	bson_t tmp;
+	bson_iter_t it;
+	const char *dup;
+	int rc = 0;
+
+	bson_init(out);
+	if (!json)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
+	wrapped = bson_string_new("{\"v\":");
+	bson_string_append(wrapped, json);
+	bson_string_append(wrapped, "\n}");
+	if (!bson_init_from_json(&tmp, wrapped->str, wrapped->len, &berr)) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: %s", berr.message);
+		goto cleanup;
+	}
+	if (bson_count_keys(&tmp) != 1 || !bson_iter_init_find(&it, &tmp, "v")) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: not a single value");
+	} else if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: expected an %s",
+				  array ? "array" : "object");
+	} else {
+		bson_t sub;
+		migrate__doc_sub(&tmp, "v", &sub);
+		bson_destroy(out);
+		bson_copy_to(&sub, out);
+		dup = duplicate_key(out);
+		if (dup)
+			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: duplicate key \"%s\"",
+					  dup);
+	}
+	bson_destroy(&tmp);
+cleanup:
+	bson_string_free(wrapped, true);
+	return rc;
+}
+
+static void append_json_string(bson_string_t *out, const char *s, uint32_t len)
+{
+	uint32_t i;
+
+	bson_string_append_c(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': bson_string_append(out, "\\\""); break;
+		case '\\': bson_string_append(out, "\\\\"); break;
+		case '\n': bson_string_append(out, "\\n"); break;
+		case '\r': bson_string_append(out, "\\r"); break;
+		case '\t': bson_string_append(out, "\\t"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				bson_string_append_printf(out, "\\u%04x", c);
+			else
+				bson_string_append_c(out, (char)c);
+		}
+	}
+	bson_string_append_c(out, '"');
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void append_double(bson_string_t *out, double d)
+{
+	if (isfinite(d) && floor(d) == d && fabs(d) < 9007199254740992.0)
+		bson_string_append_printf(out, "%lld", (long long)d);
+	else if (isfinite(d))
+		bson_string_append_printf(out, "%.17g", d);
+	else
+		bson_string_append(out, "null");
+}
+
+void migrate__json_value(const bson_iter_t *cit, bson_string_t *out)
+{
+	bson_iter_t it = *cit;
+	uint32_t len;
+
+	switch (bson_iter_type(&it)) {
+	case BSON_TYPE_UTF8: {
+		const char *s = bson_iter_utf8(&it, &len);
+		append_json_string(out, s, len);
+		break;
+	}
+	case BSON_TYPE_INT32: bson_string_append_printf(out, "%d", bson_iter_int32(&it)); break;
+	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
+	case BSON_TYPE_DOUBLE: append_double(out, bson_iter_double(&it)); break;
+	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_NULL:
+	case BSON_TYPE_UNDEFINED: bson_string_append(out, "null"); break;
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY: {
+		bson_t sub;
+		const uint8_t *data;
+		bool arr = BSON_ITER_HOLDS_ARRAY(&it);
+		if (arr)
+			bson_iter_array(&it, &len, &data);
+		else
+			bson_iter_document(&it, &len, &data);
+		if (bson_init_static(&sub, data, len))
+			migrate__json_canonical(&sub, arr, out);
+		break;
+	}
+	default: {
+		/* Other BSON types (ObjectId, dates ...) in canonical extended JSON. */
+		bson_t one = BSON_INITIALIZER;
+		char *ej;
+		bson_append_iter(&one, "v", 1, &it);
+		ej = bson_as_canonical_extended_json(&one, NULL);
+		if (ej && strlen(ej) > 9) {
+			/* "{ "v" : X }" -> X */
+			size_t n = strlen(ej);
+			bson_string_append_printf(out, "%.*s", (int)(n - 9), ej + 7);
+		}
+		bson_free(ej);
+		bson_destroy(&one);
+	}
+	}
+}
+
+void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out)
+{
+	bson_iter_t it;
+	const char **keys = NULL;
+	uint32_t n = bson_count_keys(doc), i = 0;
+
+	bson_string_append_c(out, is_array ? '[' : '{');
+	if (n == 0 || !bson_iter_init(&it, doc))
+		goto done;
+	if (is_array) {
+		while (bson_iter_next(&it)) {
+			if (i++)
+				bson_string_append_c(out, ',');
+			migrate__json_value(&it, out);
+		}
+		goto done;
+	}
+	keys = malloc(n * sizeof *keys);
+	if (!keys)
+		goto done;
+	while (bson_iter_next(&it) && i < n)
+		keys[i++] = bson_iter_key(&it);
+	qsort(keys, i, sizeof *keys, cmp_keys);
+	for (n = i, i = 0; i < n; i++) {
+		bson_iter_t v;
+		if (i)
+			bson_string_append_c(out, ',');
+		append_json_string(out, keys[i], (uint32_t)strlen(keys[i]));
+		bson_string_append_c(out, ':');
+		if (bson_iter_init_find(&v, doc, keys[i]))
+			migrate__json_value(&v, out);
+	}
+done:
+	free(keys);
+	bson_string_append_c(out, is_array ? ']' : '}');
+}

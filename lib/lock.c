@@ -1,0 +1,63 @@
+/*
+ * Taking the plan's lock: drivers try once, the engine retries with a
+ * growing, jittered backoff until the run's timeout, and reports each wait
+ * with the holder's identity as an event.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define WAIT_EVENT_EVERY_MS 1000
+
+int migrate__lock(migrate_run *r)
+{
+	int64_t start = migrate__now_ms(), last_event = -WAIT_EVENT_EVERY_MS;
+	int64_t timeout = r->opts.lock_timeout_ms;
+	uint32_t backoff = 20;
+	migrate_error_t busy;
+	int rc;
+
+	for (;;) {
+		memset(&busy, 0, sizeof busy);
+		rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
+		if (rc == 0) {
+			r->locked = true;
+			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, NULL, 0, -1, NULL);
+			return 0;
+		}
+		if (rc != MIGRATE_ELOCKED) {
+			if (r->err)
+				*r->err = busy;
+			return rc;
+		}
+		int64_t waited = migrate__now_ms() - start;
+		if (timeout >= 0 && waited >= timeout)
+			return migrate__err(r->err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED,
+					    "lock of plan \"%s\" not acquired within %lld ms: %s", r->plan->name,
+					    (long long)timeout, busy.message);
+		if (waited - last_event >= WAIT_EVENT_EVERY_MS) {
+			last_event = waited;
+			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, NULL, 0, -1, busy.message);
+			if (r->cancel)
+				return migrate__err(r->err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECANCELED,
+						    "canceled while waiting for the lock of plan \"%s\"", r->plan->name);
+		}
+		/* Jitter keeps a fleet of starting processes from polling in step. */
+		migrate__sleep_ms(backoff / 2 + (uint32_t)(rand() % (int)(backoff / 2 + 1)));
+		if (backoff < 500)
+			backoff *= 2;
+	}
+}
+
+void migrate__unlock(migrate_run *r)
+{
+	migrate_error_t ignored;
+
+	if (!r->locked)
+		return;
+	if (r->t->driver->lock_release(r->t->conn, r->plan->name, &ignored))
+		migrate__log(MIGRATE_LOG_WARNING, "releasing the lock of plan \"%s\": %s", r->plan->name,
+			     ignored.message);
+	r->locked = false;
+}

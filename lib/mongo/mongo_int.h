@@ -1,0 +1,147 @@
+/*
+ * The MongoDB driver's internals, shared by the files of lib/mongo/:
+ * connection and capabilities (conn.c), names and filters (names.c), step
+ * lowering (steps.c, batch.c, assert.c), history (history.c), lease lock
+ * (lock.c) and the driver table (driver.c).
+ */
+#ifndef MIGRATE_MONGO_INT_H
+#define MIGRATE_MONGO_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <mongoc/mongoc.h>
+
+#include "internal.h"
+
+#define MONGO_HISTORY "_migrate_history"
+#define MONGO_LOCKS "_migrate_locks"
+#define MONGO_ENUMS "_migrate_enums"
+
+/* Default lease of the lock; MIGRATE_MONGO_LEASE_MS overrides it (tests). */
+#define MONGO_LEASE_MS 30000
+
+/* Server error codes the driver reacts to. */
+#define MONGO_NAMESPACE_NOT_FOUND 26
+#define MONGO_INDEX_NOT_FOUND 27
+#define MONGO_NAMESPACE_EXISTS 48
+#define MONGO_INDEX_OPTIONS_CONFLICT 85
+#define MONGO_INDEX_KEY_SPECS_CONFLICT 86
+#define MONGO_DUPLICATE_KEY 11000
+
+/* What the server can do, learnt once per connection (hello, buildInfo, a probe). */
+typedef struct mongo_caps {
+	bool known;
+	bool ferretdb;
+	bool pipeline_updates; /* update with an aggregation pipeline (MongoDB >= 4.2) */
+	bool partial_indexes;  /* partialFilterExpression */
+	int32_t max_wire;
+	char server[64];       /* "MongoDB 7.0.2" or "FerretDB v1.24.2" */
+} mongo_caps_t;
+
+/* The plan lock this connection holds, and its renewal thread. */
+typedef struct mongo_lock {
+	char *plan;              /* the plan whose lock is held, NULL when none */
+	char token[64];          /* owner token written in the lock document */
+	int64_t lease_ms;
+	atomic_int lost;         /* set by the renewer when the lease was taken over */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	mongoc_client_t *client; /* the renewer's own client (clients are single-threaded) */
+} mongo_lock_t;
+
+typedef struct mongo_conn {
+	mongoc_client_t *client;
+	bool owned;              /* opened from a URL: destroyed by close */
+	char *dbname;
+	mongoc_database_t *db;
+	mongo_caps_t caps;
+	mongo_lock_t lock;
+} mongo_conn_t;
+
+/* ---- conn.c ---- */
+void mongo__init_once(void);
+int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname,
+		    migrate_error_t *err);
+void mongo__conn_free(mongo_conn_t *c);
+/* Fills `err` from a mongoc error with a context; ECONNECT for network errors, else EDB. */
+int mongo__fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* The server's error code of a failed command, 0 for client-side errors. */
+uint32_t mongo__server_code(const bson_error_t *e);
+/*
+ * Runs a command on the target database (primary). On a write command the
+ * reply's writeErrors and writeConcernError count as failures. `reply` may
+ * be NULL; when given it is always initialised and the caller destroys it.
+ */
+bool mongo__run(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, bson_error_t *e);
+/* mongo__run that fills `err` with "what: message". */
+int mongo__command(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, const char *what, migrate_error_t *err);
+/* Runs a command on another database (admin for renameCollection). */
+bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e);
+/* Detects the server's capabilities once. */
+int mongo__caps(mongo_conn_t *c, migrate_error_t *err);
+/* Does the collection exist? */
+int mongo__collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err);
+/* The number of documents of a collection matching `filter` (NULL: all, estimated). */
+int mongo__count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err);
+/* Relaxed extended JSON of a document, appended to `out`. */
+void mongo__append_json(bson_string_t *out, const bson_t *doc);
+/* Logs a command at DEBUG level ("what: {json}"). */
+void mongo__log_command(const char *what, const bson_t *cmd);
+/* Drains a cursor into `err` if it failed; 0 otherwise. */
+int mongo__cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err);
+
+/* ---- names.c ---- */
+/* Checks a collection name: no '$', '.', "system." prefix, or reserved _migrate_ names. */
+int mongo__check_collection(const char *name, const char *field, migrate_error_t *err);
+/* Checks a field name: not empty, no leading '$', no '.'. */
+int mongo__check_field(const char *name, const char *field, migrate_error_t *err);
+/* Lowers a portable filter (`where`) into a MongoDB query appended to `out`. */
+int mongo__filter(const bson_t *where, bson_t *out, migrate_error_t *err);
+/* Checks the fields a filter names. */
+int mongo__check_filter(const bson_t *where, migrate_error_t *err);
+
+/* ---- steps.c ---- */
+int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
+unsigned mongo__step_flags(void *conn, const migrate_step_t *step);
+int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+
+/* ---- batch.c: steps that touch every document, in _id batches ---- */
+int mongo__add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int mongo__drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int mongo__rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int mongo__map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int mongo__backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int mongo__check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
+int mongo__check_map_values(const bson_t *step, migrate_error_t *err);
+int mongo__render_batched(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+
+/* ---- assert.c ---- */
+int mongo__check_assert(const bson_t *step, migrate_error_t *err);
+int mongo__assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
+int mongo__render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+
+/* ---- history.c ---- */
+int mongo__history_ensure(void *conn, migrate_error_t *err);
+int mongo__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+int mongo__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
+int mongo__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
+
+/* ---- lock.c ---- */
+int mongo__lock_try(void *conn, const char *plan, migrate_error_t *err);
+int mongo__lock_release(void *conn, const char *plan, migrate_error_t *err);
+/* Fencing: renews the lease only if this run still owns it; ELOCKLOST otherwise. */
+int mongo__lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err);
+/* ELOCKLOST when the renewer saw the lease taken over (checked between batches). */
+int mongo__lock_check(mongo_conn_t *c, migrate_error_t *err);
+void mongo__lock_stop(mongo_conn_t *c);
+
+#endif

@@ -1,0 +1,206 @@
+/* Plans and versions: ownership, ordering and whole-plan validation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int migrate_plan_new(migrate_plan_t **out, const char *name, migrate_error_t *err)
+{
+	migrate_plan_t *p;
+	const char *why;
+
+	if (!out)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_plan_new: out is NULL");
+	*out = NULL;
+	if (!name || !migrate__ident_ok(name, strlen(name), &why))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "plan name: %s",
+				    name ? why : "is NULL");
+	p = calloc(1, sizeof *p);
+	if (!p || !(p->name = migrate__strdup(name))) {
+		free(p);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	}
+	*out = p;
+	return 0;
+}
+
+static void version_destroy(migrate_version_t *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nsteps; i++)
+		migrate__step_destroy(v->steps[i]);
+	free(v->steps);
+	free(v->name);
+	free(v);
+}
+
+void migrate_plan_destroy(migrate_plan_t *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	for (i = 0; i < plan->nversions; i++)
+		version_destroy(plan->versions[i]);
+	free(plan->versions);
+	free(plan->name);
+	free(plan);
+}
+
+const char *migrate_plan_name(const migrate_plan_t *plan)
+{
+	return plan ? plan->name : NULL;
+}
+
+size_t migrate_plan_version_count(const migrate_plan_t *plan)
+{
+	return plan ? plan->nversions : 0;
+}
+
+migrate_version_t *migrate_plan_version_at(const migrate_plan_t *plan, size_t i)
+{
+	return plan && i < plan->nversions ? plan->versions[i] : NULL;
+}
+
+migrate_version_t *migrate__plan_find(const migrate_plan_t *plan, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nversions; i++)
+		if (plan->versions[i]->id == id)
+			return plan->versions[i];
+	return NULL;
+}
+
+int migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name, migrate_version_t **out,
+			     migrate_error_t *err)
+{
+	migrate_version_t *v;
+
+	if (out)
+		*out = NULL;
+	if (!plan)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_plan_add_version: plan is NULL");
+	if (id == 0)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "version 0: ids start at 1");
+	if (migrate__plan_find(plan, id))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "version %llu: duplicate version id",
+				    (unsigned long long)id);
+	if (plan->nversions == plan->capversions) {
+		size_t cap = plan->capversions ? plan->capversions * 2 : 8;
+		migrate_version_t **grown = realloc(plan->versions, cap * sizeof *grown);
+		if (!grown)
+			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+		plan->versions = grown;
+		plan->capversions = cap;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v || (name && !(v->name = migrate__strdup(name)))) {
+		free(v);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	}
+	v->id = id;
+	v->transactional = 1;
+	v->plan = plan;
+	plan->versions[plan->nversions++] = v;
+	if (out)
+		*out = v;
+	return 0;
+}
+
+uint64_t migrate_version_id(const migrate_version_t *v)
+{
+	return v ? v->id : 0;
+}
+
+const char *migrate_version_name(const migrate_version_t *v)
+{
+	return v && v->name ? v->name : "";
+}
+
+size_t migrate_version_step_count(const migrate_version_t *v)
+{
+	return v ? v->nsteps : 0;
+}
+
+int migrate_version_set_transactional(migrate_version_t *v, int transactional)
+{
+	if (!v)
+		return migrate__err(NULL, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "version is NULL");
+	v->transactional = transactional ? 1 : 0;
+	return 0;
+}
+
+int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err)
+{
+	if (v->nsteps == v->capsteps) {
+		size_t cap = v->capsteps ? v->capsteps * 2 : 8;
+		migrate_step_t **grown = realloc(v->steps, cap * sizeof *grown);
+		if (!grown) {
+			migrate__step_destroy(step);
+			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+		}
+		v->steps = grown;
+		v->capsteps = cap;
+	}
+	step->version = v;
+	step->index = v->nsteps;
+	v->steps[v->nsteps++] = step;
+	return 0;
+}
+
+static int cmp_versions(const void *a, const void *b)
+{
+	uint64_t x = (*(migrate_version_t *const *)a)->id, y = (*(migrate_version_t *const *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan)
+{
+	migrate_version_t **sorted = malloc((plan->nversions + 1) * sizeof *sorted);
+
+	if (!sorted)
+		return NULL;
+	if (plan->nversions)
+		memcpy(sorted, plan->versions, plan->nversions * sizeof *sorted);
+	qsort(sorted, plan->nversions, sizeof *sorted, cmp_versions);
+	return sorted;
+}
+
+/*
+ * Validates every step again (documents may have been built by hand) and
+ * asks the driver whether it can express each one, so that a run never
+ * starts a plan it cannot finish.
+ */
+int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t, migrate_error_t *err)
+{
+	size_t i, j, k;
+	char place[512];
+	int rc;
+
+	for (i = 0; i < plan->nversions; i++) {
+		const migrate_version_t *v = plan->versions[i];
+		for (k = 0; k < i; k++)
+			if (plan->versions[k]->id == v->id)
+				return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+						    "version %llu: duplicate version id", (unsigned long long)v->id);
+		for (j = 0; j < v->nsteps; j++) {
+			const migrate_step_t *s = v->steps[j];
+			migrate__step_place(s, place, sizeof place);
+			if ((rc = migrate__step_validate(&s->doc, place, err)))
+				return rc;
+			if (!strcmp(s->op, "custom") && !s->custom_up)
+				return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+						    "%s: custom step has no callback (custom steps are built with migrate_custom)",
+						    place);
+			if (!t || strcmp(s->op, "custom") == 0 || !t->driver->check_step)
+				continue;
+			if ((rc = t->driver->check_step(t->conn, s, err))) {
+				migrate__err_prefix(err, "%s: %s driver: ", place, t->driver->name);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}

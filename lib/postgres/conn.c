@@ -1,0 +1,623 @@
+/*
+ * The PostgreSQL target: connecting from a URL or wrapping a borrowed
+ * PGconn, the driver's options, running statements with bound parameters,
+ * turning server errors into libmigrate errors, and transactions.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pg.h"
+
+int migrate_postgres_options_init(migrate_postgres_options_t *opts, unsigned version)
+{
+	migrate_postgres_options_t dflt = MIGRATE_POSTGRES_OPTIONS_INIT;
+
+	if (!opts)
+		return MIGRATE_EINVAL;
+	if (version != MIGRATE_POSTGRES_OPTIONS_VERSION)
+		return MIGRATE_EVERSION;
+	*opts = dflt;
+	return 0;
+}
+
+static void target_free(pg_target_t *t)
+{
+	if (!t)
+		return;
+	if (t->owned && t->conn)
+		PQfinish(t->conn);
+	free(t->schema);
+	free(t->history);
+	free(t->lease_table);
+	free(t);
+}
+
+/* A random token naming this run's lease; /dev/urandom, else time and pid. */
+static void make_owner(char *out, size_t size)
+{
+	unsigned char b[16];
+	FILE *f = fopen("/dev/urandom", "rb");
+	size_t i, n = 0;
+
+	if (f) {
+		n = fread(b, 1, sizeof b, f);
+		fclose(f);
+	}
+	if (n != sizeof b) {
+		uint64_t x = (uint64_t)migrate__now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)out;
+		for (i = 0; i < sizeof b; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			b[i] = (unsigned char)(x >> 56);
+		}
+	}
+	for (i = 0; i < sizeof b && 2 * i + 2 < size; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts, migrate_error_t *err)
+{
+	pg_target_t *t = calloc(1, sizeof *t);
+	bson_string_t *s;
+
+	if (!t)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	t->schema = migrate__strdup(opts->schema ? opts->schema : "public");
+	if (!t->schema) {
+		free(t);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	}
+	s = bson_string_new(NULL);
+	pg__ident(s, t->schema);
+	bson_string_append(s, ".\"_migrate_history\"");
+	t->history = bson_string_free(s, false);
+	s = bson_string_new(NULL);
+	pg__ident(s, t->schema);
+	bson_string_append(s, ".\"_migrate_lock\"");
+	t->lease_table = bson_string_free(s, false);
+	t->lock_mode = opts->lock_mode;
+	t->lease_ms = opts->lease_ms > 0 ? opts->lease_ms : 300000;
+	t->lock_timeout_ms = opts->lock_timeout_ms;
+	t->statement_timeout_ms = opts->statement_timeout_ms;
+	t->retries = opts->retries ? opts->retries : 1;
+	make_owner(t->owner, sizeof t->owner);
+	*out = t;
+	return 0;
+}
+
+static int check_options(const migrate_postgres_options_t *o, migrate_error_t *err)
+{
+	const char *why;
+
+	if (o->version != MIGRATE_POSTGRES_OPTIONS_VERSION)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
+				    "postgres options: unknown version %u (expected %u)", o->version,
+				    MIGRATE_POSTGRES_OPTIONS_VERSION);
+	if (o->schema && !migrate__ident_ok(o->schema, strlen(o->schema), &why))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "postgres options: schema %s", why);
+	if (o->lock_mode != MIGRATE_PG_LOCK_ADVISORY && o->lock_mode != MIGRATE_PG_LOCK_LEASE)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "postgres options: unknown lock mode %d",
+				    o->lock_mode);
+	if (o->lock_timeout_ms < 0 || o->statement_timeout_ms < 0 || o->lease_ms < 0)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "postgres options: timeouts must not be negative");
+	return 0;
+}
+
+/* ---- URLs --------------------------------------------------------------- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into `out`; -1 when malformed, too long or holding a NUL. */
+static int url_decode(const char *s, size_t n, char *out, size_t size)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= n)
+				return -1;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (o + 1 >= size || c == 0)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int parse_ms(const char *key, const char *value, int64_t *out, migrate_error_t *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno || end == value || *end || v < 0)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "postgres URL: %s must be a non-negative integer, not \"%s\"", key, value);
+	*out = v;
+	return 0;
+}
+
+/* Applies one migrate_* query parameter to `o`; `schema` keeps the decoded schema name. */
+static int url_option(const char *key, const char *value, migrate_postgres_options_t *o, char *schema,
+		      size_t schema_size, migrate_error_t *err)
+{
+	int64_t v;
+	int rc;
+
+	if (strcmp(key, "migrate_schema") == 0) {
+		snprintf(schema, schema_size, "%s", value);
+		o->schema = schema;
+		return 0;
+	}
+	if (strcmp(key, "migrate_lock") == 0) {
+		if (strcmp(value, "advisory") == 0)
+			o->lock_mode = MIGRATE_PG_LOCK_ADVISORY;
+		else if (strcmp(value, "lease") == 0)
+			o->lock_mode = MIGRATE_PG_LOCK_LEASE;
+		else
+			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+					    "postgres URL: migrate_lock must be \"advisory\" or \"lease\", not \"%s\"",
+					    value);
+		return 0;
+	}
+	if ((rc = parse_ms(key, value, &v, err)) != 0)
+		return rc;
+	if (strcmp(key, "migrate_lease_ms") == 0)
+		o->lease_ms = v;
+	else if (strcmp(key, "migrate_lock_timeout_ms") == 0)
+		o->lock_timeout_ms = v;
+	else if (strcmp(key, "migrate_statement_timeout_ms") == 0)
+		o->statement_timeout_ms = v;
+	else if (strcmp(key, "migrate_retries") == 0)
+		o->retries = (uint32_t)(v > 1000 ? 1000 : v);
+	else
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "postgres URL: unknown libmigrate parameter \"%s\"", key);
+	return 0;
+}
+
+/*
+ * Splits the libmigrate parameters out of `url`: *libpq receives the URL
+ * libpq should see (caller frees), `o` the options.
+ */
+static int url_split(const char *url, char **libpq, migrate_postgres_options_t *o, char *schema,
+		     size_t schema_size, migrate_error_t *err)
+{
+	const char *q = strchr(url, '?');
+	const char *p;
+	bson_string_t *kept;
+	int first = 1, rc = 0;
+
+	if (!q) {
+		*libpq = migrate__strdup(url);
+		return *libpq ? 0 : MIGRATE_ENOMEM;
+	}
+	kept = bson_string_new(NULL);
+	bson_string_append_printf(kept, "%.*s", (int)(q - url), url);
+	for (p = q + 1; *p;) {
+		const char *end = strchr(p, '&');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > 8 && strncmp(p, "migrate_", 8) == 0) {
+			char key[64], value[256];
+			const char *eq = memchr(p, '=', n);
+			if (!eq || url_decode(p, (size_t)(eq - p), key, sizeof key) != 0 ||
+			    url_decode(eq + 1, n - (size_t)(eq + 1 - p), value, sizeof value) != 0) {
+				rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+						  "postgres URL: malformed libmigrate parameter \"%.*s\"",
+						  (int)(eq ? eq - p : (ptrdiff_t)(n > 40 ? 40 : n)), p);
+				break;
+			}
+			if ((rc = url_option(key, value, o, schema, schema_size, err)) != 0)
+				break;
+		} else if (n > 0) {
+			bson_string_append_printf(kept, "%s%.*s", first ? "?" : "&", (int)n, p);
+			first = 0;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	if (rc) {
+		bson_string_free(kept, true);
+		return rc;
+	}
+	*libpq = bson_string_free(kept, false);
+	return 0;
+}
+
+/* The last line of libpq's error text, without the trailing newline. */
+static void trim_message(const char *msg, char *out, size_t size)
+{
+	size_t n;
+
+	snprintf(out, size, "%s", msg ? msg : "");
+	n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	for (n = 0; out[n]; n++)
+		if (out[n] == '\n')
+			out[n] = ' ';
+}
+
+static int pg_open(const char *url, void **conn, migrate_error_t *err)
+{
+	migrate_postgres_options_t o = MIGRATE_POSTGRES_OPTIONS_INIT;
+	char schema[256], redacted[512], msg[600];
+	const char *keys[] = {"client_encoding", "fallback_application_name", "dbname", NULL};
+	const char *values[] = {"UTF8", "libmigrate", NULL, NULL};
+	char *libpq = NULL;
+	pg_target_t *t = NULL;
+	PGconn *c;
+	int rc;
+
+	migrate__redact_url(url, redacted, sizeof redacted);
+	if ((rc = url_split(url, &libpq, &o, schema, sizeof schema, err)) != 0)
+		return rc;
+	if ((rc = check_options(&o, err)) != 0)
+		goto cleanup;
+	values[2] = libpq;
+	c = PQconnectdbParams(keys, values, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		trim_message(c ? PQerrorMessage(c) : "out of memory", msg, sizeof msg);
+		PQfinish(c);
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "cannot connect to %s: %s", redacted,
+				  msg);
+		goto cleanup;
+	}
+	if ((rc = target_new(&t, &o, err)) != 0) {
+		PQfinish(c);
+		goto cleanup;
+	}
+	t->conn = c;
+	t->owned = 1;
+	snprintf(t->redacted, sizeof t->redacted, "%s", redacted);
+	*conn = t;
+cleanup:
+	free(libpq);
+	return rc;
+}
+
+static void pg_close(void *conn)
+{
+	pg_target_t *t = conn;
+
+	if (t && t->conn && !t->owned && t->in_txn)
+		pg__abort(t);
+	target_free(t);
+}
+
+static void *pg_native(void *conn)
+{
+	return ((pg_target_t *)conn)->conn;
+}
+
+int migrate_target_open_postgres_opts(migrate_target_t **out, PGconn *conn, const migrate_postgres_options_t *opts,
+				      migrate_error_t *err)
+{
+	migrate_postgres_options_t dflt = MIGRATE_POSTGRES_OPTIONS_INIT;
+	pg_target_t *t;
+	int rc;
+
+	if (!out || !conn)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_target_open_postgres: out and conn are required");
+	*out = NULL;
+	if (!opts)
+		opts = &dflt;
+	if ((rc = check_options(opts, err)) != 0)
+		return rc;
+	if (PQstatus(conn) != CONNECTION_OK)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT,
+				    "migrate_target_open_postgres: the connection is not open");
+	if ((rc = target_new(&t, opts, err)) != 0)
+		return rc;
+	t->conn = conn;
+	snprintf(t->redacted, sizeof t->redacted, "(borrowed connection to %s)", PQdb(conn));
+	rc = migrate_target_from_driver(out, &migrate__postgres_driver, t, err);
+	if (rc)
+		target_free(t);
+	return rc;
+}
+
+int migrate_target_open_postgres(migrate_target_t **out, PGconn *conn, migrate_error_t *err)
+{
+	return migrate_target_open_postgres_opts(out, conn, NULL, err);
+}
+
+/* ---- statements and errors ---------------------------------------------- */
+
+const char *pg__state(const PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s ? s : "";
+}
+
+int pg__lost(const pg_target_t *t)
+{
+	return PQstatus(t->conn) != CONNECTION_OK;
+}
+
+int pg__fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	const char *state = pg__state(res);
+	char msg[700];
+
+	if (primary)
+		snprintf(msg, sizeof msg, "%s", primary);
+	else
+		trim_message(PQerrorMessage(t->conn), msg, sizeof msg);
+	if (pg__lost(t) || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
+		char now[600];
+		trim_message(PQerrorMessage(t->conn), now, sizeof now);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT,
+				    "%s: the connection to PostgreSQL was lost: %s%s%s", what, msg,
+				    strcmp(now, msg) && now[0] ? "; " : "", strcmp(now, msg) ? now : "");
+	}
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "%s: %s%s%s%s%s [SQLSTATE %s]", what, msg,
+			    detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
+			    hint ? "" : "", state[0] ? state : "none");
+}
+
+static int result_ok(const PGresult *res)
+{
+	ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
+}
+
+static void log_statement(const char *sql, int n)
+{
+	if (migrate__log_enabled(MIGRATE_LOG_DEBUG))
+		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s%s", sql, n ? " (with parameters)" : "");
+}
+
+static int finish(pg_target_t *t, PGresult *res, PGresult **out, PGresult **failed, const char *what,
+		  migrate_error_t *err)
+{
+	int rc;
+
+	if (result_ok(res)) {
+		if (out)
+			*out = res;
+		else
+			PQclear(res);
+		return 0;
+	}
+	rc = pg__fail(t, res, what, err);
+	if (failed)
+		*failed = res;
+	else
+		PQclear(res);
+	return rc;
+}
+
+int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+		    PGresult **failed, const char *what, migrate_error_t *err)
+{
+	PGresult *res;
+
+	if (out)
+		*out = NULL;
+	if (failed)
+		*failed = NULL;
+	log_statement(sql, n);
+	if (n)
+		res = PQexecParams(t->conn, sql, n, NULL, values, NULL, NULL, 0);
+	else
+		res = PQexec(t->conn, sql);
+	return finish(t, res, out, failed, what, err);
+}
+
+int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out, const char *what,
+	     migrate_error_t *err)
+{
+	return pg__exec_failed(t, sql, n, values, out, NULL, what, err);
+}
+
+/* One bound value as libpq text; `buf` holds numbers (32 bytes). */
+static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **json)
+{
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_UTF8:
+		return bson_iter_utf8(it, NULL);
+	case BSON_TYPE_BOOL:
+		return bson_iter_bool(it) ? "true" : "false";
+	case BSON_TYPE_INT32:
+		snprintf(buf, 32, "%" PRId32, bson_iter_int32(it));
+		return buf;
+	case BSON_TYPE_INT64:
+		snprintf(buf, 32, "%" PRId64, bson_iter_int64(it));
+		return buf;
+	case BSON_TYPE_DOUBLE:
+		snprintf(buf, 32, "%.17g", bson_iter_double(it));
+		return buf;
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY: {
+		const uint8_t *data;
+		uint32_t len;
+		bson_t sub;
+		*json = bson_string_new(NULL);
+		if (BSON_ITER_HOLDS_DOCUMENT(it))
+			bson_iter_document(it, &len, &data);
+		else
+			bson_iter_array(it, &len, &data);
+		if (bson_init_static(&sub, data, len))
+			migrate__json_canonical(&sub, BSON_ITER_HOLDS_ARRAY(it), *json);
+		return (*json)->str;
+	}
+	default:
+		return NULL;
+	}
+}
+
+int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
+		    const char *what, migrate_error_t *err)
+{
+	uint32_t n = params ? bson_count_keys(params) : 0, i = 0;
+	const char **values = NULL;
+	char (*nums)[32] = NULL;
+	bson_string_t **json = NULL;
+	bson_iter_t it;
+	PGresult *res;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (failed)
+		*failed = NULL;
+	if (n) {
+		values = calloc(n, sizeof *values);
+		nums = calloc(n, sizeof *nums);
+		json = calloc(n, sizeof *json);
+		if (!values || !nums || !json) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		bson_iter_init(&it, params);
+		while (bson_iter_next(&it) && i < n) {
+			values[i] = param_text(&it, nums[i], &json[i]);
+			i++;
+		}
+	}
+	log_statement(sql, (int)n);
+	res = PQexecParams(t->conn, sql, (int)n, NULL, values, NULL, NULL, 0);
+	rc = finish(t, res, out, failed, what, err);
+cleanup:
+	for (i = 0; json && i < n; i++)
+		if (json[i])
+			bson_string_free(json[i], true);
+	free(json);
+	free(nums);
+	free(values);
+	return rc;
+}
+
+int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
+		 migrate_error_t *err)
+{
+	return pg__exec_params(t, migrate__sql_text(q), q->nparams ? &q->params : NULL, out, failed, what, err);
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+int pg__begin(void *conn, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	char sql[200];
+	int rc, n;
+
+	/* Every transaction of a run bounds its lock waits (SET LOCAL ends with it). */
+	n = snprintf(sql, sizeof sql, "BEGIN");
+	if (t->lock_timeout_ms > 0)
+		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL lock_timeout = %" PRId64,
+			      t->lock_timeout_ms);
+	if (t->statement_timeout_ms > 0)
+		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64,
+			 t->statement_timeout_ms);
+	rc = pg__exec(t, sql, 0, NULL, NULL, "BEGIN", err);
+	if (rc == 0)
+		t->in_txn = 1;
+	else if (PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+		pg__abort(t);
+	return rc;
+}
+
+int pg__commit(void *conn, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	PGresult *res = NULL;
+	int rc;
+
+	rc = pg__exec(t, "COMMIT", 0, NULL, &res, "COMMIT", err);
+	t->in_txn = 0;
+	if (rc == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "COMMIT: the transaction had failed and was rolled back");
+	PQclear(res);
+	return rc;
+}
+
+int pg__rollback(void *conn, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	int rc;
+
+	t->in_txn = 0;
+	if (PQstatus(t->conn) != CONNECTION_OK)
+		return 0; /* the server rolled it back when the connection ended */
+	rc = pg__exec(t, "ROLLBACK", 0, NULL, NULL, "ROLLBACK", err);
+	return rc;
+}
+
+void pg__abort(pg_target_t *t)
+{
+	t->in_txn = 0;
+	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(t->conn, "ROLLBACK"));
+}
+
+uint32_t pg__backoff_ms(uint32_t attempt)
+{
+	uint32_t ms = 250;
+
+	while (attempt-- > 1 && ms < 8000)
+		ms *= 2;
+	return ms > 8000 ? 8000 : ms;
+}
+
+int pg__retryable(const char *s)
+{
+	return strcmp(s, PG_LOCK_NOT_AVAILABLE) == 0 || strcmp(s, PG_DEADLOCK) == 0 ||
+	       strcmp(s, PG_SERIALIZATION) == 0;
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
+
+const migrate_driver_t migrate__postgres_driver = {
+	MIGRATE_DRIVER_VERSION,
+	"postgres",
+	pg_schemes,
+	pg_open,
+	pg_close,
+	pg_native,
+	pg__check_step,
+	pg__step_flags,
+	pg__render_step,
+	pg__apply_step,
+	pg__history_ensure,
+	pg__history_read,
+	pg__history_write,
+	pg__history_delete,
+	pg__lock_try,
+	pg__lock_release,
+	pg__begin,
+	pg__commit,
+	pg__rollback,
+};

@@ -1,0 +1,189 @@
+/*
+ * The plan's lock. Advisory mode (the default) takes a session advisory
+ * lock keyed by the history schema and the plan: the server releases it
+ * when the holder's connection ends, so a killed process never keeps it.
+ * Lease mode, for poolers in transaction mode where sessions are shared,
+ * keeps a row in <schema>._migrate_lock with an owner token and an expiry
+ * that every history write renews; an expired lease is taken over.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pg.h"
+
+/* FNV-1a over "libmigrate", the schema and the plan: the advisory lock key. */
+static int64_t lock_key(const pg_target_t *t, const char *plan)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *parts[3] = {"libmigrate", t->schema, plan};
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const unsigned char *p = (const unsigned char *)parts[i];
+		for (; *p; p++) {
+			h ^= *p;
+			h *= 1099511628211ULL;
+		}
+		h ^= 0xff; /* separator */
+		h *= 1099511628211ULL;
+	}
+	return (int64_t)h;
+}
+
+/* Describes the backend holding the advisory lock `key` into t->holder. */
+static void advisory_holder(pg_target_t *t, int64_t key)
+{
+	char hi[16], lo[16];
+	const char *p[2] = {hi, lo};
+	PGresult *res = NULL;
+	migrate_error_t e;
+
+	/* pg_locks shows a bigint key as classid (high half) and objid (low half), objsubid 1. */
+	snprintf(hi, sizeof hi, "%" PRIu32, (uint32_t)((uint64_t)key >> 32));
+	snprintf(lo, sizeof lo, "%" PRIu32, (uint32_t)((uint64_t)key & 0xffffffffu));
+	if (pg__exec(t,
+		     "SELECT l.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), "
+		     "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?'), coalesce(a.state, '?'), "
+		     "coalesce(to_char(a.state_change, 'YYYY-MM-DD HH24:MI:SS TZ'), '?') "
+		     "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+		     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+		     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+		     "AND l.classid = $1::oid AND l.objid = $2::oid LIMIT 1",
+		     2, p, &res, "looking up the lock holder", &e) != 0) {
+		snprintf(t->holder, sizeof t->holder, "another session (its details could not be read: %s)",
+			 e.message);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		snprintf(t->holder, sizeof t->holder, "another session (it has just released it)");
+	else
+		snprintf(t->holder, sizeof t->holder,
+			 "PostgreSQL backend pid %s (application_name \"%s\", client %s, connected since %s, %s since %s)",
+			 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+			 PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+	PQclear(res);
+}
+
+static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
+{
+	char key[24];
+	const char *p[1] = {key};
+	PGresult *res = NULL;
+	int64_t k = lock_key(t, plan);
+	int rc, got;
+
+	snprintf(key, sizeof key, "%" PRId64, k);
+	rc = pg__exec(t, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res, "taking the advisory lock", err);
+	if (rc)
+		return rc;
+	got = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (got)
+		return 0;
+	advisory_holder(t, k);
+	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "plan \"%s\" is locked by %s", plan, t->holder);
+}
+
+static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
+{
+	char lease[24], holder[300], by[256];
+	const char *p[4] = {plan, t->owner, holder, lease};
+	bson_string_t *s = bson_string_new(NULL);
+	PGresult *res = NULL;
+	int rc;
+
+	migrate__applied_by(by, sizeof by);
+	snprintf(holder, sizeof holder, "%s", by);
+	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
+	bson_string_append_printf(s,
+				  "INSERT INTO %s AS l (plan, owner, holder, acquired_at, expires_at) "
+				  "VALUES ($1, $2, $3 || ' (' || current_setting('application_name') || ', pid ' || "
+				  "pg_backend_pid() || ')', now(), now() + $4::bigint * interval '1 millisecond') "
+				  "ON CONFLICT (plan) DO UPDATE SET owner = EXCLUDED.owner, holder = EXCLUDED.holder, "
+				  "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
+				  "WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner RETURNING 1",
+				  t->lease_table);
+	rc = pg__exec(t, s->str, 4, p, &res, "taking the lease", err);
+	if (rc)
+		goto cleanup;
+	if (PQntuples(res) == 1)
+		goto cleanup;
+	PQclear(res);
+	res = NULL;
+	bson_string_truncate(s, 0);
+	bson_string_append_printf(s,
+				  "SELECT coalesce(holder, '?'), to_char(acquired_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+				  "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s WHERE plan = $1",
+				  t->lease_table);
+	rc = pg__exec(t, s->str, 1, p, &res, "reading the lease", err);
+	if (rc)
+		goto cleanup;
+	if (PQntuples(res) == 0)
+		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED,
+				  "plan \"%s\" was locked by another run (its lease has just been released)", plan);
+	else
+		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED,
+				  "plan \"%s\" is locked by %s, since %s (lease in %s expires at %s unless renewed)", plan,
+				  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), t->lease_table, PQgetvalue(res, 0, 2));
+cleanup:
+	PQclear(res);
+	bson_string_free(s, true);
+	return rc;
+}
+
+int pg__lock_try(void *conn, const char *plan, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+
+	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
+		return lease_try(t, plan, err);
+	return advisory_try(t, plan, err);
+}
+
+int pg__lease_renew(pg_target_t *t, const char *plan, migrate_error_t *err)
+{
+	char lease[24];
+	const char *p[3] = {plan, t->owner, lease};
+	bson_string_t *s = bson_string_new(NULL);
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
+	bson_string_append_printf(s,
+				  "UPDATE %s SET expires_at = now() + $3::bigint * interval '1 millisecond' "
+				  "WHERE plan = $1 AND owner = $2",
+				  t->lease_table);
+	rc = pg__exec(t, s->str, 3, p, &res, "renewing the lease", err);
+	if (rc == 0 && strcmp(PQcmdTuples(res), "0") == 0)
+		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKLOST,
+				  "the lease of plan \"%s\" was taken over by another run", plan);
+	PQclear(res);
+	bson_string_free(s, true);
+	return rc;
+}
+
+int pg__lock_release(void *conn, const char *plan, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	bson_string_t *s;
+	char key[24];
+	const char *p[2] = {plan, t->owner};
+	int rc;
+
+	if (pg__lost(t))
+		return 0; /* the server released a session lock with the connection */
+	if (t->in_txn)
+		pg__abort(t);
+	if (t->lock_mode != MIGRATE_PG_LOCK_LEASE) {
+		snprintf(key, sizeof key, "%" PRId64, lock_key(t, plan));
+		p[0] = key;
+		return pg__exec(t, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL, "releasing the advisory lock",
+				err);
+	}
+	s = bson_string_new(NULL);
+	bson_string_append_printf(s, "DELETE FROM %s WHERE plan = $1 AND owner = $2", t->lease_table);
+	rc = pg__exec(t, s->str, 2, p, NULL, "releasing the lease", err);
+	bson_string_free(s, true);
+	return rc;
+}

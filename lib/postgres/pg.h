@@ -1,0 +1,131 @@
+/*
+ * The PostgreSQL driver's internals, shared by the files of lib/postgres/:
+ * conn.c (connection, options, statements, transactions), lower.c (steps
+ * to SQL), apply.c (running steps), batch.c (batched backfills),
+ * history.c (the history table) and lock.c (advisory and lease locks).
+ */
+#ifndef MIGRATE_PG_H
+#define MIGRATE_PG_H
+
+#include <libpq-fe.h>
+
+#include "internal.h"
+#include "migrate/postgres.h"
+#include "sql/sql.h"
+
+extern const migrate_driver_t migrate__postgres_driver;
+extern const migrate_sql_dialect_t migrate__pg_dialect;
+
+/* SQLSTATEs the driver reacts to. */
+#define PG_LOCK_NOT_AVAILABLE "55P03"
+#define PG_DEADLOCK "40P01"
+#define PG_SERIALIZATION "40001"
+#define PG_UNDEFINED_TABLE "42P01"
+#define PG_INVALID_SCHEMA "3F000"
+#define PG_QUERY_CANCELED "57014"
+
+typedef struct pg_target {
+	PGconn *conn;
+	int owned;                 /* opened by us: PQfinish on close */
+	char *schema;              /* history schema */
+	char *history;             /* "schema"."_migrate_history", quoted */
+	char *lease_table;         /* "schema"."_migrate_lock", quoted */
+	int lock_mode;             /* MIGRATE_PG_LOCK_* */
+	int64_t lease_ms;
+	int64_t lock_timeout_ms;
+	int64_t statement_timeout_ms;
+	uint32_t retries;
+	char owner[40];            /* lease owner token */
+	char redacted[512];        /* the URL without password, for messages */
+	int in_txn;                /* a transaction begun by begin() is open */
+	char holder[600];          /* scratch for lock messages */
+} pg_target_t;
+
+/* ---- conn.c ---- */
+
+/*
+ * Turns a failed result (or NULL) into a driver error: MIGRATE_ECONNECT
+ * when the connection is gone, MIGRATE_EDB otherwise, with the server's
+ * message, detail and SQLSTATE. `what` says what was being done.
+ */
+int pg__fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err);
+/* The SQLSTATE of a result, "" if none. */
+const char *pg__state(const PGresult *res);
+/* True when the connection is no longer usable. */
+int pg__lost(const pg_target_t *t);
+
+/*
+ * Runs `sql` with the values of `params` (a bson array, as built by the
+ * shared lowering) as text parameters. *out (optional) receives the result
+ * on success (caller clears it). On error, the failed result is kept in
+ * *failed when that is not NULL (so callers can inspect the SQLSTATE),
+ * else cleared.
+ */
+int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
+		    const char *what, migrate_error_t *err);
+/* Runs `sql` with `n` text parameters. */
+int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+	     const char *what, migrate_error_t *err);
+/* pg__exec keeping the failed result in *failed (caller clears). */
+int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+		    PGresult **failed, const char *what, migrate_error_t *err);
+/* Runs a statement of the shared lowering. */
+int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
+		 migrate_error_t *err);
+
+int pg__begin(void *conn, migrate_error_t *err);
+int pg__commit(void *conn, migrate_error_t *err);
+int pg__rollback(void *conn, migrate_error_t *err);
+/* Rolls back an open transaction, ignoring errors (cleanup paths). */
+void pg__abort(pg_target_t *t);
+
+/*
+ * Backoff before retry `attempt` (1-based) of a statement that hit a lock
+ * timeout: 250 ms doubling, at most 8 s.
+ */
+uint32_t pg__backoff_ms(uint32_t attempt);
+/* True for the SQLSTATEs worth retrying: lock timeouts, deadlocks, serialisation failures. */
+int pg__retryable(const char *sqlstate);
+
+/* ---- lower.c ---- */
+
+/* Quotes an identifier into `out`. */
+void pg__ident(bson_string_t *out, const char *name);
+/*
+ * The statements of a DDL step (everything but backfill, map_values,
+ * assert and sql), separated by ";\n". `concurrently` renders
+ * CREATE INDEX CONCURRENTLY.
+ */
+int pg__lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
+		  migrate_error_t *err);
+/* The type of `column` of `table` as format_type() gives it, or NULL if unknown. Caller frees. */
+char *pg__column_type(pg_target_t *t, const char *table, const char *column, char *category);
+
+/* ---- apply.c ---- */
+int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
+unsigned pg__step_flags(void *conn, const migrate_step_t *step);
+int pg__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+
+/* ---- assert.c ---- */
+int pg__assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
+int pg__render_assert(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+
+/* ---- batch.c ---- */
+/* Runs a backfill or map_values step in batches (or in one statement inside the engine's transaction). */
+int pg__batch_apply(pg_target_t *t, const bson_t *step, const char *op, migrate_exec_t *exec, migrate_error_t *err);
+int pg__batch_render(pg_target_t *t, const bson_t *step, const char *op, bson_string_t *out, migrate_error_t *err);
+
+/* ---- history.c ---- */
+int pg__history_ensure(void *conn, migrate_error_t *err);
+int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+int pg__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
+int pg__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
+
+/* ---- lock.c ---- */
+int pg__lock_try(void *conn, const char *plan, migrate_error_t *err);
+int pg__lock_release(void *conn, const char *plan, migrate_error_t *err);
+/* Lease mode: extends our lease; MIGRATE_ELOCKLOST when another run took it over. */
+int pg__lease_renew(pg_target_t *t, const char *plan, migrate_error_t *err);
+
+#endif

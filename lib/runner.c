@@ -1,0 +1,817 @@
+/*
+ * The engine: validate, lock, compare, then apply (or revert) version by
+ * version with a journal write after every transaction group, step and
+ * backfill batch, so that any later run resumes exactly where one stopped.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int migrate_run_options_init(migrate_run_options_t *opts, unsigned version)
+{
+	migrate_run_options_t dflt = MIGRATE_RUN_OPTIONS_INIT;
+
+	if (!opts)
+		return MIGRATE_EINVAL;
+	if (version != MIGRATE_RUN_OPTIONS_VERSION)
+		return MIGRATE_EVERSION;
+	*opts = dflt;
+	return 0;
+}
+
+int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int64_t processed, int64_t total,
+		  const char *message)
+{
+	migrate_event_t ev;
+
+	if (!r->opts.on_event)
+		return 0;
+	memset(&ev, 0, sizeof ev);
+	ev.type = type;
+	ev.direction = r->direction;
+	ev.version_id = r->v ? r->v->id : 0;
+	ev.version_name = r->v && r->v->name ? r->v->name : (r->v ? "" : NULL);
+	ev.step_index = step_index;
+	ev.step_count = r->v ? (int)r->v->nsteps : 0;
+	ev.op = op;
+	ev.processed = processed;
+	ev.total = total;
+	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms : 0;
+	ev.message = message;
+	if (r->opts.on_event(&ev, r->opts.event_payload) != 0)
+		r->cancel = 1;
+	return r->cancel;
+}
+
+static int run_begin(migrate_run *r, const migrate_run_options_t *opts, migrate_target_t *t,
+		     const migrate_plan_t *plan, int direction, migrate_error_t *err)
+{
+	memset(r, 0, sizeof *r);
+	if (!t || !plan)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "target and plan are required");
+	if (opts && opts->version != MIGRATE_RUN_OPTIONS_VERSION)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
+				    "run options: struct version %u is unknown (this library: %d)", opts->version,
+				    MIGRATE_RUN_OPTIONS_VERSION);
+	if (opts)
+		r->opts = *opts;
+	else
+		migrate_run_options_init(&r->opts, MIGRATE_RUN_OPTIONS_VERSION);
+	r->t = t;
+	r->plan = plan;
+	r->err = err;
+	r->direction = direction;
+	migrate__applied_by(r->applied_by, sizeof r->applied_by);
+	return 0;
+}
+
+/* ---- journal ---- */
+
+static int journal(migrate_run *r)
+{
+	return migrate__history_write(r->t, r->plan->name, r->rec, r->err);
+}
+
+/* Records a failure outside any transaction, keeping the error message. */
+static void record_failure(migrate_run *r, int rc)
+{
+	migrate_error_t ignored;
+
+	if (rc == MIGRATE_ECANCELED)
+		migrate__rec_set(&r->rec->error, "canceled");
+	else
+		migrate__rec_set(&r->rec->error, r->err ? r->err->message : migrate_strerror(rc));
+	if (r->direction == MIGRATE_DIRECTION_UP)
+		r->rec->state = MIGRATE_STATE_FAILED;
+	if (rc == MIGRATE_ELOCKLOST || rc == MIGRATE_ECONNECT)
+		return; /* not ours to write any more, or nothing to write with */
+	if (migrate__history_write(r->t, r->plan->name, r->rec, &ignored))
+		migrate__log(MIGRATE_LOG_ERROR, "recording the failure of version %llu: %s",
+			     (unsigned long long)r->rec->version, ignored.message);
+}
+
+/* ---- the execution context handed to drivers ---- */
+
+int migrate_exec_in_transaction(const migrate_exec_t *exec)
+{
+	return exec->in_txn;
+}
+
+const char *migrate_exec_checkpoint(const migrate_exec_t *exec)
+{
+	return exec->checkpoint;
+}
+
+uint32_t migrate_exec_batch_size(const migrate_exec_t *exec)
+{
+	return exec->batch_size;
+}
+
+uint32_t migrate_exec_batch_pause_ms(const migrate_exec_t *exec)
+{
+	return exec->pause_ms;
+}
+
+uint32_t migrate_exec_batch_time_ms(const migrate_exec_t *exec)
+{
+	return exec->batch_time_ms ? exec->batch_time_ms : 200;
+}
+
+int migrate_exec_direction(const migrate_exec_t *exec)
+{
+	return exec->direction;
+}
+
+int migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err)
+{
+	migrate_run *r = exec->run;
+
+	migrate__rec_set(&r->rec->checkpoint, checkpoint);
+	return migrate__history_write(r->t, r->plan->name, r->rec, err);
+}
+
+int migrate_exec_batch_done(migrate_exec_t *exec, int64_t processed, int64_t total, migrate_error_t *err)
+{
+	migrate_run *r = exec->run;
+
+	migrate__emit(r, MIGRATE_EVENT_PROGRESS, exec->step_index, exec->op, processed, total, NULL);
+	if (r->cancel)
+		return migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled after a batch");
+	if (exec->pause_ms)
+		migrate__sleep_ms(exec->pause_ms);
+	return 0;
+}
+
+int migrate_exec_event(migrate_exec_t *exec, int type, const char *message)
+{
+	return migrate__emit(exec->run, type, exec->step_index, exec->op, 0, -1, message);
+}
+
+/* ---- running steps ---- */
+
+static bool step_no_txn(const migrate_target_t *t, const migrate_step_t *s)
+{
+	if (!t->driver->begin)
+		return true;
+	if (!strcmp(s->op, "custom") || !t->driver->step_flags)
+		return false;
+	return (t->driver->step_flags(t->conn, s) & MIGRATE_STEP_NO_TXN) != 0;
+}
+
+/*
+ * Runs one step document (a plan step, or an inverse on the way down);
+ * `orig` is the plan step it belongs to, for events and messages.
+ */
+static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_t *orig, bool in_txn,
+		    const char *checkpoint)
+{
+	migrate_exec_t exec;
+	char place[512];
+	int rc;
+
+	if (!strcmp(s->op, "custom")) {
+		migrate_custom_fn fn = r->direction == MIGRATE_DIRECTION_UP ? s->custom_up : s->custom_down;
+		migrate_error_t cerr;
+		memset(&cerr, 0, sizeof cerr);
+		rc = fn(r->t, migrate_target_native_handle(r->t), &cerr, s->custom_payload);
+		if (rc == 0)
+			return 0;
+		migrate__step_place(orig, place, sizeof place);
+		return migrate__err(r->err, MIGRATE_DOMAIN_CALLBACK, MIGRATE_ECALLBACK, "%s: custom step \"%s\" failed: %s",
+				    place, migrate__doc_str(&s->doc, "name"),
+				    cerr.message[0] ? cerr.message : "the callback returned an error");
+	}
+	memset(&exec, 0, sizeof exec);
+	exec.in_txn = in_txn;
+	exec.direction = r->direction;
+	exec.checkpoint = checkpoint;
+	exec.batch_size = (uint32_t)migrate__doc_int(&s->doc, "batch_size", 0);
+	if (!exec.batch_size)
+		exec.batch_size = r->opts.batch_size;
+	exec.pause_ms = r->opts.batch_pause_ms;
+	exec.batch_time_ms = r->opts.batch_time_ms;
+	exec.run = r;
+	exec.step_index = (int)orig->index;
+	exec.op = s->op;
+	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
+		     s->op);
+	rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
+	if (rc && rc != MIGRATE_ECANCELED) {
+		migrate__step_place(orig, place, sizeof place);
+		migrate__err_prefix(r->err, "%s: ", place);
+	}
+	return rc;
+}
+
+static int txn(migrate_run *r, int (*fn)(void *, migrate_error_t *))
+{
+	return fn(r->t->conn, r->err);
+}
+
+static void rollback(migrate_run *r)
+{
+	migrate_error_t ignored;
+
+	if (r->t->driver->rollback(r->t->conn, &ignored))
+		migrate__log(MIGRATE_LOG_WARNING, "rollback failed: %s", ignored.message);
+}
+
+static void mark_applied(migrate_run *r)
+{
+	r->rec->state = MIGRATE_STATE_APPLIED;
+	r->rec->finished_at_ms = migrate__now_ms();
+	r->rec->duration_ms = r->rec->finished_at_ms - r->rec->started_at_ms;
+	migrate__rec_set(&r->rec->error, NULL);
+	migrate__rec_set(&r->rec->checkpoint, NULL);
+}
+
+/* Steps [i, j) in one transaction together with their journal write. */
+static int up_group(migrate_run *r, size_t i, size_t j)
+{
+	const migrate_version_t *v = r->v;
+	size_t k;
+	int rc;
+
+	if ((rc = txn(r, r->t->driver->begin)))
+		return rc;
+	for (k = i; k < j; k++) {
+		const migrate_step_t *s = v->steps[k];
+		migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)k, s->op, 0, -1, NULL);
+		if ((rc = run_step(r, s, s, true, NULL)))
+			goto fail;
+		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)k, s->op, 0, -1, NULL);
+	}
+	r->rec->steps_done = (uint32_t)j;
+	migrate__rec_set(&r->rec->checkpoint, NULL);
+	if (j == v->nsteps)
+		mark_applied(r);
+	if ((rc = journal(r)) || (rc = txn(r, r->t->driver->commit)))
+		goto fail;
+	return 0;
+fail:
+	rollback(r);
+	return rc;
+}
+
+/* One step that manages its own transactions (or a store without them). */
+static int up_single(migrate_run *r, size_t i)
+{
+	const migrate_step_t *s = r->v->steps[i];
+	int rc;
+
+	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, s->op, 0, -1, NULL);
+	if ((rc = run_step(r, s, s, false, r->rec->checkpoint)))
+		return rc;
+	r->rec->steps_done = (uint32_t)i + 1;
+	migrate__rec_set(&r->rec->checkpoint, NULL);
+	if (i + 1 == r->v->nsteps)
+		mark_applied(r);
+	if ((rc = journal(r)))
+		return rc;
+	migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, s->op, 0, -1, NULL);
+	return 0;
+}
+
+static int canceled(migrate_run *r)
+{
+	return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED,
+			    "version %llu: canceled after step %u; the next run resumes there",
+			    (unsigned long long)r->v->id, r->rec->steps_done);
+}
+
+static void start_record(migrate_run *r, const char *checksum, int state)
+{
+	const migrate_version_t *v = r->v;
+
+	migrate__rec_set(&r->rec->name, v->name ? v->name : "");
+	migrate__rec_set(&r->rec->checksum, checksum);
+	migrate__rec_set(&r->rec->applied_by, r->applied_by);
+	migrate__rec_set(&r->rec->lib_version, MIGRATE_VERSION_STRING);
+	migrate__rec_set(&r->rec->error, NULL);
+	if (r->rec->state != MIGRATE_STATE_APPLYING && r->rec->state != MIGRATE_STATE_FAILED)
+		r->rec->started_at_ms = migrate__now_ms();
+	if (!r->rec->started_at_ms)
+		r->rec->started_at_ms = migrate__now_ms();
+	r->rec->state = state;
+}
+
+static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *rec)
+{
+	char sum[65];
+	size_t i, j;
+	int rc;
+
+	r->v = v;
+	r->rec = rec;
+	r->version_started_ms = migrate__now_ms();
+	if ((rc = migrate__version_checksum(v, sum, r->err)))
+		return rc;
+	start_record(r, sum, MIGRATE_STATE_APPLYING);
+	if (v->nsteps == 0)
+		mark_applied(r);
+	if ((rc = journal(r)))
+		return rc;
+	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, rec->steps_done ? "resuming" : NULL);
+	for (i = rec->steps_done; i < v->nsteps; i = rec->steps_done) {
+		if (r->cancel) {
+			rc = canceled(r);
+			goto fail;
+		}
+		if (step_no_txn(r->t, v->steps[i])) {
+			rc = up_single(r, i);
+		} else {
+			for (j = i + 1; v->transactional && j < v->nsteps && !step_no_txn(r->t, v->steps[j]); j++)
+				;
+			rc = up_group(r, i, j);
+		}
+		if (rc)
+			goto fail;
+	}
+	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, NULL, 0, -1, NULL);
+	return 0;
+fail:
+	record_failure(r, rc);
+	return rc;
+}
+
+/* ---- comparing the plan with the history ---- */
+
+static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sorted, uint64_t target)
+{
+	bson_string_t *bad = NULL;
+	uint64_t max_applied = 0;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < h->n; i++) {
+		const migrate__rec *rec = &h->recs[i];
+		const migrate_version_t *v = migrate__plan_find(r->plan, rec->version);
+		char sum[65], msg[256];
+		if (rec->state == MIGRATE_STATE_APPLIED && rec->version > max_applied)
+			max_applied = rec->version;
+		if (!v) {
+			snprintf(msg, sizeof msg, "version %llu (\"%s\") is recorded in the database but not in the plan",
+				 (unsigned long long)rec->version, rec->name ? rec->name : "");
+			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+			continue;
+		}
+		if ((rc = migrate__version_checksum(v, sum, r->err)))
+			return rc;
+		if (rec->checksum && !strcmp(rec->checksum, sum))
+			continue;
+		if (r->opts.allow_amended) {
+			snprintf(msg, sizeof msg, "version %llu changed since it was applied (allowed)",
+				 (unsigned long long)v->id);
+			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+			continue;
+		}
+		if (!bad)
+			bad = bson_string_new(NULL);
+		bson_string_append_printf(bad, "%s%llu (\"%s\": recorded %.12s, plan %.12s)", bad->len ? ", " : "",
+					  (unsigned long long)v->id, v->name ? v->name : "",
+					  rec->checksum ? rec->checksum : "none", sum);
+	}
+	if (bad) {
+		rc = migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECHECKSUM,
+				  "versions changed since they were applied: %s; revert the edit, or run repair if "
+				  "it was deliberate",
+				  bad->str);
+		bson_string_free(bad, true);
+		return rc;
+	}
+	for (i = 0; !r->opts.allow_out_of_order && i < r->plan->nversions; i++) {
+		const migrate_version_t *v = sorted[i];
+		if (target && v->id > target)
+			break;
+		if (!migrate__history_find(h, v->id) && v->id < max_applied)
+			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_EORDER,
+					    "version %llu (\"%s\") is pending but version %llu is already applied; "
+					    "allow out-of-order versions to apply it",
+					    (unsigned long long)v->id, v->name ? v->name : "",
+					    (unsigned long long)max_applied);
+	}
+	return 0;
+}
+
+/* Validation, history store, lock and one read: what every writing run starts with. */
+static int prepare(migrate_run *r, migrate__history *h, migrate_version_t ***sorted, uint64_t target)
+{
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	*sorted = NULL;
+	if ((rc = migrate__plan_validate(r->plan, r->t, r->err)))
+		return rc;
+	if (target && !migrate__plan_find(r->plan, target))
+		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND, "version %llu is not in plan \"%s\"",
+				    (unsigned long long)target, r->plan->name);
+	*sorted = migrate__plan_sorted(r->plan);
+	if (!*sorted)
+		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	if (r->t->driver->history_ensure && (rc = r->t->driver->history_ensure(r->t->conn, r->err)))
+		return rc;
+	if ((rc = migrate__lock(r)))
+		return rc;
+	return migrate__history_load(r->t, r->plan->name, h, r->err);
+}
+
+static void finish(migrate_run *r, migrate__history *h, migrate_version_t **sorted)
+{
+	migrate__unlock(r);
+	migrate__history_free(h);
+	free(sorted);
+}
+
+int migrate_up(migrate_target_t *target, const migrate_plan_t *plan, uint64_t target_version,
+	       const migrate_run_options_t *opts, migrate_error_t *err)
+{
+	migrate_version_t **sorted = NULL;
+	migrate__history h;
+	migrate_run r;
+	size_t i;
+	int rc;
+
+	if ((rc = run_begin(&r, opts, target, plan, MIGRATE_DIRECTION_UP, err)))
+		return rc;
+	if ((rc = prepare(&r, &h, &sorted, target_version)) || (rc = compare(&r, &h, sorted, target_version)))
+		goto done;
+	for (i = 0; i < plan->nversions && rc == 0; i++) {
+		const migrate_version_t *v = sorted[i];
+		migrate__rec *rec = migrate__history_find(&h, v->id);
+		if (target_version && v->id > target_version)
+			break;
+		if (rec && rec->state == MIGRATE_STATE_APPLIED)
+			continue;
+		if (r.cancel) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled before version %llu",
+					  (unsigned long long)v->id);
+			break;
+		}
+		if (!rec && !(rec = migrate__history_add(&h, v->id))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+			break;
+		}
+		rc = up_version(&r, v, rec);
+	}
+done:
+	finish(&r, &h, sorted);
+	return rc;
+}
+
+/* ---- down ---- */
+
+typedef struct inverse_set {
+	migrate_step_t **steps;
+	size_t n;
+} inverse_set;
+
+static void free_inverses(inverse_set *inv, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; inv && i < n; i++) {
+		for (j = 0; j < inv[i].n; j++)
+			migrate__step_destroy(inv[i].steps[j]);
+		free(inv[i].steps);
+	}
+	free(inv);
+}
+
+/* The inverses of the first `count` steps of `v`, each checked by the driver. */
+static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count, inverse_set **out)
+{
+	inverse_set *inv = calloc(count + 1, sizeof *inv);
+	char place[512];
+	size_t i, j;
+	int rc = 0;
+
+	*out = NULL;
+	if (!inv)
+		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	for (i = 0; i < count && rc == 0; i++) {
+		rc = migrate__step_inverse(v->steps[i], &inv[i].steps, &inv[i].n, r->err);
+		for (j = 0; rc == 0 && j < inv[i].n; j++) {
+			const migrate_step_t *s = inv[i].steps[j];
+			if (r->t->driver->check_step && (rc = r->t->driver->check_step(r->t->conn, s, r->err))) {
+				migrate__step_place(v->steps[i], place, sizeof place);
+				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place, s->op,
+						    r->t->driver->name);
+			}
+		}
+	}
+	if (rc) {
+		free_inverses(inv, count);
+		return rc;
+	}
+	*out = inv;
+	return 0;
+}
+
+/* Reverts plan step i (0-based) of the current version: its inverse steps, then the journal. */
+static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
+{
+	const migrate_step_t *orig = r->v->steps[i];
+	bool group = r->t->driver->begin != NULL;
+	size_t k;
+	int rc;
+
+	for (k = 0; group && k < inv->n; k++)
+		if (step_no_txn(r->t, inv->steps[k]))
+			group = false;
+	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
+	if (group && (rc = txn(r, r->t->driver->begin)))
+		return rc;
+	if (!strcmp(orig->op, "custom"))
+		rc = run_step(r, orig, orig, group, NULL);
+	else
+		for (rc = 0, k = 0; rc == 0 && k < inv->n; k++)
+			rc = run_step(r, inv->steps[k], orig, group, inv->n == 1 ? r->rec->checkpoint : NULL);
+	if (rc == 0) {
+		r->rec->steps_done = (uint32_t)i;
+		migrate__rec_set(&r->rec->checkpoint, NULL);
+		if (i == 0)
+			rc = r->t->driver->history_delete(r->t->conn, r->plan->name, r->v->id, r->err);
+		else
+			rc = journal(r);
+	}
+	if (group) {
+		if (rc == 0)
+			rc = txn(r, r->t->driver->commit);
+		if (rc)
+			rollback(r);
+	}
+	if (rc == 0)
+		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, NULL);
+	return rc;
+}
+
+static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec *rec, const inverse_set *inv)
+{
+	size_t i;
+	int rc;
+
+	r->v = v;
+	r->rec = rec;
+	r->version_started_ms = migrate__now_ms();
+	rec->state = MIGRATE_STATE_REVERTING;
+	migrate__rec_set(&rec->error, NULL);
+	if (rec->steps_done == 0)
+		return r->t->driver->history_delete(r->t->conn, r->plan->name, v->id, r->err);
+	if ((rc = journal(r)))
+		return rc;
+	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, NULL);
+	for (i = rec->steps_done; i > 0; i--) {
+		if (r->cancel) {
+			rc = canceled(r);
+			goto fail;
+		}
+		if ((rc = down_step(r, i - 1, &inv[i - 1])))
+			goto fail;
+	}
+	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, NULL, 0, -1, NULL);
+	return 0;
+fail:
+	record_failure(r, rc);
+	return rc;
+}
+
+/* The inverses of one version to revert. */
+typedef struct version_inv {
+	inverse_set *sets;
+	size_t count;
+} version_inv;
+
+/* Versions to revert, newest first: recorded, in the plan, above the target. */
+static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t **sorted, uint64_t target,
+			version_inv **inv)
+{
+	size_t i, n = r->plan->nversions;
+	int rc;
+
+	for (i = 0; i < h->n; i++)
+		if (h->recs[i].version > target && !migrate__plan_find(r->plan, h->recs[i].version))
+			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
+					    "version %llu is recorded in the database but not in the plan: it cannot be "
+					    "reverted with this plan",
+					    (unsigned long long)h->recs[i].version);
+	*inv = calloc(n + 1, sizeof **inv);
+	if (!*inv)
+		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const migrate__rec *rec = migrate__history_find(h, sorted[i]->id);
+		if (sorted[i]->id <= target || !rec)
+			continue;
+		if ((rc = inverses_of(r, sorted[i], rec->steps_done, &(*inv)[i].sets)))
+			return rc;
+		(*inv)[i].count = rec->steps_done;
+	}
+	return 0;
+}
+
+static void free_down_targets(const migrate_plan_t *plan, version_inv *inv)
+{
+	size_t i;
+
+	for (i = 0; inv && i < plan->nversions; i++)
+		free_inverses(inv[i].sets, inv[i].count);
+	free(inv);
+}
+
+int migrate_down(migrate_target_t *target, const migrate_plan_t *plan, uint64_t target_version,
+		 const migrate_run_options_t *opts, migrate_error_t *err)
+{
+	migrate_version_t **sorted = NULL;
+	version_inv *inv = NULL;
+	migrate__history h, pre;
+	migrate_run r;
+	size_t i;
+	int rc;
+
+	if ((rc = run_begin(&r, opts, target, plan, MIGRATE_DIRECTION_DOWN, err)))
+		return rc;
+	/* The down path is checked against a first read, before anything is written. */
+	if ((rc = migrate__plan_validate(plan, target, err)))
+		return rc;
+	if ((sorted = migrate__plan_sorted(plan)) == NULL)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	if ((rc = migrate__history_load(target, plan->name, &pre, err)) == 0) {
+		rc = down_targets(&r, &pre, sorted, target_version, &inv);
+		free_down_targets(plan, inv);
+		migrate__history_free(&pre);
+	}
+	free(sorted);
+	inv = NULL;
+	if (rc)
+		return rc;
+	if ((rc = prepare(&r, &h, &sorted, target_version)) || (rc = down_targets(&r, &h, sorted, target_version, &inv)))
+		goto done;
+	for (i = plan->nversions; i > 0 && rc == 0; i--) {
+		migrate__rec *rec = migrate__history_find(&h, sorted[i - 1]->id);
+		if (sorted[i - 1]->id <= target_version || !rec)
+			continue;
+		if (r.cancel) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled before reverting version %llu",
+					  (unsigned long long)sorted[i - 1]->id);
+			break;
+		}
+		rc = down_version(&r, sorted[i - 1], rec, inv[i - 1].sets);
+	}
+done:
+	free_down_targets(plan, inv);
+	finish(&r, &h, sorted);
+	return rc;
+}
+
+/* ---- baseline and repair ---- */
+
+int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint64_t version,
+		     const migrate_run_options_t *opts, migrate_error_t *err)
+{
+	migrate_version_t **sorted = NULL;
+	migrate__history h;
+	migrate_run r;
+	size_t i;
+	int rc;
+
+	if ((rc = run_begin(&r, opts, target, plan, MIGRATE_DIRECTION_UP, err)))
+		return rc;
+	if (version == 0)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "baseline needs a version id");
+	if ((rc = prepare(&r, &h, &sorted, version)))
+		goto done;
+	for (i = 0; i < plan->nversions && sorted[i]->id <= version; i++) {
+		migrate__rec *rec = migrate__history_find(&h, sorted[i]->id);
+		if (rec && rec->state != MIGRATE_STATE_APPLIED) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
+					  "version %llu is %s: finish it with up, or revert it with down, before a baseline",
+					  (unsigned long long)rec->version, migrate_state_name(rec->state));
+			goto done;
+		}
+	}
+	for (i = 0; i < plan->nversions && sorted[i]->id <= version && rc == 0; i++) {
+		const migrate_version_t *v = sorted[i];
+		migrate__rec *rec = migrate__history_find(&h, v->id);
+		char sum[65];
+		if (rec)
+			continue;
+		if (!(rec = migrate__history_add(&h, v->id))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+			break;
+		}
+		r.v = v;
+		r.rec = rec;
+		if ((rc = migrate__version_checksum(v, sum, err)))
+			break;
+		start_record(&r, sum, MIGRATE_STATE_APPLIED);
+		rec->steps_done = (uint32_t)v->nsteps;
+		mark_applied(&r);
+		migrate__rec_set(&rec->error, "baseline: marked applied without running");
+		rc = journal(&r);
+	}
+done:
+	finish(&r, &h, sorted);
+	return rc;
+}
+
+int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const migrate_run_options_t *opts,
+		   size_t *changed, migrate_error_t *err)
+{
+	migrate_version_t **sorted = NULL;
+	migrate__history h;
+	migrate_run r;
+	size_t i, n = 0;
+	int rc;
+
+	if (changed)
+		*changed = 0;
+	if ((rc = run_begin(&r, opts, target, plan, MIGRATE_DIRECTION_UP, err)))
+		return rc;
+	if ((rc = prepare(&r, &h, &sorted, 0)))
+		goto done;
+	for (i = 0; i < h.n && rc == 0; i++) {
+		migrate__rec *rec = &h.recs[i];
+		const migrate_version_t *v = migrate__plan_find(plan, rec->version);
+		char sum[65], msg[256];
+		if (!v || (rc = migrate__version_checksum(v, sum, err)))
+			continue;
+		if (rec->checksum && !strcmp(rec->checksum, sum) && rec->name && !strcmp(rec->name, v->name ? v->name : ""))
+			continue;
+		migrate__rec_set(&rec->checksum, sum);
+		migrate__rec_set(&rec->name, v->name ? v->name : "");
+		r.v = v;
+		r.rec = rec;
+		snprintf(msg, sizeof msg, "version %llu: checksum realigned with the plan", (unsigned long long)v->id);
+		migrate__emit(&r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+		if ((rc = journal(&r)) == 0)
+			n++;
+	}
+	if (changed)
+		*changed = n;
+done:
+	finish(&r, &h, sorted);
+	return rc;
+}
+
+/* ---- render ---- */
+
+int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_t target_version, char **out,
+		   migrate_error_t *err)
+{
+	migrate_version_t **sorted = NULL;
+	migrate__history h;
+	bson_string_t *text;
+	size_t i, j;
+	int rc;
+
+	if (!out)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_render: out is NULL");
+	*out = NULL;
+	if (!target || !plan)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_render: target and plan are required");
+	if ((rc = migrate__plan_validate(plan, target, err)))
+		return rc;
+	if (target_version && !migrate__plan_find(plan, target_version))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND, "version %llu is not in plan \"%s\"",
+				    (unsigned long long)target_version, plan->name);
+	if ((rc = migrate__history_load(target, plan->name, &h, err)))
+		return rc;
+	if (!(sorted = migrate__plan_sorted(plan))) {
+		migrate__history_free(&h);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	}
+	text = bson_string_new(NULL);
+	for (i = 0; i < plan->nversions && rc == 0; i++) {
+		const migrate_version_t *v = sorted[i];
+		const migrate__rec *rec = migrate__history_find(&h, v->id);
+		if (target_version && v->id > target_version)
+			break;
+		if (rec && rec->state == MIGRATE_STATE_APPLIED)
+			continue;
+		bson_string_append_printf(text, "-- version %llu: %s%s\n", (unsigned long long)v->id,
+					  v->name ? v->name : "", rec ? " (resuming)" : "");
+		for (j = rec ? rec->steps_done : 0; j < v->nsteps && rc == 0; j++) {
+			const migrate_step_t *s = v->steps[j];
+			bson_string_append_printf(text, "-- step %zu: %s\n", j + 1, s->op);
+			if (!strcmp(s->op, "custom"))
+				bson_string_append_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
+							  migrate__doc_str(&s->doc, "name"),
+							  migrate__doc_str(&s->doc, "revision"));
+			else if (target->driver->render_step)
+				rc = target->driver->render_step(target->conn, s, text, err);
+			else {
+				char *json = migrate_step_to_json(s);
+				bson_string_append_printf(text, "%s\n", json ? json : "");
+				free(json);
+			}
+		}
+	}
+	if (rc == 0)
+		*out = migrate__strdup(text->str);
+	bson_string_free(text, true);
+	free(sorted);
+	migrate__history_free(&h);
+	if (rc == 0 && !*out)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * Shared SQL lowering for the SQL drivers (SQLite, PostgreSQL).
+ *
+ * A dialect describes what differs between databases: placeholders,
+ * portable types, defaults, literals, and two hooks (array lengths, enum
+ * columns). A migrate_sql_t is a statement under construction: its text and
+ * the values bound to its placeholders, in order. The lowering helpers append
+ * to one and never splice a value into the text, except in literal mode,
+ * which exists for the places where a database cannot take parameters (DDL
+ * defaults, partial index predicates); there values are rendered as
+ * properly escaped literals.
+ *
+ * Identifiers are always quoted ("name", with '"' doubled). Steps reach these
+ * helpers validated by the engine; the helpers still refuse what they cannot
+ * render safely (a string with an embedded NUL, a non-finite number).
+ */
+#ifndef MIGRATE_SQL_H
+#define MIGRATE_SQL_H
+
+#include "internal.h"
+
+/* Placeholder styles. */
+#define MIGRATE_SQL_PARAM_QMARK 0  /* ?, bound in order */
+#define MIGRATE_SQL_PARAM_DOLLAR 1 /* $1, $2 ... */
+
+/* The portable column types, indexes into migrate_sql_dialect_t.types. */
+typedef enum migrate_sql_type {
+	MIGRATE_SQL_TEXT = 0,
+	MIGRATE_SQL_INTEGER,
+	MIGRATE_SQL_BIGINT,
+	MIGRATE_SQL_DOUBLE,
+	MIGRATE_SQL_BOOLEAN,
+	MIGRATE_SQL_UUID,
+	MIGRATE_SQL_JSON,
+	MIGRATE_SQL_TIMESTAMP,
+	MIGRATE_SQL_BYTES,
+	MIGRATE_SQL_TYPE_COUNT
+} migrate_sql_type_t;
+
+typedef struct migrate_sql migrate_sql_t;
+
+typedef struct migrate_sql_dialect {
+	const char *name;          /* "sqlite", "postgres" */
+	int param_style;           /* MIGRATE_SQL_PARAM_* */
+	const char *types[MIGRATE_SQL_TYPE_COUNT]; /* SQL type of each portable type */
+	const char *default_now;   /* DEFAULT expression for "now", parenthesised if needed */
+	const char *default_uuid;  /* DEFAULT expression for "uuid" */
+	const char *true_literal;  /* "1" / "TRUE" */
+	const char *false_literal; /* "0" / "FALSE" */
+	/*
+	 * Appends the length of the array held in column `column` of `table`
+	 * (unqualified in the statement), 0 when it is NULL or not an array.
+	 */
+	int (*array_length)(migrate_sql_t *q, const char *table, const char *column, migrate_error_t *err);
+	/*
+	 * Appends the type of column `column` declared as enum:<enum_name>,
+	 * with any column constraint it needs (SQLite: TEXT CONSTRAINT ... CHECK
+	 * (...)). NULL: enums are refused. q->ctx is the driver's state.
+	 */
+	int (*enum_column)(migrate_sql_t *q, const char *enum_name, const char *column, migrate_error_t *err);
+} migrate_sql_dialect_t;
+
+/* A statement under construction. */
+struct migrate_sql {
+	const migrate_sql_dialect_t *d;
+	bson_string_t *text;  /* the SQL text */
+	bson_t params;        /* bound values, an array: "0", "1" ... in placeholder order */
+	uint32_t nparams;
+	int literal;          /* non-zero: values are rendered as literals, not bound */
+	void *ctx;            /* the driver's state, for the dialect hooks */
+};
+
+void migrate__sql_init(migrate_sql_t *q, const migrate_sql_dialect_t *d, void *ctx);
+/* Empties text and parameters for the next statement; keeps d, ctx, literal. */
+void migrate__sql_reset(migrate_sql_t *q);
+void migrate__sql_free(migrate_sql_t *q);
+/* The text so far, borrowed. */
+const char *migrate__sql_text(const migrate_sql_t *q);
+
+void migrate__sql_append(migrate_sql_t *q, const char *s);
+void migrate__sql_printf(migrate_sql_t *q, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/* Appends a quoted identifier: "na""me". */
+void migrate__sql_ident(migrate_sql_t *q, const char *name);
+/* The same on a plain string. */
+void migrate__sql_quote_ident(bson_string_t *out, const char *name);
+/* Appends a quoted string literal: 'it''s'. MIGRATE_EPLAN if `s` holds a NUL. */
+int migrate__sql_quote_string(bson_string_t *out, const char *s, size_t len, migrate_error_t *err);
+
+/*
+ * Appends a value: a placeholder with the value bound, or in literal mode
+ * the escaped literal. Objects and arrays become their JSON text; booleans
+ * follow the dialect (bound as booleans, rendered with true/false_literal).
+ */
+int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t *err);
+/* Appends a placeholder bound to an int64 / a string (never a literal). */
+void migrate__sql_param_int(migrate_sql_t *q, int64_t v);
+void migrate__sql_param_str(migrate_sql_t *q, const char *s);
+/* Renders one value as a literal (DDL defaults, partial indexes). */
+int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, const bson_iter_t *it,
+			 migrate_error_t *err);
+
+/* The portable type's index, or -1. */
+int migrate__sql_type_index(const char *portable);
+
+/*
+ * Appends a filter (docs/steps.md "Filters") as a parenthesised boolean
+ * expression. `qualifier` (may be NULL) prefixes every column: "t"."col".
+ * An empty or NULL filter appends the always-true expression.
+ * Semantics follow MongoDB where SQL differs: $ne and $nin also match NULL,
+ * {"col": null} is IS NULL.
+ */
+int migrate__sql_where(migrate_sql_t *q, const bson_t *filter, const char *qualifier, migrate_error_t *err);
+
+/*
+ * Appends a backfill expression (docs/steps.md) computing a value for a row
+ * of `table`: value → bound parameter, column, array_length (through the
+ * dialect hook), count → correlated subquery, sql → (raw). "mongo" and
+ * unknown forms are MIGRATE_EUNSUPPORTED.
+ */
+int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, migrate_error_t *err);
+
+/* Appends the DEFAULT expression of a column's "default" (the value at `it`). */
+int migrate__sql_default(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t *err);
+
+/* Appends one column definition: "name" TYPE [NOT NULL] [DEFAULT ...] [UNIQUE] [REFERENCES ...]. */
+int migrate__sql_column_def(migrate_sql_t *q, const bson_t *column, migrate_error_t *err);
+
+/*
+ * Appends CREATE TABLE for a create_table step. `name` (may be NULL)
+ * replaces the step's table name (the SQLite table rebuild uses it).
+ */
+int migrate__sql_create_table(migrate_sql_t *q, const bson_t *step, const char *name, migrate_error_t *err);
+
+/* Appends ALTER TABLE "t" ADD COLUMN <column def>. */
+int migrate__sql_add_column(migrate_sql_t *q, const char *table, const bson_t *column, migrate_error_t *err);
+
+/*
+ * Appends CREATE [UNIQUE] INDEX [<modifier>] [IF NOT EXISTS] "name" ON
+ * "table" (keys) [WHERE <literal filter>] for a create_index step.
+ * `modifier` is NULL or, for PostgreSQL, "CONCURRENTLY".
+ */
+int migrate__sql_create_index(migrate_sql_t *q, const bson_t *step, const char *modifier, int if_not_exists,
+			      migrate_error_t *err);
+
+/* The ON DELETE action of a references.on_delete value, or NULL if unknown. */
+const char *migrate__sql_on_delete(const char *action);
+
+/*
+ * Reads the string at `key` of `doc`: NULL (with MIGRATE_EPLAN in `err`)
+ * when absent, not a string, empty, or holding a NUL.
+ */
+const char *migrate__sql_doc_ident(const bson_t *doc, const char *key, migrate_error_t *err);
+
+#endif

@@ -1,0 +1,932 @@
+/*
+ * Step documents: the shape every op must have. Validation here is
+ * driver-independent; a driver then refuses what it cannot express. Every
+ * error names the place: "<version, step>: <field path>: <problem>".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct vctx {
+	const char *where;     /* "version 3 (\"name\"), step 2 (create_table)" */
+	migrate_error_t *err;
+} vctx;
+
+static int fail(vctx *c, const char *path, const char *problem, const char *detail)
+{
+	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: %s: %s%s%s%s", c->where, path, problem,
+			    detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
+}
+
+static void join(char *out, size_t size, const char *prefix, const char *key)
+{
+	if (prefix && *prefix)
+		snprintf(out, size, "%s.%s", prefix, key);
+	else
+		snprintf(out, size, "%s", key);
+}
+
+static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char *const *allowed)
+{
+	bson_iter_t it;
+	char path[256];
+	size_t i;
+
+	bson_iter_init(&it, doc);
+	while (bson_iter_next(&it)) {
+		for (i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], bson_iter_key(&it)) == 0)
+				break;
+		if (!allowed[i]) {
+			join(path, sizeof path, prefix, bson_iter_key(&it));
+			return fail(c, path, "unknown field", NULL);
+		}
+	}
+	return 0;
+}
+
+/* An identifier at `key`: required or optional. */
+static int check_ident_iter(vctx *c, const bson_iter_t *it, const char *path)
+{
+	const char *s, *why;
+	uint32_t len;
+
+	if (!BSON_ITER_HOLDS_UTF8(it))
+		return fail(c, path, "must be a string", NULL);
+	s = bson_iter_utf8(it, &len);
+	if (!migrate__ident_ok(s, len, &why))
+		return fail(c, path, "invalid identifier: it", why);
+	return 0;
+}
+
+static int check_ident(vctx *c, const bson_t *doc, const char *prefix, const char *key, bool required)
+{
+	bson_iter_t it;
+	char path[256];
+
+	join(path, sizeof path, prefix, key);
+	if (!bson_iter_init_find(&it, doc, key))
+		return required ? fail(c, path, "is required", NULL) : 0;
+	return check_ident_iter(c, &it, path);
+}
+
+static int check_string(vctx *c, const bson_t *doc, const char *prefix, const char *key, bool required)
+{
+	bson_iter_t it;
+	char path[256];
+	uint32_t len;
+
+	join(path, sizeof path, prefix, key);
+	if (!bson_iter_init_find(&it, doc, key))
+		return required ? fail(c, path, "is required", NULL) : 0;
+	if (!BSON_ITER_HOLDS_UTF8(&it))
+		return fail(c, path, "must be a string", NULL);
+	bson_iter_utf8(&it, &len);
+	if (len == 0)
+		return fail(c, path, "must not be empty", NULL);
+	return 0;
+}
+
+static int check_bool(vctx *c, const bson_t *doc, const char *prefix, const char *key)
+{
+	bson_iter_t it;
+	char path[256];
+
+	if (!bson_iter_init_find(&it, doc, key) || BSON_ITER_HOLDS_BOOL(&it))
+		return 0;
+	join(path, sizeof path, prefix, key);
+	return fail(c, path, "must be true or false", NULL);
+}
+
+/* A sub-document (object, or array when `array`) at `key`. */
+static int get_sub(vctx *c, const bson_t *doc, const char *prefix, const char *key, bool array, bool required,
+		   bson_t *out, bool *found)
+{
+	bson_iter_t it;
+	char path[256];
+
+	*found = false;
+	join(path, sizeof path, prefix, key);
+	if (!bson_iter_init_find(&it, doc, key))
+		return required ? fail(c, path, "is required", NULL) : 0;
+	if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it))
+		return fail(c, path, array ? "must be an array" : "must be an object", NULL);
+	migrate__doc_sub(doc, key, out);
+	*found = true;
+	return 0;
+}
+
+static bool is_scalar(const bson_iter_t *it)
+{
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_UTF8: case BSON_TYPE_INT32: case BSON_TYPE_INT64: case BSON_TYPE_DOUBLE:
+	case BSON_TYPE_BOOL: case BSON_TYPE_NULL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *const portable_types[] = {"text", "integer", "bigint", "double", "boolean", "uuid",
+					     "json", "timestamp", "bytes", NULL};
+
+static int check_type(vctx *c, const bson_t *col, const char *path)
+{
+	bson_iter_t it;
+	char p[256];
+	size_t i;
+
+	join(p, sizeof p, path, "type");
+	if (!bson_iter_init_find(&it, col, "type"))
+		return fail(c, p, "is required", NULL);
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		bson_t sub;
+		static const char *const keys[] = {"sql", NULL};
+		migrate__doc_sub(col, "type", &sub);
+		if (check_keys(c, &sub, p, keys) || check_string(c, &sub, p, "sql", true))
+			return c->err ? c->err->code : MIGRATE_EPLAN;
+		return 0;
+	}
+	if (!BSON_ITER_HOLDS_UTF8(&it))
+		return fail(c, p, "must be a type name or {\"sql\": ...}", NULL);
+	{
+		const char *t = bson_iter_utf8(&it, NULL), *why;
+		for (i = 0; portable_types[i]; i++)
+			if (strcmp(t, portable_types[i]) == 0)
+				return 0;
+		if (strncmp(t, "enum:", 5) == 0) {
+			if (!migrate__ident_ok(t + 5, strlen(t + 5), &why))
+				return fail(c, p, "invalid enum name: it", why);
+			return 0;
+		}
+		return fail(c, p, "unknown type", t);
+	}
+}
+
+static int check_default(vctx *c, const bson_t *col, const char *path)
+{
+	bson_iter_t it;
+	char p[256];
+
+	join(p, sizeof p, path, "default");
+	if (!bson_iter_init_find(&it, col, "default"))
+		return 0;
+	if (BSON_ITER_HOLDS_UTF8(&it)) {
+		const char *s = bson_iter_utf8(&it, NULL);
+		if (strcmp(s, "now") == 0 || strcmp(s, "uuid") == 0)
+			return 0;
+		return fail(c, p, "must be \"now\", \"uuid\", {\"value\": v} or {\"sql\": expr}, not", s);
+	}
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		bson_t sub;
+		migrate__doc_sub(col, "default", &sub);
+		if (bson_count_keys(&sub) == 1 && bson_has_field(&sub, "value"))
+			return 0;
+		if (bson_count_keys(&sub) == 1 && bson_has_field(&sub, "sql"))
+			return check_string(c, &sub, p, "sql", true);
+	}
+	return fail(c, p, "must be \"now\", \"uuid\", {\"value\": v} or {\"sql\": expr}", NULL);
+}
+
+static int check_column(vctx *c, const bson_t *col, const char *path)
+{
+	static const char *const keys[] = {"name", "type", "default", "nullable", "unique", "references", NULL};
+	static const char *const ref_keys[] = {"table", "column", "on_delete", NULL};
+	static const char *const actions[] = {"cascade", "set null", "restrict", "no action", "set default", NULL};
+	bson_t ref;
+	bool found;
+	char p[256];
+	int rc;
+
+	if ((rc = check_keys(c, col, path, keys)) || (rc = check_ident(c, col, path, "name", true)) ||
+	    (rc = check_type(c, col, path)) || (rc = check_default(c, col, path)) ||
+	    (rc = check_bool(c, col, path, "nullable")) || (rc = check_bool(c, col, path, "unique")))
+		return rc;
+	join(p, sizeof p, path, "references");
+	if ((rc = get_sub(c, col, path, "references", false, false, &ref, &found)) || !found)
+		return rc;
+	if ((rc = check_keys(c, &ref, p, ref_keys)) || (rc = check_ident(c, &ref, p, "table", true)) ||
+	    (rc = check_ident(c, &ref, p, "column", true)))
+		return rc;
+	if (migrate__doc_str(&ref, "on_delete")) {
+		const char *a = migrate__doc_str(&ref, "on_delete");
+		size_t i;
+		for (i = 0; actions[i]; i++)
+			if (strcmp(a, actions[i]) == 0)
+				return 0;
+		join(p, sizeof p, p, "on_delete");
+		return fail(c, p, "unknown action", a);
+	}
+	if (bson_has_field(&ref, "on_delete")) {
+		join(p, sizeof p, p, "on_delete");
+		return fail(c, p, "must be a string", NULL);
+	}
+	return 0;
+}
+
+/* Filters: the MongoDB-style subset of docs/steps.md. */
+static int check_filter(vctx *c, const bson_t *f, const char *path);
+
+static int check_condition(vctx *c, const bson_iter_t *cond, const char *path)
+{
+	bson_t ops;
+	bson_iter_t it;
+	char p[256];
+	const uint8_t *data;
+	uint32_t len;
+
+	if (is_scalar(cond))
+		return 0;
+	if (!BSON_ITER_HOLDS_DOCUMENT(cond))
+		return fail(c, path, "must be a value or an object of operators", NULL);
+	bson_iter_document(cond, &len, &data);
+	bson_init_static(&ops, data, len);
+	if (bson_count_keys(&ops) == 0)
+		return fail(c, path, "has no operator", NULL);
+	bson_iter_init(&it, &ops);
+	while (bson_iter_next(&it)) {
+		const char *op = bson_iter_key(&it);
+		join(p, sizeof p, path, op);
+		if (!strcmp(op, "$eq") || !strcmp(op, "$ne") || !strcmp(op, "$lt") || !strcmp(op, "$lte") ||
+		    !strcmp(op, "$gt") || !strcmp(op, "$gte")) {
+			if (!is_scalar(&it))
+				return fail(c, p, "must be a scalar value", NULL);
+		} else if (!strcmp(op, "$in") || !strcmp(op, "$nin")) {
+			bson_iter_t a;
+			if (!BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &a))
+				return fail(c, p, "must be an array", NULL);
+			while (bson_iter_next(&a))
+				if (!is_scalar(&a))
+					return fail(c, p, "must hold scalar values", NULL);
+		} else if (!strcmp(op, "$exists")) {
+			if (!BSON_ITER_HOLDS_BOOL(&it))
+				return fail(c, p, "must be true or false", NULL);
+		} else {
+			return fail(c, p, "unknown operator", op);
+		}
+	}
+	return 0;
+}
+
+static int check_filter_list(vctx *c, const bson_iter_t *list, const char *path)
+{
+	bson_iter_t a;
+	char p[256];
+	int rc, i = 0;
+
+	if (!BSON_ITER_HOLDS_ARRAY(list) || !bson_iter_recurse(list, &a))
+		return fail(c, path, "must be an array of filters", NULL);
+	while (bson_iter_next(&a)) {
+		bson_t sub;
+		const uint8_t *data;
+		uint32_t len;
+		snprintf(p, sizeof p, "%s[%d]", path, i++);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&a))
+			return fail(c, p, "must be an object", NULL);
+		bson_iter_document(&a, &len, &data);
+		bson_init_static(&sub, data, len);
+		if ((rc = check_filter(c, &sub, p)))
+			return rc;
+	}
+	if (i == 0)
+		return fail(c, path, "must not be empty", NULL);
+	return 0;
+}
+
+static int check_filter(vctx *c, const bson_t *f, const char *path)
+{
+	bson_iter_t it;
+	char p[256];
+	int rc;
+
+	bson_iter_init(&it, f);
+	while (bson_iter_next(&it)) {
+		const char *key = bson_iter_key(&it);
+		join(p, sizeof p, path, key);
+		if (!strcmp(key, "$and") || !strcmp(key, "$or")) {
+			if ((rc = check_filter_list(c, &it, p)))
+				return rc;
+			continue;
+		}
+		if (key[0] == '$')
+			return fail(c, p, "unknown operator", key);
+		{
+			const char *why;
+			if (!migrate__ident_ok(key, strlen(key), &why))
+				return fail(c, p, "invalid column name: it", why);
+		}
+		if ((rc = check_condition(c, &it, p)))
+			return rc;
+	}
+	return 0;
+}
+
+static int check_where(vctx *c, const bson_t *doc, const char *prefix)
+{
+	bson_t f;
+	bool found;
+	char p[256];
+	int rc;
+
+	join(p, sizeof p, prefix, "where");
+	if ((rc = get_sub(c, doc, prefix, "where", false, false, &f, &found)) || !found)
+		return rc;
+	return check_filter(c, &f, p);
+}
+
+static int check_batch(vctx *c, const bson_t *doc)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, doc, "batch_size"))
+		return 0;
+	if ((BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) && bson_iter_as_int64(&it) >= 0 &&
+	    bson_iter_as_int64(&it) <= 100000000)
+		return 0;
+	return fail(c, "batch_size", "must be an integer from 0 to 100000000", NULL);
+}
+
+static int check_expr(vctx *c, const bson_t *e, const char *path)
+{
+	static const char *const count_keys[] = {"table", "match", "where", NULL};
+	bson_iter_t it;
+	char p[256];
+	int rc;
+
+	if (bson_count_keys(e) != 1 || !bson_iter_init(&it, e) || !bson_iter_next(&it))
+		return fail(c, path, "must be an object with exactly one of value, column, array_length, count, sql, mongo",
+			    NULL);
+	join(p, sizeof p, path, bson_iter_key(&it));
+	if (!strcmp(bson_iter_key(&it), "value") || !strcmp(bson_iter_key(&it), "mongo"))
+		return 0;
+	if (!strcmp(bson_iter_key(&it), "column") || !strcmp(bson_iter_key(&it), "array_length"))
+		return check_ident_iter(c, &it, p);
+	if (!strcmp(bson_iter_key(&it), "sql"))
+		return check_string(c, e, path, "sql", true);
+	if (!strcmp(bson_iter_key(&it), "count")) {
+		bson_t cnt, match;
+		bool found;
+		bson_iter_t m;
+		if ((rc = get_sub(c, e, path, "count", false, true, &cnt, &found)) ||
+		    (rc = check_keys(c, &cnt, p, count_keys)) || (rc = check_ident(c, &cnt, p, "table", true)) ||
+		    (rc = check_where(c, &cnt, p)))
+			return rc;
+		if ((rc = get_sub(c, &cnt, p, "match", false, true, &match, &found)))
+			return rc;
+		join(p, sizeof p, p, "match");
+		if (bson_count_keys(&match) == 0)
+			return fail(c, p, "must not be empty", NULL);
+		bson_iter_init(&m, &match);
+		while (bson_iter_next(&m)) {
+			char mp[300];
+			const char *why, *k = bson_iter_key(&m);
+			snprintf(mp, sizeof mp, "%s.%s", p, k);
+			if (!migrate__ident_ok(k, strlen(k), &why))
+				return fail(c, mp, "invalid column name: it", why);
+			if ((rc = check_ident_iter(c, &m, mp)))
+				return rc;
+		}
+		return 0;
+	}
+	return fail(c, p, "unknown expression", bson_iter_key(&it));
+}
+
+/* ---- one checker per op ---- */
+
+static int op_create_table(vctx *c, const bson_t *d)
+{
+	bson_t cols, pk;
+	bson_iter_t it, pi;
+	bool found;
+	char p[64];
+	int rc, n = 0;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
+		return rc;
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		bson_t col;
+		const uint8_t *data;
+		uint32_t len;
+		bson_iter_t o;
+		snprintf(p, sizeof p, "columns[%d]", n);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return fail(c, p, "must be an object", NULL);
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&col, data, len);
+		if ((rc = check_column(c, &col, p)))
+			return rc;
+		/* Column names are unique within the table. */
+		bson_iter_init(&o, &cols);
+		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0) {
+			bson_t other;
+			bson_iter_document(&o, &len, &data);
+			bson_init_static(&other, data, len);
+			if (!strcmp(migrate__doc_str(&other, "name"), migrate__doc_str(&col, "name")))
+				return fail(c, p, "duplicate column", migrate__doc_str(&col, "name"));
+		}
+		n++;
+	}
+	if (n == 0)
+		return fail(c, "columns", "must not be empty", NULL);
+	if ((rc = get_sub(c, d, "", "primary_key", true, false, &pk, &found)) || !found)
+		return rc;
+	n = 0;
+	bson_iter_init(&pi, &pk);
+	while (bson_iter_next(&pi)) {
+		bson_iter_t o;
+		bool known = false;
+		snprintf(p, sizeof p, "primary_key[%d]", n++);
+		if ((rc = check_ident_iter(c, &pi, p)))
+			return rc;
+		bson_iter_init(&o, &cols);
+		while (bson_iter_next(&o)) {
+			bson_t col;
+			const uint8_t *data;
+			uint32_t len;
+			bson_iter_document(&o, &len, &data);
+			bson_init_static(&col, data, len);
+			if (!strcmp(migrate__doc_str(&col, "name"), bson_iter_utf8(&pi, NULL)))
+				known = true;
+		}
+		if (!known)
+			return fail(c, p, "is not a column of the table:", bson_iter_utf8(&pi, NULL));
+	}
+	if (n == 0)
+		return fail(c, "primary_key", "must not be empty", NULL);
+	return 0;
+}
+
+static int op_table(vctx *c, const bson_t *d)
+{
+	return check_ident(c, d, "", "table", true);
+}
+
+static int op_from_to(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "from", true)) || (rc = check_ident(c, d, "", "to", true)))
+		return rc;
+	if (!strcmp(migrate__doc_str(d, "from"), migrate__doc_str(d, "to")))
+		return fail(c, "to", "is the same as from", NULL);
+	return 0;
+}
+
+static int op_rename_column(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)))
+		return rc;
+	return op_from_to(c, d);
+}
+
+static int op_add_column(vctx *c, const bson_t *d)
+{
+	bson_t col;
+	bool found;
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = get_sub(c, d, "", "column", false, true, &col, &found)))
+		return rc;
+	return check_column(c, &col, "column");
+}
+
+static int op_drop_column(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)))
+		return rc;
+	return check_ident(c, d, "", "column", true);
+}
+
+static int op_create_index(vctx *c, const bson_t *d)
+{
+	static const char *const key_keys[] = {"column", "order", NULL};
+	bson_t keys;
+	bson_iter_t it;
+	bool found;
+	char p[64];
+	int rc, n = 0;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_ident(c, d, "", "name", true)) ||
+	    (rc = check_bool(c, d, "", "unique")) || (rc = check_bool(c, d, "", "online")) ||
+	    (rc = check_where(c, d, "")) || (rc = get_sub(c, d, "", "keys", true, true, &keys, &found)))
+		return rc;
+	bson_iter_init(&it, &keys);
+	while (bson_iter_next(&it)) {
+		bson_t k;
+		const uint8_t *data;
+		uint32_t len;
+		const char *order;
+		snprintf(p, sizeof p, "keys[%d]", n++);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return fail(c, p, "must be an object {\"column\": ..., \"order\": \"asc\"|\"desc\"}", NULL);
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&k, data, len);
+		if ((rc = check_keys(c, &k, p, key_keys)) || (rc = check_ident(c, &k, p, "column", true)))
+			return rc;
+		order = migrate__doc_str(&k, "order");
+		if (bson_has_field(&k, "order") && (!order || (strcmp(order, "asc") && strcmp(order, "desc")))) {
+			strcat(p, ".order");
+			return fail(c, p, "must be \"asc\" or \"desc\"", NULL);
+		}
+	}
+	if (n == 0)
+		return fail(c, "keys", "must not be empty", NULL);
+	return 0;
+}
+
+static int op_drop_index(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)))
+		return rc;
+	return check_ident(c, d, "", "name", true);
+}
+
+static int op_create_enum(vctx *c, const bson_t *d)
+{
+	bson_t vals;
+	bson_iter_t it, o;
+	bool found;
+	char p[64];
+	int rc, n = 0;
+
+	if ((rc = check_ident(c, d, "", "name", true)) || (rc = get_sub(c, d, "", "values", true, true, &vals, &found)))
+		return rc;
+	bson_iter_init(&it, &vals);
+	while (bson_iter_next(&it)) {
+		const char *why;
+		uint32_t len;
+		const char *s;
+		snprintf(p, sizeof p, "values[%d]", n++);
+		if (!BSON_ITER_HOLDS_UTF8(&it))
+			return fail(c, p, "must be a string", NULL);
+		s = bson_iter_utf8(&it, &len);
+		if (!migrate__ident_ok(s, len, &why))
+			return fail(c, p, "invalid enum value: it", why);
+		bson_iter_init(&o, &vals);
+		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0)
+			if (BSON_ITER_HOLDS_UTF8(&o) && !strcmp(bson_iter_utf8(&o, NULL), s))
+				return fail(c, p, "duplicate value", s);
+	}
+	if (n == 0)
+		return fail(c, "values", "must not be empty", NULL);
+	return 0;
+}
+
+static int op_drop_enum(vctx *c, const bson_t *d)
+{
+	return check_ident(c, d, "", "name", true);
+}
+
+static int op_map_values(vctx *c, const bson_t *d)
+{
+	bson_t map;
+	bson_iter_t it;
+	bool found;
+	char p[300];
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_ident(c, d, "", "column", true)) ||
+	    (rc = check_where(c, d, "")) || (rc = check_batch(c, d)) ||
+	    (rc = get_sub(c, d, "", "map", false, true, &map, &found)))
+		return rc;
+	if (bson_count_keys(&map) == 0)
+		return fail(c, "map", "must not be empty", NULL);
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it)) {
+		snprintf(p, sizeof p, "map.%s", bson_iter_key(&it));
+		if (!is_scalar(&it))
+			return fail(c, p, "must be a string, number, boolean or null", NULL);
+	}
+	return 0;
+}
+
+static int op_backfill(vctx *c, const bson_t *d)
+{
+	bson_t set;
+	bson_iter_t it;
+	bool found;
+	char p[300];
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_where(c, d, "")) || (rc = check_batch(c, d)) ||
+	    (rc = get_sub(c, d, "", "set", false, true, &set, &found)))
+		return rc;
+	if (bson_count_keys(&set) == 0)
+		return fail(c, "set", "must not be empty", NULL);
+	bson_iter_init(&it, &set);
+	while (bson_iter_next(&it)) {
+		bson_t e;
+		const uint8_t *data;
+		uint32_t len;
+		const char *why, *k = bson_iter_key(&it);
+		snprintf(p, sizeof p, "set.%s", k);
+		if (!migrate__ident_ok(k, strlen(k), &why))
+			return fail(c, p, "invalid column name: it", why);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return fail(c, p, "must be an expression object", NULL);
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&e, data, len);
+		if ((rc = check_expr(c, &e, p)))
+			return rc;
+	}
+	return 0;
+}
+
+static int op_sql(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_string(c, d, "", "up", true)))
+		return rc;
+	return check_string(c, d, "", "down", false);
+}
+
+/* A command is one object or a non-empty array of objects. */
+static int check_command(vctx *c, const bson_t *d, const char *key, bool required)
+{
+	bson_iter_t it, a;
+	int n = 0;
+
+	if (!bson_iter_init_find(&it, d, key))
+		return required ? fail(c, key, "is required", NULL) : 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it))
+		return 0;
+	if (!BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &a))
+		return fail(c, key, "must be a command object or an array of them", NULL);
+	while (bson_iter_next(&a)) {
+		n++;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&a))
+			return fail(c, key, "must hold only command objects", NULL);
+	}
+	return n ? 0 : fail(c, key, "must not be empty", NULL);
+}
+
+static int op_command(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_command(c, d, "up", true)))
+		return rc;
+	return check_command(c, d, "down", false);
+}
+
+static int check_expect_number(vctx *c, const bson_t *d)
+{
+	bson_iter_t it;
+	bson_t cmp;
+
+	if (!bson_iter_init_find(&it, d, "expect"))
+		return fail(c, "expect", "is required", NULL);
+	if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it))
+		return 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		migrate__doc_sub(d, "expect", &cmp);
+		if (bson_count_keys(&cmp) == 1 && bson_iter_init(&it, &cmp) && bson_iter_next(&it) &&
+		    (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) &&
+		    (!strcmp(bson_iter_key(&it), "$eq") || !strcmp(bson_iter_key(&it), "$ne") ||
+		     !strcmp(bson_iter_key(&it), "$lt") || !strcmp(bson_iter_key(&it), "$lte") ||
+		     !strcmp(bson_iter_key(&it), "$gt") || !strcmp(bson_iter_key(&it), "$gte")))
+			return 0;
+	}
+	return fail(c, "expect", "must be an integer or {\"$gte\": n} (one of $eq $ne $lt $lte $gt $gte)", NULL);
+}
+
+static int op_assert(vctx *c, const bson_t *d)
+{
+	static const char *const kinds[] = {"count", "unique", "no_match", "exists", "sql", "command", NULL};
+	static const char *const count_keys[] = {"table", "where", NULL};
+	static const char *const unique_keys[] = {"table", "columns", NULL};
+	static const char *const exists_keys[] = {"table", "column", "index", NULL};
+	const char *kind = NULL;
+	bson_t sub;
+	bool found;
+	size_t i;
+	int rc, n = 0;
+
+	for (i = 0; kinds[i]; i++)
+		if (bson_has_field(d, kinds[i])) {
+			kind = kinds[i];
+			n++;
+		}
+	if (n != 1)
+		return fail(c, "assert", "needs exactly one of count, unique, no_match, exists, sql, command", NULL);
+	if ((rc = check_string(c, d, "", "message", false)))
+		return rc;
+	if (!strcmp(kind, "sql")) {
+		if ((rc = check_string(c, d, "", "sql", true)))
+			return rc;
+		return bson_has_field(d, "expect") ? 0 : fail(c, "expect", "is required", NULL);
+	}
+	if (!strcmp(kind, "command")) {
+		if ((rc = get_sub(c, d, "", "command", false, true, &sub, &found)))
+			return rc;
+		return bson_has_field(d, "expect") ? get_sub(c, d, "", "expect", false, true, &sub, &found) : 0;
+	}
+	if ((rc = get_sub(c, d, "", kind, false, true, &sub, &found)) || (rc = check_ident(c, &sub, kind, "table", true)))
+		return rc;
+	if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
+		if ((rc = check_keys(c, &sub, kind, count_keys)) || (rc = check_where(c, &sub, kind)))
+			return rc;
+		if (!strcmp(kind, "count"))
+			return check_expect_number(c, d);
+		return bson_has_field(d, "expect") ? fail(c, "expect", "is not used by no_match", NULL) : 0;
+	}
+	if (!strcmp(kind, "exists")) {
+		if ((rc = check_keys(c, &sub, kind, exists_keys)) || (rc = check_ident(c, &sub, kind, "column", false)) ||
+		    (rc = check_ident(c, &sub, kind, "index", false)))
+			return rc;
+		if (bson_has_field(&sub, "column") && bson_has_field(&sub, "index"))
+			return fail(c, "exists", "takes column or index, not both", NULL);
+		return 0;
+	}
+	/* unique */
+	{
+		bson_t cols;
+		bson_iter_t it;
+		char p[64];
+		if ((rc = check_keys(c, &sub, kind, unique_keys)) ||
+		    (rc = get_sub(c, &sub, "unique", "columns", true, true, &cols, &found)))
+			return rc;
+		n = 0;
+		bson_iter_init(&it, &cols);
+		while (bson_iter_next(&it)) {
+			snprintf(p, sizeof p, "unique.columns[%d]", n++);
+			if ((rc = check_ident_iter(c, &it, p)))
+				return rc;
+		}
+		return n ? 0 : fail(c, "unique.columns", "must not be empty", NULL);
+	}
+}
+
+static int op_custom(vctx *c, const bson_t *d)
+{
+	int rc;
+
+	if ((rc = check_string(c, d, "", "name", true)))
+		return rc;
+	return check_string(c, d, "", "revision", true);
+}
+
+#define COMMON "op", "down"
+static const char *const k_create_table[] = {COMMON, "table", "columns", "primary_key", NULL};
+static const char *const k_table[] = {COMMON, "table", NULL};
+static const char *const k_from_to[] = {COMMON, "from", "to", NULL};
+static const char *const k_add_column[] = {COMMON, "table", "column", NULL};
+static const char *const k_drop_column[] = {COMMON, "table", "column", NULL};
+static const char *const k_rename_column[] = {COMMON, "table", "from", "to", NULL};
+static const char *const k_create_index[] = {COMMON, "table", "name", "keys", "unique", "where", "online", NULL};
+static const char *const k_drop_index[] = {COMMON, "table", "name", NULL};
+static const char *const k_create_enum[] = {COMMON, "name", "values", NULL};
+static const char *const k_drop_enum[] = {COMMON, "name", NULL};
+static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", NULL};
+static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", NULL};
+static const char *const k_sql[] = {"op", "up", "down", NULL};
+static const char *const k_command[] = {"op", "up", "down", NULL};
+static const char *const k_assert[] = {"op",  "count", "unique", "no_match", "exists",
+				       "sql", "command", "expect", "message", NULL};
+static const char *const k_custom[] = {"op", "name", "revision", NULL};
+
+static const struct op_spec {
+	const char *op;
+	const char *const *keys;
+	int (*check)(vctx *c, const bson_t *d);
+} op_specs[] = {
+	{"create_table", k_create_table, op_create_table},
+	{"drop_table", k_table, op_table},
+	{"rename_table", k_from_to, op_from_to},
+	{"add_column", k_add_column, op_add_column},
+	{"drop_column", k_drop_column, op_drop_column},
+	{"rename_column", k_rename_column, op_rename_column},
+	{"create_index", k_create_index, op_create_index},
+	{"drop_index", k_drop_index, op_drop_index},
+	{"create_enum", k_create_enum, op_create_enum},
+	{"drop_enum", k_drop_enum, op_drop_enum},
+	{"map_values", k_map_values, op_map_values},
+	{"backfill", k_backfill, op_backfill},
+	{"sql", k_sql, op_sql},
+	{"command", k_command, op_command},
+	{"assert", k_assert, op_assert},
+	{"custom", k_custom, op_custom},
+};
+
+static int check_down(vctx *c, const bson_t *d)
+{
+	bson_t list;
+	bson_iter_t it;
+	bool found;
+	char where[512];
+	int rc, n = 0;
+
+	if ((rc = get_sub(c, d, "", "down", true, false, &list, &found)) || !found)
+		return rc;
+	bson_iter_init(&it, &list);
+	while (bson_iter_next(&it)) {
+		bson_t sub;
+		const uint8_t *data;
+		uint32_t len;
+		char p[32];
+		snprintf(p, sizeof p, "down[%d]", n);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return fail(c, p, "must be a step object", NULL);
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&sub, data, len);
+		if (migrate__doc_str(&sub, "op") && !strcmp(migrate__doc_str(&sub, "op"), "custom"))
+			return fail(c, p, "a custom step cannot be a down step", NULL);
+		snprintf(where, sizeof where, "%s: down[%d]", c->where, n++);
+		if ((rc = migrate__step_validate(&sub, where, c->err)))
+			return rc;
+		if (bson_has_field(&sub, "down"))
+			return fail(c, p, "a down step cannot have a down of its own", NULL);
+	}
+	return 0;
+}
+
+int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
+{
+	vctx c = {where, err};
+	bson_iter_t it;
+	const char *op;
+	size_t i;
+	int rc;
+
+	if (!bson_iter_init_find(&it, doc, "op"))
+		return fail(&c, "op", "is required", NULL);
+	if (!BSON_ITER_HOLDS_UTF8(&it))
+		return fail(&c, "op", "must be a string", NULL);
+	op = bson_iter_utf8(&it, NULL);
+	for (i = 0; i < sizeof op_specs / sizeof op_specs[0]; i++) {
+		if (strcmp(op, op_specs[i].op) != 0)
+			continue;
+		if ((rc = check_keys(&c, doc, "", op_specs[i].keys)) || (rc = op_specs[i].check(&c, doc)))
+			return rc;
+		/* sql and command carry their down as a field of their own kind. */
+		if (!strcmp(op, "sql") || !strcmp(op, "command"))
+			return 0;
+		return check_down(&c, doc);
+	}
+	return fail(&c, "op", "unknown op", op);
+}
+
+void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
+{
+	const migrate_version_t *v = step->version;
+
+	if (v)
+		snprintf(out, out_size, "version %llu (\"%s\"), step %zu (%s)", (unsigned long long)v->id,
+			 v->name ? v->name : "", step->index + 1, step->op);
+	else
+		snprintf(out, out_size, "step (%s)", step->op);
+}
+
+migrate_step_t *migrate__step_new(const bson_t *doc)
+{
+	migrate_step_t *s = calloc(1, sizeof *s);
+	const char *op;
+
+	if (!s)
+		return NULL;
+	bson_copy_to(doc, &s->doc);
+	op = migrate__doc_str(doc, "op");
+	snprintf(s->op, sizeof s->op, "%s", op ? op : "");
+	return s;
+}
+
+void migrate__step_destroy(migrate_step_t *step)
+{
+	if (!step)
+		return;
+	bson_destroy(&step->doc);
+	free(step);
+}
+
+const char *migrate_step_op_name(const migrate_step_t *step)
+{
+	return step ? step->op : NULL;
+}
+
+const bson_t *migrate_step_document(const migrate_step_t *step)
+{
+	return step ? &step->doc : NULL;
+}
+
+char *migrate_step_to_json(const migrate_step_t *step)
+{
+	bson_string_t *s;
+	char *out;
+
+	if (!step)
+		return NULL;
+	s = bson_string_new(NULL);
+	migrate__json_canonical(&step->doc, false, s);
+	out = migrate__strdup(s->str);
+	bson_string_free(s, true);
+	return out;
+}

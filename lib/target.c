@@ -1,0 +1,172 @@
+/*
+ * Targets and the driver registry. Built-in drivers are always known;
+ * drivers registered at run time are looked up first, so an application
+ * can replace a built-in scheme.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_REGISTERED 16
+
+static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static const migrate_driver_t *registered[MAX_REGISTERED];
+static size_t nregistered;
+
+static const migrate_driver_t *const builtins[] = {
+#ifdef MIGRATE_HAVE_SQLITE
+	&migrate__sqlite_driver,
+#endif
+#ifdef MIGRATE_HAVE_POSTGRES
+	&migrate__postgres_driver,
+#endif
+#ifdef MIGRATE_HAVE_MONGO
+	&migrate__mongo_driver,
+#endif
+	NULL};
+
+static bool has_scheme(const migrate_driver_t *d, const char *url)
+{
+	size_t i, n;
+
+	for (i = 0; d->schemes && d->schemes[i]; i++) {
+		n = strlen(d->schemes[i]);
+		if (strncmp(url, d->schemes[i], n) == 0 && url[n] == ':')
+			return true;
+	}
+	return false;
+}
+
+const migrate_driver_t *migrate__driver_for_url(const char *url)
+{
+	const migrate_driver_t *found = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&registry_mutex);
+	for (i = nregistered; !found && i > 0; i--)
+		if (has_scheme(registered[i - 1], url))
+			found = registered[i - 1];
+	pthread_mutex_unlock(&registry_mutex);
+	for (i = 0; !found && builtins[i]; i++)
+		if (has_scheme(builtins[i], url))
+			found = builtins[i];
+	return found;
+}
+
+static int check_driver(const migrate_driver_t *d, migrate_error_t *err)
+{
+	if (!d || !d->name)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver is NULL or has no name");
+	if (d->version < 1 || d->version > MIGRATE_DRIVER_VERSION)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
+				    "driver %s: interface version %u is not supported (this library: 1 to %d)", d->name,
+				    d->version, MIGRATE_DRIVER_VERSION);
+	if (!d->apply_step || !d->history_read || !d->history_write || !d->history_delete || !d->lock_try ||
+	    !d->lock_release)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "driver %s: apply_step, history_read/write/delete and lock_try/release are required",
+				    d->name);
+	if ((d->begin != NULL) != (d->commit != NULL) || (d->begin != NULL) != (d->rollback != NULL))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "driver %s: begin, commit and rollback go together", d->name);
+	return 0;
+}
+
+int migrate_driver_register(const migrate_driver_t *driver, migrate_error_t *err)
+{
+	int rc = check_driver(driver, err);
+	size_t i;
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&registry_mutex);
+	for (i = 0; i < nregistered && registered[i] != driver; i++)
+		;
+	if (i == nregistered) {
+		if (nregistered == MAX_REGISTERED)
+			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "too many registered drivers");
+		else
+			registered[nregistered++] = driver;
+	}
+	pthread_mutex_unlock(&registry_mutex);
+	return rc;
+}
+
+int migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *driver, void *conn,
+			       migrate_error_t *err)
+{
+	migrate_target_t *t;
+	int rc;
+
+	if (!out)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "out is NULL");
+	*out = NULL;
+	if ((rc = check_driver(driver, err)))
+		return rc;
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	t->driver = driver;
+	t->conn = conn;
+	*out = t;
+	return 0;
+}
+
+int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t *err)
+{
+	const migrate_driver_t *d;
+	char safe[512];
+	void *conn = NULL;
+	int rc;
+
+	if (!out || !url)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_target_open: out and url are required");
+	*out = NULL;
+	d = migrate__driver_for_url(url);
+	if (!d) {
+		migrate__redact_url(url, safe, sizeof safe);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND,
+				    "no driver for \"%s\" (this build knows: sqlite%s%s and registered drivers)", safe,
+#ifdef MIGRATE_HAVE_POSTGRES
+				    ", postgresql",
+#else
+				    "",
+#endif
+#ifdef MIGRATE_HAVE_MONGO
+				    ", mongodb"
+#else
+				    ""
+#endif
+		);
+	}
+	if (!d->open)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver %s cannot open URLs", d->name);
+	if ((rc = d->open(url, &conn, err)))
+		return rc;
+	if ((rc = migrate_target_from_driver(out, d, conn, err)) && d->close)
+		d->close(conn);
+	return rc;
+}
+
+void migrate_target_close(migrate_target_t *target)
+{
+	if (!target)
+		return;
+	if (target->driver->close)
+		target->driver->close(target->conn);
+	free(target);
+}
+
+const char *migrate_target_driver_name(const migrate_target_t *target)
+{
+	return target ? target->driver->name : NULL;
+}
+
+void *migrate_target_native_handle(const migrate_target_t *target)
+{
+	if (!target || !target->driver->native_handle)
+		return NULL;
+	return target->driver->native_handle(target->conn);
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what libmigrate needs on Debian (or Ubuntu), skipping packages that
+# are already there, so a second run costs a few dpkg queries.
+#
+#   scripts/install-deps.sh            everything: drivers, test servers, tools
+#   scripts/install-deps.sh --minimal  only what building the library and the
+#                                      quick start needs
+#
+# Runs apt-get as root, or through sudo when it is available. Afterwards it
+# runs scripts/install-ferretdb.sh, if present, for the MongoDB test server.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+minimal=(build-essential cmake ninja-build pkg-config libbson-dev libssl-dev libsqlite3-dev)
+full=("${minimal[@]}" clang libmongoc-dev libpq-dev postgresql postgresql-contrib
+	valgrind cppcheck clang-tidy doxygen python3-pytest)
+
+packages=("${full[@]}")
+case "${1:-}" in
+--minimal) packages=("${minimal[@]}") ;;
+"") ;;
+*)
+	echo "usage: $0 [--minimal]" >&2
+	exit 2
+	;;
+esac
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+missing=()
+for p in "${packages[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if ! command -v apt-get >/dev/null; then
+		echo "install-deps: no apt-get; install these yourself: ${missing[*]}" >&2
+		exit 1
+	fi
+	sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null; then
+			echo "install-deps: not root and no sudo; as root run: apt-get install ${missing[*]}" >&2
+			exit 1
+		fi
+		sudo=(sudo)
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+if [ "${1:-}" != "--minimal" ] && [ -f scripts/install-ferretdb.sh ]; then
+	bash scripts/install-ferretdb.sh
+fi

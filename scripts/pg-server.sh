@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Starts and stops a throwaway PostgreSQL server for tests, examples and
+# benchmarks: initdb + pg_ctl from Debian's packages, in a temporary
+# directory, listening on a unix socket in that directory and on 127.0.0.1
+# at a free port. Run as root, the server runs as an unprivileged user
+# (PG_SERVER_USER, else "postgres" when it exists, else "nobody").
+#
+#   pg-server.sh start STATE_DIR   starts a server; prints its URL and writes it
+#                                  to STATE_DIR/url (TCP) and STATE_DIR/socket_url
+#   pg-server.sh stop STATE_DIR    stops it and removes its data
+#   pg-server.sh url STATE_DIR     prints the URL of a running server
+#
+# STATE_DIR only holds small files (url, the data directory's path); the
+# cluster itself lives under $TMPDIR (default /tmp), which any user can
+# reach, so the build directory may sit anywhere.
+#
+# Environment: PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin,
+# preferring 15), PG_SERVER_USER.
+set -euo pipefail
+
+die() {
+	echo "pg-server.sh: $*" >&2
+	exit 1
+}
+
+find_bindir() {
+	if [[ -n "${PG_BINDIR:-}" ]]; then
+		echo "$PG_BINDIR"
+		return
+	fi
+	if [[ -x /usr/lib/postgresql/15/bin/initdb ]]; then
+		echo /usr/lib/postgresql/15/bin
+		return
+	fi
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+		if [[ -x "$d/initdb" ]]; then
+			echo "$d"
+			return
+		fi
+	done
+	command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)" && return
+	die "initdb not found: install Debian's postgresql package (apt-get install postgresql)"
+}
+
+# The user the server runs as: ourselves, unless we are root (PostgreSQL
+# refuses to run as root).
+server_user() {
+	if [[ $(id -u) -ne 0 ]]; then
+		id -un
+	elif [[ -n "${PG_SERVER_USER:-}" ]]; then
+		echo "$PG_SERVER_USER"
+	elif getent passwd postgres >/dev/null; then
+		echo postgres
+	else
+		echo nobody
+	fi
+}
+
+# Runs a command as the server user.
+as_user() {
+	local user=$1
+	shift
+	if [[ $(id -u) -ne 0 ]]; then
+		"$@"
+	else
+		# setpriv keeps the environment and needs no login shell (nobody has none).
+		setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
+	fi
+}
+
+port_busy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start() {
+	local state=$1
+	mkdir -p "$state"
+	state=$(cd "$state" && pwd)
+	if [[ -f "$state/datadir" ]] && [[ -d "$(cat "$state/datadir")" ]]; then
+		echo "pg-server.sh: a server may still run from $state; stopping it first" >&2
+		stop "$state" || true
+	fi
+	local bindir user dir
+	bindir=$(find_bindir)
+	user=$(server_user)
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/migrate-pg.XXXXXX")
+	chmod 755 "$dir"
+	[[ $(id -u) -eq 0 ]] && chown "$user:$(id -gn "$user")" "$dir"
+	echo "$dir" >"$state/datadir"
+
+	as_user "$user" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+		--encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; die "initdb failed (log above)"; }
+
+	local port tries=0
+	while :; do
+		port=$((20000 + RANDOM % 30000))
+		tries=$((tries + 1))
+		if port_busy "$port"; then
+			continue
+		fi
+		# Throwaway data: durability off for speed; room for the 8-process tests
+		# and parallel test cases.
+		if as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 \
+-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB \
+-c log_min_messages=warning -c unix_socket_permissions=0777" start >/dev/null 2>&1; then
+			break
+		fi
+		if [[ $tries -ge 5 ]]; then
+			cat "$dir/server.log" >&2 || true
+			die "could not start PostgreSQL (log above)"
+		fi
+	done
+
+	local url="postgresql://postgres@127.0.0.1:$port/postgres"
+	echo "$port" >"$state/port"
+	echo "$url" >"$state/url"
+	echo "postgresql:///postgres?host=$dir&port=$port&user=postgres" >"$state/socket_url"
+	echo "$url"
+}
+
+stop() {
+	local state=$1
+	[[ -f "$state/datadir" ]] || { echo "pg-server.sh: no server recorded in $state" >&2; return 0; }
+	local dir bindir user
+	dir=$(cat "$state/datadir")
+	bindir=$(find_bindir)
+	user=$(server_user)
+	if [[ -f "$dir/data/postmaster.pid" ]]; then
+		as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+			echo "pg-server.sh: pg_ctl stop failed for $dir" >&2
+	fi
+	case "$dir" in
+	*/migrate-pg.*) rm -rf "$dir" ;;
+	esac
+	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port"
+}
+
+[[ $# -eq 2 ]] || die "usage: pg-server.sh start|stop|url STATE_DIR"
+case "$1" in
+start) start "$2" ;;
+stop) stop "$2" ;;
+url) [[ -f "$2/url" ]] || die "no server in $2"; cat "$2/url" ;;
+*) die "unknown command $1" ;;
+esac

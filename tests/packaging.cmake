@@ -1,0 +1,56 @@
+# Packaging checks: every public header compiles alone (a build target), the
+# shared library exports the API and nothing else, and programs build and run
+# against an installed tree through find_package and through pkg-config.
+include(${PROJECT_SOURCE_DIR}/cmake/headers.cmake)
+migrate_public_headers(MIGRATE_HEADERTEST_HEADERS)
+add_subdirectory(headertest)
+
+list(JOIN MIGRATE_HEADERTEST_HEADERS "," _packaging_headers)
+set(_packaging_sanitize "")
+if(MIGRATE_SANITIZE)
+  set(_packaging_sanitize "-fsanitize=address,undefined -fno-omit-frame-pointer")
+endif()
+set(_packaging_args
+  -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+  -DPREFIX=${PROJECT_BINARY_DIR}/packaging/prefix
+  -DLIBDIR=${CMAKE_INSTALL_LIBDIR} -DINCLUDEDIR=${CMAKE_INSTALL_INCLUDEDIR}
+  -DVERSION=${PROJECT_VERSION} -DMAJOR=${PROJECT_VERSION_MAJOR} -DHEADERS=${_packaging_headers}
+  -DREADELF=${CMAKE_READELF} -DNM=${CMAKE_NM} -DPKG_CONFIG=${PKG_CONFIG_EXECUTABLE}
+  -DC_COMPILER=${CMAKE_C_COMPILER} "-DGENERATOR=${CMAKE_GENERATOR}" -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
+  "-DSANITIZE_FLAGS=${_packaging_sanitize}")
+set(_packaging_script ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
+
+# packaging.NAME runs run.cmake in MODE with extra -D arguments.
+function(migrate_packaging_test name mode)
+  add_test(NAME packaging.${name}
+    COMMAND ${CMAKE_COMMAND} ${_packaging_args} -DMODE=${mode} -DNAME=${name} ${ARGN} -P ${_packaging_script})
+  set_tests_properties(packaging.${name} PROPERTIES TIMEOUT 300 LABELS packaging)
+endfunction()
+
+migrate_packaging_test(exports_only_api exports -DCHECK=only -DLIBRARY=$<TARGET_FILE:migrate>)
+migrate_packaging_test(exports_all_declared exports -DCHECK=declared -DLIBRARY=$<TARGET_FILE:migrate>)
+
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  message(STATUS "libmigrate: consumer tests off (absolute install directories)")
+  return()
+endif()
+migrate_packaging_test(install install)
+set_tests_properties(packaging.install PROPERTIES FIXTURES_SETUP migrate_installed)
+
+math(EXPR _packaging_next_major "${PROJECT_VERSION_MAJOR} + 1")
+set(_packaging_consumers
+  "consumer_cmake_next_major cmake -DSTATIC=OFF -DREQUEST=${_packaging_next_major}.0 -DEXPECT_FAIL=ON")
+# The consumer program opens sqlite::memory:.
+if(MIGRATE_WITH_SQLITE_ENABLED)
+  list(APPEND _packaging_consumers
+    "consumer_cmake_shared cmake -DSTATIC=OFF -DREQUEST=${PROJECT_VERSION}"
+    "consumer_cmake_static cmake -DSTATIC=ON"
+    "consumer_pkgconfig_shared pkgconfig -DSTATIC=OFF"
+    "consumer_pkgconfig_static pkgconfig -DSTATIC=ON")
+endif()
+foreach(consumer IN LISTS _packaging_consumers)
+  separate_arguments(consumer UNIX_COMMAND "${consumer}")
+  migrate_packaging_test(${consumer})
+  list(GET consumer 0 name)
+  set_tests_properties(packaging.${name} PROPERTIES FIXTURES_REQUIRED migrate_installed)
+endforeach()
