@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 minimal=(build-essential cmake ninja-build pkg-config libbson-dev libssl-dev libsqlite3-dev)
 full=("${minimal[@]}" clang libmongoc-dev libpq-dev postgresql postgresql-contrib
-	valgrind cppcheck clang-tidy doxygen python3-pytest)
+	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest)
 
 packages=("${full[@]}")
 case "${1:-}" in

@@ -10,8 +10,13 @@ build=${BUILD_DIR:-$root/build}
 
 bash scripts/install-deps.sh --minimal
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target quickstart -- -j"$(nproc)"
+# A new tree uses Ninja; an existing one keeps its generator. The compiler and
+# build type are those of scripts/test.sh, so the two share build/.
+gen=()
+[ -f "$build/CMakeCache.txt" ] || gen=(-G Ninja)
+cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ >/dev/null
+cmake --build "$build" --target quickstart --parallel "$(nproc)"
 
 # The example defines the target; find the program it built.
 program=$(find "$build" -path "$build/CMakeFiles" -prune -o -type f -name quickstart -perm -u+x -print | head -n 1)

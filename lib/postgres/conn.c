@@ -456,6 +456,16 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 	case BSON_TYPE_DOUBLE:
 		snprintf(buf, 32, "%.17g", bson_iter_double(it));
 		return buf;
+	case BSON_TYPE_BINARY: {
+		const uint8_t *data;
+		uint32_t len, k;
+		bson_subtype_t sub;
+		bson_iter_binary(it, &sub, &len, &data);
+		*json = bson_string_new("\\x");
+		for (k = 0; k < len; k++)
+			bson_string_append_printf(*json, "%02x", data[k]);
+		return (*json)->str;
+	}
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		const uint8_t *data;
@@ -475,8 +485,8 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 	}
 }
 
-int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
-		    const char *what, migrate_error_t *err)
+int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead, const char *const *head,
+		  PGresult **out, PGresult **failed, const char *what, migrate_error_t *err)
 {
 	uint32_t n = params ? bson_count_keys(params) : 0, i = 0;
 	const char **values = NULL;
@@ -490,6 +500,8 @@ int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGres
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
+	if (n < nhead)
+		n = nhead;
 	if (n) {
 		values = calloc(n, sizeof *values);
 		nums = calloc(n, sizeof *nums);
@@ -498,11 +510,14 @@ int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGres
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 			goto cleanup;
 		}
-		bson_iter_init(&it, params);
-		while (bson_iter_next(&it) && i < n) {
-			values[i] = param_text(&it, nums[i], &json[i]);
-			i++;
+		if (params && bson_iter_init(&it, params)) {
+			while (bson_iter_next(&it) && i < n) {
+				values[i] = i < nhead ? head[i] : param_text(&it, nums[i], &json[i]);
+				i++;
+			}
 		}
+		for (; i < nhead; i++)
+			values[i] = head[i];
 	}
 	log_statement(sql, (int)n);
 	res = PQexecParams(t->conn, sql, (int)n, NULL, values, NULL, NULL, 0);
@@ -515,6 +530,12 @@ cleanup:
 	free(nums);
 	free(values);
 	return rc;
+}
+
+int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
+		    const char *what, migrate_error_t *err)
+{
+	return pg__exec_head(t, sql, params, 0, NULL, out, failed, what, err);
 }
 
 int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,

@@ -31,7 +31,7 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 	bson_string_t *s = bson_string_new(NULL);
 	int rc;
 
-	bson_string_append(s, "BEGIN; SELECT pg_advisory_xact_lock(" PG_ENSURE_KEY ");\n");
+	bson_string_append(s, "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" PG_ENSURE_KEY ");\n");
 	if (need_schema) {
 		bson_string_append(s, "CREATE SCHEMA IF NOT EXISTS ");
 		pg__ident(s, t->schema);

@@ -51,7 +51,7 @@ static void advisory_holder(pg_target_t *t, int64_t key)
 		     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
 		     "AND l.classid = $1::oid AND l.objid = $2::oid LIMIT 1",
 		     2, p, &res, "looking up the lock holder", &e) != 0) {
-		snprintf(t->holder, sizeof t->holder, "another session (its details could not be read: %s)",
+		snprintf(t->holder, sizeof t->holder, "another session (its details could not be read: %.400s)",
 			 e.message);
 		return;
 	}

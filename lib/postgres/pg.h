@@ -38,6 +38,7 @@ typedef struct pg_target {
 	char owner[40];            /* lease owner token */
 	char redacted[512];        /* the URL without password, for messages */
 	int in_txn;                /* a transaction begun by begin() is open */
+	int no_catalog;             /* lowering must not query the catalog (check_step) */
 	char holder[600];          /* scratch for lock messages */
 } pg_target_t;
 
@@ -63,6 +64,9 @@ int pg__lost(const pg_target_t *t);
  */
 int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
 		    const char *what, migrate_error_t *err);
+/* pg__exec_params with the first `nhead` values taken from `head` instead of `params`. */
+int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead, const char *const *head,
+		  PGresult **out, PGresult **failed, const char *what, migrate_error_t *err);
 /* Runs `sql` with `n` text parameters. */
 int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
 	     const char *what, migrate_error_t *err);

@@ -13,13 +13,13 @@ void migrate__sql_init(migrate_sql_t *q, const migrate_sql_dialect_t *d, void *c
 	q->d = d;
 	q->ctx = ctx;
 	q->text = bson_string_new(NULL);
-	bson_init(&q->params);
+	q->params = bson_new();
 }
 
 void migrate__sql_reset(migrate_sql_t *q)
 {
 	bson_string_truncate(q->text, 0);
-	bson_reinit(&q->params);
+	bson_reinit(q->params);
 	q->nparams = 0;
 }
 
@@ -28,7 +28,7 @@ void migrate__sql_free(migrate_sql_t *q)
 	if (!q->text)
 		return;
 	bson_string_free(q->text, true);
-	bson_destroy(&q->params);
+	bson_destroy(q->params);
 	q->text = NULL;
 }
 
@@ -111,7 +111,7 @@ void migrate__sql_param_int(migrate_sql_t *q, int64_t v)
 	char buf[16];
 
 	placeholder(q);
-	bson_append_int64(&q->params, next_key(q, buf, sizeof buf), -1, v);
+	bson_append_int64(q->params, next_key(q, buf, sizeof buf), -1, v);
 	q->nparams++;
 }
 
@@ -120,7 +120,7 @@ void migrate__sql_param_str(migrate_sql_t *q, const char *s)
 	char buf[16];
 
 	placeholder(q);
-	bson_append_utf8(&q->params, next_key(q, buf, sizeof buf), -1, s, -1);
+	bson_append_utf8(q->params, next_key(q, buf, sizeof buf), -1, s, -1);
 	q->nparams++;
 }
 
@@ -188,13 +188,13 @@ int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t 
 	case BSON_TYPE_DOUBLE:
 	case BSON_TYPE_UTF8:
 	case BSON_TYPE_BINARY:
-		bson_append_value(&q->params, key, -1, bson_iter_value((bson_iter_t *)it));
+		bson_append_value(q->params, key, -1, bson_iter_value((bson_iter_t *)it));
 		break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_string_t *json = bson_string_new(NULL);
 		migrate__json_value(it, json);
-		bson_append_utf8(&q->params, key, -1, json->str, (int)json->len);
+		bson_append_utf8(q->params, key, -1, json->str, (int)json->len);
 		bson_string_free(json, true);
 		break;
 	}

@@ -64,7 +64,7 @@ typedef struct migrate_sql_dialect {
 struct migrate_sql {
 	const migrate_sql_dialect_t *d;
 	bson_string_t *text;  /* the SQL text */
-	bson_t params;        /* bound values, an array: "0", "1" ... in placeholder order */
+	bson_t *params;       /* bound values, an array: "0", "1" ... in placeholder order */
 	uint32_t nparams;
 	int literal;          /* non-zero: values are rendered as literals, not bound */
 	void *ctx;            /* the driver's state, for the dialect hooks */

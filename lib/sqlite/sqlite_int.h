@@ -23,7 +23,7 @@ typedef struct sq_conn {
 	char *lock_plan;     /* the plan whose lock is held */
 	int fk_restore;      /* begin() turned foreign keys off; commit/rollback turn them back on */
 	int rendering;       /* inside render_step: enums may come from render_enums */
-	bson_t render_enums; /* enums created by steps rendered so far: {name: [values]} */
+	bson_t *render_enums; /* enums created by steps rendered so far: {name: [values]} */
 } sq_conn_t;
 
 extern const migrate_sql_dialect_t migrate__sq_dialect;

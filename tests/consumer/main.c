@@ -14,8 +14,7 @@ static const char *const create_notes =
 static const char *const notes_exist = "{\"op\": \"assert\", \"exists\": {\"table\": \"notes\", \"column\": \"body\"}}";
 
 /* The highest applied version in the database, 0 if none. */
-static int applied_version(migrate_target_t *target, const migrate_plan_t *plan, uint64_t *out,
-			   migrate_error_t *err)
+static int applied_version(migrate_target_t *target, const migrate_plan_t *plan, uint64_t *out, migrate_error_t *err)
 {
 	migrate_status_t *status = NULL;
 	size_t i;

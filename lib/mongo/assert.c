@@ -1,0 +1,365 @@
+/*
+ * assert steps on MongoDB: count, unique, no_match, exists and command,
+ * each one query. A failed assertion is MIGRATE_EASSERT with what was found
+ * and the step's own message.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mongo_int.h"
+
+static const char *kinds[] = {"count", "unique", "no_match", "exists", "command", "sql", NULL};
+
+static const char *assert_kind(const bson_t *step, bson_t *arg)
+{
+	for (int i = 0; kinds[i]; i++)
+		if (bson_has_field(step, kinds[i])) {
+			if (!migrate__doc_sub(step, kinds[i], arg))
+				bson_init(arg);
+			return kinds[i];
+		}
+	return NULL;
+}
+
+int mongo__check_assert(const bson_t *step, migrate_error_t *err)
+{
+	bson_t arg, where;
+	const char *kind = assert_kind(step, &arg);
+	int rc;
+
+	if (!kind)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
+	if (!strcmp(kind, "sql"))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+				    "assert: sql assertions have no meaning on MongoDB (use a command assertion)");
+	if (!strcmp(kind, "command"))
+		return 0;
+	if ((rc = mongo__check_collection(migrate__doc_str(&arg, "table"), kind, err)))
+		return rc;
+	if (migrate__doc_sub(&arg, "where", &where) && (rc = mongo__check_filter(&where, err)))
+		return rc;
+	if (!strcmp(kind, "exists") && migrate__doc_str(&arg, "column"))
+		return mongo__check_field(migrate__doc_str(&arg, "column"), "exists.column", err);
+	return 0;
+}
+
+/* Fails with the step's message appended. */
+static int failed(const bson_t *step, migrate_error_t *err, const char *found)
+{
+	const char *msg = migrate__doc_str(step, "message");
+
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EASSERT, "assertion failed: %s%s%s", found,
+			    msg ? ": " : "", msg ? msg : "");
+}
+
+/* `expect` as a number or {"$gte": n, ...}; *why names the comparison that failed. */
+static bool expect_holds(const bson_t *step, int64_t n, char *why, size_t size)
+{
+	bson_iter_t it, op;
+
+	if (!bson_iter_init_find(&it, step, "expect")) {
+		snprintf(why, size, "no expect");
+		return false;
+	}
+	if (BSON_ITER_HOLDS_NUMBER(&it)) {
+		snprintf(why, size, "expected %lld", (long long)bson_iter_as_int64(&it));
+		return n == bson_iter_as_int64(&it);
+	}
+	if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		snprintf(why, size, "expect is not a number");
+		return false;
+	}
+	bson_iter_recurse(&it, &op);
+	while (bson_iter_next(&op)) {
+		const char *k = bson_iter_key(&op);
+		int64_t v = bson_iter_as_int64(&op);
+		bool ok = !strcmp(k, "$eq")    ? n == v
+			  : !strcmp(k, "$ne")  ? n != v
+			  : !strcmp(k, "$gt")  ? n > v
+			  : !strcmp(k, "$gte") ? n >= v
+			  : !strcmp(k, "$lt")  ? n < v
+			  : !strcmp(k, "$lte") ? n <= v
+					       : false;
+		if (!ok) {
+			snprintf(why, size, "expected %s %lld", k, (long long)v);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int lowered_where(const bson_t *arg, bson_t *out, migrate_error_t *err)
+{
+	bson_t where;
+
+	bson_init(out);
+	if (migrate__doc_sub(arg, "where", &where))
+		return mongo__filter(&where, out, err);
+	return 0;
+}
+
+static int assert_count(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(arg, "table");
+	bson_t q;
+	int64_t n = 0;
+	char why[100], found[300];
+	int rc;
+
+	if ((rc = lowered_where(arg, &q, err)) == 0)
+		rc = mongo__count(c, table, &q, &n, err);
+	bson_destroy(&q);
+	if (rc)
+		return rc;
+	if (expect_holds(step, n, why, sizeof(why)))
+		return 0;
+	snprintf(found, sizeof(found), "count of \"%s\" is %lld, %s", table, (long long)n, why);
+	return failed(step, err, found);
+}
+
+static int assert_unique(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(arg, "table");
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	bson_t cols, pipeline = BSON_INITIALIZER, arr, stage, group, id;
+	bson_iter_t it;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_string_t *dups = bson_string_new("");
+	int n = 0, rc = 0;
+
+	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
+	bson_append_document_begin(&arr, "0", -1, &stage);
+	bson_append_document_begin(&stage, "$group", -1, &group);
+	bson_append_document_begin(&group, "_id", -1, &id);
+	if (migrate__doc_sub(arg, "columns", &cols)) {
+		bson_iter_init(&it, &cols);
+		while (bson_iter_next(&it)) {
+			char path[80];
+			if (!BSON_ITER_HOLDS_UTF8(&it))
+				continue;
+			snprintf(path, sizeof(path), "$%s", bson_iter_utf8(&it, NULL));
+			BSON_APPEND_UTF8(&id, bson_iter_utf8(&it, NULL), path);
+		}
+	}
+	bson_append_document_end(&group, &id);
+	BCON_APPEND(&group, "n", "{", "$sum", BCON_INT32(1), "}");
+	bson_append_document_end(&stage, &group);
+	bson_append_document_end(&arr, &stage);
+	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
+	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
+	bson_append_array_end(&pipeline, &arr);
+	mongo__log_command("aggregate (assert unique)", &pipeline);
+	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_t key;
+		char *json = NULL;
+		if (migrate__doc_sub(doc, "_id", &key))
+			json = bson_as_relaxed_extended_json(&key, NULL);
+		bson_string_append_printf(dups, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
+					  (long long)migrate__doc_int(doc, "n", 0));
+		bson_free(json);
+	}
+	rc = mongo__cursor_error(cur, "assert unique", err);
+	if (rc == 0 && n > 0) {
+		char found[700];
+		snprintf(found, sizeof(found), "duplicates in \"%s\": %s", table, dups->str);
+		rc = failed(step, err, found);
+	}
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	bson_string_free(dups, true);
+	bson_destroy(&pipeline);
+	return rc;
+}
+
+static int assert_no_match(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(arg, "table");
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	bson_t q, *opts = BCON_NEW("limit", BCON_INT64(1), "projection", "{", "_id", BCON_INT32(1), "}");
+	mongoc_cursor_t *cur = NULL;
+	const bson_t *doc;
+	int rc;
+
+	if ((rc = lowered_where(arg, &q, err)) == 0) {
+		mongo__log_command("find (assert no_match)", &q);
+		cur = mongoc_collection_find_with_opts(coll, &q, opts, NULL);
+		if (mongoc_cursor_next(cur, &doc)) {
+			char *json = bson_as_relaxed_extended_json(doc, NULL);
+			char found[300];
+			snprintf(found, sizeof(found), "a document of \"%s\" matches: %s", table, json ? json : "?");
+			bson_free(json);
+			rc = failed(step, err, found);
+		} else {
+			rc = mongo__cursor_error(cur, "assert no_match", err);
+		}
+	}
+	if (cur)
+		mongoc_cursor_destroy(cur);
+	bson_destroy(&q);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+static int index_exists(mongo_conn_t *c, const char *table, const char *name, bool *found, migrate_error_t *err)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+	const bson_t *spec;
+	bson_error_t e;
+	int rc = 0;
+
+	*found = false;
+	while (mongoc_cursor_next(cur, &spec)) {
+		const char *n = migrate__doc_str(spec, "name");
+		if (n && !strcmp(n, name))
+			*found = true;
+	}
+	if (mongoc_cursor_error(cur, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = mongo__fail(err, &e, "listIndexes on \"%s\"", table);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/*
+ * A collection has no columns: a field "exists" when some document has it,
+ * or when the collection is empty (nothing contradicts the schema).
+ */
+static int assert_exists(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(arg, "table");
+	const char *column = migrate__doc_str(arg, "column");
+	const char *index = migrate__doc_str(arg, "index");
+	char found[300];
+	bool ok;
+	int rc;
+
+	if ((rc = mongo__collection_exists(c, table, &ok, err)))
+		return rc;
+	if (!ok) {
+		snprintf(found, sizeof(found), "collection \"%s\" does not exist", table);
+		return failed(step, err, found);
+	}
+	if (index) {
+		if ((rc = index_exists(c, table, index, &ok, err)))
+			return rc;
+		snprintf(found, sizeof(found), "index \"%s\" on \"%s\" does not exist", index, table);
+		return ok ? 0 : failed(step, err, found);
+	}
+	if (column) {
+		bson_t *q = BCON_NEW(column, "{", "$exists", BCON_BOOL(true), "}");
+		int64_t with = 0, all = 0;
+		rc = mongo__count(c, table, q, &with, err);
+		bson_destroy(q);
+		if (rc || (with == 0 && (rc = mongo__count(c, table, NULL, &all, err))))
+			return rc;
+		snprintf(found, sizeof(found), "no document of \"%s\" has the field \"%s\"", table, column);
+		return with > 0 || all == 0 ? 0 : failed(step, err, found);
+	}
+	return 0;
+}
+
+/* Every field of `want` is in `have` with an equal value (numbers compared as numbers, documents recursively). */
+static bool contains(const bson_t *have, const bson_t *want)
+{
+	bson_iter_t w, h;
+
+	bson_iter_init(&w, want);
+	while (bson_iter_next(&w)) {
+		if (!bson_iter_init_find(&h, have, bson_iter_key(&w)))
+			return false;
+		if (BSON_ITER_HOLDS_NUMBER(&w) && BSON_ITER_HOLDS_NUMBER(&h)) {
+			if (bson_iter_as_double(&w) != bson_iter_as_double(&h))
+				return false;
+		} else if (BSON_ITER_HOLDS_DOCUMENT(&w) && BSON_ITER_HOLDS_DOCUMENT(&h)) {
+			bson_t a, b;
+			uint32_t la, lb;
+			const uint8_t *da, *db;
+			bson_iter_document(&h, &la, &da);
+			bson_iter_document(&w, &lb, &db);
+			bson_init_static(&a, da, la);
+			bson_init_static(&b, db, lb);
+			if (!contains(&a, &b))
+				return false;
+		} else {
+			bson_t a = BSON_INITIALIZER, b = BSON_INITIALIZER;
+			bool eq;
+			bson_append_iter(&a, "v", -1, &h);
+			bson_append_iter(&b, "v", -1, &w);
+			eq = bson_equal(&a, &b);
+			bson_destroy(&a);
+			bson_destroy(&b);
+			if (!eq)
+				return false;
+		}
+	}
+	return true;
+}
+
+static int assert_command(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
+{
+	bson_t reply, expect;
+	char found[700];
+	int rc = mongo__command(c, arg, &reply, "assert command", err);
+
+	if (rc == 0 && migrate__doc_sub(step, "expect", &expect) && !contains(&reply, &expect)) {
+		char *got = bson_as_relaxed_extended_json(&reply, NULL);
+		char *want = bson_as_relaxed_extended_json(&expect, NULL);
+		snprintf(found, sizeof(found), "reply %s does not hold %s", got ? got : "?", want ? want : "?");
+		bson_free(got);
+		bson_free(want);
+		rc = failed(step, err, found);
+	}
+	bson_destroy(&reply);
+	return rc;
+}
+
+int mongo__assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
+{
+	bson_t arg;
+	const char *kind = assert_kind(step, &arg);
+
+	if (!kind)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
+	if (!strcmp(kind, "count"))
+		return assert_count(c, step, &arg, err);
+	if (!strcmp(kind, "unique"))
+		return assert_unique(c, step, &arg, err);
+	if (!strcmp(kind, "no_match"))
+		return assert_no_match(c, step, &arg, err);
+	if (!strcmp(kind, "exists"))
+		return assert_exists(c, step, &arg, err);
+	if (!strcmp(kind, "command"))
+		return assert_command(c, step, &arg, err);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "assert: %s is not supported on MongoDB",
+			    kind);
+}
+
+int mongo__render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	bson_t arg, q;
+	const char *kind = assert_kind(step, &arg);
+	int rc = 0;
+
+	if (!kind)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
+	bson_string_append_printf(out, "// assert %s\n", kind);
+	if (!strcmp(kind, "command")) {
+		mongo__append_json(out, &arg);
+	} else if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
+		if ((rc = lowered_where(&arg, &q, err)) == 0) {
+			bson_t *cmd = BCON_NEW("count", BCON_UTF8(migrate__doc_str(&arg, "table")), "query",
+					       BCON_DOCUMENT(&q));
+			mongo__append_json(out, cmd);
+			bson_destroy(cmd);
+		}
+		bson_destroy(&q);
+	} else {
+		mongo__append_json(out, &arg);
+	}
+	bson_string_append(out, "\n");
+	return rc;
+}

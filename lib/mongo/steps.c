@@ -1,0 +1,764 @@
+/*
+ * Lowering of the step catalog to MongoDB commands: validation
+ * (check_step), flags, rendering and application. The steps that touch
+ * every document of a collection live in batch.c, the assertions in
+ * assert.c.
+ *
+ * MongoDB has no transactions here, so every step is MIGRATE_STEP_NO_TXN
+ * and each is idempotent: an existing identical collection, index or enum
+ * is success, a rename already done is recognised, a drop of something
+ * absent is success.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mongo_int.h"
+
+static const bson_t *doc_of(const migrate_step_t *step)
+{
+	return migrate_step_document(step);
+}
+
+/* ---- command builders, shared by render and apply ---- */
+
+static bson_t *cmd_create(const char *table)
+{
+	return BCON_NEW("create", BCON_UTF8(table));
+}
+
+static bson_t *cmd_drop(const char *table)
+{
+	return BCON_NEW("drop", BCON_UTF8(table));
+}
+
+static bson_t *cmd_rename(const char *db, const char *from, const char *to)
+{
+	char a[300], b[300];
+
+	snprintf(a, sizeof(a), "%s.%s", db, from);
+	snprintf(b, sizeof(b), "%s.%s", db, to);
+	return BCON_NEW("renameCollection", BCON_UTF8(a), "to", BCON_UTF8(b));
+}
+
+/* {column: 1 | -1, ...} from the step's keys [{column, order}]. */
+static void index_keys(const bson_t *step, bson_t *out)
+{
+	bson_t keys;
+	bson_iter_t it;
+
+	if (!migrate__doc_sub(step, "keys", &keys))
+		return;
+	bson_iter_init(&it, &keys);
+	while (bson_iter_next(&it)) {
+		bson_t k;
+		uint32_t len;
+		const uint8_t *data;
+		const char *order;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			continue;
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&k, data, len);
+		order = migrate__doc_str(&k, "order");
+		BSON_APPEND_INT32(out, migrate__doc_str(&k, "column"), order && !strcmp(order, "desc") ? -1 : 1);
+	}
+}
+
+static bson_t *cmd_create_index(const char *table, const char *name, const bson_t *keys, bool unique,
+				const bson_t *partial)
+{
+	bson_t *cmd = bson_new();
+	bson_t arr, idx;
+
+	BSON_APPEND_UTF8(cmd, "createIndexes", table);
+	bson_append_array_begin(cmd, "indexes", -1, &arr);
+	bson_append_document_begin(&arr, "0", -1, &idx);
+	BSON_APPEND_DOCUMENT(&idx, "key", keys);
+	BSON_APPEND_UTF8(&idx, "name", name);
+	if (unique)
+		BSON_APPEND_BOOL(&idx, "unique", true);
+	if (partial)
+		BSON_APPEND_DOCUMENT(&idx, "partialFilterExpression", partial);
+	bson_append_document_end(&arr, &idx);
+	bson_append_array_end(cmd, &arr);
+	return cmd;
+}
+
+static bson_t *cmd_drop_index(const char *table, const char *name)
+{
+	return BCON_NEW("dropIndexes", BCON_UTF8(table), "index", BCON_UTF8(name));
+}
+
+static bson_t *cmd_enum_put(const bson_t *step)
+{
+	bson_t values;
+	bson_t *cmd;
+
+	migrate__doc_sub(step, "values", &values);
+	cmd = BCON_NEW("update", BCON_UTF8(MONGO_ENUMS), "updates", "[", "{", "q", "{", "_id",
+		       BCON_UTF8(migrate__doc_str(step, "name")), "}", "u", "{", "_id",
+		       BCON_UTF8(migrate__doc_str(step, "name")), "values", BCON_ARRAY(&values), "}", "upsert",
+		       BCON_BOOL(true), "}", "]");
+	return cmd;
+}
+
+static bson_t *cmd_enum_delete(const char *name)
+{
+	return BCON_NEW("delete", BCON_UTF8(MONGO_ENUMS), "deletes", "[", "{", "q", "{", "_id", BCON_UTF8(name),
+			"}", "limit", BCON_INT32(1), "}", "]");
+}
+
+/* ---- check_step ---- */
+
+static int check_column(const bson_t *col, const char *where, migrate_error_t *err)
+{
+	bson_iter_t it;
+	int rc;
+
+	if ((rc = mongo__check_field(migrate__doc_str(col, "name"), where, err)))
+		return rc;
+	if (bson_iter_init_find(&it, col, "type") && BSON_ITER_HOLDS_DOCUMENT(&it))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+				    "%s: a raw {\"sql\": ...} type has no meaning on MongoDB", where);
+	if (bson_iter_init_find(&it, col, "default") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		bson_t d;
+		if (migrate__doc_sub(col, "default", &d) && bson_has_field(&d, "sql"))
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+					    "%s: a raw {\"sql\": ...} default has no meaning on MongoDB", where);
+	}
+	return 0;
+}
+
+static int check_create_table(const bson_t *s, migrate_error_t *err)
+{
+	bson_t cols, pk;
+	bson_iter_t it;
+	int rc;
+
+	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)))
+		return rc;
+	if (migrate__doc_sub(s, "columns", &cols)) {
+		bson_iter_init(&it, &cols);
+		while (bson_iter_next(&it)) {
+			bson_t col;
+			uint32_t len;
+			const uint8_t *data;
+			char where[48];
+			if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+				continue;
+			bson_iter_document(&it, &len, &data);
+			bson_init_static(&col, data, len);
+			snprintf(where, sizeof(where), "columns[%s]", bson_iter_key(&it));
+			if ((rc = check_column(&col, where, err)))
+				return rc;
+		}
+	}
+	if (migrate__doc_sub(s, "primary_key", &pk)) {
+		bson_iter_init(&it, &pk);
+		while (bson_iter_next(&it))
+			if (BSON_ITER_HOLDS_UTF8(&it) &&
+			    (rc = mongo__check_field(bson_iter_utf8(&it, NULL), "primary_key", err)))
+				return rc;
+	}
+	return 0;
+}
+
+static int check_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	bson_t keys = BSON_INITIALIZER, where;
+	bson_iter_t it;
+	int rc;
+
+	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)))
+		goto cleanup;
+	index_keys(s, &keys);
+	bson_iter_init(&it, &keys);
+	while (bson_iter_next(&it))
+		if ((rc = mongo__check_field(bson_iter_key(&it), "keys", err)))
+			goto cleanup;
+	if (migrate__doc_sub(s, "where", &where)) {
+		if ((rc = mongo__check_filter(&where, err)) || (rc = mongo__caps(c, err)))
+			goto cleanup;
+		if (!c->caps.partial_indexes) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+					  "index \"%s\": partial indexes (where) are not supported by %s",
+					  migrate__doc_str(s, "name"), c->caps.server);
+			goto cleanup;
+		}
+	}
+cleanup:
+	bson_destroy(&keys);
+	return rc;
+}
+
+int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	mongo_conn_t *c = conn;
+	const bson_t *s = doc_of(step);
+	const char *op = migrate_step_op_name(step);
+	const char *table = migrate__doc_str(s, "table");
+	int rc;
+
+	if (!strcmp(op, "sql"))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+				    "raw sql steps have no meaning on MongoDB (use a command step)");
+	if (!strcmp(op, "create_table"))
+		return check_create_table(s, err);
+	if (!strcmp(op, "drop_table"))
+		return mongo__check_collection(table, "table", err);
+	if (!strcmp(op, "rename_table")) {
+		if ((rc = mongo__check_collection(migrate__doc_str(s, "from"), "from", err)))
+			return rc;
+		return mongo__check_collection(migrate__doc_str(s, "to"), "to", err);
+	}
+	if (!strcmp(op, "add_column")) {
+		bson_t col;
+		if ((rc = mongo__check_collection(table, "table", err)))
+			return rc;
+		return migrate__doc_sub(s, "column", &col) ? check_column(&col, "column", err) : 0;
+	}
+	if (!strcmp(op, "drop_column")) {
+		if ((rc = mongo__check_collection(table, "table", err)))
+			return rc;
+		return mongo__check_field(migrate__doc_str(s, "column"), "column", err);
+	}
+	if (!strcmp(op, "rename_column")) {
+		if ((rc = mongo__check_collection(table, "table", err)) ||
+		    (rc = mongo__check_field(migrate__doc_str(s, "from"), "from", err)))
+			return rc;
+		return mongo__check_field(migrate__doc_str(s, "to"), "to", err);
+	}
+	if (!strcmp(op, "create_index"))
+		return check_create_index(c, s, err);
+	if (!strcmp(op, "drop_index"))
+		return mongo__check_collection(table, "table", err);
+	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") ||
+	    !strcmp(op, "custom"))
+		return 0;
+	if (!strcmp(op, "map_values"))
+		return mongo__check_map_values(s, err);
+	if (!strcmp(op, "backfill"))
+		return mongo__check_backfill(c, s, err);
+	if (!strcmp(op, "assert"))
+		return mongo__check_assert(s, err);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
+			    op);
+}
+
+unsigned mongo__step_flags(void *conn, const migrate_step_t *step)
+{
+	/* No transactions: every step journals on its own. */
+	return MIGRATE_STEP_NO_TXN;
+}
+
+/* ---- indexes ---- */
+
+/* Same key fields in the same order and directions (1 and 1.0 are equal). */
+static bool same_keys(const bson_t *a, const bson_t *b)
+{
+	bson_iter_t x, y;
+	bool nx, ny;
+
+	bson_iter_init(&x, a);
+	bson_iter_init(&y, b);
+	for (;;) {
+		nx = bson_iter_next(&x);
+		ny = bson_iter_next(&y);
+		if (!nx || !ny)
+			return nx == ny;
+		if (strcmp(bson_iter_key(&x), bson_iter_key(&y)))
+			return false;
+		if (BSON_ITER_HOLDS_NUMBER(&x) && BSON_ITER_HOLDS_NUMBER(&y)) {
+			if ((bson_iter_as_double(&x) < 0) != (bson_iter_as_double(&y) < 0))
+				return false;
+		} else if (!bson_iter_value(&x) || BSON_ITER_HOLDS_NUMBER(&x) != BSON_ITER_HOLDS_NUMBER(&y)) {
+			return false;
+		}
+	}
+}
+
+static bool same_partial(const bson_t *spec, const bson_t *partial)
+{
+	bson_t have;
+	bool has = migrate__doc_sub(spec, "partialFilterExpression", &have);
+
+	if (!partial)
+		return !has;
+	return has && bson_equal(&have, partial);
+}
+
+typedef struct index_found {
+	bool by_name, same, by_keys;
+	char other[128];
+	bson_t spec;
+} index_found_t;
+
+/* Looks for an index named `name` or with the same keys among the collection's. */
+static int find_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, bool unique,
+		      const bson_t *partial, index_found_t *f, migrate_error_t *err)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+	const bson_t *spec;
+	bson_error_t e;
+	int rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	bson_init(&f->spec);
+	while (mongoc_cursor_next(cur, &spec)) {
+		bson_t key;
+		const char *n = migrate__doc_str(spec, "name");
+		bool is_same;
+		if (!n || !migrate__doc_sub(spec, "key", &key))
+			continue;
+		is_same = same_keys(&key, keys) && migrate__doc_bool(spec, "unique", false) == unique &&
+			  same_partial(spec, partial);
+		if (!strcmp(n, name)) {
+			f->by_name = true;
+			f->same = is_same;
+			bson_destroy(&f->spec);
+			bson_copy_to(spec, &f->spec);
+		} else if (same_keys(&key, keys) && !f->by_keys) {
+			f->by_keys = true;
+			snprintf(f->other, sizeof(f->other), "%s", n);
+		}
+	}
+	if (mongoc_cursor_error(cur, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = mongo__fail(err, &e, "listIndexes on \"%s\"", table);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+/* Sample duplicate keys for the error of a unique index that could not be built. */
+static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *keys, char *out, size_t size)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	bson_t pipeline = BSON_INITIALIZER, stage, group, id, arr;
+	bson_iter_t it;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_string_t *s = bson_string_new("");
+	int n = 0;
+
+	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
+	bson_append_document_begin(&arr, "0", -1, &stage);
+	bson_append_document_begin(&stage, "$group", -1, &group);
+	bson_append_document_begin(&group, "_id", -1, &id);
+	bson_iter_init(&it, keys);
+	while (bson_iter_next(&it)) {
+		char path[80];
+		snprintf(path, sizeof(path), "$%s", bson_iter_key(&it));
+		BSON_APPEND_UTF8(&id, bson_iter_key(&it), path);
+	}
+	bson_append_document_end(&group, &id);
+	BCON_APPEND(&group, "n", "{", "$sum", BCON_INT32(1), "}");
+	bson_append_document_end(&stage, &group);
+	bson_append_document_end(&arr, &stage);
+	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
+	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
+	bson_append_array_end(&pipeline, &arr);
+	mongo__log_command("aggregate (duplicate keys)", &pipeline);
+	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_t key;
+		char *json = NULL;
+		if (migrate__doc_sub(doc, "_id", &key))
+			json = bson_as_relaxed_extended_json(&key, NULL);
+		bson_string_append_printf(s, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
+					  (long long)migrate__doc_int(doc, "n", 0));
+		bson_free(json);
+	}
+	snprintf(out, size, "%s", n ? s->str : "none found");
+	bson_string_free(s, true);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&pipeline);
+}
+
+static int create_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, bool unique,
+			const bson_t *partial, migrate_error_t *err)
+{
+	index_found_t f;
+	bson_t *cmd = NULL;
+	bson_error_t e;
+	char *have = NULL;
+	int rc;
+
+	if ((rc = find_index(c, table, name, keys, unique, partial, &f, err)))
+		goto cleanup;
+	if (f.by_name && f.same) {
+		migrate__log(MIGRATE_LOG_INFO, "mongo: index \"%s\" on \"%s\" already exists", name, table);
+		goto cleanup;
+	}
+	if (f.by_name) {
+		have = bson_as_relaxed_extended_json(&f.spec, NULL);
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "index \"%s\" on \"%s\" already exists with other keys or options: %s", name, table,
+				  have ? have : "?");
+		goto cleanup;
+	}
+	if (f.by_keys) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "cannot create index \"%s\" on \"%s\": index \"%s\" already has the same keys", name,
+				  table, f.other);
+		goto cleanup;
+	}
+	cmd = cmd_create_index(table, name, keys, unique, partial);
+	if (!mongo__run(c, cmd, NULL, &e)) {
+		uint32_t code = mongo__server_code(&e);
+		if (unique && code != MONGO_INDEX_OPTIONS_CONFLICT && code != MONGO_INDEX_KEY_SPECS_CONFLICT &&
+		    mongo__server_code(&e)) {
+			char sample[600];
+			duplicate_sample(c, table, keys, sample, sizeof(sample));
+			if (strcmp(sample, "none found") != 0) {
+				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+						  "cannot build unique index \"%s\" on \"%s\": duplicate keys %s (%s)",
+						  name, table, sample, e.message);
+				goto cleanup;
+			}
+		}
+		rc = mongo__fail(err, &e, "createIndexes \"%s\" on \"%s\"", name, table);
+	}
+cleanup:
+	bson_free(have);
+	bson_destroy(&f.spec);
+	if (cmd)
+		bson_destroy(cmd);
+	return rc;
+}
+
+static int apply_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	bson_t keys = BSON_INITIALIZER, where, partial = BSON_INITIALIZER;
+	bool has_where = migrate__doc_sub(s, "where", &where);
+	int rc = 0;
+
+	index_keys(s, &keys);
+	if (has_where)
+		rc = mongo__filter(&where, &partial, err);
+	if (rc == 0)
+		rc = create_index(c, migrate__doc_str(s, "table"), migrate__doc_str(s, "name"), &keys,
+				  migrate__doc_bool(s, "unique", false), has_where ? &partial : NULL, err);
+	bson_destroy(&keys);
+	bson_destroy(&partial);
+	return rc;
+}
+
+static int apply_drop_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	bson_t *cmd = cmd_drop_index(migrate__doc_str(s, "table"), migrate__doc_str(s, "name"));
+	bson_error_t e;
+	int rc = 0;
+
+	if (!mongo__run(c, cmd, NULL, &e)) {
+		uint32_t code = mongo__server_code(&e);
+		if (code != MONGO_INDEX_NOT_FOUND && code != MONGO_NAMESPACE_NOT_FOUND)
+			rc = mongo__fail(err, &e, "dropIndexes \"%s\"", migrate__doc_str(s, "name"));
+	}
+	bson_destroy(cmd);
+	return rc;
+}
+
+/* ---- collections ---- */
+
+/* The unique indexes that create_table adds: unique columns and a primary key other than _id. */
+typedef int (*table_index_fn)(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys,
+			      void *ctx, migrate_error_t *err);
+
+static int each_table_index(mongo_conn_t *c, const bson_t *s, table_index_fn fn, void *ctx, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(s, "table");
+	bson_t cols, pk;
+	bson_iter_t it;
+	char name[160];
+	const char *pk_column = NULL;
+	int rc = 0;
+
+	/* A single-column primary key gets its own index, not a second one as a unique column. */
+	if (migrate__doc_sub(s, "primary_key", &pk) && bson_count_keys(&pk) == 1 && bson_iter_init(&it, &pk) &&
+	    bson_iter_next(&it) && BSON_ITER_HOLDS_UTF8(&it))
+		pk_column = bson_iter_utf8(&it, NULL);
+	if (migrate__doc_sub(s, "columns", &cols)) {
+		bson_iter_init(&it, &cols);
+		while (rc == 0 && bson_iter_next(&it)) {
+			bson_t col, keys = BSON_INITIALIZER;
+			uint32_t len;
+			const uint8_t *data;
+			if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+				continue;
+			bson_iter_document(&it, &len, &data);
+			bson_init_static(&col, data, len);
+			if (migrate__doc_bool(&col, "unique", false) &&
+			    strcmp(migrate__doc_str(&col, "name"), "_id") != 0 &&
+			    !(pk_column && !strcmp(pk_column, migrate__doc_str(&col, "name")))) {
+				snprintf(name, sizeof(name), "%s_%s_key", table, migrate__doc_str(&col, "name"));
+				BSON_APPEND_INT32(&keys, migrate__doc_str(&col, "name"), 1);
+				rc = fn(c, table, name, &keys, ctx, err);
+			}
+			bson_destroy(&keys);
+		}
+	}
+	if (rc == 0 && migrate__doc_sub(s, "primary_key", &pk)) {
+		bson_t keys = BSON_INITIALIZER;
+		bool only_id = true;
+		bson_iter_init(&it, &pk);
+		while (bson_iter_next(&it)) {
+			const char *f = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "_id";
+			if (strcmp(f, "_id") != 0)
+				only_id = false;
+			BSON_APPEND_INT32(&keys, f, 1);
+		}
+		if (!only_id) {
+			snprintf(name, sizeof(name), "%s_pkey", table);
+			rc = fn(c, table, name, &keys, ctx, err);
+		}
+		bson_destroy(&keys);
+	}
+	return rc;
+}
+
+static int make_unique_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, void *ctx,
+			     migrate_error_t *err)
+{
+	return create_index(c, table, name, keys, true, NULL, err);
+}
+
+static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(s, "table");
+	bson_t *cmd = cmd_create(table);
+	bson_error_t e;
+	int rc = 0;
+
+	if (!mongo__run(c, cmd, NULL, &e)) {
+		if (mongo__server_code(&e) == MONGO_NAMESPACE_EXISTS)
+			migrate__log(MIGRATE_LOG_INFO, "mongo: collection \"%s\" already exists", table);
+		else
+			rc = mongo__fail(err, &e, "create \"%s\"", table);
+	}
+	bson_destroy(cmd);
+	if (rc == 0)
+		rc = each_table_index(c, s, make_unique_index, NULL, err);
+	return rc;
+}
+
+static int apply_drop_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	const char *table = migrate__doc_str(s, "table");
+	bson_t *cmd = cmd_drop(table);
+	bson_error_t e;
+	int rc = 0;
+
+	if (!mongo__run(c, cmd, NULL, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = mongo__fail(err, &e, "drop \"%s\"", table);
+	bson_destroy(cmd);
+	return rc;
+}
+
+static int apply_rename_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	const char *from = migrate__doc_str(s, "from"), *to = migrate__doc_str(s, "to");
+	bool has_from, has_to;
+	bson_t *cmd = NULL;
+	bson_error_t e;
+	int rc;
+
+	if ((rc = mongo__collection_exists(c, from, &has_from, err)) ||
+	    (rc = mongo__collection_exists(c, to, &has_to, err)))
+		return rc;
+	if (!has_from && has_to) {
+		migrate__log(MIGRATE_LOG_INFO, "mongo: \"%s\" was already renamed to \"%s\"", from, to);
+		return 0;
+	}
+	if (has_from && has_to)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				    "cannot rename \"%s\" to \"%s\": \"%s\" already exists", from, to, to);
+	if (!has_from)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				    "cannot rename \"%s\" to \"%s\": \"%s\" does not exist", from, to, from);
+	cmd = cmd_rename(c->dbname, from, to);
+	if (!mongo__run_on(c, "admin", cmd, NULL, &e))
+		rc = mongo__fail(err, &e, "renameCollection \"%s\" to \"%s\"", from, to);
+	bson_destroy(cmd);
+	return rc;
+}
+
+/* ---- enums and commands ---- */
+
+static int apply_create_enum(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	bson_t *cmd = cmd_enum_put(s);
+	int rc = mongo__command(c, cmd, NULL, "create_enum: update " MONGO_ENUMS, err);
+
+	bson_destroy(cmd);
+	return rc;
+}
+
+static int apply_drop_enum(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+{
+	bson_t *cmd = cmd_enum_delete(migrate__doc_str(s, "name"));
+	int rc = mongo__command(c, cmd, NULL, "drop_enum: delete from " MONGO_ENUMS, err);
+
+	bson_destroy(cmd);
+	return rc;
+}
+
+/* Visits the command documents of a command step's `up` (one object or an array). */
+typedef int (*command_fn)(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrate_error_t *err);
+
+static int each_command(mongo_conn_t *c, const bson_t *s, command_fn fn, void *ctx, migrate_error_t *err)
+{
+	bson_iter_t it, arr;
+	bson_t cmd;
+	uint32_t len;
+	const uint8_t *data;
+	int rc = 0;
+
+	if (!bson_iter_init_find(&it, s, "up"))
+		return 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&cmd, data, len);
+		return fn(c, &cmd, ctx, err);
+	}
+	if (!BSON_ITER_HOLDS_ARRAY(&it))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "command: up must be an object or array");
+	bson_iter_recurse(&it, &arr);
+	while (rc == 0 && bson_iter_next(&arr)) {
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+					    "command: up[%s] is not an object", bson_iter_key(&arr));
+		bson_iter_document(&arr, &len, &data);
+		bson_init_static(&cmd, data, len);
+		rc = fn(c, &cmd, ctx, err);
+	}
+	return rc;
+}
+
+static int run_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrate_error_t *err)
+{
+	bson_iter_t it;
+	char what[120] = "command";
+
+	if (bson_iter_init(&it, cmd) && bson_iter_next(&it))
+		snprintf(what, sizeof(what), "command %s", bson_iter_key(&it));
+	return mongo__command(c, cmd, NULL, what, err);
+}
+
+static int render_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrate_error_t *err)
+{
+	mongo__append_json(ctx, cmd);
+	bson_string_append(ctx, "\n");
+	return 0;
+}
+
+/* ---- render ---- */
+
+static void render_cmd(bson_string_t *out, const char *db, bson_t *cmd)
+{
+	if (db) {
+		bson_string_append(out, db);
+		bson_string_append(out, ": ");
+	}
+	mongo__append_json(out, cmd);
+	bson_string_append(out, "\n");
+	bson_destroy(cmd);
+}
+
+static int render_table_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, void *ctx,
+			      migrate_error_t *err)
+{
+	render_cmd(ctx, NULL, cmd_create_index(table, name, keys, true, NULL));
+	return 0;
+}
+
+int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	mongo_conn_t *c = conn;
+	const bson_t *s = doc_of(step);
+	const char *op = migrate_step_op_name(step);
+	const char *table = migrate__doc_str(s, "table");
+
+	if (!strcmp(op, "create_table")) {
+		render_cmd(out, NULL, cmd_create(table));
+		return each_table_index(c, s, render_table_index, out, err);
+	}
+	if (!strcmp(op, "drop_table")) {
+		render_cmd(out, NULL, cmd_drop(table));
+	} else if (!strcmp(op, "rename_table")) {
+		render_cmd(out, "admin", cmd_rename(c->dbname, migrate__doc_str(s, "from"), migrate__doc_str(s, "to")));
+	} else if (!strcmp(op, "create_index")) {
+		bson_t keys = BSON_INITIALIZER, where, partial = BSON_INITIALIZER;
+		bool has_where = migrate__doc_sub(s, "where", &where);
+		int rc = 0;
+		index_keys(s, &keys);
+		if (has_where)
+			rc = mongo__filter(&where, &partial, err);
+		if (rc == 0)
+			render_cmd(out, NULL, cmd_create_index(table, migrate__doc_str(s, "name"), &keys,
+							       migrate__doc_bool(s, "unique", false),
+							       has_where ? &partial : NULL));
+		bson_destroy(&keys);
+		bson_destroy(&partial);
+		return rc;
+	} else if (!strcmp(op, "drop_index")) {
+		render_cmd(out, NULL, cmd_drop_index(table, migrate__doc_str(s, "name")));
+	} else if (!strcmp(op, "create_enum")) {
+		render_cmd(out, NULL, cmd_enum_put(s));
+	} else if (!strcmp(op, "drop_enum")) {
+		render_cmd(out, NULL, cmd_enum_delete(migrate__doc_str(s, "name")));
+	} else if (!strcmp(op, "command")) {
+		return each_command(c, s, render_one_command, out, err);
+	} else if (!strcmp(op, "assert")) {
+		return mongo__render_assert(c, s, out, err);
+	} else if (!strcmp(op, "add_column") || !strcmp(op, "drop_column") || !strcmp(op, "rename_column") ||
+		   !strcmp(op, "map_values") || !strcmp(op, "backfill")) {
+		return mongo__render_batched(c, s, out, err);
+	} else {
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+				    "op \"%s\" is not supported on MongoDB", op);
+	}
+	return 0;
+}
+
+/* ---- apply ---- */
+
+int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	mongo_conn_t *c = conn;
+	const bson_t *s = doc_of(step);
+	const char *op = migrate_step_op_name(step);
+	int rc;
+
+	if ((rc = mongo__lock_check(c, err)) || (rc = mongo__caps(c, err)))
+		return rc;
+	if (!strcmp(op, "create_table"))
+		return apply_create_table(c, s, err);
+	if (!strcmp(op, "drop_table"))
+		return apply_drop_table(c, s, err);
+	if (!strcmp(op, "rename_table"))
+		return apply_rename_table(c, s, err);
+	if (!strcmp(op, "add_column"))
+		return mongo__add_column(c, s, exec, err);
+	if (!strcmp(op, "drop_column"))
+		return mongo__drop_column(c, s, exec, err);
+	if (!strcmp(op, "rename_column"))
+		return mongo__rename_column(c, s, exec, err);
+	if (!strcmp(op, "create_index"))
+		return apply_create_index(c, s, err);
+	if (!strcmp(op, "drop_index"))
+		return apply_drop_index(c, s, err);
+	if (!strcmp(op, "create_enum"))
+		return apply_create_enum(c, s, err);
+	if (!strcmp(op, "drop_enum"))
+		return apply_drop_enum(c, s, err);
+	if (!strcmp(op, "map_values"))
+		return mongo__map_values(c, s, exec, err);
+	if (!strcmp(op, "backfill"))
+		return mongo__backfill(c, s, exec, err);
+	if (!strcmp(op, "command"))
+		return each_command(c, s, run_one_command, NULL, err);
+	if (!strcmp(op, "assert"))
+		return mongo__assert(c, s, err);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB", op);
+}

@@ -1,0 +1,337 @@
+/*
+ * Running steps on PostgreSQL: which steps leave the engine's transaction,
+ * what render shows, and how each step runs. DDL runs under the run's
+ * lock_timeout (set by begin) inside a savepoint, so that a lock timeout
+ * is retried with backoff without losing the rest of the transaction;
+ * each retry is reported as an event. Online indexes are built with
+ * CREATE INDEX CONCURRENTLY outside any transaction and recover from an
+ * INVALID index left by a failed or interrupted build.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+static int is_batched(const char *op)
+{
+	return !strcmp(op, "backfill") || !strcmp(op, "map_values");
+}
+
+static int is_online_index(const bson_t *doc, const char *op)
+{
+	return !strcmp(op, "create_index") && migrate__doc_bool(doc, "online", false);
+}
+
+unsigned pg__step_flags(void *conn, const migrate_step_t *step)
+{
+	const char *op = migrate_step_op_name(step);
+
+	(void)conn;
+	if (is_batched(op) || is_online_index(migrate_step_document(step), op))
+		return MIGRATE_STEP_NO_TXN;
+	return 0;
+}
+
+/* Appends text to an error message already set. */
+static void err_append(migrate_error_t *err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (!err)
+		return;
+	n = strlen(err->message);
+	if (n + 1 >= sizeof err->message)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->message + n, sizeof err->message - n, fmt, ap);
+	va_end(ap);
+}
+
+static void retry_event(pg_target_t *t, migrate_exec_t *exec, const char *what, PGresult *failed, uint32_t attempt,
+			uint32_t wait)
+{
+	const char *msg = PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY);
+	char text[600];
+
+	snprintf(text, sizeof text, "%s: %s [SQLSTATE %s]; attempt %" PRIu32 " of %" PRIu32 " failed, retrying in %" PRIu32
+		 " ms",
+		 what, msg ? msg : "?", pg__state(failed), attempt, t->retries, wait);
+	migrate__log(MIGRATE_LOG_WARNING, "postgres: %s", text);
+	if (exec)
+		migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
+}
+
+/*
+ * Runs a statement inside the current transaction under a savepoint, or in
+ * a transaction of its own when there is none (raw: as given, no
+ * transaction), retrying lock timeouts and deadlocks with backoff.
+ */
+static int run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
+			migrate_error_t *err)
+{
+	int in_txn = t->in_txn;
+	uint32_t attempt;
+	int rc = 0;
+
+	for (attempt = 1;; attempt++) {
+		PGresult *failed = NULL;
+		uint32_t wait;
+
+		if (in_txn)
+			rc = pg__exec(t, "SAVEPOINT migrate_step", 0, NULL, NULL, what, err);
+		else if (!raw)
+			rc = pg__begin(t, err);
+		if (rc)
+			return rc;
+		rc = pg__exec_failed(t, sql, 0, NULL, NULL, &failed, what, err);
+		if (rc == 0) {
+			if (in_txn)
+				rc = pg__exec(t, "RELEASE SAVEPOINT migrate_step", 0, NULL, NULL, what, err);
+			else if (!raw)
+				rc = pg__commit(t, err);
+			return rc;
+		}
+		if (!pg__retryable(pg__state(failed)) || attempt >= t->retries || pg__lost(t)) {
+			PQclear(failed);
+			if (!in_txn && !raw)
+				pg__abort(t);
+			return rc;
+		}
+		if (in_txn) {
+			migrate_error_t e;
+			if (pg__exec(t, "ROLLBACK TO SAVEPOINT migrate_step", 0, NULL, NULL, what, &e) != 0) {
+				PQclear(failed);
+				return rc;
+			}
+		} else if (!raw) {
+			pg__abort(t);
+		}
+		wait = pg__backoff_ms(attempt);
+		retry_event(t, exec, what, failed, attempt, wait);
+		PQclear(failed);
+		migrate__sleep_ms(wait);
+	}
+}
+
+/* ---- online indexes ------------------------------------------------------ */
+
+/* 0: no such index, 1: valid, 2: INVALID (a failed or interrupted concurrent build). */
+static int index_state(pg_target_t *t, const char *name, int *state, migrate_error_t *err)
+{
+	bson_string_t *q = bson_string_new(NULL);
+	const char *p[1];
+	PGresult *res = NULL;
+	int rc;
+
+	pg__ident(q, name);
+	p[0] = q->str;
+	rc = pg__exec(t, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", 1, p, &res,
+		      "looking up an index", err);
+	if (rc == 0)
+		*state = PQntuples(res) == 0 ? 0 : PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 2;
+	PQclear(res);
+	bson_string_free(q, true);
+	return rc;
+}
+
+static int drop_invalid(pg_target_t *t, const char *name, migrate_error_t *err)
+{
+	bson_string_t *s = bson_string_new("DROP INDEX CONCURRENTLY IF EXISTS ");
+	int rc;
+
+	pg__ident(s, name);
+	rc = pg__exec(t, s->str, 0, NULL, NULL, "dropping an INVALID index", err);
+	bson_string_free(s, true);
+	return rc;
+}
+
+/* Sets statement_timeout for this session while a statement runs outside our transactions. */
+static int session_timeout(pg_target_t *t, char *saved, size_t size, migrate_error_t *err)
+{
+	char ms[24];
+	const char *p[1] = {ms};
+	PGresult *res = NULL;
+	int rc;
+
+	saved[0] = '\0';
+	if (t->statement_timeout_ms <= 0)
+		return 0;
+	snprintf(ms, sizeof ms, "%" PRId64, t->statement_timeout_ms);
+	rc = pg__exec(t, "SELECT current_setting('statement_timeout'), set_config('statement_timeout', $1, false)", 1,
+		      p, &res, "setting statement_timeout", err);
+	if (rc == 0)
+		snprintf(saved, size, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
+static void session_restore(pg_target_t *t, const char *saved)
+{
+	const char *p[1] = {saved};
+	migrate_error_t e;
+
+	if (saved[0] && !pg__lost(t))
+		pg__exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL, "restoring statement_timeout",
+			 &e);
+}
+
+static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
+{
+	const char *name = migrate__doc_str(doc, "name");
+	migrate_sql_t q;
+	char what[200], saved[64];
+	int rc, state = 0;
+	uint32_t attempt;
+
+	if ((rc = index_state(t, name, &state, err)))
+		return rc;
+	if (state == 2) {
+		char msg[300];
+		snprintf(msg, sizeof msg,
+			 "index \"%s\" is INVALID (left by a failed or interrupted concurrent build); dropping it and "
+			 "building it again",
+			 name);
+		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, msg);
+		if ((rc = drop_invalid(t, name, err)))
+			return rc;
+	} else if (state == 1 && migrate_exec_checkpoint(exec)) {
+		return 0; /* the interrupted run finished the build before it could journal it */
+	}
+	/* Journal that the build started, so a re-run knows an index of this name is ours. */
+	if ((rc = migrate_exec_journal(exec, "{\"building\":true}", err)))
+		return rc;
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	if ((rc = pg__lower_ddl(t, doc, "create_index", 1, &q, err)))
+		goto cleanup;
+	if ((rc = session_timeout(t, saved, sizeof saved, err)))
+		goto cleanup;
+	snprintf(what, sizeof what, "building index \"%.63s\" concurrently", name);
+	for (attempt = 1;; attempt++) {
+		PGresult *failed = NULL;
+		migrate_error_t e;
+		int dropped = 0;
+		rc = pg__exec_failed(t, migrate__sql_text(&q), 0, NULL, NULL, &failed, what, err);
+		if (rc == 0)
+			break;
+		if (!pg__lost(t) && index_state(t, name, &state, &e) == 0 && state == 2 && drop_invalid(t, name, &e) == 0)
+			dropped = 1;
+		if (pg__retryable(pg__state(failed)) && attempt < t->retries && !pg__lost(t)) {
+			uint32_t wait = pg__backoff_ms(attempt);
+			retry_event(t, exec, what, failed, attempt, wait);
+			PQclear(failed);
+			migrate__sleep_ms(wait);
+			continue;
+		}
+		if (dropped)
+			err_append(err, "; the INVALID index the failed build left was dropped%s",
+				   !strcmp(pg__state(failed), "23505") ? ": remove the duplicates and run again" : "");
+		else if (!pg__lost(t))
+			err_append(err, "; no INVALID index was left behind");
+		else
+			err_append(err, "; an INVALID index may be left behind: the next run drops and rebuilds it");
+		PQclear(failed);
+		break;
+	}
+	session_restore(t, saved);
+cleanup:
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/* ---- rendering and checking ---------------------------------------------- */
+
+static void append_statement(bson_string_t *out, const char *sql)
+{
+	size_t n = strlen(sql);
+
+	bson_string_append(out, sql);
+	while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
+		n--;
+	if (n == 0 || sql[n - 1] != ';')
+		bson_string_append(out, ";");
+	bson_string_append(out, "\n");
+}
+
+static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	const bson_t *doc = migrate_step_document(step);
+	const char *op = migrate_step_op_name(step);
+	migrate_sql_t q;
+	int rc;
+
+	if (!strcmp(op, "sql")) {
+		append_statement(out, migrate__doc_str(doc, "up"));
+		return 0;
+	}
+	if (!strcmp(op, "command"))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "command steps are for MongoDB; use a sql step on PostgreSQL");
+	if (!strcmp(op, "assert"))
+		return pg__render_assert(t, doc, out, err);
+	if (is_batched(op))
+		return pg__batch_render(t, doc, op, out, err);
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	rc = pg__lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
+	if (rc == 0) {
+		if (is_online_index(doc, op))
+			bson_string_append(out, "-- outside a transaction; an INVALID index from an earlier failed build "
+						"is dropped first\n");
+		append_statement(out, migrate__sql_text(&q));
+	}
+	migrate__sql_free(&q);
+	return rc;
+}
+
+int pg__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	return render(conn, step, out, err);
+}
+
+int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	bson_string_t *scratch = bson_string_new(NULL);
+	int rc, saved = t->no_catalog;
+
+	/* Lowering the step finds everything this driver cannot express, without touching the database. */
+	t->no_catalog = 1;
+	rc = render(t, step, scratch, err);
+	t->no_catalog = saved;
+	bson_string_free(scratch, true);
+	return rc;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	const bson_t *doc = migrate_step_document(step);
+	const char *op = migrate_step_op_name(step);
+	migrate_sql_t q;
+	char what[120];
+	int rc;
+
+	if (!strcmp(op, "sql"))
+		return run_retrying(t, migrate__doc_str(doc, "up"), exec, !t->in_txn, "sql step", err);
+	if (!strcmp(op, "assert"))
+		return pg__assert(t, doc, err);
+	if (!strcmp(op, "command"))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "command steps are for MongoDB; use a sql step on PostgreSQL");
+	if (is_batched(op))
+		return pg__batch_apply(t, doc, op, exec, err);
+	if (is_online_index(doc, op) && !t->in_txn)
+		return online_index(t, doc, exec, err);
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	rc = pg__lower_ddl(t, doc, op, 0, &q, err);
+	snprintf(what, sizeof what, "%s", op);
+	if (rc == 0)
+		rc = run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
+	migrate__sql_free(&q);
+	return rc;
+}

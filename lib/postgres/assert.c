@@ -1,0 +1,292 @@
+/*
+ * Assert steps on PostgreSQL: each form is one query whose answer is
+ * compared with the expectation; a failure is MIGRATE_EASSERT with what
+ * was found and the step's own message.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+static const char *kind_of(const bson_t *doc)
+{
+	static const char *const kinds[] = {"count", "unique", "no_match", "exists", "sql", "command", NULL};
+	int i;
+
+	for (i = 0; kinds[i]; i++)
+		if (bson_has_field(doc, kinds[i]))
+			return kinds[i];
+	return NULL;
+}
+
+static int failed(migrate_error_t *err, const bson_t *doc, const char *table, const char *fmt, const char *a,
+		  const char *b)
+{
+	const char *message = migrate__doc_str(doc, "message");
+	char text[700];
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#endif
+	snprintf(text, sizeof text, fmt, a, b);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EASSERT, "assertion failed%s%s%s: %s%s%s%s",
+			    table ? " on table \"" : "", table ? table : "", table ? "\"" : "", text,
+			    message ? " (" : "", message ? message : "", message ? ")" : "");
+}
+
+/* Builds the query of an assert into q. */
+static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sql_t *q, migrate_error_t *err)
+{
+	bson_t sub, where, cols;
+	bson_iter_t it;
+	const char *table;
+	int rc, first = 1;
+
+	if (!strcmp(kind, "sql")) {
+		migrate__sql_append(q, migrate__doc_str(doc, "sql"));
+		return 0;
+	}
+	if (!strcmp(kind, "command"))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "assert command is for MongoDB; use assert sql on PostgreSQL");
+	if (!migrate__doc_sub(doc, kind, &sub) || !(table = migrate__sql_doc_ident(&sub, "table", err)))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "%s.table: is required", kind);
+	if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
+		int has_where = migrate__doc_sub(&sub, "where", &where);
+		migrate__sql_append(q, kind[0] == 'c' ? "SELECT count(*) FROM " : "SELECT EXISTS (SELECT 1 FROM ");
+		migrate__sql_ident(q, table);
+		migrate__sql_append(q, " WHERE ");
+		if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
+			return rc;
+		if (kind[0] == 'n')
+			migrate__sql_append(q, ")");
+		return 0;
+	}
+	if (!strcmp(kind, "unique")) {
+		bson_string_t *list = bson_string_new(NULL), *notnull = bson_string_new(NULL), *text = bson_string_new(NULL);
+		if (!migrate__doc_sub(&sub, "columns", &cols))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "unique.columns: is required");
+		bson_iter_init(&it, &cols);
+		while (bson_iter_next(&it)) {
+			const char *c = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
+			bson_string_append(list, first ? "" : ", ");
+			bson_string_append(notnull, first ? "" : " AND ");
+			bson_string_append(text, first ? "" : " || ', ' || ");
+			first = 0;
+			pg__ident(list, c);
+			pg__ident(notnull, c);
+			bson_string_append(notnull, " IS NOT NULL");
+			pg__ident(text, c);
+			bson_string_append(text, "::text");
+		}
+		/* NULLs never collide, as in a unique constraint. */
+		migrate__sql_printf(q, "SELECT %s, count(*) FROM ", text->str);
+		migrate__sql_ident(q, table);
+		migrate__sql_printf(q, " WHERE %s GROUP BY %s HAVING count(*) > 1 LIMIT 1", notnull->str, list->str);
+		bson_string_free(list, true);
+		bson_string_free(notnull, true);
+		bson_string_free(text, true);
+		return 0;
+	}
+	/* exists */
+	{
+		bson_string_t *qt = bson_string_new(NULL);
+		const char *column = migrate__doc_str(&sub, "column"), *index = migrate__doc_str(&sub, "index");
+		pg__ident(qt, table);
+		if (column) {
+			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
+			migrate__sql_param_str(q, qt->str);
+			migrate__sql_append(q, ") AND attname = ");
+			migrate__sql_param_str(q, column);
+			migrate__sql_append(q, " AND attnum > 0 AND NOT attisdropped)");
+		} else if (index) {
+			bson_string_t *qi = bson_string_new(NULL);
+			pg__ident(qi, index);
+			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(");
+			migrate__sql_param_str(q, qi->str);
+			migrate__sql_append(q, ") AND indrelid = to_regclass(");
+			migrate__sql_param_str(q, qt->str);
+			migrate__sql_append(q, "))");
+			bson_string_free(qi, true);
+		} else {
+			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(");
+			migrate__sql_param_str(q, qt->str);
+			migrate__sql_append(q, ") AND relkind IN ('r', 'p', 'v', 'm', 'f'))");
+		}
+		bson_string_free(qt, true);
+	}
+	(void)t;
+	return 0;
+}
+
+/* Does `n` satisfy expect (an integer or {"$op": integer})? `desc` describes the expectation. */
+static int expect_number(const bson_t *doc, int64_t n, char *desc, size_t size)
+{
+	static const char *const ops[][2] = {{"$eq", "="},  {"$ne", "!="}, {"$lt", "<"},
+					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
+	bson_iter_t it, sub;
+	const char *op = "$eq";
+	int64_t want;
+	size_t i;
+
+	if (!bson_iter_init_find(&it, doc, "expect"))
+		return 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		if (!bson_iter_recurse(&it, &sub) || !bson_iter_next(&sub))
+			return 0;
+		op = bson_iter_key(&sub);
+		want = bson_iter_as_int64(&sub);
+	} else {
+		want = bson_iter_as_int64(&it);
+	}
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(op, ops[i][0]))
+			break;
+	if (i == sizeof ops / sizeof ops[0])
+		return 0;
+	snprintf(desc, size, "%s %" PRId64, ops[i][1], want);
+	switch (i) {
+	case 0: return n == want;
+	case 1: return n != want;
+	case 2: return n < want;
+	case 3: return n <= want;
+	case 4: return n > want;
+	default: return n >= want;
+	}
+}
+
+/* Compares the first value of a result with expect (any JSON value). */
+static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *found)
+{
+	bson_iter_t it;
+	const char *v;
+
+	if (!bson_iter_init_find(&it, doc, "expect"))
+		return 1;
+	if (PQntuples(res) == 0 || PQnfields(res) == 0) {
+		bson_string_append(found, "no row");
+		return 0;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		bson_string_append(found, "NULL");
+		return BSON_ITER_HOLDS_NULL(&it);
+	}
+	v = PQgetvalue(res, 0, 0);
+	bson_string_append_printf(found, "\"%.200s\"", v);
+	switch (bson_iter_type(&it)) {
+	case BSON_TYPE_BOOL:
+		return bson_iter_bool(&it) ? (!strcmp(v, "t") || !strcmp(v, "true"))
+					   : (!strcmp(v, "f") || !strcmp(v, "false"));
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64: {
+		char *end;
+		long long n = strtoll(v, &end, 10);
+		return *end == '\0' && n == bson_iter_as_int64(&it);
+	}
+	case BSON_TYPE_DOUBLE: {
+		char *end;
+		double d = strtod(v, &end);
+		return *end == '\0' && d == bson_iter_double(&it);
+	}
+	case BSON_TYPE_UTF8:
+		return !strcmp(v, bson_iter_utf8(&it, NULL));
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY: {
+		bson_t parsed;
+		bson_string_t *a = bson_string_new(NULL), *b = bson_string_new(NULL);
+		int same = 0;
+		if (migrate__json_parse(v, BSON_ITER_HOLDS_ARRAY(&it), &parsed, NULL) == 0) {
+			migrate__json_canonical(&parsed, BSON_ITER_HOLDS_ARRAY(&it), a);
+			migrate__json_value(&it, b);
+			same = !strcmp(a->str, b->str);
+			bson_destroy(&parsed);
+		}
+		bson_string_free(a, true);
+		bson_string_free(b, true);
+		return same;
+	}
+	default:
+		return 0;
+	}
+}
+
+int pg__render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *out, migrate_error_t *err)
+{
+	const char *kind = kind_of(doc);
+	migrate_sql_t q;
+	int rc;
+
+	if (!kind)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: no assertion");
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	rc = lower(t, doc, kind, &q, err);
+	if (rc == 0) {
+		bson_string_append_printf(out, "-- assert %s\n%s;\n", kind, migrate__sql_text(&q));
+		if (q.nparams) {
+			bson_string_t *p = bson_string_new(NULL);
+			migrate__json_canonical(&q.params, true, p);
+			bson_string_append_printf(out, "-- parameters $1..$%u: %s\n", q.nparams, p->str);
+			bson_string_free(p, true);
+		}
+	}
+	migrate__sql_free(&q);
+	return rc;
+}
+
+int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
+{
+	const char *kind = kind_of(doc);
+	bson_t sub;
+	migrate_sql_t q;
+	PGresult *res = NULL;
+	char desc[64], n[32];
+	const char *table;
+	int rc;
+
+	if (!kind)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: no assertion");
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	if ((rc = lower(t, doc, kind, &q, err)) || (rc = pg__exec_sql(t, &q, &res, NULL, "assert", err)))
+		goto cleanup;
+	migrate__doc_sub(doc, kind, &sub);
+	table = migrate__doc_str(&sub, "table");
+	if (!strcmp(kind, "count")) {
+		int64_t count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (!expect_number(doc, count, desc, sizeof desc)) {
+			snprintf(n, sizeof n, "%" PRId64, count);
+			rc = failed(err, doc, table, "%s rows counted, expected %s", n, desc);
+		}
+	} else if (!strcmp(kind, "no_match")) {
+		if (PQgetvalue(res, 0, 0)[0] == 't')
+			rc = failed(err, doc, table, "some row matches the no_match filter%s%s", "", "");
+	} else if (!strcmp(kind, "unique")) {
+		if (PQntuples(res) > 0)
+			rc = failed(err, doc, table, "values (%s) occur %s times", PQgetvalue(res, 0, 0),
+				    PQgetvalue(res, 0, 1));
+	} else if (!strcmp(kind, "exists")) {
+		if (PQgetvalue(res, 0, 0)[0] != 't') {
+			const char *c = migrate__doc_str(&sub, "column"), *i = migrate__doc_str(&sub, "index");
+			if (c)
+				rc = failed(err, doc, table, "column \"%s\" does not exist%s", c, "");
+			else if (i)
+				rc = failed(err, doc, table, "index \"%s\" does not exist%s", i, "");
+			else
+				rc = failed(err, doc, table, "the table does not exist%s%s", "", "");
+		}
+	} else {
+		bson_string_t *found = bson_string_new(NULL);
+		if (!expect_value(res, doc, found))
+			rc = failed(err, doc, NULL, "the query returned %s%s, not the expected value", found->str, "");
+		bson_string_free(found, true);
+	}
+cleanup:
+	PQclear(res);
+	migrate__sql_free(&q);
+	return rc;
+}

@@ -1,0 +1,655 @@
+/*
+ * Batched backfill and map_values. Rows are visited in primary-key order
+ * (keyset pagination: each batch starts after the last key of the one
+ * before), and each batch is one short transaction that updates its rows
+ * and journals {"after": [last key], "done": n} before it commits, so a
+ * killed run resumes after the last committed batch and no row is
+ * updated twice. When the caller fixed no batch size, batches are sized
+ * to the run's time budget (batch_time_ms) from the time the previous
+ * ones held their locks. Memory does not grow with the table: one batch
+ * statement and one result row at a time.
+ *
+ * One batch is one statement:
+ *   WITH b AS (SELECT pk AS _migrate_k0 FROM t WHERE (pk) > ($1) AND <where>
+ *              ORDER BY pk LIMIT $2),
+ *        u AS (UPDATE t SET ... FROM b WHERE t.pk = b._migrate_k0 RETURNING 1)
+ *   SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u), _migrate_k0::text
+ *   FROM b ORDER BY _migrate_k0 DESC LIMIT 1
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg.h"
+
+#define MAX_PK 8
+#define FIRST_BATCH 1000u
+#define MIN_BATCH 100u
+#define MAX_BATCH 1000000u
+
+typedef struct batch {
+	pg_target_t *t;
+	const bson_t *doc;
+	const char *op;
+	const char *table;
+	char *pk[MAX_PK];
+	size_t npk;
+	int pk_known;           /* read from the catalog (else render shows a placeholder) */
+	migrate_sql_t first;    /* the first batch: no key condition; $1 = limit */
+	migrate_sql_t next;     /* later batches: $1..$npk = last key, $npk+1 = limit */
+} batch_t;
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void batch_free(batch_t *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->npk; i++)
+		free(b->pk[i]);
+	migrate__sql_free(&b->first);
+	migrate__sql_free(&b->next);
+}
+
+/* The primary key columns of the table, in key order; npk = 0 when it has none. */
+static int read_pk(batch_t *b, migrate_error_t *err)
+{
+	bson_string_t *qt;
+	const char *p[1];
+	PGresult *res = NULL;
+	int rc, i;
+
+	if (b->t->no_catalog || !b->t->conn || pg__lost(b->t))
+		return 0;
+	qt = bson_string_new(NULL);
+	pg__ident(qt, b->table);
+	p[0] = qt->str;
+	rc = pg__exec(b->t,
+		      "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+		      "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
+		      "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+		      1, p, &res, "reading the primary key", err);
+	if (rc)
+		goto cleanup;
+	for (i = 0; i < PQntuples(res) && i < MAX_PK; i++)
+		b->pk[b->npk++] = migrate__strdup(PQgetvalue(res, i, 0));
+	b->pk_known = PQntuples(res) > 0;
+	if (!b->pk_known) {
+		/* No primary key, or no table yet (render of a pending plan)? */
+		PQclear(res);
+		res = NULL;
+		rc = pg__exec(b->t, "SELECT to_regclass($1) IS NOT NULL", 1, p, &res, "reading the primary key", err);
+		if (rc)
+			goto cleanup;
+		b->pk_known = PQgetvalue(res, 0, 0)[0] == 't';
+	}
+cleanup:
+	PQclear(res);
+	bson_string_free(qt, true);
+	return rc;
+}
+
+/* Reserves the first `n` parameters ($1..$n) for values supplied per batch. */
+static void reserve(migrate_sql_t *q, uint32_t n)
+{
+	char key[16];
+	const char *k;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		bson_uint32_to_string(i, &k, key, sizeof key);
+		bson_append_null(&q->params, k, -1);
+	}
+	q->nparams = n;
+}
+
+/* "k1", "k2" or b._migrate_k0, b._migrate_k1 ... */
+static void pk_list(batch_t *b, migrate_sql_t *q, const char *prefix, int alias)
+{
+	size_t i;
+
+	for (i = 0; i < b->npk; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		if (alias)
+			migrate__sql_printf(q, "%s_migrate_k%zu", prefix, i);
+		else
+			migrate__sql_ident(q, b->pk[i]);
+	}
+}
+
+/* map_values: the old values as parameters, remembered for the CASE. */
+static int map_filter(batch_t *b, migrate_sql_t *q, uint32_t *first_param, migrate_error_t *err)
+{
+	bson_t map;
+	bson_iter_t it;
+	int n = 0;
+
+	(void)err;
+	migrate__doc_sub(b->doc, "map", &map);
+	migrate__sql_ident(q, migrate__doc_str(b->doc, "column"));
+	migrate__sql_append(q, "::text IN (");
+	*first_param = q->nparams + 1;
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it)) {
+		if (n++)
+			migrate__sql_append(q, ", ");
+		migrate__sql_param_str(q, bson_iter_key(&it));
+	}
+	migrate__sql_append(q, ")");
+	return 0;
+}
+
+/* map_values: CASE "c"::text WHEN $old THEN $new ... ELSE "c" END, reusing the old-value parameters. */
+static int map_case(batch_t *b, migrate_sql_t *q, uint32_t first_param, migrate_error_t *err)
+{
+	const char *column = migrate__doc_str(b->doc, "column");
+	bson_t map;
+	bson_iter_t it;
+	uint32_t i = first_param;
+	int rc;
+
+	migrate__doc_sub(b->doc, "map", &map);
+	migrate__sql_ident(q, column);
+	migrate__sql_append(q, " = CASE ");
+	migrate__sql_ident(q, column);
+	migrate__sql_append(q, "::text");
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it)) {
+		migrate__sql_printf(q, " WHEN $%u THEN ", i++);
+		if ((rc = migrate__sql_value(q, &it, err)))
+			return rc;
+	}
+	migrate__sql_append(q, " ELSE ");
+	migrate__sql_ident(q, column);
+	migrate__sql_append(q, " END");
+	return 0;
+}
+
+/* The row filter: the step's where, and for map_values only rows holding a mapped value. */
+static int row_filter(batch_t *b, migrate_sql_t *q, uint32_t *map_param, migrate_error_t *err)
+{
+	bson_t where;
+	int rc, has_where = migrate__doc_sub(b->doc, "where", &where);
+
+	if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
+		return rc;
+	if (!strcmp(b->op, "map_values")) {
+		migrate__sql_append(q, " AND ");
+		return map_filter(b, q, map_param, err);
+	}
+	return 0;
+}
+
+static int set_list(batch_t *b, migrate_sql_t *q, uint32_t map_param, migrate_error_t *err)
+{
+	bson_t set, expr;
+	bson_iter_t it;
+	int rc, n = 0;
+
+	if (!strcmp(b->op, "map_values"))
+		return map_case(b, q, map_param, err);
+	if (!migrate__doc_sub(b->doc, "set", &set))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set: is required");
+	bson_iter_init(&it, &set);
+	while (bson_iter_next(&it)) {
+		const uint8_t *data;
+		uint32_t len;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set.%s: must be an expression",
+					    bson_iter_key(&it));
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&expr, data, len);
+		if (n++)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, bson_iter_key(&it));
+		migrate__sql_append(q, " = ");
+		if ((rc = migrate__sql_expr(q, &expr, b->table, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The batch statement; `with_key` adds the keyset condition. */
+static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
+{
+	uint32_t limit, map_param = 0;
+	size_t i;
+	int rc;
+
+	reserve(q, with_key ? (uint32_t)b->npk + 1 : 1);
+	limit = with_key ? (uint32_t)b->npk + 1 : 1;
+	migrate__sql_append(q, "WITH b AS (SELECT ");
+	for (i = 0; i < b->npk; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, b->pk[i]);
+		migrate__sql_printf(q, " AS _migrate_k%zu", i);
+	}
+	migrate__sql_append(q, " FROM ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " WHERE ");
+	if (with_key) {
+		migrate__sql_append(q, "(");
+		pk_list(b, q, "", 0);
+		migrate__sql_append(q, ") > (");
+		for (i = 0; i < b->npk; i++)
+			migrate__sql_printf(q, "%s$%zu", i ? ", " : "", i + 1);
+		migrate__sql_append(q, ") AND ");
+	}
+	if ((rc = row_filter(b, q, &map_param, err)))
+		return rc;
+	migrate__sql_append(q, " ORDER BY ");
+	pk_list(b, q, "", 0);
+	migrate__sql_printf(q, " LIMIT $%u), u AS (UPDATE ", limit);
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " SET ");
+	if ((rc = set_list(b, q, map_param, err)))
+		return rc;
+	migrate__sql_append(q, " FROM b WHERE ");
+	for (i = 0; i < b->npk; i++) {
+		if (i)
+			migrate__sql_append(q, " AND ");
+		migrate__sql_ident(q, b->table);
+		migrate__sql_append(q, ".");
+		migrate__sql_ident(q, b->pk[i]);
+		migrate__sql_printf(q, " = b._migrate_k%zu", i);
+	}
+	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u)");
+	for (i = 0; i < b->npk; i++)
+		migrate__sql_printf(q, ", _migrate_k%zu::text", i);
+	migrate__sql_append(q, " FROM b ORDER BY ");
+	for (i = 0; i < b->npk; i++)
+		migrate__sql_printf(q, "%s_migrate_k%zu DESC", i ? ", " : "", i);
+	migrate__sql_append(q, " LIMIT 1");
+	return 0;
+}
+
+/* The whole step as one UPDATE (inside the engine's transaction, or for a table without a primary key). */
+static int build_single(batch_t *b, migrate_sql_t *q, migrate_error_t *err)
+{
+	bson_t where;
+	uint32_t map_param = 0;
+	int rc, has_where = migrate__doc_sub(b->doc, "where", &where);
+
+	migrate__sql_append(q, "UPDATE ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " SET ");
+	if (!strcmp(b->op, "map_values")) {
+		/* The old values are bound first; the CASE and the IN list refer to them by number. */
+		bson_t map;
+		bson_iter_t it;
+		uint32_t n = 0;
+		migrate__doc_sub(b->doc, "map", &map);
+		map_param = q->nparams + 1;
+		bson_iter_init(&it, &map);
+		while (bson_iter_next(&it)) {
+			char key[16];
+			const char *k;
+			bson_uint32_to_string(q->nparams, &k, key, sizeof key);
+			bson_append_utf8(&q->params, k, -1, bson_iter_key(&it), -1);
+			q->nparams++;
+			n++;
+		}
+		if ((rc = map_case(b, q, map_param, err)))
+			return rc;
+		migrate__sql_append(q, " WHERE ");
+		if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
+			return rc;
+		migrate__sql_append(q, " AND ");
+		migrate__sql_ident(q, migrate__doc_str(b->doc, "column"));
+		migrate__sql_append(q, "::text IN (");
+		while (n-- > 0)
+			migrate__sql_printf(q, "$%u%s", map_param++, n ? ", " : "");
+		migrate__sql_append(q, ")");
+		return 0;
+	}
+	if ((rc = set_list(b, q, 0, err)))
+		return rc;
+	migrate__sql_append(q, " WHERE ");
+	return migrate__sql_where(q, has_where ? &where : NULL, NULL, err);
+}
+
+static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char *op, migrate_error_t *err)
+{
+	memset(b, 0, sizeof *b);
+	b->t = t;
+	b->doc = doc;
+	b->op = op;
+	migrate__sql_init(&b->first, &migrate__pg_dialect, t);
+	migrate__sql_init(&b->next, &migrate__pg_dialect, t);
+	if (!(b->table = migrate__sql_doc_ident(doc, "table", err)))
+		return MIGRATE_EPLAN;
+	return read_pk(b, err);
+}
+
+/* ---- render -------------------------------------------------------------- */
+
+static void render_params(bson_string_t *out, const migrate_sql_t *q, uint32_t reserved)
+{
+	bson_string_t *p = bson_string_new(NULL);
+	bson_iter_t it;
+	uint32_t i = 0;
+
+	bson_iter_init(&it, &q->params);
+	while (bson_iter_next(&it)) {
+		if (i++ < reserved)
+			continue;
+		bson_string_append_printf(p, "%s$%u = ", p->len ? ", " : "", i);
+		migrate__json_value(&it, p);
+	}
+	if (p->len)
+		bson_string_append_printf(out, "-- with %s\n", p->str);
+	bson_string_free(p, true);
+}
+
+int pg__batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_string_t *out, migrate_error_t *err)
+{
+	batch_t b;
+	int rc;
+
+	if ((rc = batch_init(&b, t, doc, op, err)))
+		goto cleanup;
+	if (!b.pk_known || b.npk == 0) {
+		if (b.pk_known) {
+			bson_string_append(out, "-- the table has no primary key: one UPDATE in one transaction\n");
+			if ((rc = build_single(&b, &b.first, err)) == 0) {
+				bson_string_append_printf(out, "%s;\n", migrate__sql_text(&b.first));
+				render_params(out, &b.first, 0);
+			}
+			goto cleanup;
+		}
+		b.pk[0] = migrate__strdup("id");
+		b.npk = 1;
+		bson_string_append_printf(out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n",
+					  b.table);
+	}
+	if ((rc = build(&b, &b.next, 1, err)))
+		goto cleanup;
+	bson_string_append_printf(out,
+				  "-- batches in primary-key order, each in its own transaction with its journal "
+				  "write; $1..$%zu = the last key of the previous batch (the first batch has no key "
+				  "condition), $%zu = rows per batch\n%s;\n",
+				  b.npk, b.npk + 1, migrate__sql_text(&b.next));
+	render_params(out, &b.next, (uint32_t)b.npk + 1);
+cleanup:
+	batch_free(&b);
+	return rc;
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+/* An estimate of the rows to visit: the planner's row count, else an exact count. */
+static int64_t estimate(batch_t *b)
+{
+	bson_string_t *qt = bson_string_new(NULL), *s = bson_string_new("SELECT count(*) FROM ");
+	const char *p[1];
+	PGresult *res = NULL;
+	migrate_error_t e;
+	int64_t n = -1;
+
+	pg__ident(qt, b->table);
+	p[0] = qt->str;
+	if (pg__exec(b->t, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", 1, p, &res,
+		     "estimating rows", &e) == 0 &&
+	    PQntuples(res) == 1)
+		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	res = NULL;
+	if (n <= 0) {
+		bson_string_append(s, qt->str);
+		if (pg__exec(b->t, s->str, 0, NULL, &res, "counting rows", &e) == 0)
+			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	bson_string_free(qt, true);
+	bson_string_free(s, true);
+	return n;
+}
+
+typedef struct cursor {
+	char *key[MAX_PK];      /* last key, as text; key[0] == NULL before the first batch */
+	int64_t done;
+} cursor_t;
+
+static void cursor_free(cursor_t *c)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_PK; i++) {
+		free(c->key[i]);
+		c->key[i] = NULL;
+	}
+}
+
+static int cursor_load(cursor_t *c, const char *cp, size_t npk, migrate_error_t *err)
+{
+	bson_t doc, after;
+	bson_iter_t it;
+	size_t i = 0;
+
+	memset(c, 0, sizeof *c);
+	if (!cp)
+		return 0;
+	if (migrate__json_parse(cp, false, &doc, NULL) != 0)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE, "the journaled checkpoint %.100s is not "
+				    "a backfill checkpoint", cp);
+	c->done = migrate__doc_int(&doc, "done", 0);
+	if (migrate__doc_sub(&doc, "after", &after)) {
+		bson_iter_init(&it, &after);
+		while (bson_iter_next(&it) && i < MAX_PK)
+			if (BSON_ITER_HOLDS_UTF8(&it))
+				c->key[i++] = migrate__strdup(bson_iter_utf8(&it, NULL));
+	}
+	bson_destroy(&doc);
+	if (i && i != npk) {
+		cursor_free(c);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "the journaled checkpoint has %zu key columns but the primary key has %zu", i, npk);
+	}
+	return 0;
+}
+
+static char *cursor_json(const cursor_t *c, size_t npk)
+{
+	bson_t doc = BSON_INITIALIZER, after;
+	bson_string_t *s = bson_string_new(NULL);
+	char key[16];
+	const char *k;
+	size_t i;
+
+	bson_append_array_begin(&doc, "after", -1, &after);
+	for (i = 0; i < npk; i++) {
+		bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+		bson_append_utf8(&after, k, -1, c->key[i], -1);
+	}
+	bson_append_array_end(&doc, &after);
+	bson_append_int64(&doc, "done", -1, c->done);
+	migrate__json_canonical(&doc, false, s);
+	bson_destroy(&doc);
+	return bson_string_free(s, false);
+}
+
+/* The next batch size from the last one and the time it held its locks. */
+static uint32_t next_size(uint32_t size, double held_ms, uint32_t budget_ms)
+{
+	double target = budget_ms * 0.7, want;
+
+	if (held_ms < 1)
+		held_ms = 1;
+	want = size * target / held_ms;
+	if (want > size * 4.0)
+		want = size * 4.0;
+	if (want < size / 4.0)
+		want = size / 4.0;
+	if (want < MIN_BATCH)
+		want = MIN_BATCH;
+	if (want > MAX_BATCH)
+		want = MAX_BATCH;
+	return (uint32_t)want;
+}
+
+/* One batch: begin, the statement, the journal, commit. *n = rows visited; failed keeps the result. */
+static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exec, int64_t *n, PGresult **failed,
+		     migrate_error_t *err)
+{
+	const migrate_sql_t *q = c->key[0] ? &b->next : &b->first;
+	const char *head[MAX_PK + 1];
+	char limit[16], what[120];
+	uint32_t nhead = 0;
+	PGresult *res = NULL;
+	char *cp = NULL;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (c->key[0])
+		for (i = 0; i < b->npk; i++)
+			head[nhead++] = c->key[i];
+	snprintf(limit, sizeof limit, "%" PRIu32, size);
+	head[nhead++] = limit;
+	snprintf(what, sizeof what, "%s of \"%.63s\" (batch after %" PRId64 " rows)", b->op, b->table, c->done);
+	if ((rc = pg__begin(b->t, err)))
+		return rc;
+	rc = pg__exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
+	if (rc)
+		goto fail;
+	if (PQntuples(res) == 1) {
+		*n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		for (i = 0; i < b->npk; i++) {
+			free(c->key[i]);
+			c->key[i] = migrate__strdup(PQgetvalue(res, 0, 2 + (int)i));
+		}
+		c->done += *n;
+		cp = cursor_json(c, b->npk);
+		if ((rc = migrate_exec_journal(exec, cp, err)))
+			goto fail;
+	}
+	if ((rc = pg__commit(b->t, err)))
+		goto fail;
+	PQclear(res);
+	free(cp);
+	return 0;
+fail:
+	PQclear(res);
+	free(cp);
+	pg__abort(b->t);
+	return rc;
+}
+
+static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
+{
+	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
+	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0;
+	double started = mono_ms(), max_held = 0;
+	int64_t total, n, max_rows = 0, start_done;
+	cursor_t c;
+	int rc;
+
+	if ((rc = cursor_load(&c, migrate_exec_checkpoint(exec), b->npk, err)))
+		return rc;
+	start_done = c.done;
+	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)))
+		goto cleanup;
+	total = estimate(b);
+	for (;;) {
+		PGresult *failed = NULL;
+		double t0 = mono_ms(), held;
+		rc = run_batch(b, &c, size, exec, &n, &failed, err);
+		held = mono_ms() - t0;
+		if (rc && failed && pg__retryable(pg__state(failed)) && attempt < b->t->retries && !pg__lost(b->t)) {
+			uint32_t wait = pg__backoff_ms(attempt);
+			char msg[600];
+			snprintf(msg, sizeof msg, "%.500s; attempt %" PRIu32 " of %" PRIu32 ", retrying in %" PRIu32 " ms",
+				 err ? err->message : "lock timeout", attempt, b->t->retries, wait);
+			migrate_exec_event(exec, MIGRATE_EVENT_RETRY, msg);
+			PQclear(failed);
+			attempt++;
+			if (!fixed && size > MIN_BATCH)
+				size = size / 2 > MIN_BATCH ? size / 2 : MIN_BATCH;
+			migrate__sleep_ms(wait);
+			continue;
+		}
+		PQclear(failed);
+		if (rc)
+			goto cleanup;
+		attempt = 1;
+		batches++;
+		if (held > max_held) {
+			max_held = held;
+			max_rows = n;
+		}
+		if (migrate__log_enabled(MIGRATE_LOG_DEBUG))
+			migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s \"%s\": batch of %" PRId64 " rows held its locks %.1f ms",
+				     b->op, b->table, n, held);
+		if (total < c.done)
+			total = c.done;
+		if (n > 0 && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
+			goto cleanup;
+		if (n < (int64_t)size)
+			break;
+		if (!fixed)
+			size = next_size(size, held, budget);
+	}
+	migrate__log(MIGRATE_LOG_INFO,
+		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32 " batches, %.0f ms; the longest batch held its "
+		     "locks %.1f ms (%" PRId64 " rows)",
+		     b->op, b->table, c.done - start_done, batches, mono_ms() - started, max_held, max_rows);
+cleanup:
+	cursor_free(&c);
+	return rc;
+}
+
+/* One UPDATE: in the engine's transaction, or in one of its own. */
+static int run_single(batch_t *b, migrate_exec_t *exec, int own_txn, migrate_error_t *err)
+{
+	migrate_sql_t *q = &b->first;
+	char what[120];
+	int rc;
+
+	snprintf(what, sizeof what, "%s of \"%.63s\"", b->op, b->table);
+	if ((rc = build_single(b, q, err)))
+		return rc;
+	if (own_txn && (rc = pg__begin(b->t, err)))
+		return rc;
+	rc = pg__exec_sql(b->t, q, NULL, NULL, what, err);
+	if (own_txn) {
+		if (rc == 0)
+			rc = pg__commit(b->t, err);
+		else
+			pg__abort(b->t);
+	}
+	(void)exec;
+	return rc;
+}
+
+int pg__batch_apply(pg_target_t *t, const bson_t *doc, const char *op, migrate_exec_t *exec, migrate_error_t *err)
+{
+	batch_t b;
+	int rc;
+
+	if ((rc = batch_init(&b, t, doc, op, err)))
+		goto cleanup;
+	if (t->in_txn) {
+		rc = run_single(&b, exec, 0, err);
+	} else if (b.npk == 0) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "table \"%.63s\" has no primary key: %s runs as one UPDATE in one transaction",
+			 b.table, op);
+		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, msg);
+		rc = run_single(&b, exec, 1, err);
+	} else {
+		rc = run_batches(&b, exec, err);
+	}
+cleanup:
+	batch_free(&b);
+	return rc;
+}

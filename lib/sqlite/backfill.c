@@ -1,0 +1,520 @@
+/*
+ * Batched updates: backfill and map_values.
+ *
+ * Rows are visited in key order (the rowid, or the primary key of a WITHOUT
+ * ROWID table) in batches. Each batch is its own BEGIN IMMEDIATE
+ * transaction: find the batch's last key, update the rows between the
+ * previous batch's last key and it, journal the new checkpoint
+ * {"after": [key], "done": n} in the same transaction, commit. A run that
+ * dies resumes after the last committed batch, so no row is updated twice
+ * and none is skipped. Batches are sized to the run's time budget unless a
+ * batch size is given.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_int.h"
+
+#define FIRST_BATCH 1000
+#define MAX_BATCH 1000000
+
+typedef struct batch {
+	sq_conn_t *c;
+	const bson_t *step;
+	const char *table;
+	int is_map;
+	const char *rowid;  /* the rowid alias, or NULL for a WITHOUT ROWID table */
+	char **pk;          /* its primary key columns otherwise */
+	int npk;
+	bson_t after;       /* the last key done, an array; empty before the first batch */
+	int64_t done;
+	int render;         /* key values are shown as placeholders' names */
+} batch_t;
+
+static void batch_free(batch_t *b)
+{
+	int i;
+
+	for (i = 0; i < b->npk; i++)
+		free(b->pk[i]);
+	free(b->pk);
+	bson_destroy(&b->after);
+}
+
+static int primary_key(batch_t *b, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, b->c);
+	migrate__sql_append(&q, "SELECT name FROM pragma_table_info(");
+	migrate__sql_param_str(&q, b->table);
+	migrate__sql_append(&q, ") WHERE pk > 0 ORDER BY pk");
+	if ((rc = migrate__sq_prepare_q(b->c, &q, &st, err)))
+		goto cleanup;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char **pk = realloc(b->pk, (size_t)(b->npk + 1) * sizeof *pk);
+		if (!pk) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		b->pk = pk;
+		b->pk[b->npk++] = migrate__strdup((const char *)sqlite3_column_text(st, 0));
+	}
+	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(b->c, err, "reading the primary key");
+	if (rc == 0 && b->npk == 0)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "table \"%s\" has neither a rowid nor a primary key to batch by", b->table);
+cleanup:
+	sqlite3_finalize(st);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/* Chooses the key: the rowid where there is one, else the primary key. */
+static int choose_key(batch_t *b, migrate_error_t *err)
+{
+	int rc = 0, exists;
+
+	if (b->render) {
+		if ((rc = migrate__sq_exists(b->c, "table", b->table, &exists, err)))
+			return rc;
+		if (!exists) {
+			b->rowid = "rowid"; /* created by an earlier pending step */
+			return 0;
+		}
+	}
+	b->rowid = migrate__sq_rowid_alias(b->c, b->table, err, &rc);
+	if (rc || b->rowid)
+		return rc;
+	return primary_key(b, err);
+}
+
+static void key_list(migrate_sql_t *q, const batch_t *b, bool desc)
+{
+	int i;
+
+	if (b->rowid) {
+		migrate__sql_printf(q, "%s%s", b->rowid, desc ? " DESC" : "");
+		return;
+	}
+	for (i = 0; i < b->npk; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, b->pk[i]);
+		if (desc)
+			migrate__sql_append(q, " DESC");
+	}
+}
+
+/* The key as one comparable value: rowid, "a" or the row value ("a", "b"). */
+static void key_tuple(migrate_sql_t *q, const batch_t *b)
+{
+	if (b->rowid || b->npk == 1) {
+		key_list(q, b, false);
+		return;
+	}
+	migrate__sql_append(q, "(");
+	key_list(q, b, false);
+	migrate__sql_append(q, ")");
+}
+
+/* A placeholder whose value is known only when the batch runs; render shows `label`. */
+static void render_param(migrate_sql_t *q, const char *label)
+{
+	char key[16];
+
+	migrate__sql_append(q, "?");
+	snprintf(key, sizeof key, "%u", q->nparams++);
+	bson_append_symbol(q->params, key, -1, label, -1);
+}
+
+/* A bound key (array of values), or in render mode a named placeholder. */
+static int key_values(migrate_sql_t *q, const batch_t *b, const bson_t *key, const char *label, migrate_error_t *err)
+{
+	bson_iter_t it;
+	bool tuple = !b->rowid && b->npk > 1, first = true;
+	int rc, i;
+
+	if (tuple)
+		migrate__sql_append(q, "(");
+	if (b->render) {
+		for (i = 0; i < (b->rowid ? 1 : b->npk); i++) {
+			if (i)
+				migrate__sql_append(q, ", ");
+			render_param(q, label);
+		}
+	} else {
+		bson_iter_init(&it, key);
+		while (bson_iter_next(&it)) {
+			if (!first)
+				migrate__sql_append(q, ", ");
+			first = false;
+			if ((rc = migrate__sql_value(q, &it, err)))
+				return rc;
+		}
+	}
+	if (tuple)
+		migrate__sql_append(q, ")");
+	return 0;
+}
+
+/* [key > after] [AND key <= last] [AND (where)] [AND col IN (map keys)], or 1 = 1 */
+static int conditions(migrate_sql_t *q, const batch_t *b, const bson_t *last, bool with_last, migrate_error_t *err)
+{
+	bson_t where, map;
+	bson_iter_t it;
+	bool first = true, any = false;
+	int rc;
+
+	if (b->render || !bson_empty(&b->after)) {
+		key_tuple(q, b);
+		migrate__sql_append(q, " > ");
+		if ((rc = key_values(q, b, &b->after, "<last key of the previous batch>", err)))
+			return rc;
+		any = true;
+	}
+	if (with_last) {
+		if (any)
+			migrate__sql_append(q, " AND ");
+		key_tuple(q, b);
+		migrate__sql_append(q, " <= ");
+		if ((rc = key_values(q, b, last, "<last key of this batch>", err)))
+			return rc;
+		any = true;
+	}
+	if (migrate__doc_sub(b->step, "where", &where) && !bson_empty(&where)) {
+		if (any)
+			migrate__sql_append(q, " AND ");
+		if ((rc = migrate__sql_where(q, &where, NULL, err)))
+			return rc;
+		any = true;
+	}
+	if (!b->is_map) {
+		if (!any)
+			migrate__sql_append(q, "1 = 1");
+		return 0;
+	}
+	/* Only rows holding one of the old values need writing. */
+	if (any)
+		migrate__sql_append(q, " AND ");
+	migrate__sql_ident(q, migrate__doc_str(b->step, "column"));
+	migrate__sql_append(q, " IN (");
+	migrate__doc_sub(b->step, "map", &map);
+	bson_iter_init(&it, &map);
+	while (bson_iter_next(&it)) {
+		if (!first)
+			migrate__sql_append(q, ", ");
+		first = false;
+		migrate__sql_param_str(q, bson_iter_key(&it));
+	}
+	migrate__sql_append(q, ")");
+	return 0;
+}
+
+/* SELECT the batch's last key: the n-th row after `after`, or (tail) the last one. */
+static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail, migrate_error_t *err)
+{
+	int rc;
+
+	migrate__sql_append(q, "SELECT ");
+	key_list(q, b, false);
+	migrate__sql_append(q, " FROM ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " WHERE ");
+	if ((rc = conditions(q, b, NULL, false, err)))
+		return rc;
+	migrate__sql_append(q, " ORDER BY ");
+	key_list(q, b, tail);
+	migrate__sql_append(q, " LIMIT 1");
+	if (!tail) {
+		migrate__sql_append(q, " OFFSET ");
+		if (b->render) {
+			render_param(q, "<batch size - 1>");
+		} else {
+			migrate__sql_param_int(q, n - 1);
+		}
+	}
+	return 0;
+}
+
+static int set_clause(migrate_sql_t *q, const batch_t *b, migrate_error_t *err)
+{
+	bson_t set, expr, map;
+	bson_iter_t it;
+	bool first = true;
+	const char *col;
+	int rc;
+
+	if (b->is_map) {
+		col = migrate__doc_str(b->step, "column");
+		migrate__sql_ident(q, col);
+		migrate__sql_append(q, " = CASE");
+		migrate__doc_sub(b->step, "map", &map);
+		bson_iter_init(&it, &map);
+		while (bson_iter_next(&it)) {
+			migrate__sql_append(q, " WHEN ");
+			migrate__sql_ident(q, col);
+			migrate__sql_append(q, " = ");
+			migrate__sql_param_str(q, bson_iter_key(&it));
+			migrate__sql_append(q, " THEN ");
+			if ((rc = migrate__sql_value(q, &it, err)))
+				return rc;
+		}
+		migrate__sql_append(q, " ELSE ");
+		migrate__sql_ident(q, col);
+		migrate__sql_append(q, " END");
+		return 0;
+	}
+	migrate__doc_sub(b->step, "set", &set);
+	bson_iter_init(&it, &set);
+	while (bson_iter_next(&it)) {
+		const uint8_t *data;
+		uint32_t len;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set.%s: must be an expression",
+					    bson_iter_key(&it));
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&expr, data, len);
+		if (!first)
+			migrate__sql_append(q, ", ");
+		first = false;
+		migrate__sql_ident(q, bson_iter_key(&it));
+		migrate__sql_append(q, " = ");
+		if ((rc = migrate__sql_expr(q, &expr, b->table, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* UPDATE the rows after `after` up to `last`, inclusive. */
+static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, migrate_error_t *err)
+{
+	int rc;
+
+	migrate__sql_append(q, "UPDATE ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " SET ");
+	if ((rc = set_clause(q, b, err)))
+		return rc;
+	migrate__sql_append(q, " WHERE ");
+	return conditions(q, b, last, true, err);
+}
+
+/* The last key of the next batch into *last; *found 0 when no row is left. */
+static int find_last(batch_t *b, int64_t n, bson_t *last, int *found, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	sqlite3_stmt *st = NULL;
+	int tail, rc = 0, i;
+
+	*found = 0;
+	migrate__sql_init(&q, &migrate__sq_dialect, b->c);
+	for (tail = 0; tail < 2 && !*found && rc == 0; tail++) {
+		migrate__sql_reset(&q);
+		if ((rc = select_last(&q, b, n, tail, err)) || (rc = migrate__sq_prepare_q(b->c, &q, &st, err)))
+			break;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*found = 1;
+			for (i = 0; i < sqlite3_column_count(st); i++) {
+				char key[16];
+				if (sqlite3_column_type(st, i) == SQLITE_BLOB) {
+					rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+							  "table \"%s\": batching by a BLOB primary key is not supported",
+							  b->table);
+					break;
+				}
+				snprintf(key, sizeof key, "%d", i);
+				migrate__sq_column_to_bson(st, i, last, key, err);
+			}
+			if (rc == SQLITE_ROW)
+				rc = 0;
+		} else {
+			rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(b->c, err, "selecting a batch");
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	migrate__sql_free(&q);
+	return rc;
+}
+
+static int count_remaining(batch_t *b, int64_t *out, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, b->c);
+	migrate__sql_append(&q, "SELECT count(*) FROM ");
+	migrate__sql_ident(&q, b->table);
+	migrate__sql_append(&q, " WHERE ");
+	if ((rc = conditions(&q, b, NULL, false, err)) == 0)
+		rc = migrate__sq_query_int(b->c, &q, out, err);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+static int checkpoint_read(batch_t *b, const char *json, migrate_error_t *err)
+{
+	bson_t doc, after;
+	int rc;
+
+	if ((rc = migrate__json_parse(json, false, &doc, err)))
+		return rc;
+	if (!migrate__doc_sub(&doc, "after", &after)) {
+		bson_destroy(&doc);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE, "the journaled checkpoint is not ours: %s",
+				    json);
+	}
+	bson_destroy(&b->after);
+	bson_copy_to(&after, &b->after);
+	b->done = migrate__doc_int(&doc, "done", 0);
+	bson_destroy(&doc);
+	return 0;
+}
+
+static char *checkpoint_json(const batch_t *b)
+{
+	bson_t doc;
+	bson_string_t *out = bson_string_new(NULL);
+
+	bson_init(&doc);
+	bson_append_array(&doc, "after", -1, &b->after);
+	bson_append_int64(&doc, "done", -1, b->done);
+	migrate__json_canonical(&doc, false, out);
+	bson_destroy(&doc);
+	return bson_string_free(out, false);
+}
+
+/* One batch: the last key, the update, the journal. *rows is 0 when nothing was left. */
+static int one_batch(batch_t *b, migrate_exec_t *exec, int in_txn, int64_t size, int64_t *rows, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	bson_t last;
+	char *cp = NULL;
+	int found, rc;
+
+	*rows = 0;
+	bson_init(&last);
+	migrate__sql_init(&q, &migrate__sq_dialect, b->c);
+	if (!in_txn && (rc = migrate__sq_begin_batch(b->c, err)))
+		goto cleanup;
+	if ((rc = find_last(b, size, &last, &found, err)) || !found)
+		goto done;
+	if ((rc = update_stmt(&q, b, &last, err)) || (rc = migrate__sq_run(b->c, &q, rows, err)))
+		goto done;
+	bson_destroy(&b->after);
+	bson_copy_to(&last, &b->after);
+	b->done += *rows;
+	if (!in_txn) {
+		if (!(cp = checkpoint_json(b))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto done;
+		}
+		rc = migrate_exec_journal(exec, cp, err);
+	}
+	/* An empty batch (every row filtered out between reads) still moves the key forward. */
+	if (rc == 0 && *rows == 0)
+		*rows = -1;
+done:
+	if (!in_txn) {
+		if (rc == 0)
+			rc = migrate__sq_commit_batch(b->c, err);
+		if (rc)
+			migrate__sq_rollback_quiet(b->c);
+	}
+cleanup:
+	bson_free(cp);
+	bson_destroy(&last);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/* The next batch size from how long the last one took against the time budget. */
+static int64_t adapt(int64_t size, int64_t elapsed_ms, uint32_t budget_ms)
+{
+	int64_t next;
+
+	if (elapsed_ms < 1)
+		elapsed_ms = 1;
+	next = size * (int64_t)budget_ms / elapsed_ms;
+	if (next > size * 4)
+		next = size * 4;
+	if (next < size / 4)
+		next = size / 4;
+	if (next < 1)
+		next = 1;
+	return next > MAX_BATCH ? MAX_BATCH : next;
+}
+
+static int batch_init(batch_t *b, sq_conn_t *c, const bson_t *step, int render, migrate_error_t *err)
+{
+	memset(b, 0, sizeof *b);
+	bson_init(&b->after);
+	b->c = c;
+	b->step = step;
+	b->render = render;
+	b->is_map = strcmp(migrate__doc_str(step, "op"), "map_values") == 0;
+	if (!(b->table = migrate__sql_doc_ident(step, "table", err)))
+		return MIGRATE_EPLAN;
+	if (b->is_map && !migrate__sql_doc_ident(step, "column", err))
+		return MIGRATE_EPLAN;
+	return choose_key(b, err);
+}
+
+int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	batch_t b;
+	int in_txn = migrate_exec_in_transaction(exec);
+	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
+	int64_t size = fixed ? fixed : FIRST_BATCH, total = 0, rows, t0;
+	int rc;
+
+	if ((rc = batch_init(&b, c, step, 0, err)))
+		goto cleanup;
+	if (migrate_exec_checkpoint(exec) && (rc = checkpoint_read(&b, migrate_exec_checkpoint(exec), err)))
+		goto cleanup;
+	if ((rc = count_remaining(&b, &total, err)))
+		goto cleanup;
+	total += b.done;
+	for (;;) {
+		t0 = migrate__now_ms();
+		if ((rc = one_batch(&b, exec, in_txn, size, &rows, err)) || rows == 0)
+			break;
+		if ((rc = migrate_exec_batch_done(exec, b.done, total > b.done ? total : b.done, err)))
+			break;
+		if (!fixed && budget)
+			size = adapt(size, migrate__now_ms() - t0, budget);
+	}
+cleanup:
+	batch_free(&b);
+	return rc;
+}
+
+int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	batch_t b;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, c);
+	if ((rc = batch_init(&b, c, step, 1, err)))
+		goto cleanup;
+	bson_string_append_printf(out,
+				  "-- %s in batches by %s; each batch is one transaction: BEGIN IMMEDIATE; the batch's "
+				  "last key; the UPDATE; the journal; COMMIT\n",
+				  b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");
+	if ((rc = select_last(&q, &b, 0, false, err)))
+		goto cleanup;
+	migrate__sq_render_sql(&q, out);
+	migrate__sql_reset(&q);
+	if ((rc = update_stmt(&q, &b, NULL, err)))
+		goto cleanup;
+	migrate__sq_render_sql(&q, out);
+cleanup:
+	batch_free(&b);
+	migrate__sql_free(&q);
+	return rc;
+}

@@ -1,0 +1,289 @@
+/*
+ * The SQLite driver: URLs, connections, transactions and the driver table.
+ *
+ * URLs: "sqlite:PATH" (relative or absolute), "sqlite:///ABSOLUTE/PATH" and
+ * "sqlite::memory:". A connection the application already has is wrapped
+ * with migrate_target_open_sqlite() and never closed by libmigrate.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "migrate/sqlite.h"
+#include "sqlite_int.h"
+
+/* 'YYYY-MM-DDTHH:MM:SS.SSSZ', the ISO-8601 UTC text of timestamp columns. */
+#define SQ_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+/* A random version 4 UUID: 4 random bits replaced by the version, 2 by the variant. */
+#define SQ_UUID                                                                                        \
+	"(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "                   \
+	"substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || " \
+	"substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
+
+/* JSON arrays are stored as text; anything else (NULL, not JSON, not an array) counts 0. */
+static int sq_array_length(migrate_sql_t *q, const char *table, const char *column, migrate_error_t *err)
+{
+	migrate__sql_append(q, "COALESCE(CASE WHEN json_valid(");
+	migrate__sql_ident(q, column);
+	migrate__sql_append(q, ") THEN json_array_length(");
+	migrate__sql_ident(q, column);
+	migrate__sql_append(q, ") END, 0)");
+	(void)table;
+	(void)err;
+	return 0;
+}
+
+const migrate_sql_dialect_t migrate__sq_dialect = {
+	"sqlite",
+	MIGRATE_SQL_PARAM_QMARK,
+	{"TEXT", "INTEGER", "INTEGER", "REAL", "INTEGER", "TEXT", "TEXT", "TEXT", "BLOB"},
+	SQ_NOW,
+	SQ_UUID,
+	"1",
+	"0",
+	sq_array_length,
+	migrate__sq_enum_column,
+};
+
+static sq_conn_t *conn_new(sqlite3 *db, int owned)
+{
+	sq_conn_t *c = calloc(1, sizeof *c);
+	const char *file;
+
+	if (!c)
+		return NULL;
+	c->db = db;
+	c->owned = owned;
+	c->lock_fd = -1;
+	c->render_enums = bson_new();
+	file = sqlite3_db_filename(db, "main");
+	if (file && *file && !(c->path = migrate__strdup(file))) {
+		bson_destroy(c->render_enums);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void sq_close(void *conn)
+{
+	sq_conn_t *c = conn;
+
+	if (!c)
+		return;
+	migrate__sq_lock_close(c);
+	if (c->owned)
+		sqlite3_close_v2(c->db);
+	bson_destroy(c->render_enums);
+	free(c->path);
+	free(c->lock_plan);
+	free(c);
+}
+
+/* The file path of a URL, or NULL (with the error filled) when the URL is not ours. */
+static int url_path(const char *url, const char **path, migrate_error_t *err)
+{
+	char safe[512];
+
+	migrate__redact_url(url, safe, sizeof safe);
+	if (strncmp(url, "sqlite:", 7) != 0)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOTFOUND, "not a sqlite URL: %s", safe);
+	*path = url + 7;
+	if (strncmp(*path, "//", 2) == 0) {
+		*path += 2;
+		if (**path != '/')
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT,
+					    "%s: sqlite:// takes an absolute path (sqlite:///path/to/db); use "
+					    "sqlite:relative/path for a relative one",
+					    safe);
+	}
+	if (!**path)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "%s: no database path", safe);
+	return 0;
+}
+
+static int sq_open(const char *url, void **out, migrate_error_t *err)
+{
+	const char *path;
+	sqlite3 *db = NULL;
+	sq_conn_t *c;
+	char safe[512];
+	int rc;
+
+	if ((rc = url_path(url, &path, err)))
+		return rc;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		migrate__redact_url(url, safe, sizeof safe);
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "SQLite: cannot open %s: %s", safe,
+				  db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close_v2(db);
+		return rc;
+	}
+	/* Other processes (and their migrations) may hold the write lock briefly. */
+	sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	if (!(c = conn_new(db, 1))) {
+		sqlite3_close_v2(db);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
+static void *sq_native_handle(void *conn)
+{
+	return ((sq_conn_t *)conn)->db;
+}
+
+/* ---- transactions ---- */
+
+int migrate__sq_begin_batch(sq_conn_t *c, migrate_error_t *err)
+{
+	return migrate__sq_exec(c, "BEGIN IMMEDIATE", err);
+}
+
+int migrate__sq_commit_batch(sq_conn_t *c, migrate_error_t *err)
+{
+	return migrate__sq_exec(c, "COMMIT", err);
+}
+
+void migrate__sq_rollback_quiet(sq_conn_t *c)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int fk_enabled(sq_conn_t *c, int *on, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	int64_t v;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, c);
+	migrate__sql_append(&q, "PRAGMA foreign_keys");
+	rc = migrate__sq_query_int(c, &q, &v, err);
+	migrate__sql_free(&q);
+	*on = v != 0;
+	return rc;
+}
+
+static void fk_restore(sq_conn_t *c)
+{
+	if (c->fk_restore && sqlite3_get_autocommit(c->db)) {
+		sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		c->fk_restore = 0;
+	}
+}
+
+/*
+ * The engine's transaction. When the connection enforces foreign keys they
+ * are turned off first (it cannot be done inside a transaction): a table
+ * rebuild drops and recreates a table, which must not fire ON DELETE
+ * actions. As in the SQLite documentation's procedure, foreign_key_check
+ * runs before the commit and turns any violation into an error.
+ */
+static int sq_begin(void *conn, migrate_error_t *err)
+{
+	sq_conn_t *c = conn;
+	int on = 0, rc;
+
+	c->fk_restore = 0;
+	if (sqlite3_get_autocommit(c->db)) {
+		if ((rc = fk_enabled(c, &on, err)))
+			return rc;
+		if (on) {
+			if ((rc = migrate__sq_exec(c, "PRAGMA foreign_keys = OFF", err)))
+				return rc;
+			c->fk_restore = 1;
+		}
+	}
+	if ((rc = migrate__sq_exec(c, "BEGIN IMMEDIATE", err)))
+		fk_restore(c);
+	return rc;
+}
+
+/* Fails with the first violation that foreign_key_check reports. */
+static int fk_check(sq_conn_t *c, migrate_error_t *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = migrate__sq_prepare(c, "PRAGMA foreign_key_check", &st, err)))
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "SQLite: foreign key violation: a row of \"%s\" (rowid %lld) references a missing row of "
+				  "\"%s\"",
+				  (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
+				  (const char *)sqlite3_column_text(st, 2));
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = migrate__sq_err(c, err, "foreign_key_check");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_commit(void *conn, migrate_error_t *err)
+{
+	sq_conn_t *c = conn;
+	int rc;
+
+	if (c->fk_restore && (rc = fk_check(c, err)))
+		return rc;
+	if ((rc = migrate__sq_exec(c, "COMMIT", err)))
+		return rc;
+	fk_restore(c);
+	return 0;
+}
+
+static int sq_rollback(void *conn, migrate_error_t *err)
+{
+	sq_conn_t *c = conn;
+	int rc = 0;
+
+	if (!sqlite3_get_autocommit(c->db))
+		rc = migrate__sq_exec(c, "ROLLBACK", err);
+	fk_restore(c);
+	return rc;
+}
+
+static const char *const sq_schemes[] = {"sqlite", NULL};
+
+const migrate_driver_t migrate__sqlite_driver = {
+	MIGRATE_DRIVER_VERSION,
+	"sqlite",
+	sq_schemes,
+	sq_open,
+	sq_close,
+	sq_native_handle,
+	migrate__sq_check_step,
+	migrate__sq_step_flags,
+	migrate__sq_render_step,
+	migrate__sq_apply_step,
+	migrate__sq_history_ensure,
+	migrate__sq_history_read,
+	migrate__sq_history_write,
+	migrate__sq_history_delete,
+	migrate__sq_lock_try,
+	migrate__sq_lock_release,
+	sq_begin,
+	sq_commit,
+	sq_rollback,
+};
+
+int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err)
+{
+	sq_conn_t *c;
+	int rc;
+
+	if (!out || !db)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_target_open_sqlite: out and db are required");
+	*out = NULL;
+	if (!(c = conn_new(db, 0)))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	if ((rc = migrate_target_from_driver(out, &migrate__sqlite_driver, c, err)))
+		sq_close(c);
+	return rc;
+}

@@ -1,0 +1,387 @@
+/*
+ * Every op of the step catalog lowered to SQLite. Most ops become a short
+ * list of statements that is either run (apply_step) or printed
+ * (render_step), so what render shows is what apply sends. The exceptions
+ * have files of their own: enums (enum.c), table rebuilds (rebuild.c),
+ * batched updates (backfill.c) and asserts (assert.c).
+ */
+#include <string.h>
+
+#include "sqlite_int.h"
+
+typedef struct lower_ctx {
+	sq_conn_t *c;
+	const bson_t *d;
+	int render;
+	bson_string_t *out;     /* render output */
+	migrate_exec_t *exec;   /* apply only */
+	migrate_error_t *err;
+} lower_ctx_t;
+
+static migrate_sql_t *add(lower_ctx_t *x, sq_stmts_t *l)
+{
+	migrate_sql_t *q = migrate__sq_stmts_add(l, x->c);
+
+	if (!q)
+		migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	return q;
+}
+
+static int finish(lower_ctx_t *x, sq_stmts_t *l, int rc)
+{
+	if (rc == 0) {
+		if (x->render)
+			migrate__sq_stmts_render(l, x->out);
+		else
+			rc = migrate__sq_stmts_run(x->c, l, x->err);
+	}
+	migrate__sq_stmts_free(l);
+	return rc;
+}
+
+static int op_create_table(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q = add(x, &l);
+
+	return finish(x, &l, q ? migrate__sql_create_table(q, x->d, NULL, x->err) : MIGRATE_ENOMEM);
+}
+
+static int op_drop_table(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q = add(x, &l);
+	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+
+	if (!q || !table)
+		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
+	migrate__sql_append(q, "DROP TABLE ");
+	migrate__sql_ident(q, table);
+	return finish(x, &l, 0);
+}
+
+/* ALTER TABLE "t" RENAME [COLUMN "a"] TO "b"; `table` is NULL for a table rename. */
+static int rename_stmt(lower_ctx_t *x, const char *table)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q = add(x, &l);
+	const char *from = migrate__sql_doc_ident(x->d, "from", x->err);
+	const char *to = from ? migrate__sql_doc_ident(x->d, "to", x->err) : NULL;
+
+	if (!q || !to)
+		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
+	migrate__sql_append(q, "ALTER TABLE ");
+	migrate__sql_ident(q, table ? table : from);
+	if (table) {
+		migrate__sql_append(q, " RENAME COLUMN ");
+		migrate__sql_ident(q, from);
+	} else {
+		migrate__sql_append(q, " RENAME");
+	}
+	migrate__sql_append(q, " TO ");
+	migrate__sql_ident(q, to);
+	return finish(x, &l, 0);
+}
+
+static int op_rename_table(lower_ctx_t *x)
+{
+	return rename_stmt(x, NULL);
+}
+
+static int op_rename_column(lower_ctx_t *x)
+{
+	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+
+	return table ? rename_stmt(x, table) : MIGRATE_EPLAN;
+}
+
+/* Renders a rebuild: its statements, or a description when the table does not exist yet. */
+static int render_rebuild(lower_ctx_t *x, const char *table, const sq_change_t *ch, const char *why)
+{
+	sq_stmts_t l = {0};
+	int rc;
+
+	bson_string_append_printf(x->out, "-- %s: SQLite's ALTER TABLE cannot do this; the table is rebuilt\n", why);
+	rc = migrate__sq_rebuild_stmts(x->c, table, ch, &l, x->err);
+	if (rc == MIGRATE_ENOTFOUND) {
+		bson_string_t *name = bson_string_new(NULL);
+		migrate__sql_quote_ident(name, table);
+		bson_string_append_printf(x->out,
+					  "-- (%s does not exist yet: CREATE TABLE with the new definition, "
+					  "INSERT ... SELECT, DROP TABLE, ALTER TABLE ... RENAME, recreate indexes and "
+					  "triggers)\n",
+					  name->str);
+		bson_string_free(name, true);
+		rc = 0;
+	}
+	if (rc == 0) {
+		bson_string_append(x->out, "SAVEPOINT migrate_rebuild;\n");
+		migrate__sq_stmts_render(&l, x->out);
+		bson_string_append(x->out, "RELEASE migrate_rebuild;\n");
+	}
+	migrate__sq_stmts_free(&l);
+	return rc;
+}
+
+static int op_add_column(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q;
+	bson_t col;
+	sq_change_t ch = {NULL, NULL};
+	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+
+	if (!table || !migrate__doc_sub(x->d, "column", &col))
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "add_column: table and column are required");
+	if (migrate__sq_add_column_native(&col)) {
+		if (!(q = add(x, &l)))
+			return MIGRATE_ENOMEM;
+		return finish(x, &l, migrate__sql_add_column(q, table, &col, x->err));
+	}
+	ch.add_column = &col;
+	if (x->render)
+		return render_rebuild(x, table, &ch, "add_column with UNIQUE, an expression default or NOT NULL "
+						     "without a default");
+	return migrate__sq_rebuild(x->c, table, &ch, x->err);
+}
+
+/*
+ * DROP INDEX for the indexes made by CREATE INDEX that have `column` as a
+ * key: PostgreSQL drops them with the column, and SQLite refuses to drop an
+ * indexed column.
+ */
+static int index_drops(lower_ctx_t *x, const char *table, const char *column, sq_stmts_t *l)
+{
+	migrate_sql_t q, *s;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, x->c);
+	migrate__sql_append(&q, "SELECT il.name FROM pragma_index_list(");
+	migrate__sql_param_str(&q, table);
+	migrate__sql_append(&q, ") AS il WHERE il.origin = 'c' AND EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name) "
+				"AS ix WHERE ix.key AND ix.name = ");
+	migrate__sql_param_str(&q, column);
+	migrate__sql_append(&q, " COLLATE NOCASE) ORDER BY il.name");
+	if ((rc = migrate__sq_prepare_q(x->c, &q, &st, x->err)))
+		goto cleanup;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(s = add(x, l))) {
+			rc = MIGRATE_ENOMEM;
+			goto cleanup;
+		}
+		migrate__sql_append(s, "DROP INDEX ");
+		migrate__sql_ident(s, (const char *)sqlite3_column_text(st, 0));
+	}
+	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(x->c, x->err, "listing indexes");
+cleanup:
+	sqlite3_finalize(st);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/*
+ * The native ALTER TABLE DROP COLUMN, in a savepoint; when SQLite refuses
+ * (the column is in a key, a UNIQUE, CHECK or FOREIGN KEY constraint ...)
+ * the savepoint is rolled back and the table rebuilt without the column.
+ */
+static int op_drop_column(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q;
+	sq_change_t ch = {NULL, NULL};
+	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+	const char *column = table ? migrate__sql_doc_ident(x->d, "column", x->err) : NULL;
+	int rc;
+
+	if (!column)
+		return MIGRATE_EPLAN;
+	if ((rc = index_drops(x, table, column, &l)) || !(q = add(x, &l)))
+		return finish(x, &l, rc ? rc : MIGRATE_ENOMEM);
+	migrate__sql_append(q, "ALTER TABLE ");
+	migrate__sql_ident(q, table);
+	migrate__sql_append(q, " DROP COLUMN ");
+	migrate__sql_ident(q, column);
+	if (x->render) {
+		bson_string_append(x->out, "-- (rebuilt instead, as for add_column, when SQLite refuses to drop the "
+					   "column: it is in a key, a UNIQUE, CHECK or FOREIGN KEY constraint)\n");
+		return finish(x, &l, 0);
+	}
+	if ((rc = migrate__sq_exec(x->c, "SAVEPOINT migrate_drop_column", x->err)))
+		return finish(x, &l, rc);
+	rc = migrate__sq_stmts_run(x->c, &l, x->err);
+	migrate__sq_stmts_free(&l);
+	if (rc == MIGRATE_EDB && (sqlite3_errcode(x->c->db) & 0xff) == SQLITE_ERROR) {
+		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column", NULL, NULL, NULL);
+		ch.drop_column = column;
+		rc = migrate__sq_rebuild(x->c, table, &ch, x->err);
+	}
+	if (rc) {
+		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column; RELEASE migrate_drop_column", NULL, NULL, NULL);
+		return rc;
+	}
+	return migrate__sq_exec(x->c, "RELEASE migrate_drop_column", x->err);
+}
+
+static int op_create_index(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q = add(x, &l);
+
+	/* "online" needs nothing on SQLite: an index build is one write transaction either way. */
+	return finish(x, &l, q ? migrate__sql_create_index(q, x->d, NULL, 0, x->err) : MIGRATE_ENOMEM);
+}
+
+static int op_drop_index(lower_ctx_t *x)
+{
+	sq_stmts_t l = {0};
+	migrate_sql_t *q = add(x, &l);
+	const char *name = migrate__sql_doc_ident(x->d, "name", x->err);
+
+	if (!q || !name)
+		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
+	migrate__sql_append(q, "DROP INDEX ");
+	migrate__sql_ident(q, name);
+	return finish(x, &l, 0);
+}
+
+static int op_create_enum(lower_ctx_t *x)
+{
+	return migrate__sq_create_enum(x->c, x->d, x->render, x->out, x->err);
+}
+
+static int op_drop_enum(lower_ctx_t *x)
+{
+	return migrate__sq_drop_enum(x->c, x->d, x->render, x->out, x->err);
+}
+
+static int op_batched(lower_ctx_t *x)
+{
+	if (x->render)
+		return migrate__sq_render_batched(x->c, x->d, x->out, x->err);
+	return migrate__sq_batched(x->c, x->d, x->exec, x->err);
+}
+
+/* Raw SQL, several statements allowed. On the down path the engine passes {"up": <down>}. */
+static int op_sql(lower_ctx_t *x)
+{
+	const char *up = migrate__doc_str(x->d, "up");
+
+	if (!up)
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "sql: up is required");
+	if (x->render) {
+		bson_string_append(x->out, up);
+		bson_string_append(x->out, strchr(up, ';') && up[strlen(up) - 1] == ';' ? "\n" : ";\n");
+		return 0;
+	}
+	return migrate__sq_exec(x->c, up, x->err);
+}
+
+static int op_assert(lower_ctx_t *x)
+{
+	return migrate__sq_assert(x->c, x->d, x->render, x->out, x->err);
+}
+
+static int op_command(lower_ctx_t *x)
+{
+	return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+			    "command steps are MongoDB only; use a sql step on SQLite");
+}
+
+static const struct {
+	const char *op;
+	int (*fn)(lower_ctx_t *x);
+	unsigned flags;
+} ops[] = {
+	{"create_table", op_create_table, 0},
+	{"drop_table", op_drop_table, 0},
+	{"rename_table", op_rename_table, 0},
+	{"add_column", op_add_column, 0},
+	{"drop_column", op_drop_column, 0},
+	{"rename_column", op_rename_column, 0},
+	{"create_index", op_create_index, 0},
+	{"drop_index", op_drop_index, 0},
+	{"create_enum", op_create_enum, 0},
+	{"drop_enum", op_drop_enum, 0},
+	{"map_values", op_batched, MIGRATE_STEP_NO_TXN},
+	{"backfill", op_batched, MIGRATE_STEP_NO_TXN},
+	{"sql", op_sql, 0},
+	{"assert", op_assert, 0},
+	{"command", op_command, 0},
+};
+
+static int find_op(const char *op)
+{
+	size_t i;
+
+	for (i = 0; op && i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(ops[i].op, op) == 0)
+			return (int)i;
+	return -1;
+}
+
+int migrate__sq_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	const bson_t *d = migrate_step_document(step);
+	const char *op = migrate__doc_str(d, "op");
+	bson_t set;
+	bson_iter_t it, e;
+
+	(void)conn;
+	if (find_op(op) < 0)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED, "the sqlite driver has no op \"%s\"",
+				    op ? op : "(none)");
+	if (!strcmp(op, "command"))
+		return op_command(&(lower_ctx_t){NULL, d, 0, NULL, NULL, err});
+	if (!strcmp(op, "assert") && bson_has_field(d, "command"))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "assert command is MongoDB only; use assert sql on SQLite");
+	if (!strcmp(op, "backfill") && migrate__doc_sub(d, "set", &set)) {
+		bson_iter_init(&it, &set);
+		while (bson_iter_next(&it))
+			if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &e) && bson_iter_find(&e, "mongo"))
+				return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+						    "set.%s: {\"mongo\": ...} expressions are MongoDB only; use "
+						    "{\"sql\": ...} or a portable expression on SQLite",
+						    bson_iter_key(&it));
+	}
+	return 0;
+}
+
+unsigned migrate__sq_step_flags(void *conn, const migrate_step_t *step)
+{
+	int i = find_op(migrate__doc_str(migrate_step_document(step), "op"));
+
+	(void)conn;
+	return i < 0 ? 0 : ops[i].flags;
+}
+
+static int lower(sq_conn_t *c, const migrate_step_t *step, int render, bson_string_t *out, migrate_exec_t *exec,
+		 migrate_error_t *err)
+{
+	lower_ctx_t x;
+	int i, rc;
+
+	x.c = c;
+	x.d = migrate_step_document(step);
+	x.render = render;
+	x.out = out;
+	x.exec = exec;
+	x.err = err;
+	if ((i = find_op(migrate__doc_str(x.d, "op"))) < 0)
+		return migrate__sq_check_step(c, step, err);
+	c->rendering = render;
+	rc = ops[i].fn(&x);
+	c->rendering = 0;
+	return rc;
+}
+
+int migrate__sq_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	return lower(conn, step, 1, out, NULL, err);
+}
+
+int migrate__sq_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return lower(conn, step, 0, NULL, exec, err);
+}

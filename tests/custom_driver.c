@@ -1,0 +1,1192 @@
+/*
+ * "jsondir": a storage driver for libmigrate written the way a third party
+ * would write one, against the public <migrate/driver.h> only (no
+ * lib/internal.h). See custom_driver.h for the layout of a database.
+ */
+#include "custom_driver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* A lock directory without a pid file this old was left by a crash between mkdir and write. */
+#define LOCK_UNBORN_STALE_S 5
+
+typedef struct jd {
+	char dir[PATH_MAX];
+} jd;
+
+/* ---- errors ---- */
+
+static int fail(migrate_error_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(migrate_error_t *err, int code, const char *fmt, ...)
+{
+	char msg[MIGRATE_ERROR_MESSAGE_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return migrate_error_set(err, MIGRATE_DOMAIN_DRIVER, code, msg);
+}
+
+static int fail_errno(migrate_error_t *err, const char *what, const char *path)
+{
+	return fail(err, MIGRATE_EDB, "jsondir: %s %s: %s", what, path, strerror(errno));
+}
+
+/* ---- compact JSON, keys in document order ---- */
+
+static void put_doc(bson_string_t *out, const bson_t *doc, bool array);
+
+static void put_string(bson_string_t *out, const char *s, uint32_t len)
+{
+	uint32_t i;
+
+	bson_string_append_c(out, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			bson_string_append_c(out, '\\');
+			bson_string_append_c(out, (char)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			bson_string_append_printf(out, "\\u%04x", c);
+		} else {
+			bson_string_append_c(out, (char)c);
+		}
+	}
+	bson_string_append_c(out, '"');
+}
+
+static void put_double(bson_string_t *out, double d)
+{
+	char buf[64];
+
+	if (!isfinite(d)) {
+		bson_string_append(out, "null");
+		return;
+	}
+	snprintf(buf, sizeof buf, "%.17g", d);
+	/* Keep a double a double when the file is read back. */
+	if (!strpbrk(buf, ".eE"))
+		strcat(buf, ".0");
+	bson_string_append(out, buf);
+}
+
+static void put_value(bson_string_t *out, const bson_iter_t *cit)
+{
+	bson_iter_t it = *cit;
+	const uint8_t *data;
+	uint32_t len;
+	bson_t sub;
+
+	switch (bson_iter_type(&it)) {
+	case BSON_TYPE_UTF8: {
+		const char *s = bson_iter_utf8(&it, &len);
+		put_string(out, s, len);
+		break;
+	}
+	case BSON_TYPE_INT32: bson_string_append_printf(out, "%d", bson_iter_int32(&it)); break;
+	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
+	case BSON_TYPE_DOUBLE: put_double(out, bson_iter_double(&it)); break;
+	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY:
+		if (BSON_ITER_HOLDS_ARRAY(&it))
+			bson_iter_array(&it, &len, &data);
+		else
+			bson_iter_document(&it, &len, &data);
+		if (bson_init_static(&sub, data, len))
+			put_doc(out, &sub, BSON_ITER_HOLDS_ARRAY(&it));
+		break;
+	default: bson_string_append(out, "null"); break;
+	}
+}
+
+static void put_doc(bson_string_t *out, const bson_t *doc, bool array)
+{
+	bson_iter_t it;
+	int n = 0;
+
+	bson_string_append_c(out, array ? '[' : '{');
+	if (bson_iter_init(&it, doc))
+		while (bson_iter_next(&it)) {
+			if (n++)
+				bson_string_append_c(out, ',');
+			if (!array) {
+				put_string(out, bson_iter_key(&it), (uint32_t)strlen(bson_iter_key(&it)));
+				bson_string_append_c(out, ':');
+			}
+			put_value(out, &it);
+		}
+	bson_string_append_c(out, array ? ']' : '}');
+}
+
+static char *to_json(const bson_t *doc, bool array)
+{
+	bson_string_t *s = bson_string_new(NULL);
+
+	put_doc(s, doc, array);
+	return bson_string_free(s, false);
+}
+
+/* ---- files ---- */
+
+char *jsondir_read_text(const char *path)
+{
+	struct stat st;
+	bson_string_t *s;
+	char buf[4097];
+	size_t n;
+	FILE *f;
+
+	if (stat(path, &st) != 0 || S_ISDIR(st.st_mode) || !(f = fopen(path, "rb")))
+		return NULL;
+	s = bson_string_new(NULL);
+	while ((n = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+		buf[n] = '\0';
+		bson_string_append(s, buf);
+	}
+	fclose(f);
+	return bson_string_free(s, false);
+}
+
+int jsondir_write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(text, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Replaces `path` atomically: a reader sees the old file or the new one. */
+static int write_atomic(const char *path, const char *text, migrate_error_t *err)
+{
+	char tmp[PATH_MAX + 16];
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (jsondir_write_text(tmp, text) != 0)
+		return fail_errno(err, "cannot write", tmp);
+	if (rename(tmp, path) != 0)
+		return fail_errno(err, "cannot rename into", path);
+	return 0;
+}
+
+static int save_doc(const char *path, const bson_t *doc, migrate_error_t *err)
+{
+	char *text = to_json(doc, false);
+	int rc = write_atomic(path, text, err);
+
+	bson_free(text);
+	return rc;
+}
+
+/* Loads a JSON object; *exists false (and 0 returned) when the file is missing. */
+static int load_doc(const char *path, bson_t *out, bool *exists, migrate_error_t *err)
+{
+	char *text = jsondir_read_text(path);
+	bson_error_t berr;
+
+	bson_init(out);
+	*exists = text != NULL;
+	if (!text)
+		return 0;
+	bson_destroy(out);
+	if (!bson_init_from_json(out, text, -1, &berr)) {
+		bson_free(text);
+		bson_init(out);
+		return fail(err, MIGRATE_EDB, "jsondir: %s is not valid JSON: %s", path, berr.message);
+	}
+	bson_free(text);
+	return 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int mkdir_if_missing(const char *path, migrate_error_t *err)
+{
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	return fail_errno(err, "cannot create directory", path);
+}
+
+/* ---- names ---- */
+
+/*
+ * Identifiers reach the driver well formed (1..63 bytes, no control
+ * characters), but a table or plan name becomes a file name here: a slash,
+ * a leading dot or a leading underscore (the driver's own files) cannot.
+ */
+static int check_name(const char *name, const char *what, migrate_error_t *err)
+{
+	if (!name || !*name || strchr(name, '/') || name[0] == '.' || name[0] == '_')
+		return fail(err, MIGRATE_EUNSUPPORTED,
+			    "jsondir: %s \"%s\" cannot be a file name (no '/', no leading '.' or '_')", what,
+			    name ? name : "");
+	return 0;
+}
+
+static int table_path(const jd *c, const char *table, char *out, size_t size, migrate_error_t *err)
+{
+	if ((size_t)snprintf(out, size, "%s/%s.json", c->dir, table) >= size)
+		return fail(err, MIGRATE_EDB, "jsondir: path too long for table %s", table);
+	return 0;
+}
+
+/* ---- documents ---- */
+
+static const char *doc_str(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+static int64_t doc_int(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, key) && (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
+		return bson_iter_as_int64(&it);
+	return 0;
+}
+
+/* A sub-document or array at `key` (borrowed from `doc`). */
+static bool doc_sub(const bson_t *doc, const char *key, bson_t *out)
+{
+	bson_iter_t it;
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!bson_iter_init_find(&it, doc, key))
+		return false;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it))
+		bson_iter_document(&it, &len, &data);
+	else if (BSON_ITER_HOLDS_ARRAY(&it))
+		bson_iter_array(&it, &len, &data);
+	else
+		return false;
+	return bson_init_static(out, data, len);
+}
+
+/* The document held by an iterator (borrowed). */
+static bool iter_doc(const bson_iter_t *it, bson_t *out)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(it))
+		return false;
+	bson_iter_document(it, &len, &data);
+	return bson_init_static(out, data, len);
+}
+
+static void array_push_doc(bson_t *arr, uint32_t *n, const bson_t *doc)
+{
+	char idx[16];
+	const char *key;
+
+	bson_uint32_to_string((*n)++, &key, idx, sizeof idx);
+	bson_append_document(arr, key, -1, doc);
+}
+
+/* ---- tables ---- */
+
+typedef struct table {
+	bson_t file;    /* the whole file */
+	bson_t columns; /* borrowed from file */
+	bson_t rows;    /* borrowed from file */
+} table;
+
+static int table_load(const jd *c, const char *name, table *t, bool *exists, migrate_error_t *err)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = table_path(c, name, path, sizeof path, err)) || (rc = load_doc(path, &t->file, exists, err)))
+		return rc;
+	if (!*exists)
+		return 0;
+	if (!doc_sub(&t->file, "columns", &t->columns) || !doc_sub(&t->file, "rows", &t->rows)) {
+		bson_destroy(&t->file);
+		return fail(err, MIGRATE_EDB, "jsondir: %s lacks columns or rows", path);
+	}
+	return 0;
+}
+
+static int table_save(const jd *c, const char *name, const bson_t *columns, const bson_t *rows, migrate_error_t *err)
+{
+	char path[PATH_MAX];
+	bson_t doc = BSON_INITIALIZER;
+	int rc;
+
+	if ((rc = table_path(c, name, path, sizeof path, err)))
+		return rc;
+	BSON_APPEND_ARRAY(&doc, "columns", columns);
+	BSON_APPEND_ARRAY(&doc, "rows", rows);
+	rc = save_doc(path, &doc, err);
+	bson_destroy(&doc);
+	return rc;
+}
+
+/* Loads a table that must exist. */
+static int table_need(const jd *c, const char *name, table *t, migrate_error_t *err)
+{
+	bool exists;
+	int rc;
+
+	if ((rc = table_load(c, name, t, &exists, err)))
+		return rc;
+	if (!exists)
+		return fail(err, MIGRATE_EDB, "jsondir: no table \"%s\"", name);
+	return 0;
+}
+
+static bool has_column(const table *t, const char *name)
+{
+	bson_iter_t it;
+	bson_t col;
+
+	bson_iter_init(&it, &t->columns);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &col) && doc_str(&col, "name") && !strcmp(doc_str(&col, "name"), name))
+			return true;
+	return false;
+}
+
+/*
+ * Copies `row` (or a column doc) into `out`: the key `drop` left out, the key
+ * `from` renamed to `to` (keeping its place).
+ */
+static void copy_edit(const bson_t *row, bson_t *out, const char *drop, const char *from, const char *to)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, row);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		if (drop && !strcmp(k, drop))
+			continue;
+		bson_append_iter(out, from && !strcmp(k, from) ? to : k, -1, &it);
+	}
+}
+
+/* ---- ops ---- */
+
+static int op_create_table(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	const char *name = doc_str(step, "table");
+	bson_t cols, rows = BSON_INITIALIZER;
+	table t;
+	bool exists;
+	int rc;
+
+	doc_sub(step, "columns", &cols);
+	if ((rc = table_load(c, name, &t, &exists, err)))
+		return rc;
+	if (exists) {
+		/* Done already (a resumed run) if it has exactly these columns. */
+		char *a = to_json(&t.columns, true), *b = to_json(&cols, true);
+		rc = strcmp(a, b) ? fail(err, MIGRATE_EDB, "jsondir: table \"%s\" already exists", name) : 0;
+		bson_free(a);
+		bson_free(b);
+		bson_destroy(&t.file);
+		return rc;
+	}
+	rc = table_save(c, name, &cols, &rows, err);
+	bson_destroy(&rows);
+	return rc;
+}
+
+static int op_drop_table(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = table_path(c, doc_str(step, "table"), path, sizeof path, err)))
+		return rc;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return fail_errno(err, "cannot remove", path);
+	return 0;
+}
+
+static int op_rename_table(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	const char *from = doc_str(step, "from"), *to = doc_str(step, "to");
+	char a[PATH_MAX], b[PATH_MAX];
+	bool has_a, has_b;
+	int rc;
+
+	if ((rc = table_path(c, from, a, sizeof a, err)) || (rc = table_path(c, to, b, sizeof b, err)))
+		return rc;
+	has_a = file_exists(a);
+	has_b = file_exists(b);
+	if (!has_a && has_b)
+		return 0; /* renamed by an interrupted run */
+	if (!has_a)
+		return fail(err, MIGRATE_EDB, "jsondir: no table \"%s\" to rename", from);
+	if (has_b)
+		return fail(err, MIGRATE_EDB, "jsondir: cannot rename \"%s\": \"%s\" exists", from, to);
+	if (rename(a, b) != 0)
+		return fail_errno(err, "cannot rename", a);
+	return 0;
+}
+
+static int op_add_column(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	const char *name = doc_str(step, "table");
+	bson_t col, dflt, cols = BSON_INITIALIZER, rows = BSON_INITIALIZER;
+	bson_iter_t it, value;
+	uint32_t nc = 0, nr = 0;
+	bool has_value;
+	table t;
+	int rc;
+
+	doc_sub(step, "column", &col);
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	if (has_column(&t, doc_str(&col, "name"))) {
+		bson_destroy(&t.file);
+		return 0; /* added by an interrupted run: files are replaced whole */
+	}
+	has_value = doc_sub(&col, "default", &dflt) && bson_iter_init_find(&value, &dflt, "value");
+	bson_iter_init(&it, &t.columns);
+	while (bson_iter_next(&it)) {
+		bson_t one;
+		if (iter_doc(&it, &one))
+			array_push_doc(&cols, &nc, &one);
+	}
+	array_push_doc(&cols, &nc, &col);
+	bson_iter_init(&it, &t.rows);
+	while (bson_iter_next(&it)) {
+		bson_t row, out = BSON_INITIALIZER;
+		if (!iter_doc(&it, &row))
+			continue;
+		copy_edit(&row, &out, NULL, NULL, NULL);
+		if (has_value)
+			bson_append_iter(&out, doc_str(&col, "name"), -1, &value);
+		else
+			bson_append_null(&out, doc_str(&col, "name"), -1);
+		array_push_doc(&rows, &nr, &out);
+		bson_destroy(&out);
+	}
+	rc = table_save(c, name, &cols, &rows, err);
+	bson_destroy(&cols);
+	bson_destroy(&rows);
+	bson_destroy(&t.file);
+	return rc;
+}
+
+/* Drops (to == NULL) or renames column `from` in the columns and every row. */
+static int edit_column(jd *c, const char *name, const char *from, const char *to, migrate_error_t *err)
+{
+	bson_t cols = BSON_INITIALIZER, rows = BSON_INITIALIZER;
+	bson_iter_t it;
+	uint32_t nc = 0, nr = 0;
+	table t;
+	int rc;
+
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	if (!has_column(&t, from)) {
+		bool done = !to || has_column(&t, to); /* an interrupted run did it */
+		bson_destroy(&t.file);
+		return done ? 0 : fail(err, MIGRATE_EDB, "jsondir: table \"%s\" has no column \"%s\"", name, from);
+	}
+	bson_iter_init(&it, &t.columns);
+	while (bson_iter_next(&it)) {
+		bson_t col, out = BSON_INITIALIZER;
+		if (!iter_doc(&it, &col))
+			continue;
+		if (!strcmp(doc_str(&col, "name"), from)) {
+			if (!to) {
+				bson_destroy(&out);
+				continue;
+			}
+			copy_edit(&col, &out, "name", NULL, NULL);
+			BSON_APPEND_UTF8(&out, "name", to);
+		} else {
+			copy_edit(&col, &out, NULL, NULL, NULL);
+		}
+		array_push_doc(&cols, &nc, &out);
+		bson_destroy(&out);
+	}
+	bson_iter_init(&it, &t.rows);
+	while (bson_iter_next(&it)) {
+		bson_t row, out = BSON_INITIALIZER;
+		if (!iter_doc(&it, &row))
+			continue;
+		copy_edit(&row, &out, to ? NULL : from, to ? from : NULL, to);
+		array_push_doc(&rows, &nr, &out);
+		bson_destroy(&out);
+	}
+	rc = table_save(c, name, &cols, &rows, err);
+	bson_destroy(&cols);
+	bson_destroy(&rows);
+	bson_destroy(&t.file);
+	return rc;
+}
+
+/* One row with the backfill's expressions applied, read from the row as it was. */
+static void backfill_row(const bson_t *row, const bson_t *set, bson_t *out)
+{
+	bson_iter_t it, e, src;
+
+	bson_iter_init(&it, row);
+	while (bson_iter_next(&it))
+		if (!bson_has_field(set, bson_iter_key(&it)))
+			bson_append_iter(out, NULL, 0, &it);
+	bson_iter_init(&it, set);
+	while (bson_iter_next(&it)) {
+		bson_t expr;
+		const char *col = bson_iter_key(&it);
+		iter_doc(&it, &expr);
+		if (bson_iter_init_find(&e, &expr, "value"))
+			bson_append_iter(out, col, -1, &e);
+		else if (doc_str(&expr, "column") && bson_iter_init_find(&src, row, doc_str(&expr, "column")))
+			bson_append_iter(out, col, -1, &src);
+		else
+			bson_append_null(out, col, -1);
+	}
+}
+
+/*
+ * Backfills in batches of migrate_exec_batch_size() rows (all at once when
+ * 0), journaling {"after": n} once each batch is on disk, so an interrupted
+ * run resumes after the last batch it saved.
+ */
+static int op_backfill(jd *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	const char *name = doc_str(step, "table"), *cp = migrate_exec_checkpoint(exec);
+	uint32_t start = 0, total = 0, batch = migrate_exec_batch_size(exec), end, i, n;
+	bson_t set;
+	bson_iter_t it;
+	table t;
+	int rc = 0;
+
+	doc_sub(step, "set", &set);
+	if (cp && sscanf(cp, "{\"after\":%u}", &start) != 1)
+		return fail(err, MIGRATE_EDB, "jsondir: unreadable backfill checkpoint %s", cp);
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	total = bson_count_keys(&t.rows);
+	bson_destroy(&t.file);
+	if (start >= total && total > 0)
+		return 0;
+	do {
+		bson_t rows = BSON_INITIALIZER;
+		char note[64];
+		if ((rc = table_need(c, name, &t, err))) {
+			bson_destroy(&rows);
+			return rc;
+		}
+		end = batch && start + batch < total ? start + batch : total;
+		i = n = 0;
+		bson_iter_init(&it, &t.rows);
+		while (bson_iter_next(&it)) {
+			bson_t row, out = BSON_INITIALIZER;
+			iter_doc(&it, &row);
+			if (i >= start && i < end)
+				backfill_row(&row, &set, &out);
+			else
+				copy_edit(&row, &out, NULL, NULL, NULL);
+			array_push_doc(&rows, &n, &out);
+			bson_destroy(&out);
+			i++;
+		}
+		rc = table_save(c, name, &t.columns, &rows, err);
+		bson_destroy(&rows);
+		bson_destroy(&t.file);
+		snprintf(note, sizeof note, "{\"after\":%u}", end);
+		if (rc || (rc = migrate_exec_journal(exec, note, err)) ||
+		    (rc = migrate_exec_batch_done(exec, end, total, err)))
+			return rc;
+		start = end;
+	} while (start < total);
+	return 0;
+}
+
+static int op_assert_count(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	bson_t count, cmp;
+	bson_iter_t it;
+	const char *name, *op = "$eq", *msg = doc_str(step, "message");
+	int64_t want, have;
+	bool ok;
+	table t;
+	int rc;
+
+	doc_sub(step, "count", &count);
+	name = doc_str(&count, "table");
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	have = bson_count_keys(&t.rows);
+	bson_destroy(&t.file);
+	if (doc_sub(step, "expect", &cmp) && bson_iter_init(&it, &cmp) && bson_iter_next(&it)) {
+		op = bson_iter_key(&it);
+		want = bson_iter_as_int64(&it);
+	} else {
+		want = doc_int(step, "expect");
+	}
+	if (!strcmp(op, "$eq"))
+		ok = have == want;
+	else if (!strcmp(op, "$ne"))
+		ok = have != want;
+	else if (!strcmp(op, "$lt"))
+		ok = have < want;
+	else if (!strcmp(op, "$lte"))
+		ok = have <= want;
+	else if (!strcmp(op, "$gt"))
+		ok = have > want;
+	else
+		ok = have >= want;
+	if (ok)
+		return 0;
+	return fail(err, MIGRATE_EASSERT, "jsondir: assert count(%s) %s %lld failed: %lld rows%s%s", name, op,
+		    (long long)want, (long long)have, msg ? ": " : "", msg ? msg : "");
+}
+
+/* ---- the driver interface ---- */
+
+static int jd_open(const char *url, void **conn, migrate_error_t *err)
+{
+	const char *path = url + strlen("jsondir:");
+	struct stat st;
+	jd *c;
+
+	*conn = NULL;
+	if (strncmp(url, "jsondir:", 8) != 0 || !*path)
+		return fail(err, MIGRATE_ECONNECT, "jsondir: expected jsondir:/path/to/dir, got \"%s\"", url);
+	if (strlen(path) >= sizeof c->dir - 80)
+		return fail(err, MIGRATE_ECONNECT, "jsondir: path too long");
+	if (mkdir(path, 0777) != 0 && errno != EEXIST)
+		return fail(err, MIGRATE_ECONNECT, "jsondir: cannot create %s: %s", path, strerror(errno));
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fail(err, MIGRATE_ECONNECT, "jsondir: %s is not a directory", path);
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return fail(err, MIGRATE_ENOMEM, "out of memory");
+	snprintf(c->dir, sizeof c->dir, "%s", path);
+	*conn = c;
+	return 0;
+}
+
+static void jd_close(void *conn)
+{
+	free(conn);
+}
+
+/* Custom steps get the directory path. */
+static void *jd_native(void *conn)
+{
+	return ((jd *)conn)->dir;
+}
+
+static int unsupported(const char *op, const char *why, migrate_error_t *err)
+{
+	return fail(err, MIGRATE_EUNSUPPORTED, "jsondir cannot express %s: %s", op, why);
+}
+
+static int check_backfill(const bson_t *d, migrate_error_t *err)
+{
+	bson_t set, expr;
+	bson_iter_t it;
+
+	if (bson_has_field(d, "where"))
+		return unsupported("backfill", "a where filter (every row is updated)", err);
+	doc_sub(d, "set", &set);
+	bson_iter_init(&it, &set);
+	while (bson_iter_next(&it))
+		if (!iter_doc(&it, &expr) || !(bson_has_field(&expr, "value") || bson_has_field(&expr, "column")))
+			return unsupported("backfill", "expressions other than {\"value\"} and {\"column\"}", err);
+	return 0;
+}
+
+static int check_default(const bson_t *d, migrate_error_t *err)
+{
+	bson_t col, dflt;
+
+	doc_sub(d, "column", &col);
+	if (bson_has_field(&col, "default") && !(doc_sub(&col, "default", &dflt) && bson_has_field(&dflt, "value")))
+		return unsupported("add_column", "defaults other than {\"value\": v}", err);
+	return 0;
+}
+
+static int jd_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	const bson_t *d = migrate_step_document(step);
+	const char *op = migrate_step_op_name(step);
+	bson_t sub;
+	int rc;
+
+	(void)conn;
+	if (!strcmp(op, "create_table") || !strcmp(op, "drop_table") || !strcmp(op, "drop_column") ||
+	    !strcmp(op, "rename_column"))
+		return check_name(doc_str(d, "table"), "table", err);
+	if (!strcmp(op, "rename_table")) {
+		if ((rc = check_name(doc_str(d, "from"), "table", err)))
+			return rc;
+		return check_name(doc_str(d, "to"), "table", err);
+	}
+	if (!strcmp(op, "add_column")) {
+		if ((rc = check_name(doc_str(d, "table"), "table", err)))
+			return rc;
+		return check_default(d, err);
+	}
+	if (!strcmp(op, "backfill")) {
+		if ((rc = check_name(doc_str(d, "table"), "table", err)))
+			return rc;
+		return check_backfill(d, err);
+	}
+	if (!strcmp(op, "assert")) {
+		if (!doc_sub(d, "count", &sub))
+			return unsupported("assert", "only count assertions", err);
+		if (bson_has_field(&sub, "where"))
+			return unsupported("assert", "a where filter in a count", err);
+		return check_name(doc_str(&sub, "table"), "table", err);
+	}
+	if (!strcmp(op, "create_index") || !strcmp(op, "drop_index"))
+		return unsupported(op, "a directory of JSON files has no indexes", err);
+	if (!strcmp(op, "sql") || !strcmp(op, "command"))
+		return unsupported(op, "there is no query language", err);
+	return unsupported(op, "not implemented by this driver", err);
+}
+
+static int jd_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	const bson_t *d = migrate_step_document(step);
+	const char *op = migrate_step_op_name(step);
+	char *json = to_json(d, false);
+
+	(void)conn;
+	(void)err;
+	if (!strcmp(op, "create_table"))
+		bson_string_append_printf(out, "create %s.json\n", doc_str(d, "table"));
+	else if (!strcmp(op, "drop_table"))
+		bson_string_append_printf(out, "remove %s.json\n", doc_str(d, "table"));
+	else if (!strcmp(op, "rename_table"))
+		bson_string_append_printf(out, "rename %s.json to %s.json\n", doc_str(d, "from"), doc_str(d, "to"));
+	else
+		bson_string_append_printf(out, "rewrite %s.json: %s\n", doc_str(d, "table") ? doc_str(d, "table") : "?",
+					  json);
+	bson_free(json);
+	return 0;
+}
+
+static int jd_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	const bson_t *d = migrate_step_document(step);
+	const char *op = migrate_step_op_name(step);
+	bson_t col;
+
+	if (!strcmp(op, "create_table"))
+		return op_create_table(conn, d, err);
+	if (!strcmp(op, "drop_table"))
+		return op_drop_table(conn, d, err);
+	if (!strcmp(op, "rename_table"))
+		return op_rename_table(conn, d, err);
+	if (!strcmp(op, "add_column"))
+		return op_add_column(conn, d, err);
+	if (!strcmp(op, "drop_column"))
+		return edit_column(conn, doc_str(d, "table"), doc_str(d, "column"), NULL, err);
+	if (!strcmp(op, "rename_column"))
+		return edit_column(conn, doc_str(d, "table"), doc_str(d, "from"), doc_str(d, "to"), err);
+	if (!strcmp(op, "backfill"))
+		return op_backfill(conn, d, exec, err);
+	if (!strcmp(op, "assert") && doc_sub(d, "count", &col))
+		return op_assert_count(conn, d, err);
+	return unsupported(op, "not implemented by this driver", err);
+}
+
+/* ---- history: one file per (plan, version) ---- */
+
+static int history_dir(const jd *c, const char *plan, char *out, size_t size, migrate_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_name(plan, "plan", err)))
+		return rc;
+	snprintf(out, size, "%s/_history/%s", c->dir, plan);
+	return 0;
+}
+
+static int jd_history_ensure(void *conn, migrate_error_t *err)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/_history", ((jd *)conn)->dir);
+	return mkdir_if_missing(path, err);
+}
+
+static void put_opt_str(bson_t *doc, const char *key, const char *value)
+{
+	if (value)
+		BSON_APPEND_UTF8(doc, key, value);
+	else
+		BSON_APPEND_NULL(doc, key);
+}
+
+static int jd_history_write(void *conn, const char *plan, const migrate_record_t *r, migrate_error_t *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	bson_t doc = BSON_INITIALIZER;
+	int rc;
+
+	if ((rc = history_dir(conn, plan, dir, sizeof dir, err)) || (rc = jd_history_ensure(conn, err)) ||
+	    (rc = mkdir_if_missing(dir, err)))
+		return rc;
+	snprintf(path, sizeof path, "%s/%llu.json", dir, (unsigned long long)r->version);
+	BSON_APPEND_INT64(&doc, "version", (int64_t)r->version);
+	put_opt_str(&doc, "name", r->name);
+	put_opt_str(&doc, "checksum", r->checksum);
+	BSON_APPEND_INT32(&doc, "state", r->state);
+	BSON_APPEND_INT64(&doc, "steps_done", r->steps_done);
+	put_opt_str(&doc, "checkpoint", r->checkpoint);
+	BSON_APPEND_INT64(&doc, "started_at_ms", r->started_at_ms);
+	BSON_APPEND_INT64(&doc, "finished_at_ms", r->finished_at_ms);
+	BSON_APPEND_INT64(&doc, "duration_ms", r->duration_ms);
+	put_opt_str(&doc, "applied_by", r->applied_by);
+	put_opt_str(&doc, "error", r->error);
+	put_opt_str(&doc, "lib_version", r->lib_version);
+	rc = save_doc(path, &doc, err);
+	bson_destroy(&doc);
+	return rc;
+}
+
+static int read_record(const char *path, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+{
+	migrate_record_t r;
+	bson_t doc;
+	bool exists;
+	int rc;
+
+	if ((rc = load_doc(path, &doc, &exists, err)) || !exists) {
+		bson_destroy(&doc);
+		return rc;
+	}
+	memset(&r, 0, sizeof r);
+	r.version = (uint64_t)doc_int(&doc, "version");
+	r.name = doc_str(&doc, "name");
+	r.checksum = doc_str(&doc, "checksum");
+	r.state = (int)doc_int(&doc, "state");
+	r.steps_done = (uint32_t)doc_int(&doc, "steps_done");
+	r.checkpoint = doc_str(&doc, "checkpoint");
+	r.started_at_ms = doc_int(&doc, "started_at_ms");
+	r.finished_at_ms = doc_int(&doc, "finished_at_ms");
+	r.duration_ms = doc_int(&doc, "duration_ms");
+	r.applied_by = doc_str(&doc, "applied_by");
+	r.error = doc_str(&doc, "error");
+	r.lib_version = doc_str(&doc, "lib_version");
+	rc = fn(&r, ctx);
+	bson_destroy(&doc);
+	return rc;
+}
+
+static int jd_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if ((rc = history_dir(conn, plan, dir, sizeof dir, err)))
+		return rc;
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0 : fail_errno(err, "cannot read", dir);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		rc = read_record(path, fn, ctx, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int jd_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	int rc;
+
+	if ((rc = history_dir(conn, plan, dir, sizeof dir, err)))
+		return rc;
+	snprintf(path, sizeof path, "%s/%llu.json", dir, (unsigned long long)version);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return fail_errno(err, "cannot remove", path);
+	return 0;
+}
+
+/* ---- the lock: a directory made with mkdir, holding the holder's pid ---- */
+
+static int lock_paths(const jd *c, const char *plan, char *lock, char *pidfile, migrate_error_t *err)
+{
+	int rc;
+
+	if ((rc = check_name(plan, "plan", err)))
+		return rc;
+	snprintf(lock, PATH_MAX, "%s/_lock_%s", c->dir, plan);
+	snprintf(pidfile, PATH_MAX + 8, "%s/pid", lock);
+	return 0;
+}
+
+/* The pid in a lock directory; 0 when none is written (yet). */
+static long lock_pid(const char *pidfile)
+{
+	char *text = jsondir_read_text(pidfile);
+	long pid = text ? strtol(text, NULL, 10) : 0;
+
+	bson_free(text);
+	return pid > 0 ? pid : 0;
+}
+
+static bool pid_alive(long pid)
+{
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+/*
+ * Moves a dead holder's lock out of the way. Renaming is atomic, so of
+ * several runs taking over at once one wins; a run that finds it moved a
+ * live lock (taken over by a faster run in between) puts it back.
+ */
+static void lock_take_over(const char *lock, long dead)
+{
+	char stale[PATH_MAX + 64], pidfile[PATH_MAX + 80];
+
+	snprintf(stale, sizeof stale, "%s.stale.%ld", lock, (long)getpid());
+	if (rename(lock, stale) != 0)
+		return;
+	snprintf(pidfile, sizeof pidfile, "%s/pid", stale);
+	if (lock_pid(pidfile) != dead) {
+		if (rename(stale, lock) == 0)
+			return;
+	}
+	unlink(pidfile);
+	rmdir(stale);
+}
+
+static int jd_lock_try(void *conn, const char *plan, migrate_error_t *err)
+{
+	char lock[PATH_MAX], pidfile[PATH_MAX + 8], text[32], when[64];
+	struct stat st;
+	int attempt, rc;
+	long pid;
+
+	if ((rc = lock_paths(conn, plan, lock, pidfile, err)))
+		return rc;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (mkdir(lock, 0777) == 0) {
+			snprintf(text, sizeof text, "%ld\n", (long)getpid());
+			if (write_atomic(pidfile, text, err)) {
+				rmdir(lock);
+				return MIGRATE_EDB;
+			}
+			return 0;
+		}
+		if (errno != EEXIST)
+			return fail_errno(err, "cannot create lock", lock);
+		pid = lock_pid(pidfile);
+		if (stat(lock, &st) != 0)
+			continue; /* released in between */
+		if (pid == 0 && time(NULL) - st.st_mtime < LOCK_UNBORN_STALE_S)
+			return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\" is being locked by another run", plan);
+		if (pid != 0 && pid_alive(pid)) {
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&st.st_mtime));
+			return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\" is locked by pid %ld since %s", plan, pid,
+				    when);
+		}
+		lock_take_over(lock, pid);
+	}
+	return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\": lock taken over by another run", plan);
+}
+
+static int jd_lock_release(void *conn, const char *plan, migrate_error_t *err)
+{
+	char lock[PATH_MAX], pidfile[PATH_MAX + 8];
+	long pid;
+	int rc;
+
+	if ((rc = lock_paths(conn, plan, lock, pidfile, err)))
+		return rc;
+	pid = lock_pid(pidfile);
+	if (pid != (long)getpid())
+		return fail(err, MIGRATE_ELOCKLOST, "jsondir: the lock of plan \"%s\" is held by pid %ld, not this process",
+			    plan, pid);
+	if (unlink(pidfile) != 0 || rmdir(lock) != 0)
+		return fail_errno(err, "cannot remove lock", lock);
+	return 0;
+}
+
+static const char *const jd_schemes[] = {"jsondir", NULL};
+
+static const migrate_driver_t jd_driver = {
+	MIGRATE_DRIVER_VERSION,
+	"jsondir",
+	jd_schemes,
+	jd_open,
+	jd_close,
+	jd_native,
+	jd_check_step,
+	NULL, /* step_flags: without transactions every step runs on its own */
+	jd_render_step,
+	jd_apply_step,
+	jd_history_ensure,
+	jd_history_read,
+	jd_history_write,
+	jd_history_delete,
+	jd_lock_try,
+	jd_lock_release,
+	NULL, /* begin */
+	NULL, /* commit */
+	NULL, /* rollback */
+};
+
+const migrate_driver_t *jsondir_driver(void)
+{
+	return &jd_driver;
+}
+
+int jsondir_register(migrate_error_t *err)
+{
+	return migrate_driver_register(&jd_driver, err);
+}
+
+/* ---- helpers for custom steps ---- */
+
+int jsondir_insert_row(const char *dir, const char *table_name, const char *row_json, migrate_error_t *err)
+{
+	bson_t row, rows = BSON_INITIALIZER;
+	bson_error_t berr;
+	bson_iter_t it;
+	uint32_t n = 0;
+	jd c;
+	table t;
+	int rc;
+
+	snprintf(c.dir, sizeof c.dir, "%s", dir);
+	if (!bson_init_from_json(&row, row_json, -1, &berr))
+		return fail(err, MIGRATE_EJSON, "jsondir: bad row: %s", berr.message);
+	if ((rc = table_need(&c, table_name, &t, err)) == 0) {
+		bson_iter_init(&it, &t.rows);
+		while (bson_iter_next(&it)) {
+			bson_t one;
+			if (iter_doc(&it, &one))
+				array_push_doc(&rows, &n, &one);
+		}
+		array_push_doc(&rows, &n, &row);
+		rc = table_save(&c, table_name, &t.columns, &rows, err);
+		bson_destroy(&t.file);
+	}
+	bson_destroy(&rows);
+	bson_destroy(&row);
+	return rc;
+}
+
+int jsondir_delete_rows(const char *dir, const char *table_name, const char *column, int64_t value,
+			migrate_error_t *err)
+{
+	bson_t rows = BSON_INITIALIZER;
+	bson_iter_t it;
+	uint32_t n = 0;
+	jd c;
+	table t;
+	int rc;
+
+	snprintf(c.dir, sizeof c.dir, "%s", dir);
+	if ((rc = table_need(&c, table_name, &t, err)) == 0) {
+		bson_iter_init(&it, &t.rows);
+		while (bson_iter_next(&it)) {
+			bson_t one;
+			bson_iter_t v;
+			if (!iter_doc(&it, &one))
+				continue;
+			if (bson_iter_init_find(&v, &one, column) &&
+			    (BSON_ITER_HOLDS_INT32(&v) || BSON_ITER_HOLDS_INT64(&v)) && bson_iter_as_int64(&v) == value)
+				continue;
+			array_push_doc(&rows, &n, &one);
+		}
+		rc = table_save(&c, table_name, &t.columns, &rows, err);
+		bson_destroy(&t.file);
+	}
+	bson_destroy(&rows);
+	return rc;
+}
+
+/* ---- test support ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_into(const char *dir, const char *prefix, char ***names, size_t *n, size_t *cap)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX], name[PATH_MAX];
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		snprintf(name, sizeof name, "%s%s", prefix, e->d_name);
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*names = realloc(*names, *cap * sizeof **names);
+		}
+		(*names)[(*n)++] = strdup(name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char sub[PATH_MAX + 1];
+			snprintf(sub, sizeof sub, "%s/", name);
+			list_into(path, sub, names, n, cap);
+		}
+	}
+	closedir(d);
+}
+
+char *jsondir_list(const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	bson_string_t *s = bson_string_new(NULL);
+
+	list_into(dir, "", &names, &n, &cap);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
+	for (i = 0; i < n; i++) {
+		if (i)
+			bson_string_append_c(s, ',');
+		bson_string_append(s, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return bson_string_free(s, false);
+}

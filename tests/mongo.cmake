@@ -1,0 +1,45 @@
+# MongoDB driver tests, against a real FerretDB 1.24.2 (SQLite backend)
+# built by scripts/install-ferretdb.sh and started once for the suite by
+# scripts/ferretdb-server.sh (a ctest fixture); its URL is written to
+# ${MIGRATE_MONGO_STATE}/url and read by every test (tests/mongo_util.c).
+# Each test works in a database of its own; tests that kill or restart a
+# server start private ones with the same script. Under CI=true a missing
+# server fails the tests; elsewhere they are skipped, loudly.
+if(NOT MIGRATE_WITH_MONGO_ENABLED)
+  return()
+endif()
+
+set(MIGRATE_MONGO_STATE ${CMAKE_BINARY_DIR}/ferretdb-server)
+set(MIGRATE_FERRETDB_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/ferretdb-server.sh)
+
+# Building FerretDB the first time takes minutes; later runs find it cached.
+add_test(NAME mongo.server.start COMMAND bash -c
+  "'${PROJECT_SOURCE_DIR}/scripts/install-ferretdb.sh' >/dev/null && '${MIGRATE_FERRETDB_SCRIPT}' start '${MIGRATE_MONGO_STATE}'")
+set_tests_properties(mongo.server.start PROPERTIES FIXTURES_SETUP mongo_server TIMEOUT 1800 LABELS mongo)
+add_test(NAME mongo.server.stop COMMAND ${MIGRATE_FERRETDB_SCRIPT} stop ${MIGRATE_MONGO_STATE})
+set_tests_properties(mongo.server.stop PROPERTIES FIXTURES_CLEANUP mongo_server TIMEOUT 120 LABELS mongo)
+
+# Tests and examples that need the server call this on their ctest names.
+function(migrate_mongo_fixture)
+  set_tests_properties(${ARGN} PROPERTIES FIXTURES_REQUIRED mongo_server
+    ENVIRONMENT "MIGRATE_MONGO_URL_FILE=${MIGRATE_MONGO_STATE}/url;MIGRATE_FERRETDB_SCRIPT=${MIGRATE_FERRETDB_SCRIPT}"
+    LABELS mongo)
+endfunction()
+
+foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c)
+    set(_extra "")
+    if(_name STREQUAL "mongo_seeds" OR _name STREQUAL "mongo_resume")
+      set(_extra ../examples/sessions_to_jobs/plan.c ../examples/chat_collections/plan.c)
+    endif()
+    migrate_test(${_name} SOURCES ${_name}.c mongo_util.c ${_extra}
+      LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP LABELS mongo)
+  endif()
+endforeach()
+
+get_property(_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t ${_all_tests})
+  if(_t MATCHES "^mongo_")
+    migrate_mongo_fixture(${_t})
+  endif()
+endforeach()

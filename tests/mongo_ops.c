@@ -1,0 +1,559 @@
+/*
+ * Every step op of the catalog on MongoDB (FerretDB), up and down, checked
+ * by querying the server; idempotence of re-runs; refused steps and names
+ * with nothing written; render, check, borrowed clients and redaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "mongo_util.h"
+
+/* A plan `name` with one version (id 1) of the given steps (NULL-terminated JSON). */
+static migrate_plan_t *plan_of(const char *name, const char *const *steps)
+{
+	migrate_plan_t *p = NULL;
+	migrate_version_t *v = NULL;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&p, name, &err), &err);
+	CHECK_OK(migrate_plan_add_version(p, 1, "v1", &v, &err), &err);
+	for (size_t i = 0; steps[i]; i++)
+		mt_step(v, steps[i]);
+	return p;
+}
+
+static int up(const char *url, migrate_plan_t *p, migrate_error_t *err)
+{
+	migrate_target_t *t = mt_target(url);
+	int rc = migrate_up(t, p, 0, NULL, err);
+	migrate_target_close(t);
+	return rc;
+}
+
+static int down(const char *url, migrate_plan_t *p, migrate_error_t *err)
+{
+	migrate_target_t *t = mt_target(url);
+	int rc = migrate_down(t, p, 0, NULL, err);
+	migrate_target_close(t);
+	return rc;
+}
+
+static void has(mongoc_client_t *c, const char *coll, const char *filter, int64_t n)
+{
+	int64_t got = mt_count(c, mt_db(), coll, filter);
+	if (got != n)
+		harness_fail(__FILE__, __LINE__, "count(%s, %s) = %lld, expected %lld", coll, filter ? filter : "{}",
+			     (long long)got, (long long)n);
+}
+
+TEST(collections_up_down)
+{
+	const char *url = mt_fresh_db("coll");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"create_table\",\"table\":\"users\",\"primary_key\":[\"id\"],\"columns\":["
+		"{\"name\":\"id\",\"type\":\"integer\",\"unique\":true},"
+		"{\"name\":\"email\",\"type\":\"text\",\"unique\":true},{\"name\":\"name\",\"type\":\"text\"}]}",
+		"{\"op\":\"rename_table\",\"from\":\"legacy\",\"to\":\"archive\"}",
+		"{\"op\":\"drop_table\",\"table\":\"scratch\",\"down\":[{\"op\":\"create_table\",\"table\":\"scratch\","
+		"\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}]}",
+		NULL};
+	migrate_plan_t *p = plan_of("coll", steps);
+	char *doc;
+
+	mt_insert(c, mt_db(), "legacy", "[{\"_id\":1,\"a\":\"kept\"}]");
+	mt_insert(c, mt_db(), "scratch", "[{\"_id\":1}]");
+	CHECK_OK(up(url, p, &err), &err);
+	CHECK(mt_exists(c, mt_db(), "users"));
+	CHECK_STR(mt_indexes(c, mt_db(), "users"), "_id_,users_email_key,users_pkey");
+	doc = mt_index_spec(c, mt_db(), "users", "users_email_key");
+	CHECK_STR(doc, "{ \"key\" : { \"email\" : 1 }, \"unique\" : true }");
+	free(doc);
+	CHECK(!mt_exists(c, mt_db(), "legacy"));
+	doc = mt_find_one(c, mt_db(), "archive", NULL);
+	CHECK_HAS(doc, "kept");
+	free(doc);
+	CHECK(!mt_exists(c, mt_db(), "scratch"));
+
+	/* A second up does nothing; a second plan creating the same things is a no-op too. */
+	CHECK_OK(up(url, p, &err), &err);
+	migrate_plan_t *again = plan_of("coll_again", steps);
+	CHECK_OK(up(url, again, &err), &err);
+	migrate_plan_destroy(again);
+
+	CHECK_OK(down(url, p, &err), &err);
+	CHECK(!mt_exists(c, mt_db(), "users"));
+	CHECK(mt_exists(c, mt_db(), "legacy"));
+	CHECK(!mt_exists(c, mt_db(), "archive"));
+	CHECK(mt_exists(c, mt_db(), "scratch"));
+	has(c, "legacy", "{\"a\":\"kept\"}", 1);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+TEST(fields_up_down)
+{
+	const char *url = mt_fresh_db("fields");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"session_ids\",\"type\":\"json\","
+		"\"default\":{\"value\":[]}}}",
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"n\",\"type\":\"integer\","
+		"\"default\":{\"value\":0}}}",
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"token\",\"type\":\"uuid\","
+		"\"default\":\"uuid\"}}",
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"seen\",\"type\":\"timestamp\","
+		"\"default\":\"now\"}}",
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"note\",\"type\":\"text\"}}",
+		"{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"title\",\"to\":\"label\"}",
+		"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"junk\",\"down\":[]}",
+		NULL};
+	migrate_plan_t *p = plan_of("fields", steps);
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"title\":\"a\",\"junk\":1},{\"_id\":2,\"title\":\"b\",\"n\":7},{\"_id\":3}]");
+	CHECK_OK(up(url, p, &err), &err);
+	has(c, "jobs", "{\"session_ids\":{\"$size\":0}}", 3);
+	has(c, "jobs", "{\"n\":0}", 2);
+	has(c, "jobs", "{\"n\":7}", 1); /* an existing value is kept */
+	has(c, "jobs", "{\"token\":{\"$type\":\"binData\"}}", 3);
+	has(c, "jobs", "{\"seen\":{\"$type\":\"date\"}}", 3);
+	has(c, "jobs", "{\"note\":{\"$exists\":true}}", 0);
+	has(c, "jobs", "{\"label\":\"a\"}", 1);
+	has(c, "jobs", "{\"title\":{\"$exists\":true}}", 0);
+	has(c, "jobs", "{\"junk\":{\"$exists\":true}}", 0);
+	/* Three distinct UUIDs. */
+	{
+		char *a = mt_find_one(c, mt_db(), "jobs", "{\"_id\":1}"), *b = mt_find_one(c, mt_db(), "jobs", "{\"_id\":2}");
+		CHECK(strstr(a, "token") && strcmp(strstr(a, "token"), strstr(b, "token")) != 0);
+		free(a);
+		free(b);
+	}
+
+	CHECK_OK(down(url, p, &err), &err);
+	has(c, "jobs", "{\"session_ids\":{\"$exists\":true}}", 0);
+	has(c, "jobs", "{\"n\":{\"$exists\":true}}", 0); /* drop_column is the inverse of add_column */
+	has(c, "jobs", "{\"token\":{\"$exists\":true}}", 0);
+	has(c, "jobs", "{\"title\":\"a\"}", 1);
+	has(c, "jobs", "{\"label\":{\"$exists\":true}}", 0);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+TEST(indexes)
+{
+	const char *url = mt_fresh_db("idx");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,"
+		"\"keys\":[{\"column\":\"job_id\"}]}",
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"user_status\","
+		"\"keys\":[{\"column\":\"user_id\"},{\"column\":\"status\",\"order\":\"desc\"}]}",
+		"{\"op\":\"drop_index\",\"table\":\"jobs\",\"name\":\"old_idx\",\"down\":[]}",
+		NULL};
+	const char *same[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,"
+			      "\"keys\":[{\"column\":\"job_id\"}]}",
+			      NULL};
+	const char *conflict[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\","
+				  "\"keys\":[{\"column\":\"job_id\"}]}",
+				  NULL};
+	const char *dupkeys[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"uniq_user\",\"unique\":true,"
+				 "\"keys\":[{\"column\":\"user_id\"}]}",
+				 NULL};
+	migrate_plan_t *p = plan_of("idx", steps), *p2 = plan_of("idx_same", same), *p3 = plan_of("idx_conflict", conflict),
+		       *p4 = plan_of("idx_dup", dupkeys);
+	char *spec;
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"job_id\":\"j1\",\"user_id\":\"u1\"},{\"_id\":2,\"job_id\":\"j2\",\"user_id\":\"u1\"}]");
+	mt_cmd(c, mt_db(), "{\"createIndexes\":\"jobs\",\"indexes\":[{\"key\":{\"x\":1},\"name\":\"old_idx\"}]}", NULL);
+	CHECK_OK(up(url, p, &err), &err);
+	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_,job_id_1,user_status");
+	spec = mt_index_spec(c, mt_db(), "jobs", "user_status");
+	CHECK_STR(spec, "{ \"key\" : { \"user_id\" : 1, \"status\" : -1 }, \"unique\" : false }");
+	free(spec);
+
+	/* An identical index is a no-op; the same name with other options is a clear error. */
+	CHECK_OK(up(url, p2, &err), &err);
+	CHECK_INT(up(url, p3, &err), MIGRATE_EDB);
+	CHECK_HAS(err.message, "already exists with other keys or options");
+	CHECK_HAS(err.message, "job_id_1");
+
+	/* A unique build over duplicates shows them. */
+	CHECK_INT(up(url, p4, &err), MIGRATE_EDB);
+	CHECK_HAS(err.message, "duplicate keys");
+	CHECK_HAS(err.message, "\"u1\"");
+	CHECK_HAS(err.message, "2 documents");
+	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_,job_id_1,user_status");
+
+	CHECK_OK(down(url, p, &err), &err);
+	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_");
+	migrate_plan_destroy(p);
+	migrate_plan_destroy(p2);
+	migrate_plan_destroy(p3);
+	migrate_plan_destroy(p4);
+	mongoc_client_destroy(c);
+}
+
+TEST(enums_and_commands)
+{
+	const char *url = mt_fresh_db("enum");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"create_enum\",\"name\":\"jobstatus\",\"values\":[\"pending\",\"processing\",\"done\"]}",
+		"{\"op\":\"command\",\"up\":[{\"insert\":\"settings\",\"documents\":[{\"_id\":\"mode\",\"v\":1}]}],"
+		"\"down\":{\"delete\":\"settings\",\"deletes\":[{\"q\":{\"_id\":\"mode\"},\"limit\":1}]}}",
+		NULL};
+	migrate_plan_t *p = plan_of("enum", steps);
+	char *doc;
+
+	CHECK_OK(up(url, p, &err), &err);
+	doc = mt_find_one(c, mt_db(), "_migrate_enums", "{\"_id\":\"jobstatus\"}");
+	CHECK_HAS(doc, "\"pending\", \"processing\", \"done\"");
+	free(doc);
+	has(c, "settings", "{\"_id\":\"mode\"}", 1);
+	CHECK_OK(down(url, p, &err), &err);
+	has(c, "_migrate_enums", NULL, 0);
+	has(c, "settings", NULL, 0);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+TEST(map_values_up_down)
+{
+	const char *url = mt_fresh_db("map");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\","
+			       "\"map\":{\"pending\":\"queued\",\"running\":\"active\"},\"where\":{\"kind\":\"a\"}}",
+			       NULL};
+	const char *chain[] = {"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\","
+			       "\"map\":{\"a\":\"b\",\"b\":\"c\"}}",
+			       NULL};
+	migrate_plan_t *p = plan_of("map", steps), *bad = plan_of("chain", chain);
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"status\":\"pending\",\"kind\":\"a\"},{\"_id\":2,\"status\":\"running\",\"kind\":\"a\"},"
+		  "{\"_id\":3,\"status\":\"pending\",\"kind\":\"b\"},{\"_id\":4,\"status\":\"done\",\"kind\":\"a\"}]");
+	CHECK_OK(up(url, p, &err), &err);
+	has(c, "jobs", "{\"_id\":1,\"status\":\"queued\"}", 1);
+	has(c, "jobs", "{\"_id\":2,\"status\":\"active\"}", 1);
+	has(c, "jobs", "{\"_id\":3,\"status\":\"pending\"}", 1);
+	has(c, "jobs", "{\"_id\":4,\"status\":\"done\"}", 1);
+	CHECK_OK(down(url, p, &err), &err);
+	has(c, "jobs", "{\"status\":\"pending\"}", 2);
+	has(c, "jobs", "{\"status\":\"running\"}", 1);
+
+	CHECK_INT(up(url, bad, &err), MIGRATE_EUNSUPPORTED);
+	CHECK_HAS(err.message, "both an old and a new value");
+	migrate_plan_destroy(p);
+	migrate_plan_destroy(bad);
+	mongoc_client_destroy(c);
+}
+
+TEST(backfill_expressions)
+{
+	const char *url = mt_fresh_db("bf");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{"
+		"\"done\":{\"array_length\":\"tool_ids\"},\"copy\":{\"column\":\"name\"},\"zero\":{\"value\":0},"
+		"\"sessions\":{\"count\":{\"table\":\"sessions\",\"match\":{\"job_id\":\"job_id\"},"
+		"\"where\":{\"status\":{\"$ne\":\"failed\"}}}}}}",
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"where\":{\"name\":\"x\"},\"set\":{\"flag\":{\"value\":true}}}",
+		NULL};
+	migrate_plan_t *p = plan_of("bf", steps);
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"job_id\":\"j1\",\"name\":\"x\",\"tool_ids\":[1,2,3]},"
+		  "{\"_id\":2,\"job_id\":\"j2\",\"tool_ids\":null},{\"_id\":3,\"job_id\":\"j3\",\"name\":\"y\"},"
+		  "{\"_id\":4,\"name\":\"z\",\"tool_ids\":[]}]");
+	mt_insert(c, mt_db(), "sessions",
+		  "[{\"job_id\":\"j1\",\"status\":\"ok\"},{\"job_id\":\"j1\",\"status\":\"ok\"},"
+		  "{\"job_id\":\"j1\",\"status\":\"failed\"},{\"job_id\":\"j3\",\"status\":\"ok\"}]");
+	CHECK_OK(up(url, p, &err), &err);
+	has(c, "jobs", "{\"_id\":1,\"done\":3,\"copy\":\"x\",\"zero\":0,\"sessions\":2,\"flag\":true}", 1);
+	has(c, "jobs", "{\"_id\":2,\"done\":0,\"copy\":null,\"sessions\":0}", 1);
+	has(c, "jobs", "{\"_id\":3,\"done\":0,\"copy\":\"y\",\"sessions\":1}", 1);
+	has(c, "jobs", "{\"_id\":4,\"done\":0,\"sessions\":0}", 1);
+	has(c, "jobs", "{\"flag\":{\"$exists\":true}}", 1);
+	/* A backfill has no inverse: the down path is refused before anything runs. */
+	CHECK_INT(down(url, p, &err), MIGRATE_EIRREVERSIBLE);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+/* The range-update (server) and per-document (client) paths give the same documents. */
+TEST(both_paths_same_result)
+{
+	const char *steps[] = {
+		"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"n\",\"type\":\"integer\","
+		"\"default\":{\"value\":0}}}",
+		"{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"a\",\"to\":\"b\"}",
+		"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"junk\"}",
+		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"s\",\"map\":{\"p\":\"q\",\"r\":\"t\"}}",
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
+		NULL};
+	char *dumps[2];
+	migrate_error_t err;
+
+	for (int mode = 0; mode < 2; mode++) {
+		char tag[16];
+		const char *url;
+		mongoc_client_t *c;
+		migrate_plan_t *p = plan_of("paths", steps);
+		migrate_run_options_t opts;
+		migrate_target_t *t;
+		snprintf(tag, sizeof tag, "paths%d", mode);
+		url = mt_fresh_db(tag);
+		c = mt_client(url);
+		for (int i = 0; i < 250; i++) {
+			char doc[200];
+			snprintf(doc, sizeof doc, "[{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}]", i, i,
+				 i % 3 == 0 ? "p" : i % 3 == 1 ? "r" : "x", i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
+			mt_insert(c, mt_db(), "jobs", doc);
+		}
+		setenv("MIGRATE_MONGO_RANGE_UPDATES", mode ? "1" : "0", 1);
+		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+		opts.batch_size = 40;
+		t = mt_target(url);
+		CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+		migrate_target_close(t);
+		unsetenv("MIGRATE_MONGO_RANGE_UPDATES");
+		dumps[mode] = mt_dump(c, mt_db());
+		/* The history differs only by database; documents and indexes must match. */
+		*strstr(dumps[mode], "== _migrate_history") = '\0';
+		migrate_plan_destroy(p);
+		mongoc_client_destroy(c);
+	}
+	CHECK_HAS(dumps[0], "\"n\" : { \"$numberInt\" : \"5\" }");
+	CHECK_STR(dumps[0], dumps[1]);
+	free(dumps[0]);
+	free(dumps[1]);
+}
+
+TEST(asserts)
+{
+	const char *url = mt_fresh_db("assert");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *ok[] = {
+		"{\"op\":\"assert\",\"count\":{\"table\":\"jobs\"},\"expect\":3}",
+		"{\"op\":\"assert\",\"count\":{\"table\":\"jobs\",\"where\":{\"s\":{\"$in\":[\"a\",\"b\"]}}},"
+		"\"expect\":{\"$gte\":2}}",
+		"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"job_id\"]}}",
+		"{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"s\":\"zzz\"}}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"column\":\"s\"}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"index\":\"_id_\"}}",
+		"{\"op\":\"assert\",\"command\":{\"count\":\"jobs\"},\"expect\":{\"n\":3,\"ok\":1}}",
+		NULL};
+	const char *fails[][2] = {
+		{"{\"op\":\"assert\",\"count\":{\"table\":\"jobs\"},\"expect\":4,\"message\":\"need four\"}",
+		 "count of \"jobs\" is 3"},
+		{"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\"]}}", "duplicates"},
+		{"{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"s\":\"a\"}}}", "matches"},
+		{"{\"op\":\"assert\",\"exists\":{\"table\":\"nope\"}}", "does not exist"},
+		{"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"column\":\"nope\"}}", "has the field"},
+		{"{\"op\":\"assert\",\"command\":{\"count\":\"jobs\"},\"expect\":{\"n\":2}}", "does not hold"},
+	};
+	migrate_plan_t *p = plan_of("assert_ok", ok);
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"job_id\":\"j1\",\"s\":\"a\"},{\"_id\":2,\"job_id\":\"j2\",\"s\":\"a\"},"
+		  "{\"_id\":3,\"job_id\":\"j3\",\"s\":\"b\"}]");
+	CHECK_OK(up(url, p, &err), &err);
+	migrate_plan_destroy(p);
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		const char *one[] = {fails[i][0], NULL};
+		char name[16];
+		snprintf(name, sizeof name, "assert_%zu", i);
+		p = plan_of(name, one);
+		CHECK_INT(up(url, p, &err), MIGRATE_EASSERT);
+		CHECK_HAS(err.message, fails[i][1]);
+		if (i == 0)
+			CHECK_HAS(err.message, "need four");
+		migrate_plan_destroy(p);
+	}
+	mongoc_client_destroy(c);
+}
+
+/* Steps with no meaning on MongoDB and hostile names are refused before anything is written. */
+TEST(refused_before_writing)
+{
+	const char *url = mt_fresh_db("refused");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *bad[] = {
+		"{\"op\":\"sql\",\"up\":\"CREATE TABLE x (a int)\"}",
+		"{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":{\"sql\":\"money\"}}]}",
+		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"a\",\"type\":\"text\","
+		"\"default\":{\"sql\":\"now()\"}}}",
+		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"a\":{\"sql\":\"1+1\"}}}",
+		"{\"op\":\"assert\",\"sql\":\"SELECT 1\",\"expect\":1}",
+		"{\"op\":\"create_table\",\"table\":\"bad$name\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+		"{\"op\":\"create_table\",\"table\":\"a.b\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+		"{\"op\":\"create_table\",\"table\":\"system.users\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+		"{\"op\":\"drop_table\",\"table\":\"_migrate_history\"}",
+		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"$set\",\"type\":\"text\"}}",
+		"{\"op\":\"rename_column\",\"table\":\"t\",\"from\":\"a.b\",\"to\":\"c\"}",
+		"{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"s\",\"map\":{\"a\":\"b\"},\"where\":{\"$where\":\"1\"}}",
+		"{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"p\",\"keys\":[{\"column\":\"a\"}],"
+		"\"where\":{\"a\":{\"$gt\":1}}}",
+		NULL};
+
+	for (size_t i = 0; bad[i]; i++) {
+		/* A valid first version proves nothing runs when a later one is refused. */
+		migrate_plan_t *p = NULL;
+		migrate_version_t *v = NULL;
+		migrate_target_t *t;
+		int rc;
+		CHECK_OK(migrate_plan_new(&p, "refused", &err), &err);
+		CHECK_OK(migrate_plan_add_version(p, 1, "ok", &v, &err), &err);
+		mt_step(v, "{\"op\":\"create_table\",\"table\":\"fine\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}");
+		CHECK_OK(migrate_plan_add_version(p, 2, "bad", &v, &err), &err);
+		if (migrate_version_add_step_json(v, bad[i], NULL, &err) != 0) {
+			/* Refused by the core's own checks (NUL, control characters ...). */
+			migrate_plan_destroy(p);
+			continue;
+		}
+		t = mt_target(url);
+		rc = migrate_up(t, p, 0, NULL, &err);
+		if (rc != MIGRATE_EUNSUPPORTED && rc != MIGRATE_EPLAN)
+			harness_fail(__FILE__, __LINE__, "step %s: up returned %d (%s)", bad[i], rc, err.message);
+		CHECK_HAS(err.message, "version 2");
+		migrate_target_close(t);
+		CHECK_STR(mt_collections(c, mt_db()), "");
+		migrate_plan_destroy(p);
+	}
+	mongoc_client_destroy(c);
+}
+
+TEST(render_check_status)
+{
+	const char *url = mt_fresh_db("render");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"rename_table\",\"from\":\"sessions\",\"to\":\"jobs\"}",
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,\"keys\":[{\"column\":\"job_id\"}]}",
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"n\":{\"array_length\":\"tool_ids\"}}}",
+		NULL};
+	migrate_plan_t *p = plan_of("render", steps);
+	migrate_target_t *t = mt_target(url);
+	char *out = NULL;
+	int state = -1;
+
+	mt_insert(c, mt_db(), "sessions", "[{\"_id\":1,\"job_id\":\"a\",\"tool_ids\":[1]}]");
+	CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);
+	CHECK_HAS(out, "renameCollection");
+	CHECK_HAS(out, "createIndexes");
+	CHECK_HAS(out, "\"unique\" : true");
+	CHECK_HAS(out, "tool_ids");
+	migrate_free(out);
+	CHECK(!mt_exists(c, mt_db(), "jobs")); /* render writes nothing */
+	CHECK_OK(migrate_check(t, p, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	CHECK_OK(migrate_check(t, p, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(mt_state(t, p, 1), MIGRATE_STATE_APPLIED);
+	has(c, "jobs", "{\"n\":1}", 1);
+	has(c, "_migrate_history", "{\"plan\":\"render\",\"version\":1,\"state\":\"applied\",\"steps_done\":3}", 1);
+	has(c, "_migrate_locks", NULL, 0); /* released */
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+TEST(borrowed_client)
+{
+	const char *url = mt_fresh_db("borrowed");
+	mongoc_client_t *c = mt_client(url);
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	const char *steps[] = {"{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}",
+			       NULL};
+	migrate_plan_t *p = plan_of("borrowed", steps);
+
+	CHECK_INT(migrate_target_open_mongo(&t, NULL, "db", &err), MIGRATE_EINVAL);
+	CHECK_INT(migrate_target_open_mongo(&t, c, "bad/db", &err), MIGRATE_EINVAL);
+	CHECK_OK(migrate_target_open_mongo(&t, c, mt_db(), &err), &err);
+	CHECK_STR(migrate_target_driver_name(t), "mongo");
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	migrate_target_close(t);
+	/* The client is still the application's, and still works. */
+	CHECK(mt_exists(c, mt_db(), "a"));
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+TEST(url_errors_hide_password)
+{
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+
+	mt_server_url();
+	CHECK_INT(migrate_target_open(&t, "mongodb://bob:s3cretpw@127.0.0.1:1/db?serverSelectionTimeoutMS=300", &err),
+		  MIGRATE_ECONNECT);
+	CHECK(strstr(err.message, "s3cretpw") == NULL);
+	CHECK_HAS(err.message, "127.0.0.1:1");
+	CHECK(migrate_target_open(&t, "mongodb://bob:s3cretpw@127.0.0.1:1/", &err) != 0);
+	CHECK(strstr(err.message, "s3cretpw") == NULL);
+	CHECK_HAS(err.message, "names no database");
+	CHECK(migrate_target_open(&t, "mongodb://bob:s3cretpw@[bad/db", &err) != 0);
+	CHECK(strstr(err.message, "s3cretpw") == NULL);
+}
+
+/* Batches journal a checkpoint each; a cancel stops after a batch and the next run resumes. */
+static int cancel_after(const migrate_event_t *ev, void *payload)
+{
+	int *left = payload;
+	if (ev->type == MIGRATE_EVENT_PROGRESS && --*left == 0)
+		return 1;
+	return 0;
+}
+
+TEST(batches_cancel_resume)
+{
+	const char *url = mt_fresh_db("batches");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
+			       NULL};
+	migrate_plan_t *p = plan_of("batches", steps);
+	migrate_run_options_t opts;
+	migrate_target_t *t;
+	int left = 3;
+	bson_string_t *docs = bson_string_new("[");
+
+	for (int i = 0; i < 1000; i++)
+		bson_string_append_printf(docs, "%s{\"_id\":%d,\"arr\":[%d]}", i ? "," : "", i, i);
+	bson_string_append(docs, "]");
+	mt_insert(c, mt_db(), "jobs", docs->str);
+	bson_string_free(docs, true);
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_size = 100;
+	opts.on_event = cancel_after;
+	opts.event_payload = &left;
+	t = mt_target(url);
+	CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
+	has(c, "jobs", "{\"len\":1}", 300);
+	{
+		char *h = mt_find_one(c, mt_db(), "_migrate_history", "{\"plan\":\"batches\"}");
+		CHECK_HAS(h, "\"checkpoint\" : \"{ \\\"after\\\" : { \\\"$numberInt\\\" : \\\"299\\\" }");
+		free(h);
+	}
+	opts.on_event = NULL;
+	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+	has(c, "jobs", "{\"len\":1}", 1000);
+	CHECK_INT(mt_state(t, p, 1), MIGRATE_STATE_APPLIED);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}

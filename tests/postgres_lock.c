@@ -1,0 +1,261 @@
+/*
+ * Locking on PostgreSQL: 8 processes running `up` at once apply every
+ * version exactly once; a busy lock names its holder; a dead holder never
+ * keeps it; the lease-table mode for transaction poolers, with takeover
+ * after expiry and fencing of history writes.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "postgres_util.h"
+
+static migrate_plan_t *log_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	migrate_version_t *v;
+	char step[300];
+	int i;
+
+	CHECK_OK(migrate_plan_new(&plan, "race", &err), &err);
+	v = pgt_version(plan, 1, "log");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
+		    "{\"name\":\"pid\",\"type\":\"integer\"}]}");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
+	for (i = 2; i <= 4; i++) {
+		v = pgt_version(plan, (uint64_t)i, "more");
+		snprintf(step, sizeof step,
+			 "{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
+			 "\"down\":\"DELETE FROM log WHERE version = %d\"}",
+			 i, i);
+		pgt_step(v, step);
+	}
+	return plan;
+}
+
+TEST(eight_processes_at_once)
+{
+	const char *url = pgt_fresh_db("race");
+	PGconn *c = pgt_connect(url);
+	pid_t pids[8];
+	int go[2], i, ok = 0;
+
+	CHECK(pipe(go) == 0);
+	for (i = 0; i < 8; i++) {
+		pids[i] = fork();
+		CHECK(pids[i] >= 0);
+		if (pids[i] == 0) {
+			migrate_target_t *t = NULL;
+			migrate_plan_t *plan = log_plan();
+			migrate_run_options_t o;
+			migrate_error_t err;
+			char b;
+			int rc;
+			close(go[1]);
+			if (migrate_target_open(&t, url, &err) != 0)
+				_exit(3);
+			if (read(go[0], &b, 1) < 0) /* all start together when the pipe closes */
+				_exit(4);
+			migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+			o.lock_timeout_ms = 60000;
+			rc = migrate_up(t, plan, 0, &o, &err);
+			if (rc)
+				fprintf(stderr, "process %d: %s\n", i, err.message);
+			migrate_target_close(t);
+			_exit(rc == 0 ? 0 : rc == MIGRATE_ELOCKED ? 2 : 1);
+		}
+	}
+	close(go[0]);
+	usleep(300000);
+	close(go[1]);
+	for (i = 0; i < 8; i++) {
+		int status = 0;
+		CHECK(waitpid(pids[i], &status, 0) == pids[i]);
+		CHECK(WIFEXITED(status));
+		CHECK(WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2);
+		ok += WEXITSTATUS(status) == 0;
+	}
+	CHECK_INT(ok, 8);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 4);
+	CHECK_INT(pgt_int(c, "SELECT count(DISTINCT version) FROM log"), 4);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'race' AND state = 'applied'"), 4);
+	PQfinish(c);
+}
+
+/* Tells the parent through the pipe in *payload that the lock is held, then keeps it a while. */
+static int hold_at_start(const migrate_event_t *ev, void *payload)
+{
+	int fd = *(int *)payload;
+
+	if (ev->type == MIGRATE_EVENT_VERSION_START) {
+		if (fd >= 0 && write(fd, "x", 1) != 1)
+			_exit(5);
+		sleep(3);
+	}
+	return 0;
+}
+
+static int count_waits(const migrate_event_t *ev, void *payload)
+{
+	if (ev->type == MIGRATE_EVENT_LOCK_WAIT)
+		++*(int *)payload;
+	return 0;
+}
+
+/* Starts a child that takes the plan's lock and holds it (sleeping in a callback); returns its pid. */
+static pid_t start_holder(const char *url, const char *app, int extra)
+{
+	int fds[2];
+	char b;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_plan_t *plan = log_plan();
+		migrate_run_options_t o;
+		migrate_error_t err;
+		char u[700];
+		close(fds[0]);
+		snprintf(u, sizeof u, "%s?application_name=%s", url, app);
+		if (migrate_target_open(&t, u, &err) != 0)
+			_exit(3);
+		if (extra) /* a version still pending, so that the holder has something to hold the lock for */
+			pgt_step(pgt_version(plan, 5, "extra"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.on_event = hold_at_start;
+		o.event_payload = &fds[1];
+		migrate_up(t, plan, 0, &o, &err);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &b, 1) != 1)
+		harness_fail(__FILE__, __LINE__, "the holder never took the lock");
+	close(fds[0]);
+	return pid;
+}
+
+TEST(busy_lock_names_holder_and_dead_holder_releases)
+{
+	const char *url = pgt_fresh_db("holder");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = log_plan();
+	migrate_run_options_t o;
+	migrate_error_t err;
+	int waits = 0, status, rc;
+	pid_t pid = start_holder(url, "holder_app", 0);
+
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.lock_timeout_ms = 0;
+	rc = migrate_up(t, plan, 0, &o, &err);
+	CHECK_INT(rc, MIGRATE_ELOCKED);
+	CHECK_HAS(err.message, "plan \"race\" is locked by PostgreSQL backend pid ");
+	CHECK_HAS(err.message, "application_name \"holder_app\"");
+	CHECK_HAS(err.message, "connected since ");
+	/* Waiting reports LOCK_WAIT events, then succeeds once the holder finishes. */
+	o.lock_timeout_ms = 30000;
+	o.on_event = count_waits;
+	o.event_payload = &waits;
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK(waits > 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+
+	/* A holder killed with SIGKILL does not keep the lock. */
+	pid = start_holder(url, "doomed_app", 1);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	o.lock_timeout_ms = 10000;
+	o.on_event = NULL;
+	pgt_step(pgt_version(plan, 5, "extra"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'race' AND state = 'applied'"), 5);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+			     "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+		  0);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+typedef struct thief {
+	PGconn *c;
+	int done;
+} thief_t;
+
+static int steal_lease(const migrate_event_t *ev, void *payload)
+{
+	thief_t *x = payload;
+
+	if (ev->type == MIGRATE_EVENT_STEP_START && ev->version_id == 3 && !x->done) {
+		pgt_exec(x->c, "UPDATE _migrate_lock SET owner = 'thief', holder = 'another run'");
+		x->done = 1;
+	}
+	return 0;
+}
+
+TEST(lease_mode)
+{
+	char url[700];
+	PGconn *c;
+	migrate_target_t *t;
+	migrate_plan_t *plan = log_plan();
+	migrate_run_options_t o;
+	migrate_error_t err;
+	thief_t x;
+	int rc;
+
+	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=60000", pgt_fresh_db("lease"));
+	c = pgt_connect(pgt_server_url());
+	PQfinish(c);
+	{
+		/* the database URL without our parameters, for the checking connection */
+		char plain[700];
+		snprintf(plain, sizeof plain, "%.*s", (int)(strchr(url, '?') - url), url);
+		c = pgt_connect(plain);
+	}
+	t = pgt_target(url);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.lock_timeout_ms = 0;
+	CHECK_OK(migrate_up(t, plan, 1, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+			     "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+		  0);
+
+	/* A live lease of another run: refused, naming the holder. */
+	pgt_exec(c, "INSERT INTO _migrate_lock VALUES ('race', 'other', 'build-host:42 (deploy, pid 7)', now(), "
+		    "now() + interval '1 hour')");
+	rc = migrate_up(t, plan, 0, &o, &err);
+	CHECK_INT(rc, MIGRATE_ELOCKED);
+	CHECK_HAS(err.message, "locked by build-host:42 (deploy, pid 7)");
+	CHECK_HAS(err.message, "expires at");
+	/* An expired one (its holder died): taken over. */
+	pgt_exec(c, "UPDATE _migrate_lock SET expires_at = now() - interval '1 second'");
+	CHECK_OK(migrate_up(t, plan, 2, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+
+	/* Fencing: when another run takes the lease over mid-run, our next history write fails. */
+	x.c = c;
+	x.done = 0;
+	o.on_event = steal_lease;
+	o.event_payload = &x;
+	rc = migrate_up(t, plan, 0, &o, &err);
+	CHECK_INT(rc, MIGRATE_ELOCKLOST);
+	CHECK_HAS(err.message, "taken over by another run");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log WHERE version = 3"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 2);
+	pgt_exec(c, "DELETE FROM _migrate_lock");
+	o.on_event = NULL;
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 4);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}

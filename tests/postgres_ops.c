@@ -1,0 +1,335 @@
+/*
+ * Every op of the step catalog on a real PostgreSQL, up and down, checked
+ * in the catalogs and the data; render, check and status; hostile
+ * identifiers and values.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "postgres_util.h"
+
+static migrate_plan_t *ops_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	migrate_version_t *v;
+
+	CHECK_OK(migrate_plan_new(&plan, "ops", &err), &err);
+	v = pgt_version(plan, 1, "schema");
+	pgt_step(v, "{\"op\":\"create_enum\",\"name\":\"mood\",\"values\":[\"happy\",\"sad\",\"it's\"]}");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"people\",\"primary_key\":[\"id\"],\"columns\":["
+		    "{\"name\":\"id\",\"type\":\"bigint\",\"nullable\":false},"
+		    "{\"name\":\"name\",\"type\":\"text\",\"nullable\":false},"
+		    "{\"name\":\"mood\",\"type\":\"enum:mood\",\"default\":{\"value\":\"happy\"}},"
+		    "{\"name\":\"data\",\"type\":\"json\",\"default\":{\"value\":{\"a\":[1,2]}}},"
+		    "{\"name\":\"tags\",\"type\":\"json\"},"
+		    "{\"name\":\"created\",\"type\":\"timestamp\",\"default\":\"now\"},"
+		    "{\"name\":\"uid\",\"type\":\"uuid\",\"default\":\"uuid\",\"unique\":true},"
+		    "{\"name\":\"score\",\"type\":\"double\",\"default\":{\"value\":1.5}},"
+		    "{\"name\":\"flag\",\"type\":\"boolean\",\"default\":{\"value\":true}},"
+		    "{\"name\":\"n\",\"type\":\"integer\",\"default\":{\"sql\":\"40 + 2\"}},"
+		    "{\"name\":\"blob\",\"type\":\"bytes\"},"
+		    "{\"name\":\"code\",\"type\":{\"sql\":\"varchar(10)\"}}]}");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"pets\",\"primary_key\":[\"id\"],\"columns\":["
+		    "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
+		    "{\"name\":\"owner\",\"type\":\"bigint\",\"references\":{\"table\":\"people\",\"column\":\"id\","
+		    "\"on_delete\":\"cascade\"}},"
+		    "{\"name\":\"kind\",\"type\":\"text\"}]}");
+
+	v = pgt_version(plan, 2, "evolve");
+	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"people\",\"column\":{\"name\":\"nick\",\"type\":\"text\","
+		    "\"default\":{\"value\":\"x'y\"}}}");
+	pgt_step(v, "{\"op\":\"rename_column\",\"table\":\"people\",\"from\":\"nick\",\"to\":\"nickname\"}");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"people_name\",\"unique\":true,"
+		    "\"keys\":[{\"column\":\"name\"},{\"column\":\"created\",\"order\":\"desc\"}],"
+		    "\"where\":{\"mood\":\"happy\"}}");
+	pgt_step(v, "{\"op\":\"rename_table\",\"from\":\"pets\",\"to\":\"animals\"}");
+
+	v = pgt_version(plan, 3, "online index");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"people_created\",\"online\":true,"
+		    "\"keys\":[{\"column\":\"created\"}]}");
+
+	v = pgt_version(plan, 4, "data");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE TABLE side (x integer); INSERT INTO side VALUES (1), (2)\","
+		    "\"down\":\"DROP TABLE side\"}");
+	pgt_step(v, "{\"op\":\"assert\",\"exists\":{\"table\":\"side\"}}");
+	pgt_step(v, "{\"op\":\"assert\",\"count\":{\"table\":\"side\",\"where\":{\"x\":{\"$gte\":1}}},\"expect\":2}");
+	pgt_step(v, "{\"op\":\"map_values\",\"table\":\"people\",\"column\":\"mood\",\"map\":{\"sad\":\"it's\"},"
+		    "\"batch_size\":2}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"people\",\"batch_size\":3,"
+		    "\"set\":{\"n\":{\"array_length\":\"tags\"},\"score\":{\"count\":{\"table\":\"animals\","
+		    "\"match\":{\"owner\":\"id\"},\"where\":{\"kind\":{\"$ne\":\"fish\"}}}},"
+		    "\"nickname\":{\"column\":\"name\"}},\"where\":{\"id\":{\"$lte\":5}},\"down\":[]}");
+	pgt_step(v, "{\"op\":\"assert\",\"unique\":{\"table\":\"people\",\"columns\":[\"name\"]}}");
+	pgt_step(v, "{\"op\":\"assert\",\"no_match\":{\"table\":\"people\",\"where\":{\"mood\":\"sad\"}}}");
+	pgt_step(v, "{\"op\":\"assert\",\"sql\":\"SELECT count(*) FROM animals\",\"expect\":3}");
+
+	v = pgt_version(plan, 5, "drops");
+	pgt_step(v, "{\"op\":\"drop_index\",\"table\":\"people\",\"name\":\"people_name\",\"down\":["
+		    "{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"people_name\",\"keys\":[{\"column\":\"name\"}]}]}");
+	pgt_step(v, "{\"op\":\"drop_column\",\"table\":\"people\",\"column\":\"code\",\"down\":["
+		    "{\"op\":\"add_column\",\"table\":\"people\",\"column\":{\"name\":\"code\",\"type\":\"text\"}}]}");
+	pgt_step(v, "{\"op\":\"create_enum\",\"name\":\"tmp_enum\",\"values\":[\"a\"]}");
+	pgt_step(v, "{\"op\":\"drop_enum\",\"name\":\"tmp_enum\",\"down\":["
+		    "{\"op\":\"create_enum\",\"name\":\"tmp_enum\",\"values\":[\"a\"]}]}");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"gone\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}");
+	pgt_step(v, "{\"op\":\"drop_table\",\"table\":\"gone\",\"down\":["
+		    "{\"op\":\"create_table\",\"table\":\"gone\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}]}");
+	return plan;
+}
+
+static void seed_rows(PGconn *c)
+{
+	pgt_exec(c, "INSERT INTO people (id, name, mood, tags) VALUES "
+		    "(1, 'ann', 'happy', '[1,2,3]'), (2, 'bob', 'sad', '[]'), (3, 'cy', 'sad', NULL), "
+		    "(4, 'di', 'happy', '\"scalar\"'), (5, 'ed', 'sad', '[[1],[2]]'), (6, 'fay', 'sad', '[9]')");
+	pgt_exec(c, "INSERT INTO pets VALUES (1, 1, 'cat'), (2, 1, 'fish'), (3, 2, 'dog')");
+}
+
+TEST(ops_up_down)
+{
+	const char *url = pgt_fresh_db("ops");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = ops_plan();
+	PGconn *c = pgt_connect(url);
+	migrate_error_t err;
+	char *s;
+	int state = -1;
+
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+	seed_rows(c);
+	CHECK_OK(migrate_up(t, plan, 4, NULL, &err), &err);
+	s = pgt_value(c, "SELECT pg_get_indexdef('people_name'::regclass)");
+	CHECK_STR(s, "CREATE UNIQUE INDEX people_name ON public.people USING btree (name, created DESC) "
+		     "WHERE (mood = 'happy'::mood)");
+	free(s);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+
+	/* Types, defaults and constraints as the catalog sees them. */
+	s = pgt_value(c, "SELECT string_agg(column_name || ':' || data_type, ',' ORDER BY ordinal_position) "
+			 "FROM information_schema.columns WHERE table_name = 'people'");
+	CHECK_STR(s, "id:bigint,name:text,mood:USER-DEFINED,data:jsonb,tags:jsonb,created:timestamp with time zone,"
+		     "uid:uuid,score:double precision,flag:boolean,n:integer,blob:bytea,nickname:text");
+	free(s);
+	s = pgt_value(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+			 "WHERE enumtypid = 'mood'::regtype");
+	CHECK_STR(s, "happy,sad,it's");
+	free(s);
+	s = pgt_value(c, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'people'::regclass "
+			 "AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'nickname')");
+	CHECK_STR(s, "'x''y'::text");
+	free(s);
+	s = pgt_value(c, "SELECT confdeltype FROM pg_constraint WHERE conrelid = 'animals'::regclass AND contype = 'f'");
+	CHECK_STR(s, "c");
+	free(s);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'people_name'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'people_created'::regclass AND indisvalid"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
+			     "AND NOT attisdropped"),
+		  0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_type WHERE typname = 'tmp_enum'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'gone'"), 0);
+
+	/* The data: map_values, backfill with array_length, count and column, limited by where. */
+	s = pgt_value(c, "SELECT string_agg(id || ':' || mood || ':' || coalesce(n::text, '-') || ':' || score || ':' || "
+			 "coalesce(nickname, '-'), ' ' ORDER BY id) FROM people");
+	CHECK_STR(s, "1:happy:3:1:ann 2:it's:0:1:bob 3:it's:0:0:cy 4:happy:0:0:di 5:it's:2:0:ed 6:it's:42:1.5:x'y");
+	free(s);
+	s = pgt_value(c, "SELECT string_agg(x::text, ',' ORDER BY x) FROM side");
+	CHECK_STR(s, "1,2");
+	free(s);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'ops' AND state = 'applied'"), 5);
+
+	/* Down to version 3: map_values reverted, side dropped, v5 undone by its explicit downs. */
+	CHECK_OK(migrate_down(t, plan, 3, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'side'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM people WHERE mood = 'sad'"), 4);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
+			     "AND NOT attisdropped"),
+		  1);
+	/* Down to nothing: everything gone but the history table. */
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('people', 'pets', 'animals', "
+			     "'people_name', 'people_created')"),
+		  0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_type WHERE typname = 'mood'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'ops'"), 0);
+	/* And up again from scratch. */
+	CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+	seed_rows(c);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'ops' AND state = 'applied'"), 5);
+
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(render_and_check)
+{
+	const char *url = pgt_fresh_db("render");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = ops_plan();
+	PGconn *c = pgt_connect(url);
+	migrate_error_t err;
+	char *out = NULL;
+
+	CHECK_OK(migrate_render(t, plan, 0, &out, &err), &err);
+	CHECK_HAS(out, "CREATE TYPE \"mood\" AS ENUM ('happy', 'sad', 'it''s')");
+	CHECK_HAS(out, "CREATE TABLE \"people\" (\"id\" bigint NOT NULL, \"name\" text NOT NULL, \"mood\" \"mood\" "
+		       "DEFAULT 'happy'");
+	CHECK_HAS(out, "\"uid\" uuid DEFAULT gen_random_uuid() UNIQUE");
+	CHECK_HAS(out, "REFERENCES \"people\" (\"id\") ON DELETE CASCADE");
+	CHECK_HAS(out, "CREATE INDEX CONCURRENTLY \"people_created\" ON \"people\" (\"created\")");
+	CHECK_HAS(out, "CREATE UNIQUE INDEX \"people_name\" ON \"people\" (\"name\", \"created\" DESC) WHERE (\"mood\" = 'happy');");
+	CHECK_HAS(out, "WITH b AS (SELECT");
+	migrate_free(out);
+	/* render writes nothing */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('people', '_migrate_history')"), 0);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(transactional_version_all_or_nothing)
+{
+	const char *url = pgt_fresh_db("txn");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	PGconn *c = pgt_connect(url);
+	migrate_error_t err;
+	int rc;
+
+	CHECK_OK(migrate_plan_new(&plan, "txn", &err), &err);
+	v = pgt_version(plan, 1, "fails halfway");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"INSERT INTO a VALUES (1)\",\"down\":\"DELETE FROM a\"}");
+	pgt_step(v, "{\"op\":\"assert\",\"count\":{\"table\":\"a\"},\"expect\":2,\"message\":\"two rows wanted\"}");
+	rc = migrate_up(t, plan, 0, NULL, &err);
+	CHECK_INT(rc, MIGRATE_EASSERT);
+	CHECK_HAS(err.message, "1 rows counted, expected = 2");
+	CHECK_HAS(err.message, "two rows wanted");
+	CHECK_HAS(err.message, "version 1");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'a'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'failed' AND steps_done = 0"), 1);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(hostile_identifiers_and_values)
+{
+	const char *url = pgt_fresh_db("hostile");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	PGconn *c = pgt_connect(url);
+	migrate_error_t err;
+	char *s;
+
+	CHECK_OK(migrate_plan_new(&plan, "x\"; DROP TABLE y; --", &err), &err);
+	v = pgt_version(plan, 1, "it's \"evil\"");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"t\\\"; DROP TABLE z; --\",\"primary_key\":[\"i'd\"],"
+		    "\"columns\":[{\"name\":\"i'd\",\"type\":\"integer\",\"nullable\":false},"
+		    "{\"name\":\"v\\\"al\",\"type\":\"text\",\"default\":{\"value\":\"'); DROP TABLE z; --\\\\\"}}]}");
+	pgt_step(v, "{\"op\":\"create_enum\",\"name\":\"e\\\"num\",\"values\":[\"a'b\",\"c\\\\d\",\"\xc3\xa9\"]}");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE TABLE z (x int); INSERT INTO \\\"t\\\"\\\"; DROP TABLE z; --\\\" "
+		    "(\\\"i'd\\\") SELECT g FROM generate_series(1, 7) g\",\"down\":\"DROP TABLE z\"}");
+	pgt_step(v, "{\"op\":\"map_values\",\"table\":\"t\\\"; DROP TABLE z; --\",\"column\":\"v\\\"al\","
+		    "\"map\":{\"'); DROP TABLE z; --\\\\\":\"x'); DROP TABLE z; --\"},\"batch_size\":2}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"t\\\"; DROP TABLE z; --\",\"batch_size\":2,"
+		    "\"set\":{\"v\\\"al\":{\"value\":\"o'k\\\\\"}},\"where\":{\"i'd\":{\"$in\":[2,\"3\"]},"
+		    "\"v\\\"al\":{\"$ne\":\"'; DROP TABLE z\"}},\"down\":[]}");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"t\\\"; DROP TABLE z; --\",\"name\":\"i\\\"x\","
+		    "\"keys\":[{\"column\":\"v\\\"al\"}],\"where\":{\"v\\\"al\":{\"$ne\":\"'; DROP TABLE z; --\"}}}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 't\"; DROP TABLE z; --'"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'z'"), 1);
+	s = pgt_value(c, "SELECT string_agg(\"v\"\"al\", '|' ORDER BY \"i'd\") FROM \"t\"\"; DROP TABLE z; --\"");
+	CHECK_STR(s, "x'); DROP TABLE z; --|o'k\\|o'k\\|x'); DROP TABLE z; --|x'); DROP TABLE z; --|"
+		     "x'); DROP TABLE z; --|x'); DROP TABLE z; --");
+	free(s);
+	s = pgt_value(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum e JOIN pg_type t "
+			 "ON t.oid = e.enumtypid WHERE t.typname = 'e\"num'");
+	CHECK_STR(s, "a'b,c\\d,\xc3\xa9");
+	free(s);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'i\"x' AND relkind = 'i'"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'x\"; DROP TABLE y; --' "
+			     "AND name = 'it''s \"evil\"' AND state = 'applied'"),
+		  1);
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('z', 't\"; DROP TABLE z; --')"), 0);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(url_options_and_errors)
+{
+	char url[700], db[600];
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	PGconn *c;
+	migrate_error_t err;
+	int rc;
+
+	snprintf(db, sizeof db, "%s", pgt_fresh_db("urlopt"));
+	snprintf(url, sizeof url, "%s?migrate_schema=mig%%20rate&application_name=opt_test&migrate_lock_timeout_ms=100",
+		 db);
+	t = pgt_target(url);
+	CHECK_OK(migrate_plan_new(&plan, "p", &err), &err);
+	v = pgt_version(plan, 1, "one");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	c = pgt_connect(db);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"mig rate\"._migrate_history WHERE state = 'applied'"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = '_migrate_history' "
+			     "AND relnamespace = 'public'::regnamespace"), 0);
+	PQfinish(c);
+	migrate_target_close(t);
+
+	/* Unknown libmigrate parameters are refused; passwords never appear in errors. */
+	rc = migrate_target_open(&t, "postgresql://u:s3cret@127.0.0.1:1/db?migrate_bogus=1", &err);
+	CHECK_INT(rc, MIGRATE_EINVAL);
+	CHECK_HAS(err.message, "migrate_bogus");
+	rc = migrate_target_open(&t, "postgresql://u:s3cret@127.0.0.1:1/db?connect_timeout=2", &err);
+	CHECK_INT(rc, MIGRATE_ECONNECT);
+	CHECK(strstr(err.message, "s3cret") == NULL);
+	CHECK_HAS(err.message, "127.0.0.1");
+	migrate_plan_destroy(plan);
+}
+
+TEST(borrowed_connection)
+{
+	const char *url = pgt_fresh_db("borrowed");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_postgres_options_t o;
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_postgres_options_init(&o, MIGRATE_POSTGRES_OPTIONS_VERSION), &err);
+	o.schema = "meta";
+	CHECK_OK(migrate_target_open_postgres_opts(&t, c, &o, &err), &err);
+	CHECK(migrate_target_native_handle(t) == (void *)c);
+	CHECK_OK(migrate_plan_new(&plan, "b", &err), &err);
+	v = pgt_version(plan, 1, "one");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	migrate_target_close(t);
+	/* The connection is still ours and usable. */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM meta._migrate_history WHERE state = 'applied'"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM a"), 0);
+	o.version = 99;
+	CHECK_INT(migrate_target_open_postgres_opts(&t, c, &o, &err), MIGRATE_EVERSION);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}

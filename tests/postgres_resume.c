@@ -1,0 +1,341 @@
+/*
+ * Crash safety on PostgreSQL: a process killed (SIGKILL) at every step
+ * boundary and in the middle of backfills, then re-run, reaches exactly the
+ * state of an uninterrupted run; a failed or interrupted concurrent index
+ * build leaves an INVALID index that is reported, dropped and rebuilt; a
+ * connection terminated mid-backfill gives a clear error and the re-run
+ * completes.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "postgres_util.h"
+
+static migrate_plan_t *resume_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	migrate_version_t *v;
+
+	CHECK_OK(migrate_plan_new(&plan, "resume", &err), &err);
+	v = pgt_version(plan, 1, "items");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"items\",\"primary_key\":[\"id\"],\"columns\":["
+		    "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"tags\",\"type\":\"json\"},"
+		    "{\"name\":\"status\",\"type\":\"text\"}]}");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"events\",\"primary_key\":[\"id\"],\"columns\":["
+		    "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"item\",\"type\":\"integer\"}]}");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"INSERT INTO items SELECT g, (SELECT coalesce(jsonb_agg(x), '[]') FROM "
+		    "generate_series(1, g % 5) x), (ARRAY['pending','planning','done'])[1 + g % 3] FROM "
+		    "generate_series(1, 3000) g; INSERT INTO events SELECT g, 1 + g % 1500 FROM generate_series(1, 2000) g\","
+		    "\"down\":\"DELETE FROM events; DELETE FROM items\"}");
+	v = pgt_version(plan, 2, "counters");
+	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"n\",\"type\":\"integer\","
+		    "\"default\":{\"value\":0}}}");
+	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"hits\",\"type\":\"bigint\"}}");
+	pgt_step(v, "{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"status\",\"batch_size\":400,"
+		    "\"map\":{\"pending\":\"processing\",\"planning\":\"processing\"}}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":450,\"set\":{\"n\":{\"array_length\":"
+		    "\"tags\"},\"hits\":{\"count\":{\"table\":\"events\",\"match\":{\"item\":\"id\"}}}},\"down\":[]}");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_n\",\"online\":true,"
+		    "\"keys\":[{\"column\":\"n\"}]}");
+	v = pgt_version(plan, 3, "more");
+	pgt_step(v, "{\"op\":\"rename_column\",\"table\":\"items\",\"from\":\"hits\",\"to\":\"event_count\"}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":700,\"where\":{\"n\":{\"$gte\":2}},"
+		    "\"set\":{\"status\":{\"sql\":\"status || '+'\"}},\"down\":[]}");
+	pgt_step(v, "{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"status\":\"processing\"}},"
+		    "\"expect\":800}");
+	return plan;
+}
+
+/* Everything a run changes: schema, indexes and their validity, data, history. */
+static char *fingerprint(const char *url)
+{
+	PGconn *c = pgt_connect(url);
+	char *s = pgt_value(
+		c, "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM ("
+		   "SELECT 'col:' || table_name || '.' || column_name || ':' || data_type || ':' || "
+		   "coalesce(column_default, '') || is_nullable AS x FROM information_schema.columns "
+		   "WHERE table_schema = 'public' AND table_name <> '_migrate_history' "
+		   "UNION ALL SELECT 'idx:' || indexdef FROM pg_indexes WHERE schemaname = 'public' "
+		   "UNION ALL SELECT 'valid:' || c.relname || i.indisvalid FROM pg_index i JOIN pg_class c ON "
+		   "c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace "
+		   "UNION ALL SELECT 'item:' || t::text FROM items t "
+		   "UNION ALL SELECT 'hist:' || version || state || steps_done || coalesce(checkpoint, '') || "
+		   "coalesce(error, '') FROM _migrate_history) s");
+	PQfinish(c);
+	return s;
+}
+
+typedef struct killer {
+	int at;    /* kill at this boundary event */
+	int seen;
+} killer_t;
+
+static int kill_at(const migrate_event_t *ev, void *payload)
+{
+	killer_t *k = payload;
+
+	if (ev->type == MIGRATE_EVENT_STEP_START || ev->type == MIGRATE_EVENT_STEP_END ||
+	    ev->type == MIGRATE_EVENT_PROGRESS || ev->type == MIGRATE_EVENT_VERSION_END) {
+		if (++k->seen == k->at)
+			kill(getpid(), SIGKILL);
+	}
+	return 0;
+}
+
+/* Runs `up` in a child that kills itself at boundary `at`; returns the number of boundaries seen if it finished. */
+static int run_killed(const char *url, int at)
+{
+	int status = 0, fds[2];
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_plan_t *plan = resume_plan();
+		migrate_run_options_t o;
+		migrate_error_t err;
+		killer_t k = {at, 0};
+		int rc;
+		close(fds[0]);
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.on_event = kill_at;
+		o.event_payload = &k;
+		if (migrate_target_open(&t, url, &err) != 0)
+			_exit(3);
+		rc = migrate_up(t, plan, 0, &o, &err);
+		if (rc)
+			fprintf(stderr, "child: %s\n", err.message);
+		if (write(fds[1], &k.seen, sizeof k.seen) != (ssize_t)sizeof k.seen)
+			_exit(4);
+		_exit(rc ? 1 : 0);
+	}
+	close(fds[1]);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status)) {
+		CHECK_INT(WTERMSIG(status), SIGKILL);
+		close(fds[0]);
+		return -1;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	{
+		int seen = 0;
+		CHECK(read(fds[0], &seen, sizeof seen) == (ssize_t)sizeof seen);
+		close(fds[0]);
+		return seen;
+	}
+}
+
+static void up_all(const char *url)
+{
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = resume_plan();
+	migrate_error_t err;
+
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(kill_at_every_boundary)
+{
+	char ref_url[600], *ref, *got;
+	int boundaries, at;
+
+	snprintf(ref_url, sizeof ref_url, "%s", pgt_fresh_db("kill_ref"));
+	boundaries = run_killed(ref_url, 0); /* never kills: counts the boundaries */
+	CHECK(boundaries > 20);
+	ref = fingerprint(ref_url);
+	for (at = 1; at <= boundaries; at++) {
+		char tag[32];
+		const char *url;
+		snprintf(tag, sizeof tag, "kill%d", at);
+		url = pgt_fresh_db(tag);
+		CHECK_INT(run_killed(url, at), -1);
+		/* A second kill later on in the resumed run, then a clean finish. */
+		if (at + 7 <= boundaries && at % 3 == 0)
+			run_killed(url, 7);
+		up_all(url);
+		got = fingerprint(url);
+		if (strcmp(got, ref) != 0)
+			harness_fail(__FILE__, __LINE__, "killed at boundary %d of %d: the state differs from an "
+							 "uninterrupted run",
+				     at, boundaries);
+		free(got);
+	}
+	free(ref);
+}
+
+static migrate_plan_t *unique_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	migrate_version_t *v;
+
+	CHECK_OK(migrate_plan_new(&plan, "uniq", &err), &err);
+	v = pgt_version(plan, 1, "unique email");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"users\",\"name\":\"users_email\",\"unique\":true,"
+		    "\"online\":true,\"keys\":[{\"column\":\"email\"}]}");
+	return plan;
+}
+
+TEST(invalid_index_reported_and_rebuilt)
+{
+	const char *url = pgt_fresh_db("invalid");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = unique_plan();
+	migrate_error_t err;
+	int rc;
+
+	pgt_exec(c, "CREATE TABLE users (id integer PRIMARY KEY, email text)");
+	pgt_exec(c, "INSERT INTO users SELECT g, 'u' || (g % 900) || '@x' FROM generate_series(1, 1000) g");
+	rc = migrate_up(t, plan, 0, NULL, &err);
+	CHECK_INT(rc, MIGRATE_EDB);
+	CHECK_HAS(err.message, "version 1");
+	CHECK_HAS(err.message, "could not create unique index \"users_email\"");
+	CHECK_HAS(err.message, "is duplicated");
+	CHECK_HAS(err.message, "the INVALID index the failed build left was dropped");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'users_email'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'failed' AND error LIKE "
+			     "'%is duplicated%'"),
+		  1);
+
+	/* An INVALID index of that name left by a build that died: detected, dropped, rebuilt. */
+	PQclear(PQexec(c, "CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email)"));
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'users_email'::regclass "
+			     "AND NOT indisvalid"),
+		  1);
+	pgt_exec(c, "DELETE FROM users WHERE id > 900");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'users_email'::regclass "
+			     "AND indisvalid AND indisunique"),
+		  1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+TEST(index_build_killed_midway)
+{
+	const char *url = pgt_fresh_db("cickill");
+	PGconn *c = pgt_connect(url), *blocker = pgt_connect(url);
+	migrate_plan_t *plan = unique_plan();
+	migrate_target_t *t;
+	migrate_error_t err;
+	pid_t pid;
+	int status, i;
+	int64_t backend = -1;
+
+	pgt_exec(c, "CREATE TABLE users (id integer PRIMARY KEY, email text)");
+	pgt_exec(c, "INSERT INTO users SELECT g, 'u' || g || '@x' FROM generate_series(1, 1000) g");
+	/* An open snapshot makes CREATE INDEX CONCURRENTLY wait after it has made the (invalid) index. */
+	pgt_exec(blocker, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+	pgt_exec(blocker, "SELECT count(*) FROM users");
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		migrate_target_t *ct = NULL;
+		if (migrate_target_open(&ct, url, &err) == 0)
+			migrate_up(ct, plan, 0, NULL, &err);
+		_exit(0);
+	}
+	for (i = 0; i < 200 && backend < 0; i++) {
+		usleep(50000);
+		backend = pgt_int(c, "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE UNIQUE INDEX "
+				     "CONCURRENTLY%' AND wait_event_type = 'Lock'");
+	}
+	CHECK(backend > 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	/* The server ends the orphaned build as it would on a lost client; the index stays INVALID. */
+	{
+		char sql[100];
+		snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)backend);
+		pgt_exec(c, sql);
+	}
+	pgt_exec(blocker, "COMMIT");
+	for (i = 0; i < 100 && pgt_int(c, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+					  "'CREATE UNIQUE INDEX CONCURRENTLY%'") > 0; i++)
+		usleep(50000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'users_email'::regclass "
+			     "AND NOT indisvalid"),
+		  1);
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'users_email'::regclass "
+			     "AND indisvalid"),
+		  1);
+	PQfinish(blocker);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+typedef struct terminator {
+	PGconn *admin;
+	int backend;
+	int done;
+} terminator_t;
+
+static int terminate_on_progress(const migrate_event_t *ev, void *payload)
+{
+	terminator_t *x = payload;
+
+	if (ev->type == MIGRATE_EVENT_PROGRESS && !x->done) {
+		char sql[100];
+		snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", x->backend);
+		pgt_exec(x->admin, sql);
+		x->done = 1;
+	}
+	return 0;
+}
+
+TEST(connection_terminated_mid_backfill)
+{
+	const char *url = pgt_fresh_db("terminate");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	terminator_t x;
+	int rc;
+
+	pgt_exec(c, "CREATE TABLE big (id bigint PRIMARY KEY, arr integer[], n integer)");
+	pgt_exec(c, "INSERT INTO big SELECT g, array_fill(1, ARRAY[g % 7]), NULL FROM generate_series(1, 5000) g");
+	CHECK_OK(migrate_plan_new(&plan, "term", &err), &err);
+	v = pgt_version(plan, 1, "count");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"big\",\"batch_size\":500,"
+		    "\"set\":{\"n\":{\"array_length\":\"arr\"}},\"down\":[]}");
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	x.admin = c;
+	x.backend = PQbackendPID(migrate_target_native_handle(t));
+	x.done = 0;
+	o.on_event = terminate_on_progress;
+	o.event_payload = &x;
+	rc = migrate_up(t, plan, 0, &o, &err);
+	CHECK_INT(rc, MIGRATE_ECONNECT);
+	CHECK_HAS(err.message, "version 1 (\"count\"), step 1 (backfill)");
+	CHECK_HAS(err.message, "the connection to PostgreSQL was lost");
+	CHECK_HAS(err.message, "terminating connection due to administrator command");
+	migrate_target_close(t);
+	/* One batch committed with its checkpoint; the re-run continues after it. */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM big WHERE n IS NOT NULL"), 500);
+	CHECK_HAS(pgt_value(c, "SELECT checkpoint FROM _migrate_history"), "\"done\":500");
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM big WHERE n = coalesce(array_length(arr, 1), 0)"), 5000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}

@@ -1,0 +1,131 @@
+/* Helpers of the PostgreSQL tests; see postgres_util.h. */
+#include "postgres_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char server_url[512];
+static char db_url[600];
+
+const char *pgt_server_url(void)
+{
+	const char *env = getenv("MIGRATE_PG_URL"), *file = getenv("MIGRATE_PG_URL_FILE");
+	FILE *f;
+
+	if (server_url[0])
+		return server_url;
+	if (env && *env) {
+		snprintf(server_url, sizeof server_url, "%s", env);
+		return server_url;
+	}
+	if (file && (f = fopen(file, "r")) != NULL) {
+		if (fgets(server_url, sizeof server_url, f))
+			server_url[strcspn(server_url, "\r\n")] = '\0';
+		fclose(f);
+	}
+	if (!server_url[0]) {
+		if (harness_ci())
+			harness_fail(__FILE__, __LINE__,
+				     "no PostgreSQL server: %s is missing (scripts/pg-server.sh failed to start one)",
+				     file ? file : "MIGRATE_PG_URL_FILE");
+		harness_skip("no PostgreSQL server (install postgresql; the fixture scripts/pg-server.sh starts one) "
+			     "-- PostgreSQL TESTS SKIPPED");
+	}
+	return server_url;
+}
+
+PGconn *pgt_connect(const char *url)
+{
+	PGconn *c = PQconnectdb(url);
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		if (harness_ci() || strcmp(url, pgt_server_url()) != 0)
+			harness_fail(__FILE__, __LINE__, "cannot connect to %s: %s", url, PQerrorMessage(c));
+		harness_skip("the PostgreSQL server does not answer -- PostgreSQL TESTS SKIPPED");
+	}
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	return c;
+}
+
+void pgt_exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+		harness_fail(__FILE__, __LINE__, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+char *pgt_value(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+	char *v = NULL;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		harness_fail(__FILE__, __LINE__, "%s: %s", sql, PQerrorMessage(c));
+	if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+		v = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+int64_t pgt_int(PGconn *c, const char *sql)
+{
+	char *v = pgt_value(c, sql);
+	int64_t n = v ? strtoll(v, NULL, 10) : -1;
+
+	free(v);
+	return n;
+}
+
+const char *pgt_fresh_db(const char *tag)
+{
+	char name[80], sql[200];
+	const char *base = pgt_server_url(), *slash;
+	PGconn *c = pgt_connect(base);
+
+	snprintf(name, sizeof name, "t_%s_%ld", tag, (long)getpid());
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+	pgt_exec(c, sql);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+	pgt_exec(c, sql);
+	PQfinish(c);
+	slash = strrchr(base, '/');
+	snprintf(db_url, sizeof db_url, "%.*s/%s", (int)(slash - base), base, name);
+	return db_url;
+}
+
+migrate_target_t *pgt_target(const char *url)
+{
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+
+	memset(&err, 0, sizeof err);
+	CHECK_OK(migrate_target_open(&t, url, &err), &err);
+	CHECK_STR(migrate_target_driver_name(t), "postgres");
+	return t;
+}
+
+void pgt_step(migrate_version_t *v, const char *json)
+{
+	migrate_error_t err;
+
+	memset(&err, 0, sizeof err);
+	if (migrate_version_add_step_json(v, json, NULL, &err) != 0)
+		harness_fail(__FILE__, __LINE__, "step %s: %s", json, err.message);
+}
+
+migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *name)
+{
+	migrate_version_t *v = NULL;
+	migrate_error_t err;
+
+	memset(&err, 0, sizeof err);
+	CHECK_OK(migrate_plan_add_version(plan, id, name, &v, &err), &err);
+	return v;
+}

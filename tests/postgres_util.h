@@ -1,0 +1,38 @@
+/*
+ * Helpers of the PostgreSQL tests: the server started by the test fixture
+ * (scripts/pg-server.sh, URL in the file named by MIGRATE_PG_URL_FILE, or
+ * MIGRATE_PG_URL itself), a fresh database per test, and queries that
+ * check the final state in the catalogs and the data.
+ */
+#ifndef MIGRATE_TEST_POSTGRES_UTIL_H
+#define MIGRATE_TEST_POSTGRES_UTIL_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include <migrate/migrate.h>
+#include <migrate/postgres.h>
+
+/* The server's URL; skips the test (fails under CI=true) when there is none. */
+const char *pgt_server_url(void);
+/*
+ * Creates a fresh database for this test (named after `tag` and the pid)
+ * and returns its URL in a static buffer.
+ */
+const char *pgt_fresh_db(const char *tag);
+/* Connects or fails the test. */
+PGconn *pgt_connect(const char *url);
+/* Runs SQL that must succeed. */
+void pgt_exec(PGconn *c, const char *sql);
+/* The first value of the first row as a malloc'd string (NULL for SQL NULL or no row). */
+char *pgt_value(PGconn *c, const char *sql);
+/* The first value as an integer (-1 for NULL or no row). */
+int64_t pgt_int(PGconn *c, const char *sql);
+/* Opens a target on `url` or fails the test. */
+migrate_target_t *pgt_target(const char *url);
+/* Appends a step given as JSON to `v` or fails the test. */
+void pgt_step(migrate_version_t *v, const char *json);
+/* A plan of `name` with one version `id` holding the given JSON steps (NULL-terminated). */
+migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *name);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * Batched updates on SQLite: backfill expressions, map_values, progress,
+ * cancellation and resumption from the journaled checkpoint.
+ */
+#include "sqlite_util.h"
+
+static migrate_error_t err;
+
+typedef struct events {
+	int progress;          /* PROGRESS events seen */
+	int cancel_at;         /* cancel at this PROGRESS event (0: never) */
+	int64_t last_processed, last_total;
+	int step;              /* the step of the last PROGRESS */
+} events_t;
+
+static int on_event(const migrate_event_t *e, void *payload)
+{
+	events_t *ev = payload;
+
+	if (e->type != MIGRATE_EVENT_PROGRESS)
+		return 0;
+	ev->progress++;
+	/* processed grows within a step */
+	CHECK(e->step_index != ev->step || e->processed >= ev->last_processed);
+	ev->step = e->step_index;
+	ev->last_processed = e->processed;
+	ev->last_total = e->total;
+	return ev->cancel_at && ev->progress == ev->cancel_at;
+}
+
+static migrate_run_options_t options(events_t *ev, uint32_t batch_size)
+{
+	migrate_run_options_t o;
+
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.batch_size = batch_size;
+	o.on_event = on_event;
+	o.event_payload = ev;
+	return o;
+}
+
+TEST(counters_from_arrays_and_counts)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 7);
+	int i;
+
+	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, job_id TEXT, status TEXT, tool_ids TEXT,"
+		    " tool_failure_ids TEXT, tools_completed INTEGER DEFAULT 0, tools_failed INTEGER DEFAULT 0,"
+		    " sessions_done INTEGER DEFAULT 0, label TEXT, copy TEXT, tag TEXT);"
+		    "CREATE TABLE sessions (id INTEGER PRIMARY KEY, job_id TEXT, state TEXT);");
+	tu_exec(db, "BEGIN");
+	for (i = 1; i <= 40; i++) {
+		char sql[400];
+		snprintf(sql, sizeof sql,
+			 "INSERT INTO jobs (job_id, status, tool_ids, tool_failure_ids, label) VALUES ('j%d', '%s', %s, %s, "
+			 "'l%d');"
+			 "INSERT INTO sessions (job_id, state) VALUES ('j%d', 'done'), ('j%d', 'run'), ('j%d', 'done');",
+			 i, i % 4 ? "run" : "skip",
+			 i % 5 == 0 ? "NULL" : i % 7 == 0 ? "'not json'" : i % 2 ? "'[1,2,3]'" : "'[]'",
+			 i % 3 == 0 ? "'[\"a\"]'" : "NULL", i, i, i % 2 ? i : 0, i);
+		tu_exec(db, sql);
+	}
+	tu_exec(db, "COMMIT");
+	tu_version(p, 1, "counters",
+		   "{\"op\":\"backfill\",\"table\":\"jobs\",\"where\":{\"status\":{\"$ne\":\"skip\"}},\"set\":{"
+		   "\"tools_completed\":{\"array_length\":\"tool_ids\"},"
+		   "\"tools_failed\":{\"array_length\":\"tool_failure_ids\"},"
+		   "\"sessions_done\":{\"count\":{\"table\":\"sessions\",\"match\":{\"job_id\":\"job_id\"},"
+		   "\"where\":{\"state\":\"done\"}}},"
+		   "\"copy\":{\"column\":\"label\"},"
+		   "\"tag\":{\"value\":\"it's \\\"v\\\"\"}}}",
+		   NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	/* 30 rows match the filter: 5 batches of 7 or fewer */
+	CHECK_INT(ev.last_processed, 30);
+	CHECK_INT(ev.last_total, 30);
+	CHECK_INT(ev.progress, 5);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'run' AND tools_completed = CASE WHEN "
+			     "tool_ids = '[1,2,3]' THEN 3 ELSE 0 END"),
+		  30);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'run' AND tools_failed = CASE WHEN "
+			     "tool_failure_ids IS NULL THEN 0 ELSE 1 END"),
+		  30);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs j WHERE status = 'run' AND sessions_done = (SELECT count(*) "
+			     "FROM sessions s WHERE s.job_id = j.job_id AND state = 'done')"),
+		  30);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'run' AND sessions_done IN (1, 2)"), 30);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'run' AND copy = label AND tag = 'it''s \"v\"'"),
+		  30);
+	/* rows outside the filter are untouched */
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'skip' AND tools_completed = 0 AND copy IS NULL "
+			     "AND tag IS NULL"),
+		  10);
+	CHECK_STR(tu_text(db, "SELECT checkpoint FROM _migrate_history"), "(null)");
+	CHECK_INT(tu_int(db, "SELECT state FROM _migrate_history"), MIGRATE_STATE_APPLIED);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+TEST(map_values_and_inverse)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 3);
+
+	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, status TEXT, kind TEXT, level INTEGER);"
+		    "INSERT INTO jobs (status, kind, level) VALUES ('pending', 'a', 1), ('planning', 'a', 2), "
+		    "('searching', 'b', 3), ('completed', 'a', 1), ('failed', 'a', 2), (NULL, 'a', 3), "
+		    "('pending', 'z', 1), ('executing', 'a', 2);");
+	tu_version(p, 1, "statuses",
+		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"map\":{\"pending\":\"queued\","
+		   "\"planning\":\"processing\",\"searching\":\"scanning\",\"executing\":\"running\"},"
+		   "\"where\":{\"kind\":{\"$in\":[\"a\",\"b\"]}}}",
+		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"level\",\"map\":{\"1\":\"10\",\"2\":\"20\"}}", NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_STR(tu_text(db, "SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
+		  "queued,processing,scanning,completed,failed,null,pending,running");
+	CHECK_STR(tu_text(db, "SELECT group_concat(level, ',') FROM (SELECT level FROM jobs ORDER BY id)"),
+		  "10,20,3,10,20,3,10,20");
+	CHECK_INT(tu_int(db, "SELECT typeof(level) = 'integer' FROM jobs WHERE id = 1"), 1);
+	/* one-to-one maps are undone by the inverse map */
+	ev.step = -1;
+	CHECK_OK(migrate_down(t, p, 0, &o, &err), &err);
+	CHECK_STR(tu_text(db, "SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
+		  "pending,planning,searching,completed,failed,null,pending,executing");
+	CHECK_STR(tu_text(db, "SELECT group_concat(level, ',') FROM (SELECT level FROM jobs ORDER BY id)"),
+		  "1,2,3,1,2,3,1,2");
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+static void fill(sqlite3 *db, int n)
+{
+	char sql[200];
+
+	tu_exec(db, "CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0, grp INTEGER)");
+	snprintf(sql, sizeof sql,
+		 "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
+		 "INSERT INTO items (id, grp) SELECT i * 3, i %% 10 FROM s",
+		 n);
+	tu_exec(db, sql);
+}
+
+/* counter + 1 is not idempotent: a row updated twice or skipped shows. */
+#define INCREMENT "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"counter\":{\"sql\":\"\\\"counter\\\" + 1\"}}}"
+
+TEST(cancel_and_resume_from_checkpoint)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0, 3, 0, 0, 0};
+	migrate_run_options_t o = options(&ev, 10);
+	migrate_status_t *st = NULL;
+
+	fill(db, 100);
+	tu_version(p, 1, "increment", INCREMENT, "{\"op\":\"sql\",\"up\":\"CREATE TABLE after_backfill (x)\"}", NULL);
+	CHECK_INT(migrate_up(t, p, 0, &o, &err), MIGRATE_ECANCELED);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 30);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 0"), 70);
+	CHECK_INT(tu_int(db, "SELECT max(id) FROM items WHERE counter = 1"), 90);
+	CHECK_STR(tu_text(db, "SELECT checkpoint FROM _migrate_history"), "{\"after\":[90],\"done\":30}");
+	CHECK_INT(tu_int(db, "SELECT steps_done FROM _migrate_history"), 0);
+	CHECK(!tu_has_table(db, "after_backfill"));
+	CHECK_OK(migrate_status_get(t, p, &st, &err), &err);
+	CHECK(migrate_status_entry(st, 0)->state != MIGRATE_STATE_APPLIED);
+	migrate_status_destroy(st);
+
+	/* the next run resumes after row 90 and counts from 30 */
+	ev.cancel_at = 0;
+	ev.progress = 0;
+	ev.last_processed = 0;
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 100);
+	CHECK_INT(ev.progress, 7);
+	CHECK_INT(ev.last_processed, 100);
+	CHECK_INT(ev.last_total, 100);
+	CHECK(tu_has_table(db, "after_backfill"));
+	CHECK_INT(tu_int(db, "SELECT state FROM _migrate_history"), MIGRATE_STATE_APPLIED);
+	CHECK_STR(tu_text(db, "SELECT checkpoint FROM _migrate_history"), "(null)");
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+TEST(adaptive_batches)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 0);
+
+	fill(db, 20000);
+	o.batch_time_ms = 5;
+	tu_version(p, 1, "increment", INCREMENT, NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 20000);
+	CHECK_INT(ev.last_processed, 20000);
+	CHECK_INT(ev.last_total, 20000);
+	/* sized by the driver: more than one batch, and not a fixed 1000 */
+	CHECK(ev.progress > 1);
+	CHECK(ev.progress != 20);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+TEST(without_rowid_composite_key)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0, 2, 0, 0, 0};
+	migrate_run_options_t o = options(&ev, 4);
+
+	tu_exec(db, "CREATE TABLE kv (ns TEXT, k INTEGER, v INTEGER DEFAULT 0, PRIMARY KEY (ns, k)) WITHOUT ROWID;"
+		    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 21) "
+		    "INSERT INTO kv (ns, k) SELECT CASE WHEN i % 3 = 0 THEN 'a' WHEN i % 3 = 1 THEN 'b''c' ELSE 'z' END, "
+		    "i FROM s;");
+	tu_version(p, 1, "increment",
+		   "{\"op\":\"backfill\",\"table\":\"kv\",\"set\":{\"v\":{\"sql\":\"v + 1\"}}}", NULL);
+	CHECK_INT(migrate_up(t, p, 0, &o, &err), MIGRATE_ECANCELED);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM kv WHERE v = 1"), 8);
+	CHECK_HAS(tu_text(db, "SELECT checkpoint FROM _migrate_history"), "\"after\":[\"b'c\",");
+	ev.cancel_at = 0;
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM kv WHERE v = 1"), 21);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+TEST(backfill_in_memory_and_empty)
+{
+	migrate_target_t *t = NULL;
+	migrate_plan_t *p = tu_plan("app");
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 0);
+	sqlite3 *db;
+
+	CHECK_OK(migrate_target_open(&t, "sqlite::memory:", &err), &err);
+	db = migrate_target_native_handle(t);
+	tu_exec(db, "CREATE TABLE e (a INTEGER)");
+	tu_version(p, 1, "nothing to do", "{\"op\":\"backfill\",\"table\":\"e\",\"set\":{\"a\":{\"value\":1}}}",
+		   "{\"op\":\"map_values\",\"table\":\"e\",\"column\":\"a\",\"map\":{\"1\":2}}", NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(ev.progress, 0);
+	CHECK_INT(tu_int(db, "SELECT state FROM _migrate_history"), MIGRATE_STATE_APPLIED);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
