@@ -3,6 +3,7 @@
  * step fields, and the canonical serialisation that checksums are taken
  * over (sorted keys, no whitespace, integral doubles written as integers).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,76 @@ static const char *duplicate_key(const bson_t *doc)
 }
 
 /*
+ * What libbson's parser lets through: integers beyond int64 (some of which
+ * it wraps silently: 99999999999999999999) and the non-JSON words NaN and
+ * Infinity. Returns where the first one starts, or NULL. Strings are
+ * skipped; anything else that is not JSON the parser refuses itself.
+ */
+static const char *bad_token(const char *s)
+{
+	while (*s) {
+		const char *start = s;
+		if (*s == '"') {
+			for (s++; *s && *s != '"'; s++)
+				if (*s == '\\' && s[1])
+					s++;
+			if (*s)
+				s++;
+		} else if (*s == '-' || (*s >= '0' && *s <= '9')) {
+			bool integral = true;
+			for (s++; (*s >= '0' && *s <= '9') || (*s && strchr(".eE+-", *s)); s++)
+				if (*s == '.' || *s == 'e' || *s == 'E')
+					integral = false;
+			if (integral) {
+				errno = 0;
+				(void)strtoll(start, NULL, 10);
+				if (errno == ERANGE)
+					return start;
+			}
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
+			while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+				s++;
+			if (!(s - start == 4 && (!strncmp(start, "true", 4) || !strncmp(start, "null", 4))) &&
+			    !(s - start == 5 && !strncmp(start, "false", 5)))
+				return start;
+		} else {
+			s++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Exactly one document: libbson's reader takes a stream of them, and
+ * bson_init_from_json() silently ignores whatever follows the first.
+ */
+static bool parse_one(const char *text, size_t len, bson_t *out, bson_error_t *berr)
+{
+	bson_json_reader_t *reader = bson_json_data_reader_new(false, 1 << 14);
+	bson_t extra = BSON_INITIALIZER;
+	int r;
+
+	bson_init(out);
+	bson_json_data_reader_ingest(reader, (const uint8_t *)text, len);
+	r = bson_json_reader_read(reader, out, berr);
+	if (r == 1) {
+		/* A second document (1), or broken text after the first (-1, berr set). */
+		int next = bson_json_reader_read(reader, &extra, berr);
+		if (next == 1)
+			bson_set_error(berr, BSON_ERROR_JSON, 0, "text after the JSON value");
+		if (next != 0)
+			r = -1;
+	} else if (r == 0) {
+		bson_set_error(berr, BSON_ERROR_JSON, 0, "no JSON value");
+	}
+	bson_json_reader_destroy(reader);
+	bson_destroy(&extra);
+	if (r != 1)
+		bson_destroy(out);
+	return r == 1;
+}
+
+/*
  * libbson parses only objects at the top level, so the text is wrapped as
  * {"v": ...}; a wrapper holding anything but one key means the text was
  * not one JSON value.
@@ -98,16 +169,19 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 	bson_error_t berr;
 	bson_t tmp;
 	bson_iter_t it;
-	const char *dup;
+	const char *dup, *bad;
 	int rc = 0;
 
 	bson_init(out);
 	if (!json)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
+	if ((bad = bad_token(json)) != NULL)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: not a JSON value: \"%.24s\"",
+				    bad);
 	wrapped = bson_string_new("{\"v\":");
 	bson_string_append(wrapped, json);
 	bson_string_append(wrapped, "\n}");
-	if (!bson_init_from_json(&tmp, wrapped->str, wrapped->len, &berr)) {
+	if (!parse_one(wrapped->str, wrapped->len, &tmp, &berr)) {
 		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: %s", berr.message);
 		goto cleanup;
 	}

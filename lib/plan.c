@@ -181,6 +181,8 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 
 	for (i = 0; i < plan->nversions; i++) {
 		const migrate_version_t *v = plan->versions[i];
+		if (v->id == 0)
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "version 0: ids start at 1");
 		for (k = 0; k < i; k++)
 			if (plan->versions[k]->id == v->id)
 				return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,

@@ -19,12 +19,16 @@ static int fail(vctx *c, const char *path, const char *problem, const char *deta
 			    detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
 }
 
+/* `out` may be `prefix` itself (callers extend a path in place): format into a copy first. */
 static void join(char *out, size_t size, const char *prefix, const char *key)
 {
+	char tmp[512];
+
 	if (prefix && *prefix)
-		snprintf(out, size, "%s.%s", prefix, key);
+		snprintf(tmp, sizeof tmp, "%s.%s", prefix, key);
 	else
-		snprintf(out, size, "%s", key);
+		snprintf(tmp, sizeof tmp, "%s", key);
+	snprintf(out, size, "%s", tmp);
 }
 
 static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char *const *allowed)
@@ -849,6 +853,42 @@ static int check_down(vctx *c, const bson_t *d)
 	return 0;
 }
 
+/*
+ * No string anywhere in a step may hold a NUL: C strings, SQL text and
+ * PostgreSQL values all end there, so such a value would change meaning.
+ */
+static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
+{
+	bson_iter_t it;
+	char path[256];
+	int rc;
+
+	if (!bson_iter_init(&it, doc))
+		return 0;
+	while (bson_iter_next(&it)) {
+		join(path, sizeof path, prefix, bson_iter_key(&it));
+		if (BSON_ITER_HOLDS_UTF8(&it)) {
+			uint32_t len;
+			const char *s = bson_iter_utf8(&it, &len);
+			if (strlen(s) != len)
+				return fail(c, path, "contains a NUL character", NULL);
+		} else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+			bson_t sub;
+			const uint8_t *data;
+			uint32_t len;
+			if (BSON_ITER_HOLDS_DOCUMENT(&it))
+				bson_iter_document(&it, &len, &data);
+			else
+				bson_iter_array(&it, &len, &data);
+			if (bson_init_static(&sub, data, len) && (rc = check_no_nul(c, &sub, path)))
+				return rc;
+		}
+		if (strlen(bson_iter_key(&it)) != bson_iter_key_len(&it))
+			return fail(c, path, "a key contains a NUL character", NULL);
+	}
+	return 0;
+}
+
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
 {
 	vctx c = {where, err};
@@ -865,7 +905,8 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	for (i = 0; i < sizeof op_specs / sizeof op_specs[0]; i++) {
 		if (strcmp(op, op_specs[i].op) != 0)
 			continue;
-		if ((rc = check_keys(&c, doc, "", op_specs[i].keys)) || (rc = op_specs[i].check(&c, doc)))
+		if ((rc = check_keys(&c, doc, "", op_specs[i].keys)) || (rc = op_specs[i].check(&c, doc)) ||
+		    (rc = check_no_nul(&c, doc, "")))
 			return rc;
 		/* sql and command carry their down as a field of their own kind. */
 		if (!strcmp(op, "sql") || !strcmp(op, "command"))
@@ -888,11 +929,14 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 
 migrate_step_t *migrate__step_new(const bson_t *doc)
 {
-	migrate_step_t *s = calloc(1, sizeof *s);
+	/* libbson wants a bson_t on a 128-byte boundary. */
+	size_t size = (sizeof(migrate_step_t) + 127) / 128 * 128;
+	migrate_step_t *s = aligned_alloc(128, size);
 	const char *op;
 
 	if (!s)
 		return NULL;
+	memset(s, 0, size);
 	bson_copy_to(doc, &s->doc);
 	op = migrate__doc_str(doc, "op");
 	snprintf(s->op, sizeof s->op, "%s", op ? op : "");

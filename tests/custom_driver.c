@@ -25,8 +25,9 @@
 /* A lock directory without a pid file this old was left by a crash between mkdir and write. */
 #define LOCK_UNBORN_STALE_S 5
 
+/* Room is left after the directory for the driver's own names. */
 typedef struct jd {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX - 256];
 } jd;
 
 /* ---- errors ---- */
@@ -395,6 +396,20 @@ static void copy_edit(const bson_t *row, bson_t *out, const char *drop, const ch
 	}
 }
 
+/* Copies a column doc with its "name" replaced by `name`, in place. */
+static void copy_renamed(const bson_t *col, bson_t *out, const char *name)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, col);
+	while (bson_iter_next(&it)) {
+		if (!strcmp(bson_iter_key(&it), "name"))
+			BSON_APPEND_UTF8(out, "name", name);
+		else
+			bson_append_iter(out, NULL, 0, &it);
+	}
+}
+
 /* ---- ops ---- */
 
 static int op_create_table(jd *c, const bson_t *step, migrate_error_t *err)
@@ -527,8 +542,7 @@ static int edit_column(jd *c, const char *name, const char *from, const char *to
 				bson_destroy(&out);
 				continue;
 			}
-			copy_edit(&col, &out, "name", NULL, NULL);
-			BSON_APPEND_UTF8(&out, "name", to);
+			copy_renamed(&col, &out, to);
 		} else {
 			copy_edit(&col, &out, NULL, NULL, NULL);
 		}
@@ -681,7 +695,7 @@ static int jd_open(const char *url, void **conn, migrate_error_t *err)
 	*conn = NULL;
 	if (strncmp(url, "jsondir:", 8) != 0 || !*path)
 		return fail(err, MIGRATE_ECONNECT, "jsondir: expected jsondir:/path/to/dir, got \"%s\"", url);
-	if (strlen(path) >= sizeof c->dir - 80)
+	if (strlen(path) >= sizeof c->dir)
 		return fail(err, MIGRATE_ECONNECT, "jsondir: path too long");
 	if (mkdir(path, 0777) != 0 && errno != EEXIST)
 		return fail(err, MIGRATE_ECONNECT, "jsondir: cannot create %s: %s", path, strerror(errno));

@@ -7,10 +7,10 @@
 static migrate_error_t err;
 
 typedef struct events {
-	int progress;          /* PROGRESS events seen */
-	int cancel_at;         /* cancel at this PROGRESS event (0: never) */
+	int progress;  /* PROGRESS events seen */
+	int cancel_at; /* cancel at this PROGRESS event (0: never) */
 	int64_t last_processed, last_total;
-	int step;              /* the step of the last PROGRESS */
+	int step; /* the step of the last PROGRESS */
 } events_t;
 
 static int on_event(const migrate_event_t *e, void *payload)
@@ -56,13 +56,17 @@ TEST(counters_from_arrays_and_counts)
 	tu_exec(db, "BEGIN");
 	for (i = 1; i <= 40; i++) {
 		char sql[400];
-		snprintf(sql, sizeof sql,
-			 "INSERT INTO jobs (job_id, status, tool_ids, tool_failure_ids, label) VALUES ('j%d', '%s', %s, %s, "
-			 "'l%d');"
-			 "INSERT INTO sessions (job_id, state) VALUES ('j%d', 'done'), ('j%d', 'run'), ('j%d', 'done');",
-			 i, i % 4 ? "run" : "skip",
-			 i % 5 == 0 ? "NULL" : i % 7 == 0 ? "'not json'" : i % 2 ? "'[1,2,3]'" : "'[]'",
-			 i % 3 == 0 ? "'[\"a\"]'" : "NULL", i, i, i % 2 ? i : 0, i);
+		snprintf(
+			sql, sizeof sql,
+			"INSERT INTO jobs (job_id, status, tool_ids, tool_failure_ids, label) VALUES ('j%d', '%s', %s, %s, "
+			"'l%d');"
+			"INSERT INTO sessions (job_id, state) VALUES ('j%d', 'done'), ('j%d', 'run'), ('j%d', 'done');",
+			i, i % 4 ? "run" : "skip",
+			i % 5 == 0   ? "NULL"
+			: i % 7 == 0 ? "'not json'"
+			: i % 2      ? "'[1,2,3]'"
+				     : "'[]'",
+			i % 3 == 0 ? "'[\"a\"]'" : "NULL", i, i, i % 2 ? i : 0, i);
 		tu_exec(db, sql);
 	}
 	tu_exec(db, "COMMIT");
@@ -116,22 +120,28 @@ TEST(map_values_and_inverse)
 		    "INSERT INTO jobs (status, kind, level) VALUES ('pending', 'a', 1), ('planning', 'a', 2), "
 		    "('searching', 'b', 3), ('completed', 'a', 1), ('failed', 'a', 2), (NULL, 'a', 3), "
 		    "('pending', 'z', 1), ('executing', 'a', 2);");
-	tu_version(p, 1, "statuses",
-		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"map\":{\"pending\":\"queued\","
-		   "\"planning\":\"processing\",\"searching\":\"scanning\",\"executing\":\"running\"},"
-		   "\"where\":{\"kind\":{\"$in\":[\"a\",\"b\"]}}}",
-		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"level\",\"map\":{\"1\":\"10\",\"2\":\"20\"}}", NULL);
+	tu_version(
+		p, 1, "statuses",
+		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"map\":{\"pending\":\"queued\","
+		"\"planning\":\"processing\",\"searching\":\"scanning\",\"executing\":\"running\"},"
+		"\"where\":{\"kind\":{\"$in\":[\"a\",\"b\"]}}}",
+		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"level\",\"map\":{\"1\":\"10\",\"2\":\"20\"}}",
+		NULL);
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
-	CHECK_STR(tu_text(db, "SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
-		  "queued,processing,scanning,completed,failed,null,pending,running");
+	CHECK_STR(
+		tu_text(db,
+			"SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
+		"queued,processing,scanning,completed,failed,null,pending,running");
 	CHECK_STR(tu_text(db, "SELECT group_concat(level, ',') FROM (SELECT level FROM jobs ORDER BY id)"),
 		  "10,20,3,10,20,3,10,20");
 	CHECK_INT(tu_int(db, "SELECT typeof(level) = 'integer' FROM jobs WHERE id = 1"), 1);
 	/* one-to-one maps are undone by the inverse map */
 	ev.step = -1;
 	CHECK_OK(migrate_down(t, p, 0, &o, &err), &err);
-	CHECK_STR(tu_text(db, "SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
-		  "pending,planning,searching,completed,failed,null,pending,executing");
+	CHECK_STR(
+		tu_text(db,
+			"SELECT group_concat(coalesce(status, 'null'), ',') FROM (SELECT status FROM jobs ORDER BY id)"),
+		"pending,planning,searching,completed,failed,null,pending,executing");
 	CHECK_STR(tu_text(db, "SELECT group_concat(level, ',') FROM (SELECT level FROM jobs ORDER BY id)"),
 		  "1,2,3,1,2,3,1,2");
 	sqlite3_close(db);
@@ -227,12 +237,13 @@ TEST(without_rowid_composite_key)
 	events_t ev = {0, 2, 0, 0, 0};
 	migrate_run_options_t o = options(&ev, 4);
 
-	tu_exec(db, "CREATE TABLE kv (ns TEXT, k INTEGER, v INTEGER DEFAULT 0, PRIMARY KEY (ns, k)) WITHOUT ROWID;"
-		    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 21) "
-		    "INSERT INTO kv (ns, k) SELECT CASE WHEN i % 3 = 0 THEN 'a' WHEN i % 3 = 1 THEN 'b''c' ELSE 'z' END, "
-		    "i FROM s;");
-	tu_version(p, 1, "increment",
-		   "{\"op\":\"backfill\",\"table\":\"kv\",\"set\":{\"v\":{\"sql\":\"v + 1\"}}}", NULL);
+	tu_exec(db,
+		"CREATE TABLE kv (ns TEXT, k INTEGER, v INTEGER DEFAULT 0, PRIMARY KEY (ns, k)) WITHOUT ROWID;"
+		"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 21) "
+		"INSERT INTO kv (ns, k) SELECT CASE WHEN i % 3 = 0 THEN 'a' WHEN i % 3 = 1 THEN 'b''c' ELSE 'z' END, "
+		"i FROM s;");
+	tu_version(p, 1, "increment", "{\"op\":\"backfill\",\"table\":\"kv\",\"set\":{\"v\":{\"sql\":\"v + 1\"}}}",
+		   NULL);
 	CHECK_INT(migrate_up(t, p, 0, &o, &err), MIGRATE_ECANCELED);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM kv WHERE v = 1"), 8);
 	CHECK_HAS(tu_text(db, "SELECT checkpoint FROM _migrate_history"), "\"after\":[\"b'c\",");

@@ -21,9 +21,10 @@ static migrate_plan_t *counting_plan(void)
 	char create[200], incr[200];
 	uint64_t v;
 
-	tu_version(p, 1, "counter",
-		   "{\"op\":\"create_table\",\"table\":\"counter\",\"columns\":[{\"name\":\"n\",\"type\":\"integer\"}]}",
-		   "{\"op\":\"sql\",\"up\":\"INSERT INTO counter VALUES (0)\"}", NULL);
+	tu_version(
+		p, 1, "counter",
+		"{\"op\":\"create_table\",\"table\":\"counter\",\"columns\":[{\"name\":\"n\",\"type\":\"integer\"}]}",
+		"{\"op\":\"sql\",\"up\":\"INSERT INTO counter VALUES (0)\"}", NULL);
 	for (v = 2; v <= NVERSIONS; v++) {
 		snprintf(create, sizeof create,
 			 "{\"op\":\"create_table\",\"table\":\"t%u\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}",

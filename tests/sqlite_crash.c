@@ -18,28 +18,30 @@ static migrate_plan_t *crash_plan(void)
 {
 	migrate_plan_t *p = tu_plan("crash");
 
-	tu_version(p, 1, "items",
-		   "{\"op\":\"create_enum\",\"name\":\"state\",\"values\":[\"new\",\"old\",\"gone\"]}",
-		   "{\"op\":\"create_table\",\"table\":\"items\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
-		   "{\"name\":\"name\",\"type\":\"text\"},{\"name\":\"counter\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-		   "{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"tool_ids\",\"type\":\"json\"},"
-		   "{\"name\":\"n\",\"type\":\"integer\"}],\"primary_key\":[\"id\"]}",
-		   "{\"op\":\"sql\",\"up\":\"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 40) "
-		   "INSERT INTO items (id, name, status, tool_ids) SELECT i, 'n' || i, CASE i % 3 WHEN 0 THEN 'pending' "
-		   "WHEN 1 THEN 'planning' ELSE 'done' END, CASE WHEN i % 2 THEN '[1,2]' END FROM s\"}",
-		   NULL);
-	tu_version(p, 2, "columns",
-		   "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"flag\",\"type\":\"integer\","
-		   "\"default\":{\"value\":0}}}",
-		   "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"code\",\"type\":\"text\","
-		   "\"unique\":true}}",
-		   "{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_status\",\"keys\":[{\"column\":\"status\"}]}",
-		   NULL);
-	tu_version(p, 3, "backfills",
-		   "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":6,\"set\":{\"counter\":{\"sql\":\"counter + 1\"}}}",
-		   "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":9,\"set\":{\"n\":{\"array_length\":\"tool_ids\"},"
-		   "\"counter\":{\"sql\":\"counter + 10\"}}}",
-		   NULL);
+	tu_version(
+		p, 1, "items", "{\"op\":\"create_enum\",\"name\":\"state\",\"values\":[\"new\",\"old\",\"gone\"]}",
+		"{\"op\":\"create_table\",\"table\":\"items\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
+		"{\"name\":\"name\",\"type\":\"text\"},{\"name\":\"counter\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+		"{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"tool_ids\",\"type\":\"json\"},"
+		"{\"name\":\"n\",\"type\":\"integer\"}],\"primary_key\":[\"id\"]}",
+		"{\"op\":\"sql\",\"up\":\"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 40) "
+		"INSERT INTO items (id, name, status, tool_ids) SELECT i, 'n' || i, CASE i % 3 WHEN 0 THEN 'pending' "
+		"WHEN 1 THEN 'planning' ELSE 'done' END, CASE WHEN i % 2 THEN '[1,2]' END FROM s\"}",
+		NULL);
+	tu_version(
+		p, 2, "columns",
+		"{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"flag\",\"type\":\"integer\","
+		"\"default\":{\"value\":0}}}",
+		"{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"code\",\"type\":\"text\","
+		"\"unique\":true}}",
+		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_status\",\"keys\":[{\"column\":\"status\"}]}",
+		NULL);
+	tu_version(
+		p, 3, "backfills",
+		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":6,\"set\":{\"counter\":{\"sql\":\"counter + 1\"}}}",
+		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":9,\"set\":{\"n\":{\"array_length\":\"tool_ids\"},"
+		"\"counter\":{\"sql\":\"counter + 10\"}}}",
+		NULL);
 	tu_version(p, 4, "statuses",
 		   "{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"status\",\"batch_size\":5,"
 		   "\"map\":{\"pending\":\"processing\",\"planning\":\"processing\"}}",
@@ -48,13 +50,14 @@ static migrate_plan_t *crash_plan(void)
 	tu_version(p, 5, "more",
 		   "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"s\",\"type\":\"enum:state\"}]}",
 		   "{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES ('new'); INSERT INTO log VALUES ('old')\"}",
-		   "{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"counter\":11}},\"expect\":40}", NULL);
+		   "{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"counter\":11}},\"expect\":40}",
+		   NULL);
 	return p;
 }
 
 typedef struct stopper {
 	int k, seen;
-	int kill;  /* SIGKILL at the k-th event, else cancel */
+	int kill; /* SIGKILL at the k-th event, else cancel */
 } stopper_t;
 
 static int on_event(const migrate_event_t *e, void *payload)
@@ -152,8 +155,9 @@ TEST(kill_at_every_event)
 			harness_fail(__FILE__, __LINE__, "resume after a kill at event %d: %s", k, err.message);
 		got = dump_of(path);
 		if (strcmp(got, ref) != 0)
-			harness_fail(__FILE__, __LINE__, "killed at event %d, the resumed database differs:\n%s\n---- expected:\n%s",
-				     k, got, ref);
+			harness_fail(__FILE__, __LINE__,
+				     "killed at event %d, the resumed database differs:\n%s\n---- expected:\n%s", k,
+				     got, ref);
 		bson_free(got);
 	}
 	fprintf(stderr, "killed at %d event points, every resumed run matched\n", killed);
@@ -185,8 +189,9 @@ TEST(cancel_at_every_event)
 			harness_fail(__FILE__, __LINE__, "resume after a cancel at event %d: %s", k, err.message);
 		got = dump_of(path);
 		if (strcmp(got, ref) != 0)
-			harness_fail(__FILE__, __LINE__, "canceled at event %d, the resumed database differs:\n%s\n---- expected:\n%s",
-				     k, got, ref);
+			harness_fail(__FILE__, __LINE__,
+				     "canceled at event %d, the resumed database differs:\n%s\n---- expected:\n%s", k,
+				     got, ref);
 		bson_free(got);
 	}
 	fprintf(stderr, "canceled at %d event points, every resumed run matched\n", canceled);

@@ -24,10 +24,11 @@ TEST(create_table_types)
 	sqlite3 *db;
 	const char *s;
 
-	tu_version(p, 1, "parents",
-		   "{\"op\":\"create_table\",\"table\":\"parents\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
-		   "{\"name\":\"code\",\"type\":\"text\",\"unique\":true,\"nullable\":false}],\"primary_key\":[\"id\"]}",
-		   NULL);
+	tu_version(
+		p, 1, "parents",
+		"{\"op\":\"create_table\",\"table\":\"parents\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
+		"{\"name\":\"code\",\"type\":\"text\",\"unique\":true,\"nullable\":false}],\"primary_key\":[\"id\"]}",
+		NULL);
 	tu_version(p, 2, "every type",
 		   "{\"op\":\"create_table\",\"table\":\"things\",\"columns\":["
 		   "{\"name\":\"a\",\"type\":\"text\",\"default\":{\"value\":\"it's\"}},"
@@ -105,7 +106,8 @@ TEST(renames)
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
 
-	tu_exec(db, "CREATE TABLE sessions (id INTEGER PRIMARY KEY, status TEXT); INSERT INTO sessions VALUES (1, 'x')");
+	tu_exec(db,
+		"CREATE TABLE sessions (id INTEGER PRIMARY KEY, status TEXT); INSERT INTO sessions VALUES (1, 'x')");
 	tu_version(p, 1, "rename", "{\"op\":\"rename_table\",\"from\":\"sessions\",\"to\":\"jobs\"}",
 		   "{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"status\",\"to\":\"state\"}", NULL);
 	up(t, p, 0);
@@ -132,7 +134,8 @@ TEST(add_column_native)
 	sqlite3 *db = tu_open(path);
 	char *render = NULL;
 
-	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO jobs (name) VALUES ('a'), ('b')");
+	tu_exec(db,
+		"CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO jobs (name) VALUES ('a'), ('b')");
 	tu_version(p, 1, "counters",
 		   "{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"session_ids\",\"type\":\"json\","
 		   "\"default\":{\"value\":[]}}}",
@@ -168,13 +171,14 @@ TEST(add_column_rebuild_now)
 	sqlite3 *db = tu_open(path);
 	char *render = NULL;
 
-	tu_exec(db, "CREATE TABLE \"we\"\"ird\" (name TEXT NOT NULL CHECK (length(name) < 10), -- a comment, with comma\n"
-		    " n INTEGER DEFAULT (1 + 1), CONSTRAINT c1 UNIQUE (name));"
-		    "CREATE INDEX we_n ON \"we\"\"ird\" (n DESC);"
-		    "CREATE TABLE log (msg TEXT);"
-		    "CREATE TRIGGER we_log AFTER INSERT ON \"we\"\"ird\" BEGIN INSERT INTO log VALUES (new.name); END;"
-		    "CREATE VIEW we_view AS SELECT name FROM \"we\"\"ird\";"
-		    "INSERT INTO \"we\"\"ird\" (rowid, name) VALUES (5, 'a'), (9, 'b');");
+	tu_exec(db,
+		"CREATE TABLE \"we\"\"ird\" (name TEXT NOT NULL CHECK (length(name) < 10), -- a comment, with comma\n"
+		" n INTEGER DEFAULT (1 + 1), CONSTRAINT c1 UNIQUE (name));"
+		"CREATE INDEX we_n ON \"we\"\"ird\" (n DESC);"
+		"CREATE TABLE log (msg TEXT);"
+		"CREATE TRIGGER we_log AFTER INSERT ON \"we\"\"ird\" BEGIN INSERT INTO log VALUES (new.name); END;"
+		"CREATE VIEW we_view AS SELECT name FROM \"we\"\"ird\";"
+		"INSERT INTO \"we\"\"ird\" (rowid, name) VALUES (5, 'a'), (9, 'b');");
 	tu_version(p, 1, "created_at",
 		   "{\"op\":\"add_column\",\"table\":\"we\\\"ird\",\"column\":{\"name\":\"created_at\",\"type\":"
 		   "\"timestamp\",\"default\":\"now\",\"nullable\":false}}",
@@ -199,8 +203,9 @@ TEST(add_column_rebuild_now)
 	tu_exec(db, "INSERT INTO \"we\"\"ird\" (name) VALUES ('c')");
 	CHECK_STR(tu_text(db, "SELECT group_concat(msg) FROM log"), "a,b,c");
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM we_view"), 3);
-	CHECK(sqlite3_exec(db, "UPDATE \"we\"\"ird\" SET token = (SELECT token FROM \"we\"\"ird\" WHERE name = 'a') "
-			       "WHERE name = 'b'",
+	CHECK(sqlite3_exec(db,
+			   "UPDATE \"we\"\"ird\" SET token = (SELECT token FROM \"we\"\"ird\" WHERE name = 'a') "
+			   "WHERE name = 'b'",
 			   NULL, NULL, NULL) == SQLITE_CONSTRAINT);
 	CHECK(!tu_has_table(db, "_migrate_rebuild_we\"ird"));
 	CHECK_INT(tu_int(db, "PRAGMA legacy_alter_table"), 0);
@@ -223,11 +228,11 @@ TEST(add_column_not_null_without_default)
 	migrate_status_t *st = NULL;
 
 	tu_exec(db, "CREATE TABLE empty (a TEXT); CREATE TABLE full (a TEXT); INSERT INTO full VALUES ('x')");
-	tu_version(p, 1, "ok", "{\"op\":\"add_column\",\"table\":\"empty\",\"column\":{\"name\":\"b\",\"type\":\"text\","
-			       "\"nullable\":false}}",
+	tu_version(p, 1, "ok",
+		   "{\"op\":\"add_column\",\"table\":\"empty\",\"column\":{\"name\":\"b\",\"type\":\"text\","
+		   "\"nullable\":false}}",
 		   NULL);
-	tu_version(p, 2, "fails",
-		   "{\"op\":\"sql\",\"up\":\"CREATE TABLE marker (x)\"}",
+	tu_version(p, 2, "fails", "{\"op\":\"sql\",\"up\":\"CREATE TABLE marker (x)\"}",
 		   "{\"op\":\"add_column\",\"table\":\"full\",\"column\":{\"name\":\"b\",\"type\":\"text\","
 		   "\"nullable\":false}}",
 		   NULL);
@@ -259,8 +264,7 @@ TEST(drop_column_native_and_rebuild)
 		    "CREATE INDEX jobs_user_tools ON jobs (user_id, tool_ids);"
 		    "CREATE INDEX jobs_user ON jobs (user_id);"
 		    "INSERT INTO jobs VALUES (1, 'j1', '[1]', 'u1', 'ok'), (2, 'j2', '[]', 'u2', 'ok');");
-	tu_version(p, 1, "drop",
-		   "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\",\"down\":[]}",
+	tu_version(p, 1, "drop", "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\",\"down\":[]}",
 		   "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"job_id\",\"down\":[]}", NULL);
 	up(t, p, 0);
 	CHECK(!tu_has_column(db, "jobs", "tool_ids"));
@@ -308,20 +312,23 @@ TEST(indexes)
 	const char *sql;
 
 	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, job_id TEXT, user_id TEXT, status TEXT, n INTEGER);");
-	tu_version(p, 1, "indexes",
-		   "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_job_id\",\"keys\":[{\"column\":\"job_id\"}],"
-		   "\"unique\":true}",
-		   "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_user_status\",\"keys\":[{\"column\":"
-		   "\"user_id\"},{\"column\":\"status\",\"order\":\"desc\"}],\"online\":true}",
-		   "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_active\",\"keys\":[{\"column\":\"user_id\"}],"
-		   "\"unique\":true,\"where\":{\"status\":{\"$nin\":[\"done\",\"it's\"]},\"n\":{\"$gte\":2}}}",
-		   NULL);
+	tu_version(
+		p, 1, "indexes",
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_job_id\",\"keys\":[{\"column\":\"job_id\"}],"
+		"\"unique\":true}",
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_user_status\",\"keys\":[{\"column\":"
+		"\"user_id\"},{\"column\":\"status\",\"order\":\"desc\"}],\"online\":true}",
+		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_active\",\"keys\":[{\"column\":\"user_id\"}],"
+		"\"unique\":true,\"where\":{\"status\":{\"$nin\":[\"done\",\"it's\"]},\"n\":{\"$gte\":2}}}",
+		NULL);
 	up(t, p, 0);
 	CHECK_INT(tu_int(db, "SELECT \"unique\" FROM pragma_index_list('jobs') WHERE name = 'jobs_job_id'"), 1);
 	CHECK_INT(tu_int(db, "SELECT \"unique\" FROM pragma_index_list('jobs') WHERE name = 'jobs_user_status'"), 0);
-	CHECK_STR(tu_text(db, "SELECT group_concat(name || ':' || \"desc\", ',') FROM pragma_index_xinfo('jobs_user_status')"
-			      " WHERE key"),
-		  "user_id:0,status:1");
+	CHECK_STR(
+		tu_text(db,
+			"SELECT group_concat(name || ':' || \"desc\", ',') FROM pragma_index_xinfo('jobs_user_status')"
+			" WHERE key"),
+		"user_id:0,status:1");
 	CHECK_INT(tu_int(db, "SELECT partial FROM pragma_index_list('jobs') WHERE name = 'jobs_active'"), 1);
 	sql = tu_text(db, "SELECT sql FROM sqlite_master WHERE name = 'jobs_active'");
 	CHECK_HAS(sql, "'it''s'");
@@ -368,7 +375,8 @@ TEST(enums)
 		   NULL);
 	/* render knows the enum created by an earlier rendered step */
 	CHECK_OK(migrate_render(t, p, 0, &render, &err), &err);
-	CHECK_HAS(render, "CONSTRAINT \"migrate_enum_jobstatus\" CHECK (\"status\" IN ('pending', 'processing', 'it''s'))");
+	CHECK_HAS(render,
+		  "CONSTRAINT \"migrate_enum_jobstatus\" CHECK (\"status\" IN ('pending', 'processing', 'it''s'))");
 	migrate_free(render);
 	up(t, p, 0);
 	CHECK_STR(tu_text(db, "SELECT \"values\" FROM _migrate_enums WHERE name = 'jobstatus'"),
@@ -396,8 +404,9 @@ TEST(enums)
 
 	/* an unknown enum is named in the error */
 	p = tu_plan("unknown");
-	tu_version(p, 1, "bad", "{\"op\":\"create_table\",\"table\":\"x\",\"columns\":[{\"name\":\"s\",\"type\":"
-				"\"enum:nosuch\"}]}",
+	tu_version(p, 1, "bad",
+		   "{\"op\":\"create_table\",\"table\":\"x\",\"columns\":[{\"name\":\"s\",\"type\":"
+		   "\"enum:nosuch\"}]}",
 		   NULL);
 	CHECK_INT(migrate_up(t, p, 0, NULL, &err), MIGRATE_EDB);
 	CHECK_HAS(err.message, "\"nosuch\"");
@@ -415,9 +424,10 @@ TEST(enum_down)
 	sqlite3 *db = tu_open(path);
 
 	tu_version(p, 1, "e", "{\"op\":\"create_enum\",\"name\":\"color\",\"values\":[\"red\",\"blue\"]}", NULL);
-	tu_version(p, 2, "t",
-		   "{\"op\":\"create_table\",\"table\":\"paint\",\"columns\":[{\"name\":\"c\",\"type\":\"enum:color\"}]}",
-		   NULL);
+	tu_version(
+		p, 2, "t",
+		"{\"op\":\"create_table\",\"table\":\"paint\",\"columns\":[{\"name\":\"c\",\"type\":\"enum:color\"}]}",
+		NULL);
 	up(t, p, 0);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM _migrate_enums"), 1);
 	down(t, p, 0);
@@ -455,25 +465,27 @@ TEST(asserts)
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
 
-	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, job_id TEXT, status TEXT);"
-		    "CREATE INDEX jobs_status ON jobs (status);"
-		    "INSERT INTO jobs (job_id, status) VALUES ('a', 'done'), ('b', 'run'), (NULL, 'run'), (NULL, 'run');"
-		    "CREATE TABLE sessions (id INTEGER);");
-	tu_version(p, 1, "holds",
-		   "{\"op\":\"assert\",\"count\":{\"table\":\"sessions\"},\"expect\":0}",
-		   "{\"op\":\"assert\",\"count\":{\"table\":\"jobs\",\"where\":{\"status\":\"run\"}},\"expect\":{\"$gte\":3}}",
-		   "{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"job_id\"]}}",
-		   "{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"status\":{\"$in\":[\"bad\",\"worse\"]}}}}",
-		   "{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\"}}",
-		   "{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"column\":\"job_id\"}}",
-		   "{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"index\":\"jobs_status\"}}",
-		   "{\"op\":\"assert\",\"sql\":\"SELECT group_concat(status) FROM jobs WHERE job_id = 'a'\",\"expect\":\"done\"}",
-		   "{\"op\":\"assert\",\"sql\":\"SELECT count(*) FROM jobs\",\"expect\":4}", NULL);
+	tu_exec(db,
+		"CREATE TABLE jobs (id INTEGER PRIMARY KEY, job_id TEXT, status TEXT);"
+		"CREATE INDEX jobs_status ON jobs (status);"
+		"INSERT INTO jobs (job_id, status) VALUES ('a', 'done'), ('b', 'run'), (NULL, 'run'), (NULL, 'run');"
+		"CREATE TABLE sessions (id INTEGER);");
+	tu_version(
+		p, 1, "holds", "{\"op\":\"assert\",\"count\":{\"table\":\"sessions\"},\"expect\":0}",
+		"{\"op\":\"assert\",\"count\":{\"table\":\"jobs\",\"where\":{\"status\":\"run\"}},\"expect\":{\"$gte\":3}}",
+		"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"job_id\"]}}",
+		"{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"status\":{\"$in\":[\"bad\",\"worse\"]}}}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\"}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"column\":\"job_id\"}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"index\":\"jobs_status\"}}",
+		"{\"op\":\"assert\",\"sql\":\"SELECT group_concat(status) FROM jobs WHERE job_id = 'a'\",\"expect\":\"done\"}",
+		"{\"op\":\"assert\",\"sql\":\"SELECT count(*) FROM jobs\",\"expect\":4}", NULL);
 	up(t, p, 0);
 	migrate_plan_destroy(p);
 
 	p = tu_plan("count");
-	tu_version(p, 1, "fails", "{\"op\":\"assert\",\"count\":{\"table\":\"jobs\"},\"expect\":0,\"message\":\"jobs must be empty\"}",
+	tu_version(p, 1, "fails",
+		   "{\"op\":\"assert\",\"count\":{\"table\":\"jobs\"},\"expect\":0,\"message\":\"jobs must be empty\"}",
 		   NULL);
 	CHECK_INT(migrate_up(t, p, 0, NULL, &err), MIGRATE_EASSERT);
 	CHECK_HAS(err.message, "is 4, expected = 0");
@@ -486,7 +498,8 @@ TEST(asserts)
 	migrate_plan_destroy(p);
 
 	p = tu_plan("no_match");
-	tu_version(p, 1, "fails", "{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"job_id\":null}}}", NULL);
+	tu_version(p, 1, "fails", "{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"job_id\":null}}}",
+		   NULL);
 	CHECK_INT(migrate_up(t, p, 0, NULL, &err), MIGRATE_EASSERT);
 	migrate_plan_destroy(p);
 
@@ -519,8 +532,8 @@ TEST(unsupported_steps)
 	migrate_plan_destroy(p);
 
 	p = tu_plan("app");
-	tu_version(p, 1, "mongo expr", "{\"op\":\"backfill\",\"table\":\"a\",\"set\":{\"x\":{\"mongo\":{\"$size\":\"$y\"}}}}",
-		   NULL);
+	tu_version(p, 1, "mongo expr",
+		   "{\"op\":\"backfill\",\"table\":\"a\",\"set\":{\"x\":{\"mongo\":{\"$size\":\"$y\"}}}}", NULL);
 	CHECK_INT(migrate_up(t, p, 0, NULL, &err), MIGRATE_EUNSUPPORTED);
 	CHECK_HAS(err.message, "mongo");
 	migrate_plan_destroy(p);
@@ -605,10 +618,11 @@ TEST(foreign_keys_on_rebuild_keeps_children)
 	migrate_target_t *t = NULL;
 	migrate_plan_t *p = tu_plan("app");
 
-	tu_exec(db, "PRAGMA foreign_keys = ON;"
-		    "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"
-		    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);"
-		    "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (10, 1), (11, 2);");
+	tu_exec(db,
+		"PRAGMA foreign_keys = ON;"
+		"CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT UNIQUE);"
+		"CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);"
+		"INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (10, 1), (11, 2);");
 	CHECK_OK(migrate_target_open_sqlite(&t, db, &err), &err);
 	tu_version(p, 1, "rebuild parent",
 		   "{\"op\":\"add_column\",\"table\":\"parent\",\"column\":{\"name\":\"at\",\"type\":\"timestamp\","
@@ -634,14 +648,15 @@ TEST(render_every_op)
 	sqlite3 *db = tu_open(path);
 	char *r = NULL;
 
-	tu_version(p, 1, "all",
-		   "{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
-		   "{\"name\":\"tool_ids\",\"type\":\"json\"},{\"name\":\"n\",\"type\":\"integer\"}],\"primary_key\":[\"id\"]}",
-		   "{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"n\":{\"array_length\":\"tool_ids\"}},"
-		   "\"where\":{\"n\":null}}",
-		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"tool_ids\",\"map\":{\"x\":\"y\"}}",
-		   "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"n\"}",
-		   "{\"op\":\"drop_table\",\"table\":\"jobs\"}", NULL);
+	tu_version(
+		p, 1, "all",
+		"{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
+		"{\"name\":\"tool_ids\",\"type\":\"json\"},{\"name\":\"n\",\"type\":\"integer\"}],\"primary_key\":[\"id\"]}",
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"n\":{\"array_length\":\"tool_ids\"}},"
+		"\"where\":{\"n\":null}}",
+		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"tool_ids\",\"map\":{\"x\":\"y\"}}",
+		"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"n\"}",
+		"{\"op\":\"drop_table\",\"table\":\"jobs\"}", NULL);
 	CHECK_OK(migrate_render(t, p, 0, &r, &err), &err);
 	CHECK_HAS(r, "CREATE TABLE \"jobs\" (\"id\" INTEGER, \"tool_ids\" TEXT, \"n\" INTEGER, PRIMARY KEY (\"id\"))");
 	CHECK_HAS(r, "UPDATE \"jobs\" SET \"n\" = COALESCE(CASE WHEN json_valid(\"tool_ids\") THEN "
@@ -654,6 +669,37 @@ TEST(render_every_op)
 	migrate_free(r);
 	/* render wrote nothing */
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE '_migrate%'"), 0);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+TEST(filters_select_like_mongodb)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+
+#define COUNT(where, n) "{\"op\":\"assert\",\"count\":{\"table\":\"f\",\"where\":" where "},\"expect\":" #n "}"
+	tu_exec(db,
+		"CREATE TABLE f (a INTEGER, s TEXT, b INTEGER, d REAL);"
+		"INSERT INTO f VALUES (1, 'x', 1, 0.5), (2, 'y', 0, 1.5), (3, NULL, 1, NULL), (NULL, 'x', NULL, 2.5),"
+		" (5, 'it''s', 0, 3.5)");
+	tu_version(p, 1, "filters", COUNT("{\"s\":\"x\"}", 2), COUNT("{\"s\":null}", 1),
+		   COUNT("{\"s\":{\"$eq\":\"y\"}}", 1), COUNT("{\"s\":{\"$ne\":\"x\"}}", 3),
+		   COUNT("{\"s\":{\"$ne\":null}}", 4), COUNT("{\"s\":{\"$in\":[\"x\",\"y\"]}}", 3),
+		   COUNT("{\"s\":{\"$in\":[\"x\",null]}}", 3), COUNT("{\"s\":{\"$nin\":[\"x\"]}}", 3),
+		   COUNT("{\"s\":{\"$nin\":[\"x\",null]}}", 2), COUNT("{\"s\":{\"$in\":[]}}", 0),
+		   COUNT("{\"s\":{\"$nin\":[]}}", 5), COUNT("{\"s\":{\"$exists\":false}}", 1),
+		   COUNT("{\"s\":{\"$exists\":true}}", 4), COUNT("{\"a\":{\"$gt\":1,\"$lte\":3}}", 2),
+		   COUNT("{\"a\":{\"$lt\":null}}", 0), COUNT("{\"a\":{\"$lte\":null}}", 1),
+		   COUNT("{\"d\":{\"$gte\":1.5}}", 3), COUNT("{\"$or\":[{\"a\":1},{\"s\":\"it's\"}]}", 2),
+		   COUNT("{\"$and\":[{\"a\":{\"$gte\":2}},{\"s\":{\"$exists\":true}}]}", 2), COUNT("{\"b\":true}", 2),
+		   COUNT("{\"b\":false,\"a\":{\"$ne\":2}}", 1), COUNT("{}", 5), NULL);
+#undef COUNT
+	up(t, p, 0);
+	CHECK_INT(tu_int(db, "SELECT state FROM _migrate_history"), MIGRATE_STATE_APPLIED);
 	sqlite3_close(db);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);

@@ -61,7 +61,8 @@ const char *tu_text1(sqlite3 *db, const char *sql, const char *param)
 
 	if (rc == SQLITE_ROW)
 		snprintf(textbuf, sizeof textbuf, "%s",
-			 sqlite3_column_type(st, 0) == SQLITE_NULL ? "(null)" : (const char *)sqlite3_column_text(st, 0));
+			 sqlite3_column_type(st, 0) == SQLITE_NULL ? "(null)"
+								   : (const char *)sqlite3_column_text(st, 0));
 	else if (rc == SQLITE_DONE)
 		snprintf(textbuf, sizeof textbuf, "(none)");
 	else
@@ -148,18 +149,10 @@ static void append_value(bson_string_t *out, sqlite3_stmt *st, int i)
 	const unsigned char *b;
 
 	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL:
-		bson_string_append(out, "NULL");
-		break;
-	case SQLITE_INTEGER:
-		bson_string_append_printf(out, "i%lld", (long long)sqlite3_column_int64(st, i));
-		break;
-	case SQLITE_FLOAT:
-		bson_string_append_printf(out, "f%.17g", sqlite3_column_double(st, i));
-		break;
-	case SQLITE_TEXT:
-		bson_string_append_printf(out, "t'%s'", (const char *)sqlite3_column_text(st, i));
-		break;
+	case SQLITE_NULL: bson_string_append(out, "NULL"); break;
+	case SQLITE_INTEGER: bson_string_append_printf(out, "i%lld", (long long)sqlite3_column_int64(st, i)); break;
+	case SQLITE_FLOAT: bson_string_append_printf(out, "f%.17g", sqlite3_column_double(st, i)); break;
+	case SQLITE_TEXT: bson_string_append_printf(out, "t'%s'", (const char *)sqlite3_column_text(st, i)); break;
 	default:
 		b = sqlite3_column_blob(st, i);
 		n = sqlite3_column_bytes(st, i);

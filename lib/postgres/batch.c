@@ -13,8 +13,8 @@
  *   WITH b AS (SELECT pk AS _migrate_k0 FROM t WHERE (pk) > ($1) AND <where>
  *              ORDER BY pk LIMIT $2),
  *        u AS (UPDATE t SET ... FROM b WHERE t.pk = b._migrate_k0 RETURNING 1)
- *   SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u), _migrate_k0::text
- *   FROM b ORDER BY _migrate_k0 DESC LIMIT 1
+ *   SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u), b._migrate_k0::text
+ *   FROM b ORDER BY b._migrate_k0 DESC LIMIT 1
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -265,10 +265,10 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 	}
 	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u)");
 	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, ", _migrate_k%zu::text", i);
+		migrate__sql_printf(q, ", b._migrate_k%zu::text", i);
 	migrate__sql_append(q, " FROM b ORDER BY ");
 	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, "%s_migrate_k%zu DESC", i ? ", " : "", i);
+		migrate__sql_printf(q, "%sb._migrate_k%zu DESC", i ? ", " : "", i);
 	migrate__sql_append(q, " LIMIT 1");
 	return 0;
 }

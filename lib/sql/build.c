@@ -13,13 +13,13 @@ void migrate__sql_init(migrate_sql_t *q, const migrate_sql_dialect_t *d, void *c
 	q->d = d;
 	q->ctx = ctx;
 	q->text = bson_string_new(NULL);
-	q->params = bson_new();
+	bson_init(&q->params);
 }
 
 void migrate__sql_reset(migrate_sql_t *q)
 {
 	bson_string_truncate(q->text, 0);
-	bson_reinit(q->params);
+	bson_reinit(&q->params);
 	q->nparams = 0;
 }
 
@@ -28,7 +28,7 @@ void migrate__sql_free(migrate_sql_t *q)
 	if (!q->text)
 		return;
 	bson_string_free(q->text, true);
-	bson_destroy(q->params);
+	bson_destroy(&q->params);
 	q->text = NULL;
 }
 
@@ -111,7 +111,7 @@ void migrate__sql_param_int(migrate_sql_t *q, int64_t v)
 	char buf[16];
 
 	placeholder(q);
-	bson_append_int64(q->params, next_key(q, buf, sizeof buf), -1, v);
+	bson_append_int64(&q->params, next_key(q, buf, sizeof buf), -1, v);
 	q->nparams++;
 }
 
@@ -120,7 +120,7 @@ void migrate__sql_param_str(migrate_sql_t *q, const char *s)
 	char buf[16];
 
 	placeholder(q);
-	bson_append_utf8(q->params, next_key(q, buf, sizeof buf), -1, s, -1);
+	bson_append_utf8(&q->params, next_key(q, buf, sizeof buf), -1, s, -1);
 	q->nparams++;
 }
 
@@ -133,16 +133,10 @@ int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, con
 	int rc;
 
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_NULL:
-		bson_string_append(out, "NULL");
-		return 0;
-	case BSON_TYPE_BOOL:
-		bson_string_append(out, bson_iter_bool(it) ? d->true_literal : d->false_literal);
-		return 0;
+	case BSON_TYPE_NULL: bson_string_append(out, "NULL"); return 0;
+	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(it) ? d->true_literal : d->false_literal); return 0;
 	case BSON_TYPE_INT32:
-	case BSON_TYPE_INT64:
-		bson_string_append_printf(out, "%lld", (long long)bson_iter_as_int64(it));
-		return 0;
+	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_as_int64(it)); return 0;
 	case BSON_TYPE_DOUBLE: {
 		double v = bson_iter_double(it);
 		char buf[40];
@@ -155,9 +149,7 @@ int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, con
 			bson_string_append(out, ".0");
 		return 0;
 	}
-	case BSON_TYPE_UTF8:
-		s = bson_iter_utf8(it, &len);
-		return migrate__sql_quote_string(out, s, len, err);
+	case BSON_TYPE_UTF8: s = bson_iter_utf8(it, &len); return migrate__sql_quote_string(out, s, len, err);
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
 		/* JSON values are stored as their text. */
@@ -187,14 +179,12 @@ int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t 
 	case BSON_TYPE_INT64:
 	case BSON_TYPE_DOUBLE:
 	case BSON_TYPE_UTF8:
-	case BSON_TYPE_BINARY:
-		bson_append_value(q->params, key, -1, bson_iter_value((bson_iter_t *)it));
-		break;
+	case BSON_TYPE_BINARY: bson_append_value(&q->params, key, -1, bson_iter_value((bson_iter_t *)it)); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_string_t *json = bson_string_new(NULL);
 		migrate__json_value(it, json);
-		bson_append_utf8(q->params, key, -1, json->str, (int)json->len);
+		bson_append_utf8(&q->params, key, -1, json->str, (int)json->len);
 		bson_string_free(json, true);
 		break;
 	}
@@ -209,8 +199,8 @@ int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t 
 
 int migrate__sql_type_index(const char *portable)
 {
-	static const char *const names[MIGRATE_SQL_TYPE_COUNT] = {
-		"text", "integer", "bigint", "double", "boolean", "uuid", "json", "timestamp", "bytes"};
+	static const char *const names[MIGRATE_SQL_TYPE_COUNT] = {"text", "integer", "bigint",    "double", "boolean",
+								  "uuid", "json",    "timestamp", "bytes"};
 	int i;
 
 	for (i = 0; i < MIGRATE_SQL_TYPE_COUNT; i++)
@@ -221,8 +211,10 @@ int migrate__sql_type_index(const char *portable)
 
 const char *migrate__sql_on_delete(const char *action)
 {
-	static const char *const map[][2] = {{"cascade", "CASCADE"},     {"set null", "SET NULL"},
-					     {"restrict", "RESTRICT"},   {"no action", "NO ACTION"},
+	static const char *const map[][2] = {{"cascade", "CASCADE"},
+					     {"set null", "SET NULL"},
+					     {"restrict", "RESTRICT"},
+					     {"no action", "NO ACTION"},
 					     {"set default", "SET DEFAULT"}};
 	size_t i;
 

@@ -63,7 +63,8 @@ static int column_type(migrate_sql_t *q, const bson_t *col, const char *name, mi
 		return q->d->enum_column(q, t + 5, name, err);
 	}
 	if ((i = migrate__sql_type_index(t)) < 0)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "column %s: unknown type \"%s\"", name, t);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "column %s: unknown type \"%s\"", name,
+				    t);
 	migrate__sql_append(q, q->d->types[i]);
 	return 0;
 }
@@ -75,7 +76,8 @@ static int references(migrate_sql_t *q, const bson_t *col, migrate_error_t *err)
 
 	if (!migrate__doc_sub(col, "references", &ref))
 		return 0;
-	if (!(table = migrate__sql_doc_ident(&ref, "table", err)) || !(column = migrate__sql_doc_ident(&ref, "column", err)))
+	if (!(table = migrate__sql_doc_ident(&ref, "table", err)) ||
+	    !(column = migrate__sql_doc_ident(&ref, "column", err)))
 		return MIGRATE_EPLAN;
 	migrate__sql_append(q, " REFERENCES ");
 	migrate__sql_ident(q, table);
@@ -128,7 +130,8 @@ static int name_list(migrate_sql_t *q, const bson_t *arr, const char *what, migr
 		uint32_t len;
 		const char *s = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, &len) : NULL;
 		if (!s || !*s || strlen(s) != len)
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "%s: must hold column names", what);
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "%s: must hold column names",
+					    what);
 		if (!first)
 			migrate__sql_append(q, ", ");
 		first = false;
@@ -194,7 +197,8 @@ int migrate__sql_create_index(migrate_sql_t *q, const bson_t *step, const char *
 	bool first = true;
 	int rc, saved;
 
-	if (!(table = migrate__sql_doc_ident(step, "table", err)) || !(name = migrate__sql_doc_ident(step, "name", err)))
+	if (!(table = migrate__sql_doc_ident(step, "table", err)) ||
+	    !(name = migrate__sql_doc_ident(step, "name", err)))
 		return MIGRATE_EPLAN;
 	if (!migrate__doc_sub(step, "keys", &keys))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "keys: is required");

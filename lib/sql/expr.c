@@ -26,7 +26,8 @@ static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table
 	if (!(other = migrate__sql_doc_ident(&cnt, "table", err)))
 		return MIGRATE_EPLAN;
 	if (!migrate__doc_sub(&cnt, "match", &match) || bson_count_keys(&match) == 0)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "count.match: must be a non-empty object");
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
+				    "count.match: must be a non-empty object");
 	has_where = migrate__doc_sub(&cnt, "where", &where);
 
 	migrate__sql_append(q, "(SELECT count(*) FROM ");

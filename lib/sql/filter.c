@@ -156,8 +156,7 @@ static int operator(migrate_sql_t *q, const char *qual, const char *col, const b
 	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "where.%s: unsupported operator %s", col, name);
 }
 
-static int condition(migrate_sql_t *q, const char *qual, const char *col, const bson_iter_t *cond,
-		     migrate_error_t *err)
+static int condition(migrate_sql_t *q, const char *qual, const char *col, const bson_iter_t *cond, migrate_error_t *err)
 {
 	bson_t ops;
 	bson_iter_t it;

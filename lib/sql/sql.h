@@ -40,13 +40,13 @@ typedef enum migrate_sql_type {
 typedef struct migrate_sql migrate_sql_t;
 
 typedef struct migrate_sql_dialect {
-	const char *name;          /* "sqlite", "postgres" */
-	int param_style;           /* MIGRATE_SQL_PARAM_* */
+	const char *name;                          /* "sqlite", "postgres" */
+	int param_style;                           /* MIGRATE_SQL_PARAM_* */
 	const char *types[MIGRATE_SQL_TYPE_COUNT]; /* SQL type of each portable type */
-	const char *default_now;   /* DEFAULT expression for "now", parenthesised if needed */
-	const char *default_uuid;  /* DEFAULT expression for "uuid" */
-	const char *true_literal;  /* "1" / "TRUE" */
-	const char *false_literal; /* "0" / "FALSE" */
+	const char *default_now;                   /* DEFAULT expression for "now", parenthesised if needed */
+	const char *default_uuid;                  /* DEFAULT expression for "uuid" */
+	const char *true_literal;                  /* "1" / "TRUE" */
+	const char *false_literal;                 /* "0" / "FALSE" */
 	/*
 	 * Appends the length of the array held in column `column` of `table`
 	 * (unqualified in the statement), 0 when it is NULL or not an array.
@@ -60,14 +60,18 @@ typedef struct migrate_sql_dialect {
 	int (*enum_column)(migrate_sql_t *q, const char *enum_name, const char *column, migrate_error_t *err);
 } migrate_sql_dialect_t;
 
-/* A statement under construction. */
+/*
+ * A statement under construction. It holds a bson_t, which libbson declares
+ * 128-byte aligned: keep it on the stack, or allocate it with
+ * aligned_alloc(_Alignof(migrate_sql_t), ...), not with plain malloc.
+ */
 struct migrate_sql {
 	const migrate_sql_dialect_t *d;
-	bson_string_t *text;  /* the SQL text */
-	bson_t *params;       /* bound values, an array: "0", "1" ... in placeholder order */
+	bson_string_t *text; /* the SQL text */
+	bson_t params;       /* bound values, an array: "0", "1" ... in placeholder order */
 	uint32_t nparams;
-	int literal;          /* non-zero: values are rendered as literals, not bound */
-	void *ctx;            /* the driver's state, for the dialect hooks */
+	int literal; /* non-zero: values are rendered as literals, not bound */
+	void *ctx;   /* the driver's state, for the dialect hooks */
 };
 
 void migrate__sql_init(migrate_sql_t *q, const migrate_sql_dialect_t *d, void *ctx);

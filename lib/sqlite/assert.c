@@ -19,7 +19,7 @@ static int failed(migrate_error_t *err, const bson_t *step, const char *what)
 /* n compared with expect (an integer or {"$op": integer}); *desc describes the expectation. */
 static bool expect_holds(const bson_t *step, int64_t n, char *desc, size_t size)
 {
-	static const char *const ops[][2] = {{"$eq", "="},  {"$ne", "!="}, {"$lt", "<"},
+	static const char *const ops[][2] = {{"$eq", "="},   {"$ne", "!="}, {"$lt", "<"},
 					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
 	bson_iter_t it, op;
 	int64_t want;
@@ -80,7 +80,8 @@ static int build_unique(migrate_sql_t *q, const bson_t *sub, migrate_error_t *er
 
 	if (!table || !migrate__doc_sub(sub, "columns", &cols)) {
 		bson_string_free(list, true);
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "unique: table and columns are required");
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
+				    "unique: table and columns are required");
 	}
 	migrate__sql_append(q, "SELECT count(*) FROM (SELECT 1 FROM ");
 	migrate__sql_ident(q, table);
@@ -118,7 +119,8 @@ static int build_exists(migrate_sql_t *q, const bson_t *sub, migrate_error_t *er
 		migrate__sql_append(q, " COLLATE NOCASE AND tbl_name = ");
 		migrate__sql_param_str(q, table);
 	} else {
-		migrate__sql_append(q, "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ");
+		migrate__sql_append(q,
+				    "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ");
 		migrate__sql_param_str(q, table);
 	}
 	migrate__sql_append(q, " COLLATE NOCASE");
@@ -131,25 +133,23 @@ static bool value_equals(sqlite3_stmt *st, const bson_iter_t *want)
 	int t = st ? sqlite3_column_type(st, 0) : SQLITE_NULL;
 
 	switch (bson_iter_type(want)) {
-	case BSON_TYPE_NULL:
-		return t == SQLITE_NULL;
-	case BSON_TYPE_BOOL:
-		return t == SQLITE_INTEGER && (sqlite3_column_int64(st, 0) != 0) == bson_iter_bool(want);
+	case BSON_TYPE_NULL: return t == SQLITE_NULL;
+	case BSON_TYPE_BOOL: return t == SQLITE_INTEGER && (sqlite3_column_int64(st, 0) != 0) == bson_iter_bool(want);
 	case BSON_TYPE_INT32:
 	case BSON_TYPE_INT64:
 		if (t == SQLITE_FLOAT)
 			return sqlite3_column_double(st, 0) == (double)bson_iter_as_int64(want);
 		return t == SQLITE_INTEGER && sqlite3_column_int64(st, 0) == bson_iter_as_int64(want);
 	case BSON_TYPE_DOUBLE:
-		return (t == SQLITE_FLOAT || t == SQLITE_INTEGER) && sqlite3_column_double(st, 0) == bson_iter_double(want);
+		return (t == SQLITE_FLOAT || t == SQLITE_INTEGER) &&
+		       sqlite3_column_double(st, 0) == bson_iter_double(want);
 	case BSON_TYPE_UTF8: {
 		uint32_t len;
 		const char *s = bson_iter_utf8(want, &len);
 		return t == SQLITE_TEXT && (uint32_t)sqlite3_column_bytes(st, 0) == len &&
 		       memcmp(sqlite3_column_text(st, 0), s, len) == 0;
 	}
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -207,8 +207,9 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 				    "assert command is MongoDB only; use assert sql on SQLite");
 	if (bson_has_field(step, "sql")) {
 		if (render) {
-			bson_string_append_printf(out, "-- assert: the first value of this query equals the expectation\n%s;\n",
-						  migrate__doc_str(step, "sql"));
+			bson_string_append_printf(
+				out, "-- assert: the first value of this query equals the expectation\n%s;\n",
+				migrate__doc_str(step, "sql"));
 			return 0;
 		}
 		return assert_sql(c, step, err);
@@ -235,8 +236,8 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 		goto cleanup;
 	if (bson_has_field(step, "count")) {
 		if (!expect_holds(step, n, desc, sizeof desc)) {
-			snprintf(what, sizeof what, "count of \"%s\" is %lld, expected %s", migrate__doc_str(&sub, "table"),
-				 (long long)n, desc);
+			snprintf(what, sizeof what, "count of \"%s\" is %lld, expected %s",
+				 migrate__doc_str(&sub, "table"), (long long)n, desc);
 			rc = failed(err, step, what);
 		}
 	} else if (bson_has_field(step, "no_match")) {
@@ -252,9 +253,15 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 		}
 	} else if (!n) {
 		const char *col = migrate__doc_str(&sub, "column"), *idx = migrate__doc_str(&sub, "index");
-		snprintf(what, sizeof what, "%s \"%s\"%s%s%s does not exist", col ? "column" : idx ? "index" : "table",
-			 col ? col : idx ? idx : migrate__doc_str(&sub, "table"), col || idx ? " of \"" : "",
-			 col || idx ? migrate__doc_str(&sub, "table") : "", col || idx ? "\"" : "");
+		snprintf(what, sizeof what, "%s \"%s\"%s%s%s does not exist",
+			 col   ? "column"
+			 : idx ? "index"
+			       : "table",
+			 col   ? col
+			 : idx ? idx
+			       : migrate__doc_str(&sub, "table"),
+			 col || idx ? " of \"" : "", col || idx ? migrate__doc_str(&sub, "table") : "",
+			 col || idx ? "\"" : "");
 		rc = failed(err, step, what);
 	}
 cleanup:

@@ -23,12 +23,12 @@ typedef struct batch {
 	const bson_t *step;
 	const char *table;
 	int is_map;
-	const char *rowid;  /* the rowid alias, or NULL for a WITHOUT ROWID table */
-	char **pk;          /* its primary key columns otherwise */
+	const char *rowid; /* the rowid alias, or NULL for a WITHOUT ROWID table */
+	char **pk;         /* its primary key columns otherwise */
 	int npk;
-	bson_t after;       /* the last key done, an array; empty before the first batch */
+	bson_t after; /* the last key done, an array; empty before the first batch */
 	int64_t done;
-	int render;         /* key values are shown as placeholders' names */
+	int render; /* key values are shown as placeholders' names */
 } batch_t;
 
 static void batch_free(batch_t *b)
@@ -127,7 +127,7 @@ static void render_param(migrate_sql_t *q, const char *label)
 
 	migrate__sql_append(q, "?");
 	snprintf(key, sizeof key, "%u", q->nparams++);
-	bson_append_symbol(q->params, key, -1, label, -1);
+	bson_append_symbol(&q->params, key, -1, label, -1);
 }
 
 /* A bound key (array of values), or in render mode a named placeholder. */
@@ -321,9 +321,10 @@ static int find_last(batch_t *b, int64_t n, bson_t *last, int *found, migrate_er
 			for (i = 0; i < sqlite3_column_count(st); i++) {
 				char key[16];
 				if (sqlite3_column_type(st, i) == SQLITE_BLOB) {
-					rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-							  "table \"%s\": batching by a BLOB primary key is not supported",
-							  b->table);
+					rc = migrate__err(
+						err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+						"table \"%s\": batching by a BLOB primary key is not supported",
+						b->table);
 					break;
 				}
 				snprintf(key, sizeof key, "%d", i);
@@ -365,8 +366,8 @@ static int checkpoint_read(batch_t *b, const char *json, migrate_error_t *err)
 		return rc;
 	if (!migrate__doc_sub(&doc, "after", &after)) {
 		bson_destroy(&doc);
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE, "the journaled checkpoint is not ours: %s",
-				    json);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "the journaled checkpoint is not ours: %s", json);
 	}
 	bson_destroy(&b->after);
 	bson_copy_to(&after, &b->after);

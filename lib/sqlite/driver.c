@@ -15,8 +15,8 @@
 /* 'YYYY-MM-DDTHH:MM:SS.SSSZ', the ISO-8601 UTC text of timestamp columns. */
 #define SQ_NOW "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 /* A random version 4 UUID: 4 random bits replaced by the version, 2 by the variant. */
-#define SQ_UUID                                                                                        \
-	"(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "                   \
+#define SQ_UUID                                                                                         \
+	"(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "                    \
 	"substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || " \
 	"substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
 
@@ -212,11 +212,12 @@ static int fk_check(sq_conn_t *c, migrate_error_t *err)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				  "SQLite: foreign key violation: a row of \"%s\" (rowid %lld) references a missing row of "
-				  "\"%s\"",
-				  (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
-				  (const char *)sqlite3_column_text(st, 2));
+		rc = migrate__err(
+			err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+			"SQLite: foreign key violation: a row of \"%s\" (rowid %lld) references a missing row of "
+			"\"%s\"",
+			(const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
+			(const char *)sqlite3_column_text(st, 2));
 	else if (rc == SQLITE_DONE)
 		rc = 0;
 	else
@@ -279,7 +280,8 @@ int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_erro
 	int rc;
 
 	if (!out || !db)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_target_open_sqlite: out and db are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_target_open_sqlite: out and db are required");
 	*out = NULL;
 	if (!(c = conn_new(db, 0)))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");

@@ -12,8 +12,8 @@
 
 #define ENUM_PREFIX "migrate_enum_"
 
-static const char enum_ddl[] = "CREATE TABLE IF NOT EXISTS \"" SQ_ENUM_TABLE
-			       "\" (name TEXT PRIMARY KEY, \"values\" TEXT NOT NULL)";
+static const char enum_ddl[] =
+	"CREATE TABLE IF NOT EXISTS \"" SQ_ENUM_TABLE "\" (name TEXT PRIMARY KEY, \"values\" TEXT NOT NULL)";
 
 /* Parses a stored JSON array into *out (an array document). */
 static int parse_values(const char *json, bson_t *out, migrate_error_t *err)
@@ -30,8 +30,8 @@ static int parse_values(const char *json, bson_t *out, migrate_error_t *err)
 	bson_string_append(wrap, "}");
 	if (!bson_init_from_json(&doc, wrap->str, -1, &berr)) {
 		bson_string_free(wrap, true);
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, SQ_ENUM_TABLE " holds malformed values: %s",
-				    berr.message);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				    SQ_ENUM_TABLE " holds malformed values: %s", berr.message);
 	}
 	bson_string_free(wrap, true);
 	if (bson_iter_init_find(&it, &doc, "v") && BSON_ITER_HOLDS_ARRAY(&it)) {
@@ -40,7 +40,8 @@ static int parse_values(const char *json, bson_t *out, migrate_error_t *err)
 		bson_init_static(&arr, data, len);
 		bson_copy_to(&arr, out);
 	} else {
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, SQ_ENUM_TABLE " holds values that are not an array");
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  SQ_ENUM_TABLE " holds values that are not an array");
 	}
 	bson_destroy(&doc);
 	return rc;
@@ -255,10 +256,11 @@ int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, bson_str
 	if ((rc = enum_user(c, name, &user, err)))
 		goto cleanup;
 	if (user) {
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				  "cannot drop enum \"%s\": table \"%s\" still has a column of that type (drop or change "
-				  "the column first)",
-				  name, user);
+		rc = migrate__err(
+			err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+			"cannot drop enum \"%s\": table \"%s\" still has a column of that type (drop or change "
+			"the column first)",
+			name, user);
 		goto cleanup;
 	}
 	rc = migrate__sq_run(c, &q, NULL, err);

@@ -71,19 +71,11 @@ static int bind_one(sq_conn_t *c, sqlite3_stmt *st, int i, const bson_iter_t *it
 	int rc;
 
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_NULL:
-		rc = sqlite3_bind_null(st, i);
-		break;
-	case BSON_TYPE_BOOL:
-		rc = sqlite3_bind_int(st, i, bson_iter_bool(it) ? 1 : 0);
-		break;
+	case BSON_TYPE_NULL: rc = sqlite3_bind_null(st, i); break;
+	case BSON_TYPE_BOOL: rc = sqlite3_bind_int(st, i, bson_iter_bool(it) ? 1 : 0); break;
 	case BSON_TYPE_INT32:
-	case BSON_TYPE_INT64:
-		rc = sqlite3_bind_int64(st, i, bson_iter_as_int64(it));
-		break;
-	case BSON_TYPE_DOUBLE:
-		rc = sqlite3_bind_double(st, i, bson_iter_double(it));
-		break;
+	case BSON_TYPE_INT64: rc = sqlite3_bind_int64(st, i, bson_iter_as_int64(it)); break;
+	case BSON_TYPE_DOUBLE: rc = sqlite3_bind_double(st, i, bson_iter_double(it)); break;
 	case BSON_TYPE_UTF8:
 		s = bson_iter_utf8(it, &len);
 		rc = sqlite3_bind_text(st, i, s, (int)len, SQLITE_TRANSIENT);
@@ -93,8 +85,8 @@ static int bind_one(sq_conn_t *c, sqlite3_stmt *st, int i, const bson_iter_t *it
 		rc = sqlite3_bind_blob(st, i, bin, (int)len, SQLITE_TRANSIENT);
 		break;
 	default:
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINTERNAL, "cannot bind a value of BSON type 0x%02x",
-				    (unsigned)bson_iter_type(it));
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINTERNAL,
+				    "cannot bind a value of BSON type 0x%02x", (unsigned)bson_iter_type(it));
 	}
 	return rc == SQLITE_OK ? 0 : migrate__sq_err(c, err, "binding a value");
 }
@@ -118,7 +110,7 @@ int migrate__sq_prepare_q(sq_conn_t *c, const migrate_sql_t *q, sqlite3_stmt **s
 
 	if ((rc = migrate__sq_prepare(c, migrate__sql_text(q), st, err)))
 		return rc;
-	if ((rc = migrate__sq_bind_all(c, *st, q->params, err))) {
+	if ((rc = migrate__sq_bind_all(c, *st, &q->params, err))) {
 		sqlite3_finalize(*st);
 		*st = NULL;
 	}
@@ -170,20 +162,14 @@ int migrate__sq_query_int(sq_conn_t *c, const migrate_sql_t *q, int64_t *out, mi
 int migrate__sq_column_to_bson(sqlite3_stmt *st, int i, bson_t *doc, const char *key, migrate_error_t *err)
 {
 	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		bson_append_int64(doc, key, -1, sqlite3_column_int64(st, i));
-		return 0;
-	case SQLITE_FLOAT:
-		bson_append_double(doc, key, -1, sqlite3_column_double(st, i));
-		return 0;
+	case SQLITE_INTEGER: bson_append_int64(doc, key, -1, sqlite3_column_int64(st, i)); return 0;
+	case SQLITE_FLOAT: bson_append_double(doc, key, -1, sqlite3_column_double(st, i)); return 0;
 	case SQLITE_TEXT: {
 		const char *s = (const char *)sqlite3_column_text(st, i);
 		bson_append_utf8(doc, key, -1, s ? s : "", sqlite3_column_bytes(st, i));
 		return 0;
 	}
-	case SQLITE_NULL:
-		bson_append_null(doc, key, -1);
-		return 0;
+	case SQLITE_NULL: bson_append_null(doc, key, -1); return 0;
 	default:
 		bson_append_binary(doc, key, -1, BSON_SUBTYPE_BINARY, sqlite3_column_blob(st, i),
 				   (uint32_t)sqlite3_column_bytes(st, i));
@@ -223,7 +209,8 @@ int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err
 	 */
 	for (attempt = 0;; attempt++) {
 		if ((rc = migrate__sq_begin_batch(c, err)) == 0) {
-			if ((rc = migrate__sq_run(c, q, NULL, err)) == 0 && (rc = migrate__sq_commit_batch(c, err)) == 0)
+			if ((rc = migrate__sq_run(c, q, NULL, err)) == 0 &&
+			    (rc = migrate__sq_commit_batch(c, err)) == 0)
 				return 0;
 			migrate__sq_rollback_quiet(c);
 		}
@@ -237,24 +224,32 @@ int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err
 
 migrate_sql_t *migrate__sq_stmts_add(sq_stmts_t *l, sq_conn_t *c)
 {
+	migrate_sql_t *q;
+	size_t size = (sizeof *q + _Alignof(migrate_sql_t) - 1) / _Alignof(migrate_sql_t) * _Alignof(migrate_sql_t);
+
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		migrate_sql_t *v = realloc(l->v, cap * sizeof *v);
+		migrate_sql_t **v = realloc(l->v, cap * sizeof *v);
 		if (!v)
 			return NULL;
 		l->v = v;
 		l->cap = cap;
 	}
-	migrate__sql_init(&l->v[l->n], &migrate__sq_dialect, c);
-	return &l->v[l->n++];
+	if (!(q = aligned_alloc(_Alignof(migrate_sql_t), size)))
+		return NULL;
+	migrate__sql_init(q, &migrate__sq_dialect, c);
+	l->v[l->n++] = q;
+	return q;
 }
 
 void migrate__sq_stmts_free(sq_stmts_t *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		migrate__sql_free(&l->v[i]);
+	for (i = 0; i < l->n; i++) {
+		migrate__sql_free(l->v[i]);
+		free(l->v[i]);
+	}
 	free(l->v);
 	memset(l, 0, sizeof *l);
 }
@@ -265,7 +260,7 @@ int migrate__sq_stmts_run(sq_conn_t *c, sq_stmts_t *l, migrate_error_t *err)
 	int rc;
 
 	for (i = 0; i < l->n; i++)
-		if ((rc = migrate__sq_run(c, &l->v[i], NULL, err)))
+		if ((rc = migrate__sq_run(c, l->v[i], NULL, err)))
 			return rc;
 	return 0;
 }
@@ -300,7 +295,7 @@ void migrate__sq_render_sql(const migrate_sql_t *q, bson_string_t *out)
 	bson_string_append(out, ";");
 	if (q->nparams) {
 		bson_string_append(out, " -- parameters: ");
-		bson_iter_init(&it, q->params);
+		bson_iter_init(&it, &q->params);
 		while (bson_iter_next(&it)) {
 			if (!first)
 				bson_string_append(out, ", ");
@@ -321,5 +316,5 @@ void migrate__sq_stmts_render(const sq_stmts_t *l, bson_string_t *out)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		migrate__sq_render_sql(&l->v[i], out);
+		migrate__sq_render_sql(l->v[i], out);
 }

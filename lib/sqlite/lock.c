@@ -110,8 +110,8 @@ static int busy(sq_conn_t *c, const char *plan, migrate_error_t *err)
 		sqlite3_finalize(st);
 		migrate__sql_free(&q);
 	}
-	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "the lock of plan \"%s\" on %s is held by %s", plan,
-			    c->path, holder);
+	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "the lock of plan \"%s\" on %s is held by %s",
+			    plan, c->path, holder);
 }
 
 static void host_name(char *out, size_t size)

@@ -13,8 +13,8 @@ typedef struct lower_ctx {
 	sq_conn_t *c;
 	const bson_t *d;
 	int render;
-	bson_string_t *out;     /* render output */
-	migrate_exec_t *exec;   /* apply only */
+	bson_string_t *out;   /* render output */
+	migrate_exec_t *exec; /* apply only */
 	migrate_error_t *err;
 } lower_ctx_t;
 
@@ -132,7 +132,8 @@ static int op_add_column(lower_ctx_t *x)
 	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
 
 	if (!table || !migrate__doc_sub(x->d, "column", &col))
-		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "add_column: table and column are required");
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
+				    "add_column: table and column are required");
 	if (migrate__sq_add_column_native(&col)) {
 		if (!(q = add(x, &l)))
 			return MIGRATE_ENOMEM;
@@ -140,8 +141,9 @@ static int op_add_column(lower_ctx_t *x)
 	}
 	ch.add_column = &col;
 	if (x->render)
-		return render_rebuild(x, table, &ch, "add_column with UNIQUE, an expression default or NOT NULL "
-						     "without a default");
+		return render_rebuild(x, table, &ch,
+				      "add_column with UNIQUE, an expression default or NOT NULL "
+				      "without a default");
 	return migrate__sq_rebuild(x->c, table, &ch, x->err);
 }
 
@@ -217,7 +219,8 @@ static int op_drop_column(lower_ctx_t *x)
 		rc = migrate__sq_rebuild(x->c, table, &ch, x->err);
 	}
 	if (rc) {
-		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column; RELEASE migrate_drop_column", NULL, NULL, NULL);
+		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column; RELEASE migrate_drop_column", NULL, NULL,
+			     NULL);
 		return rc;
 	}
 	return migrate__sq_exec(x->c, "RELEASE migrate_drop_column", x->err);
@@ -270,8 +273,11 @@ static int op_sql(lower_ctx_t *x)
 	if (!up)
 		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "sql: up is required");
 	if (x->render) {
+		size_t n = strlen(up);
+		while (n > 0 && (up[n - 1] == ' ' || up[n - 1] == '\n' || up[n - 1] == '\t' || up[n - 1] == '\r'))
+			n--;
 		bson_string_append(x->out, up);
-		bson_string_append(x->out, strchr(up, ';') && up[strlen(up) - 1] == ';' ? "\n" : ";\n");
+		bson_string_append(x->out, n > 0 && up[n - 1] == ';' ? "\n" : ";\n");
 		return 0;
 	}
 	return migrate__sq_exec(x->c, up, x->err);
@@ -329,10 +335,11 @@ int migrate__sq_check_step(void *conn, const migrate_step_t *step, migrate_error
 
 	(void)conn;
 	if (find_op(op) < 0)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED, "the sqlite driver has no op \"%s\"",
-				    op ? op : "(none)");
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "the sqlite driver has no op \"%s\"", op ? op : "(none)");
 	if (!strcmp(op, "command"))
-		return op_command(&(lower_ctx_t){NULL, d, 0, NULL, NULL, err});
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "command steps are MongoDB only; use a sql step on SQLite");
 	if (!strcmp(op, "assert") && bson_has_field(d, "command"))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 				    "assert command is MongoDB only; use assert sql on SQLite");

@@ -22,14 +22,14 @@
 #define REBUILD_PREFIX "_migrate_rebuild_"
 
 typedef struct item {
-	char *text;    /* the column definition or table constraint, trimmed */
-	char *column;  /* the column name (dequoted) of a column definition, else NULL */
+	char *text;   /* the column definition or table constraint, trimmed */
+	char *column; /* the column name (dequoted) of a column definition, else NULL */
 } item_t;
 
 typedef struct table_def {
 	item_t *items;
 	size_t n;
-	char *suffix;  /* what follows the closing parenthesis: " WITHOUT ROWID", " STRICT" ... */
+	char *suffix; /* what follows the closing parenthesis: " WITHOUT ROWID", " STRICT" ... */
 } table_def_t;
 
 static void def_free(table_def_t *d)
@@ -280,12 +280,11 @@ cleanup:
 /* The columns rows are copied through (not generated, not dropped), as a list "a", "b". */
 typedef struct table_cols {
 	bson_string_t *list;
-	int has_int_pk;   /* an INTEGER PRIMARY KEY column already carries the rowid */
-	bson_t names;     /* every column name, lower-cased, as keys */
+	int has_int_pk; /* an INTEGER PRIMARY KEY column already carries the rowid */
+	bson_t names;   /* every column name, lower-cased, as keys */
 } table_cols_t;
 
-static int read_columns(sq_conn_t *c, const char *table, const char *dropped, table_cols_t *tc,
-			migrate_error_t *err)
+static int read_columns(sq_conn_t *c, const char *table, const char *dropped, table_cols_t *tc, migrate_error_t *err)
 {
 	migrate_sql_t q;
 	sqlite3_stmt *st = NULL;
@@ -541,7 +540,8 @@ static int fk_check_table(sq_conn_t *c, const char *table, migrate_error_t *err)
 	if (rc == SQLITE_ROW)
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
 				  "SQLite: after rebuilding \"%s\": a row of \"%s\" references a missing row of \"%s\"",
-				  table, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+				  table, (const char *)sqlite3_column_text(st, 0),
+				  (const char *)sqlite3_column_text(st, 1));
 	else
 		rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(c, err, "foreign_key_check");
 cleanup:
@@ -553,15 +553,23 @@ cleanup:
 int migrate__sq_rebuild(sq_conn_t *c, const char *table, const sq_change_t *ch, migrate_error_t *err)
 {
 	sq_stmts_t l = {0};
+	int64_t legacy = 0;
 	int rc;
 
-	if ((rc = migrate__sq_exec(c, "SAVEPOINT migrate_rebuild", err)))
+	if ((rc = legacy_alter(c, &legacy, err)) || (rc = migrate__sq_exec(c, "SAVEPOINT migrate_rebuild", err)))
 		return rc;
 	if ((rc = migrate__sq_rebuild_stmts(c, table, ch, &l, err)) || (rc = migrate__sq_stmts_run(c, &l, err)) ||
 	    (rc = fk_check_table(c, table, err))) {
 		sqlite3_exec(c->db, "ROLLBACK TO migrate_rebuild; RELEASE migrate_rebuild", NULL, NULL, NULL);
 		/* A failed rebuild must not leave legacy renames on for later steps. */
-		sqlite3_exec(c->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL, NULL);
+		sqlite3_exec(c->db, legacy ? "PRAGMA legacy_alter_table = ON" : "PRAGMA legacy_alter_table = OFF", NULL,
+			     NULL, NULL);
+		if (rc == MIGRATE_ENOTFOUND) {
+			/* ENOTFOUND serves render; to a run, a missing table is a database error. */
+			rc = MIGRATE_EDB;
+			if (err)
+				err->code = rc;
+		}
 		goto cleanup;
 	}
 	rc = migrate__sq_exec(c, "RELEASE migrate_rebuild", err);

@@ -16,13 +16,13 @@
 
 typedef struct sq_conn {
 	sqlite3 *db;
-	int owned;           /* opened by the driver: closed by close() */
-	char *path;          /* the main database file, NULL when in memory */
-	int lock_fd;         /* the lock file, -1 until the first lock_try */
-	int64_t lock_offset; /* the byte locked, 0 when no lock is held */
-	char *lock_plan;     /* the plan whose lock is held */
-	int fk_restore;      /* begin() turned foreign keys off; commit/rollback turn them back on */
-	int rendering;       /* inside render_step: enums may come from render_enums */
+	int owned;            /* opened by the driver: closed by close() */
+	char *path;           /* the main database file, NULL when in memory */
+	int lock_fd;          /* the lock file, -1 until the first lock_try */
+	int64_t lock_offset;  /* the byte locked, 0 when no lock is held */
+	char *lock_plan;      /* the plan whose lock is held */
+	int fk_restore;       /* begin() turned foreign keys off; commit/rollback turn them back on */
+	int rendering;        /* inside render_step: enums may come from render_enums */
 	bson_t *render_enums; /* enums created by steps rendered so far: {name: [values]} */
 } sq_conn_t;
 
@@ -30,7 +30,7 @@ extern const migrate_sql_dialect_t migrate__sq_dialect;
 
 /* A list of statements: lowered once, then either run or rendered. */
 typedef struct sq_stmts {
-	migrate_sql_t *v;
+	migrate_sql_t **v; /* each allocated on its own: a bson_t inside needs 128-byte alignment */
 	size_t n, cap;
 } sq_stmts_t;
 
@@ -81,8 +81,8 @@ int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, bson_str
 /* ---- table rebuilds (rebuild.c) ---- */
 /* A change that SQLite's ALTER TABLE cannot make: add `add_column` or drop `drop_column`. */
 typedef struct sq_change {
-	const bson_t *add_column;  /* a column document, or NULL */
-	const char *drop_column;   /* a column name, or NULL */
+	const bson_t *add_column; /* a column document, or NULL */
+	const char *drop_column;  /* a column name, or NULL */
 } sq_change_t;
 /*
  * The statements of the rebuild procedure of the SQLite documentation

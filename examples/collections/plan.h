@@ -1,0 +1,24 @@
+/* Seed 002 (job-centric to collection-centric) as a libmigrate plan. */
+#ifndef EXAMPLE_COLLECTIONS_PLAN_H
+#define EXAMPLE_COLLECTIONS_PLAN_H
+
+#include <libpq-fe.h>
+
+#include <migrate/migrate.h>
+
+/*
+ * Version 1: the collections and operations tables and
+ * documents.collection_id (indexed online). Version 2: the data migration:
+ * a collection per embedding model of the completed jobs, an operation per
+ * job, the status terminology change (indexing -> processing), and every
+ * document re-associated with its job's collection in batches.
+ */
+int collections_plan(migrate_plan_t **out, migrate_error_t *err);
+
+/*
+ * The legacy job-centric schema with sample data (6 jobs, 2,000
+ * documents), created when the jobs table is absent. 0 on success.
+ */
+int collections_sample_data(PGconn *c);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * Seed 001: the processing_jobs table for map-reduce RAG on PostgreSQL.
+ *
+ *   processing_jobs URL [--status|--rollback|--check|--render|--cycle]
+ *
+ * With only a URL it applies the plan (plan.c) and leaves the database
+ * migrated; --rollback is the seed's rollback (version 2 reverted).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../pg_common/cli.h"
+#include "plan.h"
+
+static int ready(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT to_regclass('processing_jobs') IS NOT NULL");
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
+
+	PQclear(r);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	static const example_t ex = {"processing_jobs", processing_jobs_plan, NULL, ready, 1};
+
+	return example_main(&ex, argc, argv);
+}
