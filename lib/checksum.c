@@ -23,7 +23,12 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 			bson_string_append_c(canon, ',');
 		migrate__json_canonical(&v->steps[j]->doc, false, canon);
 	}
-	bson_string_append(canon, "]}");
+	bson_string_append(canon, "]");
+	if (v->down) {
+		bson_string_append(canon, ",\"down\":");
+		migrate__json_canonical(v->down, true, canon);
+	}
+	bson_string_append(canon, "}");
 	ok = EVP_Digest(canon->str, canon->len, md, &mdlen, EVP_sha256(), NULL);
 	bson_string_free(canon, true);
 	if (!ok || mdlen != 32)

@@ -29,6 +29,7 @@ struct migrate_version {
 	migrate_step_t **steps;
 	size_t nsteps, capsteps;
 	migrate_plan_t *plan;
+	bson_t *down;               /* explicit down of the whole version, or NULL */
 };
 
 struct migrate_plan {
@@ -161,6 +162,8 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 int migrate__step_inverse(const migrate_step_t *step, migrate_step_t ***out, size_t *n, migrate_error_t *err);
 
 /* ---- plans (plan.c) ---- */
+/* Byte offset in `text` to "line L, column C" (1-based). */
+void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size);
 /* Versions sorted by id; caller frees the array. */
 migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan);
 migrate_version_t *migrate__plan_find(const migrate_plan_t *plan, uint64_t id);

@@ -32,6 +32,8 @@ static void version_destroy(migrate_version_t *v)
 		migrate__step_destroy(v->steps[i]);
 	free(v->steps);
 	free(v->name);
+	if (v->down)
+		bson_destroy(v->down);
 	free(v);
 }
 
@@ -132,6 +134,35 @@ int migrate_version_set_transactional(migrate_version_t *v, int transactional)
 	return 0;
 }
 
+int migrate_version_set_down_json(migrate_version_t *v, const char *down_json, migrate_error_t *err)
+{
+	bson_t parsed, wrapper = BSON_INITIALIZER;
+	char where[256];
+	int rc;
+
+	if (!v)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "version is NULL");
+	if ((rc = migrate__json_parse(down_json, true, &parsed, err))) {
+		migrate__err_prefix(err, "version %llu: down: ", (unsigned long long)v->id);
+		bson_destroy(&parsed);
+		return rc;
+	}
+	/* The same checks as a step's own down list. */
+	BSON_APPEND_UTF8(&wrapper, "op", "drop_table");
+	BSON_APPEND_UTF8(&wrapper, "table", "x");
+	BSON_APPEND_ARRAY(&wrapper, "down", &parsed);
+	snprintf(where, sizeof where, "version %llu (\"%s\")", (unsigned long long)v->id, v->name ? v->name : "");
+	rc = migrate__step_validate(&wrapper, where, err);
+	bson_destroy(&wrapper);
+	if (rc == 0) {
+		if (v->down)
+			bson_destroy(v->down);
+		v->down = bson_copy(&parsed);
+	}
+	bson_destroy(&parsed);
+	return rc;
+}
+
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err)
 {
 	if (v->nsteps == v->capsteps) {
@@ -205,4 +236,19 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 		}
 	}
 	return 0;
+}
+
+void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size)
+{
+	size_t i, line = 1, col = 1;
+
+	for (i = 0; text[i] && i < offset; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	snprintf(out, out_size, "line %zu, column %zu", line, col);
 }

@@ -464,6 +464,7 @@ done:
 typedef struct inverse_set {
 	migrate_step_t **steps;
 	size_t n;
+	int replaced; /* by the version's explicit down */
 } inverse_set;
 
 static void free_inverses(inverse_set *inv, size_t n)
@@ -478,6 +479,39 @@ static void free_inverses(inverse_set *inv, size_t n)
 	free(inv);
 }
 
+/*
+ * A fully applied version with an explicit down reverts through it: the
+ * list runs where the last step is undone, the other steps undo nothing.
+ */
+static int version_down_for(const migrate_version_t *v, size_t i, inverse_set *out)
+{
+	bson_iter_t it;
+
+	out->steps = NULL;
+	out->n = 0;
+	out->replaced = 1;
+	if (i + 1 != v->nsteps)
+		return 0;
+	out->steps = calloc(bson_count_keys(v->down) + 1, sizeof *out->steps);
+	if (!out->steps)
+		return MIGRATE_ENOMEM;
+	bson_iter_init(&it, v->down);
+	while (bson_iter_next(&it)) {
+		bson_t sub;
+		const uint8_t *data;
+		uint32_t len;
+		migrate_step_t *s;
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&sub, data, len);
+		if (!(s = migrate__step_new(&sub)))
+			return MIGRATE_ENOMEM;
+		s->version = v->steps[i]->version;
+		s->index = i;
+		out->steps[out->n++] = s;
+	}
+	return 0;
+}
+
 /* The inverses of the first `count` steps of `v`, each checked by the driver. */
 static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count, inverse_set **out)
 {
@@ -490,7 +524,10 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 	if (!inv)
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	for (i = 0; i < count && rc == 0; i++) {
-		rc = migrate__step_inverse(v->steps[i], &inv[i].steps, &inv[i].n, r->err);
+		if (!v->down || count != v->nsteps)
+			rc = migrate__step_inverse(v->steps[i], &inv[i].steps, &inv[i].n, r->err);
+		else if (version_down_for(v, i, &inv[i]))
+			rc = migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		for (j = 0; rc == 0 && j < inv[i].n; j++) {
 			const migrate_step_t *s = inv[i].steps[j];
 			if (r->t->driver->check_step && (rc = r->t->driver->check_step(r->t->conn, s, r->err))) {
@@ -522,7 +559,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	if (group && (rc = txn(r, r->t->driver->begin)))
 		return rc;
-	if (!strcmp(orig->op, "custom"))
+	if (!strcmp(orig->op, "custom") && !inv->replaced)
 		rc = run_step(r, orig, orig, group, NULL);
 	else
 		for (rc = 0, k = 0; rc == 0 && k < inv->n; k++)
@@ -600,8 +637,17 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		const migrate__rec *rec = migrate__history_find(h, sorted[i]->id);
+		char sum[65];
 		if (sorted[i]->id <= target || !rec)
 			continue;
+		/* Inverses come from the plan: an edited version would be undone by steps it never ran. */
+		if ((rc = migrate__version_checksum(sorted[i], sum, r->err)))
+			return rc;
+		if (!r->opts.allow_amended && (!rec->checksum || strcmp(rec->checksum, sum) != 0))
+			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECHECKSUM,
+					    "version %llu (\"%s\") changed since it was applied: its down would not undo "
+					    "what ran; revert the edit, or run repair if it was deliberate",
+					    (unsigned long long)sorted[i]->id, sorted[i]->name ? sorted[i]->name : "");
 		if ((rc = inverses_of(r, sorted[i], rec->steps_done, &(*inv)[i].sets)))
 			return rc;
 		(*inv)[i].count = rec->steps_done;

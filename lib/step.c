@@ -15,7 +15,11 @@ typedef struct vctx {
 
 static int fail(vctx *c, const char *path, const char *problem, const char *detail)
 {
-	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: %s: %s%s%s%s", c->where, path, problem,
+	/* A plan file's place is a JSON path ("versions[3].steps[2]"): continue it. */
+	size_t n = strlen(c->where);
+	const char *sep = n && c->where[n - 1] == ']' ? "." : ": ";
+
+	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s%s%s: %s%s%s%s", c->where, sep, path, problem,
 			    detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
 }
 
@@ -844,7 +848,8 @@ static int check_down(vctx *c, const bson_t *d)
 		bson_init_static(&sub, data, len);
 		if (migrate__doc_str(&sub, "op") && !strcmp(migrate__doc_str(&sub, "op"), "custom"))
 			return fail(c, p, "a custom step cannot be a down step", NULL);
-		snprintf(where, sizeof where, "%s: down[%d]", c->where, n++);
+		snprintf(where, sizeof where, "%s%sdown[%d]", c->where,
+			 c->where[0] && c->where[strlen(c->where) - 1] == ']' ? "." : ": ", n++);
 		if ((rc = migrate__step_validate(&sub, where, c->err)))
 			return rc;
 		if (bson_has_field(&sub, "down"))

@@ -262,7 +262,7 @@ static const core_case core_cases[] = {
 
 	/* explicit downs */
 	{"downs", "{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[{\"op\":\"bogus\"}]}", PLAN_ERR,
-	 "down[0]: op: unknown op \"bogus\""},
+	 "down[0].op: unknown op \"bogus\""},
 	{"downs", "{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[5]}", PLAN_ERR, "down[0]: must be a step object"},
 	{"downs", "{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[{\"op\":\"custom\",\"name\":\"x\",\"revision\":\"1\"}]}",
 	 PLAN_ERR, "down[0]: a custom step cannot be a down step"},
@@ -270,7 +270,7 @@ static const core_case core_cases[] = {
 	 PLAN_ERR, "down[0]: a down step cannot have a down of its own"},
 	{"downs", "{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[{\"op\":\"create_table\",\"table\":\"t\","
 		  "\"columns\":[{\"name\":\"id\",\"type\":\"uuuid\"}]}]}",
-	 PLAN_ERR, "down[0]: columns[0].type: unknown type \"uuuid\""},
+	 PLAN_ERR, "down[0].columns[0].type: unknown type \"uuuid\""},
 
 	/* malformed JSON (builders only: there is no document to smuggle in) */
 	{"json", "{\"op\":", MIGRATE_EJSON, "malformed JSON"},

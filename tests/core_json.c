@@ -138,8 +138,24 @@ TEST(escapes)
 {
 	check_value("\"a\\\"b\\\\c\\nd\\te\\rf\\bg\\fh\\/i\\u001fj\\u007fk\"",
 		    "\"a\\\"b\\\\c\\nd\\te\\rf\\u0008g\\u000ch/i\\u001fj\\u007fk\"");
-	/* NUL inside a value (not an identifier) survives. */
-	check_value("\"a\\u0000b\"", "\"a\\u0000b\"");
+	/* NUL ends C strings and SQL text: no string of a step may hold one, not even a value. */
+	{
+		migrate_version_t *v = NULL;
+		migrate_plan_t *plan = plan_with_version(&v);
+		migrate_error_t err;
+		fresh_err(&err);
+		CHECK_INT(migrate_version_add_step_json(
+				  v, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"a\\u0000b\"}}}", NULL, &err),
+			  MIGRATE_EPLAN);
+		CHECK_HAS(err.message, "set.c.value: contains a NUL character");
+		CHECK_INT(migrate_version_add_step_json(
+				  v, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[\"ok\",\"\\u0000\"]}}}",
+				  NULL, &err),
+			  MIGRATE_EPLAN);
+		CHECK_HAS(err.message, "set.c.value.1: contains a NUL character");
+		CHECK_INT(migrate_version_step_count(v), 0);
+		migrate_plan_destroy(plan);
+	}
 	/* Escaped keys are keys like any other. */
 	check_canonical("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"\\u0061\":\"b\",\"\\\"q\\\"\":1}}",
 			"{\"column\":\"c\",\"map\":{\"\\\"q\\\"\":1,\"a\":\"b\"},\"op\":\"map_values\",\"table\":\"t\"}");

@@ -296,7 +296,7 @@ TEST(builders_name_the_place)
 	rc = migrate_step_set_down_json(s, "{\"op\": \"drop_table\"}", &err);
 	CHECK_INT(rc, MIGRATE_EJSON);
 	rc = migrate_step_set_down_json(s, "[{\"op\": \"drop_tabel\", \"table\": \"things\"}]", &err);
-	check_place("set_down_json", rc, MIGRATE_EPLAN, &err, "down[0]: op: unknown op \"drop_tabel\"");
+	check_place("set_down_json", rc, MIGRATE_EPLAN, &err, "down[0].op: unknown op \"drop_tabel\"");
 	after = migrate_step_to_json(s);
 	CHECK_STR(after, before);
 	migrate_free(before);

@@ -233,6 +233,25 @@ MIGRATE_EXPORT(int) migrate_custom(migrate_version_t *v, const char *name, const
  */
 MIGRATE_EXPORT(int) migrate_step_set_down_json(migrate_step_t *step, const char *down_json, migrate_error_t *err);
 
+/*
+ * Gives a version an explicit down: a JSON array of step documents run,
+ * in order, instead of the inverses of its steps when the whole version is
+ * reverted. A version left partly applied is still reverted step by step.
+ */
+MIGRATE_EXPORT(int) migrate_version_set_down_json(migrate_version_t *v, const char *down_json, migrate_error_t *err);
+
+/* ---- Plan files (docs/plan-file.md, schema docs/plan.schema.json). ---- */
+
+/*
+ * Loads a plan from the text of a JSON plan file. Errors name the place
+ * ("versions[3].steps[2].columns[0].type: unknown type \"uuuid\"", or a
+ * line and column for malformed JSON). *out is owned by the caller.
+ */
+MIGRATE_EXPORT(int) migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error_t *err);
+
+/* Loads a plan file from `path`; MIGRATE_EIO when it cannot be read. */
+MIGRATE_EXPORT(int) migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

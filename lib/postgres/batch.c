@@ -10,11 +10,12 @@
  * statement and one result row at a time.
  *
  * One batch is one statement:
- *   WITH b AS (SELECT pk AS _migrate_k0 FROM t WHERE (pk) > ($1) AND <where>
+ *   WITH s AS (SELECT pk AS _migrate_k0 FROM t WHERE (pk) > ($1) AND <where>
  *              ORDER BY pk LIMIT $2),
- *        u AS (UPDATE t SET ... FROM b WHERE t.pk = b._migrate_k0 RETURNING 1)
- *   SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u), b._migrate_k0::text
- *   FROM b ORDER BY b._migrate_k0 DESC LIMIT 1
+ *        r AS (SELECT * FROM s ORDER BY _migrate_k0 DESC LIMIT 1),
+ *        u AS (UPDATE t SET ... WHERE (pk) > ($1) AND (pk) <= (SELECT _migrate_k0 FROM r)
+ *              AND <where> RETURNING 1)
+ *   SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM u), r._migrate_k0::text FROM r
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -218,7 +219,26 @@ static int set_list(batch_t *b, migrate_sql_t *q, uint32_t map_param, migrate_er
 	return 0;
 }
 
-/* The batch statement; `with_key` adds the keyset condition. */
+/* ("k1", "k2") > ($1, $2) AND, the keyset condition of every batch after the first. */
+static void after_key(batch_t *b, migrate_sql_t *q)
+{
+	size_t i;
+
+	migrate__sql_append(q, "(");
+	pk_list(b, q, "", 0);
+	migrate__sql_append(q, ") > (");
+	for (i = 0; i < b->npk; i++)
+		migrate__sql_printf(q, "%s$%zu", i ? ", " : "", i + 1);
+	migrate__sql_append(q, ") AND ");
+}
+
+/*
+ * The batch statement; `with_key` adds the keyset condition. The batch's
+ * last key is found first (s, r); the UPDATE then takes the key range up
+ * to it, which the primary key index serves directly (joining the updated
+ * table to the list of keys would make the planner hash the whole table
+ * for every batch).
+ */
 static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
 {
 	uint32_t limit, map_param = 0;
@@ -227,7 +247,7 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 
 	reserve(q, with_key ? (uint32_t)b->npk + 1 : 1);
 	limit = with_key ? (uint32_t)b->npk + 1 : 1;
-	migrate__sql_append(q, "WITH b AS (SELECT ");
+	migrate__sql_append(q, "WITH s AS (SELECT ");
 	for (i = 0; i < b->npk; i++) {
 		if (i)
 			migrate__sql_append(q, ", ");
@@ -237,39 +257,34 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 	migrate__sql_append(q, " FROM ");
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " WHERE ");
-	if (with_key) {
-		migrate__sql_append(q, "(");
-		pk_list(b, q, "", 0);
-		migrate__sql_append(q, ") > (");
-		for (i = 0; i < b->npk; i++)
-			migrate__sql_printf(q, "%s$%zu", i ? ", " : "", i + 1);
-		migrate__sql_append(q, ") AND ");
-	}
+	if (with_key)
+		after_key(b, q);
 	if ((rc = row_filter(b, q, &map_param, err)))
 		return rc;
 	migrate__sql_append(q, " ORDER BY ");
 	pk_list(b, q, "", 0);
-	migrate__sql_printf(q, " LIMIT $%u), u AS (UPDATE ", limit);
+	migrate__sql_printf(q, " LIMIT $%u), r AS (SELECT * FROM s ORDER BY ", limit);
+	for (i = 0; i < b->npk; i++)
+		migrate__sql_printf(q, "%s_migrate_k%zu DESC", i ? ", " : "", i);
+	migrate__sql_append(q, " LIMIT 1), u AS (UPDATE ");
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " SET ");
 	if ((rc = set_list(b, q, map_param, err)))
 		return rc;
-	migrate__sql_append(q, " FROM b WHERE ");
-	for (i = 0; i < b->npk; i++) {
-		if (i)
-			migrate__sql_append(q, " AND ");
-		migrate__sql_ident(q, b->table);
-		migrate__sql_append(q, ".");
-		migrate__sql_ident(q, b->pk[i]);
-		migrate__sql_printf(q, " = b._migrate_k%zu", i);
-	}
-	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM u)");
+	migrate__sql_append(q, " WHERE ");
+	if (with_key)
+		after_key(b, q);
+	migrate__sql_append(q, "(");
+	pk_list(b, q, "", 0);
+	migrate__sql_append(q, ") <= (SELECT ");
+	pk_list(b, q, "", 1);
+	migrate__sql_append(q, " FROM r) AND ");
+	if ((rc = row_filter(b, q, &map_param, err)))
+		return rc;
+	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM u)");
 	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, ", b._migrate_k%zu::text", i);
-	migrate__sql_append(q, " FROM b ORDER BY ");
-	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, "%sb._migrate_k%zu DESC", i ? ", " : "", i);
-	migrate__sql_append(q, " LIMIT 1");
+		migrate__sql_printf(q, ", r._migrate_k%zu::text", i);
+	migrate__sql_append(q, " FROM r");
 	return 0;
 }
 

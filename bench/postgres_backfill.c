@@ -1,0 +1,230 @@
+/*
+ * Counter backfill on PostgreSQL: libmigrate's batched backfill against the
+ * single server-side UPDATE that does the same work, over N rows.
+ *
+ *   bench_postgres_backfill URL [ROWS ...]     (default: 100000 1000000)
+ *
+ * Two expressions, as in seed 000's counters: the length of a JSON array
+ * column, and a count of matching rows in another table. For each, the
+ * single UPDATE, libmigrate with batches sized to the 200 ms budget, and
+ * libmigrate with fixed 1,000-row batches run on identical fresh copies of
+ * the table. Printed: seconds, rows/s, throughput relative to the UPDATE,
+ * the longest time one transaction held its row locks, the number of
+ * batches, and the peak resident memory of the process that ran libmigrate
+ * (each libmigrate run is a child process of its own).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <migrate/migrate.h>
+
+typedef struct result {
+	double seconds;
+	double max_held_ms;
+	long batches;
+	long rss_kib;
+} result_t;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench_postgres_backfill: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static void exec(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		die(sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* The source rows, made once per size: tags arrays of 0..7 elements; events pointing at items. */
+static void make_source(PGconn *c, long rows)
+{
+	char sql[600];
+
+	exec(c, "DROP TABLE IF EXISTS bench_src, bench_events");
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE bench_src AS SELECT g::bigint AS id, (SELECT coalesce(jsonb_agg(x), '[]') FROM "
+		 "generate_series(1, g %% 8) x) AS tags FROM generate_series(1, %ld) g",
+		 rows);
+	exec(c, sql);
+	snprintf(sql, sizeof sql,
+		 "CREATE TABLE bench_events AS SELECT g::bigint AS id, 1 + (g * 7919) %% %ld AS item "
+		 "FROM generate_series(1, %ld) g",
+		 rows, rows * 2);
+	exec(c, sql);
+	exec(c, "ALTER TABLE bench_events ADD PRIMARY KEY (id)");
+	exec(c, "CREATE INDEX bench_events_item ON bench_events (item)");
+	exec(c, "VACUUM ANALYZE bench_events");
+}
+
+/* A fresh copy of the table to update, vacuumed and analysed, autovacuum off. */
+static void fresh_copy(PGconn *c)
+{
+	exec(c, "DROP TABLE IF EXISTS bench_items");
+	exec(c, "CREATE TABLE bench_items WITH (autovacuum_enabled = off) AS "
+		"SELECT id, tags, NULL::integer AS n, NULL::bigint AS hits FROM bench_src");
+	exec(c, "ALTER TABLE bench_items ADD PRIMARY KEY (id)");
+	exec(c, "VACUUM ANALYZE bench_items");
+	exec(c, "DELETE FROM _migrate_history");
+	exec(c, "CHECKPOINT");
+}
+
+static const char *const single_sql[] = {
+	"UPDATE bench_items SET n = CASE WHEN jsonb_typeof(tags) = 'array' THEN jsonb_array_length(tags) ELSE 0 END",
+	"UPDATE bench_items SET hits = (SELECT count(*) FROM bench_events e WHERE e.item = bench_items.id)",
+};
+
+static const char *const backfill_json[] = {
+	"{\"op\":\"backfill\",\"table\":\"bench_items\",\"set\":{\"n\":{\"array_length\":\"tags\"}},\"down\":[]}",
+	"{\"op\":\"backfill\",\"table\":\"bench_items\",\"set\":{\"hits\":{\"count\":{\"table\":\"bench_events\","
+	"\"match\":{\"item\":\"id\"}}}},\"down\":[]}",
+};
+static const char *const expr_name[] = {"array_length", "count(other)"};
+
+static result_t run_single(PGconn *c, int expr)
+{
+	result_t r = {0, 0, 1, 0};
+	double t0;
+
+	fresh_copy(c);
+	t0 = now_s();
+	exec(c, single_sql[expr]);
+	r.seconds = now_s() - t0;
+	r.max_held_ms = r.seconds * 1000; /* one statement holds every row lock until it ends */
+	return r;
+}
+
+/* The driver logs the longest batch and the batch count at the end of a backfill. */
+static double log_held_ms;
+static long log_batches;
+
+static void on_log(int level, const char *message, void *payload)
+{
+	const char *p;
+
+	(void)level;
+	(void)payload;
+	if ((p = strstr(message, " rows in ")) != NULL)
+		log_batches = strtol(p + 9, NULL, 10);
+	if ((p = strstr(message, "held its locks ")) != NULL && strstr(message, "the longest batch"))
+		log_held_ms = strtod(p + 15, NULL);
+}
+
+/* Runs the backfill in a child process; its peak RSS comes back through wait4. */
+static result_t run_libmigrate(PGconn *c, const char *url, int expr, uint32_t batch_size)
+{
+	result_t r = {0, 0, 0, 0};
+	struct rusage ru;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	fresh_copy(c);
+	if (pipe(fds) != 0)
+		die("pipe", "failed");
+	pid = fork();
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_plan_t *plan = NULL;
+		migrate_version_t *v = NULL;
+		migrate_run_options_t o;
+		migrate_error_t err;
+		double t0;
+		close(fds[0]);
+		migrate_log_set_handler(on_log, NULL);
+		if (migrate_target_open(&t, url, &err) || migrate_plan_new(&plan, "bench", &err) ||
+		    migrate_plan_add_version(plan, 1, "backfill", &v, &err) ||
+		    migrate_version_add_step_json(v, backfill_json[expr], NULL, &err))
+			die("setup", err.message);
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.batch_size = batch_size;
+		t0 = now_s();
+		if (migrate_up(t, plan, 0, &o, &err))
+			die("migrate_up", err.message);
+		r.seconds = now_s() - t0;
+		r.max_held_ms = log_held_ms;
+		r.batches = log_batches;
+		if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
+			_exit(2);
+		migrate_plan_destroy(plan);
+		migrate_target_close(t);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    read(fds[0], &r, sizeof r) != (ssize_t)sizeof r)
+		die("libmigrate run", "the child failed");
+	close(fds[0]);
+	r.rss_kib = ru.ru_maxrss;
+	return r;
+}
+
+static void row(long rows, int expr, const char *method, const result_t *r, double base)
+{
+	char rss[32] = "-";
+
+	if (r->rss_kib)
+		snprintf(rss, sizeof rss, "%ld", r->rss_kib);
+	printf("%-9ld %-13s %-27s %8.2f %10.0f %6.2fx %12.1f %8ld %10s\n", rows, expr_name[expr], method, r->seconds,
+	       rows / r->seconds, base / r->seconds, r->max_held_ms, r->batches, rss);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	long sizes[8] = {100000, 1000000};
+	int nsizes = 2, i, expr;
+	PGconn *c;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s URL [ROWS ...]\n", argv[0]);
+		return 2;
+	}
+	if (argc > 2) {
+		for (nsizes = 0; nsizes < 8 && nsizes + 2 < argc; nsizes++)
+			sizes[nsizes] = strtol(argv[nsizes + 2], NULL, 10);
+	}
+	c = PQconnectdb(argv[1]);
+	if (PQstatus(c) != CONNECTION_OK)
+		die("connect", PQerrorMessage(c));
+	exec(c, "SET client_min_messages = warning");
+	exec(c, "CREATE TABLE IF NOT EXISTS _migrate_history (plan text, version numeric(20,0), name text, "
+		"checksum text, state text NOT NULL, steps_done integer NOT NULL DEFAULT 0, checkpoint text, "
+		"started_at timestamptz, finished_at timestamptz, duration_ms bigint, applied_by text, error text, "
+		"lib_version text, PRIMARY KEY (plan, version))");
+	printf("%-9s %-13s %-27s %8s %10s %7s %12s %8s %10s\n", "rows", "expression", "method", "seconds", "rows/s",
+	       "vs UPD", "max lock ms", "batches", "peak RSS");
+	printf("%-9s %-13s %-27s %8s %10s %7s %12s %8s %10s\n", "", "", "", "", "", "", "(one txn)", "", "KiB");
+	for (i = 0; i < nsizes; i++) {
+		make_source(c, sizes[i]);
+		for (expr = 0; expr < 2; expr++) {
+			result_t single = run_single(c, expr), timed, fixed;
+			row(sizes[i], expr, "single UPDATE", &single, single.seconds);
+			timed = run_libmigrate(c, argv[1], expr, 0);
+			row(sizes[i], expr, "libmigrate, 200 ms batches", &timed, single.seconds);
+			fixed = run_libmigrate(c, argv[1], expr, 1000);
+			row(sizes[i], expr, "libmigrate, 1000-row batches", &fixed, single.seconds);
+		}
+	}
+	exec(c, "DROP TABLE IF EXISTS bench_src, bench_events, bench_items");
+	PQfinish(c);
+	return 0;
+}
