@@ -182,7 +182,15 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 	bson_string_append(wrapped, json);
 	bson_string_append(wrapped, "\n}");
 	if (!parse_one(wrapped->str, wrapped->len, &tmp, &berr)) {
-		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: %s", berr.message);
+		/* libbson reports a byte offset in the wrapped text: show a line and column of the caller's. */
+		const char *pos = strstr(berr.message, "position ");
+		size_t off = pos ? strtoul(pos + 9, NULL, 10) : wrapped->len;
+		char where[64];
+		char *cut = strstr(berr.message, ", position ");
+		migrate__text_position(json, off > 5 ? off - 5 : 0, where, sizeof where);
+		if (cut && strchr(cut, ':')) /* the offset is of the wrapped text: drop it */
+			memmove(cut, strchr(cut, ':'), strlen(strchr(cut, ':')) + 1);
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON at %s: %s", where, berr.message);
 		goto cleanup;
 	}
 	if (bson_count_keys(&tmp) != 1 || !bson_iter_init_find(&it, &tmp, "v")) {
