@@ -2,14 +2,6 @@
 # third-party driver ("jsondir", tests/custom_driver.c) written against the
 # public <migrate/driver.h> only, which runs whole plans through the engine.
 
-# harness.c calls mkdtemp(), which -std=c11 hides without a feature macro.
-# _XOPEN_SOURCE=700 (not _GNU_SOURCE) so that a later `#define _XOPEN_SOURCE 700`
-# in harness.c would be an identical, warning-free redefinition.
-get_target_property(_core_harness_defs migrate_harness COMPILE_DEFINITIONS)
-if(NOT _core_harness_defs MATCHES "_GNU_SOURCE|_XOPEN_SOURCE|_DEFAULT_SOURCE")
-  target_compile_definitions(migrate_harness PRIVATE _XOPEN_SOURCE=700)
-endif()
-
 migrate_test(core_validation SOURCES core_validation.c custom_driver.c LABELS core)
 # Steps made invalid behind the builders' back (only possible from inside
 # the library) must still be refused by every run before anything is written.
