@@ -67,7 +67,7 @@ static void make_source(PGconn *c, long rows)
 		 rows);
 	exec(c, sql);
 	snprintf(sql, sizeof sql,
-		 "CREATE TABLE bench_events AS SELECT g::bigint AS id, 1 + (g * 7919) %% %ld AS item "
+		 "CREATE TABLE bench_events AS SELECT g::bigint AS id, 1 + (g::bigint * 7919) %% %ld AS item "
 		 "FROM generate_series(1, %ld) g",
 		 rows, rows * 2);
 	exec(c, sql);

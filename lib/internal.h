@@ -89,6 +89,7 @@ typedef struct migrate_run {
 	const migrate_version_t *v;   /* the version being run */
 	migrate__rec *rec;            /* its history record */
 	int64_t version_started_ms;
+	int64_t wait_started_ms;      /* while waiting for the lock */
 	char applied_by[300];
 } migrate_run;
 

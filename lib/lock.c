@@ -18,12 +18,14 @@ int migrate__lock(migrate_run *r)
 	migrate_error_t busy;
 	int rc;
 
+	r->wait_started_ms = start;
 	for (;;) {
 		memset(&busy, 0, sizeof busy);
 		rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
 		if (rc == 0) {
 			r->locked = true;
 			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, NULL, 0, -1, NULL);
+			r->wait_started_ms = 0;
 			return 0;
 		}
 		if (rc != MIGRATE_ELOCKED) {

@@ -37,7 +37,8 @@ int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int6
 	ev.op = op;
 	ev.processed = processed;
 	ev.total = total;
-	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms : 0;
+	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms
+			     : r->wait_started_ms ? migrate__now_ms() - r->wait_started_ms : 0;
 	ev.message = message;
 	if (r->opts.on_event(&ev, r->opts.event_payload) != 0)
 		r->cancel = 1;
@@ -197,7 +198,7 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     s->op);
 	rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
-	if (rc && rc != MIGRATE_ECANCELED) {
+	if (rc) {
 		migrate__step_place(orig, place, sizeof place);
 		migrate__err_prefix(r->err, "%s: ", place);
 	}
@@ -312,7 +313,8 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 		mark_applied(r);
 	if ((rc = journal(r)))
 		return rc;
-	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, rec->steps_done ? "resuming" : NULL);
+	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1,
+		      rec->steps_done || rec->checkpoint ? "resuming" : NULL);
 	for (i = rec->steps_done; i < v->nsteps; i = rec->steps_done) {
 		if (r->cancel) {
 			rc = canceled(r);
@@ -545,6 +547,18 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 	return 0;
 }
 
+/*
+ * Steps a down must undo: those journaled as done, plus a batched step that
+ * an interrupted up left part-way (its checkpoint says some batches
+ * committed). Its inverse then covers every row, done or not.
+ */
+static uint32_t steps_in_effect(const migrate__rec *rec, const migrate_version_t *v)
+{
+	if (rec->state != MIGRATE_STATE_REVERTING && rec->checkpoint && rec->steps_done < v->nsteps)
+		return rec->steps_done + 1;
+	return rec->steps_done;
+}
+
 /* Reverts plan step i (0-based) of the current version: its inverse steps, then the journal. */
 static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
@@ -591,6 +605,9 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 	r->v = v;
 	r->rec = rec;
 	r->version_started_ms = migrate__now_ms();
+	rec->steps_done = steps_in_effect(rec, v);
+	if (rec->state != MIGRATE_STATE_REVERTING)
+		migrate__rec_set(&rec->checkpoint, NULL); /* it was the up's, not the down's */
 	rec->state = MIGRATE_STATE_REVERTING;
 	migrate__rec_set(&rec->error, NULL);
 	if (rec->steps_done == 0)
@@ -648,9 +665,9 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 					    "version %llu (\"%s\") changed since it was applied: its down would not undo "
 					    "what ran; revert the edit, or run repair if it was deliberate",
 					    (unsigned long long)sorted[i]->id, sorted[i]->name ? sorted[i]->name : "");
-		if ((rc = inverses_of(r, sorted[i], rec->steps_done, &(*inv)[i].sets)))
+		if ((rc = inverses_of(r, sorted[i], steps_in_effect(rec, sorted[i]), &(*inv)[i].sets)))
 			return rc;
-		(*inv)[i].count = rec->steps_done;
+		(*inv)[i].count = steps_in_effect(rec, sorted[i]);
 	}
 	return 0;
 }

@@ -24,15 +24,34 @@ static int fail(vctx *c, const char *path, const char *problem, const char *deta
 }
 
 /* `out` may be `prefix` itself (callers extend a path in place): format into a copy first. */
-static void join(char *out, size_t size, const char *prefix, const char *key)
+/* out = prefix + sep + key, truncated to fit; `out` may be `prefix`. */
+static void concat(char *out, size_t size, const char *prefix, const char *sep, const char *key)
 {
 	char tmp[512];
+	size_t n = 0, len;
+	const char *parts[3];
+	int i;
 
-	if (prefix && *prefix)
-		snprintf(tmp, sizeof tmp, "%s.%s", prefix, key);
-	else
-		snprintf(tmp, sizeof tmp, "%s", key);
-	snprintf(out, size, "%s", tmp);
+	parts[0] = prefix ? prefix : "";
+	parts[1] = prefix && *prefix ? sep : "";
+	parts[2] = key;
+	for (i = 0; i < 3; i++) {
+		len = strlen(parts[i]);
+		if (n + len >= sizeof tmp)
+			len = sizeof tmp - n - 1;
+		memcpy(tmp + n, parts[i], len);
+		n += len;
+	}
+	tmp[n] = '\0';
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+}
+
+static void join(char *out, size_t size, const char *prefix, const char *key)
+{
+	concat(out, size, prefix, ".", key);
 }
 
 static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char *const *allowed)
@@ -289,7 +308,9 @@ static int check_filter_list(vctx *c, const bson_iter_t *list, const char *path)
 		bson_t sub;
 		const uint8_t *data;
 		uint32_t len;
-		snprintf(p, sizeof p, "%s[%d]", path, i++);
+		char idx[24];
+		snprintf(idx, sizeof idx, "[%d]", i++);
+		concat(p, sizeof p, path, "", idx);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&a))
 			return fail(c, p, "must be an object", NULL);
 		bson_iter_document(&a, &len, &data);

@@ -259,3 +259,96 @@ TEST(lease_mode)
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
 }
+
+typedef struct retries {
+	int n;
+	char last[600];
+} retries_t;
+
+static int count_retries(const migrate_event_t *ev, void *payload)
+{
+	retries_t *r = payload;
+
+	if (ev->type == MIGRATE_EVENT_RETRY) {
+		r->n++;
+		snprintf(r->last, sizeof r->last, "%s", ev->message ? ev->message : "");
+	}
+	return 0;
+}
+
+/* A child that holds a lock on `table` conflicting with every DDL for `ms` milliseconds. */
+static pid_t block_table(const char *url, const char *table, int ms)
+{
+	int fds[2];
+	char b;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		PGconn *c = pgt_connect(url);
+		char sql[200];
+		close(fds[0]);
+		pgt_exec(c, "BEGIN");
+		snprintf(sql, sizeof sql, "LOCK TABLE %s IN ACCESS SHARE MODE", table);
+		pgt_exec(c, sql);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(2);
+		usleep((useconds_t)ms * 1000);
+		pgt_exec(c, "COMMIT");
+		PQfinish(c);
+		_exit(0);
+	}
+	close(fds[1]);
+	CHECK(read(fds[0], &b, 1) == 1);
+	close(fds[0]);
+	return pid;
+}
+
+TEST(lock_timeout_retried_with_events)
+{
+	const char *db = pgt_fresh_db("retry");
+	char url[700];
+	PGconn *c = pgt_connect(db);
+	migrate_target_t *t;
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	retries_t r = {0, ""};
+	pid_t blocker;
+	int status, rc;
+
+	pgt_exec(c, "CREATE TABLE busy (id integer PRIMARY KEY)");
+	snprintf(url, sizeof url, "%s?migrate_lock_timeout_ms=100&migrate_retries=3", db);
+	t = pgt_target(url);
+	CHECK_OK(migrate_plan_new(&plan, "retry", &err), &err);
+	v = pgt_version(plan, 1, "ddl on a busy table");
+	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"busy\",\"column\":{\"name\":\"x\",\"type\":\"text\"}}");
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = count_retries;
+	o.event_payload = &r;
+
+	/* Held longer than three attempts last: lock_timeout errors, each retry reported. */
+	blocker = block_table(db, "busy", 3000);
+	rc = migrate_up(t, plan, 0, &o, &err);
+	CHECK_INT(rc, MIGRATE_EDB);
+	CHECK_HAS(err.message, "lock timeout");
+	CHECK_HAS(err.message, "55P03");
+	CHECK_INT(r.n, 2);
+	CHECK_HAS(r.last, "attempt 2 of 3 failed, retrying in 500 ms");
+	CHECK(waitpid(blocker, &status, 0) == blocker);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), 1);
+
+	/* Released during the retries: the DDL goes through. */
+	r.n = 0;
+	blocker = block_table(db, "busy", 300);
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK(r.n >= 1);
+	CHECK(waitpid(blocker, &status, 0) == blocker);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), 2);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}

@@ -187,7 +187,7 @@ TEST(render_and_check)
 	CHECK_HAS(out, "REFERENCES \"people\" (\"id\") ON DELETE CASCADE");
 	CHECK_HAS(out, "CREATE INDEX CONCURRENTLY \"people_created\" ON \"people\" (\"created\")");
 	CHECK_HAS(out, "CREATE UNIQUE INDEX \"people_name\" ON \"people\" (\"name\", \"created\" DESC) WHERE (\"mood\" = 'happy');");
-	CHECK_HAS(out, "WITH s AS (SELECT");
+	CHECK_HAS(out, "WITH r AS ((SELECT \"id\" AS _migrate_k0, 1 AS _migrate_more FROM \"people\" WHERE");
 	migrate_free(out);
 	/* render writes nothing */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('people', '_migrate_history')"), 0);

@@ -340,7 +340,7 @@ TEST(connection_terminated_mid_backfill)
 	migrate_target_close(t);
 	/* One batch committed with its checkpoint; the re-run continues after it. */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM big WHERE n IS NOT NULL"), 500);
-	CHECK_HAS(pgt_value(c, "SELECT checkpoint FROM _migrate_history"), "\"done\":500");
+	CHECK_VALUE_HAS(c, "SELECT checkpoint FROM _migrate_history", "\"done\":500");
 	t = pgt_target(url);
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM big WHERE n = coalesce(array_length(arr, 1), 0)"), 5000);

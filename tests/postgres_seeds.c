@@ -200,12 +200,12 @@ TEST(seed003_jobs_table)
 		CHECK_OK(migrate_check(t, plan, &state, &err), &err);
 		CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
 		same_shape(c, seed, "jobs");
-		CHECK_STR(pgt_value(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
-				       "WHERE enumtypid = 'jobstatus'::regtype"),
+		CHECK_VALUE(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+				       "WHERE enumtypid = 'jobstatus'::regtype",
 			  "pending,running,completed,failed,cancelled");
 		pgt_exec(c, "INSERT INTO jobs (tool_name, trace_id, parameters, expires_at) "
 			    "VALUES ('pubmed', 'trace-1', '{}', now() + interval '1 day')");
-		CHECK_STR(pgt_value(c, "SELECT status FROM jobs"), "pending");
+		CHECK_VALUE(c, "SELECT status FROM jobs", "pending");
 		if (i == 0) {
 			CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
 			CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_type WHERE typname = 'jobstatus'"), 0);
@@ -228,12 +228,12 @@ TEST(seed002_collections)
 	CHECK_INT(collections_sample_data(c), 0);
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	/* A collection per model of the completed jobs (the unnamed model under the default name). */
-	CHECK_STR(pgt_value(c, "SELECT string_agg(model_name, ',' ORDER BY model_name) FROM collections"),
+	CHECK_VALUE(c, "SELECT string_agg(model_name, ',' ORDER BY model_name) FROM collections",
 		  "model-a,sentence-transformers/all-MiniLM-L6-v2");
 	/* An operation per job of those models, with the mapped type and the new status name. */
-	CHECK_STR(pgt_value(c, "SELECT string_agg(right(o.id::text, 1) || ':' || o.type || ':' || o.status || ':' || "
+	CHECK_VALUE(c, "SELECT string_agg(right(o.id::text, 1) || ':' || o.type || ':' || o.status || ':' || "
 			       "c.model_name, ' ' ORDER BY o.id) FROM operations o JOIN collections c ON c.id = "
-			       "o.collection_id"),
+			       "o.collection_id",
 		  "1:index:completed:model-a 2:reindex:completed:model-a 3:index:processing:model-a "
 		  "4:index:completed:sentence-transformers/all-MiniLM-L6-v2 6:index:completed:model-a");
 	/* Every document of a migrated job follows its job to the collection; the others keep none. */

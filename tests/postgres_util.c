@@ -83,6 +83,17 @@ int64_t pgt_int(PGconn *c, const char *sql)
 	return n;
 }
 
+void pgt_check_value(PGconn *c, const char *sql, const char *expected, int contains, const char *file, int line)
+{
+	char *v = pgt_value(c, sql);
+	int ok = v && (contains ? strstr(v, expected) != NULL : strcmp(v, expected) == 0);
+
+	if (!ok)
+		harness_fail(file, line, "%s\n  gave \"%s\", expected %s\"%s\"", sql, v ? v : "(null)",
+			     contains ? "something containing " : "", expected);
+	free(v);
+}
+
 const char *pgt_fresh_db(const char *tag)
 {
 	char name[80], sql[200];

@@ -28,6 +28,10 @@ void pgt_exec(PGconn *c, const char *sql);
 char *pgt_value(PGconn *c, const char *sql);
 /* The first value as an integer (-1 for NULL or no row). */
 int64_t pgt_int(PGconn *c, const char *sql);
+/* The first value of `sql` equals / contains `expected` (freed; NULL for SQL NULL). */
+void pgt_check_value(PGconn *c, const char *sql, const char *expected, int contains, const char *file, int line);
+#define CHECK_VALUE(c, sql, expected) pgt_check_value((c), (sql), (expected), 0, __FILE__, __LINE__)
+#define CHECK_VALUE_HAS(c, sql, expected) pgt_check_value((c), (sql), (expected), 1, __FILE__, __LINE__)
 /* Opens a target on `url` or fails the test. */
 migrate_target_t *pgt_target(const char *url);
 /* Appends a step given as JSON to `v` or fails the test. */

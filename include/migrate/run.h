@@ -193,6 +193,19 @@ MIGRATE_EXPORT(void) migrate_status_destroy(migrate_status_t *status);
 /* The name of a migrate_state_t ("pending", "applied" ...). */
 MIGRATE_EXPORT(const char *) migrate_state_name(int state);
 
+/*
+ * Runs the assert steps of every applied version again, in id order, as a
+ * health check of the data. Takes no lock and writes nothing: on a driver
+ * with transactions each assert runs in one that is rolled back. Every
+ * assert runs even when one fails: each emits STEP_START, then STEP_END
+ * when it holds or a WARNING carrying its message when it does not.
+ * `opts` may be NULL; only on_event and event_payload are used.
+ * Errors: MIGRATE_EASSERT (the message counts the failures and quotes the
+ * first), MIGRATE_EPLAN, MIGRATE_EUNSUPPORTED, MIGRATE_EDB, MIGRATE_ECANCELED.
+ */
+MIGRATE_EXPORT(int) migrate_verify(migrate_target_t *target, const migrate_plan_t *plan,
+				   const migrate_run_options_t *opts, migrate_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -212,7 +212,8 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 		bool skip = false;
 		rc = b->per_doc(b, docs[i], &sel, &upd, &skip, err);
 		if (rc == 0 && !skip) {
-			if (!mongoc_bulk_operation_update_one_with_opts(bulk, &sel, &upd, NULL, &e))
+			/* update_many on a filter by _id: FerretDB leaks a connection per updateOne. */
+			if (!mongoc_bulk_operation_update_many_with_opts(bulk, &sel, &upd, NULL, &e))
 				rc = mongo__fail(err, &e, "%s", b->what);
 			ops++;
 		}
@@ -1181,7 +1182,8 @@ static int render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 		rc = b->per_doc(b, &sample, &sel, &upd, &skip, err);
 		if (rc == 0)
 			BCON_APPEND(&cmd, "update", BCON_UTF8(b->table), "updates", "[", "{", "q",
-				    BCON_DOCUMENT(&sel), "u", BCON_DOCUMENT(&upd), "}", "]", "ordered",
+				    BCON_DOCUMENT(&sel), "u", BCON_DOCUMENT(&upd), "multi", BCON_BOOL(true), "}", "]",
+				    "ordered",
 				    BCON_BOOL(false));
 		bson_destroy(&sel);
 		bson_destroy(&upd);

@@ -226,7 +226,7 @@ static bool probe_pipeline_updates(mongo_conn_t *c)
 {
 	bson_t *cmd = BCON_NEW("update", BCON_UTF8(MONGO_LOCKS), "updates", "[", "{", "q", "{", "_id",
 			       BCON_UTF8("\x01probe"), "}", "u", "[", "{", "$set", "{", "probe",
-			       BCON_INT32(1), "}", "}", "]", "}", "]");
+			       BCON_INT32(1), "}", "}", "]", "multi", BCON_BOOL(true), "}", "]");
 	bson_error_t e;
 	bool ok = mongo__run(c, cmd, NULL, &e);
 

@@ -125,6 +125,12 @@ static void record_doc(bson_t *d, const char *plan, const migrate_record_t *r)
 	append_str(d, "lib_version", r->lib_version);
 }
 
+/*
+ * Every update statement is sent with multi: true, even where the filter
+ * matches one document: FerretDB 1.24 leaks an SQLite connection for each
+ * multi: false update until the client disconnects, and stops answering
+ * after 100 of them on one connection.
+ */
 int mongo__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
@@ -135,8 +141,8 @@ int mongo__history_write(void *conn, const char *plan, const migrate_record_t *r
 		return rc;
 	record_doc(&doc, plan, record);
 	cmd = BCON_NEW("update", BCON_UTF8(MONGO_HISTORY), "updates", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
-		       "version", BCON_INT64((int64_t)record->version), "}", "u", BCON_DOCUMENT(&doc), "upsert",
-		       BCON_BOOL(true), "}", "]", "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
+		       "version", BCON_INT64((int64_t)record->version), "}", "u", "{", "$set", BCON_DOCUMENT(&doc),
+		       "}", "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]", "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
 	rc = mongo__command(c, cmd, NULL, "writing " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	bson_destroy(&doc);

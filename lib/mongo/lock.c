@@ -57,9 +57,12 @@ static bool renew(mongoc_client_t *client, const char *db, const char *plan, con
 {
 	bson_t *cmd = BCON_NEW("update", BCON_UTF8(MONGO_LOCKS), "updates", "[", "{", "q", "{", "_id",
 			       BCON_UTF8(plan), "owner", BCON_UTF8(token), "}", "u", "{", "$set", "{", "expires_at",
-			       BCON_DATE_TIME(migrate__now_ms() + lease), "}", "}", "}", "]", "writeConcern", "{",
+			       BCON_DATE_TIME(migrate__now_ms() + lease), "}", "}", "multi", BCON_BOOL(true), "}", "]",
+			       "writeConcern", "{",
 			       "w", BCON_UTF8("majority"), "}");
 	bson_t reply;
+
+	/* multi: see mongo__history_write (FerretDB leaks connections on multi: false). */
 	bool ok = mongoc_client_command_with_opts(client, db, cmd, NULL, NULL, &reply, e);
 
 	*owned = ok && migrate__doc_int(&reply, "n", 0) > 0;

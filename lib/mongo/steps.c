@@ -94,10 +94,10 @@ static bson_t *cmd_enum_put(const bson_t *step)
 	bson_t *cmd;
 
 	migrate__doc_sub(step, "values", &values);
+	/* multi: see mongo__history_write (FerretDB leaks connections on multi: false). */
 	cmd = BCON_NEW("update", BCON_UTF8(MONGO_ENUMS), "updates", "[", "{", "q", "{", "_id",
-		       BCON_UTF8(migrate__doc_str(step, "name")), "}", "u", "{", "_id",
-		       BCON_UTF8(migrate__doc_str(step, "name")), "values", BCON_ARRAY(&values), "}", "upsert",
-		       BCON_BOOL(true), "}", "]");
+		       BCON_UTF8(migrate__doc_str(step, "name")), "}", "u", "{", "$set", "{", "values",
+		       BCON_ARRAY(&values), "}", "}", "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]");
 	return cmd;
 }
 

@@ -254,8 +254,9 @@ int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	if ((rc = lower(t, doc, kind, &q, err)) || (rc = pg__exec_sql(t, &q, &res, NULL, "assert", err)))
 		goto cleanup;
-	migrate__doc_sub(doc, kind, &sub);
-	table = migrate__doc_str(&sub, "table");
+	table = NULL;
+	if (strcmp(kind, "sql") != 0 && migrate__doc_sub(doc, kind, &sub))
+		table = migrate__doc_str(&sub, "table");
 	if (!strcmp(kind, "count")) {
 		int64_t count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		if (!expect_number(doc, count, desc, sizeof desc)) {
@@ -271,7 +272,8 @@ int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 				    PQgetvalue(res, 0, 1));
 	} else if (!strcmp(kind, "exists")) {
 		if (PQgetvalue(res, 0, 0)[0] != 't') {
-			const char *c = migrate__doc_str(&sub, "column"), *i = migrate__doc_str(&sub, "index");
+			const char *c = table ? migrate__doc_str(&sub, "column") : NULL;
+			const char *i = table ? migrate__doc_str(&sub, "index") : NULL;
 			if (c)
 				rc = failed(err, doc, table, "column \"%s\" does not exist%s", c, "");
 			else if (i)

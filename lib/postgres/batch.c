@@ -9,13 +9,14 @@
  * ones held their locks. Memory does not grow with the table: one batch
  * statement and one result row at a time.
  *
- * One batch is one statement:
- *   WITH s AS (SELECT pk AS _migrate_k0 FROM t WHERE (pk) > ($1) AND <where>
- *              ORDER BY pk LIMIT $2),
- *        r AS (SELECT * FROM s ORDER BY _migrate_k0 DESC LIMIT 1),
+ * One batch is one statement ($1 the last key so far, $2 the batch size - 1):
+ *   WITH r AS ((SELECT pk AS _migrate_k0, 1 AS _migrate_more FROM t
+ *               WHERE (pk) > ($1) AND <where> ORDER BY pk OFFSET $2 LIMIT 1)
+ *              UNION ALL (SELECT pk, 0 FROM t WHERE (pk) > ($1) AND <where>
+ *               ORDER BY pk DESC LIMIT 1) LIMIT 1),
  *        u AS (UPDATE t SET ... WHERE (pk) > ($1) AND (pk) <= (SELECT _migrate_k0 FROM r)
  *              AND <where> RETURNING 1)
- *   SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM u), r._migrate_k0::text FROM r
+ *   SELECT (SELECT count(*) FROM u), r._migrate_more, r._migrate_k0::text FROM r
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -134,8 +135,8 @@ static int map_filter(batch_t *b, migrate_sql_t *q, uint32_t *first_param, migra
 	bson_iter_t it;
 	int n = 0;
 
-	(void)err;
-	migrate__doc_sub(b->doc, "map", &map);
+	if (!migrate__doc_sub(b->doc, "map", &map))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
 	migrate__sql_ident(q, migrate__doc_str(b->doc, "column"));
 	migrate__sql_append(q, "::text IN (");
 	*first_param = q->nparams + 1;
@@ -158,7 +159,8 @@ static int map_case(batch_t *b, migrate_sql_t *q, uint32_t first_param, migrate_
 	uint32_t i = first_param;
 	int rc;
 
-	migrate__doc_sub(b->doc, "map", &map);
+	if (!migrate__doc_sub(b->doc, "map", &map))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
 	migrate__sql_ident(q, column);
 	migrate__sql_append(q, " = CASE ");
 	migrate__sql_ident(q, column);
@@ -232,41 +234,61 @@ static void after_key(batch_t *b, migrate_sql_t *q)
 	migrate__sql_append(q, ") AND ");
 }
 
-/*
- * The batch statement; `with_key` adds the keyset condition. The batch's
- * last key is found first (s, r); the UPDATE then takes the key range up
- * to it, which the primary key index serves directly (joining the updated
- * table to the list of keys would make the planner hash the whole table
- * for every batch).
- */
-static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
+/* SELECT "k1" AS _migrate_k0, ... FROM "t" WHERE [keyset AND] <filter> ORDER BY "k1" [DESC], ... */
+static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, uint32_t *map_param, migrate_error_t *err)
 {
-	uint32_t limit, map_param = 0;
 	size_t i;
 	int rc;
 
-	reserve(q, with_key ? (uint32_t)b->npk + 1 : 1);
-	limit = with_key ? (uint32_t)b->npk + 1 : 1;
-	migrate__sql_append(q, "WITH s AS (SELECT ");
+	migrate__sql_append(q, "(SELECT ");
 	for (i = 0; i < b->npk; i++) {
 		if (i)
 			migrate__sql_append(q, ", ");
 		migrate__sql_ident(q, b->pk[i]);
 		migrate__sql_printf(q, " AS _migrate_k%zu", i);
 	}
-	migrate__sql_append(q, " FROM ");
+	migrate__sql_printf(q, ", %d AS _migrate_more FROM ", desc ? 0 : 1);
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " WHERE ");
 	if (with_key)
 		after_key(b, q);
-	if ((rc = row_filter(b, q, &map_param, err)))
+	if ((rc = row_filter(b, q, map_param, err)))
 		return rc;
 	migrate__sql_append(q, " ORDER BY ");
-	pk_list(b, q, "", 0);
-	migrate__sql_printf(q, " LIMIT $%u), r AS (SELECT * FROM s ORDER BY ", limit);
-	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, "%s_migrate_k%zu DESC", i ? ", " : "", i);
-	migrate__sql_append(q, " LIMIT 1), u AS (UPDATE ");
+	for (i = 0; i < b->npk; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, b->pk[i]);
+		if (desc)
+			migrate__sql_append(q, " DESC");
+	}
+	return 0;
+}
+
+/*
+ * The batch statement; `with_key` adds the keyset condition. The batch's
+ * last key is found first, in the primary key index: the row `size`
+ * rows ahead (OFFSET size - 1), or when fewer remain the last row
+ * (_migrate_more = 0: this is the last batch). The UPDATE then takes the
+ * key range up to it, which the index serves directly; joining the table
+ * to a list of keys instead makes the planner hash the whole table for
+ * every batch.
+ */
+static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
+{
+	uint32_t offset, map_param = 0;
+	size_t i;
+	int rc;
+
+	reserve(q, with_key ? (uint32_t)b->npk + 1 : 1);
+	offset = with_key ? (uint32_t)b->npk + 1 : 1;
+	migrate__sql_append(q, "WITH r AS (");
+	if ((rc = key_query(b, q, with_key, 0, &map_param, err)))
+		return rc;
+	migrate__sql_printf(q, " OFFSET $%u LIMIT 1) UNION ALL ", offset);
+	if ((rc = key_query(b, q, with_key, 1, &map_param, err)))
+		return rc;
+	migrate__sql_append(q, " LIMIT 1) LIMIT 1), u AS (UPDATE ");
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " SET ");
 	if ((rc = set_list(b, q, map_param, err)))
@@ -281,7 +303,7 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 	migrate__sql_append(q, " FROM r) AND ");
 	if ((rc = row_filter(b, q, &map_param, err)))
 		return rc;
-	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM u)");
+	migrate__sql_append(q, " RETURNING 1) SELECT (SELECT count(*) FROM u), r._migrate_more");
 	for (i = 0; i < b->npk; i++)
 		migrate__sql_printf(q, ", r._migrate_k%zu::text", i);
 	migrate__sql_append(q, " FROM r");
@@ -303,7 +325,8 @@ static int build_single(batch_t *b, migrate_sql_t *q, migrate_error_t *err)
 		bson_t map;
 		bson_iter_t it;
 		uint32_t n = 0;
-		migrate__doc_sub(b->doc, "map", &map);
+		if (!migrate__doc_sub(b->doc, "map", &map))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
 		map_param = q->nparams + 1;
 		bson_iter_init(&it, &map);
 		while (bson_iter_next(&it)) {
@@ -512,9 +535,12 @@ static uint32_t next_size(uint32_t size, double held_ms, uint32_t budget_ms)
 	return (uint32_t)want;
 }
 
-/* One batch: begin, the statement, the journal, commit. *n = rows visited; failed keeps the result. */
-static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exec, int64_t *n, PGresult **failed,
-		     migrate_error_t *err)
+/*
+ * One batch: begin, the statement, the journal, commit. *n = rows updated,
+ * *more = rows remain after it; *failed keeps a failed result.
+ */
+static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exec, int64_t *n, int *more,
+		     PGresult **failed, migrate_error_t *err)
 {
 	const migrate_sql_t *q = c->key[0] ? &b->next : &b->first;
 	const char *head[MAX_PK + 1];
@@ -529,7 +555,7 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 	if (c->key[0])
 		for (i = 0; i < b->npk; i++)
 			head[nhead++] = c->key[i];
-	snprintf(limit, sizeof limit, "%" PRIu32, size);
+	snprintf(limit, sizeof limit, "%" PRIu32, size - 1); /* the OFFSET of the batch's last row */
 	head[nhead++] = limit;
 	snprintf(what, sizeof what, "%s of \"%.63s\" (batch after %" PRId64 " rows)", b->op, b->table, c->done);
 	if ((rc = pg__begin(b->t, err)))
@@ -537,19 +563,27 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 	rc = pg__exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
 	if (rc)
 		goto fail;
+	*more = 0;
 	if (PQntuples(res) == 1) {
+		cursor_t next;
+		memset(&next, 0, sizeof next);
 		*n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*more = PQgetvalue(res, 0, 1)[0] == '1';
+		for (i = 0; i < b->npk; i++)
+			next.key[i] = PQgetvalue(res, 0, 2 + (int)i);
+		next.done = c->done + *n;
+		cp = cursor_json(&next, b->npk);
+		if ((rc = migrate_exec_journal(exec, cp, err)) || (rc = pg__commit(b->t, err)))
+			goto fail;
+		/* Committed: the cursor moves on (a failed batch leaves it where the journal is). */
 		for (i = 0; i < b->npk; i++) {
 			free(c->key[i]);
-			c->key[i] = migrate__strdup(PQgetvalue(res, 0, 2 + (int)i));
+			c->key[i] = migrate__strdup(next.key[i]);
 		}
-		c->done += *n;
-		cp = cursor_json(c, b->npk);
-		if ((rc = migrate_exec_journal(exec, cp, err)))
-			goto fail;
-	}
-	if ((rc = pg__commit(b->t, err)))
+		c->done = next.done;
+	} else if ((rc = pg__commit(b->t, err))) {
 		goto fail;
+	}
 	PQclear(res);
 	free(cp);
 	return 0;
@@ -567,7 +601,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	double started = mono_ms(), max_held = 0;
 	int64_t total, n, max_rows = 0, start_done;
 	cursor_t c;
-	int rc;
+	int rc, more = 0;
 
 	if ((rc = cursor_load(&c, migrate_exec_checkpoint(exec), b->npk, err)))
 		return rc;
@@ -578,7 +612,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	for (;;) {
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
-		rc = run_batch(b, &c, size, exec, &n, &failed, err);
+		rc = run_batch(b, &c, size, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
 		if (rc && failed && pg__retryable(pg__state(failed)) && attempt < b->t->retries && !pg__lost(b->t)) {
 			uint32_t wait = pg__backoff_ms(attempt);
@@ -609,7 +643,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			total = c.done;
 		if (n > 0 && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
 			goto cleanup;
-		if (n < (int64_t)size)
+		if (!more)
 			break;
 		if (!fixed)
 			size = next_size(size, held, budget);

@@ -166,7 +166,7 @@ static int parse_ms(const char *key, const char *value, int64_t *out, migrate_er
 static int url_option(const char *key, const char *value, migrate_postgres_options_t *o, char *schema,
 		      size_t schema_size, migrate_error_t *err)
 {
-	int64_t v;
+	int64_t v = 0;
 	int rc;
 
 	if (strcmp(key, "migrate_schema") == 0) {
@@ -262,6 +262,16 @@ static void trim_message(const char *msg, char *out, size_t size)
 			out[n] = ' ';
 }
 
+/* Server notices on our own connections go to the log, not to stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+	char msg[600];
+
+	(void)arg;
+	trim_message(message, msg, sizeof msg);
+	migrate__log(MIGRATE_LOG_INFO, "postgres: %s", msg);
+}
+
 static int pg_open(const char *url, void **conn, migrate_error_t *err)
 {
 	migrate_postgres_options_t o = MIGRATE_POSTGRES_OPTIONS_INIT;
@@ -291,6 +301,7 @@ static int pg_open(const char *url, void **conn, migrate_error_t *err)
 		PQfinish(c);
 		goto cleanup;
 	}
+	PQsetNoticeProcessor(c, notice_to_log, NULL);
 	t->conn = c;
 	t->owned = 1;
 	snprintf(t->redacted, sizeof t->redacted, "%s", redacted);
@@ -379,9 +390,9 @@ int pg__fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *e
 				    "%s: the connection to PostgreSQL was lost: %s%s%s", what, msg,
 				    strcmp(now, msg) && now[0] ? "; " : "", strcmp(now, msg) ? now : "");
 	}
-	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "%s: %s%s%s%s%s [SQLSTATE %s]", what, msg,
-			    detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
-			    hint ? "" : "", state[0] ? state : "none");
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "%s: %s%s%s%s%s%s%s [SQLSTATE %s]", what, msg,
+			    detail ? " (" : "", detail ? detail : "", detail ? ")" : "", hint ? " (hint: " : "",
+			    hint ? hint : "", hint ? ")" : "", state[0] ? state : "none");
 }
 
 static int result_ok(const PGresult *res)

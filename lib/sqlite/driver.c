@@ -104,7 +104,7 @@ static int url_path(const char *url, const char **path, migrate_error_t *err)
 
 static int sq_open(const char *url, void **out, migrate_error_t *err)
 {
-	const char *path;
+	const char *path = NULL;
 	sqlite3 *db = NULL;
 	sq_conn_t *c;
 	char safe[512];

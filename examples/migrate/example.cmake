@@ -1,0 +1,14 @@
+# The `migrate` command-line tool: runs JSON plan files (docs/plan-file.md)
+# from a shell, a deployment script or a readiness probe. Built from the
+# public API only, and installed as `migrate`. Manual: docs/cli.md.
+add_executable(migrate_cli
+  ${CMAKE_CURRENT_LIST_DIR}/migrate.c
+  ${CMAKE_CURRENT_LIST_DIR}/commands.c
+  ${CMAKE_CURRENT_LIST_DIR}/report.c)
+set_target_properties(migrate_cli PROPERTIES OUTPUT_NAME migrate)
+target_compile_options(migrate_cli PRIVATE ${MIGRATE_WARNINGS})
+# getopt_long, gmtime_r, strncasecmp and sigaction are POSIX/GNU, hidden by -std=c11.
+target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
+# libbson (a public dependency of the library) builds the --json documents.
+target_link_libraries(migrate_cli PRIVATE migrate)
+install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

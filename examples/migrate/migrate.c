@@ -1,0 +1,378 @@
+/*
+ * migrate: runs a JSON plan file against a database from the command line.
+ *
+ *   migrate [OPTIONS] COMMAND [VERSION]
+ *
+ * A thin program over the public API: every command is one libmigrate call
+ * (status, render, up, down, check, verify, baseline, repair). docs/cli.md
+ * is its manual; `migrate help COMMAND` prints the same text per command.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char general_help[] =
+	"usage: migrate [OPTIONS] COMMAND [VERSION]\n"
+	"\n"
+	"Evolves a database's schema and data with a libmigrate plan file.\n"
+	"\n"
+	"commands:\n"
+	"  status            every version of the plan with its state, applied time and duration\n"
+	"  plan [VERSION]    dry run: the exact statements or commands `up` would send\n"
+	"  up [VERSION]      apply pending versions (all, or up to VERSION); resumes interrupted ones\n"
+	"  down VERSION      revert applied versions newer than VERSION (0: all of them)\n"
+	"  check             exit code for readiness probes: 0 up to date, 3 pending, 4 failed, 5 edited\n"
+	"  verify            run the assert steps of the applied versions again; writes nothing\n"
+	"  baseline VERSION  mark versions up to VERSION applied without running them\n"
+	"  repair            realign the recorded checksums and names with the plan\n"
+	"  version           the versions of this tool and of libmigrate\n"
+	"  help [COMMAND]    this text, or a command's\n"
+	"\n"
+	"options:\n"
+	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
+	"                          (default: $MIGRATE_URL)\n"
+	"  -p, --plan FILE         the JSON plan file, or - for standard input (default: $MIGRATE_PLAN)\n"
+	"  -j, --json              print one JSON document instead of text\n"
+	"      --lock-timeout MS   wait this long for the plan's lock (default 60000; 0: try once)\n"
+	"      --batch-size N      rows or documents per backfill batch (default: sized by time)\n"
+	"      --pause MS          sleep between batches (default 0)\n"
+	"      --allow-out-of-order  apply pending versions older than an applied one\n"
+	"      --allow-amended     run even though applied versions were edited\n"
+	"  -h, --help              help (of the command when one is given)\n"
+	"\n"
+	"exit codes:\n"
+	"  0    success; for check: up to date\n"
+	"  1    failure (the message says why)\n"
+	"  2    usage error\n"
+	"  3    check: versions are pending\n"
+	"  4    check: a version failed or was left half applied (the next `up` resumes it)\n"
+	"  5    an applied version was edited (checksum mismatch)\n"
+	"  6    the plan's lock was not acquired within --lock-timeout\n"
+	"  130  canceled by Ctrl-C (SIGINT) or SIGTERM; the next `up` resumes where it stopped\n"
+	"\n"
+	"Passwords in URLs are never printed. See docs/cli.md.\n";
+
+static const struct command {
+	const char *name;
+	int (*run)(cli_t *c);
+	int needs_db;     /* needs --url and --plan */
+	int operand;      /* 0: none, 1: optional VERSION, 2: required VERSION */
+	const char *help;
+} commands[] = {
+	{"status", cmd_status, 1, 0,
+	 "usage: migrate [OPTIONS] status\n"
+	 "\n"
+	 "Lists every version of the plan and every version recorded in the database,\n"
+	 "with its state (pending, applying, applied, failed, reverting), when it was\n"
+	 "applied, how long it took, and notes: a checksum that no longer matches the\n"
+	 "plan, a version recorded but missing from the plan, the last error, the steps\n"
+	 "done of a version left half applied. Reads the history once; takes no lock.\n"
+	 "\n"
+	 "exit codes: 0, or 1 (1 also when the database cannot be reached), 2 usage.\n"},
+	{"plan", cmd_plan, 1, 1,
+	 "usage: migrate [OPTIONS] plan [VERSION]\n"
+	 "\n"
+	 "Dry run: prints, for each pending version (up to VERSION when given), the\n"
+	 "exact SQL statements or MongoDB commands `up` would send, backfills as their\n"
+	 "per-batch statement. A version left half applied shows only its remaining\n"
+	 "steps. Validates the whole plan against the driver; writes nothing.\n"
+	 "\n"
+	 "exit codes: 0, 1 (invalid plan, unsupported step, database error), 2 usage.\n"},
+	{"up", cmd_up, 1, 1,
+	 "usage: migrate [OPTIONS] up [VERSION]\n"
+	 "\n"
+	 "Applies the pending versions in id order, all of them or up to VERSION.\n"
+	 "Validates the plan first and writes nothing when it is invalid; then takes\n"
+	 "the plan's lock (waits are shown), and applies version by version with a\n"
+	 "journal write after every transaction, step and backfill batch. A version\n"
+	 "left applying or failed by an earlier run resumes from its journal.\n"
+	 "Backfills show a progress bar with rate and time left on a terminal, and\n"
+	 "plain progress lines otherwise. Ctrl-C stops at the next safe point.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure, 2 usage, 5 an applied version was edited,\n"
+	 "6 lock timeout, 130 canceled (run `up` again to resume).\n"},
+	{"down", cmd_down, 1, 2,
+	 "usage: migrate [OPTIONS] down VERSION\n"
+	 "\n"
+	 "Reverts the applied versions newer than VERSION, newest first, running the\n"
+	 "inverse of each applied step in reverse order (or the version's explicit\n"
+	 "down). `down 0` reverts every version. When any step on that path has no\n"
+	 "inverse and no explicit down, nothing runs.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure (irreversible step ...), 2 usage, 5 an applied\n"
+	 "version was edited, 6 lock timeout, 130 canceled.\n"},
+	{"check", cmd_check, 1, 0,
+	 "usage: migrate [OPTIONS] check\n"
+	 "\n"
+	 "For start-up and readiness probes: reads the history once, takes no lock,\n"
+	 "writes nothing, and answers with its exit code (the worst state that holds).\n"
+	 "\n"
+	 "exit codes: 0 up to date, 3 pending, 4 a version failed or was left half\n"
+	 "applied, 5 an applied version was edited, 1 failure (database unreachable,\n"
+	 "invalid plan), 2 usage.\n"},
+	{"verify", cmd_verify, 1, 0,
+	 "usage: migrate [OPTIONS] verify\n"
+	 "\n"
+	 "Runs the assert steps of every applied version again, as a health check of\n"
+	 "the data, and reports each one. Takes no lock and writes nothing (on SQL\n"
+	 "databases each assertion runs in a transaction that is rolled back). Every\n"
+	 "assertion runs even when one fails.\n"
+	 "\n"
+	 "exit codes: 0 every assertion holds, 1 an assertion failed or another\n"
+	 "failure, 2 usage, 130 canceled.\n"},
+	{"baseline", cmd_baseline, 1, 2,
+	 "usage: migrate [OPTIONS] baseline VERSION\n"
+	 "\n"
+	 "Adopts an existing database: marks every version up to VERSION applied\n"
+	 "without running it. Versions already recorded are left as they are; a\n"
+	 "version left failed or half applied must be finished or reverted first.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure, 2 usage, 6 lock timeout.\n"},
+	{"repair", cmd_repair, 1, 0,
+	 "usage: migrate [OPTIONS] repair\n"
+	 "\n"
+	 "After a deliberate edit of an applied version, or a database changed by\n"
+	 "hand: rewrites the recorded checksums and names of the applied versions to\n"
+	 "match the plan, and prints each one realigned. Runs no step.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure, 2 usage, 6 lock timeout.\n"},
+	{"version", cmd_version, 0, 0,
+	 "usage: migrate [--json] version\n"
+	 "\n"
+	 "Prints the version of this tool and of the libmigrate library it runs on.\n"
+	 "Needs no database and no plan.\n"
+	 "\n"
+	 "exit codes: 0.\n"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+volatile sig_atomic_t cli_interrupted;
+
+/* The first Ctrl-C asks for a stop at the next safe point; a second one ends the process. */
+static void on_signal(int sig)
+{
+	static const char msg[] = "\nmigrate: stopping at the next safe point (Ctrl-C again to stop at once)\n";
+	ssize_t ignored;
+
+	if (cli_interrupted) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	cli_interrupted = 1;
+	ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)ignored;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* Restart interrupted reads: the run itself stops only at a safe point. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int print_help(cli_t *c, const char *topic)
+{
+	const struct command *cmd = topic ? find_command(topic) : NULL;
+
+	if (topic && !cmd)
+		return cli_usage_error(c, "no command \"%s\"; try `migrate help`", topic);
+	fputs(cmd ? cmd->help : general_help, stdout);
+	return 0;
+}
+
+static int parse_uint(cli_t *c, const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return cli_usage_error(c, "%s needs a whole number, not \"%s\"", opt, s ? s : "");
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return cli_usage_error(c, "%s needs a whole number from 0 to %llu, not \"%s\"", opt,
+				       (unsigned long long)max, s);
+	*out = v;
+	return 0;
+}
+
+int cli_parse_version(const char *s, int zero_ok, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s < '0' || *s > '9')
+		return -1;
+	*out = strtoull(s, &end, 10);
+	if (errno || *end || (*out == 0 && !zero_ok))
+		return -1;
+	return 0;
+}
+
+enum { OPT_LOCK_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_PAUSE, OPT_OUT_OF_ORDER, OPT_AMENDED };
+
+static const struct option long_options[] = {
+	{"url", required_argument, NULL, 'u'},
+	{"plan", required_argument, NULL, 'p'},
+	{"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},
+	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+	{"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+	{"pause", required_argument, NULL, OPT_PAUSE},
+	{"allow-out-of-order", no_argument, NULL, OPT_OUT_OF_ORDER},
+	{"allow-amended", no_argument, NULL, OPT_AMENDED},
+	{NULL, 0, NULL, 0},
+};
+
+/* Parses options anywhere on the line (getopt_long permutes); 0, or an exit code. */
+static int parse_options(cli_t *c, int argc, char **argv, int *help)
+{
+	uint64_t n;
+	int ch, rc;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":u:p:jh", long_options, NULL)) != -1) {
+		switch (ch) {
+		case 'u': c->url = optarg; break;
+		case 'p': c->plan_path = optarg; break;
+		case 'j': c->json = 1; break;
+		case 'h': *help = 1; break;
+		case OPT_LOCK_TIMEOUT:
+			if ((rc = parse_uint(c, "--lock-timeout", optarg, INT64_MAX, &n)))
+				return rc;
+			c->opts.lock_timeout_ms = (int64_t)n;
+			break;
+		case OPT_BATCH_SIZE:
+			if ((rc = parse_uint(c, "--batch-size", optarg, 100000000, &n)))
+				return rc;
+			c->opts.batch_size = (uint32_t)n;
+			break;
+		case OPT_PAUSE:
+			if ((rc = parse_uint(c, "--pause", optarg, 3600000, &n)))
+				return rc;
+			c->opts.batch_pause_ms = (uint32_t)n;
+			break;
+		case OPT_OUT_OF_ORDER: c->opts.allow_out_of_order = 1; break;
+		case OPT_AMENDED: c->opts.allow_amended = 1; break;
+		case ':':
+			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error(c, "unknown option %s; try `migrate --help`", argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+/* Loads the plan and opens the target: the plan first, so an invalid file never touches the database. */
+static int open_inputs(cli_t *c)
+{
+	migrate_error_t err = {0};
+	int rc;
+
+	memset(&err, 0, sizeof err);
+	if (strcmp(c->plan_path, "-") == 0) {
+		bson_string_t *text = bson_string_new(NULL);
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+			bson_string_append_printf(text, "%.*s", (int)n, buf);
+		rc = migrate_plan_load_json(&c->plan, text->str, &err);
+		bson_string_free(text, true);
+		if (rc) {
+			char msg[MIGRATE_ERROR_MESSAGE_SIZE + 16];
+			snprintf(msg, sizeof msg, "<stdin>: %s", err.message);
+			cli_set_error(&err, err.domain, err.code, msg);
+		}
+	} else {
+		rc = migrate_plan_load_file(&c->plan, c->plan_path, &err);
+	}
+	if (rc)
+		return cli_fail(c, rc, &err);
+	if ((rc = migrate_target_open(&c->target, c->url, &err)))
+		return cli_fail(c, rc, &err);
+	return 0;
+}
+
+static int run(cli_t *c, int argc, char **argv)
+{
+	const struct command *cmd;
+	int help = 0, rc, nargs;
+
+	if ((rc = parse_options(c, argc, argv, &help)))
+		return rc;
+	nargs = argc - optind;
+	c->command = nargs > 0 ? argv[optind] : NULL;
+	if (c->command && strcmp(c->command, "help") == 0)
+		return nargs > 2 ? cli_usage_error(c, "help takes at most one command")
+				 : print_help(c, nargs == 2 ? argv[optind + 1] : NULL);
+	if (!c->command)
+		return help ? print_help(c, NULL) : cli_usage_error(c, "no command given; try `migrate help`");
+	if (!(cmd = find_command(c->command)))
+		return cli_usage_error(c, "unknown command \"%s\"; try `migrate help`", c->command);
+	if (help)
+		return print_help(c, cmd->name);
+	if (nargs > 2 || (nargs == 2 && cmd->operand == 0))
+		return cli_usage_error(c, "%s: unexpected argument \"%s\"", cmd->name, argv[optind + nargs - 1]);
+	if (nargs < 2 && cmd->operand == 2)
+		return cli_usage_error(c, "%s needs a VERSION; see `migrate help %s`", cmd->name, cmd->name);
+	c->operand = nargs == 2 ? argv[optind + 1] : NULL;
+	if (cmd->needs_db) {
+		if (!c->url)
+			c->url = getenv("MIGRATE_URL");
+		if (!c->plan_path)
+			c->plan_path = getenv("MIGRATE_PLAN");
+		if (!c->url || !*c->url)
+			return cli_usage_error(c, "%s needs a database: --url URL or MIGRATE_URL", cmd->name);
+		if (!c->plan_path || !*c->plan_path)
+			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
+		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
+	}
+	if (c->json)
+		cli_json_begin(c);
+	if (cmd->needs_db && (rc = open_inputs(c)))
+		return rc;
+	return cmd->run(c);
+}
+
+int main(int argc, char **argv)
+{
+	cli_t c;
+	int code;
+
+	memset(&c, 0, sizeof c);
+	migrate_run_options_init(&c.opts, MIGRATE_RUN_OPTIONS_VERSION);
+	c.opts.on_event = cli_on_event;
+	c.opts.event_payload = &c;
+	c.tty = isatty(STDOUT_FILENO);
+	bson_init(&c.events);
+	install_signals();
+	code = run(&c, argc, argv);
+	migrate_target_close(c.target);
+	migrate_plan_destroy(c.plan);
+	bson_destroy(&c.events);
+	if (c.doc)
+		bson_destroy(c.doc);
+	return code;
+}

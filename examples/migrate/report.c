@@ -1,0 +1,560 @@
+/*
+ * What `migrate` prints: lines for people (a progress bar redrawn in place
+ * when stdout is a terminal, plain lines otherwise), or one JSON document
+ * built with libbson so that it is always valid JSON. Errors go to stderr
+ * in text mode and into the document with --json.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cli.h"
+
+/* ---- passwords --------------------------------------------------------- */
+
+static int param_start(const char *s, const char *p)
+{
+	return p == s || p[-1] == '?' || p[-1] == '&' || p[-1] == ';' || isspace((unsigned char)p[-1]);
+}
+
+/* Masks the value of every password=... parameter (URL query or libpq keyword string). */
+static void mask_password_params(bson_string_t *in, bson_string_t *out)
+{
+	const char *s = in->str, *p = s;
+
+	while (*p) {
+		if (strncasecmp(p, "password=", 9) == 0 && param_start(s, p)) {
+			bson_string_append_printf(out, "%.9s****", p);
+			p += 9;
+			if (*p == '\'') {
+				for (p++; *p && *p != '\''; p++)
+					if (*p == '\\' && p[1])
+						p++;
+				if (*p)
+					p++;
+			} else {
+				while (*p && *p != '&' && *p != '#' && *p != ';' && !isspace((unsigned char)*p))
+					p++;
+			}
+			continue;
+		}
+		bson_string_append_c(out, *p++);
+	}
+}
+
+void cli_redact_url(const char *url, char *out, size_t size)
+{
+	bson_string_t *a = bson_string_new(NULL), *b = bson_string_new(NULL);
+	const char *auth = strstr(url, "://");
+
+	if (auth) {
+		const char *start = auth + 3, *end = start + strcspn(start, "/?#"), *at = NULL, *colon, *q;
+		for (q = start; q < end; q++)
+			if (*q == '@')
+				at = q;
+		colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+		if (colon)
+			bson_string_append_printf(a, "%.*s****%s", (int)(colon + 1 - url), url, at);
+		else
+			bson_string_append(a, url);
+	} else {
+		bson_string_append(a, url);
+	}
+	mask_password_params(a, b);
+	snprintf(out, size, "%s", b->str);
+	bson_string_free(a, true);
+	bson_string_free(b, true);
+}
+
+/* ---- codes ------------------------------------------------------------- */
+
+int cli_exit_code(int rc)
+{
+	switch (rc) {
+	case 0: return EXIT_UP_TO_DATE;
+	case MIGRATE_ECHECKSUM: return EXIT_CHECKSUM;
+	case MIGRATE_ELOCKED: return EXIT_LOCK_TIMEOUT;
+	case MIGRATE_ECANCELED: return EXIT_CANCELED;
+	default: return EXIT_FAILURE_OTHER;
+	}
+}
+
+const char *cli_code_name(int code)
+{
+	static const char *const names[] = {
+		"MIGRATE_OK",         "MIGRATE_EINVAL",       "MIGRATE_ENOMEM",     "MIGRATE_EPLAN",
+		"MIGRATE_EUNSUPPORTED", "MIGRATE_ECHECKSUM",  "MIGRATE_ELOCKED",    "MIGRATE_ELOCKLOST",
+		"MIGRATE_ECANCELED",  "MIGRATE_EDB",          "MIGRATE_ECONNECT",   "MIGRATE_EASSERT",
+		"MIGRATE_EIRREVERSIBLE", "MIGRATE_EORDER",    "MIGRATE_EJSON",      "MIGRATE_ECALLBACK",
+		"MIGRATE_ENOTFOUND",  "MIGRATE_EIO",          "MIGRATE_EVERSION",   "MIGRATE_ESTATE",
+		"MIGRATE_EINTERNAL",
+	};
+	if (code <= 0 && -code < (int)(sizeof names / sizeof names[0]))
+		return names[-code];
+	return "MIGRATE_E?";
+}
+
+const char *cli_domain_name(int domain)
+{
+	static const char *const names[] = {"none", "api", "plan", "run", "lock", "driver", "callback"};
+
+	if (domain >= 0 && domain < (int)(sizeof names / sizeof names[0]))
+		return names[domain];
+	return "unknown";
+}
+
+/* ---- time -------------------------------------------------------------- */
+
+int64_t cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cli_format_time(int64_t ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || !gmtime_r(&t, &tm)) {
+		snprintf(out, size, "-");
+		return;
+	}
+	strftime(out, size, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+void cli_format_duration(int64_t ms, char *out, size_t size)
+{
+	if (ms < 0)
+		snprintf(out, size, "-");
+	else if (ms < 1000)
+		snprintf(out, size, "%lld ms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(out, size, "%.1f s", (double)ms / 1000.0);
+	else if (ms < 3600000)
+		snprintf(out, size, "%lld min %02lld s", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+	else
+		snprintf(out, size, "%lld h %02lld min", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+void cli_json_time(bson_t *doc, const char *key, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32], full[40];
+
+	if (ms <= 0 || !gmtime_r(&t, &tm)) {
+		BSON_APPEND_NULL(doc, key);
+		return;
+	}
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(full, sizeof full, "%s.%03dZ", buf, (int)(ms % 1000));
+	BSON_APPEND_UTF8(doc, key, full);
+}
+
+/* 1234567 -> "1,234,567" */
+static void format_count(int64_t n, char *out, size_t size)
+{
+	char digits[32];
+	size_t len, i, o = 0;
+
+	snprintf(digits, sizeof digits, "%lld", (long long)(n < 0 ? -n : n));
+	len = strlen(digits);
+	if (n < 0 && o + 1 < size)
+		out[o++] = '-';
+	for (i = 0; i < len && o + 2 < size; i++) {
+		if (i && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+}
+
+/* ---- the JSON document ------------------------------------------------- */
+
+void cli_json_begin(cli_t *c)
+{
+	if (c->doc)
+		return;
+	c->doc = bson_new();
+	if (c->command)
+		BSON_APPEND_UTF8(c->doc, "command", c->command);
+	else
+		BSON_APPEND_NULL(c->doc, "command");
+	if (c->url_shown[0])
+		BSON_APPEND_UTF8(c->doc, "url", c->url_shown);
+	if (c->plan_path)
+		BSON_APPEND_UTF8(c->doc, "plan_file", c->plan_path);
+}
+
+int cli_json_end(cli_t *c, int exit_code)
+{
+	char *json;
+
+	cli_json_begin(c);
+	if (c->nevents)
+		BSON_APPEND_ARRAY(c->doc, "events", &c->events);
+	BSON_APPEND_BOOL(c->doc, "ok", exit_code == 0);
+	BSON_APPEND_INT32(c->doc, "exit_code", exit_code);
+	json = bson_as_relaxed_extended_json(c->doc, NULL);
+	printf("%s\n", json ? json : "{}");
+	bson_free(json);
+	fflush(stdout);
+	return exit_code;
+}
+
+/* Appends an event object to the --json document's events array. */
+static void json_event_begin(cli_t *c, bson_t *child, const char *kind)
+{
+	char key[16];
+	const char *k;
+
+	bson_uint32_to_string(c->nevents++, &k, key, sizeof key);
+	bson_append_document_begin(&c->events, k, -1, child);
+	BSON_APPEND_UTF8(child, "event", kind);
+}
+
+static void json_event_end(cli_t *c, bson_t *child)
+{
+	bson_append_document_end(&c->events, child);
+}
+
+/* ---- failures ---------------------------------------------------------- */
+
+void cli_set_error(migrate_error_t *err, int domain, int code, const char *message)
+{
+	size_t n = strlen(message);
+
+	if (n >= sizeof err->message)
+		n = sizeof err->message - 1;
+	memmove(err->message, message, n);
+	err->message[n] = '\0';
+	err->domain = domain;
+	err->code = code;
+}
+
+int cli_fail(cli_t *c, int rc, const migrate_error_t *err)
+{
+	const char *message = err && err->message[0] ? err->message : migrate_strerror(rc);
+	int exit_code = cli_exit_code(rc);
+
+	cli_close_line(c);
+	if (c->json) {
+		bson_t e;
+		cli_json_begin(c);
+		bson_append_document_begin(c->doc, "error", -1, &e);
+		BSON_APPEND_INT32(&e, "code", rc);
+		BSON_APPEND_UTF8(&e, "name", cli_code_name(rc));
+		BSON_APPEND_UTF8(&e, "domain", cli_domain_name(err ? err->domain : 0));
+		BSON_APPEND_UTF8(&e, "message", message);
+		bson_append_document_end(c->doc, &e);
+		return cli_json_end(c, exit_code);
+	}
+	fflush(stdout);
+	fprintf(stderr, "migrate: %s\n", message);
+	if (rc == MIGRATE_ECANCELED)
+		fprintf(stderr, "migrate: canceled; run `migrate up` again to resume\n");
+	return exit_code;
+}
+
+int cli_usage_error(cli_t *c, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	if (c->json) {
+		bson_t e;
+		cli_json_begin(c);
+		bson_append_document_begin(c->doc, "error", -1, &e);
+		BSON_APPEND_INT32(&e, "code", MIGRATE_EINVAL);
+		BSON_APPEND_UTF8(&e, "name", "usage");
+		BSON_APPEND_UTF8(&e, "domain", "usage");
+		BSON_APPEND_UTF8(&e, "message", message);
+		bson_append_document_end(c->doc, &e);
+		cli_json_end(c, EXIT_USAGE);
+	}
+	fprintf(stderr, "migrate: %s\n", message);
+	return EXIT_USAGE;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+void cli_close_line(cli_t *c)
+{
+	if (c->line_open) {
+		fputc('\n', stdout);
+		c->line_open = 0;
+	}
+	fflush(stdout);
+}
+
+static const char *unit(const cli_t *c)
+{
+	const char *driver = c->target ? migrate_target_driver_name(c->target) : "";
+
+	return driver && strcmp(driver, "mongo") == 0 ? "documents" : "rows";
+}
+
+static int is_verify(const cli_t *c)
+{
+	return c->command && strcmp(c->command, "verify") == 0;
+}
+
+/* Rate in items per second since this step's first progress event (or its start). */
+static double progress_rate(cli_t *c, int64_t processed, int64_t now)
+{
+	if (now - c->progress_first_ms >= 500 && processed > c->progress_first_n)
+		return (double)(processed - c->progress_first_n) * 1000.0 / (double)(now - c->progress_first_ms);
+	if (now > c->step_start_ms && processed > 0)
+		return (double)processed * 1000.0 / (double)(now - c->step_start_ms);
+	return 0;
+}
+
+static void draw_progress(cli_t *c, const migrate_event_t *ev)
+{
+	int64_t now = cli_now_ms(), left_ms = -1;
+	char done[32], total[32], rate_s[32], left[32];
+	double rate;
+	int finished = ev->total >= 0 && ev->processed >= ev->total;
+
+	if (!c->progress_first_ms) {
+		c->progress_first_ms = now;
+		c->progress_first_n = ev->processed;
+	}
+	c->progress_processed = ev->processed;
+	/* A terminal is redrawn ten times a second at most; a log gets a line a second. */
+	if (c->progress_last_print_ms && !finished && now - c->progress_last_print_ms < (c->tty ? 100 : 1000))
+		return;
+	c->progress_last_print_ms = now;
+	rate = progress_rate(c, ev->processed, now);
+	if (rate > 0 && ev->total > ev->processed)
+		left_ms = (int64_t)((double)(ev->total - ev->processed) * 1000.0 / rate);
+	format_count(ev->processed, done, sizeof done);
+	format_count(ev->total, total, sizeof total);
+	format_count((int64_t)(rate + 0.5), rate_s, sizeof rate_s);
+	cli_format_duration(left_ms, left, sizeof left);
+	if (c->tty) {
+		char bar[25];
+		int pct = ev->total > 0 ? (int)(ev->processed * 100 / ev->total) : 0, fill, i;
+		if (pct > 100)
+			pct = 100;
+		fill = pct * 24 / 100;
+		for (i = 0; i < 24; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[24] = '\0';
+		if (ev->total >= 0)
+			printf("\r\033[K    step %d/%d %s [%s] %3d%% %s/%s %s  %s/s%s%s%s", ev->step_index + 1,
+			       ev->step_count, ev->op ? ev->op : "", bar, pct, done, total, unit(c), rate_s,
+			       left_ms >= 0 ? "  " : "", left_ms >= 0 ? left : "", left_ms >= 0 ? " left" : "");
+		else
+			printf("\r\033[K    step %d/%d %s %s %s  %s/s", ev->step_index + 1, ev->step_count,
+			       ev->op ? ev->op : "", done, unit(c), rate_s);
+		c->line_open = 1;
+		fflush(stdout);
+		return;
+	}
+	if (ev->total >= 0)
+		printf("    step %d/%d %s: %s of %s %s (%d%%), %s/s%s%s%s\n", ev->step_index + 1, ev->step_count,
+		       ev->op ? ev->op : "", done, total, unit(c),
+		       ev->total > 0 ? (int)(ev->processed * 100 / ev->total) : 100, rate_s, left_ms >= 0 ? ", " : "",
+		       left_ms >= 0 ? left : "", left_ms >= 0 ? " left" : "");
+	else
+		printf("    step %d/%d %s: %s %s, %s/s\n", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", done,
+		       unit(c), rate_s);
+	fflush(stdout);
+}
+
+static void on_step_start(cli_t *c, const migrate_event_t *ev)
+{
+	c->step_start_ms = cli_now_ms();
+	c->progress_first_ms = c->progress_last_print_ms = 0;
+	c->progress_first_n = c->progress_processed = 0;
+	if (c->json)
+		return;
+	cli_close_line(c);
+	if (is_verify(c)) {
+		c->asserts_run++;
+		printf("  version %llu \"%s\", step %d: assert", (unsigned long long)ev->version_id,
+		       ev->version_name ? ev->version_name : "", ev->step_index + 1);
+	} else {
+		printf("    step %d/%d %s", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "");
+	}
+	if (c->tty)
+		c->line_open = 1;
+	else if (is_verify(c))
+		fputs(": ", stdout); /* a log gets one line per assertion: its result follows */
+	else
+		fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void on_step_end(cli_t *c, const migrate_event_t *ev)
+{
+	char took[32], n[32];
+
+	if (c->json) {
+		if (is_verify(c)) {
+			bson_t e;
+			c->asserts_run++;
+			json_event_begin(c, &e, "assert");
+			BSON_APPEND_INT64(&e, "version", (int64_t)ev->version_id);
+			BSON_APPEND_INT32(&e, "step", ev->step_index + 1);
+			BSON_APPEND_BOOL(&e, "holds", true);
+			json_event_end(c, &e);
+		}
+		return;
+	}
+	cli_format_duration(cli_now_ms() - c->step_start_ms, took, sizeof took);
+	if (is_verify(c)) {
+		printf("%sholds (%s)\n", c->tty ? ": " : "", took);
+		c->line_open = 0;
+		fflush(stdout);
+		return;
+	}
+	if (c->tty)
+		printf("\r\033[K");
+	printf("    step %d/%d %s: done in %s", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", took);
+	if (c->progress_processed) {
+		format_count(c->progress_processed, n, sizeof n);
+		printf(" (%s %s)", n, unit(c));
+	}
+	printf("\n");
+	c->line_open = 0;
+	fflush(stdout);
+}
+
+static void on_warning(cli_t *c, const migrate_event_t *ev)
+{
+	const char *msg = ev->message ? ev->message : "";
+
+	if (is_verify(c) && ev->step_index >= 0) {
+		c->asserts_failed++;
+		if (c->json) {
+			bson_t e;
+			c->asserts_run++;
+			json_event_begin(c, &e, "assert");
+			BSON_APPEND_INT64(&e, "version", (int64_t)ev->version_id);
+			BSON_APPEND_INT32(&e, "step", ev->step_index + 1);
+			BSON_APPEND_BOOL(&e, "holds", false);
+			BSON_APPEND_UTF8(&e, "message", msg);
+			json_event_end(c, &e);
+			return;
+		}
+		printf("%sFAILED\n", c->tty ? ": " : "");
+		c->line_open = 0;
+		printf("      %s\n", msg);
+		fflush(stdout);
+		return;
+	}
+	if (c->json) {
+		bson_t e;
+		json_event_begin(c, &e, ev->type == MIGRATE_EVENT_RETRY ? "retry" : "warning");
+		BSON_APPEND_UTF8(&e, "message", msg);
+		json_event_end(c, &e);
+		return;
+	}
+	cli_close_line(c);
+	fprintf(stderr, "migrate: %s: %s\n", ev->type == MIGRATE_EVENT_RETRY ? "retrying" : "warning", msg);
+}
+
+static void on_version(cli_t *c, const migrate_event_t *ev)
+{
+	const char *name = ev->version_name ? ev->version_name : "";
+	int up = ev->direction != MIGRATE_DIRECTION_DOWN;
+	char took[32];
+
+	if (ev->type == MIGRATE_EVENT_VERSION_START) {
+		c->versions_run++;
+		if (c->json)
+			return;
+		cli_close_line(c);
+		printf("%s version %llu \"%s\"%s\n", up ? "applying" : "reverting", (unsigned long long)ev->version_id,
+		       name, ev->message ? " (resuming)" : "");
+		fflush(stdout);
+		return;
+	}
+	if (c->json) {
+		bson_t e;
+		json_event_begin(c, &e, "version");
+		BSON_APPEND_INT64(&e, "id", (int64_t)ev->version_id);
+		BSON_APPEND_UTF8(&e, "name", name);
+		BSON_APPEND_UTF8(&e, "direction", up ? "up" : "down");
+		BSON_APPEND_INT64(&e, "duration_ms", ev->elapsed_ms);
+		json_event_end(c, &e);
+		return;
+	}
+	cli_close_line(c);
+	cli_format_duration(ev->elapsed_ms, took, sizeof took);
+	printf("%s version %llu in %s\n", up ? "applied" : "reverted", (unsigned long long)ev->version_id, took);
+	fflush(stdout);
+}
+
+static void on_lock(cli_t *c, const migrate_event_t *ev)
+{
+	int64_t now = cli_now_ms();
+	char waited[32];
+
+	if (ev->type == MIGRATE_EVENT_LOCK_WAIT && !c->lock_wait_start_ms)
+		c->lock_wait_start_ms = now;
+	cli_format_duration(c->lock_wait_start_ms ? now - c->lock_wait_start_ms : 0, waited, sizeof waited);
+	if (c->json) {
+		bson_t e;
+		if (ev->type == MIGRATE_EVENT_LOCK_ACQUIRED && !c->lock_wait_start_ms)
+			return;
+		json_event_begin(c, &e, ev->type == MIGRATE_EVENT_LOCK_WAIT ? "lock_wait" : "lock_acquired");
+		BSON_APPEND_INT64(&e, "waited_ms", c->lock_wait_start_ms ? now - c->lock_wait_start_ms : 0);
+		if (ev->message)
+			BSON_APPEND_UTF8(&e, "message", ev->message);
+		json_event_end(c, &e);
+		return;
+	}
+	cli_close_line(c);
+	if (ev->type == MIGRATE_EVENT_LOCK_WAIT)
+		printf("waiting for the lock (%s so far): %s\n", waited, ev->message ? ev->message : "held by another run");
+	else if (c->lock_wait_start_ms)
+		printf("lock acquired after %s\n", waited);
+	fflush(stdout);
+}
+
+int cli_on_event(const migrate_event_t *ev, void *payload)
+{
+	cli_t *c = payload;
+
+	switch (ev->type) {
+	case MIGRATE_EVENT_VERSION_START:
+	case MIGRATE_EVENT_VERSION_END:
+		on_version(c, ev);
+		break;
+	case MIGRATE_EVENT_STEP_START:
+		on_step_start(c, ev);
+		break;
+	case MIGRATE_EVENT_STEP_END:
+		on_step_end(c, ev);
+		break;
+	case MIGRATE_EVENT_PROGRESS:
+		if (c->json)
+			c->progress_processed = ev->processed;
+		else
+			draw_progress(c, ev);
+		break;
+	case MIGRATE_EVENT_LOCK_WAIT:
+	case MIGRATE_EVENT_LOCK_ACQUIRED:
+		on_lock(c, ev);
+		break;
+	case MIGRATE_EVENT_WARNING:
+	case MIGRATE_EVENT_RETRY:
+		on_warning(c, ev);
+		break;
+	default:
+		break;
+	}
+	return cli_interrupted ? 1 : 0;
+}
