@@ -119,8 +119,8 @@ TEST(fields_up_down)
 	has(c, "jobs", "{\"session_ids\":{\"$size\":0}}", 3);
 	has(c, "jobs", "{\"n\":0}", 2);
 	has(c, "jobs", "{\"n\":7}", 1); /* an existing value is kept */
-	has(c, "jobs", "{\"token\":{\"$type\":\"binData\"}}", 3);
-	has(c, "jobs", "{\"seen\":{\"$type\":\"date\"}}", 3);
+	has(c, "jobs", "{\"token\":{\"$type\":5}}", 3);
+	has(c, "jobs", "{\"seen\":{\"$type\":9}}", 3);
 	has(c, "jobs", "{\"note\":{\"$exists\":true}}", 0);
 	has(c, "jobs", "{\"label\":\"a\"}", 1);
 	has(c, "jobs", "{\"title\":{\"$exists\":true}}", 0);
@@ -313,12 +313,14 @@ TEST(both_paths_same_result)
 		snprintf(tag, sizeof tag, "paths%d", mode);
 		url = mt_fresh_db(tag);
 		c = mt_client(url);
-		for (int i = 0; i < 250; i++) {
-			char doc[200];
-			snprintf(doc, sizeof doc, "[{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}]", i, i,
-				 i % 3 == 0 ? "p" : i % 3 == 1 ? "r" : "x", i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
-			mt_insert(c, mt_db(), "jobs", doc);
-		}
+		bson_string_t *docs = bson_string_new("[");
+		for (int i = 0; i < 250; i++)
+			bson_string_append_printf(docs, "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
+						  i ? "," : "", i, i, i % 3 == 0 ? "p" : i % 3 == 1 ? "r" : "x",
+						  i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
+		bson_string_append(docs, "]");
+		mt_insert(c, mt_db(), "jobs", docs->str);
+		bson_string_free(docs, true);
 		setenv("MIGRATE_MONGO_RANGE_UPDATES", mode ? "1" : "0", 1);
 		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 		opts.batch_size = 40;
@@ -327,8 +329,12 @@ TEST(both_paths_same_result)
 		migrate_target_close(t);
 		unsetenv("MIGRATE_MONGO_RANGE_UPDATES");
 		dumps[mode] = mt_dump(c, mt_db());
-		/* The history differs only by database; documents and indexes must match. */
-		*strstr(dumps[mode], "== _migrate_history") = '\0';
+		/* Documents and indexes must match; the history is that of another plan run. */
+		{
+			char *h = strstr(dumps[mode], "== _migrate_history"), *next = h ? strstr(h + 3, "== ") : NULL;
+			if (h && next)
+				memmove(h, next, strlen(next) + 1);
+		}
 		migrate_plan_destroy(p);
 		mongoc_client_destroy(c);
 	}
