@@ -175,9 +175,12 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 	bson_init(out);
 	if (!json)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
-	if ((bad = bad_token(json)) != NULL)
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: not a JSON value: \"%.24s\"",
-				    bad);
+	if ((bad = bad_token(json)) != NULL) {
+		char where[64];
+		migrate__text_position(json, (size_t)(bad - json), where, sizeof where);
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
+				    "malformed JSON at %s: not a JSON value: \"%.24s\"", where, bad);
+	}
 	wrapped = bson_string_new("{\"v\":");
 	bson_string_append(wrapped, json);
 	bson_string_append(wrapped, "\n}");

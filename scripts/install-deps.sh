@@ -56,6 +56,14 @@ else
 	echo "install-deps: all ${#packages[@]} packages present"
 fi
 
+# The CLI tests validate the plan files against docs/plan.schema.json.
+if [ "${1:-}" != "--minimal" ] && command -v python3 >/dev/null && ! python3 -c 'import jsonschema' 2>/dev/null; then
+	echo "install-deps: installing the python3 jsonschema package"
+	python3 -m pip install -q jsonschema 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages jsonschema ||
+		echo "install-deps: could not install jsonschema (apt-get install python3-jsonschema)" >&2
+fi
+
 if [ "${1:-}" != "--minimal" ] && [ -f scripts/install-ferretdb.sh ]; then
 	bash scripts/install-ferretdb.sh
 fi

@@ -38,6 +38,8 @@ static migrate_plan_t *resume_plan(void)
 	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"hits\",\"type\":\"bigint\"}}");
 	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"touched\",\"type\":\"integer\","
 		    "\"default\":{\"value\":0}}}");
+	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"uid\","
+		    "\"type\":\"uuid\",\"default\":\"uuid\",\"nullable\":false,\"unique\":true}}");
 	pgt_step(v, "{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"status\",\"batch_size\":400,"
 		    "\"map\":{\"pending\":\"processing\",\"planning\":\"processing\"}}");
 	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":450,\"set\":{\"n\":{\"array_length\":"
@@ -66,7 +68,8 @@ static char *fingerprint(const char *url)
 		   "UNION ALL SELECT 'idx:' || indexdef FROM pg_indexes WHERE schemaname = 'public' "
 		   "UNION ALL SELECT 'valid:' || c.relname || i.indisvalid FROM pg_index i JOIN pg_class c ON "
 		   "c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace "
-		   "UNION ALL SELECT 'item:' || t::text FROM items t "
+		   "UNION ALL SELECT 'item:' || (to_jsonb(t) - 'uid')::text FROM items t "
+		   "UNION ALL SELECT 'uids:' || count(DISTINCT uid) || ':' || count(uid) FROM items "
 		   "UNION ALL SELECT 'hist:' || version || state || steps_done || coalesce(checkpoint, '') || "
 		   "coalesce(error, '') FROM _migrate_history) s");
 	PQfinish(c);

@@ -30,7 +30,8 @@ unsigned pg__step_flags(void *conn, const migrate_step_t *step)
 	const char *op = migrate_step_op_name(step);
 
 	(void)conn;
-	if (is_batched(op) || is_online_index(migrate_step_document(step), op))
+	if (is_batched(op) || is_online_index(migrate_step_document(step), op) ||
+	    (!strcmp(op, "add_column") && pg__add_column_phased(migrate_step_document(step))))
 		return MIGRATE_STEP_NO_TXN;
 	return 0;
 }
@@ -65,12 +66,7 @@ static void retry_event(pg_target_t *t, migrate_exec_t *exec, const char *what, 
 		migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
 }
 
-/*
- * Runs a statement inside the current transaction under a savepoint, or in
- * a transaction of its own when there is none (raw: as given, no
- * transaction), retrying lock timeouts and deadlocks with backoff.
- */
-static int run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
+int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
 			migrate_error_t *err)
 {
 	int in_txn = t->in_txn;
@@ -274,6 +270,8 @@ static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out
 		return pg__render_assert(t, doc, out, err);
 	if (is_batched(op))
 		return pg__batch_render(t, doc, op, out, err);
+	if (!strcmp(op, "add_column") && pg__add_column_phased(doc))
+		return pg__add_column_render(t, doc, out, err);
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	rc = pg__lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
 	if (rc == 0) {
@@ -317,7 +315,7 @@ int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec,
 	int rc;
 
 	if (!strcmp(op, "sql"))
-		return run_retrying(t, migrate__doc_str(doc, "up"), exec, !t->in_txn, "sql step", err);
+		return pg__run_retrying(t, migrate__doc_str(doc, "up"), exec, !t->in_txn, "sql step", err);
 	if (!strcmp(op, "assert"))
 		return pg__assert(t, doc, err);
 	if (!strcmp(op, "command"))
@@ -327,11 +325,13 @@ int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec,
 		return pg__batch_apply(t, doc, op, exec, err);
 	if (is_online_index(doc, op) && !t->in_txn)
 		return online_index(t, doc, exec, err);
+	if (!strcmp(op, "add_column") && pg__add_column_phased(doc) && !t->in_txn)
+		return pg__add_column_apply(t, doc, exec, err);
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	rc = pg__lower_ddl(t, doc, op, 0, &q, err);
 	snprintf(what, sizeof what, "%s", op);
 	if (rc == 0)
-		rc = run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
+		rc = pg__run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
 	migrate__sql_free(&q);
 	return rc;
 }

@@ -557,12 +557,24 @@ int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresul
 
 /* ---- transactions ------------------------------------------------------- */
 
+int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err)
+{
+	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "%s: the connection is already inside a transaction; libmigrate runs its own "
+				    "transactions and will not commit the application's",
+				    what);
+	return 0;
+}
+
 int pg__begin(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	char sql[200];
 	int rc, n;
 
+	if ((rc = pg__idle(t, "BEGIN", err)))
+		return rc;
 	/* Every transaction of a run bounds its lock waits (SET LOCAL ends with it). */
 	n = snprintf(sql, sizeof sql, "BEGIN");
 	if (t->lock_timeout_ms > 0)
@@ -574,7 +586,7 @@ int pg__begin(void *conn, migrate_error_t *err)
 	rc = pg__exec(t, sql, 0, NULL, NULL, "BEGIN", err);
 	if (rc == 0)
 		t->in_txn = 1;
-	else if (PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+	else
 		pg__abort(t);
 	return rc;
 }

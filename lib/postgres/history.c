@@ -78,6 +78,8 @@ int pg__history_ensure(void *conn, migrate_error_t *err)
 	PGresult *res = NULL;
 	int rc, need_schema, need_history, need_lease;
 
+	if ((rc = pg__idle(t, "preparing the history table", err)))
+		return rc;
 	/* One round trip when everything exists, and no CREATE privilege needed then. */
 	rc = pg__exec(t,
 		      "SELECT to_regnamespace(quote_ident($1)) IS NULL, to_regclass($2) IS NULL, "

@@ -77,6 +77,8 @@ int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *v
 int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
 		 migrate_error_t *err);
 
+/* MIGRATE_ESTATE when a (borrowed) connection is inside a transaction we did not begin. */
+int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err);
 int pg__begin(void *conn, migrate_error_t *err);
 int pg__commit(void *conn, migrate_error_t *err);
 int pg__rollback(void *conn, migrate_error_t *err);
@@ -110,6 +112,20 @@ int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 unsigned pg__step_flags(void *conn, const migrate_step_t *step);
 int pg__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
 int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+
+/*
+ * Runs a statement inside the current transaction under a savepoint, or in
+ * a transaction of its own (raw: as given, without one), retrying lock
+ * timeouts and deadlocks with backoff and reporting each retry as an event.
+ */
+int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
+		     migrate_error_t *err);
+
+/* ---- add_column.c ---- */
+/* True for an add_column whose default is volatile ("uuid"): added empty, filled in batches. */
+int pg__add_column_phased(const bson_t *step);
+int pg__add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int pg__add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
 int pg__assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);

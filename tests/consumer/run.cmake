@@ -13,8 +13,7 @@
 
 cmake_minimum_required(VERSION 3.16)
 
-function(fail)
-  string(JOIN "" msg ${ARGN})
+function(fail msg)
   message(FATAL_ERROR "${msg}")
 endfunction()
 
@@ -194,6 +193,30 @@ function(check_cmake_consumer)
   check_consumer_output(${bin}/consumer)
 endfunction()
 
+# libmigrate.a with the system's shared client libraries, as a Debian user
+# links it: the static library, the shared libraries of everything the .pc
+# requires, and the .pc's own Libs.private. (`pkg-config --static` would
+# also expand each requirement's private libraries, and Debian's libpq.pc
+# names static libraries that no package ships.)
+function(static_link_flags var)
+  set(libs ${${var}})
+  # Both libraries sit in libdir, and -l prefers the shared one.
+  list(TRANSFORM libs REPLACE "^-lmigrate$" "-Wl,-Bstatic;-lmigrate;-Wl,-Bdynamic")
+  run("pkg-config --print-requires-private" ${PKG_CONFIG} --print-requires-private libmigrate)
+  string(REGEX MATCHALL "[^ \n]+( [<>=]+ [^ \n]+)?" modules "${run_output}")
+  list(TRANSFORM modules REPLACE " .*" "")
+  if(modules)
+    run("pkg-config --libs ${modules}" ${PKG_CONFIG} --libs ${modules})
+    separate_arguments(private UNIX_COMMAND "${run_output}")
+    list(APPEND libs ${private})
+  endif()
+  file(STRINGS ${LIB_DIR}/pkgconfig/libmigrate.pc own REGEX "^Libs\\.private:")
+  string(REGEX REPLACE "^Libs\\.private:" "" own "${own}")
+  separate_arguments(own UNIX_COMMAND "${own}")
+  list(APPEND libs ${own})
+  set(${var} ${libs} PARENT_SCOPE)
+endfunction()
+
 function(check_pkgconfig_consumer)
   set(bin ${BUILD_DIR}/packaging/consumer-${NAME})
   file(REMOVE_RECURSE ${bin})
@@ -204,15 +227,10 @@ function(check_pkgconfig_consumer)
   if(NOT "-I${INCLUDE_DIR}" IN_LIST cflags)
     fail("pkg-config --cflags does not name ${INCLUDE_DIR}: ${cflags}")
   endif()
-  if(STATIC)
-    run("pkg-config --static --libs" ${PKG_CONFIG} --static --libs libmigrate)
-  else()
-    run("pkg-config --libs" ${PKG_CONFIG} --libs libmigrate)
-  endif()
+  run("pkg-config --libs" ${PKG_CONFIG} --libs libmigrate)
   separate_arguments(libs UNIX_COMMAND "${run_output}")
   if(STATIC)
-    # Both libraries sit in libdir, and -l prefers the shared one.
-    list(TRANSFORM libs REPLACE "^-lmigrate$" "-Wl,-Bstatic;-lmigrate;-Wl,-Bdynamic")
+    static_link_flags(libs)
   endif()
   separate_arguments(sanitize UNIX_COMMAND "${SANITIZE_FLAGS}")
   run("compiling the consumer" ${C_COMPILER} ${sanitize} -std=c99 -Wall -Wextra -Wpedantic -Werror ${cflags}

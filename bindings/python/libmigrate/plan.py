@@ -581,7 +581,7 @@ class Version(_Builders):
 
     @property
     def name(self) -> Optional[str]:
-        """The version's name (None when it has none)."""
+        """The version's name ("" when it has none)."""
         self._plan._handle()
         return text(_lib.lib().migrate_version_name(self._ptr))
 

@@ -1,0 +1,346 @@
+"""Loading libmigrate's shared library with ctypes, and its C declarations.
+
+Internal: the public surface is in the other modules. Everything here
+mirrors ``include/migrate/*.h``; structs are only ever appended to on the C
+side, so declaring the fields we know and reading a prefix stays correct
+with newer libraries of the same major version.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+#: The ABI (SOVERSION) this binding speaks: MIGRATE_VERSION_NUMBER // 10000.
+ABI_MAJOR = 0
+#: The oldest library release with every function declared below (0.1.0).
+MIN_VERSION_NUMBER = 100
+
+ERROR_MESSAGE_SIZE = 1000
+COLUMN_VERSION = 1
+RUN_OPTIONS_VERSION = 1
+
+
+class MigrateErrorStruct(Structure):
+    """migrate_error_t."""
+
+    _fields_ = [("domain", c_int), ("code", c_int), ("message", c_char * ERROR_MESSAGE_SIZE)]
+
+
+class ColumnStruct(Structure):
+    """migrate_column_t (struct version 1)."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("name", c_char_p),
+        ("type", c_char_p),
+        ("sql_type", c_char_p),
+        ("default_json", c_char_p),
+        ("nullable", c_int),
+        ("unique", c_int),
+        ("references_table", c_char_p),
+        ("references_column", c_char_p),
+        ("on_delete", c_char_p),
+    ]
+
+
+class IndexKeyStruct(Structure):
+    """migrate_index_key_t."""
+
+    _fields_ = [("column", c_char_p), ("descending", c_int)]
+
+
+class EventStruct(Structure):
+    """migrate_event_t (read-only prefix)."""
+
+    _fields_ = [
+        ("type", c_int),
+        ("direction", c_int),
+        ("version_id", c_uint64),
+        ("version_name", c_char_p),
+        ("step_index", c_int),
+        ("step_count", c_int),
+        ("op", c_char_p),
+        ("processed", c_int64),
+        ("total", c_int64),
+        ("elapsed_ms", c_int64),
+        ("message", c_char_p),
+    ]
+
+
+EVENT_FN = CFUNCTYPE(c_int, POINTER(EventStruct), c_void_p)
+CUSTOM_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, POINTER(MigrateErrorStruct), c_void_p)
+LOG_FN = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+
+
+class RunOptionsStruct(Structure):
+    """migrate_run_options_t (struct version 1)."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("lock_timeout_ms", c_int64),
+        ("batch_size", c_uint32),
+        ("batch_pause_ms", c_uint32),
+        ("batch_time_ms", c_uint32),
+        ("allow_out_of_order", c_int),
+        ("allow_amended", c_int),
+        ("on_event", EVENT_FN),
+        ("event_payload", c_void_p),
+    ]
+
+
+class StatusEntryStruct(Structure):
+    """migrate_status_entry_t (read-only prefix)."""
+
+    _fields_ = [
+        ("id", c_uint64),
+        ("name", c_char_p),
+        ("state", c_int),
+        ("in_plan", c_int),
+        ("checksum_matches", c_int),
+        ("steps_done", c_uint32),
+        ("steps_total", c_uint32),
+        ("started_at_ms", c_int64),
+        ("finished_at_ms", c_int64),
+        ("duration_ms", c_int64),
+        ("applied_by", c_char_p),
+        ("error", c_char_p),
+        ("checksum", c_char_p),
+    ]
+
+
+_ERR = POINTER(MigrateErrorStruct)
+_PP = POINTER(c_void_p)
+_STRS = POINTER(c_char_p)
+
+# name: (restype, argtypes). Opaque handles are c_void_p; text returned as
+# caller-owned memory is c_void_p too, so that it can be handed back to
+# migrate_free().
+_PROTOTYPES = {
+    # common.h
+    "migrate_strerror": (c_char_p, [c_int]),
+    "migrate_version_string": (c_char_p, []),
+    "migrate_version_number": (c_int, []),
+    "migrate_free": (None, [c_void_p]),
+    "migrate_log_set_handler": (None, [LOG_FN, c_void_p]),
+    # plan.h
+    "migrate_plan_new": (c_int, [_PP, c_char_p, _ERR]),
+    "migrate_plan_destroy": (None, [c_void_p]),
+    "migrate_plan_name": (c_char_p, [c_void_p]),
+    "migrate_plan_version_count": (c_size_t, [c_void_p]),
+    "migrate_plan_version_at": (c_void_p, [c_void_p, c_size_t]),
+    "migrate_plan_add_version": (c_int, [c_void_p, c_uint64, c_char_p, _PP, _ERR]),
+    "migrate_version_id": (c_uint64, [c_void_p]),
+    "migrate_version_name": (c_char_p, [c_void_p]),
+    "migrate_version_step_count": (c_size_t, [c_void_p]),
+    "migrate_version_set_transactional": (c_int, [c_void_p, c_int]),
+    "migrate_version_checksum": (c_int, [c_void_p, c_char_p, c_size_t, _ERR]),
+    "migrate_version_add_step_json": (c_int, [c_void_p, c_char_p, _PP, _ERR]),
+    "migrate_step_op_name": (c_char_p, [c_void_p]),
+    "migrate_step_to_json": (c_void_p, [c_void_p]),
+    "migrate_column_init": (c_int, [POINTER(ColumnStruct), c_uint]),
+    "migrate_create_table": (c_int, [c_void_p, c_char_p, _PP, _ERR]),
+    "migrate_step_add_column": (c_int, [c_void_p, POINTER(ColumnStruct), _ERR]),
+    "migrate_step_set_primary_key": (c_int, [c_void_p, _STRS, c_size_t, _ERR]),
+    "migrate_drop_table": (c_int, [c_void_p, c_char_p, _PP, _ERR]),
+    "migrate_rename_table": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_add_column": (c_int, [c_void_p, c_char_p, POINTER(ColumnStruct), _PP, _ERR]),
+    "migrate_drop_column": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_rename_column": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_create_index": (
+        c_int,
+        [c_void_p, c_char_p, c_char_p, POINTER(IndexKeyStruct), c_size_t, c_uint, _PP, _ERR],
+    ),
+    "migrate_drop_index": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_create_enum": (c_int, [c_void_p, c_char_p, _STRS, c_size_t, _PP, _ERR]),
+    "migrate_drop_enum": (c_int, [c_void_p, c_char_p, _PP, _ERR]),
+    "migrate_map_values": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_backfill": (c_int, [c_void_p, c_char_p, _PP, _ERR]),
+    "migrate_step_set_expr": (c_int, [c_void_p, c_char_p, c_char_p, _ERR]),
+    "migrate_step_set_batch_size": (c_int, [c_void_p, c_uint32, _ERR]),
+    "migrate_step_set_where": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_sql": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_command": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_assert_count": (c_int, [c_void_p, c_char_p, c_char_p, c_int64, _PP, _ERR]),
+    "migrate_assert_unique": (c_int, [c_void_p, c_char_p, _STRS, c_size_t, _PP, _ERR]),
+    "migrate_assert_no_match": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_assert_exists": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_assert_sql": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_assert_command": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
+    "migrate_custom": (
+        c_int,
+        [c_void_p, c_char_p, c_char_p, CUSTOM_FN, CUSTOM_FN, c_void_p, _PP, _ERR],
+    ),
+    "migrate_step_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_version_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_plan_load_json": (c_int, [_PP, c_char_p, _ERR]),
+    "migrate_plan_load_file": (c_int, [_PP, c_char_p, _ERR]),
+    # run.h
+    "migrate_target_open": (c_int, [_PP, c_char_p, _ERR]),
+    "migrate_target_close": (None, [c_void_p]),
+    "migrate_target_driver_name": (c_char_p, [c_void_p]),
+    "migrate_target_native_handle": (c_void_p, [c_void_p]),
+    "migrate_run_options_init": (c_int, [POINTER(RunOptionsStruct), c_uint]),
+    "migrate_up": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
+    "migrate_down": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
+    "migrate_baseline": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
+    "migrate_repair": (
+        c_int,
+        [c_void_p, c_void_p, POINTER(RunOptionsStruct), POINTER(c_size_t), _ERR],
+    ),
+    "migrate_check": (c_int, [c_void_p, c_void_p, POINTER(c_int), _ERR]),
+    "migrate_render": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(c_void_p), _ERR]),
+    "migrate_status_get": (c_int, [c_void_p, c_void_p, _PP, _ERR]),
+    "migrate_status_count": (c_size_t, [c_void_p]),
+    "migrate_status_entry": (POINTER(StatusEntryStruct), [c_void_p, c_size_t]),
+    "migrate_status_destroy": (None, [c_void_p]),
+    "migrate_state_name": (c_char_p, [c_int]),
+}
+
+# Present only when the library was built with the driver.
+_OPTIONAL = {
+    "migrate_target_open_sqlite": (c_int, [_PP, c_void_p, _ERR]),
+    "migrate_target_open_postgres": (c_int, [_PP, c_void_p, _ERR]),
+    "migrate_target_open_mongo": (c_int, [_PP, c_void_p, c_char_p, _ERR]),
+}
+
+
+class LibraryError(OSError):
+    """libmigrate's shared library was not found, did not load, or is of an
+    incompatible version."""
+
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+_path: Optional[str] = None
+
+
+def _names() -> List[str]:
+    if sys.platform == "darwin":
+        return ["libmigrate.dylib", "libmigrate.0.dylib"]
+    if sys.platform == "win32":
+        return ["migrate.dll", "libmigrate.dll"]
+    return ["libmigrate.so", "libmigrate.so.0"]
+
+
+def _build_tree_candidates() -> Iterator[str]:
+    # bindings/python/libmigrate/_lib.py -> the repository's root.
+    root = Path(__file__).resolve().parents[3]
+    if not (root / "include" / "migrate" / "common.h").is_file():
+        return
+    for name in _names():
+        p = root / "build" / name
+        if p.is_file():
+            yield str(p)
+
+
+def _candidates(explicit: Optional[str]) -> Iterator[str]:
+    """Where to look, in order. An explicit path or MIGRATE_LIBRARY is
+    the only candidate when given: a wrong setting must not silently pick
+    another library."""
+    chosen = explicit or os.environ.get("MIGRATE_LIBRARY")
+    if chosen:
+        p = Path(chosen)
+        if p.is_dir():
+            for name in _names():
+                if (p / name).is_file():
+                    yield str(p / name)
+                    return
+        yield chosen
+        return
+    yield from _build_tree_candidates()
+    found = ctypes.util.find_library("migrate")
+    if found:
+        yield found
+    yield from _names()[1:] or _names()
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    for name, (restype, argtypes) in _OPTIONAL.items():
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = restype
+            fn.argtypes = argtypes
+
+
+def _check_version(number: int, where: str) -> None:
+    if number // 10000 != ABI_MAJOR or number < MIN_VERSION_NUMBER:
+        raise LibraryError(
+            f"{where}: libmigrate {number // 10000}.{number // 100 % 100}.{number % 100} is not "
+            f"compatible with this binding (needs {ABI_MAJOR}.x, at least "
+            f"{MIN_VERSION_NUMBER // 10000}.{MIN_VERSION_NUMBER // 100 % 100}.{MIN_VERSION_NUMBER % 100})"
+        )
+
+
+def load(path: Optional[str] = None) -> ctypes.CDLL:
+    """Loads the library once per process and returns it.
+
+    ``path`` (or the environment variable ``MIGRATE_LIBRARY``) names the
+    shared library, or a directory holding it. Otherwise the build tree of
+    the source checkout this package sits in (``build/``) is tried, then an
+    installed library (``ctypes.util.find_library("migrate")`` and the
+    loader's search path). Raises LibraryError when nothing suitable loads.
+    """
+    global _lib, _path
+    with _lock:
+        if _lib is not None:
+            if path is not None and os.path.realpath(path) != os.path.realpath(_path or ""):
+                raise LibraryError(f"libmigrate is already loaded from {_path}")
+            return _lib
+        tried = []
+        for candidate in _candidates(path):
+            try:
+                lib = ctypes.CDLL(candidate)
+            except OSError as e:
+                tried.append(f"{candidate}: {e}")
+                continue
+            try:
+                _declare(lib)
+            except AttributeError as e:
+                raise LibraryError(f"{candidate}: not a usable libmigrate ({e})") from None
+            _check_version(lib.migrate_version_number(), candidate)
+            _lib, _path = lib, candidate
+            return lib
+        raise LibraryError(
+            "libmigrate's shared library was not found; build it (cmake -S . -B build && "
+            "cmake --build build), install it, or set MIGRATE_LIBRARY to its path. Tried: "
+            + "; ".join(tried)
+        )
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loading it on first use)."""
+    return _lib if _lib is not None else load()
+
+
+def path() -> Optional[str]:
+    """The file the library was loaded from, or None before it is."""
+    return _path
+
+
+def has(name: str) -> bool:
+    """True when the loaded library exports ``name`` (driver wrappers)."""
+    return getattr(lib(), name, None) is not None

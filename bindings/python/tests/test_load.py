@@ -1,0 +1,119 @@
+"""Finding and checking the shared library, and installing the package."""
+
+from __future__ import annotations
+
+import ctypes.util
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import libmigrate as lm
+from libmigrate import _lib
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str, env_update: dict, cwd: Path, pythonpath: str = str(PACKAGE_ROOT)) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MIGRATE_LIBRARY"}
+    env.update(env_update)
+    env["PYTHONPATH"] = pythonpath
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_version_is_checked_and_reported() -> None:
+    path = lm.load_library()
+    assert path and lm.library_path() == path
+    assert lm.version_number() // 10000 == _lib.ABI_MAJOR
+    assert lm.version_number() >= _lib.MIN_VERSION_NUMBER
+    major, minor, patch = (int(x) for x in lm.version_string().split("."))
+    assert major * 10000 + minor * 100 + patch == lm.version_number()
+    _lib._check_version(_lib.MIN_VERSION_NUMBER, "ok")
+    for bad in (_lib.MIN_VERSION_NUMBER - 1, (_lib.ABI_MAJOR + 1) * 10000):
+        with pytest.raises(lm.LibraryError, match="not compatible"):
+            _lib._check_version(bad, "x")
+    assert lm.state_name(lm.State.APPLIED) == "applied"
+
+
+def test_library_from_environment(tmp_path: Path) -> None:
+    lib = Path(lm.load_library()).resolve()
+    code = """
+        import libmigrate as lm
+        print(lm.load_library()); print(lm.version_string())
+    """
+    # A file, or a directory holding it.
+    for value in (str(lib), str(lib.parent)):
+        r = run_python(code, {"MIGRATE_LIBRARY": value}, tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[1] == lm.version_string()
+    # A wrong setting is an error at first use, never silently another library.
+    r = run_python("""
+        import libmigrate as lm   # importing never loads
+        try:
+            lm.Plan("x")
+        except lm.LibraryError as e:
+            print("LibraryError:", e)
+    """, {"MIGRATE_LIBRARY": str(tmp_path / "nope.so")}, tmp_path)
+    assert r.returncode == 0 and "LibraryError:" in r.stdout and "nope.so" in r.stdout, r.stderr
+    # Something that is not libmigrate.
+    other = ctypes.util.find_library("sqlite3") or ctypes.util.find_library("m")
+    if other:
+        r = run_python("""
+            import libmigrate as lm
+            try:
+                lm.load_library()
+            except lm.LibraryError as e:
+                print("LibraryError:", e)
+        """, {"MIGRATE_LIBRARY": other}, tmp_path)
+        assert "LibraryError:" in r.stdout and "not a usable libmigrate" in r.stdout, r.stdout + r.stderr
+
+
+def _can_build_offline() -> bool:
+    """setuptools builds wheels by itself from 70.1, or with `wheel`."""
+    try:
+        import setuptools
+    except ImportError:
+        return False
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    parts = [int(p) for p in re.findall(r"\d+", setuptools.__version__)[:2]]
+    return parts >= [70, 1]
+
+
+def test_pip_install_needs_no_compiler(tmp_path: Path) -> None:
+    """pip installs the pure-Python package (offline when the environment's
+    setuptools can build wheels, else with pip's usual isolated build); the
+    installed copy finds the library through MIGRATE_LIBRARY and runs a
+    migration."""
+    target = tmp_path / "site"
+    source = tmp_path / "src"
+    shutil.copytree(PACKAGE_ROOT, source, ignore=shutil.ignore_patterns("tests", "__pycache__", "*.egg-info", "build"))
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
+    if _can_build_offline():
+        pip += ["--no-index", "--no-build-isolation"]
+    r = subprocess.run(pip + [str(source)], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0 and "No module named pip" in r.stderr:
+        pytest.skip("pip is not available")
+    if r.returncode != 0 and re.search(r"No matching distribution|Could not find a version|NewConnectionError|"
+                                       r"Temporary failure in name resolution|Network is unreachable", r.stderr):
+        pytest.skip("pip needs setuptools and wheel from the package index, which cannot be reached")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (target / "libmigrate" / "py.typed").exists()
+    assert not list(target.rglob("*.so")), "the package must not ship a compiled module"
+    r = run_python(f"""
+        import libmigrate as lm
+        assert lm.__file__.startswith({str(target)!r}), lm.__file__
+        plan = lm.Plan("installed")
+        plan.add_version(1).create_table("t", [{{"name": "x", "type": "text"}}])
+        with lm.Target.open("sqlite:{tmp_path}/i.db") as t:
+            t.up(plan)
+            print(t.check(plan).name)
+    """, {"MIGRATE_LIBRARY": lm.load_library()}, tmp_path, pythonpath=str(target))
+    assert r.returncode == 0 and r.stdout.strip() == "UP_TO_DATE", r.stdout + r.stderr

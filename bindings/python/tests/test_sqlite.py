@@ -1,0 +1,206 @@
+"""SQLite specifics: types and constraints, enums, raw SQL, asserts, custom
+steps on the native sqlite3 *, transactions, wrapped connections."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sqlite3
+
+import pytest
+
+import libmigrate as lm
+from dbhelpers import SqliteDB
+
+
+def _sqlite3() -> ctypes.CDLL:
+    lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    lib.sqlite3_exec.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.sqlite3_exec.restype = ctypes.c_int
+    lib.sqlite3_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+    lib.sqlite3_close.argtypes = [ctypes.c_void_p]
+    lib.sqlite3_errmsg.argtypes = [ctypes.c_void_p]
+    lib.sqlite3_errmsg.restype = ctypes.c_char_p
+    return lib
+
+
+def sqlite_exec(db: int, sql: str) -> None:
+    """Runs SQL on a sqlite3 * handed over by libmigrate."""
+    lib = _sqlite3()
+    if lib.sqlite3_exec(db, sql.encode(), None, None, None) != 0:
+        raise RuntimeError(lib.sqlite3_errmsg(db).decode())
+
+
+def test_types_defaults_keys(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("types")
+    v = plan.add_version(1, "tables")
+    v.create_table("owners", [lm.Column("id", "integer", nullable=False)], primary_key=["id"])
+    v.create_table(
+        "things",
+        [
+            lm.Column("id", "bigint", nullable=False),
+            lm.Column("title", "text", nullable=False, default={"value": "it's"}),
+            lm.Column("score", "double", default={"value": 1.5}),
+            lm.Column("flag", "boolean", default={"value": True}),
+            lm.Column("uid", "uuid", default="uuid", unique=True),
+            lm.Column("created", "timestamp", default="now"),
+            lm.Column("data", "json"),
+            lm.Column("blob", "bytes"),
+            lm.Column("code", sql_type="varchar(10)"),
+            lm.Column("owner", "integer", references_table="owners", references_column="id", on_delete="cascade"),
+        ],
+        primary_key=["id"],
+    )
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+    cols = sqlite_db.columns("things")
+    assert list(cols) == ["id", "title", "score", "flag", "uid", "created", "data", "blob", "code", "owner"]
+    assert cols["id"][1] == 1 and cols["id"][3] == 1  # NOT NULL, primary key
+    assert cols["title"][2] == "'it''s'"
+    assert cols["code"][0] == "varchar(10)"
+    fks = sqlite_db.query('PRAGMA foreign_key_list("things")')
+    assert [(r[2], r[3], r[4], r[6]) for r in fks] == [("owners", "owner", "id", "CASCADE")]
+    sqlite_db.execute("INSERT INTO things (id) VALUES (1), (2)")
+    rows = sqlite_db.query("SELECT title, score, uid, created FROM things ORDER BY id")
+    assert rows[0][0] == "it's" and rows[0][1] == 1.5
+    assert rows[0][2] and rows[0][2] != rows[1][2]  # a fresh uuid per row
+    assert rows[0][3]
+    with pytest.raises(sqlite3.IntegrityError):
+        sqlite_db.execute("INSERT INTO things (id, uid) VALUES (3, (SELECT uid FROM things WHERE id = 1))")
+
+
+def test_enums_check_values(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("enums")
+    v = plan.add_version(1, "jobs")
+    v.create_enum("jobstatus", ["pending", "running", "done"])
+    v.create_table("jobs", [{"name": "id", "type": "integer"}, {"name": "status", "type": "enum:jobstatus",
+                                                                 "default": {"value": "pending"}}])
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        sqlite_db.execute("INSERT INTO jobs (id) VALUES (1)")
+        assert sqlite_db.value("SELECT status FROM jobs") == "pending"
+        with pytest.raises(sqlite3.IntegrityError):
+            sqlite_db.execute("INSERT INTO jobs (id, status) VALUES (2, 'bogus')")
+        t.down(plan)
+    assert not sqlite_db.exists("jobs")
+
+
+def test_sql_steps_and_sql_asserts(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("raw")
+    v = plan.add_version(1, "raw sql")
+    v.sql("CREATE TABLE side (x integer); INSERT INTO side VALUES (1), (2)", "DROP TABLE side")
+    v.assert_sql("SELECT count(*) FROM side", 2)
+    v.assert_sql("SELECT 'two'", "two")
+    bad = lm.Plan("raw_bad")
+    bad.add_version(1).assert_sql("SELECT count(*) FROM side", 3)
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert sqlite_db.query("SELECT x FROM side ORDER BY x") == [(1,), (2,)]
+        with pytest.raises(lm.AssertionFailed) as e:
+            t.up(bad)
+        assert e.value.code == lm.Code.EASSERT and "expected" in e.value.message
+        t.down(plan)
+    assert not sqlite_db.exists("side")
+
+
+def test_command_is_unsupported_and_nothing_runs(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("cmd")
+    plan.add_version(1).create_table("fine", [{"name": "x", "type": "text"}])
+    plan.add_version(2).command({"ping": 1})
+    with lm.Target.open(sqlite_db.url) as t:
+        with pytest.raises(lm.UnsupportedError) as e:
+            t.up(plan)
+    assert "version 2" in e.value.message
+    assert not sqlite_db.exists("fine")
+
+
+def test_custom_step_uses_native_handle_inside_the_transaction(sqlite_db: SqliteDB) -> None:
+    seen = []
+
+    def up(target: lm.Target, native: int) -> None:
+        seen.append((target, native))
+        sqlite_exec(native, "INSERT INTO notes VALUES ('from python')")
+
+    def down(target: lm.Target, native: int) -> None:
+        sqlite_exec(native, "DELETE FROM notes WHERE body = 'from python'")
+
+    plan = lm.Plan("custom")
+    v = plan.add_version(1, "notes")
+    v.create_table("notes", [{"name": "body", "type": "text"}])
+    v.custom("seed", "1", up, down)
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert seen == [(t, t.native_handle)]  # the caller's own Target object
+        assert sqlite_db.query("SELECT body FROM notes") == [("from python",)]
+        t.down(plan, 0)
+    assert not sqlite_db.exists("notes")
+
+    # A failing custom step rolls the whole version back (one transaction).
+    def boom(target: lm.Target, native: int) -> None:
+        sqlite_exec(native, "INSERT INTO notes VALUES ('half')")
+        raise ValueError("no more notes")
+
+    failing = lm.Plan("custom_fail")
+    v = failing.add_version(1, "notes")
+    v.create_table("notes", [{"name": "body", "type": "text"}])
+    v.custom("boom", "1", boom)
+    with lm.Target.open(sqlite_db.url) as t:
+        with pytest.raises(lm.CallbackError) as e:
+            t.up(failing)
+        assert isinstance(e.value.__cause__, ValueError)
+        assert 'custom step "boom" failed: ValueError: no more notes' in e.value.message
+        assert e.value.domain == lm.Domain.CALLBACK
+        assert not sqlite_db.exists("notes")
+        entry = t.status_map(failing)[1]
+        assert entry.state == lm.State.FAILED and "no more notes" in (entry.error or "")
+    # A custom step without a down is irreversible.
+    with lm.Target.open(sqlite_db.url) as t:
+        ok = lm.Plan("custom_nodown")
+        ok.add_version(1).custom("noop", "1", lambda t, n: None)
+        t.up(ok)
+        with pytest.raises(lm.IrreversibleError):
+            t.down(ok)
+
+
+def test_non_transactional_version_and_version_down(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("ntx")
+    v = plan.add_version(1, "two tables", transactional=False)
+    v.create_table("a", [{"name": "x", "type": "text"}])
+    v.sql("CREATE TABLE b (x text)")  # no down of its own ...
+    v.set_down([{"op": "sql", "up": "DROP TABLE b"}, {"op": "drop_table", "table": "a"}])  # ... the version has one
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert sqlite_db.exists("a") and sqlite_db.exists("b")
+        t.down(plan)
+    assert not sqlite_db.exists("a") and not sqlite_db.exists("b")
+
+
+def test_wrapped_connection_is_borrowed(sqlite_db: SqliteDB) -> None:
+    lib = _sqlite3()
+    handle = ctypes.c_void_p()
+    assert lib.sqlite3_open(sqlite_db.path.encode(), ctypes.byref(handle)) == 0
+    try:
+        plan = lm.Plan("wrapped")
+        plan.add_version(1).create_table("w", [{"name": "x", "type": "text"}])
+        with lm.Target.wrap_sqlite(handle.value) as t:
+            assert t.driver_name == "sqlite" and t.native_handle == handle.value
+            t.up(plan)
+        # Still open and ours after the target closed.
+        sqlite_exec(handle.value, "INSERT INTO w VALUES ('still open')")
+    finally:
+        lib.sqlite3_close(handle)
+    assert sqlite_db.query("SELECT x FROM w") == [("still open",)]
+
+
+def test_memory_database() -> None:
+    def probe(target: lm.Target, native: int) -> None:
+        sqlite_exec(native, "INSERT INTO m VALUES ('in memory')")
+
+    plan = lm.Plan("mem")
+    plan.add_version(1).create_table("m", [{"name": "x", "type": "text"}])
+    plan.add_version(2).custom("probe", "1", probe)
+    plan.add_version(3).assert_count("m", 1, where={"x": "in memory"})
+    with lm.Target.open("sqlite::memory:") as t:
+        t.up(plan)
+        assert t.check(plan) == lm.CheckState.UP_TO_DATE
+        assert [e.state for e in t.status(plan)] == [lm.State.APPLIED] * 3

@@ -1,0 +1,927 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the `migrate` command-line tool.
+
+Each function named case_<driver>_<name> is one ctest entry (tests/cli.cmake
+lists them): `cli_test.py <driver>_<name>`. `cli_test.py planfile FILE` runs
+one file of the broken-plan corpus (tests/planfiles/). Every test drives the
+real binary against a real database and reads the database back itself:
+SQLite with Python's sqlite3, PostgreSQL and MongoDB with tests/cli_probe
+(libpq and libmongoc, never libmigrate).
+
+Environment (set by tests/cli.cmake): MIGRATE_BIN, MIGRATE_SOURCE_DIR,
+CLI_WORK, CLI_PROBE, CLI_PG_STATE, CLI_MONGO_STATE. MIGRATE_UPDATE_GOLDEN=1
+rewrites the golden files instead of comparing. Exit 77 means skipped (a
+server is missing outside CI); under CI=true a missing server fails.
+"""
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ.get("MIGRATE_BIN", "migrate")
+SRC = os.environ.get("MIGRATE_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+PLANS = os.path.join(SRC, "examples", "plans")
+CORPUS = os.path.join(SRC, "tests", "planfiles")
+GOLDEN = os.path.join(SRC, "tests", "golden")
+FIXTURES = os.path.join(SRC, "tests", "cli_fixtures")
+PROBE = os.environ.get("CLI_PROBE", "")
+SKIP = 77
+COMMANDS = ["status", "plan", "up", "down", "check", "verify", "baseline", "repair", "version"]
+OLD_STATUSES = ["pending", "planning", "searching", "implementing", "executing"]
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def plan_path(name):
+    return os.path.join(PLANS, name)
+
+
+class Result:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self):
+        return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
+
+    def json(self):
+        """The one JSON document a --json command prints on stdout."""
+        text = self.out.strip()
+        check(text.count("\n") == 0, "--json printed more than one line: %r" % self)
+        try:
+            return json.loads(text)
+        except ValueError as e:
+            raise Fail("--json output is not JSON (%s): %r" % (e, self))
+
+
+def run(args, env=None, stdin=None, timeout=300):
+    full_env = dict(os.environ)
+    full_env.pop("MIGRATE_URL", None)
+    full_env.pop("MIGRATE_PLAN", None)
+    full_env.update(env or {})
+    p = subprocess.run([BIN] + list(args), input=stdin, capture_output=True, text=True, env=full_env,
+                       timeout=timeout)
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+def expect(result, code, *needles, where="out"):
+    check(result.code == code, "expected exit %d, got %r" % (code, result))
+    text = result.out + result.err if where == "both" else getattr(result, where)
+    for n in needles:
+        check(n in text, "%r not in the %s of %r" % (n, where, result))
+    return result
+
+
+def mig(url, plan, *args, **kw):
+    return run(["--url", url, "--plan", plan] + list(args), **kw)
+
+
+def mig_json(url, plan, *args, code=0, **kw):
+    r = mig(url, plan, "--json", *args, **kw)
+    doc = r.json()
+    check(r.code == code, "expected exit %d, got %r" % (code, r))
+    check(doc.get("exit_code") == code and doc.get("ok") == (code == 0), "exit_code/ok in %r" % doc)
+    return doc
+
+
+# ---- work directories and servers ----------------------------------------
+
+class Work:
+    def __init__(self, name):
+        root = os.environ.get("CLI_WORK") or tempfile.gettempdir()
+        os.makedirs(root, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=root)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def need_server(what, why):
+    message = "%s: %s" % (what, why)
+    if os.environ.get("CI") == "true":
+        raise Fail(message + " (CI=true: a missing server is a failure)")
+    raise Skip(message)
+
+
+def server_url(kind):
+    state = os.environ.get("CLI_PG_STATE" if kind == "postgres" else "CLI_MONGO_STATE", "")
+    url_file = os.path.join(state, "url")
+    if not state or not os.path.exists(url_file):
+        need_server(kind, "no server URL in %s (was the %s fixture started?)" % (url_file, kind))
+    with open(url_file) as f:
+        url = f.read().strip()
+    if not url:
+        need_server(kind, "the server did not start (empty %s)" % url_file)
+    if not PROBE or not os.path.exists(PROBE):
+        raise Fail("tests/cli_probe is missing (CLI_PROBE=%r)" % PROBE)
+    return state, url
+
+
+def pg_db(name):
+    """A fresh PostgreSQL database; its URL."""
+    state, _ = server_url("postgres")
+    p = subprocess.run(["bash", os.path.join(SRC, "scripts", "pg-server.sh"), "createdb", state, name],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "createdb %s: %s %s" % (name, p.stdout, p.stderr))
+    return p.stdout.strip().splitlines()[-1]
+
+
+def mongo_db(name):
+    """A fresh (dropped) MongoDB database; its URL."""
+    _, url = server_url("mongo")
+    db_url = "%s/%s?serverSelectionTimeoutMS=5000&connectTimeoutMS=5000" % (url.rstrip("/"), name)
+    probe(db_url, "dropdb", parse=False)
+    return db_url
+
+
+def probe(url, *args, parse=True):
+    p = subprocess.run([PROBE, url] + list(args), capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "cli_probe %s: %s %s" % (" ".join(args), p.stdout, p.stderr))
+    return json.loads(p.stdout) if parse else None
+
+
+# ---- SQLite fixtures -----------------------------------------------------
+
+def old_sessions_db(path, rows=200):
+    """The database seed 000 starts from: the old `sessions` table, as examples/quickstart makes it."""
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE sessions (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+               " operation_type TEXT, tool_requirements TEXT, status TEXT NOT NULL, tool_ids TEXT,"
+               " tool_failure_ids TEXT, error_message TEXT, created_at TEXT, updated_at TEXT)")
+    statuses = OLD_STATUSES + ["completed", "failed"]
+    data = []
+    for i in range(rows):
+        tools = json.dumps(["tool_%d_%d" % (i, j) for j in range(i % 4)])
+        failures = json.dumps(["fail_%d" % i] * (i % 2)) if i % 5 else None
+        data.append(("job_%d" % i, "user_%d" % (i % 7), "generate", "[]", statuses[i % 7], tools, failures,
+                     None, "2024-05-01T09:30:00Z", "2024-05-01T09:30:00Z"))
+    db.executemany("INSERT INTO sessions (job_id, user_id, operation_type, tool_requirements, status, tool_ids,"
+                   " tool_failure_ids, error_message, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", data)
+    db.commit()
+    db.close()
+
+
+def sq(path, sql, *params):
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(sql, params).fetchall()
+        db.commit()
+        return rows
+    finally:
+        db.close()
+
+
+def sq_tables(path):
+    return {r[0] for r in sq(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def sq_indexes(path, table):
+    return {r[0] for r in sq(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                             " AND name NOT LIKE 'sqlite_autoindex%'", table)}
+
+
+def sq_columns(path, table):
+    return [r[1] for r in sq(path, "PRAGMA table_info(\"%s\")" % table)]
+
+
+def history_tables(path):
+    """Whatever libmigrate keeps in the database: anything that is not the application's."""
+    if not os.path.exists(path):
+        return set()
+    return {t for t in sq_tables(path) if "migrate" in t.lower() or "history" in t.lower()}
+
+
+def seed000(work, rows=200):
+    db = work.path("app.db")
+    old_sessions_db(db, rows)
+    return db, "sqlite:" + db, plan_path("000_sessions_to_jobs.sqlite.json")
+
+
+def check_seed000_applied(db, rows):
+    check("jobs" in sq_tables(db) and "sessions" in sq_tables(db), "jobs and sessions exist")
+    check(sq(db, "SELECT count(*) FROM jobs")[0][0] == rows, "every old session became a job")
+    check(sq(db, "SELECT count(*) FROM sessions")[0][0] == 0, "the new sessions table is empty")
+    bad = sq(db, "SELECT count(*) FROM jobs WHERE status IN (%s)" % ",".join("?" * 5), *OLD_STATUSES)[0][0]
+    check(bad == 0, "no old status is left")
+    for job_id, tools, fails, done, failed in sq(db, "SELECT job_id, tool_ids, tool_failure_ids, tools_completed,"
+                                                 " tools_failed FROM jobs"):
+        check(done == len(json.loads(tools or "[]")) and failed == len(json.loads(fails or "[]")),
+              "counters of %s: %s %s" % (job_id, done, failed))
+    check(len(sq_indexes(db, "jobs")) == 5 and len(sq_indexes(db, "sessions")) >= 6, "the eleven indexes")
+
+
+# ---- cases that need no database -----------------------------------------
+
+def case_any_help():
+    for args in (["--help"], ["help"], ["-h"]):
+        r = expect(run(args), 0, "usage: migrate", "exit codes:")
+        for c in COMMANDS:
+            check(c in r.out, "general help names %s" % c)
+        for code in ("130", "  6 ", "  5 ", "  3 "):
+            check(code in r.out, "general help documents exit code %s" % code.strip())
+    for c in COMMANDS:
+        a = expect(run(["help", c]), 0, "usage: migrate", c)
+        b = expect(run([c, "--help"]), 0, "usage: migrate", c)
+        check(a.out == b.out, "`help %s` and `%s --help` agree" % (c, c))
+        check("exit codes" in a.out, "help of %s documents its exit codes" % c)
+    expect(run(["help", "nosuch"]), 2, "no command", where="err")
+
+
+def case_any_usage_errors():
+    p = plan_path("000_sessions_to_jobs.sqlite.json")
+    cases = [
+        ([], "no command"),
+        (["frobnicate"], "unknown command"),
+        (["--frob", "status"], "unknown option"),
+        (["status"], "needs a database"),
+        (["--url", "sqlite::memory:", "status"], "needs a plan file"),
+        (["--url", "sqlite::memory:", "--plan", p, "down"], "needs a VERSION"),
+        (["--url", "sqlite::memory:", "--plan", p, "baseline"], "needs a VERSION"),
+        (["--url", "sqlite::memory:", "--plan", p, "up", "three"], "VERSION must be"),
+        (["--url", "sqlite::memory:", "--plan", p, "up", "0"], "VERSION must be"),
+        (["--url", "sqlite::memory:", "--plan", p, "status", "extra"], "unexpected argument"),
+        (["--url", "sqlite::memory:", "--plan", p, "up", "1", "2"], "unexpected argument"),
+        (["--url", "sqlite::memory:", "--plan", p, "--lock-timeout", "soon", "up"], "--lock-timeout"),
+        (["--url", "sqlite::memory:", "--plan", p, "--batch-size", "-1", "up"], "--batch-size"),
+        (["--url", "sqlite::memory:", "--plan", p, "--pause", "99999999999", "up"], "--pause"),
+        (["--url", "sqlite::memory:", "--plan"], "needs a value"),
+    ]
+    for args, needle in cases:
+        expect(run(args), 2, needle, where="err")
+    # --json still prints one document for a usage error.
+    r = run(["--json", "frobnicate"])
+    doc = r.json()
+    check(r.code == 2 and doc["exit_code"] == 2 and doc["ok"] is False, "usage error in JSON: %r" % r)
+    check(doc["error"]["domain"] == "usage" and "unknown command" in doc["error"]["message"], "usage error: %r" % doc)
+
+
+def case_any_version():
+    r = expect(run(["version"]), 0, "migrate ", "libmigrate ")
+    check(re.search(r"libmigrate \d+\.\d+\.\d+", r.out), "a version number: %r" % r)
+    doc = run(["--json", "version"]).json()
+    check(re.fullmatch(r"\d+\.\d+\.\d+", doc["library"]) and doc["cli"] and doc["ok"], "version JSON: %r" % doc)
+
+
+def case_any_redaction():
+    """Passwords never printed: not in errors, not in --json, not in the URL shown."""
+    p = plan_path("001_processing_jobs.postgres.json")
+    secret = "s3cr3t-Pa55"
+    urls = [
+        "postgresql://migrator:%s@127.0.0.1:1/app?connect_timeout=2" % secret,
+        "postgresql://127.0.0.1:1/app?user=migrator&password=%s&connect_timeout=2" % secret,
+        "postgres://migrator:%s@127.0.0.1:1/app?connect_timeout=2" % secret,
+    ]
+    for url in urls:
+        for extra in ([], ["--json"]):
+            for cmd in ("status", "check", "up"):
+                r = mig(url, p, *extra, cmd)
+                check(r.code == 1, "a server that is not there fails with 1: %r" % r)
+                check(secret not in r.out + r.err, "password printed: %r" % r)
+            if extra:
+                doc = r.json()
+                check(secret not in json.dumps(doc) and "****" in doc["url"], "URL in JSON: %r" % doc)
+    # Through MIGRATE_URL too.
+    r = run(["--plan", p, "--json", "status"], env={"MIGRATE_URL": urls[0]})
+    check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
+
+
+def case_any_schema():
+    """docs/plan.schema.json is a valid draft 2020-12 schema, every shipped plan file validates, and it
+    refuses every file of the broken corpus that a schema can express."""
+    try:
+        import jsonschema
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise Fail("python3 jsonschema is missing (scripts/install-deps.sh installs it)")
+        raise Skip("python3 jsonschema is missing (pip install jsonschema)")
+    with open(os.path.join(SRC, "docs", "plan.schema.json")) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    shipped = sorted(f for f in os.listdir(PLANS) if f.endswith(".json"))
+    check(len(shipped) >= 6, "plan files for all five seeds: %r" % shipped)
+    for seed in ("000", "001", "002", "003", "004"):
+        check(any(f.startswith(seed + "_") for f in shipped), "a plan file for seed %s" % seed)
+    for name in shipped:
+        with open(os.path.join(PLANS, name)) as f:
+            errors = list(validator.iter_errors(json.load(f)))
+        check(not errors, "%s: %s" % (name, "; ".join(e.message for e in errors[:3])))
+    for name in sorted(os.listdir(FIXTURES)):
+        with open(os.path.join(FIXTURES, name)) as f:
+            validator.validate(json.load(f))
+    refused = 0
+    for name in sorted(f for f in os.listdir(CORPUS) if f.endswith(".json")):
+        valid_expected = "schema: valid" in open(os.path.join(CORPUS, name[:-5] + ".expect")).read()
+        try:
+            with open(os.path.join(CORPUS, name), "rb") as f:
+                valid = validator.is_valid(json.loads(f.read().decode("utf-8")))
+        except ValueError:
+            valid = False
+        check(valid == valid_expected, "%s: the schema %s it" % (name, "accepts" if valid else "refuses"))
+        refused += not valid
+    print("schema: %d shipped plan files valid, %d broken files refused" % (len(shipped), refused))
+
+
+# ---- the broken-plan corpus ----------------------------------------------
+
+def planfile(path):
+    """A broken plan file gives its expected error, in text and in JSON, and writes nothing."""
+    base = path[:-5]
+    with open(base + ".expect") as f:
+        needles = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("schema:")]
+    check(needles, "%s.expect names the expected error" % base)
+    work = Work("planfile")
+    db = work.path("untouched.db")
+    url = "sqlite:" + db
+    for cmd in ("up", "plan", "status", "check", "baseline 1", "down 0"):
+        r = mig(url, path, *cmd.split())
+        check(r.code == 1, "%s: exit 1 expected: %r" % (cmd, r))
+        for n in needles:
+            check(n in r.err, "%s: %r not in %r" % (cmd, n, r))
+        check(r.out == "", "%s printed on stdout: %r" % (cmd, r))
+        check(history_tables(db) == set(), "%s wrote history: %r" % (cmd, history_tables(db)))
+    doc = mig_json(url, path, "up", code=1)
+    for n in needles:
+        check(n in doc["error"]["message"], "JSON error %r lacks %r" % (doc["error"], n))
+    check(doc["error"]["name"].startswith("MIGRATE_E") and doc["error"]["domain"] in ("plan", "driver", "api"),
+          "error fields: %r" % doc["error"])
+    check(history_tables(db) == set(), "wrote history: %r" % history_tables(db))
+    if os.path.exists(db):
+        check(sq_tables(db) == set(), "tables were created: %r" % sq_tables(db))
+    work.cleanup()
+
+
+# ---- SQLite --------------------------------------------------------------
+
+def case_sqlite_cycle():
+    """Every command in order on seed 000, with the database read back after each."""
+    work = Work("cycle")
+    db, url, p = seed000(work)
+    r = expect(mig(url, p, "status"), 0, "sessions_to_jobs", "0 applied, 7 pending")
+    check(len([l for l in r.out.splitlines() if re.match(r"\s*\d+  .*  pending ", l + " ")]) == 7,
+          "seven pending lines: %r" % r)
+    expect(mig(url, p, "check"), 3, "pending")
+    expect(mig(url, p, "plan", "3"), 0, 'ALTER TABLE "sessions" RENAME TO "jobs"', "-- version 3")
+    check("-- version 4" not in mig(url, p, "plan", "3").out, "plan 3 stops at version 3")
+    check(history_tables(db) == set(), "status, check and plan write nothing")
+    expect(mig(url, p, "up", "3"), 0, 'applying version 1 "rename sessions to jobs"', "applied version 3",
+           "3 versions applied")
+    check("jobs" in sq_tables(db) and "session_ids" in sq_columns(db, "jobs"), "versions 1-3 ran")
+    expect(mig(url, p, "check"), 3, "pending")
+    r = expect(mig(url, p, "plan"), 0, "-- version 4", "-- version 7")
+    check("-- version 3" not in r.out, "applied versions are not rendered")
+    expect(mig(url, p, "up"), 0, "applied version 7", "4 versions applied", "map_values", "backfill")
+    check_seed000_applied(db, 200)
+    expect(mig(url, p, "check"), 0, "up to date")
+    expect(mig(url, p, "up"), 0, "nothing to apply")
+    r = expect(mig(url, p, "plan"), 0)
+    check(r.out == "" and "up to date" in r.err, "nothing to render: %r" % r)
+    expect(mig(url, p, "verify"), 0, "all 3 assertions hold")
+    expect(mig(url, p, "status"), 0, "7 applied, 0 pending")
+    # down to 3: versions 7..4 reverted, newest first
+    r = expect(mig(url, p, "down", "3"), 0, 'reverting version 7 "verify"', "reverted version 4", "4 versions reverted")
+    check(r.out.index("reverting version 7") < r.out.index("reverting version 6") < r.out.index("reverting version 4"),
+          "newest first: %r" % r)
+    check(sq_indexes(db, "jobs") == set(), "version 6's indexes are dropped")
+    expect(mig(url, p, "status"), 0, "3 applied, 4 pending")
+    expect(mig(url, p, "down", "0"), 0, "3 versions reverted")
+    check(sq_tables(db) - history_tables(db) == {"sessions"}, "only the old table is left: %r" % sq_tables(db))
+    check("tool_ids" in sq_columns(db, "sessions") and "session_ids" not in sq_columns(db, "sessions"),
+          "the old sessions table is back: %r" % sq_columns(db, "sessions"))
+    check(sq(db, "SELECT count(*) FROM sessions")[0][0] == 200, "its rows are back")
+    expect(mig(url, p, "down", "0"), 0, "nothing to revert")
+    expect(mig(url, p, "check"), 3)
+    work.cleanup()
+
+
+def case_sqlite_json():
+    """--json: one valid document per command, with the fields docs/cli.md promises."""
+    work = Work("json")
+    db, url, p = seed000(work)
+    doc = mig_json(url, p, "status")
+    check(doc["command"] == "status" and doc["plan"] == "sessions_to_jobs" and doc["driver"] == "sqlite", repr(doc))
+    check([v["id"] for v in doc["versions"]] == list(range(1, 8)), repr(doc))
+    check(all(v["state"] == "pending" and v["started_at"] is None and v["in_plan"] for v in doc["versions"]), repr(doc))
+    doc = mig_json(url, p, "check", code=3)
+    check(doc["state"] == "pending", repr(doc))
+    doc = mig_json(url, p, "plan")
+    check(doc["pending"] == list(range(1, 8)) and 'ALTER TABLE "sessions" RENAME TO "jobs"' in doc["render"], repr(doc))
+    check(doc["render"] == mig(url, p, "plan").out, "the JSON render is the text render")
+    doc = mig_json(url, p, "up", "--batch-size", "40")
+    check(doc["versions_applied"] == 7, repr(doc))
+    versions = [e for e in doc["events"] if e["event"] == "version"]
+    check([e["id"] for e in versions] == list(range(1, 8)) and all(e["direction"] == "up" for e in versions), repr(doc))
+    check(all(isinstance(e["duration_ms"], int) for e in versions), repr(doc))
+    check_seed000_applied(db, 200)
+    doc = mig_json(url, p, "status")
+    for v in doc["versions"]:
+        check(v["state"] == "applied" and v["checksum_matches"] and len(v["checksum"]) == 64, repr(v))
+        check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", v["finished_at"]), repr(v))
+        check(v["steps_done"] == v["steps_total"] and v["duration_ms"] >= 0 and ":" in v["applied_by"], repr(v))
+    check(mig_json(url, p, "check")["state"] == "up_to_date", "up to date")
+    doc = mig_json(url, p, "verify")
+    check(doc["asserts_run"] == 3 and doc["asserts_failed"] == 0, repr(doc))
+    check([e["holds"] for e in doc["events"]] == [True] * 3, repr(doc))
+    doc = mig_json(url, p, "repair")
+    check(doc["realigned"] == 0, repr(doc))
+    doc = mig_json(url, p, "down", "5")
+    check(doc["versions_reverted"] == 2 and doc["target_version"] == 5, repr(doc))
+    check([e["id"] for e in doc["events"] if e["event"] == "version"] == [7, 6], repr(doc))
+    check(all(e["direction"] == "down" for e in doc["events"] if e["event"] == "version"), repr(doc))
+    doc = mig_json(url, p, "down", "0")
+    check(doc["versions_reverted"] == 5, repr(doc))
+    doc = mig_json(url, p, "baseline", "2")
+    check(doc["baseline"] == 2, repr(doc))
+    doc = mig_json(url, p, "status")
+    check([v["state"] for v in doc["versions"]] == ["applied"] * 2 + ["pending"] * 5, repr(doc))
+    # A failure is a document too, with the library's error.
+    doc = mig_json(url, p, "up", "99", code=1)
+    check(doc["error"]["name"] == "MIGRATE_ENOTFOUND" and "99" in doc["error"]["message"], repr(doc))
+    check(isinstance(doc["error"]["code"], int) and doc["error"]["code"] < 0, repr(doc))
+    work.cleanup()
+
+
+def edited_plan(work, src, old, new):
+    with open(src) as f:
+        text = f.read()
+    check(old in text, "%r in %s" % (old, src))
+    return work.write("edited.json", text.replace(old, new, 1))
+
+
+def case_sqlite_checksum():
+    """An applied version edited: exit 5 from up, down and check; cosmetic edits are not edits; repair."""
+    work = Work("checksum")
+    db, url, p = seed000(work, rows=20)
+    expect(mig(url, p, "up"), 0)
+    # Reformatting and reordering keys changes nothing.
+    with open(p) as f:
+        doc = json.load(f)
+    for v in doc["versions"]:
+        v["description"] = "edited text that is not part of the checksum"
+    cosmetic = work.write("cosmetic.json", json.dumps(doc, indent=7, sort_keys=True))
+    expect(mig(url, cosmetic, "check"), 0, "up to date")
+    # A real edit of version 6.
+    edited = edited_plan(work, p, '"name": "jobs_created_at"', '"name": "jobs_created"')
+    expect(mig(url, edited, "check"), 5, "checksum mismatch")
+    check(mig_json(url, edited, "check", code=5)["state"] == "mismatch", "JSON state")
+    r = expect(mig(url, edited, "up"), 5, "changed since they were applied", "6", where="err")
+    doc = mig_json(url, edited, "up", code=5)
+    check(doc["error"]["name"] == "MIGRATE_ECHECKSUM", repr(doc))
+    expect(mig(url, edited, "down", "5"), 5)
+    r = expect(mig(url, edited, "status"), 0, "edited since applied")
+    doc = mig_json(url, edited, "status")
+    check([v["id"] for v in doc["versions"] if not v["checksum_matches"]] == [6], repr(doc))
+    expect(mig(url, edited, "--allow-amended", "up"), 0, "nothing to apply", where="out")
+    expect(mig(url, edited, "repair"), 0, "1 history record realigned")
+    expect(mig(url, edited, "check"), 0, "up to date")
+    expect(mig(url, p, "check"), 5)
+    work.cleanup()
+
+
+def case_sqlite_failed_version():
+    """A version that fails: exit 1, check answers 4, status shows the error, the next up resumes."""
+    work = Work("failed")
+    db = work.path("app.db")
+    url = "sqlite:" + db
+    plan = {"plan": "failing", "versions": [
+        {"id": 1, "name": "table", "steps": [
+            {"op": "create_table", "table": "t", "columns": [{"name": "id", "type": "integer"}], "primary_key": ["id"]},
+            {"op": "create_table", "table": "marks", "columns": [{"name": "id", "type": "integer"}]}]},
+        {"id": 2, "name": "fill and check", "transactional": False, "steps": [
+            {"op": "add_column", "table": "t", "column": {"name": "n", "type": "integer", "default": {"value": 0}}},
+            {"op": "assert", "count": {"table": "marks"}, "expect": 0, "message": "marks must be empty"},
+            {"op": "create_index", "table": "t", "name": "t_n", "keys": [{"column": "n"}]}]},
+    ]}
+    p = work.write("failing.json", json.dumps(plan))
+    expect(mig(url, p, "up", "1"), 0)
+    sq(db, "INSERT INTO marks VALUES (1)")
+    r = expect(mig(url, p, "up"), 1, "marks must be empty", where="err")
+    expect(mig(url, p, "check"), 4, "failed")
+    check(mig_json(url, p, "check", code=4)["state"] == "failed", "JSON state failed")
+    doc = mig_json(url, p, "status")
+    v2 = doc["versions"][1]
+    check(v2["state"] == "failed" and v2["steps_done"] == 1 and "marks must be empty" in v2["error"], repr(v2))
+    expect(mig(url, p, "status"), 0, "failed", "1 of 3 steps in effect", "marks must be empty")
+    check("n" in sq_columns(db, "t") and sq_indexes(db, "t") == set(), "step 1 stays, step 3 did not run")
+    sq(db, "DELETE FROM marks")
+    expect(mig(url, p, "up"), 0, "(resuming)", "step 2/3 assert", "step 3/3 create_index")
+    check(sq_indexes(db, "t") == {"t_n"}, "resumed to the end")
+    expect(mig(url, p, "check"), 0)
+    work.cleanup()
+
+
+def wait_for(proc_out, needle, timeout=60):
+    """Reads a process's stdout (a pipe) until `needle` appears; returns what was read."""
+    text, end = "", time.time() + timeout
+    fd = proc_out.fileno()
+    while time.time() < end:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            chunk = os.read(fd, 65536).decode(errors="replace")
+            if not chunk:
+                break
+            text += chunk
+            if needle in text:
+                return text
+    raise Fail("%r never appeared in %r" % (needle, text))
+
+
+def slow_up(url, p, *extra):
+    env = dict(os.environ)
+    env.pop("MIGRATE_URL", None)
+    return subprocess.Popen([BIN, "--url", url, "--plan", p, "--batch-size", "5", "--pause", "60"] + list(extra) +
+                            ["up"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def case_sqlite_lock_and_cancel():
+    """A second run waits for the lock, shows the wait, and gives up with exit 6; Ctrl-C stops the
+    first at a safe point with exit 130, and the next up resumes and finishes."""
+    work = Work("lock")
+    db, url, p = seed000(work, rows=1200)
+    first = slow_up(url, p)
+    try:
+        seen = wait_for(first.stdout, "step 1/1 map_values:")
+        r = expect(mig(url, p, "--lock-timeout", "1500", "up"), 6, "waiting for the lock", where="out")
+        check("lock" in r.err and "1500" in r.err, "the timeout is explained: %r" % r)
+        doc = mig_json(url, p, "--lock-timeout", "300", "up", code=6)
+        check(doc["error"]["name"] == "MIGRATE_ELOCKED" and doc["error"]["domain"] == "lock", repr(doc))
+        check(any(e["event"] == "lock_wait" for e in doc["events"]), "the wait is in the events: %r" % doc)
+        expect(mig(url, p, "--lock-timeout", "0", "up"), 6)
+        # check and status take no lock.
+        expect(mig(url, p, "check"), 4, "failed")
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    out = seen + out.decode()
+    err = err.decode()
+    check(first.returncode == 130, "Ctrl-C exits 130: %d %s %s" % (first.returncode, out, err))
+    check("next safe point" in err and "resume" in err, "the cancel is explained: %r" % err)
+    doc = mig_json(url, p, "status")
+    v4 = doc["versions"][3]
+    check(v4["state"] == "failed" and v4["error"] == "canceled", "version 4 stopped resumably: %r" % v4)
+    done_before = sq(db, "SELECT count(*) FROM jobs WHERE status = 'processing'")[0][0]
+    check(0 < done_before, "some batches committed before the cancel")
+    expect(mig(url, p, "check"), 4)
+    expect(mig(url, p, "up"), 0, 'applying version 4 "map statuses to processing" (resuming)', "applied version 7")
+    check_seed000_applied(db, 1200)
+    work.cleanup()
+
+
+def run_on_pty(args, timeout=120):
+    """Runs the binary with stdout on a pseudo-terminal; returns (exit code, everything it wrote)."""
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop("MIGRATE_URL", None)
+    proc = subprocess.Popen([BIN] + args, stdout=slave, stderr=subprocess.STDOUT, env=env, close_fds=True)
+    os.close(slave)
+    chunks, end = [], time.time() + timeout
+    while time.time() < end:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def case_sqlite_progress_pty():
+    """On a terminal a backfill redraws one bar in place with rate and time left; in a pipe it prints lines."""
+    work = Work("pty")
+    db, url, p = seed000(work, rows=1500)
+    code, out = run_on_pty(["--url", url, "--plan", p, "--batch-size", "25", "--pause", "15", "up", "5"])
+    check(code == 0, "up on a terminal: %d %r" % (code, out))
+    bars = re.findall(r"\r\x1b\[K    step 1/1 backfill \[[#.]{24}\] +\d+% [\d,]+/1,500 rows  [\d,]+/s", out)
+    check(len(bars) >= 3, "the bar is redrawn in place: %r" % out[-2000:])
+    check(re.search(r"\[#{24}\] 100% 1,500/1,500 rows", out), "the bar reaches 100%%: %r" % out[-2000:])
+    check(re.search(r"\d+(\.\d)? (ms|s) left", out), "time left is shown: %r" % out[-2000:])
+    check(re.search(r"\r\x1b\[K    step 1/1 backfill: done in [\d.]+ m?s \(1,500 rows\)\r?\n", out),
+          "the line ends with the result: %r" % out[-2000:])
+    # The same in a pipe: plain lines, no escape sequences.
+    r = expect(mig(url, p, "--batch-size", "25", "--pause", "15", "down", "3"), 0)
+    r = expect(mig(url, p, "--batch-size", "25", "--pause", "15", "up", "5"), 0, "step 1/1 backfill: ")
+    check("\r" not in r.out and "\x1b" not in r.out, "no terminal codes in a pipe: %r" % r)
+    check(re.search(r"step 1/1 backfill: [\d,]+ of 1,500 rows \(\d+%\), [\d,]+/s", r.out), "progress lines: %r" % r)
+    work.cleanup()
+
+
+def case_sqlite_baseline():
+    """Adopting an existing database: baseline marks versions applied without running them."""
+    work = Work("baseline")
+    db, url, p = seed000(work, rows=30)
+    # The schema of versions 1-3 made by hand, as an existing deployment would have it.
+    expect(mig(url, p, "up", "3"), 0)
+    copy = work.path("copy.db")
+    shutil.copy(db, copy)
+    for t in history_tables(copy):
+        sq(copy, 'DROP TABLE "%s"' % t)
+    curl = "sqlite:" + copy
+    expect(mig(curl, p, "check"), 3)
+    expect(mig(curl, p, "baseline", "3"), 0, "versions up to 3 marked applied")
+    r = expect(mig(curl, p, "status"), 0, "3 applied, 4 pending", "baseline")
+    check(sq_columns(copy, "jobs") == sq_columns(db, "jobs"), "baseline ran nothing")
+    expect(mig(curl, p, "up"), 0, "4 versions applied")
+    check_seed000_applied(copy, 30)
+    expect(mig(curl, p, "baseline", "99"), 1, "99", where="err")
+    work.cleanup()
+
+
+def case_sqlite_inputs():
+    """The plan from standard input, the URL and plan from MIGRATE_URL and MIGRATE_PLAN, options anywhere."""
+    work = Work("inputs")
+    db, url, p = seed000(work, rows=10)
+    with open(p) as f:
+        text = f.read()
+    expect(run(["--url", url, "--plan", "-", "check"], stdin=text), 3)
+    r = run(["--url", url, "--plan", "-", "check"], stdin="{nope")
+    check(r.code == 1 and "<stdin>" in r.err and "malformed JSON at line 1" in r.err, repr(r))
+    env = {"MIGRATE_URL": url, "MIGRATE_PLAN": p}
+    expect(run(["up", "2"], env=env), 0, "2 versions applied")
+    doc = expect(run(["status", "--json"], env=env), 0).json()
+    check([v["state"] for v in doc["versions"]][:3] == ["applied", "applied", "pending"], repr(doc))
+    expect(run(["check", "--url", url], env={"MIGRATE_PLAN": p}), 3)
+    other = work.path("other.db")
+    expect(run(["--url", "sqlite:" + other, "check"], env=env), 3)  # --url wins over MIGRATE_URL
+    check(history_tables(other) == set(), "check wrote nothing")
+    expect(run(["--plan", work.path("missing.json"), "check"], env={"MIGRATE_URL": url}), 1, "missing.json",
+           where="err")
+    work.cleanup()
+
+
+def case_sqlite_verify():
+    """verify runs the applied versions' asserts again, reports each, and writes nothing."""
+    work = Work("verify")
+    db, url, p = seed000(work, rows=50)
+    expect(mig(url, p, "verify"), 0, "no applied version has an assert")
+    expect(mig(url, p, "up"), 0)
+    expect(mig(url, p, "verify"), 0, 'version 7 "verify", step 1: assert', "holds", "all 3 assertions hold")
+    sq(db, "INSERT INTO sessions (session_id, job_id, user_id, status) VALUES ('s1', 'job_1', 'u', 'pending')")
+    before = sq(db, "SELECT * FROM %s" % sorted(history_tables(db))[0])
+    r = expect(mig(url, p, "verify"), 1, "FAILED", "step 3: assert: holds", where="out")
+    check("1 of 3 assertions failed" in r.err, repr(r))
+    doc = mig_json(url, p, "verify", code=1)
+    check(doc["asserts_run"] == 3 and doc["asserts_failed"] == 1, repr(doc))
+    check([e["holds"] for e in doc["events"]] == [True, False, True] and doc["events"][1]["message"], repr(doc))
+    check(doc["error"]["name"] == "MIGRATE_EASSERT", repr(doc))
+    check(sq(db, "SELECT * FROM %s" % sorted(history_tables(db))[0]) == before, "verify wrote no history")
+    expect(mig(url, p, "check"), 0)
+    work.cleanup()
+
+
+def case_sqlite_golden():
+    golden_case("000_sessions_to_jobs.sqlite.json", lambda: "sqlite:" + Work("golden").path("fresh.db"))
+
+
+# ---- golden `plan` output ------------------------------------------------
+
+def golden_case(plan_file, make_url):
+    url = make_url()
+    r = expect(mig(url, plan_path(plan_file), "plan"), 0)
+    check(r.out.strip(), "plan rendered nothing: %r" % r)
+    golden = os.path.join(GOLDEN, plan_file[:-5] + ".txt")
+    if os.environ.get("MIGRATE_UPDATE_GOLDEN") == "1":
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(golden, "w") as f:
+            f.write(r.out)
+        print("wrote", golden)
+        return
+    check(os.path.exists(golden), "no golden file %s (MIGRATE_UPDATE_GOLDEN=1 writes it)" % golden)
+    with open(golden) as f:
+        want = f.read()
+    if r.out != want:
+        import difflib
+        diff = "".join(difflib.unified_diff(want.splitlines(True), r.out.splitlines(True), golden, "migrate plan"))
+        raise Fail("`migrate plan` differs from %s:\n%s" % (golden, diff[:6000]))
+
+
+# ---- PostgreSQL ----------------------------------------------------------
+
+def case_postgres_golden():
+    for name in ("001_processing_jobs", "002_collections", "003_jobs_table"):
+        golden_case(name + ".postgres.json", lambda: pg_db("cli_golden_" + name[:3]))
+
+
+def pg_cycle(db_name, plan_file, check_up, setup=None, kept=()):
+    url = pg_db(db_name)
+    p = plan_path(plan_file)
+    if setup:
+        expect(mig(url, os.path.join(FIXTURES, setup), "up"), 0)
+    before = probe(url, "tables")
+    expect(mig(url, p, "check"), 3)
+    expect(mig(url, p, "up"), 0, "applied")
+    check_up(url, probe(url, "tables"))
+    expect(mig(url, p, "check"), 0)
+    expect(mig(url, p, "verify"), 0)
+    doc = mig_json(url, p, "status")
+    check(all(v["state"] == "applied" for v in doc["versions"]) and doc["driver"] == "postgres", repr(doc))
+    expect(mig(url, p, "down", "0"), 0, "reverted")
+    after = probe(url, "tables")
+    mine = [t for t in after["tables"] if t not in before["tables"] and "migrate" not in t and t not in kept]
+    check(not mine, "tables left after down 0: %r" % mine)
+    expect(mig(url, p, "up"), 0)
+    check_up(url, probe(url, "tables"))
+    return url
+
+
+def case_postgres_seed001():
+    def check_up(url, t):
+        pj = t["tables"]["processing_jobs"]
+        check(len(pj["columns"]) == 27 and "processing_jobs_pkey" in pj["indexes"], repr(pj))
+        for ix in ("idx_processing_jobs_user_status", "idx_processing_jobs_conversation",
+                   "idx_processing_jobs_status", "idx_processing_jobs_created_at"):
+            check(ix in pj["indexes"], ix)
+        check("job_id" in t["tables"]["messages"]["columns"], "messages.job_id")
+        check("update_processing_jobs_updated_at" in t["triggers"], repr(t["triggers"]))
+        rows = probe(url, "sql", "SELECT column_default FROM information_schema.columns WHERE "
+                     "table_name = 'processing_jobs' AND column_name = 'status'")["rows"]
+        check("queued" in rows[0][0], repr(rows))
+    # Version 1's down keeps the application's own tables, as the seed's rollback does.
+    pg_cycle("cli_seed001", "001_processing_jobs.postgres.json", check_up,
+             kept=("profiles", "conversations", "messages"))
+
+
+def case_postgres_seed002():
+    def check_up(url, t):
+        check({"collections", "operations"} <= set(t["tables"]), repr(t))
+        check("collection_id" in t["tables"]["documents"]["columns"], repr(t))
+        check("idx_documents_collection" in t["tables"]["documents"]["indexes"], repr(t))
+        rows = probe(url, "sql", "SELECT count(*) FROM documents d JOIN operations o ON o.id = d.job_id "
+                     "WHERE d.collection_id IS DISTINCT FROM o.collection_id")["rows"]
+        check(rows == [["0"]], "every document belongs to its collection: %r" % rows)
+        rows = probe(url, "sql", "SELECT count(*) FROM operations WHERE status = 'indexing'")["rows"]
+        check(rows == [["0"]], repr(rows))
+        check(t["tables"]["operations"]["rows"] == 5 and t["tables"]["collections"]["rows"] == 2, repr(t))
+    pg_cycle("cli_seed002", "002_collections.postgres.json", check_up, setup="002_legacy.postgres.json")
+
+
+def case_postgres_seed003():
+    def check_up(url, t):
+        jobs = t["tables"]["jobs"]
+        check("jobstatus" in t["types"], repr(t))
+        check(len(jobs["columns"]) == 11, repr(jobs))
+        for c in ("status", "created_at", "tool_name", "trace_id", "expires_at"):
+            check("idx_jobs_" + c in jobs["indexes"], c)
+        rows = probe(url, "sql", "SELECT enum_range(NULL::jobstatus)::text")["rows"]
+        check(rows == [["{pending,running,completed,failed,cancelled}"]], repr(rows))
+    pg_cycle("cli_seed003", "003_jobs_table.postgres.json", check_up)
+
+
+def case_postgres_exit_codes():
+    """Lock timeout (6), Ctrl-C (130), resume, checksum (5) and failed (4) on PostgreSQL."""
+    url = pg_db("cli_codes")
+    fixture = os.path.join(FIXTURES, "slow.postgres.json")
+    first = slow_up(url, fixture)
+    try:
+        seen = wait_for(first.stdout, "step 1/1 backfill:")
+        expect(mig(url, fixture, "--lock-timeout", "1200", "up"), 6, "waiting for the lock")
+        expect(mig(url, fixture, "check"), 4)
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    check(first.returncode == 130, "exit 130: %r %r" % (seen + out.decode(), err.decode()))
+    rows = probe(url, "sql", "SELECT count(*) FROM slow WHERE n = 1")["rows"]
+    check(0 < int(rows[0][0]) < 600, "stopped part way: %r" % rows)
+    expect(mig(url, fixture, "up"), 0, "(resuming)")
+    check(probe(url, "sql", "SELECT count(*) FROM slow WHERE n = 1")["rows"] == [["600"]], "resumed to the end")
+    expect(mig(url, fixture, "check"), 0)
+    work = Work("pgcodes")
+    edited = edited_plan(work, fixture, '"value": 1', '"value": 2')
+    expect(mig(url, edited, "check"), 5)
+    expect(mig(url, edited, "up"), 5)
+    work.cleanup()
+
+
+# ---- MongoDB (FerretDB) --------------------------------------------------
+
+def case_mongo_golden():
+    golden_case("000_sessions_to_jobs.mongo.json", lambda: mongo_db("cli_golden"))
+    golden_case("004_chat_collections.mongo.json", lambda: mongo_db("cli_golden"))
+
+
+def case_mongo_seed000():
+    url = mongo_db("cli_seed000")
+    p = plan_path("000_sessions_to_jobs.mongo.json")
+    expect(mig(url, os.path.join(FIXTURES, "000_old_sessions.mongo.json"), "up"), 0)
+    expect(mig(url, p, "check"), 3)
+    expect(mig(url, p, "--batch-size", "3", "up"), 0, "7 versions applied")
+    t = probe(url, "tables")["tables"]
+    check(t["jobs"]["rows"] == 10 and t["sessions"]["rows"] == 0, repr(t))
+    check(len(t["jobs"]["indexes"]) == 6 and len(t["sessions"]["indexes"]) == 7, "the eleven indexes and _id: %r" % t)
+    for d in probe(url, "find", "jobs")["documents"]:
+        check(d["status"] not in OLD_STATUSES, repr(d))
+        check(d["tools_completed"] == len(d.get("tool_ids") or []), repr(d))
+        check(d["tools_failed"] == len(d.get("tool_failure_ids") or []), repr(d))
+        check(d["session_ids"] == [] and d["tools_in_progress"] == 0, repr(d))
+    expect(mig(url, p, "check"), 0)
+    expect(mig(url, p, "verify"), 0, "all 3 assertions hold")
+    doc = mig_json(url, p, "status")
+    check(doc["driver"] == "mongo" and all(v["state"] == "applied" for v in doc["versions"]), repr(doc))
+    expect(mig(url, p, "down", "0"), 0, "7 versions reverted")
+    t = probe(url, "tables")["tables"]
+    check("jobs" not in t and t["sessions"]["rows"] == 10, "the old sessions are back: %r" % t)
+
+
+def case_mongo_seed004():
+    url = mongo_db("cli_seed004")
+    p = plan_path("004_chat_collections.mongo.json")
+    expect(mig(url, p, "up"), 0, "1 version applied")
+    t = probe(url, "tables")["tables"]
+    for c in ("chat_sessions", "chat_messages", "token_usage", "message_votes"):
+        check(c in t and c + "_id" in t[c]["indexes"], "%s: %r" % (c, t.get(c)))
+    check("message_votes_message_id_user_id" in t["message_votes"]["indexes"], repr(t["message_votes"]))
+    check(len(t["chat_messages"]["indexes"]) == 9, repr(t["chat_messages"]))
+    expect(mig(url, p, "verify"), 0, "all 4 assertions hold")
+    expect(mig(url, p, "down", "0"), 0, "1 version reverted")
+    t = probe(url, "tables")["tables"]
+    check(not {"chat_sessions", "chat_messages", "token_usage", "message_votes"} & set(t), repr(t))
+
+
+def case_mongo_exit_codes():
+    """check 3/0, lock timeout 6 and Ctrl-C 130 with resume on MongoDB."""
+    url = mongo_db("cli_codes")
+    fixture = os.path.join(FIXTURES, "slow.mongo.json")
+    expect(mig(url, fixture, "check"), 3)
+    first = slow_up(url, fixture)
+    try:
+        seen = wait_for(first.stdout, "step 1/1 backfill:")
+        expect(mig(url, fixture, "--lock-timeout", "1200", "up"), 6, "waiting for the lock")
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    check(first.returncode == 130, "exit 130: %r %r" % (seen + out.decode(), err.decode()))
+    expect(mig(url, fixture, "check"), 4)
+    expect(mig(url, fixture, "up"), 0, "(resuming)")
+    docs = probe(url, "find", "slow")["documents"]
+    check(len(docs) == 400 and all(d["n"] == 1 for d in docs), "resumed to the end")
+    expect(mig(url, fixture, "check"), 0)
+
+
+# ---- main ----------------------------------------------------------------
+
+def main(argv):
+    if len(argv) < 2:
+        print("usage: cli_test.py CASE | planfile FILE | --list")
+        return 2
+    if argv[1] == "--list":
+        print("\n".join(n[5:] for n in sorted(globals()) if n.startswith("case_")))
+        return 0
+    try:
+        if argv[1] == "planfile":
+            planfile(argv[2])
+        else:
+            fn = globals().get("case_" + argv[1])
+            if not fn:
+                print("no case %s" % argv[1])
+                return 2
+            fn()
+    except Skip as e:
+        print("SKIPPED: %s" % e)
+        return SKIP
+    except Fail as e:
+        print("FAILED: %s" % e)
+        return 1
+    print("passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
