@@ -2,12 +2,16 @@
 # Starts and stops a private FerretDB (SQLite backend) for the MongoDB tests.
 #
 #   scripts/ferretdb-server.sh start DIR [PORT]   # prints mongodb://127.0.0.1:PORT
-#   scripts/ferretdb-server.sh stop DIR
+#   scripts/ferretdb-server.sh stop DIR           # the data stays for a restart
 #   scripts/ferretdb-server.sh kill DIR           # SIGKILL, for crash tests
+#   scripts/ferretdb-server.sh destroy DIR        # stop and delete the data
 #
-# DIR holds the data, the state, the log and the files `pid`, `port` and
-# `url`. Without PORT a free loopback port is chosen. `start` returns once
-# the server accepts connections. The binary is $FERRETDB, else the one
+# DIR holds the state, the log and the files `pid`, `port`, `url` and
+# `datadir`. The SQLite files go to a fresh directory in /dev/shm when it
+# is there (FERRETDB_TMPFS=0: DIR/data), so that the tests do not wait on
+# the disk's fsync; a restart with the same DIR finds the same data.
+# Without PORT a free loopback port is chosen. `start` returns once the
+# server accepts connections. The binary is $FERRETDB, else the one
 # scripts/install-ferretdb.sh builds (run it first; this script does not
 # build).
 set -euo pipefail
@@ -15,7 +19,7 @@ set -euo pipefail
 cmd="${1:-}"
 dir="${2:-}"
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,17p' "$0" >&2
 	exit 2
 fi
 
@@ -38,6 +42,19 @@ free_port() {
 	return 1
 }
 
+data_dir() {
+	if [ -s "$dir/datadir" ]; then
+		cat "$dir/datadir"
+		return
+	fi
+	local d="$dir/data"
+	if [ "${FERRETDB_TMPFS:-1}" != 0 ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+		d="$(mktemp -d /dev/shm/ferretdb-XXXXXX)"
+	fi
+	echo "$d" >"$dir/datadir"
+	echo "$d"
+}
+
 alive() {
 	[ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null
 }
@@ -48,15 +65,18 @@ start() {
 		echo "ferretdb-server: no FerretDB binary at $bin (run scripts/install-ferretdb.sh)" >&2
 		exit 1
 	fi
-	mkdir -p "$dir/data"
+	mkdir -p "$dir"
 	dir="$(cd "$dir" && pwd)"
+	local data
+	data="$(data_dir)"
+	mkdir -p "$data"
 	if alive; then
 		cat "$dir/url"
 		return 0
 	fi
 	for attempt in 1 2 3 4 5; do
 		[ -n "${1:-}" ] || port="$(free_port)"
-		"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" \
+		"$bin" --handler=sqlite --sqlite-url="file:$data/" \
 			--listen-addr="127.0.0.1:$port" --state-dir="$dir" \
 			--telemetry=disable --debug-addr=- --log-level=warn \
 			>>"$dir/ferretdb.log" 2>&1 </dev/null &
@@ -105,6 +125,14 @@ case "$cmd" in
 start) start "${3:-}" ;;
 stop) stop TERM ;;
 kill) stop KILL ;;
+destroy)
+	stop TERM
+	if [ -s "$dir/datadir" ]; then
+		rm -rf "$(cat "$dir/datadir")"
+		rm -f "$dir/datadir"
+	fi
+	rm -rf "$dir/data"
+	;;
 *)
 	echo "ferretdb-server: unknown command $cmd" >&2
 	exit 2

@@ -101,6 +101,7 @@ start() {
 	chmod 755 "$dir"
 	[[ $(id -u) -eq 0 ]] && chown "$user:$(id -gn "$user")" "$dir"
 	echo "$dir" >"$state/datadir"
+	echo "$user" >"$state/user"
 
 	if ! as_user "$user" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
 		--encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1; then
@@ -127,6 +128,8 @@ start() {
 		fi
 		if [[ $tries -ge 5 ]]; then
 			cat "$dir/server.log" >&2 || true
+			rm -rf "$dir"
+			rm -f "$state/datadir"
 			die "could not start PostgreSQL (log above)"
 		fi
 	done
@@ -144,15 +147,22 @@ stop() {
 	local dir bindir user
 	dir=$(cat "$state/datadir")
 	bindir=$(find_bindir)
-	user=$(server_user)
-	if [[ -n "$bindir" && -f "$dir/data/postmaster.pid" ]]; then
-		as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
-			echo "pg-server.sh: pg_ctl stop failed for $dir" >&2
+	user=$(cat "$state/user" 2>/dev/null || server_user)
+	if [[ -f "$dir/data/postmaster.pid" ]]; then
+		if [[ -z "$bindir" ]] ||
+			! as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1; then
+			# pg_ctl could not do it (another user's cluster?): signal the postmaster itself.
+			local pid
+			pid=$(head -n 1 "$dir/data/postmaster.pid")
+			echo "pg-server.sh: pg_ctl stop failed for $dir; sending SIGQUIT to $pid" >&2
+			kill -QUIT "$pid" 2>/dev/null || true
+			sleep 1
+		fi
 	fi
 	case "$dir" in
 	*/migrate-pg.*) rm -rf "$dir" ;;
 	esac
-	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port"
+	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port" "$state/user"
 }
 
 createdb() {

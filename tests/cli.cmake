@@ -83,10 +83,15 @@ foreach(_file ${_cli_corpus})
   set_tests_properties(cli.planfile.${_name} PROPERTIES ENVIRONMENT "${_cli_env}" TIMEOUT 120 LABELS "cli;planfile")
 endforeach()
 
-# The PostgreSQL seed plan files build the same plans (same checksums) as
-# the C examples of the same seeds.
+# The seed plan files build the same plans (same checksums) as the C
+# examples of the same seeds: the quick start's (SQLite) and the PostgreSQL ones.
+if(EXISTS ${PROJECT_SOURCE_DIR}/examples/quickstart/quickstart.c)
+  migrate_test(cli_plans_quickstart SOURCES cli_plans_quickstart.c cli_plans_common.c
+    LIBS PkgConfig::MIGRATE_WITH_SQLITE_DEP LABELS cli)
+endif()
 if(MIGRATE_WITH_POSTGRES_ENABLED AND EXISTS ${PROJECT_SOURCE_DIR}/examples/processing_jobs/plan.c
    AND EXISTS ${PROJECT_SOURCE_DIR}/examples/collections/plan.c AND EXISTS ${PROJECT_SOURCE_DIR}/examples/jobs_table/plan.c)
-  migrate_test(cli_plans SOURCES cli_plans.c ../examples/processing_jobs/plan.c ../examples/collections/plan.c
-    ../examples/jobs_table/plan.c LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS cli)
+  migrate_test(cli_plans_postgres SOURCES cli_plans_postgres.c cli_plans_common.c ../examples/processing_jobs/plan.c
+    ../examples/collections/plan.c ../examples/jobs_table/plan.c
+    LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS cli)
 endif()

@@ -16,7 +16,7 @@ set(MIGRATE_FERRETDB_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/ferretdb-server.sh)
 add_test(NAME mongo.server.start COMMAND bash -c
   "'${PROJECT_SOURCE_DIR}/scripts/install-ferretdb.sh' >/dev/null && '${MIGRATE_FERRETDB_SCRIPT}' start '${MIGRATE_MONGO_STATE}'")
 set_tests_properties(mongo.server.start PROPERTIES FIXTURES_SETUP mongo_server TIMEOUT 1800 LABELS mongo)
-add_test(NAME mongo.server.stop COMMAND ${MIGRATE_FERRETDB_SCRIPT} stop ${MIGRATE_MONGO_STATE})
+add_test(NAME mongo.server.stop COMMAND ${MIGRATE_FERRETDB_SCRIPT} destroy ${MIGRATE_MONGO_STATE})
 set_tests_properties(mongo.server.stop PROPERTIES FIXTURES_CLEANUP mongo_server TIMEOUT 120 LABELS mongo)
 
 # Tests and examples that need the server call this on their ctest names.

@@ -23,15 +23,19 @@ static migrate_plan_t *log_plan(void)
 
 	CHECK_OK(migrate_plan_new(&plan, "race", &err), &err);
 	v = pgt_version(plan, 1, "log");
-	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
-		    "{\"name\":\"pid\",\"type\":\"integer\"}]}");
-	pgt_step(v, "{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
+	pgt_step(v,
+		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
+		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
+	pgt_step(
+		v,
+		"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
 	for (i = 2; i <= 4; i++) {
 		v = pgt_version(plan, (uint64_t)i, "more");
-		snprintf(step, sizeof step,
-			 "{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
-			 "\"down\":\"DELETE FROM log WHERE version = %d\"}",
-			 i, i);
+		snprintf(
+			step, sizeof step,
+			"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
+			"\"down\":\"DELETE FROM log WHERE version = %d\"}",
+			i, i);
 		pgt_step(v, step);
 	}
 	return plan;
@@ -127,7 +131,8 @@ static pid_t start_holder(const char *url, const char *app, int extra)
 		if (migrate_target_open(&t, u, &err) != 0)
 			_exit(3);
 		if (extra) /* a version still pending, so that the holder has something to hold the lock for */
-			pgt_step(pgt_version(plan, 5, "extra"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+			pgt_step(pgt_version(plan, 5, "extra"),
+				 "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
 		o.on_event = hold_at_start;
 		o.event_payload = &fds[1];
@@ -342,6 +347,9 @@ TEST(lock_timeout_retried_with_events)
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), 1);
 
 	/* Released during the retries: the DDL goes through. */
+	migrate_target_close(t);
+	snprintf(url, sizeof url, "%s?migrate_lock_timeout_ms=100&migrate_retries=10", db);
+	t = pgt_target(url);
 	r.n = 0;
 	blocker = block_table(db, "busy", 300);
 	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);

@@ -66,8 +66,10 @@ static migrate_plan_t *ops_plan(void)
 	pgt_step(v, "{\"op\":\"assert\",\"sql\":\"SELECT count(*) FROM animals\",\"expect\":3}");
 
 	v = pgt_version(plan, 5, "drops");
-	pgt_step(v, "{\"op\":\"drop_index\",\"table\":\"people\",\"name\":\"people_name\",\"down\":["
-		    "{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"people_name\",\"keys\":[{\"column\":\"name\"}]}]}");
+	pgt_step(
+		v,
+		"{\"op\":\"drop_index\",\"table\":\"people\",\"name\":\"people_name\",\"down\":["
+		"{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"people_name\",\"keys\":[{\"column\":\"name\"}]}]}");
 	pgt_step(v, "{\"op\":\"drop_column\",\"table\":\"people\",\"column\":\"code\",\"down\":["
 		    "{\"op\":\"add_column\",\"table\":\"people\",\"column\":{\"name\":\"code\",\"type\":\"text\"}}]}");
 	pgt_step(v, "{\"op\":\"create_enum\",\"name\":\"tmp_enum\",\"values\":[\"a\"]}");
@@ -120,24 +122,31 @@ TEST(ops_up_down)
 			 "WHERE enumtypid = 'mood'::regtype");
 	CHECK_STR(s, "happy,sad,it's");
 	free(s);
-	s = pgt_value(c, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'people'::regclass "
-			 "AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'nickname')");
+	s = pgt_value(
+		c,
+		"SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'people'::regclass "
+		"AND adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'nickname')");
 	CHECK_STR(s, "'x''y'::text");
 	free(s);
-	s = pgt_value(c, "SELECT confdeltype FROM pg_constraint WHERE conrelid = 'animals'::regclass AND contype = 'f'");
+	s = pgt_value(c,
+		      "SELECT confdeltype FROM pg_constraint WHERE conrelid = 'animals'::regclass AND contype = 'f'");
 	CHECK_STR(s, "c");
 	free(s);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'people_name'"), 0);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'people_created'::regclass AND indisvalid"), 1);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
-			     "AND NOT attisdropped"),
+	CHECK_INT(pgt_int(c,
+			  "SELECT count(*) FROM pg_index WHERE indexrelid = 'people_created'::regclass AND indisvalid"),
+		  1);
+	CHECK_INT(pgt_int(c,
+			  "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
+			  "AND NOT attisdropped"),
 		  0);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_type WHERE typname = 'tmp_enum'"), 0);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'gone'"), 0);
 
 	/* The data: map_values, backfill with array_length, count and column, limited by where. */
-	s = pgt_value(c, "SELECT string_agg(id || ':' || mood || ':' || coalesce(n::text, '-') || ':' || score || ':' || "
-			 "coalesce(nickname, '-'), ' ' ORDER BY id) FROM people");
+	s = pgt_value(c,
+		      "SELECT string_agg(id || ':' || mood || ':' || coalesce(n::text, '-') || ':' || score || ':' || "
+		      "coalesce(nickname, '-'), ' ' ORDER BY id) FROM people");
 	CHECK_STR(s, "1:happy:3:1:ann 2:it's:0:1:bob 3:it's:0:0:cy 4:happy:0:0:di 5:it's:2:0:ed 6:it's:42:1.5:x'y");
 	free(s);
 	s = pgt_value(c, "SELECT string_agg(x::text, ',' ORDER BY x) FROM side");
@@ -149,8 +158,9 @@ TEST(ops_up_down)
 	CHECK_OK(migrate_down(t, plan, 3, NULL, &err), &err);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'side'"), 0);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM people WHERE mood = 'sad'"), 4);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
-			     "AND NOT attisdropped"),
+	CHECK_INT(pgt_int(c,
+			  "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'code' "
+			  "AND NOT attisdropped"),
 		  1);
 	/* Down to nothing: everything gone but the history table. */
 	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
@@ -186,7 +196,9 @@ TEST(render_and_check)
 	CHECK_HAS(out, "\"uid\" uuid DEFAULT gen_random_uuid() UNIQUE");
 	CHECK_HAS(out, "REFERENCES \"people\" (\"id\") ON DELETE CASCADE");
 	CHECK_HAS(out, "CREATE INDEX CONCURRENTLY \"people_created\" ON \"people\" (\"created\")");
-	CHECK_HAS(out, "CREATE UNIQUE INDEX \"people_name\" ON \"people\" (\"name\", \"created\" DESC) WHERE (\"mood\" = 'happy');");
+	CHECK_HAS(
+		out,
+		"CREATE UNIQUE INDEX \"people_name\" ON \"people\" (\"name\", \"created\" DESC) WHERE (\"mood\" = 'happy');");
 	CHECK_HAS(out, "WITH r AS ((SELECT \"id\" AS _migrate_k0, 1 AS _migrate_more FROM \"people\" WHERE");
 	migrate_free(out);
 	/* render writes nothing */
@@ -291,7 +303,8 @@ TEST(url_options_and_errors)
 	c = pgt_connect(db);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"mig rate\"._migrate_history WHERE state = 'applied'"), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = '_migrate_history' "
-			     "AND relnamespace = 'public'::regnamespace"), 0);
+			     "AND relnamespace = 'public'::regnamespace"),
+		  0);
 	PQfinish(c);
 	migrate_target_close(t);
 
@@ -374,7 +387,8 @@ TEST(add_column_volatile_default_without_rewrite)
 		    "true");
 	CHECK_VALUE(c, "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'acc'::regclass",
 		    "gen_random_uuid()");
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'acc'::regclass AND contype = 'c'"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'acc'::regclass AND contype = 'c'"),
+		  0);
 	pgt_exec(c, "INSERT INTO acc (id) VALUES (0)");
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM acc WHERE id = 0 AND uid IS NOT NULL"), 1);
 	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);

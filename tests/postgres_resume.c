@@ -26,12 +26,16 @@ static migrate_plan_t *resume_plan(void)
 	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"items\",\"primary_key\":[\"id\"],\"columns\":["
 		    "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"tags\",\"type\":\"json\"},"
 		    "{\"name\":\"status\",\"type\":\"text\"}]}");
-	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"events\",\"primary_key\":[\"id\"],\"columns\":["
-		    "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"item\",\"type\":\"integer\"}]}");
-	pgt_step(v, "{\"op\":\"sql\",\"up\":\"INSERT INTO items SELECT g, (SELECT coalesce(jsonb_agg(x), '[]') FROM "
-		    "generate_series(1, g % 5) x), (ARRAY['pending','planning','done'])[1 + g % 3] FROM "
-		    "generate_series(1, 3000) g; INSERT INTO events SELECT g, 1 + g % 1500 FROM generate_series(1, 2000) g\","
-		    "\"down\":\"DELETE FROM events; DELETE FROM items\"}");
+	pgt_step(
+		v,
+		"{\"op\":\"create_table\",\"table\":\"events\",\"primary_key\":[\"id\"],\"columns\":["
+		"{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"item\",\"type\":\"integer\"}]}");
+	pgt_step(
+		v,
+		"{\"op\":\"sql\",\"up\":\"INSERT INTO items SELECT g, (SELECT coalesce(jsonb_agg(x), '[]') FROM "
+		"generate_series(1, g % 5) x), (ARRAY['pending','planning','done'])[1 + g % 3] FROM "
+		"generate_series(1, 3000) g; INSERT INTO events SELECT g, 1 + g % 1500 FROM generate_series(1, 2000) g\","
+		"\"down\":\"DELETE FROM events; DELETE FROM items\"}");
 	v = pgt_version(plan, 2, "counters");
 	pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"n\",\"type\":\"integer\","
 		    "\"default\":{\"value\":0}}}");
@@ -60,24 +64,24 @@ static migrate_plan_t *resume_plan(void)
 static char *fingerprint(const char *url)
 {
 	PGconn *c = pgt_connect(url);
-	char *s = pgt_value(
-		c, "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM ("
-		   "SELECT 'col:' || table_name || '.' || column_name || ':' || data_type || ':' || "
-		   "coalesce(column_default, '') || is_nullable AS x FROM information_schema.columns "
-		   "WHERE table_schema = 'public' AND table_name <> '_migrate_history' "
-		   "UNION ALL SELECT 'idx:' || indexdef FROM pg_indexes WHERE schemaname = 'public' "
-		   "UNION ALL SELECT 'valid:' || c.relname || i.indisvalid FROM pg_index i JOIN pg_class c ON "
-		   "c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace "
-		   "UNION ALL SELECT 'item:' || (to_jsonb(t) - 'uid')::text FROM items t "
-		   "UNION ALL SELECT 'uids:' || count(DISTINCT uid) || ':' || count(uid) FROM items "
-		   "UNION ALL SELECT 'hist:' || version || state || steps_done || coalesce(checkpoint, '') || "
-		   "coalesce(error, '') FROM _migrate_history) s");
+	char *s = pgt_value(c,
+			    "SELECT md5(string_agg(x, '|' ORDER BY x)) FROM ("
+			    "SELECT 'col:' || table_name || '.' || column_name || ':' || data_type || ':' || "
+			    "coalesce(column_default, '') || is_nullable AS x FROM information_schema.columns "
+			    "WHERE table_schema = 'public' AND table_name <> '_migrate_history' "
+			    "UNION ALL SELECT 'idx:' || indexdef FROM pg_indexes WHERE schemaname = 'public' "
+			    "UNION ALL SELECT 'valid:' || c.relname || i.indisvalid FROM pg_index i JOIN pg_class c ON "
+			    "c.oid = i.indexrelid WHERE c.relnamespace = 'public'::regnamespace "
+			    "UNION ALL SELECT 'item:' || (to_jsonb(t) - 'uid')::text FROM items t "
+			    "UNION ALL SELECT 'uids:' || count(DISTINCT uid) || ':' || count(uid) FROM items "
+			    "UNION ALL SELECT 'hist:' || version || state || steps_done || coalesce(checkpoint, '') || "
+			    "coalesce(error, '') FROM _migrate_history) s");
 	PQfinish(c);
 	return s;
 }
 
 typedef struct killer {
-	int at;    /* kill at this boundary event */
+	int at; /* kill at this boundary event */
 	int seen;
 } killer_t;
 
@@ -177,8 +181,9 @@ TEST(kill_at_every_boundary)
 		up_all(url);
 		got = fingerprint(url);
 		if (strcmp(got, ref) != 0)
-			harness_fail(__FILE__, __LINE__, "killed at boundary %d of %d: the state differs from an "
-							 "uninterrupted run",
+			harness_fail(__FILE__, __LINE__,
+				     "killed at boundary %d of %d: the state differs from an "
+				     "uninterrupted run",
 				     at, boundaries);
 		free(got);
 	}
@@ -276,7 +281,8 @@ TEST(index_build_killed_midway)
 	}
 	pgt_exec(blocker, "COMMIT");
 	for (i = 0; i < 100 && pgt_int(c, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-					  "'CREATE UNIQUE INDEX CONCURRENTLY%'") > 0; i++)
+					  "'CREATE UNIQUE INDEX CONCURRENTLY%'") > 0;
+	     i++)
 		usleep(50000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'users_email'::regclass "
 			     "AND NOT indisvalid"),

@@ -18,18 +18,19 @@ static char *table_shape(PGconn *c, const char *table)
 {
 	char sql[2000];
 
-	snprintf(sql, sizeof sql,
-		 "SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
-		 "SELECT 'col ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || "
-		 "a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS x FROM pg_attribute a "
-		 "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-		 "WHERE a.attrelid = '%s'::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-		 "UNION ALL SELECT 'con ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
-		 "WHERE conrelid = '%s'::regclass "
-		 "UNION ALL SELECT 'idx ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = '%s'::regclass "
-		 "UNION ALL SELECT 'trg ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = '%s'::regclass "
-		 "AND NOT tgisinternal) s",
-		 table, table, table, table);
+	snprintf(
+		sql, sizeof sql,
+		"SELECT string_agg(x, E'\\n' ORDER BY x) FROM ("
+		"SELECT 'col ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || "
+		"a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS x FROM pg_attribute a "
+		"LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+		"WHERE a.attrelid = '%s'::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+		"UNION ALL SELECT 'con ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+		"WHERE conrelid = '%s'::regclass "
+		"UNION ALL SELECT 'idx ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = '%s'::regclass "
+		"UNION ALL SELECT 'trg ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = '%s'::regclass "
+		"AND NOT tgisinternal) s",
+		table, table, table, table);
 	return pgt_value(c, sql);
 }
 
@@ -38,8 +39,8 @@ static void same_shape(PGconn *mine, PGconn *seed, const char *table)
 	char *a = table_shape(mine, table), *b = table_shape(seed, table);
 
 	if (!a || !b || strcmp(a, b) != 0)
-		harness_fail(__FILE__, __LINE__, "table %s differs from the seed's:\n--- plan:\n%s\n--- seed:\n%s", table,
-			     a ? a : "(none)", b ? b : "(none)");
+		harness_fail(__FILE__, __LINE__, "table %s differs from the seed's:\n--- plan:\n%s\n--- seed:\n%s",
+			     table, a ? a : "(none)", b ? b : "(none)");
 	free(a);
 	free(b);
 }
@@ -200,9 +201,10 @@ TEST(seed003_jobs_table)
 		CHECK_OK(migrate_check(t, plan, &state, &err), &err);
 		CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
 		same_shape(c, seed, "jobs");
-		CHECK_VALUE(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
-				       "WHERE enumtypid = 'jobstatus'::regtype",
-			  "pending,running,completed,failed,cancelled");
+		CHECK_VALUE(c,
+			    "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+			    "WHERE enumtypid = 'jobstatus'::regtype",
+			    "pending,running,completed,failed,cancelled");
 		pgt_exec(c, "INSERT INTO jobs (tool_name, trace_id, parameters, expires_at) "
 			    "VALUES ('pubmed', 'trace-1', '{}', now() + interval '1 day')");
 		CHECK_VALUE(c, "SELECT status FROM jobs", "pending");
@@ -229,13 +231,14 @@ TEST(seed002_collections)
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	/* A collection per model of the completed jobs (the unnamed model under the default name). */
 	CHECK_VALUE(c, "SELECT string_agg(model_name, ',' ORDER BY model_name) FROM collections",
-		  "model-a,sentence-transformers/all-MiniLM-L6-v2");
+		    "model-a,sentence-transformers/all-MiniLM-L6-v2");
 	/* An operation per job of those models, with the mapped type and the new status name. */
-	CHECK_VALUE(c, "SELECT string_agg(right(o.id::text, 1) || ':' || o.type || ':' || o.status || ':' || "
-			       "c.model_name, ' ' ORDER BY o.id) FROM operations o JOIN collections c ON c.id = "
-			       "o.collection_id",
-		  "1:index:completed:model-a 2:reindex:completed:model-a 3:index:processing:model-a "
-		  "4:index:completed:sentence-transformers/all-MiniLM-L6-v2 6:index:completed:model-a");
+	CHECK_VALUE(c,
+		    "SELECT string_agg(right(o.id::text, 1) || ':' || o.type || ':' || o.status || ':' || "
+		    "c.model_name, ' ' ORDER BY o.id) FROM operations o JOIN collections c ON c.id = "
+		    "o.collection_id",
+		    "1:index:completed:model-a 2:reindex:completed:model-a 3:index:processing:model-a "
+		    "4:index:completed:sentence-transformers/all-MiniLM-L6-v2 6:index:completed:model-a");
 	/* Every document of a migrated job follows its job to the collection; the others keep none. */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM documents d JOIN operations o ON o.id = d.job_id "
 			     "WHERE d.collection_id = o.collection_id"),

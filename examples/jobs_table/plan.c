@@ -3,9 +3,8 @@
 
 #include <stdio.h>
 
-static const char *const jobstatus =
-	"{\"op\":\"create_enum\",\"name\":\"jobstatus\","
-	"\"values\":[\"pending\",\"running\",\"completed\",\"failed\",\"cancelled\"]}";
+static const char *const jobstatus = "{\"op\":\"create_enum\",\"name\":\"jobstatus\","
+				     "\"values\":[\"pending\",\"running\",\"completed\",\"failed\",\"cancelled\"]}";
 
 static const char *const jobs =
 	"{\"op\":\"create_table\",\"table\":\"jobs\",\"primary_key\":[\"id\"],\"columns\":["
@@ -37,9 +36,10 @@ int jobs_table_plan(migrate_plan_t **out, migrate_error_t *err)
 	    (rc = migrate_version_add_step_json(v, jobs, NULL, err)))
 		goto fail;
 	for (i = 0; i < sizeof indexed / sizeof indexed[0]; i++) {
-		snprintf(step, sizeof step,
-			 "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"idx_jobs_%s\",\"keys\":[{\"column\":\"%s\"}]}",
-			 indexed[i], indexed[i]);
+		snprintf(
+			step, sizeof step,
+			"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"idx_jobs_%s\",\"keys\":[{\"column\":\"%s\"}]}",
+			indexed[i], indexed[i]);
 		if ((rc = migrate_version_add_step_json(v, step, NULL, err)))
 			goto fail;
 	}

@@ -61,10 +61,11 @@ static const struct command {
 	const char *name;
 	int (*run)(cli_t *c);
 	int needs_db;     /* needs --url and --plan */
+	int cancelable;   /* runs steps or locks: Ctrl-C stops it at a safe point */
 	int operand;      /* 0: none, 1: optional VERSION, 2: required VERSION */
 	const char *help;
 } commands[] = {
-	{"status", cmd_status, 1, 0,
+	{"status", cmd_status, 1, 0, 0,
 	 "usage: migrate [OPTIONS] status\n"
 	 "\n"
 	 "Lists every version of the plan and every version recorded in the database,\n"
@@ -74,7 +75,7 @@ static const struct command {
 	 "done of a version left half applied. Reads the history once; takes no lock.\n"
 	 "\n"
 	 "exit codes: 0, or 1 (1 also when the database cannot be reached), 2 usage.\n"},
-	{"plan", cmd_plan, 1, 1,
+	{"plan", cmd_plan, 1, 0, 1,
 	 "usage: migrate [OPTIONS] plan [VERSION]\n"
 	 "\n"
 	 "Dry run: prints, for each pending version (up to VERSION when given), the\n"
@@ -83,7 +84,7 @@ static const struct command {
 	 "steps. Validates the whole plan against the driver; writes nothing.\n"
 	 "\n"
 	 "exit codes: 0, 1 (invalid plan, unsupported step, database error), 2 usage.\n"},
-	{"up", cmd_up, 1, 1,
+	{"up", cmd_up, 1, 1, 1,
 	 "usage: migrate [OPTIONS] up [VERSION]\n"
 	 "\n"
 	 "Applies the pending versions in id order, all of them or up to VERSION.\n"
@@ -96,7 +97,7 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 done, 1 failure, 2 usage, 5 an applied version was edited,\n"
 	 "6 lock timeout, 130 canceled (run `up` again to resume).\n"},
-	{"down", cmd_down, 1, 2,
+	{"down", cmd_down, 1, 1, 2,
 	 "usage: migrate [OPTIONS] down VERSION\n"
 	 "\n"
 	 "Reverts the applied versions newer than VERSION, newest first, running the\n"
@@ -106,7 +107,7 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 done, 1 failure (irreversible step ...), 2 usage, 5 an applied\n"
 	 "version was edited, 6 lock timeout, 130 canceled.\n"},
-	{"check", cmd_check, 1, 0,
+	{"check", cmd_check, 1, 0, 0,
 	 "usage: migrate [OPTIONS] check\n"
 	 "\n"
 	 "For start-up and readiness probes: reads the history once, takes no lock,\n"
@@ -115,7 +116,7 @@ static const struct command {
 	 "exit codes: 0 up to date, 3 pending, 4 a version failed or was left half\n"
 	 "applied, 5 an applied version was edited, 1 failure (database unreachable,\n"
 	 "invalid plan), 2 usage.\n"},
-	{"verify", cmd_verify, 1, 0,
+	{"verify", cmd_verify, 1, 1, 0,
 	 "usage: migrate [OPTIONS] verify\n"
 	 "\n"
 	 "Runs the assert steps of every applied version again, as a health check of\n"
@@ -125,7 +126,7 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 every assertion holds, 1 an assertion failed or another\n"
 	 "failure, 2 usage, 130 canceled.\n"},
-	{"baseline", cmd_baseline, 1, 2,
+	{"baseline", cmd_baseline, 1, 1, 2,
 	 "usage: migrate [OPTIONS] baseline VERSION\n"
 	 "\n"
 	 "Adopts an existing database: marks every version up to VERSION applied\n"
@@ -133,7 +134,7 @@ static const struct command {
 	 "version left failed or half applied must be finished or reverted first.\n"
 	 "\n"
 	 "exit codes: 0 done, 1 failure, 2 usage, 6 lock timeout.\n"},
-	{"repair", cmd_repair, 1, 0,
+	{"repair", cmd_repair, 1, 1, 0,
 	 "usage: migrate [OPTIONS] repair\n"
 	 "\n"
 	 "After a deliberate edit of an applied version, or a database changed by\n"
@@ -141,7 +142,7 @@ static const struct command {
 	 "match the plan, and prints each one realigned. Runs no step.\n"
 	 "\n"
 	 "exit codes: 0 done, 1 failure, 2 usage, 6 lock timeout.\n"},
-	{"version", cmd_version, 0, 0,
+	{"version", cmd_version, 0, 0, 0,
 	 "usage: migrate [--json] version\n"
 	 "\n"
 	 "Prints the version of this tool and of the libmigrate library it runs on.\n"
@@ -353,6 +354,9 @@ static int run(cli_t *c, int argc, char **argv)
 		cli_json_begin(c);
 	if (cmd->needs_db && (rc = open_inputs(c)))
 		return rc;
+	/* Elsewhere the default action is right: a read ends at once. */
+	if (cmd->cancelable)
+		install_signals();
 	return cmd->run(c);
 }
 
@@ -367,7 +371,6 @@ int main(int argc, char **argv)
 	c.opts.event_payload = &c;
 	c.tty = isatty(STDOUT_FILENO);
 	bson_init(&c.events);
-	install_signals();
 	code = run(&c, argc, argv);
 	migrate_target_close(c.target);
 	migrate_plan_destroy(c.plan);

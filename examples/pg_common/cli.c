@@ -17,21 +17,19 @@ static int on_event(const migrate_event_t *ev, void *payload)
 
 	switch (ev->type) {
 	case MIGRATE_EVENT_VERSION_START:
-		printf("%s: %s version %" PRIu64 " (%s)%s%s\n", name, ev->direction == MIGRATE_DIRECTION_UP ? "applying"
-												: "reverting",
-		       ev->version_id, ev->version_name ? ev->version_name : "", ev->message ? ": " : "",
+		printf("%s: %s version %" PRIu64 " (%s)%s%s\n", name,
+		       ev->direction == MIGRATE_DIRECTION_UP ? "applying" : "reverting", ev->version_id,
+		       ev->version_name ? ev->version_name : "", ev->message ? ": " : "",
 		       ev->message ? ev->message : "");
 		break;
 	case MIGRATE_EVENT_PROGRESS:
-		printf("%s:   %s: %" PRId64 " of ~%" PRId64 " rows\n", name, ev->op ? ev->op : "", ev->processed, ev->total);
+		printf("%s:   %s: %" PRId64 " of ~%" PRId64 " rows\n", name, ev->op ? ev->op : "", ev->processed,
+		       ev->total);
 		break;
 	case MIGRATE_EVENT_LOCK_WAIT:
 	case MIGRATE_EVENT_WARNING:
-	case MIGRATE_EVENT_RETRY:
-		printf("%s:   %s\n", name, ev->message ? ev->message : "");
-		break;
-	default:
-		break;
+	case MIGRATE_EVENT_RETRY: printf("%s:   %s\n", name, ev->message ? ev->message : ""); break;
+	default: break;
 	}
 	fflush(stdout);
 	return 0;
@@ -49,8 +47,8 @@ static int status(const char *name, migrate_target_t *t, const migrate_plan_t *p
 	printf("%-8s %-10s %-8s %s\n", "version", "state", "ms", "name");
 	for (i = 0; i < migrate_status_count(st); i++) {
 		const migrate_status_entry_t *e = migrate_status_entry(st, i);
-		printf("%-8" PRIu64 " %-10s %-8" PRId64 " %s%s%s\n", e->id, migrate_state_name(e->state), e->duration_ms,
-		       e->name ? e->name : "", e->error ? "  error: " : "", e->error ? e->error : "");
+		printf("%-8" PRIu64 " %-10s %-8" PRId64 " %s%s%s\n", e->id, migrate_state_name(e->state),
+		       e->duration_ms, e->name ? e->name : "", e->error ? "  error: " : "", e->error ? e->error : "");
 	}
 	migrate_status_destroy(st);
 	return 0;

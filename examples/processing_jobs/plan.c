@@ -18,32 +18,38 @@ static const char *const prerequisites =
 static const char *const create_processing_jobs =
 	"{\"op\":\"create_table\",\"table\":\"processing_jobs\",\"primary_key\":[\"id\"],\"columns\":["
 	"{\"name\":\"id\",\"type\":\"uuid\",\"nullable\":false,\"default\":\"uuid\"},"
-	"{\"name\":\"user_id\",\"type\":\"uuid\",\"nullable\":false" FK("profiles", "user_id") "},"
-	"{\"name\":\"conversation_id\",\"type\":\"uuid\",\"nullable\":false" FK("conversations", "id") "},"
-	"{\"name\":\"message_id\",\"type\":\"uuid\"" FK("messages", "id") "},"
-	"{\"name\":\"job_type\",\"type\":\"text\",\"nullable\":false},"
-	"{\"name\":\"status\",\"type\":\"text\",\"default\":{\"value\":\"queued\"}},"
-	"{\"name\":\"user_query\",\"type\":\"text\",\"nullable\":false},"
-	"{\"name\":\"intent_data\",\"type\":\"json\"},"
-	"{\"name\":\"progress\",\"type\":\"double\",\"default\":{\"value\":0.0}},"
-	"{\"name\":\"total_items\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-	"{\"name\":\"total_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-	"{\"name\":\"processed_items\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-	"{\"name\":\"processed_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-	"{\"name\":\"failed_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
-	"{\"name\":\"current_phase\",\"type\":\"text\",\"default\":{\"value\":\"queued\"}},"
-	"{\"name\":\"result\",\"type\":\"json\"},"
-	"{\"name\":\"aggregation_details\",\"type\":\"json\"},"
-	"{\"name\":\"intermediate_results\",\"type\":\"json\"},"
-	"{\"name\":\"error_message\",\"type\":\"text\"},"
-	"{\"name\":\"error_details\",\"type\":\"json\"},"
-	"{\"name\":\"started_at\",\"type\":\"timestamp\",\"default\":\"now\"},"
-	"{\"name\":\"completed_at\",\"type\":\"timestamp\"},"
-	"{\"name\":\"estimated_completion_seconds\",\"type\":\"integer\"},"
-	"{\"name\":\"actual_duration_seconds\",\"type\":\"double\"},"
-	"{\"name\":\"processing_metadata\",\"type\":\"json\"},"
-	"{\"name\":\"created_at\",\"type\":\"timestamp\",\"default\":\"now\"},"
-	"{\"name\":\"updated_at\",\"type\":\"timestamp\",\"default\":\"now\"}]}";
+	"{\"name\":\"user_id\",\"type\":\"uuid\",\"nullable\":false" FK(
+		"profiles",
+		"user_id") "},"
+			   "{\"name\":\"conversation_id\",\"type\":\"uuid\",\"nullable\":false" FK(
+				   "conversations",
+				   "id") "},"
+					 "{\"name\":\"message_id\",\"type\":\"uuid\"" FK(
+						 "messages",
+						 "id") "},"
+						       "{\"name\":\"job_type\",\"type\":\"text\",\"nullable\":false},"
+						       "{\"name\":\"status\",\"type\":\"text\",\"default\":{\"value\":\"queued\"}},"
+						       "{\"name\":\"user_query\",\"type\":\"text\",\"nullable\":false},"
+						       "{\"name\":\"intent_data\",\"type\":\"json\"},"
+						       "{\"name\":\"progress\",\"type\":\"double\",\"default\":{\"value\":0.0}},"
+						       "{\"name\":\"total_items\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+						       "{\"name\":\"total_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+						       "{\"name\":\"processed_items\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+						       "{\"name\":\"processed_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+						       "{\"name\":\"failed_batches\",\"type\":\"integer\",\"default\":{\"value\":0}},"
+						       "{\"name\":\"current_phase\",\"type\":\"text\",\"default\":{\"value\":\"queued\"}},"
+						       "{\"name\":\"result\",\"type\":\"json\"},"
+						       "{\"name\":\"aggregation_details\",\"type\":\"json\"},"
+						       "{\"name\":\"intermediate_results\",\"type\":\"json\"},"
+						       "{\"name\":\"error_message\",\"type\":\"text\"},"
+						       "{\"name\":\"error_details\",\"type\":\"json\"},"
+						       "{\"name\":\"started_at\",\"type\":\"timestamp\",\"default\":\"now\"},"
+						       "{\"name\":\"completed_at\",\"type\":\"timestamp\"},"
+						       "{\"name\":\"estimated_completion_seconds\",\"type\":\"integer\"},"
+						       "{\"name\":\"actual_duration_seconds\",\"type\":\"double\"},"
+						       "{\"name\":\"processing_metadata\",\"type\":\"json\"},"
+						       "{\"name\":\"created_at\",\"type\":\"timestamp\",\"default\":\"now\"},"
+						       "{\"name\":\"updated_at\",\"type\":\"timestamp\",\"default\":\"now\"}]}";
 
 static const char *const indexes[] = {
 	"{\"op\":\"create_index\",\"table\":\"processing_jobs\",\"name\":\"idx_processing_jobs_user_status\","
@@ -57,8 +63,8 @@ static const char *const indexes[] = {
 };
 
 static const char *const add_job_id =
-	"{\"op\":\"add_column\",\"table\":\"messages\",\"column\":{\"name\":\"job_id\",\"type\":\"uuid\""
-	FK("processing_jobs", "id") "}}";
+	"{\"op\":\"add_column\",\"table\":\"messages\",\"column\":{\"name\":\"job_id\",\"type\":\"uuid\"" FK(
+		"processing_jobs", "id") "}}";
 
 /* The function may be shared by other tables' triggers: the seed's rollback keeps it, and so does ours. */
 static const char *const trigger_function =

@@ -38,17 +38,19 @@ extern "C" {
  * migrate_postgres_options_init(); fields are only ever appended.
  */
 typedef struct migrate_postgres_options {
-	unsigned version;            /* MIGRATE_POSTGRES_OPTIONS_VERSION */
-	const char *schema;          /* history schema; NULL: "public" (copied) */
-	int lock_mode;               /* MIGRATE_PG_LOCK_* */
-	int64_t lease_ms;            /* lease duration (default 300000) */
-	int64_t lock_timeout_ms;     /* DDL and batch lock_timeout (default 5000; 0: none) */
-	int64_t statement_timeout_ms;/* DDL and batch statement_timeout (default 0: none) */
-	uint32_t retries;            /* attempts on lock_timeout, with backoff (default 8) */
+	unsigned version;             /* MIGRATE_POSTGRES_OPTIONS_VERSION */
+	const char *schema;           /* history schema; NULL: "public" (copied) */
+	int lock_mode;                /* MIGRATE_PG_LOCK_* */
+	int64_t lease_ms;             /* lease duration (default 300000) */
+	int64_t lock_timeout_ms;      /* DDL and batch lock_timeout (default 5000; 0: none) */
+	int64_t statement_timeout_ms; /* DDL and batch statement_timeout (default 0: none) */
+	uint32_t retries;             /* attempts on lock_timeout, with backoff (default 8) */
 } migrate_postgres_options_t;
 
-#define MIGRATE_POSTGRES_OPTIONS_INIT \
-	{MIGRATE_POSTGRES_OPTIONS_VERSION, NULL, MIGRATE_PG_LOCK_ADVISORY, 300000, 5000, 0, 8}
+#define MIGRATE_POSTGRES_OPTIONS_INIT                                                                \
+	{                                                                                            \
+		MIGRATE_POSTGRES_OPTIONS_VERSION, NULL, MIGRATE_PG_LOCK_ADVISORY, 300000, 5000, 0, 8 \
+	}
 
 /* Fills `opts` with the defaults of struct version `version`; MIGRATE_EVERSION if unknown. */
 MIGRATE_EXPORT(int) migrate_postgres_options_init(migrate_postgres_options_t *opts, unsigned version);

@@ -39,6 +39,7 @@ struct batch {
 	bson_t fields;    /* client mode: projection, or $project with expressions */
 	bool aggregate;   /* read with aggregate (fields holds expressions) */
 	bool server;      /* server mode: one update command per _id range */
+	bool guard;       /* client mode: per-document filters re-check the selecting condition */
 	/* Server mode: the update command for the documents matching `range`. */
 	int (*per_range)(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err);
 	/* Client mode: optional look-ups for a whole batch (count expressions). */
@@ -55,6 +56,15 @@ static void batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const ch
 	b->c = c;
 	b->step = step;
 	b->table = migrate__doc_str(step, "table");
+	/*
+	 * FerretDB's SQLite backend finds a document by index only when the
+	 * filter is {_id: <string or ObjectId>} alone; any other condition makes
+	 * every per-document update decode the whole collection. There the
+	 * updates filter on _id only, so a write made by the application to
+	 * the same field between a batch's read and its write may be
+	 * overwritten.
+	 */
+	b->guard = !c->caps.ferretdb;
 	snprintf(b->what, sizeof(b->what), "%s \"%s\"", opname, b->table);
 	bson_init(&b->select);
 	bson_init(&b->fields);
@@ -414,9 +424,11 @@ static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *up
 	bson_t cond;
 
 	copy_id(sel, doc);
-	bson_append_document_begin(sel, a->field, -1, &cond);
-	BSON_APPEND_BOOL(&cond, "$exists", false);
-	bson_append_document_end(sel, &cond);
+	if (b->guard) {
+		bson_append_document_begin(sel, a->field, -1, &cond);
+		BSON_APPEND_BOOL(&cond, "$exists", false);
+		bson_append_document_end(sel, &cond);
+	}
 	if (a->uuid) {
 		uint8_t bytes[16];
 		bson_value_t v = {.value_type = BSON_TYPE_BINARY};
@@ -531,9 +543,11 @@ static int field_op_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 	bson_t cond;
 
 	copy_id(sel, doc);
-	bson_append_document_begin(sel, f->field, -1, &cond);
-	BSON_APPEND_BOOL(&cond, "$exists", true);
-	bson_append_document_end(sel, &cond);
+	if (b->guard) {
+		bson_append_document_begin(sel, f->field, -1, &cond);
+		BSON_APPEND_BOOL(&cond, "$exists", true);
+		bson_append_document_end(sel, &cond);
+	}
 	set_value_doc(upd, f->setop, f->field, &f->arg);
 	return 0;
 }
@@ -659,7 +673,8 @@ static int map_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool
 		return 0;
 	}
 	copy_id(sel, doc);
-	BSON_APPEND_UTF8(sel, m->field, old);
+	if (b->guard)
+		BSON_APPEND_UTF8(sel, m->field, old);
 	set_value_doc(upd, "$set", m->field, bson_iter_value(&it));
 	return 0;
 }

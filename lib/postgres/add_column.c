@@ -27,8 +27,8 @@ int pg__add_column_phased(const bson_t *step)
 typedef struct phased {
 	const char *table, *column;
 	int not_null;
-	char check[64];   /* name of the temporary CHECK constraint */
-	bson_t def;       /* the column without default and nullable */
+	char check[64]; /* name of the temporary CHECK constraint */
+	bson_t def;     /* the column without default and nullable */
 } phased_t;
 
 static int phased_init(phased_t *p, const bson_t *step, migrate_error_t *err)

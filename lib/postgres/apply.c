@@ -58,16 +58,16 @@ static void retry_event(pg_target_t *t, migrate_exec_t *exec, const char *what, 
 	const char *msg = PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY);
 	char text[600];
 
-	snprintf(text, sizeof text, "%s: %s [SQLSTATE %s]; attempt %" PRIu32 " of %" PRIu32 " failed, retrying in %" PRIu32
-		 " ms",
-		 what, msg ? msg : "?", pg__state(failed), attempt, t->retries, wait);
+	snprintf(text, sizeof text,
+		 "%s: %s [SQLSTATE %s]; attempt %" PRIu32 " of %" PRIu32 " failed, retrying in %" PRIu32 " ms", what,
+		 msg ? msg : "?", pg__state(failed), attempt, t->retries, wait);
 	migrate__log(MIGRATE_LOG_WARNING, "postgres: %s", text);
 	if (exec)
 		migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
 }
 
 int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
-			migrate_error_t *err)
+		     migrate_error_t *err)
 {
 	int in_txn = t->in_txn;
 	uint32_t attempt;
@@ -171,8 +171,8 @@ static void session_restore(pg_target_t *t, const char *saved)
 	migrate_error_t e;
 
 	if (saved[0] && !pg__lost(t))
-		pg__exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL, "restoring statement_timeout",
-			 &e);
+		pg__exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL,
+			 "restoring statement_timeout", &e);
 }
 
 static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
@@ -213,7 +213,8 @@ static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec,
 		rc = pg__exec_failed(t, migrate__sql_text(&q), 0, NULL, NULL, &failed, what, err);
 		if (rc == 0)
 			break;
-		if (!pg__lost(t) && index_state(t, name, &state, &e) == 0 && state == 2 && drop_invalid(t, name, &e) == 0)
+		if (!pg__lost(t) && index_state(t, name, &state, &e) == 0 && state == 2 &&
+		    drop_invalid(t, name, &e) == 0)
 			dropped = 1;
 		if (pg__retryable(pg__state(failed)) && attempt < t->retries && !pg__lost(t)) {
 			uint32_t wait = pg__backoff_ms(attempt);
@@ -276,8 +277,9 @@ static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out
 	rc = pg__lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
 	if (rc == 0) {
 		if (is_online_index(doc, op))
-			bson_string_append(out, "-- outside a transaction; an INVALID index from an earlier failed build "
-						"is dropped first\n");
+			bson_string_append(out,
+					   "-- outside a transaction; an INVALID index from an earlier failed build "
+					   "is dropped first\n");
 		append_statement(out, migrate__sql_text(&q));
 	}
 	migrate__sql_free(&q);

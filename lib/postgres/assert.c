@@ -69,7 +69,8 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 		return 0;
 	}
 	if (!strcmp(kind, "unique")) {
-		bson_string_t *list = bson_string_new(NULL), *notnull = bson_string_new(NULL), *text = bson_string_new(NULL);
+		bson_string_t *list = bson_string_new(NULL), *notnull = bson_string_new(NULL),
+			      *text = bson_string_new(NULL);
 		if (!migrate__doc_sub(&sub, "columns", &cols))
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "unique.columns: is required");
 		bson_iter_init(&it, &cols);
@@ -100,7 +101,8 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 		const char *column = migrate__doc_str(&sub, "column"), *index = migrate__doc_str(&sub, "index");
 		pg__ident(qt, table);
 		if (column) {
-			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
+			migrate__sql_append(q,
+					    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
 			migrate__sql_param_str(q, qt->str);
 			migrate__sql_append(q, ") AND attname = ");
 			migrate__sql_param_str(q, column);
@@ -128,7 +130,7 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 /* Does `n` satisfy expect (an integer or {"$op": integer})? `desc` describes the expectation. */
 static int expect_number(const bson_t *doc, int64_t n, char *desc, size_t size)
 {
-	static const char *const ops[][2] = {{"$eq", "="},  {"$ne", "!="}, {"$lt", "<"},
+	static const char *const ops[][2] = {{"$eq", "="},   {"$ne", "!="}, {"$lt", "<"},
 					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
 	bson_iter_t it, sub;
 	const char *op = "$eq";
@@ -194,8 +196,7 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 		double d = strtod(v, &end);
 		return *end == '\0' && d == bson_iter_double(&it);
 	}
-	case BSON_TYPE_UTF8:
-		return !strcmp(v, bson_iter_utf8(&it, NULL));
+	case BSON_TYPE_UTF8: return !strcmp(v, bson_iter_utf8(&it, NULL));
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_t parsed;
@@ -211,8 +212,7 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 		bson_string_free(b, true);
 		return same;
 	}
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 

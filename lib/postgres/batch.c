@@ -38,9 +38,9 @@ typedef struct batch {
 	const char *table;
 	char *pk[MAX_PK];
 	size_t npk;
-	int pk_known;           /* read from the catalog (else render shows a placeholder) */
-	migrate_sql_t first;    /* the first batch: no key condition; $1 = limit */
-	migrate_sql_t next;     /* later batches: $1..$npk = last key, $npk+1 = limit */
+	int pk_known;        /* read from the catalog (else render shows a placeholder) */
+	migrate_sql_t first; /* the first batch: no key condition; $1 = limit */
+	migrate_sql_t next;  /* later batches: $1..$npk = last key, $npk+1 = limit */
 } batch_t;
 
 static double mono_ms(void)
@@ -407,8 +407,8 @@ int pg__batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_str
 		}
 		b.pk[0] = migrate__strdup("id");
 		b.npk = 1;
-		bson_string_append_printf(out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n",
-					  b.table);
+		bson_string_append_printf(
+			out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n", b.table);
 	}
 	if ((rc = build(&b, &b.next, 1, err)))
 		goto cleanup;
@@ -454,7 +454,7 @@ static int64_t estimate(batch_t *b)
 }
 
 typedef struct cursor {
-	char *key[MAX_PK];      /* last key, as text; key[0] == NULL before the first batch */
+	char *key[MAX_PK]; /* last key, as text; key[0] == NULL before the first batch */
 	int64_t done;
 } cursor_t;
 
@@ -478,8 +478,10 @@ static int cursor_load(cursor_t *c, const char *cp, size_t npk, migrate_error_t 
 	if (!cp)
 		return 0;
 	if (migrate__json_parse(cp, false, &doc, NULL) != 0)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE, "the journaled checkpoint %.100s is not "
-				    "a backfill checkpoint", cp);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "the journaled checkpoint %.100s is not "
+				    "a backfill checkpoint",
+				    cp);
 	c->done = migrate__doc_int(&doc, "done", 0);
 	if (migrate__doc_sub(&doc, "after", &after)) {
 		bson_iter_init(&it, &after);
@@ -617,7 +619,8 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (rc && failed && pg__retryable(pg__state(failed)) && attempt < b->t->retries && !pg__lost(b->t)) {
 			uint32_t wait = pg__backoff_ms(attempt);
 			char msg[600];
-			snprintf(msg, sizeof msg, "%.500s; attempt %" PRIu32 " of %" PRIu32 ", retrying in %" PRIu32 " ms",
+			snprintf(msg, sizeof msg,
+				 "%.500s; attempt %" PRIu32 " of %" PRIu32 ", retrying in %" PRIu32 " ms",
 				 err ? err->message : "lock timeout", attempt, b->t->retries, wait);
 			migrate_exec_event(exec, MIGRATE_EVENT_RETRY, msg);
 			PQclear(failed);
@@ -637,8 +640,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			max_rows = n;
 		}
 		if (migrate__log_enabled(MIGRATE_LOG_DEBUG))
-			migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s \"%s\": batch of %" PRId64 " rows held its locks %.1f ms",
-				     b->op, b->table, n, held);
+			migrate__log(MIGRATE_LOG_DEBUG,
+				     "postgres: %s \"%s\": batch of %" PRId64 " rows held its locks %.1f ms", b->op,
+				     b->table, n, held);
 		if (total < c.done)
 			total = c.done;
 		if (n > 0 && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
@@ -649,7 +653,8 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			size = next_size(size, held, budget);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
-		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32 " batches, %.0f ms; the longest batch held its "
+		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32
+		     " batches, %.0f ms; the longest batch held its "
 		     "locks %.1f ms (%" PRId64 " rows)",
 		     b->op, b->table, c.done - start_done, batches, mono_ms() - started, max_held, max_rows);
 cleanup:
@@ -691,8 +696,8 @@ int pg__batch_apply(pg_target_t *t, const bson_t *doc, const char *op, migrate_e
 		rc = run_single(&b, exec, 0, err);
 	} else if (b.npk == 0) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "table \"%.63s\" has no primary key: %s runs as one UPDATE in one transaction",
-			 b.table, op);
+		snprintf(msg, sizeof msg,
+			 "table \"%.63s\" has no primary key: %s runs as one UPDATE in one transaction", b.table, op);
 		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, msg);
 		rc = run_single(&b, exec, 1, err);
 	} else {

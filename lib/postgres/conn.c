@@ -205,8 +205,8 @@ static int url_option(const char *key, const char *value, migrate_postgres_optio
  * Splits the libmigrate parameters out of `url`: *libpq receives the URL
  * libpq should see (caller frees), `o` the options.
  */
-static int url_split(const char *url, char **libpq, migrate_postgres_options_t *o, char *schema,
-		     size_t schema_size, migrate_error_t *err)
+static int url_split(const char *url, char **libpq, migrate_postgres_options_t *o, char *schema, size_t schema_size,
+		     migrate_error_t *err)
 {
 	const char *q = strchr(url, '?');
 	const char *p;
@@ -454,19 +454,11 @@ int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, 
 static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **json)
 {
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_UTF8:
-		return bson_iter_utf8(it, NULL);
-	case BSON_TYPE_BOOL:
-		return bson_iter_bool(it) ? "true" : "false";
-	case BSON_TYPE_INT32:
-		snprintf(buf, 32, "%" PRId32, bson_iter_int32(it));
-		return buf;
-	case BSON_TYPE_INT64:
-		snprintf(buf, 32, "%" PRId64, bson_iter_int64(it));
-		return buf;
-	case BSON_TYPE_DOUBLE:
-		snprintf(buf, 32, "%.17g", bson_iter_double(it));
-		return buf;
+	case BSON_TYPE_UTF8: return bson_iter_utf8(it, NULL);
+	case BSON_TYPE_BOOL: return bson_iter_bool(it) ? "true" : "false";
+	case BSON_TYPE_INT32: snprintf(buf, 32, "%" PRId32, bson_iter_int32(it)); return buf;
+	case BSON_TYPE_INT64: snprintf(buf, 32, "%" PRId64, bson_iter_int64(it)); return buf;
+	case BSON_TYPE_DOUBLE: snprintf(buf, 32, "%.17g", bson_iter_double(it)); return buf;
 	case BSON_TYPE_BINARY: {
 		const uint8_t *data;
 		uint32_t len, k;
@@ -491,8 +483,7 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 			migrate__json_canonical(&sub, BSON_ITER_HOLDS_ARRAY(it), *json);
 		return (*json)->str;
 	}
-	default:
-		return NULL;
+	default: return NULL;
 	}
 }
 
@@ -501,7 +492,7 @@ int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_
 {
 	uint32_t n = params ? bson_count_keys(params) : 0, i = 0;
 	const char **values = NULL;
-	char (*nums)[32] = NULL;
+	char(*nums)[32] = NULL;
 	bson_string_t **json = NULL;
 	bson_iter_t it;
 	PGresult *res;
@@ -636,8 +627,7 @@ uint32_t pg__backoff_ms(uint32_t attempt)
 
 int pg__retryable(const char *s)
 {
-	return strcmp(s, PG_LOCK_NOT_AVAILABLE) == 0 || strcmp(s, PG_DEADLOCK) == 0 ||
-	       strcmp(s, PG_SERIALIZATION) == 0;
+	return strcmp(s, PG_LOCK_NOT_AVAILABLE) == 0 || strcmp(s, PG_DEADLOCK) == 0 || strcmp(s, PG_SERIALIZATION) == 0;
 }
 
 /* ---- the driver --------------------------------------------------------- */

@@ -31,29 +31,32 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 	bson_string_t *s = bson_string_new(NULL);
 	int rc;
 
-	bson_string_append(s, "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" PG_ENSURE_KEY ");\n");
+	bson_string_append(s,
+			   "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" PG_ENSURE_KEY
+			   ");\n");
 	if (need_schema) {
 		bson_string_append(s, "CREATE SCHEMA IF NOT EXISTS ");
 		pg__ident(s, t->schema);
 		bson_string_append(s, ";\n");
 	}
-	bson_string_append_printf(s,
-				  "CREATE TABLE IF NOT EXISTS %s (\n"
-				  "  plan text NOT NULL,\n"
-				  "  version numeric(20,0) NOT NULL,\n"
-				  "  name text,\n"
-				  "  checksum text,\n"
-				  "  state text NOT NULL CHECK (state IN ('applying','applied','failed','reverting')),\n"
-				  "  steps_done integer NOT NULL DEFAULT 0,\n"
-				  "  checkpoint text,\n"
-				  "  started_at timestamptz,\n"
-				  "  finished_at timestamptz,\n"
-				  "  duration_ms bigint,\n"
-				  "  applied_by text,\n"
-				  "  error text,\n"
-				  "  lib_version text,\n"
-				  "  PRIMARY KEY (plan, version));\n",
-				  t->history);
+	bson_string_append_printf(
+		s,
+		"CREATE TABLE IF NOT EXISTS %s (\n"
+		"  plan text NOT NULL,\n"
+		"  version numeric(20,0) NOT NULL,\n"
+		"  name text,\n"
+		"  checksum text,\n"
+		"  state text NOT NULL CHECK (state IN ('applying','applied','failed','reverting')),\n"
+		"  steps_done integer NOT NULL DEFAULT 0,\n"
+		"  checkpoint text,\n"
+		"  started_at timestamptz,\n"
+		"  finished_at timestamptz,\n"
+		"  duration_ms bigint,\n"
+		"  applied_by text,\n"
+		"  error text,\n"
+		"  lib_version text,\n"
+		"  PRIMARY KEY (plan, version));\n",
+		t->history);
 	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
 		bson_string_append_printf(s,
 					  "CREATE TABLE IF NOT EXISTS %s (\n"
@@ -120,8 +123,8 @@ int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *c
 				  "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
 				  "lib_version FROM %s WHERE plan = $1 ORDER BY version",
 				  t->history);
-	if (t->in_txn) {
-		/* A missing table must not abort the caller's transaction. */
+	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
+		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
 		rc = pg__exec(t, "SELECT to_regclass($1) IS NULL", 1, q, &res, "reading the history", err);
 		if (rc)
@@ -166,10 +169,11 @@ cleanup:
 /* The lease-renewing CTE that leads every history statement in lease mode ($1 plan, then two more). */
 static void lease_cte(pg_target_t *t, bson_string_t *s, int lease_param, int owner_param)
 {
-	bson_string_append_printf(s,
-				  "WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
-				  "WHERE plan = $1 AND owner = $%d RETURNING 1) ",
-				  t->lease_table, lease_param, owner_param);
+	bson_string_append_printf(
+		s,
+		"WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
+		"WHERE plan = $1 AND owner = $%d RETURNING 1) ",
+		t->lease_table, lease_param, owner_param);
 }
 
 static int lost(pg_target_t *t, const char *plan, migrate_error_t *err)
@@ -214,18 +218,19 @@ int pg__history_write(void *conn, const char *plan, const migrate_record_t *r, m
 		n = 15;
 		lease_cte(t, s, 14, 15);
 	}
-	bson_string_append_printf(s,
-				  "INSERT INTO %s AS h (plan, version, name, checksum, state, steps_done, checkpoint, "
-				  "started_at, finished_at, duration_ms, applied_by, error, lib_version) "
-				  "SELECT $1, $2::numeric, $3, $4, $5, $6::integer, $7, "
-				  "to_timestamp($8::float8 / 1000), to_timestamp($9::float8 / 1000), $10::bigint, $11, $12, $13"
-				  "%s ON CONFLICT (plan, version) DO UPDATE SET name = EXCLUDED.name, "
-				  "checksum = EXCLUDED.checksum, state = EXCLUDED.state, steps_done = EXCLUDED.steps_done, "
-				  "checkpoint = EXCLUDED.checkpoint, started_at = EXCLUDED.started_at, "
-				  "finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, "
-				  "applied_by = EXCLUDED.applied_by, error = EXCLUDED.error, "
-				  "lib_version = EXCLUDED.lib_version",
-				  t->history, lease_mode ? " WHERE EXISTS (SELECT 1 FROM lease)" : "");
+	bson_string_append_printf(
+		s,
+		"INSERT INTO %s AS h (plan, version, name, checksum, state, steps_done, checkpoint, "
+		"started_at, finished_at, duration_ms, applied_by, error, lib_version) "
+		"SELECT $1, $2::numeric, $3, $4, $5, $6::integer, $7, "
+		"to_timestamp($8::float8 / 1000), to_timestamp($9::float8 / 1000), $10::bigint, $11, $12, $13"
+		"%s ON CONFLICT (plan, version) DO UPDATE SET name = EXCLUDED.name, "
+		"checksum = EXCLUDED.checksum, state = EXCLUDED.state, steps_done = EXCLUDED.steps_done, "
+		"checkpoint = EXCLUDED.checkpoint, started_at = EXCLUDED.started_at, "
+		"finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, "
+		"applied_by = EXCLUDED.applied_by, error = EXCLUDED.error, "
+		"lib_version = EXCLUDED.lib_version",
+		t->history, lease_mode ? " WHERE EXISTS (SELECT 1 FROM lease)" : "");
 	rc = pg__exec(t, s->str, n, p, &res, "writing the history", err);
 	if (rc == 0 && lease_mode && strcmp(PQcmdTuples(res), "0") == 0)
 		rc = lost(t, plan, err);

@@ -58,10 +58,11 @@ static void advisory_holder(pg_target_t *t, int64_t key)
 	if (PQntuples(res) == 0)
 		snprintf(t->holder, sizeof t->holder, "another session (it has just released it)");
 	else
-		snprintf(t->holder, sizeof t->holder,
-			 "PostgreSQL backend pid %s (application_name \"%s\", client %s, connected since %s, %s since %s)",
-			 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
-			 PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+		snprintf(
+			t->holder, sizeof t->holder,
+			"PostgreSQL backend pid %s (application_name \"%s\", client %s, connected since %s, %s since %s)",
+			PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+			PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
 	PQclear(res);
 }
 
@@ -124,8 +125,9 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 				  "plan \"%s\" was locked by another run (its lease has just been released)", plan);
 	else
 		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED,
-				  "plan \"%s\" is locked by %s, since %s (lease in %s expires at %s unless renewed)", plan,
-				  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), t->lease_table, PQgetvalue(res, 0, 2));
+				  "plan \"%s\" is locked by %s, since %s (lease in %s expires at %s unless renewed)",
+				  plan, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), t->lease_table,
+				  PQgetvalue(res, 0, 2));
 cleanup:
 	PQclear(res);
 	bson_string_free(s, true);
@@ -139,28 +141,6 @@ int pg__lock_try(void *conn, const char *plan, migrate_error_t *err)
 	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
 		return lease_try(t, plan, err);
 	return advisory_try(t, plan, err);
-}
-
-int pg__lease_renew(pg_target_t *t, const char *plan, migrate_error_t *err)
-{
-	char lease[24];
-	const char *p[3] = {plan, t->owner, lease};
-	bson_string_t *s = bson_string_new(NULL);
-	PGresult *res = NULL;
-	int rc;
-
-	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
-	bson_string_append_printf(s,
-				  "UPDATE %s SET expires_at = now() + $3::bigint * interval '1 millisecond' "
-				  "WHERE plan = $1 AND owner = $2",
-				  t->lease_table);
-	rc = pg__exec(t, s->str, 3, p, &res, "renewing the lease", err);
-	if (rc == 0 && strcmp(PQcmdTuples(res), "0") == 0)
-		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKLOST,
-				  "the lease of plan \"%s\" was taken over by another run", plan);
-	PQclear(res);
-	bson_string_free(s, true);
-	return rc;
 }
 
 int pg__lock_release(void *conn, const char *plan, migrate_error_t *err)

@@ -70,10 +70,11 @@ static int pg_array_length(migrate_sql_t *q, const char *table, const char *colu
 		migrate__sql_printf(q, "(CASE WHEN json_typeof(%s) = 'array' THEN json_array_length(%s) ELSE 0 END)",
 				    c->str, c->str);
 	else
-		migrate__sql_printf(q,
-				    "(CASE WHEN jsonb_typeof(to_jsonb(%s)) = 'array' THEN jsonb_array_length(to_jsonb(%s)) "
-				    "ELSE 0 END)",
-				    c->str, c->str);
+		migrate__sql_printf(
+			q,
+			"(CASE WHEN jsonb_typeof(to_jsonb(%s)) = 'array' THEN jsonb_array_length(to_jsonb(%s)) "
+			"ELSE 0 END)",
+			c->str, c->str);
 	free(type);
 	bson_string_free(c, true);
 	return 0;

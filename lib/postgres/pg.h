@@ -1,8 +1,12 @@
 /*
  * The PostgreSQL driver's internals, shared by the files of lib/postgres/:
- * conn.c (connection, options, statements, transactions), lower.c (steps
- * to SQL), apply.c (running steps), batch.c (batched backfills),
- * history.c (the history table) and lock.c (advisory and lease locks).
+ * conn.c (connection, options, statements, transactions, the driver
+ * struct), lower.c (the SQL dialect and DDL of each op, on top of the
+ * shared lowering in lib/sql), apply.c (which steps leave the engine's
+ * transaction, render, running steps, online indexes), batch.c (batched
+ * backfill and map_values), add_column.c (volatile defaults without a
+ * table rewrite), assert.c (assert steps), history.c (the history table)
+ * and lock.c (advisory and lease locks).
  */
 #ifndef MIGRATE_PG_H
 #define MIGRATE_PG_H
@@ -26,20 +30,20 @@ extern const migrate_sql_dialect_t migrate__pg_dialect;
 
 typedef struct pg_target {
 	PGconn *conn;
-	int owned;                 /* opened by us: PQfinish on close */
-	char *schema;              /* history schema */
-	char *history;             /* "schema"."_migrate_history", quoted */
-	char *lease_table;         /* "schema"."_migrate_lock", quoted */
-	int lock_mode;             /* MIGRATE_PG_LOCK_* */
+	int owned;         /* opened by us: PQfinish on close */
+	char *schema;      /* history schema */
+	char *history;     /* "schema"."_migrate_history", quoted */
+	char *lease_table; /* "schema"."_migrate_lock", quoted */
+	int lock_mode;     /* MIGRATE_PG_LOCK_* */
 	int64_t lease_ms;
 	int64_t lock_timeout_ms;
 	int64_t statement_timeout_ms;
 	uint32_t retries;
-	char owner[40];            /* lease owner token */
-	char redacted[512];        /* the URL without password, for messages */
-	int in_txn;                /* a transaction begun by begin() is open */
-	int no_catalog;             /* lowering must not query the catalog (check_step) */
-	char holder[600];          /* scratch for lock messages */
+	char owner[40];     /* lease owner token */
+	char redacted[512]; /* the URL without password, for messages */
+	int in_txn;         /* a transaction begun by begin() is open */
+	int no_catalog;     /* lowering must not query the catalog (check_step) */
+	char holder[600];   /* scratch for lock messages */
 } pg_target_t;
 
 /* ---- conn.c ---- */
@@ -68,8 +72,8 @@ int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGres
 int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead, const char *const *head,
 		  PGresult **out, PGresult **failed, const char *what, migrate_error_t *err);
 /* Runs `sql` with `n` text parameters. */
-int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
-	     const char *what, migrate_error_t *err);
+int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out, const char *what,
+	     migrate_error_t *err);
 /* pg__exec keeping the failed result in *failed (caller clears). */
 int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
 		    PGresult **failed, const char *what, migrate_error_t *err);
@@ -145,7 +149,5 @@ int pg__history_delete(void *conn, const char *plan, uint64_t version, migrate_e
 /* ---- lock.c ---- */
 int pg__lock_try(void *conn, const char *plan, migrate_error_t *err);
 int pg__lock_release(void *conn, const char *plan, migrate_error_t *err);
-/* Lease mode: extends our lease; MIGRATE_ELOCKLOST when another run took it over. */
-int pg__lease_renew(pg_target_t *t, const char *plan, migrate_error_t *err);
 
 #endif

@@ -108,6 +108,23 @@ class RunOptionsStruct(Structure):
     ]
 
 
+class PostgresOptionsStruct(Structure):
+    """migrate_postgres_options_t (struct version 1)."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("schema", c_char_p),
+        ("lock_mode", c_int),
+        ("lease_ms", c_int64),
+        ("lock_timeout_ms", c_int64),
+        ("statement_timeout_ms", c_int64),
+        ("retries", c_uint32),
+    ]
+
+
+POSTGRES_OPTIONS_VERSION = 1
+
+
 class StatusEntryStruct(Structure):
     """migrate_status_entry_t (read-only prefix)."""
 
@@ -220,6 +237,8 @@ _PROTOTYPES = {
 _OPTIONAL = {
     "migrate_target_open_sqlite": (c_int, [_PP, c_void_p, _ERR]),
     "migrate_target_open_postgres": (c_int, [_PP, c_void_p, _ERR]),
+    "migrate_postgres_options_init": (c_int, [POINTER(PostgresOptionsStruct), c_uint]),
+    "migrate_target_open_postgres_opts": (c_int, [_PP, c_void_p, POINTER(PostgresOptionsStruct), _ERR]),
     "migrate_target_open_mongo": (c_int, [_PP, c_void_p, c_char_p, _ERR]),
 }
 

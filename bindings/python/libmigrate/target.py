@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
 
 from . import _lib
-from ._util import CallContext, call, current_context, invalid, record, required, text, uint
+from ._util import CallContext, call, cstr, current_context, invalid, record, required, text, uint
 from .errors import _enum_or_int
 from .plan import Plan
 
@@ -247,9 +247,50 @@ class Target:
         return cls._wrap("migrate_target_open_sqlite", db, keepalive=keepalive)
 
     @classmethod
-    def wrap_postgres(cls, conn: int, keepalive: Any = None) -> "Target":
-        """Wraps a connected ``PGconn *`` (an int address), borrowed."""
-        return cls._wrap("migrate_target_open_postgres", conn, keepalive=keepalive)
+    def wrap_postgres(
+        cls,
+        conn: int,
+        keepalive: Any = None,
+        *,
+        schema: Optional[str] = None,
+        lock: Optional[str] = None,
+        lease_ms: Optional[int] = None,
+        lock_timeout_ms: Optional[int] = None,
+        statement_timeout_ms: Optional[int] = None,
+        retries: Optional[int] = None,
+    ) -> "Target":
+        """Wraps a connected ``PGconn *`` (an int address), borrowed.
+
+        The options of ``migrate_postgres_options_t`` (library defaults when
+        omitted): ``schema`` of the history tables ("public"), ``lock``
+        "advisory" or "lease" (for poolers in transaction mode),
+        ``lease_ms``, ``lock_timeout_ms`` and ``statement_timeout_ms`` of
+        DDL and batches, ``retries`` on lock timeouts. URLs take the same
+        settings as ``migrate_*`` query parameters."""
+        given = (schema, lock, lease_ms, lock_timeout_ms, statement_timeout_ms, retries)
+        if all(v is None for v in given):
+            return cls._wrap("migrate_target_open_postgres", conn, keepalive=keepalive)
+        if not _lib.has("migrate_target_open_postgres_opts"):
+            raise invalid("migrate_target_open_postgres_opts: this libmigrate was built without PostgreSQL")
+        o = _lib.PostgresOptionsStruct()
+        rc = _lib.lib().migrate_postgres_options_init(ctypes.byref(o), _lib.POSTGRES_OPTIONS_VERSION)
+        if rc:
+            raise invalid(f"migrate_postgres_options_init failed ({rc})")
+        o.schema = cstr(schema, "schema")
+        if lock is not None:
+            modes = {"advisory": 0, "lease": 1}
+            if lock not in modes:
+                raise invalid(f"lock: \"advisory\" or \"lease\", not {lock!r}")
+            o.lock_mode = modes[lock]
+        if lease_ms is not None:
+            o.lease_ms = uint(lease_ms, "lease_ms", 63)
+        if lock_timeout_ms is not None:
+            o.lock_timeout_ms = uint(lock_timeout_ms, "lock_timeout_ms", 63)
+        if statement_timeout_ms is not None:
+            o.statement_timeout_ms = uint(statement_timeout_ms, "statement_timeout_ms", 63)
+        if retries is not None:
+            o.retries = uint(retries, "retries", 32)
+        return cls._wrap("migrate_target_open_postgres_opts", conn, ctypes.byref(o), keepalive=keepalive)
 
     @classmethod
     def wrap_mongo(cls, client: int, dbname: str, keepalive: Any = None) -> "Target":

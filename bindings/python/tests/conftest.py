@@ -83,6 +83,14 @@ def _url_from_env(var: str, file_var: str) -> Optional[str]:
     return None
 
 
+def script_env() -> dict:
+    """The environment of the server scripts: without a sanitizer runtime
+    preloaded for the binding (psql hangs with it)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 def db_name(request: Any, prefix: str) -> str:
     """A database name of our own for this test (and this process)."""
     raw = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")
@@ -111,14 +119,15 @@ def pg_server(tmp_path_factory: Any) -> Iterator[str]:
         return
     state = tmp_path_factory.mktemp("pg-server")
     script = REPO / "scripts" / "pg-server.sh"
-    r = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True, timeout=300,
+                       env=script_env())
     url_file = state / "url"
     if r.returncode != 0 or not url_file.exists():
         unavailable(f"PostgreSQL did not start ({script}): {r.stderr.strip()[-2000:]}")
     try:
         yield url_file.read_text().strip()
     finally:
-        subprocess.run([str(script), "stop", str(state)], capture_output=True, timeout=300)
+        subprocess.run([str(script), "stop", str(state)], capture_output=True, timeout=300, env=script_env())
 
 
 @pytest.fixture
@@ -147,13 +156,14 @@ def mongo_server(tmp_path_factory: Any) -> Iterator[str]:
         unavailable(f"no FerretDB binary at {binary} (run scripts/install-ferretdb.sh)")
     state = tmp_path_factory.mktemp("ferretdb-server")
     script = REPO / "scripts" / "ferretdb-server.sh"
-    r = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([str(script), "start", str(state)], capture_output=True, text=True, timeout=300,
+                       env=script_env())
     if r.returncode != 0 or not (state / "url").exists():
         unavailable(f"FerretDB did not start ({script}): {r.stderr.strip()[-2000:]}")
     try:
         yield (state / "url").read_text().strip()
     finally:
-        subprocess.run([str(script), "stop", str(state)], capture_output=True, timeout=300)
+        subprocess.run([str(script), "stop", str(state)], capture_output=True, timeout=300, env=script_env())
 
 
 @pytest.fixture

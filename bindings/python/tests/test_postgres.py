@@ -129,6 +129,14 @@ def test_wrapped_connection_is_borrowed(pg_db: PostgresDB) -> None:
             t.up(plan)
         conn.query("INSERT INTO w VALUES ('still open')")
     assert pg_db.query("SELECT x FROM w") == [("still open",)]
+    # With options: the history in a schema of its own, a lease lock.
+    pg_db.execute("CREATE SCHEMA ops")
+    with PgConn(pg_db.url) as conn:
+        with lm.Target.wrap_postgres(conn.ptr, schema="ops", lock="lease", lease_ms=60000, retries=2) as t:
+            t.up(lm.Plan.from_json({"plan": "in_ops", "versions": [{"id": 1, "steps": []}]}))
+    assert pg_db.value("SELECT count(*) FROM ops._migrate_history WHERE plan = 'in_ops'") == "1"
+    with pytest.raises(lm.InvalidArgumentError):
+        lm.Target.wrap_postgres(1, lock="mutex")
 
 
 def test_connect_error_hides_the_password() -> None:
