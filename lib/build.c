@@ -259,24 +259,32 @@ static void begin_doc(bson_t *doc, const char *op)
 	BSON_APPEND_UTF8(doc, "op", op);
 }
 
-int migrate_drop_table(migrate_version_t *v, const char *table, migrate_step_t **out, migrate_error_t *err)
+/* A step whose fields are all strings: `kv` holds n key/value pairs (NULL values are left out). */
+static int string_step(migrate_version_t *v, const char *op, const char *const *kv, size_t n, migrate_step_t **out,
+		       migrate_error_t *err)
 {
 	bson_t doc;
+	size_t i;
 
-	begin_doc(&doc, "drop_table");
-	put_str(&doc, "table", table);
+	begin_doc(&doc, op);
+	for (i = 0; i < n; i++)
+		put_str(&doc, kv[2 * i], kv[2 * i + 1]);
 	return add_doc(v, &doc, out, err);
+}
+
+int migrate_drop_table(migrate_version_t *v, const char *table, migrate_step_t **out, migrate_error_t *err)
+{
+	const char *kv[] = {"table", table};
+
+	return string_step(v, "drop_table", kv, 1, out, err);
 }
 
 int migrate_rename_table(migrate_version_t *v, const char *from, const char *to, migrate_step_t **out,
 			 migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"from", from, "to", to};
 
-	begin_doc(&doc, "rename_table");
-	put_str(&doc, "from", from);
-	put_str(&doc, "to", to);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "rename_table", kv, 2, out, err);
 }
 
 int migrate_add_column(migrate_version_t *v, const char *table, const migrate_column_t *col, migrate_step_t **out,
@@ -299,24 +307,17 @@ int migrate_add_column(migrate_version_t *v, const char *table, const migrate_co
 int migrate_drop_column(migrate_version_t *v, const char *table, const char *column, migrate_step_t **out,
 			migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"table", table, "column", column};
 
-	begin_doc(&doc, "drop_column");
-	put_str(&doc, "table", table);
-	put_str(&doc, "column", column);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "drop_column", kv, 2, out, err);
 }
 
 int migrate_rename_column(migrate_version_t *v, const char *table, const char *from, const char *to,
 			  migrate_step_t **out, migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"table", table, "from", from, "to", to};
 
-	begin_doc(&doc, "rename_column");
-	put_str(&doc, "table", table);
-	put_str(&doc, "from", from);
-	put_str(&doc, "to", to);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "rename_column", kv, 3, out, err);
 }
 
 int migrate_create_index(migrate_version_t *v, const char *table, const char *name, const migrate_index_key_t *keys,
@@ -349,12 +350,9 @@ int migrate_create_index(migrate_version_t *v, const char *table, const char *na
 int migrate_drop_index(migrate_version_t *v, const char *table, const char *name, migrate_step_t **out,
 		       migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"table", table, "name", name};
 
-	begin_doc(&doc, "drop_index");
-	put_str(&doc, "table", table);
-	put_str(&doc, "name", name);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "drop_index", kv, 2, out, err);
 }
 
 int migrate_create_enum(migrate_version_t *v, const char *name, const char *const *values, size_t nvalues,
@@ -370,11 +368,9 @@ int migrate_create_enum(migrate_version_t *v, const char *name, const char *cons
 
 int migrate_drop_enum(migrate_version_t *v, const char *name, migrate_step_t **out, migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"name", name};
 
-	begin_doc(&doc, "drop_enum");
-	put_str(&doc, "name", name);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "drop_enum", kv, 1, out, err);
 }
 
 int migrate_map_values(migrate_version_t *v, const char *table, const char *column, const char *map_json,
@@ -493,12 +489,9 @@ int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate
 
 int migrate_sql(migrate_version_t *v, const char *up, const char *down, migrate_step_t **out, migrate_error_t *err)
 {
-	bson_t doc;
+	const char *kv[] = {"up", up, "down", down};
 
-	begin_doc(&doc, "sql");
-	put_str(&doc, "up", up);
-	put_str(&doc, "down", down);
-	return add_doc(v, &doc, out, err);
+	return string_step(v, "sql", kv, 2, out, err);
 }
 
 /* A command is an object or an array of objects. */
