@@ -9,6 +9,110 @@
 
 #include "internal.h"
 
+/* Is `key` of `doc` a bool equal to `value`? */
+static bool is_bool(const bson_iter_t *it, bool value)
+{
+	return BSON_ITER_HOLDS_BOOL(it) && bson_iter_bool(it) == value;
+}
+
+/* A column without the fields that only restate a default. */
+static void column_sans_defaults(const bson_t *col, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, col);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		if ((!strcmp(k, "nullable") && is_bool(&it, true)) || (!strcmp(k, "unique") && is_bool(&it, false)))
+			continue;
+		bson_append_iter(out, k, -1, &it);
+	}
+}
+
+static void step_sans_defaults(const bson_t *step, bson_t *out);
+
+/* Rebuilds an array, passing each document element through `fn`. */
+static void map_array(const bson_iter_t *arr, bson_t *out, const char *key, void (*fn)(const bson_t *, bson_t *))
+{
+	bson_iter_t it;
+	bson_t dst, sub, elem;
+	const uint8_t *data;
+	uint32_t len;
+	char idx[16];
+	const char *ik;
+	uint32_t i = 0;
+
+	bson_append_array_begin(out, key, -1, &dst);
+	bson_iter_recurse(arr, &it);
+	while (bson_iter_next(&it)) {
+		bson_uint32_to_string(i++, &ik, idx, sizeof idx);
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+			bson_append_iter(&dst, ik, -1, &it);
+			continue;
+		}
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&sub, data, len);
+		bson_append_document_begin(&dst, ik, -1, &elem);
+		fn(&sub, &elem);
+		bson_append_document_end(&dst, &elem);
+	}
+	bson_append_array_end(out, &dst);
+}
+
+static void key_sans_defaults(const bson_t *key, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, key);
+	while (bson_iter_next(&it))
+		if (strcmp(bson_iter_key(&it), "order") || !BSON_ITER_HOLDS_UTF8(&it) ||
+		    strcmp(bson_iter_utf8(&it, NULL), "asc"))
+			bson_append_iter(out, NULL, 0, &it);
+}
+
+/*
+ * The step as the checksum sees it: fields that restate a default
+ * (nullable: true, unique: false, online: false, order: "asc") are left
+ * out, so writing them or not is a cosmetic choice.
+ */
+static void step_sans_defaults(const bson_t *step, bson_t *out)
+{
+	const char *op = migrate__doc_str(step, "op");
+	bson_iter_t it;
+
+	bson_iter_init(&it, step);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		if (op && !strcmp(op, "create_table") && !strcmp(k, "columns") && BSON_ITER_HOLDS_ARRAY(&it)) {
+			map_array(&it, out, k, column_sans_defaults);
+		} else if (op && !strcmp(op, "add_column") && !strcmp(k, "column") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+			bson_t col, dst;
+			migrate__doc_sub(step, k, &col);
+			bson_append_document_begin(out, k, -1, &dst);
+			column_sans_defaults(&col, &dst);
+			bson_append_document_end(out, &dst);
+		} else if (op && !strcmp(op, "create_index") &&
+			   ((!strcmp(k, "unique") && is_bool(&it, false)) || (!strcmp(k, "online") && is_bool(&it, false)))) {
+			continue;
+		} else if (op && !strcmp(op, "create_index") && !strcmp(k, "keys") && BSON_ITER_HOLDS_ARRAY(&it)) {
+			map_array(&it, out, k, key_sans_defaults);
+		} else if (!strcmp(k, "down") && BSON_ITER_HOLDS_ARRAY(&it)) {
+			map_array(&it, out, k, step_sans_defaults);
+		} else {
+			bson_append_iter(out, k, -1, &it);
+		}
+	}
+}
+
+static void append_step(const bson_t *step, bson_string_t *canon)
+{
+	bson_t plain = BSON_INITIALIZER;
+
+	step_sans_defaults(step, &plain);
+	migrate__json_canonical(&plain, false, canon);
+	bson_destroy(&plain);
+}
+
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err)
 {
 	bson_string_t *canon = bson_string_new(v->transactional ? "{\"transactional\":true,\"steps\":[" :
@@ -21,12 +125,18 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
 			bson_string_append_c(canon, ',');
-		migrate__json_canonical(&v->steps[j]->doc, false, canon);
+		append_step(&v->steps[j]->doc, canon);
 	}
 	bson_string_append(canon, "]");
 	if (v->down) {
+		bson_t wrapper = BSON_INITIALIZER, plain = BSON_INITIALIZER, list;
+		BSON_APPEND_ARRAY(&wrapper, "down", v->down);
+		step_sans_defaults(&wrapper, &plain);
+		migrate__doc_sub(&plain, "down", &list);
 		bson_string_append(canon, ",\"down\":");
-		migrate__json_canonical(v->down, true, canon);
+		migrate__json_canonical(&list, true, canon);
+		bson_destroy(&wrapper);
+		bson_destroy(&plain);
 	}
 	bson_string_append(canon, "}");
 	ok = EVP_Digest(canon->str, canon->len, md, &mdlen, EVP_sha256(), NULL);

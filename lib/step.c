@@ -49,6 +49,15 @@ static void concat(char *out, size_t size, const char *prefix, const char *sep, 
 	out[n] = '\0';
 }
 
+/* "<what>: it <why>", e.g. "invalid identifier: it is longer than 63 bytes". */
+static int fail_why(vctx *c, const char *path, const char *what, const char *why)
+{
+	char problem[128];
+
+	snprintf(problem, sizeof problem, "%s: it %s", what, why);
+	return fail(c, path, problem, NULL);
+}
+
 static void join(char *out, size_t size, const char *prefix, const char *key)
 {
 	concat(out, size, prefix, ".", key);
@@ -83,7 +92,7 @@ static int check_ident_iter(vctx *c, const bson_iter_t *it, const char *path)
 		return fail(c, path, "must be a string", NULL);
 	s = bson_iter_utf8(it, &len);
 	if (!migrate__ident_ok(s, len, &why))
-		return fail(c, path, "invalid identifier: it", why);
+		return fail_why(c, path, "invalid identifier", why);
 	return 0;
 }
 
@@ -184,7 +193,7 @@ static int check_type(vctx *c, const bson_t *col, const char *path)
 				return 0;
 		if (strncmp(t, "enum:", 5) == 0) {
 			if (!migrate__ident_ok(t + 5, strlen(t + 5), &why))
-				return fail(c, p, "invalid enum name: it", why);
+				return fail_why(c, p, "invalid enum name", why);
 			return 0;
 		}
 		return fail(c, p, "unknown type", t);
@@ -343,7 +352,7 @@ static int check_filter(vctx *c, const bson_t *f, const char *path)
 		{
 			const char *why;
 			if (!migrate__ident_ok(key, strlen(key), &why))
-				return fail(c, p, "invalid column name: it", why);
+				return fail_why(c, p, "invalid column name", why);
 		}
 		if ((rc = check_condition(c, &it, p)))
 			return rc;
@@ -412,7 +421,7 @@ static int check_expr(vctx *c, const bson_t *e, const char *path)
 			const char *why, *k = bson_iter_key(&m);
 			snprintf(mp, sizeof mp, "%s.%s", p, k);
 			if (!migrate__ident_ok(k, strlen(k), &why))
-				return fail(c, mp, "invalid column name: it", why);
+				return fail_why(c, mp, "invalid column name", why);
 			if ((rc = check_ident_iter(c, &m, mp)))
 				return rc;
 		}
@@ -598,7 +607,7 @@ static int op_create_enum(vctx *c, const bson_t *d)
 			return fail(c, p, "must be a string", NULL);
 		s = bson_iter_utf8(&it, &len);
 		if (!migrate__ident_ok(s, len, &why))
-			return fail(c, p, "invalid enum value: it", why);
+			return fail_why(c, p, "invalid enum value", why);
 		bson_iter_init(&o, &vals);
 		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0)
 			if (BSON_ITER_HOLDS_UTF8(&o) && !strcmp(bson_iter_utf8(&o, NULL), s))
@@ -658,7 +667,7 @@ static int op_backfill(vctx *c, const bson_t *d)
 		const char *why, *k = bson_iter_key(&it);
 		snprintf(p, sizeof p, "set.%s", k);
 		if (!migrate__ident_ok(k, strlen(k), &why))
-			return fail(c, p, "invalid column name: it", why);
+			return fail_why(c, p, "invalid column name", why);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return fail(c, p, "must be an expression object", NULL);
 		bson_iter_document(&it, &len, &data);

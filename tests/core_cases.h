@@ -96,13 +96,13 @@ static const core_case core_cases[] = {
 	 PLAN_ERR, "set.c.count.whre: unknown field"},
 
 	/* identifiers (long ones are built in the tests) */
-	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"\"}", PLAN_ERR, "table: invalid identifier: it \"is empty\""},
+	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"\"}", PLAN_ERR, "table: invalid identifier: it is empty"},
 	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"a\\u0001b\"}", PLAN_ERR, "table: invalid identifier"},
 	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"a\\nb\"}", PLAN_ERR, "contains a control character"},
 	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"a\\u007fb\"}", PLAN_ERR, "contains a control character"},
 	{"identifiers", "{\"op\":\"drop_table\",\"table\":\"a\\u0000b\"}", PLAN_ERR, "contains a NUL character"},
 	{"identifiers", "{\"op\":\"rename_table\",\"from\":\"a\",\"to\":\"\\u0000\"}", PLAN_ERR,
-	 "to: invalid identifier: it \"contains a NUL character\""},
+	 "to: invalid identifier: it contains a NUL character"},
 	{"identifiers", "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"\",\"type\":\"text\"}]}",
 	 PLAN_ERR, "columns[0].name: invalid identifier"},
 	{"identifiers", "{\"op\":\"rename_column\",\"table\":\"t\",\"from\":\"a\\tb\",\"to\":\"c\"}", PLAN_ERR,

@@ -410,3 +410,40 @@ TEST(empty_version_and_bad_arguments)
 	CHECK_INT(migrate_version_checksum(v, NULL, 65, NULL), MIGRATE_EINVAL);
 	migrate_plan_destroy(plan);
 }
+
+/* Writing a field's default value, or leaving it out, is a cosmetic choice. */
+TEST(restated_defaults_ignored)
+{
+	char a[65], b[65];
+
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"}]}", a);
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\",\"order\":\"asc\"}],"
+		"\"unique\":false,\"online\":false}",
+		b);
+	CHECK_STR(a, b);
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\",\"order\":\"desc\"}]}", b);
+	CHECK(strcmp(a, b) != 0);
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"}],\"unique\":true}", b);
+	CHECK(strcmp(a, b) != 0);
+
+	sum_one("{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}", a);
+	sum_one("{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"nullable\":true,"
+		"\"unique\":false}]}",
+		b);
+	CHECK_STR(a, b);
+	sum_one("{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"nullable\":false}]}",
+		b);
+	CHECK(strcmp(a, b) != 0);
+
+	sum_one("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"a\",\"type\":\"text\"},"
+		"\"down\":[{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"}]}]}",
+		a);
+	sum_one("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"a\",\"type\":\"text\",\"nullable\":true},"
+		"\"down\":[{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\",\"order\":\"asc\"}]}]}",
+		b);
+	CHECK_STR(a, b);
+	/* a default inside user data is data: a map's values are kept */
+	sum_one("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"x\":false}}", a);
+	sum_one("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"x\":true}}", b);
+	CHECK(strcmp(a, b) != 0);
+}

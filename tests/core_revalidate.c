@@ -196,7 +196,7 @@ TEST(smuggled_huge_identifier)
 	smuggle(v2, json);
 	memset(&err, 0, sizeof err);
 	rc = migrate_up(t, plan, 0, NULL, &err);
-	check_refused("10,000-byte table name", rc, MIGRATE_EPLAN, &err, "table: invalid identifier: it \"is longer than 63 bytes\"");
+	check_refused("10,000-byte table name", rc, MIGRATE_EPLAN, &err, "table: invalid identifier: it is longer than 63 bytes");
 	check_nothing_written("10,000-byte table name", dir);
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);

@@ -195,7 +195,7 @@ TEST(long_identifiers)
 	snprintf(json, sizeof json, "{\"op\":\"drop_table\",\"table\":\"%s\"}", id64);
 	rc = migrate_version_add_step_json(v2, json, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EPLAN);
-	CHECK_HAS(err.message, "version 2 (\"second\"), step 3 (drop_table): table: invalid identifier: it \"is longer than 63 bytes\"");
+	CHECK_HAS(err.message, "version 2 (\"second\"), step 3 (drop_table): table: invalid identifier: it is longer than 63 bytes");
 
 	snprintf(json, sizeof json, "{\"op\":\"drop_table\",\"table\":\"%s\"}", huge);
 	rc = migrate_version_add_step_json(v2, json, NULL, &err);

@@ -399,3 +399,51 @@ TEST(add_column_volatile_default_without_rewrite)
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
 }
+
+/* Frontend messages that start a statement in a libpq trace: Parse (extended protocol) or Query. */
+static int count_statements(FILE *f)
+{
+	char line[4096];
+	int n = 0;
+
+	rewind(f);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "F\t", 2) && (strstr(line, "\tParse\t") || strstr(line, "\tQuery\t")))
+			n++;
+	return n;
+}
+
+TEST(check_is_one_statement_without_lock)
+{
+	const char *url = pgt_fresh_db("check");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	uint64_t id;
+	int state = -1;
+
+	CHECK(trace != NULL);
+	CHECK_OK(migrate_plan_new(&plan, "many", &err), &err);
+	for (id = 1; id <= 1000; id++)
+		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	CHECK_OK(migrate_baseline(t, plan, 1000, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1000);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	PQuntrace(c);
+	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(count_statements(trace), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"), 0);
+	/* A pending version is seen by the same single statement. */
+	pgt_step(pgt_version(plan, 1001, "new"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}

@@ -68,10 +68,13 @@ function(migrate_pytest name)
     TIMEOUT 900 LABELS python)
 endfunction()
 
-migrate_pytest(core tests -m "not postgres and not mongo" --ignore=tests/test_leak.py)
-# Resident memory means nothing under AddressSanitizer (its quarantine holds freed blocks).
-if(NOT MIGRATE_SANITIZE)
-  migrate_pytest(leak tests/test_leak.py)
+# The server-less tests run on SQLite.
+if(MIGRATE_WITH_SQLITE_ENABLED)
+  migrate_pytest(core tests -m "not postgres and not mongo" --ignore=tests/test_leak.py)
+  # Resident memory means nothing under AddressSanitizer (its quarantine holds freed blocks).
+  if(NOT MIGRATE_SANITIZE)
+    migrate_pytest(leak tests/test_leak.py)
+  endif()
 endif()
 
 if(MIGRATE_WITH_POSTGRES_ENABLED)

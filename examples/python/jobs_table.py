@@ -138,7 +138,7 @@ def cycle(target: lm.Target, plan: lm.Plan) -> int:
 def main(argv: Optional[list] = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not 1 <= len(args) <= 2 or args[0].startswith("-"):
-        print(f"usage: jobs_table.py URL [--status|--rollback|--check|--render|--cycle]", file=sys.stderr)
+        print("usage: jobs_table.py URL [--status|--rollback|--check|--render|--cycle]", file=sys.stderr)
         return 2
     url, mode = args[0], (args[1] if len(args) > 1 else "")
     with build_plan() as plan:

@@ -2,9 +2,9 @@
 
 A :class:`Plan` owns a C ``migrate_plan_t``; its :class:`Version` and
 :class:`Step` objects are views borrowed from it and keep it alive. Each
-typed builder mirrors the C builder of the same name and makes the same
-step document (docs/steps.md), so a plan built here, in C or from a plan
-file has the same checksums.
+typed builder calls the C builder of the same name, so it makes the same
+step document (docs/steps.md) and a plan built here has the checksums of
+the same plan built in C.
 """
 
 from __future__ import annotations
@@ -183,6 +183,8 @@ def _index_key(value: IndexKeyLike) -> IndexKey:
         return value
     if isinstance(value, str):
         return IndexKey(value)
+    column: Any
+    order: Any
     if isinstance(value, tuple) and len(value) == 2:
         column, order = value
     elif isinstance(value, Mapping):
@@ -247,7 +249,8 @@ class Step:
     @property
     def document(self) -> Dict[str, Any]:
         """The step document as a dict."""
-        return json.loads(self.json)
+        doc: Dict[str, Any] = json.loads(self.json)
+        return doc
 
     def add_column(self, column: ColumnLike) -> "Step":
         """Adds a column to a create_table step."""
@@ -391,7 +394,7 @@ class _Builders:
         ``where`` makes a partial index; ``online`` builds without blocking
         writes where the driver can."""
         if isinstance(keys, (str, bytes)):
-            keys = [keys]  # type: ignore[list-item]
+            keys = [keys]
         parsed = [_index_key(k) for k in keys]
         array = (_lib.IndexKeyStruct * max(len(parsed), 1))()
         for i, k in enumerate(parsed):
@@ -722,7 +725,7 @@ class Plan(_Builders):
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None)
-        if ptr is None or getattr(self, "_busy", 0):
+        if ptr is None or getattr(self, "_busy", False):
             return
         try:
             self._ptr = None

@@ -203,6 +203,11 @@ class Target:
     subclass of the library's error code.
     """
 
+    _ptr: Optional[int]
+    _owned: bool
+    _busy: int
+    _keepalive: Any
+
     def __init__(self) -> None:
         raise TypeError("use Target.open(url) or a Target.wrap_* function")
 
@@ -301,10 +306,10 @@ class Target:
     def _for_callback(cls, ptr: Optional[int]) -> "Target":
         """The Python object of the target a custom step runs on."""
         ctx = current_context()
-        if ctx is not None and ctx.target is not None and ctx.target._ptr == ptr:
+        if ctx is not None and isinstance(ctx.target, Target) and ctx.target._ptr == ptr:
             return ctx.target
         with _open_lock:
-            found = _open_targets.get(ptr or 0)
+            found: Optional[Target] = _open_targets.get(ptr or 0)
         if found is not None:
             return found
         return cls._new(ptr, False)  # a view that never closes the target
@@ -341,7 +346,7 @@ class Target:
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None)
-        if not ptr or not getattr(self, "_owned", False) or getattr(self, "_busy", 0):
+        if not ptr or not getattr(self, "_owned", False) or getattr(self, "_busy", False):
             return
         try:
             self._ptr = None
@@ -380,7 +385,8 @@ class Target:
             with CallContext() as ctx:
                 ctx.target = self
                 err = _lib.MigrateErrorStruct()
-                rc = getattr(_lib.lib(), fn_name)(tptr, pptr, *args, ctypes.byref(err))
+                fn = getattr(_lib.lib(), fn_name)
+                rc = fn(tptr, pptr, *args, ctypes.byref(err))
             ctx.finish(rc, err)
         finally:
             self._busy -= 1

@@ -139,7 +139,7 @@ def test_wrapped_connection_is_borrowed(pg_db: PostgresDB) -> None:
         lm.Target.wrap_postgres(1, lock="mutex")
 
 
-def test_connect_error_hides_the_password() -> None:
+def test_connect_error_hides_the_password(pg_server: str) -> None:
     with pytest.raises(lm.ConnectError) as e:
         lm.Target.open("postgresql://bob:s3cretpw@127.0.0.1:1/db?connect_timeout=2")
     assert e.value.code == lm.Code.ECONNECT
