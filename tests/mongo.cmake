@@ -29,7 +29,7 @@ endfunction()
 foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c)
     set(_extra "")
-    if(_name STREQUAL "mongo_seeds" OR _name STREQUAL "mongo_resume")
+    if(NOT _name STREQUAL "mongo_ops")
       set(_extra ../examples/sessions_to_jobs/plan.c ../examples/chat_collections/plan.c)
     endif()
     migrate_test(${_name} SOURCES ${_name}.c mongo_util.c ${_extra}

@@ -86,7 +86,7 @@ static int kill_at(const migrate_event_t *ev, void *payload)
 {
 	killer_t *k = payload;
 	bool counts = ev->type == MIGRATE_EVENT_STEP_END || ev->type == MIGRATE_EVENT_STEP_START ||
-		      (ev->type == MIGRATE_EVENT_PROGRESS && ev->processed <= 2 * BATCH);
+		      (ev->type == MIGRATE_EVENT_PROGRESS && ev->processed <= BATCH);
 
 	if (counts && --k->countdown == 0)
 		kill(getpid(), SIGKILL);

@@ -79,8 +79,13 @@ endif()
 
 if(MIGRATE_WITH_POSTGRES_ENABLED)
   migrate_pytest(postgres tests -m postgres)
+  set(_py_pg_env "${_py_env};MIGRATE_PG_URL_FILE=${CMAKE_BINARY_DIR}/pg-server/url")
+  if(TARGET jobs_table)
+    # The C seed 003 example, to show both programs share one history.
+    list(APPEND _py_pg_env "MIGRATE_C_JOBS_TABLE=$<TARGET_FILE:jobs_table>")
+  endif()
   set_tests_properties(python.postgres PROPERTIES FIXTURES_REQUIRED pg_server
-    ENVIRONMENT "${_py_env};MIGRATE_PG_URL_FILE=${CMAKE_BINARY_DIR}/pg-server/url" LABELS "python;postgres")
+    ENVIRONMENT "${_py_pg_env}" LABELS "python;postgres")
 
   # The seed 003 example the way a user runs it (examples/pg_common/run.sh),
   # through a launcher that pins this interpreter and library.

@@ -2,10 +2,11 @@
 """Seed 003 from Python: the jobs table of an async job system on PostgreSQL.
 
 The jobstatus enum, the jobs table and its five indexes, as one version of
-the plan "jobs_table" -- the steps of the C example in examples/jobs_table,
-written with the binding's typed builders. With the readiness check the
-seed asks for: not ready while a version is pending or the table is
-missing.
+the plan "jobs_table" -- the same plan as the C example in
+examples/jobs_table (so the same checksums: either program can migrate a
+database the other one started), written with the binding's typed
+builders. With the readiness check the seed asks for: not ready while a
+version is pending or the table is missing.
 
     jobs_table.py URL [--status | --rollback | --check | --render | --cycle]
 

@@ -145,23 +145,15 @@ def test_seed_003_example_plan_matches_the_c_example() -> None:
         {"op": "create_index", "table": "jobs", "name": f"idx_jobs_{c}", "keys": [{"column": c}]}
         for c in ("status", "created_at", "tool_name", "trace_id", "expires_at")
     ]
-    # The C example leaves "order" out of its keys; the typed builders write
-    # "asc" (see test_index_key_order_default_keeps_the_checksum), so the
-    # comparison spells it out.
-    for step in c_steps[2:]:
-        step["keys"][0]["order"] = "asc"
     c_plan = lm.Plan.from_json({"plan": "jobs_table", "versions": [
         {"id": 2, "name": "add_jobs_table_for_async_operations", "steps": c_steps}]})
     assert python_plan.name == c_plan.name
     assert python_plan.version(2).checksum == c_plan.version(2).checksum
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="core: migrate_create_index() writes \"order\": \"asc\" (lib/build.c) while the JSON form may "
-    "leave it out, so the same index has two checksums; docs/steps.md and plan.h promise one",
-)
 def test_index_key_order_default_keeps_the_checksum() -> None:
+    """The typed builder spells out "order": "asc"; JSON may leave it out:
+    one index, one checksum."""
     typed = lm.Plan("order").add_version(1)
     typed.create_index("t", "i", ["x"])
     as_json = lm.Plan("order").add_version(1)

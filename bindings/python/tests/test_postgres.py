@@ -173,3 +173,22 @@ def test_seed_003_example(pg_db: PostgresDB) -> None:
     assert r.returncode == 1 and "not ready" in r.stdout
     run()
     assert pg_db.exists("jobs")
+
+
+def test_seed_003_python_and_c_examples_share_one_history(pg_db: PostgresDB) -> None:
+    """The C example (examples/jobs_table) migrates; the Python one finds
+    the database ready and nothing to do, and can roll it back."""
+    c_program = os.environ.get("MIGRATE_C_JOBS_TABLE")
+    if not c_program or not os.access(c_program, os.X_OK):
+        pytest.skip("MIGRATE_C_JOBS_TABLE does not name the built C example (ctest sets it)")
+    script = REPO / "examples" / "python" / "jobs_table.py"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO / "bindings" / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([c_program, pg_db.url], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for args in ([], ["--check"], ["--rollback"]):
+        r = subprocess.run([sys.executable, str(script), pg_db.url, *args], capture_output=True, text=True, env=env,
+                           timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "applying" not in r.stdout
+    assert not pg_db.exists("jobs")
