@@ -3,7 +3,7 @@
  * against the per-document loop of seed 000 section 3.3 (find every job,
  * then one update per job), over N documents in the seed's shape.
  *
- *   bench_mongo_backfill URL [--write N ...] [--noop N ...]
+ *   bench_mongo_backfill URL [--write N ...] [--noop N ...] [--rss N ...]
  *
  * URL is mongodb://host:port (databases bench_* are created and dropped).
  * --write N: both on N documents whose counters must all be written
@@ -13,6 +13,12 @@
  *            nothing; this is how memory is measured on collections of
  *            100,000 and 1,000,000 documents (default 100000 1000000; the
  *            per-document loop only up to 100,000).
+ * --rss N:   libmigrate alone on N documents with 10-document batches,
+ *            canceled after 2 batches: peak resident memory once it reads a
+ *            collection of N documents through its cursor (default 100000
+ *            1000000), for servers on which a whole run over N documents
+ *            takes too long (FerretDB 1.24: each document update scans the
+ *            collection).
  * Printed per run: seconds, documents/s, libmigrate's speed relative to the
  * loop, and the peak resident memory of the process that ran it (each run
  * is a child process of its own).
@@ -176,8 +182,20 @@ static void loop_child(const char *db)
 	mongoc_client_destroy(c);
 }
 
+static int rss_cancel;
+
+/* --rss: stop after 2 batches. */
+static int count_batches(const migrate_event_t *ev, void *payload)
+{
+	int *left = payload;
+
+	return ev->type == MIGRATE_EVENT_PROGRESS && --*left <= 0;
+}
+
 static void migrate_child(const char *db)
 {
+	migrate_run_options_t opts;
+	int left = 2, rc;
 	char url[512];
 	migrate_plan_t *p = NULL;
 	migrate_version_t *v = NULL;
@@ -192,7 +210,16 @@ static void migrate_child(const char *db)
 					  "\"tools_failed\":{\"array_length\":\"tool_failure_ids\"},"
 					  "\"tools_in_progress\":{\"value\":0}}}",
 					  NULL, &err) ||
-	    migrate_target_open(&t, url, &err) || migrate_up(t, p, 0, NULL, &err))
+	    migrate_target_open(&t, url, &err))
+		die("libmigrate", err.message);
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	if (rss_cancel) {
+		opts.batch_size = 10;
+		opts.on_event = count_batches;
+		opts.event_payload = &left;
+	}
+	rc = migrate_up(t, p, 0, &opts, &err);
+	if (rc && !(rss_cancel && rc == MIGRATE_ECANCELED))
 		die("libmigrate", err.message);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
@@ -238,6 +265,25 @@ static void verify(mongoc_client_t *c, const char *db, long n)
 	mongoc_collection_destroy(coll);
 }
 
+static void bench_rss(long n)
+{
+	mongoc_client_t *c = client();
+	result_t lib;
+
+	drop_db(c, "bench_lib");
+	fill(c, "bench_lib", n, 0);
+	rss_cancel = 1;
+	lib = run_child(migrate_child, "bench_lib");
+	rss_cancel = 0;
+	if (!lib.ok)
+		die("libmigrate", "failed");
+	drop_db(c, "bench_lib");
+	printf("%-6s %9ld | %9s %10s %8s | %9.2f %10s %8ld | %7s  (10-document batches, canceled after 2)\n", "rss", n,
+	       "-", "-", "-", lib.seconds, "-", lib.rss_kib, "-");
+	fflush(stdout);
+	mongoc_client_destroy(c);
+}
+
 static void bench(long n, int noop, int with_loop)
 {
 	mongoc_client_t *c = client();
@@ -264,16 +310,16 @@ static void bench(long n, int noop, int with_loop)
 		       loop.seconds, n / loop.seconds, loop.rss_kib, lib.seconds, n / lib.seconds, lib.rss_kib,
 		       loop.seconds / lib.seconds);
 	else
-		printf("%-6s %9ld | %9s %10s %8s | %9.2f %10.0f %8ld | %7s\n", noop ? "noop" : "write", n, "-", "-", "-",
-		       lib.seconds, n / lib.seconds, lib.rss_kib, "-");
+		printf("%-6s %9ld | %9s %10s %8s | %9.2f %10.0f %8ld | %7s\n", noop ? "noop" : "write", n, "-", "-",
+		       "-", lib.seconds, n / lib.seconds, lib.rss_kib, "-");
 	fflush(stdout);
 	mongoc_client_destroy(c);
 }
 
 int main(int argc, char **argv)
 {
-	long writes[32] = {2000, 5000, 10000}, noops[32] = {100000, 1000000};
-	int nw = 3, nn = 2, mode = 0, given_w = 0, given_n = 0;
+	long writes[32] = {2000, 5000, 10000}, noops[32] = {100000, 1000000}, rss[32] = {100000, 1000000};
+	int nw = 3, nn = 2, nr = 2, mode = 0, given_w = 0, given_n = 0, given_r = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s mongodb://host:port [--write N ...] [--noop N ...]\n", argv[0]);
@@ -289,16 +335,23 @@ int main(int argc, char **argv)
 			mode = 2;
 			if (!given_n++)
 				nn = 0;
+		} else if (!strcmp(argv[i], "--rss")) {
+			mode = 3;
+			if (!given_r++)
+				nr = 0;
+		} else if (mode == 3 && nr < 32) {
+			rss[nr++] = atol(argv[i]);
 		} else if (mode == 1 && nw < 32) {
 			writes[nw++] = atol(argv[i]);
 		} else if (mode == 2 && nn < 32) {
 			noops[nn++] = atol(argv[i]);
 		}
 	}
-	if (given_w && !given_n)
-		nn = 0;
-	if (given_n && !given_w)
-		nw = 0;
+	if (given_w || given_n || given_r) {
+		nw = given_w ? nw : 0;
+		nn = given_n ? nn : 0;
+		nr = given_r ? nr : 0;
+	}
 	mongoc_init();
 	mongoc_log_set_handler(quiet_log, NULL);
 	printf("counter backfill (seed 000, 3.3) on %s\n", server);
@@ -309,5 +362,7 @@ int main(int argc, char **argv)
 		bench(writes[i], 0, 1);
 	for (int i = 0; i < nn; i++)
 		bench(noops[i], 1, noops[i] <= 100000);
+	for (int i = 0; i < nr; i++)
+		bench_rss(rss[i]);
 	return 0;
 }

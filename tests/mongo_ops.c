@@ -127,7 +127,8 @@ TEST(fields_up_down)
 	has(c, "jobs", "{\"junk\":{\"$exists\":true}}", 0);
 	/* Three distinct UUIDs. */
 	{
-		char *a = mt_find_one(c, mt_db(), "jobs", "{\"_id\":1}"), *b = mt_find_one(c, mt_db(), "jobs", "{\"_id\":2}");
+		char *a = mt_find_one(c, mt_db(), "jobs", "{\"_id\":1}"),
+		     *b = mt_find_one(c, mt_db(), "jobs", "{\"_id\":2}");
 		CHECK(strstr(a, "token") && strcmp(strstr(a, "token"), strstr(b, "token")) != 0);
 		free(a);
 		free(b);
@@ -148,13 +149,11 @@ TEST(indexes)
 	const char *url = mt_fresh_db("idx");
 	mongoc_client_t *c = mt_client(url);
 	migrate_error_t err;
-	const char *steps[] = {
-		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,"
-		"\"keys\":[{\"column\":\"job_id\"}]}",
-		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"user_status\","
-		"\"keys\":[{\"column\":\"user_id\"},{\"column\":\"status\",\"order\":\"desc\"}]}",
-		"{\"op\":\"drop_index\",\"table\":\"jobs\",\"name\":\"old_idx\",\"down\":[]}",
-		NULL};
+	const char *steps[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,"
+			       "\"keys\":[{\"column\":\"job_id\"}]}",
+			       "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"user_status\","
+			       "\"keys\":[{\"column\":\"user_id\"},{\"column\":\"status\",\"order\":\"desc\"}]}",
+			       "{\"op\":\"drop_index\",\"table\":\"jobs\",\"name\":\"old_idx\",\"down\":[]}", NULL};
 	const char *same[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,"
 			      "\"keys\":[{\"column\":\"job_id\"}]}",
 			      NULL};
@@ -164,12 +163,13 @@ TEST(indexes)
 	const char *dupkeys[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"uniq_user\",\"unique\":true,"
 				 "\"keys\":[{\"column\":\"user_id\"}]}",
 				 NULL};
-	migrate_plan_t *p = plan_of("idx", steps), *p2 = plan_of("idx_same", same), *p3 = plan_of("idx_conflict", conflict),
-		       *p4 = plan_of("idx_dup", dupkeys);
+	migrate_plan_t *p = plan_of("idx", steps), *p2 = plan_of("idx_same", same),
+		       *p3 = plan_of("idx_conflict", conflict), *p4 = plan_of("idx_dup", dupkeys);
 	char *spec;
 
-	mt_insert(c, mt_db(), "jobs",
-		  "[{\"_id\":1,\"job_id\":\"j1\",\"user_id\":\"u1\"},{\"_id\":2,\"job_id\":\"j2\",\"user_id\":\"u1\"}]");
+	mt_insert(
+		c, mt_db(), "jobs",
+		"[{\"_id\":1,\"job_id\":\"j1\",\"user_id\":\"u1\"},{\"_id\":2,\"job_id\":\"j2\",\"user_id\":\"u1\"}]");
 	mt_cmd(c, mt_db(), "{\"createIndexes\":\"jobs\",\"indexes\":[{\"key\":{\"x\":1},\"name\":\"old_idx\"}]}", NULL);
 	CHECK_OK(up(url, p, &err), &err);
 	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_,job_id_1,user_status");
@@ -237,9 +237,10 @@ TEST(map_values_up_down)
 			       NULL};
 	migrate_plan_t *p = plan_of("map", steps), *bad = plan_of("chain", chain);
 
-	mt_insert(c, mt_db(), "jobs",
-		  "[{\"_id\":1,\"status\":\"pending\",\"kind\":\"a\"},{\"_id\":2,\"status\":\"running\",\"kind\":\"a\"},"
-		  "{\"_id\":3,\"status\":\"pending\",\"kind\":\"b\"},{\"_id\":4,\"status\":\"done\",\"kind\":\"a\"}]");
+	mt_insert(
+		c, mt_db(), "jobs",
+		"[{\"_id\":1,\"status\":\"pending\",\"kind\":\"a\"},{\"_id\":2,\"status\":\"running\",\"kind\":\"a\"},"
+		"{\"_id\":3,\"status\":\"pending\",\"kind\":\"b\"},{\"_id\":4,\"status\":\"done\",\"kind\":\"a\"}]");
 	CHECK_OK(up(url, p, &err), &err);
 	has(c, "jobs", "{\"_id\":1,\"status\":\"queued\"}", 1);
 	has(c, "jobs", "{\"_id\":2,\"status\":\"active\"}", 1);
@@ -315,8 +316,12 @@ TEST(both_paths_same_result)
 		c = mt_client(url);
 		bson_string_t *docs = bson_string_new("[");
 		for (int i = 0; i < 250; i++)
-			bson_string_append_printf(docs, "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
-						  i ? "," : "", i, i, i % 3 == 0 ? "p" : i % 3 == 1 ? "r" : "x",
+			bson_string_append_printf(docs,
+						  "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
+						  i ? "," : "", i, i,
+						  i % 3 == 0   ? "p"
+						  : i % 3 == 1 ? "r"
+							       : "x",
 						  i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
 		bson_string_append(docs, "]");
 		mt_insert(c, mt_db(), "jobs", docs->str);
@@ -406,6 +411,8 @@ TEST(refused_before_writing)
 		"{\"op\":\"create_table\",\"table\":\"a.b\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
 		"{\"op\":\"create_table\",\"table\":\"system.users\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
 		"{\"op\":\"drop_table\",\"table\":\"_migrate_history\"}",
+		"{\"op\":\"drop_table\",\"table\":\"a\\u0000b\"}",
+		"{\"op\":\"drop_table\",\"table\":\"system\"}",
 		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"$set\",\"type\":\"text\"}}",
 		"{\"op\":\"rename_column\",\"table\":\"t\",\"from\":\"a.b\",\"to\":\"c\"}",
 		"{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"s\",\"map\":{\"a\":\"b\"},\"where\":{\"$where\":\"1\"}}",
@@ -421,7 +428,8 @@ TEST(refused_before_writing)
 		int rc;
 		CHECK_OK(migrate_plan_new(&p, "refused", &err), &err);
 		CHECK_OK(migrate_plan_add_version(p, 1, "ok", &v, &err), &err);
-		mt_step(v, "{\"op\":\"create_table\",\"table\":\"fine\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}");
+		mt_step(v,
+			"{\"op\":\"create_table\",\"table\":\"fine\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}");
 		CHECK_OK(migrate_plan_add_version(p, 2, "bad", &v, &err), &err);
 		if (migrate_version_add_step_json(v, bad[i], NULL, &err) != 0) {
 			/* Refused by the core's own checks (NUL, control characters ...). */
@@ -448,8 +456,7 @@ TEST(render_check_status)
 	const char *steps[] = {
 		"{\"op\":\"rename_table\",\"from\":\"sessions\",\"to\":\"jobs\"}",
 		"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_id_1\",\"unique\":true,\"keys\":[{\"column\":\"job_id\"}]}",
-		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"n\":{\"array_length\":\"tool_ids\"}}}",
-		NULL};
+		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"n\":{\"array_length\":\"tool_ids\"}}}", NULL};
 	migrate_plan_t *p = plan_of("render", steps);
 	migrate_target_t *t = mt_target(url);
 	char *out = NULL;
@@ -483,8 +490,8 @@ TEST(borrowed_client)
 	mongoc_client_t *c = mt_client(url);
 	migrate_target_t *t = NULL;
 	migrate_error_t err;
-	const char *steps[] = {"{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}",
-			       NULL};
+	const char *steps[] = {
+		"{\"op\":\"create_table\",\"table\":\"a\",\"columns\":[{\"name\":\"x\",\"type\":\"text\"}]}", NULL};
 	migrate_plan_t *p = plan_of("borrowed", steps);
 
 	CHECK_INT(migrate_target_open_mongo(&t, NULL, "db", &err), MIGRATE_EINVAL);

@@ -32,8 +32,9 @@ static void verify_jobs(mongoc_client_t *c, const char *db, bool arrays_dropped)
 
 	CHECK_INT(mt_count(c, db, "jobs", NULL), N);
 	CHECK_INT(mt_count(c, db, "sessions", NULL), 0);
-	CHECK_INT(mt_count(c, db, "jobs", "{\"status\":{\"$in\":[\"pending\",\"planning\",\"searching\","
-					   "\"implementing\",\"executing\"]}}"),
+	CHECK_INT(mt_count(c, db, "jobs",
+			   "{\"status\":{\"$in\":[\"pending\",\"planning\",\"searching\","
+			   "\"implementing\",\"executing\"]}}"),
 		  0);
 	CHECK_INT(mt_count(c, db, "jobs", "{\"status\":\"processing\"}"), 44); /* 5 of every 7 sample statuses */
 	CHECK_INT(mt_count(c, db, "jobs", "{\"session_ids\":{\"$size\":0}}"), N);
@@ -142,17 +143,19 @@ TEST(seed004_chat_collections)
 	CHECK_STR(spec, "{ \"key\" : { \"message_id\" : 1, \"user_id\" : 1 }, \"unique\" : true }");
 	free(spec);
 	/* One vote per user per message, enforced by the server. */
-	mt_insert(c, mt_db(), "message_votes",
-		  "[{\"id\":\"v1\",\"message_id\":\"m1\",\"user_id\":\"u1\",\"vote_type\":\"up\",\"_schema_version\":\"1.0.0\"}]");
+	mt_insert(
+		c, mt_db(), "message_votes",
+		"[{\"id\":\"v1\",\"message_id\":\"m1\",\"user_id\":\"u1\",\"vote_type\":\"up\",\"_schema_version\":\"1.0.0\"}]");
 	CHECK(!mt_try_cmd(c, mt_db(),
 			  "{\"insert\":\"message_votes\",\"documents\":[{\"id\":\"v2\",\"message_id\":\"m1\","
 			  "\"user_id\":\"u1\",\"vote_type\":\"down\"}]}",
 			  msg, sizeof msg) ||
 	      mt_count(c, mt_db(), "message_votes", NULL) == 1);
 	CHECK_INT(mt_count(c, mt_db(), "message_votes", NULL), 1);
-	CHECK_INT(mt_count(c, mt_db(), "_migrate_history",
-			   "{\"plan\":\"chat_collections\",\"name\":\"create_chat_collections\",\"state\":\"applied\"}"),
-		  1);
+	CHECK_INT(
+		mt_count(c, mt_db(), "_migrate_history",
+			 "{\"plan\":\"chat_collections\",\"name\":\"create_chat_collections\",\"state\":\"applied\"}"),
+		1);
 	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
 	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
 	/* Rollback: every chat collection dropped, the history entry gone. */

@@ -434,7 +434,7 @@ static void private_cmd(const char *verb, const char *dir)
 
 void mt_private_stop(const char *dir)
 {
-	private_cmd("stop", dir);
+	private_cmd("destroy", dir);
 }
 
 void mt_private_kill(const char *dir)

@@ -57,7 +57,11 @@ void mt_step(migrate_version_t *v, const char *json);
 /* The state of version `id` of `plan` in the history, -1 if absent. */
 int mt_state(migrate_target_t *t, const migrate_plan_t *plan, uint64_t id);
 
-/* A private FerretDB in `dir` (scripts/ferretdb-server.sh): start (port 0: any), stop, SIGKILL. */
+/*
+ * A private FerretDB in `dir` (scripts/ferretdb-server.sh): start (port 0:
+ * any; a restart with the same dir keeps the data), stop for good (the
+ * data is deleted), SIGKILL (the data stays for a restart).
+ */
 const char *mt_private_start(const char *dir, int port);
 void mt_private_stop(const char *dir);
 void mt_private_kill(const char *dir);

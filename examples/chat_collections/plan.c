@@ -3,8 +3,7 @@
 
 #include <stdio.h>
 
-const char *const chat_collections_names[] = {"chat_sessions", "chat_messages", "token_usage", "message_votes",
-					      NULL};
+const char *const chat_collections_names[] = {"chat_sessions", "chat_messages", "token_usage", "message_votes", NULL};
 
 static const char *const steps[] = {
 	/* chat_sessions: session metadata. */

@@ -19,13 +19,21 @@
 
 #include "plan.h"
 
+/* FerretDB has no endSessions; libmongoc warns about it when a client ends. */
+static void quiet_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+	if (!strstr(message, "endSessions"))
+		mongoc_log_default_handler(level, domain, message, data);
+}
+
 static int on_event(const migrate_event_t *ev, void *payload)
 {
 	const char *dir = ev->direction == MIGRATE_DIRECTION_DOWN ? "down" : "up";
 
 	switch (ev->type) {
 	case MIGRATE_EVENT_VERSION_START:
-		printf("%s %llu: %s\n", dir, (unsigned long long)ev->version_id, ev->version_name ? ev->version_name : "");
+		printf("%s %llu: %s\n", dir, (unsigned long long)ev->version_id,
+		       ev->version_name ? ev->version_name : "");
 		break;
 	case MIGRATE_EVENT_STEP_END:
 		printf("  step %d/%d %s done\n", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "");
@@ -34,11 +42,8 @@ static int on_event(const migrate_event_t *ev, void *payload)
 		printf("    %lld of ~%lld documents\n", (long long)ev->processed, (long long)ev->total);
 		break;
 	case MIGRATE_EVENT_LOCK_WAIT:
-	case MIGRATE_EVENT_WARNING:
-		printf("  %s\n", ev->message ? ev->message : "");
-		break;
-	default:
-		break;
+	case MIGRATE_EVENT_WARNING: printf("  %s\n", ev->message ? ev->message : ""); break;
+	default: break;
 	}
 	fflush(stdout);
 	return 0;
@@ -120,8 +125,9 @@ int main(int argc, char **argv)
 		else if (!url && argv[i][0] != '-')
 			url = argv[i];
 		else {
-			fprintf(stderr, "usage: %s mongodb://host/db [--status] [--rollback] [--drop-arrays] "
-					"[--sample N | --no-sample]\n",
+			fprintf(stderr,
+				"usage: %s mongodb://host/db [--status] [--rollback] [--drop-arrays] "
+				"[--sample N | --no-sample]\n",
 				argv[0]);
 			return 2;
 		}
@@ -131,6 +137,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mongoc_init();
+	mongoc_log_set_handler(quiet_log, NULL);
 	if (sessions_to_jobs_plan(&plan, drop_arrays, &err) != 0) {
 		fprintf(stderr, "plan: %s\n", err.message);
 		goto cleanup;

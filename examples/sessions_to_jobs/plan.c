@@ -4,20 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const v1[] = {
-	"{\"op\":\"rename_table\",\"from\":\"sessions\",\"to\":\"jobs\"}",
-	"{\"op\":\"create_table\",\"table\":\"sessions\",\"columns\":["
-	"{\"name\":\"session_id\",\"type\":\"text\",\"nullable\":false},"
-	"{\"name\":\"job_id\",\"type\":\"text\",\"nullable\":false},"
-	"{\"name\":\"user_id\",\"type\":\"text\",\"nullable\":false},"
-	"{\"name\":\"tool_requirement\",\"type\":\"json\"},"
-	"{\"name\":\"status\",\"type\":\"text\"},"
-	"{\"name\":\"tool_id\",\"type\":\"text\"},"
-	"{\"name\":\"tool_failure_id\",\"type\":\"text\"},"
-	"{\"name\":\"error_message\",\"type\":\"text\"},"
-	"{\"name\":\"created_at\",\"type\":\"timestamp\"},"
-	"{\"name\":\"updated_at\",\"type\":\"timestamp\"}]}",
-	NULL};
+static const char *const v1[] = {"{\"op\":\"rename_table\",\"from\":\"sessions\",\"to\":\"jobs\"}",
+				 "{\"op\":\"create_table\",\"table\":\"sessions\",\"columns\":["
+				 "{\"name\":\"session_id\",\"type\":\"text\",\"nullable\":false},"
+				 "{\"name\":\"job_id\",\"type\":\"text\",\"nullable\":false},"
+				 "{\"name\":\"user_id\",\"type\":\"text\",\"nullable\":false},"
+				 "{\"name\":\"tool_requirement\",\"type\":\"json\"},"
+				 "{\"name\":\"status\",\"type\":\"text\"},"
+				 "{\"name\":\"tool_id\",\"type\":\"text\"},"
+				 "{\"name\":\"tool_failure_id\",\"type\":\"text\"},"
+				 "{\"name\":\"error_message\",\"type\":\"text\"},"
+				 "{\"name\":\"created_at\",\"type\":\"timestamp\"},"
+				 "{\"name\":\"updated_at\",\"type\":\"timestamp\"}]}",
+				 NULL};
 
 static const char *const v2[] = {
 	"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"session_ids\",\"type\":\"json\","
@@ -76,8 +75,7 @@ static const char *const v4[] = {
 
 static const char *const v5[] = {
 	"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\",\"down\":[]}",
-	"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_failure_ids\",\"down\":[]}",
-	NULL};
+	"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_failure_ids\",\"down\":[]}", NULL};
 
 static int add(migrate_plan_t *p, uint64_t id, const char *name, const char *const *steps, migrate_error_t *err)
 {
@@ -114,7 +112,7 @@ int sessions_to_jobs_plan(migrate_plan_t **out, int drop_arrays, migrate_error_t
 
 int sessions_to_jobs_sample(mongoc_client_t *client, const char *db, int n, bson_error_t *error)
 {
-	static const char *const statuses[] = {"pending", "planning", "searching", "implementing",
+	static const char *const statuses[] = {"pending",   "planning",  "searching", "implementing",
 					       "executing", "completed", "failed"};
 	mongoc_collection_t *coll = mongoc_client_get_collection(client, db, "sessions");
 	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(coll, NULL);

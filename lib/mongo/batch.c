@@ -34,12 +34,12 @@ struct batch {
 	mongo_conn_t *c;
 	const bson_t *step;
 	const char *table;
-	char what[200];   /* "backfill jobs", for messages */
-	bson_t select;    /* the documents still to visit */
-	bson_t fields;    /* client mode: projection, or $project with expressions */
-	bool aggregate;   /* read with aggregate (fields holds expressions) */
-	bool server;      /* server mode: one update command per _id range */
-	bool guard;       /* client mode: per-document filters re-check the selecting condition */
+	char what[200]; /* "backfill jobs", for messages */
+	bson_t select;  /* the documents still to visit */
+	bson_t fields;  /* client mode: projection, or $project with expressions */
+	bool aggregate; /* read with aggregate (fields holds expressions) */
+	bool server;    /* server mode: one update command per _id range */
+	bool guard;     /* client mode: per-document filters re-check the selecting condition */
 	/* Server mode: the update command for the documents matching `range`. */
 	int (*per_range)(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err);
 	/* Client mode: optional look-ups for a whole batch (count expressions). */
@@ -129,9 +129,9 @@ static mongoc_cursor_t *open_cursor(batch_t *b, mongoc_collection_t *coll, const
 	build_query(&q, &b->select, after, NULL);
 	BSON_APPEND_INT32(&opts, "batchSize", (int32_t)batch_size);
 	if (b->aggregate) {
-		bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(&q), "}", "{", "$sort", "{",
-					    "_id", BCON_INT32(1), "}", "}", "{", "$project",
-					    BCON_DOCUMENT(&b->fields), "}", "]");
+		bson_t *pipeline =
+			BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(&q), "}", "{", "$sort", "{", "_id",
+				 BCON_INT32(1), "}", "}", "{", "$project", BCON_DOCUMENT(&b->fields), "}", "]");
 		mongo__log_command("aggregate", pipeline);
 		cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, &opts, NULL);
 		bson_destroy(pipeline);
@@ -151,8 +151,7 @@ static mongoc_cursor_t *open_cursor(batch_t *b, mongoc_collection_t *coll, const
 
 /* ---- checkpoints ---- */
 
-static int parse_checkpoint(const char *ck, bson_value_t *after, bool *has_after, int64_t *done,
-			    migrate_error_t *err)
+static int parse_checkpoint(const char *ck, bson_value_t *after, bool *has_after, int64_t *done, migrate_error_t *err)
 {
 	bson_t d;
 	bson_error_t e;
@@ -380,7 +379,7 @@ static void update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bs
 
 typedef struct add_column {
 	const char *field;
-	bool uuid;        /* a new UUID per document */
+	bool uuid; /* a new UUID per document */
 	bson_value_t value;
 	bool has_value;
 } add_column_t;
@@ -521,9 +520,9 @@ int mongo__add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec,
 /* ---- drop_column and rename_column ---- */
 
 typedef struct field_op {
-	const char *setop;  /* $unset or $rename */
+	const char *setop; /* $unset or $rename */
 	const char *field;
-	bson_value_t arg;   /* "" or the new name */
+	bson_value_t arg; /* "" or the new name */
 } field_op_t;
 
 static int field_op_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err)
@@ -738,23 +737,29 @@ int mongo__map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec,
 
 /* ---- backfill ---- */
 
-enum expr_kind { EXPR_VALUE, EXPR_COLUMN, EXPR_ARRAY_LENGTH, EXPR_COUNT, EXPR_MONGO };
+enum expr_kind {
+	EXPR_VALUE,
+	EXPR_COLUMN,
+	EXPR_ARRAY_LENGTH,
+	EXPR_COUNT,
+	EXPR_MONGO
+};
 
 typedef struct count_hit {
-	char *key;   /* canonical JSON of the matched value */
+	char *key; /* canonical JSON of the matched value */
 	int64_t n;
 } count_hit_t;
 
 typedef struct expr {
 	const char *target;
 	enum expr_kind kind;
-	bson_iter_t arg;        /* the expression's argument in the step */
-	const char *src;        /* column / array_length source, count's our_col */
-	const char *ctable;     /* count: the other collection */
-	const char *their;      /* count: its field */
-	bson_t cwhere;          /* count: lowered where */
-	char alias[32];         /* mongo on the client path: the projected result */
-	count_hit_t *hits;      /* count: this batch's counts */
+	bson_iter_t arg;    /* the expression's argument in the step */
+	const char *src;    /* column / array_length source, count's our_col */
+	const char *ctable; /* count: the other collection */
+	const char *their;  /* count: its field */
+	bson_t cwhere;      /* count: lowered where */
+	char alias[32];     /* mongo on the client path: the projected result */
+	count_hit_t *hits;  /* count: this batch's counts */
 	size_t nhits;
 } expr_t;
 
@@ -886,21 +891,14 @@ static void append_server_expr(bson_t *set, const expr_t *x)
 	if (x->src)
 		snprintf(path, sizeof(path), "$%s", x->src);
 	switch (x->kind) {
-	case EXPR_VALUE:
-		BCON_APPEND(set, x->target, "{", "$literal", BCON_ITER(&x->arg), "}");
-		break;
-	case EXPR_COLUMN:
-		BCON_APPEND(set, x->target, "{", "$ifNull", "[", BCON_UTF8(path), BCON_NULL, "]", "}");
-		break;
+	case EXPR_VALUE: BCON_APPEND(set, x->target, "{", "$literal", BCON_ITER(&x->arg), "}"); break;
+	case EXPR_COLUMN: BCON_APPEND(set, x->target, "{", "$ifNull", "[", BCON_UTF8(path), BCON_NULL, "]", "}"); break;
 	case EXPR_ARRAY_LENGTH:
-		BCON_APPEND(set, x->target, "{", "$cond", "{", "if", "{", "$isArray", BCON_UTF8(path), "}", "then",
-			    "{", "$size", BCON_UTF8(path), "}", "else", BCON_INT32(0), "}", "}");
+		BCON_APPEND(set, x->target, "{", "$cond", "{", "if", "{", "$isArray", BCON_UTF8(path), "}", "then", "{",
+			    "$size", BCON_UTF8(path), "}", "else", BCON_INT32(0), "}", "}");
 		break;
-	case EXPR_MONGO:
-		bson_append_iter(set, x->target, -1, &x->arg);
-		break;
-	case EXPR_COUNT:
-		break; /* never on the server path */
+	case EXPR_MONGO: bson_append_iter(set, x->target, -1, &x->arg); break;
+	case EXPR_COUNT: break; /* never on the server path */
 	}
 }
 
@@ -1038,9 +1036,7 @@ static void append_client_value(bson_t *set, const expr_t *x, const bson_t *doc)
 	bson_iter_t it;
 
 	switch (x->kind) {
-	case EXPR_VALUE:
-		bson_append_value(set, x->target, -1, bson_iter_value((bson_iter_t *)&x->arg));
-		break;
+	case EXPR_VALUE: bson_append_value(set, x->target, -1, bson_iter_value((bson_iter_t *)&x->arg)); break;
 	case EXPR_COLUMN:
 		if (bson_iter_init_find(&it, doc, x->src))
 			bson_append_value(set, x->target, -1, bson_iter_value(&it));
@@ -1196,9 +1192,8 @@ static int render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 		}
 		rc = b->per_doc(b, &sample, &sel, &upd, &skip, err);
 		if (rc == 0)
-			BCON_APPEND(&cmd, "update", BCON_UTF8(b->table), "updates", "[", "{", "q",
-				    BCON_DOCUMENT(&sel), "u", BCON_DOCUMENT(&upd), "multi", BCON_BOOL(true), "}", "]",
-				    "ordered",
+			BCON_APPEND(&cmd, "update", BCON_UTF8(b->table), "updates", "[", "{", "q", BCON_DOCUMENT(&sel),
+				    "u", BCON_DOCUMENT(&upd), "multi", BCON_BOOL(true), "}", "]", "ordered",
 				    BCON_BOOL(false));
 		bson_destroy(&sel);
 		bson_destroy(&upd);
@@ -1235,8 +1230,7 @@ int mongo__render_batched(mongo_conn_t *c, const bson_t *step, bson_string_t *ou
 	} else if (!strcmp(op, "drop_column") || !strcmp(op, "rename_column")) {
 		field_op_t f;
 		bool drop = op[0] == 'd';
-		setup_field_op(&b, &f, drop ? "$unset" : "$rename",
-			       migrate__doc_str(step, drop ? "column" : "from"),
+		setup_field_op(&b, &f, drop ? "$unset" : "$rename", migrate__doc_str(step, drop ? "column" : "from"),
 			       drop ? "" : migrate__doc_str(step, "to"));
 		rc = render_batch(&b, out, err);
 	} else if (!strcmp(op, "map_values")) {
@@ -1253,7 +1247,8 @@ int mongo__render_batched(mongo_conn_t *c, const bson_t *step, bson_string_t *ou
 						out,
 						"// per batch, for %s: aggregate on \"%s\": $match {%s: {$in: [the "
 						"batch's %s]}}, $group by %s with $sum 1\n",
-						bf.e[i].target, bf.e[i].ctable, bf.e[i].their, bf.e[i].src, bf.e[i].their);
+						bf.e[i].target, bf.e[i].ctable, bf.e[i].their, bf.e[i].src,
+						bf.e[i].their);
 		}
 		backfill_free(&bf);
 	}

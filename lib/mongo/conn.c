@@ -24,8 +24,7 @@ void mongo__init_once(void)
 	pthread_once(&init_once, init);
 }
 
-int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname,
-		    migrate_error_t *err)
+int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err)
 {
 	mongo_conn_t *c = calloc(1, sizeof(*c));
 
@@ -88,10 +87,8 @@ uint32_t mongo__server_code(const bson_error_t *e)
 	case MONGOC_ERROR_SERVER:
 	case MONGOC_ERROR_QUERY:
 	case MONGOC_ERROR_COMMAND:
-	case MONGOC_ERROR_WRITE_CONCERN:
-		return e->code;
-	default:
-		return 0;
+	case MONGOC_ERROR_WRITE_CONCERN: return e->code;
+	default: return 0;
 	}
 }
 
@@ -198,8 +195,7 @@ static int detect_server(mongo_conn_t *c, migrate_error_t *err)
 		snprintf(c->caps.server, sizeof(c->caps.server), "MongoDB %s", version);
 		if (bson_iter_init_find(&it, &reply, "ferretdbVersion") && BSON_ITER_HOLDS_UTF8(&it)) {
 			c->caps.ferretdb = true;
-			snprintf(c->caps.server, sizeof(c->caps.server), "FerretDB %s",
-				 bson_iter_utf8(&it, NULL));
+			snprintf(c->caps.server, sizeof(c->caps.server), "FerretDB %s", bson_iter_utf8(&it, NULL));
 		}
 	}
 	bson_destroy(&reply);
@@ -225,8 +221,8 @@ static int detect_server(mongo_conn_t *c, migrate_error_t *err)
 static bool probe_pipeline_updates(mongo_conn_t *c)
 {
 	bson_t *cmd = BCON_NEW("update", BCON_UTF8(MONGO_LOCKS), "updates", "[", "{", "q", "{", "_id",
-			       BCON_UTF8("\x01probe"), "}", "u", "[", "{", "$set", "{", "probe",
-			       BCON_INT32(1), "}", "}", "]", "multi", BCON_BOOL(true), "}", "]");
+			       BCON_UTF8("\x01probe"), "}", "u", "[", "{", "$set", "{", "probe", BCON_INT32(1), "}",
+			       "}", "]", "multi", BCON_BOOL(true), "}", "]");
 	bson_error_t e;
 	bool ok = mongo__run(c, cmd, NULL, &e);
 
@@ -251,8 +247,8 @@ int mongo__caps(mongo_conn_t *c, migrate_error_t *err)
 	if (getenv("MIGRATE_MONGO_NO_PIPELINE"))
 		c->caps.pipeline_updates = false; /* tests force the client-side path */
 	c->caps.known = true;
-	migrate__log(MIGRATE_LOG_INFO, "mongo: %s, wire %d, pipeline updates %s, partial indexes %s",
-		     c->caps.server, (int)c->caps.max_wire, c->caps.pipeline_updates ? "yes" : "no",
+	migrate__log(MIGRATE_LOG_INFO, "mongo: %s, wire %d, pipeline updates %s, partial indexes %s", c->caps.server,
+		     (int)c->caps.max_wire, c->caps.pipeline_updates ? "yes" : "no",
 		     c->caps.partial_indexes ? "yes" : "no");
 	return 0;
 }
@@ -266,8 +262,7 @@ int mongo__collection_exists(mongo_conn_t *c, const char *name, bool *exists, mi
 	int rc = mongo__command(c, cmd, &reply, "listCollections", err);
 
 	*exists = false;
-	if (rc == 0 && bson_iter_init(&it, &reply) &&
-	    bson_iter_find_descendant(&it, "cursor.firstBatch.0", &it))
+	if (rc == 0 && bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "cursor.firstBatch.0", &it))
 		*exists = true;
 	bson_destroy(&reply);
 	bson_destroy(cmd);

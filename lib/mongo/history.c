@@ -141,8 +141,9 @@ int mongo__history_write(void *conn, const char *plan, const migrate_record_t *r
 		return rc;
 	record_doc(&doc, plan, record);
 	cmd = BCON_NEW("update", BCON_UTF8(MONGO_HISTORY), "updates", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
-		       "version", BCON_INT64((int64_t)record->version), "}", "u", "{", "$set", BCON_DOCUMENT(&doc),
-		       "}", "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]", "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
+		       "version", BCON_INT64((int64_t)record->version), "}", "u", "{", "$set", BCON_DOCUMENT(&doc), "}",
+		       "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]", "writeConcern", "{", "w",
+		       BCON_UTF8("majority"), "}");
 	rc = mongo__command(c, cmd, NULL, "writing " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	bson_destroy(&doc);
@@ -158,8 +159,8 @@ int mongo__history_delete(void *conn, const char *plan, uint64_t version, migrat
 	if ((rc = mongo__lock_fence(c, plan, err)))
 		return rc;
 	cmd = BCON_NEW("delete", BCON_UTF8(MONGO_HISTORY), "deletes", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
-		       "version", BCON_INT64((int64_t)version), "}", "limit", BCON_INT32(0), "}", "]",
-		       "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
+		       "version", BCON_INT64((int64_t)version), "}", "limit", BCON_INT32(0), "}", "]", "writeConcern",
+		       "{", "w", BCON_UTF8("majority"), "}");
 	rc = mongo__command(c, cmd, NULL, "deleting from " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	return rc;

@@ -55,11 +55,10 @@ static void describe_holder(const bson_t *doc, char *out, size_t size)
 static bool renew(mongoc_client_t *client, const char *db, const char *plan, const char *token, int64_t lease,
 		  bool *owned, bson_error_t *e)
 {
-	bson_t *cmd = BCON_NEW("update", BCON_UTF8(MONGO_LOCKS), "updates", "[", "{", "q", "{", "_id",
-			       BCON_UTF8(plan), "owner", BCON_UTF8(token), "}", "u", "{", "$set", "{", "expires_at",
+	bson_t *cmd = BCON_NEW("update", BCON_UTF8(MONGO_LOCKS), "updates", "[", "{", "q", "{", "_id", BCON_UTF8(plan),
+			       "owner", BCON_UTF8(token), "}", "u", "{", "$set", "{", "expires_at",
 			       BCON_DATE_TIME(migrate__now_ms() + lease), "}", "}", "multi", BCON_BOOL(true), "}", "]",
-			       "writeConcern", "{",
-			       "w", BCON_UTF8("majority"), "}");
+			       "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
 	bson_t reply;
 
 	/* multi: see mongo__history_write (FerretDB leaks connections on multi: false). */
@@ -114,15 +113,15 @@ static int start_renewer(mongo_conn_t *c, migrate_error_t *err)
 
 	l->client = mongoc_client_new_from_uri(mongoc_client_get_uri(c->client));
 	if (!l->client)
-		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECONNECT,
-				    "cannot open the lock renewal client");
+		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECONNECT, "cannot open the lock renewal client");
 	mongoc_client_set_error_api(l->client, MONGOC_ERROR_API_VERSION_2);
 	mongoc_client_set_appname(l->client, "libmigrate-lock");
 	l->stop = false;
 	if (pthread_create(&l->thread, NULL, renewer, c) != 0) {
 		mongoc_client_destroy(l->client);
 		l->client = NULL;
-		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINTERNAL, "cannot start the lock renewal thread");
+		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINTERNAL,
+				    "cannot start the lock renewal thread");
 	}
 	l->thread_started = true;
 	return 0;
@@ -206,9 +205,9 @@ static int take_expired(mongo_conn_t *c, const char *plan, const char *token, in
 	int rc;
 
 	lock_fields(&set, token, now, c->lock.lease_ms);
-	cmd = BCON_NEW("findAndModify", BCON_UTF8(MONGO_LOCKS), "query", "{", "_id", BCON_UTF8(plan), "expires_at",
-		       "{", "$lt", BCON_DATE_TIME(now), "}", "}", "update", "{", "$set", BCON_DOCUMENT(&set), "}",
-		       "new", BCON_BOOL(false), "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
+	cmd = BCON_NEW("findAndModify", BCON_UTF8(MONGO_LOCKS), "query", "{", "_id", BCON_UTF8(plan), "expires_at", "{",
+		       "$lt", BCON_DATE_TIME(now), "}", "}", "update", "{", "$set", BCON_DOCUMENT(&set), "}", "new",
+		       BCON_BOOL(false), "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
 	rc = mongo__command(c, cmd, &reply, "taking over the lock", err);
 	if (rc == 0) {
 		rc = migrate__doc_sub(&reply, "value", &old) ? 1 : 0;
@@ -244,10 +243,10 @@ int mongo__lock_try(void *conn, const char *plan, migrate_error_t *err)
 	int rc;
 
 	if (l->plan)
-		return strcmp(l->plan, plan) == 0 ? 0
-						   : migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINVAL,
-								  "this target already holds the lock of \"%s\"",
-								  l->plan);
+		return strcmp(l->plan, plan) == 0
+			       ? 0
+			       : migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINVAL,
+					      "this target already holds the lock of \"%s\"", l->plan);
 	l->lease_ms = lease_ms();
 	new_token(token, sizeof(token));
 	rc = take_absent(c, plan, token, now, err);

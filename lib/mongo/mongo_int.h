@@ -36,15 +36,15 @@ typedef struct mongo_caps {
 	bool pipeline_updates; /* update with an aggregation pipeline (MongoDB >= 4.2) */
 	bool partial_indexes;  /* partialFilterExpression */
 	int32_t max_wire;
-	char server[64];       /* "MongoDB 7.0.2" or "FerretDB v1.24.2" */
+	char server[64]; /* "MongoDB 7.0.2" or "FerretDB v1.24.2" */
 } mongo_caps_t;
 
 /* The plan lock this connection holds, and its renewal thread. */
 typedef struct mongo_lock {
-	char *plan;              /* the plan whose lock is held, NULL when none */
-	char token[64];          /* owner token written in the lock document */
+	char *plan;     /* the plan whose lock is held, NULL when none */
+	char token[64]; /* owner token written in the lock document */
 	int64_t lease_ms;
-	atomic_int lost;         /* set by the renewer when the lease was taken over */
+	atomic_int lost; /* set by the renewer when the lease was taken over */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -55,7 +55,7 @@ typedef struct mongo_lock {
 
 typedef struct mongo_conn {
 	mongoc_client_t *client;
-	bool owned;              /* opened from a URL: destroyed by close */
+	bool owned; /* opened from a URL: destroyed by close */
 	char *dbname;
 	mongoc_database_t *db;
 	mongo_caps_t caps;
@@ -64,8 +64,7 @@ typedef struct mongo_conn {
 
 /* ---- conn.c ---- */
 void mongo__init_once(void);
-int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname,
-		    migrate_error_t *err);
+int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err);
 void mongo__conn_free(mongo_conn_t *c);
 /* Fills `err` from a mongoc error with a context; ECONNECT for network errors, else EDB. */
 int mongo__fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)

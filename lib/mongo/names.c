@@ -22,8 +22,7 @@ int mongo__check_collection(const char *name, const char *field, migrate_error_t
 		why = "is reserved for libmigrate's own collections";
 	if (why)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
-				    "%s: collection name \"%s\" %s (refused on MongoDB)", field, name ? name : "",
-				    why);
+				    "%s: collection name \"%s\" %s (refused on MongoDB)", field, name ? name : "", why);
 	return 0;
 }
 

@@ -103,8 +103,8 @@ static bson_t *cmd_enum_put(const bson_t *step)
 
 static bson_t *cmd_enum_delete(const char *name)
 {
-	return BCON_NEW("delete", BCON_UTF8(MONGO_ENUMS), "deletes", "[", "{", "q", "{", "_id", BCON_UTF8(name),
-			"}", "limit", BCON_INT32(1), "}", "]");
+	return BCON_NEW("delete", BCON_UTF8(MONGO_ENUMS), "deletes", "[", "{", "q", "{", "_id", BCON_UTF8(name), "}",
+			"limit", BCON_INT32(1), "}", "]");
 }
 
 /* ---- check_step ---- */
@@ -231,8 +231,7 @@ int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *e
 		return check_create_index(c, s, err);
 	if (!strcmp(op, "drop_index"))
 		return mongo__check_collection(table, "table", err);
-	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") ||
-	    !strcmp(op, "custom"))
+	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") || !strcmp(op, "custom"))
 		return 0;
 	if (!strcmp(op, "map_values"))
 		return mongo__check_map_values(s, err);
@@ -462,8 +461,8 @@ static int apply_drop_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *e
 /* ---- collections ---- */
 
 /* The unique indexes that create_table adds: unique columns and a primary key other than _id. */
-typedef int (*table_index_fn)(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys,
-			      void *ctx, migrate_error_t *err);
+typedef int (*table_index_fn)(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, void *ctx,
+			      migrate_error_t *err);
 
 static int each_table_index(mongo_conn_t *c, const bson_t *s, table_index_fn fn, void *ctx, migrate_error_t *err)
 {
@@ -626,8 +625,8 @@ static int each_command(mongo_conn_t *c, const bson_t *s, command_fn fn, void *c
 	bson_iter_recurse(&it, &arr);
 	while (rc == 0 && bson_iter_next(&arr)) {
 		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
-			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-					    "command: up[%s] is not an object", bson_iter_key(&arr));
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "command: up[%s] is not an object",
+					    bson_iter_key(&arr));
 		bson_iter_document(&arr, &len, &data);
 		bson_init_static(&cmd, data, len);
 		rc = fn(c, &cmd, ctx, err);
@@ -695,9 +694,10 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 		if (has_where)
 			rc = mongo__filter(&where, &partial, err);
 		if (rc == 0)
-			render_cmd(out, NULL, cmd_create_index(table, migrate__doc_str(s, "name"), &keys,
-							       migrate__doc_bool(s, "unique", false),
-							       has_where ? &partial : NULL));
+			render_cmd(out, NULL,
+				   cmd_create_index(table, migrate__doc_str(s, "name"), &keys,
+						    migrate__doc_bool(s, "unique", false),
+						    has_where ? &partial : NULL));
 		bson_destroy(&keys);
 		bson_destroy(&partial);
 		return rc;
@@ -760,5 +760,6 @@ int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *ex
 		return each_command(c, s, run_one_command, NULL, err);
 	if (!strcmp(op, "assert"))
 		return mongo__assert(c, s, err);
-	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB", op);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
+			    op);
 }
