@@ -140,7 +140,7 @@ static bool reply_write_error(const bson_t *reply, bson_error_t *e)
 
 bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e)
 {
-	bson_t local;
+	bson_t local = BSON_INITIALIZER;
 	bson_t *r = reply ? reply : &local;
 	bool ok;
 

@@ -113,7 +113,7 @@ unsigned mongo__step_flags(void *conn, const migrate_step_t *step);
 int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
 int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
-/* ---- batch.c: steps that touch every document, in _id batches ---- */
+/* ---- columns.c, map_values.c, backfill.c: steps that touch every document (batch.c) ---- */
 int mongo__add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int mongo__drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int mongo__rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
@@ -121,7 +121,11 @@ int mongo__map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec,
 int mongo__backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int mongo__check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
 int mongo__check_map_values(const bson_t *step, migrate_error_t *err);
-int mongo__render_batched(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int mongo__render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+/* drop_column and rename_column */
+int mongo__render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int mongo__render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int mongo__render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
 int mongo__check_assert(const bson_t *step, migrate_error_t *err);

@@ -713,7 +713,16 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 		return mongo__render_assert(c, s, out, err);
 	} else if (!strcmp(op, "add_column") || !strcmp(op, "drop_column") || !strcmp(op, "rename_column") ||
 		   !strcmp(op, "map_values") || !strcmp(op, "backfill")) {
-		return mongo__render_batched(c, s, out, err);
+		int rc = mongo__caps(c, err);
+		if (rc)
+			return rc;
+		if (!strcmp(op, "add_column"))
+			return mongo__render_add_column(c, s, out, err);
+		if (!strcmp(op, "map_values"))
+			return mongo__render_map_values(c, s, out, err);
+		if (!strcmp(op, "backfill"))
+			return mongo__render_backfill(c, s, out, err);
+		return mongo__render_field_op(c, s, out, err);
 	} else {
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 				    "op \"%s\" is not supported on MongoDB", op);

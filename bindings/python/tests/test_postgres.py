@@ -184,7 +184,9 @@ def test_seed_003_python_and_c_examples_share_one_history(pg_db: PostgresDB) -> 
     script = REPO / "examples" / "python" / "jobs_table.py"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO / "bindings" / "python") + os.pathsep + env.get("PYTHONPATH", "")
-    r = subprocess.run([c_program, pg_db.url], capture_output=True, text=True, timeout=120)
+    # A sanitized C program carries its own runtime: the one preloaded into Python must not reach it.
+    c_env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    r = subprocess.run([c_program, pg_db.url], capture_output=True, text=True, timeout=120, env=c_env)
     assert r.returncode == 0, r.stdout + r.stderr
     for args in ([], ["--check"], ["--rollback"]):
         r = subprocess.run([sys.executable, str(script), pg_db.url, *args], capture_output=True, text=True, env=env,

@@ -1,0 +1,51 @@
+/*
+ * The batch runner shared by the steps that touch every matching document
+ * (batch.c), and the ops built on it: columns.c (add_column, drop_column,
+ * rename_column), map_values.c and backfill.c.
+ */
+#ifndef MIGRATE_MONGO_BATCH_H
+#define MIGRATE_MONGO_BATCH_H
+
+#include "mongo_int.h"
+
+typedef struct batch batch_t;
+
+struct batch {
+	mongo_conn_t *c;
+	const bson_t *step;
+	const char *table;
+	char what[200]; /* "backfill jobs", for messages */
+	bson_t select;  /* the documents still to visit */
+	bson_t fields;  /* client mode: projection, or $project with expressions */
+	bool aggregate; /* read with aggregate (fields holds expressions) */
+	bool server;    /* server mode: one update command per _id range */
+	bool guard;     /* client mode: per-document filters re-check the selecting condition */
+	/* Server mode: the update command for the documents matching `range`. */
+	int (*per_range)(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err);
+	/* Client mode: optional look-ups for a whole batch (count expressions). */
+	int (*prepare)(batch_t *b, bson_t **docs, size_t n, migrate_error_t *err);
+	/* Client mode: the selector and update of one document; *skip when none. */
+	int (*per_doc)(batch_t *b, const bson_t *doc, bson_t *selector, bson_t *update, bool *skip,
+		       migrate_error_t *err);
+	/* Render: fills a sample document with the fields per_doc reads. */
+	void (*sample)(batch_t *b, bson_t *doc);
+	void *op;
+};
+
+void mongo__batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname);
+void mongo__batch_free(batch_t *b);
+/* Whether this server writes batches as range updates (see batch.c). */
+bool mongo__range_updates(mongo_conn_t *c);
+/* Runs every batch, journaling a checkpoint after each. */
+int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
+/* Appends the batch read and the per-batch write as extended JSON. */
+int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err);
+
+/* {setop: {field: v}} appended to `upd`. */
+void mongo__set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);
+/* Appends the document's _id to `sel`. */
+void mongo__copy_id(bson_t *sel, const bson_t *doc);
+/* An update command of one statement {q, u, multi: true}. */
+void mongo__update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array);
+
+#endif
