@@ -155,6 +155,7 @@ TEST(dead_holder_is_taken_over_after_lease)
 	}
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status));
+	mt_reap(pid);
 
 	t = mt_target(dburl);
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);

@@ -126,6 +126,7 @@ TEST(killed_at_every_step_boundary_and_mid_backfill)
 			break; /* past the last kill point: the run finished */
 		}
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		mt_reap(pid);
 		/* The next run waits out the dead holder's lease, then resumes from the journal. */
 		CHECK_OK(run_up(dburl, NULL, NULL, &err), &err);
 		c = mt_client(dburl);

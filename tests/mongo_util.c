@@ -390,6 +390,14 @@ int mt_state(migrate_target_t *t, const migrate_plan_t *plan, uint64_t id)
 	return state;
 }
 
+void mt_reap(long pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/dev/shm/mongoc-%ld", pid);
+	unlink(path);
+}
+
 static const char *script(void)
 {
 	const char *s = getenv("MIGRATE_FERRETDB_SCRIPT");

@@ -58,6 +58,12 @@ void mt_step(migrate_version_t *v, const char *json);
 int mt_state(migrate_target_t *t, const migrate_plan_t *plan, uint64_t id);
 
 /*
+ * After a child killed by a signal: removes the shared-memory counters file
+ * (/dev/shm/mongoc-PID) libmongoc unlinks only at a normal exit.
+ */
+void mt_reap(long pid);
+
+/*
  * A private FerretDB in `dir` (scripts/ferretdb-server.sh): start (port 0:
  * any; a restart with the same dir keeps the data), stop for good (the
  * data is deleted), SIGKILL (the data stays for a restart).
