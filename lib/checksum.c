@@ -108,8 +108,17 @@ static void append_step(const bson_t *step, bson_string_t *canon)
 {
 	bson_t plain = BSON_INITIALIZER;
 
+	/* A command's documents are read by the server in order: their key order counts. */
+	static const char *const command_keep[] = {"up", "down", NULL};
+	static const char *const assert_keep[] = {"command", "expect", NULL};
+	const char *op = migrate__doc_str(step, "op");
+
 	step_sans_defaults(step, &plain);
-	migrate__json_canonical(&plain, false, canon);
+	migrate__json_canonical_keep(&plain,
+				     op && !strcmp(op, "command")  ? command_keep
+				     : op && !strcmp(op, "assert") ? assert_keep
+								   : NULL,
+				     canon);
 	bson_destroy(&plain);
 }
 

@@ -143,6 +143,8 @@ bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out);
 int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
 void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out);
+/* The same, keeping the key order inside the top-level members named in `keep`. */
+void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, bson_string_t *out);
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
 void migrate__json_value(const bson_iter_t *it, bson_string_t *out);
 

@@ -255,7 +255,9 @@ static void append_double(bson_string_t *out, double d)
 		bson_string_append(out, "null");
 }
 
-void migrate__json_value(const bson_iter_t *cit, bson_string_t *out)
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, bson_string_t *out);
+
+static void write_value(const bson_iter_t *cit, bool sort, bson_string_t *out)
 {
 	bson_iter_t it = *cit;
 	uint32_t len;
@@ -282,7 +284,7 @@ void migrate__json_value(const bson_iter_t *cit, bson_string_t *out)
 		else
 			bson_iter_document(&it, &len, &data);
 		if (bson_init_static(&sub, data, len))
-			migrate__json_canonical(&sub, arr, out);
+			write_doc(&sub, arr, sort, NULL, out);
 		break;
 	}
 	default: {
@@ -302,7 +304,26 @@ void migrate__json_value(const bson_iter_t *cit, bson_string_t *out)
 	}
 }
 
-void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out)
+/*
+ * Objects of the step catalog are written with sorted keys. Where the
+ * database reads the keys in order (a MongoDB command or index key, a
+ * literal value, an aggregation expression) the order is kept: `keep`
+ * names such members at this level, and "value" and "mongo" are such
+ * members everywhere.
+ */
+static bool keeps_order(const char *key, const char *const *keep)
+{
+	size_t i;
+
+	if (!strcmp(key, "value") || !strcmp(key, "mongo"))
+		return true;
+	for (i = 0; keep && keep[i]; i++)
+		if (!strcmp(key, keep[i]))
+			return true;
+	return false;
+}
+
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, bson_string_t *out)
 {
 	bson_iter_t it;
 	const char **keys = NULL;
@@ -315,7 +336,17 @@ void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *ou
 		while (bson_iter_next(&it)) {
 			if (i++)
 				bson_string_append_c(out, ',');
-			migrate__json_value(&it, out);
+			write_value(&it, sort, out);
+		}
+		goto done;
+	}
+	if (!sort) {
+		while (bson_iter_next(&it)) {
+			if (i++)
+				bson_string_append_c(out, ',');
+			append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
+			bson_string_append_c(out, ':');
+			write_value(&it, false, out);
 		}
 		goto done;
 	}
@@ -332,9 +363,24 @@ void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *ou
 		append_json_string(out, keys[i], (uint32_t)strlen(keys[i]));
 		bson_string_append_c(out, ':');
 		if (bson_iter_init_find(&v, doc, keys[i]))
-			migrate__json_value(&v, out);
+			write_value(&v, !keeps_order(keys[i], keep), out);
 	}
 done:
 	free(keys);
 	bson_string_append_c(out, is_array ? ']' : '}');
+}
+
+void migrate__json_value(const bson_iter_t *it, bson_string_t *out)
+{
+	write_value(it, true, out);
+}
+
+void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out)
+{
+	write_doc(doc, is_array, true, NULL, out);
+}
+
+void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, bson_string_t *out)
+{
+	write_doc(doc, false, true, keep, out);
 }

@@ -186,7 +186,8 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	memset(&exec, 0, sizeof exec);
 	exec.in_txn = in_txn;
 	exec.direction = r->direction;
-	exec.checkpoint = checkpoint;
+	/* A copy: journaling replaces the record's string while the step runs. */
+	exec.checkpoint = checkpoint ? migrate__strdup(checkpoint) : NULL;
 	exec.batch_size = (uint32_t)migrate__doc_int(&s->doc, "batch_size", 0);
 	if (!exec.batch_size)
 		exec.batch_size = r->opts.batch_size;
@@ -198,6 +199,7 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     s->op);
 	rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
+	free((char *)exec.checkpoint);
 	if (rc) {
 		migrate__step_place(orig, place, sizeof place);
 		migrate__err_prefix(r->err, "%s: ", place);
@@ -227,15 +229,48 @@ static void mark_applied(migrate_run *r)
 	migrate__rec_set(&r->rec->checkpoint, NULL);
 }
 
+/*
+ * The journal fields a transaction group changes in memory before its
+ * commit: when the commit fails they go back to what the database holds.
+ */
+typedef struct journal_snapshot {
+	uint32_t steps_done;
+	int state;
+	int64_t finished_at_ms, duration_ms;
+	char *checkpoint;
+} journal_snapshot;
+
+static void snapshot_take(const migrate__rec *rec, journal_snapshot *snap)
+{
+	snap->steps_done = rec->steps_done;
+	snap->state = rec->state;
+	snap->finished_at_ms = rec->finished_at_ms;
+	snap->duration_ms = rec->duration_ms;
+	snap->checkpoint = rec->checkpoint ? migrate__strdup(rec->checkpoint) : NULL;
+}
+
+static void snapshot_restore(migrate__rec *rec, journal_snapshot *snap)
+{
+	rec->steps_done = snap->steps_done;
+	rec->state = snap->state;
+	rec->finished_at_ms = snap->finished_at_ms;
+	rec->duration_ms = snap->duration_ms;
+	free(rec->checkpoint);
+	rec->checkpoint = snap->checkpoint;
+	snap->checkpoint = NULL;
+}
+
 /* Steps [i, j) in one transaction together with their journal write. */
 static int up_group(migrate_run *r, size_t i, size_t j)
 {
 	const migrate_version_t *v = r->v;
+	journal_snapshot snap;
 	size_t k;
 	int rc;
 
 	if ((rc = txn(r, r->t->driver->begin)))
 		return rc;
+	snapshot_take(r->rec, &snap);
 	for (k = i; k < j; k++) {
 		const migrate_step_t *s = v->steps[k];
 		migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)k, s->op, 0, -1, NULL);
@@ -249,9 +284,11 @@ static int up_group(migrate_run *r, size_t i, size_t j)
 		mark_applied(r);
 	if ((rc = journal(r)) || (rc = txn(r, r->t->driver->commit)))
 		goto fail;
+	free(snap.checkpoint);
 	return 0;
 fail:
 	rollback(r);
+	snapshot_restore(r->rec, &snap);
 	return rc;
 }
 
@@ -308,6 +345,11 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 	r->version_started_ms = migrate__now_ms();
 	if ((rc = migrate__version_checksum(v, sum, r->err)))
 		return rc;
+	if (rec->state == MIGRATE_STATE_REVERTING && rec->checkpoint && rec->steps_done > 0) {
+		/* A down stopped inside step steps_done-1's inverse: run that step again. */
+		rec->steps_done--;
+		migrate__rec_set(&rec->checkpoint, NULL);
+	}
 	start_record(r, sum, MIGRATE_STATE_APPLYING);
 	if (v->nsteps == 0)
 		mark_applied(r);
@@ -328,6 +370,12 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 			rc = up_group(r, i, j);
 		}
 		if (rc)
+			goto fail;
+	}
+	if (rec->state != MIGRATE_STATE_APPLIED) {
+		/* Every step was in effect already (a resumed or half-reverted version). */
+		mark_applied(r);
+		if ((rc = journal(r)))
 			goto fail;
 	}
 	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, NULL, 0, -1, NULL);
@@ -362,6 +410,8 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 			return rc;
 		if (rec->checksum && !strcmp(rec->checksum, sum))
 			continue;
+		if (rec->state != MIGRATE_STATE_APPLIED && rec->steps_done == 0 && !rec->checkpoint)
+			continue; /* nothing of it ran: the edit is a fix, and the next run records it */
 		if (r->opts.allow_amended) {
 			snprintf(msg, sizeof msg, "version %llu changed since it was applied (allowed)",
 				 (unsigned long long)v->id);
@@ -515,7 +565,7 @@ static int version_down_for(const migrate_version_t *v, size_t i, inverse_set *o
 }
 
 /* The inverses of the first `count` steps of `v`, each checked by the driver. */
-static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count, inverse_set **out)
+static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count, bool whole, inverse_set **out)
 {
 	inverse_set *inv = calloc(count + 1, sizeof *inv);
 	char place[512];
@@ -526,7 +576,7 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 	if (!inv)
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	for (i = 0; i < count && rc == 0; i++) {
-		if (!v->down || count != v->nsteps)
+		if (!v->down || !whole)
 			rc = migrate__step_inverse(v->steps[i], &inv[i].steps, &inv[i].n, r->err);
 		else if (version_down_for(v, i, &inv[i]))
 			rc = migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
@@ -564,6 +614,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
 	const migrate_step_t *orig = r->v->steps[i];
 	bool group = r->t->driver->begin != NULL;
+	journal_snapshot snap;
 	size_t k;
 	int rc;
 
@@ -573,15 +624,17 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	if (group && (rc = txn(r, r->t->driver->begin)))
 		return rc;
+	snapshot_take(r->rec, &snap);
 	if (!strcmp(orig->op, "custom") && !inv->replaced)
 		rc = run_step(r, orig, orig, group, NULL);
 	else
 		for (rc = 0, k = 0; rc == 0 && k < inv->n; k++)
 			rc = run_step(r, inv->steps[k], orig, group, inv->n == 1 ? r->rec->checkpoint : NULL);
 	if (rc == 0) {
-		r->rec->steps_done = (uint32_t)i;
+		/* A version's own down undoes the whole version at once. */
+		r->rec->steps_done = inv->replaced ? 0 : (uint32_t)i;
 		migrate__rec_set(&r->rec->checkpoint, NULL);
-		if (i == 0)
+		if (r->rec->steps_done == 0)
 			rc = r->t->driver->history_delete(r->t->conn, r->plan->name, r->v->id, r->err);
 		else
 			rc = journal(r);
@@ -592,6 +645,9 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 		if (rc)
 			rollback(r);
 	}
+	if (rc && group)
+		snapshot_restore(r->rec, &snap);
+	free(snap.checkpoint);
 	if (rc == 0)
 		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, NULL);
 	return rc;
@@ -615,7 +671,7 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 	if ((rc = journal(r)))
 		return rc;
 	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, NULL);
-	for (i = rec->steps_done; i > 0; i--) {
+	for (i = rec->steps_done; i > 0; i = rec->steps_done) {
 		if (r->cancel) {
 			rc = canceled(r);
 			goto fail;
@@ -665,7 +721,11 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 					    "version %llu (\"%s\") changed since it was applied: its down would not undo "
 					    "what ran; revert the edit, or run repair if it was deliberate",
 					    (unsigned long long)sorted[i]->id, sorted[i]->name ? sorted[i]->name : "");
-		if ((rc = inverses_of(r, sorted[i], steps_in_effect(rec, sorted[i]), &(*inv)[i].sets)))
+		uint32_t count = steps_in_effect(rec, sorted[i]);
+		/* A version's own down serves a version wholly in effect, not one an up left part-way. */
+		bool whole = count == sorted[i]->nsteps &&
+			     (rec->state == MIGRATE_STATE_APPLIED || rec->state == MIGRATE_STATE_REVERTING);
+		if ((rc = inverses_of(r, sorted[i], count, whole, &(*inv)[i].sets)))
 			return rc;
 		(*inv)[i].count = steps_in_effect(rec, sorted[i]);
 	}

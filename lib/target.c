@@ -82,14 +82,17 @@ int migrate_driver_register(const migrate_driver_t *driver, migrate_error_t *err
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&registry_mutex);
+	/* The newest registration wins: a driver registered again moves to the end. */
 	for (i = 0; i < nregistered && registered[i] != driver; i++)
 		;
-	if (i == nregistered) {
-		if (nregistered == MAX_REGISTERED)
-			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "too many registered drivers");
-		else
-			registered[nregistered++] = driver;
+	if (i < nregistered) {
+		memmove(&registered[i], &registered[i + 1], (nregistered - i - 1) * sizeof registered[0]);
+		nregistered--;
 	}
+	if (nregistered == MAX_REGISTERED)
+		rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "too many registered drivers");
+	else
+		registered[nregistered++] = driver;
 	pthread_mutex_unlock(&registry_mutex);
 	return rc;
 }

@@ -447,3 +447,19 @@ TEST(restated_defaults_ignored)
 	sum_one("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"x\":true}}", b);
 	CHECK(strcmp(a, b) != 0);
 }
+
+/* A command's documents, and literal values, are read in order: their key order counts. */
+TEST(ordered_documents_keep_their_key_order)
+{
+	char a[65], b[65];
+
+	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"a\":1,\"b\":1},\"name\":\"i\"}]}}", a);
+	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"b\":1,\"a\":1},\"name\":\"i\"}]}}", b);
+	CHECK(strcmp(a, b) != 0);
+	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"x\":1,\"y\":2}}}}", a);
+	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"y\":2,\"x\":1}}}}", b);
+	CHECK(strcmp(a, b) != 0);
+	/* the catalog's own objects still ignore key order */
+	sum_one("{\"op\":\"backfill\",\"set\":{\"c\":{\"value\":{\"x\":1,\"y\":2}}},\"table\":\"t\"}", b);
+	CHECK_STR(a, b);
+}
