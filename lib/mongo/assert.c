@@ -120,56 +120,25 @@ static int assert_count(mongo_conn_t *c, const bson_t *step, const bson_t *arg, 
 static int assert_unique(mongo_conn_t *c, const bson_t *step, const bson_t *arg, migrate_error_t *err)
 {
 	const char *table = migrate__doc_str(arg, "table");
-	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
-	bson_t cols, pipeline = BSON_INITIALIZER, arr, stage, group, id;
+	bson_t cols, keys = BSON_INITIALIZER;
 	bson_iter_t it;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
 	bson_string_t *dups = bson_string_new("");
-	int n = 0, rc = 0;
+	int n, rc = 0;
 
-	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
-	bson_append_document_begin(&arr, "0", -1, &stage);
-	bson_append_document_begin(&stage, "$group", -1, &group);
-	bson_append_document_begin(&group, "_id", -1, &id);
-	if (migrate__doc_sub(arg, "columns", &cols)) {
-		bson_iter_init(&it, &cols);
-		while (bson_iter_next(&it)) {
-			char path[80];
-			if (!BSON_ITER_HOLDS_UTF8(&it))
-				continue;
-			snprintf(path, sizeof(path), "$%s", bson_iter_utf8(&it, NULL));
-			BSON_APPEND_UTF8(&id, bson_iter_utf8(&it, NULL), path);
-		}
-	}
-	bson_append_document_end(&group, &id);
-	BCON_APPEND(&group, "n", "{", "$sum", BCON_INT32(1), "}");
-	bson_append_document_end(&stage, &group);
-	bson_append_document_end(&arr, &stage);
-	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
-	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
-	bson_append_array_end(&pipeline, &arr);
-	mongo__log_command("aggregate (assert unique)", &pipeline);
-	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		bson_t key;
-		char *json = NULL;
-		if (migrate__doc_sub(doc, "_id", &key))
-			json = bson_as_relaxed_extended_json(&key, NULL);
-		bson_string_append_printf(dups, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
-					  (long long)migrate__doc_int(doc, "n", 0));
-		bson_free(json);
-	}
-	rc = mongo__cursor_error(cur, "assert unique", err);
-	if (rc == 0 && n > 0) {
+	if (migrate__doc_sub(arg, "columns", &cols) && bson_iter_init(&it, &cols))
+		while (bson_iter_next(&it))
+			if (BSON_ITER_HOLDS_UTF8(&it))
+				BSON_APPEND_INT32(&keys, bson_iter_utf8(&it, NULL), 1);
+	n = mongo__duplicates(c, table, &keys, dups, err);
+	if (n < 0) {
+		rc = n;
+	} else if (n > 0) {
 		char found[700];
 		snprintf(found, sizeof(found), "duplicates in \"%s\": %s", table, dups->str);
 		rc = failed(step, err, found);
 	}
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(coll);
 	bson_string_free(dups, true);
-	bson_destroy(&pipeline);
+	bson_destroy(&keys);
 	return rc;
 }
 

@@ -96,6 +96,8 @@ void mongo__append_json(bson_string_t *out, const bson_t *doc);
 void mongo__log_command(const char *what, const bson_t *cmd);
 /* Drains a cursor into `err` if it failed; 0 otherwise. */
 int mongo__cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err);
+/* Up to five groups of documents sharing the fields of `keys`, described in `out`; their number or a negative code. */
+int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out, migrate_error_t *err);
 
 /* ---- names.c ---- */
 /* Checks a collection name: no '$', '.', "system." prefix, or reserved _migrate_ names. */

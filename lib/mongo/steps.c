@@ -328,16 +328,19 @@ static int find_index(mongo_conn_t *c, const char *table, const char *name, cons
 	return rc;
 }
 
-/* Sample duplicate keys for the error of a unique index that could not be built. */
-static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *keys, char *out, size_t size)
+/*
+ * Up to five groups of documents of `table` that share the values of the
+ * fields named by `keys`, written as "{key} (n documents), ..." to `out`.
+ * Returns how many groups were found, or a negative code.
+ */
+int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out, migrate_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
 	bson_t pipeline = BSON_INITIALIZER, stage, group, id, arr;
 	bson_iter_t it;
 	mongoc_cursor_t *cur;
 	const bson_t *doc;
-	bson_string_t *s = bson_string_new("");
-	int n = 0;
+	int n = 0, rc;
 
 	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
 	bson_append_document_begin(&arr, "0", -1, &stage);
@@ -363,15 +366,24 @@ static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *k
 		char *json = NULL;
 		if (migrate__doc_sub(doc, "_id", &key))
 			json = bson_as_relaxed_extended_json(&key, NULL);
-		bson_string_append_printf(s, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
+		bson_string_append_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
 					  (long long)migrate__doc_int(doc, "n", 0));
 		bson_free(json);
 	}
-	snprintf(out, size, "%s", n ? s->str : "none found");
-	bson_string_free(s, true);
+	rc = mongo__cursor_error(cur, "looking for duplicate keys", err);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	bson_destroy(&pipeline);
+	return rc ? rc : n;
+}
+
+/* Sample duplicate keys for the error of a unique index that could not be built. */
+static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *keys, char *out, size_t size)
+{
+	bson_string_t *s = bson_string_new("");
+
+	snprintf(out, size, "%s", mongo__duplicates(c, table, keys, s, NULL) > 0 ? s->str : "none found");
+	bson_string_free(s, true);
 }
 
 static int create_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, bool unique,
