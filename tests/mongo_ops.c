@@ -367,7 +367,8 @@ TEST(asserts)
 	const char *fails[][2] = {
 		{"{\"op\":\"assert\",\"count\":{\"table\":\"jobs\"},\"expect\":4,\"message\":\"need four\"}",
 		 "count of \"jobs\" is 3"},
-		{"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\"]}}", "duplicates"},
+		{"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\"]}}",
+		 "duplicates in \"jobs\": { \"s\" : \"a\" } (2 documents)"},
 		{"{\"op\":\"assert\",\"no_match\":{\"table\":\"jobs\",\"where\":{\"s\":\"a\"}}}", "matches"},
 		{"{\"op\":\"assert\",\"exists\":{\"table\":\"nope\"}}", "does not exist"},
 		{"{\"op\":\"assert\",\"exists\":{\"table\":\"jobs\",\"column\":\"nope\"}}", "has the field"},
