@@ -181,11 +181,22 @@ int migrate_version_add_step_json(migrate_version_t *v, const char *json, migrat
 	return add_doc(v, &doc, out, err);
 }
 
-int migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t **out, migrate_error_t *err)
+static void begin_doc(bson_t *doc, const char *op)
 {
-	/* A table needs columns; the step is valid once the first is added. */
+	bson_init(doc);
+	BSON_APPEND_UTF8(doc, "op", op);
+}
+
+/*
+ * create_table and backfill start without their list (columns, set): such a
+ * step is only valid once the first entry is added, so it is pushed as is
+ * and validated again by every edit and every run.
+ */
+static int open_step(migrate_version_t *v, const char *op, const char *table, const char *list, bool array,
+		     migrate_step_t **out, migrate_error_t *err)
+{
 	migrate_step_t *s;
-	bson_t doc = BSON_INITIALIZER, cols;
+	bson_t doc, sub;
 	const char *why;
 
 	if (out)
@@ -194,12 +205,17 @@ int migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "version is NULL");
 	if (!table || !migrate__ident_ok(table, strlen(table), &why))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-				    "version %llu, step %zu (create_table): table: invalid identifier: it %s",
-				    (unsigned long long)v->id, v->nsteps + 1, table ? why : "is NULL");
-	BSON_APPEND_UTF8(&doc, "op", "create_table");
+				    "version %llu, step %zu (%s): table: invalid identifier: it %s",
+				    (unsigned long long)v->id, v->nsteps + 1, op, table ? why : "is NULL");
+	begin_doc(&doc, op);
 	BSON_APPEND_UTF8(&doc, "table", table);
-	BSON_APPEND_ARRAY_BEGIN(&doc, "columns", &cols);
-	bson_append_array_end(&doc, &cols);
+	if (array) {
+		BSON_APPEND_ARRAY_BEGIN(&doc, list, &sub);
+		bson_append_array_end(&doc, &sub);
+	} else {
+		BSON_APPEND_DOCUMENT_BEGIN(&doc, list, &sub);
+		bson_append_document_end(&doc, &sub);
+	}
 	s = migrate__step_new(&doc);
 	bson_destroy(&doc);
 	if (!s)
@@ -209,6 +225,11 @@ int migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t
 	if (out)
 		*out = s;
 	return 0;
+}
+
+int migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t **out, migrate_error_t *err)
+{
+	return open_step(v, "create_table", table, "columns", true, out, err);
 }
 
 int migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, migrate_error_t *err)
@@ -251,12 +272,6 @@ int migrate_step_set_primary_key(migrate_step_t *step, const char *const *column
 	copy_except(step, &doc, "primary_key");
 	put_strings(&doc, "primary_key", columns, n);
 	return replace_doc(step, &doc, err);
-}
-
-static void begin_doc(bson_t *doc, const char *op)
-{
-	bson_init(doc);
-	BSON_APPEND_UTF8(doc, "op", op);
 }
 
 /* A step whose fields are all strings: `kv` holds n key/value pairs (NULL values are left out). */
@@ -390,32 +405,7 @@ int migrate_map_values(migrate_version_t *v, const char *table, const char *colu
 
 int migrate_backfill(migrate_version_t *v, const char *table, migrate_step_t **out, migrate_error_t *err)
 {
-	/* Like create_table: valid once the first expression is set. */
-	migrate_step_t *s;
-	bson_t doc, set;
-	const char *why;
-
-	if (out)
-		*out = NULL;
-	if (!v)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "version is NULL");
-	if (!table || !migrate__ident_ok(table, strlen(table), &why))
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-				    "version %llu, step %zu (backfill): table: invalid identifier: it %s",
-				    (unsigned long long)v->id, v->nsteps + 1, table ? why : "is NULL");
-	begin_doc(&doc, "backfill");
-	BSON_APPEND_UTF8(&doc, "table", table);
-	BSON_APPEND_DOCUMENT_BEGIN(&doc, "set", &set);
-	bson_append_document_end(&doc, &set);
-	s = migrate__step_new(&doc);
-	bson_destroy(&doc);
-	if (!s)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
-	if (migrate__version_push(v, s, err))
-		return MIGRATE_ENOMEM;
-	if (out)
-		*out = s;
-	return 0;
+	return open_step(v, "backfill", table, "set", false, out, err);
 }
 
 int migrate_step_set_expr(migrate_step_t *step, const char *column, const char *expr_json, migrate_error_t *err)

@@ -155,6 +155,8 @@ migrate_step_t *migrate__step_new(const bson_t *doc);
 void migrate__step_destroy(migrate_step_t *step);
 /* Appends a validated step to a version (takes ownership of `step`). */
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);
+/* Does count `n` meet an assert step's `expect`? `desc` receives the expectation ("= 3"). */
+bool migrate__expect_holds(const bson_t *step, int64_t n, char *desc, size_t size);
 /* "version 3 (name), step 2 (create_table)" */
 void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size);
 /*

@@ -1009,3 +1009,43 @@ char *migrate_step_to_json(const migrate_step_t *step)
 	bson_string_free(s, true);
 	return out;
 }
+
+/*
+ * An assert's `expect`: an integer, or {"$op": integer} with one of $eq $ne
+ * $lt $lte $gt $gte (validation guarantees the shape). `desc` receives the
+ * expectation ("= 3", ">= 2") for the driver's message.
+ */
+bool migrate__expect_holds(const bson_t *step, int64_t n, char *desc, size_t size)
+{
+	static const char *const ops[][2] = {{"$eq", "="},   {"$ne", "!="}, {"$lt", "<"},
+					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
+	bson_iter_t it, op;
+	const char *key = "$eq";
+	int64_t want;
+	size_t i;
+
+	snprintf(desc, size, "a valid expect");
+	if (!bson_iter_init_find(&it, step, "expect"))
+		return false;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		if (!bson_iter_recurse(&it, &op) || !bson_iter_next(&op))
+			return false;
+		key = bson_iter_key(&op);
+		want = bson_iter_as_int64(&op);
+	} else {
+		want = bson_iter_as_int64(&it);
+	}
+	for (i = 0; i < sizeof ops / sizeof ops[0] && strcmp(key, ops[i][0]); i++)
+		;
+	if (i == sizeof ops / sizeof ops[0])
+		return false;
+	snprintf(desc, size, "%s %lld", ops[i][1], (long long)want);
+	switch (i) {
+	case 0: return n == want;
+	case 1: return n != want;
+	case 2: return n < want;
+	case 3: return n <= want;
+	case 4: return n > want;
+	default: return n >= want;
+	}
+}

@@ -52,42 +52,6 @@ static int failed(const bson_t *step, migrate_error_t *err, const char *found)
 			    msg ? ": " : "", msg ? msg : "");
 }
 
-/* `expect` as a number or {"$gte": n, ...}; *why names the comparison that failed. */
-static bool expect_holds(const bson_t *step, int64_t n, char *why, size_t size)
-{
-	bson_iter_t it, op;
-
-	if (!bson_iter_init_find(&it, step, "expect")) {
-		snprintf(why, size, "no expect");
-		return false;
-	}
-	if (BSON_ITER_HOLDS_NUMBER(&it)) {
-		snprintf(why, size, "expected %lld", (long long)bson_iter_as_int64(&it));
-		return n == bson_iter_as_int64(&it);
-	}
-	if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-		snprintf(why, size, "expect is not a number");
-		return false;
-	}
-	bson_iter_recurse(&it, &op);
-	while (bson_iter_next(&op)) {
-		const char *k = bson_iter_key(&op);
-		int64_t v = bson_iter_as_int64(&op);
-		bool ok = !strcmp(k, "$eq")    ? n == v
-			  : !strcmp(k, "$ne")  ? n != v
-			  : !strcmp(k, "$gt")  ? n > v
-			  : !strcmp(k, "$gte") ? n >= v
-			  : !strcmp(k, "$lt")  ? n < v
-			  : !strcmp(k, "$lte") ? n <= v
-					       : false;
-		if (!ok) {
-			snprintf(why, size, "expected %s %lld", k, (long long)v);
-			return false;
-		}
-	}
-	return true;
-}
-
 static int lowered_where(const bson_t *arg, bson_t *out, migrate_error_t *err)
 {
 	bson_t where;
@@ -111,9 +75,9 @@ static int assert_count(mongo_conn_t *c, const bson_t *step, const bson_t *arg, 
 	bson_destroy(&q);
 	if (rc)
 		return rc;
-	if (expect_holds(step, n, why, sizeof(why)))
+	if (migrate__expect_holds(step, n, why, sizeof(why)))
 		return 0;
-	snprintf(found, sizeof(found), "count of \"%s\" is %lld, %s", table, (long long)n, why);
+	snprintf(found, sizeof(found), "count of \"%s\" is %lld, expected %s", table, (long long)n, why);
 	return failed(step, err, found);
 }
 

@@ -127,42 +127,6 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 	return 0;
 }
 
-/* Does `n` satisfy expect (an integer or {"$op": integer})? `desc` describes the expectation. */
-static int expect_number(const bson_t *doc, int64_t n, char *desc, size_t size)
-{
-	static const char *const ops[][2] = {{"$eq", "="},   {"$ne", "!="}, {"$lt", "<"},
-					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
-	bson_iter_t it, sub;
-	const char *op = "$eq";
-	int64_t want;
-	size_t i;
-
-	if (!bson_iter_init_find(&it, doc, "expect"))
-		return 0;
-	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
-		if (!bson_iter_recurse(&it, &sub) || !bson_iter_next(&sub))
-			return 0;
-		op = bson_iter_key(&sub);
-		want = bson_iter_as_int64(&sub);
-	} else {
-		want = bson_iter_as_int64(&it);
-	}
-	for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
-		if (!strcmp(op, ops[i][0]))
-			break;
-	if (i == sizeof ops / sizeof ops[0])
-		return 0;
-	snprintf(desc, size, "%s %" PRId64, ops[i][1], want);
-	switch (i) {
-	case 0: return n == want;
-	case 1: return n != want;
-	case 2: return n < want;
-	case 3: return n <= want;
-	case 4: return n > want;
-	default: return n >= want;
-	}
-}
-
 /* Compares the first value of a result with expect (any JSON value). */
 static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *found)
 {
@@ -259,7 +223,7 @@ int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 		table = migrate__doc_str(&sub, "table");
 	if (!strcmp(kind, "count")) {
 		int64_t count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		if (!expect_number(doc, count, desc, sizeof desc)) {
+		if (!migrate__expect_holds(doc, count, desc, sizeof desc)) {
 			snprintf(n, sizeof n, "%" PRId64, count);
 			rc = failed(err, doc, table, "%s rows counted, expected %s", n, desc);
 		}

@@ -17,41 +17,6 @@ static int failed(migrate_error_t *err, const bson_t *step, const char *what)
 }
 
 /* n compared with expect (an integer or {"$op": integer}); *desc describes the expectation. */
-static bool expect_holds(const bson_t *step, int64_t n, char *desc, size_t size)
-{
-	static const char *const ops[][2] = {{"$eq", "="},   {"$ne", "!="}, {"$lt", "<"},
-					     {"$lte", "<="}, {"$gt", ">"},  {"$gte", ">="}};
-	bson_iter_t it, op;
-	int64_t want;
-	size_t i;
-
-	if (!bson_iter_init_find(&it, step, "expect"))
-		return false;
-	if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-		want = bson_iter_as_int64(&it);
-		snprintf(desc, size, "= %lld", (long long)want);
-		return n == want;
-	}
-	if (!bson_iter_recurse(&it, &op) || !bson_iter_next(&op))
-		return false;
-	want = bson_iter_as_int64(&op);
-	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		if (strcmp(bson_iter_key(&op), ops[i][0]) != 0)
-			continue;
-		snprintf(desc, size, "%s %lld", ops[i][1], (long long)want);
-		switch (i) {
-		case 0: return n == want;
-		case 1: return n != want;
-		case 2: return n < want;
-		case 3: return n <= want;
-		case 4: return n > want;
-		default: return n >= want;
-		}
-	}
-	snprintf(desc, size, "an unknown comparison %s", bson_iter_key(&op));
-	return false;
-}
-
 static int build_count(migrate_sql_t *q, const bson_t *sub, bool exists, migrate_error_t *err)
 {
 	bson_t where;
@@ -235,7 +200,7 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 	if ((rc = migrate__sq_query_int(c, &q, &n, err)))
 		goto cleanup;
 	if (bson_has_field(step, "count")) {
-		if (!expect_holds(step, n, desc, sizeof desc)) {
+		if (!migrate__expect_holds(step, n, desc, sizeof desc)) {
 			snprintf(what, sizeof what, "count of \"%s\" is %lld, expected %s",
 				 migrate__doc_str(&sub, "table"), (long long)n, desc);
 			rc = failed(err, step, what);
