@@ -3,7 +3,6 @@
  * and the transactional flag. Key order and whitespace of a plan file do
  * not reach the canonical form, so cosmetic edits keep the checksum.
  */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,10 +125,7 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 {
 	bson_string_t *canon = bson_string_new(v->transactional ? "{\"transactional\":true,\"steps\":[" :
 								"{\"transactional\":false,\"steps\":[");
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
 	size_t j;
-	int ok;
 
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
@@ -148,12 +144,9 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 		bson_destroy(&plain);
 	}
 	bson_string_append(canon, "}");
-	ok = EVP_Digest(canon->str, canon->len, md, &mdlen, EVP_sha256(), NULL);
+	migrate__sha256_hex(canon->str, canon->len, out);
 	bson_string_free(canon, true);
-	if (!ok || mdlen != 32)
-		return migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_EINTERNAL, "SHA-256 failed");
-	for (i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	(void)err;
 	return 0;
 }
 

@@ -8,12 +8,17 @@
 
 #include "internal.h"
 
-void migrate__rec_set(char **field, const char *value)
+int migrate__rec_set(migrate__rec *rec, char **field, const char *value)
 {
 	char *copy = value ? migrate__strdup(value) : NULL;
 
 	free(*field);
 	*field = copy;
+	if (value && !copy) {
+		rec->oom = true;
+		return MIGRATE_ENOMEM;
+	}
+	return 0;
 }
 
 static void rec_free(migrate__rec *r)
@@ -52,7 +57,7 @@ migrate__rec *migrate__history_add(migrate__history *h, uint64_t version)
 
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 16;
-		migrate__rec *grown = realloc(h->recs, cap * sizeof *grown);
+		migrate__rec *grown = migrate__realloc(h->recs, cap * sizeof *grown);
 		if (!grown)
 			return NULL;
 		h->recs = grown;
@@ -71,12 +76,14 @@ static int load_one(const migrate_record_t *in, void *ctx)
 
 	if (!r && !(r = migrate__history_add(h, in->version)))
 		return MIGRATE_ENOMEM;
-	migrate__rec_set(&r->name, in->name);
-	migrate__rec_set(&r->checksum, in->checksum);
-	migrate__rec_set(&r->checkpoint, in->checkpoint);
-	migrate__rec_set(&r->applied_by, in->applied_by);
-	migrate__rec_set(&r->error, in->error);
-	migrate__rec_set(&r->lib_version, in->lib_version);
+	migrate__rec_set(r, &r->name, in->name);
+	migrate__rec_set(r, &r->checksum, in->checksum);
+	migrate__rec_set(r, &r->checkpoint, in->checkpoint);
+	migrate__rec_set(r, &r->applied_by, in->applied_by);
+	migrate__rec_set(r, &r->error, in->error);
+	migrate__rec_set(r, &r->lib_version, in->lib_version);
+	if (r->oom)
+		return MIGRATE_ENOMEM;
 	r->state = in->state;
 	r->steps_done = in->steps_done;
 	r->started_at_ms = in->started_at_ms;
@@ -90,6 +97,8 @@ int migrate__history_load(migrate_target_t *t, const char *plan, migrate__histor
 	int rc;
 
 	memset(h, 0, sizeof *h);
+	if ((rc = migrate__fault(MIGRATE__FAULT_DRIVER, "history_read", err)))
+		return rc;
 	rc = t->driver->history_read(t->conn, plan, load_one, h, err);
 	if (rc == MIGRATE_ENOMEM)
 		migrate__err(err, MIGRATE_DOMAIN_RUN, rc, "out of memory reading the history");
@@ -101,7 +110,15 @@ int migrate__history_load(migrate_target_t *t, const char *plan, migrate__histor
 int migrate__history_write(migrate_target_t *t, const char *plan, const migrate__rec *r, migrate_error_t *err)
 {
 	migrate_record_t out;
+	int rc;
 
+	/* A field whose copy failed would be written as NULL: write nothing instead. */
+	if (r->oom)
+		return migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ENOMEM,
+				    "out of memory preparing the history record of version %llu",
+				    (unsigned long long)r->version);
+	if ((rc = migrate__fault(MIGRATE__FAULT_JOURNAL, "history_write", err)))
+		return rc;
 	memset(&out, 0, sizeof out);
 	out.version = r->version;
 	out.name = r->name;
@@ -154,14 +171,14 @@ int migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan, mig
 	if (!target || !plan || !out)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_status_get: target, plan and out are required");
 	*out = NULL;
-	s = calloc(1, sizeof *s);
+	s = migrate__calloc(1, sizeof *s);
 	if (!s)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	if ((rc = migrate__history_load(target, plan->name, &s->hist, err))) {
 		free(s);
 		return rc;
 	}
-	s->entries = calloc(plan->nversions + s->hist.n + 1, sizeof *s->entries);
+	s->entries = migrate__calloc(plan->nversions + s->hist.n + 1, sizeof *s->entries);
 	if (!s->entries) {
 		migrate_status_destroy(s);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");

@@ -60,6 +60,7 @@ typedef struct migrate__rec {
 	int state;
 	uint32_t steps_done;
 	int64_t started_at_ms, finished_at_ms, duration_ms;
+	bool oom; /* a string field failed to copy: the record must not be written */
 } migrate__rec;
 
 typedef struct migrate__history {
@@ -74,8 +75,12 @@ migrate__rec *migrate__history_find(migrate__history *h, uint64_t version);
 migrate__rec *migrate__history_add(migrate__history *h, uint64_t version);
 void migrate__history_free(migrate__history *h);
 int migrate__history_write(migrate_target_t *t, const char *plan, const migrate__rec *r, migrate_error_t *err);
-/* Replaces a string field of a record. */
-void migrate__rec_set(char **field, const char *value);
+/*
+ * Replaces a string field of `rec`. On allocation failure the field is
+ * NULL, the record is marked so that migrate__history_write refuses it, and
+ * MIGRATE_ENOMEM is returned.
+ */
+int migrate__rec_set(migrate__rec *rec, char **field, const char *value);
 
 /* ---- a run (runner.c, lock.c) ---- */
 typedef struct migrate_run {
@@ -121,8 +126,48 @@ int migrate__log_enabled(int level);
 /* Copies `url` into `out` with any password replaced by "****". */
 void migrate__redact_url(const char *url, char *out, size_t out_size);
 
+/* ---- fault injection (fault.c) ---- */
+#define MIGRATE__FAULT_ALLOC 1u   /* an allocation by libmigrate */
+#define MIGRATE__FAULT_DRIVER 2u  /* a driver callback made by the engine */
+#define MIGRATE__FAULT_STMT 4u    /* a statement or command sent by a driver */
+#define MIGRATE__FAULT_JOURNAL 8u /* a history (journal) write */
+#define MIGRATE__FAULT_ALL 15u
+#define MIGRATE__FAULT_FAIL 0     /* the point fails with an error */
+#define MIGRATE__FAULT_KILL 1     /* the process is killed (SIGKILL) at the point */
+/*
+ * Arms the N-th point (1-based) of `kinds` counted from now; n = 0 only
+ * counts. Process-wide; for tests of builds with MIGRATE_FAULT_INJECTION.
+ */
+void migrate__fault_arm(unsigned kinds, long n, int mode);
+/* Points of the armed kinds passed since the last arm (-1: not built in). */
+long migrate__fault_passed(void);
+#ifdef MIGRATE_FAULT_INJECTION
+/* 0, or the injected error (filled into `err`) when this point is armed. */
+int migrate__fault(unsigned kind, const char *what, migrate_error_t *err);
+/* Non-zero when this allocation must fail. */
+int migrate__fault_alloc(void);
+#else
+static inline int migrate__fault(unsigned kind, const char *what, migrate_error_t *err)
+{
+	(void)kind;
+	(void)what;
+	(void)err;
+	return 0;
+}
+static inline int migrate__fault_alloc(void)
+{
+	return 0;
+}
+#endif
+
 /* ---- small utilities (util.c) ---- */
+/* malloc, calloc and realloc, through the allocation fault point. */
+void *migrate__malloc(size_t n);
+void *migrate__calloc(size_t n, size_t size);
+void *migrate__realloc(void *p, size_t n);
 char *migrate__strdup(const char *s);
+/* SHA-256 of `len` bytes as 64 lowercase hex digits (sha256.c); cannot fail. */
+void migrate__sha256_hex(const void *data, size_t len, char out[65]);
 int64_t migrate__now_ms(void);
 void migrate__sleep_ms(uint32_t ms);
 /* "host:pid" of this process. */

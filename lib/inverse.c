@@ -15,7 +15,7 @@ typedef struct inv_list {
 
 static int push(inv_list *l, bson_t *doc, migrate_error_t *err)
 {
-	migrate_step_t **grown = realloc(l->steps, (l->n + 1) * sizeof *grown);
+	migrate_step_t **grown = migrate__realloc(l->steps, (l->n + 1) * sizeof *grown);
 	migrate_step_t *s = grown ? migrate__step_new(doc) : NULL;
 
 	bson_destroy(doc);

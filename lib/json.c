@@ -240,6 +240,8 @@ static void append_json_string(bson_string_t *out, const char *s, uint32_t len)
 	bson_string_append_c(out, '"');
 }
 
+#define SORT_ON_STACK 64
+
 static int cmp_keys(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -323,10 +325,48 @@ static bool keeps_order(const char *key, const char *const *keep)
 	return false;
 }
 
+/* One member of a sorted object: `key` is the i-th written. */
+static void write_member(const bson_t *doc, const char *key, uint32_t i, const char *const *keep, bson_string_t *out)
+{
+	bson_iter_t v;
+
+	if (i)
+		bson_string_append_c(out, ',');
+	append_json_string(out, key, (uint32_t)strlen(key));
+	bson_string_append_c(out, ':');
+	if (bson_iter_init_find(&v, doc, key))
+		write_value(&v, !keeps_order(key, keep), out);
+}
+
+/*
+ * Objects with more members than fit on the stack are sorted by selection,
+ * without allocating: the canonical form must never depend on memory.
+ */
+static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, bson_string_t *out)
+{
+	const char *prev = NULL;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *next = NULL;
+		bson_iter_t it;
+		if (!bson_iter_init(&it, doc))
+			return;
+		while (bson_iter_next(&it)) {
+			const char *k = bson_iter_key(&it);
+			if ((!prev || strcmp(k, prev) > 0) && (!next || strcmp(k, next) < 0))
+				next = k;
+		}
+		if (!next)
+			return; /* duplicate keys: each is written once */
+		write_member(doc, next, i, keep, out);
+		prev = next;
+	}
+}
+
 static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, bson_string_t *out)
 {
 	bson_iter_t it;
-	const char **keys = NULL;
 	uint32_t n = bson_count_keys(doc), i = 0;
 
 	bson_string_append_c(out, is_array ? '[' : '{');
@@ -350,23 +390,17 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		}
 		goto done;
 	}
-	keys = malloc(n * sizeof *keys);
-	if (!keys)
+	if (n <= SORT_ON_STACK) {
+		const char *keys[SORT_ON_STACK];
+		while (bson_iter_next(&it) && i < n)
+			keys[i++] = bson_iter_key(&it);
+		qsort(keys, i, sizeof *keys, cmp_keys);
+		for (n = i, i = 0; i < n; i++)
+			write_member(doc, keys[i], i, keep, out);
 		goto done;
-	while (bson_iter_next(&it) && i < n)
-		keys[i++] = bson_iter_key(&it);
-	qsort(keys, i, sizeof *keys, cmp_keys);
-	for (n = i, i = 0; i < n; i++) {
-		bson_iter_t v;
-		if (i)
-			bson_string_append_c(out, ',');
-		append_json_string(out, keys[i], (uint32_t)strlen(keys[i]));
-		bson_string_append_c(out, ':');
-		if (bson_iter_init_find(&v, doc, keys[i]))
-			write_value(&v, !keeps_order(keys[i], keep), out);
 	}
+	write_sorted_large(doc, n, keep, out);
 done:
-	free(keys);
 	bson_string_append_c(out, is_array ? ']' : '}');
 }
 

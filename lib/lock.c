@@ -21,7 +21,9 @@ int migrate__lock(migrate_run *r)
 	r->wait_started_ms = start;
 	for (;;) {
 		memset(&busy, 0, sizeof busy);
-		rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
+		rc = migrate__fault(MIGRATE__FAULT_DRIVER, "lock_try", &busy);
+		if (rc == 0)
+			rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
 		if (rc == 0) {
 			r->locked = true;
 			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, NULL, 0, -1, NULL);
@@ -58,7 +60,8 @@ void migrate__unlock(migrate_run *r)
 
 	if (!r->locked)
 		return;
-	if (r->t->driver->lock_release(r->t->conn, r->plan->name, &ignored))
+	if (migrate__fault(MIGRATE__FAULT_DRIVER, "lock_release", &ignored) ||
+	    r->t->driver->lock_release(r->t->conn, r->plan->name, &ignored))
 		migrate__log(MIGRATE_LOG_WARNING, "releasing the lock of plan \"%s\": %s", r->plan->name,
 			     ignored.message);
 	r->locked = false;

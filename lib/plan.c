@@ -15,7 +15,7 @@ int migrate_plan_new(migrate_plan_t **out, const char *name, migrate_error_t *er
 	if (!name || !migrate__ident_ok(name, strlen(name), &why))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "plan name: %s",
 				    name ? why : "is NULL");
-	p = calloc(1, sizeof *p);
+	p = migrate__calloc(1, sizeof *p);
 	if (!p || !(p->name = migrate__strdup(name))) {
 		free(p);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
@@ -91,13 +91,13 @@ int migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name
 				    (unsigned long long)id);
 	if (plan->nversions == plan->capversions) {
 		size_t cap = plan->capversions ? plan->capversions * 2 : 8;
-		migrate_version_t **grown = realloc(plan->versions, cap * sizeof *grown);
+		migrate_version_t **grown = migrate__realloc(plan->versions, cap * sizeof *grown);
 		if (!grown)
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		plan->versions = grown;
 		plan->capversions = cap;
 	}
-	v = calloc(1, sizeof *v);
+	v = migrate__calloc(1, sizeof *v);
 	if (!v || (name && !(v->name = migrate__strdup(name)))) {
 		free(v);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
@@ -167,7 +167,7 @@ int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_er
 {
 	if (v->nsteps == v->capsteps) {
 		size_t cap = v->capsteps ? v->capsteps * 2 : 8;
-		migrate_step_t **grown = realloc(v->steps, cap * sizeof *grown);
+		migrate_step_t **grown = migrate__realloc(v->steps, cap * sizeof *grown);
 		if (!grown) {
 			migrate__step_destroy(step);
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
@@ -189,7 +189,7 @@ static int cmp_versions(const void *a, const void *b)
 
 migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan)
 {
-	migrate_version_t **sorted = malloc((plan->nversions + 1) * sizeof *sorted);
+	migrate_version_t **sorted = migrate__malloc((plan->nversions + 1) * sizeof *sorted);
 
 	if (!sorted)
 		return NULL;

@@ -74,19 +74,54 @@ static int journal(migrate_run *r)
 	return migrate__history_write(r->t, r->plan->name, r->rec, r->err);
 }
 
+static int history_delete(migrate_run *r)
+{
+	int rc = migrate__fault(MIGRATE__FAULT_JOURNAL, "history_delete", r->err);
+
+	return rc ? rc : r->t->driver->history_delete(r->t->conn, r->plan->name, r->v->id, r->err);
+}
+
+/*
+ * After a failure the journal in memory may be ahead of the database: a
+ * batch journaled its checkpoint and then its commit failed, or a journal
+ * write failed after the driver sent it. The database holds the truth, so
+ * the failure record takes its steps and checkpoint from there: a
+ * checkpoint is only ever recorded together with the rows it covers.
+ */
+static int reload_journal(migrate_run *r, migrate_error_t *err)
+{
+	migrate__history h;
+	const migrate__rec *db;
+	int rc;
+
+	if ((rc = migrate__history_load(r->t, r->plan->name, &h, err)))
+		return rc;
+	db = migrate__history_find(&h, r->rec->version);
+	r->rec->steps_done = db ? db->steps_done : 0;
+	rc = migrate__rec_set(r->rec, &r->rec->checkpoint, db ? db->checkpoint : NULL);
+	migrate__history_free(&h);
+	return rc;
+}
+
 /* Records a failure outside any transaction, keeping the error message. */
 static void record_failure(migrate_run *r, int rc)
 {
 	migrate_error_t ignored;
 
 	if (rc == MIGRATE_ECANCELED)
-		migrate__rec_set(&r->rec->error, "canceled");
+		migrate__rec_set(r->rec, &r->rec->error, "canceled");
 	else
-		migrate__rec_set(&r->rec->error, r->err ? r->err->message : migrate_strerror(rc));
+		migrate__rec_set(r->rec, &r->rec->error, r->err ? r->err->message : migrate_strerror(rc));
 	if (r->direction == MIGRATE_DIRECTION_UP)
 		r->rec->state = MIGRATE_STATE_FAILED;
 	if (rc == MIGRATE_ELOCKLOST || rc == MIGRATE_ECONNECT)
 		return; /* not ours to write any more, or nothing to write with */
+	if (reload_journal(r, &ignored)) {
+		/* The record stays as the database has it, which the next run resumes from. */
+		migrate__log(MIGRATE_LOG_ERROR, "recording the failure of version %llu: %s",
+			     (unsigned long long)r->rec->version, ignored.message);
+		return;
+	}
 	if (migrate__history_write(r->t, r->plan->name, r->rec, &ignored))
 		migrate__log(MIGRATE_LOG_ERROR, "recording the failure of version %llu: %s",
 			     (unsigned long long)r->rec->version, ignored.message);
@@ -128,7 +163,7 @@ int migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_e
 {
 	migrate_run *r = exec->run;
 
-	migrate__rec_set(&r->rec->checkpoint, checkpoint);
+	migrate__rec_set(r->rec, &r->rec->checkpoint, checkpoint);
 	return migrate__history_write(r->t, r->plan->name, r->rec, err);
 }
 
@@ -188,6 +223,8 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	exec.direction = r->direction;
 	/* A copy: journaling replaces the record's string while the step runs. */
 	exec.checkpoint = checkpoint ? migrate__strdup(checkpoint) : NULL;
+	if (checkpoint && !exec.checkpoint)
+		return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ENOMEM, "out of memory");
 	exec.batch_size = (uint32_t)migrate__doc_int(&s->doc, "batch_size", 0);
 	if (!exec.batch_size)
 		exec.batch_size = r->opts.batch_size;
@@ -198,7 +235,9 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	exec.op = s->op;
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     s->op);
-	rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
+	rc = migrate__fault(MIGRATE__FAULT_DRIVER, "apply_step", r->err);
+	if (rc == 0)
+		rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
 	free((char *)exec.checkpoint);
 	if (rc) {
 		migrate__step_place(orig, place, sizeof place);
@@ -209,7 +248,10 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 
 static int txn(migrate_run *r, int (*fn)(void *, migrate_error_t *))
 {
-	return fn(r->t->conn, r->err);
+	const migrate_driver_t *d = r->t->driver;
+	int rc = migrate__fault(MIGRATE__FAULT_DRIVER, fn == d->begin ? "begin" : "commit", r->err);
+
+	return rc ? rc : fn(r->t->conn, r->err);
 }
 
 static void rollback(migrate_run *r)
@@ -225,8 +267,8 @@ static void mark_applied(migrate_run *r)
 	r->rec->state = MIGRATE_STATE_APPLIED;
 	r->rec->finished_at_ms = migrate__now_ms();
 	r->rec->duration_ms = r->rec->finished_at_ms - r->rec->started_at_ms;
-	migrate__rec_set(&r->rec->error, NULL);
-	migrate__rec_set(&r->rec->checkpoint, NULL);
+	migrate__rec_set(r->rec, &r->rec->error, NULL);
+	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 }
 
 /*
@@ -279,7 +321,7 @@ static int up_group(migrate_run *r, size_t i, size_t j)
 		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)k, s->op, 0, -1, NULL);
 	}
 	r->rec->steps_done = (uint32_t)j;
-	migrate__rec_set(&r->rec->checkpoint, NULL);
+	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 	if (j == v->nsteps)
 		mark_applied(r);
 	if ((rc = journal(r)) || (rc = txn(r, r->t->driver->commit)))
@@ -302,7 +344,7 @@ static int up_single(migrate_run *r, size_t i)
 	if ((rc = run_step(r, s, s, false, r->rec->checkpoint)))
 		return rc;
 	r->rec->steps_done = (uint32_t)i + 1;
-	migrate__rec_set(&r->rec->checkpoint, NULL);
+	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 	if (i + 1 == r->v->nsteps)
 		mark_applied(r);
 	if ((rc = journal(r)))
@@ -322,11 +364,11 @@ static void start_record(migrate_run *r, const char *checksum, int state)
 {
 	const migrate_version_t *v = r->v;
 
-	migrate__rec_set(&r->rec->name, v->name ? v->name : "");
-	migrate__rec_set(&r->rec->checksum, checksum);
-	migrate__rec_set(&r->rec->applied_by, r->applied_by);
-	migrate__rec_set(&r->rec->lib_version, MIGRATE_VERSION_STRING);
-	migrate__rec_set(&r->rec->error, NULL);
+	migrate__rec_set(r->rec, &r->rec->name, v->name ? v->name : "");
+	migrate__rec_set(r->rec, &r->rec->checksum, checksum);
+	migrate__rec_set(r->rec, &r->rec->applied_by, r->applied_by);
+	migrate__rec_set(r->rec, &r->rec->lib_version, MIGRATE_VERSION_STRING);
+	migrate__rec_set(r->rec, &r->rec->error, NULL);
 	if (r->rec->state != MIGRATE_STATE_APPLYING && r->rec->state != MIGRATE_STATE_FAILED)
 		r->rec->started_at_ms = migrate__now_ms();
 	if (!r->rec->started_at_ms)
@@ -348,7 +390,7 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 	if (rec->state == MIGRATE_STATE_REVERTING && rec->checkpoint && rec->steps_done > 0) {
 		/* A down stopped inside step steps_done-1's inverse: run that step again. */
 		rec->steps_done--;
-		migrate__rec_set(&rec->checkpoint, NULL);
+		migrate__rec_set(rec, &rec->checkpoint, NULL);
 	}
 	start_record(r, sum, MIGRATE_STATE_APPLYING);
 	if (v->nsteps == 0)
@@ -461,7 +503,8 @@ static int prepare(migrate_run *r, migrate__history *h, migrate_version_t ***sor
 	*sorted = migrate__plan_sorted(r->plan);
 	if (!*sorted)
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
-	if (r->t->driver->history_ensure && (rc = r->t->driver->history_ensure(r->t->conn, r->err)))
+	if (r->t->driver->history_ensure && ((rc = migrate__fault(MIGRATE__FAULT_DRIVER, "history_ensure", r->err)) ||
+					     (rc = r->t->driver->history_ensure(r->t->conn, r->err))))
 		return rc;
 	if ((rc = migrate__lock(r)))
 		return rc;
@@ -544,7 +587,7 @@ static int version_down_for(const migrate_version_t *v, size_t i, inverse_set *o
 	out->replaced = 1;
 	if (i + 1 != v->nsteps)
 		return 0;
-	out->steps = calloc(bson_count_keys(v->down) + 1, sizeof *out->steps);
+	out->steps = migrate__calloc(bson_count_keys(v->down) + 1, sizeof *out->steps);
 	if (!out->steps)
 		return MIGRATE_ENOMEM;
 	bson_iter_init(&it, v->down);
@@ -567,7 +610,7 @@ static int version_down_for(const migrate_version_t *v, size_t i, inverse_set *o
 /* The inverses of the first `count` steps of `v`, each checked by the driver. */
 static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count, bool whole, inverse_set **out)
 {
-	inverse_set *inv = calloc(count + 1, sizeof *inv);
+	inverse_set *inv = migrate__calloc(count + 1, sizeof *inv);
 	char place[512];
 	size_t i, j;
 	int rc = 0;
@@ -633,9 +676,9 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	if (rc == 0) {
 		/* A version's own down undoes the whole version at once. */
 		r->rec->steps_done = inv->replaced ? 0 : (uint32_t)i;
-		migrate__rec_set(&r->rec->checkpoint, NULL);
+		migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 		if (r->rec->steps_done == 0)
-			rc = r->t->driver->history_delete(r->t->conn, r->plan->name, r->v->id, r->err);
+			rc = history_delete(r);
 		else
 			rc = journal(r);
 	}
@@ -663,11 +706,11 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 	r->version_started_ms = migrate__now_ms();
 	rec->steps_done = steps_in_effect(rec, v);
 	if (rec->state != MIGRATE_STATE_REVERTING)
-		migrate__rec_set(&rec->checkpoint, NULL); /* it was the up's, not the down's */
+		migrate__rec_set(rec, &rec->checkpoint, NULL); /* it was the up's, not the down's */
 	rec->state = MIGRATE_STATE_REVERTING;
-	migrate__rec_set(&rec->error, NULL);
+	migrate__rec_set(rec, &rec->error, NULL);
 	if (rec->steps_done == 0)
-		return r->t->driver->history_delete(r->t->conn, r->plan->name, v->id, r->err);
+		return history_delete(r);
 	if ((rc = journal(r)))
 		return rc;
 	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, NULL);
@@ -705,7 +748,7 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 					    "version %llu is recorded in the database but not in the plan: it cannot be "
 					    "reverted with this plan",
 					    (unsigned long long)h->recs[i].version);
-	*inv = calloc(n + 1, sizeof **inv);
+	*inv = migrate__calloc(n + 1, sizeof **inv);
 	if (!*inv)
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -829,7 +872,7 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 		start_record(&r, sum, MIGRATE_STATE_APPLIED);
 		rec->steps_done = (uint32_t)v->nsteps;
 		mark_applied(&r);
-		migrate__rec_set(&rec->error, "baseline: marked applied without running");
+		migrate__rec_set(rec, &rec->error, "baseline: marked applied without running");
 		rc = journal(&r);
 	}
 done:
@@ -860,8 +903,8 @@ int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const m
 			continue;
 		if (rec->checksum && !strcmp(rec->checksum, sum) && rec->name && !strcmp(rec->name, v->name ? v->name : ""))
 			continue;
-		migrate__rec_set(&rec->checksum, sum);
-		migrate__rec_set(&rec->name, v->name ? v->name : "");
+		migrate__rec_set(rec, &rec->checksum, sum);
+		migrate__rec_set(rec, &rec->name, v->name ? v->name : "");
 		r.v = v;
 		r.rec = rec;
 		snprintf(msg, sizeof msg, "version %llu: checksum realigned with the plan", (unsigned long long)v->id);

@@ -108,7 +108,7 @@ int migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *d
 	*out = NULL;
 	if ((rc = check_driver(driver, err)))
 		return rc;
-	t = calloc(1, sizeof *t);
+	t = migrate__calloc(1, sizeof *t);
 	if (!t)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	t->driver = driver;

@@ -6,6 +6,21 @@
 
 #include "internal.h"
 
+void *migrate__malloc(size_t n)
+{
+	return migrate__fault_alloc() ? NULL : malloc(n);
+}
+
+void *migrate__calloc(size_t n, size_t size)
+{
+	return migrate__fault_alloc() ? NULL : calloc(n, size);
+}
+
+void *migrate__realloc(void *p, size_t n)
+{
+	return migrate__fault_alloc() ? NULL : realloc(p, n);
+}
+
 char *migrate__strdup(const char *s)
 {
 	size_t n;
@@ -14,7 +29,7 @@ char *migrate__strdup(const char *s)
 	if (!s)
 		return NULL;
 	n = strlen(s) + 1;
-	copy = malloc(n);
+	copy = migrate__malloc(n);
 	if (copy)
 		memcpy(copy, s, n);
 	return copy;

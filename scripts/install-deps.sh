@@ -12,8 +12,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-minimal=(build-essential cmake ninja-build pkg-config libbson-dev libssl-dev libsqlite3-dev)
-full=("${minimal[@]}" clang libmongoc-dev libpq-dev postgresql postgresql-contrib
+minimal=(build-essential cmake ninja-build pkg-config libbson-dev libsqlite3-dev)
+full=("${minimal[@]}" libssl-dev clang libmongoc-dev libpq-dev postgresql postgresql-contrib
 	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest)
 
 packages=("${full[@]}")

@@ -191,6 +191,8 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 
 	if (b->prepare && (rc = b->prepare(b, docs, n, err)))
 		return rc;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk write", err)))
+		return rc;
 	BSON_APPEND_BOOL(&opts, "ordered", false);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
 	for (i = 0; rc == 0 && i < n; i++) {

@@ -144,6 +144,12 @@ bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *r
 	bson_t *r = reply ? reply : &local;
 	bool ok;
 
+	if (migrate__fault(MIGRATE__FAULT_STMT, "command", NULL)) {
+		if (reply)
+			bson_init(reply);
+		bson_set_error(e, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG, "injected fault at command");
+		return false;
+	}
 	mongo__log_command(db ? db : c->dbname, cmd);
 	if (db)
 		ok = mongoc_client_command_with_opts(c->client, db, cmd, NULL, NULL, r, e);

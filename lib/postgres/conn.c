@@ -431,11 +431,14 @@ int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *v
 		    PGresult **failed, const char *what, migrate_error_t *err)
 {
 	PGresult *res;
+	int rc;
 
 	if (out)
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+		return rc;
 	log_statement(sql, n);
 	if (n)
 		res = PQexecParams(t->conn, sql, n, NULL, values, NULL, NULL, 0);
@@ -502,6 +505,8 @@ int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+		return rc;
 	if (n < nhead)
 		n = nhead;
 	if (n) {

@@ -39,6 +39,8 @@ int migrate__sq_exec(sq_conn_t *c, const char *sql, migrate_error_t *err)
 	char ex[200];
 	int rc;
 
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "sqlite3_exec", err)))
+		return rc;
 	log_sql(sql);
 	rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
@@ -53,7 +55,11 @@ int migrate__sq_exec(sq_conn_t *c, const char *sql, migrate_error_t *err)
 int migrate__sq_prepare(sq_conn_t *c, const char *sql, sqlite3_stmt **st, migrate_error_t *err)
 {
 	char ex[200];
+	int rc;
 
+	*st = NULL;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "sqlite3_prepare", err)))
+		return rc;
 	log_sql(sql);
 	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) == SQLITE_OK)
 		return 0;
