@@ -9,3 +9,13 @@ if(MIGRATE_WITH_SQLITE_ENABLED)
       LABELS sqlite)
   endforeach()
 endif()
+
+# The conformance suite (tests/conformance.c) against SQLite. INTERNAL: it
+# arms the library's fault points.
+if(MIGRATE_WITH_SQLITE_ENABLED)
+  migrate_test(conformance_sqlite
+    SOURCES conformance.c conformance_sqlite.c sqlite_util.c
+    LIBS PkgConfig::MIGRATE_WITH_SQLITE_DEP
+    LABELS sqlite conformance
+    INTERNAL)
+endif()

@@ -196,21 +196,41 @@ static void dump_rows(sqlite3 *db, const char *sql, bson_string_t *out)
 	free(rows);
 }
 
-char *tu_dump(sqlite3 *db)
+/* The dump of tu_dump, leaving out the objects named `skip` (NULL: none) and empty histories. */
+static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 {
 	bson_string_t *out = bson_string_new(NULL);
 	sqlite3_stmt *st;
 	char sql[600];
 
 	bson_string_append(out, "schema:\n");
-	dump_rows(db,
-		  "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT IN ('_migrate_lock', "
-		  "'sqlite_sequence')",
-		  out);
-	st = prepare(db,
-		     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-		     "AND name NOT IN ('_migrate_history', '_migrate_lock') ORDER BY name",
-		     NULL);
+	if (keep_store) {
+		snprintf(sql, sizeof sql,
+			 "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT IN ('_migrate_lock', "
+			 "'sqlite_sequence')");
+	} else {
+		/* Columns and index keys as the catalog reads them: a rename may re-quote the CREATE text. */
+		bson_string_append(out, "columns:\n");
+		snprintf(sql, sizeof sql,
+			 "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m, "
+			 "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%%' ESCAPE "
+			 "'\\' AND m.name NOT LIKE '\\_migrate\\_%%' ESCAPE '\\' AND m.name <> '%s'",
+			 skip ? skip : "");
+		dump_rows(db, sql, out);
+		bson_string_append(out, "indexes:\n");
+		snprintf(sql, sizeof sql,
+			 "SELECT m.tbl_name, m.name, l.\"unique\", l.partial, i.seqno, i.name FROM sqlite_master m "
+			 "JOIN pragma_index_list(m.tbl_name) l ON l.name = m.name, pragma_index_info(m.name) i "
+			 "WHERE m.type = 'index' AND m.tbl_name NOT LIKE '\\_migrate\\_%%' ESCAPE '\\' AND "
+			 "m.tbl_name <> '%s'",
+			 skip ? skip : "");
+	}
+	dump_rows(db, sql, out);
+	snprintf(sql, sizeof sql,
+		 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' "
+		 "AND name NOT IN ('_migrate_history', '_migrate_lock', '%s') ORDER BY name",
+		 skip ? skip : "");
+	st = prepare(db, sql, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bson_string_t *q = bson_string_new("SELECT * FROM \"");
 		const char *p;
@@ -225,7 +245,8 @@ char *tu_dump(sqlite3 *db)
 		bson_string_free(q, true);
 	}
 	sqlite3_finalize(st);
-	if (tu_has_table(db, "_migrate_history")) {
+	if (tu_has_table(db, "_migrate_history") &&
+	    (keep_store || tu_int(db, "SELECT count(*) FROM _migrate_history") > 0)) {
 		snprintf(sql, sizeof sql,
 			 "SELECT plan, version, name, checksum, state, steps_done, checkpoint, error FROM "
 			 "_migrate_history");
@@ -233,4 +254,14 @@ char *tu_dump(sqlite3 *db)
 		dump_rows(db, sql, out);
 	}
 	return bson_string_free(out, false);
+}
+
+char *tu_dump(sqlite3 *db)
+{
+	return dump_state(db, NULL, 1);
+}
+
+char *tu_dump_except(sqlite3 *db, const char *skip)
+{
+	return dump_state(db, skip, 0);
 }

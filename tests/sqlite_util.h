@@ -35,6 +35,8 @@ migrate_version_t *tu_version(migrate_plan_t *plan, uint64_t id, const char *nam
 
 /* Every table's schema and rows (sorted), with the history's volatile fields left out. Free with bson_free(). */
 char *tu_dump(sqlite3 *db);
+/* The same without the table `skip` and libmigrate's own tables' schema (bson_free it). */
+char *tu_dump_except(sqlite3 *db, const char *skip);
 
 /* Whether a table / index / column exists. */
 int tu_has_table(sqlite3 *db, const char *name);
