@@ -419,6 +419,8 @@ TEST(refused_before_writing)
 		"{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"s\",\"map\":{\"a\":\"b\"},\"where\":{\"$where\":\"1\"}}",
 		"{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"p\",\"keys\":[{\"column\":\"a\"}],"
 		"\"where\":{\"a\":{\"$gt\":1}}}",
+		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"$where\":{\"value\":1}}}",
+		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"a.b\":{\"value\":1}}}",
 		NULL};
 
 	for (size_t i = 0; bad[i]; i++) {

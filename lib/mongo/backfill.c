@@ -133,12 +133,16 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	bson_iter_init(&it, &set);
 	while (rc == 0 && bson_iter_next(&it)) {
-		expr_t *x = &bf->e[bf->n++];
-		if ((rc = mongo__check_field(bson_iter_key(&it), "set", err)) == 0)
-			rc = parse_expr(bson_iter_key(&it), &it, x, err);
-		if (rc == 0 && !strcmp(x->target, "_id"))
+		const char *target = bson_iter_key(&it);
+		expr_t *x = &bf->e[bf->n];
+		if ((rc = mongo__check_field(target, "set", err)))
+			break;
+		/* Counted only once parse_expr has initialised it, so that backfill_free may destroy it. */
+		rc = parse_expr(target, &it, x, err);
+		bf->n++;
+		if (rc == 0 && !strcmp(target, "_id"))
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
-					  "backfill: _id cannot be set");
+					  "backfill: set._id: _id cannot be set");
 		snprintf(x->alias, sizeof(x->alias), "__migrate_e%zu", bf->n - 1);
 	}
 	return rc;
