@@ -74,3 +74,20 @@ TEST(backfill_set_names)
 	refused("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"_id\":{\"value\":1}}}", "backfill", "_id");
 	accepted("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"ok\":{\"value\":1},\"n\":{\"column\":\"m\"}}}");
 }
+
+/* Names that BCON would read as document or array markers are ordinary names to MongoDB. */
+TEST(bracket_names_accepted)
+{
+	const char *steps[] = {
+		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"{a\",\"type\":\"text\"}}",
+		"{\"op\":\"rename_column\",\"table\":\"t\",\"from\":\"[b\",\"to\":\"]c\"}",
+		"{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"}d\"}",
+		"{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"{s\",\"map\":{\"{\":\"}\"}}",
+		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"{n\":{\"array_length\":\"[arr\"},\"]v\":{\"value\":1}}}",
+		"{\"op\":\"assert\",\"exists\":{\"table\":\"t\",\"column\":\"{a\"}}",
+		"{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"[i\",\"keys\":[{\"column\":\"{a\"}]}",
+		NULL};
+
+	for (size_t i = 0; steps[i]; i++)
+		accepted(steps[i]);
+}

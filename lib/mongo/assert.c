@@ -183,10 +183,13 @@ static int assert_exists(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 		return ok ? 0 : failed(step, err, found);
 	}
 	if (column) {
-		bson_t *q = BCON_NEW(column, "{", "$exists", BCON_BOOL(true), "}");
+		bson_t q = BSON_INITIALIZER, cond;
 		int64_t with = 0, all = 0;
-		rc = mongo__count(c, table, q, &with, err);
-		bson_destroy(q);
+		bson_append_document_begin(&q, column, -1, &cond);
+		BSON_APPEND_BOOL(&cond, "$exists", true);
+		bson_append_document_end(&q, &cond);
+		rc = mongo__count(c, table, &q, &with, err);
+		bson_destroy(&q);
 		if (rc || (with == 0 && (rc = mongo__count(c, table, NULL, &all, err))))
 			return rc;
 		snprintf(found, sizeof(found), "no document of \"%s\" has the field \"%s\"", table, column);
