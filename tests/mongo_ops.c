@@ -478,6 +478,8 @@ TEST(refused_before_writing)
 		"\"where\":{\"a\":{\"$gt\":1}}}",
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"$where\":{\"value\":1}}}",
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"a.b\":{\"value\":1}}}",
+		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"$a\"]}}",
+		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"a.b\"]}}",
 		NULL};
 
 	for (size_t i = 0; bad[i]; i++) {

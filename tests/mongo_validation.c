@@ -75,6 +75,18 @@ TEST(backfill_set_names)
 	accepted("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"ok\":{\"value\":1},\"n\":{\"column\":\"m\"}}}");
 }
 
+/* Every assertion that names fields checks them as MongoDB fields. */
+TEST(assert_names)
+{
+	refused("{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"$a\"]}}", "unique.columns", "\"$a\"");
+	refused("{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"ok\",\"a.b\"]}}", "unique.columns",
+		"\"a.b\"");
+	refused("{\"op\":\"assert\",\"exists\":{\"table\":\"t\",\"column\":\"$a\"}}", "exists.column", "\"$a\"");
+	refused("{\"op\":\"assert\",\"count\":{\"table\":\"t\",\"where\":{\"a.b\":1}},\"expect\":1}", "where",
+		"\"a.b\"");
+	accepted("{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"{a\",\"]b\"]}}");
+}
+
 /* Names that BCON would read as document or array markers are ordinary names to MongoDB. */
 TEST(bracket_names_accepted)
 {
