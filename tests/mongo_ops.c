@@ -480,6 +480,7 @@ TEST(refused_before_writing)
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"a.b\":{\"value\":1}}}",
 		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"$a\"]}}",
 		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"a.b\"]}}",
+		"{\"op\":\"drop_index\",\"table\":\"t\",\"name\":\"*\"}",
 		NULL};
 
 	for (size_t i = 0; bad[i]; i++) {

@@ -87,6 +87,23 @@ TEST(assert_names)
 	accepted("{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"{a\",\"]b\"]}}");
 }
 
+/* "*" names every index to dropIndexes: an index cannot be called that. */
+TEST(index_names)
+{
+	refused("{\"op\":\"drop_index\",\"table\":\"t\",\"name\":\"*\"}", "name", "\"*\"");
+	refused("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"*\",\"keys\":[{\"column\":\"a\"}]}", "name",
+		"\"*\"");
+	accepted("{\"op\":\"drop_index\",\"table\":\"t\",\"name\":\"{i\"}");
+}
+
+/* A map_values chain through a value with a '.' is still a chain (the check must not read it as a path). */
+TEST(map_values_dotted_chain)
+{
+	refused("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"s\",\"map\":{\"p\":\"a.b\",\"a.b\":\"q\"}}",
+		"both an old and a new value", "\"a.b\"");
+	accepted("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"s\",\"map\":{\"p\":\"a.b\"}}");
+}
+
 /* Names that BCON would read as document or array markers are ordinary names to MongoDB. */
 TEST(bracket_names_accepted)
 {

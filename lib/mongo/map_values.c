@@ -23,7 +23,9 @@ int mongo__check_map_values(const bson_t *step, migrate_error_t *err)
 		return 0;
 	bson_iter_init(&it, &map);
 	while (bson_iter_next(&it)) {
-		if (BSON_ITER_HOLDS_UTF8(&it) && bson_has_field(&map, bson_iter_utf8(&it, NULL)))
+		bson_iter_t old;
+		/* bson_iter_init_find, not bson_has_field: that one reads "a.b" as a path. */
+		if (BSON_ITER_HOLDS_UTF8(&it) && bson_iter_init_find(&old, &map, bson_iter_utf8(&it, NULL)))
 			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 					    "map_values: \"%s\" is both an old and a new value; without transactions "
 					    "a batch redone after a crash could map it twice",
