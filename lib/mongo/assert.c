@@ -21,6 +21,27 @@ static const char *assert_kind(const bson_t *step, bson_t *arg)
 	return NULL;
 }
 
+/* The columns of a unique assertion become keys and "$column" paths of a $group: fields, not paths. */
+static int check_unique_columns(const bson_t *arg, migrate_error_t *err)
+{
+	bson_t cols;
+	bson_iter_t it;
+	char where[48];
+	int rc;
+
+	if (!migrate__doc_sub(arg, "columns", &cols) || bson_count_keys(&cols) == 0)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "unique.columns: must not be empty");
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		snprintf(where, sizeof(where), "unique.columns[%s]", bson_iter_key(&it));
+		if (!BSON_ITER_HOLDS_UTF8(&it))
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: must be a string", where);
+		if ((rc = mongo__check_field(bson_iter_utf8(&it, NULL), where, err)))
+			return rc;
+	}
+	return 0;
+}
+
 int mongo__check_assert(const bson_t *step, migrate_error_t *err)
 {
 	bson_t arg, where;
@@ -40,6 +61,8 @@ int mongo__check_assert(const bson_t *step, migrate_error_t *err)
 		return rc;
 	if (!strcmp(kind, "exists") && migrate__doc_str(&arg, "column"))
 		return mongo__check_field(migrate__doc_str(&arg, "column"), "exists.column", err);
+	if (!strcmp(kind, "unique"))
+		return check_unique_columns(&arg, err);
 	return 0;
 }
 
@@ -183,10 +206,13 @@ static int assert_exists(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 		return ok ? 0 : failed(step, err, found);
 	}
 	if (column) {
-		bson_t *q = BCON_NEW(column, "{", "$exists", BCON_BOOL(true), "}");
+		bson_t q = BSON_INITIALIZER, cond;
 		int64_t with = 0, all = 0;
-		rc = mongo__count(c, table, q, &with, err);
-		bson_destroy(q);
+		bson_append_document_begin(&q, column, -1, &cond);
+		BSON_APPEND_BOOL(&cond, "$exists", true);
+		bson_append_document_end(&q, &cond);
+		rc = mongo__count(c, table, &q, &with, err);
+		bson_destroy(&q);
 		if (rc || (with == 0 && (rc = mongo__count(c, table, NULL, &all, err))))
 			return rc;
 		snprintf(found, sizeof(found), "no document of \"%s\" has the field \"%s\"", table, column);

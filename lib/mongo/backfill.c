@@ -133,12 +133,16 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	bson_iter_init(&it, &set);
 	while (rc == 0 && bson_iter_next(&it)) {
-		expr_t *x = &bf->e[bf->n++];
-		if ((rc = mongo__check_field(bson_iter_key(&it), "set", err)) == 0)
-			rc = parse_expr(bson_iter_key(&it), &it, x, err);
-		if (rc == 0 && !strcmp(x->target, "_id"))
+		const char *target = bson_iter_key(&it);
+		expr_t *x = &bf->e[bf->n];
+		if ((rc = mongo__check_field(target, "set", err)))
+			break;
+		/* Counted only once parse_expr has initialised it, so that backfill_free may destroy it. */
+		rc = parse_expr(target, &it, x, err);
+		bf->n++;
+		if (rc == 0 && !strcmp(target, "_id"))
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
-					  "backfill: _id cannot be set");
+					  "backfill: set._id: _id cannot be set");
 		snprintf(x->alias, sizeof(x->alias), "__migrate_e%zu", bf->n - 1);
 	}
 	return rc;
@@ -159,19 +163,44 @@ int mongo__check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *
 	return rc;
 }
 
-/* The aggregation expression of `x` for the server-side pipeline. */
+/*
+ * The aggregation expression of `x` for the server-side pipeline. Built
+ * with bson_append_*, never BCON: BCON reads a key starting with '{', '}',
+ * '[' or ']' as a marker, and the target is the plan's own name.
+ */
 static void append_server_expr(bson_t *set, const expr_t *x)
 {
+	bson_t e, args, cond, is_array, size;
 	char path[80];
 
 	if (x->src)
 		snprintf(path, sizeof(path), "$%s", x->src);
 	switch (x->kind) {
-	case EXPR_VALUE: BCON_APPEND(set, x->target, "{", "$literal", BCON_ITER(&x->arg), "}"); break;
-	case EXPR_COLUMN: BCON_APPEND(set, x->target, "{", "$ifNull", "[", BCON_UTF8(path), BCON_NULL, "]", "}"); break;
+	case EXPR_VALUE:
+		bson_append_document_begin(set, x->target, -1, &e);
+		bson_append_iter(&e, "$literal", -1, &x->arg);
+		bson_append_document_end(set, &e);
+		break;
+	case EXPR_COLUMN:
+		bson_append_document_begin(set, x->target, -1, &e);
+		bson_append_array_begin(&e, "$ifNull", -1, &args);
+		BSON_APPEND_UTF8(&args, "0", path);
+		BSON_APPEND_NULL(&args, "1");
+		bson_append_array_end(&e, &args);
+		bson_append_document_end(set, &e);
+		break;
 	case EXPR_ARRAY_LENGTH:
-		BCON_APPEND(set, x->target, "{", "$cond", "{", "if", "{", "$isArray", BCON_UTF8(path), "}", "then", "{",
-			    "$size", BCON_UTF8(path), "}", "else", BCON_INT32(0), "}", "}");
+		bson_append_document_begin(set, x->target, -1, &e);
+		bson_append_document_begin(&e, "$cond", -1, &cond);
+		bson_append_document_begin(&cond, "if", -1, &is_array);
+		BSON_APPEND_UTF8(&is_array, "$isArray", path);
+		bson_append_document_end(&cond, &is_array);
+		bson_append_document_begin(&cond, "then", -1, &size);
+		BSON_APPEND_UTF8(&size, "$size", path);
+		bson_append_document_end(&cond, &size);
+		BSON_APPEND_INT32(&cond, "else", 0);
+		bson_append_document_end(&e, &cond);
+		bson_append_document_end(set, &e);
 		break;
 	case EXPR_MONGO: bson_append_iter(set, x->target, -1, &x->arg); break;
 	case EXPR_COUNT: break; /* never on the server path */

@@ -23,7 +23,9 @@ int mongo__check_map_values(const bson_t *step, migrate_error_t *err)
 		return 0;
 	bson_iter_init(&it, &map);
 	while (bson_iter_next(&it)) {
-		if (BSON_ITER_HOLDS_UTF8(&it) && bson_has_field(&map, bson_iter_utf8(&it, NULL)))
+		bson_iter_t old;
+		/* bson_iter_init_find, not bson_has_field: that one reads "a.b" as a path. */
+		if (BSON_ITER_HOLDS_UTF8(&it) && bson_iter_init_find(&old, &map, bson_iter_utf8(&it, NULL)))
 			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 					    "map_values: \"%s\" is both an old and a new value; without transactions "
 					    "a batch redone after a crash could map it twice",
@@ -51,13 +53,15 @@ static int map_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error
 	while (bson_iter_next(&it)) {
 		char key[16];
 		const char *k;
-		bson_t st, q, and, u;
+		bson_t st, q, and, match, u;
 		bson_uint32_to_string(i++, &k, key, sizeof(key));
 		bson_append_document_begin(&arr, k, -1, &st);
 		bson_append_document_begin(&st, "q", -1, &q);
 		bson_append_array_begin(&q, "$and", -1, &and);
 		BSON_APPEND_DOCUMENT(&and, "0", range);
-		BCON_APPEND(&and, "1", "{", m->field, BCON_UTF8(bson_iter_key(&it)), "}");
+		bson_append_document_begin(&and, "1", -1, &match);
+		BSON_APPEND_UTF8(&match, m->field, bson_iter_key(&it));
+		bson_append_document_end(&and, &match);
 		bson_append_array_end(&q, &and);
 		bson_append_document_end(&st, &q);
 		bson_init(&u);
@@ -134,7 +138,8 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 		bson_destroy(&sel);
 	}
 	bson_destroy(&lowered);
-	BCON_APPEND(&b->fields, "_id", BCON_INT32(1), m->field, BCON_INT32(1));
+	BSON_APPEND_INT32(&b->fields, "_id", 1);
+	BSON_APPEND_INT32(&b->fields, m->field, 1);
 	b->server = mongo__range_updates(b->c);
 	b->per_range = map_range;
 	b->per_doc = map_doc;

@@ -104,6 +104,8 @@ int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bs
 int mongo__check_collection(const char *name, const char *field, migrate_error_t *err);
 /* Checks a field name: not empty, no leading '$', no '.'. */
 int mongo__check_field(const char *name, const char *field, migrate_error_t *err);
+/* Checks an index name: not empty, not "*" (which dropIndexes reads as every index). */
+int mongo__check_index_name(const char *name, const char *field, migrate_error_t *err);
 /* Lowers a portable filter (`where`) into a MongoDB query appended to `out`. */
 int mongo__filter(const bson_t *where, bson_t *out, migrate_error_t *err);
 /* Checks the fields a filter names. */

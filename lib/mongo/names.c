@@ -42,6 +42,20 @@ int mongo__check_field(const char *name, const char *field, migrate_error_t *err
 	return 0;
 }
 
+int mongo__check_index_name(const char *name, const char *field, migrate_error_t *err)
+{
+	const char *why = NULL;
+
+	if (!name || !*name)
+		why = "is empty";
+	else if (!strcmp(name, "*"))
+		why = "means every index to dropIndexes";
+	if (why)
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+				    "%s: index name \"%s\" %s (refused on MongoDB)", field, name ? name : "", why);
+	return 0;
+}
+
 static int lower(const bson_t *in, bson_t *out, int depth, migrate_error_t *err);
 
 /* One clause {field: {op: value}} appended to the $and list. */

@@ -168,7 +168,8 @@ static int check_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 	bson_iter_t it;
 	int rc;
 
-	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)))
+	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)) ||
+	    (rc = mongo__check_index_name(migrate__doc_str(s, "name"), "name", err)))
 		goto cleanup;
 	index_keys(s, &keys);
 	bson_iter_init(&it, &keys);
@@ -229,8 +230,11 @@ int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *e
 	}
 	if (!strcmp(op, "create_index"))
 		return check_create_index(c, s, err);
-	if (!strcmp(op, "drop_index"))
-		return mongo__check_collection(table, "table", err);
+	if (!strcmp(op, "drop_index")) {
+		if ((rc = mongo__check_collection(table, "table", err)))
+			return rc;
+		return mongo__check_index_name(migrate__doc_str(s, "name"), "name", err);
+	}
 	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") || !strcmp(op, "custom"))
 		return 0;
 	if (!strcmp(op, "map_values"))
