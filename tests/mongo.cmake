@@ -47,3 +47,16 @@ endforeach()
 # The driver's checks of names need no server (added after the loop above,
 # so that they do not wait for the fixture).
 migrate_test(mongo_validation SOURCES mongo_validation.c LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP LABELS mongo)
+
+# The conformance suite (tests/conformance.c) against MongoDB; INTERNAL: it arms the fault points.
+migrate_test(conformance_mongo
+  SOURCES conformance.c conformance_mongo.c mongo_util.c
+  LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP
+  LABELS mongo conformance
+  INTERNAL)
+get_property(_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t ${_all_tests})
+  if(_t MATCHES "^conformance_mongo\\.")
+    migrate_mongo_fixture(${_t})
+  endif()
+endforeach()

@@ -333,15 +333,22 @@ static void dump_coll(mongoc_client_t *c, const char *db, const char *coll, bson
 
 char *mt_dump(mongoc_client_t *c, const char *db)
 {
+	return mt_dump_except(c, db, NULL);
+}
+
+char *mt_dump_except(mongoc_client_t *c, const char *db, const char *skip)
+{
 	bson_string_t *out = bson_string_new("");
 	char list[8192], *save = NULL, *name;
 	char *res;
 
 	snprintf(list, sizeof list, "%s", mt_collections(c, db));
 	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(name, "_migrate_locks"))
+		if (!strcmp(name, "_migrate_locks") || (skip && !strcmp(name, skip)))
 			continue;
 		if (!strcmp(name, "_migrate_history")) {
+			if (skip && mt_count(c, db, name, "{}") == 0)
+				continue; /* a store left empty by a full down is no state */
 			/* Times, hosts and pids differ between runs: not part of the state. */
 			dump_coll(c, db, name, out, NULL,
 				  "{\"_id\":0,\"plan\":1,\"version\":1,\"name\":1,\"checksum\":1,\"state\":1,"

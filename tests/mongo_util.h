@@ -49,6 +49,8 @@ const char *mt_collections(mongoc_client_t *c, const char *db);
  * state give the same string.
  */
 char *mt_dump(mongoc_client_t *c, const char *db);
+/* The same without the collection `skip`. */
+char *mt_dump_except(mongoc_client_t *c, const char *db, const char *skip);
 
 /* Opens a target on `url` or fails the test. */
 migrate_target_t *mt_target(const char *url);

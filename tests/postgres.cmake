@@ -39,3 +39,16 @@ foreach(_t ${_all_tests})
     migrate_pg_fixture(${_t})
   endif()
 endforeach()
+
+# The conformance suite (tests/conformance.c) against PostgreSQL; INTERNAL: it arms the fault points.
+migrate_test(conformance_postgres
+  SOURCES conformance.c conformance_postgres.c postgres_util.c
+  LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP
+  LABELS postgres conformance
+  INTERNAL)
+get_property(_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t ${_all_tests})
+  if(_t MATCHES "^conformance_postgres\\.")
+    migrate_pg_fixture(${_t})
+  endif()
+endforeach()
