@@ -17,6 +17,7 @@
 typedef struct sq_conn {
 	sqlite3 *db;
 	int owned;            /* opened by the driver: closed by close() */
+	int dqs_dml, dqs_ddl; /* a borrowed connection's double-quoted string settings, restored by close() */
 	char *path;           /* the main database file, NULL when in memory */
 	int lock_fd;          /* the lock file, -1 until the first lock_try */
 	int64_t lock_offset;  /* the byte locked, 0 when no lock is held */
