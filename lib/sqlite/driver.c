@@ -77,6 +77,13 @@ static int dqs_off(sq_conn_t *c, migrate_error_t *err)
 	return 0;
 }
 
+int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err)
+{
+	if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, on, NULL) != SQLITE_OK)
+		return migrate__sq_err(c, err, "setting SQLITE_DBCONFIG_DQS_DDL");
+	return 0;
+}
+
 static void conn_free(sq_conn_t *c)
 {
 	bson_destroy(c->render_enums);

@@ -63,6 +63,14 @@ int migrate__sq_exists(sq_conn_t *c, const char *type, const char *name, int *ex
 /* Runs q in a write transaction of its own when none is open, retrying while the database is busy. */
 int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err);
 
+/*
+ * Double-quoted strings in DDL on (1) or off (0) again. On only while an op
+ * that adds no expression of its own makes SQLite parse the stored schema
+ * again (ALTER TABLE's checks, a rebuild's copy of the definition): a schema
+ * written when "x" was a string must keep working, as it does when loaded.
+ */
+int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err);
+
 /* ---- transactions (driver.c) ---- */
 int migrate__sq_begin_batch(sq_conn_t *c, migrate_error_t *err);
 int migrate__sq_commit_batch(sq_conn_t *c, migrate_error_t *err);
