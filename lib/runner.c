@@ -186,13 +186,20 @@ int migrate_exec_event(migrate_exec_t *exec, int type, const char *message)
 
 /* ---- running steps ---- */
 
-static bool step_no_txn(const migrate_target_t *t, const migrate_step_t *s)
+/* Whether step s of the current version runs outside the engine's transaction. */
+static bool step_no_txn(const migrate_run *r, const migrate_step_t *s)
 {
+	const migrate_target_t *t = r->t;
+	unsigned flags;
+
 	if (!t->driver->begin)
 		return true;
 	if (!strcmp(s->op, "custom") || !t->driver->step_flags)
 		return false;
-	return (t->driver->step_flags(t->conn, s) & MIGRATE_STEP_NO_TXN) != 0;
+	flags = t->driver->step_flags(t->conn, s);
+	if (flags & MIGRATE_STEP_NO_TXN)
+		return true;
+	return !r->v->transactional && (flags & MIGRATE_STEP_AUTOCOMMIT);
 }
 
 /*
@@ -404,10 +411,10 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 			rc = canceled(r);
 			goto fail;
 		}
-		if (step_no_txn(r->t, v->steps[i])) {
+		if (step_no_txn(r, v->steps[i])) {
 			rc = up_single(r, i);
 		} else {
-			for (j = i + 1; v->transactional && j < v->nsteps && !step_no_txn(r->t, v->steps[j]); j++)
+			for (j = i + 1; v->transactional && j < v->nsteps && !step_no_txn(r, v->steps[j]); j++)
 				;
 			rc = up_group(r, i, j);
 		}
@@ -662,7 +669,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	int rc;
 
 	for (k = 0; group && k < inv->n; k++)
-		if (step_no_txn(r->t, inv->steps[k]))
+		if (step_no_txn(r, inv->steps[k]))
 			group = false;
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	if (group && (rc = txn(r, r->t->driver->begin)))

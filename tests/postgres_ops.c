@@ -447,3 +447,58 @@ TEST(check_is_one_statement_without_lock)
 	migrate_plan_destroy(plan);
 	PQfinish(c);
 }
+
+/*
+ * A sql step of a "transactional": false version runs with no transaction
+ * block around it, so statements that refuse one work there: an index
+ * built and dropped CONCURRENTLY. In a transactional version they still
+ * fail, and nothing is left behind.
+ */
+TEST(non_transactional_sql_concurrently)
+{
+	const char *url = pgt_fresh_db("concurrently");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL, *txn = NULL;
+	migrate_version_t *v;
+	PGconn *c = pgt_connect(url);
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&plan, "online", &err), &err);
+	v = pgt_version(plan, 1, "table");
+	pgt_step(v, "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	pgt_step(v,
+		 "{\"op\":\"sql\",\"up\":\"INSERT INTO t SELECT generate_series(1, 100)\",\"down\":\"DELETE FROM t\"}");
+	v = pgt_version(plan, 2, "index");
+	CHECK_OK(migrate_version_set_transactional(v, 0), &err);
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE INDEX CONCURRENTLY t_x ON t (x)\","
+		    "\"down\":\"DROP INDEX CONCURRENTLY t_x\"}");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE UNIQUE INDEX CONCURRENTLY t_x_unique ON t (x);\","
+		    "\"down\":\"DROP INDEX CONCURRENTLY t_x_unique;\"}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid IN ('t_x'::regclass, "
+			     "'t_x_unique'::regclass) AND indisvalid AND indisready"),
+		  2);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE version = 2 AND state = 'applied' AND "
+			     "steps_done = 2"),
+		  1);
+	CHECK_OK(migrate_down(t, plan, 1, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t_x', 't_x_unique')"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM t"), 100);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE version = 2"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE version = 1 AND state = 'applied'"), 1);
+	/* up again after the down */
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 't_x'::regclass AND indisvalid"), 1);
+
+	/* a transactional version is unchanged: the statement meets its transaction block */
+	CHECK_OK(migrate_plan_new(&txn, "in_txn", &err), &err);
+	v = pgt_version(txn, 1, "index in a transaction");
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE INDEX CONCURRENTLY t_x_in_txn ON t (x)\"}");
+	CHECK(migrate_up(t, txn, 0, NULL, &err) != 0);
+	CHECK_HAS(err.message, "25001");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname = 't_x_in_txn'"), 0);
+	PQfinish(c);
+	migrate_plan_destroy(txn);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}

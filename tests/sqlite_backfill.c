@@ -309,3 +309,86 @@ TEST(down_after_a_step_stopped_part_way)
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
 }
+
+/*
+ * Double-quoted names are identifiers only: a misspelt column in a backfill
+ * expression or a filter fails the step, naming it, instead of being read as
+ * a string literal (SQLite's legacy DQS) and written to every row.
+ */
+static void typo_fails(sqlite3 *db, migrate_target_t *t, const char *step, const char *typo)
+{
+	migrate_plan_t *p = tu_plan("app");
+
+	tu_version(p, 1, "typo", step, NULL);
+	CHECK(migrate_up(t, p, 0, NULL, &err) != 0);
+	CHECK_HAS(err.message, "version 1 (\"typo\"), step 1 (backfill)");
+	CHECK_HAS(err.message, typo);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 0 AND label = 'l' || id"), 10);
+	CHECK_INT(tu_int(db, "SELECT state FROM _migrate_history"), MIGRATE_STATE_FAILED);
+	tu_exec(db, "DELETE FROM _migrate_history");
+	migrate_plan_destroy(p);
+}
+
+static sqlite3 *typo_items(const char *path)
+{
+	sqlite3 *db = tu_open(path);
+
+	tu_exec(db, "CREATE TABLE items (id INTEGER PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0, label TEXT);"
+		    "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10) "
+		    "INSERT INTO items (id, label) SELECT i, 'l' || i FROM s");
+	return db;
+}
+
+TEST(misspelt_columns_are_errors)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = typo_items(path);
+	migrate_target_t *t = tu_target(path);
+
+	typo_fails(db, t,
+		   "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"counter\":{\"sql\":\"\\\"cuont\\\" + 1\"}}}",
+		   "cuont");
+	typo_fails(db, t, "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"label\":{\"column\":\"lable\"}}}",
+		   "lable");
+	typo_fails(db, t,
+		   "{\"op\":\"backfill\",\"table\":\"items\",\"where\":{\"lable\":{\"$ne\":\"l3\"}},"
+		   "\"set\":{\"counter\":{\"value\":1}}}",
+		   "lable");
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
+/* A borrowed connection is switched to identifiers-only while wrapped, and given back as it was. */
+TEST(borrowed_connection_dqs_restored)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = typo_items(path);
+	migrate_target_t *t = NULL;
+	migrate_plan_t *p = tu_plan("app");
+	int on = -1;
+
+	CHECK_STR(tu_text(db, "SELECT \"no_such_column\" FROM items LIMIT 1"), "no_such_column");
+	CHECK_OK(migrate_target_open_sqlite(&t, db, &err), &err);
+	typo_fails(db, t,
+		   "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"counter\":{\"sql\":\"\\\"cuont\\\" + 1\"}}}",
+		   "cuont");
+	tu_version(p, 1, "right",
+		   "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"counter\":{\"sql\":\"\\\"counter\\\" + 1\"}}}",
+		   NULL);
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 10);
+	migrate_target_close(t);
+	/* the application's settings are back */
+	CHECK_STR(tu_text(db, "SELECT \"no_such_column\" FROM items LIMIT 1"), "no_such_column");
+
+	/* and a connection that had them off keeps them off */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+	CHECK_OK(migrate_target_open_sqlite(&t, db, &err), &err);
+	migrate_target_close(t);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, -1, &on);
+	CHECK_INT(on, 0);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, -1, &on);
+	CHECK_INT(on, 1);
+	migrate_plan_destroy(p);
+	sqlite3_close(db);
+}

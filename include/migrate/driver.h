@@ -46,6 +46,13 @@ typedef struct migrate_exec migrate_exec_t;
 
 /* Flags returned by step_flags. */
 #define MIGRATE_STEP_NO_TXN 1u /* runs outside the engine's transaction; journals itself per batch */
+/*
+ * In a version with "transactional": false, runs with no transaction
+ * around it (statements that refuse a transaction block); the engine
+ * journals it afterwards, outside a transaction. In a transactional
+ * version the flag is ignored.
+ */
+#define MIGRATE_STEP_AUTOCOMMIT 2u
 
 typedef struct migrate_driver {
 	unsigned version;            /* MIGRATE_DRIVER_VERSION */

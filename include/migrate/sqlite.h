@@ -17,6 +17,14 @@ extern "C" {
  * Wraps an open `db` in a target. The connection is borrowed: libmigrate
  * never closes it, and it must outlive the target. The lock is taken on a
  * file beside the database (none for in-memory databases).
+ *
+ * While the target is open, the connection's double-quoted string literals
+ * are off (SQLITE_DBCONFIG_DQS_DML and SQLITE_DBCONFIG_DQS_DDL set to 0), so
+ * that a misspelt "column" in a step fails instead of being read as a
+ * string. This applies to everything run on `db` meanwhile, the
+ * application's own statements included. migrate_target_close() restores
+ * the two settings as they were when the target was opened. Needs SQLite
+ * 3.29.0 or later: MIGRATE_EUNSUPPORTED otherwise.
  */
 MIGRATE_EXPORT(int) migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err);
 

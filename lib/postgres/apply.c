@@ -5,7 +5,9 @@
  * is retried with backoff without losing the rest of the transaction;
  * each retry is reported as an event. Online indexes are built with
  * CREATE INDEX CONCURRENTLY outside any transaction and recover from an
- * INVALID index left by a failed or interrupted build.
+ * INVALID index left by a failed or interrupted build. In a version with
+ * "transactional": false a raw sql step is sent on its own as a simple
+ * query, with no transaction block around it.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -33,6 +35,9 @@ unsigned pg__step_flags(void *conn, const migrate_step_t *step)
 	if (is_batched(op) || is_online_index(migrate_step_document(step), op) ||
 	    (!strcmp(op, "add_column") && pg__add_column_phased(migrate_step_document(step))))
 		return MIGRATE_STEP_NO_TXN;
+	/* Raw SQL may refuse a transaction block (CREATE INDEX CONCURRENTLY, VACUUM ...). */
+	if (!strcmp(op, "sql"))
+		return MIGRATE_STEP_AUTOCOMMIT;
 	return 0;
 }
 
@@ -239,6 +244,26 @@ cleanup:
 	return rc;
 }
 
+/* ---- raw SQL outside a transaction ---------------------------------------- */
+
+/*
+ * A sql step of a non-transactional version: no BEGIN, no savepoint, and one
+ * simple query, so a single statement runs with no transaction block (a
+ * text of several statements is still one implicit transaction, as psql
+ * sends it). The run's statement_timeout is set for the session meanwhile.
+ */
+static int sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migrate_error_t *err)
+{
+	char saved[64];
+	int rc;
+
+	if ((rc = session_timeout(t, saved, sizeof saved, err)))
+		return rc;
+	rc = pg__run_retrying(t, sql, exec, 1, "sql step", err);
+	session_restore(t, saved);
+	return rc;
+}
+
 /* ---- rendering and checking ---------------------------------------------- */
 
 static void append_statement(bson_string_t *out, const char *sql)
@@ -317,7 +342,8 @@ int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec,
 	int rc;
 
 	if (!strcmp(op, "sql"))
-		return pg__run_retrying(t, migrate__doc_str(doc, "up"), exec, !t->in_txn, "sql step", err);
+		return t->in_txn ? pg__run_retrying(t, migrate__doc_str(doc, "up"), exec, 0, "sql step", err)
+				 : sql_alone(t, migrate__doc_str(doc, "up"), exec, err);
 	if (!strcmp(op, "assert"))
 		return pg__assert(t, doc, err);
 	if (!strcmp(op, "command"))

@@ -4,6 +4,8 @@
  * URLs: "sqlite:PATH" (relative or absolute), "sqlite:///ABSOLUTE/PATH" and
  * "sqlite::memory:". A connection the application already has is wrapped
  * with migrate_target_open_sqlite() and never closed by libmigrate.
+ * Every connection, owned or borrowed, runs with SQLite's double-quoted
+ * string literals off while libmigrate holds it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,24 +47,76 @@ const migrate_sql_dialect_t migrate__sq_dialect = {
 	migrate__sq_enum_column,
 };
 
-static sq_conn_t *conn_new(sqlite3 *db, int owned)
+static void dqs_restore(sq_conn_t *c)
+{
+	if (c->dqs_dml >= 0)
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, c->dqs_dml, NULL);
+	if (c->dqs_ddl >= 0)
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, c->dqs_ddl, NULL);
+}
+
+/*
+ * Turns off SQLite's double-quoted string literals (DQS) for statements and
+ * DDL: a double-quoted name is then always an identifier, so a misspelt
+ * column in an expression or a filter fails instead of being read as a
+ * string and written to every row. The previous settings are kept for
+ * close() to give a borrowed connection back as it was.
+ */
+static int dqs_off(sq_conn_t *c, migrate_error_t *err)
+{
+	if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, -1, &c->dqs_dml) != SQLITE_OK ||
+	    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, -1, &c->dqs_ddl) != SQLITE_OK ||
+	    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DML, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL) != SQLITE_OK) {
+		dqs_restore(c);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "SQLite %s cannot turn off double-quoted string literals (3.29.0 or later is "
+				    "needed)",
+				    sqlite3_libversion());
+	}
+	return 0;
+}
+
+int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err)
+{
+	if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_DQS_DDL, on, NULL) != SQLITE_OK)
+		return migrate__sq_err(c, err, "setting SQLITE_DBCONFIG_DQS_DDL");
+	return 0;
+}
+
+static void conn_free(sq_conn_t *c)
+{
+	bson_destroy(c->render_enums);
+	free(c->path);
+	free(c);
+}
+
+/* The driver's state for `db`, with double-quoted string literals off. */
+static int conn_new(sqlite3 *db, int owned, sq_conn_t **out, migrate_error_t *err)
 {
 	sq_conn_t *c = calloc(1, sizeof *c);
 	const char *file;
+	int rc;
 
-	if (!c)
-		return NULL;
+	if (!c || !(c->render_enums = bson_new()))
+		goto nomem;
 	c->db = db;
 	c->owned = owned;
 	c->lock_fd = -1;
-	c->render_enums = bson_new();
+	c->dqs_dml = c->dqs_ddl = -1;
 	file = sqlite3_db_filename(db, "main");
-	if (file && *file && !(c->path = migrate__strdup(file))) {
-		bson_destroy(c->render_enums);
-		free(c);
-		return NULL;
+	if (file && *file && !(c->path = migrate__strdup(file)))
+		goto nomem;
+	if ((rc = dqs_off(c, err))) {
+		conn_free(c);
+		return rc;
 	}
-	return c;
+	*out = c;
+	return 0;
+nomem:
+	if (c)
+		conn_free(c);
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 }
 
 static void sq_close(void *conn)
@@ -74,10 +128,10 @@ static void sq_close(void *conn)
 	migrate__sq_lock_close(c);
 	if (c->owned)
 		sqlite3_close_v2(c->db);
-	bson_destroy(c->render_enums);
-	free(c->path);
+	else
+		dqs_restore(c);
 	free(c->lock_plan);
-	free(c);
+	conn_free(c);
 }
 
 /* The file path of a URL, or NULL (with the error filled) when the URL is not ours. */
@@ -122,9 +176,9 @@ static int sq_open(const char *url, void **out, migrate_error_t *err)
 	/* Other processes (and their migrations) may hold the write lock briefly. */
 	sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
-	if (!(c = conn_new(db, 1))) {
+	if ((rc = conn_new(db, 1, &c, err))) {
 		sqlite3_close_v2(db);
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -283,8 +337,8 @@ int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_erro
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_target_open_sqlite: out and db are required");
 	*out = NULL;
-	if (!(c = conn_new(db, 0)))
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	if ((rc = conn_new(db, 0, &c, err)))
+		return rc;
 	if ((rc = migrate_target_from_driver(out, &migrate__sqlite_driver, c, err)))
 		sq_close(c);
 	return rc;

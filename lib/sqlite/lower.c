@@ -294,6 +294,9 @@ static int op_command(lower_ctx_t *x)
 			    "command steps are MongoDB only; use a sql step on SQLite");
 }
 
+/* Not a MIGRATE_STEP_* flag: the op only reworks the stored schema (see migrate__sq_stored_schema_dqs). */
+#define SQ_STORED_SCHEMA 0x100u
+
 static const struct {
 	const char *op;
 	int (*fn)(lower_ctx_t *x);
@@ -301,10 +304,10 @@ static const struct {
 } ops[] = {
 	{"create_table", op_create_table, 0},
 	{"drop_table", op_drop_table, 0},
-	{"rename_table", op_rename_table, 0},
+	{"rename_table", op_rename_table, SQ_STORED_SCHEMA},
 	{"add_column", op_add_column, 0},
-	{"drop_column", op_drop_column, 0},
-	{"rename_column", op_rename_column, 0},
+	{"drop_column", op_drop_column, SQ_STORED_SCHEMA},
+	{"rename_column", op_rename_column, SQ_STORED_SCHEMA},
 	{"create_index", op_create_index, 0},
 	{"drop_index", op_drop_index, 0},
 	{"create_enum", op_create_enum, 0},
@@ -360,7 +363,7 @@ unsigned migrate__sq_step_flags(void *conn, const migrate_step_t *step)
 	int i = find_op(migrate__doc_str(migrate_step_document(step), "op"));
 
 	(void)conn;
-	return i < 0 ? 0 : ops[i].flags;
+	return i < 0 ? 0 : ops[i].flags & ~SQ_STORED_SCHEMA;
 }
 
 static int lower(sq_conn_t *c, const migrate_step_t *step, int render, bson_string_t *out, migrate_exec_t *exec,
@@ -377,9 +380,13 @@ static int lower(sq_conn_t *c, const migrate_step_t *step, int render, bson_stri
 	x.err = err;
 	if ((i = find_op(migrate__doc_str(x.d, "op"))) < 0)
 		return migrate__sq_check_step(c, step, err);
+	if (!render && (ops[i].flags & SQ_STORED_SCHEMA) && (rc = migrate__sq_stored_schema_dqs(c, 1, err)))
+		return rc;
 	c->rendering = render;
 	rc = ops[i].fn(&x);
 	c->rendering = 0;
+	if (!render && (ops[i].flags & SQ_STORED_SCHEMA) && migrate__sq_stored_schema_dqs(c, 0, NULL))
+		migrate__log(MIGRATE_LOG_WARNING, "SQLite: cannot turn double-quoted strings in DDL off again");
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 typedef struct sq_conn {
 	sqlite3 *db;
 	int owned;            /* opened by the driver: closed by close() */
+	int dqs_dml, dqs_ddl; /* a borrowed connection's double-quoted string settings, restored by close() */
 	char *path;           /* the main database file, NULL when in memory */
 	int lock_fd;          /* the lock file, -1 until the first lock_try */
 	int64_t lock_offset;  /* the byte locked, 0 when no lock is held */
@@ -61,6 +62,14 @@ int migrate__sq_column_to_bson(sqlite3_stmt *st, int i, bson_t *doc, const char 
 int migrate__sq_exists(sq_conn_t *c, const char *type, const char *name, int *exists, migrate_error_t *err);
 /* Runs q in a write transaction of its own when none is open, retrying while the database is busy. */
 int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err);
+
+/*
+ * Double-quoted strings in DDL on (1) or off (0) again. On only while an op
+ * that adds no expression of its own makes SQLite parse the stored schema
+ * again (ALTER TABLE's checks, a rebuild's copy of the definition): a schema
+ * written when "x" was a string must keep working, as it does when loaded.
+ */
+int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err);
 
 /* ---- transactions (driver.c) ---- */
 int migrate__sq_begin_batch(sq_conn_t *c, migrate_error_t *err);
