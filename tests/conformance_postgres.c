@@ -1,4 +1,5 @@
 /* The conformance suite's PostgreSQL backend: a database per scenario run on the test server. */
+#include <bson/bson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
