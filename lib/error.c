@@ -121,38 +121,3 @@ void migrate__log(int level, const char *fmt, ...)
 	va_end(ap);
 	migrate_log(level, line);
 }
-
-/*
- * Hides the password of "scheme://user:password@host" and of libpq-style
- * "password=..." parameters, so a URL can be shown in messages.
- */
-void migrate__redact_url(const char *url, char *out, size_t out_size)
-{
-	const char *scheme, *at, *colon, *pw;
-	size_t n;
-
-	if (!out_size)
-		return;
-	snprintf(out, out_size, "%s", url ? url : "");
-	scheme = strstr(out, "://");
-	if (scheme) {
-		at = strchr(scheme + 3, '@');
-		colon = strchr(scheme + 3, ':');
-		if (at && colon && colon < at) {
-			char rest[1024];
-			snprintf(rest, sizeof rest, "%s", at);
-			n = (size_t)(colon - out) + 1;
-			snprintf(out + n, out_size - n, "****%s", rest);
-		}
-	}
-	pw = strstr(out, "password=");
-	if (pw) {
-		char rest[1024];
-		const char *end = pw + strlen("password=");
-		while (*end && *end != '&' && *end != ' ')
-			end++;
-		snprintf(rest, sizeof rest, "%s", end);
-		n = (size_t)(pw - out) + strlen("password=");
-		snprintf(out + n, out_size - n, "****%s", rest);
-	}
-}

@@ -125,6 +125,12 @@ int migrate__log_enabled(int level);
 
 /* Copies `url` into `out` with any password replaced by "****". */
 void migrate__redact_url(const char *url, char *out, size_t out_size);
+/* Removes the URL and every password it holds (as written and decoded) from a driver's message. */
+void migrate__scrub(char *msg, size_t size, const char *url);
+/* Where the userinfo password of a "scheme://user:password@host" URL is; false when it has none. */
+bool migrate__url_password(const char *url, size_t *start, size_t *len);
+/* Percent-decodes s[0..n) into `out`; -1 when malformed, too long or holding a NUL. */
+int migrate__url_decode(const char *s, size_t n, char *out, size_t size);
 
 /* ---- fault injection (fault.c) ---- */
 #define MIGRATE__FAULT_ALLOC 1u   /* an allocation by libmigrate */

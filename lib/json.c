@@ -91,11 +91,13 @@ static const char *duplicate_key(const bson_t *doc)
 /*
  * What libbson's parser lets through: integers beyond int64 (some of which
  * it wraps silently: 99999999999999999999) and the non-JSON words NaN and
- * Infinity. Returns where the first one starts, or NULL. Strings are
- * skipped; anything else that is not JSON the parser refuses itself.
+ * Infinity. Returns where the first one starts, or NULL; *range is set when
+ * it is an integer out of range. Strings are skipped; anything else that is
+ * not JSON the parser refuses itself.
  */
-static const char *bad_token(const char *s)
+static const char *bad_token(const char *s, bool *range)
 {
+	*range = false;
 	while (*s) {
 		const char *start = s;
 		if (*s == '"') {
@@ -112,8 +114,10 @@ static const char *bad_token(const char *s)
 			if (integral) {
 				errno = 0;
 				(void)strtoll(start, NULL, 10);
-				if (errno == ERANGE)
+				if (errno == ERANGE) {
+					*range = true;
 					return start;
+				}
 			}
 		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
 			while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
@@ -126,6 +130,84 @@ static const char *bad_token(const char *s)
 		}
 	}
 	return NULL;
+}
+
+/* Sets path[at..] to "[index]" (at = the container's own path length). */
+static void path_index(char *path, size_t size, size_t at, int index)
+{
+	if (at < size)
+		snprintf(path + at, size - at, "[%d]", index);
+}
+
+/* Sets path[at..] to ".key" (or "key" at the top), the key as written, escapes and all. */
+static void path_key(char *path, size_t size, size_t at, const char *key, size_t len)
+{
+	if (at < size)
+		snprintf(path + at, size - at, "%s%.*s", at ? "." : "", (int)len, key);
+}
+
+/*
+ * The JSON path ("versions[2].id") of the value that starts at json[off],
+ * for text the parser is still to read: a scan of brackets, commas and keys.
+ */
+static void json_path_at(const char *json, size_t off, char *path, size_t size)
+{
+	struct {
+		char kind;
+		int index;
+		size_t base;
+		bool want_key;
+	} stack[64];
+	int depth = 0;
+	size_t i;
+
+	path[0] = '\0';
+	for (i = 0; i < off && json[i]; i++) {
+		char c = json[i];
+		if (c == '"') {
+			size_t start = ++i;
+			for (; json[i] && json[i] != '"'; i++)
+				if (json[i] == '\\' && json[i + 1])
+					i++;
+			if (depth && depth <= 64 && stack[depth - 1].kind == '{' && stack[depth - 1].want_key) {
+				path_key(path, size, stack[depth - 1].base, json + start, i - start);
+				stack[depth - 1].want_key = false;
+			}
+			if (!json[i])
+				break;
+		} else if (c == '{' || c == '[') {
+			if (depth < 64) {
+				stack[depth].kind = c;
+				stack[depth].index = 0;
+				stack[depth].base = strlen(path);
+				stack[depth].want_key = c == '{';
+				if (c == '[')
+					path_index(path, size, stack[depth].base, 0);
+			}
+			depth++;
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			if (--depth < 64 && stack[depth].base < size)
+				path[stack[depth].base] = '\0';
+		} else if (c == ',' && depth && depth <= 64) {
+			if (stack[depth - 1].kind == '[')
+				path_index(path, size, stack[depth - 1].base, ++stack[depth - 1].index);
+			else
+				stack[depth - 1].want_key = true;
+		}
+	}
+}
+
+/* An integer beyond int64: said as such, at its JSON path. */
+static int out_of_range(const char *json, const char *bad, migrate_error_t *err)
+{
+	char path[256];
+	size_t n = strspn(bad, "-0123456789");
+
+	json_path_at(json, (size_t)(bad - json), path, sizeof path);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s%s%.*s%s is out of range (%s %s)", path,
+			    path[0] ? ": " : "", (int)(n > 40 ? 40 : n), bad, n > 40 ? "..." : "",
+			    bad[0] == '-' ? "the least whole number is" : "the greatest whole number is",
+			    bad[0] == '-' ? "-9223372036854775808" : "9223372036854775807");
 }
 
 /*
@@ -170,13 +252,18 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 	bson_t tmp;
 	bson_iter_t it;
 	const char *dup, *bad;
+	bool range;
 	int rc = 0;
 
 	bson_init(out);
 	if (!json)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
-	if ((bad = bad_token(json)) != NULL) {
+	if (json[strspn(json, " \t\r\n")] == '\0')
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: the text is empty");
+	if ((bad = bad_token(json, &range)) != NULL) {
 		char where[64];
+		if (range)
+			return out_of_range(json, bad, err);
 		migrate__text_position(json, (size_t)(bad - json), where, sizeof where);
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
 				    "malformed JSON at %s: not a JSON value: \"%.24s\"", where, bad);

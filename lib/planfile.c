@@ -33,6 +33,25 @@ static bool only_keys(const bson_t *doc, const char *const *allowed, const char 
 	return true;
 }
 
+/*
+ * A string field holds no NUL (JSON's \u0000): C strings end there, so a
+ * plan named "a\u0000b" would be plan "a", with a's history and lock. The
+ * steps' strings are checked by the step validator.
+ */
+static int check_text(const bson_t *doc, const char *key, const char *prefix, migrate_error_t *err)
+{
+	char path[96];
+	bson_iter_t it;
+	uint32_t len;
+
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return 0;
+	if (strlen(bson_iter_utf8(&it, &len)) == len)
+		return 0;
+	snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+	return file_fail(err, path, "contains a NUL character (\\u0000)");
+}
+
 static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, migrate_error_t *err)
 {
 	bson_iter_t it;
@@ -87,6 +106,8 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, int index, migr
 		snprintf(path, sizeof path, "%s.name", vpath);
 		return file_fail(err, path, "must be a string");
 	}
+	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
+		return rc;
 	if (bson_iter_init_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
 		snprintf(path, sizeof path, "%s.transactional", vpath);
 		return file_fail(err, path, "must be true or false");
@@ -148,6 +169,8 @@ int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error
 		rc = file_fail(err, "plan", "is required and must be a string");
 		goto done;
 	}
+	if ((rc = check_text(&doc, "plan", "", err)) || (rc = check_text(&doc, "description", "", err)))
+		goto done;
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
 	if (!bson_iter_init_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
@@ -210,6 +233,11 @@ int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error
 	if (strlen(text) != n) {
 		free(text);
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s: contains a NUL byte", path);
+	}
+	if (text[strspn(text, " \t\r\n")] == '\0') {
+		free(text);
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
+				    "%s: the file is empty (a plan file holds one JSON object)", path);
 	}
 	rc = migrate_plan_load_json(out, text, err);
 	free(text);

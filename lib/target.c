@@ -146,8 +146,12 @@ int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t
 	}
 	if (!d->open)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver %s cannot open URLs", d->name);
-	if ((rc = d->open(url, &conn, err)))
+	if ((rc = d->open(url, &conn, err))) {
+		/* Whatever the driver wrote, the URL and its passwords stay out of it. */
+		if (err)
+			migrate__scrub(err->message, sizeof err->message, url);
 		return rc;
+	}
 	if ((rc = migrate_target_from_driver(out, d, conn, err)) && d->close)
 		d->close(conn);
 	return rc;

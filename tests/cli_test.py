@@ -311,6 +311,36 @@ def case_any_redaction():
     check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
 
 
+def case_any_redaction_hostile():
+    """URLs that do not parse cleanly (a repeated or oddly cased password parameter, an unencoded '%',
+    '%00' or '@' in the password, an unterminated '[') print no part of the password, in text and in
+    --json, neither in the URL shown nor in libpq's error text."""
+    p = plan_path("001_processing_jobs.postgres.json")
+    tail = "127.0.0.1:1/app?connect_timeout=2"
+    cases = [
+        ("postgresql://%s&password=decoy&password=Zq3vv9x" % tail, ["decoy", "Zq3vv9x"]),
+        ("postgresql://%s&PassWord=Zq3vv9x" % tail, ["Zq3vv9x"]),
+        ("postgresql://%s&password=Zq3%%vv9x" % tail, ["Zq3", "vv9x"]),
+        ("postgresql://migrator:Zq3%%vv9x@%s" % tail, ["Zq3", "vv9x"]),
+        ("postgresql://migrator:Zq3%%00vv9x@%s" % tail, ["Zq3", "vv9x"]),
+        ("postgresql://migrator:Zq3@vv9x@%s" % tail, ["Zq3", "vv9x"]),
+        ("postgresql://migrator:Zq3vv9x@[::1:1/app?connect_timeout=2", ["Zq3vv9x"]),
+        ("postgresql://migrator:Zq3/vv9x@%s" % tail, ["Zq3", "vv9x"]),
+    ]
+    for url, secrets in cases:
+        r = mig(url, p, "status")
+        check(r.code == 1, "fails with 1: %r" % r)
+        for secret in secrets:
+            check(secret not in r.out + r.err, "%s: %r printed: %r" % (url, secret, r))
+        r = mig(url, p, "--json", "up")
+        doc = r.json()
+        text = json.dumps(doc)
+        for secret in secrets:
+            check(secret not in text and secret not in r.err, "%s: %r in JSON: %r" % (url, secret, doc))
+        check("****" in doc["url"] or "<redacted>" in doc["url"], "URL in JSON: %r" % doc)
+        check(doc["error"]["message"], "an error message: %r" % doc)
+
+
 def case_any_schema():
     """docs/plan.schema.json is a valid draft 2020-12 schema, every shipped plan file validates, and it
     refuses every file of the broken corpus that a schema can express."""

@@ -295,9 +295,9 @@ static const core_case core_cases[] = {
 	{"json", "{\"op\":\"drop_table\",\"table\":\"\\ud800\"}", MIGRATE_EJSON, "malformed JSON"},
 	{"json", "{\"op\":\"drop_table\",\"t\\u0000able\":\"t\"}", MIGRATE_EJSON, "malformed JSON"},
 	{"json", "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":99999999999999999999}}}", MIGRATE_EJSON,
-	 "malformed JSON"},
+	 "set.c.value: 99999999999999999999 is out of range"},
 	{"json", "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":-9223372036854775809}}}", MIGRATE_EJSON,
-	 "malformed JSON"},
+	 "set.c.value: -9223372036854775809 is out of range"},
 	{"json", "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":1e999}}}", MIGRATE_EJSON, "malformed JSON"},
 	{NULL, NULL, 0, NULL},
 };

@@ -347,3 +347,79 @@ TEST(deep_nesting)
 		    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
 	migrate_plan_destroy(plan);
 }
+
+/* Loads `json` as a plan file; it must fail with `code` and a message holding `has`. */
+static void check_plan_refused(const char *json, int code, const char *has)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	int rc;
+
+	fresh_err(&err);
+	rc = migrate_plan_load_json(&plan, json, &err);
+	if (rc != code || !strstr(err.message, has))
+		harness_fail(__FILE__, __LINE__, "%s: returned %d (%s), expected %d and \"%s\"", json, rc, err.message,
+			     code, has);
+	CHECK(plan == NULL);
+}
+
+/* A NUL would cut a C string short: plan "a\u0000b" would share plan "a"'s history and lock. */
+TEST(plan_file_strings_hold_no_nul)
+{
+	check_plan_refused("{\"plan\":\"a\\u0000b\",\"versions\":[]}", MIGRATE_EPLAN, "plan: contains a NUL character");
+	check_plan_refused("{\"plan\":\"a\",\"description\":\"x\\u0000\",\"versions\":[]}", MIGRATE_EPLAN,
+			   "description: contains a NUL character");
+	check_plan_refused("{\"plan\":\"a\",\"versions\":[{\"id\":1,\"steps\":[]},{\"id\":2,\"steps\":[]},"
+			   "{\"id\":3,\"name\":\"v\\u0000\",\"steps\":[]}]}",
+			   MIGRATE_EPLAN, "versions[2].name: contains a NUL character");
+	check_plan_refused("{\"plan\":\"a\",\"versions\":[{\"id\":1,\"description\":\"\\u0000\",\"steps\":[]}]}",
+			   MIGRATE_EPLAN, "versions[0].description: contains a NUL character");
+	check_plan_refused("{\"plan\":\"a\",\"versions\":[{\"id\":1,\"steps\":[{\"op\":\"sql\",\"up\":\"SELECT "
+			   "1\\u0000\"}]}]}",
+			   MIGRATE_EPLAN, "versions[0].steps[0].up: contains a NUL character");
+}
+
+/* Whole numbers beyond int64 are out of range, said at their JSON path, not "malformed". */
+TEST(plan_file_numbers_out_of_range)
+{
+	check_plan_refused(
+		"{\"plan\":\"a\",\"versions\":[{\"id\":1,\"steps\":[]},{\"id\":9223372036854775808,\"steps\":[]}]}",
+		MIGRATE_EJSON, "versions[1].id: 9223372036854775808 is out of range");
+	check_plan_refused("{\"plan\":\"a\",\"versions\":[{\"id\":18446744073709551616,\"steps\":[]}]}", MIGRATE_EJSON,
+			   "versions[0].id: 18446744073709551616 is out of range");
+	check_plan_refused("{\"plan\":\"a\",\"versions\":[{\"id\":1,\"steps\":[{\"op\":\"backfill\",\"table\":\"t\","
+			   "\"set\":{\"c\":{\"value\":[1,\"]\",{\"k,\":-9223372036854775809}]}}}]}]}",
+			   MIGRATE_EJSON,
+			   "versions[0].steps[0].set.c.value[2].k,: -9223372036854775809 is out of range");
+	/* The largest id is fine. */
+	{
+		migrate_plan_t *plan = NULL;
+		migrate_error_t err;
+		fresh_err(&err);
+		CHECK_OK(migrate_plan_load_json(
+				 &plan, "{\"plan\":\"a\",\"versions\":[{\"id\":9223372036854775807,\"steps\":[]}]}",
+				 &err),
+			 &err);
+		migrate_plan_destroy(plan);
+	}
+}
+
+/* An empty plan file says so, and names the file. */
+TEST(plan_file_empty)
+{
+	const char *path = "core_json_empty_plan.json";
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	fputs(" \n", f);
+	fclose(f);
+	fresh_err(&err);
+	CHECK_INT(migrate_plan_load_file(&plan, path, &err), MIGRATE_EJSON);
+	CHECK_HAS(err.message, "core_json_empty_plan.json: the file is empty");
+	CHECK(strstr(err.message, "\"}\"") == NULL);
+	CHECK(plan == NULL);
+	remove(path);
+	check_plan_refused("", MIGRATE_EJSON, "the text is empty");
+}

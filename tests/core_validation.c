@@ -671,6 +671,87 @@ TEST(unknown_scheme_hides_password)
 	CHECK(rc != 0);
 }
 
+/* migrate_url_redact() shows `url` with `shown` in it and none of the `hidden` strings. */
+static void check_redacted(const char *url, const char *shown, const char *hidden1, const char *hidden2)
+{
+	char out[512];
+
+	migrate_url_redact(url, out, sizeof out);
+	if (!strstr(out, shown) || (hidden1 && strstr(out, hidden1)) || (hidden2 && strstr(out, hidden2)))
+		harness_fail(__FILE__, __LINE__, "%s is shown as \"%s\": expected \"%s\" and not \"%s\" nor \"%s\"",
+			     url, out, shown, hidden1 ? hidden1 : "", hidden2 ? hidden2 : "");
+}
+
+/* Passwords are found in the parsed URL; what does not parse is hidden whole. */
+TEST(url_redaction)
+{
+	char small[8];
+
+	/* Every password parameter, in any case and however encoded. */
+	check_redacted("postgresql://h/db?password=first&password=second", "password=****&password=****", "first",
+		       "second");
+	check_redacted("postgresql://h/db?sslmode=require&PassWord=x1y2&sslpassword=z3", "sslmode=require", "x1y2",
+		       "z3");
+	check_redacted("postgresql://h/db?pass%77ord=k9k9", "postgresql://h/db?pass%77ord=****", "k9k9", NULL);
+	/* Userinfo runs to the last '@' before the path. */
+	check_redacted("postgresql://admin:p@ss@db.example/prod", "postgresql://admin:****@db.example/prod", "p@ss",
+		       "ss@");
+	check_redacted("postgresql://admin:s3%zz@db/prod", "postgresql://admin:****@db/prod", "s3", "%zz");
+	check_redacted("postgresql://admin:s3%00x@db/prod", "postgresql://admin:****@db/prod", "s3", "%00");
+	check_redacted("postgresql://admin:s3cr3t@[::1/prod", "postgresql://<redacted>", "s3cr3t", "admin");
+	check_redacted("postgresql://admin:s3/cr3t@db/prod", "postgresql://<redacted>", "s3", "cr3t");
+	check_redacted("mongodb://admin:s3?cr3t@db/prod", "mongodb://<redacted>", "s3", "cr3t");
+	check_redacted("postgresql://admin:s3cr3t", "postgresql://<redacted>", "s3cr3t", NULL);
+	check_redacted("postgresql://admin:s3cr3t@h/db?password=two", "postgresql://admin:****@h/db?password=****",
+		       "s3cr3t", "two");
+	check_redacted("host=h password='a b' dbname=x", "host=h password=**** dbname=x", "a b", NULL);
+	/* Nothing to hide: shown as given. */
+	check_redacted("postgresql://u@h1:5432,[::1]:5433/db?sslmode=require",
+		       "postgresql://u@h1:5432,[::1]:5433/db?sslmode=require", NULL, NULL);
+	check_redacted("postgresql://u:pw@h/db?application_name=me@home",
+		       "postgresql://u:****@h/db?application_name=me@home", "pw", NULL);
+	check_redacted("sqlite:/tmp/a:b.db", "sqlite:/tmp/a:b.db", NULL, NULL);
+	check_redacted("", "", NULL, NULL);
+	check_redacted(NULL, "", NULL, NULL);
+	migrate_url_redact("postgresql://u:s3cr3t@h/db", small, sizeof small);
+	CHECK_INT(strlen(small), 7);
+	migrate_url_redact("postgresql://u:s3cr3t@h/db", small, 0);
+	migrate_url_redact("postgresql://u:s3cr3t@h/db", NULL, 8);
+}
+
+/* A driver whose connection errors quote the URL and the decoded password, as libpq's can. */
+static int echo_open(const char *url, void **conn, migrate_error_t *err)
+{
+	char msg[MIGRATE_ERROR_MESSAGE_SIZE];
+
+	(void)conn;
+	snprintf(msg, sizeof msg, "invalid URI \"%s\"; password \"p@ss%%\" rejected; token \"p@ss%%25\"", url);
+	return migrate_error_set(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, msg);
+}
+
+/* Whatever a driver's message quotes, the URL and its password do not reach the caller. */
+TEST(driver_errors_hide_password)
+{
+	static const char *const schemes[] = {"echo", NULL};
+	static migrate_driver_t echo;
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	int rc;
+
+	echo = *jsondir_driver();
+	echo.name = "echo";
+	echo.schemes = schemes;
+	echo.open = echo_open;
+	fresh_err(&err);
+	CHECK_OK(migrate_driver_register(&echo, &err), &err);
+	rc = migrate_target_open(&t, "echo://admin:p@ss%25@db.example/prod?sslpassword=k9k9", &err);
+	CHECK_INT(rc, MIGRATE_ECONNECT);
+	CHECK(t == NULL);
+	CHECK_HAS(err.message, "echo://admin:****@db.example/prod?sslpassword=****");
+	CHECK(strstr(err.message, "p@ss") == NULL);
+	CHECK(strstr(err.message, "k9k9") == NULL);
+}
+
 #ifdef MIGRATE_TEST_SQLITE
 static int sqlite_objects(const char *path)
 {

@@ -4,69 +4,19 @@
  * built with libbson so that it is always valid JSON. Errors go to stderr
  * in text mode and into the document with --json.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
 
 /* ---- passwords --------------------------------------------------------- */
 
-static int param_start(const char *s, const char *p)
-{
-	return p == s || p[-1] == '?' || p[-1] == '&' || p[-1] == ';' || isspace((unsigned char)p[-1]);
-}
-
-/* Masks the value of every password=... parameter (URL query or libpq keyword string). */
-static void mask_password_params(bson_string_t *in, bson_string_t *out)
-{
-	const char *s = in->str, *p = s;
-
-	while (*p) {
-		if (strncasecmp(p, "password=", 9) == 0 && param_start(s, p)) {
-			bson_string_append_printf(out, "%.9s****", p);
-			p += 9;
-			if (*p == '\'') {
-				for (p++; *p && *p != '\''; p++)
-					if (*p == '\\' && p[1])
-						p++;
-				if (*p)
-					p++;
-			} else {
-				while (*p && *p != '&' && *p != '#' && *p != ';' && !isspace((unsigned char)*p))
-					p++;
-			}
-			continue;
-		}
-		bson_string_append_c(out, *p++);
-	}
-}
-
+/* The library's redaction: one parser decides what is a password, for messages and for this tool. */
 void cli_redact_url(const char *url, char *out, size_t size)
 {
-	bson_string_t *a = bson_string_new(NULL), *b = bson_string_new(NULL);
-	const char *auth = strstr(url, "://");
-
-	if (auth) {
-		const char *start = auth + 3, *end = start + strcspn(start, "/?#"), *at = NULL, *colon, *q;
-		for (q = start; q < end; q++)
-			if (*q == '@')
-				at = q;
-		colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-		if (colon)
-			bson_string_append_printf(a, "%.*s****%s", (int)(colon + 1 - url), url, at);
-		else
-			bson_string_append(a, url);
-	} else {
-		bson_string_append(a, url);
-	}
-	mask_password_params(a, b);
-	snprintf(out, size, "%s", b->str);
-	bson_string_free(a, true);
-	bson_string_free(b, true);
+	migrate_url_redact(url, out, size);
 }
 
 /* ---- codes ------------------------------------------------------------- */

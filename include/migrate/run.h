@@ -28,6 +28,15 @@ extern "C" {
  */
 MIGRATE_EXPORT(int) migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t *err);
 
+/*
+ * Writes `url` to `out` (out_size bytes, always NUL-terminated) with its
+ * passwords masked: the userinfo password (up to the last '@' before the
+ * path) and the value of every query parameter whose name contains
+ * "password", in any case. A URL that does not parse cleanly is shown as
+ * its scheme and "<redacted>" only. Stateless and thread-safe.
+ */
+MIGRATE_EXPORT(void) migrate_url_redact(const char *url, char *out, size_t out_size);
+
 /* Closes a target; a borrowed connection is left open. NULL is a no-op. */
 MIGRATE_EXPORT(void) migrate_target_close(migrate_target_t *target);
 

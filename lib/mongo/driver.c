@@ -51,6 +51,8 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	/* Connect now, so that a wrong address fails here with a clear error. */
 	ping = BCON_NEW("ping", BCON_INT32(1));
 	if (!mongo__run(c, ping, NULL, &e)) {
+		/* The server's or mongoc's text may echo the URL or a password. */
+		migrate__scrub(e.message, sizeof e.message, url);
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "cannot connect to %s: %s", safe,
 				  e.message);
 		mongo__conn_free(c);

@@ -248,6 +248,44 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 	return 0;
 }
 
+/*
+ * Takes the userinfo password out of `url`: *rest receives the URL without
+ * it (caller frees), `password` the decoded password ("" when none). libpq
+ * then gets the password as a parameter of its own, so that it neither
+ * splits it at an '@' nor quotes it in an error.
+ */
+static int url_take_password(const char *url, const char *shown, char **rest, char *password, size_t size,
+			     migrate_error_t *err)
+{
+	bson_string_t *s;
+	size_t start, len, i, user;
+
+	password[0] = '\0';
+	if (!migrate__url_password(url, &start, &len)) {
+		*rest = migrate__strdup(url);
+		return *rest ? 0 : migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	}
+	if (migrate__url_decode(url + start, len, password, size) != 0)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "postgres URL %s: the password is not percent-encoded correctly (write %% as %%25 "
+				    "and @ as %%40; %%00 is not allowed)",
+				    shown);
+	s = bson_string_new(NULL);
+	user = (size_t)(strstr(url, "://") + 3 - url);
+	bson_string_append_printf(s, "%.*s", (int)user, url);
+	/* An '@' in the user name would end the userinfo early for libpq. */
+	for (i = user; i < start - 1; i++) {
+		if (url[i] == '@')
+			bson_string_append(s, "%40");
+		else
+			bson_string_append_c(s, url[i]);
+	}
+	bson_string_append(s, url[start + len] == '@' && start - 1 > user ? "@" : "");
+	bson_string_append(s, url + start + len + 1);
+	*rest = bson_string_free(s, false);
+	return 0;
+}
+
 /* The last line of libpq's error text, without the trailing newline. */
 static void trim_message(const char *msg, char *out, size_t size)
 {
@@ -275,24 +313,34 @@ static void notice_to_log(void *arg, const char *message)
 static int pg_open(const char *url, void **conn, migrate_error_t *err)
 {
 	migrate_postgres_options_t o = MIGRATE_POSTGRES_OPTIONS_INIT;
-	char schema[256], redacted[512], msg[600];
-	const char *keys[] = {"client_encoding", "fallback_application_name", "dbname", NULL};
-	const char *values[] = {"UTF8", "libmigrate", NULL, NULL};
-	char *libpq = NULL;
+	char schema[256], redacted[512], msg[600], password[1024];
+	const char *keys[] = {"client_encoding", "fallback_application_name", "dbname", NULL, NULL};
+	const char *values[] = {"UTF8", "libmigrate", NULL, NULL, NULL};
+	char *libpq = NULL, *rest = NULL;
 	pg_target_t *t = NULL;
 	PGconn *c;
 	int rc;
 
 	migrate__redact_url(url, redacted, sizeof redacted);
-	if ((rc = url_split(url, &libpq, &o, schema, sizeof schema, err)) != 0)
-		return rc;
+	if ((rc = url_take_password(url, redacted, &rest, password, sizeof password, err)) != 0)
+		goto cleanup;
+	if ((rc = url_split(rest, &libpq, &o, schema, sizeof schema, err)) != 0)
+		goto cleanup;
 	if ((rc = check_options(&o, err)) != 0)
 		goto cleanup;
 	values[2] = libpq;
+	if (password[0]) {
+		/* After dbname: a parameter there wins over the URL's. */
+		keys[3] = "password";
+		values[3] = password;
+	}
 	c = PQconnectdbParams(keys, values, 1);
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		trim_message(c ? PQerrorMessage(c) : "out of memory", msg, sizeof msg);
 		PQfinish(c);
+		/* libpq may quote the URL or a part of it: none of it reaches the caller. */
+		migrate__scrub(msg, sizeof msg, libpq);
+		migrate__scrub(msg, sizeof msg, url);
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "cannot connect to %s: %s", redacted,
 				  msg);
 		goto cleanup;
@@ -307,6 +355,8 @@ static int pg_open(const char *url, void **conn, migrate_error_t *err)
 	snprintf(t->redacted, sizeof t->redacted, "%s", redacted);
 	*conn = t;
 cleanup:
+	explicit_bzero(password, sizeof password);
+	free(rest);
 	free(libpq);
 	return rc;
 }
