@@ -222,7 +222,7 @@ int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error
 		fclose(f);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: cannot read (or larger than 64 MiB)", path);
 	}
-	text = malloc((size_t)size + 1);
+	text = migrate__malloc((size_t)size + 1);
 	if (!text) {
 		fclose(f);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");

@@ -278,48 +278,15 @@ static void mark_applied(migrate_run *r)
 	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 }
 
-/*
- * The journal fields a transaction group changes in memory before its
- * commit: when the commit fails they go back to what the database holds.
- */
-typedef struct journal_snapshot {
-	uint32_t steps_done;
-	int state;
-	int64_t finished_at_ms, duration_ms;
-	char *checkpoint;
-} journal_snapshot;
-
-static void snapshot_take(const migrate__rec *rec, journal_snapshot *snap)
-{
-	snap->steps_done = rec->steps_done;
-	snap->state = rec->state;
-	snap->finished_at_ms = rec->finished_at_ms;
-	snap->duration_ms = rec->duration_ms;
-	snap->checkpoint = rec->checkpoint ? migrate__strdup(rec->checkpoint) : NULL;
-}
-
-static void snapshot_restore(migrate__rec *rec, journal_snapshot *snap)
-{
-	rec->steps_done = snap->steps_done;
-	rec->state = snap->state;
-	rec->finished_at_ms = snap->finished_at_ms;
-	rec->duration_ms = snap->duration_ms;
-	free(rec->checkpoint);
-	rec->checkpoint = snap->checkpoint;
-	snap->checkpoint = NULL;
-}
-
 /* Steps [i, j) in one transaction together with their journal write. */
 static int up_group(migrate_run *r, size_t i, size_t j)
 {
 	const migrate_version_t *v = r->v;
-	journal_snapshot snap;
 	size_t k;
 	int rc;
 
 	if ((rc = txn(r, r->t->driver->begin)))
 		return rc;
-	snapshot_take(r->rec, &snap);
 	for (k = i; k < j; k++) {
 		const migrate_step_t *s = v->steps[k];
 		migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)k, s->op, 0, -1, NULL);
@@ -333,11 +300,10 @@ static int up_group(migrate_run *r, size_t i, size_t j)
 		mark_applied(r);
 	if ((rc = journal(r)) || (rc = txn(r, r->t->driver->commit)))
 		goto fail;
-	free(snap.checkpoint);
 	return 0;
 fail:
+	/* The journal in memory is now ahead of the database: record_failure reloads it. */
 	rollback(r);
-	snapshot_restore(r->rec, &snap);
 	return rc;
 }
 
@@ -664,7 +630,6 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
 	const migrate_step_t *orig = r->v->steps[i];
 	bool group = r->t->driver->begin != NULL;
-	journal_snapshot snap;
 	size_t k;
 	int rc;
 
@@ -674,7 +639,6 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	if (group && (rc = txn(r, r->t->driver->begin)))
 		return rc;
-	snapshot_take(r->rec, &snap);
 	if (!strcmp(orig->op, "custom") && !inv->replaced)
 		rc = run_step(r, orig, orig, group, NULL);
 	else
@@ -695,9 +659,6 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 		if (rc)
 			rollback(r);
 	}
-	if (rc && group)
-		snapshot_restore(r->rec, &snap);
-	free(snap.checkpoint);
 	if (rc == 0)
 		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, NULL);
 	return rc;

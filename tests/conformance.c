@@ -45,8 +45,8 @@ static char *plan_json(const conf_backend *b)
 		"\"down\":[{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":7,\"set\":{\"counter\":%s}}]},"
 		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":7,\"where\":{\"state\":{\"$ne\":\"c\"}},"
 		"\"set\":{\"n\":{\"array_length\":\"tags\"}},\"down\":[]},"
-		"{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"state\":\"x\"}},\"expect\":%d}]},"
-		"{\"id\":4,\"name\":\"audit\",\"transactional\":false,\"steps\":[%s,"
+		"{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"state\":\"x\"}},\"expect\":%d},%s]},"
+		"{\"id\":4,\"name\":\"online index\",\"transactional\":false,\"steps\":["
 		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_n\",\"online\":true,"
 		"\"keys\":[{\"column\":\"n\"}]}]}]}";
 	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 32;

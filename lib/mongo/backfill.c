@@ -128,7 +128,7 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 	memset(bf, 0, sizeof(*bf));
 	if (!migrate__doc_sub(step, "set", &set) || bson_count_keys(&set) == 0)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "backfill: set is empty");
-	bf->e = calloc(bson_count_keys(&set), sizeof(*bf->e));
+	bf->e = migrate__calloc(bson_count_keys(&set), sizeof(*bf->e));
 	if (!bf->e)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	bson_iter_init(&it, &set);
@@ -288,7 +288,7 @@ static int prepare_count(batch_t *b, expr_t *x, bson_t **docs, size_t n, migrate
 		if (!bson_iter_init_find(&it, doc, "_id"))
 			continue;
 		if (x->nhits == cap) {
-			count_hit_t *h = realloc(x->hits, (cap = cap ? cap * 2 : 64) * sizeof(*h));
+			count_hit_t *h = migrate__realloc(x->hits, (cap = cap ? cap * 2 : 64) * sizeof(*h));
 			if (!h) {
 				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 				break;

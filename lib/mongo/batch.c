@@ -250,7 +250,7 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	bson_value_t after = {0};
 	bool has_after = false, more = true;
 	int64_t done = 0, total = -1;
-	bson_t **docs = calloc(fixed ? fixed : BATCH_MAX, sizeof(*docs));
+	bson_t **docs = migrate__calloc(fixed ? fixed : BATCH_MAX, sizeof(*docs));
 	size_t n = 0;
 	int rc;
 

@@ -26,7 +26,7 @@ void mongo__init_once(void)
 
 int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err)
 {
-	mongo_conn_t *c = calloc(1, sizeof(*c));
+	mongo_conn_t *c = migrate__calloc(1, sizeof(*c));
 
 	if (!c || !(c->dbname = migrate__strdup(dbname))) {
 		free(c);

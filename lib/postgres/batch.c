@@ -82,7 +82,10 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < PQntuples(res) && i < MAX_PK; i++)
-		b->pk[b->npk++] = migrate__strdup(PQgetvalue(res, i, 0));
+		if (!(b->pk[b->npk++] = migrate__strdup(PQgetvalue(res, i, 0)))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
 	b->pk_known = PQntuples(res) > 0;
 	if (!b->pk_known) {
 		/* No primary key, or no table yet (render of a pending plan)? */
@@ -405,8 +408,11 @@ int pg__batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_str
 			}
 			goto cleanup;
 		}
-		b.pk[0] = migrate__strdup("id");
 		b.npk = 1;
+		if (!(b.pk[0] = migrate__strdup("id"))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
 		bson_string_append_printf(
 			out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n", b.table);
 	}
@@ -486,8 +492,11 @@ static int cursor_load(cursor_t *c, const char *cp, size_t npk, migrate_error_t 
 	if (migrate__doc_sub(&doc, "after", &after)) {
 		bson_iter_init(&it, &after);
 		while (bson_iter_next(&it) && i < MAX_PK)
-			if (BSON_ITER_HOLDS_UTF8(&it))
-				c->key[i++] = migrate__strdup(bson_iter_utf8(&it, NULL));
+			if (BSON_ITER_HOLDS_UTF8(&it) && !(c->key[i++] = migrate__strdup(bson_iter_utf8(&it, NULL)))) {
+				bson_destroy(&doc);
+				cursor_free(c);
+				return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			}
 	}
 	bson_destroy(&doc);
 	if (i && i != npk) {
@@ -583,6 +592,14 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 			c->key[i] = migrate__strdup(next.key[i]);
 		}
 		c->done = next.done;
+		for (i = 0; i < b->npk; i++)
+			if (!c->key[i]) {
+				/* The batch and its journal committed; the next run resumes after it. */
+				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+				PQclear(res);
+				free(cp);
+				return rc;
+			}
 	} else if ((rc = pg__commit(b->t, err))) {
 		goto fail;
 	}

@@ -60,7 +60,7 @@ static void make_owner(char *out, size_t size)
 
 static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts, migrate_error_t *err)
 {
-	pg_target_t *t = calloc(1, sizeof *t);
+	pg_target_t *t = migrate__calloc(1, sizeof *t);
 	bson_string_t *s;
 
 	if (!t)
@@ -215,7 +215,7 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 
 	if (!q) {
 		*libpq = migrate__strdup(url);
-		return *libpq ? 0 : MIGRATE_ENOMEM;
+		return *libpq ? 0 : migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	}
 	kept = bson_string_new(NULL);
 	bson_string_append_printf(kept, "%.*s", (int)(q - url), url);
@@ -560,9 +560,9 @@ int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_
 	if (n < nhead)
 		n = nhead;
 	if (n) {
-		values = calloc(n, sizeof *values);
-		nums = calloc(n, sizeof *nums);
-		json = calloc(n, sizeof *json);
+		values = migrate__calloc(n, sizeof *values);
+		nums = migrate__calloc(n, sizeof *nums);
+		json = migrate__calloc(n, sizeof *json);
 		if (!values || !nums || !json) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 			goto cleanup;

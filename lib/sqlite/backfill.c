@@ -54,13 +54,16 @@ static int primary_key(batch_t *b, migrate_error_t *err)
 	if ((rc = migrate__sq_prepare_q(b->c, &q, &st, err)))
 		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char **pk = realloc(b->pk, (size_t)(b->npk + 1) * sizeof *pk);
+		char **pk = migrate__realloc(b->pk, (size_t)(b->npk + 1) * sizeof *pk);
 		if (!pk) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 			goto cleanup;
 		}
 		b->pk = pk;
-		b->pk[b->npk++] = migrate__strdup((const char *)sqlite3_column_text(st, 0));
+		if (!(b->pk[b->npk++] = migrate__strdup((const char *)sqlite3_column_text(st, 0)))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(b->c, err, "reading the primary key");
 	if (rc == 0 && b->npk == 0)

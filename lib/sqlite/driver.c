@@ -94,7 +94,7 @@ static void conn_free(sq_conn_t *c)
 /* The driver's state for `db`, with double-quoted string literals off. */
 static int conn_new(sqlite3 *db, int owned, sq_conn_t **out, migrate_error_t *err)
 {
-	sq_conn_t *c = calloc(1, sizeof *c);
+	sq_conn_t *c = migrate__calloc(1, sizeof *c);
 	const char *file;
 	int rc;
 

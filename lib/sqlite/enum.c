@@ -216,7 +216,10 @@ static int enum_user(sq_conn_t *c, const char *name, char **table, migrate_error
 				break;
 		}
 		if (p) {
-			*table = migrate__strdup((const char *)sqlite3_column_text(st, 0));
+			if (!(*table = migrate__strdup((const char *)sqlite3_column_text(st, 0)))) {
+				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+				goto cleanup;
+			}
 			break;
 		}
 	}

@@ -235,7 +235,7 @@ migrate_sql_t *migrate__sq_stmts_add(sq_stmts_t *l, sq_conn_t *c)
 
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
-		migrate_sql_t **v = realloc(l->v, cap * sizeof *v);
+		migrate_sql_t **v = migrate__realloc(l->v, cap * sizeof *v);
 		if (!v)
 			return NULL;
 		l->v = v;

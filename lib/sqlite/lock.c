@@ -43,7 +43,7 @@ static int open_lock_file(sq_conn_t *c, migrate_error_t *err)
 	if (c->lock_fd >= 0)
 		return 0;
 	n = strlen(c->path) + sizeof "-migrate.lock";
-	if (!(path = malloc(n)))
+	if (!(path = migrate__malloc(n)))
 		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ENOMEM, "out of memory");
 	snprintf(path, n, "%s-migrate.lock", c->path);
 	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -170,7 +170,11 @@ int migrate__sq_lock_try(void *conn, const char *plan, migrate_error_t *err)
 	c->lock_offset = offset;
 	free(c->lock_plan);
 	c->lock_plan = migrate__strdup(plan);
-	if ((rc = record_holder(c, plan, err))) {
+	if (!c->lock_plan)
+		rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ENOMEM, "out of memory");
+	else
+		rc = record_holder(c, plan, err);
+	if (rc) {
 		file_lock(c, offset, 0, NULL);
 		c->lock_offset = 0;
 	}

@@ -156,7 +156,7 @@ static int push_item(table_def_t *d, const char *start, const char *end)
 	/* A bare constraint keyword starts a table constraint; anything else names a column. */
 	if (!starts_constraint(p))
 		it.column = ident_at(p, &e);
-	if (!(items = realloc(d->items, (d->n + 1) * sizeof *items))) {
+	if (!(items = migrate__realloc(d->items, (d->n + 1) * sizeof *items))) {
 		free(it.text);
 		free(it.column);
 		return -1;
