@@ -159,6 +159,25 @@ int migrate_exec_direction(const migrate_exec_t *exec)
 	return exec->direction;
 }
 
+int migrate_exec_step_key(const migrate_exec_t *exec, char *out, size_t size)
+{
+	const migrate_run *r;
+	char text[160], plan[65], sum[65];
+	int n;
+
+	if (!exec || !out || size < 33)
+		return MIGRATE_EINVAL;
+	r = exec->run;
+	/* The plan name by its hash, so that every part keeps its place whatever the name's length. */
+	migrate__sha256_hex(r->plan->name, strlen(r->plan->name), plan);
+	n = snprintf(text, sizeof text, "%s:%llu:%d:%d", plan, (unsigned long long)r->v->id, exec->step_index,
+		     exec->direction);
+	migrate__sha256_hex(text, (size_t)n, sum);
+	memcpy(out, sum, 32);
+	out[32] = '\0';
+	return 0;
+}
+
 int migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err)
 {
 	migrate_run *r = exec->run;

@@ -131,6 +131,15 @@ MIGRATE_EXPORT(uint32_t) migrate_exec_batch_time_ms(const migrate_exec_t *exec);
 MIGRATE_EXPORT(int) migrate_exec_direction(const migrate_exec_t *exec);
 
 /*
+ * A key naming this run of this step: the plan, the version, the step's
+ * position and the direction, as 32 lowercase hex digits (33 bytes with the
+ * NUL, written to `out`). The same on every run of the same step, so a
+ * driver without transactions can mark the rows a batch wrote and skip them
+ * when an interrupted run is resumed. Returns MIGRATE_EINVAL when `size` < 33.
+ */
+MIGRATE_EXPORT(int) migrate_exec_step_key(const migrate_exec_t *exec, char *out, size_t size);
+
+/*
  * Journals a batch: call inside the batch's own transaction, before its
  * commit, so that the data and the checkpoint commit together.
  */

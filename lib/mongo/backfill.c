@@ -216,6 +216,12 @@ static int backfill_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_
 	bson_append_document_begin(&stage, "$set", -1, &set);
 	for (size_t i = 0; i < bf->n; i++)
 		append_server_expr(&set, &bf->e[i]);
+	if (b->mark) {
+		bson_t lit;
+		bson_append_document_begin(&set, MONGO_MARK_FIELD, -1, &lit);
+		BSON_APPEND_UTF8(&lit, "$literal", b->mark_key);
+		bson_append_document_end(&set, &lit);
+	}
 	bson_append_document_end(&stage, &set);
 	bson_append_document_end(&pipeline, &stage);
 	mongo__update_cmd(cmd, b->table, range, &pipeline, true);
@@ -387,6 +393,7 @@ static int backfill_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 	bson_append_document_begin(upd, "$set", -1, &set);
 	for (size_t i = 0; i < bf->n; i++)
 		append_client_value(&set, &bf->e[i], doc);
+	mongo__append_mark(b, &set);
 	bson_append_document_end(upd, &set);
 	return 0;
 }
@@ -399,6 +406,35 @@ static void backfill_sample(batch_t *b, bson_t *doc)
 	for (size_t i = 0; i < bf->n; i++)
 		if (bf->e[i].src && !bson_has_field(doc, bf->e[i].src))
 			BSON_APPEND_UTF8(doc, bf->e[i].src, "<value>");
+}
+
+/* Whether `name` is one of the fields the backfill sets. */
+static bool is_target(const backfill_t *bf, const char *name)
+{
+	for (size_t i = 0; name && i < bf->n; i++)
+		if (!strcmp(bf->e[i].target, name))
+			return true;
+	return false;
+}
+
+/*
+ * A backfill whose values do not depend on what it writes gives the same
+ * documents when a batch is redone. One that reads a field it sets (n = n +
+ * 1 through a raw expression, a = b with b = a, a count over its own
+ * collection) does not, and marks what it writes (batch.h).
+ */
+static bool idempotent(const batch_t *b, const backfill_t *bf)
+{
+	for (size_t i = 0; i < bf->n; i++) {
+		const expr_t *x = &bf->e[i];
+		if (x->kind == EXPR_MONGO)
+			return false;
+		if ((x->kind == EXPR_COLUMN || x->kind == EXPR_ARRAY_LENGTH) && is_target(bf, x->src))
+			return false;
+		if (x->kind == EXPR_COUNT && !strcmp(x->ctable, b->table))
+			return false;
+	}
+	return true;
 }
 
 static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
@@ -421,6 +457,7 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 		if (x->kind == EXPR_MONGO)
 			bson_append_iter(&b->fields, x->alias, -1, &x->arg);
 	}
+	b->mark = !idempotent(b, bf);
 	b->server = mongo__range_updates(b->c) && b->c->caps.pipeline_updates && !has_count;
 	b->aggregate = !b->server && has_mongo;
 	b->per_range = backfill_range;

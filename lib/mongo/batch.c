@@ -13,9 +13,14 @@
  * batch the checkpoint {"after": <last _id>, "done": n} is journaled, and
  * memory stays bounded by one batch.
  *
- * Writes are idempotent: each update either re-checks the condition that
- * selected the document or recomputes the same value, so a batch redone
- * after a crash changes nothing more.
+ * Writes take effect once. Most updates are idempotent by construction:
+ * each either re-checks the condition that selected the document or
+ * recomputes the same value, so a batch redone after a crash (killed
+ * between its write and its journal) changes nothing more. An update that
+ * is not (a backfill that reads a field it writes, or a raw aggregation
+ * expression) marks what it writes with the step's key (b->mark); the reads
+ * skip marked documents, and one update removes the marks at the end. That
+ * removal is idempotent too, so a crash during it is redone harmlessly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +246,40 @@ static void free_docs(bson_t **docs, size_t n)
 		bson_destroy(docs[i]);
 }
 
+void mongo__append_mark(const batch_t *b, bson_t *set)
+{
+	if (b->mark)
+		BSON_APPEND_UTF8(set, MONGO_MARK_FIELD, b->mark_key);
+}
+
+/* Reads skip the documents this step has marked already. */
+static void skip_marked(batch_t *b)
+{
+	bson_t ne;
+
+	bson_append_document_begin(&b->select, MONGO_MARK_FIELD, -1, &ne);
+	BSON_APPEND_UTF8(&ne, "$ne", b->mark_key);
+	bson_append_document_end(&b->select, &ne);
+}
+
+/* Removes this step's marks: after the last batch, and again on a resumed run (harmless). */
+static int unmark(batch_t *b, migrate_error_t *err)
+{
+	bson_t q = BSON_INITIALIZER, u = BSON_INITIALIZER, unset, cmd = BSON_INITIALIZER;
+	int rc;
+
+	BSON_APPEND_UTF8(&q, MONGO_MARK_FIELD, b->mark_key);
+	bson_append_document_begin(&u, "$unset", -1, &unset);
+	BSON_APPEND_UTF8(&unset, MONGO_MARK_FIELD, "");
+	bson_append_document_end(&u, &unset);
+	mongo__update_cmd(&cmd, b->table, &q, &u, false);
+	rc = mongo__command(b->c, &cmd, NULL, b->what, err);
+	bson_destroy(&q);
+	bson_destroy(&u);
+	bson_destroy(&cmd);
+	return rc;
+}
+
 int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : BATCH_FIRST;
@@ -260,6 +299,11 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	}
 	if ((rc = parse_checkpoint(migrate_exec_checkpoint(exec), &after, &has_after, &done, err)))
 		goto cleanup;
+	if (b->mark) {
+		if ((rc = migrate_exec_step_key(exec, b->mark_key, sizeof(b->mark_key))))
+			goto cleanup;
+		skip_marked(b);
+	}
 	if (mongo__count(b->c, b->table, NULL, &total, NULL))
 		total = -1;
 	cur = open_cursor(b, coll, has_after ? &after : NULL, fixed ? fixed : BATCH_FIRST);
@@ -304,6 +348,8 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (!fixed)
 			size = resize(size, migrate__now_ms() - t0, budget ? budget : 200);
 	}
+	if (b->mark)
+		rc = unmark(b, err);
 cleanup:
 	if (docs) {
 		free_docs(docs, n);

@@ -27,6 +27,15 @@ struct batch {
 	/* Client mode: the selector and update of one document; *skip when none. */
 	int (*per_doc)(batch_t *b, const bson_t *doc, bson_t *selector, bson_t *update, bool *skip,
 		       migrate_error_t *err);
+	/*
+	 * Set by ops whose update is not idempotent (a backfill reading a field it
+	 * writes, or a raw aggregation expression): every write also sets
+	 * MONGO_MARK_FIELD to this step's key, reads skip marked documents, and
+	 * the marks are removed once every batch is done. A batch redone after a
+	 * crash between its write and its journal then changes nothing.
+	 */
+	bool mark;
+	char mark_key[33];
 	/* Render: fills a sample document with the fields per_doc reads. */
 	void (*sample)(batch_t *b, bson_t *doc);
 	void *op;
@@ -45,6 +54,8 @@ int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err);
 void mongo__set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);
 /* Appends the document's _id to `sel`. */
 void mongo__copy_id(bson_t *sel, const bson_t *doc);
+/* With b->mark: appends {MONGO_MARK_FIELD: key} to a $set document. */
+void mongo__append_mark(const batch_t *b, bson_t *set);
 /* An update command of one statement {q, u, multi: true}. */
 void mongo__update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array);
 

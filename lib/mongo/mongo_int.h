@@ -17,6 +17,8 @@
 #define MONGO_HISTORY "_migrate_history"
 #define MONGO_LOCKS "_migrate_locks"
 #define MONGO_ENUMS "_migrate_enums"
+/* The field a non-idempotent batched step marks the documents it wrote with (batch.c). */
+#define MONGO_MARK_FIELD "_migrate_batch"
 
 /* Default lease of the lock; MIGRATE_MONGO_LEASE_MS overrides it (tests). */
 #define MONGO_LEASE_MS 30000
