@@ -39,6 +39,12 @@ migrate_plan_t *fuzz_plan_from_input(const uint8_t *data, size_t size);
  */
 void fuzz_validate(migrate_target_t *t, const migrate_plan_t *plan);
 
+/*
+ * The dry run of every step the driver accepts, each on its own (a dry run
+ * of the whole plan stops at the first error).
+ */
+void fuzz_render_steps(migrate_target_t *t, const migrate_plan_t *plan);
+
 /* Checks that an error message is terminated within its buffer (aborts if not). */
 void fuzz_check_error(const migrate_error_t *err);
 

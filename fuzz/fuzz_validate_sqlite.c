@@ -1,7 +1,7 @@
 /*
  * Validation against the SQLite driver, on an in-memory database that
- * stays empty; then the dry run (migrate_render) of the same plan, which
- * lowers every step without writing.
+ * stays empty; then the dry run of each step the driver accepts, and of
+ * the whole plan (migrate_render), which lower steps without writing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!plan)
 		return 0;
 	fuzz_validate(target, plan);
+	fuzz_render_steps(target, plan);
 	memset(&err, 0, sizeof err);
 	if (migrate_render(target, plan, 0, &text, &err) != 0)
 		fuzz_check_error(&err);
