@@ -15,6 +15,11 @@ cd "$(dirname "$0")/.."
 minimal=(build-essential cmake ninja-build pkg-config libbson-dev libsqlite3-dev)
 full=("${minimal[@]}" libssl-dev clang libmongoc-dev libpq-dev postgresql postgresql-contrib
 	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest)
+# clang's sanitizer and libFuzzer runtimes: their own package on Debian 12,
+# part of libclang-common-*-dev on older releases.
+if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
+	full+=(libclang-rt-dev)
+fi
 
 packages=("${full[@]}")
 case "${1:-}" in

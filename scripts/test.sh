@@ -4,7 +4,8 @@
 #
 #   build/       gcc, RelWithDebInfo: the whole CTest suite
 #   build-asan/  clang, AddressSanitizer + UndefinedBehaviorSanitizer: the
-#                whole suite again (and the clang build)
+#                whole suite again (and the clang build), plus a short run of
+#                each libFuzzer target of fuzz/ (scripts/fuzz.sh runs longer)
 #
 # It keeps going after a failure so one run reports everything, ends with a
 # plain line "N passed, M failed, K skipped" and exits non-zero if anything
@@ -104,7 +105,7 @@ tree "$main_dir" "gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc 
 if [ -z "${MIGRATE_SKIP_ASAN:-}" ]; then
 	tree "$asan_dir" "clang-asan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" \
 		"-DCMAKE_CXX_FLAGS_DEBUG=-g -O1" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-		-DMIGRATE_SANITIZE=ON -DMIGRATE_BENCH=OFF
+		-DMIGRATE_SANITIZE=ON -DMIGRATE_FUZZ=ON -DMIGRATE_BENCH=OFF
 fi
 
 section "summary"
