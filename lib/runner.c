@@ -235,6 +235,10 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	if (!strcmp(s->op, "custom")) {
 		migrate_custom_fn fn = r->direction == MIGRATE_DIRECTION_UP ? s->custom_up : s->custom_down;
 		migrate_error_t cerr;
+		if (!in_txn)
+			migrate__emit(r, MIGRATE_EVENT_WARNING, (int)orig->index, s->op, 0, -1,
+				      "a custom step outside a transaction runs at least once: its journal write "
+				      "follows it, so a run killed between the two runs it again when resumed");
 		memset(&cerr, 0, sizeof cerr);
 		rc = fn(r->t, migrate_target_native_handle(r->t), &cerr, s->custom_payload);
 		if (rc == 0)

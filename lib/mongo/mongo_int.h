@@ -17,6 +17,10 @@
 #define MONGO_HISTORY "_migrate_history"
 #define MONGO_LOCKS "_migrate_locks"
 #define MONGO_ENUMS "_migrate_enums"
+/* Said when a raw command step runs or is rendered. */
+#define MONGO_AT_LEAST_ONCE                                                                                  \
+	"a command step runs at least once: without transactions its journal write follows it, so a run "  \
+	"killed between the two runs it again when resumed; write it to be safe to repeat"
 /* The field a non-idempotent batched step marks the documents it wrote with (batch.c). */
 #define MONGO_MARK_FIELD "_migrate_batch"
 

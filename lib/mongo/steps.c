@@ -724,6 +724,7 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 	} else if (!strcmp(op, "drop_enum")) {
 		render_cmd(out, NULL, cmd_enum_delete(migrate__doc_str(s, "name")));
 	} else if (!strcmp(op, "command")) {
+		bson_string_append_printf(out, "// %s\n", MONGO_AT_LEAST_ONCE);
 		return each_command(c, s, render_one_command, out, err);
 	} else if (!strcmp(op, "assert")) {
 		return mongo__render_assert(c, s, out, err);
@@ -781,8 +782,10 @@ int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *ex
 		return mongo__map_values(c, s, exec, err);
 	if (!strcmp(op, "backfill"))
 		return mongo__backfill(c, s, exec, err);
-	if (!strcmp(op, "command"))
+	if (!strcmp(op, "command")) {
+		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, MONGO_AT_LEAST_ONCE);
 		return each_command(c, s, run_one_command, NULL, err);
+	}
 	if (!strcmp(op, "assert"))
 		return mongo__assert(c, s, err);
 	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
