@@ -181,8 +181,14 @@ int migrate_exec_step_key(const migrate_exec_t *exec, char *out, size_t size)
 int migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err)
 {
 	migrate_run *r = exec->run;
+	int rc;
 
-	migrate__rec_set(r->rec, &r->rec->checkpoint, checkpoint);
+	/* No checkpoint would read as "start from the beginning": never journal one by accident. */
+	if (!checkpoint || !*checkpoint)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_exec_journal: the checkpoint is empty (out of memory building it?)");
+	if ((rc = migrate__rec_set(r->rec, &r->rec->checkpoint, checkpoint)))
+		return migrate__err(err, MIGRATE_DOMAIN_RUN, rc, "out of memory journaling a checkpoint");
 	return migrate__history_write(r->t, r->plan->name, r->rec, err);
 }
 

@@ -13,7 +13,9 @@
 #
 # Environment: BUILD_DIR, ASAN_BUILD_DIR (tree locations), JOBS (default 2),
 # MIGRATE_SKIP_DEPS=1 (do not run install-deps.sh), MIGRATE_SKIP_ASAN=1
-# (only the main tree), CI=true (a test whose server cannot start fails).
+# (only the main tree), MIGRATE_ASAN_SWEEP_STRIDE (the sanitized tree's
+# fault sweeps try every Nth point, default 3), CI=true (a test whose server
+# cannot start fails).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -103,6 +105,9 @@ tree "$main_dir" "gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc 
 	-DMIGRATE_SANITIZE=OFF -DMIGRATE_BENCH=ON
 
 if [ -z "${MIGRATE_SKIP_ASAN:-}" ]; then
+	# The gcc tree sweeps every fault point of the conformance suite; the
+	# sanitized tree, several times slower, samples every third one.
+	export MIGRATE_SWEEP_STRIDE=${MIGRATE_ASAN_SWEEP_STRIDE:-3}
 	tree "$asan_dir" "clang-asan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" \
 		"-DCMAKE_CXX_FLAGS_DEBUG=-g -O1" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 		-DMIGRATE_SANITIZE=ON -DMIGRATE_FUZZ=ON -DMIGRATE_BENCH=OFF

@@ -25,6 +25,11 @@
 
 #define ROWS 60
 
+static int rows(const conf_backend *b)
+{
+	return b->rows ? b->rows : ROWS;
+}
+
 /* The plan, in the portable vocabulary plus the backend's raw pieces. */
 static char *plan_json(const conf_backend *b)
 {
@@ -32,7 +37,9 @@ static char *plan_json(const conf_backend *b)
 		"{\"plan\":\"conformance\",\"versions\":["
 		"{\"id\":1,\"name\":\"rename, audit table\",\"steps\":["
 		"{\"op\":\"rename_table\",\"from\":\"legacy\",\"to\":\"items\"},"
-		"{\"op\":\"create_table\",\"table\":\"audit\",\"columns\":[{\"name\":\"note\",\"type\":\"text\"}]}]},"
+		"{\"op\":\"create_table\",\"table\":\"audit\",\"columns\":[{\"name\":\"note\",\"type\":\"text\"}]},"
+		"{\"op\":\"create_table\",\"table\":\"scratch\",\"primary_key\":[\"id\"],\"columns\":["
+		"{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},{\"name\":\"v\",\"type\":\"text\"}]}]},"
 		"{\"id\":2,\"name\":\"columns\",\"steps\":["
 		"{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"n\",\"type\":\"integer\","
 		"\"default\":{\"value\":0}}},"
@@ -40,20 +47,30 @@ static char *plan_json(const conf_backend *b)
 		"{\"op\":\"rename_column\",\"table\":\"items\",\"from\":\"status\",\"to\":\"state\"},"
 		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_state\",\"keys\":[{\"column\":\"state\"}]}]},"
 		"{\"id\":3,\"name\":\"data\",\"steps\":["
-		"{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"state\",\"batch_size\":7,\"map\":{\"a\":\"x\"}},"
-		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":7,\"set\":{\"counter\":%s},"
-		"\"down\":[{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":7,\"set\":{\"counter\":%s}}]},"
-		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":7,\"where\":{\"state\":{\"$ne\":\"c\"}},"
+		"{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"state\",\"batch_size\":%d,\"map\":{\"a\":\"x\"}},"
+		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"set\":{\"counter\":%s},"
+		"\"down\":[{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"set\":{\"counter\":%s}}]},"
+		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"where\":{\"state\":{\"$ne\":\"c\"}},"
 		"\"set\":{\"n\":{\"array_length\":\"tags\"}},\"down\":[]},"
 		"{\"op\":\"assert\",\"count\":{\"table\":\"items\",\"where\":{\"state\":\"x\"}},\"expect\":%d},%s]},"
 		"{\"id\":4,\"name\":\"online index\",\"transactional\":false,\"steps\":["
 		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_n\",\"online\":true,"
-		"\"keys\":[{\"column\":\"n\"}]}]}]}";
+		"\"keys\":[{\"column\":\"n\"}]}]},"
+		"{\"id\":5,\"name\":\"drops and an enum\",\"steps\":["
+		"{\"op\":\"create_enum\",\"name\":\"kind\",\"values\":[\"x\",\"b\",\"c\"]},"
+		"{\"op\":\"drop_index\",\"table\":\"items\",\"name\":\"items_state\",\"down\":[{\"op\":"
+		"\"create_index\",\"table\":\"items\",\"name\":\"items_state\",\"keys\":[{\"column\":\"state\"}]}]},"
+		"{\"op\":\"drop_column\",\"table\":\"items\",\"column\":\"label\",\"down\":[{\"op\":\"add_column\","
+		"\"table\":\"items\",\"column\":{\"name\":\"label\",\"type\":\"text\"}}]},"
+		"{\"op\":\"drop_table\",\"table\":\"scratch\",\"down\":[{\"op\":\"create_table\",\"table\":"
+		"\"scratch\",\"primary_key\":[\"id\"],\"columns\":[{\"name\":\"id\",\"type\":\"integer\","
+		"\"nullable\":false},{\"name\":\"v\",\"type\":\"text\"}]}]}]}]}";
 	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 32;
 	char *s = malloc(n);
+	int batch = b->batch ? b->batch : 7;
 
 	CHECK(s != NULL);
-	snprintf(s, n, fmt, b->bump_expr, b->drop_expr, ROWS / 3, b->audit_step);
+	snprintf(s, n, fmt, batch, batch, b->bump_expr, batch, b->drop_expr, batch, rows(b) / 3, b->audit_step);
 	return s;
 }
 
@@ -90,7 +107,7 @@ static char *fresh_seeded(const conf_backend *b, const char *tag)
 {
 	char *url = strdup(b->fresh(tag));
 
-	b->seed(url, ROWS);
+	b->seed(url, rows(b));
 	return url;
 }
 
@@ -109,7 +126,7 @@ TEST(plan_valid)
 	CHECK_OK(migrate_target_open(&t, url, &err), &err);
 	CHECK_OK(migrate_render(t, plan, 0, &out, &err), &err);
 	CHECK_HAS(out, "-- version 1");
-	CHECK_HAS(out, "-- version 4");
+	CHECK_HAS(out, "-- version 5");
 	CHECK_HAS(out, "items_n");
 	migrate_free(out);
 	migrate_target_close(t);
@@ -223,8 +240,7 @@ static void report(const conf_backend *b, const sweep *s)
 }
 
 /* After the faulted run: rerun without faults, then compare with the reference. */
-static void converge(const conf_backend *b, const char *url, const char *ref, int first_rc, int down, long n,
-		     sweep *s)
+static void converge(const conf_backend *b, const char *url, const char *ref, int first_rc, int down, long n, sweep *s)
 {
 	migrate_error_t err;
 	char *dump;
@@ -242,8 +258,9 @@ static void converge(const conf_backend *b, const char *url, const char *ref, in
 	runs = b->audit_runs(url);
 	if (strcmp(dump, ref) != 0) {
 		s->mismatches++;
-		fprintf(stderr, "%s sweep, point %ld: the state differs from an uninterrupted run's\n--- got\n%s\n--- "
-				"expected\n%s\n",
+		fprintf(stderr,
+			"%s sweep, point %ld: the state differs from an uninterrupted run's\n--- got\n%s\n--- "
+			"expected\n%s\n",
 			s->mode, n, dump, ref);
 	}
 	if (runs != (down ? 0 : 1) && (b->raw_exactly_once || runs > 2 || runs < (down ? 0 : 1))) {

@@ -29,6 +29,8 @@ typedef struct conf_backend {
 	const char *audit_step;
 	const char *bump_expr;
 	const char *drop_expr;
+	/* Rows seeded and the batch size of the batched steps (0: 60 and 7). */
+	int rows, batch;
 } conf_backend;
 
 /* Defined by each backend file. */

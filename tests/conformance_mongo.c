@@ -48,8 +48,7 @@ static void seed(const char *url, int rows)
 }
 
 /* One collection's documents in _id order, each with sorted keys (a rename moves a field to the end). */
-static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, const char *projection,
-		      bson_string_t *out)
+static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, const char *projection, bson_string_t *out)
 {
 	mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, proj;
@@ -138,6 +137,9 @@ static const conf_backend backend = {
 		      "\"down\":{\"delete\":\"audit\",\"deletes\":[{\"q\":{\"_id\":\"v4\"},\"limit\":0}]}}",
 	.bump_expr = "{\"mongo\":{\"$sum\":[\"$counter\",1]}}",
 	.drop_expr = "{\"mongo\":{\"$sum\":[\"$counter\",-1]}}",
+	/* Every write costs milliseconds on the test server: fewer, still several, batches per step. */
+	.rows = 30,
+	.batch = 8,
 };
 
 const conf_backend *conf_backend_get(void)

@@ -29,22 +29,20 @@ static void seed(const char *url, int rows)
 	PQfinish(c);
 }
 
-/* Objects of the plan: not libmigrate's own tables, not the audit table. */
-#define MINE(col) "(" col " NOT LIKE '\\_migrate\\_%' AND " col " <> 'audit')"
-
+/* The plan's objects only: not libmigrate's own tables, not the audit table (counted apart). */
 static char *dump(const char *url)
 {
 	static const char schema_sql[] =
 		"SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') FROM ("
 		"SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' "
 		"|| coalesce(column_default, '') AS line FROM information_schema.columns WHERE table_schema = "
-		"current_schema() AND " MINE("table_name") " UNION ALL "
+		"current_schema() AND (table_name NOT LIKE '\\_migrate\\_%' AND table_name <> 'audit') UNION ALL "
 		"SELECT 'index ' || t.relname || ' valid=' || i.indisvalid || ' ' || pg_get_indexdef(i.indexrelid) "
 		"FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid WHERE t.relnamespace = "
-		"current_schema()::regnamespace AND " MINE("t.relname") " UNION ALL "
+		"current_schema()::regnamespace AND (t.relname NOT LIKE '\\_migrate\\_%' AND t.relname <> 'audit') UNION ALL "
 		"SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) "
 		"FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND "
-		MINE("conrelid::regclass::text") " UNION ALL "
+		"(conrelid::regclass::text NOT LIKE '\\_migrate\\_%' AND conrelid::regclass::text <> 'audit') UNION ALL "
 		"SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM "
 		"pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname) x";
 	PGconn *c = PQconnectdb(url);
@@ -57,8 +55,9 @@ static char *dump(const char *url)
 	s = pgt_value(c, schema_sql);
 	bson_string_append_printf(out, "%s\n", s);
 	free(s);
-	tables = PQexec(c, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = "
-			   "current_schema() AND " MINE("table_name") " ORDER BY 1");
+	tables = PQexec(
+		c, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = "
+		   "current_schema() AND (table_name NOT LIKE '\\_migrate\\_%' AND table_name <> 'audit') ORDER BY 1");
 	CHECK(PQresultStatus(tables) == PGRES_TUPLES_OK);
 	for (i = 0; i < PQntuples(tables); i++) {
 		char q[300];

@@ -228,8 +228,8 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 	dump_rows(db, sql, out);
 	snprintf(sql, sizeof sql,
 		 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' "
-		 "AND name NOT IN ('_migrate_history', '_migrate_lock', '%s') ORDER BY name",
-		 skip ? skip : "");
+		 "AND name NOT IN ('_migrate_history', '_migrate_lock', '%s') %s ORDER BY name",
+		 skip ? skip : "", keep_store ? "" : "AND name NOT LIKE '\\_migrate\\_%' ESCAPE '\\'");
 	st = prepare(db, sql, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bson_string_t *q = bson_string_new("SELECT * FROM \"");
@@ -245,6 +245,11 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 		bson_string_free(q, true);
 	}
 	sqlite3_finalize(st);
+	/* The driver's record of enums is state too, once it holds any. */
+	if (!keep_store && tu_has_table(db, "_migrate_enums") && tu_int(db, "SELECT count(*) FROM _migrate_enums") > 0) {
+		bson_string_append(out, "enums:\n");
+		dump_rows(db, "SELECT * FROM _migrate_enums", out);
+	}
 	if (tu_has_table(db, "_migrate_history") &&
 	    (keep_store || tu_int(db, "SELECT count(*) FROM _migrate_history") > 0)) {
 		snprintf(sql, sizeof sql,

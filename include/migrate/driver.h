@@ -141,7 +141,10 @@ MIGRATE_EXPORT(int) migrate_exec_step_key(const migrate_exec_t *exec, char *out,
 
 /*
  * Journals a batch: call inside the batch's own transaction, before its
- * commit, so that the data and the checkpoint commit together.
+ * commit, so that the data and the checkpoint commit together. `checkpoint`
+ * is copied; NULL or "" is refused (MIGRATE_EINVAL), since a resumed step
+ * would read it as "start from the beginning". If the commit then fails,
+ * the engine records the failure with the checkpoint the database holds.
  */
 MIGRATE_EXPORT(int) migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err);
 
