@@ -854,9 +854,9 @@ static void put_expr(bson_t *out, const char *col, const bson_t *expr, const bso
 			bson_append_null(out, col, -1);
 	} else if (doc_str(expr, "array_length")) {
 		bson_t arr;
-		bool has = bson_iter_init_find(&src, row, doc_str(expr, "array_length")) && BSON_ITER_HOLDS_ARRAY(&src);
-		bson_append_int64(out, col, -1,
-				  has && doc_sub(row, doc_str(expr, "array_length"), &arr) ? bson_count_keys(&arr) : 0);
+		bool is_array = bson_iter_init_find(&src, row, doc_str(expr, "array_length")) &&
+				BSON_ITER_HOLDS_ARRAY(&src) && doc_sub(row, doc_str(expr, "array_length"), &arr);
+		bson_append_int64(out, col, -1, is_array ? (int64_t)bson_count_keys(&arr) : 0);
 	} else if (add_terms(expr, &t)) {
 		while (bson_iter_next(&t)) {
 			if (!BSON_ITER_HOLDS_UTF8(&t))
