@@ -17,3 +17,11 @@ if(MIGRATE_WITH_SQLITE_ENABLED)
     target_link_libraries(test_core_validation_${_kind} PRIVATE PkgConfig::MIGRATE_WITH_SQLITE_DEP)
   endforeach()
 endif()
+
+# The conformance suite (tests/conformance.c) against the jsondir driver.
+# INTERNAL: it arms the library's fault points; the driver itself uses the
+# public interface only.
+migrate_test(conformance_jsondir
+  SOURCES conformance.c conformance_jsondir.c custom_driver.c
+  LABELS core conformance
+  INTERNAL)

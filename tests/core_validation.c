@@ -55,13 +55,15 @@ static migrate_plan_t *base_plan(migrate_version_t **v2)
 	fresh_err(&err);
 	CHECK_OK(migrate_plan_new(&plan, "app", &err), &err);
 	CHECK_OK(migrate_plan_add_version(plan, 1, "first", &v1, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(
-			 v1, "{\"op\":\"create_table\",\"table\":\"users\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}",
-			 NULL, &err),
-		 &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v1,
+			"{\"op\":\"create_table\",\"table\":\"users\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}",
+			NULL, &err),
+		&err);
 	CHECK_OK(migrate_plan_add_version(plan, 2, "second", v2, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(*v2, "{\"op\":\"rename_table\",\"from\":\"users\",\"to\":\"people\"}", NULL,
-					       &err),
+	CHECK_OK(migrate_version_add_step_json(*v2, "{\"op\":\"rename_table\",\"from\":\"users\",\"to\":\"people\"}",
+					       NULL, &err),
 		 &err);
 	return plan;
 }
@@ -195,7 +197,8 @@ TEST(long_identifiers)
 	snprintf(json, sizeof json, "{\"op\":\"drop_table\",\"table\":\"%s\"}", id64);
 	rc = migrate_version_add_step_json(v2, json, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EPLAN);
-	CHECK_HAS(err.message, "version 2 (\"second\"), step 3 (drop_table): table: invalid identifier: it is longer than 63 bytes");
+	CHECK_HAS(err.message,
+		  "version 2 (\"second\"), step 3 (drop_table): table: invalid identifier: it is longer than 63 bytes");
 
 	snprintf(json, sizeof json, "{\"op\":\"drop_table\",\"table\":\"%s\"}", huge);
 	rc = migrate_version_add_step_json(v2, json, NULL, &err);
@@ -290,7 +293,8 @@ TEST(builders_name_the_place)
 	CHECK_OK(migrate_step_add_column(s, &col, &err), &err);
 	before = migrate_step_to_json(s);
 	rc = migrate_step_set_primary_key(s, pk, 1, &err);
-	check_place("set_primary_key", rc, MIGRATE_EPLAN, &err, "primary_key[0]: is not a column of the table: \"idd\"");
+	check_place("set_primary_key", rc, MIGRATE_EPLAN, &err,
+		    "primary_key[0]: is not a column of the table: \"idd\"");
 	rc = migrate_step_add_column(s, &col, &err);
 	check_place("add duplicate column", rc, MIGRATE_EPLAN, &err, "columns[1]: duplicate column \"id\"");
 	rc = migrate_step_set_down_json(s, "{\"op\": \"drop_table\"}", &err);
@@ -348,25 +352,25 @@ TEST(unsupported_op_nothing_written)
 	migrate_target_t *t = open_dir("db", dir, sizeof dir);
 	migrate_version_t *v2 = NULL;
 	migrate_plan_t *plan = base_plan(&v2);
-	migrate_index_key_t key = {"id", 0};
+	const char *const moods[] = {"calm", "busy"};
 	migrate_error_t err;
 	size_t changed = 99;
 	char *text = (char *)dir;
 	int rc, state = -1;
 
 	fresh_err(&err);
-	CHECK_OK(migrate_create_index(v2, "people", "people_id", &key, 1, 0, NULL, &err), &err);
+	CHECK_OK(migrate_create_enum(v2, "mood", moods, 2, NULL, &err), &err);
 	rc = migrate_up(t, plan, 0, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EUNSUPPORTED);
-	CHECK_HAS(err.message, "version 2 (\"second\"), step 2 (create_index)");
+	CHECK_HAS(err.message, "version 2 (\"second\"), step 2 (create_enum)");
 	CHECK_HAS(err.message, "jsondir");
-	CHECK_HAS(err.message, "no indexes");
+	CHECK_HAS(err.message, "no enum types");
 	check_nothing_written(dir);
 
 	rc = migrate_render(t, plan, 0, &text, &err);
 	CHECK_INT(rc, MIGRATE_EUNSUPPORTED);
 	CHECK(text == NULL);
-	CHECK_HAS(err.message, "step 2 (create_index)");
+	CHECK_HAS(err.message, "step 2 (create_enum)");
 	rc = migrate_baseline(t, plan, 2, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EUNSUPPORTED);
 	rc = migrate_repair(t, plan, NULL, &changed, &err);
@@ -428,7 +432,8 @@ TEST(custom_without_callback_nothing_written)
 
 	fresh_err(&err);
 	CHECK_OK(migrate_custom(v2, "fine", "1", never_called, NULL, NULL, NULL, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(v2, "{\"op\":\"custom\",\"name\":\"seed\",\"revision\":\"r1\"}", NULL, &err),
+	CHECK_OK(migrate_version_add_step_json(v2, "{\"op\":\"custom\",\"name\":\"seed\",\"revision\":\"r1\"}", NULL,
+					       &err),
 		 &err);
 	CHECK_INT(migrate_version_step_count(v2), 3);
 	rc = migrate_up(t, plan, 0, NULL, &err);
@@ -545,7 +550,9 @@ TEST(irreversible_down_nothing_reverted)
 	CHECK_OK(migrate_add_column(v3, "people", &col, NULL, &err), &err);
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	before = snapshot(dir);
-	CHECK_HAS(before, "people.json={\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},{\"name\":\"email\",\"type\":\"text\"}],\"rows\":[]}");
+	CHECK_HAS(
+		before,
+		"people.json={\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},{\"name\":\"email\",\"type\":\"text\"}],\"rows\":[]}");
 
 	rc = migrate_down(t, plan, 1, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EIRREVERSIBLE);
@@ -594,17 +601,18 @@ TEST(unsupported_down_step_nothing_reverted)
 
 	fresh_err(&err);
 	CHECK_OK(migrate_drop_table(v2, "people", &s, &err), &err);
-	CHECK_OK(migrate_step_set_down_json(
-			 s,
-			 "[{\"op\":\"create_table\",\"table\":\"people\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]},"
-			 "{\"op\":\"create_index\",\"table\":\"people\",\"name\":\"i\",\"keys\":[{\"column\":\"id\"}]}]",
-			 &err),
-		 &err);
+	CHECK_OK(
+		migrate_step_set_down_json(
+			s,
+			"[{\"op\":\"create_table\",\"table\":\"people\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]},"
+			"{\"op\":\"create_enum\",\"name\":\"mood\",\"values\":[\"calm\",\"busy\"]}]",
+			&err),
+		&err);
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	before = snapshot(dir);
 	rc = migrate_down(t, plan, 0, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EUNSUPPORTED);
-	CHECK_HAS(err.message, "version 2 (\"second\"), step 2 (drop_table): its down step (create_index)");
+	CHECK_HAS(err.message, "version 2 (\"second\"), step 2 (drop_table): its down step (create_enum)");
 	after = snapshot(dir);
 	CHECK_STR(after, before);
 	bson_free(before);
@@ -785,7 +793,8 @@ TEST(sqlite_nothing_written)
 	snprintf(path, sizeof path, "%s", harness_path("db.sqlite"));
 	snprintf(url, sizeof url, "sqlite:%s", path);
 	CHECK_OK(migrate_target_open(&t, url, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(v2, "{\"op\":\"custom\",\"name\":\"seed\",\"revision\":\"r1\"}", NULL, &err),
+	CHECK_OK(migrate_version_add_step_json(v2, "{\"op\":\"custom\",\"name\":\"seed\",\"revision\":\"r1\"}", NULL,
+					       &err),
 		 &err);
 	rc = migrate_up(t, plan, 0, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EPLAN);

@@ -321,6 +321,7 @@ typedef struct table {
 	bson_t file;    /* the whole file */
 	bson_t columns; /* borrowed from file */
 	bson_t rows;    /* borrowed from file */
+	bson_t indexes; /* borrowed from file; empty when it has none */
 } table;
 
 static int table_load(const jd *c, const char *name, table *t, bool *exists, migrate_error_t *err)
@@ -336,10 +337,18 @@ static int table_load(const jd *c, const char *name, table *t, bool *exists, mig
 		bson_destroy(&t->file);
 		return fail(err, MIGRATE_EDB, "jsondir: %s lacks columns or rows", path);
 	}
+	if (!doc_sub(&t->file, "indexes", &t->indexes))
+		bson_init(&t->indexes);
 	return 0;
 }
 
-static int table_save(const jd *c, const char *name, const bson_t *columns, const bson_t *rows, migrate_error_t *err)
+/*
+ * Replaces a table file. `indexes` may be NULL or empty (the file then has
+ * none); `stamp` is a batch's own journal entry (see run_batches) or NULL:
+ * any other write of the table drops it.
+ */
+static int table_save(const jd *c, const char *name, const bson_t *columns, const bson_t *rows, const bson_t *indexes,
+		      const bson_t *stamp, migrate_error_t *err)
 {
 	char path[PATH_MAX];
 	bson_t doc = BSON_INITIALIZER;
@@ -349,6 +358,10 @@ static int table_save(const jd *c, const char *name, const bson_t *columns, cons
 		return rc;
 	BSON_APPEND_ARRAY(&doc, "columns", columns);
 	BSON_APPEND_ARRAY(&doc, "rows", rows);
+	if (indexes && !bson_empty(indexes))
+		BSON_APPEND_ARRAY(&doc, "indexes", indexes);
+	if (stamp)
+		BSON_APPEND_DOCUMENT(&doc, "batch", stamp);
 	rc = save_doc(path, &doc, err);
 	bson_destroy(&doc);
 	return rc;
@@ -432,7 +445,7 @@ static int op_create_table(jd *c, const bson_t *step, migrate_error_t *err)
 		bson_destroy(&t.file);
 		return rc;
 	}
-	rc = table_save(c, name, &cols, &rows, err);
+	rc = table_save(c, name, &cols, &rows, NULL, NULL, err);
 	bson_destroy(&rows);
 	return rc;
 }
@@ -509,17 +522,78 @@ static int op_add_column(jd *c, const bson_t *step, migrate_error_t *err)
 		array_push_doc(&rows, &nr, &out);
 		bson_destroy(&out);
 	}
-	rc = table_save(c, name, &cols, &rows, err);
+	rc = table_save(c, name, &cols, &rows, &t.indexes, NULL, err);
 	bson_destroy(&cols);
 	bson_destroy(&rows);
 	bson_destroy(&t.file);
 	return rc;
 }
 
-/* Drops (to == NULL) or renames column `from` in the columns and every row. */
+/* A copy of an index key ({"column": c, ...}) naming `to` instead of `from`. */
+static void copy_key_renamed(const bson_t *key, bson_t *out, const char *from, const char *to)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, key);
+	while (bson_iter_next(&it)) {
+		if (!strcmp(bson_iter_key(&it), "column") && BSON_ITER_HOLDS_UTF8(&it) &&
+		    !strcmp(bson_iter_utf8(&it, NULL), from))
+			BSON_APPEND_UTF8(out, "column", to);
+		else
+			bson_append_iter(out, NULL, 0, &it);
+	}
+}
+
+/*
+ * The indexes with column `from` renamed to `to` in their keys. When the
+ * column is dropped (`to` NULL), an index on it makes this fail: *user
+ * names the index.
+ */
+static bool indexes_renamed(const bson_t *indexes, const char *from, const char *to, bson_t *out, const char **user)
+{
+	bson_iter_t it, f;
+	uint32_t n = 0;
+
+	bson_iter_init(&it, indexes);
+	while (bson_iter_next(&it)) {
+		bson_t idx, keys, one = BSON_INITIALIZER;
+		if (!iter_doc(&it, &idx))
+			continue;
+		bson_iter_init(&f, &idx);
+		while (bson_iter_next(&f)) {
+			bson_t key, renamed = BSON_INITIALIZER, arr;
+			bson_iter_t k;
+			uint32_t nk = 0;
+			if (strcmp(bson_iter_key(&f), "keys") != 0) {
+				bson_append_iter(&one, NULL, 0, &f);
+				continue;
+			}
+			doc_sub(&idx, "keys", &keys);
+			bson_append_array_begin(&one, "keys", -1, &arr);
+			bson_iter_init(&k, &keys);
+			while (bson_iter_next(&k)) {
+				if (!iter_doc(&k, &key))
+					continue;
+				if (!to && doc_str(&key, "column") && !strcmp(doc_str(&key, "column"), from))
+					*user = doc_str(&idx, "name");
+				copy_key_renamed(&key, &renamed, from, to ? to : from);
+				array_push_doc(&arr, &nk, &renamed);
+				bson_reinit(&renamed);
+			}
+			bson_append_array_end(&one, &arr);
+			bson_destroy(&renamed);
+		}
+		array_push_doc(out, &n, &one);
+		bson_destroy(&one);
+	}
+	return *user == NULL;
+}
+
+/* Drops (to == NULL) or renames column `from` in the columns, every row and the index keys. */
 static int edit_column(jd *c, const char *name, const char *from, const char *to, migrate_error_t *err)
 {
-	bson_t cols = BSON_INITIALIZER, rows = BSON_INITIALIZER;
+	bson_t cols = BSON_INITIALIZER, rows = BSON_INITIALIZER, indexes = BSON_INITIALIZER;
+	const char *user = NULL;
 	bson_iter_t it;
 	uint32_t nc = 0, nr = 0;
 	table t;
@@ -529,8 +603,13 @@ static int edit_column(jd *c, const char *name, const char *from, const char *to
 		return rc;
 	if (!has_column(&t, from)) {
 		bool done = !to || has_column(&t, to); /* an interrupted run did it */
-		bson_destroy(&t.file);
-		return done ? 0 : fail(err, MIGRATE_EDB, "jsondir: table \"%s\" has no column \"%s\"", name, from);
+		rc = done ? 0 : fail(err, MIGRATE_EDB, "jsondir: table \"%s\" has no column \"%s\"", name, from);
+		goto cleanup;
+	}
+	if (!indexes_renamed(&t.indexes, from, to, &indexes, &user)) {
+		rc = fail(err, MIGRATE_EDB, "jsondir: cannot drop column \"%s\" of \"%s\": index \"%s\" uses it", from,
+			  name, user);
+		goto cleanup;
 	}
 	bson_iter_init(&it, &t.columns);
 	while (bson_iter_next(&it)) {
@@ -558,98 +637,721 @@ static int edit_column(jd *c, const char *name, const char *from, const char *to
 		array_push_doc(&rows, &nr, &out);
 		bson_destroy(&out);
 	}
-	rc = table_save(c, name, &cols, &rows, err);
+	rc = table_save(c, name, &cols, &rows, &indexes, NULL, err);
+cleanup:
 	bson_destroy(&cols);
+	bson_destroy(&rows);
+	bson_destroy(&indexes);
+	bson_destroy(&t.file);
+	return rc;
+}
+
+/* ---- filters: the where of docs/steps.md ("Filters") ---- */
+
+static bool is_null(const bson_value_t *v)
+{
+	return !v || v->value_type == BSON_TYPE_NULL;
+}
+
+static bool is_number(const bson_value_t *v)
+{
+	return v && (v->value_type == BSON_TYPE_INT32 || v->value_type == BSON_TYPE_INT64 ||
+		     v->value_type == BSON_TYPE_DOUBLE);
+}
+
+static double number(const bson_value_t *v)
+{
+	if (v->value_type == BSON_TYPE_INT32)
+		return v->value.v_int32;
+	if (v->value_type == BSON_TYPE_INT64)
+		return (double)v->value.v_int64;
+	return v->value.v_double;
+}
+
+/* -1, 0 or 1; 2 when the two cannot be ordered (different kinds, or a null). */
+static int compare(const bson_value_t *a, const bson_value_t *b)
+{
+	if (is_number(a) && is_number(b))
+		return number(a) < number(b) ? -1 : number(a) > number(b);
+	if (a && b && a->value_type == BSON_TYPE_UTF8 && b->value_type == BSON_TYPE_UTF8) {
+		int r = strcmp(a->value.v_utf8.str, b->value.v_utf8.str);
+		return (r > 0) - (r < 0);
+	}
+	if (a && b && a->value_type == BSON_TYPE_BOOL && b->value_type == BSON_TYPE_BOOL)
+		return (int)a->value.v_bool - (int)b->value.v_bool;
+	return 2;
+}
+
+/* Equality, where a missing value is null and null equals null (as the SQL drivers' IS NULL). */
+static bool equal(const bson_value_t *a, const bson_value_t *b)
+{
+	if (is_null(a) || is_null(b))
+		return is_null(a) && is_null(b);
+	return compare(a, b) == 0;
+}
+
+static bool in_list(const bson_value_t *v, bson_iter_t *list, bool *bad)
+{
+	bson_iter_t a;
+	bool found = false;
+
+	if (!BSON_ITER_HOLDS_ARRAY(list) || !bson_iter_recurse(list, &a)) {
+		*bad = true;
+		return false;
+	}
+	while (bson_iter_next(&a))
+		found = found || equal(v, bson_iter_value(&a));
+	return found;
+}
+
+/* One column's condition: a scalar (equality) or an object of operators, all of which must hold. */
+static bool cond_holds(const bson_value_t *v, const bson_iter_t *cond, bool *bad)
+{
+	bson_iter_t c = *cond, op;
+	bool ok = true;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(&c))
+		return equal(v, bson_iter_value(&c));
+	bson_iter_recurse(&c, &op);
+	while (bson_iter_next(&op)) {
+		const char *k = bson_iter_key(&op);
+		int r = compare(v, bson_iter_value(&op));
+		bool h;
+		if (!strcmp(k, "$eq") || !strcmp(k, "$ne"))
+			h = equal(v, bson_iter_value(&op)) == (k[1] == 'e');
+		else if (!strcmp(k, "$lt") || !strcmp(k, "$lte"))
+			h = r == -1 || (r == 0 && k[3] == 'e');
+		else if (!strcmp(k, "$gt") || !strcmp(k, "$gte"))
+			h = r == 1 || (r == 0 && k[3] == 'e');
+		else if (!strcmp(k, "$in") || !strcmp(k, "$nin"))
+			h = in_list(v, &op, bad) == (k[1] == 'i');
+		else if (!strcmp(k, "$exists") && BSON_ITER_HOLDS_BOOL(&op))
+			h = bson_iter_bool(&op) == !is_null(v);
+		else
+			h = *bad = true;
+		ok = ok && h;
+	}
+	return ok;
+}
+
+static bool filter_holds(const bson_t *row, const bson_t *filter, bool *bad);
+
+/* $and / $or: every / any filter of the list. */
+static bool list_holds(const bson_t *row, bson_iter_t *list, bool any, bool *bad)
+{
+	bson_iter_t a;
+	bson_t sub;
+	bool all = true, some = false;
+
+	if (!BSON_ITER_HOLDS_ARRAY(list) || !bson_iter_recurse(list, &a)) {
+		*bad = true;
+		return false;
+	}
+	while (bson_iter_next(&a)) {
+		bool h = iter_doc(&a, &sub) ? filter_holds(row, &sub, bad) : (*bad = true, false);
+		all = all && h;
+		some = some || h;
+	}
+	return any ? some : all;
+}
+
+/*
+ * Whether `row` matches `filter`. Every part is evaluated (no short cut), so
+ * that *bad reports any operator outside the catalog's filters.
+ */
+static bool filter_holds(const bson_t *row, const bson_t *filter, bool *bad)
+{
+	bson_iter_t it, v;
+	bool ok = true;
+
+	bson_iter_init(&it, filter);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		bool h;
+		if (!strcmp(k, "$and") || !strcmp(k, "$or"))
+			h = list_holds(row, &it, k[1] == 'o', bad);
+		else if (k[0] == '$')
+			h = *bad = true;
+		else
+			h = cond_holds(bson_iter_init_find(&v, row, k) ? bson_iter_value(&v) : NULL, &it, bad);
+		ok = ok && h;
+	}
+	return ok;
+}
+
+/* Whether `row` matches the `where` of `doc` (every row when it has none). */
+static bool row_selected(const bson_t *row, const bson_t *doc)
+{
+	bson_t where;
+	bool bad = false;
+
+	return !doc_sub(doc, "where", &where) || filter_holds(row, &where, &bad);
+}
+
+/* ---- backfill expressions ---- */
+
+/*
+ * The one raw expression jsondir evaluates, in MongoDB's spelling since its
+ * rows are JSON documents: {"mongo": {"$add": [terms]}}, a term being
+ * "$column" (an integer) or an integer literal. Other raw expressions are
+ * refused by check_step.
+ */
+static bool add_terms(const bson_t *expr, bson_iter_t *terms)
+{
+	bson_t raw;
+	bson_iter_t it;
+
+	if (!doc_sub(expr, "mongo", &raw) || bson_count_keys(&raw) != 1 || !bson_iter_init_find(&it, &raw, "$add") ||
+	    !BSON_ITER_HOLDS_ARRAY(&it))
+		return false;
+	return bson_iter_recurse(&it, terms);
+}
+
+static bool add_terms_ok(const bson_t *expr)
+{
+	bson_iter_t t;
+	int n = 0;
+
+	if (!add_terms(expr, &t))
+		return false;
+	while (bson_iter_next(&t)) {
+		n++;
+		if (BSON_ITER_HOLDS_UTF8(&t) ? bson_iter_utf8(&t, NULL)[0] != '$' || !bson_iter_utf8(&t, NULL)[1]
+					     : !(BSON_ITER_HOLDS_INT32(&t) || BSON_ITER_HOLDS_INT64(&t)))
+			return false;
+	}
+	return n > 0;
+}
+
+/* Whether expression `expr` reads column `col`. */
+static bool expr_reads(const bson_t *expr, const char *col)
+{
+	const char *src = doc_str(expr, "column") ? doc_str(expr, "column") : doc_str(expr, "array_length");
+	bson_iter_t t;
+
+	if (src)
+		return !strcmp(src, col);
+	if (add_terms(expr, &t))
+		while (bson_iter_next(&t))
+			if (BSON_ITER_HOLDS_UTF8(&t) && !strcmp(bson_iter_utf8(&t, NULL) + 1, col))
+				return true;
+	return false;
+}
+
+/* Appends `col` = `expr` evaluated on `row` to `out`. */
+static void put_expr(bson_t *out, const char *col, const bson_t *expr, const bson_t *row)
+{
+	bson_iter_t e, src, t;
+	int64_t sum = 0;
+	bool null = false;
+
+	if (bson_iter_init_find(&e, expr, "value")) {
+		bson_append_iter(out, col, -1, &e);
+	} else if (doc_str(expr, "column")) {
+		if (bson_iter_init_find(&src, row, doc_str(expr, "column")))
+			bson_append_iter(out, col, -1, &src);
+		else
+			bson_append_null(out, col, -1);
+	} else if (doc_str(expr, "array_length")) {
+		bson_t arr;
+		bool is_array = bson_iter_init_find(&src, row, doc_str(expr, "array_length")) &&
+				BSON_ITER_HOLDS_ARRAY(&src) && doc_sub(row, doc_str(expr, "array_length"), &arr);
+		bson_append_int64(out, col, -1, is_array ? (int64_t)bson_count_keys(&arr) : 0);
+	} else if (add_terms(expr, &t)) {
+		while (bson_iter_next(&t)) {
+			if (!BSON_ITER_HOLDS_UTF8(&t))
+				sum += bson_iter_as_int64(&t);
+			else if (bson_iter_init_find(&src, row, bson_iter_utf8(&t, NULL) + 1) &&
+				 (BSON_ITER_HOLDS_INT32(&src) || BSON_ITER_HOLDS_INT64(&src)))
+				sum += bson_iter_as_int64(&src);
+			else
+				null = true; /* as MongoDB: null when a term is */
+		}
+		if (null)
+			bson_append_null(out, col, -1);
+		else
+			bson_append_int64(out, col, -1, sum);
+	} else {
+		bson_append_null(out, col, -1);
+	}
+}
+
+/* ---- batched rewrites: backfill and map_values ---- */
+
+typedef struct rewrite rewrite;
+
+struct rewrite {
+	const bson_t *step;
+	bson_t arg; /* the backfill's set, or the map (borrowed from step) */
+	/* The row's new contents, from the row as it was. */
+	void (*row)(const rewrite *w, const bson_t *row, bson_t *out);
+	/* Not idempotent: every batch carries its journal entry (run_batches). */
+	bool stamped;
+};
+
+static void backfill_row(const rewrite *w, const bson_t *row, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, row);
+	while (bson_iter_next(&it))
+		if (!bson_has_field(&w->arg, bson_iter_key(&it)))
+			bson_append_iter(out, NULL, 0, &it);
+	bson_iter_init(&it, &w->arg);
+	while (bson_iter_next(&it)) {
+		bson_t expr;
+		if (iter_doc(&it, &expr))
+			put_expr(out, bson_iter_key(&it), &expr, row);
+	}
+}
+
+/* A backfill that reads a column it writes gives another result when a batch is redone. */
+static bool backfill_idempotent(const bson_t *set)
+{
+	bson_iter_t it, w;
+	bson_t expr;
+
+	bson_iter_init(&it, set);
+	while (bson_iter_next(&it)) {
+		if (!iter_doc(&it, &expr))
+			continue;
+		bson_iter_init(&w, set);
+		while (bson_iter_next(&w))
+			if (expr_reads(&expr, bson_iter_key(&w)))
+				return false;
+	}
+	return true;
+}
+
+/* The map's entry for a value: keys are strings, a number matches its decimal text. */
+static bool map_find(const bson_t *map, const bson_iter_t *value, bson_iter_t *out)
+{
+	char num[32];
+
+	if (BSON_ITER_HOLDS_UTF8(value))
+		return bson_iter_init_find(out, map, bson_iter_utf8(value, NULL));
+	if (BSON_ITER_HOLDS_INT32(value) || BSON_ITER_HOLDS_INT64(value)) {
+		snprintf(num, sizeof num, "%lld", (long long)bson_iter_as_int64(value));
+		return bson_iter_init_find(out, map, num);
+	}
+	return false;
+}
+
+static void map_row(const rewrite *w, const bson_t *row, bson_t *out)
+{
+	const char *col = doc_str(w->step, "column");
+	bson_iter_t it, to;
+
+	bson_iter_init(&it, row);
+	while (bson_iter_next(&it))
+		if (!strcmp(bson_iter_key(&it), col) && map_find(&w->arg, &it, &to))
+			bson_append_iter(out, col, -1, &to);
+		else
+			bson_append_iter(out, NULL, 0, &it);
+}
+
+/* A map in which a new value is also an old one would map a redone batch twice. */
+static bool map_idempotent(const bson_t *map)
+{
+	bson_iter_t it, hit;
+
+	bson_iter_init(&it, map);
+	while (bson_iter_next(&it))
+		if (map_find(map, &it, &hit))
+			return false;
+	return true;
+}
+
+/*
+ * Rewrites the rows [start, end) that match the step's where, in one atomic
+ * replace of the table file; `from` is the checkpoint the batch starts from
+ * ("" for none), recorded in the stamp of a stamped rewrite.
+ */
+static int write_batch(jd *c, const rewrite *w, const char *key, const char *from, uint32_t start, uint32_t end,
+		       migrate_error_t *err)
+{
+	const char *name = doc_str(w->step, "table");
+	bson_t rows = BSON_INITIALIZER, stamp = BSON_INITIALIZER;
+	bson_iter_t it;
+	uint32_t i = 0, n = 0;
+	table t;
+	int rc;
+
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	bson_iter_init(&it, &t.rows);
+	for (i = 0; bson_iter_next(&it); i++) {
+		bson_t row, out = BSON_INITIALIZER;
+		if (!iter_doc(&it, &row))
+			continue;
+		if (i >= start && i < end && row_selected(&row, w->step))
+			w->row(w, &row, &out);
+		else
+			copy_edit(&row, &out, NULL, NULL, NULL);
+		array_push_doc(&rows, &n, &out);
+		bson_destroy(&out);
+	}
+	BSON_APPEND_UTF8(&stamp, "step", key);
+	if (*from)
+		BSON_APPEND_UTF8(&stamp, "from", from);
+	else
+		BSON_APPEND_NULL(&stamp, "from");
+	BSON_APPEND_INT64(&stamp, "to", end);
+	rc = table_save(c, name, &t.columns, &rows, &t.indexes, w->stamped ? &stamp : NULL, err);
+	bson_destroy(&stamp);
 	bson_destroy(&rows);
 	bson_destroy(&t.file);
 	return rc;
 }
 
-/* One row with the backfill's expressions applied, read from the row as it was. */
-static void backfill_row(const bson_t *row, const bson_t *set, bson_t *out)
+/*
+ * Where a stamped rewrite really is: the stamp's end when the table's last
+ * write was a batch of this step that started from the checkpoint this run
+ * resumes from (its journal write was lost), else `start`.
+ */
+static uint32_t stamp_end(const table *t, const char *key, const char *from, uint32_t start)
 {
-	bson_iter_t it, e, src;
+	bson_t stamp;
+	const char *s;
 
-	bson_iter_init(&it, row);
-	while (bson_iter_next(&it))
-		if (!bson_has_field(set, bson_iter_key(&it)))
-			bson_append_iter(out, NULL, 0, &it);
-	bson_iter_init(&it, set);
-	while (bson_iter_next(&it)) {
-		bson_t expr;
-		const char *col = bson_iter_key(&it);
-		iter_doc(&it, &expr);
-		if (bson_iter_init_find(&e, &expr, "value"))
-			bson_append_iter(out, col, -1, &e);
-		else if (doc_str(&expr, "column") && bson_iter_init_find(&src, row, doc_str(&expr, "column")))
-			bson_append_iter(out, col, -1, &src);
-		else
-			bson_append_null(out, col, -1);
-	}
+	if (!doc_sub(&t->file, "batch", &stamp) || !(s = doc_str(&stamp, "step")) || strcmp(s, key) != 0)
+		return start;
+	s = doc_str(&stamp, "from");
+	return !strcmp(s ? s : "", from) ? (uint32_t)doc_int(&stamp, "to") : start;
 }
 
 /*
- * Backfills in batches of migrate_exec_batch_size() rows (all at once when
- * 0), journaling {"after": n} once each batch is on disk, so an interrupted
- * run resumes after the last batch it saved.
+ * Runs a rewrite in batches of migrate_exec_batch_size() rows (all at once
+ * when 0), journaling {"after": n} once each batch is on disk, so that an
+ * interrupted run resumes after the last batch it journaled.
+ *
+ * A batch redone after a crash between its write and its journal must
+ * change nothing more. Most rewrites recompute the same values, so that
+ * holds by itself. The others (w->stamped) write their own journal entry
+ * into the table file, in the same atomic replace as the rows: {"step":
+ * this step's key, "from": the checkpoint the batch started from, "to":
+ * where it ended}. A run resuming from "from" then skips to "to", and
+ * journals it before the next batch, whose stamp starts there.
  */
-static int op_backfill(jd *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+static int run_batches(jd *c, const rewrite *w, migrate_exec_t *exec, migrate_error_t *err)
 {
-	const char *name = doc_str(step, "table"), *cp = migrate_exec_checkpoint(exec);
-	uint32_t start = 0, total = 0, batch = migrate_exec_batch_size(exec), end, i, n;
-	bson_t set;
-	bson_iter_t it;
+	const char *cp = migrate_exec_checkpoint(exec);
+	uint32_t start = 0, end, total, batch = migrate_exec_batch_size(exec);
+	char key[33] = "", at[64] = "";
 	table t;
-	int rc = 0;
+	int rc;
 
-	doc_sub(step, "set", &set);
 	if (cp && sscanf(cp, "{\"after\":%u}", &start) != 1)
-		return fail(err, MIGRATE_EDB, "jsondir: unreadable backfill checkpoint %s", cp);
-	if ((rc = table_need(c, name, &t, err)))
+		return fail(err, MIGRATE_EDB, "jsondir: unreadable batch checkpoint %s", cp);
+	snprintf(at, sizeof at, "%s", cp ? cp : "");
+	if ((rc = migrate_exec_step_key(exec, key, sizeof key)) ||
+	    (rc = table_need(c, doc_str(w->step, "table"), &t, err)))
 		return rc;
 	total = bson_count_keys(&t.rows);
+	end = w->stamped ? stamp_end(&t, key, at, start) : start;
 	bson_destroy(&t.file);
-	if (start >= total && total > 0)
-		return 0;
-	do {
-		bson_t rows = BSON_INITIALIZER;
-		char note[64];
-		if ((rc = table_need(c, name, &t, err))) {
-			bson_destroy(&rows);
+	if (end != start) {
+		start = end;
+		snprintf(at, sizeof at, "{\"after\":%u}", start);
+		if ((rc = migrate_exec_journal(exec, at, err)))
 			return rc;
-		}
+	}
+	while (start < total) {
 		end = batch && start + batch < total ? start + batch : total;
-		i = n = 0;
-		bson_iter_init(&it, &t.rows);
-		while (bson_iter_next(&it)) {
-			bson_t row, out = BSON_INITIALIZER;
-			iter_doc(&it, &row);
-			if (i >= start && i < end)
-				backfill_row(&row, &set, &out);
-			else
-				copy_edit(&row, &out, NULL, NULL, NULL);
-			array_push_doc(&rows, &n, &out);
-			bson_destroy(&out);
-			i++;
-		}
-		rc = table_save(c, name, &t.columns, &rows, err);
-		bson_destroy(&rows);
-		bson_destroy(&t.file);
-		snprintf(note, sizeof note, "{\"after\":%u}", end);
-		if (rc || (rc = migrate_exec_journal(exec, note, err)) ||
-		    (rc = migrate_exec_batch_done(exec, end, total, err)))
+		if ((rc = write_batch(c, w, key, at, start, end, err)))
+			return rc;
+		snprintf(at, sizeof at, "{\"after\":%u}", end);
+		if ((rc = migrate_exec_journal(exec, at, err)) || (rc = migrate_exec_batch_done(exec, end, total, err)))
 			return rc;
 		start = end;
-	} while (start < total);
+	}
 	return 0;
 }
 
+static int op_backfill(jd *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	rewrite w = {step, BSON_INITIALIZER, backfill_row, false};
+
+	doc_sub(step, "set", &w.arg);
+	w.stamped = !backfill_idempotent(&w.arg);
+	return run_batches(c, &w, exec, err);
+}
+
+static int op_map_values(jd *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	rewrite w = {step, BSON_INITIALIZER, map_row, false};
+
+	doc_sub(step, "map", &w.arg);
+	w.stamped = !map_idempotent(&w.arg);
+	return run_batches(c, &w, exec, err);
+}
+
+/* ---- indexes: recorded in the table file, enforced when unique ---- */
+
+/* The index document a create_index step records (how it is built, "online", is not kept). */
+static void index_doc(const bson_t *step, bson_t *out)
+{
+	bson_t keys, where;
+	bson_iter_t it;
+
+	BSON_APPEND_UTF8(out, "name", doc_str(step, "name"));
+	doc_sub(step, "keys", &keys);
+	BSON_APPEND_ARRAY(out, "keys", &keys);
+	BSON_APPEND_BOOL(out, "unique", bson_iter_init_find(&it, step, "unique") && bson_iter_as_bool(&it));
+	if (doc_sub(step, "where", &where))
+		BSON_APPEND_DOCUMENT(out, "where", &where);
+}
+
+static bool find_index(const table *t, const char *name, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, &t->indexes);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, out) && doc_str(out, "name") && !strcmp(doc_str(out, "name"), name))
+			return true;
+	return false;
+}
+
+static bool same_json(const bson_t *a, const bson_t *b)
+{
+	char *x = to_json(a, false), *y = to_json(b, false);
+	bool same = !strcmp(x, y);
+
+	bson_free(x);
+	bson_free(y);
+	return same;
+}
+
+static int cmp_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A row's key tuple as JSON, or NULL when a key is null (nulls never collide, as in SQL). */
+static char *key_tuple(const bson_t *row, const bson_t *keys)
+{
+	bson_t tuple = BSON_INITIALIZER, key;
+	bson_iter_t k, v;
+	char *json = NULL;
+	uint32_t n = 0;
+	char idx[16];
+	const char *ik;
+
+	bson_iter_init(&k, keys);
+	while (bson_iter_next(&k)) {
+		if (!iter_doc(&k, &key) || !bson_iter_init_find(&v, row, doc_str(&key, "column")) ||
+		    BSON_ITER_HOLDS_NULL(&v))
+			goto cleanup;
+		bson_uint32_to_string(n++, &ik, idx, sizeof idx);
+		bson_append_iter(&tuple, ik, -1, &v);
+	}
+	json = to_json(&tuple, true);
+cleanup:
+	bson_destroy(&tuple);
+	return json;
+}
+
+/* A unique index must hold for the rows it covers when it is created. */
+static int check_unique(const char *table_name, const table *t, const bson_t *idx, migrate_error_t *err)
+{
+	bson_iter_t it;
+	bson_t row, keys;
+	char **tuples = calloc(bson_count_keys(&t->rows) + 1, sizeof *tuples);
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (!tuples)
+		return fail(err, MIGRATE_ENOMEM, "out of memory");
+	if (!bson_iter_init_find(&it, idx, "unique") || !bson_iter_as_bool(&it))
+		goto cleanup;
+	doc_sub(idx, "keys", &keys);
+	bson_iter_init(&it, &t->rows);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &row) && row_selected(&row, idx) && (tuples[n] = key_tuple(&row, &keys)) != NULL)
+			n++;
+	qsort(tuples, n, sizeof *tuples, cmp_strings);
+	for (i = 1; i < n && rc == 0; i++)
+		if (!strcmp(tuples[i - 1], tuples[i]))
+			rc = fail(err, MIGRATE_EDB, "jsondir: unique index \"%s\" of \"%s\": duplicate key %s",
+				  doc_str(idx, "name"), table_name, tuples[i]);
+cleanup:
+	for (i = 0; i < n; i++)
+		bson_free(tuples[i]);
+	free(tuples);
+	return rc;
+}
+
+static int check_index_columns(const char *table_name, const table *t, const bson_t *idx, migrate_error_t *err)
+{
+	bson_t keys, key;
+	bson_iter_t it;
+
+	doc_sub(idx, "keys", &keys);
+	bson_iter_init(&it, &keys);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &key) && !has_column(t, doc_str(&key, "column")))
+			return fail(err, MIGRATE_EDB, "jsondir: index \"%s\": table \"%s\" has no column \"%s\"",
+				    doc_str(idx, "name"), table_name, doc_str(&key, "column"));
+	return 0;
+}
+
+static int op_create_index(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	const char *name = doc_str(step, "table");
+	bson_t want = BSON_INITIALIZER, have, indexes = BSON_INITIALIZER;
+	bson_iter_t it;
+	uint32_t n = 0;
+	table t;
+	int rc;
+
+	if ((rc = table_need(c, name, &t, err)))
+		goto out;
+	index_doc(step, &want);
+	if (find_index(&t, doc_str(step, "name"), &have)) {
+		/* Made by an interrupted run when it is the same index. */
+		if (!same_json(&have, &want))
+			rc = fail(err, MIGRATE_EDB, "jsondir: table \"%s\" already has an index \"%s\"", name,
+				  doc_str(step, "name"));
+		goto cleanup;
+	}
+	if ((rc = check_index_columns(name, &t, &want, err)) || (rc = check_unique(name, &t, &want, err)))
+		goto cleanup;
+	bson_iter_init(&it, &t.indexes);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &have))
+			array_push_doc(&indexes, &n, &have);
+	array_push_doc(&indexes, &n, &want);
+	rc = table_save(c, name, &t.columns, &t.rows, &indexes, NULL, err);
+cleanup:
+	bson_destroy(&t.file);
+out:
+	bson_destroy(&want);
+	bson_destroy(&indexes);
+	return rc;
+}
+
+static int op_drop_index(jd *c, const bson_t *step, migrate_error_t *err)
+{
+	const char *name = doc_str(step, "table"), *index = doc_str(step, "name");
+	bson_t indexes = BSON_INITIALIZER, idx;
+	bson_iter_t it;
+	uint32_t n = 0;
+	table t;
+	int rc;
+
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	if (find_index(&t, index, &idx)) {
+		bson_iter_init(&it, &t.indexes);
+		while (bson_iter_next(&it))
+			if (iter_doc(&it, &idx) && strcmp(doc_str(&idx, "name"), index) != 0)
+				array_push_doc(&indexes, &n, &idx);
+		rc = table_save(c, name, &t.columns, &t.rows, &indexes, NULL, err);
+	} /* else dropped already, by an interrupted run */
+	bson_destroy(&indexes);
+	bson_destroy(&t.file);
+	return rc;
+}
+
+/* ---- raw commands ---- */
+
+/*
+ * jsondir's own JSON commands, for "command" steps (one object or an array):
+ *   {"insert": table, "documents": [rows]}   appends the rows
+ *   {"delete": table, "where": filter}       removes the matching rows
+ * Each command is one atomic replace of the table file. A command step is
+ * journaled after it ran, so a process that dies in between runs it again:
+ * at least once, as raw steps are on stores without transactions.
+ */
+static int check_command(jd *c, const bson_t *cmd, migrate_error_t *err)
+{
+	const char *table_name = doc_str(cmd, "insert") ? doc_str(cmd, "insert") : doc_str(cmd, "delete");
+	bson_t sub, empty = BSON_INITIALIZER;
+	bson_iter_t it;
+	bool bad = false;
+
+	(void)c;
+	if (!table_name || bson_count_keys(cmd) != 2)
+		return fail(err, MIGRATE_EUNSUPPORTED,
+			    "jsondir: a command is {\"insert\": table, \"documents\": [rows]} or "
+			    "{\"delete\": table, \"where\": filter}");
+	if (doc_str(cmd, "insert")) {
+		if (!bson_iter_init_find(&it, cmd, "documents") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+		    !doc_sub(cmd, "documents", &sub))
+			return fail(err, MIGRATE_EUNSUPPORTED, "jsondir: insert needs \"documents\": [rows]");
+		bson_iter_init(&it, &sub);
+		while (bson_iter_next(&it))
+			if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+				return fail(err, MIGRATE_EUNSUPPORTED,
+					    "jsondir: insert: every document must be an object");
+	} else {
+		if (!bson_iter_init_find(&it, cmd, "where") || !iter_doc(&it, &sub))
+			return fail(err, MIGRATE_EUNSUPPORTED, "jsondir: delete needs \"where\": filter");
+		filter_holds(&empty, &sub, &bad);
+		if (bad)
+			return fail(err, MIGRATE_EUNSUPPORTED,
+				    "jsondir: delete: the where is not a filter of the catalog");
+	}
+	return check_name(table_name, "table", err);
+}
+
+static int run_command(jd *c, const bson_t *cmd, migrate_error_t *err)
+{
+	const char *name = doc_str(cmd, "insert") ? doc_str(cmd, "insert") : doc_str(cmd, "delete");
+	bson_t rows = BSON_INITIALIZER, row, where, docs;
+	bson_iter_t it;
+	uint32_t n = 0;
+	bool bad = false;
+	table t;
+	int rc;
+
+	if ((rc = table_need(c, name, &t, err)))
+		return rc;
+	doc_sub(cmd, "where", &where);
+	bson_iter_init(&it, &t.rows);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &row) && !(doc_str(cmd, "delete") && filter_holds(&row, &where, &bad)))
+			array_push_doc(&rows, &n, &row);
+	if (doc_sub(cmd, "documents", &docs)) {
+		bson_iter_init(&it, &docs);
+		while (bson_iter_next(&it))
+			if (iter_doc(&it, &row))
+				array_push_doc(&rows, &n, &row);
+	}
+	rc = table_save(c, name, &t.columns, &rows, &t.indexes, NULL, err);
+	bson_destroy(&rows);
+	bson_destroy(&t.file);
+	return rc;
+}
+
+/* Calls fn on the command object, or on each of an array of them, at `key` of a command step. */
+static int each_command(jd *c, const bson_t *step, const char *key, int (*fn)(jd *, const bson_t *, migrate_error_t *),
+			migrate_error_t *err)
+{
+	bson_iter_t it, a;
+	bson_t cmd;
+	int rc = 0;
+
+	if (!bson_iter_init_find(&it, step, key))
+		return 0;
+	if (iter_doc(&it, &cmd))
+		return fn(c, &cmd, err);
+	if (bson_iter_recurse(&it, &a))
+		while (rc == 0 && bson_iter_next(&a))
+			rc = iter_doc(&a, &cmd) ? fn(c, &cmd, err)
+						: fail(err, MIGRATE_EUNSUPPORTED, "jsondir: not a command");
+	return rc;
+}
+
+/* ---- assertions ---- */
+
 static int op_assert_count(jd *c, const bson_t *step, migrate_error_t *err)
 {
-	bson_t count, cmp;
+	bson_t count, cmp, row;
 	bson_iter_t it;
 	const char *name, *op = "$eq", *msg = doc_str(step, "message");
-	int64_t want, have;
+	int64_t want, have = 0;
 	bool ok;
 	table t;
 	int rc;
@@ -658,7 +1360,10 @@ static int op_assert_count(jd *c, const bson_t *step, migrate_error_t *err)
 	name = doc_str(&count, "table");
 	if ((rc = table_need(c, name, &t, err)))
 		return rc;
-	have = bson_count_keys(&t.rows);
+	bson_iter_init(&it, &t.rows);
+	while (bson_iter_next(&it))
+		if (iter_doc(&it, &row) && row_selected(&row, &count))
+			have++;
 	bson_destroy(&t.file);
 	if (doc_sub(step, "expect", &cmp) && bson_iter_init(&it, &cmp) && bson_iter_next(&it)) {
 		op = bson_iter_key(&it);
@@ -730,13 +1435,23 @@ static int check_backfill(const bson_t *d, migrate_error_t *err)
 	bson_t set, expr;
 	bson_iter_t it;
 
-	if (bson_has_field(d, "where"))
-		return unsupported("backfill", "a where filter (every row is updated)", err);
 	doc_sub(d, "set", &set);
 	bson_iter_init(&it, &set);
-	while (bson_iter_next(&it))
-		if (!iter_doc(&it, &expr) || !(bson_has_field(&expr, "value") || bson_has_field(&expr, "column")))
-			return unsupported("backfill", "expressions other than {\"value\"} and {\"column\"}", err);
+	while (bson_iter_next(&it)) {
+		if (!iter_doc(&it, &expr))
+			return unsupported("backfill", "a set value that is not an expression", err);
+		if (bson_has_field(&expr, "sql"))
+			return unsupported("backfill",
+					   "{\"sql\": ...} expressions (no SQL; see {\"mongo\": {\"$add\": ...}})",
+					   err);
+		if (bson_has_field(&expr, "count"))
+			return unsupported("backfill", "{\"count\": ...} expressions", err);
+		if (bson_has_field(&expr, "mongo") && !add_terms_ok(&expr))
+			return unsupported(
+				"backfill",
+				"raw expressions other than {\"mongo\": {\"$add\": [\"$column\" or integer, ...]}}",
+				err);
+	}
 	return 0;
 }
 
@@ -750,44 +1465,49 @@ static int check_default(const bson_t *d, migrate_error_t *err)
 	return 0;
 }
 
+/* The table a step works on: "table", or an assert's count.table. */
+static const char *step_table(const bson_t *d)
+{
+	bson_t count;
+
+	if (doc_str(d, "table"))
+		return doc_str(d, "table");
+	return doc_sub(d, "count", &count) ? doc_str(&count, "table") : NULL;
+}
+
 static int jd_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
 	const bson_t *d = migrate_step_document(step);
 	const char *op = migrate_step_op_name(step);
-	bson_t sub;
 	int rc;
 
-	(void)conn;
-	if (!strcmp(op, "create_table") || !strcmp(op, "drop_table") || !strcmp(op, "drop_column") ||
-	    !strcmp(op, "rename_column"))
-		return check_name(doc_str(d, "table"), "table", err);
 	if (!strcmp(op, "rename_table")) {
 		if ((rc = check_name(doc_str(d, "from"), "table", err)))
 			return rc;
 		return check_name(doc_str(d, "to"), "table", err);
 	}
-	if (!strcmp(op, "add_column")) {
-		if ((rc = check_name(doc_str(d, "table"), "table", err)))
+	if (!strcmp(op, "command")) {
+		if ((rc = each_command(conn, d, "up", check_command, err)))
 			return rc;
+		return each_command(conn, d, "down", check_command, err);
+	}
+	if (!strcmp(op, "assert") && !bson_has_field(d, "count"))
+		return unsupported("assert", "only count assertions", err);
+	if (!strcmp(op, "sql"))
+		return unsupported(op, "there is no SQL; use a command step", err);
+	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum"))
+		return unsupported(op, "JSON values have no enum types", err);
+	if (strcmp(op, "create_table") && strcmp(op, "drop_table") && strcmp(op, "add_column") &&
+	    strcmp(op, "drop_column") && strcmp(op, "rename_column") && strcmp(op, "create_index") &&
+	    strcmp(op, "drop_index") && strcmp(op, "map_values") && strcmp(op, "backfill") && strcmp(op, "assert"))
+		return unsupported(op, "not implemented by this driver", err);
+	if ((rc = check_name(step_table(d), "table", err)))
+		return rc;
+	if (!strcmp(op, "add_column"))
 		return check_default(d, err);
-	}
-	if (!strcmp(op, "backfill")) {
-		if ((rc = check_name(doc_str(d, "table"), "table", err)))
-			return rc;
+	if (!strcmp(op, "backfill"))
 		return check_backfill(d, err);
-	}
-	if (!strcmp(op, "assert")) {
-		if (!doc_sub(d, "count", &sub))
-			return unsupported("assert", "only count assertions", err);
-		if (bson_has_field(&sub, "where"))
-			return unsupported("assert", "a where filter in a count", err);
-		return check_name(doc_str(&sub, "table"), "table", err);
-	}
-	if (!strcmp(op, "create_index") || !strcmp(op, "drop_index"))
-		return unsupported(op, "a directory of JSON files has no indexes", err);
-	if (!strcmp(op, "sql") || !strcmp(op, "command"))
-		return unsupported(op, "there is no query language", err);
-	return unsupported(op, "not implemented by this driver", err);
+	return 0;
 }
 
 static int jd_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
@@ -804,9 +1524,12 @@ static int jd_render_step(void *conn, const migrate_step_t *step, bson_string_t 
 		bson_string_append_printf(out, "remove %s.json\n", doc_str(d, "table"));
 	else if (!strcmp(op, "rename_table"))
 		bson_string_append_printf(out, "rename %s.json to %s.json\n", doc_str(d, "from"), doc_str(d, "to"));
+	else if (!strcmp(op, "command"))
+		bson_string_append_printf(out, "run commands: %s\n", json);
+	else if (!strcmp(op, "assert"))
+		bson_string_append_printf(out, "check %s.json: %s\n", step_table(d), json);
 	else
-		bson_string_append_printf(out, "rewrite %s.json: %s\n", doc_str(d, "table") ? doc_str(d, "table") : "?",
-					  json);
+		bson_string_append_printf(out, "rewrite %s.json: %s\n", doc_str(d, "table"), json);
 	bson_free(json);
 	return 0;
 }
@@ -815,7 +1538,6 @@ static int jd_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t 
 {
 	const bson_t *d = migrate_step_document(step);
 	const char *op = migrate_step_op_name(step);
-	bson_t col;
 
 	if (!strcmp(op, "create_table"))
 		return op_create_table(conn, d, err);
@@ -829,10 +1551,18 @@ static int jd_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t 
 		return edit_column(conn, doc_str(d, "table"), doc_str(d, "column"), NULL, err);
 	if (!strcmp(op, "rename_column"))
 		return edit_column(conn, doc_str(d, "table"), doc_str(d, "from"), doc_str(d, "to"), err);
+	if (!strcmp(op, "create_index"))
+		return op_create_index(conn, d, err);
+	if (!strcmp(op, "drop_index"))
+		return op_drop_index(conn, d, err);
+	if (!strcmp(op, "map_values"))
+		return op_map_values(conn, d, exec, err);
 	if (!strcmp(op, "backfill"))
 		return op_backfill(conn, d, exec, err);
-	if (!strcmp(op, "assert") && doc_sub(d, "count", &col))
+	if (!strcmp(op, "assert"))
 		return op_assert_count(conn, d, err);
+	if (!strcmp(op, "command"))
+		return each_command(conn, d, "up", run_command, err);
 	return unsupported(op, "not implemented by this driver", err);
 }
 
@@ -1031,8 +1761,8 @@ static int jd_lock_try(void *conn, const char *plan, migrate_error_t *err)
 			return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\" is being locked by another run", plan);
 		if (pid != 0 && pid_alive(pid)) {
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&st.st_mtime));
-			return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\" is locked by pid %ld since %s", plan, pid,
-				    when);
+			return fail(err, MIGRATE_ELOCKED, "jsondir: plan \"%s\" is locked by pid %ld since %s", plan,
+				    pid, when);
 		}
 		lock_take_over(lock, pid);
 	}
@@ -1049,8 +1779,8 @@ static int jd_lock_release(void *conn, const char *plan, migrate_error_t *err)
 		return rc;
 	pid = lock_pid(pidfile);
 	if (pid != (long)getpid())
-		return fail(err, MIGRATE_ELOCKLOST, "jsondir: the lock of plan \"%s\" is held by pid %ld, not this process",
-			    plan, pid);
+		return fail(err, MIGRATE_ELOCKLOST,
+			    "jsondir: the lock of plan \"%s\" is held by pid %ld, not this process", plan, pid);
 	if (unlink(pidfile) != 0 || rmdir(lock) != 0)
 		return fail_errno(err, "cannot remove lock", lock);
 	return 0;
@@ -1113,7 +1843,7 @@ int jsondir_insert_row(const char *dir, const char *table_name, const char *row_
 				array_push_doc(&rows, &n, &one);
 		}
 		array_push_doc(&rows, &n, &row);
-		rc = table_save(&c, table_name, &t.columns, &rows, err);
+		rc = table_save(&c, table_name, &t.columns, &rows, &t.indexes, NULL, err);
 		bson_destroy(&t.file);
 	}
 	bson_destroy(&rows);
@@ -1144,7 +1874,7 @@ int jsondir_delete_rows(const char *dir, const char *table_name, const char *col
 				continue;
 			array_push_doc(&rows, &n, &one);
 		}
-		rc = table_save(&c, table_name, &t.columns, &rows, err);
+		rc = table_save(&c, table_name, &t.columns, &rows, &t.indexes, NULL, err);
 		bson_destroy(&t.file);
 	}
 	bson_destroy(&rows);
