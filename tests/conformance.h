@@ -31,6 +31,8 @@ typedef struct conf_backend {
 	const char *drop_expr;
 	/* Rows seeded and the batch size of the batched steps (0: 60 and 7). */
 	int rows, batch;
+	/* Non-zero when the driver refuses create_enum (the plan then has none). */
+	int no_enums;
 } conf_backend;
 
 /* Defined by each backend file. */
