@@ -131,6 +131,8 @@ void migrate__scrub(char *msg, size_t size, const char *url);
 bool migrate__url_password(const char *url, size_t *start, size_t *len);
 /* Percent-decodes s[0..n) into `out`; -1 when malformed, too long or holding a NUL. */
 int migrate__url_decode(const char *s, size_t n, char *out, size_t size);
+/* The same for a query parameter, where '+' stands for a blank. */
+int migrate__url_decode_query(const char *s, size_t n, char *out, size_t size);
 
 /* ---- fault injection (fault.c) ---- */
 #define MIGRATE__FAULT_ALLOC 1u   /* an allocation by libmigrate */

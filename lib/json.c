@@ -478,7 +478,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		goto done;
 	}
 	if (n <= SORT_ON_STACK) {
-		const char *keys[SORT_ON_STACK];
+		const char *keys[SORT_ON_STACK] = {NULL};
 		while (bson_iter_next(&it) && i < n)
 			keys[i++] = bson_iter_key(&it);
 		qsort(keys, i, sizeof *keys, cmp_keys);

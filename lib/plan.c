@@ -242,7 +242,7 @@ void migrate__text_position(const char *text, size_t offset, char *out, size_t o
 {
 	size_t i, line = 1, col = 1;
 
-	for (i = 0; text[i] && i < offset; i++) {
+	for (i = 0; i < offset && text[i]; i++) {
 		if (text[i] == '\n') {
 			line++;
 			col = 1;

@@ -24,8 +24,7 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Percent-decodes s[0..n) into `out` (no '+' for blank); -1 when malformed, too long or holding a NUL. */
-int migrate__url_decode(const char *s, size_t n, char *out, size_t size)
+static int decode(const char *s, size_t n, int plus_is_space, char *out, size_t size)
 {
 	size_t i, o = 0;
 
@@ -36,6 +35,8 @@ int migrate__url_decode(const char *s, size_t n, char *out, size_t size)
 				return -1;
 			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
 			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
 		}
 		if (o + 1 >= size || c == 0)
 			return -1;
@@ -45,6 +46,16 @@ int migrate__url_decode(const char *s, size_t n, char *out, size_t size)
 		return -1;
 	out[o] = '\0';
 	return 0;
+}
+
+int migrate__url_decode(const char *s, size_t n, char *out, size_t size)
+{
+	return decode(s, n, 0, out, size);
+}
+
+int migrate__url_decode_query(const char *s, size_t n, char *out, size_t size)
+{
+	return decode(s, n, 1, out, size);
 }
 
 /* Whether a parameter key names a password: "password", "sslpassword", "PassWord" ..., encoded or not. */

@@ -35,6 +35,13 @@ typedef struct conf_backend {
 	int no_enums;
 } conf_backend;
 
+/* The raw pieces of the SQL drivers. */
+#define CONF_SQL_AUDIT_STEP                                                                                     \
+	"{\"op\":\"sql\",\"up\":\"INSERT INTO audit (note) VALUES ('v4')\",\"down\":\"DELETE FROM audit WHERE " \
+	"note = 'v4'\"}"
+#define CONF_SQL_BUMP "{\"sql\":\"counter + 1\"}"
+#define CONF_SQL_DROP "{\"sql\":\"counter - 1\"}"
+
 /* Defined by each backend file. */
 const conf_backend *conf_backend_get(void);
 

@@ -103,10 +103,9 @@ static const conf_backend backend = {
 	.seed = seed,
 	.dump = dump,
 	.audit_runs = audit_runs,
-	.audit_step = "{\"op\":\"sql\",\"up\":\"INSERT INTO audit (note) VALUES ('v4')\","
-		      "\"down\":\"DELETE FROM audit WHERE note = 'v4'\"}",
-	.bump_expr = "{\"sql\":\"counter + 1\"}",
-	.drop_expr = "{\"sql\":\"counter - 1\"}",
+	.audit_step = CONF_SQL_AUDIT_STEP,
+	.bump_expr = CONF_SQL_BUMP,
+	.drop_expr = CONF_SQL_DROP,
 };
 
 const conf_backend *conf_backend_get(void)

@@ -109,45 +109,6 @@ static int check_options(const migrate_postgres_options_t *o, migrate_error_t *e
 
 /* ---- URLs --------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into `out`; -1 when malformed, too long or holding a NUL. */
-static int url_decode(const char *s, size_t n, char *out, size_t size)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= n)
-				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (o + 1 >= size || c == 0)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static int parse_ms(const char *key, const char *value, int64_t *out, migrate_error_t *err)
 {
 	char *end;
@@ -225,8 +186,8 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 		if (n > 8 && strncmp(p, "migrate_", 8) == 0) {
 			char key[64], value[256];
 			const char *eq = memchr(p, '=', n);
-			if (!eq || url_decode(p, (size_t)(eq - p), key, sizeof key) != 0 ||
-			    url_decode(eq + 1, n - (size_t)(eq + 1 - p), value, sizeof value) != 0) {
+			if (!eq || migrate__url_decode_query(p, (size_t)(eq - p), key, sizeof key) != 0 ||
+			    migrate__url_decode_query(eq + 1, n - (size_t)(eq + 1 - p), value, sizeof value) != 0) {
 				rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 						  "postgres URL: malformed libmigrate parameter \"%.*s\"",
 						  (int)(eq ? eq - p : (ptrdiff_t)(n > 40 ? 40 : n)), p);
