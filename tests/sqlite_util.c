@@ -187,7 +187,8 @@ static void dump_rows(sqlite3 *db, const char *sql, bson_string_t *out)
 		rows[n++] = bson_string_free(row, false);
 	}
 	sqlite3_finalize(st);
-	qsort(rows, n, sizeof *rows, cmp_str);
+	if (n)
+		qsort(rows, n, sizeof *rows, cmp_str);
 	for (i = 0; i < n; i++) {
 		bson_string_append(out, rows[i]);
 		bson_string_append(out, "\n");
