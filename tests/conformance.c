@@ -10,6 +10,9 @@
  * of schema, data and history must equal an uninterrupted run's, with the
  * non-idempotent steps (a counter backfill, a raw audit insert) in effect
  * exactly once. The sweep ends at the first N that the run never reaches.
+ *
+ * The sweeps run the synthetic plan below and, through conf_seed_sweep(),
+ * every seed plan of examples/plans on its driver, from its seed's data.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conformance.h"
@@ -79,11 +83,37 @@ static char *plan_json(const conf_backend *b)
 	return s;
 }
 
-static migrate_plan_t *load_plan(const conf_backend *b, migrate_error_t *err)
+/*
+ * What a sweep runs: a plan (the synthetic one above, or a seed's plan file),
+ * the data it starts from and the run's batch size.
+ */
+typedef struct scenario {
+	const char *name;
+	const char *plan_file; /* NULL: plan_json() */
+	void (*seed)(const char *url);
+	uint32_t batch_size;
+	const char *const *canon;
+	int audit; /* the plan has the raw audit step, which must take effect exactly once */
+} scenario;
+
+static void seed_synthetic(const char *url)
+{
+	conf_backend_get()->seed(url, rows(conf_backend_get()));
+}
+
+static const scenario synthetic = {"conformance", NULL, seed_synthetic, 0, NULL, 1};
+
+static migrate_plan_t *load_plan(const scenario *sc, migrate_error_t *err)
 {
 	migrate_plan_t *plan = NULL;
-	char *json = plan_json(b);
+	char *json;
 
+	if (sc->plan_file) {
+		char path[1024];
+		snprintf(path, sizeof path, "%s/examples/plans/%s", MIGRATE_SOURCE_DIR, sc->plan_file);
+		return migrate_plan_load_file(&plan, path, err) == 0 ? plan : NULL;
+	}
+	json = plan_json(conf_backend_get());
 	if (migrate_plan_load_json(&plan, json, err) != 0)
 		plan = NULL;
 	free(json);
@@ -91,29 +121,39 @@ static migrate_plan_t *load_plan(const conf_backend *b, migrate_error_t *err)
 }
 
 /* One run of up (or down to 0) from scratch: load, open, run, close. */
-static int run_once(const conf_backend *b, const char *url, int down, migrate_error_t *err)
+static int run_once(const scenario *sc, const char *url, int down, migrate_error_t *err)
 {
+	migrate_run_options_t opts;
 	migrate_plan_t *plan;
 	migrate_target_t *t = NULL;
 	int rc;
 
 	memset(err, 0, sizeof *err);
-	if (!(plan = load_plan(b, err)))
+	if (!(plan = load_plan(sc, err)))
 		return err->code ? err->code : MIGRATE_ENOMEM;
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_size = sc->batch_size;
 	rc = migrate_target_open(&t, url, err);
 	if (rc == 0)
-		rc = down ? migrate_down(t, plan, 0, NULL, err) : migrate_up(t, plan, 0, NULL, err);
+		rc = down ? migrate_down(t, plan, 0, &opts, err) : migrate_up(t, plan, 0, &opts, err);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);
 	return rc;
 }
 
-static char *fresh_seeded(const conf_backend *b, const char *tag)
+static char *fresh_seeded(const scenario *sc, const char *tag)
 {
-	char *url = strdup(b->fresh(tag));
+	char *url = strdup(conf_backend_get()->fresh(tag));
 
-	b->seed(url, rows(b));
+	CHECK(url != NULL);
+	if (sc->seed)
+		sc->seed(url);
 	return url;
+}
+
+static char *dump(const scenario *sc, const char *url)
+{
+	return conf_backend_get()->dump(url, sc->canon);
 }
 
 /* ---- scenarios --------------------------------------------------------- */
@@ -121,10 +161,9 @@ static char *fresh_seeded(const conf_backend *b, const char *tag)
 /* The plan validates on this driver and every step has a computed or given down. */
 TEST(plan_valid)
 {
-	const conf_backend *b = conf_backend_get();
 	migrate_error_t err;
-	migrate_plan_t *plan = load_plan(b, &err);
-	char *url = fresh_seeded(b, "valid"), *out = NULL, *before = b->dump(url), *after;
+	migrate_plan_t *plan = load_plan(&synthetic, &err);
+	char *url = fresh_seeded(&synthetic, "valid"), *out = NULL, *before = dump(&synthetic, url), *after;
 	migrate_target_t *t = NULL;
 
 	CHECK(plan != NULL);
@@ -135,7 +174,7 @@ TEST(plan_valid)
 	CHECK_HAS(out, "items_n");
 	migrate_free(out);
 	migrate_target_close(t);
-	after = b->dump(url);
+	after = dump(&synthetic, url);
 	CHECK_STR(after, before); /* render writes nothing */
 	free(before);
 	free(after);
@@ -147,20 +186,20 @@ TEST(plan_valid)
 TEST(up_down_roundtrip)
 {
 	const conf_backend *b = conf_backend_get();
-	char *url = fresh_seeded(b, "roundtrip"), *before = b->dump(url), *mid, *after;
+	char *url = fresh_seeded(&synthetic, "roundtrip"), *before = dump(&synthetic, url), *mid, *after;
 	migrate_error_t err;
 
-	CHECK_OK(run_once(b, url, 0, &err), &err);
-	mid = b->dump(url);
+	CHECK_OK(run_once(&synthetic, url, 0, &err), &err);
+	mid = dump(&synthetic, url);
 	CHECK(strcmp(mid, before) != 0);
 	CHECK_INT(b->audit_runs(url), 1);
-	CHECK_OK(run_once(b, url, 0, &err), &err); /* up to date: nothing runs again */
-	after = b->dump(url);
+	CHECK_OK(run_once(&synthetic, url, 0, &err), &err); /* up to date: nothing runs again */
+	after = dump(&synthetic, url);
 	CHECK_STR(after, mid);
 	CHECK_INT(b->audit_runs(url), 1);
 	free(after);
-	CHECK_OK(run_once(b, url, 1, &err), &err);
-	after = b->dump(url);
+	CHECK_OK(run_once(&synthetic, url, 1, &err), &err);
+	after = dump(&synthetic, url);
 	CHECK_STR(after, before);
 	CHECK_INT(b->audit_runs(url), 0);
 	free(before);
@@ -170,7 +209,6 @@ TEST(up_down_roundtrip)
 }
 
 typedef struct nested {
-	const conf_backend *b;
 	const char *url;
 	int tried, rc;
 	char message[MIGRATE_ERROR_MESSAGE_SIZE];
@@ -188,7 +226,7 @@ static int try_second_run(const migrate_event_t *ev, void *payload)
 	if (ev->type != MIGRATE_EVENT_STEP_START || n->tried)
 		return 0;
 	n->tried = 1;
-	plan = load_plan(n->b, &err);
+	plan = load_plan(&synthetic, &err);
 	CHECK(plan != NULL);
 	CHECK_OK(migrate_target_open(&t, n->url, &err), &err);
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
@@ -203,15 +241,14 @@ static int try_second_run(const migrate_event_t *ev, void *payload)
 TEST(lock_contention)
 {
 	const conf_backend *b = conf_backend_get();
-	char *url = fresh_seeded(b, "lock");
+	char *url = fresh_seeded(&synthetic, "lock");
 	migrate_run_options_t opts;
 	migrate_error_t err;
 	migrate_target_t *t = NULL;
-	migrate_plan_t *plan = load_plan(b, &err);
+	migrate_plan_t *plan = load_plan(&synthetic, &err);
 	nested n;
 
 	memset(&n, 0, sizeof n);
-	n.b = b;
 	n.url = url;
 	CHECK(plan != NULL);
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
@@ -231,74 +268,83 @@ TEST(lock_contention)
 /* ---- fault sweeps ------------------------------------------------------ */
 
 typedef struct sweep {
+	const scenario *sc;
 	const char *mode;
 	long points, converged, absorbed, reruns, double_applies, mismatches, repairs;
+	double seconds;
 } sweep;
 
-static void report(const conf_backend *b, const sweep *s)
+static double now_seconds(void)
 {
-	printf("conformance %s %s sweep: %ld fault points, %ld converged (%ld absorbed by the run, %ld after a "
-	       "rerun), %ld double applies, %ld lost or wrong rows, %ld repairs needed\n",
-	       b->name, s->mode, s->points, s->converged, s->absorbed, s->reruns, s->double_applies, s->mismatches,
-	       s->repairs);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Prints the sweep's counts; true when every point converged with nothing lost, doubled or repaired. */
+static int sweep_ok(const sweep *s)
+{
+	printf("conformance %s %s %s sweep: %ld fault points, %ld converged (%ld absorbed by the run, %ld after a "
+	       "rerun), %ld double applies, %ld lost or wrong rows, %ld repairs needed; %.1f s\n",
+	       conf_backend_get()->name, s->sc->name, s->mode, s->points, s->converged, s->absorbed, s->reruns,
+	       s->double_applies, s->mismatches, s->repairs, s->seconds);
 	fflush(stdout);
+	return s->points > 0 && s->converged == s->points && s->double_applies == 0 && s->mismatches == 0 &&
+	       s->repairs == 0;
 }
 
 /* After the faulted run: rerun without faults, then compare with the reference. */
-static void converge(const conf_backend *b, const char *url, const char *ref, int first_rc, int down, long n, sweep *s)
+static void converge(const char *url, const char *ref, int first_rc, int down, long n, sweep *s)
 {
+	const scenario *sc = s->sc;
 	migrate_error_t err;
-	char *dump;
+	char *got;
 	long runs;
 	int rc = 0;
 
 	if (first_rc == 0)
 		s->absorbed++;
-	else if ((rc = run_once(b, url, down, &err)) != 0) {
+	else if ((rc = run_once(sc, url, down, &err)) != 0) {
 		s->repairs++;
-		fprintf(stderr, "%s sweep, point %ld: the rerun failed (%d): %s\n", s->mode, n, rc, err.message);
+		fprintf(stderr, "%s %s sweep, point %ld: the rerun failed (%d): %s\n", sc->name, s->mode, n, rc,
+			err.message);
 	} else
 		s->reruns++;
-	dump = b->dump(url);
-	runs = b->audit_runs(url);
-	if (strcmp(dump, ref) != 0) {
+	got = dump(sc, url);
+	if (strcmp(got, ref) != 0) {
 		s->mismatches++;
 		fprintf(stderr,
-			"%s sweep, point %ld: the state differs from an uninterrupted run's\n--- got\n%s\n--- "
+			"%s %s sweep, point %ld: the state differs from an uninterrupted run's\n--- got\n%s\n--- "
 			"expected\n%s\n",
-			s->mode, n, dump, ref);
+			sc->name, s->mode, n, got, ref);
 	}
-	if (runs != (down ? 0 : 1) && (b->raw_exactly_once || runs > 2 || runs < (down ? 0 : 1))) {
-		s->double_applies++;
-		fprintf(stderr, "%s sweep, point %ld: the audit step ran %ld times\n", s->mode, n, runs);
+	if (sc->audit) {
+		const conf_backend *b = conf_backend_get();
+		runs = b->audit_runs(url);
+		if (runs != (down ? 0 : 1) && (b->raw_exactly_once || runs > 2 || runs < (down ? 0 : 1))) {
+			s->double_applies++;
+			fprintf(stderr, "%s %s sweep, point %ld: the audit step ran %ld times\n", sc->name, s->mode, n,
+				runs);
+		}
 	}
-	if (rc == 0 && strcmp(dump, ref) == 0)
+	if (rc == 0 && strcmp(got, ref) == 0)
 		s->converged++;
-	free(dump);
+	free(got);
 }
 
 /* The reference: an uninterrupted run on a fresh database (and down, when `down`). */
-static char *reference(const conf_backend *b, int down)
+static char *reference(const scenario *sc, int down)
 {
-	char *url = fresh_seeded(b, "ref"), *ref;
+	char *url = fresh_seeded(sc, "ref"), *ref;
 	migrate_error_t err;
 
-	CHECK_OK(run_once(b, url, 0, &err), &err);
+	CHECK_OK(run_once(sc, url, 0, &err), &err);
 	if (down)
-		CHECK_OK(run_once(b, url, 1, &err), &err);
-	ref = b->dump(url);
+		CHECK_OK(run_once(sc, url, 1, &err), &err);
+	ref = dump(sc, url);
 	free(url);
 	return ref;
-}
-
-static void check_sweep(const conf_backend *b, const sweep *s)
-{
-	report(b, s);
-	CHECK(s->points > 0);
-	CHECK_INT(s->converged, s->points);
-	CHECK_INT(s->double_applies, 0);
-	CHECK_INT(s->mismatches, 0);
-	CHECK_INT(s->repairs, 0);
 }
 
 static long env_long(const char *name, long dflt)
@@ -308,24 +354,25 @@ static long env_long(const char *name, long dflt)
 }
 
 /* Failures: the N-th point of `kinds` returns an error; `down` sweeps a down after a full up. */
-static void fail_sweep(unsigned kinds, const char *mode, int down)
+static int fail_sweep(const scenario *sc, unsigned kinds, const char *mode, int down)
 {
-	const conf_backend *b = conf_backend_get();
-	char *ref = reference(b, down);
+	char *ref = reference(sc, down);
 	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1);
+	double start = now_seconds();
 	sweep s;
 
 	memset(&s, 0, sizeof s);
+	s.sc = sc;
 	s.mode = mode;
 	for (n = 1;; n += stride) {
-		char *url = fresh_seeded(b, "sweep");
+		char *url = fresh_seeded(sc, "sweep");
 		migrate_error_t err;
 		long passed;
 		int rc;
 		if (down)
-			CHECK_OK(run_once(b, url, 0, &err), &err);
+			CHECK_OK(run_once(sc, url, 0, &err), &err);
 		migrate__fault_arm(kinds, n, MIGRATE__FAULT_FAIL);
-		rc = run_once(b, url, down, &err);
+		rc = run_once(sc, url, down, &err);
 		passed = migrate__fault_passed();
 		migrate__fault_arm(0, 0, MIGRATE__FAULT_FAIL);
 		CHECK(passed >= 0); /* the library was built with MIGRATE_FAULT_INJECTION */
@@ -337,28 +384,31 @@ static void fail_sweep(unsigned kinds, const char *mode, int down)
 		}
 		s.points++;
 		if (rc != 0 && err.message[0] == '\0') {
-			fprintf(stderr, "%s sweep, point %ld: failed (%d) without a message\n", mode, n, rc);
+			fprintf(stderr, "%s %s sweep, point %ld: failed (%d) without a message\n", sc->name, mode, n,
+				rc);
 			s.repairs++;
 		}
-		converge(b, url, ref, rc, down, n, &s);
+		converge(url, ref, rc, down, n, &s);
 		free(url);
 	}
 	free(ref);
-	check_sweep(b, &s);
+	s.seconds = now_seconds() - start;
+	return sweep_ok(&s);
 }
 
 /* Kills: the process dies (SIGKILL) at the N-th point; a new process reruns. */
-static void kill_sweep(unsigned kinds, const char *mode)
+static int kill_sweep(const scenario *sc, unsigned kinds, const char *mode)
 {
-	const conf_backend *b = conf_backend_get();
-	char *ref = reference(b, 0);
+	char *ref = reference(sc, 0);
 	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1);
+	double start = now_seconds();
 	sweep s;
 
 	memset(&s, 0, sizeof s);
+	s.sc = sc;
 	s.mode = mode;
 	for (n = 1;; n += stride) {
-		char *url = fresh_seeded(b, "sweep");
+		char *url = fresh_seeded(sc, "sweep");
 		int status = 0;
 		pid_t pid;
 		fflush(NULL);
@@ -367,7 +417,7 @@ static void kill_sweep(unsigned kinds, const char *mode)
 		if (pid == 0) {
 			migrate_error_t err;
 			migrate__fault_arm(kinds, n, MIGRATE__FAULT_KILL);
-			_exit(run_once(b, url, 0, &err) == 0 ? 0 : 1);
+			_exit(run_once(sc, url, 0, &err) == 0 ? 0 : 1);
 		}
 		CHECK(waitpid(pid, &status, 0) == pid);
 		if (!WIFSIGNALED(status)) {
@@ -377,29 +427,40 @@ static void kill_sweep(unsigned kinds, const char *mode)
 		}
 		CHECK_INT(WTERMSIG(status), SIGKILL);
 		s.points++;
-		converge(b, url, ref, 1, 0, n, &s);
+		converge(url, ref, 1, 0, n, &s);
 		free(url);
 	}
 	free(ref);
-	check_sweep(b, &s);
+	s.seconds = now_seconds() - start;
+	return sweep_ok(&s);
 }
+
+#define STORE_FAULTS (MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL)
 
 TEST(fail_sweep_driver)
 {
-	fail_sweep(MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL, "fail", 0);
+	CHECK(fail_sweep(&synthetic, STORE_FAULTS, "fail", 0));
 }
 
 TEST(fail_sweep_down)
 {
-	fail_sweep(MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL, "fail-down", 1);
+	CHECK(fail_sweep(&synthetic, STORE_FAULTS, "fail-down", 1));
 }
 
 TEST(kill_sweep_driver)
 {
-	kill_sweep(MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL, "kill");
+	CHECK(kill_sweep(&synthetic, STORE_FAULTS, "kill"));
 }
 
 TEST(alloc_sweep)
 {
-	fail_sweep(MIGRATE__FAULT_ALLOC, "alloc", 0);
+	CHECK(fail_sweep(&synthetic, MIGRATE__FAULT_ALLOC, "alloc", 0));
+}
+
+/* A seed plan from its seed's data (see conf_seed): the fail or the kill sweep over the store's points. */
+int conf_seed_sweep(const conf_seed *seed, int kill)
+{
+	scenario sc = {seed->plan_file, seed->plan_file, seed->seed, seed->batch_size, seed->canon, 0};
+
+	return kill ? kill_sweep(&sc, STORE_FAULTS, "kill") : fail_sweep(&sc, STORE_FAULTS, "fail", 0);
 }

@@ -7,7 +7,26 @@
 #ifndef MIGRATE_TEST_CONFORMANCE_H
 #define MIGRATE_TEST_CONFORMANCE_H
 
+#include <stdint.h>
+
 #include <migrate/migrate.h>
+
+/*
+ * A seed plan (examples/plans/<plan_file>) on the backend's driver, with the
+ * data its seed starts from. The fault sweeps run it like the synthetic plan.
+ */
+typedef struct conf_seed {
+	const char *plan_file;
+	/* Creates the seed's starting data in a new, empty database; NULL: the plan starts from nothing. */
+	void (*seed)(const char *url);
+	/* Rows per batch of the batched steps without a batch_size of their own (0: the driver's). */
+	uint32_t batch_size;
+	/*
+	 * For tables holding values no two runs share (random ids, now()): pairs of
+	 * table and a query giving its rows without them, NULL-terminated; NULL: none.
+	 */
+	const char *const *canon;
+} conf_seed;
 
 typedef struct conf_backend {
 	const char *name;
@@ -21,8 +40,11 @@ typedef struct conf_backend {
 	const char *(*fresh)(const char *tag);
 	/* Creates table/collection "legacy" with `rows` rows: id, tags (array), status, counter. */
 	void (*seed)(const char *url, int rows);
-	/* Schema, data and history (without times, hosts or the "audit" table), malloc'd. */
-	char *(*dump)(const char *url);
+	/*
+	 * Schema, data and history (without times, hosts or the "audit" table),
+	 * malloc'd; a table named in `canon` (see conf_seed) dumps its query's rows.
+	 */
+	char *(*dump)(const char *url, const char *const *canon);
 	/* How many times the raw audit step ran. */
 	long (*audit_runs)(const char *url);
 	/* Driver-specific step JSON: the raw audit step, counter + 1, counter - 1. */
@@ -44,5 +66,12 @@ typedef struct conf_backend {
 
 /* Defined by each backend file. */
 const conf_backend *conf_backend_get(void);
+
+/*
+ * Sweeps `seed` (the fail sweep, or the kill sweep when `kill`) and prints
+ * its counts; true when every point converged to an uninterrupted run's
+ * state with nothing repaired. Each backend has a TEST per seed plan and sweep.
+ */
+int conf_seed_sweep(const conf_seed *seed, int kill);
 
 #endif

@@ -47,6 +47,52 @@ static void seed(const char *url, int rows)
 	mongoc_client_destroy(c);
 }
 
+/*
+ * Seed 000's old sessions collection (as examples/sessions_to_jobs makes
+ * it): every status the plan folds and two it keeps; tool_ids and
+ * tool_failure_ids missing, null, empty or with ids.
+ */
+static void seed_sessions(const char *url)
+{
+	static const char *const status[] = {"pending",   "planning",  "searching", "implementing",
+					     "executing", "completed", "failed"};
+	static const char *const tools[] = {NULL, "null", "[]", "[\"tool_a\"]", "[\"tool_a\",\"tool_b\",\"tool_c\"]"};
+	static const char *const failures[] = {NULL, "null", "[]", "[\"fail_a\"]"};
+	bson_string_t *docs = bson_string_new("[");
+	mongoc_client_t *c = mt_client(url);
+	char db[200];
+	int i;
+
+	db_of(url, db, sizeof db);
+	for (i = 1; i <= 24; i++) {
+		bson_string_append_printf(docs,
+					  "%s{\"_id\":%d,\"job_id\":\"job_%d\",\"user_id\":\"user_%d\","
+					  "\"operation_type\":\"generate\",\"status\":\"%s\","
+					  "\"tool_requirements\":[{\"description\":\"Predict solubility\"}],"
+					  "\"error_message\":null,\"created_at\":{\"$date\":{\"$numberLong\":\"%d\"}}",
+					  i > 1 ? "," : "", i, i, i % 5, status[i % 7], 1700000000 + i);
+		if (tools[i % 5])
+			bson_string_append_printf(docs, ",\"tool_ids\":%s", tools[i % 5]);
+		if (failures[i % 4])
+			bson_string_append_printf(docs, ",\"tool_failure_ids\":%s", failures[i % 4]);
+		bson_string_append(docs, "}");
+	}
+	bson_string_append(docs, "]");
+	mt_insert(c, db, "sessions", docs->str);
+	bson_string_free(docs, true);
+	mongoc_client_destroy(c);
+}
+
+/*
+ * Small, for FerretDB's slow commands: 24 sessions in batches of 7, so the
+ * status map and the counter backfill run four batches each. Seed 004 starts
+ * from an empty database, as the seed's script does.
+ */
+static const conf_seed seeds[] = {
+	{"000_sessions_to_jobs.mongo.json", seed_sessions, 7, NULL},
+	{"004_chat_collections.mongo.json", NULL, 7, NULL},
+};
+
 /* One collection's documents in _id order, each with sorted keys (a rename moves a field to the end). */
 static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, const char *projection, bson_string_t *out)
 {
@@ -78,12 +124,14 @@ static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, cons
 	mongoc_collection_destroy(col);
 }
 
-static char *dump(const char *url)
+static char *dump(const char *url, const char *const *canon)
 {
-	mongoc_client_t *c = mt_client(url);
+	mongoc_client_t *c;
 	bson_string_t *out = bson_string_new(NULL);
 	char db[200], list[8192], *save = NULL, *name, *res;
 
+	CHECK(canon == NULL); /* MongoDB seeds have no values that differ between runs */
+	c = mt_client(url);
 	db_of(url, db, sizeof db);
 	snprintf(list, sizeof list, "%s", mt_collections(c, db));
 	for (name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
@@ -145,4 +193,24 @@ static const conf_backend backend = {
 const conf_backend *conf_backend_get(void)
 {
 	return &backend;
+}
+
+TEST(seed000_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 0));
+}
+
+TEST(seed000_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 1));
+}
+
+TEST(seed004_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[1], 0));
+}
+
+TEST(seed004_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[1], 1));
 }

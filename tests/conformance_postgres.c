@@ -29,8 +29,95 @@ static void seed(const char *url, int rows)
 	PQfinish(c);
 }
 
+/*
+ * Seed 001's application tables, which the plan expects (its version 1
+ * creates them only when absent): profiles, conversations (one without a
+ * user) and messages (some without a conversation or content), whose rows
+ * gain messages.job_id.
+ */
+static void seed_processing_jobs(const char *url)
+{
+	PGconn *c = pgt_connect(url);
+
+	pgt_exec(c, "CREATE TABLE profiles (user_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), display_name text); "
+		    "CREATE TABLE conversations (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+		    "user_id uuid REFERENCES profiles(user_id), title text, created_at timestamptz DEFAULT now()); "
+		    "CREATE TABLE messages (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+		    "conversation_id uuid REFERENCES conversations(id), role text, content text, "
+		    "created_at timestamptz DEFAULT now())");
+	pgt_exec(c, "INSERT INTO profiles SELECT md5('profile' || g)::uuid, CASE WHEN g = 3 THEN NULL ELSE "
+		    "'user ' || g END FROM generate_series(1, 3) g; "
+		    "INSERT INTO conversations SELECT md5('conv' || g)::uuid, CASE WHEN g = 6 THEN NULL ELSE "
+		    "md5('profile' || (1 + g % 3))::uuid END, 'conversation ' || g, "
+		    "timestamptz '2024-05-01 09:30:00+00' + g * interval '1 hour' FROM generate_series(1, 6) g; "
+		    "INSERT INTO messages SELECT md5('msg' || g)::uuid, CASE WHEN g % 10 = 0 THEN NULL ELSE "
+		    "md5('conv' || (1 + g % 6))::uuid END, (ARRAY['user', 'assistant', 'system'])[1 + g % 3], "
+		    "CASE WHEN g % 9 = 0 THEN NULL ELSE 'message ' || g END, "
+		    "timestamptz '2024-05-01 10:00:00+00' + g * interval '1 minute' FROM generate_series(1, 40) g");
+	PQfinish(c);
+}
+
+/*
+ * Seed 002's legacy jobs and documents (as examples/collections makes them):
+ * jobs of every type (and none), completed, indexing, failed, pending or no
+ * status, with a model, the default one (NULL) or a model no completed job
+ * has (so no collection, and its documents stay unlinked); documents with a
+ * job and without one.
+ */
+static void seed_collections(const char *url)
+{
+	PGconn *c = pgt_connect(url);
+
+	pgt_exec(c, "CREATE TABLE jobs (id uuid PRIMARY KEY, job_type text, status text, model_name text, "
+		    "created_at timestamptz DEFAULT now()); "
+		    "CREATE TABLE documents (id bigint PRIMARY KEY, job_id uuid REFERENCES jobs(id), path text)");
+	pgt_exec(c, "INSERT INTO jobs SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, "
+		    "(ARRAY['index', 'reindex', 'export', NULL])[1 + g % 4], "
+		    "CASE WHEN g % 10 = 9 THEN 'failed' ELSE "
+		    "(ARRAY['completed', 'indexing', 'failed', 'pending', NULL])[1 + g / 3 % 5] END, "
+		    "CASE WHEN g % 10 = 9 THEN 'model-orphan' ELSE (ARRAY['model-a', 'model-b', NULL])[1 + g % 3] END, "
+		    "timestamptz '2024-05-01 00:00:00+00' + g * interval '1 hour' FROM generate_series(1, 20) g; "
+		    "INSERT INTO documents SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE "
+		    "('00000000-0000-0000-0000-' || lpad((1 + g % 20)::text, 12, '0'))::uuid END, "
+		    "'/docs/file-' || g || '.md' FROM generate_series(1, 60) g");
+	PQfinish(c);
+}
+
+/* Collections get random ids and now(): rows are compared through their model instead. */
+static const char *const collections_canon[] = {
+	"collections",
+	"(SELECT name, model_name, created_at IS NOT NULL AS stamped FROM collections)",
+	"operations",
+	"(SELECT o.id, c.model_name, o.type, o.status, o.created_at FROM operations o "
+	"LEFT JOIN collections c ON c.id = o.collection_id)",
+	"documents",
+	"(SELECT d.id, d.job_id, d.path, c.model_name FROM documents d LEFT JOIN collections c ON c.id = "
+	"d.collection_id)",
+	NULL,
+};
+
+/*
+ * Batches of 7: seed 002's status map runs three batches over its 18
+ * operations, its backfill nine over the 60 documents. Seed 003 starts from
+ * an empty database, as the seed's revision does.
+ */
+static const conf_seed seeds[] = {
+	{"001_processing_jobs.postgres.json", seed_processing_jobs, 7, NULL},
+	{"002_collections.postgres.json", seed_collections, 7, collections_canon},
+	{"003_jobs_table.postgres.json", NULL, 7, NULL},
+};
+
+/* The query of `table` in `canon`, or NULL. */
+static const char *canon_query(const char *const *canon, const char *table)
+{
+	for (; canon && canon[0]; canon += 2)
+		if (!strcmp(canon[0], table))
+			return canon[1];
+	return NULL;
+}
+
 /* The plan's objects only: not libmigrate's own tables, not the audit table (counted apart). */
-static char *dump(const char *url)
+static char *dump(const char *url, const char *const *canon)
 {
 	static const char schema_sql[] =
 		"SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') FROM ("
@@ -43,6 +130,11 @@ static char *dump(const char *url)
 		"SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) "
 		"FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND "
 		"(conrelid::regclass::text NOT LIKE '\\_migrate\\_%' AND conrelid::regclass::text <> 'audit') UNION ALL "
+		"SELECT 'trigger ' || pg_get_triggerdef(g.oid) FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid "
+		"WHERE NOT g.tgisinternal AND t.relnamespace = current_schema()::regnamespace AND "
+		"(t.relname NOT LIKE '\\_migrate\\_%' AND t.relname <> 'audit') UNION ALL "
+		"SELECT 'function ' || p.proname || ' ' || md5(pg_get_functiondef(p.oid)) FROM pg_proc p WHERE "
+		"p.pronamespace = current_schema()::regnamespace AND (p.proname NOT LIKE '\\_migrate\\_%' AND p.proname <> 'audit') UNION ALL "
 		"SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM "
 		"pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname) x";
 	PGconn *c = PQconnectdb(url);
@@ -60,11 +152,12 @@ static char *dump(const char *url)
 		   "current_schema() AND (table_name NOT LIKE '\\_migrate\\_%' AND table_name <> 'audit') ORDER BY 1");
 	CHECK(PQresultStatus(tables) == PGRES_TUPLES_OK);
 	for (i = 0; i < PQntuples(tables); i++) {
-		char q[300];
+		const char *table = PQgetvalue(tables, i, 0), *query = canon_query(canon, table);
+		char q[1024];
 		snprintf(q, sizeof q, "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM %s t",
-			 PQgetvalue(tables, i, 0));
+			 query ? query : table);
 		s = pgt_value(c, q);
-		bson_string_append_printf(out, "table %s:\n%s\n", PQgetvalue(tables, i, 0), s);
+		bson_string_append_printf(out, "table %s:\n%s\n", table, s);
 		free(s);
 	}
 	PQclear(tables);
@@ -111,4 +204,34 @@ static const conf_backend backend = {
 const conf_backend *conf_backend_get(void)
 {
 	return &backend;
+}
+
+TEST(seed001_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 0));
+}
+
+TEST(seed001_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 1));
+}
+
+TEST(seed002_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[1], 0));
+}
+
+TEST(seed002_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[1], 1));
+}
+
+TEST(seed003_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[2], 0));
+}
+
+TEST(seed003_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[2], 1));
 }

@@ -36,11 +36,45 @@ static void seed(const char *url, int rows)
 	sqlite3_close(db);
 }
 
-static char *dump(const char *url)
+/*
+ * Seed 000's old sessions table (as examples/quickstart makes it): every
+ * status the plan folds and two it keeps, and tool_ids / tool_failure_ids
+ * missing (NULL), JSON null, not JSON, empty, or with one to three ids.
+ */
+static void seed_sessions(const char *url)
+{
+	sqlite3 *db = tu_open(url + 7);
+
+	tu_exec(db, "CREATE TABLE sessions (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+		    "operation_type TEXT, tool_requirements TEXT, status TEXT NOT NULL, tool_ids TEXT, "
+		    "tool_failure_ids TEXT, error_message TEXT, created_at TEXT, updated_at TEXT)");
+	tu_exec(db,
+		"WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 60) "
+		"INSERT INTO sessions SELECT x, 'job_' || x, 'user_' || (x % 5), "
+		"CASE x % 2 WHEN 0 THEN 'generate' ELSE 'analyze' END, "
+		"CASE x % 3 WHEN 0 THEN NULL WHEN 1 THEN '[]' ELSE '[{\"description\":\"Predict solubility\"}]' END, "
+		"CASE x % 7 WHEN 0 THEN 'pending' WHEN 1 THEN 'planning' WHEN 2 THEN 'searching' WHEN 3 THEN "
+		"'implementing' WHEN 4 THEN 'executing' WHEN 5 THEN 'completed' ELSE 'failed' END, "
+		"CASE x % 5 WHEN 0 THEN NULL WHEN 1 THEN '[]' WHEN 2 THEN '[\"tool_a\"]' WHEN 3 THEN "
+		"'[\"tool_a\",\"tool_b\"]' ELSE '[\"tool_a\",\"tool_b\",\"tool_c\"]' END, "
+		"CASE x % 6 WHEN 0 THEN NULL WHEN 1 THEN '[]' WHEN 2 THEN '[\"fail_a\"]' WHEN 3 THEN 'null' "
+		"WHEN 4 THEN '' ELSE '[\"fail_a\",\"fail_b\"]' END, "
+		"CASE WHEN x % 7 = 6 THEN 'tool generation timed out' END, "
+		"printf('2024-05-%02dT09:30:00Z', 1 + x % 28), printf('2024-06-%02dT09:30:00Z', 1 + x % 28) FROM g");
+	sqlite3_close(db);
+}
+
+/* 60 rows in batches of 7: the status map and the counter backfill run nine batches each. */
+static const conf_seed seeds[] = {
+	{"000_sessions_to_jobs.sqlite.json", seed_sessions, 7, NULL},
+};
+
+static char *dump(const char *url, const char *const *canon)
 {
 	sqlite3 *db = tu_open(url + 7);
 	char *d = tu_dump_except(db, "audit"), *copy = strdup(d);
 
+	CHECK(canon == NULL); /* SQLite seeds have no values that differ between runs */
 	bson_free(d);
 	sqlite3_close(db);
 	return copy;
@@ -70,4 +104,14 @@ static const conf_backend backend = {
 const conf_backend *conf_backend_get(void)
 {
 	return &backend;
+}
+
+TEST(seed000_sweep_fail)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 0));
+}
+
+TEST(seed000_sweep_kill)
+{
+	CHECK(conf_seed_sweep(&seeds[0], 1));
 }
