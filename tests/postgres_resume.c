@@ -358,3 +358,76 @@ TEST(connection_terminated_mid_backfill)
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
 }
+
+/*
+ * A batch whose COMMIT fails (a deferred constraint trigger refusing it) is
+ * rolled back with its checkpoint: the failure record keeps the checkpoint
+ * the database holds, so the next run redoes that batch and no row is
+ * skipped or updated twice. `add` sets the plan: a `counter + 1` backfill,
+ * or an add_column whose generated uuid default fills the rows in batches.
+ */
+static void deferred_commit_failure(int add)
+{
+	const char *url = pgt_fresh_db(add ? "deferred_uuid" : "deferred_backfill");
+	PGconn *c = pgt_connect(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_target_t *t;
+	migrate_run_options_t opts;
+	migrate_error_t err;
+
+	pgt_exec(c, "CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO items SELECT g, 0 FROM generate_series(1, 50) g; "
+		    "CREATE TABLE trip (armed boolean); INSERT INTO trip VALUES (true); "
+		    "CREATE FUNCTION trip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF NEW.id = 22 AND (SELECT armed FROM trip) THEN RAISE EXCEPTION 'deferred check refused row 22'; "
+		    "END IF; RETURN NULL; END $$; "
+		    "CREATE CONSTRAINT TRIGGER items_trip AFTER UPDATE ON items DEFERRABLE INITIALLY DEFERRED "
+		    "FOR EACH ROW EXECUTE FUNCTION trip()");
+	CHECK_OK(migrate_plan_new(&plan, "deferred", &err), &err);
+	v = pgt_version(plan, 1, "fill");
+	if (add)
+		pgt_step(v, "{\"op\":\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"uid\",\"type\":\"uuid\","
+			    "\"default\":\"uuid\",\"nullable\":false}}");
+	else
+		pgt_step(v,
+			 "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_size = 7;
+
+	t = pgt_target(url);
+	CHECK_INT(migrate_up(t, plan, 0, &opts, &err), MIGRATE_EDB);
+	CHECK_HAS(err.message, "deferred check refused row 22");
+	migrate_target_close(t);
+	/* Rows 1..21 committed with their checkpoint; the batch of 22..28 did not, nor did its checkpoint. */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'failed' AND checkpoint LIKE "
+			     "'%\"done\":21%'"),
+		  1);
+	pgt_exec(c, "UPDATE trip SET armed = false");
+
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 0, &opts, &err), &err);
+	migrate_target_close(t);
+	if (add) {
+		CHECK_INT(pgt_int(c, "SELECT count(DISTINCT uid) FROM items"), 50);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' "
+				     "AND column_name = 'uid' AND is_nullable = 'NO'"),
+			  1);
+	} else {
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 50);
+	}
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied' AND checkpoint IS NULL"),
+		  1);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}
+
+TEST(backfill_commit_fails_deferred)
+{
+	deferred_commit_failure(0);
+}
+
+TEST(add_column_uuid_commit_fails_deferred)
+{
+	deferred_commit_failure(1);
+}
