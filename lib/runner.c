@@ -658,7 +658,7 @@ static uint32_t steps_in_effect(const migrate__rec *rec, const migrate_version_t
 static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
 	const migrate_step_t *orig = r->v->steps[i];
-	bool group = r->t->driver->begin != NULL;
+	bool group = r->t->driver->begin != NULL, empty;
 	size_t k;
 	int rc;
 
@@ -688,8 +688,10 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 		if (rc)
 			rollback(r);
 	}
+	/* An empty explicit down ("down": []) runs nothing: the event says so. */
+	empty = inv->n == 0 && (strcmp(orig->op, "custom") || inv->replaced);
 	if (rc == 0)
-		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, NULL);
+		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, empty ? "its down is empty" : NULL);
 	return rc;
 }
 

@@ -78,7 +78,8 @@ typedef struct migrate_event {
 	int64_t processed;      /* PROGRESS: rows or documents so far */
 	int64_t total;          /* PROGRESS: estimated total, -1 if unknown */
 	int64_t elapsed_ms;     /* since the version or the wait started */
-	const char *message;    /* human-readable detail, or NULL */
+	const char *message;    /* human-readable detail, or NULL; on the STEP_END of a down,
+				   "its down is empty" when the step's explicit down ran nothing */
 } migrate_event_t;
 
 /*

@@ -14,6 +14,21 @@ extern "C" {
 #endif
 
 /*
+ * URLs: migrate_target_open() takes `sqlite:PATH` (relative), `sqlite:///PATH`
+ * (absolute) and `sqlite::memory:`. The file is created when it does not
+ * exist, unless PATH ends with one of these modes:
+ *
+ *   ?mode=ro    open an existing file read-only (SQLITE_OPEN_READONLY)
+ *   ?mode=rw    open an existing file read-write, never create it
+ *   ?mode=rwc   read-write, created when missing (the default)
+ *
+ * With ro or rw and no file at PATH, nothing is created and the open fails
+ * with MIGRATE_ENOTFOUND in MIGRATE_DOMAIN_DRIVER. Any other "?" stays part
+ * of the file name. Commands that only read (status, check, verify) work on
+ * a read-only target; the others need write access and fail on one.
+ */
+
+/*
  * Wraps an open `db` in a target. The connection is borrowed: libmigrate
  * never closes it, and it must outlive the target. The lock is taken on a
  * file beside the database (none for in-memory databases).

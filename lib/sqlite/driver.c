@@ -156,17 +156,64 @@ static int url_path(const char *url, const char **path, migrate_error_t *err)
 	return 0;
 }
 
+/*
+ * A trailing "?mode=ro" or "?mode=rw" opens an existing file only, read-only
+ * or read-write; without one the file is created when missing. Any other
+ * "?" stays part of the file name, as it always was.
+ */
+static int url_mode(const char *path, size_t *len, int *flags)
+{
+	static const struct {
+		const char *suffix;
+		int flags;
+	} modes[] = {
+		{"?mode=ro", SQLITE_OPEN_READONLY},
+		{"?mode=rw", SQLITE_OPEN_READWRITE},
+		{"?mode=rwc", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE},
+	};
+	size_t n = strlen(path), i, k;
+
+	for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		k = strlen(modes[i].suffix);
+		if (n > k && strcmp(path + n - k, modes[i].suffix) == 0) {
+			*len = n - k;
+			*flags = modes[i].flags;
+			return 1;
+		}
+	}
+	*len = n;
+	*flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	return 0;
+}
+
 static int sq_open(const char *url, void **out, migrate_error_t *err)
 {
 	const char *path = NULL;
+	char *file = NULL;
 	sqlite3 *db = NULL;
 	sq_conn_t *c;
 	char safe[512];
-	int rc;
+	size_t len;
+	int rc, flags;
 
 	if ((rc = url_path(url, &path, err)))
 		return rc;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	url_mode(path, &len, &flags);
+	if (!(file = migrate__malloc(len + 1)))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	memcpy(file, path, len);
+	file[len] = '\0';
+	if (!(flags & SQLITE_OPEN_CREATE) && strcmp(file, ":memory:") != 0 && access(file, F_OK) != 0) {
+		migrate__redact_url(url, safe, sizeof safe);
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOTFOUND,
+				  "SQLite: no database file at %s (not created: the URL asks for an existing file)",
+				  safe);
+		free(file);
+		return rc;
+	}
+	rc = sqlite3_open_v2(file, &db, flags, NULL);
+	free(file);
+	if (rc != SQLITE_OK) {
 		migrate__redact_url(url, safe, sizeof safe);
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "SQLite: cannot open %s: %s", safe,
 				  db ? sqlite3_errmsg(db) : "out of memory");
