@@ -21,9 +21,11 @@ import select
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 BIN = os.environ.get("MIGRATE_BIN", "migrate")
@@ -34,7 +36,7 @@ GOLDEN = os.path.join(SRC, "tests", "golden")
 FIXTURES = os.path.join(SRC, "tests", "cli_fixtures")
 PROBE = os.environ.get("CLI_PROBE", "")
 SKIP = 77
-COMMANDS = ["status", "plan", "up", "down", "check", "verify", "baseline", "repair", "version"]
+COMMANDS = ["status", "plan", "up", "down", "rollback", "redo", "check", "verify", "baseline", "repair", "version"]
 OLD_STATUSES = ["pending", "planning", "searching", "implementing", "executing"]
 
 
@@ -74,8 +76,8 @@ class Result:
 
 def run(args, env=None, stdin=None, timeout=300):
     full_env = dict(os.environ)
-    full_env.pop("MIGRATE_URL", None)
-    full_env.pop("MIGRATE_PLAN", None)
+    for name in ("MIGRATE_URL", "MIGRATE_PLAN", "DATABASE_URL"):
+        full_env.pop(name, None)
     full_env.update(env or {})
     p = subprocess.run([BIN] + list(args), input=stdin, capture_output=True, text=True, env=full_env,
                        timeout=timeout)
@@ -251,6 +253,13 @@ def case_any_help():
         check(a.out == b.out, "`help %s` and `%s --help` agree" % (c, c))
         check("exit codes" in a.out, "help of %s documents its exit codes" % c)
     expect(run(["help", "nosuch"]), 2, "no command", where="err")
+    # help's own help, the same from `help --help`
+    a = expect(run(["help", "help"]), 0, "usage: migrate help [COMMAND]", "exit codes")
+    b = expect(run(["help", "--help"]), 0, "usage: migrate help [COMMAND]")
+    check(a.out == b.out, "`help help` and `help --help` agree")
+    # Without any argument: the usage on stderr, a usage error.
+    r = expect(run([]), 2, "usage: migrate", "commands:", "no command given", where="err")
+    check(r.out == "", "nothing on stdout: %r" % r)
 
 
 def case_any_usage_errors():
@@ -286,6 +295,10 @@ def case_any_version():
     check(re.search(r"libmigrate \d+\.\d+\.\d+", r.out), "a version number: %r" % r)
     doc = run(["--json", "version"]).json()
     check(re.fullmatch(r"\d+\.\d+\.\d+", doc["library"]) and doc["cli"] and doc["ok"], "version JSON: %r" % doc)
+    for flag in ("--version", "-V"):
+        expect(run([flag]), 0, r.out.strip())
+        check(run([flag]).out == r.out, "%s prints what `version` prints" % flag)
+        check(run(["--json", flag]).json()["library"] == doc["library"], "%s --json" % flag)
 
 
 def case_any_redaction():
@@ -632,12 +645,18 @@ def case_sqlite_lock_and_cancel():
     work.cleanup()
 
 
-def run_on_pty(args, timeout=120):
-    """Runs the binary with stdout on a pseudo-terminal; returns (exit code, everything it wrote)."""
+def run_on_pty(args, timeout=120, columns=120, env=None):
+    """Runs the binary with stdout on a pseudo-terminal `columns` wide; returns (exit code, everything it wrote)."""
     master, slave = pty.openpty()
-    env = dict(os.environ)
-    env.pop("MIGRATE_URL", None)
-    proc = subprocess.Popen([BIN] + args, stdout=slave, stderr=subprocess.STDOUT, env=env, close_fds=True)
+    fcntl_winsize(slave, 40, columns)
+    full_env = dict(os.environ)
+    full_env.pop("MIGRATE_URL", None)
+    full_env.pop("DATABASE_URL", None)
+    for name in ("NO_COLOR", "COLUMNS"):
+        full_env.pop(name, None)
+    full_env["TERM"] = "xterm"
+    full_env.update(env or {})
+    proc = subprocess.Popen([BIN] + args, stdout=slave, stderr=subprocess.STDOUT, env=full_env, close_fds=True)
     os.close(slave)
     chunks, end = [], time.time() + timeout
     while time.time() < end:
@@ -655,6 +674,11 @@ def run_on_pty(args, timeout=120):
     proc.wait(timeout=30)
     os.close(master)
     return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def fcntl_winsize(fd, rows, columns):
+    import fcntl
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
 def case_sqlite_progress_pty():
@@ -713,6 +737,7 @@ def case_sqlite_inputs():
     check([v["state"] for v in doc["versions"]][:3] == ["applied", "applied", "pending"], repr(doc))
     expect(run(["check", "--url", url], env={"MIGRATE_PLAN": p}), 3)
     other = work.path("other.db")
+    sq(other, "CREATE TABLE app (x)")
     expect(run(["--url", "sqlite:" + other, "check"], env=env), 3)  # --url wins over MIGRATE_URL
     check(history_tables(other) == set(), "check wrote nothing")
     expect(run(["--plan", work.path("missing.json"), "check"], env={"MIGRATE_URL": url}), 1, "missing.json",
@@ -742,6 +767,155 @@ def case_sqlite_verify():
 
 def case_sqlite_golden():
     golden_case("000_sessions_to_jobs.sqlite.json", lambda: "sqlite:" + Work("golden").path("fresh.db"))
+
+
+def applied_ids(db):
+    return [r[0] for r in sq(db, "SELECT version FROM _migrate_history WHERE state = 2 ORDER BY version")]
+
+
+def case_sqlite_rollback_redo():
+    """rollback [N] reverts the last N applied versions; redo reverts the last one and applies it again."""
+    work = Work("rollback")
+    db, url, p = seed000(work, rows=20)
+    expect(mig(url, p, "rollback"), 0, "nothing to revert")
+    expect(mig(url, p, "redo"), 0, "nothing to redo")
+    expect(mig(url, p, "up", "3"), 0)
+    check(applied_ids(db) == [1, 2, 3], "1-3 applied: %r" % applied_ids(db))
+    r = expect(mig(url, p, "rollback"), 0, 'reverting version 3 "add job fields"', "1 version reverted")
+    check("reverting version 2" not in r.out, "only the last one: %r" % r)
+    check(applied_ids(db) == [1, 2] and "session_ids" not in sq_columns(db, "jobs"), "version 3 reverted")
+    expect(mig(url, p, "up", "3"), 0)
+    doc = mig_json(url, p, "rollback", "2")
+    check(doc["versions_reverted"] == 2 and doc["target_version"] == 1, repr(doc))
+    check(applied_ids(db) == [1] and "jobs" in sq_tables(db), "versions 3 and 2 reverted: %r" % applied_ids(db))
+    expect(mig(url, p, "rollback", "5"), 0, "1 version reverted")
+    check(applied_ids(db) == [] and "jobs" not in sq_tables(db) and "sessions" in sq_tables(db), "all reverted")
+    check(sq(db, "SELECT count(*) FROM sessions")[0][0] == 20, "the old rows are back")
+    for bad in ("0", "two", "1x"):
+        expect(mig(url, p, "rollback", bad), 2, "N must be", where="err")
+    # redo: the last applied version, reverted then applied again, the others untouched
+    expect(mig(url, p, "up", "3"), 0)
+    sq(db, "UPDATE jobs SET tools_completed = 7")
+    before = sq(db, "SELECT finished_at_ms FROM _migrate_history WHERE version = 2")
+    r = expect(mig(url, p, "redo"), 0, "reverting version 3", "applying version 3", "version 3 redone")
+    check("version 2" not in r.out, "only version 3: %r" % r)
+    check(applied_ids(db) == [1, 2, 3], "1-3 applied again: %r" % applied_ids(db))
+    check(sq(db, "SELECT DISTINCT tools_completed FROM jobs") == [(0,)], "version 3's columns were made again")
+    check(sq(db, "SELECT finished_at_ms FROM _migrate_history WHERE version = 2") == before, "version 2 untouched")
+    doc = mig_json(url, p, "redo")
+    check(doc["versions_reverted"] == 1 and doc["versions_applied"] == 1 and doc["target_version"] == 3, repr(doc))
+    expect(mig(url, p, "check"), 3)  # 4-7 still pending
+    work.cleanup()
+
+
+def case_sqlite_quiet_verbose():
+    """-q prints errors only; -v adds the library's log, every statement as sent, on stderr."""
+    work = Work("quiet")
+    db, url, p = seed000(work, rows=20)
+    r = expect(mig(url, p, "-q", "up", "3"), 0)
+    check(r.out == "" and r.err == "", "-q up printed: %r" % r)
+    check(applied_ids(db) == [1, 2, 3], "up ran")
+    r = expect(mig(url, p, "--quiet", "check"), 3)
+    check(r.out == "" and r.err == "", "-q check printed: %r" % r)
+    for args in (["rollback"], ["redo"], ["verify"], ["repair"], ["down", "2"]):
+        r = expect(mig(url, p, "-q", *args), 0)
+        check(r.out == "" and r.err == "", "-q %s printed: %r" % (args, r))
+    r = expect(mig(url, p, "-q", "up", "99"), 1, "99", where="err")
+    check(r.out == "", "an error only: %r" % r)
+    expect(mig(url, p, "-q", "status"), 0, "ID  NAME")  # the answer of status is still printed
+    r = expect(mig(url, p, "-v", "up", "3"), 0, "applying version 3", "3")
+    check('debug: sqlite: ALTER TABLE "sessions" RENAME TO "jobs"' not in r.err, "version 1 is applied already")
+    check(re.search(r'debug: sqlite: ALTER TABLE "jobs" ADD COLUMN "session_ids"', r.err), "statements: %r" % r.err)
+    check("debug: sqlite: INSERT OR REPLACE INTO \"_migrate_history\"" in r.err, "history writes too: %r" % r.err)
+    check("debug:" not in r.out, "the log stays off stdout: %r" % r)
+    doc = mig_json(url, p, "-v", "rollback")
+    check(doc["versions_reverted"] == 1, repr(doc))
+    r = expect(mig(url, p, "status"), 0)
+    check("debug:" not in r.err, "no log without -v: %r" % r)
+    work.cleanup()
+
+
+def case_sqlite_terminal():
+    """No redraw codes with NO_COLOR, TERM=dumb or a pipe; the bar fits a narrow terminal."""
+    work = Work("term")
+    db, url, p = seed000(work, rows=600)
+    args = ["--url", url, "--plan", p, "--batch-size", "25", "--pause", "5"]
+    for env in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):
+        code, out = run_on_pty(args + ["up", "5"], env=env)
+        check(code == 0, "up: %d %r" % (code, out))
+        check("\x1b" not in out and "\r\n" in out and re.search(r"\r(?!\n)", out) is None,
+              "%r: no redraw: %r" % (env, out[-1500:]))
+        check(re.search(r"step 1/1 backfill: [\d,]+ of 600 rows \(\d+%\)", out), "plain lines: %r" % out[-1500:])
+        expect(mig(url, p, "down", "3"), 0)
+    for columns, env in ((50, None), (60, None), (200, {"COLUMNS": "50"})):
+        code, out = run_on_pty(args + ["up", "5"], columns=columns, env=env)
+        check(code == 0, "up: %d %r" % (code, out))
+        width = columns if env is None else 200  # the ioctl wins over COLUMNS
+        lines = [l for l in re.split(r"\r\x1b\[K|\r?\n", out) if l]
+        check(any("backfill [" in l for l in lines), "a bar: %r" % out[-1500:])
+        for l in lines:
+            if "backfill [" in l:
+                check(len(l) < width, "%d columns: %r is %d wide" % (width, l, len(l)))
+        if columns == 60:
+            check(re.search(r"\[[#.]{5,23}\]", out), "the bar narrowed: %r" % out[-1500:])
+        expect(mig(url, p, "down", "3"), 0)
+    work.cleanup()
+
+
+def case_sqlite_empty_down():
+    """A step whose down is "down": [] says that nothing ran, not "done in 0 ms"."""
+    work = Work("emptydown")
+    db = work.path("e.db")
+    sq(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER)")
+    sq(db, "INSERT INTO t (x) VALUES (1), (1)")
+    plan = work.write("plan.json", json.dumps({
+        "plan": "empty_down", "versions": [{
+            "id": 1, "name": "set x",
+            "steps": [{"op": "backfill", "table": "t", "set": {"x": {"value": 2}}, "down": []}]}]}))
+    url = "sqlite:" + db
+    expect(mig(url, plan, "up"), 0, "1 version applied")
+    r = expect(mig(url, plan, "down", "0"), 0, "step 1/1 backfill: nothing ran (its down is empty)",
+               "1 version reverted")
+    check("done in" not in r.out, repr(r))
+    check(sq(db, "SELECT DISTINCT x FROM t") == [(2,)] and applied_ids(db) == [], "x stays 2, the history is gone")
+    code, out = run_on_pty(["--url", url, "--plan", plan, "up"])
+    code, out = run_on_pty(["--url", url, "--plan", plan, "down", "0"])
+    check(code == 0 and "nothing ran (its down is empty)" in out and "done in" not in out, repr(out))
+    work.cleanup()
+
+
+def case_sqlite_urls():
+    """DATABASE_URL after MIGRATE_URL; a bare path is refused with a hint; read-only commands do not
+    create a missing SQLite file and exit 7."""
+    work = Work("urls")
+    db, url, p = seed000(work, rows=5)
+    other = work.path("other.db")
+    sq(other, "CREATE TABLE app (x)")
+    expect(run(["--plan", p, "up", "1"], env={"DATABASE_URL": url}), 0, "1 version applied")
+    check(applied_ids(db) == [1], "DATABASE_URL used")
+    expect(run(["--plan", p, "up", "2"], env={"DATABASE_URL": "sqlite:" + other, "MIGRATE_URL": url}), 0)
+    check(applied_ids(db) == [1, 2] and history_tables(other) == set(), "MIGRATE_URL wins over DATABASE_URL")
+    expect(run(["--plan", p, "-u", url, "up", "3"], env={"DATABASE_URL": "sqlite:" + other}), 0)
+    check(applied_ids(db) == [1, 2, 3] and history_tables(other) == set(), "--url wins over DATABASE_URL")
+    expect(run(["--plan", p, "status"], env={"DATABASE_URL": ""}), 2, "DATABASE_URL", where="err")
+    for bare in (db, "app.db", "./x.db"):
+        r = expect(mig(bare, p, "status"), 2, "did you mean sqlite:%s?" % bare, where="err")
+    missing = work.path("typo.db")
+    for cmd in ("status", "check", "verify"):
+        r = expect(mig("sqlite:" + missing, p, cmd), 7, "no database at sqlite:%s" % missing, where="err")
+        check(not os.path.exists(missing), "%s created the file" % cmd)
+    doc = mig_json("sqlite:" + missing, p, "check", code=7)
+    check(doc["url"] == "sqlite:" + missing and doc["error"]["name"] == "MIGRATE_ENOTFOUND", repr(doc))
+    check(not os.path.exists(missing), "no file")
+    expect(mig("sqlite:" + missing + "?mode=rw", p, "up"), 7, "no database file", where="err")
+    check(not os.path.exists(missing), "mode=rw creates no file either")
+    expect(mig("sqlite:" + missing, p, "baseline", "1"), 0)  # a writing command creates it
+    check(os.path.exists(missing), "baseline created the file")
+    expect(mig("sqlite:" + missing, p, "check"), 3)
+    # an existing database read-only: status and check work as before
+    expect(mig(url, p, "status"), 0, "3 applied, 4 pending")
+    expect(mig("sqlite::memory:", p, "check"), 3)
+    work.cleanup()
 
 
 # ---- golden `plan` output ------------------------------------------------

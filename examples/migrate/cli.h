@@ -21,6 +21,7 @@
 #define EXIT_FAILED_VERSION 4
 #define EXIT_CHECKSUM 5
 #define EXIT_LOCK_TIMEOUT 6
+#define EXIT_NO_DATABASE 7
 #define EXIT_CANCELED 130
 
 #define CLI_URL_SHOWN_MAX 1024
@@ -29,10 +30,14 @@ typedef struct cli {
 	/* The command line. */
 	const char *command;
 	const char *url;
+	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
 	const char *operand;                 /* VERSION, or NULL */
 	int json;
+	int quiet;    /* -q: errors only */
+	int verbose;  /* -v: the library's log lines, statements as sent included */
+	int readonly; /* the command writes nothing: a missing SQLite file is an error, not created */
 	migrate_run_options_t opts;
 
 	/* What the command works on. */
@@ -40,7 +45,8 @@ typedef struct cli {
 	migrate_target_t *target;
 
 	/* Output. */
-	int tty;        /* stdout is a terminal: redraw progress in place */
+	int tty;        /* stdout is a terminal that takes escape codes: redraw progress in place */
+	int columns;    /* the terminal's width */
 	bson_t *doc;    /* --json: the one document printed at the end */
 	bson_t events;  /* --json: versions run, warnings and lock waits, in order */
 	uint32_t nevents;
@@ -68,6 +74,10 @@ void cli_redact_url(const char *url, char *out, size_t size);
 int64_t cli_now_ms(void);
 /* The event callback of every run: prints (or records) and answers cancellation. */
 int cli_on_event(const migrate_event_t *ev, void *payload);
+/* The library's log handler of -v: every line to stderr. */
+void cli_on_log(int level, const char *message, void *payload);
+/* Whether stdout takes redraws (a terminal, no NO_COLOR, TERM not dumb), and its width. */
+void cli_detect_terminal(cli_t *c);
 /* Ends an open progress or step line on a terminal. */
 void cli_close_line(cli_t *c);
 /* The exit code for a library error code. */
@@ -80,6 +90,8 @@ const char *cli_domain_name(int domain);
 void cli_set_error(migrate_error_t *err, int domain, int code, const char *message);
 /* Reports a failure (stderr, or the JSON document) and returns the exit code. */
 int cli_fail(cli_t *c, int rc, const migrate_error_t *err);
+/* The same with the exit code given. */
+int cli_fail_code(cli_t *c, int rc, const migrate_error_t *err, int exit_code);
 /* Reports a usage error and returns EXIT_USAGE. */
 int cli_usage_error(cli_t *c, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -102,6 +114,8 @@ int cmd_status(cli_t *c);
 int cmd_plan(cli_t *c);
 int cmd_up(cli_t *c);
 int cmd_down(cli_t *c);
+int cmd_rollback(cli_t *c);
+int cmd_redo(cli_t *c);
 int cmd_check(cli_t *c);
 int cmd_verify(cli_t *c);
 int cmd_baseline(cli_t *c);

@@ -252,6 +252,8 @@ static int finish_run(cli_t *c, int up, uint64_t target)
 		BSON_APPEND_INT32(c->doc, up ? "versions_applied" : "versions_reverted", (int32_t)c->versions_run);
 		return cli_json_end(c, 0);
 	}
+	if (c->quiet)
+		return 0;
 	if (c->versions_run == 0)
 		printf("plan \"%s\": nothing to %s\n", plan_name(c), up ? "apply: up to date" : "revert");
 	else
@@ -286,6 +288,91 @@ int cmd_down(cli_t *c)
 	return finish_run(c, 0, target);
 }
 
+/* The ids of the applied versions, oldest first (status lists them in id order); caller frees. */
+static int applied_versions(cli_t *c, uint64_t **ids, size_t *n)
+{
+	migrate_status_t *st = NULL;
+	migrate_error_t err = {0};
+	size_t i, count;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if ((rc = migrate_status_get(c->target, c->plan, &st, &err)))
+		return cli_fail(c, rc, &err);
+	count = migrate_status_count(st);
+	if (count && !(*ids = malloc(count * sizeof **ids))) {
+		migrate_status_destroy(st);
+		cli_set_error(&err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+		return cli_fail(c, MIGRATE_ENOMEM, &err);
+	}
+	for (i = 0; i < count; i++) {
+		const migrate_status_entry_t *e = migrate_status_entry(st, i);
+		if (e->state == MIGRATE_STATE_APPLIED)
+			(*ids)[(*n)++] = e->id;
+	}
+	migrate_status_destroy(st);
+	return 0;
+}
+
+int cmd_rollback(cli_t *c)
+{
+	migrate_error_t err = {0};
+	uint64_t steps = 1, target, *ids;
+	size_t n;
+	int rc;
+
+	if (c->operand && (cli_parse_version(c->operand, 0, &steps) || steps > 1000000))
+		return cli_usage_error(c, "rollback: N must be a count of versions (a whole number from 1), not \"%s\"",
+				       c->operand);
+	if ((rc = applied_versions(c, &ids, &n)))
+		return rc;
+	/* Down to the newest applied version that stays, or to 0. */
+	target = steps >= n ? 0 : ids[n - steps - 1];
+	free(ids);
+	if (n && (rc = migrate_down(c->target, c->plan, target, &c->opts, &err)))
+		return cli_fail(c, rc, &err);
+	return finish_run(c, 0, target);
+}
+
+int cmd_redo(cli_t *c)
+{
+	migrate_error_t err = {0};
+	uint64_t last, below, *ids;
+	unsigned reverted;
+	size_t n;
+	int rc;
+
+	if ((rc = applied_versions(c, &ids, &n)))
+		return rc;
+	last = n ? ids[n - 1] : 0;
+	below = n > 1 ? ids[n - 2] : 0;
+	free(ids);
+	if (!n) {
+		if (c->json)
+			return finish_run(c, 0, 0);
+		if (!c->quiet)
+			printf("plan \"%s\": nothing to redo: no version is applied\n", plan_name(c));
+		return 0;
+	}
+	if ((rc = migrate_down(c->target, c->plan, below, &c->opts, &err)))
+		return cli_fail(c, rc, &err);
+	reverted = c->versions_run;
+	c->versions_run = 0;
+	if ((rc = migrate_up(c->target, c->plan, last, &c->opts, &err)))
+		return cli_fail(c, rc, &err);
+	if (c->json) {
+		json_target(c);
+		BSON_APPEND_INT64(c->doc, "target_version", (int64_t)last);
+		BSON_APPEND_INT32(c->doc, "versions_reverted", (int32_t)reverted);
+		BSON_APPEND_INT32(c->doc, "versions_applied", (int32_t)c->versions_run);
+		return cli_json_end(c, 0);
+	}
+	if (!c->quiet)
+		printf("plan \"%s\": version %llu redone\n", plan_name(c), (unsigned long long)last);
+	return 0;
+}
+
 /* ---- check and verify -------------------------------------------------- */
 
 int cmd_check(cli_t *c)
@@ -314,7 +401,8 @@ int cmd_check(cli_t *c)
 		BSON_APPEND_UTF8(c->doc, "state", answers[state].name);
 		return cli_json_end(c, answers[state].exit_code);
 	}
-	printf("plan \"%s\": %s\n", plan_name(c), answers[state].text);
+	if (!c->quiet)
+		printf("plan \"%s\": %s\n", plan_name(c), answers[state].text);
 	return answers[state].exit_code;
 }
 
@@ -333,6 +421,8 @@ int cmd_verify(cli_t *c)
 		return cli_fail(c, rc, &err);
 	if (c->json)
 		return cli_json_end(c, 0);
+	if (c->quiet)
+		return 0;
 	if (c->asserts_run == 0)
 		printf("plan \"%s\": no applied version has an assert step\n", plan_name(c));
 	else
@@ -358,8 +448,9 @@ int cmd_baseline(cli_t *c)
 		BSON_APPEND_INT64(c->doc, "baseline", (int64_t)version);
 		return cli_json_end(c, 0);
 	}
-	printf("plan \"%s\": versions up to %llu marked applied without running them\n", plan_name(c),
-	       (unsigned long long)version);
+	if (!c->quiet)
+		printf("plan \"%s\": versions up to %llu marked applied without running them\n", plan_name(c),
+		       (unsigned long long)version);
 	return 0;
 }
 
@@ -376,8 +467,9 @@ int cmd_repair(cli_t *c)
 		BSON_APPEND_INT64(c->doc, "realigned", (int64_t)changed);
 		return cli_json_end(c, 0);
 	}
-	printf("plan \"%s\": %zu history record%s realigned with the plan\n", plan_name(c), changed,
-	       changed == 1 ? "" : "s");
+	if (!c->quiet)
+		printf("plan \"%s\": %zu history record%s realigned with the plan\n", plan_name(c), changed,
+		       changed == 1 ? "" : "s");
 	return 0;
 }
 

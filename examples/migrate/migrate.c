@@ -26,6 +26,8 @@ static const char general_help[] =
 	"  plan [VERSION]    dry run: the exact statements or commands `up` would send\n"
 	"  up [VERSION]      apply pending versions (all, or up to VERSION); resumes interrupted ones\n"
 	"  down VERSION      revert applied versions newer than VERSION (0: all of them)\n"
+	"  rollback [N]      revert the last N applied versions (default 1)\n"
+	"  redo              revert the last applied version and apply it again\n"
 	"  check             exit code for readiness probes: 0 up to date, 3 pending, 4 failed, 5 edited\n"
 	"  verify            run the assert steps of the applied versions again; writes nothing\n"
 	"  baseline VERSION  mark versions up to VERSION applied without running them\n"
@@ -35,15 +37,18 @@ static const char general_help[] =
 	"\n"
 	"options:\n"
 	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
-	"                          (default: $MIGRATE_URL)\n"
+	"                          (default: $MIGRATE_URL, then $DATABASE_URL)\n"
 	"  -p, --plan FILE         the JSON plan file, or - for standard input (default: $MIGRATE_PLAN)\n"
 	"  -j, --json              print one JSON document instead of text\n"
+	"  -q, --quiet             print errors only (status, plan and version still print their answer)\n"
+	"  -v, --verbose           also print the library's log: every statement or command sent\n"
 	"      --lock-timeout MS   wait this long for the plan's lock (default 60000; 0: try once)\n"
 	"      --batch-size N      rows or documents per backfill batch (default: sized by time)\n"
 	"      --pause MS          sleep between batches (default 0)\n"
 	"      --allow-out-of-order  apply pending versions older than an applied one\n"
 	"      --allow-amended     run even though applied versions were edited\n"
 	"  -h, --help              help (of the command when one is given)\n"
+	"  -V, --version           the versions of this tool and of libmigrate\n"
 	"\n"
 	"exit codes:\n"
 	"  0    success; for check: up to date\n"
@@ -53,6 +58,7 @@ static const char general_help[] =
 	"  4    check: a version failed or was left half applied (the next `up` resumes it)\n"
 	"  5    an applied version was edited (checksum mismatch)\n"
 	"  6    the plan's lock was not acquired within --lock-timeout\n"
+	"  7    status, check, verify: the SQLite database file does not exist\n"
 	"  130  canceled by Ctrl-C (SIGINT) or SIGTERM; the next `up` resumes where it stopped\n"
 	"\n"
 	"Passwords in URLs are never printed. See docs/cli.md.\n";
@@ -60,12 +66,12 @@ static const char general_help[] =
 static const struct command {
 	const char *name;
 	int (*run)(cli_t *c);
-	int needs_db;     /* needs --url and --plan */
+	int needs_db;     /* needs --url and --plan; 2: and writes nothing */
 	int cancelable;   /* runs steps or locks: Ctrl-C stops it at a safe point */
 	int operand;      /* 0: none, 1: optional VERSION, 2: required VERSION */
 	const char *help;
 } commands[] = {
-	{"status", cmd_status, 1, 0, 0,
+	{"status", cmd_status, 2, 0, 0,
 	 "usage: migrate [OPTIONS] status\n"
 	 "\n"
 	 "Lists every version of the plan and every version recorded in the database,\n"
@@ -74,7 +80,8 @@ static const struct command {
 	 "plan, a version recorded but missing from the plan, the last error, the steps\n"
 	 "done of a version left half applied. Reads the history once; takes no lock.\n"
 	 "\n"
-	 "exit codes: 0, or 1 (1 also when the database cannot be reached), 2 usage.\n"},
+	 "exit codes: 0, or 1 (1 also when the database cannot be reached), 2 usage,\n"
+	 "7 the SQLite database file does not exist (it is not created).\n"},
 	{"plan", cmd_plan, 1, 0, 1,
 	 "usage: migrate [OPTIONS] plan [VERSION]\n"
 	 "\n"
@@ -107,7 +114,25 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 done, 1 failure (irreversible step ...), 2 usage, 5 an applied\n"
 	 "version was edited, 6 lock timeout, 130 canceled.\n"},
-	{"check", cmd_check, 1, 0, 0,
+	{"rollback", cmd_rollback, 1, 1, 1,
+	 "usage: migrate [OPTIONS] rollback [N]\n"
+	 "\n"
+	 "Reverts the last N applied versions (default 1), newest first: `down` to\n"
+	 "the applied version below them (or 0 when N covers them all). With fewer\n"
+	 "than N applied versions, reverts them all; with none, does nothing.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure (irreversible step ...), 2 usage, 5 an applied\n"
+	 "version was edited, 6 lock timeout, 130 canceled.\n"},
+	{"redo", cmd_redo, 1, 1, 0,
+	 "usage: migrate [OPTIONS] redo\n"
+	 "\n"
+	 "Reverts the last applied version and applies it again (`rollback 1`, then\n"
+	 "`up` to that version): for trying a version out while writing it. The\n"
+	 "revert and the apply each take the plan's lock.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure, 2 usage, 5 an applied version was edited,\n"
+	 "6 lock timeout, 130 canceled.\n"},
+	{"check", cmd_check, 2, 0, 0,
 	 "usage: migrate [OPTIONS] check\n"
 	 "\n"
 	 "For start-up and readiness probes: reads the history once, takes no lock,\n"
@@ -115,8 +140,9 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 up to date, 3 pending, 4 a version failed or was left half\n"
 	 "applied, 5 an applied version was edited, 1 failure (database unreachable,\n"
-	 "invalid plan), 2 usage.\n"},
-	{"verify", cmd_verify, 1, 1, 0,
+	 "invalid plan), 2 usage, 7 the SQLite database file does not exist (it is\n"
+	 "not created).\n"},
+	{"verify", cmd_verify, 2, 1, 0,
 	 "usage: migrate [OPTIONS] verify\n"
 	 "\n"
 	 "Runs the assert steps of every applied version again, as a health check of\n"
@@ -125,7 +151,7 @@ static const struct command {
 	 "assertion runs even when one fails.\n"
 	 "\n"
 	 "exit codes: 0 every assertion holds, 1 an assertion failed or another\n"
-	 "failure, 2 usage, 130 canceled.\n"},
+	 "failure, 2 usage, 7 the SQLite database file does not exist, 130 canceled.\n"},
 	{"baseline", cmd_baseline, 1, 1, 2,
 	 "usage: migrate [OPTIONS] baseline VERSION\n"
 	 "\n"
@@ -151,6 +177,13 @@ static const struct command {
 	 "exit codes: 0.\n"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const char help_help[] = "usage: migrate help [COMMAND]\n"
+				"\n"
+				"Prints the general help, or COMMAND's: its usage, what it does and its exit\n"
+				"codes. `migrate COMMAND --help` prints the same. Needs no database and no plan.\n"
+				"\n"
+				"exit codes: 0, 2 no such command.\n";
 
 volatile sig_atomic_t cli_interrupted;
 
@@ -197,6 +230,10 @@ static int print_help(cli_t *c, const char *topic)
 {
 	const struct command *cmd = topic ? find_command(topic) : NULL;
 
+	if (topic && strcmp(topic, "help") == 0) {
+		fputs(help_help, stdout);
+		return 0;
+	}
 	if (topic && !cmd)
 		return cli_usage_error(c, "no command \"%s\"; try `migrate help`", topic);
 	fputs(cmd ? cmd->help : general_help, stdout);
@@ -239,6 +276,9 @@ static const struct option long_options[] = {
 	{"plan", required_argument, NULL, 'p'},
 	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
 	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	{"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
 	{"pause", required_argument, NULL, OPT_PAUSE},
@@ -248,18 +288,21 @@ static const struct option long_options[] = {
 };
 
 /* Parses options anywhere on the line (getopt_long permutes); 0, or an exit code. */
-static int parse_options(cli_t *c, int argc, char **argv, int *help)
+static int parse_options(cli_t *c, int argc, char **argv, int *help, int *version)
 {
 	uint64_t n;
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":u:p:jh", long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":u:p:jhVqv", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 'u': c->url = optarg; break;
 		case 'p': c->plan_path = optarg; break;
 		case 'j': c->json = 1; break;
 		case 'h': *help = 1; break;
+		case 'V': *version = 1; break;
+		case 'q': c->quiet = 1; break;
+		case 'v': c->verbose = 1; break;
 		case OPT_LOCK_TIMEOUT:
 			if ((rc = parse_uint(c, "--lock-timeout", optarg, INT64_MAX, &n)))
 				return rc;
@@ -280,6 +323,8 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help)
 		case ':':
 			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
+			if (optopt && optopt < 256)
+				return cli_usage_error(c, "unknown option -%c; try `migrate --help`", optopt);
 			return cli_usage_error(c, "unknown option %s; try `migrate --help`", argv[optind - 1]);
 		}
 	}
@@ -311,25 +356,83 @@ static int open_inputs(cli_t *c)
 	}
 	if (rc)
 		return cli_fail(c, rc, &err);
-	if ((rc = migrate_target_open(&c->target, c->url, &err)))
+	if ((rc = migrate_target_open(&c->target, c->url, &err))) {
+		/* The SQLite driver's answer to mode=ro on a file that is not there. */
+		if (rc == MIGRATE_ENOTFOUND && err.domain == MIGRATE_DOMAIN_DRIVER) {
+			char msg[CLI_URL_SHOWN_MAX + 128];
+			if (c->readonly) {
+				snprintf(msg, sizeof msg,
+					 "no database at %s: the file does not exist (%s creates none; `up` does)",
+					 c->url_shown, c->command);
+				cli_set_error(&err, err.domain, err.code, msg);
+			}
+			return cli_fail_code(c, rc, &err, EXIT_NO_DATABASE);
+		}
 		return cli_fail(c, rc, &err);
+	}
 	return 0;
+}
+
+/* The URL: --url, then MIGRATE_URL, then DATABASE_URL (the name many platforms set). */
+static const char *default_url(void)
+{
+	const char *url = getenv("MIGRATE_URL");
+
+	if (url && *url)
+		return url;
+	return getenv("DATABASE_URL");
+}
+
+/* A URL without a scheme ("/tmp/x.db", "app.db") is most likely a SQLite file. */
+static int is_bare_path(const char *url)
+{
+	size_t scheme = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+
+	return scheme == 0 || url[scheme] != ':';
+}
+
+/*
+ * For the commands that write nothing, opens a SQLite file read-only (the
+ * driver's mode=ro): a misspelt path is then an error instead of a new,
+ * empty database. In-memory databases and URLs with a mode are left as given.
+ */
+static void readonly_url(cli_t *c)
+{
+	const char *path = c->url + 7;
+
+	if (strncmp(c->url, "sqlite:", 7) != 0 || strcmp(path, ":memory:") == 0 || strstr(path, "?mode="))
+		return;
+	if ((size_t)snprintf(c->url_buf, sizeof c->url_buf, "%s?mode=ro", c->url) < sizeof c->url_buf)
+		c->url = c->url_buf;
 }
 
 static int run(cli_t *c, int argc, char **argv)
 {
 	const struct command *cmd;
-	int help = 0, rc, nargs;
+	int help = 0, version = 0, rc, nargs;
 
-	if ((rc = parse_options(c, argc, argv, &help)))
+	if ((rc = parse_options(c, argc, argv, &help, &version)))
 		return rc;
 	nargs = argc - optind;
 	c->command = nargs > 0 ? argv[optind] : NULL;
-	if (c->command && strcmp(c->command, "help") == 0)
-		return nargs > 2 ? cli_usage_error(c, "help takes at most one command")
-				 : print_help(c, nargs == 2 ? argv[optind + 1] : NULL);
-	if (!c->command)
-		return help ? print_help(c, NULL) : cli_usage_error(c, "no command given; try `migrate help`");
+	if (version && !c->command) {
+		c->command = "version";
+		return cmd_version(c);
+	}
+	if (c->command && strcmp(c->command, "help") == 0) {
+		if (nargs > 2)
+			return cli_usage_error(c, "help takes at most one command");
+		if (nargs == 2)
+			return print_help(c, argv[optind + 1]);
+		return print_help(c, help ? "help" : NULL); /* `help --help`: help's own */
+	}
+	if (!c->command) {
+		if (help)
+			return print_help(c, NULL);
+		if (!c->json)
+			fputs(general_help, stderr);
+		return cli_usage_error(c, "no command given; try `migrate help`");
+	}
 	if (!(cmd = find_command(c->command)))
 		return cli_usage_error(c, "unknown command \"%s\"; try `migrate help`", c->command);
 	if (help)
@@ -341,15 +444,24 @@ static int run(cli_t *c, int argc, char **argv)
 	c->operand = nargs == 2 ? argv[optind + 1] : NULL;
 	if (cmd->needs_db) {
 		if (!c->url)
-			c->url = getenv("MIGRATE_URL");
+			c->url = default_url();
 		if (!c->plan_path)
 			c->plan_path = getenv("MIGRATE_PLAN");
 		if (!c->url || !*c->url)
-			return cli_usage_error(c, "%s needs a database: --url URL or MIGRATE_URL", cmd->name);
+			return cli_usage_error(c, "%s needs a database: --url URL, MIGRATE_URL or DATABASE_URL",
+					       cmd->name);
 		if (!c->plan_path || !*c->plan_path)
 			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
+		if (is_bare_path(c->url))
+			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
+					       c->url);
 		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
+		c->readonly = cmd->needs_db == 2;
+		if (c->readonly)
+			readonly_url(c);
 	}
+	if (c->verbose && !c->quiet)
+		migrate_log_set_handler(cli_on_log, c);
 	if (c->json)
 		cli_json_begin(c);
 	if (cmd->needs_db && (rc = open_inputs(c)))
@@ -369,7 +481,7 @@ int main(int argc, char **argv)
 	migrate_run_options_init(&c.opts, MIGRATE_RUN_OPTIONS_VERSION);
 	c.opts.on_event = cli_on_event;
 	c.opts.event_payload = &c;
-	c.tty = isatty(STDOUT_FILENO);
+	cli_detect_terminal(&c);
 	bson_init(&c.events);
 	code = run(&c, argc, argv);
 	migrate_target_close(c.target);

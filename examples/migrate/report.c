@@ -6,8 +6,11 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -190,8 +193,12 @@ void cli_set_error(migrate_error_t *err, int domain, int code, const char *messa
 
 int cli_fail(cli_t *c, int rc, const migrate_error_t *err)
 {
+	return cli_fail_code(c, rc, err, cli_exit_code(rc));
+}
+
+int cli_fail_code(cli_t *c, int rc, const migrate_error_t *err, int exit_code)
+{
 	const char *message = err && err->message[0] ? err->message : migrate_strerror(rc);
-	int exit_code = cli_exit_code(rc);
 
 	cli_close_line(c);
 	if (c->json) {
@@ -235,6 +242,49 @@ int cli_usage_error(cli_t *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+static int is_verify(const cli_t *c)
+{
+	return c->command && strcmp(c->command, "verify") == 0;
+}
+
+/* ---- the terminal and the log -------------------------------------------- */
+
+void cli_detect_terminal(cli_t *c)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM"), *columns = getenv("COLUMNS");
+	struct winsize ws;
+
+	/* https://no-color.org: set and not empty. A dumb terminal has no cursor control. */
+	c->tty = isatty(STDOUT_FILENO) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+	c->columns = 0;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		c->columns = ws.ws_col;
+	if (!c->columns && columns)
+		c->columns = atoi(columns);
+	if (c->columns <= 0)
+		c->columns = 80;
+}
+
+void cli_on_log(int level, const char *message, void *payload)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	cli_t *c = payload;
+
+	cli_close_line(c);
+	fprintf(stderr, "migrate: %s: %s\n", level >= 0 && level <= 3 ? names[level] : "log", message);
+}
+
+/* -q: the counts the commands report, without a line. */
+static void count_quietly(cli_t *c, const migrate_event_t *ev)
+{
+	if (ev->type == MIGRATE_EVENT_VERSION_START)
+		c->versions_run++;
+	else if (ev->type == MIGRATE_EVENT_STEP_START && is_verify(c))
+		c->asserts_run++;
+	else if (ev->type == MIGRATE_EVENT_WARNING && is_verify(c) && ev->step_index >= 0)
+		c->asserts_failed++;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 void cli_close_line(cli_t *c)
@@ -253,11 +303,6 @@ static const char *unit(const cli_t *c)
 	return driver && strcmp(driver, "mongo") == 0 ? "documents" : "rows";
 }
 
-static int is_verify(const cli_t *c)
-{
-	return c->command && strcmp(c->command, "verify") == 0;
-}
-
 /* Rate in items per second since this step's first progress event (or its start). */
 static double progress_rate(cli_t *c, int64_t processed, int64_t now)
 {
@@ -266,6 +311,42 @@ static double progress_rate(cli_t *c, int64_t processed, int64_t now)
 	if (now > c->step_start_ms && processed > 0)
 		return (double)processed * 1000.0 / (double)(now - c->step_start_ms);
 	return 0;
+}
+
+#define BAR_WIDTH_MAX 24
+#define BAR_WIDTH_MIN 5
+
+/* Redraws the progress line in place, the bar narrowed (then the line cut) to fit the terminal. */
+static void draw_bar(cli_t *c, const migrate_event_t *ev, const char *done, const char *total, const char *rate,
+		     const char *left)
+{
+	char line[512], bar[BAR_WIDTH_MAX + 1];
+	int pct = ev->total > 0 ? (int)(ev->processed * 100 / ev->total) : 0, width = BAR_WIDTH_MAX, fill, i, n;
+	int room = c->columns - 1; /* the last column would wrap on some terminals */
+
+	if (pct > 100)
+		pct = 100;
+	for (;;) {
+		fill = pct * width / 100;
+		for (i = 0; i < width; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[width] = '\0';
+		if (ev->total >= 0)
+			n = snprintf(line, sizeof line, "    step %d/%d %s [%s] %3d%% %s/%s %s  %s/s%s%s%s",
+				     ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", bar, pct, done, total,
+				     unit(c), rate, left ? "  " : "", left ? left : "", left ? " left" : "");
+		else
+			n = snprintf(line, sizeof line, "    step %d/%d %s %s %s  %s/s", ev->step_index + 1,
+				     ev->step_count, ev->op ? ev->op : "", done, unit(c), rate);
+		if (n <= room || ev->total < 0 || width <= BAR_WIDTH_MIN)
+			break;
+		width = n - room >= width - BAR_WIDTH_MIN ? BAR_WIDTH_MIN : width - (n - room);
+	}
+	if (room > 0 && n > room && room < (int)sizeof line)
+		line[room] = '\0';
+	printf("\r\033[K%s", line);
+	c->line_open = 1;
+	fflush(stdout);
 }
 
 static void draw_progress(cli_t *c, const migrate_event_t *ev)
@@ -292,23 +373,7 @@ static void draw_progress(cli_t *c, const migrate_event_t *ev)
 	format_count((int64_t)(rate + 0.5), rate_s, sizeof rate_s);
 	cli_format_duration(left_ms, left, sizeof left);
 	if (c->tty) {
-		char bar[25];
-		int pct = ev->total > 0 ? (int)(ev->processed * 100 / ev->total) : 0, fill, i;
-		if (pct > 100)
-			pct = 100;
-		fill = pct * 24 / 100;
-		for (i = 0; i < 24; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[24] = '\0';
-		if (ev->total >= 0)
-			printf("\r\033[K    step %d/%d %s [%s] %3d%% %s/%s %s  %s/s%s%s%s", ev->step_index + 1,
-			       ev->step_count, ev->op ? ev->op : "", bar, pct, done, total, unit(c), rate_s,
-			       left_ms >= 0 ? "  " : "", left_ms >= 0 ? left : "", left_ms >= 0 ? " left" : "");
-		else
-			printf("\r\033[K    step %d/%d %s %s %s  %s/s", ev->step_index + 1, ev->step_count,
-			       ev->op ? ev->op : "", done, unit(c), rate_s);
-		c->line_open = 1;
-		fflush(stdout);
+		draw_bar(c, ev, done, total, rate_s, left_ms >= 0 ? left : NULL);
 		return;
 	}
 	if (ev->total >= 0)
@@ -371,6 +436,14 @@ static void on_step_end(cli_t *c, const migrate_event_t *ev)
 	}
 	if (c->tty)
 		printf("\r\033[K");
+	if (ev->direction == MIGRATE_DIRECTION_DOWN && ev->message) {
+		/* The library says why nothing ran: the step's explicit down is empty. */
+		printf("    step %d/%d %s: nothing ran (%s)\n", ev->step_index + 1, ev->step_count,
+		       ev->op ? ev->op : "", ev->message);
+		c->line_open = 0;
+		fflush(stdout);
+		return;
+	}
 	printf("    step %d/%d %s: done in %s", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", took);
 	if (c->progress_processed) {
 		format_count(c->progress_processed, n, sizeof n);
@@ -478,6 +551,10 @@ int cli_on_event(const migrate_event_t *ev, void *payload)
 {
 	cli_t *c = payload;
 
+	if (c->quiet && !c->json) {
+		count_quietly(c, ev);
+		return cli_interrupted ? 1 : 0;
+	}
 	switch (ev->type) {
 	case MIGRATE_EVENT_VERSION_START:
 	case MIGRATE_EVENT_VERSION_END:
