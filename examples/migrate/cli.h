@@ -33,6 +33,7 @@ typedef struct cli {
 	const char *plan_path;
 	const char *operand;                 /* VERSION, or NULL */
 	int json;
+	int timestamp_ids;                   /* new --timestamp */
 	migrate_run_options_t opts;
 
 	/* What the command works on. */
@@ -107,6 +108,10 @@ int cmd_verify(cli_t *c);
 int cmd_baseline(cli_t *c);
 int cmd_repair(cli_t *c);
 int cmd_version(cli_t *c);
+
+/* ---- plandir.c: commands that edit plan files ---- */
+int cmd_new(cli_t *c);
+int cmd_fmt(cli_t *c);
 
 /* Parses a version id operand (1 up, or 0 when `zero_ok`); 0 on success. */
 int cli_parse_version(const char *s, int zero_ok, uint64_t *out);
