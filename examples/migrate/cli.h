@@ -33,7 +33,8 @@ typedef struct cli {
 	const char *plan_path;
 	const char *operand;                 /* VERSION, or NULL */
 	int json;
-	int timestamp_ids;                   /* new --timestamp */
+	/* new --timestamp: a YYYYMMDDHHMMSS id */
+	int timestamp_ids;
 	migrate_run_options_t opts;
 
 	/* What the command works on. */
