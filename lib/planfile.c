@@ -1,11 +1,16 @@
 /*
  * Plan files: one JSON document holding exactly the step documents of the
  * C API, loaded into the same plan the typed builders make (and so with the
- * same checksums). Every error names its place as a JSON path.
+ * same checksums). Every error names its place as a JSON path. A plan may
+ * also be a directory of one file per version, so that two branches adding
+ * versions touch different files.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -14,6 +19,12 @@
 static int file_fail(migrate_error_t *err, const char *path, const char *problem)
 {
 	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: %s", path, problem);
+}
+
+/* out = prefix.field, or field alone when the prefix is empty (a version file's own fields). */
+static void place(char *out, size_t size, const char *prefix, const char *field)
+{
+	snprintf(out, size, "%s%s%s", prefix, prefix[0] ? "." : "", field);
 }
 
 static bool only_keys(const bson_t *doc, const char *const *allowed, const char **bad)
@@ -48,7 +59,7 @@ static int check_text(const bson_t *doc, const char *key, const char *prefix, mi
 		return 0;
 	if (strlen(bson_iter_utf8(&it, &len)) == len)
 		return 0;
-	snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+	place(path, sizeof path, prefix, key);
 	return file_fail(err, path, "contains a NUL character (\\u0000)");
 }
 
@@ -64,7 +75,9 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		const uint8_t *data;
 		uint32_t len;
 		migrate_step_t *s;
-		snprintf(where, sizeof where, "%s.steps[%d]", vpath, i++);
+		char field[32];
+		snprintf(field, sizeof field, "steps[%d]", i++);
+		place(where, sizeof where, vpath, field);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return file_fail(err, where, "must be a step object");
 		bson_iter_document(&it, &len, &data);
@@ -81,43 +94,73 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 	return 0;
 }
 
-static int load_version(migrate_plan_t *plan, const bson_t *doc, int index, migrate_error_t *err)
+/*
+ * Reads a version's id: the "id" field, or `file_id` (the numeric prefix of
+ * a version file's name, 0 when none) when the field is absent; both given
+ * must agree.
+ */
+static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, uint64_t *id, migrate_error_t *err)
+{
+	char path[96], problem[128];
+	bson_iter_t it;
+
+	place(path, sizeof path, vpath, "id");
+	if (!bson_iter_init_find(&it, doc, "id")) {
+		if (file_id == 0 && vpath[0] == '\0')
+			return file_fail(err, path,
+					 "is required: name the file with a numeric prefix (0007_name.json)");
+		if (file_id == 0)
+			return file_fail(err, path, "must be a whole number from 1 up");
+		*id = file_id;
+		return 0;
+	}
+	if (!(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) || bson_iter_as_int64(&it) < 1)
+		return file_fail(err, path, "must be a whole number from 1 up");
+	*id = (uint64_t)bson_iter_as_int64(&it);
+	if (file_id != 0 && file_id != *id) {
+		snprintf(problem, sizeof problem, "%llu does not match the file name's prefix (%llu)",
+			 (unsigned long long)*id, (unsigned long long)file_id);
+		return file_fail(err, path, problem);
+	}
+	return 0;
+}
+
+/*
+ * Loads one version object. `vpath` is its place ("versions[3]" in a plan
+ * file, "" in a version file, whose errors the caller prefixes with the
+ * file's name); `id` was read by version_id().
+ */
+static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, migrate_error_t *err)
 {
 	static const char *const keys[] = {"id", "name", "transactional", "steps", "down", "description", NULL};
 	migrate_version_t *v;
 	bson_iter_t it;
 	bson_t steps, down;
-	char vpath[64], path[96];
+	char path[96];
 	const char *bad;
-	int64_t id;
 	int rc;
 
-	snprintf(vpath, sizeof vpath, "versions[%d]", index);
 	if (!only_keys(doc, keys, &bad)) {
-		snprintf(path, sizeof path, "%s.%s", vpath, bad);
+		place(path, sizeof path, vpath, bad);
 		return file_fail(err, path, "unknown field");
 	}
-	if (!bson_iter_init_find(&it, doc, "id") || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) ||
-	    (id = bson_iter_as_int64(&it)) < 1) {
-		snprintf(path, sizeof path, "%s.id", vpath);
-		return file_fail(err, path, "must be a whole number from 1 up");
-	}
 	if (bson_iter_init_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
-		snprintf(path, sizeof path, "%s.name", vpath);
+		place(path, sizeof path, vpath, "name");
 		return file_fail(err, path, "must be a string");
 	}
 	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
 		return rc;
 	if (bson_iter_init_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
-		snprintf(path, sizeof path, "%s.transactional", vpath);
+		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");
 	}
 	if (!bson_iter_init_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
-		snprintf(path, sizeof path, "%s.steps", vpath);
+		place(path, sizeof path, vpath, "steps");
 		return file_fail(err, path, "is required and must be an array of steps");
 	}
-	if ((rc = migrate_plan_add_version(plan, (uint64_t)id, migrate__doc_str(doc, "name"), &v, err))) {
-		migrate__err_prefix(err, "%s.id: ", vpath);
+	if ((rc = migrate_plan_add_version(plan, id, migrate__doc_str(doc, "name"), &v, err))) {
+		place(path, sizeof path, vpath, "id");
+		migrate__err_prefix(err, "%s: ", path);
 		return rc;
 	}
 	v->transactional = migrate__doc_bool(doc, "transactional", true);
@@ -127,7 +170,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, int index, migr
 	if (!bson_iter_init_find(&it, doc, "down"))
 		return 0;
 	if (!BSON_ITER_HOLDS_ARRAY(&it)) {
-		snprintf(path, sizeof path, "%s.down", vpath);
+		place(path, sizeof path, vpath, "down");
 		return file_fail(err, path, "must be an array of steps");
 	}
 	migrate__doc_sub(doc, "down", &down);
@@ -152,10 +195,12 @@ int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error
 	bson_t doc, versions;
 	bson_iter_t it;
 	const char *bad;
+	uint64_t id;
 	int rc, i = 0;
 
 	if (!out || !json)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_plan_load_json: out and json are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_plan_load_json: out and json are required");
 	*out = NULL;
 	if ((rc = migrate__json_parse(json, false, &doc, err))) {
 		bson_destroy(&doc);
@@ -191,7 +236,9 @@ int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error
 		}
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&vdoc, data, len);
-		rc = load_version(plan, &vdoc, i++, err);
+		i++;
+		if ((rc = version_id(&vdoc, path, 0, &id, err)) == 0)
+			rc = load_version(plan, &vdoc, path, id, err);
 	}
 done:
 	bson_destroy(&doc);
@@ -203,41 +250,263 @@ done:
 	return 0;
 }
 
-int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err)
+/* Reads a whole plan file; *text is caller-owned. */
+static int read_text(const char *path, char **text, migrate_error_t *err)
 {
 	FILE *f;
-	char *text;
 	size_t n;
 	long size;
-	int rc;
 
-	if (!out || !path)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_plan_load_file: out and path are required");
-	*out = NULL;
+	*text = NULL;
 	f = fopen(path, "rb");
 	if (!f)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: %s", path, strerror(errno));
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || (unsigned long)size > PLAN_FILE_MAX ||
 	    fseek(f, 0, SEEK_SET) != 0) {
 		fclose(f);
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: cannot read (or larger than 64 MiB)", path);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: cannot read (or larger than 64 MiB)",
+				    path);
 	}
-	text = migrate__malloc((size_t)size + 1);
-	if (!text) {
+	*text = migrate__malloc((size_t)size + 1);
+	if (!*text) {
 		fclose(f);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	}
-	n = fread(text, 1, (size_t)size, f);
+	n = fread(*text, 1, (size_t)size, f);
 	fclose(f);
-	text[n] = '\0';
-	if (strlen(text) != n) {
-		free(text);
+	(*text)[n] = '\0';
+	if (strlen(*text) != n)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s: contains a NUL byte", path);
-	}
-	if (text[strspn(text, " \t\r\n")] == '\0') {
-		free(text);
+	if ((*text)[strspn(*text, " \t\r\n")] == '\0')
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
 				    "%s: the file is empty (a plan file holds one JSON object)", path);
+	return 0;
+}
+
+/* Reads and parses one file of a plan directory; `doc` is always initialised. */
+static int read_doc(const char *path, bson_t *doc, migrate_error_t *err)
+{
+	char *text;
+	int rc;
+
+	bson_init(doc);
+	if ((rc = read_text(path, &text, err)) == 0) {
+		bson_destroy(doc);
+		if ((rc = migrate__json_parse(text, false, doc, err)))
+			migrate__err_prefix(err, "%s: ", path);
+	}
+	free(text);
+	return rc;
+}
+
+/* A version file of a plan directory: its name and the id its numeric prefix gives (0: none). */
+typedef struct vfile {
+	char *name;
+	uint64_t prefix_id;
+	uint64_t id;
+} vfile_t;
+
+/* "0007_add_jobs.json" gives 7; digits must end at '_', '-' or '.'. */
+static uint64_t prefix_id(const char *name)
+{
+	uint64_t id = 0;
+	size_t i;
+
+	for (i = 0; name[i] >= '0' && name[i] <= '9'; i++) {
+		if (id > (UINT64_MAX - 9) / 10)
+			return 0;
+		id = id * 10 + (uint64_t)(name[i] - '0');
+	}
+	return i > 0 && (name[i] == '_' || name[i] == '-' || name[i] == '.') ? id : 0;
+}
+
+static int vfile_cmp(const void *a, const void *b)
+{
+	const vfile_t *x = a, *y = b;
+
+	if (x->prefix_id != y->prefix_id)
+		return x->prefix_id < y->prefix_id ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static bool is_version_file(const char *dir, const char *name)
+{
+	size_t n = strlen(name);
+	char path[PATH_MAX];
+	struct stat st;
+
+	/* Dot files are editors' and tools' (".#0007_x.json", "._0007_x.json"). */
+	if (name[0] == '.' || n <= 5 || strcmp(name + n - 5, ".json") != 0 || strcmp(name, "plan.json") == 0)
+		return false;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) != 0 || !S_ISDIR(st.st_mode);
+}
+
+/* Lists the version files of `dir` in prefix, then name, order. */
+static int list_dir(const char *dir, vfile_t **files, size_t *count, migrate_error_t *err)
+{
+	DIR *d;
+	struct dirent *e;
+	size_t cap = 0;
+	int rc = 0;
+
+	*files = NULL;
+	*count = 0;
+	if (!(d = opendir(dir)))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		if (!is_version_file(dir, e->d_name))
+			continue;
+		if (*count == cap) {
+			vfile_t *grown = migrate__realloc(*files, (cap = cap ? cap * 2 : 16) * sizeof **files);
+			if (!grown) {
+				rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+				break;
+			}
+			*files = grown;
+		}
+		(*files)[*count].name = migrate__strdup(e->d_name);
+		if (!(*files)[*count].name) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+			break;
+		}
+		(*files)[*count].prefix_id = prefix_id(e->d_name);
+		(*files)[(*count)++].id = 0;
+	}
+	closedir(d);
+	if (rc == 0 && *count > 1)
+		qsort(*files, *count, sizeof **files, vfile_cmp);
+	return rc;
+}
+
+/* The plan's name without a plan.json: the directory's own name. */
+static int dir_plan_name(const char *dir, char *out, size_t size, migrate_error_t *err)
+{
+	char *real = realpath(dir, NULL);
+	const char *base;
+
+	if (!real)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EIO, "%s: %s", dir, strerror(errno));
+	base = strrchr(real, '/');
+	base = base && base[1] ? base + 1 : real;
+	snprintf(out, size, "%s", base);
+	free(real);
+	return 0;
+}
+
+/* Makes the plan from plan.json when there is one, else names it after the directory. */
+static int load_dir_plan(migrate_plan_t **plan, const char *dir, migrate_error_t *err)
+{
+	static const char *const keys[] = {"$schema", "plan", "description", NULL};
+	char path[PATH_MAX], name[256];
+	struct stat st;
+	const char *bad;
+	bson_t doc;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/plan.json", dir);
+	if (stat(path, &st) != 0) {
+		if ((rc = dir_plan_name(dir, name, sizeof name, err)))
+			return rc;
+		if ((rc = migrate_plan_new(plan, name, err)))
+			migrate__err_prefix(err,
+					    "%s: the plan is named after its directory without a plan.json: ", dir);
+		return rc;
+	}
+	if ((rc = read_doc(path, &doc, err)))
+		goto done;
+	if (bson_has_field(&doc, "versions"))
+		rc = file_fail(err, "versions", "a plan directory holds one file per version, not a versions list");
+	else if (!only_keys(&doc, keys, &bad))
+		rc = file_fail(err, bad, "unknown field");
+	else if (bson_has_field(&doc, "plan") && !migrate__doc_str(&doc, "plan"))
+		rc = file_fail(err, "plan", "must be a string");
+	else if (!(rc = check_text(&doc, "plan", "", err)) && !(rc = check_text(&doc, "description", "", err))) {
+		if (!migrate__doc_str(&doc, "plan") && (rc = dir_plan_name(dir, name, sizeof name, err)))
+			goto done;
+		rc = migrate_plan_new(plan, migrate__doc_str(&doc, "plan") ? migrate__doc_str(&doc, "plan") : name,
+				      err);
+	}
+	if (rc)
+		migrate__err_prefix(err, "%s: ", path);
+done:
+	bson_destroy(&doc);
+	return rc;
+}
+
+/* Loads version file files[i] of `dir` into the plan. */
+static int load_dir_version(migrate_plan_t *plan, const char *dir, vfile_t *files, size_t i, migrate_error_t *err)
+{
+	char path[PATH_MAX];
+	size_t j;
+	bson_t doc;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+	if ((rc = read_doc(path, &doc, err)))
+		goto done;
+	if ((rc = version_id(&doc, "", files[i].prefix_id, &files[i].id, err)))
+		goto prefix;
+	for (j = 0; j < i; j++) {
+		if (files[j].id == files[i].id) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+					  "id: version %llu is also defined by %s", (unsigned long long)files[i].id,
+					  files[j].name);
+			goto prefix;
+		}
+	}
+	rc = load_version(plan, &doc, "", files[i].id, err);
+prefix:
+	if (rc)
+		migrate__err_prefix(err, "%s: ", path);
+done:
+	bson_destroy(&doc);
+	return rc;
+}
+
+static int load_dir(migrate_plan_t **out, const char *path, migrate_error_t *err)
+{
+	char dir[PATH_MAX];
+	migrate_plan_t *plan = NULL;
+	vfile_t *files = NULL;
+	size_t count = 0, i, n;
+	int rc;
+
+	/* Error messages join names with one '/'. */
+	snprintf(dir, sizeof dir, "%s", path);
+	for (n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+		dir[n - 1] = '\0';
+	if ((rc = load_dir_plan(&plan, dir, err)) || (rc = list_dir(dir, &files, &count, err)))
+		goto done;
+	for (i = 0; rc == 0 && i < count; i++)
+		rc = load_dir_version(plan, dir, files, i, err);
+done:
+	for (i = 0; i < count; i++)
+		free(files[i].name);
+	free(files);
+	if (rc) {
+		migrate_plan_destroy(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
+}
+
+int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err)
+{
+	struct stat st;
+	char *text;
+	int rc;
+
+	if (!out || !path)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_plan_load_file: out and path are required");
+	*out = NULL;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return load_dir(out, path, err);
+	if ((rc = read_text(path, &text, err))) {
+		free(text);
+		return rc;
 	}
 	rc = migrate_plan_load_json(out, text, err);
 	free(text);

@@ -15,9 +15,9 @@ typedef struct vctx {
 
 static int fail(vctx *c, const char *path, const char *problem, const char *detail)
 {
-	/* A plan file's place is a JSON path ("versions[3].steps[2]"): continue it. */
+	/* A plan file's place is a JSON path ("versions[3].steps[2]"): continue it; "" is a version file's top. */
 	size_t n = strlen(c->where);
-	const char *sep = n && c->where[n - 1] == ']' ? "." : ": ";
+	const char *sep = n == 0 ? "" : c->where[n - 1] == ']' ? "." : ": ";
 
 	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s%s%s: %s%s%s%s", c->where, sep, path, problem,
 			    detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
@@ -879,7 +879,7 @@ static int check_down(vctx *c, const bson_t *d)
 		if (migrate__doc_str(&sub, "op") && !strcmp(migrate__doc_str(&sub, "op"), "custom"))
 			return fail(c, p, "a custom step cannot be a down step", NULL);
 		snprintf(where, sizeof where, "%s%sdown[%d]", c->where,
-			 c->where[0] && c->where[strlen(c->where) - 1] == ']' ? "." : ": ", n++);
+			 !c->where[0] ? "" : c->where[strlen(c->where) - 1] == ']' ? "." : ": ", n++);
 		if ((rc = migrate__step_validate(&sub, where, c->err)))
 			return rc;
 		if (bson_has_field(&sub, "down"))

@@ -36,7 +36,7 @@ GOLDEN = os.path.join(SRC, "tests", "golden")
 FIXTURES = os.path.join(SRC, "tests", "cli_fixtures")
 PROBE = os.environ.get("CLI_PROBE", "")
 SKIP = 77
-COMMANDS = ["status", "plan", "up", "down", "rollback", "redo", "check", "verify", "baseline", "repair", "version"]
+COMMANDS = ["status", "plan", "up", "down", "rollback", "redo", "check", "verify", "baseline", "repair", "new", "fmt", "version"]
 OLD_STATUSES = ["pending", "planning", "searching", "implementing", "executing"]
 
 
@@ -1107,6 +1107,179 @@ def case_mongo_exit_codes():
 
 
 # ---- main ----------------------------------------------------------------
+
+
+# ---- plan directories, new and fmt ---------------------------------------
+
+def split_plan(src, dir_path, plan_json=True):
+    """Writes plan file `src` as a plan directory: one file per version, every
+    other one without "id" (its name's prefix gives it)."""
+    with open(src) as f:
+        doc = json.load(f)
+    os.makedirs(dir_path, exist_ok=True)
+    if plan_json:
+        with open(os.path.join(dir_path, "plan.json"), "w") as f:
+            json.dump({"plan": doc["plan"]}, f)
+    for i, v in enumerate(doc["versions"]):
+        v = dict(v)
+        vid = v.pop("id") if i % 2 else v["id"]
+        with open(os.path.join(dir_path, "%04d_%s.json" % (vid, re.sub(r"\W+", "_", v.get("name", "v")))), "w") as f:
+            json.dump(v, f)
+    with open(os.path.join(dir_path, "NOTES.txt"), "w") as f:
+        f.write("not a version: ignored")
+    return dir_path
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def case_sqlite_plan_dir():
+    """--plan DIR works for every command and matches the single file's history."""
+    work = Work("plandir")
+    db, url, single = seed000(work)
+    d = split_plan(single, work.path("sessions_to_jobs"))
+    expect(mig(url, d, "status"), 0, "sessions_to_jobs", "0 applied, 7 pending")
+    expect(mig(url, d, "check"), 3, "pending")
+    expect(mig(url, d, "plan", "1"), 0, 'ALTER TABLE "sessions" RENAME TO "jobs"')
+    expect(mig("sqlite:" + work.path("adopted.db"), d, "baseline", "7"), 0)
+    expect(mig("sqlite:" + work.path("adopted.db"), d, "status"), 0, "7 applied, 0 pending")
+    expect(mig(url, d, "up"), 0, "applied version 7")
+    check_seed000_applied(db, 200)
+    # The same versions with the same checksums: the single file sees an up-to-date database.
+    expect(mig(url, single, "check"), 0, "up to date")
+    expect(mig(url, d, "check"), 0, "up to date")
+    expect(mig(url, d, "verify"), 0, "all 3 assertions hold")
+    expect(mig(url, d, "repair"), 0)
+    doc = mig_json(url, d, "status")
+    check(doc.get("plan") == "sessions_to_jobs", "plan name from plan.json: %r" % doc)
+    # fmt changes no checksum.
+    expect(run(["--plan", d, "fmt"]), 0, "formatted", "0 already canonical")
+    expect(mig(url, d, "check"), 0, "up to date")
+    expect(mig(url, d, "down", "0"), 0, "versions reverted")
+    # Without plan.json the plan is named after the directory.
+    os.remove(os.path.join(d, "plan.json"))
+    expect(mig(url, d, "status"), 0, 'plan "sessions_to_jobs"')
+    # Errors name the file and the place in it, and nothing is written.
+    bad = os.path.join(d, "0008_broken.json")
+    with open(bad, "w") as f:
+        json.dump({"steps": [{"op": "drop_table", "table": "t"}, {"op": "drop_table", "tabel": "t"}]}, f)
+    expect(mig(url, d, "up"), 1, "0008_broken.json: steps[1]", where="err")
+    with open(bad, "w") as f:
+        f.write("{not json")
+    expect(mig(url, d, "up"), 1, "0008_broken.json: malformed JSON", where="err")
+    with open(bad, "w") as f:
+        json.dump({"id": 9, "steps": []}, f)
+    expect(mig(url, d, "up"), 1, "0008_broken.json: id: 9 does not match", where="err")
+    os.remove(bad)
+    with open(os.path.join(d, "7_again.json"), "w") as f:
+        json.dump({"steps": []}, f)
+    expect(mig(url, d, "up"), 1, "7_again.json: id: version 7 is also defined by 0007_", where="err")
+    check(sq_tables(db) - history_tables(db) == {"sessions"} and "tool_ids" in sq_columns(db, "sessions"),
+          "an invalid plan directory ran nothing")
+    work.cleanup()
+
+
+def case_sqlite_new():
+    """`new` numbers version files after the plan's last id; the files load and run."""
+    work = Work("new")
+    d = work.path("plan")
+    r = expect(run(["--plan", d, "new", "create_things"]), 0, "0001_create_things.json")
+    check(read(os.path.join(d, "0001_create_things.json")) == '{\n  "name": "create_things",\n  "steps": []\n}\n',
+          "the skeleton: %r" % read(os.path.join(d, "0001_create_things.json")))
+    expect(run(["--plan", d, "new", "add-index"]), 0, "0002_add-index.json", "version 2")
+    with open(os.path.join(d, "0007_jump.json"), "w") as f:
+        json.dump({"steps": []}, f)
+    doc = run(["--plan", d, "--json", "new", "after_jump"]).json()
+    check(doc["ok"] and doc["id"] == 8 and doc["file"].endswith("0008_after_jump.json"), "next id: %r" % doc)
+    r = expect(run(["--timestamp", "--plan", d, "new", "stamped"]), 0, "created")
+    m = re.search(r"(\d{14})_stamped\.json \(version (\d+)\)", r.out)
+    check(m and m.group(1) == m.group(2) and m.group(1).startswith(time.strftime("%Y", time.gmtime())),
+          "a YYYYMMDDHHMMSS id: %r" % r)
+    # Every new file loads (and runs: empty versions are valid).
+    url = "sqlite:" + work.path("app.db")
+    expect(mig(url, d, "up"), 0, "5 versions applied")
+    expect(mig(url, d, "status"), 0, 'plan "plan"', "create_things", "after_jump", "stamped")
+    expect(run(["--plan", d, "new", "bad name"]), 2, "NAME is", where="err")
+    expect(run(["--plan", d, "new"]), 2, "needs a NAME", where="err")
+    expect(run(["new", "x"]), 2, "needs a plan", where="err")
+    expect(run(["--plan", plan_path("000_sessions_to_jobs.sqlite.json"), "new", "x"]), 2, "is a file", where="err")
+    # An invalid plan gets no new file.
+    with open(os.path.join(d, "0009_bad.json"), "w") as f:
+        f.write("[]")
+    before = sorted(os.listdir(d))
+    expect(run(["--plan", d, "new", "more"]), 1, "0009_bad.json", where="err")
+    check(sorted(os.listdir(d)) == before, "nothing written")
+    work.cleanup()
+
+
+FMT_VERSION_IN = '{"steps": [{"table": "t", "op": "drop_table", "down": [{"table": "t", "op": "create_table", ' \
+                 '"columns": [{"type": "text", "name": "a"}]}]}], "description": "x\\u00e9", "name": "n"}'
+FMT_VERSION_OUT = """{
+  "name": "n",
+  "description": "x\\u00e9",
+  "steps": [
+    {
+      "op": "drop_table",
+      "table": "t",
+      "down": [
+        {
+          "op": "create_table",
+          "table": "t",
+          "columns": [
+            {
+              "type": "text",
+              "name": "a"
+            }
+          ]
+        }
+      ]
+    }
+  ]
+}
+"""
+
+
+def case_any_fmt():
+    """fmt: a canonical layout, idempotent, values and checksums kept, invalid plans left alone."""
+    work = Work("fmt")
+    for name in sorted(os.listdir(PLANS)):
+        if not name.endswith(".json"):
+            continue
+        p = work.path(name)
+        shutil.copy(plan_path(name), p)
+        expect(run(["--plan", p, "fmt"]), 0, "1 file formatted")
+        with open(plan_path(name)) as a, open(p) as b:
+            check(json.load(a) == json.load(b), "%s: the same document after fmt" % name)
+        text = read(p)
+        check(text.startswith('{\n  "$schema"') and "\t" not in text, "%s: two-space layout" % name)
+        expect(run(["--plan", p, "fmt"]), 0, "0 files formatted, 1 already canonical")
+        check(read(p) == text, "%s: fmt is idempotent" % name)
+        d = split_plan(plan_path(name), work.path(name + ".d"))
+        expect(run(["--plan", d, "fmt"]), 0, "already canonical")
+        snapshot = {f: read(os.path.join(d, f)) for f in os.listdir(d)}
+        doc = run(["--plan", d, "--json", "fmt"]).json()
+        check(doc["ok"] and doc["formatted"] == [], "a formatted directory is left alone: %r" % doc)
+        check({f: read(os.path.join(d, f)) for f in os.listdir(d)} == snapshot, "idempotent on a directory")
+    # Field order: the version's fields fixed, each step's op first, deeper objects as written.
+    d = work.path("order")
+    os.makedirs(d)
+    with open(os.path.join(d, "0001_x.json"), "w") as f:
+        f.write(FMT_VERSION_IN)
+    expect(run(["--plan", d, "fmt"]), 0, "0001_x.json")
+    check(read(os.path.join(d, "0001_x.json")) == FMT_VERSION_OUT, "canonical: %r" % read(os.path.join(d, "0001_x.json")))
+    # An invalid plan is refused and not touched.
+    with open(os.path.join(d, "0002_y.json"), "w") as f:
+        f.write('{"steps": [{"op": "drop_tabel"}]}')
+    with open(os.path.join(d, "0001_x.json"), "w") as f:
+        f.write(FMT_VERSION_IN)
+    expect(run(["--plan", d, "fmt"]), 1, "0002_y.json: steps[0].op: unknown op", where="err")
+    check(read(os.path.join(d, "0001_x.json")) == FMT_VERSION_IN, "nothing written")
+    expect(run(["fmt"]), 2, "needs a plan", where="err")
+    expect(run(["--plan", "-", "fmt"]), 2, "standard input", where="err")
+    work.cleanup()
+
 
 def main(argv):
     if len(argv) < 2:

@@ -25,3 +25,6 @@ migrate_test(conformance_jsondir
   SOURCES conformance.c conformance_jsondir.c custom_driver.c
   LABELS core conformance
   INTERNAL)
+
+# Plan directories (one file per version) against their single-file form.
+migrate_test(core_plandir SOURCES core_plandir.c LIBS PkgConfig::BSON LABELS core planfile)

@@ -38,6 +38,8 @@ typedef struct cli {
 	int quiet;    /* -q: errors only */
 	int verbose;  /* -v: the library's log lines, statements as sent included */
 	int readonly; /* the command writes nothing: a missing SQLite file is an error, not created */
+	/* new --timestamp: a YYYYMMDDHHMMSS id */
+	int timestamp_ids;
 	migrate_run_options_t opts;
 
 	/* What the command works on. */
@@ -121,6 +123,10 @@ int cmd_verify(cli_t *c);
 int cmd_baseline(cli_t *c);
 int cmd_repair(cli_t *c);
 int cmd_version(cli_t *c);
+
+/* ---- plandir.c: commands that edit plan files ---- */
+int cmd_new(cli_t *c);
+int cmd_fmt(cli_t *c);
 
 /* Parses a version id operand (1 up, or 0 when `zero_ok`); 0 on success. */
 int cli_parse_version(const char *s, int zero_ok, uint64_t *out);

@@ -32,13 +32,16 @@ static const char general_help[] =
 	"  verify            run the assert steps of the applied versions again; writes nothing\n"
 	"  baseline VERSION  mark versions up to VERSION applied without running them\n"
 	"  repair            realign the recorded checksums and names with the plan\n"
+	"  new NAME          add the next version file to a plan directory (no database)\n"
+	"  fmt               rewrite the plan's files in their canonical layout (no database)\n"
 	"  version           the versions of this tool and of libmigrate\n"
 	"  help [COMMAND]    this text, or a command's\n"
 	"\n"
 	"options:\n"
 	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
 	"                          (default: $MIGRATE_URL, then $DATABASE_URL)\n"
-	"  -p, --plan FILE         the JSON plan file, or - for standard input (default: $MIGRATE_PLAN)\n"
+	"  -p, --plan FILE         the JSON plan file, a plan directory, or - for standard input\n"
+	"                          (default: $MIGRATE_PLAN)\n"
 	"  -j, --json              print one JSON document instead of text\n"
 	"  -q, --quiet             print errors only (status, plan and version still print their answer)\n"
 	"  -v, --verbose           also print the library's log: every statement or command sent\n"
@@ -47,6 +50,7 @@ static const char general_help[] =
 	"      --pause MS          sleep between batches (default 0)\n"
 	"      --allow-out-of-order  apply pending versions older than an applied one\n"
 	"      --allow-amended     run even though applied versions were edited\n"
+	"      --timestamp         new: a YYYYMMDDHHMMSS id instead of the next number\n"
 	"  -h, --help              help (of the command when one is given)\n"
 	"  -V, --version           the versions of this tool and of libmigrate\n"
 	"\n"
@@ -168,6 +172,28 @@ static const struct command {
 	 "match the plan, and prints each one realigned. Runs no step.\n"
 	 "\n"
 	 "exit codes: 0 done, 1 failure, 2 usage, 6 lock timeout.\n"},
+	{"new", cmd_new, 0, 0, 1,
+	 "usage: migrate --plan DIR [--timestamp] new NAME\n"
+	 "\n"
+	 "Adds the next version to a plan directory (one JSON file per version): the\n"
+	 "file DIR/0008_NAME.json, numbered one past the plan's highest id, holding a\n"
+	 "version named NAME with no steps yet. With --timestamp the id is the\n"
+	 "current UTC time, YYYYMMDDHHMMSS, so branches never pick the same number.\n"
+	 "Creates DIR when it does not exist. Loads the plan first and writes nothing\n"
+	 "when it is invalid. Needs no database. NAME is letters, digits, _ and -.\n"
+	 "\n"
+	 "exit codes: 0 created, 1 failure (invalid plan, file exists), 2 usage.\n"},
+	{"fmt", cmd_fmt, 0, 0, 0,
+	 "usage: migrate --plan FILE|DIR fmt\n"
+	 "\n"
+	 "Rewrites the plan file, or every file of a plan directory, in one canonical\n"
+	 "layout: two-space indentation, one member per line, the plan's and the\n"
+	 "versions' fields in a fixed order and each step's \"op\" first. Values are\n"
+	 "kept exactly as written, so no checksum changes (checked before writing).\n"
+	 "Running it twice changes nothing the second time. Loads the plan first\n"
+	 "and writes nothing when it is invalid. Needs no database.\n"
+	 "\n"
+	 "exit codes: 0 done, 1 failure (invalid plan ...), 2 usage.\n"},
 	{"version", cmd_version, 0, 0, 0,
 	 "usage: migrate [--json] version\n"
 	 "\n"
@@ -269,7 +295,7 @@ int cli_parse_version(const char *s, int zero_ok, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_LOCK_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_PAUSE, OPT_OUT_OF_ORDER, OPT_AMENDED };
+enum { OPT_LOCK_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_PAUSE, OPT_OUT_OF_ORDER, OPT_AMENDED, OPT_TIMESTAMP };
 
 static const struct option long_options[] = {
 	{"url", required_argument, NULL, 'u'},
@@ -284,6 +310,7 @@ static const struct option long_options[] = {
 	{"pause", required_argument, NULL, OPT_PAUSE},
 	{"allow-out-of-order", no_argument, NULL, OPT_OUT_OF_ORDER},
 	{"allow-amended", no_argument, NULL, OPT_AMENDED},
+	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
 	{NULL, 0, NULL, 0},
 };
 
@@ -320,6 +347,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 			break;
 		case OPT_OUT_OF_ORDER: c->opts.allow_out_of_order = 1; break;
 		case OPT_AMENDED: c->opts.allow_amended = 1; break;
+		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
 		case ':':
 			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:

@@ -249,7 +249,23 @@ MIGRATE_EXPORT(int) migrate_version_set_down_json(migrate_version_t *v, const ch
  */
 MIGRATE_EXPORT(int) migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error_t *err);
 
-/* Loads a plan file from `path`; MIGRATE_EIO when it cannot be read. */
+/*
+ * Loads a plan from `path`: a plan file, or a plan directory holding one
+ * JSON file per version (the version object of a plan file; its id from its
+ * "id" field or else the numeric prefix of its name, "0007_add_jobs.json")
+ * and an optional plan.json with "plan" and "description" (without one the
+ * plan is named after the directory). In a directory, files not ending in
+ * .json, dot files and subdirectories are skipped. Both forms build the same
+ * versions with the same checksums.
+ *
+ * On success *out is owned by the caller: free it with migrate_plan_destroy().
+ * On failure *out is NULL and nothing is kept. Errors: MIGRATE_EIO when a
+ * file or the directory cannot be read; MIGRATE_EJSON for malformed JSON or
+ * an empty file; MIGRATE_EPLAN for an invalid plan, including a version file
+ * whose "id" disagrees with its name's prefix, or without either, and an id
+ * defined by two files. Messages start with the file's path, then the JSON
+ * path inside it ("plans/0007_add_jobs.json: steps[2].columns[0].type: ...").
+ */
 MIGRATE_EXPORT(int) migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err);
 
 #ifdef __cplusplus

@@ -662,9 +662,11 @@ class Plan(_Builders):
 
     @classmethod
     def load(cls, path: Any) -> "Plan":
-        """Loads a JSON plan file (docs/plan-file.md). FileError when it
-        cannot be read; PlanError naming the place ("versions[3].steps[2]
-        ..."), or JSONError with a line and column."""
+        """Loads a JSON plan file, or a plan directory of one file per
+        version (docs/plan-file.md). FileError when it cannot be read;
+        PlanError naming the place ("versions[3].steps[2] ...", or
+        "0007_add_jobs.json: steps[2] ..." in a directory), or JSONError with
+        a line and column."""
         out = ctypes.c_void_p()
         call(_lib.lib().migrate_plan_load_file, ctypes.byref(out), required(path, "path"))
         return cls._adopt(out.value)

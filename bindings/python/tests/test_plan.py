@@ -119,6 +119,25 @@ def test_typed_builders_json_steps_and_plan_files_share_checksums(tmp_path: Path
     assert loaded.version(3).step_count == 4
 
 
+
+def test_plan_directory_loads_like_its_single_file(tmp_path: Path) -> None:
+    """Plan.load takes a plan directory too (one file per version): the same
+    versions with the same checksums as the single file it was split from."""
+    src = REPO / "examples" / "plans" / "000_sessions_to_jobs.sqlite.json"
+    doc = json.loads(src.read_text())
+    plan_dir = tmp_path / "sessions_to_jobs"
+    plan_dir.mkdir()
+    for v in doc["versions"]:
+        v = dict(v)
+        (plan_dir / ("%04d_v.json" % v.pop("id"))).write_text(json.dumps(v))
+    single, split = lm.Plan.load(src), lm.Plan.load(plan_dir)
+    assert split.name == "sessions_to_jobs"
+    assert [(x.id, x.name, x.checksum) for x in split] == [(x.id, x.name, x.checksum) for x in single]
+    assert len(split.versions) == 7
+    (plan_dir / "0008_bad.json").write_text('{"steps": [{"op": "nope"}]}')
+    with pytest.raises(lm.PlanError, match=r"0008_bad\.json: steps\[0\]\.op: unknown op"):
+        lm.Plan.load(str(plan_dir))
+
 def test_seed_003_example_plan_matches_the_c_example() -> None:
     """examples/python builds seed 003 with typed builders; the C example
     (examples/jobs_table/plan.c) from JSON documents: same checksum."""
