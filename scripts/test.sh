@@ -64,7 +64,14 @@ build() {
 # run_tests DIR NAME: the CTest suite; adds its counts to the totals.
 run_tests() {
 	local dir=$1 name=$2 log="$1/ctest.log"
+	# The conformance suite's fault sweeps append their counts here.
+	export MIGRATE_SWEEP_REPORT="$dir/sweeps.txt"
+	rm -f "$MIGRATE_SWEEP_REPORT"
 	(cd "$dir" && ctest --output-on-failure -j"$jobs") 2>&1 | tee "$log"
+	if [ -s "$MIGRATE_SWEEP_REPORT" ]; then
+		echo "fault sweeps ($name):"
+		sort "$MIGRATE_SWEEP_REPORT"
+	fi
 	local summary total tfailed tskipped
 	summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
 	if [ -z "$summary" ]; then
