@@ -6,6 +6,13 @@
 #                    callbacks, plans, loading, pip install)
 #   python.leak      thousands of open/run/close cycles with flat memory
 #                    (not in sanitized builds)
+#   python.install   pip install in fresh venvs with no MIGRATE_LIBRARY: the
+#                    pure package over this tree cmake --install'ed to a
+#                    prefix (pkg-config, then LD_LIBRARY_PATH), and
+#                    pip install bindings/python building and bundling the
+#                    library (label install; not in sanitized builds). About
+#                    20 s; the first run downloads scikit-build-core into
+#                    python-wheels/ here, later runs need no network
 #   python.postgres  the PostgreSQL tests (fixture pg_server)
 #   python.mongo     the FerretDB tests (fixture mongo_server)
 #   example.python.jobs_table   examples/python/jobs_table.py, like the C seeds
@@ -25,6 +32,7 @@ endif()
 
 set(_py_env
   "MIGRATE_LIBRARY=$<TARGET_FILE:migrate>"
+  "MIGRATE_WHEELHOUSE=${CMAKE_BINARY_DIR}/python-wheels"
   "PYTHONDONTWRITEBYTECODE=1"
   "PYTHONPATH=${_py_dir}")
 
@@ -70,10 +78,16 @@ endfunction()
 
 # The server-less tests run on SQLite.
 if(MIGRATE_WITH_SQLITE_ENABLED)
-  migrate_pytest(core tests -m "not postgres and not mongo" --ignore=tests/test_leak.py)
+  migrate_pytest(core tests -m "not postgres and not mongo" --ignore=tests/test_leak.py
+    --ignore=tests/test_install.py)
   # Resident memory means nothing under AddressSanitizer (its quarantine holds freed blocks).
+  # The installs load or build an uninstrumented library.
   if(NOT MIGRATE_SANITIZE)
     migrate_pytest(leak tests/test_leak.py)
+    migrate_pytest(install tests/test_install.py)
+    set_tests_properties(python.install PROPERTIES
+      ENVIRONMENT "${_py_env};MIGRATE_BUILD_DIR=${CMAKE_BINARY_DIR};MIGRATE_CMAKE=${CMAKE_COMMAND}"
+      TIMEOUT 900 LABELS "python;install")
   endif()
 endif()
 

@@ -121,8 +121,9 @@ def load_library(path: Optional[str] = None) -> str:
 
     Optional: the library is loaded on first use anyway. ``path`` (or the
     environment variable ``MIGRATE_LIBRARY``) is a file or a directory
-    holding ``libmigrate.so``; without either, the checkout's ``build/``
-    directory is tried, then an installed library. Raises
+    holding ``libmigrate.so``; without either, the library bundled in this
+    package, the checkout's ``build/``, pkg-config's ``libdir`` for
+    libmigrate, then the system loader are tried. Raises
     :class:`LibraryError` when none loads or its version is incompatible.
     """
     _lib.load(path)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
+import subprocess
 import sys
 import threading
 from ctypes import (
@@ -261,35 +263,78 @@ def _names() -> List[str]:
     return ["libmigrate.so", "libmigrate.so.0"]
 
 
+def _in_dir(directory: Path) -> Iterator[str]:
+    for name in _names():
+        if (directory / name).is_file():
+            yield str(directory / name)
+
+
+def _bundled_candidates() -> Iterator[str]:
+    # A wheel built with the bundled C library (pip install bindings/python)
+    # carries it next to this file.
+    yield from _in_dir(Path(__file__).resolve().parent)
+
+
 def _build_tree_candidates() -> Iterator[str]:
     # bindings/python/libmigrate/_lib.py -> the repository's root.
     root = Path(__file__).resolve().parents[3]
-    if not (root / "include" / "migrate" / "common.h").is_file():
-        return
-    for name in _names():
-        p = root / "build" / name
-        if p.is_file():
-            yield str(p)
+    if (root / "include" / "migrate" / "common.h").is_file():
+        yield from _in_dir(root / "build")
 
 
-def _candidates(explicit: Optional[str]) -> Iterator[str]:
-    """Where to look, in order. An explicit path or MIGRATE_LIBRARY is
-    the only candidate when given: a wrong setting must not silently pick
-    another library."""
+def _pkg_config_libdir(notes: List[str]) -> Optional[Path]:
+    """libmigrate.pc's libdir (honouring PKG_CONFIG_PATH), or None with the
+    reason in ``notes``."""
+    exe = shutil.which("pkg-config") or shutil.which("pkgconf")
+    if exe is None:
+        notes.append("pkg-config: not installed")
+        return None
+    try:
+        r = subprocess.run([exe, "--variable=libdir", "libmigrate"], capture_output=True, text=True,
+                           timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        notes.append(f"pkg-config: {e}")
+        return None
+    libdir = r.stdout.strip()
+    if r.returncode != 0 or not libdir:
+        where = os.environ.get("PKG_CONFIG_PATH")
+        notes.append("pkg-config: no libmigrate.pc" + (f" (PKG_CONFIG_PATH={where})" if where else
+                                                       " (PKG_CONFIG_PATH not set)"))
+        return None
+    return Path(libdir)
+
+
+def _candidates(explicit: Optional[str], notes: List[str]) -> Iterator[str]:
+    """Where to look, in order: ``explicit`` or MIGRATE_LIBRARY (the only
+    candidate when given: a wrong setting must not silently pick another
+    library), the library bundled in this package, a source checkout's
+    build/, pkg-config's libdir for libmigrate, then the system loader.
+    Searches that find nothing say so in ``notes``."""
     chosen = explicit or os.environ.get("MIGRATE_LIBRARY")
     if chosen:
         p = Path(chosen)
         if p.is_dir():
-            for name in _names():
-                if (p / name).is_file():
-                    yield str(p / name)
-                    return
+            for found in _in_dir(p):
+                yield found
+                return
         yield chosen
         return
+    bundled = list(_bundled_candidates())
+    if not bundled:
+        notes.append(f"bundled: none in {Path(__file__).resolve().parent}")
+    yield from bundled
     yield from _build_tree_candidates()
+    libdir = _pkg_config_libdir(notes)
+    if libdir is not None:
+        in_libdir = list(_in_dir(libdir))
+        if not in_libdir:
+            notes.append(f"pkg-config: libdir {libdir} holds no {' or '.join(_names())}")
+        yield from in_libdir
     found = ctypes.util.find_library("migrate")
     if found:
         yield found
+    else:
+        notes.append('ctypes.util.find_library("migrate"): nothing')
     yield from _names()[1:] or _names()
 
 
@@ -318,10 +363,14 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
     """Loads the library once per process and returns it.
 
     ``path`` (or the environment variable ``MIGRATE_LIBRARY``) names the
-    shared library, or a directory holding it. Otherwise the build tree of
-    the source checkout this package sits in (``build/``) is tried, then an
-    installed library (``ctypes.util.find_library("migrate")`` and the
-    loader's search path). Raises LibraryError when nothing suitable loads.
+    shared library, or a directory holding it. Otherwise, in order: the
+    library bundled inside this package (a wheel built with the C library),
+    the build tree of the source checkout this package sits in
+    (``build/``), the ``libdir`` of ``pkg-config libmigrate`` (so an
+    install prefix on PKG_CONFIG_PATH is enough), then the system loader
+    (``ctypes.util.find_library("migrate")``, ``libmigrate.so.0`` on
+    LD_LIBRARY_PATH and the loader's cache). Raises LibraryError, listing
+    everything tried, when nothing suitable loads.
     """
     global _lib, _path
     with _lock:
@@ -329,8 +378,8 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
             if path is not None and os.path.realpath(path) != os.path.realpath(_path or ""):
                 raise LibraryError(f"libmigrate is already loaded from {_path}")
             return _lib
-        tried = []
-        for candidate in _candidates(path):
+        tried: List[str] = []  # failed candidates and empty searches, in order
+        for candidate in _candidates(path, tried):
             try:
                 lib = ctypes.CDLL(candidate)
             except OSError as e:
@@ -344,8 +393,10 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
             _lib, _path = lib, candidate
             return lib
         raise LibraryError(
-            "libmigrate's shared library was not found; build it (cmake -S . -B build && "
-            "cmake --build build), install it, or set MIGRATE_LIBRARY to its path. Tried: "
+            "libmigrate's shared library was not found; install it (cmake --install build "
+            "--prefix PREFIX, then put PREFIX/lib/pkgconfig on PKG_CONFIG_PATH or PREFIX/lib on "
+            "LD_LIBRARY_PATH), install this package with the bundled library (pip install "
+            "bindings/python), or set MIGRATE_LIBRARY to its path. Tried: "
             + "; ".join(tried)
         )
 
