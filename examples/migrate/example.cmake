@@ -13,3 +13,9 @@ target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
 # libbson (a public dependency of the library) builds the --json documents.
 target_link_libraries(migrate_cli PRIVATE migrate)
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# Shell completions, in the directories bash-completion and zsh search.
+install(FILES ${PROJECT_SOURCE_DIR}/completion/migrate.bash
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME migrate)
+install(FILES ${PROJECT_SOURCE_DIR}/completion/_migrate
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
