@@ -13,6 +13,7 @@ target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
 # libbson (a public dependency of the library) builds the --json documents.
 target_link_libraries(migrate_cli PRIVATE migrate)
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/man/migrate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 # Shell completions, in the directories bash-completion and zsh search.
 install(FILES ${PROJECT_SOURCE_DIR}/completion/migrate.bash
