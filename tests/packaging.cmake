@@ -56,7 +56,8 @@ if(MIGRATE_WITH_SQLITE_ENABLED)
     "consumer_cmake_shared cmake -DSTATIC=OFF -DREQUEST=${PROJECT_VERSION}"
     "consumer_cmake_static cmake -DSTATIC=ON"
     "consumer_pkgconfig_shared pkgconfig -DSTATIC=OFF"
-    "consumer_pkgconfig_static pkgconfig -DSTATIC=ON")
+    "consumer_pkgconfig_static pkgconfig -DSTATIC=ON"
+    "consumer_static_recipe recipe")
 endif()
 foreach(consumer IN LISTS _packaging_consumers)
   separate_arguments(consumer UNIX_COMMAND "${consumer}")

@@ -12,6 +12,8 @@
 #                     when the configure must be refused)
 #   MODE=pkgconfig    build tests/consumer/main.c with the compiler and
 #                     pkg-config alone, as a Makefile would, and run it
+#   MODE=recipe       build tests/consumer/main.c with README.md's static
+#                     recipe (static_recipe.sh runs its block) and run it
 
 cmake_minimum_required(VERSION 3.16)
 
@@ -270,6 +272,20 @@ function(check_pkgconfig_consumer)
   check_consumer_output(${bin}/consumer)
 endfunction()
 
+# README.md's static-linking recipe, run as written: libmigrate.a, the
+# client libraries shared, -DMIGRATE_STATIC.
+function(check_static_recipe)
+  set(bin ${BUILD_DIR}/packaging/consumer-${NAME})
+  file(REMOVE_RECURSE ${bin})
+  file(MAKE_DIRECTORY ${bin})
+  set(ENV{PKG_CONFIG_PATH} ${LIB_DIR}/pkgconfig)
+  run("the static recipe" sh ${SOURCE_DIR}/tests/consumer/static_recipe.sh ${SOURCE_DIR}/README.md
+    ${C_COMPILER} ${SOURCE_DIR}/tests/consumer/main.c ${bin} "${SANITIZE_FLAGS}")
+  message(STATUS "${run_output}")
+  check_linkage(${bin}/app ON)
+  check_consumer_output(${bin}/app)
+endfunction()
+
 set(LIB_DIR ${PREFIX}/${LIBDIR})
 set(INCLUDE_DIR ${PREFIX}/${INCLUDEDIR})
 if(MODE STREQUAL "install")
@@ -280,6 +296,8 @@ elseif(MODE STREQUAL "cmake")
   check_cmake_consumer()
 elseif(MODE STREQUAL "pkgconfig")
   check_pkgconfig_consumer()
+elseif(MODE STREQUAL "recipe")
+  check_static_recipe()
 else()
   fail("unknown MODE '${MODE}'")
 endif()
