@@ -78,3 +78,6 @@ install(CODE "
 install(FILES ${_pc_file} DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The manual (docs/*.md and the plan file's JSON schema); migrate --help points here.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
+  PATTERN Doxyfile.in EXCLUDE)

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 minimal=(build-essential cmake ninja-build pkg-config libbson-dev libsqlite3-dev)
 full=("${minimal[@]}" libssl-dev clang libmongoc-dev libpq-dev postgresql postgresql-contrib
-	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest python3-venv python3-pip)
+	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest python3-venv python3-pip groff-base)
 # clang's sanitizer and libFuzzer runtimes: their own package on Debian 12,
 # part of libclang-common-*-dev on older releases.
 if apt-cache show libclang-rt-dev >/dev/null 2>&1; then

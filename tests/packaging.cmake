@@ -14,6 +14,8 @@ set(_packaging_args
   -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
   -DPREFIX=${PROJECT_BINARY_DIR}/packaging/prefix
   -DLIBDIR=${CMAKE_INSTALL_LIBDIR} -DINCLUDEDIR=${CMAKE_INSTALL_INCLUDEDIR}
+  -DBINDIR=${CMAKE_INSTALL_BINDIR} -DDATADIR=${CMAKE_INSTALL_DATADIR} -DMANDIR=${CMAKE_INSTALL_MANDIR}
+  -DDOCDIR=${CMAKE_INSTALL_DOCDIR} -DFULL_DOCDIR=${CMAKE_INSTALL_FULL_DOCDIR} -DCLI=$<TARGET_EXISTS:migrate_cli>
   -DVERSION=${PROJECT_VERSION} -DMAJOR=${PROJECT_VERSION_MAJOR} -DHEADERS=${_packaging_headers}
   -DREADELF=${CMAKE_READELF} -DNM=${CMAKE_NM} -DPKG_CONFIG=${PKG_CONFIG_EXECUTABLE}
   -DC_COMPILER=${CMAKE_C_COMPILER} "-DGENERATOR=${CMAKE_GENERATOR}" -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
@@ -30,7 +32,15 @@ endfunction()
 migrate_packaging_test(exports_only_api exports -DCHECK=only -DLIBRARY=$<TARGET_FILE:migrate>)
 migrate_packaging_test(exports_all_declared exports -DCHECK=declared -DLIBRARY=$<TARGET_FILE:migrate>)
 
-if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+set(_packaging_dirs LIBDIR INCLUDEDIR BINDIR DATADIR MANDIR DOCDIR)
+list(TRANSFORM _packaging_dirs PREPEND CMAKE_INSTALL_)
+set(_packaging_absolute FALSE)
+foreach(dir ${_packaging_dirs})
+  if(IS_ABSOLUTE "${${dir}}")
+    set(_packaging_absolute TRUE)
+  endif()
+endforeach()
+if(_packaging_absolute)
   message(STATUS "libmigrate: consumer tests off (absolute install directories)")
   return()
 endif()
@@ -46,7 +56,8 @@ if(MIGRATE_WITH_SQLITE_ENABLED)
     "consumer_cmake_shared cmake -DSTATIC=OFF -DREQUEST=${PROJECT_VERSION}"
     "consumer_cmake_static cmake -DSTATIC=ON"
     "consumer_pkgconfig_shared pkgconfig -DSTATIC=OFF"
-    "consumer_pkgconfig_static pkgconfig -DSTATIC=ON")
+    "consumer_pkgconfig_static pkgconfig -DSTATIC=ON"
+    "consumer_static_recipe recipe")
 endif()
 foreach(consumer IN LISTS _packaging_consumers)
   separate_arguments(consumer UNIX_COMMAND "${consumer}")

@@ -10,6 +10,15 @@ set_target_properties(migrate_cli PROPERTIES OUTPUT_NAME migrate)
 target_compile_options(migrate_cli PRIVATE ${MIGRATE_WARNINGS})
 # getopt_long, gmtime_r, strncasecmp and sigaction are POSIX/GNU, hidden by -std=c11.
 target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
+# The last line of --help points at the installed manual (docs/ in the doc directory).
+target_compile_definitions(migrate_cli PRIVATE "MIGRATE_DOCDIR=\"${CMAKE_INSTALL_FULL_DOCDIR}\"")
 # libbson (a public dependency of the library) builds the --json documents.
 target_link_libraries(migrate_cli PRIVATE migrate)
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/man/migrate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+
+# Shell completions, in the directories bash-completion and zsh search.
+install(FILES ${PROJECT_SOURCE_DIR}/completion/migrate.bash
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME migrate)
+install(FILES ${PROJECT_SOURCE_DIR}/completion/_migrate
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)

@@ -65,7 +65,7 @@ static const char general_help[] =
 	"  7    status, check, verify: the SQLite database file does not exist\n"
 	"  130  canceled by Ctrl-C (SIGINT) or SIGTERM; the next `up` resumes where it stopped\n"
 	"\n"
-	"Passwords in URLs are never printed. See docs/cli.md.\n";
+	"Passwords in URLs are never printed. Manual: man migrate, " MIGRATE_DOCDIR "/cli.md\n";
 
 static const struct command {
 	const char *name;

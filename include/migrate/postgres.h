@@ -59,6 +59,21 @@ MIGRATE_EXPORT(int) migrate_postgres_options_init(migrate_postgres_options_t *op
  * Wraps an open `conn` in a target with the default options. The
  * connection is borrowed: libmigrate never closes it, and it must outlive
  * the target. Session settings changed for a step are restored after it.
+ *
+ * Transactions: libmigrate begins and commits its own, so the connection
+ * must be idle (no transaction open) whenever a run uses it. A run that
+ * finds the caller's transaction open fails with MIGRATE_ESTATE (domain
+ * MIGRATE_DOMAIN_DRIVER) rather than commit the caller's work; commit or
+ * roll back first. Do not use the connection from another thread while a
+ * run is using it.
+ *
+ * Schemas: the steps' DDL and data statements name tables unqualified (as
+ * the plan writes them), so they follow the connection's search_path as
+ * the caller has set it. The history (and lease) tables are always
+ * qualified with the `schema` option ("public" by default) whatever the
+ * search_path: set `schema` when the application's tables live elsewhere
+ * and the history should sit beside them.
+ *
  * Errors: MIGRATE_EINVAL (NULL arguments), MIGRATE_ECONNECT (`conn` is
  * not connected).
  */

@@ -2,6 +2,8 @@
 # (tests/packaging.cmake registers them and passes the variables below).
 #
 #   MODE=install      install the build tree into PREFIX and check the layout
+#                     (libraries, headers, packages, docs; with CLI the tool,
+#                     its man page and completions, and its --help's last line)
 #   MODE=exports      check the shared library's dynamic symbols (CHECK=only:
 #                     nothing but migrate_*; CHECK=declared: every function the
 #                     public headers declare is defined)
@@ -10,6 +12,8 @@
 #                     when the configure must be refused)
 #   MODE=pkgconfig    build tests/consumer/main.c with the compiler and
 #                     pkg-config alone, as a Makefile would, and run it
+#   MODE=recipe       build tests/consumer/main.c with README.md's static
+#                     recipe (static_recipe.sh runs its block) and run it
 
 cmake_minimum_required(VERSION 3.16)
 
@@ -60,6 +64,17 @@ function(check_consumer_output exe)
   message(STATUS "${run_output}")
 endfunction()
 
+# migrate --help ends with a line naming the manual in the doc directory it
+# was built for (the configured prefix: the test installs elsewhere).
+function(check_help_points_at_docs)
+  run("migrate --help" ${CMAKE_COMMAND} -E env "LD_LIBRARY_PATH=${LIB_DIR}" ${PREFIX}/${BINDIR}/migrate --help)
+  string(STRIP "${run_output}" help)
+  string(REGEX MATCH "[^\n]*$" last "${help}")
+  if(NOT last MATCHES "man migrate" OR NOT last MATCHES " ${FULL_DOCDIR}/cli\\.md$")
+    fail("the last line of migrate --help does not name man migrate and ${FULL_DOCDIR}/cli.md: ${last}")
+  endif()
+endfunction()
+
 function(check_install)
   file(REMOVE_RECURSE ${PREFIX})
   run("cmake --install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
@@ -73,6 +88,17 @@ function(check_install)
     ${LIB_DIR}/cmake/libmigrate/libmigrateConfig.cmake
     ${LIB_DIR}/cmake/libmigrate/libmigrateConfigVersion.cmake
     ${LIB_DIR}/cmake/libmigrate/libmigrateTargets.cmake)
+  # The manual: docs/ in the doc directory, the tool's man page and completions.
+  file(GLOB docs RELATIVE ${SOURCE_DIR}/docs ${SOURCE_DIR}/docs/*.md ${SOURCE_DIR}/docs/*.json)
+  list(TRANSFORM docs PREPEND ${PREFIX}/${DOCDIR}/)
+  list(APPEND expected ${PREFIX}/${DOCDIR}/README.md ${PREFIX}/${DOCDIR}/LICENSE ${docs})
+  if(CLI)
+    list(APPEND expected
+      ${PREFIX}/${BINDIR}/migrate
+      ${PREFIX}/${MANDIR}/man1/migrate.1
+      ${PREFIX}/${DATADIR}/bash-completion/completions/migrate
+      ${PREFIX}/${DATADIR}/zsh/site-functions/_migrate)
+  endif()
   foreach(header ${headers})
     get_filename_component(name ${header} NAME)
     list(APPEND expected ${INCLUDE_DIR}/migrate/${name})
@@ -87,6 +113,13 @@ function(check_install)
   list(LENGTH headers m)
   if(NOT n EQUAL m)
     fail("installed headers: ${installed_headers}; expected ${headers}")
+  endif()
+
+  if(EXISTS ${PREFIX}/${DOCDIR}/Doxyfile.in)
+    fail("the Doxygen template is installed with the docs")
+  endif()
+  if(CLI)
+    check_help_points_at_docs()
   endif()
 
   run("readelf" ${READELF} -d ${LIB_DIR}/libmigrate.so.${VERSION})
@@ -239,6 +272,20 @@ function(check_pkgconfig_consumer)
   check_consumer_output(${bin}/consumer)
 endfunction()
 
+# README.md's static-linking recipe, run as written: libmigrate.a, the
+# client libraries shared, -DMIGRATE_STATIC.
+function(check_static_recipe)
+  set(bin ${BUILD_DIR}/packaging/consumer-${NAME})
+  file(REMOVE_RECURSE ${bin})
+  file(MAKE_DIRECTORY ${bin})
+  set(ENV{PKG_CONFIG_PATH} ${LIB_DIR}/pkgconfig)
+  run("the static recipe" sh ${SOURCE_DIR}/tests/consumer/static_recipe.sh ${SOURCE_DIR}/README.md
+    ${C_COMPILER} ${SOURCE_DIR}/tests/consumer/main.c ${bin} "${SANITIZE_FLAGS}")
+  message(STATUS "${run_output}")
+  check_linkage(${bin}/app ON)
+  check_consumer_output(${bin}/app)
+endfunction()
+
 set(LIB_DIR ${PREFIX}/${LIBDIR})
 set(INCLUDE_DIR ${PREFIX}/${INCLUDEDIR})
 if(MODE STREQUAL "install")
@@ -249,6 +296,8 @@ elseif(MODE STREQUAL "cmake")
   check_cmake_consumer()
 elseif(MODE STREQUAL "pkgconfig")
   check_pkgconfig_consumer()
+elseif(MODE STREQUAL "recipe")
+  check_static_recipe()
 else()
   fail("unknown MODE '${MODE}'")
 endif()

@@ -1,0 +1,82 @@
+# bash completion for migrate(1), the libmigrate command-line tool.
+# Installed as share/bash-completion/completions/migrate; or source it.
+# Commands, options and their arguments follow `migrate --help`.
+
+_migrate()
+{
+	local cur prev word i
+	local commands="status plan up down rollback redo check verify baseline repair new fmt version help"
+	local options="-u --url -p --plan -j --json -q --quiet -v --verbose --lock-timeout
+		--batch-size --pause --allow-out-of-order --allow-amended --timestamp -h --help -V --version"
+	local schemes="sqlite: postgresql:// postgres:// mongodb://"
+
+	COMPREPLY=()
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=
+	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	# The argument of an option that takes one.
+	case $prev in
+	-p | --plan)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return 0
+		;;
+	-u | --url)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$schemes" -- "$cur"))
+		return 0
+		;;
+	--lock-timeout | --batch-size | --pause)
+		return 0
+		;;
+	esac
+
+	case $cur in
+	--plan=*)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "${cur#--plan=}"))
+		return 0
+		;;
+	--url=*)
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$schemes" -- "${cur#--url=}"))
+		return 0
+		;;
+	-*)
+		COMPREPLY=($(compgen -W "$options" -- "$cur"))
+		return 0
+		;;
+	esac
+
+	# The command: the first word that is neither an option nor an option's argument.
+	local command=
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		case $word in
+		-u | --url | -p | --plan | --lock-timeout | --batch-size | --pause)
+			((i++))
+			;;
+		-*) ;;
+		*)
+			command=$word
+			break
+			;;
+		esac
+	done
+
+	case $command in
+	"")
+		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		;;
+	help)
+		# help takes one command name.
+		if ((i == COMP_CWORD - 1)); then
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		fi
+		;;
+	esac
+	return 0
+}
+
+complete -F _migrate migrate
