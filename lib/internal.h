@@ -51,6 +51,7 @@ struct migrate_exec {
 	struct migrate_run *run;      /* engine state (runner.c) */
 	int step_index;
 	const char *op;
+	int64_t done_before; /* rows the step's earlier runs did (migrate_exec_resumed) */
 };
 
 /* ---- history in memory (history.c) ---- */
@@ -95,6 +96,7 @@ typedef struct migrate_run {
 	migrate__rec *rec;            /* its history record */
 	int64_t version_started_ms;
 	int64_t wait_started_ms;      /* while waiting for the lock */
+	int64_t done_before;          /* of a PROGRESS event being emitted: see migrate_event_t */
 	char applied_by[300];
 } migrate_run;
 

@@ -645,8 +645,10 @@ def case_sqlite_lock_and_cancel():
     work.cleanup()
 
 
-def run_on_pty(args, timeout=120, columns=120, env=None):
-    """Runs the binary with stdout on a pseudo-terminal `columns` wide; returns (exit code, everything it wrote)."""
+def run_on_pty(args, timeout=120, columns=120, env=None, interrupt_after=None):
+    """Runs the binary with stdout on a pseudo-terminal `columns` wide; returns (exit code, everything it wrote).
+    With `interrupt_after` (a regular expression), sends SIGINT once the output matches it, and writes the "^C"
+    a terminal echoes, as a terminal would."""
     master, slave = pty.openpty()
     fcntl_winsize(slave, 40, columns)
     full_env = dict(os.environ)
@@ -669,6 +671,10 @@ def run_on_pty(args, timeout=120, columns=120, env=None):
             if not data:
                 break
             chunks.append(data)
+            if interrupt_after and re.search(interrupt_after, b"".join(chunks).decode(errors="replace")):
+                interrupt_after = None
+                chunks.append(b"^C")
+                proc.send_signal(signal.SIGINT)
         elif proc.poll() is not None:
             break
     proc.wait(timeout=30)
@@ -698,6 +704,59 @@ def case_sqlite_progress_pty():
     r = expect(mig(url, p, "--batch-size", "25", "--pause", "15", "up", "5"), 0, "step 1/1 backfill: ")
     check("\r" not in r.out and "\x1b" not in r.out, "no terminal codes in a pipe: %r" % r)
     check(re.search(r"step 1/1 backfill: [\d,]+ of 1,500 rows \(\d+%\), [\d,]+/s", r.out), "progress lines: %r" % r)
+    work.cleanup()
+
+
+def screen(out):
+    """The lines a terminal shows after `out`: carriage returns and erase-to-end-of-line applied."""
+    lines, line, col, i = [], [], 0, 0
+    while i < len(out):
+        if out.startswith("\x1b[K", i):
+            del line[col:]
+            i += 3
+            continue
+        ch = out[i]
+        i += 1
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append("".join(line))
+            line, col = [], 0
+        else:
+            if col < len(line):
+                line[col] = ch
+            else:
+                line.append(ch)
+            col += 1
+    if line:
+        lines.append("".join(line))
+    return lines
+
+
+def case_sqlite_cancel_pty():
+    """Ctrl-C during a backfill on a terminal: the bar is cleared, not broken by "^C", and the last line says
+    how far the run got; the resumed run reports the rows done before and now."""
+    work = Work("cancelpty")
+    db, url, p = seed000(work, rows=3000)
+    args = ["--url", url, "--plan", p, "--batch-size", "25", "--pause", "20", "up", "5"]
+    code, out = run_on_pty(args, interrupt_after=r"backfill \[#+\.+\] +[1-9]\d*% ", timeout=180)
+    check(code == 130, "Ctrl-C exits 130: %d %r" % (code, out[-2000:]))
+    shown = screen(out)
+    check(not any("left" in l or "[#" in l for l in shown), "no progress bar is left on screen: %r" % shown)
+    check(not any("^C" in l for l in shown), "the echoed ^C is cleared: %r" % shown)
+    m = re.search(r"^migrate: canceled after ([\d,]+) rows; the next run resumes there$", shown[-1])
+    check(m, "the last line says where the run stopped: %r" % shown)
+    before = int(m.group(1).replace(",", ""))
+    check(0 < before < 3000, "some batches ran, not all: %d" % before)
+    r = expect(mig(url, p, "up", "5"), 0, '(resuming)')
+    m = re.search(r"step 1/1 backfill: done in [^(]+\(3,000 rows: ([\d,]+) before, ([\d,]+) now\)", r.out)
+    check(m, "the resumed step reports rows before and now: %r" % r)
+    check(int(m.group(1).replace(",", "")) == before, "before is where the canceled run stopped: %r" % r)
+    check(int(m.group(2).replace(",", "")) == 3000 - before, "now is the rest: %r" % r)
+    # A step run afresh says nothing of before.
+    expect(mig(url, p, "down", "4"), 0)
+    r = expect(mig(url, p, "up", "5"), 0)
+    check(re.search(r"done in [^(]+\(3,000 rows\)\n", r.out), "a fresh run: %r" % r)
     work.cleanup()
 
 

@@ -60,6 +60,7 @@ typedef struct cli {
 	int64_t progress_first_n;
 	int64_t progress_last_print_ms;
 	int64_t progress_processed;
+	int64_t progress_before; /* of progress_processed, done by an earlier, interrupted run */
 	int64_t lock_wait_start_ms;
 	unsigned versions_run;
 	unsigned asserts_run, asserts_failed;
@@ -67,6 +68,8 @@ typedef struct cli {
 
 /* Set by SIGINT/SIGTERM; the event callback asks the run to stop when set. */
 extern volatile sig_atomic_t cli_interrupted;
+/* Set while a progress bar is the open line of a terminal: Ctrl-C clears it rather than break it. */
+extern volatile sig_atomic_t cli_bar_shown;
 
 /* ---- report.c ---- */
 

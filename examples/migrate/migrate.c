@@ -212,11 +212,18 @@ static const char help_help[] = "usage: migrate help [COMMAND]\n"
 				"exit codes: 0, 2 no such command.\n";
 
 volatile sig_atomic_t cli_interrupted;
+volatile sig_atomic_t cli_bar_shown;
 
-/* The first Ctrl-C asks for a stop at the next safe point; a second one ends the process. */
+/*
+ * The first Ctrl-C asks for a stop at the next safe point; a second one ends
+ * the process. A progress bar on the terminal (and the "^C" the terminal
+ * echoed after it) is cleared rather than left broken; the next batch draws
+ * it again below the message.
+ */
 static void on_signal(int sig)
 {
 	static const char msg[] = "\nmigrate: stopping at the next safe point (Ctrl-C again to stop at once)\n";
+	static const char clear[] = "\r\033[K";
 	ssize_t ignored;
 
 	if (cli_interrupted) {
@@ -225,7 +232,12 @@ static void on_signal(int sig)
 		return;
 	}
 	cli_interrupted = 1;
-	ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	if (cli_bar_shown) {
+		ignored = write(STDOUT_FILENO, clear, sizeof clear - 1);
+		ignored = write(STDERR_FILENO, msg + 1, sizeof msg - 2);
+	} else {
+		ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	}
 	(void)ignored;
 }
 
