@@ -448,6 +448,8 @@ def case_sqlite_cycle():
     check("-- version 3" not in r.out, "applied versions are not rendered")
     expect(mig(url, p, "up"), 0, "applied version 7", "4 versions applied", "map_values", "backfill")
     check_seed000_applied(db, 200)
+    check(sorted(os.listdir(os.path.dirname(db))) == ["app.db"], "no lock file is left beside the database: %r" %
+          os.listdir(os.path.dirname(db)))
     expect(mig(url, p, "check"), 0, "up to date")
     expect(mig(url, p, "up"), 0, "nothing to apply")
     r = expect(mig(url, p, "plan"), 0)
