@@ -1229,7 +1229,7 @@ def case_sqlite_plan_dir():
     expect(mig(url, d, "up"), 1, "0008_broken.json: steps[1]", where="err")
     with open(bad, "w") as f:
         f.write("{not json")
-    expect(mig(url, d, "up"), 1, "0008_broken.json: malformed JSON", where="err")
+    expect(mig(url, d, "up"), 1, "0008_broken.json:1:2: expected a key in double quotes or \"}\", found \"n\"", where="err")
     with open(bad, "w") as f:
         json.dump({"id": 9, "steps": []}, f)
     expect(mig(url, d, "up"), 1, "0008_broken.json: id: 9 does not match", where="err")
