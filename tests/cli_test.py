@@ -65,13 +65,44 @@ class Result:
         return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
 
     def json(self):
-        """The one JSON document a --json command prints on stdout."""
+        """The one JSON document a --json command prints on stdout: compact, and valid against
+        docs/cli.schema.json."""
         text = self.out.strip()
         check(text.count("\n") == 0, "--json printed more than one line: %r" % self)
         try:
-            return json.loads(text)
+            doc = json.loads(text)
         except ValueError as e:
             raise Fail("--json output is not JSON (%s): %r" % (e, self))
+        check(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) == text,
+              "--json output is not compact JSON: %r" % text[:300])
+        errors = sorted(cli_schema_validator().iter_errors(doc), key=lambda e: list(e.path))
+        check(not errors, "--json output does not match docs/cli.schema.json: %s in %r" %
+              ("; ".join("%s: %s" % ("/".join(map(str, e.path)), e.message) for e in errors[:3]), text[:600]))
+        return doc
+
+
+_CLI_SCHEMA = []
+
+
+def jsonschema_module():
+    try:
+        import jsonschema
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise Fail("python3 jsonschema is missing (scripts/install-deps.sh installs it)")
+        raise Skip("python3 jsonschema is missing (pip install jsonschema)")
+    return jsonschema
+
+
+def cli_schema_validator():
+    """docs/cli.schema.json, the shape of every command's --json output, checked once."""
+    if not _CLI_SCHEMA:
+        jsonschema = jsonschema_module()
+        with open(os.path.join(SRC, "docs", "cli.schema.json")) as f:
+            schema = json.load(f)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _CLI_SCHEMA.append(jsonschema.Draft202012Validator(schema))
+    return _CLI_SCHEMA[0]
 
 
 def run(args, env=None, stdin=None, timeout=300):
@@ -357,12 +388,7 @@ def case_any_redaction_hostile():
 def case_any_schema():
     """docs/plan.schema.json is a valid draft 2020-12 schema, every shipped plan file validates, and it
     refuses every file of the broken corpus that a schema can express."""
-    try:
-        import jsonschema
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise Fail("python3 jsonschema is missing (scripts/install-deps.sh installs it)")
-        raise Skip("python3 jsonschema is missing (pip install jsonschema)")
+    jsonschema = jsonschema_module()
     with open(os.path.join(SRC, "docs", "plan.schema.json")) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -516,6 +542,54 @@ def case_sqlite_json():
     doc = mig_json(url, p, "up", "99", code=1)
     check(doc["error"]["name"] == "MIGRATE_ENOTFOUND" and "99" in doc["error"]["message"], repr(doc))
     check(isinstance(doc["error"]["code"], int) and doc["error"]["code"] < 0, repr(doc))
+    work.cleanup()
+
+
+def case_sqlite_json_schema():
+    """Every command's --json output is compact JSON that docs/cli.schema.json describes (Result.json
+    checks both), successes and failures alike, and the schema knows every command."""
+    work = Work("jsonschema")
+    db, url, p = seed000(work)
+    seen = set()
+
+    def doc_of(args, code):
+        r = run(["--json"] + args)
+        doc = r.json()
+        check(r.code == code and doc["exit_code"] == code, "expected exit %d: %r" % (code, r))
+        check(not doc["ok"] or "error" not in doc, repr(doc))
+        seen.add(doc["command"])
+        return doc
+
+    base = ["--url", url, "--plan", p]
+    doc_of(base + ["status"], 0)
+    doc_of(base + ["check"], 3)
+    doc_of(base + ["plan", "3"], 0)
+    doc_of(base + ["up", "3"], 0)
+    doc_of(base + ["up"], 0)
+    doc_of(base + ["verify"], 0)
+    doc_of(base + ["rollback"], 0)
+    doc_of(base + ["redo"], 0)
+    doc_of(base + ["down", "2"], 0)
+    doc_of(base + ["repair"], 0)
+    doc_of(base + ["baseline", "3"], 0)
+    doc_of(["version"], 0)
+    d = work.path("plandir")
+    os.mkdir(d)
+    doc = doc_of(["--plan", d, "new", "first"], 0)
+    check(doc["id"] == 1 and doc["file"].endswith("0001_first.json"), repr(doc))
+    doc_of(["--plan", d, "fmt"], 0)
+    check(seen == set(COMMANDS), "every command was run: %r" % sorted(set(COMMANDS) - seen))
+    # Failures: a library error, a usage error, a missing database.
+    doc = doc_of(base + ["up", "99"], 1)
+    check(doc["error"]["name"] == "MIGRATE_ENOTFOUND", repr(doc))
+    doc = doc_of(base + ["down"], 2)
+    check(doc["error"]["domain"] == "usage", repr(doc))
+    doc_of(["--url", "sqlite:" + work.path("none.db"), "--plan", p, "status"], 7)
+    # The schema refuses what no command prints.
+    validator = cli_schema_validator()
+    check(not validator.is_valid({"command": "status", "ok": True, "exit_code": 0}), "status without versions")
+    check(not validator.is_valid({"command": "up", "plan": "p", "driver": "sqlite", "versions_applied": 1,
+                                  "ok": True, "exit_code": 0, "surprise": 1}), "an unknown field")
     work.cleanup()
 
 

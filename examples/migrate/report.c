@@ -145,18 +145,90 @@ void cli_json_begin(cli_t *c)
 		BSON_APPEND_UTF8(c->doc, "plan_file", c->plan_path);
 }
 
+static void json_write_string(const char *s, uint32_t len)
+{
+	uint32_t i;
+
+	putchar('"');
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch == '\r')
+			fputs("\\r", stdout);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/*
+ * Standard compact JSON (RFC 8259, no spaces): libbson's writers put
+ * spaces around every colon and inside every bracket. The document holds
+ * strings, integers, booleans, nulls, objects and arrays only.
+ */
+static void json_write(const bson_t *doc, int array)
+{
+	bson_iter_t it;
+	uint32_t len;
+	int first = 1;
+
+	putchar(array ? '[' : '{');
+	if (bson_iter_init(&it, doc)) {
+		while (bson_iter_next(&it)) {
+			if (!first)
+				putchar(',');
+			first = 0;
+			if (!array) {
+				json_write_string(bson_iter_key(&it), bson_iter_key_len(&it));
+				putchar(':');
+			}
+			switch (bson_iter_type(&it)) {
+			case BSON_TYPE_UTF8: {
+				const char *s = bson_iter_utf8(&it, &len);
+				json_write_string(s, len);
+				break;
+			}
+			case BSON_TYPE_INT32: printf("%d", (int)bson_iter_int32(&it)); break;
+			case BSON_TYPE_INT64: printf("%lld", (long long)bson_iter_int64(&it)); break;
+			case BSON_TYPE_DOUBLE: printf("%.17g", bson_iter_double(&it)); break;
+			case BSON_TYPE_BOOL: fputs(bson_iter_bool(&it) ? "true" : "false", stdout); break;
+			case BSON_TYPE_DOCUMENT:
+			case BSON_TYPE_ARRAY: {
+				const uint8_t *data;
+				bson_t sub;
+				if (BSON_ITER_HOLDS_DOCUMENT(&it))
+					bson_iter_document(&it, &len, &data);
+				else
+					bson_iter_array(&it, &len, &data);
+				if (bson_init_static(&sub, data, len))
+					json_write(&sub, BSON_ITER_HOLDS_ARRAY(&it));
+				else
+					fputs("null", stdout);
+				break;
+			}
+			default: fputs("null", stdout); break;
+			}
+		}
+	}
+	putchar(array ? ']' : '}');
+}
+
 int cli_json_end(cli_t *c, int exit_code)
 {
-	char *json;
-
 	cli_json_begin(c);
 	if (c->nevents)
 		BSON_APPEND_ARRAY(c->doc, "events", &c->events);
 	BSON_APPEND_BOOL(c->doc, "ok", exit_code == 0);
 	BSON_APPEND_INT32(c->doc, "exit_code", exit_code);
-	json = bson_as_relaxed_extended_json(c->doc, NULL);
-	printf("%s\n", json ? json : "{}");
-	bson_free(json);
+	json_write(c->doc, 0);
+	putchar('\n');
 	fflush(stdout);
 	return exit_code;
 }
