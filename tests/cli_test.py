@@ -355,6 +355,38 @@ def case_any_redaction():
     check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
 
 
+def case_sqlite_password_file():
+    """--password-file FILE: the first line of FILE is the URL's password, put into the URL (percent-encoded)
+    and never printed, in text, -v or --json. SQLite takes no password: the file is read and not used."""
+    work = Work("pwfile")
+    db, url, p = seed000(work)
+    secret = "s3cr3t/Pa55@w:rd%"
+    pw = work.write("pw", secret + "\r\nsecond line is not read\n")
+    r = expect(mig(url, p, "-v", "--password-file", pw, "up"), 0, "7 versions applied")
+    check("takes no password" in r.err, "the unused password is said: %r" % r)
+    check(secret not in r.out + r.err and "second line" not in r.out + r.err, "password printed: %r" % r)
+    doc = mig_json(url, p, "--password-file", pw, "status")
+    check(secret not in json.dumps(doc) and doc["url"] == url, repr(doc))
+    # Put into a server URL: shown masked, so it is there, and never in clear.
+    pg = "postgresql://migrator@127.0.0.1:1/app?connect_timeout=2"
+    pg_plan = plan_path("001_processing_jobs.postgres.json")
+    for args in (["--json"], ["-v"]):
+        r = mig(pg, pg_plan, "--password-file", pw, *args, "status")
+        check(r.code == 1 and secret not in r.out + r.err, "password printed: %r" % r)
+        check("postgresql://migrator:****@127.0.0.1:1/app" in r.out + r.err, "the URL shown is masked: %r" % r)
+    r = run(["--plan", pg_plan, "--password-file", pw, "--json", "status"],
+            env={"MIGRATE_URL": "postgresql://127.0.0.1:1/app?connect_timeout=2"})
+    check(r.json()["url"] == "postgresql://:****@127.0.0.1:1/app?connect_timeout=2", repr(r))
+    # Refused: a URL with a password of its own, a missing file, an empty first line.
+    expect(mig("postgresql://m:other@127.0.0.1:1/app", pg_plan, "--password-file", pw, "status"), 2,
+           "has a password already", where="err")
+    expect(mig(url, p, "--password-file", work.path("none"), "status"), 2, "--password-file", where="err")
+    empty = work.write("empty", "\nsecret-on-line-2\n")
+    r = expect(mig(url, p, "--password-file", empty, "status"), 2, "the first line is empty", where="err")
+    check("secret-on-line-2" not in r.out + r.err, repr(r))
+    work.cleanup()
+
+
 def case_any_redaction_hostile():
     """URLs that do not parse cleanly (a repeated or oddly cased password parameter, an unencoded '%',
     '%00' or '@' in the password, an unterminated '[') print no part of the password, in text and in

@@ -40,6 +40,7 @@ static const char general_help[] =
 	"options:\n"
 	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
 	"                          (default: $MIGRATE_URL, then $DATABASE_URL)\n"
+	"      --password-file FILE  the URL's password: the first line of FILE\n"
 	"  -p, --plan FILE         the JSON plan file, a plan directory, or - for standard input\n"
 	"                          (default: $MIGRATE_PLAN)\n"
 	"  -j, --json              print one JSON document instead of text\n"
@@ -307,7 +308,15 @@ int cli_parse_version(const char *s, int zero_ok, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_LOCK_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_PAUSE, OPT_OUT_OF_ORDER, OPT_AMENDED, OPT_TIMESTAMP };
+enum {
+	OPT_LOCK_TIMEOUT = 256,
+	OPT_BATCH_SIZE,
+	OPT_PAUSE,
+	OPT_OUT_OF_ORDER,
+	OPT_AMENDED,
+	OPT_TIMESTAMP,
+	OPT_PASSWORD_FILE
+};
 
 static const struct option long_options[] = {
 	{"url", required_argument, NULL, 'u'},
@@ -323,6 +332,7 @@ static const struct option long_options[] = {
 	{"allow-out-of-order", no_argument, NULL, OPT_OUT_OF_ORDER},
 	{"allow-amended", no_argument, NULL, OPT_AMENDED},
 	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -360,6 +370,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 		case OPT_OUT_OF_ORDER: c->opts.allow_out_of_order = 1; break;
 		case OPT_AMENDED: c->opts.allow_amended = 1; break;
 		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
+		case OPT_PASSWORD_FILE: c->password_file = optarg; break;
 		case ':':
 			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
@@ -495,6 +506,8 @@ static int run(cli_t *c, int argc, char **argv)
 		if (is_bare_path(c->url))
 			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
 					       c->url);
+		if (c->password_file && (rc = cli_apply_password_file(c, c->password_file)))
+			return rc;
 		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
 		c->readonly = cmd->needs_db == 2;
 		if (c->readonly)
@@ -504,7 +517,9 @@ static int run(cli_t *c, int argc, char **argv)
 		migrate_log_set_handler(cli_on_log, c);
 	if (c->json)
 		cli_json_begin(c);
-	if (cmd->needs_db && (rc = open_inputs(c)))
+	rc = cmd->needs_db ? open_inputs(c) : 0;
+	cli_wipe_url(c);
+	if (rc)
 		return rc;
 	/* Elsewhere the default action is right: a read ends at once. */
 	if (cmd->cancelable)
