@@ -51,6 +51,7 @@ struct migrate_exec {
 	struct migrate_run *run;      /* engine state (runner.c) */
 	int step_index;
 	const char *op;
+	int64_t done_before; /* rows the step's earlier runs did (migrate_exec_resumed) */
 };
 
 /* ---- history in memory (history.c) ---- */
@@ -95,6 +96,7 @@ typedef struct migrate_run {
 	migrate__rec *rec;            /* its history record */
 	int64_t version_started_ms;
 	int64_t wait_started_ms;      /* while waiting for the lock */
+	int64_t done_before;          /* of a PROGRESS event being emitted: see migrate_event_t */
 	char applied_by[300];
 } migrate_run;
 
@@ -194,6 +196,16 @@ int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt);
 bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out);
 /* Parses one JSON object (or array when `array`) into `out`. */
 int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err);
+/*
+ * The same for the text of a file named `name` (or NULL): its errors read
+ * "NAME:LINE:COLUMN: message" (or "NAME: message" without a position).
+ */
+int migrate__json_parse_named(const char *json, bool array, const char *name, bson_t *out, migrate_error_t *err);
+/*
+ * A strict check of JSON syntax (json_syntax.c), the value an object when
+ * `top` is '{', an array when '[' (0: any): 0, or -1 with where and what is wrong.
+ */
+int migrate__json_syntax(const char *json, int top, size_t *line, size_t *col, char *msg, size_t size);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
 void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out);
 /* The same, keeping the key order inside the top-level members named in `keep`. */

@@ -247,6 +247,37 @@ static bool parse_one(const char *text, size_t len, bson_t *out, bson_error_t *b
  */
 int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err)
 {
+	return migrate__json_parse_named(json, array, NULL, out, err);
+}
+
+static int parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
+
+int migrate__json_parse_named(const char *json, bool array, const char *name, bson_t *out, migrate_error_t *err)
+{
+	size_t line, col;
+	char msg[200];
+	int rc;
+
+	bson_init(out);
+	if (!json)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
+	if (json[strspn(json, " \t\r\n")] == '\0')
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: the text is empty");
+	else if (migrate__json_syntax(json, array ? '[' : '{', &line, &col, msg, sizeof msg) != 0)
+		return name ? migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s:%zu:%zu: %s", name, line, col,
+					   msg)
+			    : migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
+					   "malformed JSON at line %zu, column %zu: %s", line, col, msg);
+	else
+		rc = parse_checked(json, array, out, err);
+	if (rc && name)
+		migrate__err_prefix(err, "%s: ", name);
+	return rc;
+}
+
+/* Text of valid JSON syntax: to BSON, refusing what BSON cannot hold and what a plan must not have. */
+static int parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
+{
 	bson_string_t *wrapped;
 	bson_error_t berr;
 	bson_t tmp;
@@ -255,11 +286,6 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 	bool range;
 	int rc = 0;
 
-	bson_init(out);
-	if (!json)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "JSON text is NULL");
-	if (json[strspn(json, " \t\r\n")] == '\0')
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: the text is empty");
 	if ((bad = bad_token(json, &range)) != NULL) {
 		char where[64];
 		if (range)

@@ -188,7 +188,11 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	return rc;
 }
 
-int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error_t *err)
+/*
+ * A plan file's text. `name` (the file, or NULL) is named in the errors of
+ * its JSON; *named is set when the error returned names it already.
+ */
+static int load_json(migrate_plan_t **out, const char *json, const char *name, int *named, migrate_error_t *err)
 {
 	static const char *const keys[] = {"$schema", "plan", "description", "versions", NULL};
 	migrate_plan_t *plan = NULL;
@@ -202,8 +206,9 @@ int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_plan_load_json: out and json are required");
 	*out = NULL;
-	if ((rc = migrate__json_parse(json, false, &doc, err))) {
+	if ((rc = migrate__json_parse_named(json, false, name, &doc, err))) {
 		bson_destroy(&doc);
+		*named = 1;
 		return rc;
 	}
 	if (!only_keys(&doc, keys, &bad)) {
@@ -250,6 +255,13 @@ done:
 	return 0;
 }
 
+int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error_t *err)
+{
+	int named = 0;
+
+	return load_json(out, json, NULL, &named, err);
+}
+
 /* Reads a whole plan file; *text is caller-owned. */
 static int read_text(const char *path, char **text, migrate_error_t *err)
 {
@@ -292,8 +304,7 @@ static int read_doc(const char *path, bson_t *doc, migrate_error_t *err)
 	bson_init(doc);
 	if ((rc = read_text(path, &text, err)) == 0) {
 		bson_destroy(doc);
-		if ((rc = migrate__json_parse(text, false, doc, err)))
-			migrate__err_prefix(err, "%s: ", path);
+		rc = migrate__json_parse_named(text, false, path, doc, err);
 	}
 	free(text);
 	return rc;
@@ -496,7 +507,7 @@ int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error
 {
 	struct stat st;
 	char *text;
-	int rc;
+	int rc, named = 0;
 
 	if (!out || !path)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
@@ -508,9 +519,9 @@ int migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error
 		free(text);
 		return rc;
 	}
-	rc = migrate_plan_load_json(out, text, err);
+	rc = load_json(out, text, path, &named, err);
 	free(text);
-	if (rc)
+	if (rc && !named)
 		migrate__err_prefix(err, "%s: ", path);
 	return rc;
 }

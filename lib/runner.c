@@ -40,6 +40,7 @@ int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int6
 	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms
 			     : r->wait_started_ms ? migrate__now_ms() - r->wait_started_ms : 0;
 	ev.message = message;
+	ev.processed_before = type == MIGRATE_EVENT_PROGRESS ? r->done_before : 0;
 	if (r->opts.on_event(&ev, r->opts.event_payload) != 0)
 		r->cancel = 1;
 	return r->cancel;
@@ -192,11 +193,19 @@ int migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_e
 	return migrate__history_write(r->t, r->plan->name, r->rec, err);
 }
 
+void migrate_exec_resumed(migrate_exec_t *exec, int64_t done_before)
+{
+	if (exec)
+		exec->done_before = done_before > 0 ? done_before : 0;
+}
+
 int migrate_exec_batch_done(migrate_exec_t *exec, int64_t processed, int64_t total, migrate_error_t *err)
 {
 	migrate_run *r = exec->run;
 
+	r->done_before = exec->done_before < processed ? exec->done_before : processed;
 	migrate__emit(r, MIGRATE_EVENT_PROGRESS, exec->step_index, exec->op, processed, total, NULL);
+	r->done_before = 0;
 	if (r->cancel)
 		return migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled after a batch");
 	if (exec->pause_ms)

@@ -65,13 +65,44 @@ class Result:
         return "exit %d\n--- stdout\n%s--- stderr\n%s" % (self.code, self.out, self.err)
 
     def json(self):
-        """The one JSON document a --json command prints on stdout."""
+        """The one JSON document a --json command prints on stdout: compact, and valid against
+        docs/cli.schema.json."""
         text = self.out.strip()
         check(text.count("\n") == 0, "--json printed more than one line: %r" % self)
         try:
-            return json.loads(text)
+            doc = json.loads(text)
         except ValueError as e:
             raise Fail("--json output is not JSON (%s): %r" % (e, self))
+        check(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) == text,
+              "--json output is not compact JSON: %r" % text[:300])
+        errors = sorted(cli_schema_validator().iter_errors(doc), key=lambda e: list(e.path))
+        check(not errors, "--json output does not match docs/cli.schema.json: %s in %r" %
+              ("; ".join("%s: %s" % ("/".join(map(str, e.path)), e.message) for e in errors[:3]), text[:600]))
+        return doc
+
+
+_CLI_SCHEMA = []
+
+
+def jsonschema_module():
+    try:
+        import jsonschema
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise Fail("python3 jsonschema is missing (scripts/install-deps.sh installs it)")
+        raise Skip("python3 jsonschema is missing (pip install jsonschema)")
+    return jsonschema
+
+
+def cli_schema_validator():
+    """docs/cli.schema.json, the shape of every command's --json output, checked once."""
+    if not _CLI_SCHEMA:
+        jsonschema = jsonschema_module()
+        with open(os.path.join(SRC, "docs", "cli.schema.json")) as f:
+            schema = json.load(f)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _CLI_SCHEMA.append(jsonschema.Draft202012Validator(schema))
+    return _CLI_SCHEMA[0]
 
 
 def run(args, env=None, stdin=None, timeout=300):
@@ -324,6 +355,38 @@ def case_any_redaction():
     check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
 
 
+def case_sqlite_password_file():
+    """--password-file FILE: the first line of FILE is the URL's password, put into the URL (percent-encoded)
+    and never printed, in text, -v or --json. SQLite takes no password: the file is read and not used."""
+    work = Work("pwfile")
+    db, url, p = seed000(work)
+    secret = "s3cr3t/Pa55@w:rd%"
+    pw = work.write("pw", secret + "\r\nsecond line is not read\n")
+    r = expect(mig(url, p, "-v", "--password-file", pw, "up"), 0, "7 versions applied")
+    check("takes no password" in r.err, "the unused password is said: %r" % r)
+    check(secret not in r.out + r.err and "second line" not in r.out + r.err, "password printed: %r" % r)
+    doc = mig_json(url, p, "--password-file", pw, "status")
+    check(secret not in json.dumps(doc) and doc["url"] == url, repr(doc))
+    # Put into a server URL: shown masked, so it is there, and never in clear.
+    pg = "postgresql://migrator@127.0.0.1:1/app?connect_timeout=2"
+    pg_plan = plan_path("001_processing_jobs.postgres.json")
+    for args in (["--json"], ["-v"]):
+        r = mig(pg, pg_plan, "--password-file", pw, *args, "status")
+        check(r.code == 1 and secret not in r.out + r.err, "password printed: %r" % r)
+        check("postgresql://migrator:****@127.0.0.1:1/app" in r.out + r.err, "the URL shown is masked: %r" % r)
+    r = run(["--plan", pg_plan, "--password-file", pw, "--json", "status"],
+            env={"MIGRATE_URL": "postgresql://127.0.0.1:1/app?connect_timeout=2"})
+    check(r.json()["url"] == "postgresql://:****@127.0.0.1:1/app?connect_timeout=2", repr(r))
+    # Refused: a URL with a password of its own, a missing file, an empty first line.
+    expect(mig("postgresql://m:other@127.0.0.1:1/app", pg_plan, "--password-file", pw, "status"), 2,
+           "has a password already", where="err")
+    expect(mig(url, p, "--password-file", work.path("none"), "status"), 2, "--password-file", where="err")
+    empty = work.write("empty", "\nsecret-on-line-2\n")
+    r = expect(mig(url, p, "--password-file", empty, "status"), 2, "the first line is empty", where="err")
+    check("secret-on-line-2" not in r.out + r.err, repr(r))
+    work.cleanup()
+
+
 def case_any_redaction_hostile():
     """URLs that do not parse cleanly (a repeated or oddly cased password parameter, an unencoded '%',
     '%00' or '@' in the password, an unterminated '[') print no part of the password, in text and in
@@ -357,12 +420,7 @@ def case_any_redaction_hostile():
 def case_any_schema():
     """docs/plan.schema.json is a valid draft 2020-12 schema, every shipped plan file validates, and it
     refuses every file of the broken corpus that a schema can express."""
-    try:
-        import jsonschema
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise Fail("python3 jsonschema is missing (scripts/install-deps.sh installs it)")
-        raise Skip("python3 jsonschema is missing (pip install jsonschema)")
+    jsonschema = jsonschema_module()
     with open(os.path.join(SRC, "docs", "plan.schema.json")) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -448,6 +506,8 @@ def case_sqlite_cycle():
     check("-- version 3" not in r.out, "applied versions are not rendered")
     expect(mig(url, p, "up"), 0, "applied version 7", "4 versions applied", "map_values", "backfill")
     check_seed000_applied(db, 200)
+    check(sorted(os.listdir(os.path.dirname(db))) == ["app.db"], "no lock file is left beside the database: %r" %
+          os.listdir(os.path.dirname(db)))
     expect(mig(url, p, "check"), 0, "up to date")
     expect(mig(url, p, "up"), 0, "nothing to apply")
     r = expect(mig(url, p, "plan"), 0)
@@ -514,6 +574,54 @@ def case_sqlite_json():
     doc = mig_json(url, p, "up", "99", code=1)
     check(doc["error"]["name"] == "MIGRATE_ENOTFOUND" and "99" in doc["error"]["message"], repr(doc))
     check(isinstance(doc["error"]["code"], int) and doc["error"]["code"] < 0, repr(doc))
+    work.cleanup()
+
+
+def case_sqlite_json_schema():
+    """Every command's --json output is compact JSON that docs/cli.schema.json describes (Result.json
+    checks both), successes and failures alike, and the schema knows every command."""
+    work = Work("jsonschema")
+    db, url, p = seed000(work)
+    seen = set()
+
+    def doc_of(args, code):
+        r = run(["--json"] + args)
+        doc = r.json()
+        check(r.code == code and doc["exit_code"] == code, "expected exit %d: %r" % (code, r))
+        check(not doc["ok"] or "error" not in doc, repr(doc))
+        seen.add(doc["command"])
+        return doc
+
+    base = ["--url", url, "--plan", p]
+    doc_of(base + ["status"], 0)
+    doc_of(base + ["check"], 3)
+    doc_of(base + ["plan", "3"], 0)
+    doc_of(base + ["up", "3"], 0)
+    doc_of(base + ["up"], 0)
+    doc_of(base + ["verify"], 0)
+    doc_of(base + ["rollback"], 0)
+    doc_of(base + ["redo"], 0)
+    doc_of(base + ["down", "2"], 0)
+    doc_of(base + ["repair"], 0)
+    doc_of(base + ["baseline", "3"], 0)
+    doc_of(["version"], 0)
+    d = work.path("plandir")
+    os.mkdir(d)
+    doc = doc_of(["--plan", d, "new", "first"], 0)
+    check(doc["id"] == 1 and doc["file"].endswith("0001_first.json"), repr(doc))
+    doc_of(["--plan", d, "fmt"], 0)
+    check(seen == set(COMMANDS), "every command was run: %r" % sorted(set(COMMANDS) - seen))
+    # Failures: a library error, a usage error, a missing database.
+    doc = doc_of(base + ["up", "99"], 1)
+    check(doc["error"]["name"] == "MIGRATE_ENOTFOUND", repr(doc))
+    doc = doc_of(base + ["down"], 2)
+    check(doc["error"]["domain"] == "usage", repr(doc))
+    doc_of(["--url", "sqlite:" + work.path("none.db"), "--plan", p, "status"], 7)
+    # The schema refuses what no command prints.
+    validator = cli_schema_validator()
+    check(not validator.is_valid({"command": "status", "ok": True, "exit_code": 0}), "status without versions")
+    check(not validator.is_valid({"command": "up", "plan": "p", "driver": "sqlite", "versions_applied": 1,
+                                  "ok": True, "exit_code": 0, "surprise": 1}), "an unknown field")
     work.cleanup()
 
 
@@ -645,8 +753,10 @@ def case_sqlite_lock_and_cancel():
     work.cleanup()
 
 
-def run_on_pty(args, timeout=120, columns=120, env=None):
-    """Runs the binary with stdout on a pseudo-terminal `columns` wide; returns (exit code, everything it wrote)."""
+def run_on_pty(args, timeout=120, columns=120, env=None, interrupt_after=None):
+    """Runs the binary with stdout on a pseudo-terminal `columns` wide; returns (exit code, everything it wrote).
+    With `interrupt_after` (a regular expression), sends SIGINT once the output matches it, and writes the "^C"
+    a terminal echoes, as a terminal would."""
     master, slave = pty.openpty()
     fcntl_winsize(slave, 40, columns)
     full_env = dict(os.environ)
@@ -669,6 +779,10 @@ def run_on_pty(args, timeout=120, columns=120, env=None):
             if not data:
                 break
             chunks.append(data)
+            if interrupt_after and re.search(interrupt_after, b"".join(chunks).decode(errors="replace")):
+                interrupt_after = None
+                chunks.append(b"^C")
+                proc.send_signal(signal.SIGINT)
         elif proc.poll() is not None:
             break
     proc.wait(timeout=30)
@@ -698,6 +812,59 @@ def case_sqlite_progress_pty():
     r = expect(mig(url, p, "--batch-size", "25", "--pause", "15", "up", "5"), 0, "step 1/1 backfill: ")
     check("\r" not in r.out and "\x1b" not in r.out, "no terminal codes in a pipe: %r" % r)
     check(re.search(r"step 1/1 backfill: [\d,]+ of 1,500 rows \(\d+%\), [\d,]+/s", r.out), "progress lines: %r" % r)
+    work.cleanup()
+
+
+def screen(out):
+    """The lines a terminal shows after `out`: carriage returns and erase-to-end-of-line applied."""
+    lines, line, col, i = [], [], 0, 0
+    while i < len(out):
+        if out.startswith("\x1b[K", i):
+            del line[col:]
+            i += 3
+            continue
+        ch = out[i]
+        i += 1
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append("".join(line))
+            line, col = [], 0
+        else:
+            if col < len(line):
+                line[col] = ch
+            else:
+                line.append(ch)
+            col += 1
+    if line:
+        lines.append("".join(line))
+    return lines
+
+
+def case_sqlite_cancel_pty():
+    """Ctrl-C during a backfill on a terminal: the bar is cleared, not broken by "^C", and the last line says
+    how far the run got; the resumed run reports the rows done before and now."""
+    work = Work("cancelpty")
+    db, url, p = seed000(work, rows=3000)
+    args = ["--url", url, "--plan", p, "--batch-size", "25", "--pause", "20", "up", "5"]
+    code, out = run_on_pty(args, interrupt_after=r"backfill \[#+\.+\] +[1-9]\d*% ", timeout=180)
+    check(code == 130, "Ctrl-C exits 130: %d %r" % (code, out[-2000:]))
+    shown = screen(out)
+    check(not any("left" in l or "[#" in l for l in shown), "no progress bar is left on screen: %r" % shown)
+    check(not any("^C" in l for l in shown), "the echoed ^C is cleared: %r" % shown)
+    m = re.search(r"^migrate: canceled after ([\d,]+) rows; the next run resumes there$", shown[-1])
+    check(m, "the last line says where the run stopped: %r" % shown)
+    before = int(m.group(1).replace(",", ""))
+    check(0 < before < 3000, "some batches ran, not all: %d" % before)
+    r = expect(mig(url, p, "up", "5"), 0, '(resuming)')
+    m = re.search(r"step 1/1 backfill: done in [^(]+\(3,000 rows: ([\d,]+) before, ([\d,]+) now\)", r.out)
+    check(m, "the resumed step reports rows before and now: %r" % r)
+    check(int(m.group(1).replace(",", "")) == before, "before is where the canceled run stopped: %r" % r)
+    check(int(m.group(2).replace(",", "")) == 3000 - before, "now is the rest: %r" % r)
+    # A step run afresh says nothing of before.
+    expect(mig(url, p, "down", "4"), 0)
+    r = expect(mig(url, p, "up", "5"), 0)
+    check(re.search(r"done in [^(]+\(3,000 rows\)\n", r.out), "a fresh run: %r" % r)
     work.cleanup()
 
 
@@ -1168,7 +1335,7 @@ def case_sqlite_plan_dir():
     expect(mig(url, d, "up"), 1, "0008_broken.json: steps[1]", where="err")
     with open(bad, "w") as f:
         f.write("{not json")
-    expect(mig(url, d, "up"), 1, "0008_broken.json: malformed JSON", where="err")
+    expect(mig(url, d, "up"), 1, "0008_broken.json:1:2: expected a key in double quotes or \"}\", found \"n\"", where="err")
     with open(bad, "w") as f:
         json.dump({"id": 9, "steps": []}, f)
     expect(mig(url, d, "up"), 1, "0008_broken.json: id: 9 does not match", where="err")

@@ -219,7 +219,7 @@ TEST(errors_name_the_file)
 	dir = fresh_dir("not_json");
 	write_text(dir, "0001_a.json", "{\"steps\": []}");
 	write_text(dir, "0002_b.json", "steps: []");
-	check_refused(dir, MIGRATE_EJSON, "0002_b.json: malformed JSON at line 1");
+	check_refused(dir, MIGRATE_EJSON, "0002_b.json:1:1: expected an object, found \"s\"");
 
 	dir = fresh_dir("empty_file");
 	write_text(dir, "0002_b.json", "\n");

@@ -1,7 +1,8 @@
 /*
  * Concurrent runs and the lock: 8 processes starting `up` at once apply
  * every version exactly once; a lock held by a killed process is free; a
- * busy lock names its holder.
+ * busy lock names its holder; the lock file is removed by the last target
+ * to close, and kept while another holds a lock on it.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +14,15 @@
 #define NVERSIONS 6
 
 static migrate_error_t err;
+
+/* Whether "<path>-migrate.lock" exists. */
+static int lock_file_exists(const char *path)
+{
+	char p[1200];
+
+	snprintf(p, sizeof p, "%s-migrate.lock", path);
+	return access(p, F_OK) == 0;
+}
 
 /* Every version creates a table (fails if run twice) and increments a counter. */
 static migrate_plan_t *counting_plan(void)
@@ -96,6 +106,7 @@ TEST(eight_processes_apply_each_version_once)
 		  NVERSIONS - 1);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM _migrate_lock"), 0);
 	sqlite3_close(db);
+	CHECK(!lock_file_exists(path));
 }
 
 static int park(const migrate_event_t *e, void *payload)
@@ -167,6 +178,7 @@ typedef struct nested {
 	const char *path;
 	int rc;
 	int tried;
+	int kept; /* the lock file outlived the second target, the first holding its lock */
 	char message[MIGRATE_ERROR_MESSAGE_SIZE];
 } nested_t;
 
@@ -189,6 +201,7 @@ static int try_second(const migrate_event_t *e, void *payload)
 	n->rc = migrate_up(t, p, 0, &o, &e2);
 	snprintf(n->message, sizeof n->message, "%s", e2.message);
 	migrate_target_close(t);
+	n->kept = lock_file_exists(n->path);
 	migrate_plan_destroy(p);
 	return 0;
 }
@@ -210,10 +223,13 @@ TEST(same_process_second_target_waits)
 	CHECK(n.tried);
 	CHECK_INT(n.rc, MIGRATE_ELOCKED);
 	CHECK_HAS(n.message, "held by");
+	CHECK(n.kept);
 	/* another plan has a lock of its own */
 	tu_version(other, 1, "x", "{\"op\":\"sql\",\"up\":\"CREATE TABLE other_t (x)\"}", NULL);
 	CHECK_OK(migrate_up(t, other, 0, NULL, &err), &err);
+	CHECK(lock_file_exists(n.path));
 	migrate_target_close(t);
+	CHECK(!lock_file_exists(n.path));
 	migrate_plan_destroy(p);
 	migrate_plan_destroy(other);
 }

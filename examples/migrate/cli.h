@@ -33,6 +33,8 @@ typedef struct cli {
 	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
+	const char *password_file;           /* --password-file */
+	char *url_owned;                     /* `url` with the password of password_file, wiped once open */
 	const char *operand;                 /* VERSION, or NULL */
 	int json;
 	int quiet;    /* -q: errors only */
@@ -60,6 +62,7 @@ typedef struct cli {
 	int64_t progress_first_n;
 	int64_t progress_last_print_ms;
 	int64_t progress_processed;
+	int64_t progress_before; /* of progress_processed, done by an earlier, interrupted run */
 	int64_t lock_wait_start_ms;
 	unsigned versions_run;
 	unsigned asserts_run, asserts_failed;
@@ -67,6 +70,8 @@ typedef struct cli {
 
 /* Set by SIGINT/SIGTERM; the event callback asks the run to stop when set. */
 extern volatile sig_atomic_t cli_interrupted;
+/* Set while a progress bar is the open line of a terminal: Ctrl-C clears it rather than break it. */
+extern volatile sig_atomic_t cli_bar_shown;
 
 /* ---- report.c ---- */
 
@@ -110,6 +115,13 @@ void cli_json_time(bson_t *doc, const char *key, int64_t ms);
 void cli_format_time(int64_t ms, char *out, size_t size);
 /* "12 ms", "8.1 s", "2 min 05 s" */
 void cli_format_duration(int64_t ms, char *out, size_t size);
+
+/* ---- password.c ---- */
+
+/* Puts the password of the first line of `path` into c->url; 0, or a usage error's exit code. */
+int cli_apply_password_file(cli_t *c, const char *path);
+/* Wipes and frees the URL made by cli_apply_password_file(), once the target is open. */
+void cli_wipe_url(cli_t *c);
 
 /* ---- commands.c: each returns the process exit code ---- */
 int cmd_status(cli_t *c);

@@ -40,6 +40,7 @@ static const char general_help[] =
 	"options:\n"
 	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
 	"                          (default: $MIGRATE_URL, then $DATABASE_URL)\n"
+	"      --password-file FILE  the URL's password: the first line of FILE\n"
 	"  -p, --plan FILE         the JSON plan file, a plan directory, or - for standard input\n"
 	"                          (default: $MIGRATE_PLAN)\n"
 	"  -j, --json              print one JSON document instead of text\n"
@@ -212,11 +213,18 @@ static const char help_help[] = "usage: migrate help [COMMAND]\n"
 				"exit codes: 0, 2 no such command.\n";
 
 volatile sig_atomic_t cli_interrupted;
+volatile sig_atomic_t cli_bar_shown;
 
-/* The first Ctrl-C asks for a stop at the next safe point; a second one ends the process. */
+/*
+ * The first Ctrl-C asks for a stop at the next safe point; a second one ends
+ * the process. A progress bar on the terminal (and the "^C" the terminal
+ * echoed after it) is cleared rather than left broken; the next batch draws
+ * it again below the message.
+ */
 static void on_signal(int sig)
 {
 	static const char msg[] = "\nmigrate: stopping at the next safe point (Ctrl-C again to stop at once)\n";
+	static const char clear[] = "\r\033[K";
 	ssize_t ignored;
 
 	if (cli_interrupted) {
@@ -225,7 +233,12 @@ static void on_signal(int sig)
 		return;
 	}
 	cli_interrupted = 1;
-	ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	if (cli_bar_shown) {
+		ignored = write(STDOUT_FILENO, clear, sizeof clear - 1);
+		ignored = write(STDERR_FILENO, msg + 1, sizeof msg - 2);
+	} else {
+		ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+	}
 	(void)ignored;
 }
 
@@ -295,7 +308,15 @@ int cli_parse_version(const char *s, int zero_ok, uint64_t *out)
 	return 0;
 }
 
-enum { OPT_LOCK_TIMEOUT = 256, OPT_BATCH_SIZE, OPT_PAUSE, OPT_OUT_OF_ORDER, OPT_AMENDED, OPT_TIMESTAMP };
+enum {
+	OPT_LOCK_TIMEOUT = 256,
+	OPT_BATCH_SIZE,
+	OPT_PAUSE,
+	OPT_OUT_OF_ORDER,
+	OPT_AMENDED,
+	OPT_TIMESTAMP,
+	OPT_PASSWORD_FILE
+};
 
 static const struct option long_options[] = {
 	{"url", required_argument, NULL, 'u'},
@@ -311,6 +332,7 @@ static const struct option long_options[] = {
 	{"allow-out-of-order", no_argument, NULL, OPT_OUT_OF_ORDER},
 	{"allow-amended", no_argument, NULL, OPT_AMENDED},
 	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -348,6 +370,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 		case OPT_OUT_OF_ORDER: c->opts.allow_out_of_order = 1; break;
 		case OPT_AMENDED: c->opts.allow_amended = 1; break;
 		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
+		case OPT_PASSWORD_FILE: c->password_file = optarg; break;
 		case ':':
 			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
@@ -483,6 +506,8 @@ static int run(cli_t *c, int argc, char **argv)
 		if (is_bare_path(c->url))
 			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
 					       c->url);
+		if (c->password_file && (rc = cli_apply_password_file(c, c->password_file)))
+			return rc;
 		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
 		c->readonly = cmd->needs_db == 2;
 		if (c->readonly)
@@ -492,7 +517,9 @@ static int run(cli_t *c, int argc, char **argv)
 		migrate_log_set_handler(cli_on_log, c);
 	if (c->json)
 		cli_json_begin(c);
-	if (cmd->needs_db && (rc = open_inputs(c)))
+	rc = cmd->needs_db ? open_inputs(c) : 0;
+	cli_wipe_url(c);
+	if (rc)
 		return rc;
 	/* Elsewhere the default action is right: a read ends at once. */
 	if (cmd->cancelable)

@@ -145,18 +145,90 @@ void cli_json_begin(cli_t *c)
 		BSON_APPEND_UTF8(c->doc, "plan_file", c->plan_path);
 }
 
+static void json_write_string(const char *s, uint32_t len)
+{
+	uint32_t i;
+
+	putchar('"');
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch == '\r')
+			fputs("\\r", stdout);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/*
+ * Standard compact JSON (RFC 8259, no spaces): libbson's writers put
+ * spaces around every colon and inside every bracket. The document holds
+ * strings, integers, booleans, nulls, objects and arrays only.
+ */
+static void json_write(const bson_t *doc, int array)
+{
+	bson_iter_t it;
+	uint32_t len;
+	int first = 1;
+
+	putchar(array ? '[' : '{');
+	if (bson_iter_init(&it, doc)) {
+		while (bson_iter_next(&it)) {
+			if (!first)
+				putchar(',');
+			first = 0;
+			if (!array) {
+				json_write_string(bson_iter_key(&it), bson_iter_key_len(&it));
+				putchar(':');
+			}
+			switch (bson_iter_type(&it)) {
+			case BSON_TYPE_UTF8: {
+				const char *s = bson_iter_utf8(&it, &len);
+				json_write_string(s, len);
+				break;
+			}
+			case BSON_TYPE_INT32: printf("%d", (int)bson_iter_int32(&it)); break;
+			case BSON_TYPE_INT64: printf("%lld", (long long)bson_iter_int64(&it)); break;
+			case BSON_TYPE_DOUBLE: printf("%.17g", bson_iter_double(&it)); break;
+			case BSON_TYPE_BOOL: fputs(bson_iter_bool(&it) ? "true" : "false", stdout); break;
+			case BSON_TYPE_DOCUMENT:
+			case BSON_TYPE_ARRAY: {
+				const uint8_t *data;
+				bson_t sub;
+				if (BSON_ITER_HOLDS_DOCUMENT(&it))
+					bson_iter_document(&it, &len, &data);
+				else
+					bson_iter_array(&it, &len, &data);
+				if (bson_init_static(&sub, data, len))
+					json_write(&sub, BSON_ITER_HOLDS_ARRAY(&it));
+				else
+					fputs("null", stdout);
+				break;
+			}
+			default: fputs("null", stdout); break;
+			}
+		}
+	}
+	putchar(array ? ']' : '}');
+}
+
 int cli_json_end(cli_t *c, int exit_code)
 {
-	char *json;
-
 	cli_json_begin(c);
 	if (c->nevents)
 		BSON_APPEND_ARRAY(c->doc, "events", &c->events);
 	BSON_APPEND_BOOL(c->doc, "ok", exit_code == 0);
 	BSON_APPEND_INT32(c->doc, "exit_code", exit_code);
-	json = bson_as_relaxed_extended_json(c->doc, NULL);
-	printf("%s\n", json ? json : "{}");
-	bson_free(json);
+	json_write(c->doc, 0);
+	putchar('\n');
 	fflush(stdout);
 	return exit_code;
 }
@@ -191,6 +263,21 @@ void cli_set_error(migrate_error_t *err, int domain, int code, const char *messa
 	err->code = code;
 }
 
+static const char *unit(const cli_t *c);
+
+/* A canceled run's last line: where it stopped, which is where the next run starts. */
+static void report_cancel(const cli_t *c)
+{
+	char n[32];
+
+	if (!c->progress_processed) {
+		fprintf(stderr, "migrate: canceled; the next run resumes where this one stopped\n");
+		return;
+	}
+	format_count(c->progress_processed, n, sizeof n);
+	fprintf(stderr, "migrate: canceled after %s %s; the next run resumes there\n", n, unit(c));
+}
+
 int cli_fail(cli_t *c, int rc, const migrate_error_t *err)
 {
 	return cli_fail_code(c, rc, err, cli_exit_code(rc));
@@ -213,9 +300,11 @@ int cli_fail_code(cli_t *c, int rc, const migrate_error_t *err, int exit_code)
 		return cli_json_end(c, exit_code);
 	}
 	fflush(stdout);
+	if (rc == MIGRATE_ECANCELED) {
+		report_cancel(c);
+		return exit_code;
+	}
 	fprintf(stderr, "migrate: %s\n", message);
-	if (rc == MIGRATE_ECANCELED)
-		fprintf(stderr, "migrate: canceled; run `migrate up` again to resume\n");
 	return exit_code;
 }
 
@@ -289,10 +378,15 @@ static void count_quietly(cli_t *c, const migrate_event_t *ev)
 
 void cli_close_line(cli_t *c)
 {
-	if (c->line_open) {
+	if (c->line_open && cli_bar_shown && cli_interrupted) {
+		/* The bar of a canceled step: its count goes on the cancel line instead. */
+		fputs("\r\033[K", stdout);
+		c->line_open = 0;
+	} else if (c->line_open) {
 		fputc('\n', stdout);
 		c->line_open = 0;
 	}
+	cli_bar_shown = 0;
 	fflush(stdout);
 }
 
@@ -346,6 +440,7 @@ static void draw_bar(cli_t *c, const migrate_event_t *ev, const char *done, cons
 		line[room] = '\0';
 	printf("\r\033[K%s", line);
 	c->line_open = 1;
+	cli_bar_shown = 1;
 	fflush(stdout);
 }
 
@@ -361,6 +456,7 @@ static void draw_progress(cli_t *c, const migrate_event_t *ev)
 		c->progress_first_n = ev->processed;
 	}
 	c->progress_processed = ev->processed;
+	c->progress_before = ev->processed_before;
 	/* A terminal is redrawn ten times a second at most; a log gets a line a second. */
 	if (c->progress_last_print_ms && !finished && now - c->progress_last_print_ms < (c->tty ? 100 : 1000))
 		return;
@@ -391,7 +487,7 @@ static void on_step_start(cli_t *c, const migrate_event_t *ev)
 {
 	c->step_start_ms = cli_now_ms();
 	c->progress_first_ms = c->progress_last_print_ms = 0;
-	c->progress_first_n = c->progress_processed = 0;
+	c->progress_first_n = c->progress_processed = c->progress_before = 0;
 	if (c->json)
 		return;
 	cli_close_line(c);
@@ -436,6 +532,7 @@ static void on_step_end(cli_t *c, const migrate_event_t *ev)
 	}
 	if (c->tty)
 		printf("\r\033[K");
+	cli_bar_shown = 0;
 	if (ev->direction == MIGRATE_DIRECTION_DOWN && ev->message) {
 		/* The library says why nothing ran: the step's explicit down is empty. */
 		printf("    step %d/%d %s: nothing ran (%s)\n", ev->step_index + 1, ev->step_count,
@@ -447,7 +544,15 @@ static void on_step_end(cli_t *c, const migrate_event_t *ev)
 	printf("    step %d/%d %s: done in %s", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", took);
 	if (c->progress_processed) {
 		format_count(c->progress_processed, n, sizeof n);
-		printf(" (%s %s)", n, unit(c));
+		printf(" (%s %s", n, unit(c));
+		if (c->progress_before > 0) {
+			/* A resumed step: what the interrupted run did, and what this one did. */
+			format_count(c->progress_before, n, sizeof n);
+			printf(": %s before, ", n);
+			format_count(c->progress_processed - c->progress_before, n, sizeof n);
+			printf("%s now", n);
+		}
+		printf(")");
 	}
 	printf("\n");
 	c->line_open = 0;
@@ -567,9 +672,10 @@ int cli_on_event(const migrate_event_t *ev, void *payload)
 		on_step_end(c, ev);
 		break;
 	case MIGRATE_EVENT_PROGRESS:
-		if (c->json)
+		if (c->json) {
 			c->progress_processed = ev->processed;
-		else
+			c->progress_before = ev->processed_before;
+		} else
 			draw_progress(c, ev);
 		break;
 	case MIGRATE_EVENT_LOCK_WAIT:

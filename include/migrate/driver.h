@@ -149,6 +149,15 @@ MIGRATE_EXPORT(int) migrate_exec_step_key(const migrate_exec_t *exec, char *out,
 MIGRATE_EXPORT(int) migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err);
 
 /*
+ * A batched step resuming from its checkpoint tells the engine how many rows
+ * or documents its earlier runs did (the count the checkpoint holds), before
+ * its first batch. The PROGRESS events of this step then carry it as
+ * migrate_event_t.processed_before, so that a caller can tell the rows done
+ * now from those done before. Optional: without it, processed_before is 0.
+ */
+MIGRATE_EXPORT(void) migrate_exec_resumed(migrate_exec_t *exec, int64_t done_before);
+
+/*
  * After a batch committed: emits a progress event, sleeps the pause, and
  * returns MIGRATE_ECANCELED if the caller asked to stop (stop there: the
  * journal is consistent).

@@ -80,6 +80,10 @@ typedef struct migrate_event {
 	int64_t elapsed_ms;     /* since the version or the wait started */
 	const char *message;    /* human-readable detail, or NULL; on the STEP_END of a down,
 				   "its down is empty" when the step's explicit down ran nothing */
+	int64_t processed_before; /* PROGRESS: of `processed`, the rows or documents done by earlier,
+				     interrupted runs of this step (read from its journal); 0 on a
+				     step started afresh, or when the driver does not say. The rows
+				     done by this run are processed - processed_before. */
 } migrate_event_t;
 
 /*

@@ -31,7 +31,10 @@ extern "C" {
 /*
  * Wraps an open `db` in a target. The connection is borrowed: libmigrate
  * never closes it, and it must outlive the target. The lock is taken on a
- * file beside the database (none for in-memory databases).
+ * file beside the database, "<database>-migrate.lock" (none for in-memory
+ * databases); migrate_target_close() removes it unless another target, in
+ * this process or another, holds a lock on it. A killed process leaves the
+ * file behind; it is harmless, and the next run uses and removes it.
  *
  * While the target is open, the connection's double-quoted string literals
  * are off (SQLITE_DBCONFIG_DQS_DML and SQLITE_DBCONFIG_DQS_DDL set to 0), so

@@ -299,6 +299,7 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	}
 	if ((rc = parse_checkpoint(migrate_exec_checkpoint(exec), &after, &has_after, &done, err)))
 		goto cleanup;
+	migrate_exec_resumed(exec, done);
 	if (b->mark) {
 		if ((rc = migrate_exec_step_key(exec, b->mark_key, sizeof(b->mark_key))))
 			goto cleanup;

@@ -625,6 +625,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	if ((rc = cursor_load(&c, migrate_exec_checkpoint(exec), b->npk, err)))
 		return rc;
 	start_done = c.done;
+	migrate_exec_resumed(exec, c.done);
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)))
 		goto cleanup;
 	total = estimate(b);

@@ -480,6 +480,7 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		goto cleanup;
 	if (migrate_exec_checkpoint(exec) && (rc = checkpoint_read(&b, migrate_exec_checkpoint(exec), err)))
 		goto cleanup;
+	migrate_exec_resumed(exec, b.done);
 	if ((rc = count_remaining(&b, &total, err)))
 		goto cleanup;
 	total += b.done;

@@ -8,12 +8,35 @@
  * Where F_OFD_SETLK is missing, flock() on the whole file is used instead
  * (then all plans of one database share one lock). An in-memory database is
  * private to its connection and needs no lock.
+ *
+ * The lock file is removed when the target closes, unless another target
+ * (in this process or another) has it open with a lock. Removing a lock
+ * file is only safe under a protocol, since a lock on a file that no longer
+ * has a name excludes nobody:
+ *
+ * - The closer takes an exclusive lock on the whole file without waiting.
+ *   Any plan lock held by another open file description makes that fail:
+ *   the file is in use and stays. Once it holds the whole file, nobody can
+ *   take a plan lock on this inode, so it checks that the path still names
+ *   the inode it has open (an earlier closer may have removed it and a new
+ *   run created another), unlinks the path, and closes.
+ * - The opener opens (or creates) the file, takes its plan lock, and then
+ *   checks that the path still names the inode it has locked. If a closer
+ *   unlinked the file between that open and the lock, it did not: it drops
+ *   the lock and starts again with a fresh open. While the opener holds its
+ *   plan lock, no closer can take the whole file, so the name stays valid
+ *   for as long as the lock is held.
+ * - An opener that finds its byte held by a lock covering the whole file
+ *   has met a closer about to unlink: it opens again rather than report a
+ *   holder. With flock() that case cannot be told from a holder; the
+ *   engine's retries cover the closer's brief hold.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,17 +58,34 @@ static int64_t plan_offset(const char *plan)
 	return 1 + (int64_t)(h % 0x3fffffffull);
 }
 
+/* "<database>-migrate.lock", allocated; NULL when out of memory. */
+static char *lock_path(const sq_conn_t *c)
+{
+	size_t n = strlen(c->path) + sizeof "-migrate.lock";
+	char *path = migrate__malloc(n);
+
+	if (path)
+		snprintf(path, n, "%s-migrate.lock", c->path);
+	return path;
+}
+
+/* Whether the lock file's path still names the inode open as c->lock_fd. */
+static int still_named(const sq_conn_t *c, const char *path)
+{
+	struct stat open_st, path_st;
+
+	return fstat(c->lock_fd, &open_st) == 0 && stat(path, &path_st) == 0 && open_st.st_dev == path_st.st_dev &&
+	       open_st.st_ino == path_st.st_ino;
+}
+
 static int open_lock_file(sq_conn_t *c, migrate_error_t *err)
 {
 	char *path;
-	size_t n;
 
 	if (c->lock_fd >= 0)
 		return 0;
-	n = strlen(c->path) + sizeof "-migrate.lock";
-	if (!(path = migrate__malloc(n)))
+	if (!(path = lock_path(c)))
 		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ENOMEM, "out of memory");
-	snprintf(path, n, "%s-migrate.lock", c->path);
 	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (c->lock_fd < 0) {
 		int rc = migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EIO, "cannot open the lock file %s: %s", path,
@@ -57,7 +97,10 @@ static int open_lock_file(sq_conn_t *c, migrate_error_t *err)
 	return 0;
 }
 
-/* 0 when taken, 1 when another holder has it, negative on error. */
+/*
+ * Locks (or unlocks) the byte at `offset`, or the whole file when `offset`
+ * is 0. 0 when taken, 1 when another holder has it, negative on error.
+ */
 static int file_lock(sq_conn_t *c, int64_t offset, int lock, migrate_error_t *err)
 {
 #ifdef F_OFD_SETLK
@@ -67,7 +110,7 @@ static int file_lock(sq_conn_t *c, int64_t offset, int lock, migrate_error_t *er
 	fl.l_type = lock ? F_WRLCK : F_UNLCK;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = (off_t)offset;
-	fl.l_len = 1;
+	fl.l_len = offset ? 1 : 0;
 	if (fcntl(c->lock_fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 #else
@@ -152,6 +195,64 @@ cleanup:
 	return rc;
 }
 
+/* Whether the lock that keeps us from `offset` covers the whole file: a closer about to unlink it. */
+static int held_by_closer(const sq_conn_t *c, int64_t offset)
+{
+#ifdef F_OFD_GETLK
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)offset;
+	fl.l_len = 1;
+	return fcntl(c->lock_fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_start == 0 && fl.l_len == 0;
+#else
+	(void)c;
+	(void)offset;
+	return 0;
+#endif
+}
+
+/* Drops the open lock file (and any lock on it) without removing it. */
+static void drop_lock_file(sq_conn_t *c)
+{
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+#define REOPEN_MAX 100
+
+/*
+ * Takes the plan's byte on a lock file that its path still names (see the
+ * comment at the top): 0 taken, 1 held by another run, negative on error.
+ */
+static int lock_named_file(sq_conn_t *c, int64_t offset, migrate_error_t *err)
+{
+	char *path = lock_path(c);
+	int rc = 0, tries;
+
+	if (!path)
+		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ENOMEM, "out of memory");
+	for (tries = 0; tries < REOPEN_MAX; tries++) {
+		if ((rc = open_lock_file(c, err)))
+			break;
+		if ((rc = file_lock(c, offset, 1, err)) < 0)
+			break;
+		if (rc == 0 && still_named(c, path))
+			break;
+		if (rc > 0 && !held_by_closer(c, offset))
+			break;
+		/* Locked a file a closer unlinked, or met one about to: open the path again. */
+		drop_lock_file(c);
+		rc = 1;
+		migrate__sleep_ms(1);
+	}
+	free(path);
+	return rc;
+}
+
 int migrate__sq_lock_try(void *conn, const char *plan, migrate_error_t *err)
 {
 	sq_conn_t *c = conn;
@@ -160,10 +261,8 @@ int migrate__sq_lock_try(void *conn, const char *plan, migrate_error_t *err)
 
 	if (!c->path)
 		return 0;
-	if ((rc = open_lock_file(c, err)))
-		return rc;
 	offset = plan_offset(plan);
-	if ((rc = file_lock(c, offset, 1, err)) < 0)
+	if ((rc = lock_named_file(c, offset, err)) < 0)
 		return rc;
 	if (rc > 0)
 		return busy(c, plan, err);
@@ -204,10 +303,21 @@ int migrate__sq_lock_release(void *conn, const char *plan, migrate_error_t *err)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Closes the lock file, removing it when no other open file description
+ * holds a lock on it (the closer's half of the protocol at the top).
+ */
 void migrate__sq_lock_close(sq_conn_t *c)
 {
-	if (c->lock_fd >= 0)
-		close(c->lock_fd);
-	c->lock_fd = -1;
+	char *path;
+
+	if (c->lock_fd < 0)
+		return;
+	if ((path = lock_path(c))) {
+		if (file_lock(c, 0, 1, NULL) == 0 && still_named(c, path))
+			unlink(path);
+		free(path);
+	}
+	drop_lock_file(c);
 	c->lock_offset = 0;
 }
