@@ -6,7 +6,7 @@ _migrate()
 {
 	local cur prev word i
 	local commands="status plan up down rollback redo check verify baseline repair new fmt version help"
-	local options="-u --url -p --plan -j --json -q --quiet -v --verbose --lock-timeout
+	local options="-u --url -p --plan --password-file -j --json -q --quiet -v --verbose --lock-timeout
 		--batch-size --pause --allow-out-of-order --allow-amended --timestamp -h --help -V --version"
 	local schemes="sqlite: postgresql:// postgres:// mongodb://"
 
@@ -17,7 +17,7 @@ _migrate()
 
 	# The argument of an option that takes one.
 	case $prev in
-	-p | --plan)
+	-p | --plan | --password-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
@@ -54,7 +54,7 @@ _migrate()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		-u | --url | -p | --plan | --lock-timeout | --batch-size | --pause)
+		-u | --url | -p | --plan | --password-file | --lock-timeout | --batch-size | --pause)
 			((i++))
 			;;
 		-*) ;;

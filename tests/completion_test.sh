@@ -82,8 +82,8 @@ expect --url sqlite:x.db -p plan.json "" -- "${all_commands[@]}"
 expect -j --lock-timeout 5 st -- status
 # Options.
 expect --allow- -- --allow-amended --allow-out-of-order
-expect --p -- --pause --plan
-offers - -- -u -p -j -q -v -h -V --url --plan --json --quiet --verbose --lock-timeout \
+expect --p -- --password-file --pause --plan
+offers - -- -u -p -j -q -v -h -V --url --plan --password-file --json --quiet --verbose --lock-timeout \
 	--batch-size --pause --allow-out-of-order --allow-amended --timestamp --help --version
 expect up --j -- --json
 # Option arguments: numbers get nothing, URLs a scheme.
