@@ -326,6 +326,19 @@ class _Builders:
         Raises JSONError for malformed JSON, PlanError for a bad document."""
         return self._build("migrate_version_add_step_json", json_doc(step, "step"))
 
+    def step(self, op: str, **fields: Any) -> Step:
+        """Any op of the step catalog by name, through the JSON step path:
+        ``v.step("rename_table", from_="sessions", to="jobs")``. A trailing
+        underscore is dropped from a field's name (for Python keywords such
+        as ``from``). It makes the same document, and so the same checksum,
+        as the typed builder of that op; an op added to the catalog is
+        available here with no change to this binding. Raises PlanError for
+        a bad document."""
+        doc: Dict[str, Any] = {"op": op}
+        for key, value in fields.items():
+            doc[key[:-1] if key.endswith("_") else key] = value
+        return self.add_step(doc)
+
     def create_table(
         self,
         table: str,
