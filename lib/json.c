@@ -89,15 +89,13 @@ static const char *duplicate_key(const bson_t *doc)
 }
 
 /*
- * What libbson's parser lets through: integers beyond int64 (some of which
- * it wraps silently: 99999999999999999999) and the non-JSON words NaN and
- * Infinity. Returns where the first one starts, or NULL; *range is set when
- * it is an integer out of range. Strings are skipped; anything else that is
- * not JSON the parser refuses itself.
+ * What libbson's parser lets through once the syntax is checked
+ * (migrate__json_syntax): integers beyond int64, some of which it wraps
+ * silently (99999999999999999999). Returns where the first one starts, or
+ * NULL. Strings are skipped.
  */
-static const char *bad_token(const char *s, bool *range)
+static const char *big_integer(const char *s)
 {
-	*range = false;
 	while (*s) {
 		const char *start = s;
 		if (*s == '"') {
@@ -114,17 +112,9 @@ static const char *bad_token(const char *s, bool *range)
 			if (integral) {
 				errno = 0;
 				(void)strtoll(start, NULL, 10);
-				if (errno == ERANGE) {
-					*range = true;
+				if (errno == ERANGE)
 					return start;
-				}
 			}
-		} else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
-			while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
-				s++;
-			if (!(s - start == 4 && (!strncmp(start, "true", 4) || !strncmp(start, "null", 4))) &&
-			    !(s - start == 5 && !strncmp(start, "false", 5)))
-				return start;
 		} else {
 			s++;
 		}
@@ -283,17 +273,10 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 	bson_t tmp;
 	bson_iter_t it;
 	const char *dup, *bad;
-	bool range;
 	int rc = 0;
 
-	if ((bad = bad_token(json, &range)) != NULL) {
-		char where[64];
-		if (range)
-			return out_of_range(json, bad, err);
-		migrate__text_position(json, (size_t)(bad - json), where, sizeof where);
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
-				    "malformed JSON at %s: not a JSON value: \"%.24s\"", where, bad);
-	}
+	if ((bad = big_integer(json)) != NULL)
+		return out_of_range(json, bad, err);
 	wrapped = bson_string_new("{\"v\":");
 	bson_string_append(wrapped, json);
 	bson_string_append(wrapped, "\n}");

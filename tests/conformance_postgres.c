@@ -182,9 +182,9 @@ static long audit_runs(const char *url)
 	long n;
 
 	CHECK(PQstatus(c) == CONNECTION_OK);
-	n = (long)pgt_int(c, "SELECT CASE WHEN to_regclass('audit') IS NULL THEN 0 ELSE "
-			     "(xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM audit', false, true, "
-			     "'')))[1]::text::int END");
+	n = pgt_int(c, "SELECT (to_regclass('audit') IS NOT NULL)::int")
+		    ? (long)pgt_int(c, "SELECT count(*) FROM audit")
+		    : 0;
 	PQfinish(c);
 	return n;
 }
