@@ -14,6 +14,10 @@ install(TARGETS migrate migrate_static EXPORT libmigrateTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The driver modules the shared library loads (lib/module.c).
+foreach(module ${MIGRATE_MODULE_TARGETS})
+  install(TARGETS ${module} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/${MIGRATE_MODULE_SUBDIR})
+endforeach()
 install(EXPORT libmigrateTargets NAMESPACE libmigrate:: DESTINATION ${MIGRATE_CMAKE_DIR})
 
 # The exported targets link the pkg-config imported targets by name

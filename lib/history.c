@@ -38,6 +38,7 @@ void migrate__history_free(migrate__history *h)
 	for (i = 0; i < h->n; i++)
 		rec_free(&h->recs[i]);
 	free(h->recs);
+	migrate__idmap_free(&h->ids);
 	memset(h, 0, sizeof *h);
 }
 
@@ -45,10 +46,7 @@ migrate__rec *migrate__history_find(migrate__history *h, uint64_t version)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
-		if (h->recs[i].version == version)
-			return &h->recs[i];
-	return NULL;
+	return migrate__idmap_get(&h->ids, version, &i) ? &h->recs[i] : NULL;
 }
 
 migrate__rec *migrate__history_add(migrate__history *h, uint64_t version)
@@ -63,6 +61,8 @@ migrate__rec *migrate__history_add(migrate__history *h, uint64_t version)
 		h->recs = grown;
 		h->cap = cap;
 	}
+	if (migrate__idmap_put(&h->ids, version, h->n))
+		return NULL;
 	r = &h->recs[h->n++];
 	memset(r, 0, sizeof *r);
 	r->version = version;

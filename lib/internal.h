@@ -32,10 +32,26 @@ struct migrate_version {
 	bson_t *down;               /* explicit down of the whole version, or NULL */
 };
 
+/* ---- idmap.c: id -> array position, in constant time ---- */
+typedef struct migrate__idmap_slot {
+	uint64_t id;
+	size_t pos1; /* position + 1; 0: empty */
+} migrate__idmap_slot;
+typedef struct migrate__idmap {
+	migrate__idmap_slot *slots;
+	size_t cap, n;
+} migrate__idmap;
+/* Maps `id` to `pos` (replacing an earlier position); MIGRATE_ENOMEM. */
+int migrate__idmap_put(migrate__idmap *m, uint64_t id, size_t pos);
+/* Whether `id` is mapped; its position in *pos (if not NULL). */
+bool migrate__idmap_get(const migrate__idmap *m, uint64_t id, size_t *pos);
+void migrate__idmap_free(migrate__idmap *m);
+
 struct migrate_plan {
 	char *name;
 	migrate_version_t **versions;
 	size_t nversions, capversions;
+	migrate__idmap ids; /* version id -> position in versions */
 };
 
 struct migrate_target {
@@ -67,6 +83,7 @@ typedef struct migrate__rec {
 typedef struct migrate__history {
 	migrate__rec *recs;
 	size_t n, cap;
+	migrate__idmap ids; /* version -> position in recs */
 } migrate__history;
 
 /* One read of the history of `plan` (none when the store does not exist). */
@@ -243,11 +260,38 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 /* ---- checksum.c ---- */
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err);
 
-/* ---- driver registry (target.c) ---- */
-const migrate_driver_t *migrate__driver_for_url(const char *url);
+/* ---- built-in drivers and their modules (module.c) ---- */
+/*
+ * A driver built as a module: the shared library loads it on first use
+ * (libmigrate-<major>/<name>.so beside libmigrate.so), the static library
+ * has it compiled in. The module defines one of these, named
+ * migrate__module_<name>; the library refuses a module of another version
+ * (modules use the library's internal symbols, which have no stable ABI).
+ */
+#define MIGRATE__MODULE_ABI 1
+/* The one symbol a module exports. */
+#define MIGRATE__MODULE_ENTRY __attribute__((visibility("default")))
+typedef struct migrate__module {
+	unsigned abi;                   /* MIGRATE__MODULE_ABI */
+	const char *version;            /* MIGRATE_VERSION_STRING the module was built with */
+	const migrate_driver_t *driver; /* static storage */
+	/* Wraps an application's connection (PGconn *, mongoc_client_t *);
+	 * `arg` is the driver's options (may be NULL) or the database name. */
+	int (*wrap)(migrate_target_t **out, void *handle, const void *arg, migrate_error_t *err);
+} migrate__module_t;
 
-/* Built-in drivers (NULL when not built). */
+/* The built-in driver for `url`'s scheme, its module loaded if need be.
+ * *out is NULL (and 0 returned) when no built-in driver has the scheme;
+ * MIGRATE_ENOTFOUND or MIGRATE_EVERSION when its module cannot be loaded. */
+int migrate__builtin_for_url(const char *url, const migrate_driver_t **out, migrate_error_t *err);
+/* Whether `url` starts with one of `schemes` (NULL-terminated) and a colon. */
+bool migrate__has_scheme(const char *const *schemes, const char *url);
+/* "sqlite, postgresql, mongodb": the built-in schemes of this build, for messages. */
+const char *migrate__builtin_schemes(void);
+
+/* The driver compiled into the library. */
 extern const migrate_driver_t migrate__sqlite_driver;
+/* The drivers of the modules (in the module, or the static library). */
 extern const migrate_driver_t migrate__postgres_driver;
 extern const migrate_driver_t migrate__mongo_driver;
 

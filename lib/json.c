@@ -60,29 +60,63 @@ bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out)
 	return bson_init_static(out, data, len);
 }
 
-/* Finds a key repeated within one object, at any depth. */
-static const char *duplicate_key(const bson_t *doc)
+static int cmp_keys(const void *a, const void *b)
 {
-	bson_iter_t a, b;
-	const char *dup = NULL;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
+/* A key of `doc`'s own members given twice, or NULL. Small objects compare
+ * pairs; large ones sort their keys (pairs again if that cannot allocate). */
+static const char *repeated_member(const bson_t *doc)
+{
+	uint32_t n = bson_count_keys(doc), i = 0;
+	const char *dup = NULL, **keys;
+	bson_iter_t a, b;
+
+	if (n > 32 && (keys = migrate__malloc(n * sizeof *keys)) != NULL) {
+		if (bson_iter_init(&a, doc))
+			while (i < n && bson_iter_next(&a))
+				keys[i++] = bson_iter_key(&a);
+		qsort(keys, i, sizeof *keys, cmp_keys);
+		for (n = 1; !dup && n < i; n++)
+			if (strcmp(keys[n - 1], keys[n]) == 0)
+				dup = keys[n];
+		free(keys);
+		return dup;
+	}
 	if (!bson_iter_init(&a, doc))
 		return NULL;
-	while (!dup && bson_iter_next(&a)) {
+	while (bson_iter_next(&a)) {
 		b = a;
 		while (bson_iter_next(&b))
 			if (strcmp(bson_iter_key(&a), bson_iter_key(&b)) == 0)
 				return bson_iter_key(&a);
+	}
+	return NULL;
+}
+
+/* Finds a key repeated within one object, at any depth (an array's keys
+ * are its indexes, never repeated). Linear in the size of the document
+ * (n log n for an object's own members). */
+static const char *duplicate_key(const bson_t *doc, bool is_array)
+{
+	bson_iter_t a;
+	const char *dup = is_array ? NULL : repeated_member(doc);
+
+	if (dup || !bson_iter_init(&a, doc))
+		return dup;
+	while (!dup && bson_iter_next(&a)) {
 		if (BSON_ITER_HOLDS_DOCUMENT(&a) || BSON_ITER_HOLDS_ARRAY(&a)) {
 			bson_t sub;
 			const uint8_t *data;
 			uint32_t len;
-			if (BSON_ITER_HOLDS_DOCUMENT(&a))
-				bson_iter_document(&a, &len, &data);
-			else
+			bool arr = BSON_ITER_HOLDS_ARRAY(&a);
+			if (arr)
 				bson_iter_array(&a, &len, &data);
+			else
+				bson_iter_document(&a, &len, &data);
 			if (bson_init_static(&sub, data, len))
-				dup = duplicate_key(&sub);
+				dup = duplicate_key(&sub, arr);
 		}
 	}
 	return dup;
@@ -302,7 +336,7 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 		migrate__doc_sub(&tmp, "v", &sub);
 		bson_destroy(out);
 		bson_copy_to(&sub, out);
-		dup = duplicate_key(out);
+		dup = duplicate_key(out, array);
 		if (dup)
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: duplicate key \"%s\"",
 					  dup);
@@ -337,11 +371,6 @@ static void append_json_string(bson_string_t *out, const char *s, uint32_t len)
 }
 
 #define SORT_ON_STACK 64
-
-static int cmp_keys(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 static void append_double(bson_string_t *out, double d)
 {

@@ -46,6 +46,7 @@ void migrate_plan_destroy(migrate_plan_t *plan)
 	for (i = 0; i < plan->nversions; i++)
 		version_destroy(plan->versions[i]);
 	free(plan->versions);
+	migrate__idmap_free(&plan->ids);
 	free(plan->name);
 	free(plan);
 }
@@ -69,10 +70,7 @@ migrate_version_t *migrate__plan_find(const migrate_plan_t *plan, uint64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < plan->nversions; i++)
-		if (plan->versions[i]->id == id)
-			return plan->versions[i];
-	return NULL;
+	return migrate__idmap_get(&plan->ids, id, &i) ? plan->versions[i] : NULL;
 }
 
 int migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name, migrate_version_t **out,
@@ -98,7 +96,9 @@ int migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name
 		plan->capversions = cap;
 	}
 	v = migrate__calloc(1, sizeof *v);
-	if (!v || (name && !(v->name = migrate__strdup(name)))) {
+	if (!v || (name && !(v->name = migrate__strdup(name))) || migrate__idmap_put(&plan->ids, id, plan->nversions)) {
+		if (v)
+			free(v->name);
 		free(v);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	}

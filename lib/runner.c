@@ -406,7 +406,12 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 	start_record(r, sum, MIGRATE_STATE_APPLYING);
 	if (v->nsteps == 0)
 		mark_applied(r);
-	if ((rc = journal(r)))
+	/* A version that goes on with a transaction writes its record in
+	 * that transaction, with the steps it covers: a record written before
+	 * would say nothing a crash does not (the next run goes on from the
+	 * first step not committed either way), and costs a round trip. */
+	if (!(rec->steps_done < v->nsteps && r->t->driver->begin && !step_no_txn(r, v->steps[rec->steps_done])) &&
+	    (rc = journal(r)))
 		return rc;
 	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1,
 		      rec->steps_done || rec->checkpoint ? "resuming" : NULL);

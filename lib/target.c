@@ -15,44 +15,20 @@ static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static const migrate_driver_t *registered[MAX_REGISTERED];
 static size_t nregistered;
 
-static const migrate_driver_t *const builtins[] = {
-#ifdef MIGRATE_HAVE_SQLITE
-	&migrate__sqlite_driver,
-#endif
-#ifdef MIGRATE_HAVE_POSTGRES
-	&migrate__postgres_driver,
-#endif
-#ifdef MIGRATE_HAVE_MONGO
-	&migrate__mongo_driver,
-#endif
-	NULL};
-
-static bool has_scheme(const migrate_driver_t *d, const char *url)
-{
-	size_t i, n;
-
-	for (i = 0; d->schemes && d->schemes[i]; i++) {
-		n = strlen(d->schemes[i]);
-		if (strncmp(url, d->schemes[i], n) == 0 && url[n] == ':')
-			return true;
-	}
-	return false;
-}
-
-const migrate_driver_t *migrate__driver_for_url(const char *url)
+/* The registered driver for `url`, else the built-in one (loading its
+ * module); *out is NULL when none knows the scheme. */
+static int driver_for_url(const char *url, const migrate_driver_t **out, migrate_error_t *err)
 {
 	const migrate_driver_t *found = NULL;
 	size_t i;
 
 	pthread_mutex_lock(&registry_mutex);
 	for (i = nregistered; !found && i > 0; i--)
-		if (has_scheme(registered[i - 1], url))
+		if (migrate__has_scheme(registered[i - 1]->schemes, url))
 			found = registered[i - 1];
 	pthread_mutex_unlock(&registry_mutex);
-	for (i = 0; !found && builtins[i]; i++)
-		if (has_scheme(builtins[i], url))
-			found = builtins[i];
-	return found;
+	*out = found;
+	return found ? 0 : migrate__builtin_for_url(url, out, err);
 }
 
 static int check_driver(const migrate_driver_t *d, migrate_error_t *err)
@@ -127,22 +103,13 @@ int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t
 	if (!out || !url)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_target_open: out and url are required");
 	*out = NULL;
-	d = migrate__driver_for_url(url);
+	if ((rc = driver_for_url(url, &d, err)))
+		return rc;
 	if (!d) {
 		migrate__redact_url(url, safe, sizeof safe);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND,
-				    "no driver for \"%s\" (this build knows: sqlite%s%s and registered drivers)", safe,
-#ifdef MIGRATE_HAVE_POSTGRES
-				    ", postgresql",
-#else
-				    "",
-#endif
-#ifdef MIGRATE_HAVE_MONGO
-				    ", mongodb"
-#else
-				    ""
-#endif
-		);
+				    "no driver for \"%s\" (this build knows: %s and registered drivers)", safe,
+				    migrate__builtin_schemes());
 	}
 	if (!d->open)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver %s cannot open URLs", d->name);

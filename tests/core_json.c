@@ -252,6 +252,42 @@ TEST(malformed_step_json)
 	migrate_plan_destroy(plan);
 }
 
+/* Duplicate keys in large objects (sorted, not compared in pairs) and
+ * large arrays (whose keys are indexes) are told apart. */
+TEST(duplicate_keys_in_large_objects)
+{
+	char json[16384];
+	migrate_version_t *v = NULL;
+	migrate_plan_t *plan = plan_with_version(&v);
+	migrate_error_t err;
+	size_t len;
+	int i, dup;
+
+	for (dup = 0; dup < 2; dup++) {
+		/* a backfill of 200 columns; with dup, "k150" twice */
+		len = (size_t)snprintf(json, sizeof json, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{");
+		for (i = 0; i < 200; i++)
+			len += (size_t)snprintf(json + len, sizeof json - len, "%s\"k%d\":{\"value\":1}", i ? "," : "",
+						dup && i == 199 ? 150 : i);
+		snprintf(json + len, sizeof json - len, "}}");
+		fresh_err(&err);
+		if (dup) {
+			CHECK_INT(migrate_version_add_step_json(v, json, NULL, &err), MIGRATE_EJSON);
+			CHECK_HAS(err.message, "duplicate key \"k150\"");
+		} else {
+			CHECK_OK(migrate_version_add_step_json(v, json, NULL, &err), &err);
+		}
+	}
+	/* an array of 500 equal objects is no duplicate */
+	len = (size_t)snprintf(json, sizeof json, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[");
+	for (i = 0; i < 500; i++)
+		len += (size_t)snprintf(json + len, sizeof json - len, "%s{\"a\":1}", i ? "," : "");
+	snprintf(json + len, sizeof json - len, "]}}}");
+	fresh_err(&err);
+	CHECK_OK(migrate_version_add_step_json(v, json, NULL, &err), &err);
+	migrate_plan_destroy(plan);
+}
+
 /* JSON arguments of the typed builders: the same rules, the step left as it was. */
 TEST(malformed_builder_json)
 {

@@ -6,6 +6,7 @@ migrate_public_headers(MIGRATE_HEADERTEST_HEADERS)
 add_subdirectory(headertest)
 
 list(JOIN MIGRATE_HEADERTEST_HEADERS "," _packaging_headers)
+list(JOIN MIGRATE_MODULES "," _packaging_modules)
 set(_packaging_sanitize "")
 if(MIGRATE_SANITIZE)
   set(_packaging_sanitize "-fsanitize=address,undefined -fno-omit-frame-pointer")
@@ -19,7 +20,7 @@ set(_packaging_args
   -DVERSION=${PROJECT_VERSION} -DMAJOR=${PROJECT_VERSION_MAJOR} -DHEADERS=${_packaging_headers}
   -DREADELF=${CMAKE_READELF} -DNM=${CMAKE_NM} -DPKG_CONFIG=${PKG_CONFIG_EXECUTABLE}
   -DC_COMPILER=${CMAKE_C_COMPILER} "-DGENERATOR=${CMAKE_GENERATOR}" -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM}
-  "-DSANITIZE_FLAGS=${_packaging_sanitize}")
+  "-DSANITIZE_FLAGS=${_packaging_sanitize}" -DMODULES=${_packaging_modules} -DMODULE_SUBDIR=${MIGRATE_MODULE_SUBDIR})
 set(_packaging_script ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
 
 # packaging.NAME runs run.cmake in MODE with extra -D arguments.
@@ -31,6 +32,9 @@ endfunction()
 
 migrate_packaging_test(exports_only_api exports -DCHECK=only -DLIBRARY=$<TARGET_FILE:migrate>)
 migrate_packaging_test(exports_all_declared exports -DCHECK=declared -DLIBRARY=$<TARGET_FILE:migrate>)
+foreach(module ${MIGRATE_MODULES})
+  migrate_packaging_test(exports_module_${module} exports -DCHECK=module -DLIBRARY=$<TARGET_FILE:migrate_${module}>)
+endforeach()
 
 set(_packaging_dirs LIBDIR INCLUDEDIR BINDIR DATADIR MANDIR DOCDIR)
 list(TRANSFORM _packaging_dirs PREPEND CMAKE_INSTALL_)

@@ -15,6 +15,7 @@ target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
 target_compile_definitions(migrate_cli PRIVATE "MIGRATE_DOCDIR=\"${CMAKE_INSTALL_FULL_DOCDIR}\"")
 # libbson (a public dependency of the library) builds the --json documents.
 target_link_libraries(migrate_cli PRIVATE migrate)
+add_dependencies(migrate_cli migrate_libraries)
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/man/migrate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 

@@ -532,6 +532,12 @@ int main(int argc, char **argv)
 	cli_t c;
 	int code;
 
+	/* libmongoc (loaded with the MongoDB module, on first use) keeps
+	 * counters for mongoc-stat in a shared-memory segment named after the
+	 * pid; one left behind by a killed process of the same pid makes it
+	 * print a warning, which -q and --json output must not carry. The
+	 * tool never reads those counters. The user's own setting wins. */
+	setenv("MONGOC_DISABLE_SHM", "1", 0);
 	memset(&c, 0, sizeof c);
 	migrate_run_options_init(&c.opts, MIGRATE_RUN_OPTIONS_VERSION);
 	c.opts.on_event = cli_on_event;

@@ -99,9 +99,11 @@ const migrate_driver_t migrate__mongo_driver = {
 	.rollback = NULL,
 };
 
-MIGRATE_EXPORT(int)
-migrate_target_open_mongo(migrate_target_t **out, mongoc_client_t *client, const char *dbname, migrate_error_t *err)
+/* migrate_target_open_mongo(), reached through the module table. */
+static int mongo_wrap(migrate_target_t **out, void *handle, const void *arg, migrate_error_t *err)
 {
+	mongoc_client_t *client = handle;
+	const char *dbname = arg;
 	mongo_conn_t *c;
 	int rc;
 
@@ -118,3 +120,11 @@ migrate_target_open_mongo(migrate_target_t **out, mongoc_client_t *client, const
 		mongo__conn_free(c); /* the target owns c only on success */
 	return rc;
 }
+
+/* What the library finds when it loads this module (module.c). */
+MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_mongo = {
+	MIGRATE__MODULE_ABI,
+	MIGRATE_VERSION_STRING,
+	&migrate__mongo_driver,
+	mongo_wrap,
+};

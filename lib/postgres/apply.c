@@ -76,37 +76,45 @@ int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int 
 {
 	int in_txn = t->in_txn;
 	uint32_t attempt;
+	char *joined = NULL;
 	int rc = 0;
 
+	/* In the engine's transaction the savepoint, the statement and its
+	 * release go in one simple query: one round trip. A failure stops the
+	 * query where it happened, with the savepoint set. The newlines keep
+	 * a trailing line comment of a raw statement to itself. */
+	if (in_txn) {
+		static const char head[] = "SAVEPOINT migrate_step;\n", tail[] = "\n;RELEASE SAVEPOINT migrate_step";
+		size_t size = sizeof head + strlen(sql) + sizeof tail;
+
+		if (!(joined = migrate__malloc(size)))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+		snprintf(joined, size, "%s%s%s", head, sql, tail);
+		sql = joined;
+	}
 	for (attempt = 1;; attempt++) {
 		PGresult *failed = NULL;
 		uint32_t wait;
 
-		if (in_txn)
-			rc = pg__exec(t, "SAVEPOINT migrate_step", 0, NULL, NULL, what, err);
-		else if (!raw)
-			rc = pg__begin(t, err);
-		if (rc)
+		if (!in_txn && !raw && (rc = pg__begin(t, err)))
 			return rc;
 		rc = pg__exec_failed(t, sql, 0, NULL, NULL, &failed, what, err);
 		if (rc == 0) {
-			if (in_txn)
-				rc = pg__exec(t, "RELEASE SAVEPOINT migrate_step", 0, NULL, NULL, what, err);
-			else if (!raw)
+			if (!in_txn && !raw)
 				rc = pg__commit(t, err);
-			return rc;
+			break;
 		}
 		if (!pg__retryable(pg__state(failed)) || attempt >= t->retries || pg__lost(t)) {
 			PQclear(failed);
 			if (!in_txn && !raw)
 				pg__abort(t);
-			return rc;
+			break;
 		}
 		if (in_txn) {
 			migrate_error_t e;
 			if (pg__exec(t, "ROLLBACK TO SAVEPOINT migrate_step", 0, NULL, NULL, what, &e) != 0) {
 				PQclear(failed);
-				return rc;
+				break;
 			}
 		} else if (!raw) {
 			pg__abort(t);
@@ -116,6 +124,8 @@ int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int 
 		PQclear(failed);
 		migrate__sleep_ms(wait);
 	}
+	free(joined);
+	return rc;
 }
 
 /* ---- online indexes ------------------------------------------------------ */

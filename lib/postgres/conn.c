@@ -12,18 +12,6 @@
 
 #include "pg.h"
 
-int migrate_postgres_options_init(migrate_postgres_options_t *opts, unsigned version)
-{
-	migrate_postgres_options_t dflt = MIGRATE_POSTGRES_OPTIONS_INIT;
-
-	if (!opts)
-		return MIGRATE_EINVAL;
-	if (version != MIGRATE_POSTGRES_OPTIONS_VERSION)
-		return MIGRATE_EVERSION;
-	*opts = dflt;
-	return 0;
-}
-
 static void target_free(pg_target_t *t)
 {
 	if (!t)
@@ -336,9 +324,11 @@ static void *pg_native(void *conn)
 	return ((pg_target_t *)conn)->conn;
 }
 
-int migrate_target_open_postgres_opts(migrate_target_t **out, PGconn *conn, const migrate_postgres_options_t *opts,
-				      migrate_error_t *err)
+/* migrate_target_open_postgres_opts(), reached through the module table. */
+static int pg_wrap(migrate_target_t **out, void *handle, const void *arg, migrate_error_t *err)
 {
+	PGconn *conn = handle;
+	const migrate_postgres_options_t *opts = arg;
 	migrate_postgres_options_t dflt = MIGRATE_POSTGRES_OPTIONS_INIT;
 	pg_target_t *t;
 	int rc;
@@ -362,11 +352,6 @@ int migrate_target_open_postgres_opts(migrate_target_t **out, PGconn *conn, cons
 	if (rc)
 		target_free(t);
 	return rc;
-}
-
-int migrate_target_open_postgres(migrate_target_t **out, PGconn *conn, migrate_error_t *err)
-{
-	return migrate_target_open_postgres_opts(out, conn, NULL, err);
 }
 
 /* ---- statements and errors ---------------------------------------------- */
@@ -670,4 +655,12 @@ const migrate_driver_t migrate__postgres_driver = {
 	pg__begin,
 	pg__commit,
 	pg__rollback,
+};
+
+/* What the library finds when it loads this module (module.c). */
+MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_postgres = {
+	MIGRATE__MODULE_ABI,
+	MIGRATE_VERSION_STRING,
+	&migrate__postgres_driver,
+	pg_wrap,
 };

@@ -28,8 +28,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux paths and loader")
 
-# Runs a plan on SQLite, checks the table with Python's own sqlite3, and
-# prints the file the dynamic loader mapped for libmigrate.
+# Runs a plan on SQLite, checks the table with Python's own sqlite3, checks
+# the PostgreSQL and MongoDB modules load, and prints the file the dynamic
+# loader mapped for libmigrate.
 PLAN = textwrap.dedent("""
     import sqlite3, sys
     import libmigrate as lm
@@ -41,6 +42,16 @@ PLAN = textwrap.dedent("""
         assert t.check(plan).name == "UP_TO_DATE"
     rows = sqlite3.connect(db).execute("select name from sqlite_master where type='table' and name='jobs'")
     assert rows.fetchall() == [("jobs",)]
+    # The driver modules load from beside the library (a closed port: the
+    # open gets as far as connecting).
+    for url in ("postgresql://127.0.0.1:1/none?connect_timeout=2",
+                "mongodb://127.0.0.1:1/none?serverSelectionTimeoutMS=200&connectTimeoutMS=200"):
+        try:
+            lm.Target.open(url).close()
+        except lm.MigrateError as e:
+            assert "connect" in str(e) and "not installed" not in str(e), str(e)
+        else:
+            raise AssertionError(url + " opened")
     maps = [line.split()[-1] for line in open("/proc/self/maps") if "libmigrate.so" in line]
     print(sorted(set(maps))[0])
 """)

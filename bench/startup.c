@@ -1,0 +1,320 @@
+/*
+ * Start-up cost: what libmigrate adds to every start of an application.
+ *
+ *   bench_startup [--cli PATH] [--pg URL] [--mongo URL] [--rounds N]
+ *
+ * Prints four tables:
+ *   1. plan loading: parse and checksum every version of a JSON plan of
+ *      1,000, 10,000 and 100,000 versions (linear means a flat per-version
+ *      cost);
+ *   2. process start: `migrate --version` (with --cli), whole-process wall;
+ *   3. check at 1,000 applied versions: in process through the C API (open
+ *      the target, migrate_check, close) and, with --cli, `migrate check`
+ *      as a whole process, on SQLite (a temporary file) and on the servers
+ *      given;
+ *   4. statements (or commands) sent per version while applying 200
+ *      trivial versions from empty, and per check, counted from the
+ *      library's debug log, which names every statement it sends.
+ * Times are medians of --rounds runs (default 21).
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#include <migrate/migrate.h>
+
+static int rounds = 21;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench_startup: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return v[n / 2];
+}
+
+/* A plan of n versions, each creating one table (table names unique). */
+static char *plan_json(long n, const char *name)
+{
+	size_t cap = 256 + (size_t)n * 200, len;
+	char *s = malloc(cap);
+	long i;
+
+	if (!s)
+		die("plan", "out of memory");
+	len = (size_t)snprintf(s, cap, "{\"plan\": \"%s\", \"versions\": [", name);
+	for (i = 1; i <= n; i++)
+		len += (size_t)snprintf(
+			s + len, cap - len,
+			"%s{\"id\": %ld, \"name\": \"table %ld\", \"steps\": [{\"op\": \"create_table\", "
+			"\"table\": \"t%ld\", \"columns\": [{\"name\": \"id\", \"type\": \"bigint\"}], "
+			"\"primary_key\": [\"id\"]}]}",
+			i > 1 ? ", " : "", i, i, i);
+	snprintf(s + len, cap - len, "]}");
+	return s;
+}
+
+static migrate_plan_t *load(const char *json)
+{
+	migrate_plan_t *plan;
+	migrate_error_t err;
+
+	if (migrate_plan_load_json(&plan, json, &err))
+		die("load", err.message);
+	return plan;
+}
+
+static void table_loading(void)
+{
+	static const long sizes[] = {1000, 10000, 100000};
+	size_t k, i;
+
+	printf("## Plan loading (parse + checksum of every version)\n\n");
+	printf("| versions | parse ms | checksum ms | total ms | us per version |\n");
+	printf("|---:|---:|---:|---:|---:|\n");
+	for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		char *json = plan_json(sizes[k], "bench");
+		int n = sizes[k] >= 100000 ? 3 : 7, r;
+		double parse[7], sum[7], total;
+
+		for (r = 0; r < n; r++) {
+			double t0 = now_ms(), t1;
+			migrate_plan_t *plan = load(json);
+			char hex[65];
+			migrate_error_t err;
+
+			t1 = now_ms();
+			for (i = 0; i < migrate_plan_version_count(plan); i++)
+				if (migrate_version_checksum(migrate_plan_version_at(plan, i), hex, sizeof hex, &err))
+					die("checksum", err.message);
+			sum[r] = now_ms() - t1;
+			parse[r] = t1 - t0;
+			migrate_plan_destroy(plan);
+		}
+		total = median(parse, n) + median(sum, n);
+		printf("| %ld | %.1f | %.1f | %.1f | %.2f |\n", sizes[k], median(parse, n), median(sum, n), total,
+		       total * 1000.0 / (double)sizes[k]);
+		free(json);
+	}
+	printf("\n");
+}
+
+/* Runs argv, stdout and stderr to /dev/null; its wall time in ms.
+ * posix_spawn, not fork: the cost of copying this process's page tables
+ * (it holds 100k-version plans) must not count. */
+static double spawn_ms(char *const argv[], int *status)
+{
+	posix_spawn_file_actions_t fa;
+	double t0;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	t0 = now_ms();
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+		die(argv[0], "cannot run");
+	waitpid(pid, status, 0);
+	t0 = now_ms() - t0;
+	posix_spawn_file_actions_destroy(&fa);
+	return t0;
+}
+
+static double spawn_median(char *const argv[], int expect_exit)
+{
+	double t[64];
+	int r, status, n = rounds > 64 ? 64 : rounds;
+
+	for (r = 0; r < n; r++) {
+		t[r] = spawn_ms(argv, &status);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != expect_exit)
+			die(argv[0], "unexpected exit status");
+	}
+	return median(t, n);
+}
+
+/* ---- statement counting ---- */
+
+static long statements;
+
+/* Debug lines of a driver ("postgres: ...", "sqlite: ...", "mongo: ...")
+ * are statements or commands sent; the engine's own are not. */
+static void count_log(int level, const char *message, void *payload)
+{
+	static const char *const drivers[] = {"postgres: ", "sqlite: ", "mongo: ", NULL};
+	size_t i;
+
+	(void)payload;
+	for (i = 0; level == MIGRATE_LOG_DEBUG && drivers[i]; i++)
+		if (strncmp(message, drivers[i], strlen(drivers[i])) == 0)
+			statements++;
+}
+
+typedef struct target_case {
+	const char *driver;
+	const char *url; /* check and count here */
+	char *plan_file; /* the 1,000-version plan, for the tool */
+} target_case_t;
+
+static migrate_target_t *open_target(const char *url)
+{
+	migrate_target_t *t;
+	migrate_error_t err;
+
+	if (migrate_target_open(&t, url, &err))
+		die(url, err.message);
+	return t;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		die(path, "cannot write");
+}
+
+/* Table 3 and 4 for one target: its history is reset to the plan's. */
+static void run_target(const target_case_t *c, const char *cli, char *row3, size_t size3, char *row4, size_t size4)
+{
+	char *json = plan_json(1000, "bench_check");
+	migrate_plan_t *plan = load(json);
+	migrate_target_t *t = open_target(c->url);
+	migrate_error_t err;
+	double api[64], cli_ms = -1;
+	long up_statements, check_statements;
+	int r, state, n = rounds > 64 ? 64 : rounds;
+
+	/* A clean slate: revert whatever an earlier run of the benchmark left. */
+	if (migrate_down(t, plan, 0, NULL, &err))
+		die("down", err.message);
+	statements = 0;
+	migrate_log_set_handler(count_log, NULL);
+	if (migrate_up(t, plan, 200, NULL, &err))
+		die("up", err.message);
+	migrate_log_set_handler(NULL, NULL);
+	up_statements = statements;
+	if (migrate_up(t, plan, 0, NULL, &err))
+		die("up", err.message);
+	migrate_target_close(t);
+
+	for (r = 0; r < n; r++) {
+		double t0 = now_ms();
+
+		t = open_target(c->url);
+		if (migrate_check(t, plan, &state, &err) || state != MIGRATE_CHECK_UP_TO_DATE)
+			die("check", err.message);
+		migrate_target_close(t);
+		api[r] = now_ms() - t0;
+	}
+	t = open_target(c->url);
+	statements = 0;
+	migrate_log_set_handler(count_log, NULL);
+	if (migrate_check(t, plan, &state, &err))
+		die("check", err.message);
+	migrate_log_set_handler(NULL, NULL);
+	check_statements = statements;
+
+	if (cli) {
+		char *argv[] = {(char *)cli, "-u", (char *)c->url, "--plan", c->plan_file, "check", NULL};
+
+		write_file(c->plan_file, json);
+		cli_ms = spawn_median(argv, 0);
+	}
+	snprintf(row3, size3, "| %s | %.2f | %s%.2f |\n", c->driver, median(api, n), cli ? "" : "n/a ",
+		 cli ? cli_ms : 0.0);
+	snprintf(row4, size4, "| %s | %.1f | %ld |\n", c->driver, (double)up_statements / 200.0, check_statements);
+
+	if (migrate_down(t, plan, 0, NULL, &err))
+		die("down", err.message);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	free(json);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cli = NULL, *pg = NULL, *mongo = NULL;
+	char dir[] = "/tmp/bench_startup.XXXXXX", url[256], rows3[4][512], rows4[4][256], plan_file[4][300];
+	target_case_t cases[3];
+	size_t ncases = 0, k;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--cli") && i + 1 < argc)
+			cli = argv[++i];
+		else if (!strcmp(argv[i], "--pg") && i + 1 < argc)
+			pg = argv[++i];
+		else if (!strcmp(argv[i], "--mongo") && i + 1 < argc)
+			mongo = argv[++i];
+		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 21;
+		else
+			die("usage", "bench_startup [--cli PATH] [--pg URL] [--mongo URL] [--rounds N]");
+	}
+	if (!mkdtemp(dir))
+		die("mkdtemp", dir);
+
+	printf("# libmigrate %s start-up\n\n", migrate_version_string());
+	table_loading();
+
+	if (cli) {
+		char *args[] = {(char *)cli, "--version", NULL};
+
+		printf("## Process start\n\n| command | wall ms |\n|---|---:|\n");
+		printf("| migrate --version | %.2f |\n\n", spawn_median(args, 0));
+	}
+
+	snprintf(url, sizeof url, "sqlite:%s/check.db", dir);
+	cases[ncases++] = (target_case_t){"sqlite", url, NULL};
+	if (pg)
+		cases[ncases++] = (target_case_t){"postgres", pg, NULL};
+	if (mongo)
+		cases[ncases++] = (target_case_t){"mongo", mongo, NULL};
+	for (k = 0; k < ncases; k++) {
+		snprintf(plan_file[k], sizeof plan_file[k], "%s/plan_%zu.json", dir, k);
+		cases[k].plan_file = plan_file[k];
+		run_target(&cases[k], cli, rows3[k], sizeof rows3[k], rows4[k], sizeof rows4[k]);
+	}
+	printf("## check at 1,000 applied versions\n\n");
+	printf("| driver | C API ms (open + check + close) | migrate check ms (process) |\n|---|---:|---:|\n");
+	for (k = 0; k < ncases; k++)
+		fputs(rows3[k], stdout);
+	printf("\n## Statements sent\n\n| driver | per trivial version (up) | per check |\n|---|---:|---:|\n");
+	for (k = 0; k < ncases; k++)
+		fputs(rows4[k], stdout);
+	printf("\n");
+	for (k = 0; k < ncases; k++)
+		unlink(plan_file[k]);
+	snprintf(url, sizeof url, "%s/check.db", dir);
+	unlink(url);
+	rmdir(dir);
+	return 0;
+}
