@@ -68,6 +68,8 @@ struct migrate_exec {
 	int step_index;
 	const char *op;
 	int64_t done_before; /* rows the step's earlier runs did (migrate_exec_resumed) */
+	int64_t batch_start_ms;     /* the current batch's start (migrate_exec_batch_start) */
+	int64_t batches, longest_ms; /* committed by this run, and the longest of them */
 };
 
 /* ---- history in memory (history.c) ---- */
@@ -114,6 +116,7 @@ typedef struct migrate_run {
 	int64_t version_started_ms;
 	int64_t wait_started_ms;      /* while waiting for the lock */
 	int64_t done_before;          /* of a PROGRESS event being emitted: see migrate_event_t */
+	int64_t step_batches, step_longest_ms; /* of the step just run, for its STEP_END event */
 	char applied_by[300];
 } migrate_run;
 

@@ -41,6 +41,10 @@ int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int6
 			     : r->wait_started_ms ? migrate__now_ms() - r->wait_started_ms : 0;
 	ev.message = message;
 	ev.processed_before = type == MIGRATE_EVENT_PROGRESS ? r->done_before : 0;
+	if (type == MIGRATE_EVENT_STEP_END) {
+		ev.batches = r->step_batches;
+		ev.longest_batch_ms = r->step_longest_ms;
+	}
 	if (r->opts.on_event(&ev, r->opts.event_payload) != 0)
 		r->cancel = 1;
 	return r->cancel;
@@ -199,9 +203,20 @@ void migrate_exec_resumed(migrate_exec_t *exec, int64_t done_before)
 		exec->done_before = done_before > 0 ? done_before : 0;
 }
 
+void migrate_exec_batch_start(migrate_exec_t *exec)
+{
+	if (exec)
+		exec->batch_start_ms = migrate__now_ms();
+}
+
 int migrate_exec_batch_done(migrate_exec_t *exec, int64_t processed, int64_t total, migrate_error_t *err)
 {
 	migrate_run *r = exec->run;
+	int64_t took = migrate__now_ms() - exec->batch_start_ms;
+
+	exec->batches++;
+	if (took > exec->longest_ms)
+		exec->longest_ms = took;
 
 	r->done_before = exec->done_before < processed ? exec->done_before : processed;
 	migrate__emit(r, MIGRATE_EVENT_PROGRESS, exec->step_index, exec->op, processed, total, NULL);
@@ -210,6 +225,7 @@ int migrate_exec_batch_done(migrate_exec_t *exec, int64_t processed, int64_t tot
 		return migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled after a batch");
 	if (exec->pause_ms)
 		migrate__sleep_ms(exec->pause_ms);
+	exec->batch_start_ms = migrate__now_ms(); /* unless the driver marks the next batch's start */
 	return 0;
 }
 
@@ -247,6 +263,7 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	char place[512];
 	int rc;
 
+	r->step_batches = r->step_longest_ms = 0;
 	if (!strcmp(s->op, "custom")) {
 		migrate_custom_fn fn = r->direction == MIGRATE_DIRECTION_UP ? s->custom_up : s->custom_down;
 		migrate_error_t cerr;
@@ -278,11 +295,14 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	exec.run = r;
 	exec.step_index = (int)orig->index;
 	exec.op = s->op;
+	exec.batch_start_ms = migrate__now_ms();
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     s->op);
 	rc = migrate__fault(MIGRATE__FAULT_DRIVER, "apply_step", r->err);
 	if (rc == 0)
 		rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
+	r->step_batches = exec.batches;
+	r->step_longest_ms = exec.longest_ms;
 	free((char *)exec.checkpoint);
 	if (rc) {
 		migrate__step_place(orig, place, sizeof place);

@@ -548,6 +548,11 @@ def case_sqlite_json():
     versions = [e for e in doc["events"] if e["event"] == "version"]
     check([e["id"] for e in versions] == list(range(1, 8)) and all(e["direction"] == "up" for e in versions), repr(doc))
     check(all(isinstance(e["duration_ms"], int) for e in versions), repr(doc))
+    # Each batched step tells its batches: 200 rows in batches of 40.
+    batches = [e for e in doc["events"] if e["event"] == "batches"]
+    check(any(e["op"] == "backfill" and e["rows"] == 200 and e["batches"] == 5 for e in batches), repr(batches))
+    check(all(e["batches"] >= 1 and 0 <= e["longest_batch_ms"] <= max(v["duration_ms"] for v in versions) + 1
+              for e in batches), repr(batches))
     check_seed000_applied(db, 200)
     doc = mig_json(url, p, "status")
     for v in doc["versions"]:
@@ -805,7 +810,8 @@ def case_sqlite_progress_pty():
     check(len(bars) >= 3, "the bar is redrawn in place: %r" % out[-2000:])
     check(re.search(r"\[#{24}\] 100% 1,500/1,500 rows", out), "the bar reaches 100%%: %r" % out[-2000:])
     check(re.search(r"\d+(\.\d)? (ms|s) left", out), "time left is shown: %r" % out[-2000:])
-    check(re.search(r"\r\x1b\[K    step 1/1 backfill: done in [\d.]+ m?s \(1,500 rows\)\r?\n", out),
+    check(re.search(r"\r\x1b\[K    step 1/1 backfill: done in [\d.]+ m?s \(1,500 rows\) in 60 batches, "
+                    r"the longest [\d.]+ m?s\r?\n", out),
           "the line ends with the result: %r" % out[-2000:])
     # The same in a pipe: plain lines, no escape sequences.
     r = expect(mig(url, p, "--batch-size", "25", "--pause", "15", "down", "3"), 0)
@@ -864,7 +870,8 @@ def case_sqlite_cancel_pty():
     # A step run afresh says nothing of before.
     expect(mig(url, p, "down", "4"), 0)
     r = expect(mig(url, p, "up", "5"), 0)
-    check(re.search(r"done in [^(]+\(3,000 rows\)\n", r.out), "a fresh run: %r" % r)
+    check(re.search(r"done in [^(]+\(3,000 rows\) in \d+ batch(es)?, the longest [\d.]+ m?s\n", r.out),
+          "a fresh run: %r" % r)
     work.cleanup()
 
 
@@ -1235,7 +1242,8 @@ def case_postgres_exit_codes():
     check(first.returncode == 130, "exit 130: %r %r" % (seen + out.decode(), err.decode()))
     rows = probe(url, "sql", "SELECT count(*) FROM slow WHERE n = 1")["rows"]
     check(0 < int(rows[0][0]) < 600, "stopped part way: %r" % rows)
-    expect(mig(url, fixture, "up"), 0, "(resuming)")
+    r = expect(mig(url, fixture, "up"), 0, "(resuming)")
+    check(re.search(r" now\) in \d+ batch(es)?, the longest [\d.]+ m?s\n", r.out), "batches of the rest: %r" % r)
     check(probe(url, "sql", "SELECT count(*) FROM slow WHERE n = 1")["rows"] == [["600"]], "resumed to the end")
     expect(mig(url, fixture, "check"), 0)
     work = Work("pgcodes")
@@ -1257,7 +1265,9 @@ def case_mongo_seed000():
     p = plan_path("000_sessions_to_jobs.mongo.json")
     expect(mig(url, os.path.join(FIXTURES, "000_old_sessions.mongo.json"), "up"), 0)
     expect(mig(url, p, "check"), 3)
-    expect(mig(url, p, "--batch-size", "3", "up"), 0, "7 versions applied")
+    r = expect(mig(url, p, "--batch-size", "3", "up"), 0, "7 versions applied")
+    # the counters' backfill: 10 documents in batches of 3
+    check(re.search(r"backfill: done in [^(]+\(10 documents\) in 4 batches, the longest [\d.]+ m?s\n", r.out), repr(r))
     t = probe(url, "tables")["tables"]
     check(t["jobs"]["rows"] == 10 and t["sessions"]["rows"] == 0, repr(t))
     check(len(t["jobs"]["indexes"]) == 6 and len(t["sessions"]["indexes"]) == 7, "the eleven indexes and _id: %r" % t)

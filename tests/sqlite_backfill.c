@@ -2,6 +2,8 @@
  * Batched updates on SQLite: backfill expressions, map_values, progress,
  * cancellation and resumption from the journaled checkpoint.
  */
+#include <time.h>
+
 #include "sqlite_util.h"
 
 static migrate_error_t err;
@@ -11,12 +13,30 @@ typedef struct events {
 	int cancel_at; /* cancel at this PROGRESS event (0: never) */
 	int64_t last_processed, last_total;
 	int step; /* the step of the last PROGRESS */
+	int64_t batches, longest_ms; /* of the last STEP_END */
+	int64_t t0;                  /* the wall clock at the run's start */
 } events_t;
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int on_event(const migrate_event_t *e, void *payload)
 {
 	events_t *ev = payload;
 
+	if (e->type == MIGRATE_EVENT_STEP_END) {
+		ev->batches = e->batches;
+		ev->longest_ms = e->longest_batch_ms;
+		/* no batch outlasts the run */
+		CHECK(e->longest_batch_ms >= 0 && e->longest_batch_ms <= wall_ms() - ev->t0 + 1);
+	}
+	if (e->type == MIGRATE_EVENT_STEP_START)
+		ev->batches = ev->longest_ms = -1;
 	if (e->type != MIGRATE_EVENT_PROGRESS)
 		return 0;
 	ev->progress++;
@@ -36,6 +56,7 @@ static migrate_run_options_t options(events_t *ev, uint32_t batch_size)
 	o.batch_size = batch_size;
 	o.on_event = on_event;
 	o.event_payload = ev;
+	ev->t0 = wall_ms();
 	return o;
 }
 
@@ -84,6 +105,9 @@ TEST(counters_from_arrays_and_counts)
 	CHECK_INT(ev.last_processed, 30);
 	CHECK_INT(ev.last_total, 30);
 	CHECK_INT(ev.progress, 5);
+	/* the step's end reports its batches (the last, empty read commits nothing) */
+	CHECK_INT(ev.batches, 5);
+	CHECK(ev.longest_ms >= 0);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs WHERE status = 'run' AND tools_completed = CASE WHEN "
 			     "tool_ids = '[1,2,3]' THEN 3 ELSE 0 END"),
 		  30);
@@ -170,7 +194,7 @@ TEST(cancel_and_resume_from_checkpoint)
 	migrate_target_t *t = tu_target(path);
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
-	events_t ev = {0, 3, 0, 0, 0};
+	events_t ev = {.cancel_at = 3};
 	migrate_run_options_t o = options(&ev, 10);
 	migrate_status_t *st = NULL;
 
@@ -223,6 +247,31 @@ TEST(adaptive_batches)
 	/* sized by the driver: more than one batch, and not a fixed 1000 */
 	CHECK(ev.progress > 1);
 	CHECK(ev.progress != 20);
+	CHECK_INT(ev.batches, ev.progress);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+/* STEP_END tells a batched step's batches; a step of one statement has none. */
+TEST(step_end_counts_batches)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 4);
+
+	fill(db, 10);
+	tu_version(p, 1, "index", "{\"op\":\"create_index\",\"table\":\"items\",\"columns\":[\"grp\"]}", NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(ev.batches, 0);
+	CHECK_INT(ev.longest_ms, 0);
+	tu_version(p, 2, "increment", INCREMENT, NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(ev.batches, 3); /* 4 + 4 + 2 rows */
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 10);
 	sqlite3_close(db);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
@@ -234,7 +283,7 @@ TEST(without_rowid_composite_key)
 	migrate_target_t *t = tu_target(path);
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
-	events_t ev = {0, 2, 0, 0, 0};
+	events_t ev = {.cancel_at = 2};
 	migrate_run_options_t o = options(&ev, 4);
 
 	tu_exec(db,
@@ -286,7 +335,7 @@ TEST(down_after_a_step_stopped_part_way)
 	migrate_target_t *t = tu_target(path);
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
-	events_t ev = {0, 2, 0, 0, 0};
+	events_t ev = {.cancel_at = 2};
 	migrate_run_options_t o = options(&ev, 3);
 	int i;
 

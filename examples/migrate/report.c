@@ -512,13 +512,23 @@ static void on_step_end(cli_t *c, const migrate_event_t *ev)
 	char took[32], n[32];
 
 	if (c->json) {
+		bson_t e;
 		if (is_verify(c)) {
-			bson_t e;
 			c->asserts_run++;
 			json_event_begin(c, &e, "assert");
 			BSON_APPEND_INT64(&e, "version", (int64_t)ev->version_id);
 			BSON_APPEND_INT32(&e, "step", ev->step_index + 1);
 			BSON_APPEND_BOOL(&e, "holds", true);
+			json_event_end(c, &e);
+		} else if (ev->batches > 0) {
+			/* A batched step: how the time budget was kept. */
+			json_event_begin(c, &e, "batches");
+			BSON_APPEND_INT64(&e, "version", (int64_t)ev->version_id);
+			BSON_APPEND_INT32(&e, "step", ev->step_index + 1);
+			BSON_APPEND_UTF8(&e, "op", ev->op ? ev->op : "");
+			BSON_APPEND_INT64(&e, "rows", c->progress_processed - c->progress_before);
+			BSON_APPEND_INT64(&e, "batches", ev->batches);
+			BSON_APPEND_INT64(&e, "longest_batch_ms", ev->longest_batch_ms);
 			json_event_end(c, &e);
 		}
 		return;
@@ -553,6 +563,11 @@ static void on_step_end(cli_t *c, const migrate_event_t *ev)
 			printf("%s now", n);
 		}
 		printf(")");
+	}
+	if (ev->batches > 0) {
+		format_count(ev->batches, n, sizeof n);
+		cli_format_duration(ev->longest_batch_ms, took, sizeof took);
+		printf(" in %s batch%s, the longest %s", n, ev->batches == 1 ? "" : "es", took);
 	}
 	printf("\n");
 	c->line_open = 0;

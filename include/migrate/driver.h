@@ -158,6 +158,14 @@ MIGRATE_EXPORT(int) migrate_exec_journal(migrate_exec_t *exec, const char *check
 MIGRATE_EXPORT(void) migrate_exec_resumed(migrate_exec_t *exec, int64_t done_before);
 
 /*
+ * Before a batch's first statement: marks where the batch starts, so that
+ * the step's longest batch (migrate_event_t.longest_batch_ms) is timed from
+ * there to migrate_exec_batch_done(). Optional: without it, a batch is timed
+ * from the step's start or the previous batch's end.
+ */
+MIGRATE_EXPORT(void) migrate_exec_batch_start(migrate_exec_t *exec);
+
+/*
  * After a batch committed: emits a progress event, sleeps the pause, and
  * returns MIGRATE_ECANCELED if the caller asked to stop (stop there: the
  * journal is consistent).

@@ -84,6 +84,10 @@ typedef struct migrate_event {
 				     interrupted runs of this step (read from its journal); 0 on a
 				     step started afresh, or when the driver does not say. The rows
 				     done by this run are processed - processed_before. */
+	int64_t batches;          /* STEP_END of a batched step: the batches this run committed (0 for
+				     a step run as one statement) */
+	int64_t longest_batch_ms; /* STEP_END: the longest of those batches, from its first statement
+				     to its commit: the longest time the step held row locks at once */
 } migrate_event_t;
 
 /*

@@ -313,6 +313,7 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		const bson_t *doc;
 		bson_iter_t it;
 
+		migrate_exec_batch_start(exec);
 		if ((rc = mongo__lock_check(b->c, err)))
 			goto cleanup;
 		for (n = 0; n < size && mongoc_cursor_next(cur, &doc); n++)

@@ -632,6 +632,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	for (;;) {
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
+		migrate_exec_batch_start(exec);
 		rc = run_batch(b, &c, size, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
 		if (rc && failed && pg__retryable(pg__state(failed)) && attempt < b->t->retries && !pg__lost(b->t)) {

@@ -486,6 +486,7 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 	total += b.done;
 	for (;;) {
 		t0 = migrate__now_ms();
+		migrate_exec_batch_start(exec);
 		if ((rc = one_batch(&b, exec, in_txn, size, &rows, err)) || rows == 0)
 			break;
 		if ((rc = migrate_exec_batch_done(exec, b.done, total > b.done ? total : b.done, err)))

@@ -86,6 +86,9 @@ class EventStruct(Structure):
         ("total", c_int64),
         ("elapsed_ms", c_int64),
         ("message", c_char_p),
+        ("processed_before", c_int64),
+        ("batches", c_int64),
+        ("longest_batch_ms", c_int64),
     ]
 
 

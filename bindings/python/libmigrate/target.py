@@ -88,6 +88,12 @@ class Event:
     total: int
     elapsed_ms: int
     message: Optional[str]
+    #: PROGRESS: of ``processed``, what earlier, interrupted runs of the step did.
+    processed_before: int = 0
+    #: STEP_END of a batched step: the batches this run committed, and the
+    #: longest of them in ms (from its first statement to its commit).
+    batches: int = 0
+    longest_batch_ms: int = 0
 
     @classmethod
     def _from_struct(cls, ev: _lib.EventStruct) -> "Event":
@@ -103,6 +109,9 @@ class Event:
             total=int(ev.total),
             elapsed_ms=int(ev.elapsed_ms),
             message=text(ev.message),
+            processed_before=int(ev.processed_before),
+            batches=int(ev.batches),
+            longest_batch_ms=int(ev.longest_batch_ms),
         )
 
 

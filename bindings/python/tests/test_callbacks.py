@@ -49,6 +49,10 @@ def test_events_describe_the_run(sqlite_db: SqliteDB) -> None:
     assert [(e.version_id, e.version_name) for e in starts] == [(2, "fill")]
     assert events[0].type == lm.EventType.LOCK_ACQUIRED
     assert isinstance(events[0], lm.Event)  # a copy, safe to keep
+    # The step's end tells its batches: 100 rows in batches of 10.
+    ends = [e for e in events if e.type == lm.EventType.STEP_END]
+    assert [(e.batches, e.longest_batch_ms >= 0) for e in ends] == [(10, True)]
+    assert all(e.processed_before == 0 for e in progress)
 
 
 def test_exception_in_event_callback_cancels_and_is_reraised(sqlite_db: SqliteDB) -> None:
