@@ -113,20 +113,16 @@ static result_t run_single(PGconn *c, int expr)
 	return r;
 }
 
-/* The driver logs the longest batch and the batch count at the end of a backfill. */
-static double log_held_ms;
-static long log_batches;
-
-static void on_log(int level, const char *message, void *payload)
+/* The step's end tells its batches and the longest one. */
+static int on_event(const migrate_event_t *ev, void *payload)
 {
-	const char *p;
+	result_t *r = payload;
 
-	(void)level;
-	(void)payload;
-	if ((p = strstr(message, " rows in ")) != NULL)
-		log_batches = strtol(p + 9, NULL, 10);
-	if ((p = strstr(message, "held its locks ")) != NULL && strstr(message, "the longest batch"))
-		log_held_ms = strtod(p + 15, NULL);
+	if (ev->type == MIGRATE_EVENT_STEP_END) {
+		r->batches = ev->batches;
+		r->max_held_ms = (double)ev->longest_batch_ms;
+	}
+	return 0;
 }
 
 /* Runs the backfill in a child process; its peak RSS comes back through wait4. */
@@ -149,19 +145,18 @@ static result_t run_libmigrate(PGconn *c, const char *url, int expr, uint32_t ba
 		migrate_error_t err;
 		double t0;
 		close(fds[0]);
-		migrate_log_set_handler(on_log, NULL);
 		if (migrate_target_open(&t, url, &err) || migrate_plan_new(&plan, "bench", &err) ||
 		    migrate_plan_add_version(plan, 1, "backfill", &v, &err) ||
 		    migrate_version_add_step_json(v, backfill_json[expr], NULL, &err))
 			die("setup", err.message);
 		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
 		o.batch_size = batch_size;
+		o.on_event = on_event;
+		o.event_payload = &r;
 		t0 = now_s();
 		if (migrate_up(t, plan, 0, &o, &err))
 			die("migrate_up", err.message);
 		r.seconds = now_s() - t0;
-		r.max_held_ms = log_held_ms;
-		r.batches = log_batches;
 		if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
 			_exit(2);
 		migrate_plan_destroy(plan);

@@ -331,7 +331,11 @@ static void mark_applied(migrate_run *r)
 {
 	r->rec->state = MIGRATE_STATE_APPLIED;
 	r->rec->finished_at_ms = migrate__now_ms();
-	r->rec->duration_ms = r->rec->finished_at_ms - r->rec->started_at_ms;
+	/* The duration is this run's: a version resumed after an interruption
+	 * counts from the resume (started_at keeps the first start, so the
+	 * total is finished_at - started_at). */
+	r->rec->duration_ms = r->rec->finished_at_ms -
+			      (r->version_started_ms ? r->version_started_ms : r->rec->started_at_ms);
 	migrate__rec_set(r->rec, &r->rec->error, NULL);
 	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 }
@@ -400,10 +404,11 @@ static void start_record(migrate_run *r, const char *checksum, int state)
 	migrate__rec_set(r->rec, &r->rec->applied_by, r->applied_by);
 	migrate__rec_set(r->rec, &r->rec->lib_version, MIGRATE_VERSION_STRING);
 	migrate__rec_set(r->rec, &r->rec->error, NULL);
+	/* The run's own start, so that its duration never exceeds the total. */
 	if (r->rec->state != MIGRATE_STATE_APPLYING && r->rec->state != MIGRATE_STATE_FAILED)
-		r->rec->started_at_ms = migrate__now_ms();
+		r->rec->started_at_ms = r->version_started_ms ? r->version_started_ms : migrate__now_ms();
 	if (!r->rec->started_at_ms)
-		r->rec->started_at_ms = migrate__now_ms();
+		r->rec->started_at_ms = r->version_started_ms ? r->version_started_ms : migrate__now_ms();
 	r->rec->state = state;
 }
 

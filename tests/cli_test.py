@@ -417,6 +417,18 @@ def case_any_redaction_hostile():
         check(doc["error"]["message"], "an error message: %r" % doc)
 
 
+def case_any_mongo_url_reasons():
+    """A MongoDB URL that does not parse gets libmongoc's reason, never its password, and none of
+    libmongoc's own log lines (no server needed)."""
+    p = plan_path("004_chat_collections.mongo.json")
+    for url, reason in (("mongodb://h/bad.name", "Invalid database name"),
+                        ("mongodb://u:s3cret@h:99999/db", "Invalid host string"),
+                        ("mongodb://u:s3cr%et@h/db", "Incorrect URI escapes in password")):
+        r = expect(run(["--url", url, "--plan", p, "status"]), 1, "bad MongoDB URL", reason, where="err")
+        check("s3cr" not in r.err and "s3cr" not in r.out, "the password stays out: %r" % r)
+        check("mongoc" not in r.err, "libmongoc's log stays out without -v: %r" % r)
+
+
 def case_any_schema():
     """docs/plan.schema.json is a valid draft 2020-12 schema, every shipped plan file validates, and it
     refuses every file of the broken corpus that a schema can express."""
@@ -735,6 +747,10 @@ def case_sqlite_lock_and_cancel():
         doc = mig_json(url, p, "--lock-timeout", "300", "up", code=6)
         check(doc["error"]["name"] == "MIGRATE_ELOCKED" and doc["error"]["domain"] == "lock", repr(doc))
         check(any(e["event"] == "lock_wait" for e in doc["events"]), "the wait is in the events: %r" % doc)
+        # A longer wait on the same holder is shown once, not every second.
+        doc = mig_json(url, p, "--lock-timeout", "3500", "up", code=6)
+        waits = [e for e in doc["events"] if e["event"] == "lock_wait"]
+        check(len(waits) == 1 and waits[0]["waited_ms"] < 1000, "one lock_wait for one holder: %r" % doc)
         expect(mig(url, p, "--lock-timeout", "0", "up"), 6)
         # check and status take no lock.
         expect(mig(url, p, "check"), 4, "failed")
@@ -1048,6 +1064,24 @@ def case_sqlite_quiet_beside_stale_mongoc_segment():
     work.cleanup()
 
 
+def case_sqlite_plan_error_wins_over_database():
+    """check and status load the plan while connecting; a broken plan is still the error reported,
+    whatever the database says, and an invalid plan makes no database file."""
+    work = Work("planfirst")
+    broken = work.path("broken.json")
+    with open(broken, "w") as f:
+        f.write('{"plan": "x", "versions": [{"id": 1, "steps": [{"op": "no_such_op"}]}]}')
+    missing = work.path("missing.db")
+    for cmd in ("check", "status", "verify", "up"):
+        r = expect(run(["--url", "sqlite:" + missing, "--plan", broken, cmd]), 1, "no_such_op", where="err")
+        check("no database" not in r.err, "%s: the plan's error, not the database's: %r" % (cmd, r))
+        check(not os.path.exists(missing), "%s made a database file" % cmd)
+    r = expect(run(["--url", "postgresql://127.0.0.1:1/none?connect_timeout=2", "--plan", broken, "check"]), 1,
+               "no_such_op", where="err")
+    check("connect" not in r.err, "the plan's error, not the connection's: %r" % r)
+    work.cleanup()
+
+
 def case_sqlite_terminal():
     """No redraw codes with NO_COLOR, TERM=dumb or a pipe; the bar fits a narrow terminal."""
     work = Work("term")
@@ -1301,12 +1335,17 @@ def case_mongo_seed004():
 
 
 def case_mongo_quiet_beside_stale_mongoc_segment():
-    """libmongoc's counters warning stays out of -q on MongoDB too. (Its
-    endSessions warning at disconnect from FerretDB is not yet silenced.)"""
+    """libmongoc's counters warning stays out of -q on MongoDB too, and so
+    does its endSessions warning at disconnect from FerretDB (libmongoc's log
+    goes through libmigrate's: shown with -v)."""
     url = mongo_db("cli_stale_shm")
     p = plan_path("004_chat_collections.mongo.json")
-    stale_shm_check(url, p, ["up"], 0, quiet=False)
-    stale_shm_check(url, p, ["verify"], 0, quiet=False)
+    stale_shm_check(url, p, ["up"], 0)
+    stale_shm_check(url, p, ["verify"], 0)
+    r = expect(mig(url, p, "status"), 0)
+    check("mongoc" not in r.err and "endSessions" not in r.err, "libmongoc's log without -v: %r" % r)
+    r = expect(mig(url, p, "-v", "status"), 0)
+    check("migrate: debug: mongo: " in r.err, "-v shows the driver's commands: %r" % r)
 
 
 def case_mongo_exit_codes():

@@ -293,7 +293,9 @@ static void check_applied(const db *d, const migrate_plan_t *plan, uint64_t id)
 	CHECK(rec_str(&r, "checkpoint") == NULL);
 	CHECK(rec_int(&r, "started_at_ms") > 1600000000000LL);
 	CHECK(rec_int(&r, "finished_at_ms") >= rec_int(&r, "started_at_ms"));
-	CHECK_INT(rec_int(&r, "duration_ms"), rec_int(&r, "finished_at_ms") - rec_int(&r, "started_at_ms"));
+	/* the run that finished it; a resumed version's total is finished - started */
+	CHECK(rec_int(&r, "duration_ms") >= 0 &&
+	      rec_int(&r, "duration_ms") <= rec_int(&r, "finished_at_ms") - rec_int(&r, "started_at_ms"));
 	snprintf(by, sizeof by, ":%ld", (long)getpid());
 	CHECK_HAS(rec_str(&r, "applied_by"), by);
 	CHECK_STR(rec_str(&r, "lib_version"), migrate_version_string());

@@ -502,3 +502,85 @@ TEST(non_transactional_sql_concurrently)
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
 }
+
+/*
+ * A trivial version costs four round trips: BEGIN with its SET LOCAL, the
+ * savepoint with the DDL and its release, the one history write, COMMIT.
+ * The first of 20 versions also pays the run's own (history table, lock,
+ * history read, unlock).
+ */
+TEST(four_round_trips_per_version)
+{
+	const char *url = pgt_fresh_db("roundtrips");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	char json[200];
+	uint64_t id;
+	int n10, n20;
+
+	CHECK(trace != NULL);
+	CHECK_OK(migrate_plan_new(&plan, "trips", &err), &err);
+	for (id = 1; id <= 20; id++) {
+		snprintf(json, sizeof json,
+			 "{\"op\":\"create_table\",\"table\":\"t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
+			 (int)id);
+		pgt_step(pgt_version(plan, id, "v"), json);
+	}
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_up(t, plan, 10, NULL, &err), &err);
+	PQuntrace(c);
+	n10 = count_statements(trace);
+	fclose(trace);
+	trace = tmpfile();
+	CHECK(trace != NULL);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_up(t, plan, 20, NULL, &err), &err);
+	PQuntrace(c);
+	n20 = count_statements(trace);
+	/* The same run overhead both times: the ten more versions cost four each. */
+	fprintf(stderr, "round trips: %d for versions 1-10 (the history table's creation too), %d for 11-20\n", n10, n20);
+	CHECK(n20 <= 10 * 4 + 4);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 20);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
+/*
+ * Batches never pay for JIT compilation: a batch's estimated cost can pass
+ * jit_above_cost and LLVM then holds its row locks for about 100 ms. Each
+ * batch's transaction turns jit off (the backfill records what it saw).
+ */
+TEST(batches_run_without_jit)
+{
+	const char *url = pgt_fresh_db("nojit");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+
+	pgt_exec(c, "CREATE TABLE items (id bigint PRIMARY KEY, j text);"
+		    "INSERT INTO items (id) SELECT g FROM generate_series(1, 10) g");
+	CHECK_VALUE(c, "SHOW jit", "on");
+	CHECK_OK(migrate_plan_new(&plan, "nojit", &err), &err);
+	pgt_step(pgt_version(plan, 1, "jit seen"),
+		 "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"j\":{\"sql\":\"current_setting('jit')\"}},"
+		 "\"down\":[]}");
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.batch_size = 3;
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE j = 'off'"), 10);
+	/* and the session's own setting is untouched */
+	CHECK_VALUE(c, "SHOW jit", "on");
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}

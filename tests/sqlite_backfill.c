@@ -3,6 +3,7 @@
  * cancellation and resumption from the journaled checkpoint.
  */
 #include <time.h>
+#include <unistd.h>
 
 #include "sqlite_util.h"
 
@@ -215,7 +216,11 @@ TEST(cancel_and_resume_from_checkpoint)
 	ev.cancel_at = 0;
 	ev.progress = 0;
 	ev.last_processed = 0;
+	usleep(1200 * 1000);
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	/* its duration is the resumed run's; started_at keeps the first start */
+	CHECK(tu_int(db, "SELECT duration_ms FROM _migrate_history") < 1000);
+	CHECK(tu_int(db, "SELECT finished_at_ms - started_at_ms FROM _migrate_history") >= 1200);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 100);
 	CHECK_INT(ev.progress, 7);
 	CHECK_INT(ev.last_processed, 100);
@@ -264,7 +269,7 @@ TEST(step_end_counts_batches)
 	migrate_run_options_t o = options(&ev, 4);
 
 	fill(db, 10);
-	tu_version(p, 1, "index", "{\"op\":\"create_index\",\"table\":\"items\",\"columns\":[\"grp\"]}", NULL);
+	tu_version(p, 1, "index", "{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_grp\",\"keys\":[{\"column\":\"grp\"}]}", NULL);
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
 	CHECK_INT(ev.batches, 0);
 	CHECK_INT(ev.longest_ms, 0);

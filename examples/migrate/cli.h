@@ -64,6 +64,8 @@ typedef struct cli {
 	int64_t progress_processed;
 	int64_t progress_before; /* of progress_processed, done by an earlier, interrupted run */
 	int64_t lock_wait_start_ms;
+	int64_t lock_wait_shown_ms; /* when a wait was last shown */
+	char lock_wait_holder[256]; /* and the holder it named */
 	unsigned versions_run;
 	unsigned asserts_run, asserts_failed;
 } cli_t;

@@ -14,7 +14,7 @@ target_compile_definitions(migrate_cli PRIVATE _GNU_SOURCE)
 # The last line of --help points at the installed manual (docs/ in the doc directory).
 target_compile_definitions(migrate_cli PRIVATE "MIGRATE_DOCDIR=\"${CMAKE_INSTALL_FULL_DOCDIR}\"")
 # libbson (a public dependency of the library) builds the --json documents.
-target_link_libraries(migrate_cli PRIVATE migrate)
+target_link_libraries(migrate_cli PRIVATE migrate Threads::Threads)
 add_dependencies(migrate_cli migrate_libraries)
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/man/migrate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,44 +384,88 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 	return 0;
 }
 
-/* Loads the plan and opens the target: the plan first, so an invalid file never touches the database. */
-static int open_inputs(cli_t *c)
+/* Loads the plan (a file, or - for standard input). */
+static int load_plan(cli_t *c, migrate_error_t *err)
 {
-	migrate_error_t err = {0};
 	int rc;
 
-	memset(&err, 0, sizeof err);
-	if (strcmp(c->plan_path, "-") == 0) {
+	if (strcmp(c->plan_path, "-") != 0)
+		return migrate_plan_load_file(&c->plan, c->plan_path, err);
+	{
 		bson_string_t *text = bson_string_new(NULL);
 		char buf[4096];
 		size_t n;
 		while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
 			bson_string_append_printf(text, "%.*s", (int)n, buf);
-		rc = migrate_plan_load_json(&c->plan, text->str, &err);
+		rc = migrate_plan_load_json(&c->plan, text->str, err);
 		bson_string_free(text, true);
-		if (rc) {
-			char msg[MIGRATE_ERROR_MESSAGE_SIZE + 16];
-			snprintf(msg, sizeof msg, "<stdin>: %s", err.message);
-			cli_set_error(&err, err.domain, err.code, msg);
-		}
-	} else {
-		rc = migrate_plan_load_file(&c->plan, c->plan_path, &err);
 	}
-	if (rc)
-		return cli_fail(c, rc, &err);
-	if ((rc = migrate_target_open(&c->target, c->url, &err))) {
+	if (rc) {
+		char msg[MIGRATE_ERROR_MESSAGE_SIZE + 16];
+		snprintf(msg, sizeof msg, "<stdin>: %s", err->message);
+		cli_set_error(err, err->domain, err->code, msg);
+	}
+	return rc;
+}
+
+typedef struct plan_job {
+	cli_t *c;
+	migrate_error_t err;
+	int rc;
+} plan_job_t;
+
+static void *plan_thread(void *payload)
+{
+	plan_job_t *job = payload;
+
+	job->rc = load_plan(job->c, &job->err);
+	return NULL;
+}
+
+/*
+ * Loads the plan and opens the target. A command that writes nothing does
+ * both at once (parsing and checksumming a large plan overlaps connecting:
+ * the start-up probe `check` is their sum otherwise); the others load the
+ * plan first, so an invalid file never touches the database. Either way a
+ * plan error is the one reported.
+ */
+static int open_inputs(cli_t *c)
+{
+	migrate_error_t open_err;
+	plan_job_t job;
+	pthread_t thread;
+	bool parallel;
+	int rc;
+
+	memset(&job, 0, sizeof job);
+	memset(&open_err, 0, sizeof open_err);
+	job.c = c;
+	parallel = c->readonly && pthread_create(&thread, NULL, plan_thread, &job) == 0;
+	if (!parallel && (job.rc = load_plan(c, &job.err)) != 0)
+		return cli_fail(c, job.rc, &job.err);
+	rc = migrate_target_open(&c->target, c->url, &open_err);
+	if (parallel) {
+		pthread_join(thread, NULL);
+		if (job.rc) {
+			migrate_target_close(c->target);
+			c->target = NULL;
+			return cli_fail(c, job.rc, &job.err);
+		}
+	}
+	if (rc) {
+		migrate_error_t *err = &open_err;
 		/* The SQLite driver's answer to mode=ro on a file that is not there. */
-		if (rc == MIGRATE_ENOTFOUND && err.domain == MIGRATE_DOMAIN_DRIVER) {
+		if (rc == MIGRATE_ENOTFOUND && err->domain == MIGRATE_DOMAIN_DRIVER) {
 			char msg[CLI_URL_SHOWN_MAX + 128];
 			if (c->readonly) {
 				snprintf(msg, sizeof msg,
 					 "no database at %s: the file does not exist (%s creates none; `up` does)",
 					 c->url_shown, c->command);
-				cli_set_error(&err, err.domain, err.code, msg);
+				cli_set_error(err, err->domain, err->code, msg);
 			}
-			return cli_fail_code(c, rc, &err, EXIT_NO_DATABASE);
+			return cli_fail_code(c, rc, err, EXIT_NO_DATABASE);
 		}
-		return cli_fail(c, rc, &err);
+		return cli_fail(c, rc, err);
 	}
 	return 0;
 }

@@ -640,13 +640,25 @@ static void on_version(cli_t *c, const migrate_event_t *ev)
 	fflush(stdout);
 }
 
+/* A wait is shown when it starts, when the holder changes, and every
+ * LOCK_WAIT_SHOW_EVERY_MS: the library reports it every second. */
+#define LOCK_WAIT_SHOW_EVERY_MS 15000
+
 static void on_lock(cli_t *c, const migrate_event_t *ev)
 {
 	int64_t now = cli_now_ms();
+	const char *holder = ev->message ? ev->message : "";
 	char waited[32];
 
-	if (ev->type == MIGRATE_EVENT_LOCK_WAIT && !c->lock_wait_start_ms)
-		c->lock_wait_start_ms = now;
+	if (ev->type == MIGRATE_EVENT_LOCK_WAIT) {
+		if (!c->lock_wait_start_ms)
+			c->lock_wait_start_ms = now;
+		else if (strncmp(holder, c->lock_wait_holder, sizeof c->lock_wait_holder - 1) == 0 &&
+			 now - c->lock_wait_shown_ms < LOCK_WAIT_SHOW_EVERY_MS)
+			return;
+		c->lock_wait_shown_ms = now;
+		snprintf(c->lock_wait_holder, sizeof c->lock_wait_holder, "%s", holder);
+	}
 	cli_format_duration(c->lock_wait_start_ms ? now - c->lock_wait_start_ms : 0, waited, sizeof waited);
 	if (c->json) {
 		bson_t e;

@@ -24,6 +24,32 @@ void mongo__init_once(void)
 	pthread_once(&init_once, init);
 }
 
+/* libmongoc's log lines, as libmigrate's (quiet unless a handler is set). */
+static void forward_log(mongoc_log_level_t level, const char *domain, const char *message, void *payload)
+{
+	int to = level <= MONGOC_LOG_LEVEL_CRITICAL  ? MIGRATE_LOG_ERROR
+		 : level == MONGOC_LOG_LEVEL_WARNING ? MIGRATE_LOG_WARNING
+		 : level <= MONGOC_LOG_LEVEL_INFO    ? MIGRATE_LOG_INFO
+						     : MIGRATE_LOG_DEBUG;
+
+	(void)payload;
+	if (level == MONGOC_LOG_LEVEL_TRACE || !migrate__log_enabled(to))
+		return;
+	migrate__log(to, "mongoc: %s: %s", domain ? domain : "?", message ? message : "");
+}
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void route_log(void)
+{
+	mongoc_log_set_handler(forward_log, NULL);
+}
+
+void mongo__route_log_once(void)
+{
+	pthread_once(&log_once, route_log);
+}
+
 int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err)
 {
 	mongo_conn_t *c = migrate__calloc(1, sizeof(*c));

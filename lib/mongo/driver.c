@@ -20,10 +20,13 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	int rc;
 
 	mongo__init_once();
+	mongo__route_log_once();
 	migrate__redact_url(url, safe, sizeof(safe));
 	if (!(uri = mongoc_uri_new_with_error(url, &e)))
-		/* mongoc's message may quote the URL: only the redacted one is shown. */
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL, "bad MongoDB URL %s", safe);
+		/* mongoc's reason may quote a part of the URL: migrate_target_open()
+		 * scrubs the URL's password and secret parameters from the message. */
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL, "bad MongoDB URL %s: %s", safe,
+				    e.message);
 	db = mongoc_uri_get_database(uri);
 	if (!db || !*db) {
 		mongoc_uri_destroy(uri);

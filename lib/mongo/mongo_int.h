@@ -70,6 +70,14 @@ typedef struct mongo_conn {
 
 /* ---- conn.c ---- */
 void mongo__init_once(void);
+/*
+ * Sends libmongoc's log (process-wide) through libmigrate's log handler,
+ * so that its warnings (FerretDB's missing endSessions at disconnect ...)
+ * stay out of a program's output unless it asked for libmigrate's log.
+ * Done when libmigrate opens a client from a URL; a borrowed client's
+ * application keeps its own libmongoc log handler.
+ */
+void mongo__route_log_once(void);
 int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err);
 void mongo__conn_free(mongo_conn_t *c);
 /* Fills `err` from a mongoc error with a context; ECONNECT for network errors, else EDB. */

@@ -569,7 +569,7 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 	snprintf(limit, sizeof limit, "%" PRIu32, size - 1); /* the OFFSET of the batch's last row */
 	head[nhead++] = limit;
 	snprintf(what, sizeof what, "%s of \"%.63s\" (batch after %" PRId64 " rows)", b->op, b->table, c->done);
-	if ((rc = pg__begin(b->t, err)))
+	if ((rc = pg__begin_batch(b->t, 1, err)))
 		return rc;
 	rc = pg__exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
 	if (rc)

@@ -561,8 +561,12 @@ int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err)
 
 int pg__begin(void *conn, migrate_error_t *err)
 {
-	pg_target_t *t = conn;
-	char sql[200];
+	return pg__begin_batch(conn, 0, err);
+}
+
+int pg__begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
+{
+	char sql[240];
 	int rc, n;
 
 	if ((rc = pg__idle(t, "BEGIN", err)))
@@ -573,8 +577,13 @@ int pg__begin(void *conn, migrate_error_t *err)
 		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL lock_timeout = %" PRId64,
 			      t->lock_timeout_ms);
 	if (t->statement_timeout_ms > 0)
-		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64,
-			 t->statement_timeout_ms);
+		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64,
+			      t->statement_timeout_ms);
+	/* A batch is a small statement run many times: compiling it with LLVM
+	 * (when its estimated cost passes jit_above_cost) costs one batch about
+	 * 100 ms of held row locks and saves nothing. */
+	if (batch)
+		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL jit = off");
 	rc = pg__exec(t, sql, 0, NULL, NULL, "BEGIN", err);
 	if (rc == 0)
 		t->in_txn = 1;

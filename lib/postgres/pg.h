@@ -84,6 +84,8 @@ int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresul
 /* MIGRATE_ESTATE when a (borrowed) connection is inside a transaction we did not begin. */
 int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err);
 int pg__begin(void *conn, migrate_error_t *err);
+/* BEGIN for one batch of a batched step (no JIT compilation). */
+int pg__begin_batch(pg_target_t *t, int batch, migrate_error_t *err);
 int pg__commit(void *conn, migrate_error_t *err);
 int pg__rollback(void *conn, migrate_error_t *err);
 /* Rolls back an open transaction, ignoring errors (cleanup paths). */

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs bench/peers.py: the migrate tool of a build tree against goose on a
+# private PostgreSQL (scripts/pg-server.sh). goose is installed with
+# `go install` into ~/.cache/libmigrate/bin when missing.
+#
+#   scripts/bench-peers.sh [BUILD_DIR] [bench/peers.py arguments ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+shift || true
+GOOSE_VERSION=v3.26.0
+bin="${XDG_CACHE_HOME:-$HOME/.cache}/libmigrate/bin"
+if [ ! -x "$bin/goose" ]; then
+	command -v go >/dev/null || { echo "bench-peers.sh: go is needed to install goose" >&2; exit 1; }
+	mkdir -p "$bin"
+	GOBIN="$bin" go install "github.com/pressly/goose/v3/cmd/goose@$GOOSE_VERSION"
+fi
+state="$(mktemp -d)"
+trap '"$PWD/scripts/pg-server.sh" stop "$state" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
+url="$("$PWD/scripts/pg-server.sh" start "$state" | tail -n 1)"
+python3 bench/peers.py --migrate "$build/examples/migrate" --goose "$bin/goose" --pg "$url" "$@"
