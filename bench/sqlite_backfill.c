@@ -15,34 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <migrate/migrate.h>
 #include <sqlite3.h>
 
-typedef struct result {
-	double seconds;
-	double max_held_ms;
-	long batches;
-	long rss_kib;
-} result_t;
+#include "backfill_run.h"
 
-static double now_s(void)
-{
-	struct timespec ts;
+typedef bench_result_t result_t;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *msg)
-{
-	fprintf(stderr, "bench_sqlite_backfill: %s: %s\n", what, msg);
-	exit(1);
-}
+#define now_s bench_now_s
+#define die bench_die
 
 static void exec(sqlite3 *db, const char *sql)
 {
@@ -124,64 +107,13 @@ static result_t run_single(const char *dir, int expr)
 	return r;
 }
 
-static int on_event(const migrate_event_t *ev, void *payload)
-{
-	result_t *r = payload;
-
-	if (ev->type == MIGRATE_EVENT_STEP_END) {
-		r->batches = ev->batches;
-		r->max_held_ms = (double)ev->longest_batch_ms;
-	}
-	return 0;
-}
-
-/* Runs the backfill in a child process; its peak RSS comes back through wait4. */
 static result_t run_libmigrate(const char *dir, int expr, uint32_t batch_size)
 {
-	result_t r = {0, 0, 0, 0};
 	char path[700], url[720];
-	struct rusage ru;
-	int fds[2], status = 0;
-	pid_t pid;
 
 	fresh_copy(dir, path, sizeof path);
 	snprintf(url, sizeof url, "sqlite:%s", path);
-	if (pipe(fds) != 0)
-		die("pipe", "failed");
-	pid = fork();
-	if (pid == 0) {
-		migrate_target_t *t = NULL;
-		migrate_plan_t *plan = NULL;
-		migrate_version_t *v = NULL;
-		migrate_run_options_t o;
-		migrate_error_t err;
-		double t0;
-		close(fds[0]);
-		if (migrate_target_open(&t, url, &err) || migrate_plan_new(&plan, "bench", &err) ||
-		    migrate_plan_add_version(plan, 1, "backfill", &v, &err) ||
-		    migrate_version_add_step_json(v, backfill_json[expr], NULL, &err))
-			die("setup", err.message);
-		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
-		o.batch_size = batch_size;
-		o.on_event = on_event;
-		o.event_payload = &r;
-		t0 = now_s();
-		if (migrate_up(t, plan, 0, &o, &err))
-			die("migrate_up", err.message);
-		r.seconds = now_s() - t0;
-		if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
-			_exit(2);
-		migrate_plan_destroy(plan);
-		migrate_target_close(t);
-		_exit(0);
-	}
-	close(fds[1]);
-	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    read(fds[0], &r, sizeof r) != (ssize_t)sizeof r)
-		die("libmigrate run", "the child failed");
-	close(fds[0]);
-	r.rss_kib = ru.ru_maxrss;
-	return r;
+	return bench_run_backfill(url, backfill_json[expr], batch_size);
 }
 
 static void row(long rows, int expr, const char *method, const result_t *r, double base)

@@ -32,6 +32,12 @@ struct migrate_version {
 	bson_t *down;               /* explicit down of the whole version, or NULL */
 };
 
+/* ---- batch.c: the size of a batched step's next batch, for every driver ---- */
+/* From the last batch's `size` and the time it held its locks (`took_ms`):
+ * about 70% of `budget_ms` (0: 200), growing or shrinking at most 4x, in
+ * [min, max]. */
+int64_t migrate__batch_next(int64_t size, double took_ms, uint32_t budget_ms, int64_t min, int64_t max);
+
 /* ---- idmap.c: id -> array position, in constant time ---- */
 typedef struct migrate__idmap_slot {
 	uint64_t id;

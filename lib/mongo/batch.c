@@ -224,22 +224,6 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 	return rc;
 }
 
-/* The next batch size, so that a batch takes about the run's time budget. */
-static uint32_t resize(uint32_t size, int64_t took_ms, uint32_t budget_ms)
-{
-	double next = took_ms > 0 ? (double)size * budget_ms / (double)took_ms : (double)size * 2;
-
-	if (next > size * 2.0)
-		next = size * 2.0;
-	if (next < size / 2.0)
-		next = size / 2.0;
-	if (next < BATCH_MIN)
-		next = BATCH_MIN;
-	if (next > BATCH_MAX)
-		next = BATCH_MAX;
-	return (uint32_t)next;
-}
-
 static void free_docs(bson_t **docs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -348,7 +332,8 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if ((rc = migrate_exec_batch_done(exec, done, total, err)))
 			goto cleanup;
 		if (!fixed)
-			size = resize(size, migrate__now_ms() - t0, budget ? budget : 200);
+			size = (uint32_t)migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget, BATCH_MIN,
+							     BATCH_MAX);
 	}
 	if (b->mark)
 		rc = unmark(b, err);

@@ -571,25 +571,6 @@ static char *cursor_json(const cursor_t *c, size_t npk)
 	return bson_string_free(s, false);
 }
 
-/* The next batch size from the last one and the time it held its locks. */
-static uint32_t next_size(uint32_t size, double held_ms, uint32_t budget_ms)
-{
-	double target = budget_ms * 0.7, want;
-
-	if (held_ms < 1)
-		held_ms = 1;
-	want = size * target / held_ms;
-	if (want > size * 4.0)
-		want = size * 4.0;
-	if (want < size / 4.0)
-		want = size / 4.0;
-	if (want < MIN_BATCH)
-		want = MIN_BATCH;
-	if (want > MAX_BATCH)
-		want = MAX_BATCH;
-	return (uint32_t)want;
-}
-
 /*
  * One batch: begin, the statement, the journal, commit. *n = rows updated,
  * *more = rows remain after it; *failed keeps a failed result.
@@ -723,7 +704,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (!more)
 			break;
 		if (!fixed)
-			size = next_size(size, held, budget);
+			size = (uint32_t)migrate__batch_next(size, held, budget, MIN_BATCH, MAX_BATCH);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
 		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32

@@ -436,23 +436,6 @@ cleanup:
 	return rc;
 }
 
-/* The next batch size from how long the last one took against the time budget. */
-static int64_t adapt(int64_t size, int64_t elapsed_ms, uint32_t budget_ms)
-{
-	int64_t next;
-
-	if (elapsed_ms < 1)
-		elapsed_ms = 1;
-	next = size * (int64_t)budget_ms / elapsed_ms;
-	if (next > size * 4)
-		next = size * 4;
-	if (next < size / 4)
-		next = size / 4;
-	if (next < 1)
-		next = 1;
-	return next > MAX_BATCH ? MAX_BATCH : next;
-}
-
 static int batch_init(batch_t *b, sq_conn_t *c, const bson_t *step, int render, migrate_error_t *err)
 {
 	memset(b, 0, sizeof *b);
@@ -492,7 +475,7 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		if ((rc = migrate_exec_batch_done(exec, b.done, total > b.done ? total : b.done, err)))
 			break;
 		if (!fixed && budget)
-			size = adapt(size, migrate__now_ms() - t0, budget);
+			size = migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget, 1, MAX_BATCH);
 	}
 cleanup:
 	batch_free(&b);

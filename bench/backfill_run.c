@@ -1,0 +1,81 @@
+#include "backfill_run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <migrate/migrate.h>
+
+void bench_die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, msg);
+	exit(1);
+}
+
+/* The step's end tells its batches and the longest one. */
+static int on_event(const migrate_event_t *ev, void *payload)
+{
+	bench_result_t *r = payload;
+
+	if (ev->type == MIGRATE_EVENT_STEP_END) {
+		r->batches = (long)ev->batches;
+		r->max_held_ms = (double)ev->longest_batch_ms;
+	}
+	return 0;
+}
+
+double bench_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32_t batch_size)
+{
+	bench_result_t r = {0, 0, 0, 0};
+	struct rusage ru;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		bench_die("pipe", "failed");
+	pid = fork();
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_plan_t *plan = NULL;
+		migrate_version_t *v = NULL;
+		migrate_run_options_t o;
+		migrate_error_t err;
+		double t0;
+		close(fds[0]);
+		if (migrate_target_open(&t, url, &err) || migrate_plan_new(&plan, "bench", &err) ||
+		    migrate_plan_add_version(plan, 1, "backfill", &v, &err) ||
+		    migrate_version_add_step_json(v, step_json, NULL, &err))
+			bench_die("setup", err.message);
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.batch_size = batch_size;
+		o.on_event = on_event;
+		o.event_payload = &r;
+		t0 = bench_now_s();
+		if (migrate_up(t, plan, 0, &o, &err))
+			bench_die("migrate_up", err.message);
+		r.seconds = bench_now_s() - t0;
+		if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r)
+			_exit(2);
+		migrate_plan_destroy(plan);
+		migrate_target_close(t);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    read(fds[0], &r, sizeof r) != (ssize_t)sizeof r)
+		bench_die("libmigrate run", "the child failed");
+	close(fds[0]);
+	r.rss_kib = ru.ru_maxrss;
+	return r;
+}

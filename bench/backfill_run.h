@@ -1,0 +1,27 @@
+/*
+ * What the backfill benchmarks share: one libmigrate run of a one-step
+ * backfill plan, in a child process of its own, so that its peak resident
+ * memory can be read through wait4.
+ */
+#ifndef BENCH_BACKFILL_RUN_H
+#define BENCH_BACKFILL_RUN_H
+
+#include <stdint.h>
+
+typedef struct bench_result {
+	double seconds;
+	double max_held_ms; /* the longest batch, from its first statement to its commit */
+	long batches;
+	long rss_kib; /* the peak resident memory of the process that ran libmigrate */
+} bench_result_t;
+
+/* Monotonic seconds. */
+double bench_now_s(void);
+/* Prints "bench: what: msg" and exits 1. */
+void bench_die(const char *what, const char *msg);
+
+/* Runs `step_json` as version 1 of a plan "bench" on `url` with batch_size
+ * (0: sized by time); exits the benchmark on any error. */
+bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32_t batch_size);
+
+#endif
