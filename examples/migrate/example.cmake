@@ -16,6 +16,10 @@ target_compile_definitions(migrate_cli PRIVATE "MIGRATE_DOCDIR=\"${CMAKE_INSTALL
 # libbson (a public dependency of the library) builds the --json documents.
 target_link_libraries(migrate_cli PRIVATE migrate Threads::Threads)
 add_dependencies(migrate_cli migrate_libraries)
+# Installed anywhere (a non-system prefix, /opt/x), the tool finds its
+# library: a RUNPATH relative to its own directory.
+file(RELATIVE_PATH _migrate_bin_to_lib ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
+set_target_properties(migrate_cli PROPERTIES INSTALL_RPATH "$ORIGIN/${_migrate_bin_to_lib}")
 install(TARGETS migrate_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/man/migrate.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 

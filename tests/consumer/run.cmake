@@ -147,6 +147,11 @@ function(check_install)
   if(CLI)
     check_help_points_at_docs()
     check_installed_modules_load()
+    # Without LD_LIBRARY_PATH too: the tool's RUNPATH names its library.
+    run("installed migrate --version" ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${PREFIX}/${BINDIR}/migrate --version)
+    if(NOT run_output MATCHES "${VERSION}")
+      fail("the installed migrate --version printed: ${run_output}")
+    endif()
   endif()
 
   run("readelf" ${READELF} -d ${LIB_DIR}/libmigrate.so.${VERSION})
