@@ -18,4 +18,4 @@ fi
 state="$(mktemp -d)"
 trap '"$PWD/scripts/pg-server.sh" stop "$state" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 url="$("$PWD/scripts/pg-server.sh" start "$state" | tail -n 1)"
-python3 bench/peers.py --migrate "$build/examples/migrate" --goose "$bin/goose" --pg "$url" "$@"
+python3 bench/peers.py --migrate "$build/migrate" --goose "$bin/goose" --pg "$url" "$@"

@@ -19,7 +19,7 @@ cleanup() {
 	rm -rf "$state"
 }
 trap cleanup EXIT
-args=(--cli "$build/examples/migrate")
+args=(--cli "$build/migrate")
 args+=(--pg "$("$PWD/scripts/pg-server.sh" start "$state/pg" | tail -n 1)")
 if [ "$with_mongo" = 1 ]; then
 	"$PWD/scripts/install-ferretdb.sh" >/dev/null

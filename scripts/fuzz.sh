@@ -36,7 +36,7 @@ gen=()
 [ -f "$dir/CMakeCache.txt" ] || gen=(-G Ninja)
 cmake -S "$root" -B "$dir" "${gen[@]}" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" \
 	-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMIGRATE_SANITIZE=ON -DMIGRATE_FUZZ=ON \
-	-DMIGRATE_WERROR=ON -DMIGRATE_TESTS=OFF -DMIGRATE_EXAMPLES=OFF -DMIGRATE_BENCH=OFF >/dev/null || exit 1
+	-DMIGRATE_WERROR=ON -DMIGRATE_TESTS=OFF -DMIGRATE_EXAMPLES=OFF -DMIGRATE_BENCH=OFF -DMIGRATE_TOOL=OFF >/dev/null || exit 1
 cmake --build "$dir" --parallel "$jobs" || exit 1
 
 targets=("$@")

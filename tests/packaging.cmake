@@ -3,6 +3,12 @@
 # against an installed tree through find_package and through pkg-config.
 include(${PROJECT_SOURCE_DIR}/cmake/headers.cmake)
 migrate_public_headers(MIGRATE_HEADERTEST_HEADERS)
+# The headers compile as C++ too, when there is a C++ compiler.
+include(CheckLanguage)
+check_language(CXX)
+if(CMAKE_CXX_COMPILER)
+  enable_language(CXX)
+endif()
 add_subdirectory(headertest)
 
 list(JOIN MIGRATE_HEADERTEST_HEADERS "," _packaging_headers)
@@ -59,6 +65,7 @@ if(MIGRATE_WITH_SQLITE_ENABLED)
   list(APPEND _packaging_consumers
     "consumer_cmake_shared cmake -DSTATIC=OFF -DREQUEST=${PROJECT_VERSION}"
     "consumer_cmake_static cmake -DSTATIC=ON"
+    "consumer_cmake_subdirectory cmake -DSTATIC=OFF -DSUBDIR_SOURCE=${PROJECT_SOURCE_DIR}"
     "consumer_pkgconfig_shared pkgconfig -DSTATIC=OFF"
     "consumer_pkgconfig_static pkgconfig -DSTATIC=ON"
     "consumer_static_recipe recipe")

@@ -257,10 +257,17 @@ endfunction()
 function(check_cmake_consumer)
   set(bin ${BUILD_DIR}/packaging/consumer-${NAME})
   file(REMOVE_RECURSE ${bin})
+  set(subdir_sanitize "")
+  if(SUBDIR_SOURCE AND SANITIZE_FLAGS)
+    # libmigrate built inside the consumer knows its sanitized shared
+    # library keeps the runtime's symbols undefined.
+    set(subdir_sanitize -DMIGRATE_SANITIZE=ON)
+  endif()
   execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${bin} -G ${GENERATOR}
       -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM} -DCMAKE_C_COMPILER=${C_COMPILER}
       -DCMAKE_PREFIX_PATH=${PREFIX} -DMIGRATE_EXPECTED_DIR=${LIB_DIR}/cmake/libmigrate
       -DMIGRATE_CONSUMER_STATIC=${STATIC} -DMIGRATE_CONSUMER_REQUEST=${REQUEST}
+      -DMIGRATE_CONSUMER_SUBDIR=${SUBDIR_SOURCE} ${subdir_sanitize}
       "-DCMAKE_C_FLAGS=${SANITIZE_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${SANITIZE_FLAGS}"
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(EXPECT_FAIL)
