@@ -22,8 +22,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	migrate_error_t err;
 
 	fuzz_log_everything();
-	mongo__init_once();
-	if (mongo__conn_new(&conn, mongoc_client_new(NOWHERE), true, "fuzz", &err) != 0)
+	migrate__mongo_init_once();
+	if (migrate__mongo_conn_new(&conn, mongoc_client_new(NOWHERE), true, "fuzz", &err) != 0)
 		abort();
 	conn->caps.known = true;
 	strcpy(conn->caps.server, "MongoDB (fuzz)");

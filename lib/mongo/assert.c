@@ -36,13 +36,13 @@ static int check_unique_columns(const bson_t *arg, migrate_error_t *err)
 		snprintf(where, sizeof(where), "unique.columns[%s]", bson_iter_key(&it));
 		if (!BSON_ITER_HOLDS_UTF8(&it))
 			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: must be a string", where);
-		if ((rc = mongo__check_field(bson_iter_utf8(&it, NULL), where, err)))
+		if ((rc = migrate__mongo_check_field(bson_iter_utf8(&it, NULL), where, err)))
 			return rc;
 	}
 	return 0;
 }
 
-int mongo__check_assert(const bson_t *step, migrate_error_t *err)
+int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err)
 {
 	bson_t arg, where;
 	const char *kind = assert_kind(step, &arg);
@@ -55,12 +55,12 @@ int mongo__check_assert(const bson_t *step, migrate_error_t *err)
 				    "assert: sql assertions have no meaning on MongoDB (use a command assertion)");
 	if (!strcmp(kind, "command"))
 		return 0;
-	if ((rc = mongo__check_collection(migrate__doc_str(&arg, "table"), kind, err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(&arg, "table"), kind, err)))
 		return rc;
-	if (migrate__doc_sub(&arg, "where", &where) && (rc = mongo__check_filter(&where, err)))
+	if (migrate__doc_sub(&arg, "where", &where) && (rc = migrate__mongo_check_filter(&where, err)))
 		return rc;
 	if (!strcmp(kind, "exists") && migrate__doc_str(&arg, "column"))
-		return mongo__check_field(migrate__doc_str(&arg, "column"), "exists.column", err);
+		return migrate__mongo_check_field(migrate__doc_str(&arg, "column"), "exists.column", err);
 	if (!strcmp(kind, "unique"))
 		return check_unique_columns(&arg, err);
 	return 0;
@@ -81,7 +81,7 @@ static int lowered_where(const bson_t *arg, bson_t *out, migrate_error_t *err)
 
 	bson_init(out);
 	if (migrate__doc_sub(arg, "where", &where))
-		return mongo__filter(&where, out, err);
+		return migrate__mongo_filter(&where, out, err);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ static int assert_count(mongo_conn_t *c, const bson_t *step, const bson_t *arg, 
 	int rc;
 
 	if ((rc = lowered_where(arg, &q, err)) == 0)
-		rc = mongo__count(c, table, &q, &n, err);
+		rc = migrate__mongo_count(c, table, &q, &n, err);
 	bson_destroy(&q);
 	if (rc)
 		return rc;
@@ -116,7 +116,7 @@ static int assert_unique(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 		while (bson_iter_next(&it))
 			if (BSON_ITER_HOLDS_UTF8(&it))
 				BSON_APPEND_INT32(&keys, bson_iter_utf8(&it, NULL), 1);
-	n = mongo__duplicates(c, table, &keys, dups, err);
+	n = migrate__mongo_duplicates(c, table, &keys, dups, err);
 	if (n < 0) {
 		rc = n;
 	} else if (n > 0) {
@@ -139,7 +139,7 @@ static int assert_no_match(mongo_conn_t *c, const bson_t *step, const bson_t *ar
 	int rc;
 
 	if ((rc = lowered_where(arg, &q, err)) == 0) {
-		mongo__log_command("find (assert no_match)", &q);
+		migrate__mongo_log_command("find (assert no_match)", &q);
 		cur = mongoc_collection_find_with_opts(coll, &q, opts, NULL);
 		if (mongoc_cursor_next(cur, &doc)) {
 			char *json = bson_as_relaxed_extended_json(doc, NULL);
@@ -148,7 +148,7 @@ static int assert_no_match(mongo_conn_t *c, const bson_t *step, const bson_t *ar
 			bson_free(json);
 			rc = failed(step, err, found);
 		} else {
-			rc = mongo__cursor_error(cur, "assert no_match", err);
+			rc = migrate__mongo_cursor_error(cur, "assert no_match", err);
 		}
 	}
 	if (cur)
@@ -173,8 +173,8 @@ static int index_exists(mongo_conn_t *c, const char *table, const char *name, bo
 		if (n && !strcmp(n, name))
 			*found = true;
 	}
-	if (mongoc_cursor_error(cur, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
-		rc = mongo__fail(err, &e, "listIndexes on \"%s\"", table);
+	if (mongoc_cursor_error(cur, &e) && migrate__mongo_server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = migrate__mongo_fail(err, &e, "listIndexes on \"%s\"", table);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	return rc;
@@ -193,7 +193,7 @@ static int assert_exists(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 	bool ok;
 	int rc;
 
-	if ((rc = mongo__collection_exists(c, table, &ok, err)))
+	if ((rc = migrate__mongo_collection_exists(c, table, &ok, err)))
 		return rc;
 	if (!ok) {
 		snprintf(found, sizeof(found), "collection \"%s\" does not exist", table);
@@ -211,9 +211,9 @@ static int assert_exists(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 		bson_append_document_begin(&q, column, -1, &cond);
 		BSON_APPEND_BOOL(&cond, "$exists", true);
 		bson_append_document_end(&q, &cond);
-		rc = mongo__count(c, table, &q, &with, err);
+		rc = migrate__mongo_count(c, table, &q, &with, err);
 		bson_destroy(&q);
-		if (rc || (with == 0 && (rc = mongo__count(c, table, NULL, &all, err))))
+		if (rc || (with == 0 && (rc = migrate__mongo_count(c, table, NULL, &all, err))))
 			return rc;
 		snprintf(found, sizeof(found), "no document of \"%s\" has the field \"%s\"", table, column);
 		return with > 0 || all == 0 ? 0 : failed(step, err, found);
@@ -262,7 +262,7 @@ static int assert_command(mongo_conn_t *c, const bson_t *step, const bson_t *arg
 {
 	bson_t reply, expect;
 	char found[700];
-	int rc = mongo__command(c, arg, &reply, "assert command", err);
+	int rc = migrate__mongo_command(c, arg, &reply, "assert command", err);
 
 	if (rc == 0 && migrate__doc_sub(step, "expect", &expect) && !contains(&reply, &expect)) {
 		char *got = bson_as_relaxed_extended_json(&reply, NULL);
@@ -276,7 +276,7 @@ static int assert_command(mongo_conn_t *c, const bson_t *step, const bson_t *arg
 	return rc;
 }
 
-int mongo__assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
+int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
 {
 	bson_t arg;
 	const char *kind = assert_kind(step, &arg);
@@ -297,7 +297,7 @@ int mongo__assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
 			    kind);
 }
 
-int mongo__render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	bson_t arg, q;
 	const char *kind = assert_kind(step, &arg);
@@ -307,17 +307,17 @@ int mongo__render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
 	bson_string_append_printf(out, "// assert %s\n", kind);
 	if (!strcmp(kind, "command")) {
-		mongo__append_json(out, &arg);
+		migrate__mongo_append_json(out, &arg);
 	} else if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
 		if ((rc = lowered_where(&arg, &q, err)) == 0) {
 			bson_t *cmd = BCON_NEW("count", BCON_UTF8(migrate__doc_str(&arg, "table")), "query",
 					       BCON_DOCUMENT(&q));
-			mongo__append_json(out, cmd);
+			migrate__mongo_append_json(out, cmd);
 			bson_destroy(cmd);
 		}
 		bson_destroy(&q);
 	} else {
-		mongo__append_json(out, &arg);
+		migrate__mongo_append_json(out, &arg);
 	}
 	bson_string_append(out, "\n");
 	return rc;

@@ -62,7 +62,7 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 	} else if (!strcmp(kind, "column") || !strcmp(kind, "array_length")) {
 		x->kind = kind[0] == 'c' ? EXPR_COLUMN : EXPR_ARRAY_LENGTH;
 		x->src = BSON_ITER_HOLDS_UTF8(&sub) ? bson_iter_utf8(&sub, NULL) : NULL;
-		return mongo__check_field(x->src, kind, err);
+		return migrate__mongo_check_field(x->src, kind, err);
 	} else if (!strcmp(kind, "mongo")) {
 		x->kind = EXPR_MONGO;
 	} else if (!strcmp(kind, "count")) {
@@ -78,7 +78,7 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 		bson_iter_document(&sub, &len, &data);
 		bson_init_static(&cdoc, data, len);
 		x->ctable = migrate__doc_str(&cdoc, "table");
-		if ((rc = mongo__check_collection(x->ctable, "count.table", err)))
+		if ((rc = migrate__mongo_check_collection(x->ctable, "count.table", err)))
 			return rc;
 		if (!migrate__doc_sub(&cdoc, "match", &match) || bson_count_keys(&match) != 1)
 			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
@@ -89,11 +89,11 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 		bson_iter_next(&m);
 		x->their = bson_iter_key(&m);
 		x->src = BSON_ITER_HOLDS_UTF8(&m) ? bson_iter_utf8(&m, NULL) : NULL;
-		if ((rc = mongo__check_field(x->their, "count.match", err)) ||
-		    (rc = mongo__check_field(x->src, "count.match", err)))
+		if ((rc = migrate__mongo_check_field(x->their, "count.match", err)) ||
+		    (rc = migrate__mongo_check_field(x->src, "count.match", err)))
 			return rc;
 		if (migrate__doc_sub(&cdoc, "where", &where))
-			return mongo__filter(&where, &x->cwhere, err);
+			return migrate__mongo_filter(&where, &x->cwhere, err);
 	} else {
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 				    "set.%s: expression \"%s\" has no meaning on MongoDB", target, kind);
@@ -135,7 +135,7 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 	while (rc == 0 && bson_iter_next(&it)) {
 		const char *target = bson_iter_key(&it);
 		expr_t *x = &bf->e[bf->n];
-		if ((rc = mongo__check_field(target, "set", err)))
+		if ((rc = migrate__mongo_check_field(target, "set", err)))
 			break;
 		/* Counted only once parse_expr has initialised it, so that backfill_free may destroy it. */
 		rc = parse_expr(target, &it, x, err);
@@ -148,15 +148,15 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 	return rc;
 }
 
-int mongo__check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
+int migrate__mongo_check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
 {
 	backfill_t bf;
 	bson_t where;
 	int rc;
 
-	if ((rc = mongo__check_collection(migrate__doc_str(step, "table"), "table", err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(step, "table"), "table", err)))
 		return rc;
-	if (migrate__doc_sub(step, "where", &where) && (rc = mongo__check_filter(&where, err)))
+	if (migrate__doc_sub(step, "where", &where) && (rc = migrate__mongo_check_filter(&where, err)))
 		return rc;
 	rc = parse_backfill(step, &bf, err);
 	backfill_free(&bf);
@@ -224,7 +224,7 @@ static int backfill_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_
 	}
 	bson_append_document_end(&stage, &set);
 	bson_append_document_end(&pipeline, &stage);
-	mongo__update_cmd(cmd, b->table, range, &pipeline, true);
+	migrate__mongo_update_cmd(cmd, b->table, range, &pipeline, true);
 	bson_destroy(&pipeline);
 	return 0;
 }
@@ -287,7 +287,7 @@ static int prepare_count(batch_t *b, expr_t *x, bson_t **docs, size_t n, migrate
 	BSON_APPEND_INT32(&opts, "batchSize", 10000);
 	if (k == 0)
 		goto cleanup; /* nothing to count: every count is 0 */
-	mongo__log_command("aggregate (count)", &pipeline);
+	migrate__mongo_log_command("aggregate (count)", &pipeline);
 	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, &opts, NULL);
 	while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
 		bson_iter_t it;
@@ -306,7 +306,7 @@ static int prepare_count(batch_t *b, expr_t *x, bson_t **docs, size_t n, migrate
 		x->nhits++;
 	}
 	if (rc == 0)
-		rc = mongo__cursor_error(cur, b->what, err);
+		rc = migrate__mongo_cursor_error(cur, b->what, err);
 	mongoc_cursor_destroy(cur);
 	if (x->nhits)
 		qsort(x->hits, x->nhits, sizeof(*x->hits), cmp_hit);
@@ -389,11 +389,11 @@ static int backfill_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 	backfill_t *bf = b->op;
 	bson_t set;
 
-	mongo__copy_id(sel, doc);
+	migrate__mongo_copy_id(sel, doc);
 	bson_append_document_begin(upd, "$set", -1, &set);
 	for (size_t i = 0; i < bf->n; i++)
 		append_client_value(&set, &bf->e[i], doc);
-	mongo__append_mark(b, &set);
+	migrate__mongo_append_mark(b, &set);
 	bson_append_document_end(upd, &set);
 	return 0;
 }
@@ -445,7 +445,7 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 
 	if ((rc = parse_backfill(b->step, bf, err)))
 		return rc;
-	if (migrate__doc_sub(b->step, "where", &where) && (rc = mongo__filter(&where, &b->select, err)))
+	if (migrate__doc_sub(b->step, "where", &where) && (rc = migrate__mongo_filter(&where, &b->select, err)))
 		return rc;
 	BCON_APPEND(&b->fields, "_id", BCON_INT32(1));
 	for (size_t i = 0; i < bf->n; i++) {
@@ -458,7 +458,7 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 			bson_append_iter(&b->fields, x->alias, -1, &x->arg);
 	}
 	b->mark = !idempotent(b, bf);
-	b->server = mongo__range_updates(b->c) && b->c->caps.pipeline_updates && !has_count;
+	b->server = migrate__mongo_range_updates(b->c) && b->c->caps.pipeline_updates && !has_count;
 	b->aggregate = !b->server && has_mongo;
 	b->per_range = backfill_range;
 	b->prepare = backfill_prepare;
@@ -468,30 +468,30 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 	return 0;
 }
 
-int mongo__backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	batch_t b;
 	backfill_t bf;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "backfill");
+	migrate__mongo_batch_init(&b, c, step, "backfill");
 	rc = setup_backfill(&b, &bf, err);
 	if (rc == 0)
-		rc = mongo__run_batches(&b, exec, err);
+		rc = migrate__mongo_run_batches(&b, exec, err);
 	backfill_free(&bf);
-	mongo__batch_free(&b);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
-int mongo__render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	backfill_t bf;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "backfill");
+	migrate__mongo_batch_init(&b, c, step, "backfill");
 	if ((rc = setup_backfill(&b, &bf, err)) == 0) {
-		rc = mongo__render_batch(&b, out, err);
+		rc = migrate__mongo_render_batch(&b, out, err);
 		for (size_t i = 0; rc == 0 && i < bf.n; i++)
 			if (bf.e[i].kind == EXPR_COUNT)
 				bson_string_append_printf(
@@ -501,6 +501,6 @@ int mongo__render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *o
 					bf.e[i].target, bf.e[i].ctable, bf.e[i].their, bf.e[i].src, bf.e[i].their);
 	}
 	backfill_free(&bf);
-	mongo__batch_free(&b);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }

@@ -32,7 +32,7 @@
 #define BATCH_MIN 100
 #define BATCH_MAX 20000
 
-void mongo__batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname)
+void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname)
 {
 	memset(b, 0, sizeof(*b));
 	b->c = c;
@@ -52,14 +52,14 @@ void mongo__batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const ch
 	bson_init(&b->fields);
 }
 
-void mongo__batch_free(batch_t *b)
+void migrate__mongo_batch_free(batch_t *b)
 {
 	bson_destroy(&b->select);
 	bson_destroy(&b->fields);
 }
 
 /* Range writes pay off only where the server walks _id ranges by index. */
-bool mongo__range_updates(mongo_conn_t *c)
+bool migrate__mongo_range_updates(mongo_conn_t *c)
 {
 	const char *env = getenv("MIGRATE_MONGO_RANGE_UPDATES");
 
@@ -114,7 +114,7 @@ static mongoc_cursor_t *open_cursor(batch_t *b, mongoc_collection_t *coll, const
 		bson_t *pipeline =
 			BCON_NEW("pipeline", "[", "{", "$match", BCON_DOCUMENT(&q), "}", "{", "$sort", "{", "_id",
 				 BCON_INT32(1), "}", "}", "{", "$project", BCON_DOCUMENT(&b->fields), "}", "]");
-		mongo__log_command("aggregate", pipeline);
+		migrate__mongo_log_command("aggregate", pipeline);
 		cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, &opts, NULL);
 		bson_destroy(pipeline);
 	} else {
@@ -123,7 +123,7 @@ static mongoc_cursor_t *open_cursor(batch_t *b, mongoc_collection_t *coll, const
 			BCON_APPEND(&opts, "projection", "{", "_id", BCON_INT32(1), "}");
 		else if (!bson_empty(&b->fields))
 			BSON_APPEND_DOCUMENT(&opts, "projection", &b->fields);
-		mongo__log_command("find", &q);
+		migrate__mongo_log_command("find", &q);
 		cur = mongoc_collection_find_with_opts(coll, &q, &opts, NULL);
 	}
 	bson_destroy(&q);
@@ -180,7 +180,7 @@ static int write_range(batch_t *b, const bson_value_t *after, const bson_value_t
 	build_query(&range, &b->select, after, upto);
 	rc = b->per_range(b, &range, &cmd, err);
 	if (rc == 0)
-		rc = mongo__command(b->c, &cmd, NULL, b->what, err);
+		rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
 	bson_destroy(&range);
 	bson_destroy(&cmd);
 	return rc;
@@ -207,7 +207,7 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 		if (rc == 0 && !skip) {
 			/* update_many on a filter by _id: FerretDB leaks a connection per updateOne. */
 			if (!mongoc_bulk_operation_update_many_with_opts(bulk, &sel, &upd, NULL, &e))
-				rc = mongo__fail(err, &e, "%s", b->what);
+				rc = migrate__mongo_fail(err, &e, "%s", b->what);
 			ops++;
 		}
 		bson_destroy(&sel);
@@ -216,7 +216,7 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 	if (rc == 0 && ops > 0) {
 		migrate__log(MIGRATE_LOG_DEBUG, "mongo: %s: bulk of %zu updates", b->what, ops);
 		if (!mongoc_bulk_operation_execute(bulk, &reply, &e))
-			rc = mongo__fail(err, &e, "%s", b->what);
+			rc = migrate__mongo_fail(err, &e, "%s", b->what);
 		bson_destroy(&reply);
 	}
 	mongoc_bulk_operation_destroy(bulk);
@@ -230,7 +230,7 @@ static void free_docs(bson_t **docs, size_t n)
 		bson_destroy(docs[i]);
 }
 
-void mongo__append_mark(const batch_t *b, bson_t *set)
+void migrate__mongo_append_mark(const batch_t *b, bson_t *set)
 {
 	if (b->mark)
 		BSON_APPEND_UTF8(set, MONGO_MARK_FIELD, b->mark_key);
@@ -256,15 +256,15 @@ static int unmark(batch_t *b, migrate_error_t *err)
 	bson_append_document_begin(&u, "$unset", -1, &unset);
 	BSON_APPEND_UTF8(&unset, MONGO_MARK_FIELD, "");
 	bson_append_document_end(&u, &unset);
-	mongo__update_cmd(&cmd, b->table, &q, &u, false);
-	rc = mongo__command(b->c, &cmd, NULL, b->what, err);
+	migrate__mongo_update_cmd(&cmd, b->table, &q, &u, false);
+	rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
 	bson_destroy(&q);
 	bson_destroy(&u);
 	bson_destroy(&cmd);
 	return rc;
 }
 
-int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : BATCH_FIRST;
 	uint32_t budget = migrate_exec_batch_time_ms(exec);
@@ -289,7 +289,7 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			goto cleanup;
 		skip_marked(b);
 	}
-	if (mongo__count(b->c, b->table, NULL, &total, NULL))
+	if (migrate__mongo_count(b->c, b->table, NULL, &total, NULL))
 		total = -1;
 	cur = open_cursor(b, coll, has_after ? &after : NULL, fixed ? fixed : BATCH_FIRST);
 	while (more) {
@@ -298,13 +298,13 @@ int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		bson_iter_t it;
 
 		migrate_exec_batch_start(exec);
-		if ((rc = mongo__lock_check(b->c, err)))
+		if ((rc = migrate__mongo_lock_check(b->c, err)))
 			goto cleanup;
 		for (n = 0; n < size && mongoc_cursor_next(cur, &doc); n++)
 			docs[n] = bson_copy(doc);
 		if (n < size) {
 			more = false;
-			if ((rc = mongo__cursor_error(cur, b->what, err)))
+			if ((rc = migrate__mongo_cursor_error(cur, b->what, err)))
 				goto cleanup;
 		}
 		if (n == 0)
@@ -352,7 +352,7 @@ cleanup:
 
 /* ---- helpers for ops ---- */
 
-void mongo__set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v)
+void migrate__mongo_set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v)
 {
 	bson_t set;
 
@@ -361,7 +361,7 @@ void mongo__set_value_doc(bson_t *upd, const char *setop, const char *field, con
 	bson_append_document_end(upd, &set);
 }
 
-void mongo__copy_id(bson_t *sel, const bson_t *doc)
+void migrate__mongo_copy_id(bson_t *sel, const bson_t *doc)
 {
 	bson_iter_t it;
 
@@ -370,7 +370,7 @@ void mongo__copy_id(bson_t *sel, const bson_t *doc)
 }
 
 /* One statement {q, u, multi: true} in an update command. */
-void mongo__update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array)
+void migrate__mongo_update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array)
 {
 	bson_t arr, st;
 
@@ -396,7 +396,7 @@ static void placeholder(bson_value_t *v, const char *text)
 	v->value.v_utf8.len = (uint32_t)strlen(text);
 }
 
-int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 {
 	bson_t q = BSON_INITIALIZER, cmd = BSON_INITIALIZER;
 	bson_value_t after, upto;
@@ -410,7 +410,7 @@ int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 		bson_t *p = BCON_NEW("aggregate", BCON_UTF8(b->table), "pipeline", "[", "{", "$match",
 				     BCON_DOCUMENT(&q), "}", "{", "$sort", "{", "_id", BCON_INT32(1), "}", "}", "{",
 				     "$project", BCON_DOCUMENT(&b->fields), "}", "]");
-		mongo__append_json(out, p);
+		migrate__mongo_append_json(out, p);
 		bson_destroy(p);
 	} else {
 		bson_t *f = BCON_NEW("find", BCON_UTF8(b->table), "filter", BCON_DOCUMENT(&q), "sort", "{", "_id",
@@ -419,7 +419,7 @@ int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 			BCON_APPEND(f, "projection", "{", "_id", BCON_INT32(1), "}");
 		else if (!bson_empty(&b->fields))
 			BSON_APPEND_DOCUMENT(f, "projection", &b->fields);
-		mongo__append_json(out, f);
+		migrate__mongo_append_json(out, f);
 		bson_destroy(f);
 	}
 	bson_string_append(out, "\n");
@@ -447,7 +447,7 @@ int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
 		bson_destroy(&sample);
 	}
 	if (rc == 0) {
-		mongo__append_json(out, &cmd);
+		migrate__mongo_append_json(out, &cmd);
 		bson_string_append(out, "\n");
 	}
 	bson_destroy(&q);

@@ -41,22 +41,22 @@ struct batch {
 	void *op;
 };
 
-void mongo__batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname);
-void mongo__batch_free(batch_t *b);
+void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname);
+void migrate__mongo_batch_free(batch_t *b);
 /* Whether this server writes batches as range updates (see batch.c). */
-bool mongo__range_updates(mongo_conn_t *c);
+bool migrate__mongo_range_updates(mongo_conn_t *c);
 /* Runs every batch, journaling a checkpoint after each. */
-int mongo__run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
 /* Appends the batch read and the per-batch write as extended JSON. */
-int mongo__render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err);
 
 /* {setop: {field: v}} appended to `upd`. */
-void mongo__set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);
+void migrate__mongo_set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);
 /* Appends the document's _id to `sel`. */
-void mongo__copy_id(bson_t *sel, const bson_t *doc);
+void migrate__mongo_copy_id(bson_t *sel, const bson_t *doc);
 /* With b->mark: appends {MONGO_MARK_FIELD: key} to a $set document. */
-void mongo__append_mark(const batch_t *b, bson_t *set);
+void migrate__mongo_append_mark(const batch_t *b, bson_t *set);
 /* An update command of one statement {q, u, multi: true}. */
-void mongo__update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array);
+void migrate__mongo_update_cmd(bson_t *cmd, const char *table, const bson_t *q, const bson_t *u, bool u_is_array);
 
 #endif

@@ -21,8 +21,8 @@ static int add_column_range(batch_t *b, const bson_t *range, bson_t *cmd, migrat
 	add_column_t *a = b->op;
 	bson_t u = BSON_INITIALIZER;
 
-	mongo__set_value_doc(&u, "$set", a->field, &a->value);
-	mongo__update_cmd(cmd, b->table, range, &u, false);
+	migrate__mongo_set_value_doc(&u, "$set", a->field, &a->value);
+	migrate__mongo_update_cmd(cmd, b->table, range, &u, false);
 	bson_destroy(&u);
 	return 0;
 }
@@ -54,7 +54,7 @@ static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *up
 	add_column_t *a = b->op;
 	bson_t cond;
 
-	mongo__copy_id(sel, doc);
+	migrate__mongo_copy_id(sel, doc);
 	if (b->guard) {
 		bson_append_document_begin(sel, a->field, -1, &cond);
 		BSON_APPEND_BOOL(&cond, "$exists", false);
@@ -67,9 +67,9 @@ static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *up
 		v.value.v_binary.subtype = BSON_SUBTYPE_UUID;
 		v.value.v_binary.data = bytes;
 		v.value.v_binary.data_len = 16;
-		mongo__set_value_doc(upd, "$set", a->field, &v);
+		migrate__mongo_set_value_doc(upd, "$set", a->field, &v);
 	} else {
-		mongo__set_value_doc(upd, "$set", a->field, &a->value);
+		migrate__mongo_set_value_doc(upd, "$set", a->field, &a->value);
 	}
 	return 0;
 }
@@ -125,46 +125,46 @@ static int setup_add_column(batch_t *b, add_column_t *a, bool *none, migrate_err
 	BSON_APPEND_BOOL(&cond, "$exists", false);
 	bson_append_document_end(&b->select, &cond);
 	BCON_APPEND(&b->fields, "_id", BCON_INT32(1));
-	b->server = mongo__range_updates(b->c) && !a->uuid;
+	b->server = migrate__mongo_range_updates(b->c) && !a->uuid;
 	b->per_range = add_column_range;
 	b->per_doc = add_column_doc;
 	b->op = a;
 	return 0;
 }
 
-int mongo__add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	batch_t b;
 	add_column_t a;
 	bool none;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "add_column");
+	migrate__mongo_batch_init(&b, c, step, "add_column");
 	rc = setup_add_column(&b, &a, &none, err);
 	if (rc == 0 && !none)
-		rc = mongo__run_batches(&b, exec, err);
+		rc = migrate__mongo_run_batches(&b, exec, err);
 	if (a.has_value)
 		bson_value_destroy(&a.value);
-	mongo__batch_free(&b);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
-int mongo__render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	add_column_t a;
 	bool none;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "add_column");
+	migrate__mongo_batch_init(&b, c, step, "add_column");
 	rc = setup_add_column(&b, &a, &none, err);
 	if (rc == 0 && none)
 		bson_string_append_printf(out, "// %s: no default, nothing to write\n", b.what);
 	else if (rc == 0)
-		rc = mongo__render_batch(&b, out, err);
+		rc = migrate__mongo_render_batch(&b, out, err);
 	if (a.has_value)
 		bson_value_destroy(&a.value);
-	mongo__batch_free(&b);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
@@ -179,8 +179,8 @@ static int field_op_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_
 	field_op_t *f = b->op;
 	bson_t u = BSON_INITIALIZER;
 
-	mongo__set_value_doc(&u, f->setop, f->field, &f->arg);
-	mongo__update_cmd(cmd, b->table, range, &u, false);
+	migrate__mongo_set_value_doc(&u, f->setop, f->field, &f->arg);
+	migrate__mongo_update_cmd(cmd, b->table, range, &u, false);
 	bson_destroy(&u);
 	return 0;
 }
@@ -190,13 +190,13 @@ static int field_op_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 	field_op_t *f = b->op;
 	bson_t cond;
 
-	mongo__copy_id(sel, doc);
+	migrate__mongo_copy_id(sel, doc);
 	if (b->guard) {
 		bson_append_document_begin(sel, f->field, -1, &cond);
 		BSON_APPEND_BOOL(&cond, "$exists", true);
 		bson_append_document_end(sel, &cond);
 	}
-	mongo__set_value_doc(upd, f->setop, f->field, &f->arg);
+	migrate__mongo_set_value_doc(upd, f->setop, f->field, &f->arg);
 	return 0;
 }
 
@@ -213,39 +213,39 @@ static void setup_field_op(batch_t *b, field_op_t *f, const char *setop, const c
 	BSON_APPEND_BOOL(&cond, "$exists", true);
 	bson_append_document_end(&b->select, &cond);
 	BCON_APPEND(&b->fields, "_id", BCON_INT32(1));
-	b->server = mongo__range_updates(b->c);
+	b->server = migrate__mongo_range_updates(b->c);
 	b->per_range = field_op_range;
 	b->per_doc = field_op_doc;
 	b->op = f;
 }
 
-int mongo__drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	batch_t b;
 	field_op_t f;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "drop_column");
+	migrate__mongo_batch_init(&b, c, step, "drop_column");
 	setup_field_op(&b, &f, "$unset", migrate__doc_str(step, "column"), "");
-	rc = mongo__run_batches(&b, exec, err);
-	mongo__batch_free(&b);
+	rc = migrate__mongo_run_batches(&b, exec, err);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
-int mongo__rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	batch_t b;
 	field_op_t f;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "rename_column");
+	migrate__mongo_batch_init(&b, c, step, "rename_column");
 	setup_field_op(&b, &f, "$rename", migrate__doc_str(step, "from"), migrate__doc_str(step, "to"));
-	rc = mongo__run_batches(&b, exec, err);
-	mongo__batch_free(&b);
+	rc = migrate__mongo_run_batches(&b, exec, err);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
-int mongo__render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	const char *op = migrate__doc_str(step, "op");
 	bool drop = !strcmp(op, "drop_column");
@@ -253,10 +253,10 @@ int mongo__render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *o
 	field_op_t f;
 	int rc;
 
-	mongo__batch_init(&b, c, step, op);
+	migrate__mongo_batch_init(&b, c, step, op);
 	setup_field_op(&b, &f, drop ? "$unset" : "$rename", migrate__doc_str(step, drop ? "column" : "from"),
 		       drop ? "" : migrate__doc_str(step, "to"));
-	rc = mongo__render_batch(&b, out, err);
-	mongo__batch_free(&b);
+	rc = migrate__mongo_render_batch(&b, out, err);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }

@@ -19,7 +19,7 @@ static void init(void)
 	mongoc_init();
 }
 
-void mongo__init_once(void)
+void migrate__mongo_init_once(void)
 {
 	pthread_once(&init_once, init);
 }
@@ -45,12 +45,13 @@ static void route_log(void)
 	mongoc_log_set_handler(forward_log, NULL);
 }
 
-void mongo__route_log_once(void)
+void migrate__mongo_route_log_once(void)
 {
 	pthread_once(&log_once, route_log);
 }
 
-int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err)
+int migrate__mongo_conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname,
+			    migrate_error_t *err)
 {
 	mongo_conn_t *c = migrate__calloc(1, sizeof(*c));
 
@@ -69,13 +70,13 @@ int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, con
 	return 0;
 }
 
-void mongo__conn_free(mongo_conn_t *c)
+void migrate__mongo_conn_free(mongo_conn_t *c)
 {
 	if (!c)
 		return;
 	if (c->lock.plan)
-		mongo__lock_release(c, c->lock.plan, NULL);
-	mongo__lock_stop(c);
+		migrate__mongo_lock_release(c, c->lock.plan, NULL);
+	migrate__mongo_lock_stop(c);
 	pthread_mutex_destroy(&c->lock.mu);
 	pthread_cond_destroy(&c->lock.cv);
 	mongoc_database_destroy(c->db);
@@ -91,12 +92,12 @@ static bool network_error(const bson_error_t *e)
 	       (e->domain == MONGOC_ERROR_CLIENT && e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
 }
 
-int mongo__fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)
+int migrate__mongo_fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)
 {
 	char what[400];
 	va_list ap;
 	int code = network_error(e) ? MIGRATE_ECONNECT : MIGRATE_EDB;
-	uint32_t server = mongo__server_code(e);
+	uint32_t server = migrate__mongo_server_code(e);
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
@@ -107,7 +108,7 @@ int mongo__fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ..
 	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, code, "%s: %s", what, e->message);
 }
 
-uint32_t mongo__server_code(const bson_error_t *e)
+uint32_t migrate__mongo_server_code(const bson_error_t *e)
 {
 	switch (e->domain) {
 	case MONGOC_ERROR_SERVER:
@@ -118,7 +119,7 @@ uint32_t mongo__server_code(const bson_error_t *e)
 	}
 }
 
-void mongo__log_command(const char *what, const bson_t *cmd)
+void migrate__mongo_log_command(const char *what, const bson_t *cmd)
 {
 	char *json;
 
@@ -164,7 +165,7 @@ static bool reply_write_error(const bson_t *reply, bson_error_t *e)
 	return false;
 }
 
-bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e)
+bool migrate__mongo_run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e)
 {
 	bson_t local = BSON_INITIALIZER;
 	bson_t *r = reply ? reply : &local;
@@ -176,7 +177,7 @@ bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *r
 		bson_set_error(e, MONGOC_ERROR_COMMAND, MONGOC_ERROR_COMMAND_INVALID_ARG, "injected fault at command");
 		return false;
 	}
-	mongo__log_command(db ? db : c->dbname, cmd);
+	migrate__mongo_log_command(db ? db : c->dbname, cmd);
 	if (db)
 		ok = mongoc_client_command_with_opts(c->client, db, cmd, NULL, NULL, r, e);
 	else
@@ -188,26 +189,26 @@ bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *r
 	return ok;
 }
 
-bool mongo__run(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, bson_error_t *e)
+bool migrate__mongo_run(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, bson_error_t *e)
 {
-	return mongo__run_on(c, NULL, cmd, reply, e);
+	return migrate__mongo_run_on(c, NULL, cmd, reply, e);
 }
 
-int mongo__command(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, const char *what, migrate_error_t *err)
+int migrate__mongo_command(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, const char *what, migrate_error_t *err)
 {
 	bson_error_t e;
 
-	if (mongo__run(c, cmd, reply, &e))
+	if (migrate__mongo_run(c, cmd, reply, &e))
 		return 0;
-	return mongo__fail(err, &e, "%s", what);
+	return migrate__mongo_fail(err, &e, "%s", what);
 }
 
-int mongo__cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err)
+int migrate__mongo_cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err)
 {
 	bson_error_t e;
 
 	if (mongoc_cursor_error(cur, &e))
-		return mongo__fail(err, &e, "%s", what);
+		return migrate__mongo_fail(err, &e, "%s", what);
 	return 0;
 }
 
@@ -220,7 +221,7 @@ static int detect_server(mongo_conn_t *c, migrate_error_t *err)
 	int rc;
 
 	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
-	rc = mongo__command(c, &cmd, &reply, "buildInfo", err);
+	rc = migrate__mongo_command(c, &cmd, &reply, "buildInfo", err);
 	if (rc == 0) {
 		if (bson_iter_init_find(&it, &reply, "version") && BSON_ITER_HOLDS_UTF8(&it))
 			version = bson_iter_utf8(&it, NULL);
@@ -237,7 +238,7 @@ static int detect_server(mongo_conn_t *c, migrate_error_t *err)
 
 	bson_init(&cmd);
 	BSON_APPEND_INT32(&cmd, "hello", 1);
-	rc = mongo__command(c, &cmd, &reply, "hello", err);
+	rc = migrate__mongo_command(c, &cmd, &reply, "hello", err);
 	if (rc == 0 && bson_iter_init_find(&it, &reply, "maxWireVersion") && BSON_ITER_HOLDS_INT(&it))
 		c->caps.max_wire = (int32_t)bson_iter_as_int64(&it);
 	bson_destroy(&reply);
@@ -256,7 +257,7 @@ static bool probe_pipeline_updates(mongo_conn_t *c)
 			       BCON_UTF8("\x01probe"), "}", "u", "[", "{", "$set", "{", "probe", BCON_INT32(1), "}",
 			       "}", "]", "multi", BCON_BOOL(true), "}", "]");
 	bson_error_t e;
-	bool ok = mongo__run(c, cmd, NULL, &e);
+	bool ok = migrate__mongo_run(c, cmd, NULL, &e);
 
 	if (!ok)
 		migrate__log(MIGRATE_LOG_INFO, "mongo: no pipeline updates on %s (%s); backfills compute in the client",
@@ -265,7 +266,7 @@ static bool probe_pipeline_updates(mongo_conn_t *c)
 	return ok;
 }
 
-int mongo__caps(mongo_conn_t *c, migrate_error_t *err)
+int migrate__mongo_caps(mongo_conn_t *c, migrate_error_t *err)
 {
 	int rc;
 
@@ -285,13 +286,13 @@ int mongo__caps(mongo_conn_t *c, migrate_error_t *err)
 	return 0;
 }
 
-int mongo__collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err)
+int migrate__mongo_collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err)
 {
 	bson_t *cmd = BCON_NEW("listCollections", BCON_INT32(1), "filter", "{", "name", BCON_UTF8(name), "}",
 			       "nameOnly", BCON_BOOL(true));
 	bson_t reply;
 	bson_iter_t it;
-	int rc = mongo__command(c, cmd, &reply, "listCollections", err);
+	int rc = migrate__mongo_command(c, cmd, &reply, "listCollections", err);
 
 	*exists = false;
 	if (rc == 0 && bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "cursor.firstBatch.0", &it))
@@ -301,7 +302,7 @@ int mongo__collection_exists(mongo_conn_t *c, const char *name, bool *exists, mi
 	return rc;
 }
 
-int mongo__count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err)
+int migrate__mongo_count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err)
 {
 	bson_t cmd = BSON_INITIALIZER, reply;
 	bson_iter_t it;
@@ -310,7 +311,7 @@ int mongo__count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_
 	BSON_APPEND_UTF8(&cmd, "count", coll);
 	if (filter)
 		BSON_APPEND_DOCUMENT(&cmd, "query", filter);
-	rc = mongo__command(c, &cmd, &reply, "count", err);
+	rc = migrate__mongo_command(c, &cmd, &reply, "count", err);
 	*n = 0;
 	if (rc == 0 && bson_iter_init_find(&it, &reply, "n") && BSON_ITER_HOLDS_NUMBER(&it))
 		*n = bson_iter_as_int64(&it);
@@ -319,7 +320,7 @@ int mongo__count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_
 	return rc;
 }
 
-void mongo__append_json(bson_string_t *out, const bson_t *doc)
+void migrate__mongo_append_json(bson_string_t *out, const bson_t *doc)
 {
 	char *json = bson_as_relaxed_extended_json(doc, NULL);
 

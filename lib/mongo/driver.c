@@ -19,8 +19,8 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	bson_t *ping;
 	int rc;
 
-	mongo__init_once();
-	mongo__route_log_once();
+	migrate__mongo_init_once();
+	migrate__mongo_route_log_once();
 	migrate__redact_url(url, safe, sizeof(safe));
 	if (!(uri = mongoc_uri_new_with_error(url, &e)))
 		/* mongoc's reason may quote a part of the URL: migrate_target_open()
@@ -33,7 +33,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 				    "MongoDB URL %s names no database (mongodb://host/dbname)", safe);
 	}
-	if ((rc = mongo__check_collection(db, "database", NULL)) != 0 || strchr(db, '/') || strchr(db, ' ')) {
+	if ((rc = migrate__mongo_check_collection(db, "database", NULL)) != 0 || strchr(db, '/') || strchr(db, ' ')) {
 		mongoc_uri_destroy(uri);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL, "MongoDB URL %s: bad database name",
 				    safe);
@@ -45,7 +45,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	}
 	mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
 	mongoc_client_set_appname(client, "libmigrate");
-	if ((rc = mongo__conn_new(&c, client, true, db, err))) {
+	if ((rc = migrate__mongo_conn_new(&c, client, true, db, err))) {
 		mongoc_client_destroy(client);
 		mongoc_uri_destroy(uri);
 		return rc;
@@ -53,12 +53,12 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	mongoc_uri_destroy(uri);
 	/* Connect now, so that a wrong address fails here with a clear error. */
 	ping = BCON_NEW("ping", BCON_INT32(1));
-	if (!mongo__run(c, ping, NULL, &e)) {
+	if (!migrate__mongo_run(c, ping, NULL, &e)) {
 		/* The server's or mongoc's text may echo the URL or a password. */
 		migrate__scrub(e.message, sizeof e.message, url);
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT, "cannot connect to %s: %s", safe,
 				  e.message);
-		mongo__conn_free(c);
+		migrate__mongo_conn_free(c);
 		c = NULL;
 	}
 	bson_destroy(ping);
@@ -68,7 +68,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 
 static void mongo_close(void *conn)
 {
-	mongo__conn_free(conn);
+	migrate__mongo_conn_free(conn);
 }
 
 /* Custom steps receive the target's mongoc_database_t *. */
@@ -86,16 +86,16 @@ const migrate_driver_t migrate__mongo_driver = {
 	.open = mongo_open,
 	.close = mongo_close,
 	.native_handle = mongo_native,
-	.check_step = mongo__check_step,
-	.step_flags = mongo__step_flags,
-	.render_step = mongo__render_step,
-	.apply_step = mongo__apply_step,
-	.history_ensure = mongo__history_ensure,
-	.history_read = mongo__history_read,
-	.history_write = mongo__history_write,
-	.history_delete = mongo__history_delete,
-	.lock_try = mongo__lock_try,
-	.lock_release = mongo__lock_release,
+	.check_step = migrate__mongo_check_step,
+	.step_flags = migrate__mongo_step_flags,
+	.render_step = migrate__mongo_render_step,
+	.apply_step = migrate__mongo_apply_step,
+	.history_ensure = migrate__mongo_history_ensure,
+	.history_read = migrate__mongo_history_read,
+	.history_write = migrate__mongo_history_write,
+	.history_delete = migrate__mongo_history_delete,
+	.lock_try = migrate__mongo_lock_try,
+	.lock_release = migrate__mongo_lock_release,
 	/* No transactions: every step is idempotent or checkpointed. */
 	.begin = NULL,
 	.commit = NULL,
@@ -114,13 +114,14 @@ static int mongo_wrap(migrate_target_t **out, void *handle, const void *arg, mig
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_target_open_mongo: out, client and dbname are required");
 	*out = NULL;
-	if (mongo__check_collection(dbname, "database", NULL) != 0 || strchr(dbname, '/') || strchr(dbname, ' '))
+	if (migrate__mongo_check_collection(dbname, "database", NULL) != 0 || strchr(dbname, '/') ||
+	    strchr(dbname, ' '))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "bad database name \"%s\"", dbname);
-	mongo__init_once();
-	if ((rc = mongo__conn_new(&c, client, false, dbname, err)))
+	migrate__mongo_init_once();
+	if ((rc = migrate__mongo_conn_new(&c, client, false, dbname, err)))
 		return rc;
 	if ((rc = migrate_target_from_driver(out, &migrate__mongo_driver, c, err)))
-		mongo__conn_free(c); /* the target owns c only on success */
+		migrate__mongo_conn_free(c); /* the target owns c only on success */
 	return rc;
 }
 

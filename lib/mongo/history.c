@@ -14,13 +14,13 @@ static int create_collection(mongo_conn_t *c, const char *name, migrate_error_t 
 	bson_error_t e;
 	int rc = 0;
 
-	if (!mongo__run(c, cmd, NULL, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_EXISTS)
-		rc = mongo__fail(err, &e, "create \"%s\"", name);
+	if (!migrate__mongo_run(c, cmd, NULL, &e) && migrate__mongo_server_code(&e) != MONGO_NAMESPACE_EXISTS)
+		rc = migrate__mongo_fail(err, &e, "create \"%s\"", name);
 	bson_destroy(cmd);
 	return rc;
 }
 
-int mongo__history_ensure(void *conn, migrate_error_t *err)
+int migrate__mongo_history_ensure(void *conn, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	bson_t *cmd;
@@ -31,7 +31,7 @@ int mongo__history_ensure(void *conn, migrate_error_t *err)
 	cmd = BCON_NEW("createIndexes", BCON_UTF8(MONGO_HISTORY), "indexes", "[", "{", "key", "{", "plan",
 		       BCON_INT32(1), "version", BCON_INT32(1), "}", "name", BCON_UTF8("plan_version"), "unique",
 		       BCON_BOOL(true), "}", "]");
-	rc = mongo__command(c, cmd, NULL, "createIndexes on " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "createIndexes on " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	return rc;
 }
@@ -53,7 +53,7 @@ static int64_t doc_time(const bson_t *doc, const char *key)
 	return 0;
 }
 
-int mongo__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, MONGO_HISTORY);
@@ -64,7 +64,7 @@ int mongo__history_read(void *conn, const char *plan, migrate_record_fn fn, void
 	const bson_t *doc;
 	int rc = 0;
 
-	mongo__log_command("find " MONGO_HISTORY, q);
+	migrate__mongo_log_command("find " MONGO_HISTORY, q);
 	cur = mongoc_collection_find_with_opts(coll, q, opts, NULL);
 	while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
 		migrate_record_t r;
@@ -84,7 +84,7 @@ int mongo__history_read(void *conn, const char *plan, migrate_record_fn fn, void
 		rc = fn(&r, ctx);
 	}
 	if (rc == 0)
-		rc = mongo__cursor_error(cur, "reading " MONGO_HISTORY, err);
+		rc = migrate__mongo_cursor_error(cur, "reading " MONGO_HISTORY, err);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	bson_destroy(q);
@@ -131,37 +131,37 @@ static void record_doc(bson_t *d, const char *plan, const migrate_record_t *r)
  * multi: false update until the client disconnects, and stops answering
  * after 100 of them on one connection.
  */
-int mongo__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err)
+int migrate__mongo_history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	bson_t doc = BSON_INITIALIZER, *cmd;
 	int rc;
 
-	if ((rc = mongo__lock_fence(c, plan, err)))
+	if ((rc = migrate__mongo_lock_fence(c, plan, err)))
 		return rc;
 	record_doc(&doc, plan, record);
 	cmd = BCON_NEW("update", BCON_UTF8(MONGO_HISTORY), "updates", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
 		       "version", BCON_INT64((int64_t)record->version), "}", "u", "{", "$set", BCON_DOCUMENT(&doc), "}",
 		       "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]", "writeConcern", "{", "w",
 		       BCON_UTF8("majority"), "}");
-	rc = mongo__command(c, cmd, NULL, "writing " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "writing " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	bson_destroy(&doc);
 	return rc;
 }
 
-int mongo__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err)
+int migrate__mongo_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	bson_t *cmd;
 	int rc;
 
-	if ((rc = mongo__lock_fence(c, plan, err)))
+	if ((rc = migrate__mongo_lock_fence(c, plan, err)))
 		return rc;
 	cmd = BCON_NEW("delete", BCON_UTF8(MONGO_HISTORY), "deletes", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
 		       "version", BCON_INT64((int64_t)version), "}", "limit", BCON_INT32(0), "}", "]", "writeConcern",
 		       "{", "w", BCON_UTF8("majority"), "}");
-	rc = mongo__command(c, cmd, NULL, "deleting from " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "deleting from " MONGO_HISTORY, err);
 	bson_destroy(cmd);
 	return rc;
 }

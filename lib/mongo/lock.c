@@ -61,7 +61,7 @@ static bool renew(mongoc_client_t *client, const char *db, const char *plan, con
 			       "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
 	bson_t reply;
 
-	/* multi: see mongo__history_write (FerretDB leaks connections on multi: false). */
+	/* multi: see migrate__mongo_history_write (FerretDB leaks connections on multi: false). */
 	bool ok = mongoc_client_command_with_opts(client, db, cmd, NULL, NULL, &reply, e);
 
 	*owned = ok && migrate__doc_int(&reply, "n", 0) > 0;
@@ -127,7 +127,7 @@ static int start_renewer(mongo_conn_t *c, migrate_error_t *err)
 	return 0;
 }
 
-void mongo__lock_stop(mongo_conn_t *c)
+void migrate__mongo_lock_stop(mongo_conn_t *c)
 {
 	mongo_lock_t *l = &c->lock;
 
@@ -170,7 +170,7 @@ static int read_lock(mongo_conn_t *c, const char *plan, bson_t *out, migrate_err
 	if (mongoc_cursor_next(cur, &doc))
 		bson_concat(out, doc);
 	else
-		rc = mongo__cursor_error(cur, "reading " MONGO_LOCKS, err);
+		rc = migrate__mongo_cursor_error(cur, "reading " MONGO_LOCKS, err);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(q);
 	mongoc_collection_destroy(coll);
@@ -189,8 +189,10 @@ static int take_absent(mongo_conn_t *c, const char *plan, const char *token, int
 	lock_fields(&doc, token, now, c->lock.lease_ms);
 	cmd = BCON_NEW("insert", BCON_UTF8(MONGO_LOCKS), "documents", "[", BCON_DOCUMENT(&doc), "]", "writeConcern",
 		       "{", "w", BCON_UTF8("majority"), "}");
-	if (!mongo__run(c, cmd, NULL, &e))
-		rc = mongo__server_code(&e) == MONGO_DUPLICATE_KEY ? 0 : mongo__fail(err, &e, "taking the lock");
+	if (!migrate__mongo_run(c, cmd, NULL, &e))
+		rc = migrate__mongo_server_code(&e) == MONGO_DUPLICATE_KEY
+			     ? 0
+			     : migrate__mongo_fail(err, &e, "taking the lock");
 	bson_destroy(cmd);
 	bson_destroy(&doc);
 	return rc;
@@ -208,7 +210,7 @@ static int take_expired(mongo_conn_t *c, const char *plan, const char *token, in
 	cmd = BCON_NEW("findAndModify", BCON_UTF8(MONGO_LOCKS), "query", "{", "_id", BCON_UTF8(plan), "expires_at", "{",
 		       "$lt", BCON_DATE_TIME(now), "}", "}", "update", "{", "$set", BCON_DOCUMENT(&set), "}", "new",
 		       BCON_BOOL(false), "writeConcern", "{", "w", BCON_UTF8("majority"), "}");
-	rc = mongo__command(c, cmd, &reply, "taking over the lock", err);
+	rc = migrate__mongo_command(c, cmd, &reply, "taking over the lock", err);
 	if (rc == 0) {
 		rc = migrate__doc_sub(&reply, "value", &old) ? 1 : 0;
 		if (rc == 1) {
@@ -233,7 +235,7 @@ static void new_token(char *out, size_t size)
 	snprintf(out, size, "%s-%ld", hex, (long)getpid());
 }
 
-int mongo__lock_try(void *conn, const char *plan, migrate_error_t *err)
+int migrate__mongo_lock_try(void *conn, const char *plan, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	mongo_lock_t *l = &c->lock;
@@ -271,25 +273,25 @@ int mongo__lock_try(void *conn, const char *plan, migrate_error_t *err)
 	snprintf(l->token, sizeof(l->token), "%s", token);
 	atomic_store(&l->lost, 0);
 	if ((rc = start_renewer(c, err))) {
-		mongo__lock_release(c, plan, NULL);
+		migrate__mongo_lock_release(c, plan, NULL);
 		return rc;
 	}
 	return 0;
 }
 
-int mongo__lock_release(void *conn, const char *plan, migrate_error_t *err)
+int migrate__mongo_lock_release(void *conn, const char *plan, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	mongo_lock_t *l = &c->lock;
 	bson_t *cmd;
 	int rc;
 
-	mongo__lock_stop(c);
+	migrate__mongo_lock_stop(c);
 	if (!l->plan)
 		return 0;
 	cmd = BCON_NEW("delete", BCON_UTF8(MONGO_LOCKS), "deletes", "[", "{", "q", "{", "_id", BCON_UTF8(l->plan),
 		       "owner", BCON_UTF8(l->token), "}", "limit", BCON_INT32(1), "}", "]");
-	rc = mongo__command(c, cmd, NULL, "releasing the lock", err);
+	rc = migrate__mongo_command(c, cmd, NULL, "releasing the lock", err);
 	bson_destroy(cmd);
 	free(l->plan);
 	l->plan = NULL;
@@ -310,14 +312,14 @@ static int lost(mongo_conn_t *c, const char *plan, migrate_error_t *err)
 			    plan, holder);
 }
 
-int mongo__lock_check(mongo_conn_t *c, migrate_error_t *err)
+int migrate__mongo_lock_check(mongo_conn_t *c, migrate_error_t *err)
 {
 	if (c->lock.plan && atomic_load(&c->lock.lost))
 		return lost(c, c->lock.plan, err);
 	return 0;
 }
 
-int mongo__lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err)
+int migrate__mongo_lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err)
 {
 	mongo_lock_t *l = &c->lock;
 	bson_error_t e;
@@ -330,7 +332,7 @@ int mongo__lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err)
 		return lost(c, plan, err);
 	migrate__log(MIGRATE_LOG_DEBUG, "mongo: fencing check of the lock of \"%s\"", plan);
 	if (!renew(c->client, c->dbname, plan, l->token, l->lease_ms, &owned, &e))
-		return mongo__fail(err, &e, "checking the lock before a history write");
+		return migrate__mongo_fail(err, &e, "checking the lock before a history write");
 	if (!owned) {
 		atomic_store(&l->lost, 1);
 		return lost(c, plan, err);

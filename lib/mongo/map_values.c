@@ -8,16 +8,16 @@
 
 #include "batch.h"
 
-int mongo__check_map_values(const bson_t *step, migrate_error_t *err)
+int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err)
 {
 	bson_t map, where;
 	bson_iter_t it;
 	int rc;
 
-	if ((rc = mongo__check_collection(migrate__doc_str(step, "table"), "table", err)) ||
-	    (rc = mongo__check_field(migrate__doc_str(step, "column"), "column", err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(step, "table"), "table", err)) ||
+	    (rc = migrate__mongo_check_field(migrate__doc_str(step, "column"), "column", err)))
 		return rc;
-	if (migrate__doc_sub(step, "where", &where) && (rc = mongo__check_filter(&where, err)))
+	if (migrate__doc_sub(step, "where", &where) && (rc = migrate__mongo_check_filter(&where, err)))
 		return rc;
 	if (!migrate__doc_sub(step, "map", &map))
 		return 0;
@@ -65,7 +65,7 @@ static int map_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error
 		bson_append_array_end(&q, &and);
 		bson_append_document_end(&st, &q);
 		bson_init(&u);
-		mongo__set_value_doc(&u, "$set", m->field, bson_iter_value(&it));
+		migrate__mongo_set_value_doc(&u, "$set", m->field, bson_iter_value(&it));
 		BSON_APPEND_DOCUMENT(&st, "u", &u);
 		bson_destroy(&u);
 		BSON_APPEND_BOOL(&st, "multi", true);
@@ -85,10 +85,10 @@ static int map_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool
 		*skip = true;
 		return 0;
 	}
-	mongo__copy_id(sel, doc);
+	migrate__mongo_copy_id(sel, doc);
 	if (b->guard)
 		BSON_APPEND_UTF8(sel, m->field, old);
-	mongo__set_value_doc(upd, "$set", m->field, bson_iter_value(&it));
+	migrate__mongo_set_value_doc(upd, "$set", m->field, bson_iter_value(&it));
 	return 0;
 }
 
@@ -127,7 +127,7 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 	bson_append_document_end(&b->select, &in);
 	if (migrate__doc_sub(b->step, "where", &where)) {
 		bson_t sel = BSON_INITIALIZER, and;
-		if ((rc = mongo__filter(&where, &lowered, err)) == 0 && !bson_empty(&lowered)) {
+		if ((rc = migrate__mongo_filter(&where, &lowered, err)) == 0 && !bson_empty(&lowered)) {
 			bson_append_array_begin(&sel, "$and", -1, &and);
 			BSON_APPEND_DOCUMENT(&and, "0", &b->select);
 			BSON_APPEND_DOCUMENT(&and, "1", &lowered);
@@ -140,7 +140,7 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 	bson_destroy(&lowered);
 	BSON_APPEND_INT32(&b->fields, "_id", 1);
 	BSON_APPEND_INT32(&b->fields, m->field, 1);
-	b->server = mongo__range_updates(b->c);
+	b->server = migrate__mongo_range_updates(b->c);
 	b->per_range = map_range;
 	b->per_doc = map_doc;
 	b->sample = map_sample;
@@ -148,29 +148,29 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 	return rc;
 }
 
-int mongo__map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	batch_t b;
 	map_values_t m;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "map_values");
+	migrate__mongo_batch_init(&b, c, step, "map_values");
 	rc = setup_map_values(&b, &m, err);
 	if (rc == 0)
-		rc = mongo__run_batches(&b, exec, err);
-	mongo__batch_free(&b);
+		rc = migrate__mongo_run_batches(&b, exec, err);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
-int mongo__render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	map_values_t m;
 	int rc;
 
-	mongo__batch_init(&b, c, step, "map_values");
+	migrate__mongo_batch_init(&b, c, step, "map_values");
 	if ((rc = setup_map_values(&b, &m, err)) == 0)
-		rc = mongo__render_batch(&b, out, err);
-	mongo__batch_free(&b);
+		rc = migrate__mongo_render_batch(&b, out, err);
+	migrate__mongo_batch_free(&b);
 	return rc;
 }

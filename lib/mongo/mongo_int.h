@@ -69,7 +69,7 @@ typedef struct mongo_conn {
 } mongo_conn_t;
 
 /* ---- conn.c ---- */
-void mongo__init_once(void);
+void migrate__mongo_init_once(void);
 /*
  * Sends libmongoc's log (process-wide) through libmigrate's log handler,
  * so that its warnings (FerretDB's missing endSessions at disconnect ...)
@@ -77,92 +77,94 @@ void mongo__init_once(void);
  * Done when libmigrate opens a client from a URL; a borrowed client's
  * application keeps its own libmongoc log handler.
  */
-void mongo__route_log_once(void);
-int mongo__conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname, migrate_error_t *err);
-void mongo__conn_free(mongo_conn_t *c);
+void migrate__mongo_route_log_once(void);
+int migrate__mongo_conn_new(mongo_conn_t **out, mongoc_client_t *client, bool owned, const char *dbname,
+			    migrate_error_t *err);
+void migrate__mongo_conn_free(mongo_conn_t *c);
 /* Fills `err` from a mongoc error with a context; ECONNECT for network errors, else EDB. */
-int mongo__fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)
+int migrate__mongo_fail(migrate_error_t *err, const bson_error_t *e, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))
 #endif
 	;
 /* The server's error code of a failed command, 0 for client-side errors. */
-uint32_t mongo__server_code(const bson_error_t *e);
+uint32_t migrate__mongo_server_code(const bson_error_t *e);
 /*
  * Runs a command on the target database (primary). On a write command the
  * reply's writeErrors and writeConcernError count as failures. `reply` may
  * be NULL; when given it is always initialised and the caller destroys it.
  */
-bool mongo__run(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, bson_error_t *e);
-/* mongo__run that fills `err` with "what: message". */
-int mongo__command(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, const char *what, migrate_error_t *err);
+bool migrate__mongo_run(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, bson_error_t *e);
+/* migrate__mongo_run that fills `err` with "what: message". */
+int migrate__mongo_command(mongo_conn_t *c, const bson_t *cmd, bson_t *reply, const char *what, migrate_error_t *err);
 /* Runs a command on another database (admin for renameCollection). */
-bool mongo__run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e);
+bool migrate__mongo_run_on(mongo_conn_t *c, const char *db, const bson_t *cmd, bson_t *reply, bson_error_t *e);
 /* Detects the server's capabilities once. */
-int mongo__caps(mongo_conn_t *c, migrate_error_t *err);
+int migrate__mongo_caps(mongo_conn_t *c, migrate_error_t *err);
 /* Does the collection exist? */
-int mongo__collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err);
+int migrate__mongo_collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err);
 /* The number of documents of a collection matching `filter` (NULL: all, estimated). */
-int mongo__count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err);
+int migrate__mongo_count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err);
 /* Relaxed extended JSON of a document, appended to `out`. */
-void mongo__append_json(bson_string_t *out, const bson_t *doc);
+void migrate__mongo_append_json(bson_string_t *out, const bson_t *doc);
 /* Logs a command at DEBUG level ("what: {json}"). */
-void mongo__log_command(const char *what, const bson_t *cmd);
+void migrate__mongo_log_command(const char *what, const bson_t *cmd);
 /* Drains a cursor into `err` if it failed; 0 otherwise. */
-int mongo__cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err);
+int migrate__mongo_cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err);
 /* Up to five groups of documents sharing the fields of `keys`, described in `out`; their number or a negative code. */
-int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
+			      migrate_error_t *err);
 
 /* ---- names.c ---- */
 /* Checks a collection name: no '$', '.', "system." prefix, or reserved _migrate_ names. */
-int mongo__check_collection(const char *name, const char *field, migrate_error_t *err);
+int migrate__mongo_check_collection(const char *name, const char *field, migrate_error_t *err);
 /* Checks a field name: not empty, no leading '$', no '.'. */
-int mongo__check_field(const char *name, const char *field, migrate_error_t *err);
+int migrate__mongo_check_field(const char *name, const char *field, migrate_error_t *err);
 /* Checks an index name: not empty, not "*" (which dropIndexes reads as every index). */
-int mongo__check_index_name(const char *name, const char *field, migrate_error_t *err);
+int migrate__mongo_check_index_name(const char *name, const char *field, migrate_error_t *err);
 /* Lowers a portable filter (`where`) into a MongoDB query appended to `out`. */
-int mongo__filter(const bson_t *where, bson_t *out, migrate_error_t *err);
+int migrate__mongo_filter(const bson_t *where, bson_t *out, migrate_error_t *err);
 /* Checks the fields a filter names. */
-int mongo__check_filter(const bson_t *where, migrate_error_t *err);
+int migrate__mongo_check_filter(const bson_t *where, migrate_error_t *err);
 
 /* ---- steps.c ---- */
-int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
-unsigned mongo__step_flags(void *conn, const migrate_step_t *step);
-int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
-int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
+unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step);
+int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- columns.c, map_values.c, backfill.c: steps that touch every document (batch.c) ---- */
-int mongo__add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int mongo__drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int mongo__rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int mongo__map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int mongo__backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int mongo__check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
-int mongo__check_map_values(const bson_t *step, migrate_error_t *err);
-int mongo__render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
+int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err);
+int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 /* drop_column and rename_column */
-int mongo__render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
-int mongo__render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
-int mongo__render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
-int mongo__check_assert(const bson_t *step, migrate_error_t *err);
-int mongo__assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
-int mongo__render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err);
+int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
+int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- history.c ---- */
-int mongo__history_ensure(void *conn, migrate_error_t *err);
-int mongo__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
-int mongo__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
-int mongo__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
+int migrate__mongo_history_ensure(void *conn, migrate_error_t *err);
+int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+int migrate__mongo_history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
+int migrate__mongo_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
 
 /* ---- lock.c ---- */
-int mongo__lock_try(void *conn, const char *plan, migrate_error_t *err);
-int mongo__lock_release(void *conn, const char *plan, migrate_error_t *err);
+int migrate__mongo_lock_try(void *conn, const char *plan, migrate_error_t *err);
+int migrate__mongo_lock_release(void *conn, const char *plan, migrate_error_t *err);
 /* Fencing: renews the lease only if this run still owns it; ELOCKLOST otherwise. */
-int mongo__lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err);
+int migrate__mongo_lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err);
 /* ELOCKLOST when the renewer saw the lease taken over (checked between batches). */
-int mongo__lock_check(mongo_conn_t *c, migrate_error_t *err);
-void mongo__lock_stop(mongo_conn_t *c);
+int migrate__mongo_lock_check(mongo_conn_t *c, migrate_error_t *err);
+void migrate__mongo_lock_stop(mongo_conn_t *c);
 
 #endif

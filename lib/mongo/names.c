@@ -6,7 +6,7 @@
 
 #include "mongo_int.h"
 
-int mongo__check_collection(const char *name, const char *field, migrate_error_t *err)
+int migrate__mongo_check_collection(const char *name, const char *field, migrate_error_t *err)
 {
 	const char *why = NULL;
 
@@ -26,7 +26,7 @@ int mongo__check_collection(const char *name, const char *field, migrate_error_t
 	return 0;
 }
 
-int mongo__check_field(const char *name, const char *field, migrate_error_t *err)
+int migrate__mongo_check_field(const char *name, const char *field, migrate_error_t *err)
 {
 	const char *why = NULL;
 
@@ -42,7 +42,7 @@ int mongo__check_field(const char *name, const char *field, migrate_error_t *err
 	return 0;
 }
 
-int mongo__check_index_name(const char *name, const char *field, migrate_error_t *err)
+int migrate__mongo_check_index_name(const char *name, const char *field, migrate_error_t *err)
 {
 	const char *why = NULL;
 
@@ -170,7 +170,7 @@ static int lower(const bson_t *in, bson_t *out, int depth, migrate_error_t *err)
 			rc = lower_logical(&it, &and, &n, depth, err);
 		} else if (key[0] == '$') {
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "where: unknown operator %s", key);
-		} else if ((rc = mongo__check_field(key, "where", err)) == 0) {
+		} else if ((rc = migrate__mongo_check_field(key, "where", err)) == 0) {
 			if (is_operator_doc(&it)) {
 				bson_iter_t ops;
 				bson_iter_recurse(&it, &ops);
@@ -197,15 +197,15 @@ static int lower(const bson_t *in, bson_t *out, int depth, migrate_error_t *err)
 	return rc;
 }
 
-int mongo__filter(const bson_t *where, bson_t *out, migrate_error_t *err)
+int migrate__mongo_filter(const bson_t *where, bson_t *out, migrate_error_t *err)
 {
 	return lower(where, out, 0, err);
 }
 
-int mongo__check_filter(const bson_t *where, migrate_error_t *err)
+int migrate__mongo_check_filter(const bson_t *where, migrate_error_t *err)
 {
 	bson_t tmp = BSON_INITIALIZER;
-	int rc = mongo__filter(where, &tmp, err);
+	int rc = migrate__mongo_filter(where, &tmp, err);
 
 	bson_destroy(&tmp);
 	return rc;

@@ -94,7 +94,7 @@ static bson_t *cmd_enum_put(const bson_t *step)
 	bson_t *cmd;
 
 	migrate__doc_sub(step, "values", &values);
-	/* multi: see mongo__history_write (FerretDB leaks connections on multi: false). */
+	/* multi: see migrate__mongo_history_write (FerretDB leaks connections on multi: false). */
 	cmd = BCON_NEW("update", BCON_UTF8(MONGO_ENUMS), "updates", "[", "{", "q", "{", "_id",
 		       BCON_UTF8(migrate__doc_str(step, "name")), "}", "u", "{", "$set", "{", "values",
 		       BCON_ARRAY(&values), "}", "}", "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]");
@@ -114,7 +114,7 @@ static int check_column(const bson_t *col, const char *where, migrate_error_t *e
 	bson_iter_t it;
 	int rc;
 
-	if ((rc = mongo__check_field(migrate__doc_str(col, "name"), where, err)))
+	if ((rc = migrate__mongo_check_field(migrate__doc_str(col, "name"), where, err)))
 		return rc;
 	if (bson_iter_init_find(&it, col, "type") && BSON_ITER_HOLDS_DOCUMENT(&it))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
@@ -134,7 +134,7 @@ static int check_create_table(const bson_t *s, migrate_error_t *err)
 	bson_iter_t it;
 	int rc;
 
-	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(s, "table"), "table", err)))
 		return rc;
 	if (migrate__doc_sub(s, "columns", &cols)) {
 		bson_iter_init(&it, &cols);
@@ -156,7 +156,7 @@ static int check_create_table(const bson_t *s, migrate_error_t *err)
 		bson_iter_init(&it, &pk);
 		while (bson_iter_next(&it))
 			if (BSON_ITER_HOLDS_UTF8(&it) &&
-			    (rc = mongo__check_field(bson_iter_utf8(&it, NULL), "primary_key", err)))
+			    (rc = migrate__mongo_check_field(bson_iter_utf8(&it, NULL), "primary_key", err)))
 				return rc;
 	}
 	return 0;
@@ -168,16 +168,16 @@ static int check_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 	bson_iter_t it;
 	int rc;
 
-	if ((rc = mongo__check_collection(migrate__doc_str(s, "table"), "table", err)) ||
-	    (rc = mongo__check_index_name(migrate__doc_str(s, "name"), "name", err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(s, "table"), "table", err)) ||
+	    (rc = migrate__mongo_check_index_name(migrate__doc_str(s, "name"), "name", err)))
 		goto cleanup;
 	index_keys(s, &keys);
 	bson_iter_init(&it, &keys);
 	while (bson_iter_next(&it))
-		if ((rc = mongo__check_field(bson_iter_key(&it), "keys", err)))
+		if ((rc = migrate__mongo_check_field(bson_iter_key(&it), "keys", err)))
 			goto cleanup;
 	if (migrate__doc_sub(s, "where", &where)) {
-		if ((rc = mongo__check_filter(&where, err)) || (rc = mongo__caps(c, err)))
+		if ((rc = migrate__mongo_check_filter(&where, err)) || (rc = migrate__mongo_caps(c, err)))
 			goto cleanup;
 		if (!c->caps.partial_indexes) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
@@ -191,7 +191,7 @@ cleanup:
 	return rc;
 }
 
-int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	const bson_t *s = doc_of(step);
@@ -205,49 +205,49 @@ int mongo__check_step(void *conn, const migrate_step_t *step, migrate_error_t *e
 	if (!strcmp(op, "create_table"))
 		return check_create_table(s, err);
 	if (!strcmp(op, "drop_table"))
-		return mongo__check_collection(table, "table", err);
+		return migrate__mongo_check_collection(table, "table", err);
 	if (!strcmp(op, "rename_table")) {
-		if ((rc = mongo__check_collection(migrate__doc_str(s, "from"), "from", err)))
+		if ((rc = migrate__mongo_check_collection(migrate__doc_str(s, "from"), "from", err)))
 			return rc;
-		return mongo__check_collection(migrate__doc_str(s, "to"), "to", err);
+		return migrate__mongo_check_collection(migrate__doc_str(s, "to"), "to", err);
 	}
 	if (!strcmp(op, "add_column")) {
 		bson_t col;
-		if ((rc = mongo__check_collection(table, "table", err)))
+		if ((rc = migrate__mongo_check_collection(table, "table", err)))
 			return rc;
 		return migrate__doc_sub(s, "column", &col) ? check_column(&col, "column", err) : 0;
 	}
 	if (!strcmp(op, "drop_column")) {
-		if ((rc = mongo__check_collection(table, "table", err)))
+		if ((rc = migrate__mongo_check_collection(table, "table", err)))
 			return rc;
-		return mongo__check_field(migrate__doc_str(s, "column"), "column", err);
+		return migrate__mongo_check_field(migrate__doc_str(s, "column"), "column", err);
 	}
 	if (!strcmp(op, "rename_column")) {
-		if ((rc = mongo__check_collection(table, "table", err)) ||
-		    (rc = mongo__check_field(migrate__doc_str(s, "from"), "from", err)))
+		if ((rc = migrate__mongo_check_collection(table, "table", err)) ||
+		    (rc = migrate__mongo_check_field(migrate__doc_str(s, "from"), "from", err)))
 			return rc;
-		return mongo__check_field(migrate__doc_str(s, "to"), "to", err);
+		return migrate__mongo_check_field(migrate__doc_str(s, "to"), "to", err);
 	}
 	if (!strcmp(op, "create_index"))
 		return check_create_index(c, s, err);
 	if (!strcmp(op, "drop_index")) {
-		if ((rc = mongo__check_collection(table, "table", err)))
+		if ((rc = migrate__mongo_check_collection(table, "table", err)))
 			return rc;
-		return mongo__check_index_name(migrate__doc_str(s, "name"), "name", err);
+		return migrate__mongo_check_index_name(migrate__doc_str(s, "name"), "name", err);
 	}
 	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") || !strcmp(op, "custom"))
 		return 0;
 	if (!strcmp(op, "map_values"))
-		return mongo__check_map_values(s, err);
+		return migrate__mongo_check_map_values(s, err);
 	if (!strcmp(op, "backfill"))
-		return mongo__check_backfill(c, s, err);
+		return migrate__mongo_check_backfill(c, s, err);
 	if (!strcmp(op, "assert"))
-		return mongo__check_assert(s, err);
+		return migrate__mongo_check_assert(s, err);
 	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
 			    op);
 }
 
-unsigned mongo__step_flags(void *conn, const migrate_step_t *step)
+unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step)
 {
 	/* No transactions: every step journals on its own. */
 	return MIGRATE_STEP_NO_TXN;
@@ -325,8 +325,8 @@ static int find_index(mongo_conn_t *c, const char *table, const char *name, cons
 			snprintf(f->other, sizeof(f->other), "%s", n);
 		}
 	}
-	if (mongoc_cursor_error(cur, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
-		rc = mongo__fail(err, &e, "listIndexes on \"%s\"", table);
+	if (mongoc_cursor_error(cur, &e) && migrate__mongo_server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = migrate__mongo_fail(err, &e, "listIndexes on \"%s\"", table);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	return rc;
@@ -337,7 +337,8 @@ static int find_index(mongo_conn_t *c, const char *table, const char *name, cons
  * fields named by `keys`, written as "{key} (n documents), ..." to `out`.
  * Returns how many groups were found, or a negative code.
  */
-int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
+			      migrate_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
 	bson_t pipeline = BSON_INITIALIZER, stage, group, id, arr;
@@ -363,7 +364,7 @@ int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bs
 	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
 	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
 	bson_append_array_end(&pipeline, &arr);
-	mongo__log_command("aggregate (duplicate keys)", &pipeline);
+	migrate__mongo_log_command("aggregate (duplicate keys)", &pipeline);
 	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
 	while (mongoc_cursor_next(cur, &doc)) {
 		bson_t key;
@@ -374,7 +375,7 @@ int mongo__duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bs
 					  (long long)migrate__doc_int(doc, "n", 0));
 		bson_free(json);
 	}
-	rc = mongo__cursor_error(cur, "looking for duplicate keys", err);
+	rc = migrate__mongo_cursor_error(cur, "looking for duplicate keys", err);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	bson_destroy(&pipeline);
@@ -386,7 +387,7 @@ static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *k
 {
 	bson_string_t *s = bson_string_new("");
 
-	snprintf(out, size, "%s", mongo__duplicates(c, table, keys, s, NULL) > 0 ? s->str : "none found");
+	snprintf(out, size, "%s", migrate__mongo_duplicates(c, table, keys, s, NULL) > 0 ? s->str : "none found");
 	bson_string_free(s, true);
 }
 
@@ -419,10 +420,10 @@ static int create_index(mongo_conn_t *c, const char *table, const char *name, co
 		goto cleanup;
 	}
 	cmd = cmd_create_index(table, name, keys, unique, partial);
-	if (!mongo__run(c, cmd, NULL, &e)) {
-		uint32_t code = mongo__server_code(&e);
+	if (!migrate__mongo_run(c, cmd, NULL, &e)) {
+		uint32_t code = migrate__mongo_server_code(&e);
 		if (unique && code != MONGO_INDEX_OPTIONS_CONFLICT && code != MONGO_INDEX_KEY_SPECS_CONFLICT &&
-		    mongo__server_code(&e)) {
+		    migrate__mongo_server_code(&e)) {
 			char sample[600];
 			duplicate_sample(c, table, keys, sample, sizeof(sample));
 			if (strcmp(sample, "none found") != 0) {
@@ -432,7 +433,7 @@ static int create_index(mongo_conn_t *c, const char *table, const char *name, co
 				goto cleanup;
 			}
 		}
-		rc = mongo__fail(err, &e, "createIndexes \"%s\" on \"%s\"", name, table);
+		rc = migrate__mongo_fail(err, &e, "createIndexes \"%s\" on \"%s\"", name, table);
 	}
 cleanup:
 	bson_free(have);
@@ -450,7 +451,7 @@ static int apply_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 
 	index_keys(s, &keys);
 	if (has_where)
-		rc = mongo__filter(&where, &partial, err);
+		rc = migrate__mongo_filter(&where, &partial, err);
 	if (rc == 0)
 		rc = create_index(c, migrate__doc_str(s, "table"), migrate__doc_str(s, "name"), &keys,
 				  migrate__doc_bool(s, "unique", false), has_where ? &partial : NULL, err);
@@ -465,10 +466,10 @@ static int apply_drop_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *e
 	bson_error_t e;
 	int rc = 0;
 
-	if (!mongo__run(c, cmd, NULL, &e)) {
-		uint32_t code = mongo__server_code(&e);
+	if (!migrate__mongo_run(c, cmd, NULL, &e)) {
+		uint32_t code = migrate__mongo_server_code(&e);
 		if (code != MONGO_INDEX_NOT_FOUND && code != MONGO_NAMESPACE_NOT_FOUND)
-			rc = mongo__fail(err, &e, "dropIndexes \"%s\"", migrate__doc_str(s, "name"));
+			rc = migrate__mongo_fail(err, &e, "dropIndexes \"%s\"", migrate__doc_str(s, "name"));
 	}
 	bson_destroy(cmd);
 	return rc;
@@ -545,11 +546,11 @@ static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 	bson_error_t e;
 	int rc = 0;
 
-	if (!mongo__run(c, cmd, NULL, &e)) {
-		if (mongo__server_code(&e) == MONGO_NAMESPACE_EXISTS)
+	if (!migrate__mongo_run(c, cmd, NULL, &e)) {
+		if (migrate__mongo_server_code(&e) == MONGO_NAMESPACE_EXISTS)
 			migrate__log(MIGRATE_LOG_INFO, "mongo: collection \"%s\" already exists", table);
 		else
-			rc = mongo__fail(err, &e, "create \"%s\"", table);
+			rc = migrate__mongo_fail(err, &e, "create \"%s\"", table);
 	}
 	bson_destroy(cmd);
 	if (rc == 0)
@@ -564,8 +565,8 @@ static int apply_drop_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *e
 	bson_error_t e;
 	int rc = 0;
 
-	if (!mongo__run(c, cmd, NULL, &e) && mongo__server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
-		rc = mongo__fail(err, &e, "drop \"%s\"", table);
+	if (!migrate__mongo_run(c, cmd, NULL, &e) && migrate__mongo_server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
+		rc = migrate__mongo_fail(err, &e, "drop \"%s\"", table);
 	bson_destroy(cmd);
 	return rc;
 }
@@ -578,8 +579,8 @@ static int apply_rename_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 	bson_error_t e;
 	int rc;
 
-	if ((rc = mongo__collection_exists(c, from, &has_from, err)) ||
-	    (rc = mongo__collection_exists(c, to, &has_to, err)))
+	if ((rc = migrate__mongo_collection_exists(c, from, &has_from, err)) ||
+	    (rc = migrate__mongo_collection_exists(c, to, &has_to, err)))
 		return rc;
 	if (!has_from && has_to) {
 		migrate__log(MIGRATE_LOG_INFO, "mongo: \"%s\" was already renamed to \"%s\"", from, to);
@@ -592,8 +593,8 @@ static int apply_rename_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
 				    "cannot rename \"%s\" to \"%s\": \"%s\" does not exist", from, to, from);
 	cmd = cmd_rename(c->dbname, from, to);
-	if (!mongo__run_on(c, "admin", cmd, NULL, &e))
-		rc = mongo__fail(err, &e, "renameCollection \"%s\" to \"%s\"", from, to);
+	if (!migrate__mongo_run_on(c, "admin", cmd, NULL, &e))
+		rc = migrate__mongo_fail(err, &e, "renameCollection \"%s\" to \"%s\"", from, to);
 	bson_destroy(cmd);
 	return rc;
 }
@@ -603,7 +604,7 @@ static int apply_rename_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 static int apply_create_enum(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
 {
 	bson_t *cmd = cmd_enum_put(s);
-	int rc = mongo__command(c, cmd, NULL, "create_enum: update " MONGO_ENUMS, err);
+	int rc = migrate__mongo_command(c, cmd, NULL, "create_enum: update " MONGO_ENUMS, err);
 
 	bson_destroy(cmd);
 	return rc;
@@ -612,7 +613,7 @@ static int apply_create_enum(mongo_conn_t *c, const bson_t *s, migrate_error_t *
 static int apply_drop_enum(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
 {
 	bson_t *cmd = cmd_enum_delete(migrate__doc_str(s, "name"));
-	int rc = mongo__command(c, cmd, NULL, "drop_enum: delete from " MONGO_ENUMS, err);
+	int rc = migrate__mongo_command(c, cmd, NULL, "drop_enum: delete from " MONGO_ENUMS, err);
 
 	bson_destroy(cmd);
 	return rc;
@@ -657,12 +658,12 @@ static int run_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrat
 
 	if (bson_iter_init(&it, cmd) && bson_iter_next(&it))
 		snprintf(what, sizeof(what), "command %s", bson_iter_key(&it));
-	return mongo__command(c, cmd, NULL, what, err);
+	return migrate__mongo_command(c, cmd, NULL, what, err);
 }
 
 static int render_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrate_error_t *err)
 {
-	mongo__append_json(ctx, cmd);
+	migrate__mongo_append_json(ctx, cmd);
 	bson_string_append(ctx, "\n");
 	return 0;
 }
@@ -675,7 +676,7 @@ static void render_cmd(bson_string_t *out, const char *db, bson_t *cmd)
 		bson_string_append(out, db);
 		bson_string_append(out, ": ");
 	}
-	mongo__append_json(out, cmd);
+	migrate__mongo_append_json(out, cmd);
 	bson_string_append(out, "\n");
 	bson_destroy(cmd);
 }
@@ -687,7 +688,7 @@ static int render_table_index(mongo_conn_t *c, const char *table, const char *na
 	return 0;
 }
 
-int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	const bson_t *s = doc_of(step);
@@ -708,7 +709,7 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 		int rc = 0;
 		index_keys(s, &keys);
 		if (has_where)
-			rc = mongo__filter(&where, &partial, err);
+			rc = migrate__mongo_filter(&where, &partial, err);
 		if (rc == 0)
 			render_cmd(out, NULL,
 				   cmd_create_index(table, migrate__doc_str(s, "name"), &keys,
@@ -727,19 +728,19 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 		bson_string_append_printf(out, "// %s\n", MONGO_AT_LEAST_ONCE);
 		return each_command(c, s, render_one_command, out, err);
 	} else if (!strcmp(op, "assert")) {
-		return mongo__render_assert(c, s, out, err);
+		return migrate__mongo_render_assert(c, s, out, err);
 	} else if (!strcmp(op, "add_column") || !strcmp(op, "drop_column") || !strcmp(op, "rename_column") ||
 		   !strcmp(op, "map_values") || !strcmp(op, "backfill")) {
-		int rc = mongo__caps(c, err);
+		int rc = migrate__mongo_caps(c, err);
 		if (rc)
 			return rc;
 		if (!strcmp(op, "add_column"))
-			return mongo__render_add_column(c, s, out, err);
+			return migrate__mongo_render_add_column(c, s, out, err);
 		if (!strcmp(op, "map_values"))
-			return mongo__render_map_values(c, s, out, err);
+			return migrate__mongo_render_map_values(c, s, out, err);
 		if (!strcmp(op, "backfill"))
-			return mongo__render_backfill(c, s, out, err);
-		return mongo__render_field_op(c, s, out, err);
+			return migrate__mongo_render_backfill(c, s, out, err);
+		return migrate__mongo_render_field_op(c, s, out, err);
 	} else {
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 				    "op \"%s\" is not supported on MongoDB", op);
@@ -749,14 +750,14 @@ int mongo__render_step(void *conn, const migrate_step_t *step, bson_string_t *ou
 
 /* ---- apply ---- */
 
-int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__mongo_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
 	const bson_t *s = doc_of(step);
 	const char *op = migrate_step_op_name(step);
 	int rc;
 
-	if ((rc = mongo__lock_check(c, err)) || (rc = mongo__caps(c, err)))
+	if ((rc = migrate__mongo_lock_check(c, err)) || (rc = migrate__mongo_caps(c, err)))
 		return rc;
 	if (!strcmp(op, "create_table"))
 		return apply_create_table(c, s, err);
@@ -765,11 +766,11 @@ int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *ex
 	if (!strcmp(op, "rename_table"))
 		return apply_rename_table(c, s, err);
 	if (!strcmp(op, "add_column"))
-		return mongo__add_column(c, s, exec, err);
+		return migrate__mongo_add_column(c, s, exec, err);
 	if (!strcmp(op, "drop_column"))
-		return mongo__drop_column(c, s, exec, err);
+		return migrate__mongo_drop_column(c, s, exec, err);
 	if (!strcmp(op, "rename_column"))
-		return mongo__rename_column(c, s, exec, err);
+		return migrate__mongo_rename_column(c, s, exec, err);
 	if (!strcmp(op, "create_index"))
 		return apply_create_index(c, s, err);
 	if (!strcmp(op, "drop_index"))
@@ -779,15 +780,15 @@ int mongo__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *ex
 	if (!strcmp(op, "drop_enum"))
 		return apply_drop_enum(c, s, err);
 	if (!strcmp(op, "map_values"))
-		return mongo__map_values(c, s, exec, err);
+		return migrate__mongo_map_values(c, s, exec, err);
 	if (!strcmp(op, "backfill"))
-		return mongo__backfill(c, s, exec, err);
+		return migrate__mongo_backfill(c, s, exec, err);
 	if (!strcmp(op, "command")) {
 		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, MONGO_AT_LEAST_ONCE);
 		return each_command(c, s, run_one_command, NULL, err);
 	}
 	if (!strcmp(op, "assert"))
-		return mongo__assert(c, s, err);
+		return migrate__mongo_assert(c, s, err);
 	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
 			    op);
 }

@@ -13,7 +13,7 @@
 
 #include "pg.h"
 
-int pg__add_column_phased(const bson_t *step)
+int migrate__pg_add_column_phased(const bson_t *step)
 {
 	bson_t column;
 	const char *d;
@@ -95,23 +95,23 @@ static void not_null_statements(phased_t *p, bson_string_t *s[4])
 
 	for (i = 0; i < 4; i++) {
 		s[i] = bson_string_new("ALTER TABLE ");
-		pg__ident(s[i], p->table);
+		migrate__pg_ident(s[i], p->table);
 	}
 	bson_string_append(s[0], " ADD CONSTRAINT ");
-	pg__ident(s[0], p->check);
+	migrate__pg_ident(s[0], p->check);
 	bson_string_append(s[0], " CHECK (");
-	pg__ident(s[0], p->column);
+	migrate__pg_ident(s[0], p->column);
 	bson_string_append(s[0], " IS NOT NULL) NOT VALID");
 	bson_string_append(s[1], " VALIDATE CONSTRAINT ");
-	pg__ident(s[1], p->check);
+	migrate__pg_ident(s[1], p->check);
 	bson_string_append(s[2], " ALTER COLUMN ");
-	pg__ident(s[2], p->column);
+	migrate__pg_ident(s[2], p->column);
 	bson_string_append(s[2], " SET NOT NULL");
 	bson_string_append(s[3], " DROP CONSTRAINT ");
-	pg__ident(s[3], p->check);
+	migrate__pg_ident(s[3], p->check);
 }
 
-int pg__add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	phased_t p;
 	migrate_sql_t q;
@@ -127,7 +127,7 @@ int pg__add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out
 				  "batches, then NOT NULL is set without a blocking scan\n%s;\n",
 				  migrate__sql_text(&q));
 	fill_step(&p, &fill);
-	rc = pg__batch_render(t, &fill, "backfill", out, err);
+	rc = migrate__pg_batch_render(t, &fill, "backfill", out, err);
 	bson_destroy(&fill);
 	if (rc || !p.not_null)
 		goto cleanup;
@@ -149,16 +149,17 @@ static int column_state(pg_target_t *t, phased_t *p, int *exists, int *notnull, 
 	PGresult *res = NULL;
 	int rc;
 
-	pg__ident(qt, p->table);
+	migrate__pg_ident(qt, p->table);
 	v[0] = qt->str;
 	v[1] = p->column;
 	v[2] = p->check;
-	rc = pg__exec(t,
-		      "SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
-		      "AND attnum > 0 AND NOT attisdropped), (SELECT count(*) FROM pg_attribute WHERE attrelid = "
-		      "to_regclass($1) AND attname = $2 AND attnotnull AND NOT attisdropped), (SELECT count(*) FROM "
-		      "pg_constraint WHERE conrelid = to_regclass($1) AND conname = $3)",
-		      3, v, &res, "reading the column", err);
+	rc = migrate__pg_exec(
+		t,
+		"SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+		"AND attnum > 0 AND NOT attisdropped), (SELECT count(*) FROM pg_attribute WHERE attrelid = "
+		"to_regclass($1) AND attname = $2 AND attnotnull AND NOT attisdropped), (SELECT count(*) FROM "
+		"pg_constraint WHERE conrelid = to_regclass($1) AND conname = $3)",
+		3, v, &res, "reading the column", err);
 	if (rc == 0) {
 		*exists = PQgetvalue(res, 0, 0)[0] != '0';
 		*notnull = PQgetvalue(res, 0, 1)[0] != '0';
@@ -176,19 +177,19 @@ static int set_not_null(pg_target_t *t, phased_t *p, migrate_exec_t *exec, int c
 
 	not_null_statements(p, nn);
 	if (!check)
-		rc = pg__run_retrying(t, nn[0]->str, exec, 0, "add_column (NOT NULL check)", err);
+		rc = migrate__pg_run_retrying(t, nn[0]->str, exec, 0, "add_column (NOT NULL check)", err);
 	if (rc == 0)
-		rc = pg__run_retrying(t, nn[1]->str, exec, 0, "add_column (validating NOT NULL)", err);
+		rc = migrate__pg_run_retrying(t, nn[1]->str, exec, 0, "add_column (validating NOT NULL)", err);
 	if (rc == 0) {
 		bson_string_append_printf(nn[2], "; %s", nn[3]->str);
-		rc = pg__run_retrying(t, nn[2]->str, exec, 0, "add_column (SET NOT NULL)", err);
+		rc = migrate__pg_run_retrying(t, nn[2]->str, exec, 0, "add_column (SET NOT NULL)", err);
 	}
 	for (i = 0; i < 4; i++)
 		bson_string_free(nn[i], true);
 	return rc;
 }
 
-int pg__add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	phased_t p;
 	migrate_sql_t q;
@@ -203,11 +204,11 @@ int pg__add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exe
 		goto cleanup;
 	if (!exists) {
 		if ((rc = migrate_exec_journal(exec, "{\"phase\":\"add\"}", err)) || (rc = add_empty(&p, &q, err)) ||
-		    (rc = pg__run_retrying(t, migrate__sql_text(&q), exec, 0, "add_column", err)))
+		    (rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), exec, 0, "add_column", err)))
 			goto cleanup;
 	}
 	fill_step(&p, &fill);
-	rc = pg__batch_apply(t, &fill, "backfill", exec, err);
+	rc = migrate__pg_batch_apply(t, &fill, "backfill", exec, err);
 	bson_destroy(&fill);
 	if (rc == 0 && p.not_null && !notnull)
 		rc = set_not_null(t, &p, exec, check, err);

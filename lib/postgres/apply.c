@@ -27,13 +27,13 @@ static int is_online_index(const bson_t *doc, const char *op)
 	return !strcmp(op, "create_index") && migrate__doc_bool(doc, "online", false);
 }
 
-unsigned pg__step_flags(void *conn, const migrate_step_t *step)
+unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step)
 {
 	const char *op = migrate_step_op_name(step);
 
 	(void)conn;
 	if (is_batched(op) || is_online_index(migrate_step_document(step), op) ||
-	    (!strcmp(op, "add_column") && pg__add_column_phased(migrate_step_document(step))))
+	    (!strcmp(op, "add_column") && migrate__pg_add_column_phased(migrate_step_document(step))))
 		return MIGRATE_STEP_NO_TXN;
 	/* Raw SQL may refuse a transaction block (CREATE INDEX CONCURRENTLY, VACUUM ...). */
 	if (!strcmp(op, "sql"))
@@ -65,14 +65,14 @@ static void retry_event(pg_target_t *t, migrate_exec_t *exec, const char *what, 
 
 	snprintf(text, sizeof text,
 		 "%s: %s [SQLSTATE %s]; attempt %" PRIu32 " of %" PRIu32 " failed, retrying in %" PRIu32 " ms", what,
-		 msg ? msg : "?", pg__state(failed), attempt, t->retries, wait);
+		 msg ? msg : "?", migrate__pg_state(failed), attempt, t->retries, wait);
 	migrate__log(MIGRATE_LOG_WARNING, "postgres: %s", text);
 	if (exec)
 		migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
 }
 
-int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
-		     migrate_error_t *err)
+int migrate__pg_run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
+			     migrate_error_t *err)
 {
 	int in_txn = t->in_txn;
 	uint32_t attempt;
@@ -96,30 +96,30 @@ int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int 
 		PGresult *failed = NULL;
 		uint32_t wait;
 
-		if (!in_txn && !raw && (rc = pg__begin(t, err)))
+		if (!in_txn && !raw && (rc = migrate__pg_begin(t, err)))
 			return rc;
-		rc = pg__exec_failed(t, sql, 0, NULL, NULL, &failed, what, err);
+		rc = migrate__pg_exec_failed(t, sql, 0, NULL, NULL, &failed, what, err);
 		if (rc == 0) {
 			if (!in_txn && !raw)
-				rc = pg__commit(t, err);
+				rc = migrate__pg_commit(t, err);
 			break;
 		}
-		if (!pg__retryable(pg__state(failed)) || attempt >= t->retries || pg__lost(t)) {
+		if (!migrate__pg_retryable(migrate__pg_state(failed)) || attempt >= t->retries || migrate__pg_lost(t)) {
 			PQclear(failed);
 			if (!in_txn && !raw)
-				pg__abort(t);
+				migrate__pg_abort(t);
 			break;
 		}
 		if (in_txn) {
 			migrate_error_t e;
-			if (pg__exec(t, "ROLLBACK TO SAVEPOINT migrate_step", 0, NULL, NULL, what, &e) != 0) {
+			if (migrate__pg_exec(t, "ROLLBACK TO SAVEPOINT migrate_step", 0, NULL, NULL, what, &e) != 0) {
 				PQclear(failed);
 				break;
 			}
 		} else if (!raw) {
-			pg__abort(t);
+			migrate__pg_abort(t);
 		}
-		wait = pg__backoff_ms(attempt);
+		wait = migrate__pg_backoff_ms(attempt);
 		retry_event(t, exec, what, failed, attempt, wait);
 		PQclear(failed);
 		migrate__sleep_ms(wait);
@@ -138,10 +138,10 @@ static int index_state(pg_target_t *t, const char *name, int *state, migrate_err
 	PGresult *res = NULL;
 	int rc;
 
-	pg__ident(q, name);
+	migrate__pg_ident(q, name);
 	p[0] = q->str;
-	rc = pg__exec(t, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", 1, p, &res,
-		      "looking up an index", err);
+	rc = migrate__pg_exec(t, "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", 1, p, &res,
+			      "looking up an index", err);
 	if (rc == 0)
 		*state = PQntuples(res) == 0 ? 0 : PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 2;
 	PQclear(res);
@@ -154,8 +154,8 @@ static int drop_invalid(pg_target_t *t, const char *name, migrate_error_t *err)
 	bson_string_t *s = bson_string_new("DROP INDEX CONCURRENTLY IF EXISTS ");
 	int rc;
 
-	pg__ident(s, name);
-	rc = pg__exec(t, s->str, 0, NULL, NULL, "dropping an INVALID index", err);
+	migrate__pg_ident(s, name);
+	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "dropping an INVALID index", err);
 	bson_string_free(s, true);
 	return rc;
 }
@@ -172,8 +172,9 @@ static int session_timeout(pg_target_t *t, char *saved, size_t size, migrate_err
 	if (t->statement_timeout_ms <= 0)
 		return 0;
 	snprintf(ms, sizeof ms, "%" PRId64, t->statement_timeout_ms);
-	rc = pg__exec(t, "SELECT current_setting('statement_timeout'), set_config('statement_timeout', $1, false)", 1,
-		      p, &res, "setting statement_timeout", err);
+	rc = migrate__pg_exec(t,
+			      "SELECT current_setting('statement_timeout'), set_config('statement_timeout', $1, false)",
+			      1, p, &res, "setting statement_timeout", err);
 	if (rc == 0)
 		snprintf(saved, size, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -185,9 +186,9 @@ static void session_restore(pg_target_t *t, const char *saved)
 	const char *p[1] = {saved};
 	migrate_error_t e;
 
-	if (saved[0] && !pg__lost(t))
-		pg__exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL,
-			 "restoring statement_timeout", &e);
+	if (saved[0] && !migrate__pg_lost(t))
+		migrate__pg_exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL,
+				 "restoring statement_timeout", &e);
 }
 
 static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
@@ -216,7 +217,7 @@ static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec,
 	if ((rc = migrate_exec_journal(exec, "{\"building\":true}", err)))
 		return rc;
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = pg__lower_ddl(t, doc, "create_index", 1, &q, err)))
+	if ((rc = migrate__pg_lower_ddl(t, doc, "create_index", 1, &q, err)))
 		goto cleanup;
 	if ((rc = session_timeout(t, saved, sizeof saved, err)))
 		goto cleanup;
@@ -225,14 +226,14 @@ static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec,
 		PGresult *failed = NULL;
 		migrate_error_t e;
 		int dropped = 0;
-		rc = pg__exec_failed(t, migrate__sql_text(&q), 0, NULL, NULL, &failed, what, err);
+		rc = migrate__pg_exec_failed(t, migrate__sql_text(&q), 0, NULL, NULL, &failed, what, err);
 		if (rc == 0)
 			break;
-		if (!pg__lost(t) && index_state(t, name, &state, &e) == 0 && state == 2 &&
+		if (!migrate__pg_lost(t) && index_state(t, name, &state, &e) == 0 && state == 2 &&
 		    drop_invalid(t, name, &e) == 0)
 			dropped = 1;
-		if (pg__retryable(pg__state(failed)) && attempt < t->retries && !pg__lost(t)) {
-			uint32_t wait = pg__backoff_ms(attempt);
+		if (migrate__pg_retryable(migrate__pg_state(failed)) && attempt < t->retries && !migrate__pg_lost(t)) {
+			uint32_t wait = migrate__pg_backoff_ms(attempt);
 			retry_event(t, exec, what, failed, attempt, wait);
 			PQclear(failed);
 			migrate__sleep_ms(wait);
@@ -240,8 +241,9 @@ static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec,
 		}
 		if (dropped)
 			err_append(err, "; the INVALID index the failed build left was dropped%s",
-				   !strcmp(pg__state(failed), "23505") ? ": remove the duplicates and run again" : "");
-		else if (!pg__lost(t))
+				   !strcmp(migrate__pg_state(failed), "23505") ? ": remove the duplicates and run again"
+									       : "");
+		else if (!migrate__pg_lost(t))
 			err_append(err, "; no INVALID index was left behind");
 		else
 			err_append(err, "; an INVALID index may be left behind: the next run drops and rebuilds it");
@@ -269,7 +271,7 @@ static int sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migr
 
 	if ((rc = session_timeout(t, saved, sizeof saved, err)))
 		return rc;
-	rc = pg__run_retrying(t, sql, exec, 1, "sql step", err);
+	rc = migrate__pg_run_retrying(t, sql, exec, 1, "sql step", err);
 	session_restore(t, saved);
 	return rc;
 }
@@ -303,13 +305,13 @@ static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 				    "command steps are for MongoDB; use a sql step on PostgreSQL");
 	if (!strcmp(op, "assert"))
-		return pg__render_assert(t, doc, out, err);
+		return migrate__pg_render_assert(t, doc, out, err);
 	if (is_batched(op))
-		return pg__batch_render(t, doc, op, out, err);
-	if (!strcmp(op, "add_column") && pg__add_column_phased(doc))
-		return pg__add_column_render(t, doc, out, err);
+		return migrate__pg_batch_render(t, doc, op, out, err);
+	if (!strcmp(op, "add_column") && migrate__pg_add_column_phased(doc))
+		return migrate__pg_add_column_render(t, doc, out, err);
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	rc = pg__lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
+	rc = migrate__pg_lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
 	if (rc == 0) {
 		if (is_online_index(doc, op))
 			bson_string_append(out,
@@ -321,12 +323,12 @@ static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out
 	return rc;
 }
 
-int pg__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
 {
 	return render(conn, step, out, err);
 }
 
-int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	bson_string_t *scratch = bson_string_new(NULL);
@@ -342,7 +344,7 @@ int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 
 /* ---- running ------------------------------------------------------------- */
 
-int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	const bson_t *doc = migrate_step_document(step);
@@ -352,24 +354,24 @@ int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec,
 	int rc;
 
 	if (!strcmp(op, "sql"))
-		return t->in_txn ? pg__run_retrying(t, migrate__doc_str(doc, "up"), exec, 0, "sql step", err)
+		return t->in_txn ? migrate__pg_run_retrying(t, migrate__doc_str(doc, "up"), exec, 0, "sql step", err)
 				 : sql_alone(t, migrate__doc_str(doc, "up"), exec, err);
 	if (!strcmp(op, "assert"))
-		return pg__assert(t, doc, err);
+		return migrate__pg_assert(t, doc, err);
 	if (!strcmp(op, "command"))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 				    "command steps are for MongoDB; use a sql step on PostgreSQL");
 	if (is_batched(op))
-		return pg__batch_apply(t, doc, op, exec, err);
+		return migrate__pg_batch_apply(t, doc, op, exec, err);
 	if (is_online_index(doc, op) && !t->in_txn)
 		return online_index(t, doc, exec, err);
-	if (!strcmp(op, "add_column") && pg__add_column_phased(doc) && !t->in_txn)
-		return pg__add_column_apply(t, doc, exec, err);
+	if (!strcmp(op, "add_column") && migrate__pg_add_column_phased(doc) && !t->in_txn)
+		return migrate__pg_add_column_apply(t, doc, exec, err);
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	rc = pg__lower_ddl(t, doc, op, 0, &q, err);
+	rc = migrate__pg_lower_ddl(t, doc, op, 0, &q, err);
 	snprintf(what, sizeof what, "%s", op);
 	if (rc == 0)
-		rc = pg__run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
+		rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
 	migrate__sql_free(&q);
 	return rc;
 }

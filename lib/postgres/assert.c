@@ -80,10 +80,10 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 			bson_string_append(notnull, first ? "" : " AND ");
 			bson_string_append(text, first ? "" : " || ', ' || ");
 			first = 0;
-			pg__ident(list, c);
-			pg__ident(notnull, c);
+			migrate__pg_ident(list, c);
+			migrate__pg_ident(notnull, c);
 			bson_string_append(notnull, " IS NOT NULL");
-			pg__ident(text, c);
+			migrate__pg_ident(text, c);
 			bson_string_append(text, "::text");
 		}
 		/* NULLs never collide, as in a unique constraint. */
@@ -99,7 +99,7 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 	{
 		bson_string_t *qt = bson_string_new(NULL);
 		const char *column = migrate__doc_str(&sub, "column"), *index = migrate__doc_str(&sub, "index");
-		pg__ident(qt, table);
+		migrate__pg_ident(qt, table);
 		if (column) {
 			migrate__sql_append(q,
 					    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
@@ -109,7 +109,7 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 			migrate__sql_append(q, " AND attnum > 0 AND NOT attisdropped)");
 		} else if (index) {
 			bson_string_t *qi = bson_string_new(NULL);
-			pg__ident(qi, index);
+			migrate__pg_ident(qi, index);
 			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(");
 			migrate__sql_param_str(q, qi->str);
 			migrate__sql_append(q, ") AND indrelid = to_regclass(");
@@ -180,7 +180,7 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 	}
 }
 
-int pg__render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *out, migrate_error_t *err)
 {
 	const char *kind = kind_of(doc);
 	migrate_sql_t q;
@@ -203,7 +203,7 @@ int pg__render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *out, mig
 	return rc;
 }
 
-int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
+int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 {
 	const char *kind = kind_of(doc);
 	bson_t sub;
@@ -216,7 +216,7 @@ int pg__assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 	if (!kind)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: no assertion");
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = lower(t, doc, kind, &q, err)) || (rc = pg__exec_sql(t, &q, &res, NULL, "assert", err)))
+	if ((rc = lower(t, doc, kind, &q, err)) || (rc = migrate__pg_exec_sql(t, &q, &res, NULL, "assert", err)))
 		goto cleanup;
 	table = NULL;
 	if (strcmp(kind, "sql") != 0 && migrate__doc_sub(doc, kind, &sub))

@@ -73,16 +73,16 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 	PGresult *res = NULL;
 	int rc, i;
 
-	if (b->t->no_catalog || !b->t->conn || pg__lost(b->t))
+	if (b->t->no_catalog || !b->t->conn || migrate__pg_lost(b->t))
 		return 0;
 	qt = bson_string_new(NULL);
-	pg__ident(qt, b->table);
+	migrate__pg_ident(qt, b->table);
 	p[0] = qt->str;
-	rc = pg__exec(b->t,
-		      "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-		      "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
-		      "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-		      1, p, &res, "reading the primary key", err);
+	rc = migrate__pg_exec(b->t,
+			      "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+			      "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
+			      "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+			      1, p, &res, "reading the primary key", err);
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < PQntuples(res) && i < MAX_PK; i++)
@@ -95,7 +95,8 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 		/* No primary key, or no table yet (render of a pending plan)? */
 		PQclear(res);
 		res = NULL;
-		rc = pg__exec(b->t, "SELECT to_regclass($1) IS NOT NULL", 1, p, &res, "reading the primary key", err);
+		rc = migrate__pg_exec(b->t, "SELECT to_regclass($1) IS NOT NULL", 1, p, &res, "reading the primary key",
+				      err);
 		if (rc)
 			goto cleanup;
 		b->pk_known = PQgetvalue(res, 0, 0)[0] == 't';
@@ -433,7 +434,8 @@ static void render_params(bson_string_t *out, const migrate_sql_t *q, uint32_t r
 	bson_string_free(p, true);
 }
 
-int pg__batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_string_t *out,
+			     migrate_error_t *err)
 {
 	batch_t b;
 	int rc;
@@ -484,17 +486,17 @@ static int64_t estimate(batch_t *b)
 	migrate_error_t e;
 	int64_t n = -1;
 
-	pg__ident(qt, b->table);
+	migrate__pg_ident(qt, b->table);
 	p[0] = qt->str;
-	if (pg__exec(b->t, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", 1, p, &res,
-		     "estimating rows", &e) == 0 &&
+	if (migrate__pg_exec(b->t, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", 1, p, &res,
+			     "estimating rows", &e) == 0 &&
 	    PQntuples(res) == 1)
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	res = NULL;
 	if (n <= 0) {
 		bson_string_append(s, qt->str);
-		if (pg__exec(b->t, s->str, 0, NULL, &res, "counting rows", &e) == 0)
+		if (migrate__pg_exec(b->t, s->str, 0, NULL, &res, "counting rows", &e) == 0)
 			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 	}
@@ -595,9 +597,9 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 	snprintf(limit, sizeof limit, "%" PRIu32, size - 1); /* the OFFSET of the batch's last row */
 	head[nhead++] = limit;
 	snprintf(what, sizeof what, "%s of \"%.63s\" (batch after %" PRId64 " rows)", b->op, b->table, c->done);
-	if ((rc = pg__begin_batch(b->t, 1, err)))
+	if ((rc = migrate__pg_begin_batch(b->t, 1, err)))
 		return rc;
-	rc = pg__exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
+	rc = migrate__pg_exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
 	if (rc)
 		goto fail;
 	*more = 0;
@@ -609,13 +611,13 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 		nhead = c->key[0] ? (uint32_t)b->npk : 0;
 		for (i = 0; i < b->npk; i++)
 			head[nhead++] = next.key[i] = PQgetvalue(res, 0, 1 + (int)i);
-		if ((rc = pg__exec_head(b->t, migrate__sql_text(uq), &uq->params, nhead, head, &upd, failed, what,
-					err)))
+		if ((rc = migrate__pg_exec_head(b->t, migrate__sql_text(uq), &uq->params, nhead, head, &upd, failed,
+						what, err)))
 			goto fail;
 		*n = strtoll(PQcmdTuples(upd), NULL, 10);
 		next.done = c->done + *n;
 		cp = cursor_json(&next, b->npk);
-		if ((rc = migrate_exec_journal(exec, cp, err)) || (rc = pg__commit(b->t, err)))
+		if ((rc = migrate_exec_journal(exec, cp, err)) || (rc = migrate__pg_commit(b->t, err)))
 			goto fail;
 		/* Committed: the cursor moves on (a failed batch leaves it where the journal is). */
 		for (i = 0; i < b->npk; i++) {
@@ -632,7 +634,7 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 				free(cp);
 				return rc;
 			}
-	} else if ((rc = pg__commit(b->t, err))) {
+	} else if ((rc = migrate__pg_commit(b->t, err))) {
 		goto fail;
 	}
 	PQclear(res);
@@ -643,7 +645,7 @@ fail:
 	PQclear(res);
 	PQclear(upd);
 	free(cp);
-	pg__abort(b->t);
+	migrate__pg_abort(b->t);
 	return rc;
 }
 
@@ -670,8 +672,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		migrate_exec_batch_start(exec);
 		rc = run_batch(b, &c, size, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
-		if (rc && failed && pg__retryable(pg__state(failed)) && attempt < b->t->retries && !pg__lost(b->t)) {
-			uint32_t wait = pg__backoff_ms(attempt);
+		if (rc && failed && migrate__pg_retryable(migrate__pg_state(failed)) && attempt < b->t->retries &&
+		    !migrate__pg_lost(b->t)) {
+			uint32_t wait = migrate__pg_backoff_ms(attempt);
 			char msg[600];
 			snprintf(msg, sizeof msg,
 				 "%.500s; attempt %" PRIu32 " of %" PRIu32 ", retrying in %" PRIu32 " ms",
@@ -726,20 +729,21 @@ static int run_single(batch_t *b, migrate_exec_t *exec, int own_txn, migrate_err
 	snprintf(what, sizeof what, "%s of \"%.63s\"", b->op, b->table);
 	if ((rc = build_single(b, q, err)))
 		return rc;
-	if (own_txn && (rc = pg__begin(b->t, err)))
+	if (own_txn && (rc = migrate__pg_begin(b->t, err)))
 		return rc;
-	rc = pg__exec_sql(b->t, q, NULL, NULL, what, err);
+	rc = migrate__pg_exec_sql(b->t, q, NULL, NULL, what, err);
 	if (own_txn) {
 		if (rc == 0)
-			rc = pg__commit(b->t, err);
+			rc = migrate__pg_commit(b->t, err);
 		else
-			pg__abort(b->t);
+			migrate__pg_abort(b->t);
 	}
 	(void)exec;
 	return rc;
 }
 
-int pg__batch_apply(pg_target_t *t, const bson_t *doc, const char *op, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__pg_batch_apply(pg_target_t *t, const bson_t *doc, const char *op, migrate_exec_t *exec,
+			    migrate_error_t *err)
 {
 	batch_t b;
 	int rc;

@@ -59,11 +59,11 @@ static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts,
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	}
 	s = bson_string_new(NULL);
-	pg__ident(s, t->schema);
+	migrate__pg_ident(s, t->schema);
 	bson_string_append(s, ".\"_migrate_history\"");
 	t->history = bson_string_free(s, false);
 	s = bson_string_new(NULL);
-	pg__ident(s, t->schema);
+	migrate__pg_ident(s, t->schema);
 	bson_string_append(s, ".\"_migrate_lock\"");
 	t->lease_table = bson_string_free(s, false);
 	t->lock_mode = opts->lock_mode;
@@ -315,7 +315,7 @@ static void pg_close(void *conn)
 	pg_target_t *t = conn;
 
 	if (t && t->conn && !t->owned && t->in_txn)
-		pg__abort(t);
+		migrate__pg_abort(t);
 	target_free(t);
 }
 
@@ -356,30 +356,30 @@ static int pg_wrap(migrate_target_t **out, void *handle, const void *arg, migrat
 
 /* ---- statements and errors ---------------------------------------------- */
 
-const char *pg__state(const PGresult *res)
+const char *migrate__pg_state(const PGresult *res)
 {
 	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	return s ? s : "";
 }
 
-int pg__lost(const pg_target_t *t)
+int migrate__pg_lost(const pg_target_t *t)
 {
 	return PQstatus(t->conn) != CONNECTION_OK;
 }
 
-int pg__fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err)
+int migrate__pg_fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err)
 {
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
-	const char *state = pg__state(res);
+	const char *state = migrate__pg_state(res);
 	char msg[700];
 
 	if (primary)
 		snprintf(msg, sizeof msg, "%s", primary);
 	else
 		trim_message(PQerrorMessage(t->conn), msg, sizeof msg);
-	if (pg__lost(t) || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
+	if (migrate__pg_lost(t) || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
 		char now[600];
 		trim_message(PQerrorMessage(t->conn), now, sizeof now);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT,
@@ -415,7 +415,7 @@ static int finish(pg_target_t *t, PGresult *res, PGresult **out, PGresult **fail
 			PQclear(res);
 		return 0;
 	}
-	rc = pg__fail(t, res, what, err);
+	rc = migrate__pg_fail(t, res, what, err);
 	if (failed)
 		*failed = res;
 	else
@@ -423,8 +423,8 @@ static int finish(pg_target_t *t, PGresult *res, PGresult **out, PGresult **fail
 	return rc;
 }
 
-int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
-		    PGresult **failed, const char *what, migrate_error_t *err)
+int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+			    PGresult **failed, const char *what, migrate_error_t *err)
 {
 	PGresult *res;
 	int rc;
@@ -443,10 +443,10 @@ int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *v
 	return finish(t, res, out, failed, what, err);
 }
 
-int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out, const char *what,
-	     migrate_error_t *err)
+int migrate__pg_exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+		     const char *what, migrate_error_t *err)
 {
-	return pg__exec_failed(t, sql, n, values, out, NULL, what, err);
+	return migrate__pg_exec_failed(t, sql, n, values, out, NULL, what, err);
 }
 
 /* One bound value as libpq text; `buf` holds numbers (32 bytes). */
@@ -486,8 +486,9 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 	}
 }
 
-int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead, const char *const *head,
-		  PGresult **out, PGresult **failed, const char *what, migrate_error_t *err)
+int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead,
+			  const char *const *head, PGresult **out, PGresult **failed, const char *what,
+			  migrate_error_t *err)
 {
 	uint32_t n = params ? bson_count_keys(params) : 0, i = 0;
 	const char **values = NULL;
@@ -535,21 +536,21 @@ cleanup:
 	return rc;
 }
 
-int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
-		    const char *what, migrate_error_t *err)
+int migrate__pg_exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
+			    const char *what, migrate_error_t *err)
 {
-	return pg__exec_head(t, sql, params, 0, NULL, out, failed, what, err);
+	return migrate__pg_exec_head(t, sql, params, 0, NULL, out, failed, what, err);
 }
 
-int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
-		 migrate_error_t *err)
+int migrate__pg_exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
+			 migrate_error_t *err)
 {
-	return pg__exec_params(t, migrate__sql_text(q), q->nparams ? &q->params : NULL, out, failed, what, err);
+	return migrate__pg_exec_params(t, migrate__sql_text(q), q->nparams ? &q->params : NULL, out, failed, what, err);
 }
 
 /* ---- transactions ------------------------------------------------------- */
 
-int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err)
+int migrate__pg_idle(pg_target_t *t, const char *what, migrate_error_t *err)
 {
 	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
@@ -559,17 +560,17 @@ int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err)
 	return 0;
 }
 
-int pg__begin(void *conn, migrate_error_t *err)
+int migrate__pg_begin(void *conn, migrate_error_t *err)
 {
-	return pg__begin_batch(conn, 0, err);
+	return migrate__pg_begin_batch(conn, 0, err);
 }
 
-int pg__begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
+int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
 {
 	char sql[240];
 	int rc, n;
 
-	if ((rc = pg__idle(t, "BEGIN", err)))
+	if ((rc = migrate__pg_idle(t, "BEGIN", err)))
 		return rc;
 	/* Every transaction of a run bounds its lock waits (SET LOCAL ends with it). */
 	n = snprintf(sql, sizeof sql, "BEGIN");
@@ -584,21 +585,21 @@ int pg__begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
 	 * 100 ms of held row locks and saves nothing. */
 	if (batch)
 		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL jit = off");
-	rc = pg__exec(t, sql, 0, NULL, NULL, "BEGIN", err);
+	rc = migrate__pg_exec(t, sql, 0, NULL, NULL, "BEGIN", err);
 	if (rc == 0)
 		t->in_txn = 1;
 	else
-		pg__abort(t);
+		migrate__pg_abort(t);
 	return rc;
 }
 
-int pg__commit(void *conn, migrate_error_t *err)
+int migrate__pg_commit(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	PGresult *res = NULL;
 	int rc;
 
-	rc = pg__exec(t, "COMMIT", 0, NULL, &res, "COMMIT", err);
+	rc = migrate__pg_exec(t, "COMMIT", 0, NULL, &res, "COMMIT", err);
 	t->in_txn = 0;
 	if (rc == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
@@ -607,7 +608,7 @@ int pg__commit(void *conn, migrate_error_t *err)
 	return rc;
 }
 
-int pg__rollback(void *conn, migrate_error_t *err)
+int migrate__pg_rollback(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	int rc;
@@ -615,18 +616,18 @@ int pg__rollback(void *conn, migrate_error_t *err)
 	t->in_txn = 0;
 	if (PQstatus(t->conn) != CONNECTION_OK)
 		return 0; /* the server rolled it back when the connection ended */
-	rc = pg__exec(t, "ROLLBACK", 0, NULL, NULL, "ROLLBACK", err);
+	rc = migrate__pg_exec(t, "ROLLBACK", 0, NULL, NULL, "ROLLBACK", err);
 	return rc;
 }
 
-void pg__abort(pg_target_t *t)
+void migrate__pg_abort(pg_target_t *t)
 {
 	t->in_txn = 0;
 	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }
 
-uint32_t pg__backoff_ms(uint32_t attempt)
+uint32_t migrate__pg_backoff_ms(uint32_t attempt)
 {
 	uint32_t ms = 250;
 
@@ -635,7 +636,7 @@ uint32_t pg__backoff_ms(uint32_t attempt)
 	return ms > 8000 ? 8000 : ms;
 }
 
-int pg__retryable(const char *s)
+int migrate__pg_retryable(const char *s)
 {
 	return strcmp(s, PG_LOCK_NOT_AVAILABLE) == 0 || strcmp(s, PG_DEADLOCK) == 0 || strcmp(s, PG_SERIALIZATION) == 0;
 }
@@ -651,19 +652,19 @@ const migrate_driver_t migrate__postgres_driver = {
 	pg_open,
 	pg_close,
 	pg_native,
-	pg__check_step,
-	pg__step_flags,
-	pg__render_step,
-	pg__apply_step,
-	pg__history_ensure,
-	pg__history_read,
-	pg__history_write,
-	pg__history_delete,
-	pg__lock_try,
-	pg__lock_release,
-	pg__begin,
-	pg__commit,
-	pg__rollback,
+	migrate__pg_check_step,
+	migrate__pg_step_flags,
+	migrate__pg_render_step,
+	migrate__pg_apply_step,
+	migrate__pg_history_ensure,
+	migrate__pg_history_read,
+	migrate__pg_history_write,
+	migrate__pg_history_delete,
+	migrate__pg_lock_try,
+	migrate__pg_lock_release,
+	migrate__pg_begin,
+	migrate__pg_commit,
+	migrate__pg_rollback,
 };
 
 /* What the library finds when it loads this module (module.c). */

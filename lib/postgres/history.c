@@ -36,7 +36,7 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 			   ");\n");
 	if (need_schema) {
 		bson_string_append(s, "CREATE SCHEMA IF NOT EXISTS ");
-		pg__ident(s, t->schema);
+		migrate__pg_ident(s, t->schema);
 		bson_string_append(s, ";\n");
 	}
 	bson_string_append_printf(
@@ -67,27 +67,27 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 					  "  expires_at timestamptz NOT NULL);\n",
 					  t->lease_table);
 	bson_string_append(s, "COMMIT");
-	rc = pg__exec(t, s->str, 0, NULL, NULL, "creating the history table", err);
+	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "creating the history table", err);
 	if (rc)
-		pg__abort(t);
+		migrate__pg_abort(t);
 	bson_string_free(s, true);
 	return rc;
 }
 
-int pg__history_ensure(void *conn, migrate_error_t *err)
+int migrate__pg_history_ensure(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	const char *p[3] = {t->schema, t->history, t->lease_table};
 	PGresult *res = NULL;
 	int rc, need_schema, need_history, need_lease;
 
-	if ((rc = pg__idle(t, "preparing the history table", err)))
+	if ((rc = migrate__pg_idle(t, "preparing the history table", err)))
 		return rc;
 	/* One round trip when everything exists, and no CREATE privilege needed then. */
-	rc = pg__exec(t,
-		      "SELECT to_regnamespace(quote_ident($1)) IS NULL, to_regclass($2) IS NULL, "
-		      "to_regclass($3) IS NULL",
-		      3, p, &res, "reading the history table", err);
+	rc = migrate__pg_exec(t,
+			      "SELECT to_regnamespace(quote_ident($1)) IS NULL, to_regclass($2) IS NULL, "
+			      "to_regclass($3) IS NULL",
+			      3, p, &res, "reading the history table", err);
 	if (rc)
 		return rc;
 	need_schema = PQgetvalue(res, 0, 0)[0] == 't';
@@ -109,7 +109,7 @@ static const char *get_str(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	const char *p[1] = {plan};
@@ -126,7 +126,7 @@ int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *c
 	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
-		rc = pg__exec(t, "SELECT to_regclass($1) IS NULL", 1, q, &res, "reading the history", err);
+		rc = migrate__pg_exec(t, "SELECT to_regclass($1) IS NULL", 1, q, &res, "reading the history", err);
 		if (rc)
 			goto cleanup;
 		if (PQgetvalue(res, 0, 0)[0] == 't')
@@ -134,9 +134,9 @@ int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *c
 		PQclear(res);
 		res = NULL;
 	}
-	rc = pg__exec_failed(t, s->str, 1, p, &res, &failed, "reading the history", err);
+	rc = migrate__pg_exec_failed(t, s->str, 1, p, &res, &failed, "reading the history", err);
 	if (rc) {
-		const char *st = pg__state(failed);
+		const char *st = migrate__pg_state(failed);
 		if (strcmp(st, PG_UNDEFINED_TABLE) == 0 || strcmp(st, PG_INVALID_SCHEMA) == 0)
 			rc = 0; /* never migrated: no records */
 		goto cleanup;
@@ -184,7 +184,7 @@ static int lost(pg_target_t *t, const char *plan, migrate_error_t *err)
 			    plan, t->lease_table, t->lease_ms);
 }
 
-int pg__history_write(void *conn, const char *plan, const migrate_record_t *r, migrate_error_t *err)
+int migrate__pg_history_write(void *conn, const char *plan, const migrate_record_t *r, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	char version[24], steps[16], started[24], finished[24], duration[24], lease[24];
@@ -231,7 +231,7 @@ int pg__history_write(void *conn, const char *plan, const migrate_record_t *r, m
 		"applied_by = EXCLUDED.applied_by, error = EXCLUDED.error, "
 		"lib_version = EXCLUDED.lib_version",
 		t->history, lease_mode ? " WHERE EXISTS (SELECT 1 FROM lease)" : "");
-	rc = pg__exec(t, s->str, n, p, &res, "writing the history", err);
+	rc = migrate__pg_exec(t, s->str, n, p, &res, "writing the history", err);
 	if (rc == 0 && lease_mode && strcmp(PQcmdTuples(res), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
@@ -239,7 +239,7 @@ int pg__history_write(void *conn, const char *plan, const migrate_record_t *r, m
 	return rc;
 }
 
-int pg__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err)
+int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	char v[24], lease[24];
@@ -260,7 +260,7 @@ int pg__history_delete(void *conn, const char *plan, uint64_t version, migrate_e
 	} else {
 		bson_string_append_printf(s, "DELETE FROM %s WHERE plan = $1 AND version = $2::numeric", t->history);
 	}
-	rc = pg__exec(t, s->str, lease_mode ? 4 : 2, p, &res, "deleting a history record", err);
+	rc = migrate__pg_exec(t, s->str, lease_mode ? 4 : 2, p, &res, "deleting a history record", err);
 	if (rc == 0 && lease_mode && strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);

@@ -42,15 +42,16 @@ static void advisory_holder(pg_target_t *t, int64_t key)
 	/* pg_locks shows a bigint key as classid (high half) and objid (low half), objsubid 1. */
 	snprintf(hi, sizeof hi, "%" PRIu32, (uint32_t)((uint64_t)key >> 32));
 	snprintf(lo, sizeof lo, "%" PRIu32, (uint32_t)((uint64_t)key & 0xffffffffu));
-	if (pg__exec(t,
-		     "SELECT l.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), "
-		     "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?'), coalesce(a.state, '?'), "
-		     "coalesce(to_char(a.state_change, 'YYYY-MM-DD HH24:MI:SS TZ'), '?') "
-		     "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-		     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-		     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-		     "AND l.classid = $1::oid AND l.objid = $2::oid LIMIT 1",
-		     2, p, &res, "looking up the lock holder", &e) != 0) {
+	if (migrate__pg_exec(
+		    t,
+		    "SELECT l.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), "
+		    "coalesce(to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), '?'), coalesce(a.state, '?'), "
+		    "coalesce(to_char(a.state_change, 'YYYY-MM-DD HH24:MI:SS TZ'), '?') "
+		    "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+		    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+		    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+		    "AND l.classid = $1::oid AND l.objid = $2::oid LIMIT 1",
+		    2, p, &res, "looking up the lock holder", &e) != 0) {
 		snprintf(t->holder, sizeof t->holder, "another session (its details could not be read: %.400s)",
 			 e.message);
 		return;
@@ -75,7 +76,8 @@ static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	int rc, got;
 
 	snprintf(key, sizeof key, "%" PRId64, k);
-	rc = pg__exec(t, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res, "taking the advisory lock", err);
+	rc = migrate__pg_exec(t, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res, "taking the advisory lock",
+			      err);
 	if (rc)
 		return rc;
 	got = PQgetvalue(res, 0, 0)[0] == 't';
@@ -105,7 +107,7 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 				  "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
 				  "WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner RETURNING 1",
 				  t->lease_table);
-	rc = pg__exec(t, s->str, 4, p, &res, "taking the lease", err);
+	rc = migrate__pg_exec(t, s->str, 4, p, &res, "taking the lease", err);
 	if (rc)
 		goto cleanup;
 	if (PQntuples(res) == 1)
@@ -117,7 +119,7 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 				  "SELECT coalesce(holder, '?'), to_char(acquired_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
 				  "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s WHERE plan = $1",
 				  t->lease_table);
-	rc = pg__exec(t, s->str, 1, p, &res, "reading the lease", err);
+	rc = migrate__pg_exec(t, s->str, 1, p, &res, "reading the lease", err);
 	if (rc)
 		goto cleanup;
 	if (PQntuples(res) == 0)
@@ -134,7 +136,7 @@ cleanup:
 	return rc;
 }
 
-int pg__lock_try(void *conn, const char *plan, migrate_error_t *err)
+int migrate__pg_lock_try(void *conn, const char *plan, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 
@@ -143,7 +145,7 @@ int pg__lock_try(void *conn, const char *plan, migrate_error_t *err)
 	return advisory_try(t, plan, err);
 }
 
-int pg__lock_release(void *conn, const char *plan, migrate_error_t *err)
+int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	bson_string_t *s;
@@ -151,19 +153,19 @@ int pg__lock_release(void *conn, const char *plan, migrate_error_t *err)
 	const char *p[2] = {plan, t->owner};
 	int rc;
 
-	if (pg__lost(t))
+	if (migrate__pg_lost(t))
 		return 0; /* the server released a session lock with the connection */
 	if (t->in_txn)
-		pg__abort(t);
+		migrate__pg_abort(t);
 	if (t->lock_mode != MIGRATE_PG_LOCK_LEASE) {
 		snprintf(key, sizeof key, "%" PRId64, lock_key(t, plan));
 		p[0] = key;
-		return pg__exec(t, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL, "releasing the advisory lock",
-				err);
+		return migrate__pg_exec(t, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL,
+					"releasing the advisory lock", err);
 	}
 	s = bson_string_new(NULL);
 	bson_string_append_printf(s, "DELETE FROM %s WHERE plan = $1 AND owner = $2", t->lease_table);
-	rc = pg__exec(t, s->str, 2, p, NULL, "releasing the lease", err);
+	rc = migrate__pg_exec(t, s->str, 2, p, NULL, "releasing the lease", err);
 	bson_string_free(s, true);
 	return rc;
 }

@@ -8,12 +8,12 @@
 
 #include "pg.h"
 
-void pg__ident(bson_string_t *out, const char *name)
+void migrate__pg_ident(bson_string_t *out, const char *name)
 {
 	migrate__sql_quote_ident(out, name);
 }
 
-char *pg__column_type(pg_target_t *t, const char *table, const char *column, char *category)
+char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *column, char *category)
 {
 	bson_string_t *qt;
 	const char *p[2];
@@ -22,17 +22,18 @@ char *pg__column_type(pg_target_t *t, const char *table, const char *column, cha
 	char *type = NULL;
 
 	*category = 0;
-	if (!t || !t->conn || t->no_catalog || pg__lost(t) || PQtransactionStatus(t->conn) == PQTRANS_INERROR)
+	if (!t || !t->conn || t->no_catalog || migrate__pg_lost(t) || PQtransactionStatus(t->conn) == PQTRANS_INERROR)
 		return NULL;
 	qt = bson_string_new(NULL);
-	pg__ident(qt, table);
+	migrate__pg_ident(qt, table);
 	p[0] = qt->str;
 	p[1] = column;
-	if (pg__exec(t,
-		     "SELECT format_type(a.atttypid, a.atttypmod), t.typcategory, t.typname "
-		     "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-		     "WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
-		     2, p, &res, "reading the column type", &e) == 0 &&
+	if (migrate__pg_exec(
+		    t,
+		    "SELECT format_type(a.atttypid, a.atttypmod), t.typcategory, t.typname "
+		    "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+		    "WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+		    2, p, &res, "reading the column type", &e) == 0 &&
 	    PQntuples(res) == 1) {
 		const char *name = PQgetvalue(res, 0, 2);
 		*category = PQgetvalue(res, 0, 1)[0];
@@ -56,11 +57,11 @@ char *pg__column_type(pg_target_t *t, const char *table, const char *column, cha
 static int pg_array_length(migrate_sql_t *q, const char *table, const char *column, migrate_error_t *err)
 {
 	char category;
-	char *type = pg__column_type(q->ctx, table, column, &category);
+	char *type = migrate__pg_column_type(q->ctx, table, column, &category);
 	bson_string_t *c = bson_string_new(NULL);
 
 	(void)err;
-	pg__ident(c, column);
+	migrate__pg_ident(c, column);
 	if (type && category == 'A')
 		migrate__sql_printf(q, "COALESCE(array_length(%s, 1), 0)", c->str);
 	else if (type && category == 'j')
@@ -186,8 +187,8 @@ static int drop(migrate_sql_t *q, const bson_t *step, const char *what, const ch
 	return 0;
 }
 
-int pg__lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
-		  migrate_error_t *err)
+int migrate__pg_lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
+			  migrate_error_t *err)
 {
 	bson_t column;
 	int rc;

@@ -53,11 +53,11 @@ typedef struct pg_target {
  * when the connection is gone, MIGRATE_EDB otherwise, with the server's
  * message, detail and SQLSTATE. `what` says what was being done.
  */
-int pg__fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err);
+int migrate__pg_fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err);
 /* The SQLSTATE of a result, "" if none. */
-const char *pg__state(const PGresult *res);
+const char *migrate__pg_state(const PGresult *res);
 /* True when the connection is no longer usable. */
-int pg__lost(const pg_target_t *t);
+int migrate__pg_lost(const pg_target_t *t);
 
 /*
  * Runs `sql` with the values of `params` (a bson array, as built by the
@@ -66,90 +66,93 @@ int pg__lost(const pg_target_t *t);
  * *failed when that is not NULL (so callers can inspect the SQLSTATE),
  * else cleared.
  */
-int pg__exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
-		    const char *what, migrate_error_t *err);
-/* pg__exec_params with the first `nhead` values taken from `head` instead of `params`. */
-int pg__exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead, const char *const *head,
-		  PGresult **out, PGresult **failed, const char *what, migrate_error_t *err);
+int migrate__pg_exec_params(pg_target_t *t, const char *sql, const bson_t *params, PGresult **out, PGresult **failed,
+			    const char *what, migrate_error_t *err);
+/* migrate__pg_exec_params with the first `nhead` values taken from `head` instead of `params`. */
+int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params, uint32_t nhead,
+			  const char *const *head, PGresult **out, PGresult **failed, const char *what,
+			  migrate_error_t *err);
 /* Runs `sql` with `n` text parameters. */
-int pg__exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out, const char *what,
-	     migrate_error_t *err);
-/* pg__exec keeping the failed result in *failed (caller clears). */
-int pg__exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
-		    PGresult **failed, const char *what, migrate_error_t *err);
+int migrate__pg_exec(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+		     const char *what, migrate_error_t *err);
+/* migrate__pg_exec keeping the failed result in *failed (caller clears). */
+int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
+			    PGresult **failed, const char *what, migrate_error_t *err);
 /* Runs a statement of the shared lowering. */
-int pg__exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
-		 migrate_error_t *err);
+int migrate__pg_exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out, PGresult **failed, const char *what,
+			 migrate_error_t *err);
 
 /* MIGRATE_ESTATE when a (borrowed) connection is inside a transaction we did not begin. */
-int pg__idle(pg_target_t *t, const char *what, migrate_error_t *err);
-int pg__begin(void *conn, migrate_error_t *err);
+int migrate__pg_idle(pg_target_t *t, const char *what, migrate_error_t *err);
+int migrate__pg_begin(void *conn, migrate_error_t *err);
 /* BEGIN for one batch of a batched step (no JIT compilation). */
-int pg__begin_batch(pg_target_t *t, int batch, migrate_error_t *err);
-int pg__commit(void *conn, migrate_error_t *err);
-int pg__rollback(void *conn, migrate_error_t *err);
+int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err);
+int migrate__pg_commit(void *conn, migrate_error_t *err);
+int migrate__pg_rollback(void *conn, migrate_error_t *err);
 /* Rolls back an open transaction, ignoring errors (cleanup paths). */
-void pg__abort(pg_target_t *t);
+void migrate__pg_abort(pg_target_t *t);
 
 /*
  * Backoff before retry `attempt` (1-based) of a statement that hit a lock
  * timeout: 250 ms doubling, at most 8 s.
  */
-uint32_t pg__backoff_ms(uint32_t attempt);
+uint32_t migrate__pg_backoff_ms(uint32_t attempt);
 /* True for the SQLSTATEs worth retrying: lock timeouts, deadlocks, serialisation failures. */
-int pg__retryable(const char *sqlstate);
+int migrate__pg_retryable(const char *sqlstate);
 
 /* ---- lower.c ---- */
 
 /* Quotes an identifier into `out`. */
-void pg__ident(bson_string_t *out, const char *name);
+void migrate__pg_ident(bson_string_t *out, const char *name);
 /*
  * The statements of a DDL step (everything but backfill, map_values,
  * assert and sql), separated by ";\n". `concurrently` renders
  * CREATE INDEX CONCURRENTLY.
  */
-int pg__lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
-		  migrate_error_t *err);
+int migrate__pg_lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
+			  migrate_error_t *err);
 /* The type of `column` of `table` as format_type() gives it, or NULL if unknown. Caller frees. */
-char *pg__column_type(pg_target_t *t, const char *table, const char *column, char *category);
+char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *column, char *category);
 
 /* ---- apply.c ---- */
-int pg__check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
-unsigned pg__step_flags(void *conn, const migrate_step_t *step);
-int pg__render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
-int pg__apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
+unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step);
+int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
 /*
  * Runs a statement inside the current transaction under a savepoint, or in
  * a transaction of its own (raw: as given, without one), retrying lock
  * timeouts and deadlocks with backoff and reporting each retry as an event.
  */
-int pg__run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
-		     migrate_error_t *err);
+int migrate__pg_run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *exec, int raw, const char *what,
+			     migrate_error_t *err);
 
 /* ---- add_column.c ---- */
 /* True for an add_column whose default is volatile ("uuid"): added empty, filled in batches. */
-int pg__add_column_phased(const bson_t *step);
-int pg__add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int pg__add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_add_column_phased(const bson_t *step);
+int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
-int pg__assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
-int pg__render_assert(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
 /* ---- batch.c ---- */
 /* Runs a backfill or map_values step in batches (or in one statement inside the engine's transaction). */
-int pg__batch_apply(pg_target_t *t, const bson_t *step, const char *op, migrate_exec_t *exec, migrate_error_t *err);
-int pg__batch_render(pg_target_t *t, const bson_t *step, const char *op, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_batch_apply(pg_target_t *t, const bson_t *step, const char *op, migrate_exec_t *exec,
+			    migrate_error_t *err);
+int migrate__pg_batch_render(pg_target_t *t, const bson_t *step, const char *op, bson_string_t *out,
+			     migrate_error_t *err);
 
 /* ---- history.c ---- */
-int pg__history_ensure(void *conn, migrate_error_t *err);
-int pg__history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
-int pg__history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
-int pg__history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
+int migrate__pg_history_ensure(void *conn, migrate_error_t *err);
+int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+int migrate__pg_history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
+int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
 
 /* ---- lock.c ---- */
-int pg__lock_try(void *conn, const char *plan, migrate_error_t *err);
-int pg__lock_release(void *conn, const char *plan, migrate_error_t *err);
+int migrate__pg_lock_try(void *conn, const char *plan, migrate_error_t *err);
+int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err);
 
 #endif
