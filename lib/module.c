@@ -104,6 +104,7 @@ static void *open_module(const char *name, char *path, size_t size, char *why, s
 	Dl_info info;
 	void *h = NULL;
 	char *slash;
+	size_t used = 0;
 	int pass;
 
 	/* First beside the library as it was loaded (build tree, relocated
@@ -119,15 +120,16 @@ static void *open_module(const char *name, char *path, size_t size, char *why, s
 		}
 		snprintf(path, size, "%s/%s.so", dir, name);
 		h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-		if (!h)
-			snprintf(why, why_size, "%s", dlerror());
+		/* dlerror() names the file and the reason; every place tried is told. */
+		if (!h && used < why_size)
+			used += (size_t)snprintf(why + used, why_size - used, "%s%s", used ? "; " : "", dlerror());
 	}
 	return h;
 }
 
 static int load(size_t i, const migrate__module_t **out, migrate_error_t *err)
 {
-	char path[4200], sym[64], why[512] = "";
+	char path[4200], sym[64], why[1400] = "";
 	const migrate__module_t *m;
 	void *h;
 	int rc = 0;
@@ -138,8 +140,8 @@ static int load(size_t i, const migrate__module_t **out, migrate_error_t *err)
 		snprintf(sym, sizeof sym, "migrate__module_%s", builtins[i].name);
 		if (!h)
 			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND,
-					  "the %s driver is not installed beside libmigrate: %s", builtins[i].name,
-					  why);
+					  "the %s driver is not installed (a module beside libmigrate): %s",
+					  builtins[i].name, why);
 		else if (!(m = dlsym(h, sym)))
 			rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND, "%s has no %s", path, sym);
 		else if (m->abi != MIGRATE__MODULE_ABI || strcmp(m->version, MIGRATE_VERSION_STRING) != 0 || !m->driver)

@@ -76,6 +76,41 @@ def test_library_from_environment(tmp_path: Path) -> None:
         assert "LibraryError:" in r.stdout and "not a usable libmigrate" in r.stdout, r.stdout + r.stderr
 
 
+def test_driver_module_missing_is_named(tmp_path: Path) -> None:
+    """The library alone, without its libmigrate-0/ beside it: SQLite works, a PostgreSQL or
+    MongoDB URL says which module file it looked for; with the modules copied beside it, the
+    open gets as far as connecting."""
+    lib = Path(lm.load_library()).resolve()
+    modules = lib.parent / "libmigrate-0"
+    if not modules.is_dir():
+        pytest.skip("this libmigrate has no driver modules beside it (a static or partial build)")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(lib, alone / "libmigrate.so.0")
+    code = """
+        import libmigrate as lm
+        with lm.Target.open("sqlite::memory:") as t:
+            print("sqlite:", t.driver_name)
+        for url in ("postgresql://127.0.0.1:1/none?connect_timeout=2",
+                    "mongodb://127.0.0.1:1/none?serverSelectionTimeoutMS=200"):
+            try:
+                lm.Target.open(url).close()
+            except lm.MigrateError as e:
+                print("error:", e)
+    """
+    r = run_python(code, {"MIGRATE_LIBRARY": str(alone / "libmigrate.so.0")}, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "sqlite: sqlite" in r.stdout, r.stdout
+    for name in ("postgres", "mongo"):
+        if (modules / (name + ".so")).exists():
+            assert "the %s driver is not installed" % name in r.stdout, r.stdout
+            assert str(alone / "libmigrate-0" / (name + ".so")) in r.stdout, r.stdout
+    shutil.copytree(modules, alone / "libmigrate-0")
+    r = run_python(code, {"MIGRATE_LIBRARY": str(alone / "libmigrate.so.0")}, tmp_path)
+    assert r.returncode == 0 and "not installed" not in r.stdout, r.stdout + r.stderr
+    assert r.stdout.count("connect") >= 2, r.stdout
+
+
 def _offline_build_args(tmp_path: Path) -> list:
     """pip's arguments to build without the package index: the environment's
     own build backend, or the wheelhouse python.install fills; none (pip's
