@@ -404,10 +404,10 @@ static void start_record(migrate_run *r, const char *checksum, int state)
 	migrate__rec_set(r->rec, &r->rec->applied_by, r->applied_by);
 	migrate__rec_set(r->rec, &r->rec->lib_version, MIGRATE_VERSION_STRING);
 	migrate__rec_set(r->rec, &r->rec->error, NULL);
-	/* The run's own start, so that its duration never exceeds the total. */
-	if (r->rec->state != MIGRATE_STATE_APPLYING && r->rec->state != MIGRATE_STATE_FAILED)
-		r->rec->started_at_ms = r->version_started_ms ? r->version_started_ms : migrate__now_ms();
-	if (!r->rec->started_at_ms)
+	/* A resumed version keeps its first start; otherwise the run's own, so
+	 * that the run's duration never exceeds the total. */
+	if ((r->rec->state != MIGRATE_STATE_APPLYING && r->rec->state != MIGRATE_STATE_FAILED) ||
+	    !r->rec->started_at_ms)
 		r->rec->started_at_ms = r->version_started_ms ? r->version_started_ms : migrate__now_ms();
 	r->rec->state = state;
 }
