@@ -241,7 +241,7 @@ int migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, m
 	uint32_t n = 0;
 	int rc;
 
-	if (!step || strcmp(step->op, "create_table") != 0)
+	if (!step || step->op != MIGRATE_OP_CREATE_TABLE)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_add_column: not a create_table step");
 	if ((rc = column_doc(col, &coldoc, err))) {
 		bson_destroy(&coldoc);
@@ -266,7 +266,7 @@ int migrate_step_set_primary_key(migrate_step_t *step, const char *const *column
 {
 	bson_t doc;
 
-	if (!step || strcmp(step->op, "create_table") != 0 || (!columns && n))
+	if (!step || step->op != MIGRATE_OP_CREATE_TABLE || (!columns && n))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_step_set_primary_key: not a create_table step");
 	copy_except(step, &doc, "primary_key");
@@ -413,7 +413,7 @@ int migrate_step_set_expr(migrate_step_t *step, const char *column, const char *
 	bson_t doc, set, newset;
 	bson_iter_t it;
 
-	if (!step || strcmp(step->op, "backfill") != 0 || !column)
+	if (!step || step->op != MIGRATE_OP_BACKFILL || !column)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_set_expr: not a backfill step");
 	copy_except(step, &doc, "set");
 	BSON_APPEND_DOCUMENT_BEGIN(&doc, "set", &newset);
@@ -434,7 +434,7 @@ int migrate_step_set_batch_size(migrate_step_t *step, uint32_t batch_size, migra
 {
 	bson_t doc;
 
-	if (!step || (strcmp(step->op, "backfill") && strcmp(step->op, "map_values")))
+	if (!step || !migrate__op_has_key(step->op, "batch_size"))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_step_set_batch_size: not a backfill or map_values step");
 	copy_except(step, &doc, "batch_size");
@@ -449,7 +449,7 @@ int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate
 
 	if (!step)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "step is NULL");
-	if (!strcmp(step->op, "assert")) {
+	if (step->op == MIGRATE_OP_ASSERT) {
 		kind = bson_has_field(&step->doc, "count") ? "count" : bson_has_field(&step->doc, "no_match") ? "no_match" : NULL;
 		if (!kind)
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
@@ -466,9 +466,9 @@ int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate
 		bson_append_document_end(&doc, &newsub);
 		return replace_doc(step, &doc, err);
 	}
-	if (strcmp(step->op, "map_values") && strcmp(step->op, "backfill") && strcmp(step->op, "create_index"))
+	if (!migrate__op_has_key(step->op, "where"))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_set_where: %s takes no filter",
-				    step->op);
+				    migrate__ops[step->op].name);
 	copy_except(step, &doc, "where");
 	if (put_json(&doc, "where", where_json, false, err)) {
 		bson_destroy(&doc);
@@ -634,9 +634,10 @@ int migrate_step_set_down_json(migrate_step_t *step, const char *down_json, migr
 
 	if (!step)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "step is NULL");
-	if (!strcmp(step->op, "custom") || !strcmp(step->op, "sql") || !strcmp(step->op, "command"))
+	if (step->op == MIGRATE_OP_CUSTOM || (migrate__ops[step->op].flags & MIGRATE__OP_OWN_DOWN))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
-				    "migrate_step_set_down_json: %s steps take their down as their own argument", step->op);
+				    "migrate_step_set_down_json: %s steps take their down as their own argument",
+				    migrate__ops[step->op].name);
 	copy_except(step, &doc, "down");
 	if (put_json(&doc, "down", down_json, true, err)) {
 		bson_destroy(&doc);

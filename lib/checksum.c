@@ -69,6 +69,41 @@ static void key_sans_defaults(const bson_t *key, bson_t *out)
 			bson_append_iter(out, NULL, 0, &it);
 }
 
+bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out)
+{
+	(void)step;
+	if (strcmp(bson_iter_key(field), "columns") != 0 || !BSON_ITER_HOLDS_ARRAY(field))
+		return false;
+	map_array(field, out, "columns", column_sans_defaults);
+	return true;
+}
+
+bool migrate__canonical_add_column(const bson_t *step, const bson_iter_t *field, bson_t *out)
+{
+	bson_t col, dst;
+
+	if (strcmp(bson_iter_key(field), "column") != 0 || !BSON_ITER_HOLDS_DOCUMENT(field))
+		return false;
+	migrate__doc_sub(step, "column", &col);
+	bson_append_document_begin(out, "column", -1, &dst);
+	column_sans_defaults(&col, &dst);
+	bson_append_document_end(out, &dst);
+	return true;
+}
+
+bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *field, bson_t *out)
+{
+	const char *k = bson_iter_key(field);
+
+	(void)step;
+	if ((!strcmp(k, "unique") || !strcmp(k, "online")) && is_bool(field, false))
+		return true; /* the default, left out */
+	if (strcmp(k, "keys") != 0 || !BSON_ITER_HOLDS_ARRAY(field))
+		return false;
+	map_array(field, out, "keys", key_sans_defaults);
+	return true;
+}
+
 /*
  * The step as the checksum sees it: fields that restate a default
  * (nullable: true, unique: false, online: false, order: "asc") are left
@@ -76,30 +111,18 @@ static void key_sans_defaults(const bson_t *key, bson_t *out)
  */
 static void step_sans_defaults(const bson_t *step, bson_t *out)
 {
-	const char *op = migrate__doc_str(step, "op");
+	const migrate__op_spec *spec = &migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))];
 	bson_iter_t it;
 
 	bson_iter_init(&it, step);
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
-		if (op && !strcmp(op, "create_table") && !strcmp(k, "columns") && BSON_ITER_HOLDS_ARRAY(&it)) {
-			map_array(&it, out, k, column_sans_defaults);
-		} else if (op && !strcmp(op, "add_column") && !strcmp(k, "column") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
-			bson_t col, dst;
-			migrate__doc_sub(step, k, &col);
-			bson_append_document_begin(out, k, -1, &dst);
-			column_sans_defaults(&col, &dst);
-			bson_append_document_end(out, &dst);
-		} else if (op && !strcmp(op, "create_index") &&
-			   ((!strcmp(k, "unique") && is_bool(&it, false)) || (!strcmp(k, "online") && is_bool(&it, false)))) {
+		if (spec->canonical && spec->canonical(step, &it, out))
 			continue;
-		} else if (op && !strcmp(op, "create_index") && !strcmp(k, "keys") && BSON_ITER_HOLDS_ARRAY(&it)) {
-			map_array(&it, out, k, key_sans_defaults);
-		} else if (!strcmp(k, "down") && BSON_ITER_HOLDS_ARRAY(&it)) {
+		if (!strcmp(k, "down") && BSON_ITER_HOLDS_ARRAY(&it))
 			map_array(&it, out, k, step_sans_defaults);
-		} else {
+		else
 			bson_append_iter(out, k, -1, &it);
-		}
 	}
 }
 
@@ -107,16 +130,8 @@ static void append_step(const bson_t *step, bson_string_t *canon)
 {
 	bson_t plain = BSON_INITIALIZER;
 
-	/* A command's documents are read by the server in order: their key order counts. */
-	static const char *const command_keep[] = {"up", "down", NULL};
-	static const char *const assert_keep[] = {"command", "expect", NULL};
-	const char *op = migrate__doc_str(step, "op");
-
 	step_sans_defaults(step, &plain);
-	migrate__json_canonical_keep(&plain,
-				     op && !strcmp(op, "command")  ? command_keep
-				     : op && !strcmp(op, "assert") ? assert_keep
-								   : NULL,
+	migrate__json_canonical_keep(&plain, migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))].keep_order,
 				     canon);
 	bson_destroy(&plain);
 }

@@ -14,7 +14,7 @@
 
 struct migrate_step {
 	bson_t doc;                 /* the step document */
-	char op[24];                /* a copy of doc.op */
+	migrate_op_t op;            /* doc.op, looked up in the catalog */
 	migrate_custom_fn custom_up;
 	migrate_custom_fn custom_down;
 	void *custom_payload;
@@ -31,6 +31,105 @@ struct migrate_version {
 	migrate_plan_t *plan;
 	bson_t *down;               /* explicit down of the whole version, or NULL */
 };
+
+/* ---- the op catalog (op.c): one row per op, indexed by migrate_op_t ---- */
+/* Where validation is and where its errors go (step.c). */
+typedef struct migrate__vctx {
+	const char *where; /* "version 3 (\"name\"), step 2 (create_table)" */
+	migrate_error_t *err;
+} migrate__vctx;
+
+/* An inverse that is computed but empty (an assert reverts as nothing). */
+#define MIGRATE__INVERSE_EMPTY 1
+/* sql, command: `down` is a field of the op's own kind, not a list of steps. */
+#define MIGRATE__OP_OWN_DOWN 1u
+
+typedef struct migrate__op_spec {
+	const char *name;           /* as written in plans */
+	const char *const *keys;    /* the fields it may have, NULL-terminated */
+	/* Checks the fields beyond their names (step.c); 0 or MIGRATE_EPLAN naming the place. */
+	int (*validate)(migrate__vctx *c, const bson_t *step);
+	/* The computed inverse (inverse.c): 0 with one step in `out` (initialised,
+	 * the caller destroys it), MIGRATE__INVERSE_EMPTY, or MIGRATE_EIRREVERSIBLE.
+	 * NULL: the op has none; only an explicit down reverts it. */
+	int (*inverse)(const bson_t *step, bson_t *out);
+	/* For the checksum (checksum.c): appends `field` without the parts that
+	 * restate a default, returning true; false leaves the field as it is. */
+	bool (*canonical)(const bson_t *step, const bson_iter_t *field, bson_t *out);
+	/* Top-level fields whose key order counts (a command's documents), or NULL. */
+	const char *const *keep_order;
+	unsigned flags; /* MIGRATE__OP_* */
+} migrate__op_spec;
+
+/* The catalog; migrate__ops[MIGRATE_OP_UNKNOWN] has only a name, for messages. */
+extern const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT];
+/* The op named `name`, MIGRATE_OP_UNKNOWN for NULL or a name outside the catalog. */
+migrate_op_t migrate__op_find(const char *name);
+/* Whether `op` may have the field `key`. */
+bool migrate__op_has_key(migrate_op_t op, const char *key);
+
+/* The validators (step.c), inverses (inverse.c) and checksum forms (checksum.c) the catalog names. */
+int migrate__validate_create_table(migrate__vctx *c, const bson_t *d);
+int migrate__validate_table(migrate__vctx *c, const bson_t *d);
+int migrate__validate_from_to(migrate__vctx *c, const bson_t *d);
+int migrate__validate_add_column(migrate__vctx *c, const bson_t *d);
+int migrate__validate_drop_column(migrate__vctx *c, const bson_t *d);
+int migrate__validate_rename_column(migrate__vctx *c, const bson_t *d);
+int migrate__validate_create_index(migrate__vctx *c, const bson_t *d);
+int migrate__validate_drop_index(migrate__vctx *c, const bson_t *d);
+int migrate__validate_create_enum(migrate__vctx *c, const bson_t *d);
+int migrate__validate_drop_enum(migrate__vctx *c, const bson_t *d);
+int migrate__validate_map_values(migrate__vctx *c, const bson_t *d);
+int migrate__validate_backfill(migrate__vctx *c, const bson_t *d);
+int migrate__validate_sql(migrate__vctx *c, const bson_t *d);
+int migrate__validate_command(migrate__vctx *c, const bson_t *d);
+int migrate__validate_assert(migrate__vctx *c, const bson_t *d);
+int migrate__validate_custom(migrate__vctx *c, const bson_t *d);
+int migrate__inverse_create_table(const bson_t *d, bson_t *out);
+int migrate__inverse_rename(const bson_t *d, bson_t *out);
+int migrate__inverse_add_column(const bson_t *d, bson_t *out);
+int migrate__inverse_create_index(const bson_t *d, bson_t *out);
+int migrate__inverse_create_enum(const bson_t *d, bson_t *out);
+int migrate__inverse_map_values(const bson_t *d, bson_t *out);
+int migrate__inverse_own_down(const bson_t *d, bson_t *out);
+int migrate__inverse_assert(const bson_t *d, bson_t *out);
+bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out);
+bool migrate__canonical_add_column(const bson_t *step, const bson_iter_t *field, bson_t *out);
+bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *field, bson_t *out);
+
+/* ---- lowering.c: how an in-tree driver lowers each op ---- */
+/* One step being checked, rendered or applied. */
+typedef struct migrate__lower {
+	void *conn;                 /* the driver's state */
+	const migrate_step_t *step;
+	const bson_t *doc;          /* its document */
+	migrate_op_t op;
+	bson_string_t *out;         /* rendering: where the statements go; NULL when applying */
+	migrate_exec_t *exec;       /* applying: the run; NULL otherwise */
+	migrate_error_t *err;
+} migrate__lower;
+
+/*
+ * A driver's row for one op. A row with neither render nor apply is an op
+ * the driver cannot express: check says why (NULL: "has no op").
+ */
+typedef struct migrate__lowering {
+	int (*check)(migrate__lower *x);           /* MIGRATE_EUNSUPPORTED and why; NULL: nothing to check */
+	unsigned (*flags)(const migrate__lower *x); /* MIGRATE_STEP_*; NULL: 0 */
+	int (*render)(migrate__lower *x);          /* appends what apply sends to x->out */
+	int (*apply)(migrate__lower *x);           /* runs the step */
+} migrate__lowering;
+
+/* A flags function for ops that always run outside the engine's transaction. */
+unsigned migrate__lower_no_txn(const migrate__lower *x);
+/* The four driver callbacks over a table of MIGRATE_OP_COUNT rows; `driver` names it in errors. */
+int migrate__lower_check(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
+			 migrate_error_t *err);
+unsigned migrate__lower_flags(const migrate__lowering *ops, void *conn, const migrate_step_t *step);
+int migrate__lower_render(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
+			  bson_string_t *out, migrate_error_t *err);
+int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
+			 migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- batch.c: the size of a batched step's next batch, for every driver ---- */
 /* From the last batch's `size` and the time it held its locks (`took_ms`):
@@ -72,7 +171,7 @@ struct migrate_exec {
 	uint32_t batch_size, pause_ms, batch_time_ms;
 	struct migrate_run *run;      /* engine state (runner.c) */
 	int step_index;
-	const char *op;
+	migrate_op_t op;
 	int64_t done_before; /* rows the step's earlier runs did (migrate_exec_resumed) */
 	int64_t batch_start_ms;     /* the current batch's start (migrate_exec_batch_start) */
 	int64_t batches, longest_ms; /* committed by this run, and the longest of them */
@@ -126,7 +225,7 @@ typedef struct migrate_run {
 	char applied_by[300];
 } migrate_run;
 
-int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int64_t processed, int64_t total,
+int migrate__emit(migrate_run *r, int type, int step_index, migrate_op_t op, int64_t processed, int64_t total,
 		  const char *message);
 /* Takes the plan's lock, retrying until the run's timeout, reporting waits. */
 int migrate__lock(migrate_run *r);

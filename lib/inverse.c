@@ -27,16 +27,14 @@ static int push(inv_list *l, bson_t *doc, migrate_error_t *err)
 	return 0;
 }
 
-static int swap_from_to(const bson_t *d, const char *op, inv_list *l, migrate_error_t *err)
+int migrate__inverse_rename(const bson_t *d, bson_t *out)
 {
-	bson_t doc = BSON_INITIALIZER;
-
-	BSON_APPEND_UTF8(&doc, "op", op);
+	BSON_APPEND_UTF8(out, "op", migrate__doc_str(d, "op"));
 	if (migrate__doc_str(d, "table"))
-		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
-	BSON_APPEND_UTF8(&doc, "from", migrate__doc_str(d, "to"));
-	BSON_APPEND_UTF8(&doc, "to", migrate__doc_str(d, "from"));
-	return push(l, &doc, err);
+		BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "from", migrate__doc_str(d, "to"));
+	BSON_APPEND_UTF8(out, "to", migrate__doc_str(d, "from"));
+	return 0;
 }
 
 /* Does a filter mention `column` anywhere? */
@@ -69,98 +67,113 @@ static bool filter_uses(const bson_t *f, const char *column)
  * map_values {old: new} reverts as {new: old} when no two olds share a new
  * value, and the filter does not depend on the column being rewritten.
  */
-static int invert_map(const migrate_step_t *s, inv_list *l, migrate_error_t *err)
+int migrate__inverse_map_values(const bson_t *d, bson_t *out)
 {
-	bson_t map, where, doc = BSON_INITIALIZER, inv;
+	bson_t map, where, inv;
 	bson_iter_t it, o;
 	bson_string_t *a, *b;
 
-	migrate__doc_sub(&s->doc, "map", &map);
-	if (migrate__doc_sub(&s->doc, "where", &where) && filter_uses(&where, migrate__doc_str(&s->doc, "column")))
-		goto irreversible;
+	migrate__doc_sub(d, "map", &map);
+	if (migrate__doc_sub(d, "where", &where) && filter_uses(&where, migrate__doc_str(d, "column")))
+		return MIGRATE_EIRREVERSIBLE;
 	bson_iter_init(&it, &map);
 	while (bson_iter_next(&it)) {
 		if (!BSON_ITER_HOLDS_UTF8(&it))
-			goto irreversible; /* the inverse's keys must be strings */
+			return MIGRATE_EIRREVERSIBLE; /* the inverse's keys must be strings */
 		o = it;
 		while (bson_iter_next(&o)) {
+			bool same;
 			a = bson_string_new(NULL);
 			b = bson_string_new(NULL);
 			migrate__json_value(&it, a);
 			migrate__json_value(&o, b);
-			if (!strcmp(a->str, b->str)) {
-				bson_string_free(a, true);
-				bson_string_free(b, true);
-				goto irreversible;
-			}
+			same = !strcmp(a->str, b->str);
 			bson_string_free(a, true);
 			bson_string_free(b, true);
+			if (same)
+				return MIGRATE_EIRREVERSIBLE;
 		}
 	}
-	BSON_APPEND_UTF8(&doc, "op", "map_values");
-	BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(&s->doc, "table"));
-	BSON_APPEND_UTF8(&doc, "column", migrate__doc_str(&s->doc, "column"));
-	BSON_APPEND_DOCUMENT_BEGIN(&doc, "map", &inv);
+	BSON_APPEND_UTF8(out, "op", "map_values");
+	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "column", migrate__doc_str(d, "column"));
+	BSON_APPEND_DOCUMENT_BEGIN(out, "map", &inv);
 	bson_iter_init(&it, &map);
 	while (bson_iter_next(&it))
 		BSON_APPEND_UTF8(&inv, bson_iter_utf8(&it, NULL), bson_iter_key(&it));
-	bson_append_document_end(&doc, &inv);
-	if (bson_has_field(&s->doc, "where"))
-		BSON_APPEND_DOCUMENT(&doc, "where", &where);
-	if (bson_has_field(&s->doc, "batch_size"))
-		BSON_APPEND_INT64(&doc, "batch_size", migrate__doc_int(&s->doc, "batch_size", 0));
-	return push(l, &doc, err);
-irreversible:
-	bson_destroy(&doc);
-	return MIGRATE_EIRREVERSIBLE;
+	bson_append_document_end(out, &inv);
+	if (bson_has_field(d, "where"))
+		BSON_APPEND_DOCUMENT(out, "where", &where);
+	if (bson_has_field(d, "batch_size"))
+		BSON_APPEND_INT64(out, "batch_size", migrate__doc_int(d, "batch_size", 0));
+	return 0;
 }
 
+int migrate__inverse_create_table(const bson_t *d, bson_t *out)
+{
+	BSON_APPEND_UTF8(out, "op", "drop_table");
+	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	return 0;
+}
+
+int migrate__inverse_add_column(const bson_t *d, bson_t *out)
+{
+	bson_t col;
+
+	migrate__doc_sub(d, "column", &col);
+	BSON_APPEND_UTF8(out, "op", "drop_column");
+	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "column", migrate__doc_str(&col, "name"));
+	return 0;
+}
+
+int migrate__inverse_create_index(const bson_t *d, bson_t *out)
+{
+	BSON_APPEND_UTF8(out, "op", "drop_index");
+	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "name", migrate__doc_str(d, "name"));
+	return 0;
+}
+
+int migrate__inverse_create_enum(const bson_t *d, bson_t *out)
+{
+	BSON_APPEND_UTF8(out, "op", "drop_enum");
+	BSON_APPEND_UTF8(out, "name", migrate__doc_str(d, "name"));
+	return 0;
+}
+
+/* sql and command: the step's own `down` runs as the `up` of a step of the same op. */
+int migrate__inverse_own_down(const bson_t *d, bson_t *out)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, d, "down"))
+		return MIGRATE_EIRREVERSIBLE;
+	BSON_APPEND_UTF8(out, "op", migrate__doc_str(d, "op"));
+	bson_append_iter(out, "up", -1, &it);
+	return 0;
+}
+
+/* An assert checks and changes nothing: it reverts as nothing. */
+int migrate__inverse_assert(const bson_t *d, bson_t *out)
+{
+	(void)d;
+	(void)out;
+	return MIGRATE__INVERSE_EMPTY;
+}
+
+/* The catalog's computed inverse of `s`, pushed to `l`. */
 static int computed(const migrate_step_t *s, inv_list *l, migrate_error_t *err)
 {
-	const bson_t *d = &s->doc;
-	bson_t doc = BSON_INITIALIZER, col;
-	const char *op = s->op;
+	bson_t doc = BSON_INITIALIZER;
+	int rc = MIGRATE_EIRREVERSIBLE;
 
-	if (!strcmp(op, "create_table")) {
-		BSON_APPEND_UTF8(&doc, "op", "drop_table");
-		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
+	if (migrate__ops[s->op].inverse)
+		rc = migrate__ops[s->op].inverse(&s->doc, &doc);
+	if (rc == 0)
 		return push(l, &doc, err);
-	}
-	if (!strcmp(op, "rename_table") || !strcmp(op, "rename_column")) {
-		bson_destroy(&doc);
-		return swap_from_to(d, op, l, err);
-	}
-	if (!strcmp(op, "add_column")) {
-		migrate__doc_sub(d, "column", &col);
-		BSON_APPEND_UTF8(&doc, "op", "drop_column");
-		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
-		BSON_APPEND_UTF8(&doc, "column", migrate__doc_str(&col, "name"));
-		return push(l, &doc, err);
-	}
-	if (!strcmp(op, "create_index")) {
-		BSON_APPEND_UTF8(&doc, "op", "drop_index");
-		BSON_APPEND_UTF8(&doc, "table", migrate__doc_str(d, "table"));
-		BSON_APPEND_UTF8(&doc, "name", migrate__doc_str(d, "name"));
-		return push(l, &doc, err);
-	}
-	if (!strcmp(op, "create_enum")) {
-		BSON_APPEND_UTF8(&doc, "op", "drop_enum");
-		BSON_APPEND_UTF8(&doc, "name", migrate__doc_str(d, "name"));
-		return push(l, &doc, err);
-	}
-	if ((!strcmp(op, "sql") || !strcmp(op, "command")) && bson_has_field(d, "down")) {
-		bson_iter_t it;
-		BSON_APPEND_UTF8(&doc, "op", op);
-		bson_iter_init_find(&it, d, "down");
-		bson_append_iter(&doc, "up", -1, &it);
-		return push(l, &doc, err);
-	}
 	bson_destroy(&doc);
-	if (!strcmp(op, "assert"))
-		return 0;
-	if (!strcmp(op, "map_values"))
-		return invert_map(s, l, err);
-	return MIGRATE_EIRREVERSIBLE;
+	return rc == MIGRATE__INVERSE_EMPTY ? 0 : rc;
 }
 
 static void free_list(inv_list *l)
@@ -182,12 +195,12 @@ int migrate__step_inverse(const migrate_step_t *step, migrate_step_t ***out, siz
 
 	*out = NULL;
 	*n = 0;
-	if (!strcmp(step->op, "custom")) {
+	if (step->op == MIGRATE_OP_CUSTOM) {
 		if (!step->custom_down)
 			goto irreversible;
 		return 0; /* the engine calls the down callback itself */
 	}
-	if (strcmp(step->op, "sql") && strcmp(step->op, "command") && migrate__doc_sub(&step->doc, "down", &down)) {
+	if (!(migrate__ops[step->op].flags & MIGRATE__OP_OWN_DOWN) && migrate__doc_sub(&step->doc, "down", &down)) {
 		bson_iter_init(&it, &down);
 		while (rc == 0 && bson_iter_next(&it)) {
 			bson_t sub, copy;

@@ -26,7 +26,7 @@ int migrate__lock(migrate_run *r)
 			rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
 		if (rc == 0) {
 			r->locked = true;
-			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, NULL, 0, -1, NULL);
+			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
 			r->wait_started_ms = 0;
 			return 0;
 		}
@@ -42,7 +42,7 @@ int migrate__lock(migrate_run *r)
 					    (long long)timeout, busy.message);
 		if (waited - last_event >= WAIT_EVENT_EVERY_MS) {
 			last_event = waited;
-			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, NULL, 0, -1, busy.message);
+			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, MIGRATE_OP_UNKNOWN, 0, -1, busy.message);
 			if (r->cancel)
 				return migrate__err(r->err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECANCELED,
 						    "canceled while waiting for the lock of plan \"%s\"", r->plan->name);

@@ -223,11 +223,11 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 			migrate__step_place(s, place, sizeof place);
 			if ((rc = migrate__step_validate(&s->doc, place, err)))
 				return rc;
-			if (!strcmp(s->op, "custom") && !s->custom_up)
+			if (s->op == MIGRATE_OP_CUSTOM && !s->custom_up)
 				return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
 						    "%s: custom step has no callback (custom steps are built with migrate_custom)",
 						    place);
-			if (!t || strcmp(s->op, "custom") == 0 || !t->driver->check_step)
+			if (!t || s->op == MIGRATE_OP_CUSTOM || !t->driver->check_step)
 				continue;
 			if ((rc = t->driver->check_step(t->conn, s, err))) {
 				migrate__err_prefix(err, "%s: %s driver: ", place, t->driver->name);

@@ -82,7 +82,7 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 			return file_fail(err, where, "must be a step object");
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&step, data, len);
-		if (migrate__doc_str(&step, "op") && !strcmp(migrate__doc_str(&step, "op"), "custom"))
+		if (migrate__op_find(migrate__doc_str(&step, "op")) == MIGRATE_OP_CUSTOM)
 			return file_fail(err, where, "custom steps run C callbacks and can only be added from code");
 		if ((rc = migrate__step_validate(&step, where, err)))
 			return rc;

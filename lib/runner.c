@@ -20,7 +20,7 @@ int migrate_run_options_init(migrate_run_options_t *opts, unsigned version)
 	return 0;
 }
 
-int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int64_t processed, int64_t total,
+int migrate__emit(migrate_run *r, int type, int step_index, migrate_op_t op, int64_t processed, int64_t total,
 		  const char *message)
 {
 	migrate_event_t ev;
@@ -34,7 +34,7 @@ int migrate__emit(migrate_run *r, int type, int step_index, const char *op, int6
 	ev.version_name = r->v && r->v->name ? r->v->name : (r->v ? "" : NULL);
 	ev.step_index = step_index;
 	ev.step_count = r->v ? (int)r->v->nsteps : 0;
-	ev.op = op;
+	ev.op = migrate_op_name(op);
 	ev.processed = processed;
 	ev.total = total;
 	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms
@@ -244,7 +244,7 @@ static bool step_no_txn(const migrate_run *r, const migrate_step_t *s)
 
 	if (!t->driver->begin)
 		return true;
-	if (!strcmp(s->op, "custom") || !t->driver->step_flags)
+	if (s->op == MIGRATE_OP_CUSTOM || !t->driver->step_flags)
 		return false;
 	flags = t->driver->step_flags(t->conn, s);
 	if (flags & MIGRATE_STEP_NO_TXN)
@@ -264,7 +264,7 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	int rc;
 
 	r->step_batches = r->step_longest_ms = 0;
-	if (!strcmp(s->op, "custom")) {
+	if (s->op == MIGRATE_OP_CUSTOM) {
 		migrate_custom_fn fn = r->direction == MIGRATE_DIRECTION_UP ? s->custom_up : s->custom_down;
 		migrate_error_t cerr;
 		if (!in_txn)
@@ -297,7 +297,7 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	exec.op = s->op;
 	exec.batch_start_ms = migrate__now_ms();
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
-		     s->op);
+		     migrate__ops[s->op].name);
 	rc = migrate__fault(MIGRATE__FAULT_DRIVER, "apply_step", r->err);
 	if (rc == 0)
 		rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
@@ -438,7 +438,7 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 	if (!(rec->steps_done < v->nsteps && r->t->driver->begin && !step_no_txn(r, v->steps[rec->steps_done])) &&
 	    (rc = journal(r)))
 		return rc;
-	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1,
+	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, MIGRATE_OP_UNKNOWN, 0, -1,
 		      rec->steps_done || rec->checkpoint ? "resuming" : NULL);
 	for (i = rec->steps_done; i < v->nsteps; i = rec->steps_done) {
 		if (r->cancel) {
@@ -461,7 +461,7 @@ static int up_version(migrate_run *r, const migrate_version_t *v, migrate__rec *
 		if ((rc = journal(r)))
 			goto fail;
 	}
-	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, NULL, 0, -1, NULL);
+	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
 	return 0;
 fail:
 	record_failure(r, rc);
@@ -486,7 +486,7 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 		if (!v) {
 			snprintf(msg, sizeof msg, "version %llu (\"%s\") is recorded in the database but not in the plan",
 				 (unsigned long long)rec->version, rec->name ? rec->name : "");
-			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, MIGRATE_OP_UNKNOWN, 0, -1, msg);
 			continue;
 		}
 		if ((rc = migrate__version_checksum(v, sum, r->err)))
@@ -498,7 +498,7 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 		if (r->opts.allow_amended) {
 			snprintf(msg, sizeof msg, "version %llu changed since it was applied (allowed)",
 				 (unsigned long long)v->id);
-			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, MIGRATE_OP_UNKNOWN, 0, -1, msg);
 			continue;
 		}
 		if (!bad)
@@ -668,7 +668,7 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 			const migrate_step_t *s = inv[i].steps[j];
 			if (r->t->driver->check_step && (rc = r->t->driver->check_step(r->t->conn, s, r->err))) {
 				migrate__step_place(v->steps[i], place, sizeof place);
-				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place, s->op,
+				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place, migrate__ops[s->op].name,
 						    r->t->driver->name);
 			}
 		}
@@ -707,7 +707,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	if (group && (rc = txn(r, r->t->driver->begin)))
 		return rc;
-	if (!strcmp(orig->op, "custom") && !inv->replaced)
+	if (orig->op == MIGRATE_OP_CUSTOM && !inv->replaced)
 		rc = run_step(r, orig, orig, group, NULL);
 	else
 		for (rc = 0, k = 0; rc == 0 && k < inv->n; k++)
@@ -728,7 +728,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 			rollback(r);
 	}
 	/* An empty explicit down ("down": []) runs nothing: the event says so. */
-	empty = inv->n == 0 && (strcmp(orig->op, "custom") || inv->replaced);
+	empty = inv->n == 0 && (orig->op != MIGRATE_OP_CUSTOM || inv->replaced);
 	if (rc == 0)
 		migrate__emit(r, MIGRATE_EVENT_STEP_END, (int)i, orig->op, 0, -1, empty ? "its down is empty" : NULL);
 	return rc;
@@ -751,7 +751,7 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 		return history_delete(r);
 	if ((rc = journal(r)))
 		return rc;
-	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, NULL, 0, -1, NULL);
+	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
 	for (i = rec->steps_done; i > 0; i = rec->steps_done) {
 		if (r->cancel) {
 			rc = canceled(r);
@@ -760,7 +760,7 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 		if ((rc = down_step(r, i - 1, &inv[i - 1])))
 			goto fail;
 	}
-	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, NULL, 0, -1, NULL);
+	migrate__emit(r, MIGRATE_EVENT_VERSION_END, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
 	return 0;
 fail:
 	record_failure(r, rc);
@@ -946,7 +946,7 @@ int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const m
 		r.v = v;
 		r.rec = rec;
 		snprintf(msg, sizeof msg, "version %llu: checksum realigned with the plan", (unsigned long long)v->id);
-		migrate__emit(&r, MIGRATE_EVENT_WARNING, -1, NULL, 0, -1, msg);
+		migrate__emit(&r, MIGRATE_EVENT_WARNING, -1, MIGRATE_OP_UNKNOWN, 0, -1, msg);
 		if ((rc = journal(&r)) == 0)
 			n++;
 	}
@@ -996,8 +996,8 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 					  v->name ? v->name : "", rec ? " (resuming)" : "");
 		for (j = rec ? rec->steps_done : 0; j < v->nsteps && rc == 0; j++) {
 			const migrate_step_t *s = v->steps[j];
-			bson_string_append_printf(text, "-- step %zu: %s\n", j + 1, s->op);
-			if (!strcmp(s->op, "custom"))
+			bson_string_append_printf(text, "-- step %zu: %s\n", j + 1, migrate__ops[s->op].name);
+			if (s->op == MIGRATE_OP_CUSTOM)
 				bson_string_append_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
 							  migrate__doc_str(&s->doc, "name"),
 							  migrate__doc_str(&s->doc, "revision"));

@@ -8,10 +8,7 @@
 
 #include "internal.h"
 
-typedef struct vctx {
-	const char *where;     /* "version 3 (\"name\"), step 2 (create_table)" */
-	migrate_error_t *err;
-} vctx;
+typedef migrate__vctx vctx;
 
 static int fail(vctx *c, const char *path, const char *problem, const char *detail)
 {
@@ -432,7 +429,7 @@ static int check_expr(vctx *c, const bson_t *e, const char *path)
 
 /* ---- one checker per op ---- */
 
-static int op_create_table(vctx *c, const bson_t *d)
+int migrate__validate_create_table(vctx *c, const bson_t *d)
 {
 	bson_t cols, pk;
 	bson_iter_t it, pi;
@@ -496,12 +493,12 @@ static int op_create_table(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_table(vctx *c, const bson_t *d)
+int migrate__validate_table(vctx *c, const bson_t *d)
 {
 	return check_ident(c, d, "", "table", true);
 }
 
-static int op_from_to(vctx *c, const bson_t *d)
+int migrate__validate_from_to(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -512,16 +509,16 @@ static int op_from_to(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_rename_column(vctx *c, const bson_t *d)
+int migrate__validate_rename_column(vctx *c, const bson_t *d)
 {
 	int rc;
 
 	if ((rc = check_ident(c, d, "", "table", true)))
 		return rc;
-	return op_from_to(c, d);
+	return migrate__validate_from_to(c, d);
 }
 
-static int op_add_column(vctx *c, const bson_t *d)
+int migrate__validate_add_column(vctx *c, const bson_t *d)
 {
 	bson_t col;
 	bool found;
@@ -532,7 +529,7 @@ static int op_add_column(vctx *c, const bson_t *d)
 	return check_column(c, &col, "column");
 }
 
-static int op_drop_column(vctx *c, const bson_t *d)
+int migrate__validate_drop_column(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -541,7 +538,7 @@ static int op_drop_column(vctx *c, const bson_t *d)
 	return check_ident(c, d, "", "column", true);
 }
 
-static int op_create_index(vctx *c, const bson_t *d)
+int migrate__validate_create_index(vctx *c, const bson_t *d)
 {
 	static const char *const key_keys[] = {"column", "order", NULL};
 	bson_t keys;
@@ -578,7 +575,7 @@ static int op_create_index(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_drop_index(vctx *c, const bson_t *d)
+int migrate__validate_drop_index(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -587,7 +584,7 @@ static int op_drop_index(vctx *c, const bson_t *d)
 	return check_ident(c, d, "", "name", true);
 }
 
-static int op_create_enum(vctx *c, const bson_t *d)
+int migrate__validate_create_enum(vctx *c, const bson_t *d)
 {
 	bson_t vals;
 	bson_iter_t it, o;
@@ -618,12 +615,12 @@ static int op_create_enum(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_drop_enum(vctx *c, const bson_t *d)
+int migrate__validate_drop_enum(vctx *c, const bson_t *d)
 {
 	return check_ident(c, d, "", "name", true);
 }
 
-static int op_map_values(vctx *c, const bson_t *d)
+int migrate__validate_map_values(vctx *c, const bson_t *d)
 {
 	bson_t map;
 	bson_iter_t it;
@@ -646,7 +643,7 @@ static int op_map_values(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_backfill(vctx *c, const bson_t *d)
+int migrate__validate_backfill(vctx *c, const bson_t *d)
 {
 	bson_t set;
 	bson_iter_t it;
@@ -678,7 +675,7 @@ static int op_backfill(vctx *c, const bson_t *d)
 	return 0;
 }
 
-static int op_sql(vctx *c, const bson_t *d)
+int migrate__validate_sql(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -707,7 +704,7 @@ static int check_command(vctx *c, const bson_t *d, const char *key, bool require
 	return n ? 0 : fail(c, key, "must not be empty", NULL);
 }
 
-static int op_command(vctx *c, const bson_t *d)
+int migrate__validate_command(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -737,7 +734,7 @@ static int check_expect_number(vctx *c, const bson_t *d)
 	return fail(c, "expect", "must be an integer or {\"$gte\": n} (one of $eq $ne $lt $lte $gt $gte)", NULL);
 }
 
-static int op_assert(vctx *c, const bson_t *d)
+int migrate__validate_assert(vctx *c, const bson_t *d)
 {
 	static const char *const kinds[] = {"count", "unique", "no_match", "exists", "sql", "command", NULL};
 	static const char *const count_keys[] = {"table", "where", NULL};
@@ -804,7 +801,7 @@ static int op_assert(vctx *c, const bson_t *d)
 	}
 }
 
-static int op_custom(vctx *c, const bson_t *d)
+int migrate__validate_custom(vctx *c, const bson_t *d)
 {
 	int rc;
 
@@ -812,48 +809,6 @@ static int op_custom(vctx *c, const bson_t *d)
 		return rc;
 	return check_string(c, d, "", "revision", true);
 }
-
-#define COMMON "op", "down"
-static const char *const k_create_table[] = {COMMON, "table", "columns", "primary_key", NULL};
-static const char *const k_table[] = {COMMON, "table", NULL};
-static const char *const k_from_to[] = {COMMON, "from", "to", NULL};
-static const char *const k_add_column[] = {COMMON, "table", "column", NULL};
-static const char *const k_drop_column[] = {COMMON, "table", "column", NULL};
-static const char *const k_rename_column[] = {COMMON, "table", "from", "to", NULL};
-static const char *const k_create_index[] = {COMMON, "table", "name", "keys", "unique", "where", "online", NULL};
-static const char *const k_drop_index[] = {COMMON, "table", "name", NULL};
-static const char *const k_create_enum[] = {COMMON, "name", "values", NULL};
-static const char *const k_drop_enum[] = {COMMON, "name", NULL};
-static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", NULL};
-static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", NULL};
-static const char *const k_sql[] = {"op", "up", "down", NULL};
-static const char *const k_command[] = {"op", "up", "down", NULL};
-static const char *const k_assert[] = {"op",  "count", "unique", "no_match", "exists",
-				       "sql", "command", "expect", "message", NULL};
-static const char *const k_custom[] = {"op", "name", "revision", NULL};
-
-static const struct op_spec {
-	const char *op;
-	const char *const *keys;
-	int (*check)(vctx *c, const bson_t *d);
-} op_specs[] = {
-	{"create_table", k_create_table, op_create_table},
-	{"drop_table", k_table, op_table},
-	{"rename_table", k_from_to, op_from_to},
-	{"add_column", k_add_column, op_add_column},
-	{"drop_column", k_drop_column, op_drop_column},
-	{"rename_column", k_rename_column, op_rename_column},
-	{"create_index", k_create_index, op_create_index},
-	{"drop_index", k_drop_index, op_drop_index},
-	{"create_enum", k_create_enum, op_create_enum},
-	{"drop_enum", k_drop_enum, op_drop_enum},
-	{"map_values", k_map_values, op_map_values},
-	{"backfill", k_backfill, op_backfill},
-	{"sql", k_sql, op_sql},
-	{"command", k_command, op_command},
-	{"assert", k_assert, op_assert},
-	{"custom", k_custom, op_custom},
-};
 
 static int check_down(vctx *c, const bson_t *d)
 {
@@ -876,7 +831,7 @@ static int check_down(vctx *c, const bson_t *d)
 			return fail(c, p, "must be a step object", NULL);
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&sub, data, len);
-		if (migrate__doc_str(&sub, "op") && !strcmp(migrate__doc_str(&sub, "op"), "custom"))
+		if (migrate__op_find(migrate__doc_str(&sub, "op")) == MIGRATE_OP_CUSTOM)
 			return fail(c, p, "a custom step cannot be a down step", NULL);
 		snprintf(where, sizeof where, "%s%sdown[%d]", c->where,
 			 !c->where[0] ? "" : c->where[strlen(c->where) - 1] == ']' ? "." : ": ", n++);
@@ -928,27 +883,22 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 {
 	vctx c = {where, err};
 	bson_iter_t it;
-	const char *op;
-	size_t i;
+	migrate_op_t op;
 	int rc;
 
 	if (!bson_iter_init_find(&it, doc, "op"))
 		return fail(&c, "op", "is required", NULL);
 	if (!BSON_ITER_HOLDS_UTF8(&it))
 		return fail(&c, "op", "must be a string", NULL);
-	op = bson_iter_utf8(&it, NULL);
-	for (i = 0; i < sizeof op_specs / sizeof op_specs[0]; i++) {
-		if (strcmp(op, op_specs[i].op) != 0)
-			continue;
-		if ((rc = check_keys(&c, doc, "", op_specs[i].keys)) || (rc = op_specs[i].check(&c, doc)) ||
-		    (rc = check_no_nul(&c, doc, "")))
-			return rc;
-		/* sql and command carry their down as a field of their own kind. */
-		if (!strcmp(op, "sql") || !strcmp(op, "command"))
-			return 0;
-		return check_down(&c, doc);
-	}
-	return fail(&c, "op", "unknown op", op);
+	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
+		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
+	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__ops[op].validate(&c, doc)) ||
+	    (rc = check_no_nul(&c, doc, "")))
+		return rc;
+	/* sql and command carry their down as a field of their own kind. */
+	if (migrate__ops[op].flags & MIGRATE__OP_OWN_DOWN)
+		return 0;
+	return check_down(&c, doc);
 }
 
 void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
@@ -957,9 +907,9 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 
 	if (v)
 		snprintf(out, out_size, "version %llu (\"%s\"), step %zu (%s)", (unsigned long long)v->id,
-			 v->name ? v->name : "", step->index + 1, step->op);
+			 v->name ? v->name : "", step->index + 1, migrate__ops[step->op].name);
 	else
-		snprintf(out, out_size, "step (%s)", step->op);
+		snprintf(out, out_size, "step (%s)", migrate__ops[step->op].name);
 }
 
 migrate_step_t *migrate__step_new(const bson_t *doc)
@@ -967,14 +917,12 @@ migrate_step_t *migrate__step_new(const bson_t *doc)
 	/* libbson wants a bson_t on a 128-byte boundary. */
 	size_t size = (sizeof(migrate_step_t) + 127) / 128 * 128;
 	migrate_step_t *s = aligned_alloc(128, size);
-	const char *op;
 
 	if (!s)
 		return NULL;
 	memset(s, 0, size);
 	bson_copy_to(doc, &s->doc);
-	op = migrate__doc_str(doc, "op");
-	snprintf(s->op, sizeof s->op, "%s", op ? op : "");
+	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
 	return s;
 }
 
@@ -988,7 +936,12 @@ void migrate__step_destroy(migrate_step_t *step)
 
 const char *migrate_step_op_name(const migrate_step_t *step)
 {
-	return step ? step->op : NULL;
+	return step ? migrate_op_name(step->op) : NULL;
+}
+
+migrate_op_t migrate_step_op(const migrate_step_t *step)
+{
+	return step ? step->op : MIGRATE_OP_UNKNOWN;
 }
 
 const bson_t *migrate_step_document(const migrate_step_t *step)

@@ -53,7 +53,7 @@ static int verify_version(migrate_run *r, const migrate_version_t *v, verify_tal
 	r->version_started_ms = migrate__now_ms();
 	for (i = 0; i < v->nsteps; i++) {
 		const migrate_step_t *s = v->steps[i];
-		if (strcmp(s->op, "assert") != 0)
+		if (s->op != MIGRATE_OP_ASSERT)
 			continue;
 		if (r->cancel)
 			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "verify canceled");

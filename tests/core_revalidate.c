@@ -63,8 +63,9 @@ static void smuggle(migrate_version_t *v2, const char *json)
 	bson_destroy(&s->doc);
 	if (!bson_init_from_json(&s->doc, json, -1, &berr))
 		harness_fail(__FILE__, __LINE__, "test case is not JSON: %s: %s", json, berr.message);
-	snprintf(s->op, sizeof s->op, "%s",
-		 bson_iter_init_find(&it, &s->doc, "op") && BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "");
+	s->op = migrate__op_find(bson_iter_init_find(&it, &s->doc, "op") && BSON_ITER_HOLDS_UTF8(&it)
+					 ? bson_iter_utf8(&it, NULL)
+					 : NULL);
 }
 
 static void check_refused(const char *what, int rc, int code, const migrate_error_t *err, const char *has)

@@ -115,7 +115,53 @@ MIGRATE_EXPORT(int) migrate_target_from_driver(migrate_target_t **out, const mig
 
 /* ---- Steps, as drivers see them. -------------------------------------- */
 
-/* The step document, borrowed. */
+/**
+ * The ops of the step catalog (docs/steps.md), for a driver's `switch` or
+ * table. Values are only ever appended: a driver built against an older
+ * header sees a newer op as a value >= its MIGRATE_OP_COUNT and must refuse
+ * it in check_step.
+ */
+typedef enum migrate_op {
+	MIGRATE_OP_UNKNOWN = 0, /**< not a step of the catalog (never reaches a driver) */
+	MIGRATE_OP_CREATE_TABLE,
+	MIGRATE_OP_DROP_TABLE,
+	MIGRATE_OP_RENAME_TABLE,
+	MIGRATE_OP_ADD_COLUMN,
+	MIGRATE_OP_DROP_COLUMN,
+	MIGRATE_OP_RENAME_COLUMN,
+	MIGRATE_OP_CREATE_INDEX,
+	MIGRATE_OP_DROP_INDEX,
+	MIGRATE_OP_CREATE_ENUM,
+	MIGRATE_OP_DROP_ENUM,
+	MIGRATE_OP_MAP_VALUES,
+	MIGRATE_OP_BACKFILL,
+	MIGRATE_OP_SQL,
+	MIGRATE_OP_COMMAND,
+	MIGRATE_OP_ASSERT,
+	MIGRATE_OP_CUSTOM, /**< runs the application's callback; never reaches a driver */
+	MIGRATE_OP_COUNT   /**< the number of values of this header's catalog */
+} migrate_op_t;
+
+/**
+ * The op of `step`.
+ * @param step a step (NULL gives MIGRATE_OP_UNKNOWN)
+ * @return its op; cannot fail
+ */
+MIGRATE_EXPORT(migrate_op_t) migrate_step_op(const migrate_step_t *step);
+
+/**
+ * The catalog name of `op` ("create_table"), or NULL for a value outside
+ * the catalog.
+ * @param op an op
+ * @return a static string, never freed
+ */
+MIGRATE_EXPORT(const char *) migrate_op_name(migrate_op_t op);
+
+/**
+ * The step document, as validated (docs/steps.md gives its fields).
+ * @param step a step (NULL gives NULL)
+ * @return the document, borrowed: valid as long as the step
+ */
 MIGRATE_EXPORT(const bson_t *) migrate_step_document(const migrate_step_t *step);
 
 /* ---- The execution context of apply_step. ----------------------------- */

@@ -9,18 +9,17 @@
 
 #include "sqlite_int.h"
 
-typedef struct lower_ctx {
-	sq_conn_t *c;
-	const bson_t *d;
-	int render;
-	bson_string_t *out;   /* render output */
-	migrate_exec_t *exec; /* apply only */
-	migrate_error_t *err;
-} lower_ctx_t;
+/*
+ * An op's function both renders (x->out set) and applies (x->exec set), so
+ * that what render shows is what apply sends.
+ */
+typedef migrate__lower lower_ctx_t;
+#define CONN(x) ((sq_conn_t *)(x)->conn)
+#define RENDERING(x) ((x)->out != NULL)
 
 static migrate_sql_t *add(lower_ctx_t *x, sq_stmts_t *l)
 {
-	migrate_sql_t *q = migrate__sq_stmts_add(l, x->c);
+	migrate_sql_t *q = migrate__sq_stmts_add(l, CONN(x));
 
 	if (!q)
 		migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
@@ -30,10 +29,10 @@ static migrate_sql_t *add(lower_ctx_t *x, sq_stmts_t *l)
 static int finish(lower_ctx_t *x, sq_stmts_t *l, int rc)
 {
 	if (rc == 0) {
-		if (x->render)
+		if (RENDERING(x))
 			migrate__sq_stmts_render(l, x->out);
 		else
-			rc = migrate__sq_stmts_run(x->c, l, x->err);
+			rc = migrate__sq_stmts_run(CONN(x), l, x->err);
 	}
 	migrate__sq_stmts_free(l);
 	return rc;
@@ -44,14 +43,14 @@ static int op_create_table(lower_ctx_t *x)
 	sq_stmts_t l = {0};
 	migrate_sql_t *q = add(x, &l);
 
-	return finish(x, &l, q ? migrate__sql_create_table(q, x->d, NULL, x->err) : MIGRATE_ENOMEM);
+	return finish(x, &l, q ? migrate__sql_create_table(q, x->doc, NULL, x->err) : MIGRATE_ENOMEM);
 }
 
 static int op_drop_table(lower_ctx_t *x)
 {
 	sq_stmts_t l = {0};
 	migrate_sql_t *q = add(x, &l);
-	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+	const char *table = migrate__sql_doc_ident(x->doc, "table", x->err);
 
 	if (!q || !table)
 		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
@@ -65,8 +64,8 @@ static int rename_stmt(lower_ctx_t *x, const char *table)
 {
 	sq_stmts_t l = {0};
 	migrate_sql_t *q = add(x, &l);
-	const char *from = migrate__sql_doc_ident(x->d, "from", x->err);
-	const char *to = from ? migrate__sql_doc_ident(x->d, "to", x->err) : NULL;
+	const char *from = migrate__sql_doc_ident(x->doc, "from", x->err);
+	const char *to = from ? migrate__sql_doc_ident(x->doc, "to", x->err) : NULL;
 
 	if (!q || !to)
 		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
@@ -90,7 +89,7 @@ static int op_rename_table(lower_ctx_t *x)
 
 static int op_rename_column(lower_ctx_t *x)
 {
-	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+	const char *table = migrate__sql_doc_ident(x->doc, "table", x->err);
 
 	return table ? rename_stmt(x, table) : MIGRATE_EPLAN;
 }
@@ -102,7 +101,7 @@ static int render_rebuild(lower_ctx_t *x, const char *table, const sq_change_t *
 	int rc;
 
 	bson_string_append_printf(x->out, "-- %s: SQLite's ALTER TABLE cannot do this; the table is rebuilt\n", why);
-	rc = migrate__sq_rebuild_stmts(x->c, table, ch, &l, x->err);
+	rc = migrate__sq_rebuild_stmts(CONN(x), table, ch, &l, x->err);
 	if (rc == MIGRATE_ENOTFOUND) {
 		bson_string_t *name = bson_string_new(NULL);
 		migrate__sql_quote_ident(name, table);
@@ -129,9 +128,9 @@ static int op_add_column(lower_ctx_t *x)
 	migrate_sql_t *q;
 	bson_t col;
 	sq_change_t ch = {NULL, NULL};
-	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
+	const char *table = migrate__sql_doc_ident(x->doc, "table", x->err);
 
-	if (!table || !migrate__doc_sub(x->d, "column", &col))
+	if (!table || !migrate__doc_sub(x->doc, "column", &col))
 		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
 				    "add_column: table and column are required");
 	if (migrate__sq_add_column_native(&col)) {
@@ -140,11 +139,11 @@ static int op_add_column(lower_ctx_t *x)
 		return finish(x, &l, migrate__sql_add_column(q, table, &col, x->err));
 	}
 	ch.add_column = &col;
-	if (x->render)
+	if (RENDERING(x))
 		return render_rebuild(x, table, &ch,
 				      "add_column with UNIQUE, an expression default or NOT NULL "
 				      "without a default");
-	return migrate__sq_rebuild(x->c, table, &ch, x->err);
+	return migrate__sq_rebuild(CONN(x), table, &ch, x->err);
 }
 
 /*
@@ -158,14 +157,14 @@ static int index_drops(lower_ctx_t *x, const char *table, const char *column, sq
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	migrate__sql_init(&q, &migrate__sq_dialect, x->c);
+	migrate__sql_init(&q, &migrate__sq_dialect, CONN(x));
 	migrate__sql_append(&q, "SELECT il.name FROM pragma_index_list(");
 	migrate__sql_param_str(&q, table);
 	migrate__sql_append(&q, ") AS il WHERE il.origin = 'c' AND EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name) "
 				"AS ix WHERE ix.key AND ix.name = ");
 	migrate__sql_param_str(&q, column);
 	migrate__sql_append(&q, " COLLATE NOCASE) ORDER BY il.name");
-	if ((rc = migrate__sq_prepare_q(x->c, &q, &st, x->err)))
+	if ((rc = migrate__sq_prepare_q(CONN(x), &q, &st, x->err)))
 		goto cleanup;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!(s = add(x, l))) {
@@ -175,7 +174,7 @@ static int index_drops(lower_ctx_t *x, const char *table, const char *column, sq
 		migrate__sql_append(s, "DROP INDEX ");
 		migrate__sql_ident(s, (const char *)sqlite3_column_text(st, 0));
 	}
-	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(x->c, x->err, "listing indexes");
+	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(CONN(x), x->err, "listing indexes");
 cleanup:
 	sqlite3_finalize(st);
 	migrate__sql_free(&q);
@@ -192,8 +191,8 @@ static int op_drop_column(lower_ctx_t *x)
 	sq_stmts_t l = {0};
 	migrate_sql_t *q;
 	sq_change_t ch = {NULL, NULL};
-	const char *table = migrate__sql_doc_ident(x->d, "table", x->err);
-	const char *column = table ? migrate__sql_doc_ident(x->d, "column", x->err) : NULL;
+	const char *table = migrate__sql_doc_ident(x->doc, "table", x->err);
+	const char *column = table ? migrate__sql_doc_ident(x->doc, "column", x->err) : NULL;
 	int rc;
 
 	if (!column)
@@ -204,26 +203,26 @@ static int op_drop_column(lower_ctx_t *x)
 	migrate__sql_ident(q, table);
 	migrate__sql_append(q, " DROP COLUMN ");
 	migrate__sql_ident(q, column);
-	if (x->render) {
+	if (RENDERING(x)) {
 		bson_string_append(x->out, "-- (rebuilt instead, as for add_column, when SQLite refuses to drop the "
 					   "column: it is in a key, a UNIQUE, CHECK or FOREIGN KEY constraint)\n");
 		return finish(x, &l, 0);
 	}
-	if ((rc = migrate__sq_exec(x->c, "SAVEPOINT migrate_drop_column", x->err)))
+	if ((rc = migrate__sq_exec(CONN(x), "SAVEPOINT migrate_drop_column", x->err)))
 		return finish(x, &l, rc);
-	rc = migrate__sq_stmts_run(x->c, &l, x->err);
+	rc = migrate__sq_stmts_run(CONN(x), &l, x->err);
 	migrate__sq_stmts_free(&l);
-	if (rc == MIGRATE_EDB && (sqlite3_errcode(x->c->db) & 0xff) == SQLITE_ERROR) {
-		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column", NULL, NULL, NULL);
+	if (rc == MIGRATE_EDB && (sqlite3_errcode(CONN(x)->db) & 0xff) == SQLITE_ERROR) {
+		sqlite3_exec(CONN(x)->db, "ROLLBACK TO migrate_drop_column", NULL, NULL, NULL);
 		ch.drop_column = column;
-		rc = migrate__sq_rebuild(x->c, table, &ch, x->err);
+		rc = migrate__sq_rebuild(CONN(x), table, &ch, x->err);
 	}
 	if (rc) {
-		sqlite3_exec(x->c->db, "ROLLBACK TO migrate_drop_column; RELEASE migrate_drop_column", NULL, NULL,
+		sqlite3_exec(CONN(x)->db, "ROLLBACK TO migrate_drop_column; RELEASE migrate_drop_column", NULL, NULL,
 			     NULL);
 		return rc;
 	}
-	return migrate__sq_exec(x->c, "RELEASE migrate_drop_column", x->err);
+	return migrate__sq_exec(CONN(x), "RELEASE migrate_drop_column", x->err);
 }
 
 static int op_create_index(lower_ctx_t *x)
@@ -232,14 +231,14 @@ static int op_create_index(lower_ctx_t *x)
 	migrate_sql_t *q = add(x, &l);
 
 	/* "online" needs nothing on SQLite: an index build is one write transaction either way. */
-	return finish(x, &l, q ? migrate__sql_create_index(q, x->d, NULL, 0, x->err) : MIGRATE_ENOMEM);
+	return finish(x, &l, q ? migrate__sql_create_index(q, x->doc, NULL, 0, x->err) : MIGRATE_ENOMEM);
 }
 
 static int op_drop_index(lower_ctx_t *x)
 {
 	sq_stmts_t l = {0};
 	migrate_sql_t *q = add(x, &l);
-	const char *name = migrate__sql_doc_ident(x->d, "name", x->err);
+	const char *name = migrate__sql_doc_ident(x->doc, "name", x->err);
 
 	if (!q || !name)
 		return finish(x, &l, q ? MIGRATE_EPLAN : MIGRATE_ENOMEM);
@@ -250,29 +249,27 @@ static int op_drop_index(lower_ctx_t *x)
 
 static int op_create_enum(lower_ctx_t *x)
 {
-	return migrate__sq_create_enum(x->c, x->d, x->render, x->out, x->err);
+	return migrate__sq_create_enum(CONN(x), x->doc, RENDERING(x), x->out, x->err);
 }
 
 static int op_drop_enum(lower_ctx_t *x)
 {
-	return migrate__sq_drop_enum(x->c, x->d, x->render, x->out, x->err);
+	return migrate__sq_drop_enum(CONN(x), x->doc, RENDERING(x), x->out, x->err);
 }
 
 static int op_batched(lower_ctx_t *x)
 {
-	if (x->render)
-		return migrate__sq_render_batched(x->c, x->d, x->out, x->err);
-	return migrate__sq_batched(x->c, x->d, x->exec, x->err);
+	if (RENDERING(x))
+		return migrate__sq_render_batched(CONN(x), x->doc, x->out, x->err);
+	return migrate__sq_batched(CONN(x), x->doc, x->exec, x->err);
 }
 
 /* Raw SQL, several statements allowed. On the down path the engine passes {"up": <down>}. */
 static int op_sql(lower_ctx_t *x)
 {
-	const char *up = migrate__doc_str(x->d, "up");
+	const char *up = migrate__doc_str(x->doc, "up");
 
-	if (!up)
-		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "sql: up is required");
-	if (x->render) {
+	if (RENDERING(x)) {
 		size_t n = strlen(up);
 		while (n > 0 && (up[n - 1] == ' ' || up[n - 1] == '\n' || up[n - 1] == '\t' || up[n - 1] == '\r'))
 			n--;
@@ -280,122 +277,100 @@ static int op_sql(lower_ctx_t *x)
 		bson_string_append(x->out, n > 0 && up[n - 1] == ';' ? "\n" : ";\n");
 		return 0;
 	}
-	return migrate__sq_exec(x->c, up, x->err);
+	return migrate__sq_exec(CONN(x), up, x->err);
 }
 
 static int op_assert(lower_ctx_t *x)
 {
-	return migrate__sq_assert(x->c, x->d, x->render, x->out, x->err);
+	return migrate__sq_assert(CONN(x), x->doc, RENDERING(x), x->out, x->err);
 }
 
-static int op_command(lower_ctx_t *x)
+static int check_command(lower_ctx_t *x)
 {
 	return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 			    "command steps are MongoDB only; use a sql step on SQLite");
 }
 
-/* Not a MIGRATE_STEP_* flag: the op only reworks the stored schema (see migrate__sq_stored_schema_dqs). */
-#define SQ_STORED_SCHEMA 0x100u
+static int check_assert(lower_ctx_t *x)
+{
+	if (bson_has_field(x->doc, "command"))
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "assert command is MongoDB only; use assert sql on SQLite");
+	return 0;
+}
 
-static const struct {
-	const char *op;
-	int (*fn)(lower_ctx_t *x);
-	unsigned flags;
-} ops[] = {
-	{"create_table", op_create_table, 0},
-	{"drop_table", op_drop_table, 0},
-	{"rename_table", op_rename_table, SQ_STORED_SCHEMA},
-	{"add_column", op_add_column, 0},
-	{"drop_column", op_drop_column, SQ_STORED_SCHEMA},
-	{"rename_column", op_rename_column, SQ_STORED_SCHEMA},
-	{"create_index", op_create_index, 0},
-	{"drop_index", op_drop_index, 0},
-	{"create_enum", op_create_enum, 0},
-	{"drop_enum", op_drop_enum, 0},
-	{"map_values", op_batched, MIGRATE_STEP_NO_TXN},
-	{"backfill", op_batched, MIGRATE_STEP_NO_TXN},
-	{"sql", op_sql, 0},
-	{"assert", op_assert, 0},
-	{"command", op_command, 0},
+static int check_backfill(lower_ctx_t *x)
+{
+	bson_t set;
+	bson_iter_t it, e;
+
+	if (!migrate__doc_sub(x->doc, "set", &set))
+		return 0;
+	bson_iter_init(&it, &set);
+	while (bson_iter_next(&it))
+		if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &e) && bson_iter_find(&e, "mongo"))
+			return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+					    "set.%s: {\"mongo\": ...} expressions are MongoDB only; use "
+					    "{\"sql\": ...} or a portable expression on SQLite",
+					    bson_iter_key(&it));
+	return 0;
+}
+
+/* Every op on SQLite: check, flags, render, apply (one function does both). */
+static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
+	[MIGRATE_OP_CREATE_TABLE] = {NULL, NULL, op_create_table, op_create_table},
+	[MIGRATE_OP_DROP_TABLE] = {NULL, NULL, op_drop_table, op_drop_table},
+	[MIGRATE_OP_RENAME_TABLE] = {NULL, NULL, op_rename_table, op_rename_table},
+	[MIGRATE_OP_ADD_COLUMN] = {NULL, NULL, op_add_column, op_add_column},
+	[MIGRATE_OP_DROP_COLUMN] = {NULL, NULL, op_drop_column, op_drop_column},
+	[MIGRATE_OP_RENAME_COLUMN] = {NULL, NULL, op_rename_column, op_rename_column},
+	[MIGRATE_OP_CREATE_INDEX] = {NULL, NULL, op_create_index, op_create_index},
+	[MIGRATE_OP_DROP_INDEX] = {NULL, NULL, op_drop_index, op_drop_index},
+	[MIGRATE_OP_CREATE_ENUM] = {NULL, NULL, op_create_enum, op_create_enum},
+	[MIGRATE_OP_DROP_ENUM] = {NULL, NULL, op_drop_enum, op_drop_enum},
+	[MIGRATE_OP_MAP_VALUES] = {NULL, migrate__lower_no_txn, op_batched, op_batched},
+	[MIGRATE_OP_BACKFILL] = {check_backfill, migrate__lower_no_txn, op_batched, op_batched},
+	[MIGRATE_OP_SQL] = {NULL, NULL, op_sql, op_sql},
+	[MIGRATE_OP_COMMAND] = {check_command, NULL, NULL, NULL},
+	[MIGRATE_OP_ASSERT] = {check_assert, NULL, op_assert, op_assert},
 };
 
-static int find_op(const char *op)
+/* Ops that rewrite the stored schema, which SQLite re-parses (see migrate__sq_stored_schema_dqs). */
+static bool reworks_stored_schema(migrate_op_t op)
 {
-	size_t i;
-
-	for (i = 0; op && i < sizeof ops / sizeof ops[0]; i++)
-		if (strcmp(ops[i].op, op) == 0)
-			return (int)i;
-	return -1;
+	return op == MIGRATE_OP_RENAME_TABLE || op == MIGRATE_OP_DROP_COLUMN || op == MIGRATE_OP_RENAME_COLUMN;
 }
 
 int migrate__sq_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
-	const bson_t *d = migrate_step_document(step);
-	const char *op = migrate__doc_str(d, "op");
-	bson_t set;
-	bson_iter_t it, e;
-
-	(void)conn;
-	if (find_op(op) < 0)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "the sqlite driver has no op \"%s\"", op ? op : "(none)");
-	if (!strcmp(op, "command"))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "command steps are MongoDB only; use a sql step on SQLite");
-	if (!strcmp(op, "assert") && bson_has_field(d, "command"))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "assert command is MongoDB only; use assert sql on SQLite");
-	if (!strcmp(op, "backfill") && migrate__doc_sub(d, "set", &set)) {
-		bson_iter_init(&it, &set);
-		while (bson_iter_next(&it))
-			if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &e) && bson_iter_find(&e, "mongo"))
-				return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-						    "set.%s: {\"mongo\": ...} expressions are MongoDB only; use "
-						    "{\"sql\": ...} or a portable expression on SQLite",
-						    bson_iter_key(&it));
-	}
-	return 0;
+	return migrate__lower_check(ops, "sqlite", conn, step, err);
 }
 
 unsigned migrate__sq_step_flags(void *conn, const migrate_step_t *step)
 {
-	int i = find_op(migrate__doc_str(migrate_step_document(step), "op"));
-
-	(void)conn;
-	return i < 0 ? 0 : ops[i].flags & ~SQ_STORED_SCHEMA;
-}
-
-static int lower(sq_conn_t *c, const migrate_step_t *step, int render, bson_string_t *out, migrate_exec_t *exec,
-		 migrate_error_t *err)
-{
-	lower_ctx_t x;
-	int i, rc;
-
-	x.c = c;
-	x.d = migrate_step_document(step);
-	x.render = render;
-	x.out = out;
-	x.exec = exec;
-	x.err = err;
-	if ((i = find_op(migrate__doc_str(x.d, "op"))) < 0)
-		return migrate__sq_check_step(c, step, err);
-	if (!render && (ops[i].flags & SQ_STORED_SCHEMA) && (rc = migrate__sq_stored_schema_dqs(c, 1, err)))
-		return rc;
-	c->rendering = render;
-	rc = ops[i].fn(&x);
-	c->rendering = 0;
-	if (!render && (ops[i].flags & SQ_STORED_SCHEMA) && migrate__sq_stored_schema_dqs(c, 0, NULL))
-		migrate__log(MIGRATE_LOG_WARNING, "SQLite: cannot turn double-quoted strings in DDL off again");
-	return rc;
+	return migrate__lower_flags(ops, conn, step);
 }
 
 int migrate__sq_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
 {
-	return lower(conn, step, 1, out, NULL, err);
+	sq_conn_t *c = conn;
+	int rc;
+
+	c->rendering = 1;
+	rc = migrate__lower_render(ops, "sqlite", conn, step, out, err);
+	c->rendering = 0;
+	return rc;
 }
 
 int migrate__sq_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
-	return lower(conn, step, 0, NULL, exec, err);
+	bool stored = reworks_stored_schema(migrate_step_op(step));
+	int rc;
+
+	if (stored && (rc = migrate__sq_stored_schema_dqs(conn, 1, err)))
+		return rc;
+	rc = migrate__lower_apply(ops, "sqlite", conn, step, exec, err);
+	if (stored && migrate__sq_stored_schema_dqs(conn, 0, NULL))
+		migrate__log(MIGRATE_LOG_WARNING, "SQLite: cannot turn double-quoted strings in DDL off again");
+	return rc;
 }

@@ -1,0 +1,94 @@
+/*
+ * The op catalog: one row per op of docs/steps.md, indexed by migrate_op_t.
+ * A row names the op, the fields it may have, its validator (step.c), its
+ * computed inverse (inverse.c) and its checksum form (checksum.c). Each
+ * driver has a table of the same shape for lowering (see lowering.c and the
+ * `ops` table of lib/<driver>/). Adding an op is one row here and one row
+ * per driver.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define COMMON "op", "down"
+static const char *const k_create_table[] = {COMMON, "table", "columns", "primary_key", NULL};
+static const char *const k_table[] = {COMMON, "table", NULL};
+static const char *const k_from_to[] = {COMMON, "from", "to", NULL};
+static const char *const k_add_column[] = {COMMON, "table", "column", NULL};
+static const char *const k_drop_column[] = {COMMON, "table", "column", NULL};
+static const char *const k_rename_column[] = {COMMON, "table", "from", "to", NULL};
+static const char *const k_create_index[] = {COMMON, "table", "name", "keys", "unique", "where", "online", NULL};
+static const char *const k_drop_index[] = {COMMON, "table", "name", NULL};
+static const char *const k_create_enum[] = {COMMON, "name", "values", NULL};
+static const char *const k_drop_enum[] = {COMMON, "name", NULL};
+static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", NULL};
+static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", NULL};
+static const char *const k_own_down[] = {"op", "up", "down", NULL};
+static const char *const k_assert[] = {"op",  "count", "unique", "no_match", "exists",
+				       "sql", "command", "expect", "message", NULL};
+static const char *const k_custom[] = {"op", "name", "revision", NULL};
+
+/* A command's documents are read by the server in order: their key order counts. */
+static const char *const keep_command[] = {"up", "down", NULL};
+static const char *const keep_assert[] = {"command", "expect", NULL};
+
+static const char *const k_none[] = {NULL};
+
+const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
+	/* Only in messages about a step built outside validation. */
+	[MIGRATE_OP_UNKNOWN] = {"(unknown op)", k_none, NULL, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_CREATE_TABLE] = {"create_table", k_create_table, migrate__validate_create_table,
+				     migrate__inverse_create_table, migrate__canonical_create_table, NULL, 0},
+	[MIGRATE_OP_DROP_TABLE] = {"drop_table", k_table, migrate__validate_table, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_RENAME_TABLE] = {"rename_table", k_from_to, migrate__validate_from_to, migrate__inverse_rename,
+				     NULL, NULL, 0},
+	[MIGRATE_OP_ADD_COLUMN] = {"add_column", k_add_column, migrate__validate_add_column,
+				   migrate__inverse_add_column, migrate__canonical_add_column, NULL, 0},
+	[MIGRATE_OP_DROP_COLUMN] = {"drop_column", k_drop_column, migrate__validate_drop_column, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_RENAME_COLUMN] = {"rename_column", k_rename_column, migrate__validate_rename_column,
+				      migrate__inverse_rename, NULL, NULL, 0},
+	[MIGRATE_OP_CREATE_INDEX] = {"create_index", k_create_index, migrate__validate_create_index,
+				     migrate__inverse_create_index, migrate__canonical_create_index, NULL, 0},
+	[MIGRATE_OP_DROP_INDEX] = {"drop_index", k_drop_index, migrate__validate_drop_index, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_CREATE_ENUM] = {"create_enum", k_create_enum, migrate__validate_create_enum,
+				    migrate__inverse_create_enum, NULL, NULL, 0},
+	[MIGRATE_OP_DROP_ENUM] = {"drop_enum", k_drop_enum, migrate__validate_drop_enum, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_MAP_VALUES] = {"map_values", k_map_values, migrate__validate_map_values,
+				   migrate__inverse_map_values, NULL, NULL, 0},
+	[MIGRATE_OP_BACKFILL] = {"backfill", k_backfill, migrate__validate_backfill, NULL, NULL, NULL, 0},
+	[MIGRATE_OP_SQL] = {"sql", k_own_down, migrate__validate_sql, migrate__inverse_own_down, NULL, NULL,
+			    MIGRATE__OP_OWN_DOWN},
+	[MIGRATE_OP_COMMAND] = {"command", k_own_down, migrate__validate_command, migrate__inverse_own_down, NULL,
+				keep_command, MIGRATE__OP_OWN_DOWN},
+	[MIGRATE_OP_ASSERT] = {"assert", k_assert, migrate__validate_assert, migrate__inverse_assert, NULL,
+			       keep_assert, 0},
+	/* A custom step's inverse is its down callback, which the engine calls itself. */
+	[MIGRATE_OP_CUSTOM] = {"custom", k_custom, migrate__validate_custom, NULL, NULL, NULL, 0},
+};
+
+migrate_op_t migrate__op_find(const char *name)
+{
+	int op;
+
+	for (op = 1; name && op < MIGRATE_OP_COUNT; op++)
+		if (strcmp(migrate__ops[op].name, name) == 0)
+			return (migrate_op_t)op;
+	return MIGRATE_OP_UNKNOWN;
+}
+
+bool migrate__op_has_key(migrate_op_t op, const char *key)
+{
+	const char *const *k;
+
+	if (op <= MIGRATE_OP_UNKNOWN || op >= MIGRATE_OP_COUNT)
+		return false;
+	for (k = migrate__ops[op].keys; *k; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	return false;
+}
+
+const char *migrate_op_name(migrate_op_t op)
+{
+	return op > MIGRATE_OP_UNKNOWN && op < MIGRATE_OP_COUNT ? migrate__ops[op].name : NULL;
+}
