@@ -1,6 +1,5 @@
 /*
- * Running steps on PostgreSQL: which steps leave the engine's transaction,
- * what render shows, and how each step runs. DDL runs under the run's
+ * Running statements on PostgreSQL (lower.c decides which, per op). DDL runs under the run's
  * lock_timeout (set by begin) inside a savepoint, so that a lock timeout
  * is retried with backoff without losing the rest of the transaction;
  * each retry is reported as an event. Online indexes are built with
@@ -16,30 +15,6 @@
 #include <string.h>
 
 #include "pg.h"
-
-static int is_batched(const char *op)
-{
-	return !strcmp(op, "backfill") || !strcmp(op, "map_values");
-}
-
-static int is_online_index(const bson_t *doc, const char *op)
-{
-	return !strcmp(op, "create_index") && migrate__doc_bool(doc, "online", false);
-}
-
-unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step)
-{
-	const char *op = migrate_step_op_name(step);
-
-	(void)conn;
-	if (is_batched(op) || is_online_index(migrate_step_document(step), op) ||
-	    (!strcmp(op, "add_column") && migrate__pg_add_column_phased(migrate_step_document(step))))
-		return MIGRATE_STEP_NO_TXN;
-	/* Raw SQL may refuse a transaction block (CREATE INDEX CONCURRENTLY, VACUUM ...). */
-	if (!strcmp(op, "sql"))
-		return MIGRATE_STEP_AUTOCOMMIT;
-	return 0;
-}
 
 /* Appends text to an error message already set. */
 static void err_append(migrate_error_t *err, const char *fmt, ...)
@@ -191,7 +166,7 @@ static void session_restore(pg_target_t *t, const char *saved)
 				 "restoring statement_timeout", &e);
 }
 
-static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
 {
 	const char *name = migrate__doc_str(doc, "name");
 	migrate_sql_t q;
@@ -217,7 +192,7 @@ static int online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec,
 	if ((rc = migrate_exec_journal(exec, "{\"building\":true}", err)))
 		return rc;
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = migrate__pg_lower_ddl(t, doc, "create_index", 1, &q, err)))
+	if ((rc = migrate__pg_build_index_concurrently(&q, doc, err)))
 		goto cleanup;
 	if ((rc = session_timeout(t, saved, sizeof saved, err)))
 		goto cleanup;
@@ -264,7 +239,7 @@ cleanup:
  * text of several statements is still one implicit transaction, as psql
  * sends it). The run's statement_timeout is set for the session meanwhile.
  */
-static int sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migrate_error_t *err)
+int migrate__pg_sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migrate_error_t *err)
 {
 	char saved[64];
 	int rc;
@@ -273,105 +248,5 @@ static int sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migr
 		return rc;
 	rc = migrate__pg_run_retrying(t, sql, exec, 1, "sql step", err);
 	session_restore(t, saved);
-	return rc;
-}
-
-/* ---- rendering and checking ---------------------------------------------- */
-
-static void append_statement(bson_string_t *out, const char *sql)
-{
-	size_t n = strlen(sql);
-
-	bson_string_append(out, sql);
-	while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
-		n--;
-	if (n == 0 || sql[n - 1] != ';')
-		bson_string_append(out, ";");
-	bson_string_append(out, "\n");
-}
-
-static int render(pg_target_t *t, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
-{
-	const bson_t *doc = migrate_step_document(step);
-	const char *op = migrate_step_op_name(step);
-	migrate_sql_t q;
-	int rc;
-
-	if (!strcmp(op, "sql")) {
-		append_statement(out, migrate__doc_str(doc, "up"));
-		return 0;
-	}
-	if (!strcmp(op, "command"))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "command steps are for MongoDB; use a sql step on PostgreSQL");
-	if (!strcmp(op, "assert"))
-		return migrate__pg_render_assert(t, doc, out, err);
-	if (is_batched(op))
-		return migrate__pg_batch_render(t, doc, op, out, err);
-	if (!strcmp(op, "add_column") && migrate__pg_add_column_phased(doc))
-		return migrate__pg_add_column_render(t, doc, out, err);
-	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	rc = migrate__pg_lower_ddl(t, doc, op, is_online_index(doc, op), &q, err);
-	if (rc == 0) {
-		if (is_online_index(doc, op))
-			bson_string_append(out,
-					   "-- outside a transaction; an INVALID index from an earlier failed build "
-					   "is dropped first\n");
-		append_statement(out, migrate__sql_text(&q));
-	}
-	migrate__sql_free(&q);
-	return rc;
-}
-
-int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
-{
-	return render(conn, step, out, err);
-}
-
-int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
-{
-	pg_target_t *t = conn;
-	bson_string_t *scratch = bson_string_new(NULL);
-	int rc, saved = t->no_catalog;
-
-	/* Lowering the step finds everything this driver cannot express, without touching the database. */
-	t->no_catalog = 1;
-	rc = render(t, step, scratch, err);
-	t->no_catalog = saved;
-	bson_string_free(scratch, true);
-	return rc;
-}
-
-/* ---- running ------------------------------------------------------------- */
-
-int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
-{
-	pg_target_t *t = conn;
-	const bson_t *doc = migrate_step_document(step);
-	const char *op = migrate_step_op_name(step);
-	migrate_sql_t q;
-	char what[120];
-	int rc;
-
-	if (!strcmp(op, "sql"))
-		return t->in_txn ? migrate__pg_run_retrying(t, migrate__doc_str(doc, "up"), exec, 0, "sql step", err)
-				 : sql_alone(t, migrate__doc_str(doc, "up"), exec, err);
-	if (!strcmp(op, "assert"))
-		return migrate__pg_assert(t, doc, err);
-	if (!strcmp(op, "command"))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "command steps are for MongoDB; use a sql step on PostgreSQL");
-	if (is_batched(op))
-		return migrate__pg_batch_apply(t, doc, op, exec, err);
-	if (is_online_index(doc, op) && !t->in_txn)
-		return online_index(t, doc, exec, err);
-	if (!strcmp(op, "add_column") && migrate__pg_add_column_phased(doc) && !t->in_txn)
-		return migrate__pg_add_column_apply(t, doc, exec, err);
-	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	rc = migrate__pg_lower_ddl(t, doc, op, 0, &q, err);
-	snprintf(what, sizeof what, "%s", op);
-	if (rc == 0)
-		rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), exec, 0, what, err);
-	migrate__sql_free(&q);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * Steps lowered to PostgreSQL: the dialect handed to the shared lowering
- * of lib/sql (types, defaults, array lengths, enum columns), and the DDL
- * statement of each schema op.
+ * of lib/sql (types, defaults, array lengths, enum columns), the DDL
+ * statement of each schema op, and the table of every op (at the end).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -120,37 +120,6 @@ static int literal_safe(pg_target_t *t, migrate_error_t *err)
 	return 0;
 }
 
-static int create_enum(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
-{
-	bson_t values;
-	bson_iter_t it;
-	const char *name;
-	int rc, first = 1;
-
-	if ((rc = ident_field(step, "name", &name, err)))
-		return rc;
-	if (!migrate__doc_sub(step, "values", &values))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "values: is required");
-	migrate__sql_append(q, "CREATE TYPE ");
-	migrate__sql_ident(q, name);
-	migrate__sql_append(q, " AS ENUM (");
-	bson_iter_init(&it, &values);
-	while (bson_iter_next(&it)) {
-		uint32_t len;
-		const char *v;
-		if (!BSON_ITER_HOLDS_UTF8(&it))
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "values: must hold strings");
-		v = bson_iter_utf8(&it, &len);
-		if (!first)
-			migrate__sql_append(q, ", ");
-		first = 0;
-		if ((rc = migrate__sql_quote_string(q->text, v, len, err)))
-			return rc;
-	}
-	migrate__sql_append(q, ")");
-	return 0;
-}
-
 /* ALTER TABLE "t" <verb> "a" [TO "b"]. */
 static int alter(migrate_sql_t *q, const bson_t *step, const char *table_key, const char *verb, const char *a_key,
 		 const char *b_key, migrate_error_t *err)
@@ -187,48 +156,318 @@ static int drop(migrate_sql_t *q, const bson_t *step, const char *what, const ch
 	return 0;
 }
 
-int migrate__pg_lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
-			  migrate_error_t *err)
+/* ---- the DDL statement of each schema op ---- */
+
+static int build_create_table(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
 {
+	return migrate__sql_create_table(q, step, NULL, err);
+}
+
+static int build_drop_table(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return drop(q, step, "TABLE", "table", err);
+}
+
+static int build_rename_table(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	const char *from, *to;
+	int rc;
+
+	if ((rc = ident_field(step, "from", &from, err)) || (rc = ident_field(step, "to", &to, err)))
+		return rc;
+	migrate__sql_append(q, "ALTER TABLE ");
+	migrate__sql_ident(q, from);
+	migrate__sql_append(q, " RENAME TO ");
+	migrate__sql_ident(q, to);
+	return 0;
+}
+
+static int build_add_column(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	const char *table;
 	bson_t column;
 	int rc;
 
-	if ((rc = literal_safe(t, err)))
+	if ((rc = ident_field(step, "table", &table, err)))
 		return rc;
-	if (!strcmp(op, "create_table"))
-		return migrate__sql_create_table(q, step, NULL, err);
-	if (!strcmp(op, "drop_table"))
-		return drop(q, step, "TABLE", "table", err);
-	if (!strcmp(op, "rename_table")) {
-		const char *from, *to;
-		if ((rc = ident_field(step, "from", &from, err)) || (rc = ident_field(step, "to", &to, err)))
+	migrate__doc_sub(step, "column", &column);
+	return migrate__sql_add_column(q, table, &column, err);
+}
+
+static int build_drop_column(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return alter(q, step, "table", "DROP COLUMN", "column", NULL, err);
+}
+
+static int build_rename_column(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return alter(q, step, "table", "RENAME COLUMN", "from", "to", err);
+}
+
+static int build_create_index(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return migrate__sql_create_index(q, step, NULL, 0, err);
+}
+
+int migrate__pg_build_index_concurrently(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return migrate__sql_create_index(q, step, "CONCURRENTLY", 0, err);
+}
+
+static int build_drop_index(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return drop(q, step, "INDEX", "name", err);
+}
+
+static int build_create_enum(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	bson_t values;
+	bson_iter_t it;
+	const char *name;
+	int rc, first = 1;
+
+	if ((rc = ident_field(step, "name", &name, err)))
+		return rc;
+	migrate__doc_sub(step, "values", &values);
+	migrate__sql_append(q, "CREATE TYPE ");
+	migrate__sql_ident(q, name);
+	migrate__sql_append(q, " AS ENUM (");
+	bson_iter_init(&it, &values);
+	while (bson_iter_next(&it)) {
+		uint32_t len;
+		const char *v = bson_iter_utf8(&it, &len);
+		if (!first)
+			migrate__sql_append(q, ", ");
+		first = 0;
+		if ((rc = migrate__sql_quote_string(q->text, v, len, err)))
 			return rc;
-		migrate__sql_append(q, "ALTER TABLE ");
-		migrate__sql_ident(q, from);
-		migrate__sql_append(q, " RENAME TO ");
-		migrate__sql_ident(q, to);
+	}
+	migrate__sql_append(q, ")");
+	return 0;
+}
+
+static int build_drop_enum(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+{
+	return drop(q, step, "TYPE", "name", err);
+}
+
+/* ---- each op, rendered (x->out) or applied ---- */
+
+static void append_statement(bson_string_t *out, const char *sql)
+{
+	size_t n = strlen(sql);
+
+	bson_string_append(out, sql);
+	while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
+		n--;
+	if (n == 0 || sql[n - 1] != ';')
+		bson_string_append(out, ";");
+	bson_string_append(out, "\n");
+}
+
+/* One DDL statement: shown, or run in a savepoint under the run's lock_timeout, retried on lock timeouts. */
+static int ddl(migrate__lower *x, int (*build)(migrate_sql_t *, const bson_t *, migrate_error_t *))
+{
+	pg_target_t *t = x->conn;
+	migrate_sql_t q;
+	int rc;
+
+	if ((rc = literal_safe(t, x->err)))
+		return rc;
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	if ((rc = build(&q, x->doc, x->err)) == 0) {
+		if (x->out)
+			append_statement(x->out, migrate__sql_text(&q));
+		else
+			rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), x->exec, 0, migrate__ops[x->op].name,
+						      x->err);
+	}
+	migrate__sql_free(&q);
+	return rc;
+}
+
+static int create_table(migrate__lower *x)
+{
+	return ddl(x, build_create_table);
+}
+
+static int drop_table(migrate__lower *x)
+{
+	return ddl(x, build_drop_table);
+}
+
+static int rename_table(migrate__lower *x)
+{
+	return ddl(x, build_rename_table);
+}
+
+/* A column with a volatile default or NOT NULL on a big table is added in phases (add_column.c). */
+static int add_column(migrate__lower *x)
+{
+	pg_target_t *t = x->conn;
+	int rc;
+
+	if (!migrate__pg_add_column_phased(x->doc))
+		return ddl(x, build_add_column);
+	if ((rc = literal_safe(t, x->err)))
+		return rc;
+	if (x->out)
+		return migrate__pg_add_column_render(t, x->doc, x->out, x->err);
+	if (t->in_txn)
+		return ddl(x, build_add_column);
+	return migrate__pg_add_column_apply(t, x->doc, x->exec, x->err);
+}
+
+static int drop_column(migrate__lower *x)
+{
+	return ddl(x, build_drop_column);
+}
+
+static int rename_column(migrate__lower *x)
+{
+	return ddl(x, build_rename_column);
+}
+
+static bool online(const migrate__lower *x)
+{
+	return migrate__doc_bool(x->doc, "online", false);
+}
+
+/* "online": true builds CONCURRENTLY outside any transaction (apply.c); in a transactional version, plainly. */
+static int create_index(migrate__lower *x)
+{
+	pg_target_t *t = x->conn;
+	int rc;
+
+	if (!online(x))
+		return ddl(x, build_create_index);
+	if (x->out) {
+		bson_string_append(x->out, "-- outside a transaction; an INVALID index from an earlier failed build "
+					   "is dropped first\n");
+		return ddl(x, migrate__pg_build_index_concurrently);
+	}
+	if (t->in_txn)
+		return ddl(x, build_create_index);
+	if ((rc = literal_safe(t, x->err)))
+		return rc;
+	return migrate__pg_online_index(t, x->doc, x->exec, x->err);
+}
+
+static int drop_index(migrate__lower *x)
+{
+	return ddl(x, build_drop_index);
+}
+
+static int create_enum(migrate__lower *x)
+{
+	return ddl(x, build_create_enum);
+}
+
+static int drop_enum(migrate__lower *x)
+{
+	return ddl(x, build_drop_enum);
+}
+
+/* map_values and backfill: keyset batches, each its own transaction (batch.c). */
+static int batched(migrate__lower *x)
+{
+	if (x->out)
+		return migrate__pg_batch_render(x->conn, x->doc, migrate__ops[x->op].name, x->out, x->err);
+	return migrate__pg_batch_apply(x->conn, x->doc, migrate__ops[x->op].name, x->exec, x->err);
+}
+
+/* Raw SQL; in a version with "transactional": false, sent alone as a simple query (apply.c). */
+static int sql(migrate__lower *x)
+{
+	pg_target_t *t = x->conn;
+	const char *up = migrate__doc_str(x->doc, "up");
+
+	if (x->out) {
+		append_statement(x->out, up);
 		return 0;
 	}
-	if (!strcmp(op, "add_column")) {
-		const char *table;
-		if ((rc = ident_field(step, "table", &table, err)))
-			return rc;
-		if (!migrate__doc_sub(step, "column", &column))
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "column: must be an object");
-		return migrate__sql_add_column(q, table, &column, err);
-	}
-	if (!strcmp(op, "drop_column"))
-		return alter(q, step, "table", "DROP COLUMN", "column", NULL, err);
-	if (!strcmp(op, "rename_column"))
-		return alter(q, step, "table", "RENAME COLUMN", "from", "to", err);
-	if (!strcmp(op, "create_index"))
-		return migrate__sql_create_index(q, step, concurrently ? "CONCURRENTLY" : NULL, 0, err);
-	if (!strcmp(op, "drop_index"))
-		return drop(q, step, "INDEX", "name", err);
-	if (!strcmp(op, "create_enum"))
-		return create_enum(q, step, err);
-	if (!strcmp(op, "drop_enum"))
-		return drop(q, step, "TYPE", "name", err);
-	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED, "the postgres driver has no op \"%s\"",
-			    op);
+	if (t->in_txn)
+		return migrate__pg_run_retrying(t, up, x->exec, 0, "sql step", x->err);
+	return migrate__pg_sql_alone(t, up, x->exec, x->err);
+}
+
+static int assert_(migrate__lower *x)
+{
+	if (x->out)
+		return migrate__pg_render_assert(x->conn, x->doc, x->out, x->err);
+	return migrate__pg_assert(x->conn, x->doc, x->err);
+}
+
+static int check_command(migrate__lower *x)
+{
+	return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+			    "command steps are for MongoDB; use a sql step on PostgreSQL");
+}
+
+static unsigned flags_add_column(const migrate__lower *x)
+{
+	return migrate__pg_add_column_phased(x->doc) ? MIGRATE_STEP_NO_TXN : 0;
+}
+
+static unsigned flags_create_index(const migrate__lower *x)
+{
+	return online(x) ? MIGRATE_STEP_NO_TXN : 0;
+}
+
+/* Raw SQL may refuse a transaction block (CREATE INDEX CONCURRENTLY, VACUUM ...). */
+static unsigned flags_sql(const migrate__lower *x)
+{
+	(void)x;
+	return MIGRATE_STEP_AUTOCOMMIT;
+}
+
+/* Every op on PostgreSQL: check, flags, render, apply (one function does both). */
+static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
+	[MIGRATE_OP_CREATE_TABLE] = {NULL, NULL, create_table, create_table},
+	[MIGRATE_OP_DROP_TABLE] = {NULL, NULL, drop_table, drop_table},
+	[MIGRATE_OP_RENAME_TABLE] = {NULL, NULL, rename_table, rename_table},
+	[MIGRATE_OP_ADD_COLUMN] = {NULL, flags_add_column, add_column, add_column},
+	[MIGRATE_OP_DROP_COLUMN] = {NULL, NULL, drop_column, drop_column},
+	[MIGRATE_OP_RENAME_COLUMN] = {NULL, NULL, rename_column, rename_column},
+	[MIGRATE_OP_CREATE_INDEX] = {NULL, flags_create_index, create_index, create_index},
+	[MIGRATE_OP_DROP_INDEX] = {NULL, NULL, drop_index, drop_index},
+	[MIGRATE_OP_CREATE_ENUM] = {NULL, NULL, create_enum, create_enum},
+	[MIGRATE_OP_DROP_ENUM] = {NULL, NULL, drop_enum, drop_enum},
+	[MIGRATE_OP_MAP_VALUES] = {NULL, migrate__lower_no_txn, batched, batched},
+	[MIGRATE_OP_BACKFILL] = {NULL, migrate__lower_no_txn, batched, batched},
+	[MIGRATE_OP_SQL] = {NULL, flags_sql, sql, sql},
+	[MIGRATE_OP_COMMAND] = {check_command, NULL, NULL, NULL},
+	[MIGRATE_OP_ASSERT] = {NULL, NULL, assert_, assert_},
+};
+
+int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	bson_string_t *scratch;
+	int rc, saved = t->no_catalog;
+
+	if ((rc = migrate__lower_check(ops, "postgres", conn, step, err)))
+		return rc;
+	/* Lowering the step finds everything this driver cannot express, without touching the database. */
+	scratch = bson_string_new(NULL);
+	t->no_catalog = 1;
+	rc = migrate__lower_render(ops, "postgres", conn, step, scratch, err);
+	t->no_catalog = saved;
+	bson_string_free(scratch, true);
+	return rc;
+}
+
+unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step)
+{
+	return migrate__lower_flags(ops, conn, step);
+}
+
+int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	return migrate__lower_render(ops, "postgres", conn, step, out, err);
+}
+
+int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return migrate__lower_apply(ops, "postgres", conn, step, exec, err);
 }

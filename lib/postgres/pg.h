@@ -104,21 +104,22 @@ int migrate__pg_retryable(const char *sqlstate);
 
 /* Quotes an identifier into `out`. */
 void migrate__pg_ident(bson_string_t *out, const char *name);
-/*
- * The statements of a DDL step (everything but backfill, map_values,
- * assert and sql), separated by ";\n". `concurrently` renders
- * CREATE INDEX CONCURRENTLY.
- */
-int migrate__pg_lower_ddl(pg_target_t *t, const bson_t *step, const char *op, int concurrently, migrate_sql_t *q,
-			  migrate_error_t *err);
+/* CREATE INDEX CONCURRENTLY of a create_index step. */
+int migrate__pg_build_index_concurrently(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
 /* The type of `column` of `table` as format_type() gives it, or NULL if unknown. Caller frees. */
 char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *column, char *category);
 
-/* ---- apply.c ---- */
+/* The driver callbacks, over the table of every op (lower.c). */
 int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
 unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step);
 int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
 int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
+
+/* ---- apply.c ---- */
+/* Builds an "online" index CONCURRENTLY outside any transaction, dropping an INVALID one left by an earlier build. */
+int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err);
+/* A sql step of a non-transactional version, sent alone as one simple query. */
+int migrate__pg_sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migrate_error_t *err);
 
 /*
  * Runs a statement inside the current transaction under a savepoint, or in
