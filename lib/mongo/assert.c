@@ -322,3 +322,55 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_strin
 	bson_string_append(out, "\n");
 	return rc;
 }
+
+/*
+ * Up to five groups of documents of `table` that share the values of the
+ * fields named by `keys`, written as "{key} (n documents), ..." to `out`.
+ * Returns how many groups were found, or a negative code.
+ */
+int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
+			      migrate_error_t *err)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
+	bson_t pipeline = BSON_INITIALIZER, stage, group, id, arr;
+	bson_iter_t it;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	int n = 0, rc;
+
+	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
+	bson_append_document_begin(&arr, "0", -1, &stage);
+	bson_append_document_begin(&stage, "$group", -1, &group);
+	bson_append_document_begin(&group, "_id", -1, &id);
+	bson_iter_init(&it, keys);
+	while (bson_iter_next(&it)) {
+		char path[80];
+		snprintf(path, sizeof(path), "$%s", bson_iter_key(&it));
+		BSON_APPEND_UTF8(&id, bson_iter_key(&it), path);
+	}
+	bson_append_document_end(&group, &id);
+	BCON_APPEND(&group, "n", "{", "$sum", BCON_INT32(1), "}");
+	bson_append_document_end(&stage, &group);
+	bson_append_document_end(&arr, &stage);
+	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
+	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
+	bson_append_array_end(&pipeline, &arr);
+	migrate__mongo_log_command("aggregate (duplicate keys)", &pipeline);
+	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		bson_t key;
+		char *json = NULL;
+		if (migrate__doc_sub(doc, "_id", &key))
+			json = bson_as_relaxed_extended_json(&key, NULL);
+		bson_string_append_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
+					  (long long)migrate__doc_int(doc, "n", 0));
+		bson_free(json);
+	}
+	rc = migrate__mongo_cursor_error(cur, "looking for duplicate keys", err);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&pipeline);
+	return rc ? rc : n;
+}
+
+/* Sample duplicate keys for the error of a unique index that could not be built. */

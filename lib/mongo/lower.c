@@ -1,8 +1,8 @@
 /*
- * Lowering of the step catalog to MongoDB commands: validation
- * (check_step), flags, rendering and application. The steps that touch
- * every document of a collection live in batch.c, the assertions in
- * assert.c.
+ * Every op of the step catalog lowered to MongoDB commands: its check,
+ * rendering and application, and the table of every op (at the end). The
+ * steps that touch every document of a collection live in batch.c and the
+ * files it names, the assertions in assert.c.
  *
  * MongoDB has no transactions here, so every step is MIGRATE_STEP_NO_TXN
  * and each is idempotent: an existing identical collection, index or enum
@@ -13,11 +13,6 @@
 #include <string.h>
 
 #include "mongo_int.h"
-
-static const bson_t *doc_of(const migrate_step_t *step)
-{
-	return migrate_step_document(step);
-}
 
 /* ---- command builders, shared by render and apply ---- */
 
@@ -128,8 +123,10 @@ static int check_column(const bson_t *col, const char *where, migrate_error_t *e
 	return 0;
 }
 
-static int check_create_table(const bson_t *s, migrate_error_t *err)
+static int check_create_table(migrate__lower *x)
 {
+	const bson_t *s = x->doc;
+	migrate_error_t *err = x->err;
 	bson_t cols, pk;
 	bson_iter_t it;
 	int rc;
@@ -162,8 +159,11 @@ static int check_create_table(const bson_t *s, migrate_error_t *err)
 	return 0;
 }
 
-static int check_create_index(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+static int check_create_index(migrate__lower *x)
 {
+	mongo_conn_t *c = x->conn;
+	const bson_t *s = x->doc;
+	migrate_error_t *err = x->err;
 	bson_t keys = BSON_INITIALIZER, where;
 	bson_iter_t it;
 	int rc;
@@ -191,66 +191,63 @@ cleanup:
 	return rc;
 }
 
-int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+/* Raw SQL has no meaning here. */
+static int check_sql(migrate__lower *x)
 {
-	mongo_conn_t *c = conn;
-	const bson_t *s = doc_of(step);
-	const char *op = migrate_step_op_name(step);
-	const char *table = migrate__doc_str(s, "table");
-	int rc;
-
-	if (!strcmp(op, "sql"))
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
-				    "raw sql steps have no meaning on MongoDB (use a command step)");
-	if (!strcmp(op, "create_table"))
-		return check_create_table(s, err);
-	if (!strcmp(op, "drop_table"))
-		return migrate__mongo_check_collection(table, "table", err);
-	if (!strcmp(op, "rename_table")) {
-		if ((rc = migrate__mongo_check_collection(migrate__doc_str(s, "from"), "from", err)))
-			return rc;
-		return migrate__mongo_check_collection(migrate__doc_str(s, "to"), "to", err);
-	}
-	if (!strcmp(op, "add_column")) {
-		bson_t col;
-		if ((rc = migrate__mongo_check_collection(table, "table", err)))
-			return rc;
-		return migrate__doc_sub(s, "column", &col) ? check_column(&col, "column", err) : 0;
-	}
-	if (!strcmp(op, "drop_column")) {
-		if ((rc = migrate__mongo_check_collection(table, "table", err)))
-			return rc;
-		return migrate__mongo_check_field(migrate__doc_str(s, "column"), "column", err);
-	}
-	if (!strcmp(op, "rename_column")) {
-		if ((rc = migrate__mongo_check_collection(table, "table", err)) ||
-		    (rc = migrate__mongo_check_field(migrate__doc_str(s, "from"), "from", err)))
-			return rc;
-		return migrate__mongo_check_field(migrate__doc_str(s, "to"), "to", err);
-	}
-	if (!strcmp(op, "create_index"))
-		return check_create_index(c, s, err);
-	if (!strcmp(op, "drop_index")) {
-		if ((rc = migrate__mongo_check_collection(table, "table", err)))
-			return rc;
-		return migrate__mongo_check_index_name(migrate__doc_str(s, "name"), "name", err);
-	}
-	if (!strcmp(op, "create_enum") || !strcmp(op, "drop_enum") || !strcmp(op, "command") || !strcmp(op, "custom"))
-		return 0;
-	if (!strcmp(op, "map_values"))
-		return migrate__mongo_check_map_values(s, err);
-	if (!strcmp(op, "backfill"))
-		return migrate__mongo_check_backfill(c, s, err);
-	if (!strcmp(op, "assert"))
-		return migrate__mongo_check_assert(s, err);
-	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
-			    op);
+	return migrate__err(x->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+			    "raw sql steps have no meaning on MongoDB (use a command step)");
 }
 
-unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step)
+static int check_table(migrate__lower *x)
 {
-	/* No transactions: every step journals on its own. */
-	return MIGRATE_STEP_NO_TXN;
+	return migrate__mongo_check_collection(migrate__doc_str(x->doc, "table"), "table", x->err);
+}
+
+static int check_rename_table(migrate__lower *x)
+{
+	int rc;
+
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(x->doc, "from"), "from", x->err)))
+		return rc;
+	return migrate__mongo_check_collection(migrate__doc_str(x->doc, "to"), "to", x->err);
+}
+
+static int check_add_column(migrate__lower *x)
+{
+	bson_t col;
+	int rc;
+
+	if ((rc = check_table(x)))
+		return rc;
+	migrate__doc_sub(x->doc, "column", &col);
+	return check_column(&col, "column", x->err);
+}
+
+static int check_drop_column(migrate__lower *x)
+{
+	int rc;
+
+	if ((rc = check_table(x)))
+		return rc;
+	return migrate__mongo_check_field(migrate__doc_str(x->doc, "column"), "column", x->err);
+}
+
+static int check_rename_column(migrate__lower *x)
+{
+	int rc;
+
+	if ((rc = check_table(x)) || (rc = migrate__mongo_check_field(migrate__doc_str(x->doc, "from"), "from", x->err)))
+		return rc;
+	return migrate__mongo_check_field(migrate__doc_str(x->doc, "to"), "to", x->err);
+}
+
+static int check_drop_index(migrate__lower *x)
+{
+	int rc;
+
+	if ((rc = check_table(x)))
+		return rc;
+	return migrate__mongo_check_index_name(migrate__doc_str(x->doc, "name"), "name", x->err);
 }
 
 /* ---- indexes ---- */
@@ -332,57 +329,6 @@ static int find_index(mongo_conn_t *c, const char *table, const char *name, cons
 	return rc;
 }
 
-/*
- * Up to five groups of documents of `table` that share the values of the
- * fields named by `keys`, written as "{key} (n documents), ..." to `out`.
- * Returns how many groups were found, or a negative code.
- */
-int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
-			      migrate_error_t *err)
-{
-	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
-	bson_t pipeline = BSON_INITIALIZER, stage, group, id, arr;
-	bson_iter_t it;
-	mongoc_cursor_t *cur;
-	const bson_t *doc;
-	int n = 0, rc;
-
-	bson_append_array_begin(&pipeline, "pipeline", -1, &arr);
-	bson_append_document_begin(&arr, "0", -1, &stage);
-	bson_append_document_begin(&stage, "$group", -1, &group);
-	bson_append_document_begin(&group, "_id", -1, &id);
-	bson_iter_init(&it, keys);
-	while (bson_iter_next(&it)) {
-		char path[80];
-		snprintf(path, sizeof(path), "$%s", bson_iter_key(&it));
-		BSON_APPEND_UTF8(&id, bson_iter_key(&it), path);
-	}
-	bson_append_document_end(&group, &id);
-	BCON_APPEND(&group, "n", "{", "$sum", BCON_INT32(1), "}");
-	bson_append_document_end(&stage, &group);
-	bson_append_document_end(&arr, &stage);
-	BCON_APPEND(&arr, "1", "{", "$match", "{", "n", "{", "$gt", BCON_INT32(1), "}", "}", "}");
-	BCON_APPEND(&arr, "2", "{", "$limit", BCON_INT32(5), "}");
-	bson_append_array_end(&pipeline, &arr);
-	migrate__mongo_log_command("aggregate (duplicate keys)", &pipeline);
-	cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
-		bson_t key;
-		char *json = NULL;
-		if (migrate__doc_sub(doc, "_id", &key))
-			json = bson_as_relaxed_extended_json(&key, NULL);
-		bson_string_append_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
-					  (long long)migrate__doc_int(doc, "n", 0));
-		bson_free(json);
-	}
-	rc = migrate__mongo_cursor_error(cur, "looking for duplicate keys", err);
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(coll);
-	bson_destroy(&pipeline);
-	return rc ? rc : n;
-}
-
-/* Sample duplicate keys for the error of a unique index that could not be built. */
 static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *keys, char *out, size_t size)
 {
 	bson_string_t *s = bson_string_new("");
@@ -688,107 +634,168 @@ static int render_table_index(mongo_conn_t *c, const char *table, const char *na
 	return 0;
 }
 
-int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+static int render_create_table(migrate__lower *x)
 {
-	mongo_conn_t *c = conn;
-	const bson_t *s = doc_of(step);
-	const char *op = migrate_step_op_name(step);
-	const char *table = migrate__doc_str(s, "table");
+	render_cmd(x->out, NULL, cmd_create(migrate__doc_str(x->doc, "table")));
+	return each_table_index(x->conn, x->doc, render_table_index, x->out, x->err);
+}
 
-	if (!strcmp(op, "create_table")) {
-		render_cmd(out, NULL, cmd_create(table));
-		return each_table_index(c, s, render_table_index, out, err);
-	}
-	if (!strcmp(op, "drop_table")) {
-		render_cmd(out, NULL, cmd_drop(table));
-	} else if (!strcmp(op, "rename_table")) {
-		render_cmd(out, "admin", cmd_rename(c->dbname, migrate__doc_str(s, "from"), migrate__doc_str(s, "to")));
-	} else if (!strcmp(op, "create_index")) {
-		bson_t keys = BSON_INITIALIZER, where, partial = BSON_INITIALIZER;
-		bool has_where = migrate__doc_sub(s, "where", &where);
-		int rc = 0;
-		index_keys(s, &keys);
-		if (has_where)
-			rc = migrate__mongo_filter(&where, &partial, err);
-		if (rc == 0)
-			render_cmd(out, NULL,
-				   cmd_create_index(table, migrate__doc_str(s, "name"), &keys,
-						    migrate__doc_bool(s, "unique", false),
-						    has_where ? &partial : NULL));
-		bson_destroy(&keys);
-		bson_destroy(&partial);
-		return rc;
-	} else if (!strcmp(op, "drop_index")) {
-		render_cmd(out, NULL, cmd_drop_index(table, migrate__doc_str(s, "name")));
-	} else if (!strcmp(op, "create_enum")) {
-		render_cmd(out, NULL, cmd_enum_put(s));
-	} else if (!strcmp(op, "drop_enum")) {
-		render_cmd(out, NULL, cmd_enum_delete(migrate__doc_str(s, "name")));
-	} else if (!strcmp(op, "command")) {
-		bson_string_append_printf(out, "// %s\n", MONGO_AT_LEAST_ONCE);
-		return each_command(c, s, render_one_command, out, err);
-	} else if (!strcmp(op, "assert")) {
-		return migrate__mongo_render_assert(c, s, out, err);
-	} else if (!strcmp(op, "add_column") || !strcmp(op, "drop_column") || !strcmp(op, "rename_column") ||
-		   !strcmp(op, "map_values") || !strcmp(op, "backfill")) {
-		int rc = migrate__mongo_caps(c, err);
-		if (rc)
-			return rc;
-		if (!strcmp(op, "add_column"))
-			return migrate__mongo_render_add_column(c, s, out, err);
-		if (!strcmp(op, "map_values"))
-			return migrate__mongo_render_map_values(c, s, out, err);
-		if (!strcmp(op, "backfill"))
-			return migrate__mongo_render_backfill(c, s, out, err);
-		return migrate__mongo_render_field_op(c, s, out, err);
-	} else {
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
-				    "op \"%s\" is not supported on MongoDB", op);
-	}
+static int render_drop_table(migrate__lower *x)
+{
+	render_cmd(x->out, NULL, cmd_drop(migrate__doc_str(x->doc, "table")));
 	return 0;
 }
 
-/* ---- apply ---- */
+static int render_rename_table(migrate__lower *x)
+{
+	mongo_conn_t *c = x->conn;
+
+	render_cmd(x->out, "admin",
+		   cmd_rename(c->dbname, migrate__doc_str(x->doc, "from"), migrate__doc_str(x->doc, "to")));
+	return 0;
+}
+
+static int render_create_index(migrate__lower *x)
+{
+	const bson_t *s = x->doc;
+	bson_t keys = BSON_INITIALIZER, where, partial = BSON_INITIALIZER;
+	bool has_where = migrate__doc_sub(s, "where", &where);
+	int rc = 0;
+
+	index_keys(s, &keys);
+	if (has_where)
+		rc = migrate__mongo_filter(&where, &partial, x->err);
+	if (rc == 0)
+		render_cmd(x->out, NULL,
+			   cmd_create_index(migrate__doc_str(s, "table"), migrate__doc_str(s, "name"), &keys,
+					    migrate__doc_bool(s, "unique", false), has_where ? &partial : NULL));
+	bson_destroy(&keys);
+	bson_destroy(&partial);
+	return rc;
+}
+
+static int render_drop_index(migrate__lower *x)
+{
+	render_cmd(x->out, NULL, cmd_drop_index(migrate__doc_str(x->doc, "table"), migrate__doc_str(x->doc, "name")));
+	return 0;
+}
+
+static int render_create_enum(migrate__lower *x)
+{
+	render_cmd(x->out, NULL, cmd_enum_put(x->doc));
+	return 0;
+}
+
+static int render_drop_enum(migrate__lower *x)
+{
+	render_cmd(x->out, NULL, cmd_enum_delete(migrate__doc_str(x->doc, "name")));
+	return 0;
+}
+
+static int render_command(migrate__lower *x)
+{
+	bson_string_append_printf(x->out, "// %s\n", MONGO_AT_LEAST_ONCE);
+	return each_command(x->conn, x->doc, render_one_command, x->out, x->err);
+}
+
+static int apply_command(migrate__lower *x)
+{
+	migrate_exec_event(x->exec, MIGRATE_EVENT_WARNING, MONGO_AT_LEAST_ONCE);
+	return each_command(x->conn, x->doc, run_one_command, NULL, x->err);
+}
+
+/* The steps that rewrite documents render what the server supports (its capabilities). */
+#define WITH_CAPS(name, fn)                                                                                        \
+	static int name(migrate__lower *x)                                                                         \
+	{                                                                                                          \
+		int rc = migrate__mongo_caps(x->conn, x->err);                                                     \
+		return rc ? rc : fn(x->conn, x->doc, x->out, x->err);                                              \
+	}
+WITH_CAPS(render_add_column, migrate__mongo_render_add_column)
+WITH_CAPS(render_field_op, migrate__mongo_render_field_op)
+WITH_CAPS(render_map_values, migrate__mongo_render_map_values)
+WITH_CAPS(render_backfill, migrate__mongo_render_backfill)
+
+/* Adapters from a row to the functions of this folder. */
+#define CHECK(name, fn)                                                                                            \
+	static int name(migrate__lower *x)                                                                         \
+	{                                                                                                          \
+		return fn(x->doc, x->err);                                                                         \
+	}
+#define RUN(name, fn)                                                                                              \
+	static int name(migrate__lower *x)                                                                         \
+	{                                                                                                          \
+		return fn(x->conn, x->doc, x->err);                                                                \
+	}
+#define RENDER(name, fn)                                                                                           \
+	static int name(migrate__lower *x)                                                                         \
+	{                                                                                                          \
+		return fn(x->conn, x->doc, x->out, x->err);                                                        \
+	}
+#define RUN_EXEC(name, fn)                                                                                         \
+	static int name(migrate__lower *x)                                                                         \
+	{                                                                                                          \
+		return fn(x->conn, x->doc, x->exec, x->err);                                                       \
+	}
+CHECK(check_map_values, migrate__mongo_check_map_values)
+CHECK(check_assert, migrate__mongo_check_assert)
+RUN(check_backfill_, migrate__mongo_check_backfill)
+RUN(apply_create_table_, apply_create_table)
+RUN(apply_drop_table_, apply_drop_table)
+RUN(apply_rename_table_, apply_rename_table)
+RUN(apply_create_index_, apply_create_index)
+RUN(apply_drop_index_, apply_drop_index)
+RUN(apply_create_enum_, apply_create_enum)
+RUN(apply_drop_enum_, apply_drop_enum)
+RUN(apply_assert, migrate__mongo_assert)
+RENDER(render_assert, migrate__mongo_render_assert)
+RUN_EXEC(apply_add_column, migrate__mongo_add_column)
+RUN_EXEC(apply_drop_column, migrate__mongo_drop_column)
+RUN_EXEC(apply_rename_column, migrate__mongo_rename_column)
+RUN_EXEC(apply_map_values, migrate__mongo_map_values)
+RUN_EXEC(apply_backfill, migrate__mongo_backfill)
+
+/* Every op on MongoDB: check, flags, render, apply. No transactions: every step journals on its own. */
+#define NO_TXN migrate__lower_no_txn
+static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
+	[MIGRATE_OP_CREATE_TABLE] = {check_create_table, NO_TXN, render_create_table, apply_create_table_},
+	[MIGRATE_OP_DROP_TABLE] = {check_table, NO_TXN, render_drop_table, apply_drop_table_},
+	[MIGRATE_OP_RENAME_TABLE] = {check_rename_table, NO_TXN, render_rename_table, apply_rename_table_},
+	[MIGRATE_OP_ADD_COLUMN] = {check_add_column, NO_TXN, render_add_column, apply_add_column},
+	[MIGRATE_OP_DROP_COLUMN] = {check_drop_column, NO_TXN, render_field_op, apply_drop_column},
+	[MIGRATE_OP_RENAME_COLUMN] = {check_rename_column, NO_TXN, render_field_op, apply_rename_column},
+	[MIGRATE_OP_CREATE_INDEX] = {check_create_index, NO_TXN, render_create_index, apply_create_index_},
+	[MIGRATE_OP_DROP_INDEX] = {check_drop_index, NO_TXN, render_drop_index, apply_drop_index_},
+	[MIGRATE_OP_CREATE_ENUM] = {NULL, NO_TXN, render_create_enum, apply_create_enum_},
+	[MIGRATE_OP_DROP_ENUM] = {NULL, NO_TXN, render_drop_enum, apply_drop_enum_},
+	[MIGRATE_OP_MAP_VALUES] = {check_map_values, NO_TXN, render_map_values, apply_map_values},
+	[MIGRATE_OP_BACKFILL] = {check_backfill_, NO_TXN, render_backfill, apply_backfill},
+	[MIGRATE_OP_SQL] = {check_sql, NULL, NULL, NULL},
+	[MIGRATE_OP_COMMAND] = {NULL, NO_TXN, render_command, apply_command},
+	[MIGRATE_OP_ASSERT] = {check_assert, NO_TXN, render_assert, apply_assert},
+};
+
+int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
+{
+	return migrate__lower_check(ops, "mongo", conn, step, err);
+}
+
+unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step)
+{
+	return migrate__lower_flags(ops, conn, step);
+}
+
+int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	return migrate__lower_render(ops, "mongo", conn, step, out, err);
+}
 
 int migrate__mongo_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err)
 {
-	mongo_conn_t *c = conn;
-	const bson_t *s = doc_of(step);
-	const char *op = migrate_step_op_name(step);
 	int rc;
 
-	if ((rc = migrate__mongo_lock_check(c, err)) || (rc = migrate__mongo_caps(c, err)))
+	/* The lease is still ours, and what the server can do is known. */
+	if ((rc = migrate__mongo_lock_check(conn, err)) || (rc = migrate__mongo_caps(conn, err)))
 		return rc;
-	if (!strcmp(op, "create_table"))
-		return apply_create_table(c, s, err);
-	if (!strcmp(op, "drop_table"))
-		return apply_drop_table(c, s, err);
-	if (!strcmp(op, "rename_table"))
-		return apply_rename_table(c, s, err);
-	if (!strcmp(op, "add_column"))
-		return migrate__mongo_add_column(c, s, exec, err);
-	if (!strcmp(op, "drop_column"))
-		return migrate__mongo_drop_column(c, s, exec, err);
-	if (!strcmp(op, "rename_column"))
-		return migrate__mongo_rename_column(c, s, exec, err);
-	if (!strcmp(op, "create_index"))
-		return apply_create_index(c, s, err);
-	if (!strcmp(op, "drop_index"))
-		return apply_drop_index(c, s, err);
-	if (!strcmp(op, "create_enum"))
-		return apply_create_enum(c, s, err);
-	if (!strcmp(op, "drop_enum"))
-		return apply_drop_enum(c, s, err);
-	if (!strcmp(op, "map_values"))
-		return migrate__mongo_map_values(c, s, exec, err);
-	if (!strcmp(op, "backfill"))
-		return migrate__mongo_backfill(c, s, exec, err);
-	if (!strcmp(op, "command")) {
-		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, MONGO_AT_LEAST_ONCE);
-		return each_command(c, s, run_one_command, NULL, err);
-	}
-	if (!strcmp(op, "assert"))
-		return migrate__mongo_assert(c, s, err);
-	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED, "op \"%s\" is not supported on MongoDB",
-			    op);
+	return migrate__lower_apply(ops, "mongo", conn, step, exec, err);
 }
