@@ -219,44 +219,40 @@ static void setup_field_op(batch_t *b, field_op_t *f, const char *setop, const c
 	b->op = f;
 }
 
-int migrate__mongo_drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+/* drop_column and rename_column: one $unset or $rename over the collection, run (exec) or rendered (out). */
+static int field_op(mongo_conn_t *c, const bson_t *step, const char *op, const char *update, const char *from,
+		    const char *to, migrate_exec_t *exec, bson_string_t *out, migrate_error_t *err)
 {
-	batch_t b;
-	field_op_t f;
-	int rc;
-
-	migrate__mongo_batch_init(&b, c, step, "drop_column");
-	setup_field_op(&b, &f, "$unset", migrate__doc_str(step, "column"), "");
-	rc = migrate__mongo_run_batches(&b, exec, err);
-	migrate__mongo_batch_free(&b);
-	return rc;
-}
-
-int migrate__mongo_rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
-{
-	batch_t b;
-	field_op_t f;
-	int rc;
-
-	migrate__mongo_batch_init(&b, c, step, "rename_column");
-	setup_field_op(&b, &f, "$rename", migrate__doc_str(step, "from"), migrate__doc_str(step, "to"));
-	rc = migrate__mongo_run_batches(&b, exec, err);
-	migrate__mongo_batch_free(&b);
-	return rc;
-}
-
-int migrate__mongo_render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
-{
-	const char *op = migrate__doc_str(step, "op");
-	bool drop = !strcmp(op, "drop_column");
 	batch_t b;
 	field_op_t f;
 	int rc;
 
 	migrate__mongo_batch_init(&b, c, step, op);
-	setup_field_op(&b, &f, drop ? "$unset" : "$rename", migrate__doc_str(step, drop ? "column" : "from"),
-		       drop ? "" : migrate__doc_str(step, "to"));
-	rc = migrate__mongo_render_batch(&b, out, err);
+	setup_field_op(&b, &f, update, from, to);
+	rc = out ? migrate__mongo_render_batch(&b, out, err) : migrate__mongo_run_batches(&b, exec, err);
 	migrate__mongo_batch_free(&b);
 	return rc;
+}
+
+int migrate__mongo_drop_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return field_op(c, step, "drop_column", "$unset", migrate__doc_str(step, "column"), "", exec, NULL, err);
+}
+
+int migrate__mongo_rename_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return field_op(c, step, "rename_column", "$rename", migrate__doc_str(step, "from"),
+			migrate__doc_str(step, "to"), exec, NULL, err);
+}
+
+int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+{
+	return field_op(c, step, "drop_column", "$unset", migrate__doc_str(step, "column"), "", NULL, out, err);
+}
+
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out,
+					migrate_error_t *err)
+{
+	return field_op(c, step, "rename_column", "$rename", migrate__doc_str(step, "from"),
+			migrate__doc_str(step, "to"), NULL, out, err);
 }

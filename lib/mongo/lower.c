@@ -712,7 +712,8 @@ static int apply_command(migrate__lower *x)
 		return rc ? rc : fn(x->conn, x->doc, x->out, x->err);                                              \
 	}
 WITH_CAPS(render_add_column, migrate__mongo_render_add_column)
-WITH_CAPS(render_field_op, migrate__mongo_render_field_op)
+WITH_CAPS(render_drop_column, migrate__mongo_render_drop_column)
+WITH_CAPS(render_rename_column, migrate__mongo_render_rename_column)
 WITH_CAPS(render_map_values, migrate__mongo_render_map_values)
 WITH_CAPS(render_backfill, migrate__mongo_render_backfill)
 
@@ -762,8 +763,8 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_DROP_TABLE] = {check_table, NO_TXN, render_drop_table, apply_drop_table_},
 	[MIGRATE_OP_RENAME_TABLE] = {check_rename_table, NO_TXN, render_rename_table, apply_rename_table_},
 	[MIGRATE_OP_ADD_COLUMN] = {check_add_column, NO_TXN, render_add_column, apply_add_column},
-	[MIGRATE_OP_DROP_COLUMN] = {check_drop_column, NO_TXN, render_field_op, apply_drop_column},
-	[MIGRATE_OP_RENAME_COLUMN] = {check_rename_column, NO_TXN, render_field_op, apply_rename_column},
+	[MIGRATE_OP_DROP_COLUMN] = {check_drop_column, NO_TXN, render_drop_column, apply_drop_column},
+	[MIGRATE_OP_RENAME_COLUMN] = {check_rename_column, NO_TXN, render_rename_column, apply_rename_column},
 	[MIGRATE_OP_CREATE_INDEX] = {check_create_index, NO_TXN, render_create_index, apply_create_index_},
 	[MIGRATE_OP_DROP_INDEX] = {check_drop_index, NO_TXN, render_drop_index, apply_drop_index_},
 	[MIGRATE_OP_CREATE_ENUM] = {NULL, NO_TXN, render_create_enum, apply_create_enum_},

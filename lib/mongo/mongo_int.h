@@ -143,7 +143,9 @@ int migrate__mongo_check_backfill(mongo_conn_t *c, const bson_t *step, migrate_e
 int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err);
 int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 /* drop_column and rename_column */
-int migrate__mongo_render_field_op(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out,
+					migrate_error_t *err);
 int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
 
