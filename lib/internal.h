@@ -319,6 +319,8 @@ bool migrate__doc_bool(const bson_t *doc, const char *key, bool dflt);
 int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt);
 /* Sub-document or array at `key` into *out (static, borrowed); false if absent. */
 bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out);
+/* Byte offset in `text` to "line L, column C" (1-based). */
+void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size);
 /* Parses one JSON object (or array when `array`) into `out`. */
 int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /*
@@ -357,8 +359,6 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 int migrate__step_inverse(const migrate_step_t *step, migrate_step_t ***out, size_t *n, migrate_error_t *err);
 
 /* ---- plans (plan.c) ---- */
-/* Byte offset in `text` to "line L, column C" (1-based). */
-void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size);
 /* Versions sorted by id; caller frees the array. */
 migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan);
 migrate_version_t *migrate__plan_find(const migrate_plan_t *plan, uint64_t id);

@@ -299,6 +299,22 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
 	return rc;
 }
 
+/* Byte offset in `text` to "line L, column C" (1-based). */
+void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size)
+{
+	size_t i, line = 1, col = 1;
+
+	for (i = 0; i < offset && text[i]; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	snprintf(out, out_size, "line %zu, column %zu", line, col);
+}
+
 /* Text of valid JSON syntax: to BSON, refusing what BSON cannot hold and what a plan must not have. */
 static int parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
 {

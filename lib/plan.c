@@ -237,18 +237,3 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 	}
 	return 0;
 }
-
-void migrate__text_position(const char *text, size_t offset, char *out, size_t out_size)
-{
-	size_t i, line = 1, col = 1;
-
-	for (i = 0; i < offset && text[i]; i++) {
-		if (text[i] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	snprintf(out, out_size, "line %zu, column %zu", line, col);
-}
