@@ -128,15 +128,15 @@ void fuzz_render_steps(migrate_target_t *t, const migrate_plan_t *plan)
 		const migrate_version_t *v = plan->versions[i];
 		for (j = 0; j < v->nsteps; j++) {
 			const migrate_step_t *s = v->steps[j];
-			bson_string_t *out;
+			migrate_buf_t *out;
 			if (strcmp(s->op, "custom") == 0 ||
 			    (t->driver->check_step && t->driver->check_step(t->conn, s, &err) != 0))
 				continue;
-			out = bson_string_new(NULL);
+			out = migrate__buf_new(NULL);
 			memset(&err, 0, sizeof err);
 			if (t->driver->render_step(t->conn, s, out, &err) != 0)
 				fuzz_check_error(&err);
-			bson_string_free(out, true);
+			migrate__buf_free(out, true);
 		}
 	}
 }

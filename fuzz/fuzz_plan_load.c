@@ -71,11 +71,11 @@ static void round_trip(const migrate_version_t *v, const char *sum)
 		migrate_free(json);
 	}
 	if (v->down) {
-		bson_string_t *down = bson_string_new(NULL);
+		migrate_buf_t *down = migrate__buf_new(NULL);
 		migrate__json_canonical(v->down, true, down);
 		if (migrate_version_set_down_json(w, down->str, &err))
 			__builtin_trap();
-		bson_string_free(down, true);
+		migrate__buf_free(down, true);
 	}
 	if (migrate_version_checksum(w, again, sizeof again, &err))
 		__builtin_trap();

@@ -100,14 +100,14 @@ static int put_json(bson_t *doc, const char *key, const char *json, bool array, 
 /* A JSON value of any kind (scalar, object, array) under `key`. */
 static int put_json_value(bson_t *doc, const char *key, const char *json, migrate_error_t *err)
 {
-	bson_string_t *w = bson_string_new("{\"v\":");
+	migrate_buf_t *w = migrate__buf_new("{\"v\":");
 	bson_t parsed;
 	int rc;
 
-	bson_string_append(w, json ? json : "null");
-	bson_string_append(w, "}");
+	migrate_buf_append(w, json ? json : "null");
+	migrate_buf_append(w, "}");
 	rc = migrate__json_parse(w->str, false, &parsed, err);
-	bson_string_free(w, true);
+	migrate__buf_free(w, true);
 	if (rc == 0) {
 		bson_iter_t it;
 		if (bson_count_keys(&parsed) == 1 && bson_iter_init_find(&it, &parsed, "v"))

@@ -126,7 +126,7 @@ static void step_sans_defaults(const bson_t *step, bson_t *out)
 	}
 }
 
-static void append_step(const bson_t *step, bson_string_t *canon)
+static void append_step(const bson_t *step, migrate_buf_t *canon)
 {
 	bson_t plain = BSON_INITIALIZER;
 
@@ -138,29 +138,29 @@ static void append_step(const bson_t *step, bson_string_t *canon)
 
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err)
 {
-	bson_string_t *canon = bson_string_new(v->transactional ? "{\"transactional\":true,\"steps\":[" :
+	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":[" :
 								"{\"transactional\":false,\"steps\":[");
 	size_t j;
 
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
-			bson_string_append_c(canon, ',');
+			migrate_buf_append_c(canon, ',');
 		append_step(&v->steps[j]->doc, canon);
 	}
-	bson_string_append(canon, "]");
+	migrate_buf_append(canon, "]");
 	if (v->down) {
 		bson_t wrapper = BSON_INITIALIZER, plain = BSON_INITIALIZER, list;
 		BSON_APPEND_ARRAY(&wrapper, "down", v->down);
 		step_sans_defaults(&wrapper, &plain);
 		migrate__doc_sub(&plain, "down", &list);
-		bson_string_append(canon, ",\"down\":");
+		migrate_buf_append(canon, ",\"down\":");
 		migrate__json_canonical(&list, true, canon);
 		bson_destroy(&wrapper);
 		bson_destroy(&plain);
 	}
-	bson_string_append(canon, "}");
+	migrate_buf_append(canon, "}");
 	migrate__sha256_hex(canon->str, canon->len, out);
-	bson_string_free(canon, true);
+	migrate__buf_free(canon, true);
 	(void)err;
 	return 0;
 }

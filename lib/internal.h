@@ -32,6 +32,17 @@ struct migrate_version {
 	bson_t *down;               /* explicit down of the whole version, or NULL */
 };
 
+/* ---- heap text buffers (buf.c) ---- */
+/*
+ * A new buffer holding `init` (may be NULL). Never NULL: when even the
+ * struct cannot be allocated, a shared buffer that is already failed (every
+ * append ignored, `failed` set) is returned, which migrate__buf_free
+ * accepts.
+ */
+migrate_buf_t *migrate__buf_new(const char *init);
+/* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */
+char *migrate__buf_free(migrate_buf_t *b, bool free_text);
+
 /* ---- the op catalog (op.c): one row per op, indexed by migrate_op_t ---- */
 /* Where validation is and where its errors go (step.c). */
 typedef struct migrate__vctx {
@@ -104,7 +115,7 @@ typedef struct migrate__lower {
 	const migrate_step_t *step;
 	const bson_t *doc;          /* its document */
 	migrate_op_t op;
-	bson_string_t *out;         /* rendering: where the statements go; NULL when applying */
+	migrate_buf_t *out;         /* rendering: where the statements go; NULL when applying */
 	migrate_exec_t *exec;       /* applying: the run; NULL otherwise */
 	migrate_error_t *err;
 } migrate__lower;
@@ -127,7 +138,7 @@ int migrate__lower_check(const migrate__lowering *ops, const char *driver, void 
 			 migrate_error_t *err);
 unsigned migrate__lower_flags(const migrate__lowering *ops, void *conn, const migrate_step_t *step);
 int migrate__lower_render(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
-			  bson_string_t *out, migrate_error_t *err);
+			  migrate_buf_t *out, migrate_error_t *err);
 int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
 			 migrate_exec_t *exec, migrate_error_t *err);
 
@@ -334,11 +345,11 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
  */
 int migrate__json_syntax(const char *json, int top, size_t *line, size_t *col, char *msg, size_t size);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
-void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out);
+void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out);
 /* The same, keeping the key order inside the top-level members named in `keep`. */
-void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, bson_string_t *out);
+void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, migrate_buf_t *out);
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
-void migrate__json_value(const bson_iter_t *it, bson_string_t *out);
+void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out);
 
 /* ---- steps (step.c) ---- */
 /* Validates the shape of a step document; `where` names it in errors. */

@@ -71,7 +71,7 @@ int migrate__inverse_map_values(const bson_t *d, bson_t *out)
 {
 	bson_t map, where, inv;
 	bson_iter_t it, o;
-	bson_string_t *a, *b;
+	migrate_buf_t *a, *b;
 
 	migrate__doc_sub(d, "map", &map);
 	if (migrate__doc_sub(d, "where", &where) && filter_uses(&where, migrate__doc_str(d, "column")))
@@ -83,13 +83,13 @@ int migrate__inverse_map_values(const bson_t *d, bson_t *out)
 		o = it;
 		while (bson_iter_next(&o)) {
 			bool same;
-			a = bson_string_new(NULL);
-			b = bson_string_new(NULL);
+			a = migrate__buf_new(NULL);
+			b = migrate__buf_new(NULL);
 			migrate__json_value(&it, a);
 			migrate__json_value(&o, b);
 			same = !strcmp(a->str, b->str);
-			bson_string_free(a, true);
-			bson_string_free(b, true);
+			migrate__buf_free(a, true);
+			migrate__buf_free(b, true);
 			if (same)
 				return MIGRATE_EIRREVERSIBLE;
 		}

@@ -318,7 +318,7 @@ void migrate__text_position(const char *text, size_t offset, char *out, size_t o
 /* Text of valid JSON syntax: to BSON, refusing what BSON cannot hold and what a plan must not have. */
 static int parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
 {
-	bson_string_t *wrapped;
+	migrate_buf_t *wrapped;
 	bson_error_t berr;
 	bson_t tmp;
 	bson_iter_t it;
@@ -327,9 +327,9 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 
 	if ((bad = big_integer(json)) != NULL)
 		return out_of_range(json, bad, err);
-	wrapped = bson_string_new("{\"v\":");
-	bson_string_append(wrapped, json);
-	bson_string_append(wrapped, "\n}");
+	wrapped = migrate__buf_new("{\"v\":");
+	migrate_buf_append(wrapped, json);
+	migrate_buf_append(wrapped, "\n}");
 	if (!parse_one(wrapped->str, wrapped->len, &tmp, &berr)) {
 		/* libbson reports a byte offset in the wrapped text: show a line and column of the caller's. */
 		const char *pos = strstr(berr.message, "position ");
@@ -359,48 +359,48 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 	}
 	bson_destroy(&tmp);
 cleanup:
-	bson_string_free(wrapped, true);
+	migrate__buf_free(wrapped, true);
 	return rc;
 }
 
-static void append_json_string(bson_string_t *out, const char *s, uint32_t len)
+static void append_json_string(migrate_buf_t *out, const char *s, uint32_t len)
 {
 	uint32_t i;
 
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		switch (c) {
-		case '"': bson_string_append(out, "\\\""); break;
-		case '\\': bson_string_append(out, "\\\\"); break;
-		case '\n': bson_string_append(out, "\\n"); break;
-		case '\r': bson_string_append(out, "\\r"); break;
-		case '\t': bson_string_append(out, "\\t"); break;
+		case '"': migrate_buf_append(out, "\\\""); break;
+		case '\\': migrate_buf_append(out, "\\\\"); break;
+		case '\n': migrate_buf_append(out, "\\n"); break;
+		case '\r': migrate_buf_append(out, "\\r"); break;
+		case '\t': migrate_buf_append(out, "\\t"); break;
 		default:
 			if (c < 0x20 || c == 0x7f)
-				bson_string_append_printf(out, "\\u%04x", c);
+				migrate_buf_printf(out, "\\u%04x", c);
 			else
-				bson_string_append_c(out, (char)c);
+				migrate_buf_append_c(out, (char)c);
 		}
 	}
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 }
 
 #define SORT_ON_STACK 64
 
-static void append_double(bson_string_t *out, double d)
+static void append_double(migrate_buf_t *out, double d)
 {
 	if (isfinite(d) && floor(d) == d && fabs(d) < 9007199254740992.0)
-		bson_string_append_printf(out, "%lld", (long long)d);
+		migrate_buf_printf(out, "%lld", (long long)d);
 	else if (isfinite(d))
-		bson_string_append_printf(out, "%.17g", d);
+		migrate_buf_printf(out, "%.17g", d);
 	else
-		bson_string_append(out, "null");
+		migrate_buf_append(out, "null");
 }
 
-static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, bson_string_t *out);
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out);
 
-static void write_value(const bson_iter_t *cit, bool sort, bson_string_t *out)
+static void write_value(const bson_iter_t *cit, bool sort, migrate_buf_t *out)
 {
 	bson_iter_t it = *cit;
 	uint32_t len;
@@ -411,12 +411,12 @@ static void write_value(const bson_iter_t *cit, bool sort, bson_string_t *out)
 		append_json_string(out, s, len);
 		break;
 	}
-	case BSON_TYPE_INT32: bson_string_append_printf(out, "%d", bson_iter_int32(&it)); break;
-	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
+	case BSON_TYPE_INT32: migrate_buf_printf(out, "%d", bson_iter_int32(&it)); break;
+	case BSON_TYPE_INT64: migrate_buf_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
 	case BSON_TYPE_DOUBLE: append_double(out, bson_iter_double(&it)); break;
-	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
 	case BSON_TYPE_NULL:
-	case BSON_TYPE_UNDEFINED: bson_string_append(out, "null"); break;
+	case BSON_TYPE_UNDEFINED: migrate_buf_append(out, "null"); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_t sub;
@@ -439,7 +439,7 @@ static void write_value(const bson_iter_t *cit, bool sort, bson_string_t *out)
 		if (ej && strlen(ej) > 9) {
 			/* "{ "v" : X }" -> X */
 			size_t n = strlen(ej);
-			bson_string_append_printf(out, "%.*s", (int)(n - 9), ej + 7);
+			migrate_buf_printf(out, "%.*s", (int)(n - 9), ej + 7);
 		}
 		bson_free(ej);
 		bson_destroy(&one);
@@ -467,14 +467,14 @@ static bool keeps_order(const char *key, const char *const *keep)
 }
 
 /* One member of a sorted object: `key` is the i-th written. */
-static void write_member(const bson_t *doc, const char *key, uint32_t i, const char *const *keep, bson_string_t *out)
+static void write_member(const bson_t *doc, const char *key, uint32_t i, const char *const *keep, migrate_buf_t *out)
 {
 	bson_iter_t v;
 
 	if (i)
-		bson_string_append_c(out, ',');
+		migrate_buf_append_c(out, ',');
 	append_json_string(out, key, (uint32_t)strlen(key));
-	bson_string_append_c(out, ':');
+	migrate_buf_append_c(out, ':');
 	if (bson_iter_init_find(&v, doc, key))
 		write_value(&v, !keeps_order(key, keep), out);
 }
@@ -483,7 +483,7 @@ static void write_member(const bson_t *doc, const char *key, uint32_t i, const c
  * Objects with more members than fit on the stack are sorted by selection,
  * without allocating: the canonical form must never depend on memory.
  */
-static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, bson_string_t *out)
+static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, migrate_buf_t *out)
 {
 	const char *prev = NULL;
 	uint32_t i;
@@ -505,18 +505,18 @@ static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const 
 	}
 }
 
-static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, bson_string_t *out)
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out)
 {
 	bson_iter_t it;
 	uint32_t n = bson_count_keys(doc), i = 0;
 
-	bson_string_append_c(out, is_array ? '[' : '{');
+	migrate_buf_append_c(out, is_array ? '[' : '{');
 	if (n == 0 || !bson_iter_init(&it, doc))
 		goto done;
 	if (is_array) {
 		while (bson_iter_next(&it)) {
 			if (i++)
-				bson_string_append_c(out, ',');
+				migrate_buf_append_c(out, ',');
 			write_value(&it, sort, out);
 		}
 		goto done;
@@ -524,9 +524,9 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 	if (!sort) {
 		while (bson_iter_next(&it)) {
 			if (i++)
-				bson_string_append_c(out, ',');
+				migrate_buf_append_c(out, ',');
 			append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
-			bson_string_append_c(out, ':');
+			migrate_buf_append_c(out, ':');
 			write_value(&it, false, out);
 		}
 		goto done;
@@ -542,20 +542,20 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 	}
 	write_sorted_large(doc, n, keep, out);
 done:
-	bson_string_append_c(out, is_array ? ']' : '}');
+	migrate_buf_append_c(out, is_array ? ']' : '}');
 }
 
-void migrate__json_value(const bson_iter_t *it, bson_string_t *out)
+void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out)
 {
 	write_value(it, true, out);
 }
 
-void migrate__json_canonical(const bson_t *doc, bool is_array, bson_string_t *out)
+void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out)
 {
 	write_doc(doc, is_array, true, NULL, out);
 }
 
-void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, bson_string_t *out)
+void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, migrate_buf_t *out)
 {
 	write_doc(doc, false, true, keep, out);
 }

@@ -8,7 +8,7 @@
  */
 #include "internal.h"
 
-static void init(migrate__lower *x, void *conn, const migrate_step_t *step, bson_string_t *out,
+static void init(migrate__lower *x, void *conn, const migrate_step_t *step, migrate_buf_t *out,
 		 migrate_exec_t *exec, migrate_error_t *err)
 {
 	x->conn = conn;
@@ -57,7 +57,7 @@ unsigned migrate__lower_flags(const migrate__lowering *ops, void *conn, const mi
 }
 
 int migrate__lower_render(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
-			  bson_string_t *out, migrate_error_t *err)
+			  migrate_buf_t *out, migrate_error_t *err)
 {
 	const migrate__lowering *r;
 	migrate__lower x;

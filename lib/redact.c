@@ -184,7 +184,7 @@ static url_parts url_parse(const char *url)
 
 void migrate__redact_url(const char *url, char *out, size_t out_size)
 {
-	bson_string_t *s;
+	migrate_buf_t *s;
 	url_parts u;
 	const char *rest, *p;
 
@@ -197,24 +197,24 @@ void migrate__redact_url(const char *url, char *out, size_t out_size)
 		snprintf(out, out_size, "%.*s<redacted>", (int)u.scheme, url);
 		return;
 	}
-	s = bson_string_new(NULL);
+	s = migrate__buf_new(NULL);
 	if (u.at && u.user_end < u.at)
-		bson_string_append_printf(s, "%.*s:" MASK, (int)u.user_end, url);
+		migrate_buf_printf(s, "%.*s:" MASK, (int)u.user_end, url);
 	else
-		bson_string_append_printf(s, "%.*s", (int)(u.at ? u.at : u.scheme), url);
+		migrate_buf_printf(s, "%.*s", (int)(u.at ? u.at : u.scheme), url);
 	rest = url + (u.at ? u.at : u.scheme);
 	/* Every password parameter's value is masked, however many there are. */
 	for (p = rest; *p;) {
 		const char *eq = p + strcspn(p, "=&;# \t\n");
 		if (param_start(rest, p, !u.scheme) && *eq == '=' && secret_key(p, (size_t)(eq - p))) {
-			bson_string_append_printf(s, "%.*s" MASK, (int)(eq + 1 - p), p);
+			migrate_buf_printf(s, "%.*s" MASK, (int)(eq + 1 - p), p);
 			p = value_end(eq + 1, !u.scheme);
 		} else {
-			bson_string_append_c(s, *p++);
+			migrate_buf_append_c(s, *p++);
 		}
 	}
 	snprintf(out, out_size, "%s", s->str);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 }
 
 void migrate_url_redact(const char *url, char *out, size_t out_size)
@@ -237,25 +237,25 @@ bool migrate__url_password(const char *url, size_t *start, size_t *len)
 /* Replaces every occurrence of needle[0..n) in `msg` with `with`. */
 static void replace_all(char *msg, size_t size, const char *needle, size_t n, const char *with)
 {
-	bson_string_t *s;
+	migrate_buf_t *s;
 	const char *p, *hit;
 	char *copy;
 
 	if (!n || n > strlen(msg))
 		return;
-	s = bson_string_new(NULL);
+	s = migrate__buf_new(NULL);
 	copy = migrate__strdup(msg);
 	if (!copy) {
 		/* Failing closed: drop the message rather than risk showing a password. */
 		snprintf(msg, size, "(message withheld: out of memory)");
-		bson_string_free(s, true);
+		migrate__buf_free(s, true);
 		return;
 	}
 	for (p = copy; (hit = memmem(p, strlen(p), needle, n)) != NULL; p = hit + n)
-		bson_string_append_printf(s, "%.*s%s", (int)(hit - p), p, with);
-	bson_string_append(s, p);
+		migrate_buf_printf(s, "%.*s%s", (int)(hit - p), p, with);
+	migrate_buf_append(s, p);
 	snprintf(msg, size, "%s", s->str);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	free(copy);
 }
 

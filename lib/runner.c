@@ -337,7 +337,7 @@ fail:
 
 static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sorted, uint64_t target)
 {
-	bson_string_t *bad = NULL;
+	migrate_buf_t *bad = NULL;
 	uint64_t max_applied = 0;
 	size_t i;
 	int rc = 0;
@@ -367,8 +367,8 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 			continue;
 		}
 		if (!bad)
-			bad = bson_string_new(NULL);
-		bson_string_append_printf(bad, "%s%llu (\"%s\": recorded %.12s, plan %.12s)", bad->len ? ", " : "",
+			bad = migrate__buf_new(NULL);
+		migrate_buf_printf(bad, "%s%llu (\"%s\": recorded %.12s, plan %.12s)", bad->len ? ", " : "",
 					  (unsigned long long)v->id, v->name ? v->name : "",
 					  rec->checksum ? rec->checksum : "none", sum);
 	}
@@ -377,7 +377,7 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 				  "versions changed since they were applied: %s; revert the edit, or run repair if "
 				  "it was deliberate",
 				  bad->str);
-		bson_string_free(bad, true);
+		migrate__buf_free(bad, true);
 		return rc;
 	}
 	for (i = 0; !r->opts.allow_out_of_order && i < r->plan->nversions; i++) {
@@ -829,7 +829,7 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 {
 	migrate_version_t **sorted = NULL;
 	migrate__history h;
-	bson_string_t *text;
+	migrate_buf_t *text;
 	size_t i, j;
 	int rc;
 
@@ -849,7 +849,7 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 		migrate__history_free(&h);
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	}
-	text = bson_string_new(NULL);
+	text = migrate__buf_new(NULL);
 	for (i = 0; i < plan->nversions && rc == 0; i++) {
 		const migrate_version_t *v = sorted[i];
 		const migrate__rec *rec = migrate__history_find(&h, v->id);
@@ -857,27 +857,28 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 			break;
 		if (rec && rec->state == MIGRATE_STATE_APPLIED)
 			continue;
-		bson_string_append_printf(text, "-- version %llu: %s%s\n", (unsigned long long)v->id,
+		migrate_buf_printf(text, "-- version %llu: %s%s\n", (unsigned long long)v->id,
 					  v->name ? v->name : "", rec ? " (resuming)" : "");
 		for (j = rec ? rec->steps_done : 0; j < v->nsteps && rc == 0; j++) {
 			const migrate_step_t *s = v->steps[j];
-			bson_string_append_printf(text, "-- step %zu: %s\n", j + 1, migrate__ops[s->op].name);
+			migrate_buf_printf(text, "-- step %zu: %s\n", j + 1, migrate__ops[s->op].name);
 			if (s->op == MIGRATE_OP_CUSTOM)
-				bson_string_append_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
+				migrate_buf_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
 							  migrate__doc_str(&s->doc, "name"),
 							  migrate__doc_str(&s->doc, "revision"));
 			else if (target->driver->render_step)
 				rc = target->driver->render_step(target->conn, s, text, err);
 			else {
 				char *json = migrate_step_to_json(s);
-				bson_string_append_printf(text, "%s\n", json ? json : "");
+				migrate_buf_printf(text, "%s\n", json ? json : "");
 				free(json);
 			}
 		}
 	}
-	if (rc == 0)
+	/* A text that could not grow is incomplete: never hand it out. */
+	if (rc == 0 && !text->failed)
 		*out = migrate__strdup(text->str);
-	bson_string_free(text, true);
+	migrate__buf_free(text, true);
 	free(sorted);
 	migrate__history_free(&h);
 	if (rc == 0 && !*out)

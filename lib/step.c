@@ -951,15 +951,15 @@ const bson_t *migrate_step_document(const migrate_step_t *step)
 
 char *migrate_step_to_json(const migrate_step_t *step)
 {
-	bson_string_t *s;
+	migrate_buf_t *s;
 	char *out;
 
 	if (!step)
 		return NULL;
-	s = bson_string_new(NULL);
+	s = migrate__buf_new(NULL);
 	migrate__json_canonical(&step->doc, false, s);
 	out = migrate__strdup(s->str);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return out;
 }
 

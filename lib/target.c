@@ -31,13 +31,25 @@ static int driver_for_url(const char *url, const migrate_driver_t **out, migrate
 	return found ? 0 : migrate__builtin_for_url(url, out, err);
 }
 
+int migrate_driver_init(migrate_driver_t *driver, unsigned version)
+{
+	if (!driver)
+		return MIGRATE_EINVAL;
+	if (version < 2 || version > MIGRATE_DRIVER_VERSION)
+		return MIGRATE_EVERSION;
+	memset(driver, 0, sizeof *driver);
+	driver->version = version;
+	return 0;
+}
+
 static int check_driver(const migrate_driver_t *d, migrate_error_t *err)
 {
 	if (!d || !d->name)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver is NULL or has no name");
-	if (d->version < 1 || d->version > MIGRATE_DRIVER_VERSION)
+	/* Version 1 rendered into a migrate_buf_t: its render_step cannot be called with a migrate_buf_t. */
+	if (d->version < 2 || d->version > MIGRATE_DRIVER_VERSION)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
-				    "driver %s: interface version %u is not supported (this library: 1 to %d)", d->name,
+				    "driver %s: interface version %u is not supported (this library: 2 to %d)", d->name,
 				    d->version, MIGRATE_DRIVER_VERSION);
 	if (!d->apply_step || !d->history_read || !d->history_write || !d->history_delete || !d->lock_try ||
 	    !d->lock_release)

@@ -41,22 +41,22 @@ static void seed(const char *url, int rows)
 {
 	static const char *const tags[] = {"[]", "[1]", "[1,2]", "[1,2,3]"};
 	static const char *const status[] = {"a", "b", "c"};
-	bson_string_t *doc =
-		bson_string_new("{\"columns\":[{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
+	migrate_buf_t *doc =
+		migrate__buf_new("{\"columns\":[{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
 				"{\"name\":\"tags\",\"type\":\"json\"},{\"name\":\"status\",\"type\":\"text\"},"
 				"{\"name\":\"counter\",\"type\":\"integer\"}],\"rows\":[");
 	char path[1300];
 	int i;
 
 	for (i = 1; i <= rows; i++)
-		bson_string_append_printf(doc, "%s{\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
+		migrate_buf_printf(doc, "%s{\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
 					  i > 1 ? "," : "", i, tags[i % 4], status[i % 3], i * 10);
-	bson_string_append(doc, "]}");
+	migrate_buf_append(doc, "]}");
 	snprintf(path, sizeof path, "%s", dir_of(url));
 	CHECK(mkdir(path, 0777) == 0);
 	snprintf(path, sizeof path, "%s/legacy.json", dir_of(url));
 	CHECK(jsondir_write_text(path, doc->str) == 0);
-	bson_string_free(doc, true);
+	migrate__buf_free(doc, true);
 }
 
 static bson_t *load(const char *path)
@@ -79,17 +79,17 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The canonical texts of the array at `key`, sorted when `sort` (rows have no order), one per line. */
-static void dump_array(const bson_t *file, const char *key, bool sort, bson_string_t *out)
+static void dump_array(const bson_t *file, const char *key, bool sort, migrate_buf_t *out)
 {
 	bson_iter_t it, a;
 	char **lines = NULL;
 	size_t n = 0, i;
 
-	bson_string_append_printf(out, "%s:\n", key);
+	migrate_buf_printf(out, "%s:\n", key);
 	if (!bson_iter_init_find(&it, file, key) || !bson_iter_recurse(&it, &a))
 		return;
 	while (bson_iter_next(&a)) {
-		bson_string_t *s = bson_string_new(NULL);
+		migrate_buf_t *s = migrate__buf_new(NULL);
 		const uint8_t *data;
 		uint32_t len;
 		bson_t doc;
@@ -98,26 +98,26 @@ static void dump_array(const bson_t *file, const char *key, bool sort, bson_stri
 		migrate__json_canonical(&doc, false, s);
 		lines = realloc(lines, (n + 1) * sizeof *lines);
 		CHECK(lines != NULL);
-		lines[n++] = bson_string_free(s, false);
+		lines[n++] = migrate__buf_free(s, false);
 	}
 	if (sort && n)
 		qsort(lines, n, sizeof *lines, cmp_str);
 	for (i = 0; i < n; i++) {
-		bson_string_append_printf(out, "  %s\n", lines[i]);
+		migrate_buf_printf(out, "  %s\n", lines[i]);
 		bson_free(lines[i]);
 	}
 	free(lines);
 }
 
 /* One table: its columns in order, its indexes by name, its rows in any order (the batch stamp is no state). */
-static void dump_table(const char *dir, const char *file, bson_string_t *out)
+static void dump_table(const char *dir, const char *file, migrate_buf_t *out)
 {
 	char path[1400];
 	bson_t *doc;
 
 	snprintf(path, sizeof path, "%s/%s", dir, file);
 	doc = load(path);
-	bson_string_append_printf(out, "== %.*s\n", (int)(strlen(file) - 5), file);
+	migrate_buf_printf(out, "== %.*s\n", (int)(strlen(file) - 5), file);
 	dump_array(doc, "columns", false, out);
 	dump_array(doc, "indexes", true, out);
 	dump_array(doc, "rows", true, out);
@@ -125,7 +125,7 @@ static void dump_table(const char *dir, const char *file, bson_string_t *out)
 }
 
 /* The history without times, hosts or library versions. */
-static void dump_history(const char *dir, bson_string_t *out)
+static void dump_history(const char *dir, migrate_buf_t *out)
 {
 	static const char *const keep[] = {"version", "name", "checksum", "state", "steps_done", "checkpoint", "error"};
 	char path[1400], *names, *name, *save = NULL;
@@ -142,9 +142,9 @@ static void dump_history(const char *dir, bson_string_t *out)
 		for (i = 0; i < sizeof keep / sizeof keep[0]; i++)
 			if (bson_iter_init_find(&it, doc, keep[i]))
 				bson_append_iter(&kept, NULL, 0, &it);
-		bson_string_append(out, "== history ");
+		migrate_buf_append(out, "== history ");
 		migrate__json_canonical(&kept, false, out);
-		bson_string_append_c(out, '\n');
+		migrate_buf_append_c(out, '\n');
 		bson_destroy(&kept);
 		bson_destroy(doc);
 	}
@@ -156,7 +156,7 @@ static char *dump(const char *url, const char *const *canon)
 {
 	(void)canon;
 	const char *dir = dir_of(url);
-	bson_string_t *out = bson_string_new(NULL);
+	migrate_buf_t *out = migrate__buf_new(NULL);
 	char *names = jsondir_list(dir), *name, *save = NULL;
 
 	/* jsondir_list sorts, and recurses into _history and lock directories: tables are the top-level *.json. */
@@ -169,7 +169,7 @@ static char *dump(const char *url, const char *const *canon)
 	}
 	free(names);
 	dump_history(dir, out);
-	return bson_string_free(out, false);
+	return migrate__buf_free(out, false);
 }
 
 static long audit_runs(const char *url)

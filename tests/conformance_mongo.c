@@ -32,18 +32,18 @@ static void seed(const char *url, int rows)
 {
 	static const char *const tags[] = {"[]", "[1]", "[1,2]", "[1,2,3]"};
 	static const char *const status[] = {"a", "b", "c"};
-	bson_string_t *docs = bson_string_new("[");
+	migrate_buf_t *docs = migrate__buf_new("[");
 	mongoc_client_t *c = mt_client(url);
 	char db[200];
 	int i;
 
 	db_of(url, db, sizeof db);
 	for (i = 1; i <= rows; i++)
-		bson_string_append_printf(docs, "%s{\"_id\":%d,\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
+		migrate_buf_printf(docs, "%s{\"_id\":%d,\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
 					  i > 1 ? "," : "", i, i, tags[i % 4], status[i % 3], i * 10);
-	bson_string_append(docs, "]");
+	migrate_buf_append(docs, "]");
 	mt_insert(c, db, "legacy", docs->str);
-	bson_string_free(docs, true);
+	migrate__buf_free(docs, true);
 	mongoc_client_destroy(c);
 }
 
@@ -58,28 +58,28 @@ static void seed_sessions(const char *url)
 					     "executing", "completed", "failed"};
 	static const char *const tools[] = {NULL, "null", "[]", "[\"tool_a\"]", "[\"tool_a\",\"tool_b\",\"tool_c\"]"};
 	static const char *const failures[] = {NULL, "null", "[]", "[\"fail_a\"]"};
-	bson_string_t *docs = bson_string_new("[");
+	migrate_buf_t *docs = migrate__buf_new("[");
 	mongoc_client_t *c = mt_client(url);
 	char db[200];
 	int i;
 
 	db_of(url, db, sizeof db);
 	for (i = 1; i <= 24; i++) {
-		bson_string_append_printf(docs,
+		migrate_buf_printf(docs,
 					  "%s{\"_id\":%d,\"job_id\":\"job_%d\",\"user_id\":\"user_%d\","
 					  "\"operation_type\":\"generate\",\"status\":\"%s\","
 					  "\"tool_requirements\":[{\"description\":\"Predict solubility\"}],"
 					  "\"error_message\":null,\"created_at\":{\"$date\":{\"$numberLong\":\"%d\"}}",
 					  i > 1 ? "," : "", i, i, i % 5, status[i % 7], 1700000000 + i);
 		if (tools[i % 5])
-			bson_string_append_printf(docs, ",\"tool_ids\":%s", tools[i % 5]);
+			migrate_buf_printf(docs, ",\"tool_ids\":%s", tools[i % 5]);
 		if (failures[i % 4])
-			bson_string_append_printf(docs, ",\"tool_failure_ids\":%s", failures[i % 4]);
-		bson_string_append(docs, "}");
+			migrate_buf_printf(docs, ",\"tool_failure_ids\":%s", failures[i % 4]);
+		migrate_buf_append(docs, "}");
 	}
-	bson_string_append(docs, "]");
+	migrate_buf_append(docs, "]");
 	mt_insert(c, db, "sessions", docs->str);
-	bson_string_free(docs, true);
+	migrate__buf_free(docs, true);
 	mongoc_client_destroy(c);
 }
 
@@ -94,7 +94,7 @@ static const conf_seed seeds[] = {
 };
 
 /* One collection's documents in _id order, each with sorted keys (a rename moves a field to the end). */
-static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, const char *projection, bson_string_t *out)
+static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, const char *projection, migrate_buf_t *out)
 {
 	mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
 	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, proj;
@@ -111,13 +111,13 @@ static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, cons
 		bson_destroy(&proj);
 	}
 	cur = mongoc_collection_find_with_opts(col, &filter, &opts, NULL);
-	bson_string_append_printf(out, "== %s\n", coll);
+	migrate_buf_printf(out, "== %s\n", coll);
 	while (mongoc_cursor_next(cur, &doc)) {
 		migrate__json_canonical(doc, false, out);
-		bson_string_append_c(out, '\n');
+		migrate_buf_append_c(out, '\n');
 	}
 	CHECK(!mongoc_cursor_error(cur, &e));
-	bson_string_append_printf(out, "indexes: %s\n", mt_indexes(c, db, coll));
+	migrate_buf_printf(out, "indexes: %s\n", mt_indexes(c, db, coll));
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&opts);
 	bson_destroy(&filter);
@@ -127,7 +127,7 @@ static void dump_docs(mongoc_client_t *c, const char *db, const char *coll, cons
 static char *dump(const char *url, const char *const *canon)
 {
 	mongoc_client_t *c;
-	bson_string_t *out = bson_string_new(NULL);
+	migrate_buf_t *out = migrate__buf_new(NULL);
 	char db[200], list[8192], *save = NULL, *name, *res;
 
 	CHECK(canon == NULL); /* MongoDB seeds have no values that differ between runs */
@@ -151,7 +151,7 @@ static char *dump(const char *url, const char *const *canon)
 	}
 	mongoc_client_destroy(c);
 	res = strdup(out->str);
-	bson_string_free(out, true);
+	migrate__buf_free(out, true);
 	return res;
 }
 

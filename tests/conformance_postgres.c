@@ -138,14 +138,14 @@ static char *dump(const char *url, const char *const *canon)
 		"SELECT 'enum ' || t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM "
 		"pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname) x";
 	PGconn *c = PQconnectdb(url);
-	bson_string_t *out = bson_string_new("schema:\n");
+	migrate_buf_t *out = migrate__buf_new("schema:\n");
 	PGresult *tables;
 	char *s, *res;
 	int i;
 
 	CHECK(PQstatus(c) == CONNECTION_OK);
 	s = pgt_value(c, schema_sql);
-	bson_string_append_printf(out, "%s\n", s);
+	migrate_buf_printf(out, "%s\n", s);
 	free(s);
 	tables = PQexec(
 		c, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema = "
@@ -157,7 +157,7 @@ static char *dump(const char *url, const char *const *canon)
 		snprintf(q, sizeof q, "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM %s t",
 			 query ? query : table);
 		s = pgt_value(c, q);
-		bson_string_append_printf(out, "table %s:\n%s\n", table, s);
+		migrate_buf_printf(out, "table %s:\n%s\n", table, s);
 		free(s);
 	}
 	PQclear(tables);
@@ -167,12 +167,12 @@ static char *dump(const char *url, const char *const *canon)
 				 "steps_done, checkpoint, error), E'\\n' ORDER BY plan, version), '') FROM "
 				 "_migrate_history");
 		if (*s)
-			bson_string_append_printf(out, "history:\n%s\n", s);
+			migrate_buf_printf(out, "history:\n%s\n", s);
 		free(s);
 	}
 	PQfinish(c);
 	res = strdup(out->str);
-	bson_string_free(out, true);
+	migrate__buf_free(out, true);
 	return res;
 }
 

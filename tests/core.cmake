@@ -7,6 +7,7 @@ migrate_test(core_validation SOURCES core_validation.c custom_driver.c LABELS co
 # the library) must still be refused by every run before anything is written.
 migrate_test(core_revalidate SOURCES core_revalidate.c custom_driver.c LABELS core INTERNAL)
 migrate_test(core_batch SOURCES core_batch.c LABELS core INTERNAL)
+migrate_test(core_buf SOURCES core_buf.c LABELS core)
 migrate_test(core_checksum SOURCES core_checksum.c LIBS PkgConfig::CRYPTO LABELS core)
 migrate_test(core_json SOURCES core_json.c LABELS core)
 migrate_test(custom_driver SOURCES custom_driver_test.c custom_driver.c LABELS core)

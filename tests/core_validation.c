@@ -514,18 +514,18 @@ TEST(target_version_not_in_plan)
 static char *snapshot(const char *dir)
 {
 	char *names = jsondir_list(dir), *p, *save = NULL;
-	bson_string_t *s = bson_string_new(names);
+	migrate_buf_t *s = migrate__buf_new(names);
 
 	for (p = strtok_r(names, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		char path[2048];
 		char *text;
 		snprintf(path, sizeof path, "%s/%s", dir, p);
 		text = jsondir_read_text(path);
-		bson_string_append_printf(s, "\n%s=%s", p, text ? text : "(dir)");
+		migrate_buf_printf(s, "\n%s=%s", p, text ? text : "(dir)");
 		bson_free(text);
 	}
 	bson_free(names);
-	return bson_string_free(s, false);
+	return migrate__buf_free(s, false);
 }
 
 /* A step with no inverse on the down path: nothing is reverted, not even later versions. */
@@ -650,6 +650,11 @@ TEST(struct_versions)
 	rc = migrate_target_from_driver(&t, &bad, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EVERSION);
 	CHECK(t == NULL);
+	/* Version 1 drivers rendered into a migrate_buf_t: refused, not called with a migrate_buf_t. */
+	bad.version = 1;
+	rc = migrate_driver_register(&bad, &err);
+	CHECK_INT(rc, MIGRATE_EVERSION);
+	CHECK_HAS(err.message, "interface version 1");
 	bad.version = MIGRATE_DRIVER_VERSION;
 	bad.lock_try = NULL;
 	rc = migrate_driver_register(&bad, &err);
@@ -818,4 +823,62 @@ TEST(sqlite_nothing_written)
 #else
 	harness_skip("the SQLite driver is not built");
 #endif
+}
+
+/* A driver struct from the init function or macro: this header's version, every callback NULL. */
+TEST(driver_init)
+{
+	migrate_driver_t d, m = MIGRATE_DRIVER_INIT;
+	migrate_error_t err;
+
+	memset(&d, 0xff, sizeof d);
+	CHECK_INT(migrate_driver_init(&d, MIGRATE_DRIVER_VERSION), 0);
+	CHECK_INT((int)d.version, MIGRATE_DRIVER_VERSION);
+	CHECK(d.name == NULL && d.schemes == NULL && d.open == NULL && d.render_step == NULL && d.rollback == NULL);
+	CHECK_INT((int)m.version, MIGRATE_DRIVER_VERSION);
+	CHECK(m.apply_step == NULL && m.lock_release == NULL);
+	CHECK_INT(migrate_driver_init(&d, 1), MIGRATE_EVERSION);
+	CHECK_INT(migrate_driver_init(&d, MIGRATE_DRIVER_VERSION + 1), MIGRATE_EVERSION);
+	CHECK_INT(migrate_driver_init(NULL, MIGRATE_DRIVER_VERSION), MIGRATE_EINVAL);
+	/* An initialised driver without its required callbacks is refused by name. */
+	fresh_err(&err);
+	migrate_driver_init(&d, MIGRATE_DRIVER_VERSION);
+	d.name = "empty";
+	CHECK_INT(migrate_driver_register(&d, &err), MIGRATE_EINVAL);
+	CHECK_HAS(err.message, "empty");
+}
+
+/* Every op has its own name, validation finds the op by it, and a step knows its op. */
+TEST(op_catalog)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v = NULL;
+	migrate_step_t *s = NULL;
+	migrate_error_t err;
+	char json[128];
+	int op, other;
+
+	fresh_err(&err);
+	CHECK_OK(migrate_plan_new(&plan, "ops", &err), &err);
+	CHECK_OK(migrate_plan_add_version(plan, 1, "one", &v, &err), &err);
+	for (op = MIGRATE_OP_UNKNOWN + 1; op < MIGRATE_OP_COUNT; op++) {
+		const char *name = migrate_op_name((migrate_op_t)op);
+		CHECK(name != NULL);
+		for (other = MIGRATE_OP_UNKNOWN + 1; other < op; other++)
+			CHECK(strcmp(name, migrate_op_name((migrate_op_t)other)) != 0);
+		/* Known by name: refused for a missing field or as code-only, never as an unknown op. */
+		snprintf(json, sizeof json, "{\"op\": \"%s\", \"unknown_field\": 1}", name);
+		CHECK(migrate_version_add_step_json(v, json, &s, &err) != 0);
+		CHECK(strstr(err.message, "unknown op") == NULL);
+	}
+	CHECK(migrate_op_name(MIGRATE_OP_UNKNOWN) == NULL);
+	CHECK(migrate_op_name(MIGRATE_OP_COUNT) == NULL);
+	CHECK(migrate_version_add_step_json(v, "{\"op\": \"create_tables\"}", &s, &err) != 0);
+	CHECK_HAS(err.message, "unknown op");
+	CHECK_OK(migrate_version_add_step_json(v, "{\"op\": \"rename_table\", \"from\": \"a\", \"to\": \"b\"}", &s, &err),
+		 &err);
+	CHECK_INT((int)migrate_step_op(s), MIGRATE_OP_RENAME_TABLE);
+	CHECK_STR(migrate_step_op_name(s), "rename_table");
+	CHECK_INT((int)migrate_step_op(NULL), MIGRATE_OP_UNKNOWN);
+	migrate_plan_destroy(plan);
 }

@@ -32,6 +32,32 @@ typedef struct jd {
 
 /* ---- errors ---- */
 
+/* Heap text buffers over the public migrate_buf_t (the driver uses the public API only). */
+static migrate_buf_t *buf_new(const char *init)
+{
+	migrate_buf_t *b = malloc(sizeof *b);
+
+	if (!b)
+		abort();
+	migrate_buf_init(b);
+	migrate_buf_append(b, init);
+	return b;
+}
+
+/* Frees `b`; unless `free_text`, returns its text (caller frees). */
+static char *buf_free(migrate_buf_t *b, bool free_text)
+{
+	char *text = NULL;
+
+	if (b->failed)
+		abort();
+	if (!free_text)
+		text = strdup(b->str);
+	migrate_buf_release(b);
+	free(b);
+	return text;
+}
+
 static int fail(migrate_error_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(migrate_error_t *err, int code, const char *fmt, ...)
@@ -52,43 +78,43 @@ static int fail_errno(migrate_error_t *err, const char *what, const char *path)
 
 /* ---- compact JSON, keys in document order ---- */
 
-static void put_doc(bson_string_t *out, const bson_t *doc, bool array);
+static void put_doc(migrate_buf_t *out, const bson_t *doc, bool array);
 
-static void put_string(bson_string_t *out, const char *s, uint32_t len)
+static void put_string(migrate_buf_t *out, const char *s, uint32_t len)
 {
 	uint32_t i;
 
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
-			bson_string_append_c(out, '\\');
-			bson_string_append_c(out, (char)c);
+			migrate_buf_append_c(out, '\\');
+			migrate_buf_append_c(out, (char)c);
 		} else if (c < 0x20 || c == 0x7f) {
-			bson_string_append_printf(out, "\\u%04x", c);
+			migrate_buf_printf(out, "\\u%04x", c);
 		} else {
-			bson_string_append_c(out, (char)c);
+			migrate_buf_append_c(out, (char)c);
 		}
 	}
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 }
 
-static void put_double(bson_string_t *out, double d)
+static void put_double(migrate_buf_t *out, double d)
 {
 	char buf[64];
 
 	if (!isfinite(d)) {
-		bson_string_append(out, "null");
+		migrate_buf_append(out, "null");
 		return;
 	}
 	snprintf(buf, sizeof buf, "%.17g", d);
 	/* Keep a double a double when the file is read back. */
 	if (!strpbrk(buf, ".eE"))
 		strcat(buf, ".0");
-	bson_string_append(out, buf);
+	migrate_buf_append(out, buf);
 }
 
-static void put_value(bson_string_t *out, const bson_iter_t *cit)
+static void put_value(migrate_buf_t *out, const bson_iter_t *cit)
 {
 	bson_iter_t it = *cit;
 	const uint8_t *data;
@@ -101,10 +127,10 @@ static void put_value(bson_string_t *out, const bson_iter_t *cit)
 		put_string(out, s, len);
 		break;
 	}
-	case BSON_TYPE_INT32: bson_string_append_printf(out, "%d", bson_iter_int32(&it)); break;
-	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
+	case BSON_TYPE_INT32: migrate_buf_printf(out, "%d", bson_iter_int32(&it)); break;
+	case BSON_TYPE_INT64: migrate_buf_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
 	case BSON_TYPE_DOUBLE: put_double(out, bson_iter_double(&it)); break;
-	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
 		if (BSON_ITER_HOLDS_ARRAY(&it))
@@ -114,35 +140,35 @@ static void put_value(bson_string_t *out, const bson_iter_t *cit)
 		if (bson_init_static(&sub, data, len))
 			put_doc(out, &sub, BSON_ITER_HOLDS_ARRAY(&it));
 		break;
-	default: bson_string_append(out, "null"); break;
+	default: migrate_buf_append(out, "null"); break;
 	}
 }
 
-static void put_doc(bson_string_t *out, const bson_t *doc, bool array)
+static void put_doc(migrate_buf_t *out, const bson_t *doc, bool array)
 {
 	bson_iter_t it;
 	int n = 0;
 
-	bson_string_append_c(out, array ? '[' : '{');
+	migrate_buf_append_c(out, array ? '[' : '{');
 	if (bson_iter_init(&it, doc))
 		while (bson_iter_next(&it)) {
 			if (n++)
-				bson_string_append_c(out, ',');
+				migrate_buf_append_c(out, ',');
 			if (!array) {
 				put_string(out, bson_iter_key(&it), (uint32_t)strlen(bson_iter_key(&it)));
-				bson_string_append_c(out, ':');
+				migrate_buf_append_c(out, ':');
 			}
 			put_value(out, &it);
 		}
-	bson_string_append_c(out, array ? ']' : '}');
+	migrate_buf_append_c(out, array ? ']' : '}');
 }
 
 static char *to_json(const bson_t *doc, bool array)
 {
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = buf_new(NULL);
 
 	put_doc(s, doc, array);
-	return bson_string_free(s, false);
+	return buf_free(s, false);
 }
 
 /* ---- files ---- */
@@ -150,20 +176,20 @@ static char *to_json(const bson_t *doc, bool array)
 char *jsondir_read_text(const char *path)
 {
 	struct stat st;
-	bson_string_t *s;
+	migrate_buf_t *s;
 	char buf[4097];
 	size_t n;
 	FILE *f;
 
 	if (stat(path, &st) != 0 || S_ISDIR(st.st_mode) || !(f = fopen(path, "rb")))
 		return NULL;
-	s = bson_string_new(NULL);
+	s = buf_new(NULL);
 	while ((n = fread(buf, 1, sizeof buf - 1, f)) > 0) {
 		buf[n] = '\0';
-		bson_string_append(s, buf);
+		migrate_buf_append(s, buf);
 	}
 	fclose(f);
-	return bson_string_free(s, false);
+	return buf_free(s, false);
 }
 
 int jsondir_write_text(const char *path, const char *text)
@@ -1510,26 +1536,24 @@ static int jd_check_step(void *conn, const migrate_step_t *step, migrate_error_t
 	return 0;
 }
 
-static int jd_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+/* Written from <migrate/driver.h> alone, as a third party would: a switch over migrate_op_t. */
+static int jd_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	const bson_t *d = migrate_step_document(step);
-	const char *op = migrate_step_op_name(step);
 	char *json = to_json(d, false);
 
 	(void)conn;
 	(void)err;
-	if (!strcmp(op, "create_table"))
-		bson_string_append_printf(out, "create %s.json\n", doc_str(d, "table"));
-	else if (!strcmp(op, "drop_table"))
-		bson_string_append_printf(out, "remove %s.json\n", doc_str(d, "table"));
-	else if (!strcmp(op, "rename_table"))
-		bson_string_append_printf(out, "rename %s.json to %s.json\n", doc_str(d, "from"), doc_str(d, "to"));
-	else if (!strcmp(op, "command"))
-		bson_string_append_printf(out, "run commands: %s\n", json);
-	else if (!strcmp(op, "assert"))
-		bson_string_append_printf(out, "check %s.json: %s\n", step_table(d), json);
-	else
-		bson_string_append_printf(out, "rewrite %s.json: %s\n", doc_str(d, "table"), json);
+	switch (migrate_step_op(step)) {
+	case MIGRATE_OP_CREATE_TABLE: migrate_buf_printf(out, "create %s.json\n", doc_str(d, "table")); break;
+	case MIGRATE_OP_DROP_TABLE: migrate_buf_printf(out, "remove %s.json\n", doc_str(d, "table")); break;
+	case MIGRATE_OP_RENAME_TABLE:
+		migrate_buf_printf(out, "rename %s.json to %s.json\n", doc_str(d, "from"), doc_str(d, "to"));
+		break;
+	case MIGRATE_OP_COMMAND: migrate_buf_printf(out, "run commands: %s\n", json); break;
+	case MIGRATE_OP_ASSERT: migrate_buf_printf(out, "check %s.json: %s\n", step_table(d), json); break;
+	default: migrate_buf_printf(out, "rewrite %s.json: %s\n", doc_str(d, "table"), json); break;
+	}
 	bson_free(json);
 	return 0;
 }
@@ -1920,17 +1944,17 @@ char *jsondir_list(const char *dir)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = buf_new(NULL);
 
 	list_into(dir, "", &names, &n, &cap);
 	if (n)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (i = 0; i < n; i++) {
 		if (i)
-			bson_string_append_c(s, ',');
-		bson_string_append(s, names[i]);
+			migrate_buf_append_c(s, ',');
+		migrate_buf_append(s, names[i]);
 		free(names[i]);
 	}
 	free(names);
-	return bson_string_free(s, false);
+	return buf_free(s, false);
 }

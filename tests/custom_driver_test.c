@@ -192,18 +192,18 @@ static char *file_text(const db *d, const char *name)
 static char *tables(const db *d)
 {
 	char *names = jsondir_list(d->dir), *p, *save = NULL;
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 
 	for (p = strtok_r(names, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		char *text;
 		if (strchr(p, '/') || p[0] == '_')
 			continue;
 		text = file_text(d, p);
-		bson_string_append_printf(s, "%s=%s\n", p, text ? text : "(dir)");
+		migrate_buf_printf(s, "%s=%s\n", p, text ? text : "(dir)");
 		bson_free(text);
 	}
 	bson_free(names);
-	return bson_string_free(s, false);
+	return migrate__buf_free(s, false);
 }
 
 #define CHECK_TABLES(d, expected)              \
@@ -217,15 +217,15 @@ static char *tables(const db *d)
 static char *snapshot(const db *d)
 {
 	char *names = jsondir_list(d->dir), *p, *save = NULL;
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 
 	for (p = strtok_r(names, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		char *text = file_text(d, p);
-		bson_string_append_printf(s, "%s=%s\n", p, text ? text : "(dir)");
+		migrate_buf_printf(s, "%s=%s\n", p, text ? text : "(dir)");
 		bson_free(text);
 	}
 	bson_free(names);
-	return bson_string_free(s, false);
+	return migrate__buf_free(s, false);
 }
 
 /* The history record of (plan, version) as stored, or false when absent. */

@@ -10,7 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdbool.h>
+
+#include <migrate/driver.h>
 #include <migrate/migrate.h>
+
+/* The library's heap text buffers (lib/buf.c), for the tests' own string building. */
+migrate_buf_t *migrate__buf_new(const char *init);
+char *migrate__buf_free(migrate_buf_t *b, bool free_text);
 
 typedef void (*harness_fn)(void);
 void harness_register(const char *name, harness_fn fn);

@@ -314,18 +314,18 @@ TEST(both_paths_same_result)
 		snprintf(tag, sizeof tag, "paths%d", mode);
 		url = mt_fresh_db(tag);
 		c = mt_client(url);
-		bson_string_t *docs = bson_string_new("[");
+		migrate_buf_t *docs = migrate__buf_new("[");
 		for (int i = 0; i < 250; i++)
-			bson_string_append_printf(docs,
+			migrate_buf_printf(docs,
 						  "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
 						  i ? "," : "", i, i,
 						  i % 3 == 0   ? "p"
 						  : i % 3 == 1 ? "r"
 							       : "x",
 						  i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
-		bson_string_append(docs, "]");
+		migrate_buf_append(docs, "]");
 		mt_insert(c, mt_db(), "jobs", docs->str);
-		bson_string_free(docs, true);
+		migrate__buf_free(docs, true);
 		setenv("MIGRATE_MONGO_RANGE_UPDATES", mode ? "1" : "0", 1);
 		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 		opts.batch_size = 40;
@@ -606,14 +606,14 @@ TEST(batches_cancel_resume)
 	migrate_run_options_t opts;
 	migrate_target_t *t;
 	int left = 3;
-	bson_string_t *docs = bson_string_new("[");
+	migrate_buf_t *docs = migrate__buf_new("[");
 
 	/* String _ids: FerretDB finds those by index, integers by a scan. */
 	for (int i = 0; i < 1000; i++)
-		bson_string_append_printf(docs, "%s{\"_id\":\"d%04d\",\"arr\":[%d]}", i ? "," : "", i, i);
-	bson_string_append(docs, "]");
+		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\",\"arr\":[%d]}", i ? "," : "", i, i);
+	migrate_buf_append(docs, "]");
 	mt_insert(c, mt_db(), "jobs", docs->str);
-	bson_string_free(docs, true);
+	migrate__buf_free(docs, true);
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 	opts.batch_size = 100;
 	opts.on_event = cancel_after;

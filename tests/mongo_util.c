@@ -297,7 +297,7 @@ bool mt_exists(mongoc_client_t *c, const char *db, const char *coll)
 	return strstr(padded, needle) != NULL;
 }
 
-static void dump_coll(mongoc_client_t *c, const char *db, const char *coll, bson_string_t *out, const char *filter,
+static void dump_coll(mongoc_client_t *c, const char *db, const char *coll, migrate_buf_t *out, const char *filter,
 		      const char *projection)
 {
 	mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
@@ -316,15 +316,15 @@ static void dump_coll(mongoc_client_t *c, const char *db, const char *coll, bson
 		bson_destroy(&p);
 	}
 	cur = mongoc_collection_find_with_opts(col, &f, opts, NULL);
-	bson_string_append_printf(out, "== %s\n", coll);
+	migrate_buf_printf(out, "== %s\n", coll);
 	while (mongoc_cursor_next(cur, &doc)) {
 		char *j = bson_as_canonical_extended_json(doc, NULL);
-		bson_string_append_printf(out, "%s\n", j);
+		migrate_buf_printf(out, "%s\n", j);
 		bson_free(j);
 	}
 	if (mongoc_cursor_error(cur, &e))
 		harness_fail(__FILE__, __LINE__, "dump of %s failed: %s", coll, e.message);
-	bson_string_append_printf(out, "indexes: %s\n", mt_indexes(c, db, coll));
+	migrate_buf_printf(out, "indexes: %s\n", mt_indexes(c, db, coll));
 	mongoc_cursor_destroy(cur);
 	bson_destroy(opts);
 	bson_destroy(&f);
@@ -338,7 +338,7 @@ char *mt_dump(mongoc_client_t *c, const char *db)
 
 char *mt_dump_except(mongoc_client_t *c, const char *db, const char *skip)
 {
-	bson_string_t *out = bson_string_new("");
+	migrate_buf_t *out = migrate__buf_new("");
 	char list[8192], *save = NULL, *name;
 	char *res;
 
@@ -358,7 +358,7 @@ char *mt_dump_except(mongoc_client_t *c, const char *db, const char *skip)
 		dump_coll(c, db, name, out, NULL, NULL);
 	}
 	res = strdup(out->str);
-	bson_string_free(out, true);
+	migrate__buf_free(out, true);
 	return res;
 }
 

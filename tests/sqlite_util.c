@@ -143,23 +143,23 @@ int tu_has_column(sqlite3 *db, const char *table, const char *column)
 
 /* ---- dump ---- */
 
-static void append_value(bson_string_t *out, sqlite3_stmt *st, int i)
+static void append_value(migrate_buf_t *out, sqlite3_stmt *st, int i)
 {
 	int n, k;
 	const unsigned char *b;
 
 	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_NULL: bson_string_append(out, "NULL"); break;
-	case SQLITE_INTEGER: bson_string_append_printf(out, "i%lld", (long long)sqlite3_column_int64(st, i)); break;
-	case SQLITE_FLOAT: bson_string_append_printf(out, "f%.17g", sqlite3_column_double(st, i)); break;
-	case SQLITE_TEXT: bson_string_append_printf(out, "t'%s'", (const char *)sqlite3_column_text(st, i)); break;
+	case SQLITE_NULL: migrate_buf_append(out, "NULL"); break;
+	case SQLITE_INTEGER: migrate_buf_printf(out, "i%lld", (long long)sqlite3_column_int64(st, i)); break;
+	case SQLITE_FLOAT: migrate_buf_printf(out, "f%.17g", sqlite3_column_double(st, i)); break;
+	case SQLITE_TEXT: migrate_buf_printf(out, "t'%s'", (const char *)sqlite3_column_text(st, i)); break;
 	default:
 		b = sqlite3_column_blob(st, i);
 		n = sqlite3_column_bytes(st, i);
-		bson_string_append(out, "x'");
+		migrate_buf_append(out, "x'");
 		for (k = 0; k < n; k++)
-			bson_string_append_printf(out, "%02x", b[k]);
-		bson_string_append(out, "'");
+			migrate_buf_printf(out, "%02x", b[k]);
+		migrate_buf_append(out, "'");
 	}
 }
 
@@ -169,7 +169,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Every row of one query, sorted, one per line. */
-static void dump_rows(sqlite3 *db, const char *sql, bson_string_t *out)
+static void dump_rows(sqlite3 *db, const char *sql, migrate_buf_t *out)
 {
 	sqlite3_stmt *st = prepare(db, sql, NULL);
 	char **rows = NULL;
@@ -177,21 +177,21 @@ static void dump_rows(sqlite3 *db, const char *sql, bson_string_t *out)
 	int c;
 
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		bson_string_t *row = bson_string_new("  ");
+		migrate_buf_t *row = migrate__buf_new("  ");
 		for (c = 0; c < sqlite3_column_count(st); c++) {
 			if (c)
-				bson_string_append(row, ", ");
+				migrate_buf_append(row, ", ");
 			append_value(row, st, c);
 		}
 		rows = realloc(rows, (n + 1) * sizeof *rows);
-		rows[n++] = bson_string_free(row, false);
+		rows[n++] = migrate__buf_free(row, false);
 	}
 	sqlite3_finalize(st);
 	if (n)
 		qsort(rows, n, sizeof *rows, cmp_str);
 	for (i = 0; i < n; i++) {
-		bson_string_append(out, rows[i]);
-		bson_string_append(out, "\n");
+		migrate_buf_append(out, rows[i]);
+		migrate_buf_append(out, "\n");
 		bson_free(rows[i]);
 	}
 	free(rows);
@@ -200,25 +200,25 @@ static void dump_rows(sqlite3 *db, const char *sql, bson_string_t *out)
 /* The dump of tu_dump, leaving out the objects named `skip` (NULL: none) and empty histories. */
 static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 {
-	bson_string_t *out = bson_string_new(NULL);
+	migrate_buf_t *out = migrate__buf_new(NULL);
 	sqlite3_stmt *st;
 	char sql[600];
 
-	bson_string_append(out, "schema:\n");
+	migrate_buf_append(out, "schema:\n");
 	if (keep_store) {
 		snprintf(sql, sizeof sql,
 			 "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT IN ('_migrate_lock', "
 			 "'sqlite_sequence')");
 	} else {
 		/* Columns and index keys as the catalog reads them: a rename may re-quote the CREATE text. */
-		bson_string_append(out, "columns:\n");
+		migrate_buf_append(out, "columns:\n");
 		snprintf(sql, sizeof sql,
 			 "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m, "
 			 "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%%' ESCAPE "
 			 "'\\' AND m.name NOT LIKE '\\_migrate\\_%%' ESCAPE '\\' AND m.name <> '%s'",
 			 skip ? skip : "");
 		dump_rows(db, sql, out);
-		bson_string_append(out, "indexes:\n");
+		migrate_buf_append(out, "indexes:\n");
 		snprintf(sql, sizeof sql,
 			 "SELECT m.tbl_name, m.name, l.\"unique\", l.partial, i.seqno, i.name FROM sqlite_master m "
 			 "JOIN pragma_index_list(m.tbl_name) l ON l.name = m.name, pragma_index_info(m.name) i "
@@ -233,22 +233,22 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 		 skip ? skip : "", keep_store ? "" : "AND name NOT LIKE '\\_migrate\\_%' ESCAPE '\\'");
 	st = prepare(db, sql, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		bson_string_t *q = bson_string_new("SELECT * FROM \"");
+		migrate_buf_t *q = migrate__buf_new("SELECT * FROM \"");
 		const char *p;
 		for (p = (const char *)sqlite3_column_text(st, 0); *p; p++) {
 			if (*p == '"')
-				bson_string_append_c(q, '"');
-			bson_string_append_c(q, *p);
+				migrate_buf_append_c(q, '"');
+			migrate_buf_append_c(q, *p);
 		}
-		bson_string_append(q, "\"");
-		bson_string_append_printf(out, "table %s:\n", (const char *)sqlite3_column_text(st, 0));
+		migrate_buf_append(q, "\"");
+		migrate_buf_printf(out, "table %s:\n", (const char *)sqlite3_column_text(st, 0));
 		dump_rows(db, q->str, out);
-		bson_string_free(q, true);
+		migrate__buf_free(q, true);
 	}
 	sqlite3_finalize(st);
 	/* The driver's record of enums is state too, once it holds any. */
 	if (!keep_store && tu_has_table(db, "_migrate_enums") && tu_int(db, "SELECT count(*) FROM _migrate_enums") > 0) {
-		bson_string_append(out, "enums:\n");
+		migrate_buf_append(out, "enums:\n");
 		dump_rows(db, "SELECT * FROM _migrate_enums", out);
 	}
 	if (tu_has_table(db, "_migrate_history") &&
@@ -256,10 +256,10 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 		snprintf(sql, sizeof sql,
 			 "SELECT plan, version, name, checksum, state, steps_done, checkpoint, error FROM "
 			 "_migrate_history");
-		bson_string_append(out, "history:\n");
+		migrate_buf_append(out, "history:\n");
 		dump_rows(db, sql, out);
 	}
-	return bson_string_free(out, false);
+	return migrate__buf_free(out, false);
 }
 
 char *tu_dump(sqlite3 *db)

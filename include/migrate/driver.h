@@ -12,6 +12,8 @@
 #ifndef MIGRATE_DRIVER_H
 #define MIGRATE_DRIVER_H
 
+#include <stdarg.h>
+
 #include <bson/bson.h>
 
 #include "migrate.h"
@@ -20,95 +22,259 @@
 extern "C" {
 #endif
 
-#define MIGRATE_DRIVER_VERSION 1
+/**
+ * The interface version of this header: the value of migrate_driver_t.version
+ * for a driver that fills every field declared here. Version 2 renders into
+ * a migrate_buf_t (version 1's migrate_buf_t is no longer accepted).
+ */
+#define MIGRATE_DRIVER_VERSION 2
 
-/* One history record of a (plan, version); strings may be NULL. */
+/* ---- Text buffers, for render_step. ----------------------------------- */
+
+/**
+ * A growable, NUL-terminated string. Initialise with migrate_buf_init() (or
+ * MIGRATE_BUF_INIT), append with the functions below, release with
+ * migrate_buf_release(). An allocation failure is sticky: the buffer keeps
+ * its text, sets `failed` and ignores later appends, so one check at the end
+ * suffices. Not thread-safe: one buffer, one thread at a time.
+ */
+typedef struct migrate_buf {
+	char *str;   /**< the text, NUL-terminated; never NULL after init; owned by the buffer */
+	size_t len;  /**< its length in bytes, without the NUL */
+	size_t cap;  /**< bytes allocated (0: `str` is a static empty string) */
+	int failed;  /**< non-zero once an allocation failed: the text is incomplete */
+} migrate_buf_t;
+
+/** A static initialiser: the empty string, nothing allocated. */
+#define MIGRATE_BUF_INIT {(char *)"", 0, 0, 0}
+
+/**
+ * Initialises `b` to the empty string without allocating.
+ * @param b the buffer (NULL: no-op)
+ */
+MIGRATE_EXPORT(void) migrate_buf_init(migrate_buf_t *b);
+/**
+ * Frees the text of `b` and leaves it empty and usable.
+ * @param b the buffer (NULL: no-op)
+ */
+MIGRATE_EXPORT(void) migrate_buf_release(migrate_buf_t *b);
+/**
+ * Appends `n` bytes of `s`.
+ * @param b the buffer
+ * @param s the bytes, copied
+ * @param n how many
+ * @return 0, MIGRATE_EINVAL (NULL `b`, or NULL `s` with `n` > 0) or MIGRATE_ENOMEM (sticky)
+ */
+MIGRATE_EXPORT(int) migrate_buf_append_n(migrate_buf_t *b, const char *s, size_t n);
+/**
+ * Appends the string `s`.
+ * @param b the buffer
+ * @param s the string, copied (NULL appends nothing)
+ * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (sticky)
+ */
+MIGRATE_EXPORT(int) migrate_buf_append(migrate_buf_t *b, const char *s);
+/**
+ * Appends one character.
+ * @param b the buffer
+ * @param c the character
+ * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (sticky)
+ */
+MIGRATE_EXPORT(int) migrate_buf_append_c(migrate_buf_t *b, char c);
+/**
+ * Appends printf-formatted text.
+ * @param b the buffer
+ * @param fmt a printf format
+ * @return 0, MIGRATE_EINVAL (NULL `b` or `fmt`, or a bad format) or MIGRATE_ENOMEM (sticky)
+ */
+MIGRATE_EXPORT(int) migrate_buf_printf(migrate_buf_t *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+/**
+ * migrate_buf_printf() with a va_list.
+ * @param b the buffer
+ * @param fmt a printf format
+ * @param ap its arguments
+ * @return as migrate_buf_printf()
+ */
+MIGRATE_EXPORT(int) migrate_buf_vprintf(migrate_buf_t *b, const char *fmt, va_list ap);
+/**
+ * Shortens the text to `len` bytes (a longer `len` changes nothing).
+ * @param b the buffer (NULL: no-op)
+ * @param len the new length
+ */
+MIGRATE_EXPORT(void) migrate_buf_truncate(migrate_buf_t *b, size_t len);
+
+/* ---- History records. -------------------------------------------------- */
+
+/**
+ * One history record of a (plan, version). Every string may be NULL. In
+ * history_read the record and its strings are the driver's, valid during the
+ * callback only; in history_write they are the engine's, valid during the
+ * call only (a driver copies what it keeps).
+ */
 typedef struct migrate_record {
-	uint64_t version;
-	const char *name;
-	const char *checksum;
-	int state;                 /* a migrate_state_t other than PENDING */
-	uint32_t steps_done;       /* steps currently in effect (the journal) */
-	const char *checkpoint;    /* the running step's driver-defined resume point */
-	int64_t started_at_ms;
-	int64_t finished_at_ms;
-	int64_t duration_ms;
-	const char *applied_by;
-	const char *error;
-	const char *lib_version;
+	uint64_t version;          /**< the version id */
+	const char *name;          /**< the version's name */
+	const char *checksum;      /**< 64 lowercase hex digits (SHA-256 of the version) */
+	int state;                 /**< a migrate_state_t other than PENDING */
+	uint32_t steps_done;       /**< steps currently in effect (the journal) */
+	const char *checkpoint;    /**< the running step's driver-defined resume point */
+	int64_t started_at_ms;     /**< Unix time in ms */
+	int64_t finished_at_ms;    /**< Unix time in ms, 0 while running */
+	int64_t duration_ms;       /**< time spent applying, across resumed runs */
+	const char *applied_by;    /**< "host:pid" of the run */
+	const char *error;         /**< the failure's message, for FAILED */
+	const char *lib_version;   /**< MIGRATE_VERSION_STRING of the run */
 } migrate_record_t;
 
-/* Receives one record during history_read; the record is valid during the call only. */
+/**
+ * Receives one record during history_read.
+ * @param record valid during the call only
+ * @param ctx the engine's context, passed through
+ * @return 0 to go on; non-zero stops the read and is returned by history_read
+ */
 typedef int (*migrate_record_fn)(const migrate_record_t *record, void *ctx);
 
-/* What the engine passes to a driver running one step. */
+/** What the engine passes to a driver running one step (see migrate_exec_*). */
 typedef struct migrate_exec migrate_exec_t;
 
-/* Flags returned by step_flags. */
-#define MIGRATE_STEP_NO_TXN 1u /* runs outside the engine's transaction; journals itself per batch */
-/*
- * In a version with "transactional": false, runs with no transaction
- * around it (statements that refuse a transaction block); the engine
- * journals it afterwards, outside a transaction. In a transactional
+/**
+ * step_flags: the step runs outside the engine's transaction and journals
+ * itself per batch (migrate_exec_journal).
+ */
+#define MIGRATE_STEP_NO_TXN 1u
+/**
+ * step_flags: in a version with "transactional": false, the step runs with
+ * no transaction around it (statements that refuse a transaction block); the
+ * engine journals it afterwards, outside a transaction. In a transactional
  * version the flag is ignored.
  */
 #define MIGRATE_STEP_AUTOCOMMIT 2u
 
+/**
+ * A storage driver: a table of callbacks over the driver's own connection
+ * state (`conn`). Fields are only ever appended; `version` says which a
+ * driver fills. Initialise with MIGRATE_DRIVER_INIT or migrate_driver_init()
+ * so that fields added later are NULL. A NULL callback means "not
+ * supported" where that is allowed (said per field); the others are
+ * required and migrate_driver_register() refuses a driver without them.
+ *
+ * Every callback that can fail returns 0 or a negative MIGRATE_E* code and
+ * fills `err` (never NULL when the engine calls) with a message; messages
+ * must not contain passwords. Callbacks are called from the thread that runs
+ * the migration, one at a time per `conn`. Strings passed in (`url`,
+ * `plan`) are borrowed for the call.
+ */
 typedef struct migrate_driver {
-	unsigned version;            /* MIGRATE_DRIVER_VERSION */
-	const char *name;            /* "sqlite", "postgres" ... */
-	const char *const *schemes;  /* NULL-terminated URL schemes, e.g. {"sqlite", NULL} */
+	unsigned version;            /**< MIGRATE_DRIVER_VERSION the driver was built with */
+	const char *name;            /**< "sqlite", "postgres" ...: in messages; static storage */
+	const char *const *schemes;  /**< NULL-terminated URL schemes, e.g. {"sqlite", NULL}; static storage */
 
-	/* Connects from a URL; *conn is the driver's own state. */
+	/**
+	 * Connects from a URL; on success *conn is the driver's state, owned
+	 * by the target until close. On failure *conn is untouched and nothing
+	 * is left open (the engine removes the URL from the message). NULL:
+	 * the driver only wraps connections (migrate_target_from_driver).
+	 */
 	int (*open)(const char *url, void **conn, migrate_error_t *err);
-	/* Frees the state; closes the connection only if the driver opened it. */
+	/** Frees `conn`, closing the connection only if open made it. NULL: nothing to free. */
 	void (*close)(void *conn);
-	/* The native handle passed to custom steps. */
+	/** The native handle passed to custom steps (PGconn *, sqlite3 * ...), borrowed; NULL: none. */
 	void *(*native_handle)(void *conn);
 
-	/* MIGRATE_EUNSUPPORTED (message: the reason) if the driver cannot express `step`. */
+	/**
+	 * Whether the driver can express `step`: 0, or MIGRATE_EUNSUPPORTED
+	 * with the reason. Called for every step of a plan before anything
+	 * runs; must not change the database. NULL: every step is supported.
+	 */
 	int (*check_step)(void *conn, const migrate_step_t *step, migrate_error_t *err);
-	/* A mask of MIGRATE_STEP_* for `step`. NULL: every step is transactional. */
+	/** A mask of MIGRATE_STEP_* for `step`; cannot fail. NULL: every step is transactional. */
 	unsigned (*step_flags)(void *conn, const migrate_step_t *step);
-	/* Appends the exact statements for `step` to `out` (a bson_string_t). */
-	int (*render_step)(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
-	/* Runs `step`. Custom steps never reach the driver. */
+	/**
+	 * Appends the exact statements `step` would send to `out` (the
+	 * engine's; a failed allocation in it is reported by the engine). May
+	 * read, never change, the database. NULL: the driver cannot show its
+	 * statements.
+	 */
+	int (*render_step)(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
+	/**
+	 * Required. Runs `step` (custom steps never reach a driver). `exec` is
+	 * the engine's, valid during the call only.
+	 */
 	int (*apply_step)(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
-	/* Creates the history store if missing. */
+	/** Creates the history store if missing. NULL: history_write creates it. */
 	int (*history_ensure)(void *conn, migrate_error_t *err);
-	/* Visits every record of `plan` (none if the store does not exist), in one read. */
+	/**
+	 * Required. Calls `fn` for every record of `plan` (none if the store
+	 * does not exist), in one read; a non-zero return of `fn` stops the
+	 * read and is returned.
+	 */
 	int (*history_read)(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
-	/* Inserts or replaces the record of (plan, record->version). */
+	/** Required. Inserts or replaces the record of (plan, record->version); copies what it keeps. */
 	int (*history_write)(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
-	/* Deletes the record of (plan, version). */
+	/** Required. Deletes the record of (plan, version); an absent record is success. */
 	int (*history_delete)(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
 
-	/*
-	 * Tries once to take the lock of (database, plan): 0 when taken,
-	 * MIGRATE_ELOCKED when another run holds it (message: who and since
-	 * when). The engine retries until its timeout. A dead holder must not
-	 * keep the lock.
+	/**
+	 * Required. Tries once to take the lock of (database, plan): 0 when
+	 * taken, MIGRATE_ELOCKED when another run holds it (message: who and
+	 * since when). The engine retries until its timeout. A dead holder must
+	 * not keep the lock.
 	 */
 	int (*lock_try)(void *conn, const char *plan, migrate_error_t *err);
+	/**
+	 * Required. Releases the lock lock_try took. Called once per successful
+	 * lock_try, also after a failed run; its error is logged and otherwise
+	 * ignored, so a lock it could not release must expire on its own.
+	 */
 	int (*lock_release)(void *conn, const char *plan, migrate_error_t *err);
 
-	/* Transactions; all three NULL when the database has none. */
+	/** Starts a transaction. The three transaction callbacks all NULL: the database has none. */
 	int (*begin)(void *conn, migrate_error_t *err);
+	/** Commits the transaction begin started. */
 	int (*commit)(void *conn, migrate_error_t *err);
+	/** Rolls it back; called after a failure, its error is logged and otherwise ignored. */
 	int (*rollback)(void *conn, migrate_error_t *err);
 } migrate_driver_t;
 
-/*
- * Registers a driver for migrate_target_open(). The struct must outlive the
- * process's use of libmigrate. A scheme already registered is replaced.
- * Thread-safe.
+/** A static initialiser for a migrate_driver_t of this header's version: every other field NULL. */
+#define MIGRATE_DRIVER_INIT                                                                                            \
+	{MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
+	 NULL, NULL, NULL, NULL}
+
+/**
+ * Initialises `driver` for a driver built against this header: `version`
+ * set to `version`, every other field NULL.
+ * @param driver the struct to fill
+ * @param version MIGRATE_DRIVER_VERSION
+ * @return 0, MIGRATE_EINVAL (NULL `driver`) or MIGRATE_EVERSION (a version this library does not know)
+ */
+MIGRATE_EXPORT(int) migrate_driver_init(migrate_driver_t *driver, unsigned version);
+
+/**
+ * Registers a driver for migrate_target_open(). A scheme already
+ * registered is replaced. Thread-safe.
+ * @param driver borrowed for the rest of the process: static storage, or
+ *        memory the caller never frees while libmigrate may use it
+ * @param err optional, caller-owned
+ * @return 0, MIGRATE_EINVAL (NULL, no name or schemes, a required callback
+ *         missing) or MIGRATE_EVERSION (an interface version this library
+ *         does not support)
  */
 MIGRATE_EXPORT(int) migrate_driver_register(const migrate_driver_t *driver, migrate_error_t *err);
 
-/*
+/**
  * Wraps driver state made by the caller (for a borrowed connection) in a
- * target. On success the target owns `conn` and calls driver->close on it.
+ * target.
+ * @param out receives the target, owned by the caller (migrate_target_close)
+ * @param driver borrowed for the target's life
+ * @param conn on success owned by the target, which calls driver->close on
+ *        it; on failure still the caller's
+ * @param err optional, caller-owned
+ * @return 0, MIGRATE_EINVAL, MIGRATE_EVERSION or MIGRATE_ENOMEM
  */
 MIGRATE_EXPORT(int) migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *driver, void *conn,
 					       migrate_error_t *err);

@@ -109,7 +109,7 @@ static int assert_unique(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 	const char *table = migrate__doc_str(arg, "table");
 	bson_t cols, keys = BSON_INITIALIZER;
 	bson_iter_t it;
-	bson_string_t *dups = bson_string_new("");
+	migrate_buf_t *dups = migrate__buf_new("");
 	int n, rc = 0;
 
 	if (migrate__doc_sub(arg, "columns", &cols) && bson_iter_init(&it, &cols))
@@ -124,7 +124,7 @@ static int assert_unique(mongo_conn_t *c, const bson_t *step, const bson_t *arg,
 		snprintf(found, sizeof(found), "duplicates in \"%s\": %s", table, dups->str);
 		rc = failed(step, err, found);
 	}
-	bson_string_free(dups, true);
+	migrate__buf_free(dups, true);
 	bson_destroy(&keys);
 	return rc;
 }
@@ -297,7 +297,7 @@ int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *
 			    kind);
 }
 
-int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	bson_t arg, q;
 	const char *kind = assert_kind(step, &arg);
@@ -305,7 +305,7 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_strin
 
 	if (!kind)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
-	bson_string_append_printf(out, "// assert %s\n", kind);
+	migrate_buf_printf(out, "// assert %s\n", kind);
 	if (!strcmp(kind, "command")) {
 		migrate__mongo_append_json(out, &arg);
 	} else if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
@@ -319,7 +319,7 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_strin
 	} else {
 		migrate__mongo_append_json(out, &arg);
 	}
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 	return rc;
 }
 
@@ -328,7 +328,7 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_strin
  * fields named by `keys`, written as "{key} (n documents), ..." to `out`.
  * Returns how many groups were found, or a negative code.
  */
-int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
+int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, migrate_buf_t *out,
 			      migrate_error_t *err)
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, table);
@@ -362,7 +362,7 @@ int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *
 		char *json = NULL;
 		if (migrate__doc_sub(doc, "_id", &key))
 			json = bson_as_relaxed_extended_json(&key, NULL);
-		bson_string_append_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
+		migrate_buf_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
 					  (long long)migrate__doc_int(doc, "n", 0));
 		bson_free(json);
 	}

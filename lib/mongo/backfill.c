@@ -483,7 +483,7 @@ int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t 
 	return rc;
 }
 
-int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	backfill_t bf;
@@ -494,7 +494,7 @@ int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_str
 		rc = migrate__mongo_render_batch(&b, out, err);
 		for (size_t i = 0; rc == 0 && i < bf.n; i++)
 			if (bf.e[i].kind == EXPR_COUNT)
-				bson_string_append_printf(
+				migrate_buf_printf(
 					out,
 					"// per batch, for %s: aggregate on \"%s\": $match {%s: {$in: "
 					"[the batch's %s]}}, $group by %s with $sum 1\n",

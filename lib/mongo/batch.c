@@ -396,7 +396,7 @@ static void placeholder(bson_value_t *v, const char *text)
 	v->value.v_utf8.len = (uint32_t)strlen(text);
 }
 
-int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t *err)
 {
 	bson_t q = BSON_INITIALIZER, cmd = BSON_INITIALIZER;
 	bson_value_t after, upto;
@@ -404,7 +404,7 @@ int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t 
 
 	placeholder(&after, "<after>");
 	placeholder(&upto, "<last _id of the batch>");
-	bson_string_append_printf(out, "// %s: read in _id order, in batches:\n", b->what);
+	migrate_buf_printf(out, "// %s: read in _id order, in batches:\n", b->what);
 	build_query(&q, &b->select, &after, NULL);
 	if (b->aggregate) {
 		bson_t *p = BCON_NEW("aggregate", BCON_UTF8(b->table), "pipeline", "[", "{", "$match",
@@ -422,17 +422,17 @@ int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t 
 		migrate__mongo_append_json(out, f);
 		bson_destroy(f);
 	}
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 	if (b->server) {
 		bson_t range = BSON_INITIALIZER;
-		bson_string_append(out, "// per batch:\n");
+		migrate_buf_append(out, "// per batch:\n");
 		build_query(&range, &b->select, &after, &upto);
 		rc = b->per_range(b, &range, &cmd, err);
 		bson_destroy(&range);
 	} else {
 		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, sample = BSON_INITIALIZER;
 		bool skip = false;
-		bson_string_append(out, "// per batch, one unordered bulk of (per document, with values computed "
+		migrate_buf_append(out, "// per batch, one unordered bulk of (per document, with values computed "
 					"from the document read):\n");
 		BSON_APPEND_UTF8(&sample, "_id", "<_id>");
 		if (b->sample)
@@ -448,7 +448,7 @@ int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t 
 	}
 	if (rc == 0) {
 		migrate__mongo_append_json(out, &cmd);
-		bson_string_append(out, "\n");
+		migrate_buf_append(out, "\n");
 	}
 	bson_destroy(&q);
 	bson_destroy(&cmd);

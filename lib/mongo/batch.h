@@ -48,7 +48,7 @@ bool migrate__mongo_range_updates(mongo_conn_t *c);
 /* Runs every batch, journaling a checkpoint after each. */
 int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
 /* Appends the batch read and the per-batch write as extended JSON. */
-int migrate__mongo_render_batch(batch_t *b, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t *err);
 
 /* {setop: {field: v}} appended to `upd`. */
 void migrate__mongo_set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);

@@ -149,7 +149,7 @@ int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_
 	return rc;
 }
 
-int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	add_column_t a;
@@ -159,7 +159,7 @@ int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_s
 	migrate__mongo_batch_init(&b, c, step, "add_column");
 	rc = setup_add_column(&b, &a, &none, err);
 	if (rc == 0 && none)
-		bson_string_append_printf(out, "// %s: no default, nothing to write\n", b.what);
+		migrate_buf_printf(out, "// %s: no default, nothing to write\n", b.what);
 	else if (rc == 0)
 		rc = migrate__mongo_render_batch(&b, out, err);
 	if (a.has_value)
@@ -221,7 +221,7 @@ static void setup_field_op(batch_t *b, field_op_t *f, const char *setop, const c
 
 /* drop_column and rename_column: one $unset or $rename over the collection, run (exec) or rendered (out). */
 static int field_op(mongo_conn_t *c, const bson_t *step, const char *op, const char *update, const char *from,
-		    const char *to, migrate_exec_t *exec, bson_string_t *out, migrate_error_t *err)
+		    const char *to, migrate_exec_t *exec, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	field_op_t f;
@@ -245,12 +245,12 @@ int migrate__mongo_rename_column(mongo_conn_t *c, const bson_t *step, migrate_ex
 			migrate__doc_str(step, "to"), exec, NULL, err);
 }
 
-int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	return field_op(c, step, "drop_column", "$unset", migrate__doc_str(step, "column"), "", NULL, out, err);
 }
 
-int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out,
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out,
 					migrate_error_t *err)
 {
 	return field_op(c, step, "rename_column", "$rename", migrate__doc_str(step, "from"),

@@ -320,10 +320,10 @@ int migrate__mongo_count(mongo_conn_t *c, const char *coll, const bson_t *filter
 	return rc;
 }
 
-void migrate__mongo_append_json(bson_string_t *out, const bson_t *doc)
+void migrate__mongo_append_json(migrate_buf_t *out, const bson_t *doc)
 {
 	char *json = bson_as_relaxed_extended_json(doc, NULL);
 
-	bson_string_append(out, json ? json : "{}");
+	migrate_buf_append(out, json ? json : "{}");
 	bson_free(json);
 }

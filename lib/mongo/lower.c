@@ -331,10 +331,10 @@ static int find_index(mongo_conn_t *c, const char *table, const char *name, cons
 
 static void duplicate_sample(mongo_conn_t *c, const char *table, const bson_t *keys, char *out, size_t size)
 {
-	bson_string_t *s = bson_string_new("");
+	migrate_buf_t *s = migrate__buf_new("");
 
 	snprintf(out, size, "%s", migrate__mongo_duplicates(c, table, keys, s, NULL) > 0 ? s->str : "none found");
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 }
 
 static int create_index(mongo_conn_t *c, const char *table, const char *name, const bson_t *keys, bool unique,
@@ -610,20 +610,20 @@ static int run_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrat
 static int render_one_command(mongo_conn_t *c, const bson_t *cmd, void *ctx, migrate_error_t *err)
 {
 	migrate__mongo_append_json(ctx, cmd);
-	bson_string_append(ctx, "\n");
+	migrate_buf_append(ctx, "\n");
 	return 0;
 }
 
 /* ---- render ---- */
 
-static void render_cmd(bson_string_t *out, const char *db, bson_t *cmd)
+static void render_cmd(migrate_buf_t *out, const char *db, bson_t *cmd)
 {
 	if (db) {
-		bson_string_append(out, db);
-		bson_string_append(out, ": ");
+		migrate_buf_append(out, db);
+		migrate_buf_append(out, ": ");
 	}
 	migrate__mongo_append_json(out, cmd);
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 	bson_destroy(cmd);
 }
 
@@ -694,7 +694,7 @@ static int render_drop_enum(migrate__lower *x)
 
 static int render_command(migrate__lower *x)
 {
-	bson_string_append_printf(x->out, "// %s\n", MONGO_AT_LEAST_ONCE);
+	migrate_buf_printf(x->out, "// %s\n", MONGO_AT_LEAST_ONCE);
 	return each_command(x->conn, x->doc, render_one_command, x->out, x->err);
 }
 
@@ -786,7 +786,7 @@ unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step)
 	return migrate__lower_flags(ops, conn, step);
 }
 
-int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	return migrate__lower_render(ops, "mongo", conn, step, out, err);
 }

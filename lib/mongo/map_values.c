@@ -162,7 +162,7 @@ int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_
 	return rc;
 }
 
-int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	map_values_t m;

@@ -106,13 +106,13 @@ int migrate__mongo_collection_exists(mongo_conn_t *c, const char *name, bool *ex
 /* The number of documents of a collection matching `filter` (NULL: all, estimated). */
 int migrate__mongo_count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err);
 /* Relaxed extended JSON of a document, appended to `out`. */
-void migrate__mongo_append_json(bson_string_t *out, const bson_t *doc);
+void migrate__mongo_append_json(migrate_buf_t *out, const bson_t *doc);
 /* Logs a command at DEBUG level ("what: {json}"). */
 void migrate__mongo_log_command(const char *what, const bson_t *cmd);
 /* Drains a cursor into `err` if it failed; 0 otherwise. */
 int migrate__mongo_cursor_error(mongoc_cursor_t *cur, const char *what, migrate_error_t *err);
 /* Up to five groups of documents sharing the fields of `keys`, described in `out`; their number or a negative code. */
-int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, bson_string_t *out,
+int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, migrate_buf_t *out,
 			      migrate_error_t *err);
 
 /* ---- names.c ---- */
@@ -130,7 +130,7 @@ int migrate__mongo_check_filter(const bson_t *where, migrate_error_t *err);
 /* ---- steps.c ---- */
 int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
 unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step);
-int migrate__mongo_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__mongo_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- columns.c, map_values.c, backfill.c: steps that touch every document (batch.c) ---- */
@@ -141,18 +141,18 @@ int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_
 int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int migrate__mongo_check_backfill(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
 int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err);
-int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 /* drop_column and rename_column */
-int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
-int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, bson_string_t *out,
+int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out,
 					migrate_error_t *err);
-int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
-int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
 int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err);
 int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);
-int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- history.c ---- */
 int migrate__mongo_history_ensure(void *conn, migrate_error_t *err);

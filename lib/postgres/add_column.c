@@ -89,40 +89,40 @@ static void fill_step(phased_t *p, bson_t *out)
 }
 
 /* The statements that set NOT NULL without a blocking scan, one per element. */
-static void not_null_statements(phased_t *p, bson_string_t *s[4])
+static void not_null_statements(phased_t *p, migrate_buf_t *s[4])
 {
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		s[i] = bson_string_new("ALTER TABLE ");
+		s[i] = migrate__buf_new("ALTER TABLE ");
 		migrate__pg_ident(s[i], p->table);
 	}
-	bson_string_append(s[0], " ADD CONSTRAINT ");
+	migrate_buf_append(s[0], " ADD CONSTRAINT ");
 	migrate__pg_ident(s[0], p->check);
-	bson_string_append(s[0], " CHECK (");
+	migrate_buf_append(s[0], " CHECK (");
 	migrate__pg_ident(s[0], p->column);
-	bson_string_append(s[0], " IS NOT NULL) NOT VALID");
-	bson_string_append(s[1], " VALIDATE CONSTRAINT ");
+	migrate_buf_append(s[0], " IS NOT NULL) NOT VALID");
+	migrate_buf_append(s[1], " VALIDATE CONSTRAINT ");
 	migrate__pg_ident(s[1], p->check);
-	bson_string_append(s[2], " ALTER COLUMN ");
+	migrate_buf_append(s[2], " ALTER COLUMN ");
 	migrate__pg_ident(s[2], p->column);
-	bson_string_append(s[2], " SET NOT NULL");
-	bson_string_append(s[3], " DROP CONSTRAINT ");
+	migrate_buf_append(s[2], " SET NOT NULL");
+	migrate_buf_append(s[3], " DROP CONSTRAINT ");
 	migrate__pg_ident(s[3], p->check);
 }
 
-int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	phased_t p;
 	migrate_sql_t q;
 	bson_t fill;
-	bson_string_t *nn[4];
+	migrate_buf_t *nn[4];
 	int rc, i;
 
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	if ((rc = phased_init(&p, step, err)) || (rc = add_empty(&p, &q, err)))
 		goto cleanup;
-	bson_string_append_printf(out,
+	migrate_buf_printf(out,
 				  "-- a volatile default: the column is added empty, existing rows are filled in "
 				  "batches, then NOT NULL is set without a blocking scan\n%s;\n",
 				  migrate__sql_text(&q));
@@ -132,9 +132,9 @@ int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_strin
 	if (rc || !p.not_null)
 		goto cleanup;
 	not_null_statements(&p, nn);
-	bson_string_append_printf(out, "%s;\n%s;\n%s; %s;\n", nn[0]->str, nn[1]->str, nn[2]->str, nn[3]->str);
+	migrate_buf_printf(out, "%s;\n%s;\n%s; %s;\n", nn[0]->str, nn[1]->str, nn[2]->str, nn[3]->str);
 	for (i = 0; i < 4; i++)
-		bson_string_free(nn[i], true);
+		migrate__buf_free(nn[i], true);
 cleanup:
 	migrate__sql_free(&q);
 	bson_destroy(&p.def);
@@ -144,7 +144,7 @@ cleanup:
 /* 1 when the column exists; 2 when it is NOT NULL too; 3 when our CHECK constraint is there. */
 static int column_state(pg_target_t *t, phased_t *p, int *exists, int *notnull, int *check, migrate_error_t *err)
 {
-	bson_string_t *qt = bson_string_new(NULL);
+	migrate_buf_t *qt = migrate__buf_new(NULL);
 	const char *v[3];
 	PGresult *res = NULL;
 	int rc;
@@ -166,13 +166,13 @@ static int column_state(pg_target_t *t, phased_t *p, int *exists, int *notnull, 
 		*check = PQgetvalue(res, 0, 2)[0] != '0';
 	}
 	PQclear(res);
-	bson_string_free(qt, true);
+	migrate__buf_free(qt, true);
 	return rc;
 }
 
 static int set_not_null(pg_target_t *t, phased_t *p, migrate_exec_t *exec, int check, migrate_error_t *err)
 {
-	bson_string_t *nn[4];
+	migrate_buf_t *nn[4];
 	int rc = 0, i;
 
 	not_null_statements(p, nn);
@@ -181,11 +181,11 @@ static int set_not_null(pg_target_t *t, phased_t *p, migrate_exec_t *exec, int c
 	if (rc == 0)
 		rc = migrate__pg_run_retrying(t, nn[1]->str, exec, 0, "add_column (validating NOT NULL)", err);
 	if (rc == 0) {
-		bson_string_append_printf(nn[2], "; %s", nn[3]->str);
+		migrate_buf_printf(nn[2], "; %s", nn[3]->str);
 		rc = migrate__pg_run_retrying(t, nn[2]->str, exec, 0, "add_column (SET NOT NULL)", err);
 	}
 	for (i = 0; i < 4; i++)
-		bson_string_free(nn[i], true);
+		migrate__buf_free(nn[i], true);
 	return rc;
 }
 

@@ -108,7 +108,7 @@ int migrate__pg_run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *ex
 /* 0: no such index, 1: valid, 2: INVALID (a failed or interrupted concurrent build). */
 static int index_state(pg_target_t *t, const char *name, int *state, migrate_error_t *err)
 {
-	bson_string_t *q = bson_string_new(NULL);
+	migrate_buf_t *q = migrate__buf_new(NULL);
 	const char *p[1];
 	PGresult *res = NULL;
 	int rc;
@@ -120,18 +120,18 @@ static int index_state(pg_target_t *t, const char *name, int *state, migrate_err
 	if (rc == 0)
 		*state = PQntuples(res) == 0 ? 0 : PQgetvalue(res, 0, 0)[0] == 't' ? 1 : 2;
 	PQclear(res);
-	bson_string_free(q, true);
+	migrate__buf_free(q, true);
 	return rc;
 }
 
 static int drop_invalid(pg_target_t *t, const char *name, migrate_error_t *err)
 {
-	bson_string_t *s = bson_string_new("DROP INDEX CONCURRENTLY IF EXISTS ");
+	migrate_buf_t *s = migrate__buf_new("DROP INDEX CONCURRENTLY IF EXISTS ");
 	int rc;
 
 	migrate__pg_ident(s, name);
 	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "dropping an INVALID index", err);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }
 

@@ -69,35 +69,35 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 		return 0;
 	}
 	if (!strcmp(kind, "unique")) {
-		bson_string_t *list = bson_string_new(NULL), *notnull = bson_string_new(NULL),
-			      *text = bson_string_new(NULL);
+		migrate_buf_t *list = migrate__buf_new(NULL), *notnull = migrate__buf_new(NULL),
+			      *text = migrate__buf_new(NULL);
 		if (!migrate__doc_sub(&sub, "columns", &cols))
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "unique.columns: is required");
 		bson_iter_init(&it, &cols);
 		while (bson_iter_next(&it)) {
 			const char *c = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
-			bson_string_append(list, first ? "" : ", ");
-			bson_string_append(notnull, first ? "" : " AND ");
-			bson_string_append(text, first ? "" : " || ', ' || ");
+			migrate_buf_append(list, first ? "" : ", ");
+			migrate_buf_append(notnull, first ? "" : " AND ");
+			migrate_buf_append(text, first ? "" : " || ', ' || ");
 			first = 0;
 			migrate__pg_ident(list, c);
 			migrate__pg_ident(notnull, c);
-			bson_string_append(notnull, " IS NOT NULL");
+			migrate_buf_append(notnull, " IS NOT NULL");
 			migrate__pg_ident(text, c);
-			bson_string_append(text, "::text");
+			migrate_buf_append(text, "::text");
 		}
 		/* NULLs never collide, as in a unique constraint. */
 		migrate__sql_printf(q, "SELECT %s, count(*) FROM ", text->str);
 		migrate__sql_ident(q, table);
 		migrate__sql_printf(q, " WHERE %s GROUP BY %s HAVING count(*) > 1 LIMIT 1", notnull->str, list->str);
-		bson_string_free(list, true);
-		bson_string_free(notnull, true);
-		bson_string_free(text, true);
+		migrate__buf_free(list, true);
+		migrate__buf_free(notnull, true);
+		migrate__buf_free(text, true);
 		return 0;
 	}
 	/* exists */
 	{
-		bson_string_t *qt = bson_string_new(NULL);
+		migrate_buf_t *qt = migrate__buf_new(NULL);
 		const char *column = migrate__doc_str(&sub, "column"), *index = migrate__doc_str(&sub, "index");
 		migrate__pg_ident(qt, table);
 		if (column) {
@@ -108,27 +108,27 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 			migrate__sql_param_str(q, column);
 			migrate__sql_append(q, " AND attnum > 0 AND NOT attisdropped)");
 		} else if (index) {
-			bson_string_t *qi = bson_string_new(NULL);
+			migrate_buf_t *qi = migrate__buf_new(NULL);
 			migrate__pg_ident(qi, index);
 			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(");
 			migrate__sql_param_str(q, qi->str);
 			migrate__sql_append(q, ") AND indrelid = to_regclass(");
 			migrate__sql_param_str(q, qt->str);
 			migrate__sql_append(q, "))");
-			bson_string_free(qi, true);
+			migrate__buf_free(qi, true);
 		} else {
 			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(");
 			migrate__sql_param_str(q, qt->str);
 			migrate__sql_append(q, ") AND relkind IN ('r', 'p', 'v', 'm', 'f'))");
 		}
-		bson_string_free(qt, true);
+		migrate__buf_free(qt, true);
 	}
 	(void)t;
 	return 0;
 }
 
 /* Compares the first value of a result with expect (any JSON value). */
-static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *found)
+static int expect_value(const PGresult *res, const bson_t *doc, migrate_buf_t *found)
 {
 	bson_iter_t it;
 	const char *v;
@@ -136,15 +136,15 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 	if (!bson_iter_init_find(&it, doc, "expect"))
 		return 1;
 	if (PQntuples(res) == 0 || PQnfields(res) == 0) {
-		bson_string_append(found, "no row");
+		migrate_buf_append(found, "no row");
 		return 0;
 	}
 	if (PQgetisnull(res, 0, 0)) {
-		bson_string_append(found, "NULL");
+		migrate_buf_append(found, "NULL");
 		return BSON_ITER_HOLDS_NULL(&it);
 	}
 	v = PQgetvalue(res, 0, 0);
-	bson_string_append_printf(found, "\"%.200s\"", v);
+	migrate_buf_printf(found, "\"%.200s\"", v);
 	switch (bson_iter_type(&it)) {
 	case BSON_TYPE_BOOL:
 		return bson_iter_bool(&it) ? (!strcmp(v, "t") || !strcmp(v, "true"))
@@ -164,7 +164,7 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_t parsed;
-		bson_string_t *a = bson_string_new(NULL), *b = bson_string_new(NULL);
+		migrate_buf_t *a = migrate__buf_new(NULL), *b = migrate__buf_new(NULL);
 		int same = 0;
 		if (migrate__json_parse(v, BSON_ITER_HOLDS_ARRAY(&it), &parsed, NULL) == 0) {
 			migrate__json_canonical(&parsed, BSON_ITER_HOLDS_ARRAY(&it), a);
@@ -172,15 +172,15 @@ static int expect_value(const PGresult *res, const bson_t *doc, bson_string_t *f
 			same = !strcmp(a->str, b->str);
 			bson_destroy(&parsed);
 		}
-		bson_string_free(a, true);
-		bson_string_free(b, true);
+		migrate__buf_free(a, true);
+		migrate__buf_free(b, true);
 		return same;
 	}
 	default: return 0;
 	}
 }
 
-int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *out, migrate_error_t *err)
 {
 	const char *kind = kind_of(doc);
 	migrate_sql_t q;
@@ -191,12 +191,12 @@ int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, bson_string_t *
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	rc = lower(t, doc, kind, &q, err);
 	if (rc == 0) {
-		bson_string_append_printf(out, "-- assert %s\n%s;\n", kind, migrate__sql_text(&q));
+		migrate_buf_printf(out, "-- assert %s\n%s;\n", kind, migrate__sql_text(&q));
 		if (q.nparams) {
-			bson_string_t *p = bson_string_new(NULL);
+			migrate_buf_t *p = migrate__buf_new(NULL);
 			migrate__json_canonical(&q.params, true, p);
-			bson_string_append_printf(out, "-- parameters $1..$%u: %s\n", q.nparams, p->str);
-			bson_string_free(p, true);
+			migrate_buf_printf(out, "-- parameters $1..$%u: %s\n", q.nparams, p->str);
+			migrate__buf_free(p, true);
 		}
 	}
 	migrate__sql_free(&q);
@@ -246,10 +246,10 @@ int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 				rc = failed(err, doc, table, "the table does not exist%s%s", "", "");
 		}
 	} else {
-		bson_string_t *found = bson_string_new(NULL);
+		migrate_buf_t *found = migrate__buf_new(NULL);
 		if (!expect_value(res, doc, found))
 			rc = failed(err, doc, NULL, "the query returned %s%s, not the expected value", found->str, "");
-		bson_string_free(found, true);
+		migrate__buf_free(found, true);
 	}
 cleanup:
 	PQclear(res);

@@ -68,14 +68,14 @@ static void batch_free(batch_t *b)
 /* The primary key columns of the table, in key order; npk = 0 when it has none. */
 static int read_pk(batch_t *b, migrate_error_t *err)
 {
-	bson_string_t *qt;
+	migrate_buf_t *qt;
 	const char *p[1];
 	PGresult *res = NULL;
 	int rc, i;
 
 	if (b->t->no_catalog || !b->t->conn || migrate__pg_lost(b->t))
 		return 0;
-	qt = bson_string_new(NULL);
+	qt = migrate__buf_new(NULL);
 	migrate__pg_ident(qt, b->table);
 	p[0] = qt->str;
 	rc = migrate__pg_exec(b->t,
@@ -103,7 +103,7 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 	}
 cleanup:
 	PQclear(res);
-	bson_string_free(qt, true);
+	migrate__buf_free(qt, true);
 	return rc;
 }
 
@@ -416,9 +416,9 @@ static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char 
 
 /* ---- render -------------------------------------------------------------- */
 
-static void render_params(bson_string_t *out, const migrate_sql_t *q, uint32_t reserved)
+static void render_params(migrate_buf_t *out, const migrate_sql_t *q, uint32_t reserved)
 {
-	bson_string_t *p = bson_string_new(NULL);
+	migrate_buf_t *p = migrate__buf_new(NULL);
 	bson_iter_t it;
 	uint32_t i = 0;
 
@@ -426,15 +426,15 @@ static void render_params(bson_string_t *out, const migrate_sql_t *q, uint32_t r
 	while (bson_iter_next(&it)) {
 		if (i++ < reserved)
 			continue;
-		bson_string_append_printf(p, "%s$%u = ", p->len ? ", " : "", i);
+		migrate_buf_printf(p, "%s$%u = ", p->len ? ", " : "", i);
 		migrate__json_value(&it, p);
 	}
 	if (p->len)
-		bson_string_append_printf(out, "-- with %s\n", p->str);
-	bson_string_free(p, true);
+		migrate_buf_printf(out, "-- with %s\n", p->str);
+	migrate__buf_free(p, true);
 }
 
-int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, bson_string_t *out,
+int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, migrate_buf_t *out,
 			     migrate_error_t *err)
 {
 	batch_t b;
@@ -444,9 +444,9 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 		goto cleanup;
 	if (!b.pk_known || b.npk == 0) {
 		if (b.pk_known) {
-			bson_string_append(out, "-- the table has no primary key: one UPDATE in one transaction\n");
+			migrate_buf_append(out, "-- the table has no primary key: one UPDATE in one transaction\n");
 			if ((rc = build_single(&b, &b.first, err)) == 0) {
-				bson_string_append_printf(out, "%s;\n", migrate__sql_text(&b.first));
+				migrate_buf_printf(out, "%s;\n", migrate__sql_text(&b.first));
 				render_params(out, &b.first, 0);
 			}
 			goto cleanup;
@@ -456,18 +456,18 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 			goto cleanup;
 		}
-		bson_string_append_printf(
+		migrate_buf_printf(
 			out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n", b.table);
 	}
 	if ((rc = build(&b, &b.next, 1, err)) || (rc = build_update(&b, &b.upd_next, 1, err)))
 		goto cleanup;
-	bson_string_append_printf(out,
+	migrate_buf_printf(out,
 				  "-- batches in primary-key order, each in its own transaction with its journal "
 				  "write: the batch's last key, then the UPDATE up to it; $1..$%zu = the last key of "
 				  "the previous batch (the first batch has no key condition), $%zu = rows per batch - 1\n%s;\n",
 				  b.npk, b.npk + 1, migrate__sql_text(&b.next));
 	render_params(out, &b.next, (uint32_t)b.npk + 1);
-	bson_string_append_printf(out, "-- $%zu..$%zu = the batch's last key, from the statement above\n%s;\n",
+	migrate_buf_printf(out, "-- $%zu..$%zu = the batch's last key, from the statement above\n%s;\n",
 				  b.npk + 1, 2 * b.npk, migrate__sql_text(&b.upd_next));
 	render_params(out, &b.upd_next, (uint32_t)(2 * b.npk));
 cleanup:
@@ -480,7 +480,7 @@ cleanup:
 /* An estimate of the rows to visit: the planner's row count, else an exact count. */
 static int64_t estimate(batch_t *b)
 {
-	bson_string_t *qt = bson_string_new(NULL), *s = bson_string_new("SELECT count(*) FROM ");
+	migrate_buf_t *qt = migrate__buf_new(NULL), *s = migrate__buf_new("SELECT count(*) FROM ");
 	const char *p[1];
 	PGresult *res = NULL;
 	migrate_error_t e;
@@ -495,13 +495,13 @@ static int64_t estimate(batch_t *b)
 	PQclear(res);
 	res = NULL;
 	if (n <= 0) {
-		bson_string_append(s, qt->str);
+		migrate_buf_append(s, qt->str);
 		if (migrate__pg_exec(b->t, s->str, 0, NULL, &res, "counting rows", &e) == 0)
 			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 	}
-	bson_string_free(qt, true);
-	bson_string_free(s, true);
+	migrate__buf_free(qt, true);
+	migrate__buf_free(s, true);
 	return n;
 }
 
@@ -556,7 +556,7 @@ static int cursor_load(cursor_t *c, const char *cp, size_t npk, migrate_error_t 
 static char *cursor_json(const cursor_t *c, size_t npk)
 {
 	bson_t doc = BSON_INITIALIZER, after;
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	char key[16];
 	const char *k;
 	size_t i;
@@ -570,7 +570,7 @@ static char *cursor_json(const cursor_t *c, size_t npk)
 	bson_append_int64(&doc, "done", -1, c->done);
 	migrate__json_canonical(&doc, false, s);
 	bson_destroy(&doc);
-	return bson_string_free(s, false);
+	return migrate__buf_free(s, false);
 }
 
 /*

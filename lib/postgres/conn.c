@@ -49,7 +49,7 @@ static void make_owner(char *out, size_t size)
 static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts, migrate_error_t *err)
 {
 	pg_target_t *t = migrate__calloc(1, sizeof *t);
-	bson_string_t *s;
+	migrate_buf_t *s;
 
 	if (!t)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
@@ -58,14 +58,21 @@ static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts,
 		free(t);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	}
-	s = bson_string_new(NULL);
+	s = migrate__buf_new(NULL);
 	migrate__pg_ident(s, t->schema);
-	bson_string_append(s, ".\"_migrate_history\"");
-	t->history = bson_string_free(s, false);
-	s = bson_string_new(NULL);
+	migrate_buf_append(s, ".\"_migrate_history\"");
+	t->history = migrate__buf_free(s, false);
+	s = migrate__buf_new(NULL);
 	migrate__pg_ident(s, t->schema);
-	bson_string_append(s, ".\"_migrate_lock\"");
-	t->lease_table = bson_string_free(s, false);
+	migrate_buf_append(s, ".\"_migrate_lock\"");
+	t->lease_table = migrate__buf_free(s, false);
+	if (!t->history || !t->lease_table) {
+		free(t->history);
+		free(t->lease_table);
+		free(t->schema);
+		free(t);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	}
 	t->lock_mode = opts->lock_mode;
 	t->lease_ms = opts->lease_ms > 0 ? opts->lease_ms : 300000;
 	t->lock_timeout_ms = opts->lock_timeout_ms;
@@ -159,15 +166,15 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 {
 	const char *q = strchr(url, '?');
 	const char *p;
-	bson_string_t *kept;
+	migrate_buf_t *kept;
 	int first = 1, rc = 0;
 
 	if (!q) {
 		*libpq = migrate__strdup(url);
 		return *libpq ? 0 : migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	}
-	kept = bson_string_new(NULL);
-	bson_string_append_printf(kept, "%.*s", (int)(q - url), url);
+	kept = migrate__buf_new(NULL);
+	migrate_buf_printf(kept, "%.*s", (int)(q - url), url);
 	for (p = q + 1; *p;) {
 		const char *end = strchr(p, '&');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -184,17 +191,17 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 			if ((rc = url_option(key, value, o, schema, schema_size, err)) != 0)
 				break;
 		} else if (n > 0) {
-			bson_string_append_printf(kept, "%s%.*s", first ? "?" : "&", (int)n, p);
+			migrate_buf_printf(kept, "%s%.*s", first ? "?" : "&", (int)n, p);
 			first = 0;
 		}
 		p = end ? end + 1 : p + n;
 	}
 	if (rc) {
-		bson_string_free(kept, true);
+		migrate__buf_free(kept, true);
 		return rc;
 	}
-	*libpq = bson_string_free(kept, false);
-	return 0;
+	*libpq = migrate__buf_free(kept, false);
+	return *libpq ? 0 : migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 }
 
 /*
@@ -206,7 +213,7 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 static int url_take_password(const char *url, const char *shown, char **rest, char *password, size_t size,
 			     migrate_error_t *err)
 {
-	bson_string_t *s;
+	migrate_buf_t *s;
 	size_t start, len, i, user;
 
 	password[0] = '\0';
@@ -219,20 +226,20 @@ static int url_take_password(const char *url, const char *shown, char **rest, ch
 				    "postgres URL %s: the password is not percent-encoded correctly (write %% as %%25 "
 				    "and @ as %%40; %%00 is not allowed)",
 				    shown);
-	s = bson_string_new(NULL);
+	s = migrate__buf_new(NULL);
 	user = (size_t)(strstr(url, "://") + 3 - url);
-	bson_string_append_printf(s, "%.*s", (int)user, url);
+	migrate_buf_printf(s, "%.*s", (int)user, url);
 	/* An '@' in the user name would end the userinfo early for libpq. */
 	for (i = user; i < start - 1; i++) {
 		if (url[i] == '@')
-			bson_string_append(s, "%40");
+			migrate_buf_append(s, "%40");
 		else
-			bson_string_append_c(s, url[i]);
+			migrate_buf_append_c(s, url[i]);
 	}
-	bson_string_append(s, url[start + len] == '@' && start - 1 > user ? "@" : "");
-	bson_string_append(s, url + start + len + 1);
-	*rest = bson_string_free(s, false);
-	return 0;
+	migrate_buf_append(s, url[start + len] == '@' && start - 1 > user ? "@" : "");
+	migrate_buf_append(s, url + start + len + 1);
+	*rest = migrate__buf_free(s, false);
+	return *rest ? 0 : migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 }
 
 /* The last line of libpq's error text, without the trailing newline. */
@@ -450,7 +457,7 @@ int migrate__pg_exec(pg_target_t *t, const char *sql, int n, const char *const *
 }
 
 /* One bound value as libpq text; `buf` holds numbers (32 bytes). */
-static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **json)
+static const char *param_text(const bson_iter_t *it, char *buf, migrate_buf_t **json)
 {
 	switch (bson_iter_type(it)) {
 	case BSON_TYPE_UTF8: return bson_iter_utf8(it, NULL);
@@ -463,9 +470,9 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 		uint32_t len, k;
 		bson_subtype_t sub;
 		bson_iter_binary(it, &sub, &len, &data);
-		*json = bson_string_new("\\x");
+		*json = migrate__buf_new("\\x");
 		for (k = 0; k < len; k++)
-			bson_string_append_printf(*json, "%02x", data[k]);
+			migrate_buf_printf(*json, "%02x", data[k]);
 		return (*json)->str;
 	}
 	case BSON_TYPE_DOCUMENT:
@@ -473,7 +480,7 @@ static const char *param_text(const bson_iter_t *it, char *buf, bson_string_t **
 		const uint8_t *data;
 		uint32_t len;
 		bson_t sub;
-		*json = bson_string_new(NULL);
+		*json = migrate__buf_new(NULL);
 		if (BSON_ITER_HOLDS_DOCUMENT(it))
 			bson_iter_document(it, &len, &data);
 		else
@@ -493,7 +500,7 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 	uint32_t n = params ? bson_count_keys(params) : 0, i = 0;
 	const char **values = NULL;
 	char(*nums)[32] = NULL;
-	bson_string_t **json = NULL;
+	migrate_buf_t **json = NULL;
 	bson_iter_t it;
 	PGresult *res;
 	int rc;
@@ -529,7 +536,7 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 cleanup:
 	for (i = 0; json && i < n; i++)
 		if (json[i])
-			bson_string_free(json[i], true);
+			migrate__buf_free(json[i], true);
 	free(json);
 	free(nums);
 	free(values);

@@ -28,18 +28,18 @@ static int state_from_name(const char *s)
 
 static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 {
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	int rc;
 
-	bson_string_append(s,
+	migrate_buf_append(s,
 			   "BEGIN; SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" PG_ENSURE_KEY
 			   ");\n");
 	if (need_schema) {
-		bson_string_append(s, "CREATE SCHEMA IF NOT EXISTS ");
+		migrate_buf_append(s, "CREATE SCHEMA IF NOT EXISTS ");
 		migrate__pg_ident(s, t->schema);
-		bson_string_append(s, ";\n");
+		migrate_buf_append(s, ";\n");
 	}
-	bson_string_append_printf(
+	migrate_buf_printf(
 		s,
 		"CREATE TABLE IF NOT EXISTS %s (\n"
 		"  plan text NOT NULL,\n"
@@ -58,7 +58,7 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 		"  PRIMARY KEY (plan, version));\n",
 		t->history);
 	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
-		bson_string_append_printf(s,
+		migrate_buf_printf(s,
 					  "CREATE TABLE IF NOT EXISTS %s (\n"
 					  "  plan text PRIMARY KEY,\n"
 					  "  owner text NOT NULL,\n"
@@ -66,11 +66,11 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 					  "  acquired_at timestamptz NOT NULL,\n"
 					  "  expires_at timestamptz NOT NULL);\n",
 					  t->lease_table);
-	bson_string_append(s, "COMMIT");
+	migrate_buf_append(s, "COMMIT");
 	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "creating the history table", err);
 	if (rc)
 		migrate__pg_abort(t);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }
 
@@ -114,10 +114,10 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	pg_target_t *t = conn;
 	const char *p[1] = {plan};
 	PGresult *res = NULL, *failed = NULL;
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	int rc, i;
 
-	bson_string_append_printf(s,
+	migrate_buf_printf(s,
 				  "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
 				  "(extract(epoch FROM started_at) * 1000)::bigint, "
 				  "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
@@ -162,14 +162,14 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 cleanup:
 	PQclear(res);
 	PQclear(failed);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }
 
 /* The lease-renewing CTE that leads every history statement in lease mode ($1 plan, then two more). */
-static void lease_cte(pg_target_t *t, bson_string_t *s, int lease_param, int owner_param)
+static void lease_cte(pg_target_t *t, migrate_buf_t *s, int lease_param, int owner_param)
 {
-	bson_string_append_printf(
+	migrate_buf_printf(
 		s,
 		"WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
 		"WHERE plan = $1 AND owner = $%d RETURNING 1) ",
@@ -189,7 +189,7 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 	pg_target_t *t = conn;
 	char version[24], steps[16], started[24], finished[24], duration[24], lease[24];
 	const char *p[15];
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	PGresult *res = NULL;
 	int rc, n = 13, lease_mode = t->lock_mode == MIGRATE_PG_LOCK_LEASE;
 
@@ -218,7 +218,7 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 		n = 15;
 		lease_cte(t, s, 14, 15);
 	}
-	bson_string_append_printf(
+	migrate_buf_printf(
 		s,
 		"INSERT INTO %s AS h (plan, version, name, checksum, state, steps_done, checkpoint, "
 		"started_at, finished_at, duration_ms, applied_by, error, lib_version) "
@@ -235,7 +235,7 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 	if (rc == 0 && lease_mode && strcmp(PQcmdTuples(res), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }
 
@@ -244,7 +244,7 @@ int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, m
 	pg_target_t *t = conn;
 	char v[24], lease[24];
 	const char *p[4] = {plan, v, lease, t->owner};
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	PGresult *res = NULL;
 	int rc, lease_mode = t->lock_mode == MIGRATE_PG_LOCK_LEASE;
 
@@ -252,18 +252,18 @@ int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, m
 	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
 	if (lease_mode) {
 		lease_cte(t, s, 3, 4);
-		bson_string_append_printf(s,
+		migrate_buf_printf(s,
 					  ", del AS (DELETE FROM %s WHERE plan = $1 AND version = $2::numeric "
 					  "AND EXISTS (SELECT 1 FROM lease) RETURNING 1) "
 					  "SELECT (SELECT count(*) FROM lease)",
 					  t->history);
 	} else {
-		bson_string_append_printf(s, "DELETE FROM %s WHERE plan = $1 AND version = $2::numeric", t->history);
+		migrate_buf_printf(s, "DELETE FROM %s WHERE plan = $1 AND version = $2::numeric", t->history);
 	}
 	rc = migrate__pg_exec(t, s->str, lease_mode ? 4 : 2, p, &res, "deleting a history record", err);
 	if (rc == 0 && lease_mode && strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }

@@ -92,14 +92,14 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 {
 	char lease[24], holder[300], by[256];
 	const char *p[4] = {plan, t->owner, holder, lease};
-	bson_string_t *s = bson_string_new(NULL);
+	migrate_buf_t *s = migrate__buf_new(NULL);
 	PGresult *res = NULL;
 	int rc;
 
 	migrate__applied_by(by, sizeof by);
 	snprintf(holder, sizeof holder, "%s", by);
 	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
-	bson_string_append_printf(s,
+	migrate_buf_printf(s,
 				  "INSERT INTO %s AS l (plan, owner, holder, acquired_at, expires_at) "
 				  "VALUES ($1, $2, $3 || ' (' || current_setting('application_name') || ', pid ' || "
 				  "pg_backend_pid() || ')', now(), now() + $4::bigint * interval '1 millisecond') "
@@ -114,8 +114,8 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 		goto cleanup;
 	PQclear(res);
 	res = NULL;
-	bson_string_truncate(s, 0);
-	bson_string_append_printf(s,
+	migrate_buf_truncate(s, 0);
+	migrate_buf_printf(s,
 				  "SELECT coalesce(holder, '?'), to_char(acquired_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
 				  "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s WHERE plan = $1",
 				  t->lease_table);
@@ -132,7 +132,7 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 				  PQgetvalue(res, 0, 2));
 cleanup:
 	PQclear(res);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }
 
@@ -148,7 +148,7 @@ int migrate__pg_lock_try(void *conn, const char *plan, migrate_error_t *err)
 int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
-	bson_string_t *s;
+	migrate_buf_t *s;
 	char key[24];
 	const char *p[2] = {plan, t->owner};
 	int rc;
@@ -163,9 +163,9 @@ int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 		return migrate__pg_exec(t, "SELECT pg_advisory_unlock($1::bigint)", 1, p, NULL,
 					"releasing the advisory lock", err);
 	}
-	s = bson_string_new(NULL);
-	bson_string_append_printf(s, "DELETE FROM %s WHERE plan = $1 AND owner = $2", t->lease_table);
+	s = migrate__buf_new(NULL);
+	migrate_buf_printf(s, "DELETE FROM %s WHERE plan = $1 AND owner = $2", t->lease_table);
 	rc = migrate__pg_exec(t, s->str, 2, p, NULL, "releasing the lease", err);
-	bson_string_free(s, true);
+	migrate__buf_free(s, true);
 	return rc;
 }

@@ -8,14 +8,14 @@
 
 #include "pg.h"
 
-void migrate__pg_ident(bson_string_t *out, const char *name)
+void migrate__pg_ident(migrate_buf_t *out, const char *name)
 {
 	migrate__sql_quote_ident(out, name);
 }
 
 char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *column, char *category)
 {
-	bson_string_t *qt;
+	migrate_buf_t *qt;
 	const char *p[2];
 	PGresult *res = NULL;
 	migrate_error_t e;
@@ -24,7 +24,7 @@ char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *col
 	*category = 0;
 	if (!t || !t->conn || t->no_catalog || migrate__pg_lost(t) || PQtransactionStatus(t->conn) == PQTRANS_INERROR)
 		return NULL;
-	qt = bson_string_new(NULL);
+	qt = migrate__buf_new(NULL);
 	migrate__pg_ident(qt, table);
 	p[0] = qt->str;
 	p[1] = column;
@@ -44,7 +44,7 @@ char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *col
 		type = migrate__strdup(PQgetvalue(res, 0, 0));
 	}
 	PQclear(res);
-	bson_string_free(qt, true);
+	migrate__buf_free(qt, true);
 	return type;
 }
 
@@ -58,7 +58,7 @@ static int pg_array_length(migrate_sql_t *q, const char *table, const char *colu
 {
 	char category;
 	char *type = migrate__pg_column_type(q->ctx, table, column, &category);
-	bson_string_t *c = bson_string_new(NULL);
+	migrate_buf_t *c = migrate__buf_new(NULL);
 
 	(void)err;
 	migrate__pg_ident(c, column);
@@ -77,7 +77,7 @@ static int pg_array_length(migrate_sql_t *q, const char *table, const char *colu
 			"ELSE 0 END)",
 			c->str, c->str);
 	free(type);
-	bson_string_free(c, true);
+	migrate__buf_free(c, true);
 	return 0;
 }
 
@@ -253,16 +253,16 @@ static int build_drop_enum(migrate_sql_t *q, const bson_t *step, migrate_error_t
 
 /* ---- each op, rendered (x->out) or applied ---- */
 
-static void append_statement(bson_string_t *out, const char *sql)
+static void append_statement(migrate_buf_t *out, const char *sql)
 {
 	size_t n = strlen(sql);
 
-	bson_string_append(out, sql);
+	migrate_buf_append(out, sql);
 	while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t'))
 		n--;
 	if (n == 0 || sql[n - 1] != ';')
-		bson_string_append(out, ";");
-	bson_string_append(out, "\n");
+		migrate_buf_append(out, ";");
+	migrate_buf_append(out, "\n");
 }
 
 /* One DDL statement: shown, or run in a savepoint under the run's lock_timeout, retried on lock timeouts. */
@@ -342,7 +342,7 @@ static int create_index(migrate__lower *x)
 	if (!online(x))
 		return ddl(x, build_create_index);
 	if (x->out) {
-		bson_string_append(x->out, "-- outside a transaction; an INVALID index from an earlier failed build "
+		migrate_buf_append(x->out, "-- outside a transaction; an INVALID index from an earlier failed build "
 					   "is dropped first\n");
 		return ddl(x, migrate__pg_build_index_concurrently);
 	}
@@ -443,17 +443,17 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
-	bson_string_t *scratch;
+	migrate_buf_t *scratch;
 	int rc, saved = t->no_catalog;
 
 	if ((rc = migrate__lower_check(ops, "postgres", conn, step, err)))
 		return rc;
 	/* Lowering the step finds everything this driver cannot express, without touching the database. */
-	scratch = bson_string_new(NULL);
+	scratch = migrate__buf_new(NULL);
 	t->no_catalog = 1;
 	rc = migrate__lower_render(ops, "postgres", conn, step, scratch, err);
 	t->no_catalog = saved;
-	bson_string_free(scratch, true);
+	migrate__buf_free(scratch, true);
 	return rc;
 }
 
@@ -462,7 +462,7 @@ unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step)
 	return migrate__lower_flags(ops, conn, step);
 }
 
-int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__pg_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	return migrate__lower_render(ops, "postgres", conn, step, out, err);
 }

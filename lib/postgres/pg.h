@@ -103,7 +103,7 @@ int migrate__pg_retryable(const char *sqlstate);
 /* ---- lower.c ---- */
 
 /* Quotes an identifier into `out`. */
-void migrate__pg_ident(bson_string_t *out, const char *name);
+void migrate__pg_ident(migrate_buf_t *out, const char *name);
 /* CREATE INDEX CONCURRENTLY of a create_index step. */
 int migrate__pg_build_index_concurrently(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
 /* The type of `column` of `table` as format_type() gives it, or NULL if unknown. Caller frees. */
@@ -112,7 +112,7 @@ char *migrate__pg_column_type(pg_target_t *t, const char *table, const char *col
 /* The driver callbacks, over the table of every op (lower.c). */
 int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
 unsigned migrate__pg_step_flags(void *conn, const migrate_step_t *step);
-int migrate__pg_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__pg_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- apply.c ---- */
@@ -133,17 +133,17 @@ int migrate__pg_run_retrying(pg_target_t *t, const char *sql, migrate_exec_t *ex
 /* True for an add_column whose default is volatile ("uuid"): added empty, filled in batches. */
 int migrate__pg_add_column_phased(const bson_t *step);
 int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
 int migrate__pg_assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
-int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- batch.c ---- */
 /* Runs a backfill or map_values step in batches (or in one statement inside the engine's transaction). */
 int migrate__pg_batch_apply(pg_target_t *t, const bson_t *step, const char *op, migrate_exec_t *exec,
 			    migrate_error_t *err);
-int migrate__pg_batch_render(pg_target_t *t, const bson_t *step, const char *op, bson_string_t *out,
+int migrate__pg_batch_render(pg_target_t *t, const bson_t *step, const char *op, migrate_buf_t *out,
 			     migrate_error_t *err);
 
 /* ---- history.c ---- */

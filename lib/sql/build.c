@@ -12,13 +12,13 @@ void migrate__sql_init(migrate_sql_t *q, const migrate_sql_dialect_t *d, void *c
 	memset(q, 0, sizeof *q);
 	q->d = d;
 	q->ctx = ctx;
-	q->text = bson_string_new(NULL);
+	q->text = migrate__buf_new(NULL);
 	bson_init(&q->params);
 }
 
 void migrate__sql_reset(migrate_sql_t *q)
 {
-	bson_string_truncate(q->text, 0);
+	migrate_buf_truncate(q->text, 0);
 	bson_reinit(&q->params);
 	q->nparams = 0;
 }
@@ -27,7 +27,7 @@ void migrate__sql_free(migrate_sql_t *q)
 {
 	if (!q->text)
 		return;
-	bson_string_free(q->text, true);
+	migrate__buf_free(q->text, true);
 	bson_destroy(&q->params);
 	q->text = NULL;
 }
@@ -39,7 +39,7 @@ const char *migrate__sql_text(const migrate_sql_t *q)
 
 void migrate__sql_append(migrate_sql_t *q, const char *s)
 {
-	bson_string_append(q->text, s);
+	migrate_buf_append(q->text, s);
 }
 
 void migrate__sql_printf(migrate_sql_t *q, const char *fmt, ...)
@@ -50,21 +50,21 @@ void migrate__sql_printf(migrate_sql_t *q, const char *fmt, ...)
 	va_start(ap, fmt);
 	s = bson_strdupv_printf(fmt, ap);
 	va_end(ap);
-	bson_string_append(q->text, s);
+	migrate_buf_append(q->text, s);
 	bson_free(s);
 }
 
-void migrate__sql_quote_ident(bson_string_t *out, const char *name)
+void migrate__sql_quote_ident(migrate_buf_t *out, const char *name)
 {
 	const char *p;
 
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 	for (p = name; *p; p++) {
 		if (*p == '"')
-			bson_string_append_c(out, '"');
-		bson_string_append_c(out, *p);
+			migrate_buf_append_c(out, '"');
+		migrate_buf_append_c(out, *p);
 	}
-	bson_string_append_c(out, '"');
+	migrate_buf_append_c(out, '"');
 }
 
 void migrate__sql_ident(migrate_sql_t *q, const char *name)
@@ -72,20 +72,20 @@ void migrate__sql_ident(migrate_sql_t *q, const char *name)
 	migrate__sql_quote_ident(q->text, name);
 }
 
-int migrate__sql_quote_string(bson_string_t *out, const char *s, size_t len, migrate_error_t *err)
+int migrate__sql_quote_string(migrate_buf_t *out, const char *s, size_t len, migrate_error_t *err)
 {
 	size_t i;
 
 	if (memchr(s, '\0', len))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
 				    "a string holding a NUL character cannot be written into SQL text");
-	bson_string_append_c(out, '\'');
+	migrate_buf_append_c(out, '\'');
 	for (i = 0; i < len; i++) {
 		if (s[i] == '\'')
-			bson_string_append_c(out, '\'');
-		bson_string_append_c(out, s[i]);
+			migrate_buf_append_c(out, '\'');
+		migrate_buf_append_c(out, s[i]);
 	}
-	bson_string_append_c(out, '\'');
+	migrate_buf_append_c(out, '\'');
 	return 0;
 }
 
@@ -93,9 +93,9 @@ int migrate__sql_quote_string(bson_string_t *out, const char *s, size_t len, mig
 static void placeholder(migrate_sql_t *q)
 {
 	if (q->d->param_style == MIGRATE_SQL_PARAM_DOLLAR)
-		bson_string_append_printf(q->text, "$%u", q->nparams + 1);
+		migrate_buf_printf(q->text, "$%u", q->nparams + 1);
 	else
-		bson_string_append_c(q->text, '?');
+		migrate_buf_append_c(q->text, '?');
 }
 
 static const char *next_key(migrate_sql_t *q, char *buf, size_t size)
@@ -124,19 +124,19 @@ void migrate__sql_param_str(migrate_sql_t *q, const char *s)
 	q->nparams++;
 }
 
-int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, const bson_iter_t *it,
+int migrate__sql_literal(const migrate_sql_dialect_t *d, migrate_buf_t *out, const bson_iter_t *it,
 			 migrate_error_t *err)
 {
 	const char *s;
 	uint32_t len;
-	bson_string_t *json;
+	migrate_buf_t *json;
 	int rc;
 
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_NULL: bson_string_append(out, "NULL"); return 0;
-	case BSON_TYPE_BOOL: bson_string_append(out, bson_iter_bool(it) ? d->true_literal : d->false_literal); return 0;
+	case BSON_TYPE_NULL: migrate_buf_append(out, "NULL"); return 0;
+	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(it) ? d->true_literal : d->false_literal); return 0;
 	case BSON_TYPE_INT32:
-	case BSON_TYPE_INT64: bson_string_append_printf(out, "%lld", (long long)bson_iter_as_int64(it)); return 0;
+	case BSON_TYPE_INT64: migrate_buf_printf(out, "%lld", (long long)bson_iter_as_int64(it)); return 0;
 	case BSON_TYPE_DOUBLE: {
 		double v = bson_iter_double(it);
 		char buf[40];
@@ -144,19 +144,19 @@ int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, con
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
 					    "a non-finite number cannot be written into SQL text");
 		snprintf(buf, sizeof buf, "%.17g", v);
-		bson_string_append(out, buf);
+		migrate_buf_append(out, buf);
 		if (!strpbrk(buf, ".eE"))
-			bson_string_append(out, ".0");
+			migrate_buf_append(out, ".0");
 		return 0;
 	}
 	case BSON_TYPE_UTF8: s = bson_iter_utf8(it, &len); return migrate__sql_quote_string(out, s, len, err);
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
 		/* JSON values are stored as their text. */
-		json = bson_string_new(NULL);
+		json = migrate__buf_new(NULL);
 		migrate__json_value(it, json);
 		rc = migrate__sql_quote_string(out, json->str, json->len, err);
-		bson_string_free(json, true);
+		migrate__buf_free(json, true);
 		return rc;
 	default:
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
@@ -182,10 +182,10 @@ int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t 
 	case BSON_TYPE_BINARY: bson_append_value(&q->params, key, -1, bson_iter_value((bson_iter_t *)it)); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
-		bson_string_t *json = bson_string_new(NULL);
+		migrate_buf_t *json = migrate__buf_new(NULL);
 		migrate__json_value(it, json);
 		bson_append_utf8(&q->params, key, -1, json->str, (int)json->len);
-		bson_string_free(json, true);
+		migrate__buf_free(json, true);
 		break;
 	}
 	default:

@@ -67,7 +67,7 @@ typedef struct migrate_sql_dialect {
  */
 struct migrate_sql {
 	const migrate_sql_dialect_t *d;
-	bson_string_t *text; /* the SQL text */
+	migrate_buf_t *text; /* the SQL text */
 	bson_t params;       /* bound values, an array: "0", "1" ... in placeholder order */
 	uint32_t nparams;
 	int literal; /* non-zero: values are rendered as literals, not bound */
@@ -90,9 +90,9 @@ void migrate__sql_printf(migrate_sql_t *q, const char *fmt, ...)
 /* Appends a quoted identifier: "na""me". */
 void migrate__sql_ident(migrate_sql_t *q, const char *name);
 /* The same on a plain string. */
-void migrate__sql_quote_ident(bson_string_t *out, const char *name);
+void migrate__sql_quote_ident(migrate_buf_t *out, const char *name);
 /* Appends a quoted string literal: 'it''s'. MIGRATE_EPLAN if `s` holds a NUL. */
-int migrate__sql_quote_string(bson_string_t *out, const char *s, size_t len, migrate_error_t *err);
+int migrate__sql_quote_string(migrate_buf_t *out, const char *s, size_t len, migrate_error_t *err);
 
 /*
  * Appends a value: a placeholder with the value bound, or in literal mode
@@ -104,7 +104,7 @@ int migrate__sql_value(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t 
 void migrate__sql_param_int(migrate_sql_t *q, int64_t v);
 void migrate__sql_param_str(migrate_sql_t *q, const char *s);
 /* Renders one value as a literal (DDL defaults, partial indexes). */
-int migrate__sql_literal(const migrate_sql_dialect_t *d, bson_string_t *out, const bson_iter_t *it,
+int migrate__sql_literal(const migrate_sql_dialect_t *d, migrate_buf_t *out, const bson_iter_t *it,
 			 migrate_error_t *err);
 
 /* The portable type's index, or -1. */

@@ -40,11 +40,11 @@ static int build_unique(migrate_sql_t *q, const bson_t *sub, migrate_error_t *er
 {
 	bson_t cols;
 	bson_iter_t it;
-	bson_string_t *list = bson_string_new(NULL);
+	migrate_buf_t *list = migrate__buf_new(NULL);
 	const char *table = migrate__sql_doc_ident(sub, "table", err);
 
 	if (!table || !migrate__doc_sub(sub, "columns", &cols)) {
-		bson_string_free(list, true);
+		migrate__buf_free(list, true);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
 				    "unique: table and columns are required");
 	}
@@ -58,11 +58,11 @@ static int build_unique(migrate_sql_t *q, const bson_t *sub, migrate_error_t *er
 		migrate__sql_ident(q, col);
 		migrate__sql_append(q, " IS NOT NULL");
 		if (list->len)
-			bson_string_append(list, ", ");
+			migrate_buf_append(list, ", ");
 		migrate__sql_quote_ident(list, col);
 	}
 	migrate__sql_printf(q, " GROUP BY %s HAVING count(*) > 1)", list->str);
-	bson_string_free(list, true);
+	migrate__buf_free(list, true);
 	return 0;
 }
 
@@ -122,7 +122,7 @@ static int assert_sql(sq_conn_t *c, const bson_t *step, migrate_error_t *err)
 {
 	sqlite3_stmt *st = NULL;
 	bson_iter_t want;
-	bson_string_t *exp = bson_string_new(NULL), *what = NULL;
+	migrate_buf_t *exp = migrate__buf_new(NULL), *what = NULL;
 	const char *sql = migrate__doc_str(step, "sql");
 	int rc;
 
@@ -142,24 +142,24 @@ static int assert_sql(sq_conn_t *c, const bson_t *step, migrate_error_t *err)
 		goto cleanup;
 	}
 	migrate__json_value(&want, exp);
-	what = bson_string_new(NULL);
+	what = migrate__buf_new(NULL);
 	if (rc != SQLITE_ROW)
-		bson_string_append(what, "the query returned no row");
+		migrate_buf_append(what, "the query returned no row");
 	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		bson_string_append(what, "the query returned NULL");
+		migrate_buf_append(what, "the query returned NULL");
 	else
-		bson_string_append_printf(what, "the query returned %.200s", (const char *)sqlite3_column_text(st, 0));
-	bson_string_append_printf(what, ", expected %.200s", exp->str);
+		migrate_buf_printf(what, "the query returned %.200s", (const char *)sqlite3_column_text(st, 0));
+	migrate_buf_printf(what, ", expected %.200s", exp->str);
 	rc = failed(err, step, what->str);
 cleanup:
 	sqlite3_finalize(st);
-	bson_string_free(exp, true);
+	migrate__buf_free(exp, true);
 	if (what)
-		bson_string_free(what, true);
+		migrate__buf_free(what, true);
 	return rc;
 }
 
-int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err)
+int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err)
 {
 	migrate_sql_t q;
 	bson_t sub;
@@ -172,7 +172,7 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 				    "assert command is MongoDB only; use assert sql on SQLite");
 	if (bson_has_field(step, "sql")) {
 		if (render) {
-			bson_string_append_printf(
+			migrate_buf_printf(
 				out, "-- assert: the first value of this query equals the expectation\n%s;\n",
 				migrate__doc_str(step, "sql"));
 			return 0;
@@ -193,7 +193,7 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string
 	if (rc)
 		goto cleanup;
 	if (render) {
-		bson_string_append(out, "-- assert:\n");
+		migrate_buf_append(out, "-- assert:\n");
 		migrate__sq_render_sql(&q, out);
 		goto cleanup;
 	}

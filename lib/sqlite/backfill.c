@@ -382,14 +382,14 @@ static int checkpoint_read(batch_t *b, const char *json, migrate_error_t *err)
 static char *checkpoint_json(const batch_t *b)
 {
 	bson_t doc;
-	bson_string_t *out = bson_string_new(NULL);
+	migrate_buf_t *out = migrate__buf_new(NULL);
 
 	bson_init(&doc);
 	bson_append_array(&doc, "after", -1, &b->after);
 	bson_append_int64(&doc, "done", -1, b->done);
 	migrate__json_canonical(&doc, false, out);
 	bson_destroy(&doc);
-	return bson_string_free(out, false);
+	return migrate__buf_free(out, false);
 }
 
 /* One batch: the last key, the update, the journal. *rows is 0 when nothing was left. */
@@ -482,7 +482,7 @@ cleanup:
 	return rc;
 }
 
-int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	migrate_sql_t q;
 	batch_t b;
@@ -491,7 +491,7 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, bson_string_t *
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
 	if ((rc = batch_init(&b, c, step, 1, err)))
 		goto cleanup;
-	bson_string_append_printf(out,
+	migrate_buf_printf(out,
 				  "-- %s in batches by %s; each batch is one transaction: BEGIN IMMEDIATE; the batch's "
 				  "last key; the UPDATE; the journal; COMMIT\n",
 				  b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");

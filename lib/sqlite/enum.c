@@ -18,7 +18,7 @@ static const char enum_ddl[] =
 /* Parses a stored JSON array into *out (an array document). */
 static int parse_values(const char *json, bson_t *out, migrate_error_t *err)
 {
-	bson_string_t *wrap = bson_string_new("{\"v\": ");
+	migrate_buf_t *wrap = migrate__buf_new("{\"v\": ");
 	bson_t doc;
 	bson_error_t berr;
 	bson_iter_t it;
@@ -26,14 +26,14 @@ static int parse_values(const char *json, bson_t *out, migrate_error_t *err)
 	uint32_t len;
 	int rc = 0;
 
-	bson_string_append(wrap, json);
-	bson_string_append(wrap, "}");
+	migrate_buf_append(wrap, json);
+	migrate_buf_append(wrap, "}");
 	if (!bson_init_from_json(&doc, wrap->str, -1, &berr)) {
-		bson_string_free(wrap, true);
+		migrate__buf_free(wrap, true);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
 				    SQ_ENUM_TABLE " holds malformed values: %s", berr.message);
 	}
-	bson_string_free(wrap, true);
+	migrate__buf_free(wrap, true);
 	if (bson_iter_init_find(&it, &doc, "v") && BSON_ITER_HOLDS_ARRAY(&it)) {
 		bson_t arr;
 		bson_iter_array(&it, &len, &data);
@@ -97,17 +97,17 @@ int migrate__sq_enum_column(migrate_sql_t *q, const char *enum_name, const char 
 	sq_conn_t *c = q->ctx;
 	bson_t values;
 	bson_iter_t it;
-	bson_string_t *cname;
+	migrate_buf_t *cname;
 	bool first = true;
 	int rc;
 
 	if ((rc = enum_values(c, enum_name, &values, err)))
 		return rc;
-	cname = bson_string_new(ENUM_PREFIX);
-	bson_string_append(cname, enum_name);
+	cname = migrate__buf_new(ENUM_PREFIX);
+	migrate_buf_append(cname, enum_name);
 	migrate__sql_append(q, "TEXT CONSTRAINT ");
 	migrate__sql_ident(q, cname->str);
-	bson_string_free(cname, true);
+	migrate__buf_free(cname, true);
 	migrate__sql_append(q, " CHECK (");
 	migrate__sql_ident(q, column);
 	migrate__sql_append(q, " IN (");
@@ -124,7 +124,7 @@ int migrate__sq_enum_column(migrate_sql_t *q, const char *enum_name, const char 
 	return rc;
 }
 
-static int values_json(const bson_t *step, bson_string_t *json, bson_t *values, migrate_error_t *err)
+static int values_json(const bson_t *step, migrate_buf_t *json, bson_t *values, migrate_error_t *err)
 {
 	bson_iter_t it;
 
@@ -135,11 +135,11 @@ static int values_json(const bson_t *step, bson_string_t *json, bson_t *values, 
 	return 0;
 }
 
-int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err)
+int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err)
 {
 	sq_stmts_t l = {0};
 	migrate_sql_t *q;
-	bson_string_t *json = bson_string_new(NULL);
+	migrate_buf_t *json = migrate__buf_new(NULL);
 	bson_t values, stored;
 	const char *name;
 	int rc;
@@ -153,13 +153,13 @@ int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, bson_s
 	if (!render) {
 		rc = stored_values(c, name, &stored, err);
 		if (rc == 0) {
-			bson_string_t *have = bson_string_new(NULL);
+			migrate_buf_t *have = migrate__buf_new(NULL);
 			migrate__json_canonical(&stored, true, have);
 			rc = strcmp(have->str, json->str) == 0
 				     ? 0 /* already there, identical: nothing to do */
 				     : migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
 						    "enum \"%s\" already exists with other values %s", name, have->str);
-			bson_string_free(have, true);
+			migrate__buf_free(have, true);
 			bson_destroy(&stored);
 			goto cleanup;
 		}
@@ -190,7 +190,7 @@ int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, bson_s
 	}
 cleanup:
 	migrate__sq_stmts_free(&l);
-	bson_string_free(json, true);
+	migrate__buf_free(json, true);
 	return rc;
 }
 
@@ -198,11 +198,11 @@ cleanup:
 static int enum_user(sq_conn_t *c, const char *name, char **table, migrate_error_t *err)
 {
 	sqlite3_stmt *st = NULL;
-	bson_string_t *needle = bson_string_new("CONSTRAINT "), *cname = bson_string_new(ENUM_PREFIX);
+	migrate_buf_t *needle = migrate__buf_new("CONSTRAINT "), *cname = migrate__buf_new(ENUM_PREFIX);
 	int rc;
 
 	*table = NULL;
-	bson_string_append(cname, name);
+	migrate_buf_append(cname, name);
 	migrate__sql_quote_ident(needle, cname->str);
 	if ((rc = migrate__sq_prepare(c, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL",
 				      &st, err)))
@@ -226,12 +226,12 @@ static int enum_user(sq_conn_t *c, const char *name, char **table, migrate_error
 	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : migrate__sq_err(c, err, "reading the schema");
 cleanup:
 	sqlite3_finalize(st);
-	bson_string_free(needle, true);
-	bson_string_free(cname, true);
+	migrate__buf_free(needle, true);
+	migrate__buf_free(cname, true);
 	return rc;
 }
 
-int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err)
+int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err)
 {
 	migrate_sql_t q;
 	const char *name;

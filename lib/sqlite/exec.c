@@ -272,52 +272,52 @@ int migrate__sq_stmts_run(sq_conn_t *c, sq_stmts_t *l, migrate_error_t *err)
 }
 
 /* A value inside a -- comment: line breaks escaped so that it cannot end the comment. */
-static void append_comment_value(const migrate_sql_t *q, const bson_iter_t *it, bson_string_t *out)
+static void append_comment_value(const migrate_sql_t *q, const bson_iter_t *it, migrate_buf_t *out)
 {
-	bson_string_t *lit = bson_string_new(NULL);
+	migrate_buf_t *lit = migrate__buf_new(NULL);
 	const char *p;
 
 	if (migrate__sql_literal(q->d, lit, it, NULL)) {
-		bson_string_append(out, "<value>");
+		migrate_buf_append(out, "<value>");
 	} else {
 		for (p = lit->str; *p; p++) {
 			if (*p == '\n')
-				bson_string_append(out, "\\n");
+				migrate_buf_append(out, "\\n");
 			else if (*p == '\r')
-				bson_string_append(out, "\\r");
+				migrate_buf_append(out, "\\r");
 			else
-				bson_string_append_c(out, *p);
+				migrate_buf_append_c(out, *p);
 		}
 	}
-	bson_string_free(lit, true);
+	migrate__buf_free(lit, true);
 }
 
-void migrate__sq_render_sql(const migrate_sql_t *q, bson_string_t *out)
+void migrate__sq_render_sql(const migrate_sql_t *q, migrate_buf_t *out)
 {
 	bson_iter_t it;
 	bool first = true;
 
-	bson_string_append(out, migrate__sql_text(q));
-	bson_string_append(out, ";");
+	migrate_buf_append(out, migrate__sql_text(q));
+	migrate_buf_append(out, ";");
 	if (q->nparams) {
-		bson_string_append(out, " -- parameters: ");
+		migrate_buf_append(out, " -- parameters: ");
 		bson_iter_init(&it, &q->params);
 		while (bson_iter_next(&it)) {
 			if (!first)
-				bson_string_append(out, ", ");
+				migrate_buf_append(out, ", ");
 			first = false;
 			if (BSON_ITER_HOLDS_SYMBOL(&it)) {
 				/* A value known only when the batch runs. */
-				bson_string_append(out, bson_iter_symbol(&it, NULL));
+				migrate_buf_append(out, bson_iter_symbol(&it, NULL));
 			} else {
 				append_comment_value(q, &it, out);
 			}
 		}
 	}
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 }
 
-void migrate__sq_stmts_render(const sq_stmts_t *l, bson_string_t *out)
+void migrate__sq_stmts_render(const sq_stmts_t *l, migrate_buf_t *out)
 {
 	size_t i;
 

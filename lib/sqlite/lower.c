@@ -100,23 +100,23 @@ static int render_rebuild(lower_ctx_t *x, const char *table, const sq_change_t *
 	sq_stmts_t l = {0};
 	int rc;
 
-	bson_string_append_printf(x->out, "-- %s: SQLite's ALTER TABLE cannot do this; the table is rebuilt\n", why);
+	migrate_buf_printf(x->out, "-- %s: SQLite's ALTER TABLE cannot do this; the table is rebuilt\n", why);
 	rc = migrate__sq_rebuild_stmts(CONN(x), table, ch, &l, x->err);
 	if (rc == MIGRATE_ENOTFOUND) {
-		bson_string_t *name = bson_string_new(NULL);
+		migrate_buf_t *name = migrate__buf_new(NULL);
 		migrate__sql_quote_ident(name, table);
-		bson_string_append_printf(x->out,
+		migrate_buf_printf(x->out,
 					  "-- (%s does not exist yet: CREATE TABLE with the new definition, "
 					  "INSERT ... SELECT, DROP TABLE, ALTER TABLE ... RENAME, recreate indexes and "
 					  "triggers)\n",
 					  name->str);
-		bson_string_free(name, true);
+		migrate__buf_free(name, true);
 		rc = 0;
 	}
 	if (rc == 0) {
-		bson_string_append(x->out, "SAVEPOINT migrate_rebuild;\n");
+		migrate_buf_append(x->out, "SAVEPOINT migrate_rebuild;\n");
 		migrate__sq_stmts_render(&l, x->out);
-		bson_string_append(x->out, "RELEASE migrate_rebuild;\n");
+		migrate_buf_append(x->out, "RELEASE migrate_rebuild;\n");
 	}
 	migrate__sq_stmts_free(&l);
 	return rc;
@@ -204,7 +204,7 @@ static int op_drop_column(lower_ctx_t *x)
 	migrate__sql_append(q, " DROP COLUMN ");
 	migrate__sql_ident(q, column);
 	if (RENDERING(x)) {
-		bson_string_append(x->out, "-- (rebuilt instead, as for add_column, when SQLite refuses to drop the "
+		migrate_buf_append(x->out, "-- (rebuilt instead, as for add_column, when SQLite refuses to drop the "
 					   "column: it is in a key, a UNIQUE, CHECK or FOREIGN KEY constraint)\n");
 		return finish(x, &l, 0);
 	}
@@ -273,8 +273,8 @@ static int op_sql(lower_ctx_t *x)
 		size_t n = strlen(up);
 		while (n > 0 && (up[n - 1] == ' ' || up[n - 1] == '\n' || up[n - 1] == '\t' || up[n - 1] == '\r'))
 			n--;
-		bson_string_append(x->out, up);
-		bson_string_append(x->out, n > 0 && up[n - 1] == ';' ? "\n" : ";\n");
+		migrate_buf_append(x->out, up);
+		migrate_buf_append(x->out, n > 0 && up[n - 1] == ';' ? "\n" : ";\n");
 		return 0;
 	}
 	return migrate__sq_exec(CONN(x), up, x->err);
@@ -351,7 +351,7 @@ unsigned migrate__sq_step_flags(void *conn, const migrate_step_t *step)
 	return migrate__lower_flags(ops, conn, step);
 }
 
-int migrate__sq_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err)
+int migrate__sq_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	sq_conn_t *c = conn;
 	int rc;

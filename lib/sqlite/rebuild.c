@@ -101,23 +101,23 @@ static bool is_word_char(char ch)
  */
 static char *ident_at(const char *p, const char **end)
 {
-	bson_string_t *s;
+	migrate_buf_t *s;
 	const char *e;
 
 	if (*p == '"' || *p == '`' || *p == '[' || *p == '\'') {
 		char close = *p == '[' ? ']' : *p;
 		e = skip_quoted(p);
 		*end = e;
-		s = bson_string_new(NULL);
+		s = migrate__buf_new(NULL);
 		for (p++; p < e; p++) {
 			if (*p == close) {
 				if (close == ']' || p[1] != close)
 					break;
 				p++;
 			}
-			bson_string_append_c(s, *p);
+			migrate_buf_append_c(s, *p);
 		}
-		return bson_string_free(s, false);
+		return migrate__buf_free(s, false);
 	}
 	if (!is_word_char(*p) || isdigit((unsigned char)*p))
 		return NULL;
@@ -279,7 +279,7 @@ cleanup:
 
 /* The columns rows are copied through (not generated, not dropped), as a list "a", "b". */
 typedef struct table_cols {
-	bson_string_t *list;
+	migrate_buf_t *list;
 	int has_int_pk; /* an INTEGER PRIMARY KEY column already carries the rowid */
 	bson_t names;   /* every column name, lower-cased, as keys */
 } table_cols_t;
@@ -290,7 +290,7 @@ static int read_columns(sq_conn_t *c, const char *table, const char *dropped, ta
 	sqlite3_stmt *st = NULL;
 	int npk = 0, int_pk = 0, rc;
 
-	tc->list = bson_string_new(NULL);
+	tc->list = migrate__buf_new(NULL);
 	bson_init(&tc->names);
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
 	migrate__sql_append(&q, "SELECT name, type, pk, hidden FROM pragma_table_xinfo(");
@@ -314,7 +314,7 @@ static int read_columns(sq_conn_t *c, const char *table, const char *dropped, ta
 		if (sqlite3_column_int(st, 3) != 0 || (dropped && sqlite3_stricmp(name, dropped) == 0))
 			continue;
 		if (tc->list->len)
-			bson_string_append(tc->list, ", ");
+			migrate_buf_append(tc->list, ", ");
 		migrate__sql_quote_ident(tc->list, name);
 	}
 	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(c, err, "reading the columns");
@@ -354,7 +354,7 @@ const char *migrate__sq_rowid_alias(sq_conn_t *c, const char *table, migrate_err
 		alias = free_rowid_alias(&tc.names);
 	}
 	if (tc.list) {
-		bson_string_free(tc.list, true);
+		migrate__buf_free(tc.list, true);
 		bson_destroy(&tc.names);
 	}
 	def_free(&d);
@@ -463,14 +463,14 @@ int migrate__sq_rebuild_stmts(sq_conn_t *c, const char *table, const sq_change_t
 {
 	table_def_t d = {0};
 	table_cols_t tc = {0};
-	bson_string_t *tmp = bson_string_new(REBUILD_PREFIX);
+	migrate_buf_t *tmp = migrate__buf_new(REBUILD_PREFIX);
 	migrate_sql_t *q;
 	const char *rowid = NULL;
 	char *sql = NULL;
 	int64_t legacy = 0;
 	int rc;
 
-	bson_string_append(tmp, table);
+	migrate_buf_append(tmp, table);
 	if ((rc = table_sql(c, table, &sql, err)) || (rc = def_parse(sql, &d, err)) ||
 	    (rc = read_columns(c, table, ch->drop_column, &tc, err)) || (rc = legacy_alter(c, &legacy, err)))
 		goto cleanup;
@@ -512,10 +512,10 @@ int migrate__sq_rebuild_stmts(sq_conn_t *c, const char *table, const sq_change_t
 	rc = saved_schema(c, table, ch->drop_column, out, err);
 cleanup:
 	if (tc.list) {
-		bson_string_free(tc.list, true);
+		migrate__buf_free(tc.list, true);
 		bson_destroy(&tc.names);
 	}
-	bson_string_free(tmp, true);
+	migrate__buf_free(tmp, true);
 	def_free(&d);
 	free(sql);
 	return rc;

@@ -38,9 +38,9 @@ typedef struct sq_stmts {
 migrate_sql_t *migrate__sq_stmts_add(sq_stmts_t *l, sq_conn_t *c);
 void migrate__sq_stmts_free(sq_stmts_t *l);
 int migrate__sq_stmts_run(sq_conn_t *c, sq_stmts_t *l, migrate_error_t *err);
-void migrate__sq_stmts_render(const sq_stmts_t *l, bson_string_t *out);
+void migrate__sq_stmts_render(const sq_stmts_t *l, migrate_buf_t *out);
 /* Appends one statement, its bound values shown in a trailing comment. */
-void migrate__sq_render_sql(const migrate_sql_t *q, bson_string_t *out);
+void migrate__sq_render_sql(const migrate_sql_t *q, migrate_buf_t *out);
 
 /* ---- statements (exec.c) ---- */
 /* MIGRATE_EDB with the database's message; `what` says what was being done. */
@@ -79,13 +79,13 @@ void migrate__sq_rollback_quiet(sq_conn_t *c);
 /* ---- lowering (lower.c) ---- */
 int migrate__sq_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
 unsigned migrate__sq_step_flags(void *conn, const migrate_step_t *step);
-int migrate__sq_render_step(void *conn, const migrate_step_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__sq_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__sq_apply_step(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- enums (enum.c) ---- */
 int migrate__sq_enum_column(migrate_sql_t *q, const char *enum_name, const char *column, migrate_error_t *err);
-int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err);
-int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err);
+int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err);
+int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- table rebuilds (rebuild.c) ---- */
 /* A change that SQLite's ALTER TABLE cannot make: add `add_column` or drop `drop_column`. */
@@ -109,10 +109,10 @@ const char *migrate__sq_rowid_alias(sq_conn_t *c, const char *table, migrate_err
 
 /* ---- batched updates (backfill.c) ---- */
 int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
-int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assertions (assert.c) ---- */
-int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, bson_string_t *out, migrate_error_t *err);
+int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- history (history.c) and lock (lock.c) ---- */
 int migrate__sq_history_ensure(void *conn, migrate_error_t *err);

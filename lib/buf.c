@@ -1,0 +1,154 @@
+/*
+ * migrate_buf_t: the growable string that drivers render statements into
+ * and that the library builds SQL, JSON and messages in. An allocation
+ * failure is sticky: the buffer keeps what it had, marks itself failed and
+ * ignores later appends, so a caller checks once, at the end.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* What str points to before the first allocation. */
+static char empty[1];
+
+void migrate_buf_init(migrate_buf_t *b)
+{
+	if (!b)
+		return;
+	b->str = empty;
+	b->len = 0;
+	b->cap = 0;
+	b->failed = 0;
+}
+
+void migrate_buf_release(migrate_buf_t *b)
+{
+	if (!b)
+		return;
+	if (b->cap)
+		free(b->str);
+	migrate_buf_init(b);
+}
+
+/* Room for `extra` more bytes and the NUL; 0 or MIGRATE_ENOMEM (sticky). */
+static int reserve(migrate_buf_t *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->failed)
+		return MIGRATE_ENOMEM;
+	if (extra > SIZE_MAX / 2 - b->len)
+		goto failed;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 64; cap < need; cap *= 2)
+		;
+	/* Plain realloc: string building is not an allocation fault point (its callers check once, at the end). */
+	if (!(p = realloc(b->cap ? b->str : NULL, cap)))
+		goto failed;
+	if (!b->cap)
+		p[0] = '\0';
+	b->str = p;
+	b->cap = cap;
+	return 0;
+failed:
+	b->failed = 1;
+	return MIGRATE_ENOMEM;
+}
+
+int migrate_buf_append_n(migrate_buf_t *b, const char *s, size_t n)
+{
+	if (!b || (!s && n))
+		return MIGRATE_EINVAL;
+	if (reserve(b, n))
+		return MIGRATE_ENOMEM;
+	if (n)
+		memcpy(b->str + b->len, s, n);
+	b->len += n;
+	b->str[b->len] = '\0';
+	return 0;
+}
+
+int migrate_buf_append(migrate_buf_t *b, const char *s)
+{
+	return migrate_buf_append_n(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+int migrate_buf_append_c(migrate_buf_t *b, char c)
+{
+	return migrate_buf_append_n(b, &c, 1);
+}
+
+int migrate_buf_vprintf(migrate_buf_t *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	if (!b || !fmt)
+		return MIGRATE_EINVAL;
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0)
+		return MIGRATE_EINVAL;
+	if (reserve(b, (size_t)n))
+		return MIGRATE_ENOMEM;
+	vsnprintf(b->str + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int migrate_buf_printf(migrate_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = migrate_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void migrate_buf_truncate(migrate_buf_t *b, size_t len)
+{
+	if (!b || len >= b->len)
+		return;
+	b->len = len;
+	b->str[len] = '\0';
+}
+
+/* ---- heap buffers, for the library's own string building ---- */
+
+/* Returned when even the struct cannot be allocated: failed, so every append is ignored. */
+static migrate_buf_t oom = {empty, 0, 0, 1};
+
+migrate_buf_t *migrate__buf_new(const char *init)
+{
+	migrate_buf_t *b = malloc(sizeof *b);
+
+	if (!b)
+		return &oom;
+	migrate_buf_init(b);
+	if (init)
+		migrate_buf_append(b, init);
+	return b;
+}
+
+char *migrate__buf_free(migrate_buf_t *b, bool free_text)
+{
+	char *text = NULL;
+
+	if (!b || b == &oom)
+		return NULL;
+	if (!free_text && !b->failed)
+		text = b->cap ? b->str : strdup("");
+	else if (b->cap)
+		free(b->str);
+	free(b);
+	return text;
+}
