@@ -43,7 +43,7 @@ MIGRATE_EXPORT(const char *) migrate_plan_name(const migrate_plan_t *plan);
 
 /* The number of versions, and the i-th in insertion order (borrowed, NULL if out of range). */
 MIGRATE_EXPORT(size_t) migrate_plan_version_count(const migrate_plan_t *plan);
-MIGRATE_EXPORT(migrate_version_t *) migrate_plan_version_at(const migrate_plan_t *plan, size_t i);
+MIGRATE_EXPORT(const migrate_version_t *) migrate_plan_version_at(const migrate_plan_t *plan, size_t i);
 
 /*
  * Appends a version. `id` must be greater than 0; duplicates are reported
@@ -130,13 +130,13 @@ typedef struct migrate_index_key {
 #define MIGRATE_INDEX_UNIQUE 1u
 #define MIGRATE_INDEX_ONLINE 2u  /* build without blocking writes where the driver can */
 
-/* create_table: `table` with no columns yet; add them with migrate_step_add_column(). */
+/* create_table: `table` with no columns yet; add them with migrate_create_table_add_column(). */
 MIGRATE_EXPORT(int) migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t **out,
 					 migrate_error_t *err);
 /* Adds a column to a create_table step. */
-MIGRATE_EXPORT(int) migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, migrate_error_t *err);
+MIGRATE_EXPORT(int) migrate_create_table_add_column(migrate_step_t *step, const migrate_column_t *col, migrate_error_t *err);
 /* Sets the primary key of a create_table step. */
-MIGRATE_EXPORT(int) migrate_step_set_primary_key(migrate_step_t *step, const char *const *columns, size_t n,
+MIGRATE_EXPORT(int) migrate_create_table_set_primary_key(migrate_step_t *step, const char *const *columns, size_t n,
 						 migrate_error_t *err);
 
 MIGRATE_EXPORT(int) migrate_drop_table(migrate_version_t *v, const char *table, migrate_step_t **out,
@@ -165,7 +165,7 @@ MIGRATE_EXPORT(int) migrate_drop_enum(migrate_version_t *v, const char *name, mi
  */
 MIGRATE_EXPORT(int) migrate_map_values(migrate_version_t *v, const char *table, const char *column,
 				       const char *map_json, migrate_step_t **out, migrate_error_t *err);
-/* backfill: set expressions with migrate_step_set_expr(). */
+/* backfill: set expressions with migrate_backfill_set_expr(). */
 MIGRATE_EXPORT(int) migrate_backfill(migrate_version_t *v, const char *table, migrate_step_t **out,
 				     migrate_error_t *err);
 /*
@@ -174,7 +174,7 @@ MIGRATE_EXPORT(int) migrate_backfill(migrate_version_t *v, const char *table, mi
  * {"count": {"table": t, "match": {"their_col": "our_col"}, "where": {...}}},
  * {"sql": "..."} (SQL drivers) or {"mongo": <aggregation expression>}.
  */
-MIGRATE_EXPORT(int) migrate_step_set_expr(migrate_step_t *step, const char *column, const char *expr_json,
+MIGRATE_EXPORT(int) migrate_backfill_set_expr(migrate_step_t *step, const char *column, const char *expr_json,
 					  migrate_error_t *err);
 /* Rows per batch for backfill and map_values; 0 lets the driver size batches. */
 MIGRATE_EXPORT(int) migrate_step_set_batch_size(migrate_step_t *step, uint32_t batch_size, migrate_error_t *err);

@@ -161,7 +161,7 @@ typedef enum migrate_check_state {
  * For readiness probes: reads the history once, takes no lock, writes
  * nothing. *state receives a migrate_check_state_t (the worst that holds).
  */
-MIGRATE_EXPORT(int) migrate_check(migrate_target_t *target, const migrate_plan_t *plan, int *state,
+MIGRATE_EXPORT(int) migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
 				  migrate_error_t *err);
 
 /*
