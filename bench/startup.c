@@ -210,7 +210,8 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 	migrate_error_t err;
 	double api[64], cli_ms = -1;
 	long up_statements, check_statements;
-	int r, state, n = rounds > 64 ? 64 : rounds;
+	migrate_check_state_t state;
+	int r, n = rounds > 64 ? 64 : rounds;
 
 	/* A clean slate: revert whatever an earlier run of the benchmark left. */
 	if (migrate_down(t, plan, 0, NULL, &err))

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	n = migrate_plan_version_count(plan);
 	for (i = 0; i < n; i++) {
-		migrate_version_t *v = migrate_plan_version_at(plan, i);
+		const migrate_version_t *v = migrate_plan_version_at(plan, i);
 		migrate_error_t err;
 		char sum[65];
 		memset(&err, 0, sizeof err);

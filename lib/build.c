@@ -232,7 +232,7 @@ int migrate_create_table(migrate_version_t *v, const char *table, migrate_step_t
 	return open_step(v, "create_table", table, "columns", true, out, err);
 }
 
-int migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, migrate_error_t *err)
+int migrate_create_table_add_column(migrate_step_t *step, const migrate_column_t *col, migrate_error_t *err)
 {
 	bson_t doc, cols, newcols, coldoc;
 	bson_iter_t it;
@@ -242,7 +242,8 @@ int migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, m
 	int rc;
 
 	if (!step || step->op != MIGRATE_OP_CREATE_TABLE)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_add_column: not a create_table step");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_create_table_add_column: not a create_table step");
 	if ((rc = column_doc(col, &coldoc, err))) {
 		bson_destroy(&coldoc);
 		return rc;
@@ -262,13 +263,14 @@ int migrate_step_add_column(migrate_step_t *step, const migrate_column_t *col, m
 	return replace_doc(step, &doc, err);
 }
 
-int migrate_step_set_primary_key(migrate_step_t *step, const char *const *columns, size_t n, migrate_error_t *err)
+int migrate_create_table_set_primary_key(migrate_step_t *step, const char *const *columns, size_t n,
+					 migrate_error_t *err)
 {
 	bson_t doc;
 
 	if (!step || step->op != MIGRATE_OP_CREATE_TABLE || (!columns && n))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
-				    "migrate_step_set_primary_key: not a create_table step");
+				    "migrate_create_table_set_primary_key: not a create_table step");
 	copy_except(step, &doc, "primary_key");
 	put_strings(&doc, "primary_key", columns, n);
 	return replace_doc(step, &doc, err);
@@ -408,13 +410,14 @@ int migrate_backfill(migrate_version_t *v, const char *table, migrate_step_t **o
 	return open_step(v, "backfill", table, "set", false, out, err);
 }
 
-int migrate_step_set_expr(migrate_step_t *step, const char *column, const char *expr_json, migrate_error_t *err)
+int migrate_backfill_set_expr(migrate_step_t *step, const char *column, const char *expr_json, migrate_error_t *err)
 {
 	bson_t doc, set, newset;
 	bson_iter_t it;
 
 	if (!step || step->op != MIGRATE_OP_BACKFILL || !column)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_set_expr: not a backfill step");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_backfill_set_expr: not a backfill step");
 	copy_except(step, &doc, "set");
 	BSON_APPEND_DOCUMENT_BEGIN(&doc, "set", &newset);
 	if (migrate__doc_sub(&step->doc, "set", &set) && bson_iter_init(&it, &set))

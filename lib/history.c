@@ -251,7 +251,8 @@ const char *migrate_state_name(int state)
 
 /* ---- check ---- */
 
-int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, int *state, migrate_error_t *err)
+int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
+		  migrate_error_t *err)
 {
 	migrate__history h;
 	size_t i;
@@ -277,6 +278,6 @@ int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, int *sta
 			worst = s;
 	}
 	migrate__history_free(&h);
-	*state = worst;
+	*state = (migrate_check_state_t)worst;
 	return 0;
 }

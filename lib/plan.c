@@ -61,7 +61,7 @@ size_t migrate_plan_version_count(const migrate_plan_t *plan)
 	return plan ? plan->nversions : 0;
 }
 
-migrate_version_t *migrate_plan_version_at(const migrate_plan_t *plan, size_t i)
+const migrate_version_t *migrate_plan_version_at(const migrate_plan_t *plan, size_t i)
 {
 	return plan && i < plan->nversions ? plan->versions[i] : NULL;
 }

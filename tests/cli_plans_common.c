@@ -47,7 +47,8 @@ void cli_same_plan(const char *file, cli_build_fn build, int same_name)
 	n = migrate_plan_version_count(from_code);
 	CHECK_INT(migrate_plan_version_count(from_file), n);
 	for (i = 0; i < n; i++) {
-		migrate_version_t *a = migrate_plan_version_at(from_file, i), *b = migrate_plan_version_at(from_code, i);
+		const migrate_version_t *a = migrate_plan_version_at(from_file, i),
+					*b = migrate_plan_version_at(from_code, i);
 		char sa[65], sb[65];
 		CHECK_INT(migrate_version_id(a), migrate_version_id(b));
 		CHECK_STR(migrate_version_name(a), migrate_version_name(b));

@@ -238,9 +238,9 @@ TEST(builder_equals_json)
 	ref.references_column = "id";
 	ref.on_delete = "cascade";
 	CHECK_OK(migrate_create_table(vb, "t", &bs[k++], &err), &err);
-	CHECK_OK(migrate_step_add_column(bs[k - 1], &id, &err), &err);
-	CHECK_OK(migrate_step_add_column(bs[k - 1], &n, &err), &err);
-	CHECK_OK(migrate_step_set_primary_key(bs[k - 1], pk, 1, &err), &err);
+	CHECK_OK(migrate_create_table_add_column(bs[k - 1], &id, &err), &err);
+	CHECK_OK(migrate_create_table_add_column(bs[k - 1], &n, &err), &err);
+	CHECK_OK(migrate_create_table_set_primary_key(bs[k - 1], pk, 1, &err), &err);
 	CHECK_OK(migrate_drop_table(vb, "old", &bs[k++], &err), &err);
 	CHECK_OK(migrate_rename_table(vb, "sessions", "jobs", &bs[k++], &err), &err);
 	CHECK_OK(migrate_add_column(vb, "t", &ref, &bs[k++], &err), &err);
@@ -255,8 +255,8 @@ TEST(builder_equals_json)
 	CHECK_OK(migrate_map_values(vb, "t", "s", "{\"a\": \"b\", \"c\": null}", &bs[k++], &err), &err);
 	CHECK_OK(migrate_step_set_batch_size(bs[k - 1], 50, &err), &err);
 	CHECK_OK(migrate_backfill(vb, "t", &bs[k++], &err), &err);
-	CHECK_OK(migrate_step_set_expr(bs[k - 1], "n", "{\"array_length\": \"ids\"}", &err), &err);
-	CHECK_OK(migrate_step_set_expr(bs[k - 1], "m", "{\"value\": [1, \"x\"]}", &err), &err);
+	CHECK_OK(migrate_backfill_set_expr(bs[k - 1], "n", "{\"array_length\": \"ids\"}", &err), &err);
+	CHECK_OK(migrate_backfill_set_expr(bs[k - 1], "m", "{\"value\": [1, \"x\"]}", &err), &err);
 	CHECK_OK(migrate_step_set_where(bs[k - 1], "{\"n\": null}", &err), &err);
 	CHECK_OK(migrate_step_set_batch_size(bs[k - 1], 500, &err), &err);
 	CHECK_OK(migrate_sql(vb, "UPDATE t SET n = 1", "UPDATE t SET n = 0", &bs[k++], &err), &err);

@@ -300,15 +300,15 @@ TEST(malformed_builder_json)
 
 	fresh_err(&err);
 	CHECK_OK(migrate_backfill(v, "t", &bf, &err), &err);
-	CHECK_OK(migrate_step_set_expr(bf, "c", "{\"value\": 1}", &err), &err);
+	CHECK_OK(migrate_backfill_set_expr(bf, "c", "{\"value\": 1}", &err), &err);
 	CHECK_OK(migrate_map_values(v, "t", "c", "{\"a\": \"b\"}", &mv, &err), &err);
 	before_bf = migrate_step_to_json(bf);
 	before_mv = migrate_step_to_json(mv);
 
-	CHECK_EJSON(migrate_step_set_expr(bf, "c", "{\"value\": 2} junk", &err));
-	CHECK_EJSON(migrate_step_set_expr(bf, "c", "{\"value\": 2}}{", &err));
-	CHECK_EJSON(migrate_step_set_expr(bf, "c", "{\"value\": 2}, \"d\": {\"value\": 3}", &err));
-	CHECK_EJSON(migrate_step_set_expr(bf, "c", "[{\"value\": 2}]", &err));
+	CHECK_EJSON(migrate_backfill_set_expr(bf, "c", "{\"value\": 2} junk", &err));
+	CHECK_EJSON(migrate_backfill_set_expr(bf, "c", "{\"value\": 2}}{", &err));
+	CHECK_EJSON(migrate_backfill_set_expr(bf, "c", "{\"value\": 2}, \"d\": {\"value\": 3}", &err));
+	CHECK_EJSON(migrate_backfill_set_expr(bf, "c", "[{\"value\": 2}]", &err));
 	CHECK_EJSON(migrate_step_set_where(bf, "{\"a\": 1}, \"w\": 2", &err));
 	CHECK_EJSON(migrate_step_set_where(bf, "[{\"a\": 1}]", &err));
 	CHECK_EJSON(migrate_step_set_where(bf, "{\"a\": 1, \"a\": 2}", &err));

@@ -290,12 +290,12 @@ TEST(builders_name_the_place)
 	col.type = "integer";
 	col.default_json = NULL;
 	col.name = "id";
-	CHECK_OK(migrate_step_add_column(s, &col, &err), &err);
+	CHECK_OK(migrate_create_table_add_column(s, &col, &err), &err);
 	before = migrate_step_to_json(s);
-	rc = migrate_step_set_primary_key(s, pk, 1, &err);
+	rc = migrate_create_table_set_primary_key(s, pk, 1, &err);
 	check_place("set_primary_key", rc, MIGRATE_EPLAN, &err,
 		    "primary_key[0]: is not a column of the table: \"idd\"");
-	rc = migrate_step_add_column(s, &col, &err);
+	rc = migrate_create_table_add_column(s, &col, &err);
 	check_place("add duplicate column", rc, MIGRATE_EPLAN, &err, "columns[1]: duplicate column \"id\"");
 	rc = migrate_step_set_down_json(s, "{\"op\": \"drop_table\"}", &err);
 	CHECK_INT(rc, MIGRATE_EJSON);
@@ -356,7 +356,8 @@ TEST(unsupported_op_nothing_written)
 	migrate_error_t err;
 	size_t changed = 99;
 	char *text = (char *)dir;
-	int rc, state = -1;
+	migrate_check_state_t state = -1;
+	int rc;
 
 	fresh_err(&err);
 	CHECK_OK(migrate_create_enum(v2, "mood", moods, 2, NULL, &err), &err);

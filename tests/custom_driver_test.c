@@ -111,9 +111,9 @@ static migrate_plan_t *build_plan_named(const char *name, seed *s, const char *e
 	nm.name = "name";
 	nm.type = "text";
 	CHECK_OK(migrate_create_table(v, "users", &ct, &err), &err);
-	CHECK_OK(migrate_step_add_column(ct, &id, &err), &err);
-	CHECK_OK(migrate_step_add_column(ct, &nm, &err), &err);
-	CHECK_OK(migrate_step_set_primary_key(ct, pk, 1, &err), &err);
+	CHECK_OK(migrate_create_table_add_column(ct, &id, &err), &err);
+	CHECK_OK(migrate_create_table_add_column(ct, &nm, &err), &err);
+	CHECK_OK(migrate_create_table_set_primary_key(ct, pk, 1, &err), &err);
 	if (upto < 2)
 		return plan;
 	CHECK_OK(migrate_plan_add_version(plan, 2, "rename", &v, &err), &err);
@@ -263,7 +263,7 @@ static const char *rec_str(const bson_t *r, const char *key)
 	return BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : NULL;
 }
 
-static migrate_version_t *version_of(const migrate_plan_t *plan, uint64_t id)
+static const migrate_version_t *version_of(const migrate_plan_t *plan, uint64_t id)
 {
 	size_t i;
 
@@ -313,7 +313,7 @@ static void check_no_record(const db *d, const char *plan, uint64_t id)
 static int check_state(const db *d, const migrate_plan_t *plan)
 {
 	migrate_error_t err;
-	int state = -1;
+	migrate_check_state_t state = -1;
 
 	fresh_err(&err);
 	CHECK_OK(migrate_check(d->t, plan, &state, &err), &err);

@@ -523,7 +523,7 @@ TEST(render_check_status)
 	migrate_plan_t *p = plan_of("render", steps);
 	migrate_target_t *t = mt_target(url);
 	char *out = NULL;
-	int state = -1;
+	migrate_check_state_t state = -1;
 
 	mt_insert(c, mt_db(), "sessions", "[{\"_id\":1,\"job_id\":\"a\",\"tool_ids\":[1]}]");
 	CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);

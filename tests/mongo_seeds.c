@@ -74,7 +74,7 @@ TEST(seed000_sessions_to_jobs)
 	migrate_target_t *t;
 	migrate_error_t err;
 	bson_error_t e;
-	int state;
+	migrate_check_state_t state;
 
 	snprintf(dburl, sizeof dburl, "%s", url);
 	c = mt_client(dburl);
@@ -117,7 +117,7 @@ TEST(seed004_chat_collections)
 	migrate_error_t err;
 	char msg[300];
 	char *spec;
-	int state;
+	migrate_check_state_t state;
 
 	snprintf(dburl, sizeof dburl, "%s", url);
 	c = mt_client(dburl);

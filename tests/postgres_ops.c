@@ -97,7 +97,7 @@ TEST(ops_up_down)
 	PGconn *c = pgt_connect(url);
 	migrate_error_t err;
 	char *s;
-	int state = -1;
+	migrate_check_state_t state = -1;
 
 	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
 	CHECK_INT(state, MIGRATE_CHECK_PENDING);
@@ -422,7 +422,7 @@ TEST(check_is_one_statement_without_lock)
 	migrate_error_t err;
 	FILE *trace = tmpfile();
 	uint64_t id;
-	int state = -1;
+	migrate_check_state_t state = -1;
 
 	CHECK(trace != NULL);
 	CHECK_OK(migrate_plan_new(&plan, "many", &err), &err);

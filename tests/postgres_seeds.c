@@ -184,7 +184,8 @@ TEST(seed003_jobs_table)
 	migrate_target_t *t;
 	migrate_plan_t *plan = build(jobs_table_plan);
 	migrate_error_t err;
-	int state, i;
+	migrate_check_state_t state;
+	int i;
 
 	snprintf(seed_url, sizeof seed_url, "%s", pgt_fresh_db("seed003_sql"));
 	seed = pgt_connect(seed_url);

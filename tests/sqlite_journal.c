@@ -53,7 +53,7 @@ TEST(up_after_a_down_stopped_at_its_start)
 	migrate_plan_t *p = tu_plan("app");
 	sqlite3 *db = tu_open(path);
 	migrate_run_options_t o;
-	int state = -1;
+	migrate_check_state_t state = -1;
 
 	tu_version(p, 1, "two tables", "{\"op\":\"sql\",\"up\":\"CREATE TABLE a (x)\",\"down\":\"DROP TABLE a\"}",
 		   "{\"op\":\"sql\",\"up\":\"CREATE TABLE b (x)\",\"down\":\"DROP TABLE b\"}", NULL);

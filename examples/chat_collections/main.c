@@ -18,7 +18,7 @@ static int status(migrate_target_t *t, const migrate_plan_t *plan)
 {
 	migrate_status_t *st = NULL;
 	migrate_error_t err;
-	int check = 0;
+	migrate_check_state_t check = MIGRATE_CHECK_PENDING;
 
 	if (migrate_status_get(t, plan, &st, &err) != 0 || migrate_check(t, plan, &check, &err) != 0) {
 		fprintf(stderr, "status: %s\n", err.message);

@@ -388,11 +388,12 @@ int cmd_check(cli_t *c)
 		 EXIT_CHECKSUM},
 	};
 	migrate_error_t err = {0};
-	int rc, state = -1;
+	migrate_check_state_t state;
+	int rc;
 
 	if ((rc = migrate_check(c->target, c->plan, &state, &err)))
 		return cli_fail(c, rc, &err);
-	if (state < 0 || state > MIGRATE_CHECK_MISMATCH) {
+	if ((unsigned)state > MIGRATE_CHECK_MISMATCH) {
 		cli_set_error(&err, MIGRATE_DOMAIN_RUN, MIGRATE_EINTERNAL, "check returned an unknown state");
 		return cli_fail(c, MIGRATE_EINTERNAL, &err);
 	}

@@ -58,7 +58,8 @@ int example_ready(const example_t *ex, migrate_target_t *t, const migrate_plan_t
 {
 	static const char *const states[] = {"up to date", "pending", "failed", "checksum mismatch"};
 	migrate_error_t err;
-	int state = -1, rc = migrate_check(t, plan, &state, &err);
+	migrate_check_state_t state;
+	int rc = migrate_check(t, plan, &state, &err);
 
 	if (rc) {
 		report(ex->name, "check", rc, &err);

@@ -152,7 +152,7 @@ static int column(migrate_step_t *table, const char *name, const char *type, int
 	col.type = type;
 	col.nullable = nullable;
 	col.unique = unique;
-	return migrate_step_add_column(table, &col, err);
+	return migrate_create_table_add_column(table, &col, err);
 }
 
 /* Version 2 (seed 2.2 and 5): the new, empty sessions table. */
@@ -234,9 +234,9 @@ static int add_v5(migrate_plan_t *plan, migrate_error_t *err)
 
 	if ((rc = migrate_plan_add_version(plan, 5, "count tools", &v, err)) ||
 	    (rc = migrate_backfill(v, "jobs", &s, err)) ||
-	    (rc = migrate_step_set_expr(s, "tools_completed", "{\"array_length\": \"tool_ids\"}", err)) ||
-	    (rc = migrate_step_set_expr(s, "tools_failed", "{\"array_length\": \"tool_failure_ids\"}", err)) ||
-	    (rc = migrate_step_set_expr(s, "tools_in_progress", "{\"value\": 0}", err)))
+	    (rc = migrate_backfill_set_expr(s, "tools_completed", "{\"array_length\": \"tool_ids\"}", err)) ||
+	    (rc = migrate_backfill_set_expr(s, "tools_failed", "{\"array_length\": \"tool_failure_ids\"}", err)) ||
+	    (rc = migrate_backfill_set_expr(s, "tools_in_progress", "{\"value\": 0}", err)))
 		return rc;
 	return migrate_step_set_down_json(s, "[]", err);
 }
@@ -594,7 +594,8 @@ static int run(const char *path, sqlite3 *db, migrate_error_t *err)
 	migrate_plan_t *plan = NULL;
 	console_t console = {0};
 	char before[256], *rendered = NULL;
-	int rc, state;
+	migrate_check_state_t state;
+	int rc;
 
 	if ((rc = seed_sample_data(db)) || (rc = status_summary(db, "sessions", before, sizeof before)))
 		return rc;

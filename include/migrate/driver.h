@@ -289,21 +289,21 @@ MIGRATE_EXPORT(int) migrate_target_from_driver(migrate_target_t **out, const mig
  */
 typedef enum migrate_op {
 	MIGRATE_OP_UNKNOWN = 0, /**< not a step of the catalog (never reaches a driver) */
-	MIGRATE_OP_CREATE_TABLE,
-	MIGRATE_OP_DROP_TABLE,
-	MIGRATE_OP_RENAME_TABLE,
-	MIGRATE_OP_ADD_COLUMN,
-	MIGRATE_OP_DROP_COLUMN,
-	MIGRATE_OP_RENAME_COLUMN,
-	MIGRATE_OP_CREATE_INDEX,
-	MIGRATE_OP_DROP_INDEX,
-	MIGRATE_OP_CREATE_ENUM,
-	MIGRATE_OP_DROP_ENUM,
-	MIGRATE_OP_MAP_VALUES,
-	MIGRATE_OP_BACKFILL,
-	MIGRATE_OP_SQL,
-	MIGRATE_OP_COMMAND,
-	MIGRATE_OP_ASSERT,
+	MIGRATE_OP_CREATE_TABLE, /**< create_table: a table (collection) with its columns */
+	MIGRATE_OP_DROP_TABLE, /**< drop_table */
+	MIGRATE_OP_RENAME_TABLE, /**< rename_table */
+	MIGRATE_OP_ADD_COLUMN, /**< add_column */
+	MIGRATE_OP_DROP_COLUMN, /**< drop_column */
+	MIGRATE_OP_RENAME_COLUMN, /**< rename_column */
+	MIGRATE_OP_CREATE_INDEX, /**< create_index, plain, unique, partial or online */
+	MIGRATE_OP_DROP_INDEX, /**< drop_index */
+	MIGRATE_OP_CREATE_ENUM, /**< create_enum: a named set of values */
+	MIGRATE_OP_DROP_ENUM, /**< drop_enum */
+	MIGRATE_OP_MAP_VALUES, /**< map_values: batched rewrite of a column's values */
+	MIGRATE_OP_BACKFILL, /**< backfill: batched update of columns from expressions */
+	MIGRATE_OP_SQL, /**< sql: raw SQL with an optional down */
+	MIGRATE_OP_COMMAND, /**< command: raw database commands (MongoDB) with an optional down */
+	MIGRATE_OP_ASSERT, /**< assert: a check that changes nothing */
 	MIGRATE_OP_CUSTOM, /**< runs the application's callback; never reaches a driver */
 	MIGRATE_OP_COUNT   /**< the number of values of this header's catalog */
 } migrate_op_t;
@@ -331,67 +331,128 @@ MIGRATE_EXPORT(const char *) migrate_op_name(migrate_op_t op);
 MIGRATE_EXPORT(const bson_t *) migrate_step_document(const migrate_step_t *step);
 
 /* ---- The execution context of apply_step. ----------------------------- */
+/*
+ * Every migrate_exec_* function takes the `exec` apply_step received and is
+ * valid only during that call, from the thread that made it.
+ */
 
-/* Non-zero when the engine wrapped this step in a transaction. */
+/**
+ * Whether the engine wrapped this step in a transaction.
+ * @param exec the step's context
+ * @return non-zero in a transaction
+ */
 MIGRATE_EXPORT(int) migrate_exec_in_transaction(const migrate_exec_t *exec);
-/* The checkpoint journaled by an earlier, interrupted run of this step, or NULL. */
+/**
+ * The checkpoint journaled by an earlier, interrupted run of this step.
+ * @param exec the step's context
+ * @return the checkpoint, borrowed for the call; NULL when the step starts afresh
+ */
 MIGRATE_EXPORT(const char *) migrate_exec_checkpoint(const migrate_exec_t *exec);
-/* The batch size, pause and time budget from the run options (the step's own batch_size wins). */
+/**
+ * The first batch's size: the step's own batch_size, else the run's.
+ * @param exec the step's context
+ * @return rows or documents; 0 lets the driver choose
+ */
 MIGRATE_EXPORT(uint32_t) migrate_exec_batch_size(const migrate_exec_t *exec);
+/**
+ * The pause between batches (migrate_exec_batch_done sleeps it).
+ * @param exec the step's context
+ * @return milliseconds
+ */
 MIGRATE_EXPORT(uint32_t) migrate_exec_batch_pause_ms(const migrate_exec_t *exec);
+/**
+ * How long one batch may hold its locks: the target of adaptive batch sizing.
+ * @param exec the step's context
+ * @return milliseconds; 0 means the default (200)
+ */
 MIGRATE_EXPORT(uint32_t) migrate_exec_batch_time_ms(const migrate_exec_t *exec);
+/**
+ * Whether the step runs up or down (an inverse step).
+ * @param exec the step's context
+ * @return MIGRATE_DIRECTION_UP or MIGRATE_DIRECTION_DOWN
+ */
 MIGRATE_EXPORT(int) migrate_exec_direction(const migrate_exec_t *exec);
 
-/*
+/**
  * A key naming this run of this step: the plan, the version, the step's
- * position and the direction, as 32 lowercase hex digits (33 bytes with the
- * NUL, written to `out`). The same on every run of the same step, so a
- * driver without transactions can mark the rows a batch wrote and skip them
- * when an interrupted run is resumed. Returns MIGRATE_EINVAL when `size` < 33.
+ * position and the direction, as 32 lowercase hex digits. The same on every
+ * run of the same step, so a driver without transactions can mark the rows
+ * a batch wrote and skip them when an interrupted run is resumed.
+ * @param exec the step's context
+ * @param out receives the key and a NUL
+ * @param size bytes at `out`, at least 33
+ * @return 0 or MIGRATE_EINVAL (`size` < 33)
  */
 MIGRATE_EXPORT(int) migrate_exec_step_key(const migrate_exec_t *exec, char *out, size_t size);
 
-/*
+/**
  * Journals a batch: call inside the batch's own transaction, before its
- * commit, so that the data and the checkpoint commit together. `checkpoint`
- * is copied; NULL or "" is refused (MIGRATE_EINVAL), since a resumed step
- * would read it as "start from the beginning". If the commit then fails,
- * the engine records the failure with the checkpoint the database holds.
+ * commit, so that the data and the checkpoint commit together. If the
+ * commit then fails, the engine records the failure with the checkpoint
+ * the database holds.
+ * @param exec the step's context
+ * @param checkpoint the resume point, copied; NULL or "" is refused, since a
+ *        resumed step would read it as "start from the beginning"
+ * @param err optional, caller-owned
+ * @return 0, MIGRATE_EINVAL, MIGRATE_ENOMEM or the driver's history_write error
  */
 MIGRATE_EXPORT(int) migrate_exec_journal(migrate_exec_t *exec, const char *checkpoint, migrate_error_t *err);
 
-/*
- * A batched step resuming from its checkpoint tells the engine how many rows
- * or documents its earlier runs did (the count the checkpoint holds), before
- * its first batch. The PROGRESS events of this step then carry it as
- * migrate_event_t.processed_before, so that a caller can tell the rows done
- * now from those done before. Optional: without it, processed_before is 0.
+/**
+ * Tells the engine, before the first batch of a step resuming from its
+ * checkpoint, how many rows or documents its earlier runs did. The step's
+ * PROGRESS events then carry it as migrate_event_t.processed_before.
+ * Optional: without it, processed_before is 0.
+ * @param exec the step's context
+ * @param done_before the count the checkpoint holds
  */
 MIGRATE_EXPORT(void) migrate_exec_resumed(migrate_exec_t *exec, int64_t done_before);
 
-/*
- * Before a batch's first statement: marks where the batch starts, so that
- * the step's longest batch (migrate_event_t.longest_batch_ms) is timed from
- * there to migrate_exec_batch_done(). Optional: without it, a batch is timed
- * from the step's start or the previous batch's end.
+/**
+ * Marks where a batch starts, before its first statement, so that the
+ * step's longest batch (migrate_event_t.longest_batch_ms) is timed from
+ * there to migrate_exec_batch_done(). Optional: without it, a batch is
+ * timed from the step's start or the previous batch's end.
+ * @param exec the step's context
  */
 MIGRATE_EXPORT(void) migrate_exec_batch_start(migrate_exec_t *exec);
 
-/*
- * After a batch committed: emits a progress event, sleeps the pause, and
- * returns MIGRATE_ECANCELED if the caller asked to stop (stop there: the
- * journal is consistent).
+/**
+ * After a batch committed: emits a PROGRESS event and sleeps the pause.
+ * @param exec the step's context
+ * @param processed rows or documents done by this step so far in this run
+ * @param total the step's total if known, else -1
+ * @param err optional, caller-owned
+ * @return 0, or MIGRATE_ECANCELED when the caller asked to stop (stop there:
+ *         the journal is consistent)
  */
 MIGRATE_EXPORT(int) migrate_exec_batch_done(migrate_exec_t *exec, int64_t processed, int64_t total,
 					    migrate_error_t *err);
 
-/* Emits an event of `type` (WARNING, RETRY, LOCK_WAIT) with `message`. */
+/**
+ * Emits an event to the run's callback.
+ * @param exec the step's context
+ * @param type MIGRATE_EVENT_WARNING, MIGRATE_EVENT_RETRY or MIGRATE_EVENT_LOCK_WAIT
+ * @param message borrowed for the call
+ * @return non-zero when the callback asked to stop
+ */
 MIGRATE_EXPORT(int) migrate_exec_event(migrate_exec_t *exec, int type, const char *message);
 
-/* Logs through the process-wide handler. */
+/**
+ * Logs through the process-wide handler (migrate_log_set_handler).
+ * @param level a migrate_log_level_t
+ * @param message borrowed for the call
+ */
 MIGRATE_EXPORT(void) migrate_log(int level, const char *message);
 
-/* Fills `err` (may be NULL) with `message` and returns `code`. */
+/**
+ * Fills `err` with a message, for drivers.
+ * @param err may be NULL
+ * @param domain a migrate_error_domain_t
+ * @param code a MIGRATE_E* code
+ * @param message copied, truncated to fit
+ * @return `code`
+ */
 MIGRATE_EXPORT(int) migrate_error_set(migrate_error_t *err, int domain, int code, const char *message);
 
 #ifdef __cplusplus

@@ -1,6 +1,9 @@
-/*
- * libmigrate: the MongoDB driver's wrapper for a client the application
- * already has. Include only when you use MongoDB; it pulls in <mongoc/mongoc.h>.
+/**
+ * @file
+ * @brief libmigrate: the MongoDB driver's wrapper for a client the
+ * application already has.
+ *
+ * Include only when you use MongoDB; it pulls in `<mongoc/mongoc.h>`.
  *
  * URLs: migrate_target_open() accepts "mongodb://host[:port]/dbname?options"
  * (the database name is required). The MongoDB driver has no transactions:
@@ -21,14 +24,25 @@
 extern "C" {
 #endif
 
-/*
- * Wraps `client` and the database `dbname` in a target. The client is
- * borrowed: libmigrate never destroys it, and it must outlive the target.
- * Like any mongoc_client_t it must not be used by another thread while the
- * target runs. The lock's renewal thread opens a client of its own from
- * mongoc_client_get_uri(client).
- * Errors: MIGRATE_EINVAL (NULL arguments or a bad database name),
- * MIGRATE_ENOMEM.
+/**
+ * Wraps a MongoDB client and one of its databases in a target. Like any
+ * `mongoc_client_t` the client must not be used by another thread while
+ * the target runs. The lock's renewal thread opens a client of its own from
+ * `mongoc_client_get_uri(client)`.
+ *
+ * In the shared library the MongoDB driver is a module, loaded by the
+ * first call.
+ *
+ * @param[out] out receives the target, owned by the caller: close it with
+ *        migrate_target_close(). NULL on failure.
+ * @param client the client, borrowed: libmigrate never destroys it, and it
+ *        must outlive the target.
+ * @param dbname the database to migrate. Copied.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (a NULL argument or a bad database name),
+ *         MIGRATE_ENOTFOUND (the driver module is not installed),
+ *         MIGRATE_EVERSION (a driver module of another build) or
+ *         MIGRATE_ENOMEM.
  */
 MIGRATE_EXPORT(int) migrate_target_open_mongo(migrate_target_t **out, mongoc_client_t *client, const char *dbname,
 					      migrate_error_t *err);

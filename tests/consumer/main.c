@@ -40,7 +40,7 @@ int main(void)
 	migrate_version_t *v = NULL;
 	migrate_target_t *target = NULL;
 	uint64_t version = 0;
-	int state = -1;
+	migrate_check_state_t state = -1;
 	int rc;
 
 	memset(&err, 0, sizeof err);
@@ -67,7 +67,7 @@ int main(void)
 	if (rc != 0)
 		fprintf(stderr, "consumer: %s: %s\n", migrate_strerror(rc), err.message);
 	else if (state != MIGRATE_CHECK_UP_TO_DATE || version != 1)
-		fprintf(stderr, "consumer: check state %d, version %llu\n", state, (unsigned long long)version);
+		fprintf(stderr, "consumer: check state %d, version %llu\n", (int)state, (unsigned long long)version);
 	else
 		printf("libmigrate %s: plan %s at version %llu\n", migrate_version_string(), migrate_plan_name(plan),
 		       (unsigned long long)version);

@@ -256,13 +256,13 @@ class Step:
         """Adds a column to a create_table step."""
         keep: List[Any] = []
         col = _column(column)._struct(keep)
-        call(_lib.lib().migrate_step_add_column, self._handle(), ctypes.byref(col))
+        call(_lib.lib().migrate_create_table_add_column, self._handle(), ctypes.byref(col))
         return self
 
     def set_primary_key(self, columns: Sequence[str]) -> "Step":
         """Sets the primary key of a create_table step."""
         array, n = strings(columns, "primary_key")
-        call(_lib.lib().migrate_step_set_primary_key, self._handle(), array, n)
+        call(_lib.lib().migrate_create_table_set_primary_key, self._handle(), array, n)
         return self
 
     def set_expr(self, column: str, expr: JSONLike) -> "Step":
@@ -270,7 +270,7 @@ class Step:
         ``{"column": c}``, ``{"array_length": c}``, ``{"count": {...}}``,
         ``{"sql": "..."}`` or ``{"mongo": ...}``."""
         call(
-            _lib.lib().migrate_step_set_expr,
+            _lib.lib().migrate_backfill_set_expr,
             self._handle(),
             required(column, "column"),
             json_doc(expr, f"set.{column}"),
