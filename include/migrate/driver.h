@@ -440,7 +440,7 @@ MIGRATE_EXPORT(int) migrate_exec_event(migrate_exec_t *exec, int type, const cha
 
 /**
  * Logs through the process-wide handler (migrate_log_set_handler).
- * @param level a migrate_log_level_t
+ * @param level a #migrate_log_level_t
  * @param message borrowed for the call
  */
 MIGRATE_EXPORT(void) migrate_log(int level, const char *message);
@@ -448,7 +448,7 @@ MIGRATE_EXPORT(void) migrate_log(int level, const char *message);
 /**
  * Fills `err` with a message, for drivers.
  * @param err may be NULL
- * @param domain a migrate_error_domain_t
+ * @param domain a #migrate_domain_t
  * @param code a MIGRATE_E* code
  * @param message copied, truncated to fit
  * @return `code`
