@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <bson/bson.h>
+#include <migrate/driver.h>
 #include <migrate/migrate.h>
 
 /* Exit codes, documented in docs/cli.md and `migrate help`. */

@@ -392,13 +392,16 @@ static int load_plan(cli_t *c, migrate_error_t *err)
 	if (strcmp(c->plan_path, "-") != 0)
 		return migrate_plan_load_file(&c->plan, c->plan_path, err);
 	{
-		bson_string_t *text = bson_string_new(NULL);
+		migrate_buf_t text = MIGRATE_BUF_INIT;
 		char buf[4096];
 		size_t n;
 		while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
-			bson_string_append_printf(text, "%.*s", (int)n, buf);
-		rc = migrate_plan_load_json(&c->plan, text->str, err);
-		bson_string_free(text, true);
+			migrate_buf_append_n(&text, buf, n);
+		if (text.failed)
+			rc = migrate_error_set(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory reading the plan");
+		else
+			rc = migrate_plan_load_json(&c->plan, text.str, err);
+		migrate_buf_release(&text);
 	}
 	if (rc) {
 		char msg[MIGRATE_ERROR_MESSAGE_SIZE + 16];

@@ -34,6 +34,34 @@ typedef struct jnode {
 	size_t nkids;
 } jnode_t;
 
+/* A heap text buffer over the public migrate_buf_t; an allocation failure ends the tool. */
+static migrate_buf_t *text_new(const char *init)
+{
+	migrate_buf_t *b = malloc(sizeof *b);
+
+	if (!b) {
+		fputs("migrate: out of memory\n", stderr);
+		exit(1);
+	}
+	migrate_buf_init(b);
+	migrate_buf_append(b, init);
+	return b;
+}
+
+/* Frees `b`; unless `free_text`, returns its text (caller frees). */
+static char *text_free(migrate_buf_t *b, bool free_text)
+{
+	char *text = NULL;
+
+	if (b->failed || (!free_text && !(text = strdup(b->str)))) {
+		fputs("migrate: out of memory\n", stderr);
+		exit(1);
+	}
+	migrate_buf_release(b);
+	free(b);
+	return text;
+}
+
 static void jfree(jnode_t *n)
 {
 	size_t i;
@@ -180,25 +208,25 @@ static enum shape array_shape(enum shape shape, const jnode_t *parent, const jno
 	return SHAPE_ANY;
 }
 
-static void indent(bson_string_t *out, int level)
+static void indent(migrate_buf_t *out, int level)
 {
 	int i;
 
 	for (i = 0; i < level; i++)
-		bson_string_append(out, "  ");
+		migrate_buf_append(out, "  ");
 }
 
-static void write_node(bson_string_t *out, const jnode_t *n, enum shape shape, int level);
+static void write_node(migrate_buf_t *out, const jnode_t *n, enum shape shape, int level);
 
 /* Writes member i (key and value) of object `n`. */
-static void write_member(bson_string_t *out, const jnode_t *n, size_t i, enum shape shape, int level, int *first)
+static void write_member(migrate_buf_t *out, const jnode_t *n, size_t i, enum shape shape, int level, int *first)
 {
 	const jnode_t *key = n->kids[i], *value = n->kids[i + 1];
 
-	bson_string_append(out, *first ? "\n" : ",\n");
+	migrate_buf_append(out, *first ? "\n" : ",\n");
 	*first = 0;
 	indent(out, level + 1);
-	bson_string_append_printf(out, "%.*s: ", (int)key->len, key->text);
+	migrate_buf_printf(out, "%.*s: ", (int)key->len, key->text);
 	write_node(out, value, value->kind == '[' ? array_shape(shape, n, key) : SHAPE_ANY, level + 1);
 }
 
@@ -212,7 +240,7 @@ static int is_known(const jnode_t *key, const char *const *order)
 	return 0;
 }
 
-static void write_object(bson_string_t *out, const jnode_t *n, enum shape shape, int level)
+static void write_object(migrate_buf_t *out, const jnode_t *n, enum shape shape, int level)
 {
 	const char *const *order = shape == SHAPE_PLAN      ? plan_keys
 				   : shape == SHAPE_VERSION ? version_keys
@@ -222,10 +250,10 @@ static void write_object(bson_string_t *out, const jnode_t *n, enum shape shape,
 	size_t i, k;
 
 	if (n->nkids == 0) {
-		bson_string_append(out, "{}");
+		migrate_buf_append(out, "{}");
 		return;
 	}
-	bson_string_append(out, "{");
+	migrate_buf_append(out, "{");
 	/* The known keys in their order, then the others as written. */
 	for (k = 0; order && order[k]; k++)
 		for (i = 0; i + 1 < n->nkids; i += 2)
@@ -234,31 +262,31 @@ static void write_object(bson_string_t *out, const jnode_t *n, enum shape shape,
 	for (i = 0; i + 1 < n->nkids; i += 2)
 		if (!is_known(n->kids[i], order))
 			write_member(out, n, i, shape, level, &first);
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 	indent(out, level);
-	bson_string_append(out, "}");
+	migrate_buf_append(out, "}");
 }
 
-static void write_node(bson_string_t *out, const jnode_t *n, enum shape shape, int level)
+static void write_node(migrate_buf_t *out, const jnode_t *n, enum shape shape, int level)
 {
 	size_t i;
 
 	if (n->kind == 's') {
-		bson_string_append_printf(out, "%.*s", (int)n->len, n->text);
+		migrate_buf_printf(out, "%.*s", (int)n->len, n->text);
 	} else if (n->kind == '{') {
 		write_object(out, n, shape, level);
 	} else if (n->nkids == 0) {
-		bson_string_append(out, "[]");
+		migrate_buf_append(out, "[]");
 	} else {
-		bson_string_append(out, "[");
+		migrate_buf_append(out, "[");
 		for (i = 0; i < n->nkids; i++) {
-			bson_string_append(out, i ? ",\n" : "\n");
+			migrate_buf_append(out, i ? ",\n" : "\n");
 			indent(out, level + 1);
 			write_node(out, n->kids[i], shape, level + 1);
 		}
-		bson_string_append(out, "\n");
+		migrate_buf_append(out, "\n");
 		indent(out, level);
-		bson_string_append(out, "]");
+		migrate_buf_append(out, "]");
 	}
 }
 
@@ -267,36 +295,36 @@ static char *format_text(const char *text, enum shape shape)
 {
 	const char *p = text;
 	jnode_t *root = jparse(&p, 0);
-	bson_string_t *out;
+	migrate_buf_t *out;
 
 	if (!root || root->kind != '{' || *skip_ws(p) != '\0') {
 		jfree(root);
 		return NULL;
 	}
-	out = bson_string_new(NULL);
+	out = text_new(NULL);
 	write_node(out, root, shape, 0);
-	bson_string_append(out, "\n");
+	migrate_buf_append(out, "\n");
 	jfree(root);
-	return bson_string_free(out, false);
+	return text_free(out, false);
 }
 
 /* ---- files -------------------------------------------------------------- */
 
 static char *read_file(const char *path)
 {
-	bson_string_t *text = bson_string_new(NULL);
+	migrate_buf_t *text = text_new(NULL);
 	char buf[8192];
 	size_t n;
 	FILE *f = fopen(path, "rb");
 
 	if (!f) {
-		bson_string_free(text, true);
+		text_free(text, true);
 		return NULL;
 	}
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		bson_string_append_printf(text, "%.*s", (int)n, buf);
+		migrate_buf_printf(text, "%.*s", (int)n, buf);
 	fclose(f);
-	return bson_string_free(text, false);
+	return text_free(text, false);
 }
 
 /* Replaces `path` with `text` through a temporary file and a rename. */
@@ -394,7 +422,7 @@ static int fail_message(cli_t *c, int rc, const char *message)
 static char *plan_checksums(const migrate_plan_t *plan)
 {
 	size_t i, n = migrate_plan_version_count(plan);
-	bson_string_t *all = bson_string_new(NULL);
+	migrate_buf_t *all = text_new(NULL);
 	migrate_error_t err;
 	char sum[65];
 
@@ -402,9 +430,9 @@ static char *plan_checksums(const migrate_plan_t *plan)
 		const migrate_version_t *v = migrate_plan_version_at(plan, i);
 		if (migrate_version_checksum(v, sum, sizeof sum, &err) != 0)
 			sum[0] = '\0';
-		bson_string_append_printf(all, "%llu:%s;", (unsigned long long)migrate_version_id(v), sum);
+		migrate_buf_printf(all, "%llu:%s;", (unsigned long long)migrate_version_id(v), sum);
 	}
-	return bson_string_free(all, false);
+	return text_free(all, false);
 }
 
 /* ---- fmt ---------------------------------------------------------------- */
