@@ -40,7 +40,8 @@ const char *migrate_strerror(int code)
 	}
 }
 
-int migrate__err(migrate_error_t *err, int domain, int code, const char *fmt, ...)
+/* In parentheses: not the macro of internal.h. */
+int(migrate__err)(migrate_error_t *err, int domain, int code, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -203,7 +203,8 @@ int migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan, mig
 	for (i = 0; i < s->hist.n; i++) {
 		const migrate__rec *r = &s->hist.recs[i];
 		migrate_status_entry_t *e;
-		if (migrate__plan_find(plan, r->version))
+		/* hist.n > 0 only once hist.recs is allocated (migrate__history_add). */
+		if (migrate__plan_find(plan, r->version)) /* NOLINT(clang-analyzer-core.NullDereference) */
 			continue;
 		e = &s->entries[n++];
 		e->id = r->version;

@@ -3,18 +3,32 @@
  * growing, jittered backoff until the run's timeout, and reports each wait
  * with the holder's identity as an event.
  */
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
 #define WAIT_EVENT_EVERY_MS 1000
+
+/* The next of a xorshift sequence. rand() would not do: never seeded, it
+ * gives every process the same sequence, so the processes would wait in step. */
+static uint32_t next_jitter(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *state = x;
+}
 
 int migrate__lock(migrate_run *r)
 {
 	int64_t start = migrate__now_ms(), last_event = -WAIT_EVENT_EVERY_MS;
 	int64_t timeout = r->opts.lock_timeout_ms;
 	uint32_t backoff = 20;
+	/* Seeded per process and per start; xorshift needs a non-zero state. */
+	uint32_t jitter = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)start) | 1u;
 	migrate_error_t busy;
 	int rc;
 
@@ -48,7 +62,7 @@ int migrate__lock(migrate_run *r)
 						    "canceled while waiting for the lock of plan \"%s\"", r->plan->name);
 		}
 		/* Jitter keeps a fleet of starting processes from polling in step. */
-		migrate__sleep_ms(backoff / 2 + (uint32_t)(rand() % (int)(backoff / 2 + 1)));
+		migrate__sleep_ms(backoff / 2 + next_jitter(&jitter) % (backoff / 2 + 1));
 		if (backoff < 500)
 			backoff *= 2;
 	}

@@ -7,6 +7,9 @@
 #                whole suite again (and the clang build), plus a short run of
 #                each libFuzzer target of fuzz/ (scripts/fuzz.sh runs longer)
 #
+# and between the two the static checks of scripts/lint.sh, each one step:
+# clang-format, clang-tidy and cppcheck (docs/development.md).
+#
 # It keeps going after a failure so one run reports everything, ends with a
 # plain line "N passed, M failed, K skipped" and exits non-zero if anything
 # failed (a configure or build failure counts as one failure).
@@ -15,7 +18,9 @@
 # MIGRATE_SKIP_DEPS=1 (do not run install-deps.sh), MIGRATE_SKIP_ASAN=1
 # (only the main tree), MIGRATE_ASAN_SWEEP_STRIDE (the sanitized tree's
 # fault sweeps try every Nth point, default 3), CI=true (a test whose server
-# cannot start fails).
+# cannot start fails), MIGRATE_SKIP_LINT (static checks not to run, e.g.
+# "format" or "tidy cppcheck"; 1 for all), and scripts/lint.sh's LINT_PATHS,
+# LINT_EXCLUDE and FORMAT_PATHS (what the checks cover).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -103,6 +108,24 @@ tree() {
 	run_tests "$dir" "$name"
 }
 
+# lint NAME: one static check of scripts/lint.sh, against the gcc tree's
+# compile commands; one pass or one failure.
+lint() {
+	local name=$1
+	case " ${MIGRATE_SKIP_LINT:-} " in
+	" 1 " | *" $name "*)
+		skipped=$((skipped + 1))
+		return
+		;;
+	esac
+	section "lint: $name"
+	if BUILD_DIR="$main_dir" JOBS="$jobs" bash scripts/lint.sh "$name"; then
+		passed=$((passed + 1))
+	else
+		fail "lint: $name (scripts/lint.sh $name)"
+	fi
+}
+
 if [ -z "${MIGRATE_SKIP_DEPS:-}" ]; then
 	section "dependencies"
 	bash scripts/install-deps.sh || fail "install-deps.sh"
@@ -110,6 +133,10 @@ fi
 
 tree "$main_dir" "gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
 	-DMIGRATE_SANITIZE=OFF -DMIGRATE_BENCH=ON
+
+for check in format tidy cppcheck; do
+	lint "$check"
+done
 
 if [ -z "${MIGRATE_SKIP_ASAN:-}" ]; then
 	# The gcc tree sweeps every fault point of the conformance suite; the

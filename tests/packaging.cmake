@@ -42,6 +42,23 @@ foreach(module ${MIGRATE_MODULES})
   migrate_packaging_test(exports_module_${module} exports -DCHECK=module -DLIBRARY=$<TARGET_FILE:migrate_${module}>)
 endforeach()
 
+# mongo-c-driver 2.x's pkg-config names (bson2, mongoc2), tried with the
+# installed 1.x files renamed (tests/consumer/mongo_c_driver_2.cmake): alone,
+# configure and build the MongoDB module; beside the 1.x names, configure.
+if(MIGRATE_WITH_MONGO_ENABLED)
+  foreach(variant "mongo_c_driver_2;-DBUILD=ON" "mongo_c_driver_2_preferred;-DBOTH=ON")
+    list(GET variant 0 name)
+    list(GET variant 1 arg)
+    add_test(NAME packaging.${name}
+      COMMAND ${CMAKE_COMMAND} -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DWORK_DIR=${PROJECT_BINARY_DIR}/packaging/${name}
+        -DPKG_CONFIG=${PKG_CONFIG_EXECUTABLE} -DBSON_MODULE=${BSON_MODULE_NAME}
+        -DMONGOC_MODULE=${MIGRATE_WITH_MONGO_DEP_MODULE_NAME} "-DGENERATOR=${CMAKE_GENERATOR}"
+        -DMAKE_PROGRAM=${CMAKE_MAKE_PROGRAM} -DC_COMPILER=${CMAKE_C_COMPILER} ${arg}
+        -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/mongo_c_driver_2.cmake)
+    set_tests_properties(packaging.${name} PROPERTIES TIMEOUT 600 LABELS packaging)
+  endforeach()
+endif()
+
 set(_packaging_dirs LIBDIR INCLUDEDIR BINDIR DATADIR MANDIR DOCDIR)
 list(TRANSFORM _packaging_dirs PREPEND CMAKE_INSTALL_)
 set(_packaging_absolute FALSE)

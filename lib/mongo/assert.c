@@ -306,9 +306,7 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, migrate_bu
 	if (!kind)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
 	migrate_buf_printf(out, "// assert %s\n", kind);
-	if (!strcmp(kind, "command")) {
-		migrate__mongo_append_json(out, &arg);
-	} else if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
+	if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
 		if ((rc = lowered_where(&arg, &q, err)) == 0) {
 			bson_t *cmd = BCON_NEW("count", BCON_UTF8(migrate__doc_str(&arg, "table")), "query",
 					       BCON_DOCUMENT(&q));
@@ -317,6 +315,7 @@ int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, migrate_bu
 		}
 		bson_destroy(&q);
 	} else {
+		/* A command, and the other kinds, shown as their argument. */
 		migrate__mongo_append_json(out, &arg);
 	}
 	migrate_buf_append(out, "\n");

@@ -33,7 +33,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 				    "MongoDB URL %s names no database (mongodb://host/dbname)", safe);
 	}
-	if ((rc = migrate__mongo_check_collection(db, "database", NULL)) != 0 || strchr(db, '/') || strchr(db, ' ')) {
+	if (migrate__mongo_check_collection(db, "database", NULL) != 0 || strchr(db, '/') || strchr(db, ' ')) {
 		mongoc_uri_destroy(uri);
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL, "MongoDB URL %s: bad database name",
 				    safe);

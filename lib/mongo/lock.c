@@ -24,7 +24,7 @@
 static int64_t lease_ms(void)
 {
 	const char *env = getenv("MIGRATE_MONGO_LEASE_MS");
-	long long v = env ? atoll(env) : 0;
+	long long v = env ? strtoll(env, NULL, 10) : 0;
 
 	return v >= 100 ? (int64_t)v : MONGO_LEASE_MS;
 }

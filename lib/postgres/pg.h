@@ -17,7 +17,6 @@
 #include "migrate/postgres.h"
 #include "sql/sql.h"
 
-extern const migrate_driver_t migrate__postgres_driver;
 extern const migrate_sql_dialect_t migrate__pg_dialect;
 
 /* SQLSTATEs the driver reacts to. */
@@ -136,14 +135,14 @@ int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exe
 int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
-int migrate__pg_assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
-int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err);
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- batch.c ---- */
 /* Runs a backfill or map_values step in batches (or in one statement inside the engine's transaction). */
-int migrate__pg_batch_apply(pg_target_t *t, const bson_t *step, const char *op, migrate_exec_t *exec,
+int migrate__pg_batch_apply(pg_target_t *t, const bson_t *doc, const char *op, migrate_exec_t *exec,
 			    migrate_error_t *err);
-int migrate__pg_batch_render(pg_target_t *t, const bson_t *step, const char *op, migrate_buf_t *out,
+int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, migrate_buf_t *out,
 			     migrate_error_t *err);
 
 /* ---- history.c ---- */

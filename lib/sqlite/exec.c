@@ -8,7 +8,8 @@
 
 #include "sqlite_int.h"
 
-int migrate__sq_err(sq_conn_t *c, migrate_error_t *err, const char *what)
+/* In parentheses: not the macro of sqlite_int.h. */
+int(migrate__sq_err)(sq_conn_t *c, migrate_error_t *err, const char *what)
 {
 	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "SQLite: %s: %s (code %d)", what,
 			    sqlite3_errmsg(c->db), sqlite3_extended_errcode(c->db));

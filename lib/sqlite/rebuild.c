@@ -48,7 +48,7 @@ static void def_free(table_def_t *d)
 /* Past a quoted token starting at p ('...', "...", `...` or [...]). */
 static const char *skip_quoted(const char *p)
 {
-	char close = *p == '[' ? ']' : *p;
+	char close = (char)(*p == '[' ? ']' : *p);
 
 	for (p++; *p; p++) {
 		if (*p == close) {
@@ -105,7 +105,7 @@ static char *ident_at(const char *p, const char **end)
 	const char *e;
 
 	if (*p == '"' || *p == '`' || *p == '[' || *p == '\'') {
-		char close = *p == '[' ? ']' : *p;
+		char close = (char)(*p == '[' ? ']' : *p);
 		e = skip_quoted(p);
 		*end = e;
 		s = migrate__buf_new(NULL);

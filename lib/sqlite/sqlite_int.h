@@ -45,6 +45,8 @@ void migrate__sq_render_sql(const migrate_sql_t *q, migrate_buf_t *out);
 /* ---- statements (exec.c) ---- */
 /* MIGRATE_EDB with the database's message; `what` says what was being done. */
 int migrate__sq_err(sq_conn_t *c, migrate_error_t *err, const char *what);
+/* It returns MIGRATE_EDB, which the macro tells the analyser (as for migrate__err). */
+#define migrate__sq_err(c, err, what) migrate__err_returns(migrate__sq_err(c, err, what), MIGRATE_EDB)
 /* Runs SQL text without parameters (several statements allowed). */
 int migrate__sq_exec(sq_conn_t *c, const char *sql, migrate_error_t *err);
 int migrate__sq_prepare(sq_conn_t *c, const char *sql, sqlite3_stmt **st, migrate_error_t *err);

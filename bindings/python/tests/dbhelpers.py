@@ -261,8 +261,13 @@ class PostgresDB:
 
 class _Mongo:
     def __init__(self) -> None:
-        self.bson = ctypes.CDLL(ctypes.util.find_library("bson-1.0") or "libbson-1.0.so.0")
-        self.mongoc = ctypes.CDLL(ctypes.util.find_library("mongoc-1.0") or "libmongoc-1.0.so.0")
+        # mongo-c-driver 2.x names its libraries libbson2 and libmongoc2.
+        self.bson = ctypes.CDLL(
+            ctypes.util.find_library("bson2") or ctypes.util.find_library("bson-1.0") or "libbson-1.0.so.0"
+        )
+        self.mongoc = ctypes.CDLL(
+            ctypes.util.find_library("mongoc2") or ctypes.util.find_library("mongoc-1.0") or "libmongoc-1.0.so.0"
+        )
         for lib, name, res, args in (
             (self.mongoc, "mongoc_init", None, []),
             (self.mongoc, "mongoc_client_new", c_void_p, [c_char_p]),
