@@ -566,7 +566,7 @@ int migrate__validate_create_index(vctx *c, const bson_t *d)
 			return rc;
 		order = migrate__doc_str(&k, "order");
 		if (bson_has_field(&k, "order") && (!order || (strcmp(order, "asc") && strcmp(order, "desc")))) {
-			strcat(p, ".order");
+			join(p, sizeof p, p, "order");
 			return fail(c, p, "must be \"asc\" or \"desc\"", NULL);
 		}
 	}
