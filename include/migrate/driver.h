@@ -46,7 +46,9 @@ typedef struct migrate_buf {
 } migrate_buf_t;
 
 /** A static initialiser: the empty string, nothing allocated. */
+/* clang-format off */
 #define MIGRATE_BUF_INIT {(char *)"", 0, 0, 0}
+/* clang-format on */
 
 /**
  * Initialises `b` to the empty string without allocating.
@@ -241,9 +243,10 @@ typedef struct migrate_driver {
 } migrate_driver_t;
 
 /** A static initialiser for a migrate_driver_t of this header's version: every other field NULL. */
-#define MIGRATE_DRIVER_INIT                                                                                            \
-	{MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,   \
-	 NULL, NULL, NULL, NULL}
+/* clang-format off */
+#define MIGRATE_DRIVER_INIT {MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+/* clang-format on */
 
 /**
  * Initialises `driver` for a driver built against this header: `version`

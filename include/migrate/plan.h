@@ -223,7 +223,9 @@ typedef struct migrate_column {
 } migrate_column_t;
 
 /** An initialiser of migrate_column_t with the defaults: nullable, nothing else set. */
+/* clang-format off */
 #define MIGRATE_COLUMN_INIT {MIGRATE_COLUMN_VERSION, NULL, NULL, NULL, NULL, 1, 0, NULL, NULL, NULL}
+/* clang-format on */
 
 /**
  * Fills a column with the defaults of a struct version.

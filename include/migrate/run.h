@@ -161,7 +161,9 @@ typedef struct migrate_run_options {
 } migrate_run_options_t;
 
 /** An initialiser of migrate_run_options_t with the defaults. */
+/* clang-format off */
 #define MIGRATE_RUN_OPTIONS_INIT {MIGRATE_RUN_OPTIONS_VERSION, 60000, 0, 0, 200, 0, 0, NULL, NULL}
+/* clang-format on */
 
 /**
  * Fills run options with the defaults of a struct version.

@@ -49,17 +49,28 @@ static void random_uuid(uint8_t bytes[16])
 	bytes[8] = (uint8_t)((bytes[8] & 0x3f) | 0x80);
 }
 
-static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool *skip, migrate_error_t *err)
+/*
+ * The selector of one document's update: its _id and, when the batch is
+ * guarded (no server-side range update), whether `field` exists yet, so
+ * that a resumed batch does not rewrite a document twice.
+ */
+static void doc_selector(const batch_t *b, const bson_t *doc, const char *field, bool exists, bson_t *sel)
 {
-	add_column_t *a = b->op;
 	bson_t cond;
 
 	migrate__mongo_copy_id(sel, doc);
 	if (b->guard) {
-		bson_append_document_begin(sel, a->field, -1, &cond);
-		BSON_APPEND_BOOL(&cond, "$exists", false);
+		bson_append_document_begin(sel, field, -1, &cond);
+		BSON_APPEND_BOOL(&cond, "$exists", exists);
 		bson_append_document_end(sel, &cond);
 	}
+}
+
+static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool *skip, migrate_error_t *err)
+{
+	add_column_t *a = b->op;
+
+	doc_selector(b, doc, a->field, false, sel);
 	if (a->uuid) {
 		uint8_t bytes[16];
 		bson_value_t v = {.value_type = BSON_TYPE_BINARY};
@@ -188,14 +199,8 @@ static int field_op_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_
 static int field_op_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool *skip, migrate_error_t *err)
 {
 	field_op_t *f = b->op;
-	bson_t cond;
 
-	migrate__mongo_copy_id(sel, doc);
-	if (b->guard) {
-		bson_append_document_begin(sel, f->field, -1, &cond);
-		BSON_APPEND_BOOL(&cond, "$exists", true);
-		bson_append_document_end(sel, &cond);
-	}
+	doc_selector(b, doc, f->field, true, sel);
 	migrate__mongo_set_value_doc(upd, f->setop, f->field, &f->arg);
 	return 0;
 }
