@@ -137,6 +137,9 @@ int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, bson_strin
 /* ---- assert.c ---- */
 int migrate__pg_assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
 int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, bson_string_t *out, migrate_error_t *err);
+/* The dialect's exists_query: pg_class, pg_attribute and pg_index. */
+int migrate__pg_exists_query(migrate_sql_t *q, const char *table, const char *column, const char *index,
+			     migrate_error_t *err);
 
 /* ---- batch.c ---- */
 /* Runs a backfill or map_values step in batches (or in one statement inside the engine's transaction). */
