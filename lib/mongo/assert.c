@@ -29,13 +29,10 @@ static int check_unique_columns(const bson_t *arg, migrate_error_t *err)
 	char where[48];
 	int rc;
 
-	if (!migrate__doc_sub(arg, "columns", &cols) || bson_count_keys(&cols) == 0)
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "unique.columns: must not be empty");
+	migrate__doc_sub(arg, "columns", &cols);
 	bson_iter_init(&it, &cols);
 	while (bson_iter_next(&it)) {
 		snprintf(where, sizeof(where), "unique.columns[%s]", bson_iter_key(&it));
-		if (!BSON_ITER_HOLDS_UTF8(&it))
-			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: must be a string", where);
 		if ((rc = migrate__mongo_check_field(bson_iter_utf8(&it, NULL), where, err)))
 			return rc;
 	}
@@ -48,8 +45,6 @@ int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err)
 	const char *kind = assert_kind(step, &arg);
 	int rc;
 
-	if (!kind)
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
 	if (!strcmp(kind, "sql"))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 				    "assert: sql assertions have no meaning on MongoDB (use a command assertion)");
@@ -281,8 +276,6 @@ int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *
 	bson_t arg;
 	const char *kind = assert_kind(step, &arg);
 
-	if (!kind)
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "assert: no assertion");
 	if (!strcmp(kind, "count"))
 		return assert_count(c, step, &arg, err);
 	if (!strcmp(kind, "unique"))

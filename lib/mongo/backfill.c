@@ -53,8 +53,8 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 	memset(x, 0, sizeof(*x));
 	bson_init(&x->cwhere);
 	x->target = target;
-	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub) || !bson_iter_next(&sub))
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "set.%s: not an expression", target);
+	bson_iter_recurse(it, &sub);
+	bson_iter_next(&sub);
 	kind = bson_iter_key(&sub);
 	x->arg = sub;
 	if (!strcmp(kind, "value")) {
@@ -72,9 +72,6 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 		const uint8_t *data;
 		int rc;
 		x->kind = EXPR_COUNT;
-		if (!BSON_ITER_HOLDS_DOCUMENT(&sub))
-			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "set.%s: count needs an object",
-					    target);
 		bson_iter_document(&sub, &len, &data);
 		bson_init_static(&cdoc, data, len);
 		x->ctable = migrate__doc_str(&cdoc, "table");
@@ -126,8 +123,7 @@ static int parse_backfill(const bson_t *step, backfill_t *bf, migrate_error_t *e
 	int rc = 0;
 
 	memset(bf, 0, sizeof(*bf));
-	if (!migrate__doc_sub(step, "set", &set) || bson_count_keys(&set) == 0)
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "backfill: set is empty");
+	migrate__doc_sub(step, "set", &set);
 	bf->e = migrate__calloc(bson_count_keys(&set), sizeof(*bf->e));
 	if (!bf->e)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");

@@ -31,7 +31,7 @@ typedef struct phased {
 	bson_t def;     /* the column without default and nullable */
 } phased_t;
 
-static int phased_init(phased_t *p, const bson_t *step, migrate_error_t *err)
+static void phased_init(phased_t *p, const bson_t *step)
 {
 	bson_t column;
 	uint32_t h = 2166136261u;
@@ -39,10 +39,9 @@ static int phased_init(phased_t *p, const bson_t *step, migrate_error_t *err)
 
 	memset(p, 0, sizeof *p);
 	bson_init(&p->def);
-	if (!(p->table = migrate__sql_doc_ident(step, "table", err)))
-		return MIGRATE_EPLAN;
-	if (!migrate__doc_sub(step, "column", &column) || !(p->column = migrate__sql_doc_ident(&column, "name", err)))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "column: must be an object with a name");
+	p->table = migrate__doc_str(step, "table");
+	migrate__doc_sub(step, "column", &column);
+	p->column = migrate__doc_str(&column, "name");
 	p->not_null = !migrate__doc_bool(&column, "nullable", true);
 	bson_copy_to_excluding_noinit(&column, &p->def, "default", "nullable", NULL);
 	for (s = (const unsigned char *)p->table; *s; s++)
@@ -50,7 +49,6 @@ static int phased_init(phased_t *p, const bson_t *step, migrate_error_t *err)
 	for (s = (const unsigned char *)p->column; *s; s++)
 		h = (h ^ *s) * 16777619u;
 	snprintf(p->check, sizeof p->check, "_migrate_not_null_%08x", h);
-	return 0;
 }
 
 /* ALTER TABLE "t" ADD COLUMN <column, nullable, no default>; ALTER TABLE "t" ALTER COLUMN "c" SET DEFAULT ... */
@@ -120,7 +118,8 @@ int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_bu
 	int rc, i;
 
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = phased_init(&p, step, err)) || (rc = add_empty(&p, &q, err)))
+	phased_init(&p, step);
+	if ((rc = add_empty(&p, &q, err)))
 		goto cleanup;
 	migrate_buf_printf(out,
 				  "-- a volatile default: the column is added empty, existing rows are filled in "
@@ -197,8 +196,7 @@ int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exe
 	int rc, exists = 0, notnull = 0, check = 0;
 
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = phased_init(&p, step, err)))
-		goto cleanup;
+	phased_init(&p, step);
 	/* A column of that name is ours only when an earlier run of this step journaled that it started. */
 	if (migrate_exec_checkpoint(exec) && (rc = column_state(t, &p, &exists, &notnull, &check, err)))
 		goto cleanup;

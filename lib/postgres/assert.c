@@ -40,13 +40,41 @@ static int failed(migrate_error_t *err, const bson_t *doc, const char *table, co
 			    message ? " (" : "", message ? message : "", message ? ")" : "");
 }
 
-/* Builds the query of an assert into q. */
-static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sql_t *q, migrate_error_t *err)
+int migrate__pg_exists_query(migrate_sql_t *q, const char *table, const char *column, const char *index,
+			     migrate_error_t *err)
 {
-	bson_t sub, where, cols;
-	bson_iter_t it;
-	const char *table;
-	int rc, first = 1;
+	migrate_buf_t *qt = migrate__buf_new(NULL), *qi = migrate__buf_new(NULL);
+
+	(void)err;
+	migrate__pg_ident(qt, table);
+	if (column) {
+		migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
+		migrate__sql_param_str(q, qt->str);
+		migrate__sql_append(q, ") AND attname = ");
+		migrate__sql_param_str(q, column);
+		migrate__sql_append(q, " AND attnum > 0 AND NOT attisdropped)");
+	} else if (index) {
+		migrate__pg_ident(qi, index);
+		migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(");
+		migrate__sql_param_str(q, qi->str);
+		migrate__sql_append(q, ") AND indrelid = to_regclass(");
+		migrate__sql_param_str(q, qt->str);
+		migrate__sql_append(q, "))");
+	} else {
+		migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(");
+		migrate__sql_param_str(q, qt->str);
+		migrate__sql_append(q, ") AND relkind IN ('r', 'p', 'v', 'm', 'f'))");
+	}
+	migrate__buf_free(qt, true);
+	migrate__buf_free(qi, true);
+	return 0;
+}
+
+/* Builds the query of an assert into q. */
+static int lower(const bson_t *doc, const char *kind, migrate_sql_t *q, migrate_error_t *err)
+{
+	bson_t arg;
+	int rc;
 
 	if (!strcmp(kind, "sql")) {
 		migrate__sql_append(q, migrate__doc_str(doc, "sql"));
@@ -55,75 +83,12 @@ static int lower(pg_target_t *t, const bson_t *doc, const char *kind, migrate_sq
 	if (!strcmp(kind, "command"))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 				    "assert command is for MongoDB; use assert sql on PostgreSQL");
-	if (!migrate__doc_sub(doc, kind, &sub) || !(table = migrate__sql_doc_ident(&sub, "table", err)))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "%s.table: is required", kind);
-	if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
-		int has_where = migrate__doc_sub(&sub, "where", &where);
-		migrate__sql_append(q, kind[0] == 'c' ? "SELECT count(*) FROM " : "SELECT EXISTS (SELECT 1 FROM ");
-		migrate__sql_ident(q, table);
-		migrate__sql_append(q, " WHERE ");
-		if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
-			return rc;
-		if (kind[0] == 'n')
-			migrate__sql_append(q, ")");
-		return 0;
-	}
-	if (!strcmp(kind, "unique")) {
-		migrate_buf_t *list = migrate__buf_new(NULL), *notnull = migrate__buf_new(NULL),
-			      *text = migrate__buf_new(NULL);
-		if (!migrate__doc_sub(&sub, "columns", &cols))
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "unique.columns: is required");
-		bson_iter_init(&it, &cols);
-		while (bson_iter_next(&it)) {
-			const char *c = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
-			migrate_buf_append(list, first ? "" : ", ");
-			migrate_buf_append(notnull, first ? "" : " AND ");
-			migrate_buf_append(text, first ? "" : " || ', ' || ");
-			first = 0;
-			migrate__pg_ident(list, c);
-			migrate__pg_ident(notnull, c);
-			migrate_buf_append(notnull, " IS NOT NULL");
-			migrate__pg_ident(text, c);
-			migrate_buf_append(text, "::text");
-		}
-		/* NULLs never collide, as in a unique constraint. */
-		migrate__sql_printf(q, "SELECT %s, count(*) FROM ", text->str);
-		migrate__sql_ident(q, table);
-		migrate__sql_printf(q, " WHERE %s GROUP BY %s HAVING count(*) > 1 LIMIT 1", notnull->str, list->str);
-		migrate__buf_free(list, true);
-		migrate__buf_free(notnull, true);
-		migrate__buf_free(text, true);
-		return 0;
-	}
-	/* exists */
-	{
-		migrate_buf_t *qt = migrate__buf_new(NULL);
-		const char *column = migrate__doc_str(&sub, "column"), *index = migrate__doc_str(&sub, "index");
-		migrate__pg_ident(qt, table);
-		if (column) {
-			migrate__sql_append(q,
-					    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(");
-			migrate__sql_param_str(q, qt->str);
-			migrate__sql_append(q, ") AND attname = ");
-			migrate__sql_param_str(q, column);
-			migrate__sql_append(q, " AND attnum > 0 AND NOT attisdropped)");
-		} else if (index) {
-			migrate_buf_t *qi = migrate__buf_new(NULL);
-			migrate__pg_ident(qi, index);
-			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(");
-			migrate__sql_param_str(q, qi->str);
-			migrate__sql_append(q, ") AND indrelid = to_regclass(");
-			migrate__sql_param_str(q, qt->str);
-			migrate__sql_append(q, "))");
-			migrate__buf_free(qi, true);
-		} else {
-			migrate__sql_append(q, "SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(");
-			migrate__sql_param_str(q, qt->str);
-			migrate__sql_append(q, ") AND relkind IN ('r', 'p', 'v', 'm', 'f'))");
-		}
-		migrate__buf_free(qt, true);
-	}
-	(void)t;
+	migrate__doc_sub(doc, kind, &arg);
+	if ((rc = migrate__sql_assert_query(q, kind, &arg, err)))
+		return rc;
+	/* The first duplicate group is enough to name the values. */
+	if (!strcmp(kind, "unique"))
+		migrate__sql_append(q, " LIMIT 1");
 	return 0;
 }
 
@@ -186,10 +151,8 @@ int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *
 	migrate_sql_t q;
 	int rc;
 
-	if (!kind)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: no assertion");
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	rc = lower(t, doc, kind, &q, err);
+	rc = lower(doc, kind, &q, err);
 	if (rc == 0) {
 		migrate_buf_printf(out, "-- assert %s\n%s;\n", kind, migrate__sql_text(&q));
 		if (q.nparams) {
@@ -213,10 +176,8 @@ int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 	const char *table;
 	int rc;
 
-	if (!kind)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: no assertion");
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
-	if ((rc = lower(t, doc, kind, &q, err)) || (rc = migrate__pg_exec_sql(t, &q, &res, NULL, "assert", err)))
+	if ((rc = lower(doc, kind, &q, err)) || (rc = migrate__pg_exec_sql(t, &q, &res, NULL, "assert", err)))
 		goto cleanup;
 	table = NULL;
 	if (strcmp(kind, "sql") != 0 && migrate__doc_sub(doc, kind, &sub))

@@ -136,99 +136,6 @@ static void pk_list(batch_t *b, migrate_sql_t *q, const char *prefix, int alias)
 	}
 }
 
-/* map_values: the old values as parameters, remembered for the CASE. */
-static int map_filter(batch_t *b, migrate_sql_t *q, uint32_t *first_param, migrate_error_t *err)
-{
-	bson_t map;
-	bson_iter_t it;
-	int n = 0;
-
-	if (!migrate__doc_sub(b->doc, "map", &map))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
-	migrate__sql_ident(q, migrate__doc_str(b->doc, "column"));
-	migrate__sql_append(q, "::text IN (");
-	*first_param = q->nparams + 1;
-	bson_iter_init(&it, &map);
-	while (bson_iter_next(&it)) {
-		if (n++)
-			migrate__sql_append(q, ", ");
-		migrate__sql_param_str(q, bson_iter_key(&it));
-	}
-	migrate__sql_append(q, ")");
-	return 0;
-}
-
-/* map_values: CASE "c"::text WHEN $old THEN $new ... ELSE "c" END, reusing the old-value parameters. */
-static int map_case(batch_t *b, migrate_sql_t *q, uint32_t first_param, migrate_error_t *err)
-{
-	const char *column = migrate__doc_str(b->doc, "column");
-	bson_t map;
-	bson_iter_t it;
-	uint32_t i = first_param;
-	int rc;
-
-	if (!migrate__doc_sub(b->doc, "map", &map))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
-	migrate__sql_ident(q, column);
-	migrate__sql_append(q, " = CASE ");
-	migrate__sql_ident(q, column);
-	migrate__sql_append(q, "::text");
-	bson_iter_init(&it, &map);
-	while (bson_iter_next(&it)) {
-		migrate__sql_printf(q, " WHEN $%u THEN ", i++);
-		if ((rc = migrate__sql_value(q, &it, err)))
-			return rc;
-	}
-	migrate__sql_append(q, " ELSE ");
-	migrate__sql_ident(q, column);
-	migrate__sql_append(q, " END");
-	return 0;
-}
-
-/* The row filter: the step's where, and for map_values only rows holding a mapped value. */
-static int row_filter(batch_t *b, migrate_sql_t *q, uint32_t *map_param, migrate_error_t *err)
-{
-	bson_t where;
-	int rc, has_where = migrate__doc_sub(b->doc, "where", &where);
-
-	if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
-		return rc;
-	if (!strcmp(b->op, "map_values")) {
-		migrate__sql_append(q, " AND ");
-		return map_filter(b, q, map_param, err);
-	}
-	return 0;
-}
-
-static int set_list(batch_t *b, migrate_sql_t *q, uint32_t map_param, migrate_error_t *err)
-{
-	bson_t set, expr;
-	bson_iter_t it;
-	int rc, n = 0;
-
-	if (!strcmp(b->op, "map_values"))
-		return map_case(b, q, map_param, err);
-	if (!migrate__doc_sub(b->doc, "set", &set))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set: is required");
-	bson_iter_init(&it, &set);
-	while (bson_iter_next(&it)) {
-		const uint8_t *data;
-		uint32_t len;
-		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set.%s: must be an expression",
-					    bson_iter_key(&it));
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&expr, data, len);
-		if (n++)
-			migrate__sql_append(q, ", ");
-		migrate__sql_ident(q, bson_iter_key(&it));
-		migrate__sql_append(q, " = ");
-		if ((rc = migrate__sql_expr(q, &expr, b->table, err)))
-			return rc;
-	}
-	return 0;
-}
-
 /* ("k1", "k2") > ($1, $2) AND, the keyset condition of every batch after the first. */
 static void after_key(batch_t *b, migrate_sql_t *q)
 {
@@ -243,7 +150,7 @@ static void after_key(batch_t *b, migrate_sql_t *q)
 }
 
 /* SELECT "k1" AS _migrate_k0, ... FROM "t" WHERE [keyset AND] <filter> ORDER BY "k1" [DESC], ... */
-static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, uint32_t *map_param, migrate_error_t *err)
+static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, migrate_error_t *err)
 {
 	size_t i;
 	int rc;
@@ -260,7 +167,7 @@ static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, uint3
 	migrate__sql_append(q, " WHERE ");
 	if (with_key)
 		after_key(b, q);
-	if ((rc = row_filter(b, q, map_param, err)))
+	if ((rc = migrate__sql_row_filter(q, b->doc, err)))
 		return rc;
 	migrate__sql_append(q, " ORDER BY ");
 	for (i = 0; i < b->npk; i++) {
@@ -286,17 +193,17 @@ static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, uint3
  */
 static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
 {
-	uint32_t offset, map_param = 0;
+	uint32_t offset;
 	size_t i;
 	int rc;
 
 	reserve(q, with_key ? (uint32_t)b->npk + 1 : 1);
 	offset = with_key ? (uint32_t)b->npk + 1 : 1;
 	migrate__sql_append(q, "WITH r AS (");
-	if ((rc = key_query(b, q, with_key, 0, &map_param, err)))
+	if ((rc = key_query(b, q, with_key, 0, err)))
 		return rc;
 	migrate__sql_printf(q, " OFFSET $%u LIMIT 1) UNION ALL ", offset);
-	if ((rc = key_query(b, q, with_key, 1, &map_param, err)))
+	if ((rc = key_query(b, q, with_key, 1, err)))
 		return rc;
 	migrate__sql_append(q, " LIMIT 1) LIMIT 1) SELECT r._migrate_more");
 	for (i = 0; i < b->npk; i++)
@@ -305,59 +212,23 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 	return 0;
 }
 
-/* map_values: binds the old values, to which the CASE and the IN list refer by number. */
-static int bind_map(batch_t *b, migrate_sql_t *q, uint32_t *first_param, uint32_t *n, migrate_error_t *err)
-{
-	bson_t map;
-	bson_iter_t it;
-
-	*n = 0;
-	if (!migrate__doc_sub(b->doc, "map", &map))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "map: is required");
-	*first_param = q->nparams + 1;
-	bson_iter_init(&it, &map);
-	while (bson_iter_next(&it)) {
-		char key[16];
-		const char *k;
-		bson_uint32_to_string(q->nparams, &k, key, sizeof key);
-		bson_append_utf8(&q->params, k, -1, bson_iter_key(&it), -1);
-		q->nparams++;
-		(*n)++;
-	}
-	return 0;
-}
-
-/* UPDATE "t" SET ... WHERE <where> [AND "c"::text IN (the old values)]: the step's rows. */
+/* UPDATE "t" SET ... WHERE [<range><range_sep>]<the step's rows>. */
 static int update_of(batch_t *b, migrate_sql_t *q, const char *range_sep, void (*range)(batch_t *, migrate_sql_t *),
 		     migrate_error_t *err)
 {
-	bson_t where;
-	uint32_t map_param = 0, nmap = 0;
-	int rc, has_where = migrate__doc_sub(b->doc, "where", &where), map = !strcmp(b->op, "map_values");
+	int rc;
 
-	if (map && (rc = bind_map(b, q, &map_param, &nmap, err)))
-		return rc;
 	migrate__sql_append(q, "UPDATE ");
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " SET ");
-	if ((rc = set_list(b, q, map_param, err)))
+	if ((rc = migrate__sql_set_clause(q, b->doc, err)))
 		return rc;
 	migrate__sql_append(q, " WHERE ");
 	if (range) {
 		range(b, q);
 		migrate__sql_append(q, range_sep);
 	}
-	if ((rc = migrate__sql_where(q, has_where ? &where : NULL, NULL, err)))
-		return rc;
-	if (map) {
-		migrate__sql_append(q, " AND ");
-		migrate__sql_ident(q, migrate__doc_str(b->doc, "column"));
-		migrate__sql_append(q, "::text IN (");
-		while (nmap-- > 0)
-			migrate__sql_printf(q, "$%u%s", map_param++, nmap ? ", " : "");
-		migrate__sql_append(q, ")");
-	}
-	return 0;
+	return migrate__sql_row_filter(q, b->doc, err);
 }
 
 /* ("k1", "k2") <= ($first, $first+1): up to a batch's last key. */
@@ -409,8 +280,7 @@ static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char 
 	migrate__sql_init(&b->next, &migrate__pg_dialect, t);
 	migrate__sql_init(&b->upd_first, &migrate__pg_dialect, t);
 	migrate__sql_init(&b->upd_next, &migrate__pg_dialect, t);
-	if (!(b->table = migrate__sql_doc_ident(doc, "table", err)))
-		return MIGRATE_EPLAN;
+	b->table = migrate__doc_str(doc, "table");
 	return read_pk(b, err);
 }
 

@@ -100,6 +100,8 @@ const migrate_sql_dialect_t migrate__pg_dialect = {
 	"FALSE",
 	pg_array_length,
 	pg_enum_column,
+	"::text",
+	migrate__pg_exists_query,
 };
 
 static int ident_field(const bson_t *step, const char *key, const char **out, migrate_error_t *err)

@@ -58,6 +58,19 @@ typedef struct migrate_sql_dialect {
 	 * (...)). NULL: enums are refused. q->ctx is the driver's state.
 	 */
 	int (*enum_column)(migrate_sql_t *q, const char *enum_name, const char *column, migrate_error_t *err);
+	/*
+	 * Follows a column compared with, or joined into, text: "::text" where
+	 * other types do not compare with a text parameter (PostgreSQL), ""
+	 * where the column's affinity converts the text (SQLite).
+	 */
+	const char *text_cast;
+	/*
+	 * Appends the catalog query of an assert exists: its first value is
+	 * true (non-zero) when `table` exists, or its column `column` or its
+	 * index `index` (NULL when not asked for).
+	 */
+	int (*exists_query)(migrate_sql_t *q, const char *table, const char *column, const char *index,
+			    migrate_error_t *err);
 } migrate_sql_dialect_t;
 
 /*
@@ -126,6 +139,33 @@ int migrate__sql_where(migrate_sql_t *q, const bson_t *filter, const char *quali
  * unknown forms are MIGRATE_EUNSUPPORTED.
  */
 int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, migrate_error_t *err);
+
+/*
+ * backfill and map_values (docs/steps.md) read `step`, their document. The
+ * assignments of their UPDATE: "col" = <expression>, ... for backfill;
+ * "col" = CASE WHEN "col" = <old> THEN <new> ... ELSE "col" END for map_values.
+ */
+int migrate__sql_set_clause(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
+
+/*
+ * The rows they update, as a boolean expression: the step's `where` (or
+ * (1 = 1)), and for map_values only rows holding one of the old values
+ * ("col" IN (...)).
+ */
+int migrate__sql_row_filter(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
+
+/*
+ * Appends the query of an assertion: `kind` is count, no_match, unique or
+ * exists, `arg` its object (docs/steps.md "assert").
+ *   count     SELECT count(*) FROM "t" WHERE <where>
+ *   no_match  SELECT EXISTS (SELECT 1 FROM "t" WHERE <where>)
+ *   unique    one row per group of rows sharing the columns' values (rows
+ *             with a NULL among them never collide, as in a unique index):
+ *             the values joined as text, then the group's size
+ *   exists    the dialect's exists_query
+ * Other kinds are MIGRATE_EUNSUPPORTED.
+ */
+int migrate__sql_assert_query(migrate_sql_t *q, const char *kind, const bson_t *arg, migrate_error_t *err);
 
 /* Appends the DEFAULT expression of a column's "default" (the value at `it`). */
 int migrate__sql_default(migrate_sql_t *q, const bson_iter_t *it, migrate_error_t *err);

@@ -16,63 +16,10 @@ static int failed(migrate_error_t *err, const bson_t *step, const char *what)
 			    msg ? ": " : "", msg ? msg : "");
 }
 
-/* n compared with expect (an integer or {"$op": integer}); *desc describes the expectation. */
-static int build_count(migrate_sql_t *q, const bson_t *sub, bool exists, migrate_error_t *err)
+int migrate__sq_exists_query(migrate_sql_t *q, const char *table, const char *column, const char *index,
+			     migrate_error_t *err)
 {
-	bson_t where;
-	const char *table = migrate__sql_doc_ident(sub, "table", err);
-	int rc;
-
-	if (!table)
-		return MIGRATE_EPLAN;
-	migrate__sql_append(q, exists ? "SELECT EXISTS (SELECT 1 FROM " : "SELECT count(*) FROM ");
-	migrate__sql_ident(q, table);
-	migrate__sql_append(q, " WHERE ");
-	if ((rc = migrate__sql_where(q, migrate__doc_sub(sub, "where", &where) ? &where : NULL, NULL, err)))
-		return rc;
-	if (exists)
-		migrate__sql_append(q, ")");
-	return 0;
-}
-
-/* Groups of rows sharing the columns' values (rows with a NULL in them never collide, as in a UNIQUE index). */
-static int build_unique(migrate_sql_t *q, const bson_t *sub, migrate_error_t *err)
-{
-	bson_t cols;
-	bson_iter_t it;
-	migrate_buf_t *list = migrate__buf_new(NULL);
-	const char *table = migrate__sql_doc_ident(sub, "table", err);
-
-	if (!table || !migrate__doc_sub(sub, "columns", &cols)) {
-		migrate__buf_free(list, true);
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
-				    "unique: table and columns are required");
-	}
-	migrate__sql_append(q, "SELECT count(*) FROM (SELECT 1 FROM ");
-	migrate__sql_ident(q, table);
-	migrate__sql_append(q, " WHERE 1 = 1");
-	bson_iter_init(&it, &cols);
-	while (bson_iter_next(&it)) {
-		const char *col = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
-		migrate__sql_append(q, " AND ");
-		migrate__sql_ident(q, col);
-		migrate__sql_append(q, " IS NOT NULL");
-		if (list->len)
-			migrate_buf_append(list, ", ");
-		migrate__sql_quote_ident(list, col);
-	}
-	migrate__sql_printf(q, " GROUP BY %s HAVING count(*) > 1)", list->str);
-	migrate__buf_free(list, true);
-	return 0;
-}
-
-static int build_exists(migrate_sql_t *q, const bson_t *sub, migrate_error_t *err)
-{
-	const char *table = migrate__sql_doc_ident(sub, "table", err);
-	const char *column = migrate__doc_str(sub, "column"), *index = migrate__doc_str(sub, "index");
-
-	if (!table)
-		return MIGRATE_EPLAN;
+	(void)err;
 	if (column) {
 		migrate__sql_append(q, "SELECT count(*) FROM pragma_table_xinfo(");
 		migrate__sql_param_str(q, table);
@@ -89,6 +36,32 @@ static int build_exists(migrate_sql_t *q, const bson_t *sub, migrate_error_t *er
 		migrate__sql_param_str(q, table);
 	}
 	migrate__sql_append(q, " COLLATE NOCASE");
+	return 0;
+}
+
+/* The assertion's kind (count, no_match, unique or exists) and its object. */
+static const char *kind_of(const bson_t *step, bson_t *arg)
+{
+	static const char *const kinds[] = {"count", "no_match", "unique", "exists", NULL};
+	int i;
+
+	for (i = 0; kinds[i]; i++)
+		if (migrate__doc_sub(step, kinds[i], arg))
+			return kinds[i];
+	return NULL;
+}
+
+/* The answer as one integer: unique counts the groups of rows sharing values. */
+static int build(migrate_sql_t *q, const char *kind, const bson_t *arg, migrate_error_t *err)
+{
+	int unique = !strcmp(kind, "unique"), rc;
+
+	if (unique)
+		migrate__sql_append(q, "SELECT count(*) FROM (");
+	if ((rc = migrate__sql_assert_query(q, kind, arg, err)))
+		return rc;
+	if (unique)
+		migrate__sql_append(q, ")");
 	return 0;
 }
 
@@ -123,14 +96,10 @@ static int assert_sql(sq_conn_t *c, const bson_t *step, migrate_error_t *err)
 	sqlite3_stmt *st = NULL;
 	bson_iter_t want;
 	migrate_buf_t *exp = migrate__buf_new(NULL), *what = NULL;
-	const char *sql = migrate__doc_str(step, "sql");
 	int rc;
 
-	if (!sql || !bson_iter_init_find(&want, step, "expect")) {
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert sql: sql and expect are required");
-		goto cleanup;
-	}
-	if ((rc = migrate__sq_prepare(c, sql, &st, err)))
+	bson_iter_init_find(&want, step, "expect");
+	if ((rc = migrate__sq_prepare(c, migrate__doc_str(step, "sql"), &st, err)))
 		goto cleanup;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -180,17 +149,7 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf
 		return assert_sql(c, step, err);
 	}
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
-	if (migrate__doc_sub(step, "count", &sub))
-		rc = build_count(&q, &sub, false, err);
-	else if (migrate__doc_sub(step, "no_match", &sub))
-		rc = build_count(&q, &sub, true, err);
-	else if (migrate__doc_sub(step, "unique", &sub))
-		rc = build_unique(&q, &sub, err);
-	else if (migrate__doc_sub(step, "exists", &sub))
-		rc = build_exists(&q, &sub, err);
-	else
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "assert: unknown kind");
-	if (rc)
+	if ((rc = build(&q, kind_of(step, &sub), &sub, err)))
 		goto cleanup;
 	if (render) {
 		migrate_buf_append(out, "-- assert:\n");

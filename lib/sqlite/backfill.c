@@ -163,12 +163,9 @@ static int key_values(migrate_sql_t *q, const batch_t *b, const bson_t *key, con
 	return 0;
 }
 
-/* [key > after] [AND key <= last] [AND (where)] [AND col IN (map keys)], or 1 = 1 */
+/* [key > after AND] [key <= last AND] the step's rows */
 static int conditions(migrate_sql_t *q, const batch_t *b, const bson_t *last, bool with_last, migrate_error_t *err)
 {
-	bson_t where, map;
-	bson_iter_t it;
-	bool first = true, any = false;
 	int rc;
 
 	if (b->render || !bson_empty(&b->after)) {
@@ -176,44 +173,16 @@ static int conditions(migrate_sql_t *q, const batch_t *b, const bson_t *last, bo
 		migrate__sql_append(q, " > ");
 		if ((rc = key_values(q, b, &b->after, "<last key of the previous batch>", err)))
 			return rc;
-		any = true;
+		migrate__sql_append(q, " AND ");
 	}
 	if (with_last) {
-		if (any)
-			migrate__sql_append(q, " AND ");
 		key_tuple(q, b);
 		migrate__sql_append(q, " <= ");
 		if ((rc = key_values(q, b, last, "<last key of this batch>", err)))
 			return rc;
-		any = true;
-	}
-	if (migrate__doc_sub(b->step, "where", &where) && !bson_empty(&where)) {
-		if (any)
-			migrate__sql_append(q, " AND ");
-		if ((rc = migrate__sql_where(q, &where, NULL, err)))
-			return rc;
-		any = true;
-	}
-	if (!b->is_map) {
-		if (!any)
-			migrate__sql_append(q, "1 = 1");
-		return 0;
-	}
-	/* Only rows holding one of the old values need writing. */
-	if (any)
 		migrate__sql_append(q, " AND ");
-	migrate__sql_ident(q, migrate__doc_str(b->step, "column"));
-	migrate__sql_append(q, " IN (");
-	migrate__doc_sub(b->step, "map", &map);
-	bson_iter_init(&it, &map);
-	while (bson_iter_next(&it)) {
-		if (!first)
-			migrate__sql_append(q, ", ");
-		first = false;
-		migrate__sql_param_str(q, bson_iter_key(&it));
 	}
-	migrate__sql_append(q, ")");
-	return 0;
+	return migrate__sql_row_filter(q, b->step, err);
 }
 
 /* SELECT the batch's last key: the n-th row after `after`, or (tail) the last one. */
@@ -242,55 +211,6 @@ static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail,
 	return 0;
 }
 
-static int set_clause(migrate_sql_t *q, const batch_t *b, migrate_error_t *err)
-{
-	bson_t set, expr, map;
-	bson_iter_t it;
-	bool first = true;
-	const char *col;
-	int rc;
-
-	if (b->is_map) {
-		col = migrate__doc_str(b->step, "column");
-		migrate__sql_ident(q, col);
-		migrate__sql_append(q, " = CASE");
-		migrate__doc_sub(b->step, "map", &map);
-		bson_iter_init(&it, &map);
-		while (bson_iter_next(&it)) {
-			migrate__sql_append(q, " WHEN ");
-			migrate__sql_ident(q, col);
-			migrate__sql_append(q, " = ");
-			migrate__sql_param_str(q, bson_iter_key(&it));
-			migrate__sql_append(q, " THEN ");
-			if ((rc = migrate__sql_value(q, &it, err)))
-				return rc;
-		}
-		migrate__sql_append(q, " ELSE ");
-		migrate__sql_ident(q, col);
-		migrate__sql_append(q, " END");
-		return 0;
-	}
-	migrate__doc_sub(b->step, "set", &set);
-	bson_iter_init(&it, &set);
-	while (bson_iter_next(&it)) {
-		const uint8_t *data;
-		uint32_t len;
-		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
-			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "set.%s: must be an expression",
-					    bson_iter_key(&it));
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&expr, data, len);
-		if (!first)
-			migrate__sql_append(q, ", ");
-		first = false;
-		migrate__sql_ident(q, bson_iter_key(&it));
-		migrate__sql_append(q, " = ");
-		if ((rc = migrate__sql_expr(q, &expr, b->table, err)))
-			return rc;
-	}
-	return 0;
-}
-
 /* UPDATE the rows after `after` up to `last`, inclusive. */
 static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, migrate_error_t *err)
 {
@@ -299,7 +219,7 @@ static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, m
 	migrate__sql_append(q, "UPDATE ");
 	migrate__sql_ident(q, b->table);
 	migrate__sql_append(q, " SET ");
-	if ((rc = set_clause(q, b, err)))
+	if ((rc = migrate__sql_set_clause(q, b->step, err)))
 		return rc;
 	migrate__sql_append(q, " WHERE ");
 	return conditions(q, b, last, true, err);
@@ -443,11 +363,8 @@ static int batch_init(batch_t *b, sq_conn_t *c, const bson_t *step, int render, 
 	b->c = c;
 	b->step = step;
 	b->render = render;
-	b->is_map = strcmp(migrate__doc_str(step, "op"), "map_values") == 0;
-	if (!(b->table = migrate__sql_doc_ident(step, "table", err)))
-		return MIGRATE_EPLAN;
-	if (b->is_map && !migrate__sql_doc_ident(step, "column", err))
-		return MIGRATE_EPLAN;
+	b->is_map = migrate__op_find(migrate__doc_str(step, "op")) == MIGRATE_OP_MAP_VALUES;
+	b->table = migrate__doc_str(step, "table");
 	return choose_key(b, err);
 }
 

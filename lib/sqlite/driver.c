@@ -45,6 +45,8 @@ const migrate_sql_dialect_t migrate__sq_dialect = {
 	"0",
 	sq_array_length,
 	migrate__sq_enum_column,
+	"",
+	migrate__sq_exists_query,
 };
 
 static void dqs_restore(sq_conn_t *c)

@@ -124,15 +124,13 @@ int migrate__sq_enum_column(migrate_sql_t *q, const char *enum_name, const char 
 	return rc;
 }
 
-static int values_json(const bson_t *step, migrate_buf_t *json, bson_t *values, migrate_error_t *err)
+static void values_json(const bson_t *step, migrate_buf_t *json, bson_t *values)
 {
 	bson_iter_t it;
 
-	if (!bson_iter_init_find(&it, step, "values") || !BSON_ITER_HOLDS_ARRAY(&it))
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN, "values: must be an array");
+	bson_iter_init_find(&it, step, "values");
 	migrate__json_value(&it, json);
 	migrate__doc_sub(step, "values", values);
-	return 0;
 }
 
 int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err)
@@ -141,15 +139,10 @@ int migrate__sq_create_enum(sq_conn_t *c, const bson_t *step, int render, migrat
 	migrate_sql_t *q;
 	migrate_buf_t *json = migrate__buf_new(NULL);
 	bson_t values, stored;
-	const char *name;
+	const char *name = migrate__doc_str(step, "name");
 	int rc;
 
-	if (!(name = migrate__sql_doc_ident(step, "name", err))) {
-		rc = MIGRATE_EPLAN;
-		goto cleanup;
-	}
-	if ((rc = values_json(step, json, &values, err)))
-		goto cleanup;
+	values_json(step, json, &values);
 	if (!render) {
 		rc = stored_values(c, name, &stored, err);
 		if (rc == 0) {
@@ -234,13 +227,11 @@ cleanup:
 int migrate__sq_drop_enum(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err)
 {
 	migrate_sql_t q;
-	const char *name;
+	const char *name = migrate__doc_str(step, "name");
 	char *user = NULL;
 	bson_t values;
 	int rc;
 
-	if (!(name = migrate__sql_doc_ident(step, "name", err)))
-		return MIGRATE_EPLAN;
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
 	migrate__sql_append(&q, "DELETE FROM \"" SQ_ENUM_TABLE "\" WHERE name = ");
 	migrate__sql_param_str(&q, name);

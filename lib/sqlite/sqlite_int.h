@@ -115,6 +115,9 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *
 
 /* ---- assertions (assert.c) ---- */
 int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err);
+/* The dialect's exists_query: sqlite_master and pragma_table_xinfo. */
+int migrate__sq_exists_query(migrate_sql_t *q, const char *table, const char *column, const char *index,
+			     migrate_error_t *err);
 
 /* ---- history (history.c) and lock (lock.c) ---- */
 int migrate__sq_history_ensure(void *conn, migrate_error_t *err);
