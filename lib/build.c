@@ -125,8 +125,8 @@ static int column_doc(const migrate_column_t *col, bson_t *out, migrate_error_t 
 {
 	bson_init(out);
 	if (!col || col->version != MIGRATE_COLUMN_VERSION)
-		return migrate__err(err, MIGRATE_DOMAIN_API, col ? MIGRATE_EVERSION : MIGRATE_EINVAL,
-				    "column: %s", col ? "unknown struct version" : "is NULL");
+		return migrate__err(err, MIGRATE_DOMAIN_API, col ? MIGRATE_EVERSION : MIGRATE_EINVAL, "column: %s",
+				    col ? "unknown struct version" : "is NULL");
 	put_str(out, "name", col->name);
 	if (col->sql_type) {
 		bson_t t;
@@ -453,7 +453,9 @@ int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate
 	if (!step)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "step is NULL");
 	if (step->op == MIGRATE_OP_ASSERT) {
-		kind = bson_has_field(&step->doc, "count") ? "count" : bson_has_field(&step->doc, "no_match") ? "no_match" : NULL;
+		kind = bson_has_field(&step->doc, "count")      ? "count"
+		       : bson_has_field(&step->doc, "no_match") ? "no_match"
+								: NULL;
 		if (!kind)
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 					    "migrate_step_set_where: only count and no_match asserts take a filter");
@@ -470,8 +472,8 @@ int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate
 		return replace_doc(step, &doc, err);
 	}
 	if (!migrate__op_has_key(step->op, "where"))
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_set_where: %s takes no filter",
-				    migrate__ops[step->op].name);
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_step_set_where: %s takes no filter", migrate__ops[step->op].name);
 	copy_except(step, &doc, "where");
 	if (put_json(&doc, "where", where_json, false, err)) {
 		bson_destroy(&doc);

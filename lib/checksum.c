@@ -138,8 +138,8 @@ static void append_step(const bson_t *step, migrate_buf_t *canon)
 
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err)
 {
-	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":[" :
-								"{\"transactional\":false,\"steps\":[");
+	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":["
+								 : "{\"transactional\":false,\"steps\":[");
 	size_t j;
 
 	for (j = 0; j < v->nsteps; j++) {

@@ -27,8 +27,9 @@ int migrate__emit(migrate_run *r, int type, int step_index, migrate_op_t op, int
 	ev.op = migrate_op_name(op);
 	ev.processed = processed;
 	ev.total = total;
-	ev.elapsed_ms = r->v ? migrate__now_ms() - r->version_started_ms
-			     : r->wait_started_ms ? migrate__now_ms() - r->wait_started_ms : 0;
+	ev.elapsed_ms = r->v                 ? migrate__now_ms() - r->version_started_ms
+			: r->wait_started_ms ? migrate__now_ms() - r->wait_started_ms
+					     : 0;
 	ev.message = message;
 	ev.processed_before = type == MIGRATE_EVENT_PROGRESS ? r->done_before : 0;
 	if (type == MIGRATE_EVENT_STEP_END) {

@@ -169,7 +169,8 @@ int migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan, mig
 	int rc;
 
 	if (!target || !plan || !out)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_status_get: target, plan and out are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_status_get: target, plan and out are required");
 	*out = NULL;
 	s = migrate__calloc(1, sizeof *s);
 	if (!s)
@@ -260,7 +261,8 @@ int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_
 	int rc, worst = MIGRATE_CHECK_UP_TO_DATE;
 
 	if (!target || !plan || !state)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_check: target, plan and state are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_check: target, plan and state are required");
 	if ((rc = migrate__history_load(target, plan->name, &h, err)))
 		return rc;
 	for (i = 0; i < plan->nversions; i++) {

@@ -13,8 +13,8 @@
 #define MIGRATE_IDENT_MAX 63
 
 struct migrate_step {
-	bson_t doc;                 /* the step document */
-	migrate_op_t op;            /* doc.op, looked up in the catalog */
+	bson_t doc;      /* the step document */
+	migrate_op_t op; /* doc.op, looked up in the catalog */
 	migrate_custom_fn custom_up;
 	migrate_custom_fn custom_down;
 	void *custom_payload;
@@ -29,7 +29,7 @@ struct migrate_version {
 	migrate_step_t **steps;
 	size_t nsteps, capsteps;
 	migrate_plan_t *plan;
-	bson_t *down;               /* explicit down of the whole version, or NULL */
+	bson_t *down; /* explicit down of the whole version, or NULL */
 };
 
 /* ---- heap text buffers (buf.c) ---- */
@@ -56,8 +56,8 @@ typedef struct migrate__vctx {
 #define MIGRATE__OP_OWN_DOWN 1u
 
 typedef struct migrate__op_spec {
-	const char *name;           /* as written in plans */
-	const char *const *keys;    /* the fields it may have, NULL-terminated */
+	const char *name;        /* as written in plans */
+	const char *const *keys; /* the fields it may have, NULL-terminated */
 	/* Checks the fields beyond their names (step.c); 0 or MIGRATE_EPLAN naming the place. */
 	int (*validate)(migrate__vctx *c, const bson_t *step);
 	/* The computed inverse (inverse.c): 0 with one step in `out` (initialised,
@@ -111,12 +111,12 @@ bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *fiel
 /* ---- lowering.c: how an in-tree driver lowers each op ---- */
 /* One step being checked, rendered or applied. */
 typedef struct migrate__lower {
-	void *conn;                 /* the driver's state */
+	void *conn; /* the driver's state */
 	const migrate_step_t *step;
-	const bson_t *doc;          /* its document */
+	const bson_t *doc; /* its document */
 	migrate_op_t op;
-	migrate_buf_t *out;         /* rendering: where the statements go; NULL when applying */
-	migrate_exec_t *exec;       /* applying: the run; NULL otherwise */
+	migrate_buf_t *out;   /* rendering: where the statements go; NULL when applying */
+	migrate_exec_t *exec; /* applying: the run; NULL otherwise */
 	migrate_error_t *err;
 } migrate__lower;
 
@@ -125,10 +125,10 @@ typedef struct migrate__lower {
  * the driver cannot express: check says why (NULL: "has no op").
  */
 typedef struct migrate__lowering {
-	int (*check)(migrate__lower *x);           /* MIGRATE_EUNSUPPORTED and why; NULL: nothing to check */
+	int (*check)(migrate__lower *x);            /* MIGRATE_EUNSUPPORTED and why; NULL: nothing to check */
 	unsigned (*flags)(const migrate__lower *x); /* MIGRATE_STEP_*; NULL: 0 */
-	int (*render)(migrate__lower *x);          /* appends what apply sends to x->out */
-	int (*apply)(migrate__lower *x);           /* runs the step */
+	int (*render)(migrate__lower *x);           /* appends what apply sends to x->out */
+	int (*apply)(migrate__lower *x);            /* runs the step */
 } migrate__lowering;
 
 /* A flags function for ops that always run outside the engine's transaction. */
@@ -178,13 +178,13 @@ struct migrate_target {
 struct migrate_exec {
 	int in_txn;
 	int direction;
-	const char *checkpoint;       /* resume point from the journal */
+	const char *checkpoint; /* resume point from the journal */
 	uint32_t batch_size, pause_ms, batch_time_ms;
-	struct migrate_run *run;      /* engine state (runner.c) */
+	struct migrate_run *run; /* engine state (runner.c) */
 	int step_index;
 	migrate_op_t op;
-	int64_t done_before; /* rows the step's earlier runs did (migrate_exec_resumed) */
-	int64_t batch_start_ms;     /* the current batch's start (migrate_exec_batch_start) */
+	int64_t done_before;         /* rows the step's earlier runs did (migrate_exec_resumed) */
+	int64_t batch_start_ms;      /* the current batch's start (migrate_exec_batch_start) */
 	int64_t batches, longest_ms; /* committed by this run, and the longest of them */
 };
 
@@ -225,13 +225,13 @@ typedef struct migrate_run {
 	migrate_run_options_t opts;
 	migrate_error_t *err;
 	int direction;
-	int cancel;                   /* set when the event callback asked to stop */
+	int cancel; /* set when the event callback asked to stop */
 	bool locked;
-	const migrate_version_t *v;   /* the version being run */
-	migrate__rec *rec;            /* its history record */
+	const migrate_version_t *v; /* the version being run */
+	migrate__rec *rec;          /* its history record */
 	int64_t version_started_ms;
-	int64_t wait_started_ms;      /* while waiting for the lock */
-	int64_t done_before;          /* of a PROGRESS event being emitted: see migrate_event_t */
+	int64_t wait_started_ms;               /* while waiting for the lock */
+	int64_t done_before;                   /* of a PROGRESS event being emitted: see migrate_event_t */
 	int64_t step_batches, step_longest_ms; /* of the step just run, for its STEP_END event */
 	char applied_by[300];
 } migrate_run;
@@ -288,8 +288,8 @@ int migrate__url_decode_query(const char *s, size_t n, char *out, size_t size);
 #define MIGRATE__FAULT_STMT 4u    /* a statement or command sent by a driver */
 #define MIGRATE__FAULT_JOURNAL 8u /* a history (journal) write */
 #define MIGRATE__FAULT_ALL 15u
-#define MIGRATE__FAULT_FAIL 0     /* the point fails with an error */
-#define MIGRATE__FAULT_KILL 1     /* the process is killed (SIGKILL) at the point */
+#define MIGRATE__FAULT_FAIL 0 /* the point fails with an error */
+#define MIGRATE__FAULT_KILL 1 /* the process is killed (SIGKILL) at the point */
 /*
  * Arms the N-th point (1-based) of `kinds` counted from now; n = 0 only
  * counts. Process-wide; for tests of builds with MIGRATE_FAULT_INJECTION.

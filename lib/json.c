@@ -339,7 +339,8 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 		migrate__text_position(json, off > 5 ? off - 5 : 0, where, sizeof where);
 		if (cut && strchr(cut, ':')) /* the offset is of the wrapped text: drop it */
 			memmove(cut, strchr(cut, ':'), strlen(strchr(cut, ':')) + 1);
-		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON at %s: %s", where, berr.message);
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON at %s: %s", where,
+				  berr.message);
 		goto cleanup;
 	}
 	if (bson_count_keys(&tmp) != 1 || !bson_iter_init_find(&it, &tmp, "v")) {
@@ -354,8 +355,8 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 		bson_copy_to(&sub, out);
 		dup = duplicate_key(out, array);
 		if (dup)
-			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: duplicate key \"%s\"",
-					  dup);
+			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
+					  "malformed JSON: duplicate key \"%s\"", dup);
 	}
 	bson_destroy(&tmp);
 cleanup:

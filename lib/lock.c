@@ -59,7 +59,8 @@ int migrate__lock(migrate_run *r)
 			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, MIGRATE_OP_UNKNOWN, 0, -1, busy.message);
 			if (r->cancel)
 				return migrate__err(r->err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECANCELED,
-						    "canceled while waiting for the lock of plan \"%s\"", r->plan->name);
+						    "canceled while waiting for the lock of plan \"%s\"",
+						    r->plan->name);
 		}
 		/* Jitter keeps a fleet of starting processes from polling in step. */
 		migrate__sleep_ms(backoff / 2 + next_jitter(&jitter) % (backoff / 2 + 1));

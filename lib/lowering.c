@@ -8,8 +8,8 @@
  */
 #include "internal.h"
 
-static void init(migrate__lower *x, void *conn, const migrate_step_t *step, migrate_buf_t *out,
-		 migrate_exec_t *exec, migrate_error_t *err)
+static void init(migrate__lower *x, void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_exec_t *exec,
+		 migrate_error_t *err)
 {
 	x->conn = conn;
 	x->step = step;
@@ -84,8 +84,8 @@ int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void 
 	if ((rc = row(ops, driver, &x, &r)))
 		return rc;
 	if (!r->apply)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED, "the %s driver cannot run a %s step",
-				    driver, migrate__ops[x.op].name);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "the %s driver cannot run a %s step", driver, migrate__ops[x.op].name);
 	return r->apply(&x);
 }
 

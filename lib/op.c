@@ -24,8 +24,8 @@ static const char *const k_drop_enum[] = {COMMON, "name", NULL};
 static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", NULL};
 static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", NULL};
 static const char *const k_own_down[] = {"op", "up", "down", NULL};
-static const char *const k_assert[] = {"op",  "count", "unique", "no_match", "exists",
-				       "sql", "command", "expect", "message", NULL};
+static const char *const k_assert[] = {"op",  "count",   "unique", "no_match", "exists",
+				       "sql", "command", "expect", "message",  NULL};
 static const char *const k_custom[] = {"op", "name", "revision", NULL};
 
 /* A command's documents are read by the server in order: their key order counts. */
@@ -60,8 +60,8 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 			    MIGRATE__OP_OWN_DOWN},
 	[MIGRATE_OP_COMMAND] = {"command", k_own_down, migrate__validate_command, migrate__inverse_own_down, NULL,
 				keep_command, MIGRATE__OP_OWN_DOWN},
-	[MIGRATE_OP_ASSERT] = {"assert", k_assert, migrate__validate_assert, migrate__inverse_assert, NULL,
-			       keep_assert, 0},
+	[MIGRATE_OP_ASSERT] = {"assert", k_assert, migrate__validate_assert, migrate__inverse_assert, NULL, keep_assert,
+			       0},
 	/* A custom step's inverse is its down callback, which the engine calls itself. */
 	[MIGRATE_OP_CUSTOM] = {"custom", k_custom, migrate__validate_custom, NULL, NULL, NULL, 0},
 };

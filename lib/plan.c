@@ -13,8 +13,7 @@ int migrate_plan_new(migrate_plan_t **out, const char *name, migrate_error_t *er
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_plan_new: out is NULL");
 	*out = NULL;
 	if (!name || !migrate__ident_ok(name, strlen(name), &why))
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "plan name: %s",
-				    name ? why : "is NULL");
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "plan name: %s", name ? why : "is NULL");
 	p = migrate__calloc(1, sizeof *p);
 	if (!p || !(p->name = migrate__strdup(name))) {
 		free(p);
@@ -224,9 +223,10 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 			if ((rc = migrate__step_validate(&s->doc, place, err)))
 				return rc;
 			if (s->op == MIGRATE_OP_CUSTOM && !s->custom_up)
-				return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-						    "%s: custom step has no callback (custom steps are built with migrate_custom)",
-						    place);
+				return migrate__err(
+					err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+					"%s: custom step has no callback (custom steps are built with migrate_custom)",
+					place);
 			if (!t || s->op == MIGRATE_OP_CUSTOM || !t->driver->check_step)
 				continue;
 			if ((rc = t->driver->check_step(t->conn, s, err))) {

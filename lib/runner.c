@@ -20,8 +20,8 @@ int migrate_run_options_init(migrate_run_options_t *opts, unsigned version)
 	return 0;
 }
 
-static int run_begin(migrate_run *r, const migrate_run_options_t *opts, migrate_target_t *t,
-		     const migrate_plan_t *plan, int direction, migrate_error_t *err)
+static int run_begin(migrate_run *r, const migrate_run_options_t *opts, migrate_target_t *t, const migrate_plan_t *plan,
+		     int direction, migrate_error_t *err)
 {
 	memset(r, 0, sizeof *r);
 	if (!t || !plan)
@@ -141,8 +141,8 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 		if (rc == 0)
 			return 0;
 		migrate__step_place(orig, place, sizeof place);
-		return migrate__err(r->err, MIGRATE_DOMAIN_CALLBACK, MIGRATE_ECALLBACK, "%s: custom step \"%s\" failed: %s",
-				    place, migrate__doc_str(&s->doc, "name"),
+		return migrate__err(r->err, MIGRATE_DOMAIN_CALLBACK, MIGRATE_ECALLBACK,
+				    "%s: custom step \"%s\" failed: %s", place, migrate__doc_str(&s->doc, "name"),
 				    cerr.message[0] ? cerr.message : "the callback returned an error");
 	}
 	memset(&exec, 0, sizeof exec);
@@ -199,8 +199,8 @@ static void mark_applied(migrate_run *r)
 	/* The duration is this run's: a version resumed after an interruption
 	 * counts from the resume (started_at keeps the first start, so the
 	 * total is finished_at - started_at). */
-	r->rec->duration_ms = r->rec->finished_at_ms -
-			      (r->version_started_ms ? r->version_started_ms : r->rec->started_at_ms);
+	r->rec->duration_ms =
+		r->rec->finished_at_ms - (r->version_started_ms ? r->version_started_ms : r->rec->started_at_ms);
 	migrate__rec_set(r->rec, &r->rec->error, NULL);
 	migrate__rec_set(r->rec, &r->rec->checkpoint, NULL);
 }
@@ -349,7 +349,8 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 		if (rec->state == MIGRATE_STATE_APPLIED && rec->version > max_applied)
 			max_applied = rec->version;
 		if (!v) {
-			snprintf(msg, sizeof msg, "version %llu (\"%s\") is recorded in the database but not in the plan",
+			snprintf(msg, sizeof msg,
+				 "version %llu (\"%s\") is recorded in the database but not in the plan",
 				 (unsigned long long)rec->version, rec->name ? rec->name : "");
 			migrate__emit(r, MIGRATE_EVENT_WARNING, -1, MIGRATE_OP_UNKNOWN, 0, -1, msg);
 			continue;
@@ -369,8 +370,8 @@ static int compare(migrate_run *r, migrate__history *h, migrate_version_t **sort
 		if (!bad)
 			bad = migrate__buf_new(NULL);
 		migrate_buf_printf(bad, "%s%llu (\"%s\": recorded %.12s, plan %.12s)", bad->len ? ", " : "",
-					  (unsigned long long)v->id, v->name ? v->name : "",
-					  rec->checksum ? rec->checksum : "none", sum);
+				   (unsigned long long)v->id, v->name ? v->name : "",
+				   rec->checksum ? rec->checksum : "none", sum);
 	}
 	if (bad) {
 		rc = migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECHECKSUM,
@@ -533,8 +534,8 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 			const migrate_step_t *s = inv[i].steps[j];
 			if (r->t->driver->check_step && (rc = r->t->driver->check_step(r->t->conn, s, r->err))) {
 				migrate__step_place(v->steps[i], place, sizeof place);
-				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place, migrate__ops[s->op].name,
-						    r->t->driver->name);
+				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place,
+						    migrate__ops[s->op].name, r->t->driver->name);
 			}
 		}
 	}
@@ -647,10 +648,11 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 
 	for (i = 0; i < h->n; i++)
 		if (h->recs[i].version > target && !migrate__plan_find(r->plan, h->recs[i].version))
-			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
-					    "version %llu is recorded in the database but not in the plan: it cannot be "
-					    "reverted with this plan",
-					    (unsigned long long)h->recs[i].version);
+			return migrate__err(
+				r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
+				"version %llu is recorded in the database but not in the plan: it cannot be "
+				"reverted with this plan",
+				(unsigned long long)h->recs[i].version);
 	*inv = migrate__calloc(n + 1, sizeof **inv);
 	if (!*inv)
 		return migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
@@ -663,10 +665,11 @@ static int down_targets(migrate_run *r, migrate__history *h, migrate_version_t *
 		if ((rc = migrate__version_checksum(sorted[i], sum, r->err)))
 			return rc;
 		if (!r->opts.allow_amended && (!rec->checksum || strcmp(rec->checksum, sum) != 0))
-			return migrate__err(r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECHECKSUM,
-					    "version %llu (\"%s\") changed since it was applied: its down would not undo "
-					    "what ran; revert the edit, or run repair if it was deliberate",
-					    (unsigned long long)sorted[i]->id, sorted[i]->name ? sorted[i]->name : "");
+			return migrate__err(
+				r->err, MIGRATE_DOMAIN_RUN, MIGRATE_ECHECKSUM,
+				"version %llu (\"%s\") changed since it was applied: its down would not undo "
+				"what ran; revert the edit, or run repair if it was deliberate",
+				(unsigned long long)sorted[i]->id, sorted[i]->name ? sorted[i]->name : "");
 		uint32_t count = steps_in_effect(rec, sorted[i]);
 		/* A version's own down serves a version wholly in effect, not one an up left part-way. */
 		bool whole = count == sorted[i]->nsteps &&
@@ -713,14 +716,16 @@ int migrate_down(migrate_target_t *target, const migrate_plan_t *plan, uint64_t 
 	inv = NULL;
 	if (rc)
 		return rc;
-	if ((rc = prepare(&r, &h, &sorted, target_version)) || (rc = down_targets(&r, &h, sorted, target_version, &inv)))
+	if ((rc = prepare(&r, &h, &sorted, target_version)) ||
+	    (rc = down_targets(&r, &h, sorted, target_version, &inv)))
 		goto done;
 	for (i = plan->nversions; i > 0 && rc == 0; i--) {
 		migrate__rec *rec = migrate__history_find(&h, sorted[i - 1]->id);
 		if (sorted[i - 1]->id <= target_version || !rec)
 			continue;
 		if (r.cancel) {
-			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED, "canceled before reverting version %llu",
+			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ECANCELED,
+					  "canceled before reverting version %llu",
 					  (unsigned long long)sorted[i - 1]->id);
 			break;
 		}
@@ -752,9 +757,10 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 	for (i = 0; i < plan->nversions && sorted[i]->id <= version; i++) {
 		migrate__rec *rec = migrate__history_find(&h, sorted[i]->id);
 		if (rec && rec->state != MIGRATE_STATE_APPLIED) {
-			rc = migrate__err(err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
-					  "version %llu is %s: finish it with up, or revert it with down, before a baseline",
-					  (unsigned long long)rec->version, migrate_state_name(rec->state));
+			rc = migrate__err(
+				err, MIGRATE_DOMAIN_RUN, MIGRATE_ESTATE,
+				"version %llu is %s: finish it with up, or revert it with down, before a baseline",
+				(unsigned long long)rec->version, migrate_state_name(rec->state));
 			goto done;
 		}
 	}
@@ -804,7 +810,8 @@ int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const m
 		char sum[65], msg[256];
 		if (!v || (rc = migrate__version_checksum(v, sum, err)))
 			continue;
-		if (rec->checksum && !strcmp(rec->checksum, sum) && rec->name && !strcmp(rec->name, v->name ? v->name : ""))
+		if (rec->checksum && !strcmp(rec->checksum, sum) && rec->name &&
+		    !strcmp(rec->name, v->name ? v->name : ""))
 			continue;
 		migrate__rec_set(rec, &rec->checksum, sum);
 		migrate__rec_set(rec, &rec->name, v->name ? v->name : "");
@@ -837,7 +844,8 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_render: out is NULL");
 	*out = NULL;
 	if (!target || !plan)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_render: target and plan are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_render: target and plan are required");
 	if ((rc = migrate__plan_validate(plan, target, err)))
 		return rc;
 	if (target_version && !migrate__plan_find(plan, target_version))
@@ -857,15 +865,15 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 			break;
 		if (rec && rec->state == MIGRATE_STATE_APPLIED)
 			continue;
-		migrate_buf_printf(text, "-- version %llu: %s%s\n", (unsigned long long)v->id,
-					  v->name ? v->name : "", rec ? " (resuming)" : "");
+		migrate_buf_printf(text, "-- version %llu: %s%s\n", (unsigned long long)v->id, v->name ? v->name : "",
+				   rec ? " (resuming)" : "");
 		for (j = rec ? rec->steps_done : 0; j < v->nsteps && rc == 0; j++) {
 			const migrate_step_t *s = v->steps[j];
 			migrate_buf_printf(text, "-- step %zu: %s\n", j + 1, migrate__ops[s->op].name);
 			if (s->op == MIGRATE_OP_CUSTOM)
 				migrate_buf_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
-							  migrate__doc_str(&s->doc, "name"),
-							  migrate__doc_str(&s->doc, "revision"));
+						   migrate__doc_str(&s->doc, "name"),
+						   migrate__doc_str(&s->doc, "revision"));
 			else if (target->driver->render_step)
 				rc = target->driver->render_step(target->conn, s, text, err);
 			else {

@@ -16,8 +16,8 @@ static int fail(vctx *c, const char *path, const char *problem, const char *deta
 	size_t n = strlen(c->where);
 	const char *sep = n == 0 ? "" : c->where[n - 1] == ']' ? "." : ": ";
 
-	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s%s%s: %s%s%s%s", c->where, sep, path, problem,
-			    detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
+	return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s%s%s: %s%s%s%s", c->where, sep, path,
+			    problem, detail ? " \"" : "", detail ? detail : "", detail ? "\"" : "");
 }
 
 /* `out` may be `prefix` itself (callers extend a path in place): format into a copy first. */
@@ -153,16 +153,18 @@ static int get_sub(vctx *c, const bson_t *doc, const char *prefix, const char *k
 static bool is_scalar(const bson_iter_t *it)
 {
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_UTF8: case BSON_TYPE_INT32: case BSON_TYPE_INT64: case BSON_TYPE_DOUBLE:
-	case BSON_TYPE_BOOL: case BSON_TYPE_NULL:
-		return true;
-	default:
-		return false;
+	case BSON_TYPE_UTF8:
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64:
+	case BSON_TYPE_DOUBLE:
+	case BSON_TYPE_BOOL:
+	case BSON_TYPE_NULL: return true;
+	default: return false;
 	}
 }
 
-static const char *const portable_types[] = {"text", "integer", "bigint", "double", "boolean", "uuid",
-					     "json", "timestamp", "bytes", NULL};
+static const char *const portable_types[] = {"text", "integer", "bigint",    "double", "boolean",
+					     "uuid", "json",    "timestamp", "bytes",  NULL};
 
 static int check_type(vctx *c, const bson_t *col, const char *path)
 {
@@ -390,7 +392,8 @@ static int check_expr(vctx *c, const bson_t *e, const char *path)
 	int rc;
 
 	if (bson_count_keys(e) != 1 || !bson_iter_init(&it, e) || !bson_iter_next(&it))
-		return fail(c, path, "must be an object with exactly one of value, column, array_length, count, sql, mongo",
+		return fail(c, path,
+			    "must be an object with exactly one of value, column, array_length, count, sql, mongo",
 			    NULL);
 	join(p, sizeof p, path, bson_iter_key(&it));
 	if (!strcmp(bson_iter_key(&it), "value") || !strcmp(bson_iter_key(&it), "mongo"))
@@ -437,7 +440,8 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 	char p[64];
 	int rc, n = 0;
 
-	if ((rc = check_ident(c, d, "", "table", true)) || (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
+	if ((rc = check_ident(c, d, "", "table", true)) ||
+	    (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
 		return rc;
 	bson_iter_init(&it, &cols);
 	while (bson_iter_next(&it)) {
@@ -524,7 +528,8 @@ int migrate__validate_add_column(vctx *c, const bson_t *d)
 	bool found;
 	int rc;
 
-	if ((rc = check_ident(c, d, "", "table", true)) || (rc = get_sub(c, d, "", "column", false, true, &col, &found)))
+	if ((rc = check_ident(c, d, "", "table", true)) ||
+	    (rc = get_sub(c, d, "", "column", false, true, &col, &found)))
 		return rc;
 	return check_column(c, &col, "column");
 }
@@ -765,7 +770,8 @@ int migrate__validate_assert(vctx *c, const bson_t *d)
 			return rc;
 		return bson_has_field(d, "expect") ? get_sub(c, d, "", "expect", false, true, &sub, &found) : 0;
 	}
-	if ((rc = get_sub(c, d, "", kind, false, true, &sub, &found)) || (rc = check_ident(c, &sub, kind, "table", true)))
+	if ((rc = get_sub(c, d, "", kind, false, true, &sub, &found)) ||
+	    (rc = check_ident(c, &sub, kind, "table", true)))
 		return rc;
 	if (!strcmp(kind, "count") || !strcmp(kind, "no_match")) {
 		if ((rc = check_keys(c, &sub, kind, count_keys)) || (rc = check_where(c, &sub, kind)))
@@ -775,7 +781,8 @@ int migrate__validate_assert(vctx *c, const bson_t *d)
 		return bson_has_field(d, "expect") ? fail(c, "expect", "is not used by no_match", NULL) : 0;
 	}
 	if (!strcmp(kind, "exists")) {
-		if ((rc = check_keys(c, &sub, kind, exists_keys)) || (rc = check_ident(c, &sub, kind, "column", false)) ||
+		if ((rc = check_keys(c, &sub, kind, exists_keys)) ||
+		    (rc = check_ident(c, &sub, kind, "column", false)) ||
 		    (rc = check_ident(c, &sub, kind, "index", false)))
 			return rc;
 		if (bson_has_field(&sub, "column") && bson_has_field(&sub, "index"))
@@ -834,7 +841,10 @@ static int check_down(vctx *c, const bson_t *d)
 		if (migrate__op_find(migrate__doc_str(&sub, "op")) == MIGRATE_OP_CUSTOM)
 			return fail(c, p, "a custom step cannot be a down step", NULL);
 		snprintf(where, sizeof where, "%s%sdown[%d]", c->where,
-			 !c->where[0] ? "" : c->where[strlen(c->where) - 1] == ']' ? "." : ": ", n++);
+			 !c->where[0]                            ? ""
+			 : c->where[strlen(c->where) - 1] == ']' ? "."
+								 : ": ",
+			 n++);
 		if ((rc = migrate__step_validate(&sub, where, c->err)))
 			return rc;
 		if (bson_has_field(&sub, "down"))

@@ -53,9 +53,9 @@ static int check_driver(const migrate_driver_t *d, migrate_error_t *err)
 				    d->version, MIGRATE_DRIVER_VERSION);
 	if (!d->apply_step || !d->history_read || !d->history_write || !d->history_delete || !d->lock_try ||
 	    !d->lock_release)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
-				    "driver %s: apply_step, history_read/write/delete and lock_try/release are required",
-				    d->name);
+		return migrate__err(
+			err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+			"driver %s: apply_step, history_read/write/delete and lock_try/release are required", d->name);
 	if ((d->begin != NULL) != (d->commit != NULL) || (d->begin != NULL) != (d->rollback != NULL))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "driver %s: begin, commit and rollback go together", d->name);
@@ -85,8 +85,7 @@ int migrate_driver_register(const migrate_driver_t *driver, migrate_error_t *err
 	return rc;
 }
 
-int migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *driver, void *conn,
-			       migrate_error_t *err)
+int migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *driver, void *conn, migrate_error_t *err)
 {
 	migrate_target_t *t;
 	int rc;
@@ -113,7 +112,8 @@ int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t
 	int rc;
 
 	if (!out || !url)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_target_open: out and url are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_target_open: out and url are required");
 	*out = NULL;
 	if ((rc = driver_for_url(url, &d, err)))
 		return rc;

@@ -93,7 +93,8 @@ int migrate_verify(migrate_target_t *target, const migrate_plan_t *plan, const m
 	memset(&tally, 0, sizeof tally);
 	memset(&r, 0, sizeof r);
 	if (!target || !plan)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_verify: target and plan are required");
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_verify: target and plan are required");
 	if (opts && opts->version != MIGRATE_RUN_OPTIONS_VERSION)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
 				    "run options: struct version %u is unknown (this library: %d)", opts->version,
@@ -106,7 +107,8 @@ int migrate_verify(migrate_target_t *target, const migrate_plan_t *plan, const m
 	r.plan = plan;
 	r.err = err;
 	r.direction = MIGRATE_DIRECTION_UP;
-	if ((rc = migrate__plan_validate(plan, target, err)) || (rc = migrate__history_load(target, plan->name, &h, err)))
+	if ((rc = migrate__plan_validate(plan, target, err)) ||
+	    (rc = migrate__history_load(target, plan->name, &h, err)))
 		goto done;
 	if (!(sorted = migrate__plan_sorted(plan))) {
 		rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");

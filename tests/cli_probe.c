@@ -110,7 +110,8 @@ static int pg_tables(PGconn *c)
 	PQclear(t);
 	if (rc == 0)
 		rc = pg_list(c, &doc, "types", "SELECT typname FROM pg_type WHERE typtype = 'e' ORDER BY 1", NULL) ||
-		     pg_list(c, &doc, "triggers", "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1", NULL);
+		     pg_list(c, &doc, "triggers", "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1",
+			     NULL);
 	if (rc == 0)
 		print_doc(&doc);
 	bson_destroy(&doc);
@@ -286,8 +287,7 @@ static int mongo_main(const char *url, const char *what, const char *arg)
 		rc = mongoc_database_drop(db, &e) ? 0 : 1;
 		if (rc)
 			fprintf(stderr, "cli_probe: dropDatabase: %s\n", e.message);
-	}
-	else
+	} else
 		fprintf(stderr, "cli_probe: unknown request %s for MongoDB\n", what);
 done:
 	mongoc_database_destroy(db);

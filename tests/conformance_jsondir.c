@@ -43,14 +43,14 @@ static void seed(const char *url, int rows)
 	static const char *const status[] = {"a", "b", "c"};
 	migrate_buf_t *doc =
 		migrate__buf_new("{\"columns\":[{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
-				"{\"name\":\"tags\",\"type\":\"json\"},{\"name\":\"status\",\"type\":\"text\"},"
-				"{\"name\":\"counter\",\"type\":\"integer\"}],\"rows\":[");
+				 "{\"name\":\"tags\",\"type\":\"json\"},{\"name\":\"status\",\"type\":\"text\"},"
+				 "{\"name\":\"counter\",\"type\":\"integer\"}],\"rows\":[");
 	char path[1300];
 	int i;
 
 	for (i = 1; i <= rows; i++)
-		migrate_buf_printf(doc, "%s{\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
-					  i > 1 ? "," : "", i, tags[i % 4], status[i % 3], i * 10);
+		migrate_buf_printf(doc, "%s{\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}", i > 1 ? "," : "",
+				   i, tags[i % 4], status[i % 3], i * 10);
 	migrate_buf_append(doc, "]}");
 	snprintf(path, sizeof path, "%s", dir_of(url));
 	CHECK(mkdir(path, 0777) == 0);

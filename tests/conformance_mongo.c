@@ -40,7 +40,7 @@ static void seed(const char *url, int rows)
 	db_of(url, db, sizeof db);
 	for (i = 1; i <= rows; i++)
 		migrate_buf_printf(docs, "%s{\"_id\":%d,\"id\":%d,\"tags\":%s,\"status\":\"%s\",\"counter\":%d}",
-					  i > 1 ? "," : "", i, i, tags[i % 4], status[i % 3], i * 10);
+				   i > 1 ? "," : "", i, i, tags[i % 4], status[i % 3], i * 10);
 	migrate_buf_append(docs, "]");
 	mt_insert(c, db, "legacy", docs->str);
 	migrate__buf_free(docs, true);
@@ -66,11 +66,11 @@ static void seed_sessions(const char *url)
 	db_of(url, db, sizeof db);
 	for (i = 1; i <= 24; i++) {
 		migrate_buf_printf(docs,
-					  "%s{\"_id\":%d,\"job_id\":\"job_%d\",\"user_id\":\"user_%d\","
-					  "\"operation_type\":\"generate\",\"status\":\"%s\","
-					  "\"tool_requirements\":[{\"description\":\"Predict solubility\"}],"
-					  "\"error_message\":null,\"created_at\":{\"$date\":{\"$numberLong\":\"%d\"}}",
-					  i > 1 ? "," : "", i, i, i % 5, status[i % 7], 1700000000 + i);
+				   "%s{\"_id\":%d,\"job_id\":\"job_%d\",\"user_id\":\"user_%d\","
+				   "\"operation_type\":\"generate\",\"status\":\"%s\","
+				   "\"tool_requirements\":[{\"description\":\"Predict solubility\"}],"
+				   "\"error_message\":null,\"created_at\":{\"$date\":{\"$numberLong\":\"%d\"}}",
+				   i > 1 ? "," : "", i, i, i % 5, status[i % 7], 1700000000 + i);
 		if (tools[i % 5])
 			migrate_buf_printf(docs, ",\"tool_ids\":%s", tools[i % 5]);
 		if (failures[i % 4])

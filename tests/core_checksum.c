@@ -85,7 +85,8 @@ static void sha256_hex(const char *text, char out[65])
  */
 TEST(stability_vector)
 {
-	const char *canon = "{\"transactional\":true,\"steps\":[{\"from\":\"sessions\",\"op\":\"rename_table\",\"to\":\"jobs\"}]}";
+	const char *canon =
+		"{\"transactional\":true,\"steps\":[{\"from\":\"sessions\",\"op\":\"rename_table\",\"to\":\"jobs\"}]}";
 	const char *expected = "64572d47849e6226caa5d22c494c95e535cc773a1fec673bc95f8cf565611a8b";
 	migrate_plan_t *plan = new_plan();
 	migrate_version_t *v = new_version(plan, 1);
@@ -169,7 +170,8 @@ TEST(key_order_and_whitespace_ignored)
 	CHECK(strcmp(a, c) != 0);
 	/* Equivalent JSON spellings of one value: escapes, 1 vs 1.0. */
 	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"\\u00e9/\"}},\"batch_size\":100}", c);
-	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"\xc3\xa9\\/\"}},\"batch_size\":100}", d);
+	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"\xc3\xa9\\/\"}},\"batch_size\":100}",
+		d);
 	CHECK_STR(c, d);
 	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":1}}}", c);
 	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":1.0}}}", d);
@@ -246,7 +248,8 @@ TEST(builder_equals_json)
 	CHECK_OK(migrate_add_column(vb, "t", &ref, &bs[k++], &err), &err);
 	CHECK_OK(migrate_drop_column(vb, "t", "x", &bs[k++], &err), &err);
 	CHECK_OK(migrate_rename_column(vb, "t", "a", "b", &bs[k++], &err), &err);
-	CHECK_OK(migrate_create_index(vb, "t", "t_n", keys, 2, MIGRATE_INDEX_UNIQUE | MIGRATE_INDEX_ONLINE, &bs[k++], &err),
+	CHECK_OK(migrate_create_index(vb, "t", "t_n", keys, 2, MIGRATE_INDEX_UNIQUE | MIGRATE_INDEX_ONLINE, &bs[k++],
+				      &err),
 		 &err);
 	CHECK_OK(migrate_step_set_where(bs[k - 1], "{\"n\": {\"$gt\": 0}}", &err), &err);
 	CHECK_OK(migrate_drop_index(vb, "t", "t_old", &bs[k++], &err), &err);
@@ -269,10 +272,12 @@ TEST(builder_equals_json)
 	CHECK_OK(migrate_assert_command(vb, "{\"count\": \"t\"}", "{\"n\": 3}", &bs[k++], &err), &err);
 	CHECK_OK(migrate_custom(vb, "seed", "2024-01", noop, NULL, NULL, &bs[k++], &err), &err);
 	CHECK_OK(migrate_drop_table(vb, "gone", &bs[k++], &err), &err);
-	CHECK_OK(migrate_step_set_down_json(
-			 bs[k - 1], "[{\"op\":\"create_table\",\"table\":\"gone\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}]",
-			 &err),
-		 &err);
+	CHECK_OK(
+		migrate_step_set_down_json(
+			bs[k - 1],
+			"[{\"op\":\"create_table\",\"table\":\"gone\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}]",
+			&err),
+		&err);
 
 	for (i = 0; json[i]; i++)
 		CHECK_OK(migrate_version_add_step_json(vj, json[i], &js[i], &err), &err);
@@ -344,7 +349,8 @@ TEST(real_edits_change_it)
 			harness_fail(__FILE__, __LINE__, "edit not seen by the checksum: %s", edits[i]);
 		for (j = 0; j < i; j++)
 			if (!strcmp(sums[i], sums[j]))
-				harness_fail(__FILE__, __LINE__, "two edits share a checksum: %s and %s", edits[i], edits[j]);
+				harness_fail(__FILE__, __LINE__, "two edits share a checksum: %s and %s", edits[i],
+					     edits[j]);
 	}
 
 	/* The op. */
@@ -363,7 +369,8 @@ TEST(real_edits_change_it)
 
 	/* Step order and step count. */
 	{
-		const char *s1 = "{\"op\":\"drop_table\",\"table\":\"x\"}", *s2 = "{\"op\":\"drop_table\",\"table\":\"y\"}";
+		const char *s1 = "{\"op\":\"drop_table\",\"table\":\"x\"}",
+			   *s2 = "{\"op\":\"drop_table\",\"table\":\"y\"}";
 		const char *ab[] = {s1, s2, NULL}, *ba[] = {s2, s1, NULL}, *aa[] = {s1, s1, NULL}, *one[] = {s1, NULL};
 		sum_json(ab, 1, b);
 		sum_json(ba, 1, c);
@@ -421,9 +428,11 @@ TEST(restated_defaults_ignored)
 		"\"unique\":false,\"online\":false}",
 		b);
 	CHECK_STR(a, b);
-	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\",\"order\":\"desc\"}]}", b);
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\",\"order\":\"desc\"}]}",
+		b);
 	CHECK(strcmp(a, b) != 0);
-	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"}],\"unique\":true}", b);
+	sum_one("{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"}],\"unique\":true}",
+		b);
 	CHECK(strcmp(a, b) != 0);
 
 	sum_one("{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}", a);
@@ -453,8 +462,10 @@ TEST(ordered_documents_keep_their_key_order)
 {
 	char a[65], b[65];
 
-	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"a\":1,\"b\":1},\"name\":\"i\"}]}}", a);
-	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"b\":1,\"a\":1},\"name\":\"i\"}]}}", b);
+	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"a\":1,\"b\":1},\"name\":\"i\"}]}}",
+		a);
+	sum_one("{\"op\":\"command\",\"up\":{\"createIndexes\":\"c\",\"indexes\":[{\"key\":{\"b\":1,\"a\":1},\"name\":\"i\"}]}}",
+		b);
 	CHECK(strcmp(a, b) != 0);
 	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"x\":1,\"y\":2}}}}", a);
 	sum_one("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"y\":2,\"x\":1}}}}", b);

@@ -37,8 +37,8 @@ static void check_canonical(const char *json, const char *canon)
 	CHECK(s != NULL);
 	out = migrate_step_to_json(s);
 	if (!out || strcmp(out, canon) != 0)
-		harness_fail(__FILE__, __LINE__, "canonical form of %s\n  is %s\n  expected %s", json, out ? out : "(null)",
-			     canon);
+		harness_fail(__FILE__, __LINE__, "canonical form of %s\n  is %s\n  expected %s", json,
+			     out ? out : "(null)", canon);
 	CHECK_OK(migrate_version_add_step_json(v, out, &again, &err), &err);
 	out2 = migrate_step_to_json(again);
 	CHECK_STR(out2, canon);
@@ -53,7 +53,8 @@ static void check_value(const char *value, const char *canon_value)
 	char json[2048], canon[2048];
 
 	snprintf(json, sizeof json, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":%s}}}", value);
-	snprintf(canon, sizeof canon, "{\"op\":\"backfill\",\"set\":{\"c\":{\"value\":%s}},\"table\":\"t\"}", canon_value);
+	snprintf(canon, sizeof canon, "{\"op\":\"backfill\",\"set\":{\"c\":{\"value\":%s}},\"table\":\"t\"}",
+		 canon_value);
 	check_canonical(json, canon);
 }
 
@@ -61,12 +62,13 @@ TEST(round_trip)
 {
 	check_canonical("  {\n  \"op\" : \"rename_table\" ,\n\t\"to\": \"jobs\", \"from\":\"sessions\"}\n",
 			"{\"from\":\"sessions\",\"op\":\"rename_table\",\"to\":\"jobs\"}");
-	check_canonical("{\"table\":\"t\",\"op\":\"create_table\",\"primary_key\":[\"id\"],\"columns\":[{\"type\":\"integer\","
-			"\"name\":\"id\",\"nullable\":false},{\"unique\":true,\"name\":\"e\",\"type\":\"enum:state\","
-			"\"references\":{\"on_delete\":\"set null\",\"table\":\"u\",\"column\":\"id\"}}]}",
-			"{\"columns\":[{\"name\":\"id\",\"nullable\":false,\"type\":\"integer\"},{\"name\":\"e\",\"references\":"
-			"{\"column\":\"id\",\"on_delete\":\"set null\",\"table\":\"u\"},\"type\":\"enum:state\",\"unique\":true}],"
-			"\"op\":\"create_table\",\"primary_key\":[\"id\"],\"table\":\"t\"}");
+	check_canonical(
+		"{\"table\":\"t\",\"op\":\"create_table\",\"primary_key\":[\"id\"],\"columns\":[{\"type\":\"integer\","
+		"\"name\":\"id\",\"nullable\":false},{\"unique\":true,\"name\":\"e\",\"type\":\"enum:state\","
+		"\"references\":{\"on_delete\":\"set null\",\"table\":\"u\",\"column\":\"id\"}}]}",
+		"{\"columns\":[{\"name\":\"id\",\"nullable\":false,\"type\":\"integer\"},{\"name\":\"e\",\"references\":"
+		"{\"column\":\"id\",\"on_delete\":\"set null\",\"table\":\"u\"},\"type\":\"enum:state\",\"unique\":true}],"
+		"\"op\":\"create_table\",\"primary_key\":[\"id\"],\"table\":\"t\"}");
 	/* Array order is kept; object keys are sorted at every depth. */
 	check_canonical("{\"op\":\"create_enum\",\"name\":\"s\",\"values\":[\"z\",\"a\",\"m\"]}",
 			"{\"name\":\"s\",\"op\":\"create_enum\",\"values\":[\"z\",\"a\",\"m\"]}");
@@ -89,7 +91,8 @@ TEST(op_name_and_null_arguments)
 	CHECK(migrate_step_to_json(NULL) == NULL);
 	CHECK(migrate_step_op_name(NULL) == NULL);
 	CHECK_INT(migrate_version_add_step_json(v, NULL, NULL, &err), MIGRATE_EINVAL);
-	CHECK_INT(migrate_version_add_step_json(NULL, "{\"op\":\"drop_enum\",\"name\":\"e\"}", NULL, &err), MIGRATE_EINVAL);
+	CHECK_INT(migrate_version_add_step_json(NULL, "{\"op\":\"drop_enum\",\"name\":\"e\"}", NULL, &err),
+		  MIGRATE_EINVAL);
 	CHECK_INT(migrate_version_step_count(v), 1);
 	migrate_plan_destroy(plan);
 }
@@ -145,33 +148,39 @@ TEST(escapes)
 		migrate_error_t err;
 		fresh_err(&err);
 		CHECK_INT(migrate_version_add_step_json(
-				  v, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"a\\u0000b\"}}}", NULL, &err),
-			  MIGRATE_EPLAN);
-		CHECK_HAS(err.message, "set.c.value: contains a NUL character");
-		CHECK_INT(migrate_version_add_step_json(
-				  v, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[\"ok\",\"\\u0000\"]}}}",
+				  v, "{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":\"a\\u0000b\"}}}",
 				  NULL, &err),
 			  MIGRATE_EPLAN);
+		CHECK_HAS(err.message, "set.c.value: contains a NUL character");
+		CHECK_INT(
+			migrate_version_add_step_json(
+				v,
+				"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[\"ok\",\"\\u0000\"]}}}",
+				NULL, &err),
+			MIGRATE_EPLAN);
 		CHECK_HAS(err.message, "set.c.value.1: contains a NUL character");
 		CHECK_INT(migrate_version_step_count(v), 0);
 		migrate_plan_destroy(plan);
 	}
 	/* Escaped keys are keys like any other. */
-	check_canonical("{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"\\u0061\":\"b\",\"\\\"q\\\"\":1}}",
-			"{\"column\":\"c\",\"map\":{\"\\\"q\\\"\":1,\"a\":\"b\"},\"op\":\"map_values\",\"table\":\"t\"}");
+	check_canonical(
+		"{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{\"\\u0061\":\"b\",\"\\\"q\\\"\":1}}",
+		"{\"column\":\"c\",\"map\":{\"\\\"q\\\"\":1,\"a\":\"b\"},\"op\":\"map_values\",\"table\":\"t\"}");
 }
 
 TEST(nested_default_values)
 {
-	check_canonical("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"meta\",\"type\":\"json\","
-			"\"default\":{\"value\":{\"b\":[1,{\"y\":2,\"x\":[true,false,null]}],\"a\":null,\"c\":{}}}}}",
-			/* a literal value reaches the database as written: its key order is kept */
-			"{\"column\":{\"default\":{\"value\":{\"b\":[1,{\"y\":2,\"x\":[true,false,null]}],\"a\":null,\"c\":{}}},"
-			"\"name\":\"meta\",\"type\":\"json\"},\"op\":\"add_column\",\"table\":\"t\"}");
-	check_canonical("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"ids\",\"type\":\"json\","
-			"\"default\":{\"value\":[]}}}",
-			"{\"column\":{\"default\":{\"value\":[]},\"name\":\"ids\",\"type\":\"json\"},\"op\":\"add_column\","
-			"\"table\":\"t\"}");
+	check_canonical(
+		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"meta\",\"type\":\"json\","
+		"\"default\":{\"value\":{\"b\":[1,{\"y\":2,\"x\":[true,false,null]}],\"a\":null,\"c\":{}}}}}",
+		/* a literal value reaches the database as written: its key order is kept */
+		"{\"column\":{\"default\":{\"value\":{\"b\":[1,{\"y\":2,\"x\":[true,false,null]}],\"a\":null,\"c\":{}}},"
+		"\"name\":\"meta\",\"type\":\"json\"},\"op\":\"add_column\",\"table\":\"t\"}");
+	check_canonical(
+		"{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"ids\",\"type\":\"json\","
+		"\"default\":{\"value\":[]}}}",
+		"{\"column\":{\"default\":{\"value\":[]},\"name\":\"ids\",\"type\":\"json\"},\"op\":\"add_column\","
+		"\"table\":\"t\"}");
 	check_value("[[[], {}], [[\"deep\"]]]", "[[[],{}],[[\"deep\"]]]");
 }
 
@@ -194,35 +203,33 @@ TEST(large_value)
 }
 
 /* `call` must fail with MIGRATE_EJSON, leaving the version and the step as they were. */
-#define CHECK_EJSON(call)                                                                              \
-	do {                                                                                           \
-		int rc_ = (call);                                                                      \
-		if (rc_ != MIGRATE_EJSON)                                                              \
-			harness_fail(__FILE__, __LINE__, "%s returned %d (%s), expected MIGRATE_EJSON", \
-				     #call, rc_, err.message);                                         \
-		CHECK_INT(err.code, MIGRATE_EJSON);                                                    \
+#define CHECK_EJSON(call)                                                                                           \
+	do {                                                                                                        \
+		int rc_ = (call);                                                                                   \
+		if (rc_ != MIGRATE_EJSON)                                                                           \
+			harness_fail(__FILE__, __LINE__, "%s returned %d (%s), expected MIGRATE_EJSON", #call, rc_, \
+				     err.message);                                                                  \
+		CHECK_INT(err.code, MIGRATE_EJSON);                                                                 \
 	} while (0)
 
 TEST(malformed_step_json)
 {
 	static const char *const bad[] = {
 		/* trailing garbage */
-		"{\"op\":\"drop_table\",\"table\":\"t\"} junk",
-		"{\"op\":\"drop_table\",\"table\":\"t\"}}",
+		"{\"op\":\"drop_table\",\"table\":\"t\"} junk", "{\"op\":\"drop_table\",\"table\":\"t\"}}",
 		"{\"op\":\"drop_table\",\"table\":\"t\"}]",
 		/* a second document after the first */
 		"{\"op\":\"drop_table\",\"table\":\"t\"} {\"op\":\"drop_table\",\"table\":\"u\"}",
 		/* breaking out of the {"v": ...} wrapper */
-		"{\"op\":\"drop_table\",\"table\":\"t\"}, \"w\": 2",
-		"1, \"w\": 2",
-		"{\"op\":\"drop_table\",\"table\":\"t\"}}{",
-		"{\"op\":\"drop_table\",\"table\":\"t\"}} {\"x\":1",
+		"{\"op\":\"drop_table\",\"table\":\"t\"}, \"w\": 2", "1, \"w\": 2",
+		"{\"op\":\"drop_table\",\"table\":\"t\"}}{", "{\"op\":\"drop_table\",\"table\":\"t\"}} {\"x\":1",
 		"{\"op\":\"drop_table\",\"table\":\"t\"}, \"v\": {\"op\":\"drop_table\",\"table\":\"u\"}",
 		/* not an object */
 		"[{\"op\":\"drop_table\",\"table\":\"t\"}]", "\"op\"", "42", "true", "null", "", " \n ",
 		/* not JSON */
-		"{\"op\":\"drop_table\",\"table\":\"t\",}", "{'op':'drop_table'}", "{\"op\":\"drop_table\" \"table\":\"t\"}",
-		"{\"op\":\"drop_table\",\"table\":\"t\" /* c */}", "{\"op\":\"drop_table\",\"table\":\"t\"",
+		"{\"op\":\"drop_table\",\"table\":\"t\",}", "{'op':'drop_table'}",
+		"{\"op\":\"drop_table\" \"table\":\"t\"}", "{\"op\":\"drop_table\",\"table\":\"t\" /* c */}",
+		"{\"op\":\"drop_table\",\"table\":\"t\"",
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":NaN}}}",
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":Infinity}}}",
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":99999999999999999999}}}",
@@ -230,8 +237,7 @@ TEST(malformed_step_json)
 		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":1e999}}}",
 		/* duplicate keys, at the top and deep down */
 		"{\"op\":\"drop_table\",\"table\":\"t\",\"op\":\"drop_enum\"}",
-		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[{\"a\":1,\"a\":2}]}}}",
-		NULL};
+		"{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[{\"a\":1,\"a\":2}]}}}", NULL};
 	migrate_version_t *v = NULL;
 	migrate_plan_t *plan = plan_with_version(&v);
 	migrate_error_t err;

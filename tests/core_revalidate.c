@@ -43,10 +43,12 @@ static migrate_plan_t *base_plan(migrate_version_t **v2)
 	memset(&err, 0, sizeof err);
 	CHECK_OK(migrate_plan_new(&plan, "app", &err), &err);
 	CHECK_OK(migrate_plan_add_version(plan, 1, "first", &v1, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(
-			 v1, "{\"op\":\"create_table\",\"table\":\"users\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}",
-			 NULL, &err),
-		 &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v1,
+			"{\"op\":\"create_table\",\"table\":\"users\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}",
+			NULL, &err),
+		&err);
 	CHECK_OK(migrate_plan_add_version(plan, 2, "second", v2, &err), &err);
 	CHECK_OK(migrate_rename_table(*v2, "users", "people", NULL, &err), &err);
 	CHECK_OK(migrate_drop_table(*v2, "placeholder", NULL, &err), &err);
@@ -197,7 +199,8 @@ TEST(smuggled_huge_identifier)
 	smuggle(v2, json);
 	memset(&err, 0, sizeof err);
 	rc = migrate_up(t, plan, 0, NULL, &err);
-	check_refused("10,000-byte table name", rc, MIGRATE_EPLAN, &err, "table: invalid identifier: it is longer than 63 bytes");
+	check_refused("10,000-byte table name", rc, MIGRATE_EPLAN, &err,
+		      "table: invalid identifier: it is longer than 63 bytes");
 	check_nothing_written("10,000-byte table name", dir);
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);

@@ -876,7 +876,8 @@ TEST(op_catalog)
 	CHECK(migrate_op_name(MIGRATE_OP_COUNT) == NULL);
 	CHECK(migrate_version_add_step_json(v, "{\"op\": \"create_tables\"}", &s, &err) != 0);
 	CHECK_HAS(err.message, "unknown op");
-	CHECK_OK(migrate_version_add_step_json(v, "{\"op\": \"rename_table\", \"from\": \"a\", \"to\": \"b\"}", &s, &err),
+	CHECK_OK(migrate_version_add_step_json(v, "{\"op\": \"rename_table\", \"from\": \"a\", \"to\": \"b\"}", &s,
+					       &err),
 		 &err);
 	CHECK_INT((int)migrate_step_op(s), MIGRATE_OP_RENAME_TABLE);
 	CHECK_STR(migrate_step_op_name(s), "rename_table");

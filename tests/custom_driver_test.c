@@ -26,10 +26,11 @@
 #define S1 "{\"columns\":[" C_ID "," C_NAME "],\"rows\":[]}"
 #define S2 S1
 #define S3 "{\"columns\":[" C_ID "," C_NAME "],\"rows\":[{\"id\":1,\"name\":\"ann\"},{\"id\":2,\"name\":\"bob\"}]}"
-#define S4                                                                                                         \
-	"{\"columns\":[" C_ID "," C_NAME "," C_EMAIL "," C_NICK "],\"rows\":[{\"id\":1,\"name\":\"ann\",\"email\":\"none\"," \
+#define S4                                                           \
+	"{\"columns\":[" C_ID "," C_NAME "," C_EMAIL "," C_NICK      \
+	"],\"rows\":[{\"id\":1,\"name\":\"ann\",\"email\":\"none\"," \
 	"\"nick\":\"ann\"},{\"id\":2,\"name\":\"bob\",\"email\":\"none\",\"nick\":\"bob\"}]}"
-#define S5                                                                                                      \
+#define S5                                                                                                           \
 	"{\"columns\":[" C_ID "," C_FULL "," C_NICK "],\"rows\":[{\"id\":1,\"full_name\":\"ann\",\"nick\":\"ann\"}," \
 	"{\"id\":2,\"full_name\":\"bob\",\"nick\":\"bob\"}]}"
 
@@ -37,7 +38,7 @@
 typedef struct seed {
 	char dir[1024];
 	int ups, downs;
-	int fail;            /* the up callback fails while set */
+	int fail; /* the up callback fails while set */
 	void *native;
 	migrate_target_t *target;
 } seed;
@@ -132,13 +133,15 @@ static migrate_plan_t *build_plan_named(const char *name, seed *s, const char *e
 	add_json(v, json);
 	add_json(v, "{\"op\":\"add_column\",\"table\":\"people\",\"column\":" C_NICK "}");
 	add_json(v, "{\"op\":\"backfill\",\"table\":\"people\",\"set\":{\"nick\":{\"column\":\"name\"}},\"down\":[]}");
-	add_json(v, "{\"op\":\"assert\",\"count\":{\"table\":\"people\"},\"expect\":2,\"message\":\"two seeded people\"}");
+	add_json(v,
+		 "{\"op\":\"assert\",\"count\":{\"table\":\"people\"},\"expect\":2,\"message\":\"two seeded people\"}");
 	if (upto < 5)
 		return plan;
 	CHECK_OK(migrate_plan_add_version(plan, 5, "tidy", &v, &err), &err);
 	add_json(v, "{\"op\":\"rename_column\",\"table\":\"people\",\"from\":\"name\",\"to\":\"full_name\"}");
-	add_json(v, "{\"op\":\"drop_column\",\"table\":\"people\",\"column\":\"email\",\"down\":[{\"op\":\"add_column\","
-		    "\"table\":\"people\",\"column\":" C_EMAIL "}]}");
+	add_json(v,
+		 "{\"op\":\"drop_column\",\"table\":\"people\",\"column\":\"email\",\"down\":[{\"op\":\"add_column\","
+		 "\"table\":\"people\",\"column\":" C_EMAIL "}]}");
 	return plan;
 }
 
@@ -175,17 +178,17 @@ static char *file_text(const db *d, const char *name)
 	return jsondir_read_text(path);
 }
 
-#define CHECK_FILE(d, name, expected)                  \
-	do {                                           \
-		char *text_ = file_text((d), (name));  \
-		CHECK_STR(text_, (expected));          \
-		bson_free(text_);                      \
+#define CHECK_FILE(d, name, expected)                 \
+	do {                                          \
+		char *text_ = file_text((d), (name)); \
+		CHECK_STR(text_, (expected));         \
+		bson_free(text_);                     \
 	} while (0)
 
-#define CHECK_NO_FILE(d, name)                         \
-	do {                                           \
-		char *text_ = file_text((d), (name));  \
-		CHECK(text_ == NULL);                  \
+#define CHECK_NO_FILE(d, name)                        \
+	do {                                          \
+		char *text_ = file_text((d), (name)); \
+		CHECK(text_ == NULL);                 \
 	} while (0)
 
 /* The table files (top level, not the driver's own), names and contents. */
@@ -206,11 +209,11 @@ static char *tables(const db *d)
 	return migrate__buf_free(s, false);
 }
 
-#define CHECK_TABLES(d, expected)              \
-	do {                                   \
-		char *text_ = tables(d);       \
-		CHECK_STR(text_, (expected));  \
-		bson_free(text_);              \
+#define CHECK_TABLES(d, expected)             \
+	do {                                  \
+		char *text_ = tables(d);      \
+		CHECK_STR(text_, (expected)); \
+		bson_free(text_);             \
 	} while (0)
 
 /* Everything in the directory, for "nothing changed" checks. */
@@ -323,8 +326,8 @@ static int check_state(const db *d, const migrate_plan_t *plan)
 /* ---- events ---- */
 
 typedef struct recorder {
-	int cancel_at_step_end;  /* cancel at this STEP_END (1-based), 0: never */
-	int cancel_at_progress;  /* cancel at this PROGRESS (1-based), 0: never */
+	int cancel_at_step_end; /* cancel at this STEP_END (1-based), 0: never */
+	int cancel_at_progress; /* cancel at this PROGRESS (1-based), 0: never */
 	int step_starts, step_ends, version_starts, version_ends, progress, lock_waits, lock_acquired, warnings;
 	int64_t processed[64];
 	char lock_message[512], warning[512];
@@ -783,7 +786,8 @@ TEST(cancel_at_every_step_boundary_then_resume)
 		CHECK_OK(migrate_up(d.t, plan, 0, NULL, &err), &err);
 		got = tables(&d);
 		if (strcmp(got, reference) != 0)
-			harness_fail(__FILE__, __LINE__, "boundary %d: resumed to\n%s\nexpected\n%s", n, got, reference);
+			harness_fail(__FILE__, __LINE__, "boundary %d: resumed to\n%s\nexpected\n%s", n, got,
+				     reference);
 		bson_free(got);
 		for (j = 1; j <= 5; j++)
 			check_applied(&d, plan, j);
@@ -976,7 +980,9 @@ TEST(assert_failure_stops_the_version)
 	fresh_err(&err);
 	CHECK_OK(migrate_plan_add_version(plan, 6, "expect three", &v6, &err), &err);
 	add_json(v6, "{\"op\":\"drop_column\",\"table\":\"people\",\"column\":\"nick\"}");
-	add_json(v6, "{\"op\":\"assert\",\"count\":{\"table\":\"people\"},\"expect\":{\"$gte\":3},\"message\":\"need three\"}");
+	add_json(
+		v6,
+		"{\"op\":\"assert\",\"count\":{\"table\":\"people\"},\"expect\":{\"$gte\":3},\"message\":\"need three\"}");
 	rc = migrate_up(d.t, plan, 0, NULL, &err);
 	CHECK_INT(rc, MIGRATE_EASSERT);
 	CHECK_HAS(err.message, "version 6 (\"expect three\"), step 2 (assert)");
@@ -1110,11 +1116,14 @@ TEST(plans_are_independent)
 	fresh_err(&err);
 	CHECK_OK(migrate_plan_new(&other, "other", &err), &err);
 	CHECK_OK(migrate_plan_add_version(other, 1, "audit", &v, &err), &err);
-	add_json(v, "{\"op\":\"create_table\",\"table\":\"audit\",\"columns\":[{\"name\":\"at\",\"type\":\"timestamp\"}]}");
+	add_json(
+		v,
+		"{\"op\":\"create_table\",\"table\":\"audit\",\"columns\":[{\"name\":\"at\",\"type\":\"timestamp\"}]}");
 	CHECK_OK(migrate_up(d.t, app, 2, NULL, &err), &err);
 	CHECK_OK(migrate_up(d.t, other, 0, NULL, &err), &err);
-	CHECK_TABLES(&d, "audit.json={\"columns\":[{\"name\":\"at\",\"type\":\"timestamp\"}],\"rows\":[]}\npeople.json=" S2
-			 "\n");
+	CHECK_TABLES(&d,
+		     "audit.json={\"columns\":[{\"name\":\"at\",\"type\":\"timestamp\"}],\"rows\":[]}\npeople.json=" S2
+		     "\n");
 	check_applied(&d, other, 1);
 	check_applied(&d, app, 1);
 	CHECK_OK(migrate_status_get(d.t, other, &st, &err), &err);

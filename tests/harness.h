@@ -22,59 +22,55 @@ char *migrate__buf_free(migrate_buf_t *b, bool free_text);
 typedef void (*harness_fn)(void);
 void harness_register(const char *name, harness_fn fn);
 
-#define TEST(name)                                                              \
-	static void test_##name(void);                                          \
-	__attribute__((constructor)) static void harness_reg_##name(void)       \
-	{                                                                       \
-		harness_register(#name, test_##name);                           \
-	}                                                                       \
+#define TEST(name)                                                        \
+	static void test_##name(void);                                    \
+	__attribute__((constructor)) static void harness_reg_##name(void) \
+	{                                                                 \
+		harness_register(#name, test_##name);                     \
+	}                                                                 \
 	static void test_##name(void)
 
-void harness_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+void harness_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
 
 /* Exit code that CTest reports as skipped (outside CI only). */
 #define HARNESS_SKIP 77
 void harness_skip(const char *why) __attribute__((noreturn));
 
-#define CHECK(cond)                                                             \
-	do {                                                                    \
-		if (!(cond))                                                    \
-			harness_fail(__FILE__, __LINE__, "%s", #cond);          \
+#define CHECK(cond)                                                    \
+	do {                                                           \
+		if (!(cond))                                           \
+			harness_fail(__FILE__, __LINE__, "%s", #cond); \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                         \
-	do {                                                                    \
-		long long a_ = (long long)(a), b_ = (long long)(b);             \
-		if (a_ != b_)                                                   \
-			harness_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_, \
-				     #b, b_);                                   \
+#define CHECK_INT(a, b)                                                                                      \
+	do {                                                                                                 \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                          \
+		if (a_ != b_)                                                                                \
+			harness_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, a_, #b, b_); \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                         \
-	do {                                                                    \
-		const char *a_ = (a), *b_ = (b);                                \
-		if (!a_ || !b_ || strcmp(a_, b_) != 0)                          \
-			harness_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a, \
-				     a_ ? a_ : "(null)", b_ ? b_ : "(null)");   \
+#define CHECK_STR(a, b)                                                                                           \
+	do {                                                                                                      \
+		const char *a_ = (a), *b_ = (b);                                                                  \
+		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                            \
+			harness_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)", \
+				     b_ ? b_ : "(null)");                                                         \
 	} while (0)
 
 /* The string contains the substring. */
-#define CHECK_HAS(hay, needle)                                                  \
-	do {                                                                    \
-		const char *h_ = (hay), *n_ = (needle);                         \
-		if (!h_ || !strstr(h_, n_))                                     \
-			harness_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
-				     h_ ? h_ : "(null)", n_);                   \
+#define CHECK_HAS(hay, needle)                                                                                      \
+	do {                                                                                                        \
+		const char *h_ = (hay), *n_ = (needle);                                                             \
+		if (!h_ || !strstr(h_, n_))                                                                         \
+			harness_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_); \
 	} while (0)
 
 /* A libmigrate call that must succeed; prints its error otherwise. */
-#define CHECK_OK(call, errp)                                                    \
-	do {                                                                    \
-		int rc_ = (call);                                               \
-		if (rc_ != 0)                                                   \
-			harness_fail(__FILE__, __LINE__, "%s returned %d: %s", #call, rc_, \
-				     (errp)->message);                          \
+#define CHECK_OK(call, errp)                                                                                 \
+	do {                                                                                                 \
+		int rc_ = (call);                                                                            \
+		if (rc_ != 0)                                                                                \
+			harness_fail(__FILE__, __LINE__, "%s returned %d: %s", #call, rc_, (errp)->message); \
 	} while (0)
 
 /* A fresh temporary directory for this test, removed when it passes. */

@@ -316,13 +316,12 @@ TEST(both_paths_same_result)
 		c = mt_client(url);
 		migrate_buf_t *docs = migrate__buf_new("[");
 		for (int i = 0; i < 250; i++)
-			migrate_buf_printf(docs,
-						  "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
-						  i ? "," : "", i, i,
-						  i % 3 == 0   ? "p"
-						  : i % 3 == 1 ? "r"
-							       : "x",
-						  i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
+			migrate_buf_printf(docs, "%s{\"_id\":%d,\"a\":%d,\"junk\":1,\"s\":\"%s\",\"arr\":[%s]%s}",
+					   i ? "," : "", i, i,
+					   i % 3 == 0   ? "p"
+					   : i % 3 == 1 ? "r"
+							: "x",
+					   i % 2 ? "1,2" : "", i % 5 == 0 ? ",\"n\":5" : "");
 		migrate_buf_append(docs, "]");
 		mt_insert(c, mt_db(), "jobs", docs->str);
 		migrate__buf_free(docs, true);

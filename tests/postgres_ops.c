@@ -437,7 +437,8 @@ TEST(check_is_one_statement_without_lock)
 	PQuntrace(c);
 	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
 	CHECK_INT(count_statements(trace), 1);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"), 0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"),
+		  0);
 	/* A pending version is seen by the same single statement. */
 	pgt_step(pgt_version(plan, 1001, "new"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
@@ -524,9 +525,10 @@ TEST(four_round_trips_per_version)
 	CHECK(trace != NULL);
 	CHECK_OK(migrate_plan_new(&plan, "trips", &err), &err);
 	for (id = 1; id <= 20; id++) {
-		snprintf(json, sizeof json,
-			 "{\"op\":\"create_table\",\"table\":\"t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
-			 (int)id);
+		snprintf(
+			json, sizeof json,
+			"{\"op\":\"create_table\",\"table\":\"t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
+			(int)id);
 		pgt_step(pgt_version(plan, id, "v"), json);
 	}
 	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
@@ -544,7 +546,8 @@ TEST(four_round_trips_per_version)
 	PQuntrace(c);
 	n20 = count_statements(trace);
 	/* The same run overhead both times: the ten more versions cost four each. */
-	fprintf(stderr, "round trips: %d for versions 1-10 (the history table's creation too), %d for 11-20\n", n10, n20);
+	fprintf(stderr, "round trips: %d for versions 1-10 (the history table's creation too), %d for 11-20\n", n10,
+		n20);
 	CHECK(n20 <= 10 * 4 + 4);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 20);
 	fclose(trace);

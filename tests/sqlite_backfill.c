@@ -13,7 +13,7 @@ typedef struct events {
 	int progress;  /* PROGRESS events seen */
 	int cancel_at; /* cancel at this PROGRESS event (0: never) */
 	int64_t last_processed, last_total;
-	int step; /* the step of the last PROGRESS */
+	int step;                    /* the step of the last PROGRESS */
 	int64_t batches, longest_ms; /* of the last STEP_END */
 	int64_t t0;                  /* the wall clock at the run's start */
 } events_t;
@@ -269,7 +269,10 @@ TEST(step_end_counts_batches)
 	migrate_run_options_t o = options(&ev, 4);
 
 	fill(db, 10);
-	tu_version(p, 1, "index", "{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_grp\",\"keys\":[{\"column\":\"grp\"}]}", NULL);
+	tu_version(
+		p, 1, "index",
+		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_grp\",\"keys\":[{\"column\":\"grp\"}]}",
+		NULL);
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
 	CHECK_INT(ev.batches, 0);
 	CHECK_INT(ev.longest_ms, 0);

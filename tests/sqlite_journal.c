@@ -92,12 +92,13 @@ TEST(version_down_reverts_the_version_as_one)
 	migrate_run_options_t o;
 
 	v = tu_version(p, 1, "irreversible steps", "{\"op\":\"sql\",\"up\":\"CREATE TABLE a (x)\"}",
-		       "{\"op\":\"sql\",\"up\":\"CREATE TABLE b (x)\"}", "{\"op\":\"sql\",\"up\":\"CREATE TABLE c (x)\"}",
-		       NULL);
-	CHECK_OK(migrate_version_set_down_json(v,
-					       "[{\"op\":\"sql\",\"up\":\"DROP TABLE c\"},{\"op\":\"sql\",\"up\":\"DROP TABLE b\"},"
-					       "{\"op\":\"sql\",\"up\":\"DROP TABLE a\"}]",
-					       &err),
+		       "{\"op\":\"sql\",\"up\":\"CREATE TABLE b (x)\"}",
+		       "{\"op\":\"sql\",\"up\":\"CREATE TABLE c (x)\"}", NULL);
+	CHECK_OK(migrate_version_set_down_json(
+			 v,
+			 "[{\"op\":\"sql\",\"up\":\"DROP TABLE c\"},{\"op\":\"sql\",\"up\":\"DROP TABLE b\"},"
+			 "{\"op\":\"sql\",\"up\":\"DROP TABLE a\"}]",
+			 &err),
 		 &err);
 	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
 	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
@@ -134,9 +135,10 @@ TEST(version_down_not_used_for_a_part_applied_version)
 	v = tu_version(p, 1, "irreversible steps", "{\"op\":\"sql\",\"up\":\"CREATE TABLE a (x)\"}",
 		       "{\"op\":\"sql\",\"up\":\"CREATE TABLE b (x)\"}", NULL);
 	CHECK_OK(migrate_version_set_transactional(v, 0), &err);
-	CHECK_OK(migrate_version_set_down_json(v, "[{\"op\":\"sql\",\"up\":\"DROP TABLE b\"},{\"op\":\"sql\",\"up\":\"DROP TABLE a\"}]",
-					       &err),
-		 &err);
+	CHECK_OK(
+		migrate_version_set_down_json(
+			v, "[{\"op\":\"sql\",\"up\":\"DROP TABLE b\"},{\"op\":\"sql\",\"up\":\"DROP TABLE a\"}]", &err),
+		&err);
 	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
 	o.on_event = cancel_after_step_1;
 	CHECK_INT(migrate_up(t, p, 0, &o, &err), MIGRATE_ECANCELED);

@@ -212,11 +212,12 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 	} else {
 		/* Columns and index keys as the catalog reads them: a rename may re-quote the CREATE text. */
 		migrate_buf_append(out, "columns:\n");
-		snprintf(sql, sizeof sql,
-			 "SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m, "
-			 "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%%' ESCAPE "
-			 "'\\' AND m.name NOT LIKE '\\_migrate\\_%%' ESCAPE '\\' AND m.name <> '%s'",
-			 skip ? skip : "");
+		snprintf(
+			sql, sizeof sql,
+			"SELECT m.name, p.cid, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m, "
+			"pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%%' ESCAPE "
+			"'\\' AND m.name NOT LIKE '\\_migrate\\_%%' ESCAPE '\\' AND m.name <> '%s'",
+			skip ? skip : "");
 		dump_rows(db, sql, out);
 		migrate_buf_append(out, "indexes:\n");
 		snprintf(sql, sizeof sql,
@@ -247,7 +248,8 @@ static char *dump_state(sqlite3 *db, const char *skip, int keep_store)
 	}
 	sqlite3_finalize(st);
 	/* The driver's record of enums is state too, once it holds any. */
-	if (!keep_store && tu_has_table(db, "_migrate_enums") && tu_int(db, "SELECT count(*) FROM _migrate_enums") > 0) {
+	if (!keep_store && tu_has_table(db, "_migrate_enums") &&
+	    tu_int(db, "SELECT count(*) FROM _migrate_enums") > 0) {
 		migrate_buf_append(out, "enums:\n");
 		dump_rows(db, "SELECT * FROM _migrate_enums", out);
 	}

@@ -34,9 +34,9 @@ typedef struct cli {
 	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
-	const char *password_file;           /* --password-file */
-	char *url_owned;                     /* `url` with the password of password_file, wiped once open */
-	const char *operand;                 /* VERSION, or NULL */
+	const char *password_file; /* --password-file */
+	char *url_owned;           /* `url` with the password of password_file, wiped once open */
+	const char *operand;       /* VERSION, or NULL */
 	int json;
 	int quiet;    /* -q: errors only */
 	int verbose;  /* -v: the library's log lines, statements as sent included */
@@ -50,15 +50,15 @@ typedef struct cli {
 	migrate_target_t *target;
 
 	/* Output. */
-	int tty;        /* stdout is a terminal that takes escape codes: redraw progress in place */
-	int columns;    /* the terminal's width */
-	bson_t *doc;    /* --json: the one document printed at the end */
-	bson_t events;  /* --json: versions run, warnings and lock waits, in order */
+	int tty;       /* stdout is a terminal that takes escape codes: redraw progress in place */
+	int columns;   /* the terminal's width */
+	bson_t *doc;   /* --json: the one document printed at the end */
+	bson_t events; /* --json: versions run, warnings and lock waits, in order */
 	uint32_t nevents;
 
 	/* Event state for human output. */
-	int line_open;          /* a step line waits for its end (tty only) */
-	int64_t step_start_ms;  /* monotonic */
+	int line_open;         /* a step line waits for its end (tty only) */
+	int64_t step_start_ms; /* monotonic */
 	int64_t progress_first_ms;
 	int64_t progress_first_n;
 	int64_t progress_last_print_ms;

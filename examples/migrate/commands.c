@@ -104,7 +104,8 @@ static void status_table(cli_t *c, const migrate_status_t *st)
 			wid = (int)strlen(idbuf);
 	}
 	printf("plan \"%s\" on %s\n\n", plan_name(c), c->url_shown);
-	printf("%*s  %-*s  %-9s  %-20s  %-10s  %s\n", wid, "ID", wname, "NAME", "STATE", "APPLIED AT", "DURATION", "NOTE");
+	printf("%*s  %-*s  %-9s  %-20s  %-10s  %s\n", wid, "ID", wname, "NAME", "STATE", "APPLIED AT", "DURATION",
+	       "NOTE");
 	for (i = 0; i < n; i++) {
 		const migrate_status_entry_t *e = migrate_status_entry(st, i);
 		int pad;
@@ -112,7 +113,8 @@ static void status_table(cli_t *c, const migrate_status_t *st)
 			counts[e->state]++;
 		clip(e->name ? e->name : "", wname, name, sizeof name);
 		pad = wname - utf8_width(name);
-		cli_format_time(e->state == MIGRATE_STATE_APPLIED ? e->finished_at_ms : e->started_at_ms, at, sizeof at);
+		cli_format_time(e->state == MIGRATE_STATE_APPLIED ? e->finished_at_ms : e->started_at_ms, at,
+				sizeof at);
 		cli_format_duration(e->state == MIGRATE_STATE_APPLIED ? e->duration_ms : -1, took, sizeof took);
 		status_note(e, note, sizeof note);
 		if (note[0])
@@ -383,8 +385,10 @@ int cmd_check(cli_t *c)
 	} answers[] = {
 		{"up_to_date", "up to date", EXIT_UP_TO_DATE},
 		{"pending", "pending: some versions are not applied yet", EXIT_PENDING},
-		{"failed", "failed: a version failed or was left half applied; `migrate up` resumes it", EXIT_FAILED_VERSION},
-		{"mismatch", "checksum mismatch: an applied version was edited; revert the edit or run `migrate repair`",
+		{"failed", "failed: a version failed or was left half applied; `migrate up` resumes it",
+		 EXIT_FAILED_VERSION},
+		{"mismatch",
+		 "checksum mismatch: an applied version was edited; revert the edit or run `migrate repair`",
 		 EXIT_CHECKSUM},
 	};
 	migrate_error_t err = {0};

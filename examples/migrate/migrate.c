@@ -73,9 +73,9 @@ static const char general_help[] =
 static const struct command {
 	const char *name;
 	int (*run)(cli_t *c);
-	int needs_db;     /* needs --url and --plan; 2: and writes nothing */
-	int cancelable;   /* runs steps or locks: Ctrl-C stops it at a safe point */
-	int operand;      /* 0: none, 1: optional VERSION, 2: required VERSION */
+	int needs_db;   /* needs --url and --plan; 2: and writes nothing */
+	int cancelable; /* runs steps or locks: Ctrl-C stops it at a safe point */
+	int operand;    /* 0: none, 1: optional VERSION, 2: required VERSION */
 	const char *help;
 } commands[] = {
 	{"status", cmd_status, 2, 0, 0,
@@ -373,8 +373,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 		case OPT_AMENDED: c->opts.allow_amended = 1; break;
 		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
 		case OPT_PASSWORD_FILE: c->password_file = optarg; break;
-		case ':':
-			return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
+		case ':': return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256)
 				return cli_usage_error(c, "unknown option -%c; try `migrate --help`", optopt);
@@ -398,7 +397,8 @@ static int load_plan(cli_t *c, migrate_error_t *err)
 		while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
 			migrate_buf_append_n(&text, buf, n);
 		if (text.failed)
-			rc = migrate_error_set(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory reading the plan");
+			rc = migrate_error_set(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM,
+					       "out of memory reading the plan");
 		else
 			rc = migrate_plan_load_json(&c->plan, text.str, err);
 		migrate_buf_release(&text);

@@ -38,11 +38,26 @@ int cli_exit_code(int rc)
 const char *cli_code_name(int code)
 {
 	static const char *const names[] = {
-		"MIGRATE_OK",         "MIGRATE_EINVAL",       "MIGRATE_ENOMEM",     "MIGRATE_EPLAN",
-		"MIGRATE_EUNSUPPORTED", "MIGRATE_ECHECKSUM",  "MIGRATE_ELOCKED",    "MIGRATE_ELOCKLOST",
-		"MIGRATE_ECANCELED",  "MIGRATE_EDB",          "MIGRATE_ECONNECT",   "MIGRATE_EASSERT",
-		"MIGRATE_EIRREVERSIBLE", "MIGRATE_EORDER",    "MIGRATE_EJSON",      "MIGRATE_ECALLBACK",
-		"MIGRATE_ENOTFOUND",  "MIGRATE_EIO",          "MIGRATE_EVERSION",   "MIGRATE_ESTATE",
+		"MIGRATE_OK",
+		"MIGRATE_EINVAL",
+		"MIGRATE_ENOMEM",
+		"MIGRATE_EPLAN",
+		"MIGRATE_EUNSUPPORTED",
+		"MIGRATE_ECHECKSUM",
+		"MIGRATE_ELOCKED",
+		"MIGRATE_ELOCKLOST",
+		"MIGRATE_ECANCELED",
+		"MIGRATE_EDB",
+		"MIGRATE_ECONNECT",
+		"MIGRATE_EASSERT",
+		"MIGRATE_EIRREVERSIBLE",
+		"MIGRATE_EORDER",
+		"MIGRATE_EJSON",
+		"MIGRATE_ECALLBACK",
+		"MIGRATE_ENOTFOUND",
+		"MIGRATE_EIO",
+		"MIGRATE_EVERSION",
+		"MIGRATE_ESTATE",
 		"MIGRATE_EINTERNAL",
 	};
 	if (code <= 0 && -code < (int)(sizeof names / sizeof names[0]))
@@ -478,8 +493,8 @@ static void draw_progress(cli_t *c, const migrate_event_t *ev)
 		       ev->total > 0 ? (int)(ev->processed * 100 / ev->total) : 100, rate_s, left_ms >= 0 ? ", " : "",
 		       left_ms >= 0 ? left : "", left_ms >= 0 ? " left" : "");
 	else
-		printf("    step %d/%d %s: %s %s, %s/s\n", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "", done,
-		       unit(c), rate_s);
+		printf("    step %d/%d %s: %s %s, %s/s\n", ev->step_index + 1, ev->step_count, ev->op ? ev->op : "",
+		       done, unit(c), rate_s);
 	fflush(stdout);
 }
 
@@ -673,7 +688,8 @@ static void on_lock(cli_t *c, const migrate_event_t *ev)
 	}
 	cli_close_line(c);
 	if (ev->type == MIGRATE_EVENT_LOCK_WAIT)
-		printf("waiting for the lock (%s so far): %s\n", waited, ev->message ? ev->message : "held by another run");
+		printf("waiting for the lock (%s so far): %s\n", waited,
+		       ev->message ? ev->message : "held by another run");
 	else if (c->lock_wait_start_ms)
 		printf("lock acquired after %s\n", waited);
 	fflush(stdout);
@@ -689,15 +705,9 @@ int cli_on_event(const migrate_event_t *ev, void *payload)
 	}
 	switch (ev->type) {
 	case MIGRATE_EVENT_VERSION_START:
-	case MIGRATE_EVENT_VERSION_END:
-		on_version(c, ev);
-		break;
-	case MIGRATE_EVENT_STEP_START:
-		on_step_start(c, ev);
-		break;
-	case MIGRATE_EVENT_STEP_END:
-		on_step_end(c, ev);
-		break;
+	case MIGRATE_EVENT_VERSION_END: on_version(c, ev); break;
+	case MIGRATE_EVENT_STEP_START: on_step_start(c, ev); break;
+	case MIGRATE_EVENT_STEP_END: on_step_end(c, ev); break;
 	case MIGRATE_EVENT_PROGRESS:
 		if (c->json) {
 			c->progress_processed = ev->processed;
@@ -706,15 +716,10 @@ int cli_on_event(const migrate_event_t *ev, void *payload)
 			draw_progress(c, ev);
 		break;
 	case MIGRATE_EVENT_LOCK_WAIT:
-	case MIGRATE_EVENT_LOCK_ACQUIRED:
-		on_lock(c, ev);
-		break;
+	case MIGRATE_EVENT_LOCK_ACQUIRED: on_lock(c, ev); break;
 	case MIGRATE_EVENT_WARNING:
-	case MIGRATE_EVENT_RETRY:
-		on_warning(c, ev);
-		break;
-	default:
-		break;
+	case MIGRATE_EVENT_RETRY: on_warning(c, ev); break;
+	default: break;
 	}
 	return cli_interrupted ? 1 : 0;
 }

@@ -39,10 +39,10 @@ extern "C" {
  * suffices. Not thread-safe: one buffer, one thread at a time.
  */
 typedef struct migrate_buf {
-	char *str;   /**< the text, NUL-terminated; never NULL after init; owned by the buffer */
-	size_t len;  /**< its length in bytes, without the NUL */
-	size_t cap;  /**< bytes allocated (0: `str` is a static empty string) */
-	int failed;  /**< non-zero once an allocation failed: the text is incomplete */
+	char *str;  /**< the text, NUL-terminated; never NULL after init; owned by the buffer */
+	size_t len; /**< its length in bytes, without the NUL */
+	size_t cap; /**< bytes allocated (0: `str` is a static empty string) */
+	int failed; /**< non-zero once an allocation failed: the text is incomplete */
 } migrate_buf_t;
 
 /** A static initialiser: the empty string, nothing allocated. */
@@ -117,18 +117,18 @@ MIGRATE_EXPORT(void) migrate_buf_truncate(migrate_buf_t *b, size_t len);
  * call only (a driver copies what it keeps).
  */
 typedef struct migrate_record {
-	uint64_t version;          /**< the version id */
-	const char *name;          /**< the version's name */
-	const char *checksum;      /**< 64 lowercase hex digits (SHA-256 of the version) */
-	int state;                 /**< a migrate_state_t other than PENDING */
-	uint32_t steps_done;       /**< steps currently in effect (the journal) */
-	const char *checkpoint;    /**< the running step's driver-defined resume point */
-	int64_t started_at_ms;     /**< Unix time in ms */
-	int64_t finished_at_ms;    /**< Unix time in ms, 0 while running */
-	int64_t duration_ms;       /**< time spent applying, across resumed runs */
-	const char *applied_by;    /**< "host:pid" of the run */
-	const char *error;         /**< the failure's message, for FAILED */
-	const char *lib_version;   /**< MIGRATE_VERSION_STRING of the run */
+	uint64_t version;        /**< the version id */
+	const char *name;        /**< the version's name */
+	const char *checksum;    /**< 64 lowercase hex digits (SHA-256 of the version) */
+	int state;               /**< a migrate_state_t other than PENDING */
+	uint32_t steps_done;     /**< steps currently in effect (the journal) */
+	const char *checkpoint;  /**< the running step's driver-defined resume point */
+	int64_t started_at_ms;   /**< Unix time in ms */
+	int64_t finished_at_ms;  /**< Unix time in ms, 0 while running */
+	int64_t duration_ms;     /**< time spent applying, across resumed runs */
+	const char *applied_by;  /**< "host:pid" of the run */
+	const char *error;       /**< the failure's message, for FAILED */
+	const char *lib_version; /**< MIGRATE_VERSION_STRING of the run */
 } migrate_record_t;
 
 /**
@@ -170,9 +170,9 @@ typedef struct migrate_exec migrate_exec_t;
  * `plan`) are borrowed for the call.
  */
 typedef struct migrate_driver {
-	unsigned version;            /**< MIGRATE_DRIVER_VERSION the driver was built with */
-	const char *name;            /**< "sqlite", "postgres" ...: in messages; static storage */
-	const char *const *schemes;  /**< NULL-terminated URL schemes, e.g. {"sqlite", NULL}; static storage */
+	unsigned version;           /**< MIGRATE_DRIVER_VERSION the driver was built with */
+	const char *name;           /**< "sqlite", "postgres" ...: in messages; static storage */
+	const char *const *schemes; /**< NULL-terminated URL schemes, e.g. {"sqlite", NULL}; static storage */
 
 	/**
 	 * Connects from a URL; on success *conn is the driver's state, owned
@@ -291,24 +291,24 @@ MIGRATE_EXPORT(int) migrate_target_from_driver(migrate_target_t **out, const mig
  * it in check_step.
  */
 typedef enum migrate_op {
-	MIGRATE_OP_UNKNOWN = 0, /**< not a step of the catalog (never reaches a driver) */
-	MIGRATE_OP_CREATE_TABLE, /**< create_table: a table (collection) with its columns */
-	MIGRATE_OP_DROP_TABLE, /**< drop_table */
-	MIGRATE_OP_RENAME_TABLE, /**< rename_table */
-	MIGRATE_OP_ADD_COLUMN, /**< add_column */
-	MIGRATE_OP_DROP_COLUMN, /**< drop_column */
+	MIGRATE_OP_UNKNOWN = 0,   /**< not a step of the catalog (never reaches a driver) */
+	MIGRATE_OP_CREATE_TABLE,  /**< create_table: a table (collection) with its columns */
+	MIGRATE_OP_DROP_TABLE,    /**< drop_table */
+	MIGRATE_OP_RENAME_TABLE,  /**< rename_table */
+	MIGRATE_OP_ADD_COLUMN,    /**< add_column */
+	MIGRATE_OP_DROP_COLUMN,   /**< drop_column */
 	MIGRATE_OP_RENAME_COLUMN, /**< rename_column */
-	MIGRATE_OP_CREATE_INDEX, /**< create_index, plain, unique, partial or online */
-	MIGRATE_OP_DROP_INDEX, /**< drop_index */
-	MIGRATE_OP_CREATE_ENUM, /**< create_enum: a named set of values */
-	MIGRATE_OP_DROP_ENUM, /**< drop_enum */
-	MIGRATE_OP_MAP_VALUES, /**< map_values: batched rewrite of a column's values */
-	MIGRATE_OP_BACKFILL, /**< backfill: batched update of columns from expressions */
-	MIGRATE_OP_SQL, /**< sql: raw SQL with an optional down */
-	MIGRATE_OP_COMMAND, /**< command: raw database commands (MongoDB) with an optional down */
-	MIGRATE_OP_ASSERT, /**< assert: a check that changes nothing */
-	MIGRATE_OP_CUSTOM, /**< runs the application's callback; never reaches a driver */
-	MIGRATE_OP_COUNT   /**< the number of values of this header's catalog */
+	MIGRATE_OP_CREATE_INDEX,  /**< create_index, plain, unique, partial or online */
+	MIGRATE_OP_DROP_INDEX,    /**< drop_index */
+	MIGRATE_OP_CREATE_ENUM,   /**< create_enum: a named set of values */
+	MIGRATE_OP_DROP_ENUM,     /**< drop_enum */
+	MIGRATE_OP_MAP_VALUES,    /**< map_values: batched rewrite of a column's values */
+	MIGRATE_OP_BACKFILL,      /**< backfill: batched update of columns from expressions */
+	MIGRATE_OP_SQL,           /**< sql: raw SQL with an optional down */
+	MIGRATE_OP_COMMAND,       /**< command: raw database commands (MongoDB) with an optional down */
+	MIGRATE_OP_ASSERT,        /**< assert: a check that changes nothing */
+	MIGRATE_OP_CUSTOM,        /**< runs the application's callback; never reaches a driver */
+	MIGRATE_OP_COUNT          /**< the number of values of this header's catalog */
 } migrate_op_t;
 
 /**

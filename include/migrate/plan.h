@@ -400,8 +400,8 @@ MIGRATE_EXPORT(int) migrate_create_index(migrate_version_t *v, const char *table
  * @param[out] err optional error details.
  * @return 0, MIGRATE_EINVAL, MIGRATE_EPLAN or MIGRATE_ENOMEM.
  */
-MIGRATE_EXPORT(int) migrate_drop_index(migrate_version_t *v, const char *table, const char *name,
-				       migrate_step_t **out, migrate_error_t *err);
+MIGRATE_EXPORT(int) migrate_drop_index(migrate_version_t *v, const char *table, const char *name, migrate_step_t **out,
+				       migrate_error_t *err);
 
 /**
  * Appends a create_enum step: a named enum type that columns use as
@@ -562,8 +562,8 @@ MIGRATE_EXPORT(int) migrate_assert_count(migrate_version_t *v, const char *table
  * @param[out] err optional error details.
  * @return 0, MIGRATE_EINVAL, MIGRATE_EPLAN or MIGRATE_ENOMEM.
  */
-MIGRATE_EXPORT(int) migrate_assert_unique(migrate_version_t *v, const char *table, const char *const *columns,
-					  size_t n, migrate_step_t **out, migrate_error_t *err);
+MIGRATE_EXPORT(int) migrate_assert_unique(migrate_version_t *v, const char *table, const char *const *columns, size_t n,
+					  migrate_step_t **out, migrate_error_t *err);
 
 /**
  * Appends an assert step: no row may match `where_json`.
@@ -659,9 +659,8 @@ typedef int (*migrate_custom_fn)(migrate_target_t *target, void *native, migrate
  * @return 0, MIGRATE_EINVAL (`v` or `up` is NULL), MIGRATE_EPLAN or
  *         MIGRATE_ENOMEM.
  */
-MIGRATE_EXPORT(int) migrate_custom(migrate_version_t *v, const char *name, const char *revision,
-				   migrate_custom_fn up, migrate_custom_fn down, void *payload,
-				   migrate_step_t **out, migrate_error_t *err);
+MIGRATE_EXPORT(int) migrate_custom(migrate_version_t *v, const char *name, const char *revision, migrate_custom_fn up,
+				   migrate_custom_fn down, void *payload, migrate_step_t **out, migrate_error_t *err);
 
 /**
  * Gives a step an explicit down, run instead of its computed inverse.

@@ -340,8 +340,8 @@ typedef struct migrate_status_entry {
  * @return 0, MIGRATE_EINVAL (a NULL argument), MIGRATE_EDB,
  *         MIGRATE_ECONNECT or MIGRATE_ENOMEM.
  */
-MIGRATE_EXPORT(int) migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan,
-				       migrate_status_t **out, migrate_error_t *err);
+MIGRATE_EXPORT(int) migrate_status_get(migrate_target_t *target, const migrate_plan_t *plan, migrate_status_t **out,
+				       migrate_error_t *err);
 
 /**
  * The number of entries of a status report.

@@ -355,7 +355,7 @@ int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *
 		if (migrate__doc_sub(doc, "_id", &key))
 			json = bson_as_relaxed_extended_json(&key, NULL);
 		migrate_buf_printf(out, "%s%s (%lld documents)", n++ ? ", " : "", json ? json : "?",
-					  (long long)migrate__doc_int(doc, "n", 0));
+				   (long long)migrate__doc_int(doc, "n", 0));
 		bson_free(json);
 	}
 	rc = migrate__mongo_cursor_error(cur, "looking for duplicate keys", err);

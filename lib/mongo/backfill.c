@@ -490,11 +490,11 @@ int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_
 		rc = migrate__mongo_render_batch(&b, out, err);
 		for (size_t i = 0; rc == 0 && i < bf.n; i++)
 			if (bf.e[i].kind == EXPR_COUNT)
-				migrate_buf_printf(
-					out,
-					"// per batch, for %s: aggregate on \"%s\": $match {%s: {$in: "
-					"[the batch's %s]}}, $group by %s with $sum 1\n",
-					bf.e[i].target, bf.e[i].ctable, bf.e[i].their, bf.e[i].src, bf.e[i].their);
+				migrate_buf_printf(out,
+						   "// per batch, for %s: aggregate on \"%s\": $match {%s: {$in: "
+						   "[the batch's %s]}}, $group by %s with $sum 1\n",
+						   bf.e[i].target, bf.e[i].ctable, bf.e[i].their, bf.e[i].src,
+						   bf.e[i].their);
 	}
 	backfill_free(&bf);
 	migrate__mongo_batch_free(&b);

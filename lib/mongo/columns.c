@@ -255,8 +255,7 @@ int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, migra
 	return field_op(c, step, "drop_column", "$unset", migrate__doc_str(step, "column"), "", NULL, out, err);
 }
 
-int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out,
-					migrate_error_t *err)
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	return field_op(c, step, "rename_column", "$rename", migrate__doc_str(step, "from"),
 			migrate__doc_str(step, "to"), NULL, out, err);

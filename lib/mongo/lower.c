@@ -236,7 +236,8 @@ static int check_rename_column(migrate__lower *x)
 {
 	int rc;
 
-	if ((rc = check_table(x)) || (rc = migrate__mongo_check_field(migrate__doc_str(x->doc, "from"), "from", x->err)))
+	if ((rc = check_table(x)) ||
+	    (rc = migrate__mongo_check_field(migrate__doc_str(x->doc, "from"), "from", x->err)))
 		return rc;
 	return migrate__mongo_check_field(migrate__doc_str(x->doc, "to"), "to", x->err);
 }
@@ -705,11 +706,11 @@ static int apply_command(migrate__lower *x)
 }
 
 /* The steps that rewrite documents render what the server supports (its capabilities). */
-#define WITH_CAPS(name, fn)                                                                                        \
-	static int name(migrate__lower *x)                                                                         \
-	{                                                                                                          \
-		int rc = migrate__mongo_caps(x->conn, x->err);                                                     \
-		return rc ? rc : fn(x->conn, x->doc, x->out, x->err);                                              \
+#define WITH_CAPS(name, fn)                                           \
+	static int name(migrate__lower *x)                            \
+	{                                                             \
+		int rc = migrate__mongo_caps(x->conn, x->err);        \
+		return rc ? rc : fn(x->conn, x->doc, x->out, x->err); \
 	}
 WITH_CAPS(render_add_column, migrate__mongo_render_add_column)
 WITH_CAPS(render_drop_column, migrate__mongo_render_drop_column)
@@ -718,25 +719,25 @@ WITH_CAPS(render_map_values, migrate__mongo_render_map_values)
 WITH_CAPS(render_backfill, migrate__mongo_render_backfill)
 
 /* Adapters from a row to the functions of this folder. */
-#define CHECK(name, fn)                                                                                            \
-	static int name(migrate__lower *x)                                                                         \
-	{                                                                                                          \
-		return fn(x->doc, x->err);                                                                         \
+#define CHECK(name, fn)                    \
+	static int name(migrate__lower *x) \
+	{                                  \
+		return fn(x->doc, x->err); \
 	}
-#define RUN(name, fn)                                                                                              \
-	static int name(migrate__lower *x)                                                                         \
-	{                                                                                                          \
-		return fn(x->conn, x->doc, x->err);                                                                \
+#define RUN(name, fn)                               \
+	static int name(migrate__lower *x)          \
+	{                                           \
+		return fn(x->conn, x->doc, x->err); \
 	}
-#define RENDER(name, fn)                                                                                           \
-	static int name(migrate__lower *x)                                                                         \
-	{                                                                                                          \
-		return fn(x->conn, x->doc, x->out, x->err);                                                        \
+#define RENDER(name, fn)                                    \
+	static int name(migrate__lower *x)                  \
+	{                                                   \
+		return fn(x->conn, x->doc, x->out, x->err); \
 	}
-#define RUN_EXEC(name, fn)                                                                                         \
-	static int name(migrate__lower *x)                                                                         \
-	{                                                                                                          \
-		return fn(x->conn, x->doc, x->exec, x->err);                                                       \
+#define RUN_EXEC(name, fn)                                   \
+	static int name(migrate__lower *x)                   \
+	{                                                    \
+		return fn(x->conn, x->doc, x->exec, x->err); \
 	}
 CHECK(check_map_values, migrate__mongo_check_map_values)
 CHECK(check_assert, migrate__mongo_check_assert)

@@ -18,8 +18,8 @@
 #define MONGO_LOCKS "_migrate_locks"
 #define MONGO_ENUMS "_migrate_enums"
 /* Said when a raw command step runs or is rendered. */
-#define MONGO_AT_LEAST_ONCE                                                                                  \
-	"a command step runs at least once: without transactions its journal write follows it, so a run "  \
+#define MONGO_AT_LEAST_ONCE                                                                               \
+	"a command step runs at least once: without transactions its journal write follows it, so a run " \
 	"killed between the two runs it again when resumed; write it to be safe to repeat"
 /* The field a non-idempotent batched step marks the documents it wrote with (batch.c). */
 #define MONGO_MARK_FIELD "_migrate_batch"
@@ -144,8 +144,7 @@ int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err);
 int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 /* drop_column and rename_column */
 int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
-int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out,
-					migrate_error_t *err);
+int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 

@@ -122,9 +122,9 @@ int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_bu
 	if ((rc = add_empty(&p, &q, err)))
 		goto cleanup;
 	migrate_buf_printf(out,
-				  "-- a volatile default: the column is added empty, existing rows are filled in "
-				  "batches, then NOT NULL is set without a blocking scan\n%s;\n",
-				  migrate__sql_text(&q));
+			   "-- a volatile default: the column is added empty, existing rows are filled in "
+			   "batches, then NOT NULL is set without a blocking scan\n%s;\n",
+			   migrate__sql_text(&q));
 	fill_step(&p, &fill);
 	rc = migrate__pg_batch_render(t, &fill, "backfill", out, err);
 	bson_destroy(&fill);

@@ -38,11 +38,11 @@ typedef struct batch {
 	const char *table;
 	char *pk[MAX_PK];
 	size_t npk;
-	int pk_known;        /* read from the catalog (else render shows a placeholder) */
-	migrate_sql_t first;      /* the first batch's last key: no key condition; $1 = offset */
-	migrate_sql_t next;       /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
-	migrate_sql_t upd_first;  /* the first batch's UPDATE: $1..$npk = its last key */
-	migrate_sql_t upd_next;   /* a later one's: $1..$npk = previous last key, then its own */
+	int pk_known;            /* read from the catalog (else render shows a placeholder) */
+	migrate_sql_t first;     /* the first batch's last key: no key condition; $1 = offset */
+	migrate_sql_t next;      /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
+	migrate_sql_t upd_first; /* the first batch's UPDATE: $1..$npk = its last key */
+	migrate_sql_t upd_next;  /* a later one's: $1..$npk = previous last key, then its own */
 } batch_t;
 
 static double mono_ms(void)
@@ -326,19 +326,20 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 			goto cleanup;
 		}
-		migrate_buf_printf(
-			out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n", b.table);
+		migrate_buf_printf(out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n",
+				   b.table);
 	}
 	if ((rc = build(&b, &b.next, 1, err)) || (rc = build_update(&b, &b.upd_next, 1, err)))
 		goto cleanup;
-	migrate_buf_printf(out,
-				  "-- batches in primary-key order, each in its own transaction with its journal "
-				  "write: the batch's last key, then the UPDATE up to it; $1..$%zu = the last key of "
-				  "the previous batch (the first batch has no key condition), $%zu = rows per batch - 1\n%s;\n",
-				  b.npk, b.npk + 1, migrate__sql_text(&b.next));
+	migrate_buf_printf(
+		out,
+		"-- batches in primary-key order, each in its own transaction with its journal "
+		"write: the batch's last key, then the UPDATE up to it; $1..$%zu = the last key of "
+		"the previous batch (the first batch has no key condition), $%zu = rows per batch - 1\n%s;\n",
+		b.npk, b.npk + 1, migrate__sql_text(&b.next));
 	render_params(out, &b.next, (uint32_t)b.npk + 1);
-	migrate_buf_printf(out, "-- $%zu..$%zu = the batch's last key, from the statement above\n%s;\n",
-				  b.npk + 1, 2 * b.npk, migrate__sql_text(&b.upd_next));
+	migrate_buf_printf(out, "-- $%zu..$%zu = the batch's last key, from the statement above\n%s;\n", b.npk + 1,
+			   2 * b.npk, migrate__sql_text(&b.upd_next));
 	render_params(out, &b.upd_next, (uint32_t)(2 * b.npk));
 cleanup:
 	batch_free(&b);

@@ -39,33 +39,32 @@ static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 		migrate__pg_ident(s, t->schema);
 		migrate_buf_append(s, ";\n");
 	}
-	migrate_buf_printf(
-		s,
-		"CREATE TABLE IF NOT EXISTS %s (\n"
-		"  plan text NOT NULL,\n"
-		"  version numeric(20,0) NOT NULL,\n"
-		"  name text,\n"
-		"  checksum text,\n"
-		"  state text NOT NULL CHECK (state IN ('applying','applied','failed','reverting')),\n"
-		"  steps_done integer NOT NULL DEFAULT 0,\n"
-		"  checkpoint text,\n"
-		"  started_at timestamptz,\n"
-		"  finished_at timestamptz,\n"
-		"  duration_ms bigint,\n"
-		"  applied_by text,\n"
-		"  error text,\n"
-		"  lib_version text,\n"
-		"  PRIMARY KEY (plan, version));\n",
-		t->history);
+	migrate_buf_printf(s,
+			   "CREATE TABLE IF NOT EXISTS %s (\n"
+			   "  plan text NOT NULL,\n"
+			   "  version numeric(20,0) NOT NULL,\n"
+			   "  name text,\n"
+			   "  checksum text,\n"
+			   "  state text NOT NULL CHECK (state IN ('applying','applied','failed','reverting')),\n"
+			   "  steps_done integer NOT NULL DEFAULT 0,\n"
+			   "  checkpoint text,\n"
+			   "  started_at timestamptz,\n"
+			   "  finished_at timestamptz,\n"
+			   "  duration_ms bigint,\n"
+			   "  applied_by text,\n"
+			   "  error text,\n"
+			   "  lib_version text,\n"
+			   "  PRIMARY KEY (plan, version));\n",
+			   t->history);
 	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
 		migrate_buf_printf(s,
-					  "CREATE TABLE IF NOT EXISTS %s (\n"
-					  "  plan text PRIMARY KEY,\n"
-					  "  owner text NOT NULL,\n"
-					  "  holder text,\n"
-					  "  acquired_at timestamptz NOT NULL,\n"
-					  "  expires_at timestamptz NOT NULL);\n",
-					  t->lease_table);
+				   "CREATE TABLE IF NOT EXISTS %s (\n"
+				   "  plan text PRIMARY KEY,\n"
+				   "  owner text NOT NULL,\n"
+				   "  holder text,\n"
+				   "  acquired_at timestamptz NOT NULL,\n"
+				   "  expires_at timestamptz NOT NULL);\n",
+				   t->lease_table);
 	migrate_buf_append(s, "COMMIT");
 	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "creating the history table", err);
 	if (rc)
@@ -118,11 +117,11 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	int rc, i;
 
 	migrate_buf_printf(s,
-				  "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
-				  "(extract(epoch FROM started_at) * 1000)::bigint, "
-				  "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
-				  "lib_version FROM %s WHERE plan = $1 ORDER BY version",
-				  t->history);
+			   "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
+			   "(extract(epoch FROM started_at) * 1000)::bigint, "
+			   "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
+			   "lib_version FROM %s WHERE plan = $1 ORDER BY version",
+			   t->history);
 	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
@@ -169,11 +168,10 @@ cleanup:
 /* The lease-renewing CTE that leads every history statement in lease mode ($1 plan, then two more). */
 static void lease_cte(pg_target_t *t, migrate_buf_t *s, int lease_param, int owner_param)
 {
-	migrate_buf_printf(
-		s,
-		"WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
-		"WHERE plan = $1 AND owner = $%d RETURNING 1) ",
-		t->lease_table, lease_param, owner_param);
+	migrate_buf_printf(s,
+			   "WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
+			   "WHERE plan = $1 AND owner = $%d RETURNING 1) ",
+			   t->lease_table, lease_param, owner_param);
 }
 
 static int lost(pg_target_t *t, const char *plan, migrate_error_t *err)
@@ -253,10 +251,10 @@ int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, m
 	if (lease_mode) {
 		lease_cte(t, s, 3, 4);
 		migrate_buf_printf(s,
-					  ", del AS (DELETE FROM %s WHERE plan = $1 AND version = $2::numeric "
-					  "AND EXISTS (SELECT 1 FROM lease) RETURNING 1) "
-					  "SELECT (SELECT count(*) FROM lease)",
-					  t->history);
+				   ", del AS (DELETE FROM %s WHERE plan = $1 AND version = $2::numeric "
+				   "AND EXISTS (SELECT 1 FROM lease) RETURNING 1) "
+				   "SELECT (SELECT count(*) FROM lease)",
+				   t->history);
 	} else {
 		migrate_buf_printf(s, "DELETE FROM %s WHERE plan = $1 AND version = $2::numeric", t->history);
 	}

@@ -100,13 +100,13 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	snprintf(holder, sizeof holder, "%s", by);
 	snprintf(lease, sizeof lease, "%" PRId64, t->lease_ms);
 	migrate_buf_printf(s,
-				  "INSERT INTO %s AS l (plan, owner, holder, acquired_at, expires_at) "
-				  "VALUES ($1, $2, $3 || ' (' || current_setting('application_name') || ', pid ' || "
-				  "pg_backend_pid() || ')', now(), now() + $4::bigint * interval '1 millisecond') "
-				  "ON CONFLICT (plan) DO UPDATE SET owner = EXCLUDED.owner, holder = EXCLUDED.holder, "
-				  "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
-				  "WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner RETURNING 1",
-				  t->lease_table);
+			   "INSERT INTO %s AS l (plan, owner, holder, acquired_at, expires_at) "
+			   "VALUES ($1, $2, $3 || ' (' || current_setting('application_name') || ', pid ' || "
+			   "pg_backend_pid() || ')', now(), now() + $4::bigint * interval '1 millisecond') "
+			   "ON CONFLICT (plan) DO UPDATE SET owner = EXCLUDED.owner, holder = EXCLUDED.holder, "
+			   "acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at "
+			   "WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner RETURNING 1",
+			   t->lease_table);
 	rc = migrate__pg_exec(t, s->str, 4, p, &res, "taking the lease", err);
 	if (rc)
 		goto cleanup;
@@ -116,9 +116,9 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	res = NULL;
 	migrate_buf_truncate(s, 0);
 	migrate_buf_printf(s,
-				  "SELECT coalesce(holder, '?'), to_char(acquired_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
-				  "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s WHERE plan = $1",
-				  t->lease_table);
+			   "SELECT coalesce(holder, '?'), to_char(acquired_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+			   "to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM %s WHERE plan = $1",
+			   t->lease_table);
 	rc = migrate__pg_exec(t, s->str, 1, p, &res, "reading the lease", err);
 	if (rc)
 		goto cleanup;

@@ -29,7 +29,8 @@ static int count_rows(migrate_sql_t *q, const bson_t *arg, bool any, migrate_err
  */
 static void duplicates(migrate_sql_t *q, const bson_t *arg)
 {
-	migrate_buf_t *values = migrate__buf_new(NULL), *notnull = migrate__buf_new(NULL), *list = migrate__buf_new(NULL);
+	migrate_buf_t *values = migrate__buf_new(NULL), *notnull = migrate__buf_new(NULL),
+		      *list = migrate__buf_new(NULL);
 	bson_t cols;
 	bson_iter_t it;
 	bool first = true;

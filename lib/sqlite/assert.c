@@ -141,9 +141,9 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf
 				    "assert command is MongoDB only; use assert sql on SQLite");
 	if (bson_has_field(step, "sql")) {
 		if (render) {
-			migrate_buf_printf(
-				out, "-- assert: the first value of this query equals the expectation\n%s;\n",
-				migrate__doc_str(step, "sql"));
+			migrate_buf_printf(out,
+					   "-- assert: the first value of this query equals the expectation\n%s;\n",
+					   migrate__doc_str(step, "sql"));
 			return 0;
 		}
 		return assert_sql(c, step, err);

@@ -409,9 +409,9 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *
 	if ((rc = batch_init(&b, c, step, 1, err)))
 		goto cleanup;
 	migrate_buf_printf(out,
-				  "-- %s in batches by %s; each batch is one transaction: BEGIN IMMEDIATE; the batch's "
-				  "last key; the UPDATE; the journal; COMMIT\n",
-				  b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");
+			   "-- %s in batches by %s; each batch is one transaction: BEGIN IMMEDIATE; the batch's "
+			   "last key; the UPDATE; the journal; COMMIT\n",
+			   b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");
 	if ((rc = select_last(&q, &b, 0, false, err)))
 		goto cleanup;
 	migrate__sq_render_sql(&q, out);

@@ -106,10 +106,10 @@ static int render_rebuild(lower_ctx_t *x, const char *table, const sq_change_t *
 		migrate_buf_t *name = migrate__buf_new(NULL);
 		migrate__sql_quote_ident(name, table);
 		migrate_buf_printf(x->out,
-					  "-- (%s does not exist yet: CREATE TABLE with the new definition, "
-					  "INSERT ... SELECT, DROP TABLE, ALTER TABLE ... RENAME, recreate indexes and "
-					  "triggers)\n",
-					  name->str);
+				   "-- (%s does not exist yet: CREATE TABLE with the new definition, "
+				   "INSERT ... SELECT, DROP TABLE, ALTER TABLE ... RENAME, recreate indexes and "
+				   "triggers)\n",
+				   name->str);
 		migrate__buf_free(name, true);
 		rc = 0;
 	}
