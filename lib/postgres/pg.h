@@ -135,8 +135,8 @@ int migrate__pg_add_column_apply(pg_target_t *t, const bson_t *step, migrate_exe
 int migrate__pg_add_column_render(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
-int migrate__pg_assert(pg_target_t *t, const bson_t *step, migrate_error_t *err);
-int migrate__pg_render_assert(pg_target_t *t, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err);
+int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *out, migrate_error_t *err);
 /* The dialect's exists_query: pg_class, pg_attribute and pg_index. */
 int migrate__pg_exists_query(migrate_sql_t *q, const char *table, const char *column, const char *index,
 			     migrate_error_t *err);
