@@ -143,7 +143,9 @@ static int setup_add_column(batch_t *b, add_column_t *a, bool *none, migrate_err
 	return 0;
 }
 
-int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+/* add_column's default written to every document, run (exec) or rendered (out). */
+static int add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_buf_t *out,
+		      migrate_error_t *err)
 {
 	batch_t b;
 	add_column_t a;
@@ -152,31 +154,24 @@ int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_
 
 	migrate__mongo_batch_init(&b, c, step, "add_column");
 	rc = setup_add_column(&b, &a, &none, err);
-	if (rc == 0 && !none)
-		rc = migrate__mongo_run_batches(&b, exec, err);
+	if (rc == 0 && none && out)
+		migrate_buf_printf(out, "// %s: no default, nothing to write\n", b.what);
+	else if (rc == 0 && !none)
+		rc = out ? migrate__mongo_render_batch(&b, out, err) : migrate__mongo_run_batches(&b, exec, err);
 	if (a.has_value)
 		bson_value_destroy(&a.value);
 	migrate__mongo_batch_free(&b);
 	return rc;
 }
 
+int migrate__mongo_add_column(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return add_column(c, step, exec, NULL, err);
+}
+
 int migrate__mongo_render_add_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
-	batch_t b;
-	add_column_t a;
-	bool none;
-	int rc;
-
-	migrate__mongo_batch_init(&b, c, step, "add_column");
-	rc = setup_add_column(&b, &a, &none, err);
-	if (rc == 0 && none)
-		migrate_buf_printf(out, "// %s: no default, nothing to write\n", b.what);
-	else if (rc == 0)
-		rc = migrate__mongo_render_batch(&b, out, err);
-	if (a.has_value)
-		bson_value_destroy(&a.value);
-	migrate__mongo_batch_free(&b);
-	return rc;
+	return add_column(c, step, NULL, out, err);
 }
 
 typedef struct field_op {

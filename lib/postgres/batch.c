@@ -218,12 +218,8 @@ static int update_of(batch_t *b, migrate_sql_t *q, const char *range_sep, void (
 {
 	int rc;
 
-	migrate__sql_append(q, "UPDATE ");
-	migrate__sql_ident(q, b->table);
-	migrate__sql_append(q, " SET ");
-	if ((rc = migrate__sql_set_clause(q, b->doc, err)))
+	if ((rc = migrate__sql_update_head(q, b->table, b->doc, err)))
 		return rc;
-	migrate__sql_append(q, " WHERE ");
 	if (range) {
 		range(b, q);
 		migrate__sql_append(q, range_sep);

@@ -142,10 +142,11 @@ int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, m
 
 /*
  * backfill and map_values (docs/steps.md) read `step`, their document. The
- * assignments of their UPDATE: "col" = <expression>, ... for backfill;
- * "col" = CASE WHEN "col" = <old> THEN <new> ... ELSE "col" END for map_values.
+ * head of their UPDATE, up to the conditions: UPDATE "table" SET
+ * "col" = <expression>, ... (backfill) or "col" = CASE WHEN "col" = <old>
+ * THEN <new> ... ELSE "col" END (map_values) WHERE
  */
-int migrate__sql_set_clause(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
+int migrate__sql_update_head(migrate_sql_t *q, const char *table, const bson_t *step, migrate_error_t *err);
 
 /*
  * The rows they update, as a boolean expression: the step's `where` (or

@@ -216,12 +216,8 @@ static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, m
 {
 	int rc;
 
-	migrate__sql_append(q, "UPDATE ");
-	migrate__sql_ident(q, b->table);
-	migrate__sql_append(q, " SET ");
-	if ((rc = migrate__sql_set_clause(q, b->step, err)))
+	if ((rc = migrate__sql_update_head(q, b->table, b->step, err)))
 		return rc;
-	migrate__sql_append(q, " WHERE ");
 	return conditions(q, b, last, true, err);
 }
 
