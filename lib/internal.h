@@ -70,6 +70,10 @@ typedef struct migrate__op_spec {
 	/* Top-level fields whose key order counts (a command's documents), or NULL. */
 	const char *const *keep_order;
 	unsigned flags; /* MIGRATE__OP_* */
+	/* What the op destroys that only its computed inverse could give back
+	 * ("the rows it dropped"), or NULL: a run that reverts it by an explicit
+	 * or empty down warns that this is not restored. */
+	const char *loses;
 } migrate__op_spec;
 
 /* The catalog; migrate__ops[MIGRATE_OP_UNKNOWN] has only a name, for messages. */

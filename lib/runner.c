@@ -3,6 +3,7 @@
  * version with a journal write after every transaction group, step and
  * backfill batch, so that any later run resumes exactly where one stopped.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -559,6 +560,26 @@ static uint32_t steps_in_effect(const migrate__rec *rec, const migrate_version_t
 	return rec->steps_done;
 }
 
+/*
+ * A step that destroyed data (a drop, a backfill, a map) and is reverted
+ * by an explicit or empty down rather than its computed inverse leaves that
+ * data as it is: say so, as a warning event, before it runs.
+ */
+static void warn_lossy_down(migrate_run *r, const migrate_step_t *orig, const inverse_set *inv)
+{
+	const migrate__op_spec *spec = &migrate__ops[orig->op];
+	const char *table = migrate__doc_str(&orig->doc, "table");
+	char msg[300];
+
+	if (!spec->loses || (!inv->replaced && spec->inverse && !bson_has_field(&orig->doc, "down")))
+		return;
+	snprintf(msg, sizeof msg, "%s%s%s: its down does not restore %s", spec->name, table ? " of " : "",
+		 table ? table : "", spec->loses);
+	migrate__log(MIGRATE_LOG_WARNING, "version %llu step %zu: %s", (unsigned long long)r->v->id,
+		     orig->index + 1, msg);
+	migrate__emit(r, MIGRATE_EVENT_WARNING, (int)orig->index, orig->op, 0, -1, msg);
+}
+
 /* Reverts plan step i (0-based) of the current version: its inverse steps, then the journal. */
 static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
@@ -571,6 +592,7 @@ static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 		if (step_no_txn(r, inv->steps[k]))
 			group = false;
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
+	warn_lossy_down(r, orig, inv);
 	if (group && (rc = txn(r, r->t->driver->begin)))
 		return rc;
 	if (orig->op == MIGRATE_OP_CUSTOM && !inv->replaced)
