@@ -72,9 +72,17 @@ static int assignments(migrate_sql_t *q, const bson_t *step, migrate_error_t *er
 	return 0;
 }
 
-int migrate__sql_set_clause(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
 {
-	return is_map(step) ? map_case(q, step, err) : assignments(q, step, err);
+	int rc;
+
+	migrate__sql_append(q, "UPDATE ");
+	migrate__sql_ident(q, migrate__doc_str(step, "table"));
+	migrate__sql_append(q, " SET ");
+	if ((rc = is_map(step) ? map_case(q, step, err) : assignments(q, step, err)))
+		return rc;
+	migrate__sql_append(q, " WHERE ");
+	return 0;
 }
 
 int migrate__sql_row_filter(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
