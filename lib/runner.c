@@ -575,8 +575,8 @@ static void warn_lossy_down(migrate_run *r, const migrate_step_t *orig, const in
 		return;
 	snprintf(msg, sizeof msg, "%s%s%s: its down does not restore %s", spec->name, table ? " of " : "",
 		 table ? table : "", spec->loses);
-	migrate__log(MIGRATE_LOG_WARNING, "version %llu step %zu: %s", (unsigned long long)r->v->id,
-		     orig->index + 1, msg);
+	migrate__log(MIGRATE_LOG_WARNING, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
+		     msg);
 	migrate__emit(r, MIGRATE_EVENT_WARNING, (int)orig->index, orig->op, 0, -1, msg);
 }
 

@@ -121,28 +121,13 @@ static void reserve(migrate_sql_t *q, uint32_t n)
 	q->nparams = n;
 }
 
-/* "k1", "k2" or b._migrate_k0, b._migrate_k1 ... */
-static void pk_list(batch_t *b, migrate_sql_t *q, const char *prefix, int alias)
-{
-	size_t i;
-
-	for (i = 0; i < b->npk; i++) {
-		if (i)
-			migrate__sql_append(q, ", ");
-		if (alias)
-			migrate__sql_printf(q, "%s_migrate_k%zu", prefix, i);
-		else
-			migrate__sql_ident(q, b->pk[i]);
-	}
-}
-
 /* ("k1", "k2") > ($1, $2) AND, the keyset condition of every batch after the first. */
 static void after_key(batch_t *b, migrate_sql_t *q)
 {
 	size_t i;
 
 	migrate__sql_append(q, "(");
-	pk_list(b, q, "", 0);
+	migrate__sql_ident_list(q, b->pk, b->npk, "");
 	migrate__sql_append(q, ") > (");
 	for (i = 0; i < b->npk; i++)
 		migrate__sql_printf(q, "%s$%zu", i ? ", " : "", i + 1);
@@ -170,13 +155,7 @@ static int key_query(batch_t *b, migrate_sql_t *q, int with_key, int desc, migra
 	if ((rc = migrate__sql_row_filter(q, b->doc, err)))
 		return rc;
 	migrate__sql_append(q, " ORDER BY ");
-	for (i = 0; i < b->npk; i++) {
-		if (i)
-			migrate__sql_append(q, ", ");
-		migrate__sql_ident(q, b->pk[i]);
-		if (desc)
-			migrate__sql_append(q, " DESC");
-	}
+	migrate__sql_ident_list(q, b->pk, b->npk, desc ? " DESC" : "");
 	return 0;
 }
 
@@ -218,7 +197,7 @@ static int update_of(batch_t *b, migrate_sql_t *q, const char *range_sep, void (
 {
 	int rc;
 
-	if ((rc = migrate__sql_update_head(q, b->table, b->doc, err)))
+	if ((rc = migrate__sql_update_head(q, b->doc, err)))
 		return rc;
 	if (range) {
 		range(b, q);
@@ -233,7 +212,7 @@ static void key_upto(batch_t *b, migrate_sql_t *q, uint32_t first)
 	uint32_t i;
 
 	migrate__sql_append(q, "(");
-	pk_list(b, q, "", 0);
+	migrate__sql_ident_list(q, b->pk, b->npk, "");
 	migrate__sql_append(q, ") <= (");
 	for (i = 0; i < b->npk; i++)
 		migrate__sql_printf(q, "%s$%u", i ? ", " : "", first + i);

@@ -72,6 +72,18 @@ void migrate__sql_ident(migrate_sql_t *q, const char *name)
 	migrate__sql_quote_ident(q->text, name);
 }
 
+void migrate__sql_ident_list(migrate_sql_t *q, char *const *names, size_t n, const char *suffix)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, names[i]);
+		migrate__sql_append(q, suffix);
+	}
+}
+
 int migrate__sql_quote_string(migrate_buf_t *out, const char *s, size_t len, migrate_error_t *err)
 {
 	size_t i;

@@ -2,9 +2,10 @@
  * Shared SQL lowering for the SQL drivers (SQLite, PostgreSQL).
  *
  * A dialect describes what differs between databases: placeholders,
- * portable types, defaults, literals, and two hooks (array lengths, enum
- * columns). A migrate_sql_t is a statement under construction: its text and
- * the values bound to its placeholders, in order. The lowering helpers append
+ * portable types, defaults, literals, casts to text, and three hooks (array
+ * lengths, enum columns, the catalog query of assert exists). A
+ * migrate_sql_t is a statement under construction: its text and the values
+ * bound to its placeholders, in order. The lowering helpers append
  * to one and never splice a value into the text, except in literal mode,
  * which exists for the places where a database cannot take parameters (DDL
  * defaults, partial index predicates); there values are rendered as
@@ -102,6 +103,8 @@ void migrate__sql_printf(migrate_sql_t *q, const char *fmt, ...)
 	;
 /* Appends a quoted identifier: "na""me". */
 void migrate__sql_ident(migrate_sql_t *q, const char *name);
+/* Appends "a"<suffix>, "b"<suffix> ... for n names (key lists, ORDER BY). */
+void migrate__sql_ident_list(migrate_sql_t *q, char *const *names, size_t n, const char *suffix);
 /* The same on a plain string. */
 void migrate__sql_quote_ident(migrate_buf_t *out, const char *name);
 /* Appends a quoted string literal: 'it''s'. MIGRATE_EPLAN if `s` holds a NUL. */
@@ -142,11 +145,12 @@ int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, m
 
 /*
  * backfill and map_values (docs/steps.md) read `step`, their document. The
- * head of their UPDATE, up to the conditions: UPDATE "table" SET
- * "col" = <expression>, ... (backfill) or "col" = CASE WHEN "col" = <old>
- * THEN <new> ... ELSE "col" END (map_values) WHERE
+ * head of their UPDATE, up to its WHERE: UPDATE "t" SET "col" = <expression>,
+ * ... for backfill; SET "col" = CASE WHEN "col" = <old> THEN <new> ... ELSE
+ * "col" END for map_values. The caller appends its key range, if any, and
+ * migrate__sql_row_filter.
  */
-int migrate__sql_update_head(migrate_sql_t *q, const char *table, const bson_t *step, migrate_error_t *err);
+int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
 
 /*
  * The rows they update, as a boolean expression: the step's `where` (or

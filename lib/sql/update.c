@@ -70,12 +70,12 @@ static int assignments(migrate_sql_t *q, const bson_t *step, migrate_error_t *er
 	return 0;
 }
 
-int migrate__sql_update_head(migrate_sql_t *q, const char *table, const bson_t *step, migrate_error_t *err)
+int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
 {
 	int rc;
 
 	migrate__sql_append(q, "UPDATE ");
-	migrate__sql_ident(q, table);
+	migrate__sql_ident(q, migrate__doc_str(step, "table"));
 	migrate__sql_append(q, " SET ");
 	if ((rc = is_map(step) ? map_case(q, step, err) : assignments(q, step, err)))
 		return rc;

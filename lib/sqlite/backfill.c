@@ -96,19 +96,10 @@ static int choose_key(batch_t *b, migrate_error_t *err)
 
 static void key_list(migrate_sql_t *q, const batch_t *b, bool desc)
 {
-	int i;
-
-	if (b->rowid) {
+	if (b->rowid)
 		migrate__sql_printf(q, "%s%s", b->rowid, desc ? " DESC" : "");
-		return;
-	}
-	for (i = 0; i < b->npk; i++) {
-		if (i)
-			migrate__sql_append(q, ", ");
-		migrate__sql_ident(q, b->pk[i]);
-		if (desc)
-			migrate__sql_append(q, " DESC");
-	}
+	else
+		migrate__sql_ident_list(q, b->pk, (size_t)b->npk, desc ? " DESC" : "");
 }
 
 /* The key as one comparable value: rowid, "a" or the row value ("a", "b"). */
@@ -216,7 +207,7 @@ static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, m
 {
 	int rc;
 
-	if ((rc = migrate__sql_update_head(q, b->table, b->step, err)))
+	if ((rc = migrate__sql_update_head(q, b->step, err)))
 		return rc;
 	return conditions(q, b, last, true, err);
 }
