@@ -1124,7 +1124,13 @@ def case_sqlite_empty_down():
     r = expect(mig(url, plan, "down", "0"), 0, "step 1/1 backfill: nothing ran (its down is empty)",
                "1 version reverted")
     check("done in" not in r.out, repr(r))
+    # The values the backfill overwrote stay overwritten: said out loud, not only "nothing ran".
+    check("migrate: warning: backfill of t: its down does not restore the values it overwrote" in r.err, repr(r))
     check(sq(db, "SELECT DISTINCT x FROM t") == [(2,)] and applied_ids(db) == [], "x stays 2, the history is gone")
+    expect(mig(url, plan, "up"), 0, "1 version applied")
+    doc = mig_json(url, plan, "down", "0")
+    warnings = [e for e in doc["events"] if e.get("event") == "warning"]
+    check(any("does not restore the values it overwrote" in w["message"] for w in warnings), repr(doc))
     code, out = run_on_pty(["--url", url, "--plan", plan, "up"])
     code, out = run_on_pty(["--url", url, "--plan", plan, "down", "0"])
     check(code == 0 and "nothing ran (its down is empty)" in out and "done in" not in out, repr(out))
