@@ -372,6 +372,12 @@ migrate_step_t *migrate__step_new(const bson_t *doc);
 void migrate__step_destroy(migrate_step_t *step);
 /* Appends a validated step to a version (takes ownership of `step`). */
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);
+/*
+ * An assert step's kind ("count", "unique", "no_match", "exists", "sql" or
+ * "command"), NULL if none; `arg` (may be NULL) receives its object,
+ * borrowed, or an empty document for sql.
+ */
+const char *migrate__assert_kind(const bson_t *step, bson_t *arg);
 /* Does count `n` meet an assert step's `expect`? `desc` receives the expectation ("= 3"). */
 bool migrate__expect_holds(const bson_t *step, int64_t n, char *desc, size_t size);
 /* "version 3 (name), step 2 (create_table)" */

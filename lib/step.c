@@ -973,6 +973,20 @@ char *migrate_step_to_json(const migrate_step_t *step)
 	return out;
 }
 
+const char *migrate__assert_kind(const bson_t *step, bson_t *arg)
+{
+	static const char *const kinds[] = {"count", "unique", "no_match", "exists", "sql", "command", NULL};
+	int i;
+
+	for (i = 0; kinds[i]; i++)
+		if (bson_has_field(step, kinds[i])) {
+			if (arg && !migrate__doc_sub(step, kinds[i], arg))
+				bson_init(arg);
+			return kinds[i];
+		}
+	return NULL;
+}
+
 /*
  * An assert's `expect`: an integer, or {"$op": integer} with one of $eq $ne
  * $lt $lte $gt $gte (validation guarantees the shape). `desc` receives the

@@ -8,19 +8,6 @@
 
 #include "mongo_int.h"
 
-static const char *kinds[] = {"count", "unique", "no_match", "exists", "command", "sql", NULL};
-
-static const char *assert_kind(const bson_t *step, bson_t *arg)
-{
-	for (int i = 0; kinds[i]; i++)
-		if (bson_has_field(step, kinds[i])) {
-			if (!migrate__doc_sub(step, kinds[i], arg))
-				bson_init(arg);
-			return kinds[i];
-		}
-	return NULL;
-}
-
 /* The columns of a unique assertion become keys and "$column" paths of a $group: fields, not paths. */
 static int check_unique_columns(const bson_t *arg, migrate_error_t *err)
 {
@@ -42,7 +29,7 @@ static int check_unique_columns(const bson_t *arg, migrate_error_t *err)
 int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err)
 {
 	bson_t arg, where;
-	const char *kind = assert_kind(step, &arg);
+	const char *kind = migrate__assert_kind(step, &arg);
 	int rc;
 
 	if (!strcmp(kind, "sql"))
@@ -274,7 +261,7 @@ static int assert_command(mongo_conn_t *c, const bson_t *step, const bson_t *arg
 int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err)
 {
 	bson_t arg;
-	const char *kind = assert_kind(step, &arg);
+	const char *kind = migrate__assert_kind(step, &arg);
 
 	if (!strcmp(kind, "count"))
 		return assert_count(c, step, &arg, err);
@@ -293,7 +280,7 @@ int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *
 int migrate__mongo_render_assert(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
 {
 	bson_t arg, q;
-	const char *kind = assert_kind(step, &arg);
+	const char *kind = migrate__assert_kind(step, &arg);
 	int rc = 0;
 
 	if (!kind)

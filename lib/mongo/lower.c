@@ -584,13 +584,9 @@ static int each_command(mongo_conn_t *c, const bson_t *s, command_fn fn, void *c
 		bson_init_static(&cmd, data, len);
 		return fn(c, &cmd, ctx, err);
 	}
-	if (!BSON_ITER_HOLDS_ARRAY(&it))
-		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "command: up must be an object or array");
+	/* Validation made `up` an object or an array of objects. */
 	bson_iter_recurse(&it, &arr);
 	while (rc == 0 && bson_iter_next(&arr)) {
-		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
-			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "command: up[%s] is not an object",
-					    bson_iter_key(&arr));
 		bson_iter_document(&arr, &len, &data);
 		bson_init_static(&cmd, data, len);
 		rc = fn(c, &cmd, ctx, err);

@@ -10,17 +10,6 @@
 
 #include "pg.h"
 
-static const char *kind_of(const bson_t *doc)
-{
-	static const char *const kinds[] = {"count", "unique", "no_match", "exists", "sql", "command", NULL};
-	int i;
-
-	for (i = 0; kinds[i]; i++)
-		if (bson_has_field(doc, kinds[i]))
-			return kinds[i];
-	return NULL;
-}
-
 static int failed(migrate_error_t *err, const bson_t *doc, const char *table, const char *fmt, const char *a,
 		  const char *b)
 {
@@ -147,7 +136,7 @@ static int expect_value(const PGresult *res, const bson_t *doc, migrate_buf_t *f
 
 int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *out, migrate_error_t *err)
 {
-	const char *kind = kind_of(doc);
+	const char *kind = migrate__assert_kind(doc, NULL);
 	migrate_sql_t q;
 	int rc;
 
@@ -168,7 +157,7 @@ int migrate__pg_render_assert(pg_target_t *t, const bson_t *doc, migrate_buf_t *
 
 int migrate__pg_assert(pg_target_t *t, const bson_t *doc, migrate_error_t *err)
 {
-	const char *kind = kind_of(doc);
+	const char *kind = migrate__assert_kind(doc, NULL);
 	bson_t sub;
 	migrate_sql_t q;
 	PGresult *res = NULL;

@@ -39,18 +39,6 @@ int migrate__sq_exists_query(migrate_sql_t *q, const char *table, const char *co
 	return 0;
 }
 
-/* The assertion's kind (count, no_match, unique or exists) and its object. */
-static const char *kind_of(const bson_t *step, bson_t *arg)
-{
-	static const char *const kinds[] = {"count", "no_match", "unique", "exists", NULL};
-	int i;
-
-	for (i = 0; kinds[i]; i++)
-		if (migrate__doc_sub(step, kinds[i], arg))
-			return kinds[i];
-	return NULL;
-}
-
 /* The answer as one integer: unique counts the groups of rows sharing values. */
 static int build(migrate_sql_t *q, const char *kind, const bson_t *arg, migrate_error_t *err)
 {
@@ -149,7 +137,7 @@ int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf
 		return assert_sql(c, step, err);
 	}
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
-	if ((rc = build(&q, kind_of(step, &sub), &sub, err)))
+	if ((rc = build(&q, migrate__assert_kind(step, &sub), &sub, err)))
 		goto cleanup;
 	if (render) {
 		migrate_buf_append(out, "-- assert:\n");
