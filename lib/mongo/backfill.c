@@ -464,29 +464,17 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 	return 0;
 }
 
-int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+/* Runs (exec) or renders (out) the step; a render also says what each count expression asks per batch. */
+static int backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	backfill_t bf;
 	int rc;
 
 	migrate__mongo_batch_init(&b, c, step, "backfill");
-	rc = setup_backfill(&b, &bf, err);
-	if (rc == 0)
+	if ((rc = setup_backfill(&b, &bf, err)) == 0 && !out)
 		rc = migrate__mongo_run_batches(&b, exec, err);
-	backfill_free(&bf);
-	migrate__mongo_batch_free(&b);
-	return rc;
-}
-
-int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
-{
-	batch_t b;
-	backfill_t bf;
-	int rc;
-
-	migrate__mongo_batch_init(&b, c, step, "backfill");
-	if ((rc = setup_backfill(&b, &bf, err)) == 0) {
+	else if (rc == 0) {
 		rc = migrate__mongo_render_batch(&b, out, err);
 		for (size_t i = 0; rc == 0 && i < bf.n; i++)
 			if (bf.e[i].kind == EXPR_COUNT)
@@ -499,4 +487,14 @@ int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_
 	backfill_free(&bf);
 	migrate__mongo_batch_free(&b);
 	return rc;
+}
+
+int migrate__mongo_backfill(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return backfill(c, step, exec, NULL, err);
+}
+
+int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
+{
+	return backfill(c, step, NULL, out, err);
 }

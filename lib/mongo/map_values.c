@@ -148,21 +148,9 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 	return rc;
 }
 
-int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
-{
-	batch_t b;
-	map_values_t m;
-	int rc;
-
-	migrate__mongo_batch_init(&b, c, step, "map_values");
-	rc = setup_map_values(&b, &m, err);
-	if (rc == 0)
-		rc = migrate__mongo_run_batches(&b, exec, err);
-	migrate__mongo_batch_free(&b);
-	return rc;
-}
-
-int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
+/* Runs (exec) or renders (out) the step. */
+static int map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_buf_t *out,
+		      migrate_error_t *err)
 {
 	batch_t b;
 	map_values_t m;
@@ -170,7 +158,17 @@ int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrat
 
 	migrate__mongo_batch_init(&b, c, step, "map_values");
 	if ((rc = setup_map_values(&b, &m, err)) == 0)
-		rc = migrate__mongo_render_batch(&b, out, err);
+		rc = out ? migrate__mongo_render_batch(&b, out, err) : migrate__mongo_run_batches(&b, exec, err);
 	migrate__mongo_batch_free(&b);
 	return rc;
+}
+
+int migrate__mongo_map_values(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err)
+{
+	return map_values(c, step, exec, NULL, err);
+}
+
+int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
+{
+	return map_values(c, step, NULL, out, err);
 }
