@@ -8,6 +8,7 @@
  *   cli_probe URL sql QUERY   {"rows": [[text or null, ...], ...]}       (PostgreSQL)
  *   cli_probe URL find COLL   {"documents": [...]} in _id order          (MongoDB)
  *   cli_probe URL dropdb      drops the database                         (MongoDB)
+ *   cli_probe URL command JSON  runs a database command, prints its reply   (MongoDB)
  *
  * Exit status: 0, or 1 with a message on stderr.
  */
@@ -283,7 +284,21 @@ static int mongo_main(const char *url, const char *what, const char *arg)
 		rc = mongo_tables(db);
 	else if (strcmp(what, "find") == 0 && arg)
 		rc = mongo_find(db, arg);
-	else if (strcmp(what, "dropdb") == 0) {
+	else if (strcmp(what, "command") == 0 && arg) {
+		bson_t *cmd = bson_new_from_json((const uint8_t *)arg, -1, &e), reply;
+		rc = cmd && mongoc_database_command_simple(db, cmd, NULL, &reply, &e) ? 0 : 1;
+		if (rc)
+			fprintf(stderr, "cli_probe: command %s: %s\n", arg, e.message);
+		else {
+			char *json = bson_as_relaxed_extended_json(&reply, NULL);
+			printf("%s\n", json);
+			bson_free(json);
+		}
+		if (cmd) {
+			bson_destroy(&reply);
+			bson_destroy(cmd);
+		}
+	} else if (strcmp(what, "dropdb") == 0) {
 		rc = mongoc_database_drop(db, &e) ? 0 : 1;
 		if (rc)
 			fprintf(stderr, "cli_probe: dropDatabase: %s\n", e.message);

@@ -1340,6 +1340,37 @@ def case_mongo_seed004():
     check(not {"chat_sessions", "chat_messages", "token_usage", "message_votes"} & set(t), repr(t))
 
 
+def case_mongo_seed004_history_as_the_guide():
+    """Seed 004 to the letter: the history is the collection `migration_history`
+    (migrate_history= in the URL), its record is named create_chat_collections,
+    and the guide's troubleshooting (drop the four collections, deleteMany the
+    record by name, run again) applies the version again."""
+    chat = ("chat_sessions", "chat_messages", "token_usage", "message_votes")
+    url = mongo_db("cli_seed004_history")
+    hurl = url + "&migrate_history=migration_history"
+    p = plan_path("004_chat_collections.mongo.json")
+    expect(mig(hurl, p, "up"), 0, "1 version applied")
+    t = probe(url, "tables")["tables"]
+    check("migration_history" in t and "_migrate_history" not in t, repr(sorted(t)))
+    docs = probe(url, "find", "migration_history")["documents"]
+    check(len(docs) == 1 and docs[0]["name"] == "create_chat_collections" and docs[0]["state"] == "applied",
+          repr(docs))
+    expect(mig(hurl, p, "status"), 0, "create_chat_collections")
+    for c in chat:
+        probe(url, "command", json.dumps({"drop": c}), parse=False)
+    probe(url, "command", json.dumps({"delete": "migration_history",
+                                      "deletes": [{"q": {"name": "create_chat_collections"}, "limit": 0}]}),
+          parse=False)
+    check(probe(url, "find", "migration_history")["documents"] == [], "the record is gone")
+    expect(mig(hurl, p, "up"), 0, "1 version applied")
+    t = probe(url, "tables")["tables"]
+    check(all(c in t for c in chat), repr(sorted(t)))
+    r = mig(url + "&migrate_histroy=x", p, "status")
+    check(r.code != 0 and "unknown option migrate_histroy" in r.err, repr(r))
+    r = mig(url + "&migrate_history=bad$name", p, "status")
+    check(r.code != 0 and "migrate_history must name a collection" in r.err, repr(r))
+
+
 def case_mongo_quiet_beside_stale_mongoc_segment():
     """libmongoc's counters warning stays out of -q on MongoDB too, and so
     does its endSessions warning at disconnect from FerretDB (libmongoc's log

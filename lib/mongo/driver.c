@@ -3,14 +3,57 @@
  * driver owns the client) or around an application's mongoc_client_t
  * (borrowed, never destroyed).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "migrate/mongo.h"
 #include "mongo_int.h"
 
+/*
+ * libmigrate's own URL parameters (migrate_history=<collection>) are taken
+ * out of the query before libmongoc sees it: *rest is the URL without them
+ * (caller frees), `history` the collection named (unchanged when absent).
+ * Any other migrate_* parameter is refused.
+ */
+static int take_options(const char *url, const char *safe, char **rest, char *history, size_t size,
+			migrate_error_t *err)
+{
+	const char *q = strchr(url, '?'), *p, *end;
+	migrate_buf_t *out = migrate__buf_new(NULL);
+	bool first = true;
+	int rc = 0;
+
+	migrate_buf_append_n(out, url, q ? (size_t)(q - url) : strlen(url));
+	for (p = q ? q + 1 : NULL; p && *p && rc == 0; p = end ? end + 1 : NULL) {
+		size_t n;
+		end = strchr(p, '&');
+		n = end ? (size_t)(end - p) : strlen(p);
+		if (n > 16 && strncmp(p, "migrate_history=", 16) == 0) {
+			if (migrate__url_decode_query(p + 16, n - 16, history, size) < 0 ||
+			    migrate__mongo_check_collection(history, "migrate_history", NULL) != 0)
+				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+						  "MongoDB URL %s: migrate_history must name a collection", safe);
+		} else if (n >= 8 && strncmp(p, "migrate_", 8) == 0) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history)", safe,
+					  (int)strcspn(p, "=&"), p);
+		} else if (n > 0) {
+			migrate_buf_append(out, first ? "?" : "&");
+			migrate_buf_append_n(out, p, n);
+			first = false;
+		}
+	}
+	if (rc == 0 && !(*rest = migrate__buf_free(out, false)))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	if (rc)
+		migrate__buf_free(out, true);
+	return rc;
+}
+
 static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 {
-	char safe[512];
+	char safe[512], history[128], *rest = NULL;
 	mongoc_uri_t *uri;
 	mongoc_client_t *client;
 	mongo_conn_t *c = NULL;
@@ -22,7 +65,12 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	migrate__mongo_init_once();
 	migrate__mongo_route_log_once();
 	migrate__redact_url(url, safe, sizeof(safe));
-	if (!(uri = mongoc_uri_new_with_error(url, &e)))
+	snprintf(history, sizeof history, "%s", MONGO_HISTORY);
+	if ((rc = take_options(url, safe, &rest, history, sizeof history, err)))
+		return rc;
+	uri = mongoc_uri_new_with_error(rest, &e);
+	free(rest);
+	if (!uri)
 		/* mongoc's reason may quote a part of the URL: migrate_target_open()
 		 * scrubs the URL's password and secret parameters from the message. */
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL, "bad MongoDB URL %s: %s", safe,
@@ -51,6 +99,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 		return rc;
 	}
 	mongoc_uri_destroy(uri);
+	snprintf(c->history, sizeof c->history, "%s", history);
 	/* Connect now, so that a wrong address fails here with a clear error. */
 	ping = BCON_NEW("ping", BCON_INT32(1));
 	if (!migrate__mongo_run(c, ping, NULL, &e)) {

@@ -1,6 +1,6 @@
 /*
  * The history on MongoDB: one document per (plan, version) in
- * `_migrate_history`, unique on {plan, version}, with the fields of every
+ * `_migrate_history` (or the collection a URL's migrate_history names), unique on {plan, version}, with the fields of every
  * driver's history. Writes use majority write concern and are fenced by
  * the plan's lock: a run that no longer owns the lock cannot write.
  */
@@ -26,12 +26,12 @@ int migrate__mongo_history_ensure(void *conn, migrate_error_t *err)
 	bson_t *cmd;
 	int rc;
 
-	if ((rc = create_collection(c, MONGO_HISTORY, err)) || (rc = create_collection(c, MONGO_LOCKS, err)))
+	if ((rc = create_collection(c, c->history, err)) || (rc = create_collection(c, MONGO_LOCKS, err)))
 		return rc;
-	cmd = BCON_NEW("createIndexes", BCON_UTF8(MONGO_HISTORY), "indexes", "[", "{", "key", "{", "plan",
+	cmd = BCON_NEW("createIndexes", BCON_UTF8(c->history), "indexes", "[", "{", "key", "{", "plan",
 		       BCON_INT32(1), "version", BCON_INT32(1), "}", "name", BCON_UTF8("plan_version"), "unique",
 		       BCON_BOOL(true), "}", "]");
-	rc = migrate__mongo_command(c, cmd, NULL, "createIndexes on " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "createIndexes on the history", err);
 	bson_destroy(cmd);
 	return rc;
 }
@@ -56,7 +56,7 @@ static int64_t doc_time(const bson_t *doc, const char *key)
 int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
 {
 	mongo_conn_t *c = conn;
-	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, MONGO_HISTORY);
+	mongoc_collection_t *coll = mongoc_database_get_collection(c->db, c->history);
 	bson_t *q = BCON_NEW("plan", BCON_UTF8(plan));
 	/* One round trip for a whole plan's history (up to the 16 MB reply limit). */
 	bson_t *opts = BCON_NEW("sort", "{", "version", BCON_INT32(1), "}", "batchSize", BCON_INT32(100000));
@@ -64,7 +64,7 @@ int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn 
 	const bson_t *doc;
 	int rc = 0;
 
-	migrate__mongo_log_command("find " MONGO_HISTORY, q);
+	migrate__mongo_log_command("find (history)", q);
 	cur = mongoc_collection_find_with_opts(coll, q, opts, NULL);
 	while (rc == 0 && mongoc_cursor_next(cur, &doc)) {
 		migrate_record_t r;
@@ -84,7 +84,7 @@ int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn 
 		rc = fn(&r, ctx);
 	}
 	if (rc == 0)
-		rc = migrate__mongo_cursor_error(cur, "reading " MONGO_HISTORY, err);
+		rc = migrate__mongo_cursor_error(cur, "reading the history", err);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	bson_destroy(q);
@@ -140,11 +140,11 @@ int migrate__mongo_history_write(void *conn, const char *plan, const migrate_rec
 	if ((rc = migrate__mongo_lock_fence(c, plan, err)))
 		return rc;
 	record_doc(&doc, plan, record);
-	cmd = BCON_NEW("update", BCON_UTF8(MONGO_HISTORY), "updates", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
+	cmd = BCON_NEW("update", BCON_UTF8(c->history), "updates", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
 		       "version", BCON_INT64((int64_t)record->version), "}", "u", "{", "$set", BCON_DOCUMENT(&doc), "}",
 		       "upsert", BCON_BOOL(true), "multi", BCON_BOOL(true), "}", "]", "writeConcern", "{", "w",
 		       BCON_UTF8("majority"), "}");
-	rc = migrate__mongo_command(c, cmd, NULL, "writing " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "writing the history", err);
 	bson_destroy(cmd);
 	bson_destroy(&doc);
 	return rc;
@@ -158,10 +158,10 @@ int migrate__mongo_history_delete(void *conn, const char *plan, uint64_t version
 
 	if ((rc = migrate__mongo_lock_fence(c, plan, err)))
 		return rc;
-	cmd = BCON_NEW("delete", BCON_UTF8(MONGO_HISTORY), "deletes", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
+	cmd = BCON_NEW("delete", BCON_UTF8(c->history), "deletes", "[", "{", "q", "{", "plan", BCON_UTF8(plan),
 		       "version", BCON_INT64((int64_t)version), "}", "limit", BCON_INT32(0), "}", "]", "writeConcern",
 		       "{", "w", BCON_UTF8("majority"), "}");
-	rc = migrate__mongo_command(c, cmd, NULL, "deleting from " MONGO_HISTORY, err);
+	rc = migrate__mongo_command(c, cmd, NULL, "deleting from the history", err);
 	bson_destroy(cmd);
 	return rc;
 }

@@ -66,6 +66,7 @@ typedef struct mongo_conn {
 	mongoc_database_t *db;
 	mongo_caps_t caps;
 	mongo_lock_t lock;
+	char history[128]; /* the history collection: MONGO_HISTORY or the URL's migrate_history */
 } mongo_conn_t;
 
 /* ---- conn.c ---- */
