@@ -16,18 +16,7 @@
 
 cmake_minimum_required(VERSION 3.22)
 
-function(fail msg)
-  message(FATAL_ERROR "${msg}")
-endfunction()
-
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    string(JOIN " " cmd ${ARGN})
-    fail("${what} failed (${rc}):\n  ${cmd}\n${out}")
-  endif()
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 # The .pc file of an installed module.
 function(pc_file module out)

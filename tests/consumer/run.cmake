@@ -17,19 +17,7 @@
 
 cmake_minimum_required(VERSION 3.16)
 
-function(fail msg)
-  message(FATAL_ERROR "${msg}")
-endfunction()
-
-# Runs a command; fails the test with its output unless it exits with 0.
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(NOT rc EQUAL 0)
-    string(JOIN " " cmd ${ARGN})
-    fail("${what} failed (${rc}):\n  ${cmd}\n${out}")
-  endif()
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 
 # The DT_NEEDED entries of an ELF file.
 function(needed_libraries file out)
