@@ -36,8 +36,8 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 						  "MongoDB URL %s: migrate_history must name a collection", safe);
 		} else if (n >= 8 && strncmp(p, "migrate_", 8) == 0) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history)", safe,
-					  (int)strcspn(p, "=&"), p);
+					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history)",
+					  safe, (int)strcspn(p, "=&"), p);
 		} else if (n > 0) {
 			migrate_buf_append(out, first ? "?" : "&");
 			migrate_buf_append_n(out, p, n);

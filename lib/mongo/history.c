@@ -1,8 +1,8 @@
 /*
  * The history on MongoDB: one document per (plan, version) in
- * `_migrate_history` (or the collection a URL's migrate_history names), unique on {plan, version}, with the fields of every
- * driver's history. Writes use majority write concern and are fenced by
- * the plan's lock: a run that no longer owns the lock cannot write.
+ * `_migrate_history` (or the collection a URL's migrate_history names), unique on {plan, version}, with the fields of
+ * every driver's history. Writes use majority write concern and are fenced by the plan's lock: a run that no longer
+ * owns the lock cannot write.
  */
 #include <string.h>
 
@@ -28,9 +28,9 @@ int migrate__mongo_history_ensure(void *conn, migrate_error_t *err)
 
 	if ((rc = create_collection(c, c->history, err)) || (rc = create_collection(c, MONGO_LOCKS, err)))
 		return rc;
-	cmd = BCON_NEW("createIndexes", BCON_UTF8(c->history), "indexes", "[", "{", "key", "{", "plan",
-		       BCON_INT32(1), "version", BCON_INT32(1), "}", "name", BCON_UTF8("plan_version"), "unique",
-		       BCON_BOOL(true), "}", "]");
+	cmd = BCON_NEW("createIndexes", BCON_UTF8(c->history), "indexes", "[", "{", "key", "{", "plan", BCON_INT32(1),
+		       "version", BCON_INT32(1), "}", "name", BCON_UTF8("plan_version"), "unique", BCON_BOOL(true), "}",
+		       "]");
 	rc = migrate__mongo_command(c, cmd, NULL, "createIndexes on the history", err);
 	bson_destroy(cmd);
 	return rc;
