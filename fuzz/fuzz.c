@@ -51,7 +51,7 @@ static void check_one(migrate_target_t *t, const migrate_step_t *s)
 {
 	migrate_error_t err;
 
-	if (!t->driver->check_step || strcmp(s->op, "custom") == 0)
+	if (!t->driver->check_step || s->op == MIGRATE_OP_CUSTOM)
 		return;
 	memset(&err, 0, sizeof err);
 	if (t->driver->check_step(t->conn, s, &err) != 0)
@@ -129,7 +129,7 @@ void fuzz_render_steps(migrate_target_t *t, const migrate_plan_t *plan)
 		for (j = 0; j < v->nsteps; j++) {
 			const migrate_step_t *s = v->steps[j];
 			migrate_buf_t *out;
-			if (strcmp(s->op, "custom") == 0 ||
+			if (s->op == MIGRATE_OP_CUSTOM ||
 			    (t->driver->check_step && t->driver->check_step(t->conn, s, &err) != 0))
 				continue;
 			out = migrate__buf_new(NULL);
