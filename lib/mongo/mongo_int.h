@@ -1,7 +1,7 @@
 /*
  * The MongoDB driver's internals, shared by the files of lib/mongo/:
  * connection and capabilities (conn.c), names and filters (names.c), step
- * lowering (steps.c, batch.c, assert.c), history (history.c), lease lock
+ * lowering (lower.c, batch.c, assert.c), history (history.c), lease lock
  * (lock.c) and the driver table (driver.c).
  */
 #ifndef MIGRATE_MONGO_INT_H
@@ -128,7 +128,7 @@ int migrate__mongo_filter(const bson_t *where, bson_t *out, migrate_error_t *err
 /* Checks the fields a filter names. */
 int migrate__mongo_check_filter(const bson_t *where, migrate_error_t *err);
 
-/* ---- steps.c ---- */
+/* ---- lower.c ---- */
 int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err);
 unsigned migrate__mongo_step_flags(void *conn, const migrate_step_t *step);
 int migrate__mongo_render_step(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
