@@ -561,20 +561,30 @@ static uint32_t steps_in_effect(const migrate__rec *rec, const migrate_version_t
 }
 
 /*
- * A step that destroyed data (a drop, a backfill, a map) and is reverted
- * by an explicit or empty down rather than its computed inverse leaves that
- * data as it is: say so, as a warning event, before it runs.
+ * What reverting `s` leaves as it is ("the values it overwrote"), or NULL
+ * when its down gives it back: a step that destroys data (a drop, a
+ * backfill, a map) reverted by an explicit or empty down (its own, or its
+ * version's when `version_down`) instead of its computed inverse.
  */
+static const char *lossy_down(const migrate_step_t *s, bool version_down)
+{
+	const migrate__op_spec *spec = &migrate__ops[s->op];
+
+	if (!spec->loses || (!version_down && spec->inverse && !bson_has_field(&s->doc, "down")))
+		return NULL;
+	return spec->loses;
+}
+
+/* Before such a step is reverted: a warning event (and a log line) says what stays. */
 static void warn_lossy_down(migrate_run *r, const migrate_step_t *orig, const inverse_set *inv)
 {
-	const migrate__op_spec *spec = &migrate__ops[orig->op];
-	const char *table = migrate__doc_str(&orig->doc, "table");
+	const char *table = migrate__doc_str(&orig->doc, "table"), *loses = lossy_down(orig, inv->replaced);
 	char msg[300];
 
-	if (!spec->loses || (!inv->replaced && spec->inverse && !bson_has_field(&orig->doc, "down")))
+	if (!loses)
 		return;
-	snprintf(msg, sizeof msg, "%s%s%s: its down does not restore %s", spec->name, table ? " of " : "",
-		 table ? table : "", spec->loses);
+	snprintf(msg, sizeof msg, "%s%s%s: its down does not restore %s", migrate__ops[orig->op].name,
+		 table ? " of " : "", table ? table : "", loses);
 	migrate__log(MIGRATE_LOG_WARNING, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     msg);
 	migrate__emit(r, MIGRATE_EVENT_WARNING, (int)orig->index, orig->op, 0, -1, msg);
@@ -891,7 +901,11 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 				   rec ? " (resuming)" : "");
 		for (j = rec ? rec->steps_done : 0; j < v->nsteps && rc == 0; j++) {
 			const migrate_step_t *s = v->steps[j];
+			const char *loses = lossy_down(s, v->down != NULL);
 			migrate_buf_printf(text, "-- step %zu: %s\n", j + 1, migrate__ops[s->op].name);
+			/* Said before it runs: a revert will not give this back. */
+			if (loses)
+				migrate_buf_printf(text, "-- its down does not restore %s\n", loses);
 			if (s->op == MIGRATE_OP_CUSTOM)
 				migrate_buf_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
 						   migrate__doc_str(&s->doc, "name"),
