@@ -1,8 +1,11 @@
 /*
  * migrate_buf_t: the growable string that drivers render statements into
- * and that the library builds SQL, JSON and messages in. An allocation
- * failure is sticky: the buffer keeps what it had, marks itself failed and
- * ignores later appends, so a caller checks once, at the end.
+ * and that the library builds SQL, JSON and messages in. A failed
+ * allocation aborts the process, as libbson's allocator (which every
+ * bson_t of the library goes through) does: a statement must never be sent
+ * with a part missing, and the library reads its buffers in too many places
+ * to check each. A length no buffer can hold is refused instead: the buffer
+ * keeps what it had, marks itself failed and ignores later appends.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +36,13 @@ void migrate_buf_release(migrate_buf_t *b)
 	migrate_buf_init(b);
 }
 
-/* Room for `extra` more bytes and the NUL; 0 or MIGRATE_ENOMEM (sticky). */
+static void out_of_memory(void)
+{
+	fputs("libmigrate: out of memory building a string\n", stderr);
+	abort();
+}
+
+/* Room for `extra` more bytes and the NUL; 0 or MIGRATE_ENOMEM (sticky) for an impossible length. */
 static int reserve(migrate_buf_t *b, size_t extra)
 {
 	size_t need, cap;
@@ -48,9 +57,9 @@ static int reserve(migrate_buf_t *b, size_t extra)
 		return 0;
 	for (cap = b->cap ? b->cap : 64; cap < need; cap *= 2)
 		;
-	/* Plain realloc: string building is not an allocation fault point (its callers check once, at the end). */
+	/* Plain realloc, not an allocation fault point: see the top of this file. */
 	if (!(p = realloc(b->cap ? b->str : NULL, cap)))
-		goto failed;
+		out_of_memory();
 	if (!b->cap)
 		p[0] = '\0';
 	b->str = p;
@@ -94,8 +103,10 @@ int migrate_buf_vprintf(migrate_buf_t *b, const char *fmt, va_list ap)
 	va_copy(again, ap);
 	n = vsnprintf(NULL, 0, fmt, again);
 	va_end(again);
-	if (n < 0)
+	if (n < 0) {
+		b->failed = 1; /* the text it should have held is missing */
 		return MIGRATE_EINVAL;
+	}
 	if (reserve(b, (size_t)n))
 		return MIGRATE_ENOMEM;
 	vsnprintf(b->str + b->len, (size_t)n + 1, fmt, ap);
@@ -124,15 +135,12 @@ void migrate_buf_truncate(migrate_buf_t *b, size_t len)
 
 /* ---- heap buffers, for the library's own string building ---- */
 
-/* Returned when even the struct cannot be allocated: failed, so every append is ignored. */
-static migrate_buf_t oom = {empty, 0, 0, 1};
-
 migrate_buf_t *migrate__buf_new(const char *init)
 {
 	migrate_buf_t *b = malloc(sizeof *b);
 
 	if (!b)
-		return &oom;
+		out_of_memory();
 	migrate_buf_init(b);
 	if (init)
 		migrate_buf_append(b, init);
@@ -143,11 +151,11 @@ char *migrate__buf_free(migrate_buf_t *b, bool free_text)
 {
 	char *text = NULL;
 
-	if (!b || b == &oom)
+	if (!b)
 		return NULL;
-	if (!free_text && !b->failed)
-		text = b->cap ? b->str : strdup("");
-	else if (b->cap)
+	if (!free_text && !b->failed && !(text = b->cap ? b->str : strdup("")))
+		out_of_memory();
+	else if ((free_text || b->failed) && b->cap)
 		free(b->str);
 	free(b);
 	return text;

@@ -33,12 +33,7 @@ struct migrate_version {
 };
 
 /* ---- heap text buffers (buf.c) ---- */
-/*
- * A new buffer holding `init` (may be NULL). Never NULL: when even the
- * struct cannot be allocated, a shared buffer that is already failed (every
- * append ignored, `failed` set) is returned, which migrate__buf_free
- * accepts.
- */
+/* A new buffer holding `init` (may be NULL); never NULL (a failed allocation aborts, see buf.c). */
 migrate_buf_t *migrate__buf_new(const char *init);
 /* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */
 char *migrate__buf_free(migrate_buf_t *b, bool free_text);

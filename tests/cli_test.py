@@ -1365,6 +1365,16 @@ def case_mongo_seed004_history_as_the_guide():
     expect(mig(hurl, p, "up"), 0, "1 version applied")
     t = probe(url, "tables")["tables"]
     check(all(c in t for c in chat), repr(sorted(t)))
+    # URI option names are case-insensitive, as libmongoc reads them.
+    expect(mig(url + "&Migrate_History=migration_history", p, "status"), 0, "create_chat_collections")
+    # A plan step cannot touch the history collection, whatever its name.
+    work = Work("seed004_history")
+    bad = work.write("bad.json", json.dumps({"plan": "chat", "versions": [
+        {"id": 2, "name": "drop history", "steps": [{"op": "drop_table", "table": "migration_history"}]}]}))
+    r = mig(hurl, bad, "up")
+    check(r.code != 0 and '"migration_history" is the history collection' in r.err, repr(r))
+    check(len(probe(url, "find", "migration_history")["documents"]) == 1, "the history is intact")
+    work.cleanup()
     r = mig(url + "&migrate_histroy=x", p, "status")
     check(r.code != 0 and "unknown option migrate_histroy" in r.err, repr(r))
     r = mig(url + "&migrate_history=bad$name", p, "status")

@@ -34,15 +34,18 @@ extern "C" {
 /**
  * A growable, NUL-terminated string. Initialise with migrate_buf_init() (or
  * MIGRATE_BUF_INIT), append with the functions below, release with
- * migrate_buf_release(). An allocation failure is sticky: the buffer keeps
- * its text, sets `failed` and ignores later appends, so one check at the end
- * suffices. Not thread-safe: one buffer, one thread at a time.
+ * migrate_buf_release(). A failed allocation aborts the process, as
+ * libbson's allocator does: no statement is ever built with a part
+ * missing. A length no buffer can hold (or a format vsnprintf refuses) is
+ * sticky instead: the buffer keeps its text, sets `failed` and ignores later
+ * appends, so one check at the end suffices. Not thread-safe: one buffer,
+ * one thread at a time.
  */
 typedef struct migrate_buf {
 	char *str;  /**< the text, NUL-terminated; never NULL after init; owned by the buffer */
 	size_t len; /**< its length in bytes, without the NUL */
 	size_t cap; /**< bytes allocated (0: `str` is a static empty string) */
-	int failed; /**< non-zero once an allocation failed: the text is incomplete */
+	int failed; /**< non-zero once an append was refused: the text is incomplete */
 } migrate_buf_t;
 
 /** A static initialiser: the empty string, nothing allocated. */
@@ -65,28 +68,30 @@ MIGRATE_EXPORT(void) migrate_buf_release(migrate_buf_t *b);
  * @param b the buffer
  * @param s the bytes, copied
  * @param n how many
- * @return 0, MIGRATE_EINVAL (NULL `b`, or NULL `s` with `n` > 0) or MIGRATE_ENOMEM (sticky)
+ * @return 0, MIGRATE_EINVAL (NULL `b`, or NULL `s` with `n` > 0) or MIGRATE_ENOMEM (a length no buffer can hold;
+ * sticky)
  */
 MIGRATE_EXPORT(int) migrate_buf_append_n(migrate_buf_t *b, const char *s, size_t n);
 /**
  * Appends the string `s`.
  * @param b the buffer
  * @param s the string, copied (NULL appends nothing)
- * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (sticky)
+ * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (a length no buffer can hold; sticky)
  */
 MIGRATE_EXPORT(int) migrate_buf_append(migrate_buf_t *b, const char *s);
 /**
  * Appends one character.
  * @param b the buffer
  * @param c the character
- * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (sticky)
+ * @return 0, MIGRATE_EINVAL (NULL `b`) or MIGRATE_ENOMEM (a length no buffer can hold; sticky)
  */
 MIGRATE_EXPORT(int) migrate_buf_append_c(migrate_buf_t *b, char c);
 /**
  * Appends printf-formatted text.
  * @param b the buffer
  * @param fmt a printf format
- * @return 0, MIGRATE_EINVAL (NULL `b` or `fmt`, or a bad format) or MIGRATE_ENOMEM (sticky)
+ * @return 0, MIGRATE_EINVAL (NULL `b` or `fmt`, or a bad format) or MIGRATE_ENOMEM (a length no buffer can hold;
+ * sticky)
  */
 MIGRATE_EXPORT(int) migrate_buf_printf(migrate_buf_t *b, const char *fmt, ...)
 #if defined(__GNUC__)

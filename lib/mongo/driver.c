@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "migrate/mongo.h"
 #include "mongo_int.h"
@@ -29,12 +30,14 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 		size_t n;
 		end = strchr(p, '&');
 		n = end ? (size_t)(end - p) : strlen(p);
-		if (n > 16 && strncmp(p, "migrate_history=", 16) == 0) {
+		/* URI option names are case-insensitive, as libmongoc reads them. */
+		if (n >= 16 && strncasecmp(p, "migrate_history=", 16) == 0) {
 			if (migrate__url_decode_query(p + 16, n - 16, history, size) < 0 ||
-			    migrate__mongo_check_collection(history, "migrate_history", NULL) != 0)
+			    (strcmp(history, MONGO_HISTORY) != 0 &&
+			     migrate__mongo_check_collection(history, "migrate_history", NULL) != 0))
 				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 						  "MongoDB URL %s: migrate_history must name a collection", safe);
-		} else if (n >= 8 && strncmp(p, "migrate_", 8) == 0) {
+		} else if (n >= 8 && strncasecmp(p, "migrate_", 8) == 0) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history)",
 					  safe, (int)strcspn(p, "=&"), p);

@@ -775,6 +775,16 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 
 int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
+	static const char *const fields[] = {"table", "from", "to"};
+	mongo_conn_t *c = conn;
+
+	/* A history collection of the URL's (migrate_history) is not _migrate_-named: keep steps off it by name. */
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		const char *name = migrate__doc_str(migrate_step_document(step), fields[i]);
+		if (name && !strcmp(name, c->history))
+			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+					    "%s: \"%s\" is the history collection of this target", fields[i], name);
+	}
 	return migrate__lower_check(ops, "mongo", conn, step, err);
 }
 

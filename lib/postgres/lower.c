@@ -343,6 +343,8 @@ static int create_index(migrate__lower *x)
 
 	if (!online(x))
 		return ddl(x, build_create_index);
+	if ((rc = literal_safe(t, x->err)))
+		return rc;
 	if (x->out) {
 		migrate_buf_append(x->out, "-- outside a transaction; an INVALID index from an earlier failed build "
 					   "is dropped first\n");
@@ -350,8 +352,6 @@ static int create_index(migrate__lower *x)
 	}
 	if (t->in_txn)
 		return ddl(x, build_create_index);
-	if ((rc = literal_safe(t, x->err)))
-		return rc;
 	return migrate__pg_online_index(t, x->doc, x->exec, x->err);
 }
 
