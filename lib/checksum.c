@@ -107,11 +107,10 @@ bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *fiel
 /*
  * The step as the checksum sees it: fields that restate a default
  * (nullable: true, unique: false, online: false, order: "asc") are left
- * out, so writing them or not is a cosmetic choice.
+ * out, so writing them or not is a cosmetic choice. `spec` is the step's op.
  */
-static void step_sans_defaults(const bson_t *step, bson_t *out)
+static void op_sans_defaults(const bson_t *step, const migrate__op_spec *spec, bson_t *out)
 {
-	const migrate__op_spec *spec = &migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))];
 	bson_iter_t it;
 
 	bson_iter_init(&it, step);
@@ -126,13 +125,19 @@ static void step_sans_defaults(const bson_t *step, bson_t *out)
 	}
 }
 
-static void append_step(const bson_t *step, migrate_buf_t *canon)
+static void step_sans_defaults(const bson_t *step, bson_t *out)
 {
+	op_sans_defaults(step, &migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))], out);
+}
+
+/* A plan step: its op is known, looked up once when the step was made. */
+static void append_step(const migrate_step_t *step, migrate_buf_t *canon)
+{
+	const migrate__op_spec *spec = &migrate__ops[step->op];
 	bson_t plain = BSON_INITIALIZER;
 
-	step_sans_defaults(step, &plain);
-	migrate__json_canonical_keep(&plain, migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))].keep_order,
-				     canon);
+	op_sans_defaults(&step->doc, spec, &plain);
+	migrate__json_canonical_keep(&plain, spec->keep_order, canon);
 	bson_destroy(&plain);
 }
 
@@ -145,7 +150,7 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
 			migrate_buf_append_c(canon, ',');
-		append_step(&v->steps[j]->doc, canon);
+		append_step(v->steps[j], canon);
 	}
 	migrate_buf_append(canon, "]");
 	if (v->down) {

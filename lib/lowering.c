@@ -56,37 +56,38 @@ unsigned migrate__lower_flags(const migrate__lowering *ops, void *conn, const mi
 	return ops[x.op].flags(&x);
 }
 
+/* Renders (x->out set) or applies (x->exec set) the step through its row. */
+static int lower(const migrate__lowering *ops, const char *driver, migrate__lower *x)
+{
+	const migrate__lowering *r;
+	int (*fn)(migrate__lower *);
+	int rc;
+
+	if ((rc = row(ops, driver, x, &r)))
+		return rc;
+	if (!(fn = x->out ? r->render : r->apply))
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+				    "the %s driver cannot %s a %s step", driver,
+				    x->out ? "show the statements of" : "run", migrate__ops[x->op].name);
+	return fn(x);
+}
+
 int migrate__lower_render(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
 			  migrate_buf_t *out, migrate_error_t *err)
 {
-	const migrate__lowering *r;
 	migrate__lower x;
-	int rc;
 
 	init(&x, conn, step, out, NULL, err);
-	if ((rc = row(ops, driver, &x, &r)))
-		return rc;
-	if (!r->render)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "the %s driver cannot show the statements of a %s step", driver,
-				    migrate__ops[x.op].name);
-	return r->render(&x);
+	return lower(ops, driver, &x);
 }
 
 int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void *conn, const migrate_step_t *step,
 			 migrate_exec_t *exec, migrate_error_t *err)
 {
-	const migrate__lowering *r;
 	migrate__lower x;
-	int rc;
 
 	init(&x, conn, step, NULL, exec, err);
-	if ((rc = row(ops, driver, &x, &r)))
-		return rc;
-	if (!r->apply)
-		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
-				    "the %s driver cannot run a %s step", driver, migrate__ops[x.op].name);
-	return r->apply(&x);
+	return lower(ops, driver, &x);
 }
 
 unsigned migrate__lower_no_txn(const migrate__lower *x)
