@@ -290,7 +290,23 @@ TEST(backfill_expressions)
 	mongoc_client_destroy(c);
 }
 
-/* The range-update (server) and per-document (client) paths give the same documents. */
+/*
+ * The write paths of batched steps (lib/mongo/batch.c): 0 per-document
+ * updates, 1 range updates, 2 the rewrite into a shadow collection
+ * (rewrite.c); -1 the default for the server.
+ */
+static void set_write_path(int mode)
+{
+	if (mode < 0) {
+		unsetenv("MIGRATE_MONGO_RANGE_UPDATES");
+		unsetenv("MIGRATE_MONGO_REWRITE");
+		return;
+	}
+	setenv("MIGRATE_MONGO_RANGE_UPDATES", mode == 1 ? "1" : "0", 1);
+	setenv("MIGRATE_MONGO_REWRITE", mode == 2 ? "1" : "0", 1);
+}
+
+/* The range-update (server), per-document (client) and rewrite paths give the same documents. */
 TEST(both_paths_same_result)
 {
 	const char *steps[] = {
@@ -301,10 +317,10 @@ TEST(both_paths_same_result)
 		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"s\",\"map\":{\"p\":\"q\",\"r\":\"t\"}}",
 		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
 		NULL};
-	char *dumps[2];
+	char *dumps3[3];
 	migrate_error_t err;
 
-	for (int mode = 0; mode < 2; mode++) {
+	for (int mode = 0; mode < 3; mode++) {
 		char tag[16];
 		const char *url;
 		mongoc_client_t *c;
@@ -325,27 +341,28 @@ TEST(both_paths_same_result)
 		migrate_buf_append(docs, "]");
 		mt_insert(c, mt_db(), "jobs", docs->str);
 		migrate__buf_free(docs, true);
-		setenv("MIGRATE_MONGO_RANGE_UPDATES", mode ? "1" : "0", 1);
+		set_write_path(mode);
 		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 		opts.batch_size = 40;
 		t = mt_target(url);
 		CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
 		migrate_target_close(t);
-		unsetenv("MIGRATE_MONGO_RANGE_UPDATES");
-		dumps[mode] = mt_dump(c, mt_db());
+		set_write_path(-1);
+		dumps3[mode] = mt_dump(c, mt_db());
 		/* Documents and indexes must match; the history is that of another plan run. */
 		{
-			char *h = strstr(dumps[mode], "== _migrate_history"), *next = h ? strstr(h + 3, "== ") : NULL;
+			char *h = strstr(dumps3[mode], "== _migrate_history"), *next = h ? strstr(h + 3, "== ") : NULL;
 			if (h && next)
 				memmove(h, next, strlen(next) + 1);
 		}
 		migrate_plan_destroy(p);
 		mongoc_client_destroy(c);
 	}
-	CHECK_HAS(dumps[0], "\"n\" : { \"$numberInt\" : \"5\" }");
-	CHECK_STR(dumps[0], dumps[1]);
-	free(dumps[0]);
-	free(dumps[1]);
+	CHECK_HAS(dumps3[0], "\"n\" : { \"$numberInt\" : \"5\" }");
+	CHECK_STR(dumps3[0], dumps3[1]);
+	CHECK_STR(dumps3[0], dumps3[2]);
+	for (int i = 0; i < 3; i++)
+		free(dumps3[i]);
 }
 
 /*
@@ -371,7 +388,7 @@ TEST(bracket_names)
 		NULL};
 	migrate_error_t err;
 
-	for (int mode = 0; mode < 2; mode++) {
+	for (int mode = 0; mode < 3; mode++) {
 		char tag[16];
 		const char *url;
 		mongoc_client_t *c;
@@ -384,7 +401,7 @@ TEST(bracket_names)
 		mt_insert(c, mt_db(), "jobs",
 			  "[{\"_id\":1,\"[b\":1,\"}d\":1,\"{s\":\"{\",\"[arr\":[1,2],\"{u\":1},"
 			  "{\"_id\":2,\"[b\":2,\"{s\":\"[\",\"{u\":2},{\"_id\":3,\"{s\":\"x\",\"{u\":3}]");
-		setenv("MIGRATE_MONGO_RANGE_UPDATES", mode ? "1" : "0", 1);
+		set_write_path(mode);
 		t = mt_target(url);
 		CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);
 		CHECK_HAS(out, "\"{s\"");
@@ -392,7 +409,7 @@ TEST(bracket_names)
 		migrate_free(out);
 		CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
 		migrate_target_close(t);
-		unsetenv("MIGRATE_MONGO_RANGE_UPDATES");
+		set_write_path(-1);
 		has(c, "jobs",
 		    "{\"_id\":1,\"{a\":7,\"]c\":1,\"{s\":\"}\",\"{n\":2,\"]v\":\"{\",\"[copy\":\"}\","
 		    "\"}d\":{\"$exists\":false},\"[b\":{\"$exists\":false}}",
@@ -596,40 +613,60 @@ static int cancel_after(const migrate_event_t *ev, void *payload)
 
 TEST(batches_cancel_resume)
 {
-	const char *url = mt_fresh_db("batches");
-	mongoc_client_t *c = mt_client(url);
-	migrate_error_t err;
-	const char *steps[] = {"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
-			       NULL};
-	migrate_plan_t *p = plan_of("batches", steps);
-	migrate_run_options_t opts;
-	migrate_target_t *t;
-	int left = 3;
-	migrate_buf_t *docs = migrate__buf_new("[");
+	/* In place (0), the cancelled run's batches are in the collection; rewriting (2), in its shadow. */
+	for (int mode = 0; mode <= 2; mode += 2) {
+		char tag[16];
+		const char *url;
+		mongoc_client_t *c;
+		migrate_error_t err;
+		const char *steps[] = {
+			"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}", NULL};
+		migrate_plan_t *p = plan_of("batches", steps);
+		migrate_run_options_t opts;
+		migrate_target_t *t;
+		int left = 3;
+		migrate_buf_t *docs = migrate__buf_new("[");
+		char *h, *shadow = NULL;
 
-	/* String _ids: FerretDB finds those by index, integers by a scan. */
-	for (int i = 0; i < 1000; i++)
-		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\",\"arr\":[%d]}", i ? "," : "", i, i);
-	migrate_buf_append(docs, "]");
-	mt_insert(c, mt_db(), "jobs", docs->str);
-	migrate__buf_free(docs, true);
-	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
-	opts.batch_size = 100;
-	opts.on_event = cancel_after;
-	opts.event_payload = &left;
-	t = mt_target(url);
-	CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
-	has(c, "jobs", "{\"len\":1}", 300);
-	{
-		char *h = mt_find_one(c, mt_db(), "_migrate_history", "{\"plan\":\"batches\"}");
+		snprintf(tag, sizeof tag, "batches%d", mode);
+		url = mt_fresh_db(tag);
+		c = mt_client(url);
+		/* String _ids: FerretDB finds those by index, integers by a scan. */
+		for (int i = 0; i < 1000; i++)
+			migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\",\"arr\":[%d]}", i ? "," : "", i, i);
+		migrate_buf_append(docs, "]");
+		mt_insert(c, mt_db(), "jobs", docs->str);
+		migrate__buf_free(docs, true);
+		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+		opts.batch_size = 100;
+		opts.on_event = cancel_after;
+		opts.event_payload = &left;
+		set_write_path(mode);
+		t = mt_target(url);
+		CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
+		h = mt_find_one(c, mt_db(), "_migrate_history", "{\"plan\":\"batches\"}");
 		CHECK_HAS(h, "\"checkpoint\" : \"{ \\\"after\\\" : \\\"d0299\\\"");
 		free(h);
+		if (mode == 0) {
+			has(c, "jobs", "{\"len\":1}", 300);
+		} else {
+			/* The source is untouched until the swap; the shadow holds the first three batches. */
+			has(c, "jobs", "{\"len\":{\"$exists\":true}}", 0);
+			shadow = mt_dump(c, mt_db());
+			CHECK_HAS(shadow, "== _migrate_rw_");
+			free(shadow);
+		}
+		opts.on_event = NULL;
+		CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+		set_write_path(-1);
+		has(c, "jobs", "{\"len\":1}", 1000);
+		has(c, "jobs", "{}", 1000);
+		shadow = mt_dump(c, mt_db());
+		CHECK(strstr(shadow, "== _migrate_rw_") == NULL);
+		free(shadow);
+		CHECK_INT(mt_state(t, p, 1), MIGRATE_STATE_APPLIED);
+		migrate_target_close(t);
+		migrate_plan_destroy(p);
+		mongoc_client_destroy(c);
 	}
-	opts.on_event = NULL;
-	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
-	has(c, "jobs", "{\"len\":1}", 1000);
-	CHECK_INT(mt_state(t, p, 1), MIGRATE_STATE_APPLIED);
-	migrate_target_close(t);
-	migrate_plan_destroy(p);
-	mongoc_client_destroy(c);
 }

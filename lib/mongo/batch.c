@@ -28,8 +28,10 @@
 
 #include "batch.h"
 
+/* Range updates start at BATCH_FIRST; per-document updates, far slower on some servers, start small. */
 #define BATCH_FIRST 1000
-#define BATCH_MIN 100
+#define BATCH_FIRST_DOCS 50
+#define BATCH_MIN 10
 #define BATCH_MAX 20000
 
 void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, const char *opname)
@@ -133,41 +135,63 @@ static mongoc_cursor_t *open_cursor(batch_t *b, mongoc_collection_t *coll, const
 
 /* ---- checkpoints ---- */
 
-static int parse_checkpoint(const char *ck, bson_value_t *after, bool *has_after, int64_t *done, migrate_error_t *err)
+int migrate__mongo_checkpoint_parse(const char *ck, checkpoint_t *out, migrate_error_t *err)
 {
 	bson_t d;
 	bson_error_t e;
 	bson_iter_t it;
 
-	*has_after = false;
-	*done = 0;
+	memset(out, 0, sizeof(*out));
 	if (!ck || !*ck)
 		return 0;
 	if (!bson_init_from_json(&d, ck, -1, &e))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE, "bad checkpoint \"%s\": %s", ck,
 				    e.message);
+	out->present = true;
 	if (bson_iter_init_find(&it, &d, "after")) {
-		bson_value_copy(bson_iter_value(&it), after);
-		*has_after = true;
+		bson_value_copy(bson_iter_value(&it), &out->after);
+		out->has_after = true;
 	}
-	*done = migrate__doc_int(&d, "done", 0);
+	out->done = migrate__doc_int(&d, "done", 0);
+	out->rewrite = bson_iter_init_find(&it, &d, "rewrite") && bson_iter_as_bool(&it);
+	out->copied = bson_iter_init_find(&it, &d, "copied") && bson_iter_as_bool(&it);
 	bson_destroy(&d);
 	return 0;
 }
 
-static int journal(migrate_exec_t *exec, const bson_value_t *after, int64_t done, migrate_error_t *err)
+void migrate__mongo_checkpoint_free(checkpoint_t *ck)
+{
+	if (ck->has_after)
+		bson_value_destroy(&ck->after);
+	ck->has_after = false;
+}
+
+int migrate__mongo_checkpoint_write(migrate_exec_t *exec, const checkpoint_t *ck, migrate_error_t *err)
 {
 	bson_t d = BSON_INITIALIZER;
 	char *json;
 	int rc;
 
-	bson_append_value(&d, "after", -1, after);
-	BSON_APPEND_INT64(&d, "done", done);
+	if (ck->has_after)
+		bson_append_value(&d, "after", -1, &ck->after);
+	BSON_APPEND_INT64(&d, "done", ck->done);
+	if (ck->rewrite)
+		BSON_APPEND_BOOL(&d, "rewrite", true);
+	if (ck->copied)
+		BSON_APPEND_BOOL(&d, "copied", true);
 	json = bson_as_canonical_extended_json(&d, NULL);
 	rc = migrate_exec_journal(exec, json, err);
 	bson_free(json);
 	bson_destroy(&d);
 	return rc;
+}
+
+/* Sets the checkpoint's last _id. */
+static void checkpoint_after(checkpoint_t *ck, const bson_value_t *id)
+{
+	migrate__mongo_checkpoint_free(ck);
+	bson_value_copy(id, &ck->after);
+	ck->has_after = true;
 }
 
 /* ---- one batch ---- */
@@ -266,24 +290,31 @@ static int unmark(batch_t *b, migrate_error_t *err)
 
 int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
-	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : BATCH_FIRST;
+	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : b->server ? BATCH_FIRST : BATCH_FIRST_DOCS;
 	uint32_t budget = migrate_exec_batch_time_ms(exec);
-	mongoc_collection_t *coll = mongoc_database_get_collection(b->c->db, b->table);
+	mongoc_collection_t *coll = NULL;
 	mongoc_cursor_t *cur = NULL;
-	bson_value_t after = {0};
-	bool has_after = false, more = true;
-	int64_t done = 0, total = -1;
-	bson_t **docs = migrate__calloc(fixed ? fixed : BATCH_MAX, sizeof(*docs));
+	checkpoint_t ck;
+	bool more = true;
+	int64_t total = -1;
+	bson_t **docs = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (!docs) {
+	if ((rc = migrate__mongo_checkpoint_parse(migrate_exec_checkpoint(exec), &ck, err)))
+		return rc;
+	/* A resumed step keeps the path it started on. */
+	if (ck.present ? ck.rewrite : migrate__mongo_rewrites(b)) {
+		rc = migrate__mongo_run_rewrite(b, exec, &ck, err);
+		migrate__mongo_checkpoint_free(&ck);
+		return rc;
+	}
+	coll = mongoc_database_get_collection(b->c->db, b->table);
+	if (!(docs = migrate__calloc(fixed ? fixed : BATCH_MAX, sizeof(*docs)))) {
 		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = parse_checkpoint(migrate_exec_checkpoint(exec), &after, &has_after, &done, err)))
-		goto cleanup;
-	migrate_exec_resumed(exec, done);
+	migrate_exec_resumed(exec, ck.done);
 	if (b->mark) {
 		if ((rc = migrate_exec_step_key(exec, b->mark_key, sizeof(b->mark_key))))
 			goto cleanup;
@@ -291,7 +322,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	}
 	if (migrate__mongo_count(b->c, b->table, NULL, &total, NULL))
 		total = -1;
-	cur = open_cursor(b, coll, has_after ? &after : NULL, fixed ? fixed : BATCH_FIRST);
+	cur = open_cursor(b, coll, ck.has_after ? &ck.after : NULL, fixed ? fixed : BATCH_FIRST);
 	while (more) {
 		int64_t t0 = migrate__now_ms();
 		const bson_t *doc;
@@ -315,21 +346,18 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 			goto cleanup;
 		}
 		if (b->server)
-			rc = write_range(b, has_after ? &after : NULL, bson_iter_value(&it), err);
+			rc = write_range(b, ck.has_after ? &ck.after : NULL, bson_iter_value(&it), err);
 		else
 			rc = write_docs(b, coll, docs, n, err);
 		if (rc)
 			goto cleanup;
-		if (has_after)
-			bson_value_destroy(&after);
-		bson_value_copy(bson_iter_value(&it), &after);
-		has_after = true;
-		done += (int64_t)n;
+		checkpoint_after(&ck, bson_iter_value(&it));
+		ck.done += (int64_t)n;
 		free_docs(docs, n);
 		n = 0;
-		if ((rc = journal(exec, &after, done, err)))
+		if ((rc = migrate__mongo_checkpoint_write(exec, &ck, err)))
 			goto cleanup;
-		if ((rc = migrate_exec_batch_done(exec, done, total, err)))
+		if ((rc = migrate_exec_batch_done(exec, ck.done, total, err)))
 			goto cleanup;
 		if (!fixed)
 			size = (uint32_t)migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget, BATCH_MIN,
@@ -342,8 +370,7 @@ cleanup:
 		free_docs(docs, n);
 		free(docs);
 	}
-	if (has_after)
-		bson_value_destroy(&after);
+	migrate__mongo_checkpoint_free(&ck);
 	if (cur)
 		mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
@@ -402,6 +429,11 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 	bson_value_t after, upto;
 	int rc = 0;
 
+	if (migrate__mongo_rewrites(b)) {
+		bson_destroy(&q);
+		bson_destroy(&cmd);
+		return migrate__mongo_render_rewrite(b, out, err);
+	}
 	placeholder(&after, "<after>");
 	placeholder(&upto, "<last _id of the batch>");
 	migrate_buf_printf(out, "// %s: read in _id order, in batches:\n", b->what);

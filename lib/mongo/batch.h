@@ -10,6 +10,27 @@
 
 typedef struct batch batch_t;
 
+/*
+ * A batch checkpoint: {"after": _id, "done": n}, with "rewrite": true on the
+ * rewrite path and "copied": true once its copy is complete. A resumed step
+ * keeps the path its checkpoint names.
+ */
+typedef struct checkpoint {
+	bool present; /* a checkpoint was journaled */
+	bool has_after;
+	bson_value_t after;
+	int64_t done;
+	bool rewrite;
+	bool copied;
+} checkpoint_t;
+
+/* Parses the step's checkpoint (NULL or "" is none); checkpoint_free releases it. */
+int migrate__mongo_checkpoint_parse(const char *ck, checkpoint_t *out, migrate_error_t *err);
+void migrate__mongo_checkpoint_free(checkpoint_t *ck);
+int migrate__mongo_checkpoint_write(migrate_exec_t *exec, const checkpoint_t *ck, migrate_error_t *err);
+/* Runs every batch, journaling a checkpoint after each. */
+int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
+
 struct batch {
 	mongo_conn_t *c;
 	const bson_t *step;
@@ -36,6 +57,12 @@ struct batch {
 	 */
 	bool mark;
 	char mark_key[33];
+	/*
+	 * The rewrite path (rewrite.c): per_doc sees every document of the
+	 * collection (or, with a `where`, those the server selects) and skips
+	 * those the selector would not match.
+	 */
+	bool rewrite;
 	/* Render: fills a sample document with the fields per_doc reads. */
 	void (*sample)(batch_t *b, bson_t *doc);
 	void *op;
@@ -45,8 +72,10 @@ void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, 
 void migrate__mongo_batch_free(batch_t *b);
 /* Whether this server writes batches as range updates (see batch.c). */
 bool migrate__mongo_range_updates(mongo_conn_t *c);
-/* Runs every batch, journaling a checkpoint after each. */
-int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err);
+/* Whether this step copies the collection instead of updating it in place (rewrite.c). */
+bool migrate__mongo_rewrites(const batch_t *b);
+int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migrate_error_t *err);
+int migrate__mongo_render_rewrite(batch_t *b, migrate_buf_t *out, migrate_error_t *err);
 /* Appends the batch read and the per-batch write as extended JSON. */
 int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t *err);
 

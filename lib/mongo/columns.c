@@ -70,6 +70,10 @@ static int add_column_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *up
 {
 	add_column_t *a = b->op;
 
+	if (b->rewrite && bson_has_field(doc, a->field)) {
+		*skip = true; /* the selector reads documents lacking the field */
+		return 0;
+	}
 	doc_selector(b, doc, a->field, false, sel);
 	if (a->uuid) {
 		uint8_t bytes[16];
@@ -195,6 +199,10 @@ static int field_op_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 {
 	field_op_t *f = b->op;
 
+	if (b->rewrite && !bson_has_field(doc, f->field)) {
+		*skip = true; /* the selector reads documents having the field */
+		return 0;
+	}
 	doc_selector(b, doc, f->field, true, sel);
 	migrate__mongo_set_value_doc(upd, f->setop, f->field, &f->arg);
 	return 0;

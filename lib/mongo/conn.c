@@ -64,6 +64,7 @@ int migrate__mongo_conn_new(mongo_conn_t **out, mongoc_client_t *client, bool ow
 	c->db = mongoc_client_get_database(client, dbname);
 	c->lock.lease_ms = MONGO_LEASE_MS;
 	snprintf(c->history, sizeof c->history, "%s", MONGO_HISTORY);
+	c->rewrite = -1;
 	atomic_init(&c->lock.lost, 0);
 	pthread_mutex_init(&c->lock.mu, NULL);
 	pthread_cond_init(&c->lock.cv, NULL);

@@ -12,12 +12,13 @@
 #include "mongo_int.h"
 
 /*
- * libmigrate's own URL parameters (migrate_history=<collection>) are taken
- * out of the query before libmongoc sees it: *rest is the URL without them
- * (caller frees), `history` the collection named (unchanged when absent).
+ * libmigrate's own URL parameters (migrate_history=<collection>,
+ * migrate_rewrite=auto|0|1) are taken out of the query before libmongoc
+ * sees it: *rest is the URL without them (caller frees), `history` the
+ * collection named (unchanged when absent), *rewrite -1 (auto), 0 or 1.
  * Any other migrate_* parameter is refused.
  */
-static int take_options(const char *url, const char *safe, char **rest, char *history, size_t size,
+static int take_options(const char *url, const char *safe, char **rest, char *history, size_t size, int *rewrite,
 			migrate_error_t *err)
 {
 	const char *q = strchr(url, '?'), *p, *end;
@@ -37,9 +38,19 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 			     migrate__mongo_check_collection(history, "migrate_history", NULL) != 0))
 				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 						  "MongoDB URL %s: migrate_history must name a collection", safe);
+		} else if (n >= 16 && strncasecmp(p, "migrate_rewrite=", 16) == 0) {
+			if (n == 20 && strncasecmp(p + 16, "auto", 4) == 0)
+				*rewrite = -1;
+			else if (n == 17 && (p[16] == '0' || p[16] == '1'))
+				*rewrite = p[16] - '0';
+			else
+				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+						  "MongoDB URL %s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"", safe,
+						  (int)(n - 16), p + 16);
 		} else if (n >= 8 && strncasecmp(p, "migrate_", 8) == 0) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history)",
+					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history and "
+					  "migrate_rewrite)",
 					  safe, (int)strcspn(p, "=&"), p);
 		} else if (n > 0) {
 			migrate_buf_append(out, first ? "?" : "&");
@@ -57,6 +68,7 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 {
 	char safe[512], history[128], *rest = NULL;
+	int rewrite = -1;
 	mongoc_uri_t *uri;
 	mongoc_client_t *client;
 	mongo_conn_t *c = NULL;
@@ -69,7 +81,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	migrate__mongo_route_log_once();
 	migrate__redact_url(url, safe, sizeof(safe));
 	snprintf(history, sizeof history, "%s", MONGO_HISTORY);
-	if ((rc = take_options(url, safe, &rest, history, sizeof history, err)))
+	if ((rc = take_options(url, safe, &rest, history, sizeof history, &rewrite, err)))
 		return rc;
 	uri = mongoc_uri_new_with_error(rest, &e);
 	free(rest);
@@ -103,6 +115,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	}
 	mongoc_uri_destroy(uri);
 	snprintf(c->history, sizeof c->history, "%s", history);
+	c->rewrite = rewrite;
 	/* Connect now, so that a wrong address fails here with a clear error. */
 	ping = BCON_NEW("ping", BCON_INT32(1));
 	if (!migrate__mongo_run(c, ping, NULL, &e)) {

@@ -16,17 +16,17 @@
 
 /* ---- command builders, shared by render and apply ---- */
 
-static bson_t *cmd_create(const char *table)
+bson_t *migrate__mongo_cmd_create(const char *table)
 {
 	return BCON_NEW("create", BCON_UTF8(table));
 }
 
-static bson_t *cmd_drop(const char *table)
+bson_t *migrate__mongo_cmd_drop(const char *table)
 {
 	return BCON_NEW("drop", BCON_UTF8(table));
 }
 
-static bson_t *cmd_rename(const char *db, const char *from, const char *to)
+bson_t *migrate__mongo_cmd_rename(const char *db, const char *from, const char *to)
 {
 	char a[300], b[300];
 
@@ -489,7 +489,7 @@ static int make_unique_index(mongo_conn_t *c, const char *table, const char *nam
 static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
 {
 	const char *table = migrate__doc_str(s, "table");
-	bson_t *cmd = cmd_create(table);
+	bson_t *cmd = migrate__mongo_cmd_create(table);
 	bson_error_t e;
 	int rc = 0;
 
@@ -508,7 +508,7 @@ static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 static int apply_drop_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
 {
 	const char *table = migrate__doc_str(s, "table");
-	bson_t *cmd = cmd_drop(table);
+	bson_t *cmd = migrate__mongo_cmd_drop(table);
 	bson_error_t e;
 	int rc = 0;
 
@@ -539,7 +539,7 @@ static int apply_rename_table(mongo_conn_t *c, const bson_t *s, migrate_error_t 
 	if (!has_from)
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
 				    "cannot rename \"%s\" to \"%s\": \"%s\" does not exist", from, to, from);
-	cmd = cmd_rename(c->dbname, from, to);
+	cmd = migrate__mongo_cmd_rename(c->dbname, from, to);
 	if (!migrate__mongo_run_on(c, "admin", cmd, NULL, &e))
 		rc = migrate__mongo_fail(err, &e, "renameCollection \"%s\" to \"%s\"", from, to);
 	bson_destroy(cmd);
@@ -633,13 +633,13 @@ static int render_table_index(mongo_conn_t *c, const char *table, const char *na
 
 static int render_create_table(migrate__lower *x)
 {
-	render_cmd(x->out, NULL, cmd_create(migrate__doc_str(x->doc, "table")));
+	render_cmd(x->out, NULL, migrate__mongo_cmd_create(migrate__doc_str(x->doc, "table")));
 	return each_table_index(x->conn, x->doc, render_table_index, x->out, x->err);
 }
 
 static int render_drop_table(migrate__lower *x)
 {
-	render_cmd(x->out, NULL, cmd_drop(migrate__doc_str(x->doc, "table")));
+	render_cmd(x->out, NULL, migrate__mongo_cmd_drop(migrate__doc_str(x->doc, "table")));
 	return 0;
 }
 
@@ -648,7 +648,7 @@ static int render_rename_table(migrate__lower *x)
 	mongo_conn_t *c = x->conn;
 
 	render_cmd(x->out, "admin",
-		   cmd_rename(c->dbname, migrate__doc_str(x->doc, "from"), migrate__doc_str(x->doc, "to")));
+		   migrate__mongo_cmd_rename(c->dbname, migrate__doc_str(x->doc, "from"), migrate__doc_str(x->doc, "to")));
 	return 0;
 }
 

@@ -67,6 +67,7 @@ typedef struct mongo_conn {
 	mongo_caps_t caps;
 	mongo_lock_t lock;
 	char history[128]; /* the history collection: MONGO_HISTORY or the URL's migrate_history */
+	int rewrite;       /* the URL's migrate_rewrite: -1 auto, 0 never, 1 always (rewrite.c) */
 } mongo_conn_t;
 
 /* ---- conn.c ---- */
@@ -106,6 +107,10 @@ int migrate__mongo_caps(mongo_conn_t *c, migrate_error_t *err);
 int migrate__mongo_collection_exists(mongo_conn_t *c, const char *name, bool *exists, migrate_error_t *err);
 /* The number of documents of a collection matching `filter` (NULL: all, estimated). */
 int migrate__mongo_count(mongo_conn_t *c, const char *coll, const bson_t *filter, int64_t *n, migrate_error_t *err);
+/* {create: table}, {drop: table}, {renameCollection: "db.from", to: "db.to"} (lower.c). */
+bson_t *migrate__mongo_cmd_create(const char *table);
+bson_t *migrate__mongo_cmd_drop(const char *table);
+bson_t *migrate__mongo_cmd_rename(const char *db, const char *from, const char *to);
 /* Relaxed extended JSON of a document, appended to `out`. */
 void migrate__mongo_append_json(migrate_buf_t *out, const bson_t *doc);
 /* Logs a command at DEBUG level ("what: {json}"). */
