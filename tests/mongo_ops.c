@@ -600,6 +600,15 @@ TEST(url_errors_hide_password)
 	CHECK_HAS(err.message, "names no database");
 	CHECK(migrate_target_open(&t, "mongodb://bob:s3cretpw@[bad/db", &err) != 0);
 	CHECK(strstr(err.message, "s3cretpw") == NULL);
+	/* A bad database name says why (libmongoc only says "Invalid database name"). */
+	CHECK_INT(migrate_target_open(&t, "mongodb://bob:s3cretpw@127.0.0.1:1/bad.name", &err), MIGRATE_EINVAL);
+	CHECK(strstr(err.message, "s3cretpw") == NULL);
+	CHECK_HAS(err.message, "contains '.'");
+	CHECK_INT(migrate_target_open(&t, "mongodb://127.0.0.1:1/bad$name?appname=x", &err), MIGRATE_EINVAL);
+	CHECK_HAS(err.message, "contains '$'");
+	/* libmigrate's own options are checked too. */
+	CHECK_INT(migrate_target_open(&t, "mongodb://127.0.0.1:1/db?migrate_rewrite=2", &err), MIGRATE_EINVAL);
+	CHECK_HAS(err.message, "migrate_rewrite takes auto, 0 or 1");
 }
 
 /* Batches journal a checkpoint each; a cancel stops after a batch and the next run resumes. */

@@ -65,6 +65,39 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 	return rc;
 }
 
+/*
+ * Why the database part of a URL (after the hosts' '/', up to '?') is not
+ * a database name MongoDB accepts, or NULL. libmongoc only says "Invalid
+ * database name in URI".
+ */
+static const char *db_name_problem(const char *url)
+{
+	const char *hosts = strstr(url, "://"), *db, *end;
+	size_t n;
+
+	if (!hosts || !(db = strchr(hosts + 3, '/')))
+		return NULL;
+	db++;
+	end = db + strcspn(db, "?");
+	n = (size_t)(end - db);
+	if (n == 0)
+		return NULL;
+	if (n >= 64)
+		return "it is 64 bytes or longer";
+	for (const char *p = db; p < end; p++) {
+		switch (*p) {
+		case '.': return "it contains '.'";
+		case ' ': return "it contains a space";
+		case '"': return "it contains '\"'";
+		case '$': return "it contains '$'";
+		case '\\': return "it contains '\\'";
+		case '/': return "it contains '/'";
+		default: break;
+		}
+	}
+	return NULL;
+}
+
 static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 {
 	char safe[512], history[128], *rest = NULL;
@@ -84,6 +117,12 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	if ((rc = take_options(url, safe, &rest, history, sizeof history, &rewrite, err)))
 		return rc;
 	uri = mongoc_uri_new_with_error(rest, &e);
+	if (!uri && db_name_problem(rest)) {
+		const char *why = db_name_problem(rest);
+		free(rest);
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+				    "bad MongoDB URL %s: the database name after the host is not valid: %s", safe, why);
+	}
 	free(rest);
 	if (!uri)
 		/* mongoc's reason may quote a part of the URL: migrate_target_open()

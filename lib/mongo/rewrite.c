@@ -486,13 +486,16 @@ int migrate__mongo_render_rewrite(batch_t *b, migrate_buf_t *out, migrate_error_
 
 	b->mark = false;
 	migrate_buf_printf(out,
-			   "// %s: copied in _id order, in batches, into a shadow collection \"_migrate_rw_<step>\" "
-			   "with the same indexes (bulk inserts); each document%s rewritten as:\n",
-			   b->what, bson_has_field(b->step, "where") ? " the step selects" : "");
-	if (!bson_empty(&b->fields)) {
-		migrate_buf_append(out, "// from its fields ");
+			   "// %s: copied in _id order, in batches (bulk inserts), into the shadow collection "
+			   "\"_migrate_rw_<step>\" with the same indexes; each document matching\n",
+			   b->what);
+	migrate__mongo_append_json(out, &b->select);
+	if (bson_count_keys(&b->fields) > 1) {
+		migrate_buf_append(out, "\n// rewritten from its fields ");
 		migrate__mongo_append_json(out, &b->fields);
-		migrate_buf_append(out, ", for example\n");
+		migrate_buf_append(out, " as, for example:\n");
+	} else {
+		migrate_buf_append(out, "\n// rewritten as:\n");
 	}
 	BSON_APPEND_UTF8(&sample, "_id", "<_id>");
 	if (b->sample)
