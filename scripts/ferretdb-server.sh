@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts and stops a private FerretDB (SQLite backend) for the MongoDB tests.
+# Starts and stops a private FerretDB for the MongoDB tests: SQLite backend,
+# or PostgreSQL backend when FERRETDB_POSTGRESQL_URL names a database.
 #
 #   scripts/ferretdb-server.sh start DIR [PORT]   # prints mongodb://127.0.0.1:PORT
 #   scripts/ferretdb-server.sh stop DIR           # the data stays for a restart
@@ -13,13 +14,15 @@
 # Without PORT a free loopback port is chosen. `start` returns once the
 # server accepts connections. The binary is $FERRETDB, else the one
 # scripts/install-ferretdb.sh builds (run it first; this script does not
-# build).
+# build). FERRETDB_POSTGRESQL_URL (postgresql://user@host:port/db) selects
+# FerretDB's PostgreSQL backend (--handler=postgresql) over that database;
+# DIR remembers the choice for restarts.
 set -euo pipefail
 
 cmd="${1:-}"
 dir="${2:-}"
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-	sed -n '2,17p' "$0" >&2
+	sed -n '2,20p' "$0" >&2
 	exit 2
 fi
 
@@ -74,9 +77,16 @@ start() {
 		cat "$dir/url"
 		return 0
 	fi
+	local backend=(--handler=sqlite --sqlite-url="file:$data/")
+	if [ -n "${FERRETDB_POSTGRESQL_URL:-}" ]; then
+		echo "$FERRETDB_POSTGRESQL_URL" >"$dir/postgresql_url"
+	fi
+	if [ -s "$dir/postgresql_url" ]; then
+		backend=(--handler=postgresql --postgresql-url="$(cat "$dir/postgresql_url")")
+	fi
 	for attempt in 1 2 3 4 5; do
 		[ -n "${1:-}" ] || port="$(free_port)"
-		"$bin" --handler=sqlite --sqlite-url="file:$data/" \
+		"$bin" "${backend[@]}" \
 			--listen-addr="127.0.0.1:$port" --state-dir="$dir" \
 			--telemetry=disable --debug-addr=- --log-level=warn \
 			>>"$dir/ferretdb.log" 2>&1 </dev/null &
@@ -131,7 +141,7 @@ destroy)
 		rm -rf "$(cat "$dir/datadir")"
 		rm -f "$dir/datadir"
 	fi
-	rm -rf "$dir/data"
+	rm -rf "$dir/data" "$dir/postgresql_url"
 	;;
 *)
 	echo "ferretdb-server: unknown command $cmd" >&2

@@ -44,6 +44,36 @@ foreach(_t ${_all_tests})
   endif()
 endforeach()
 
+# FerretDB's PostgreSQL backend (--handler=postgresql) over a private
+# PostgreSQL server of its own: the seeds and the op tests run there too
+# (static builds only), since that backend's costs and gaps are its own.
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
+  set(MIGRATE_MONGO_PG_STATE ${CMAKE_BINARY_DIR}/ferretdb-pg-server)
+  set(_pg ${PROJECT_SOURCE_DIR}/scripts/pg-server.sh)
+  add_test(NAME mongo_pgbackend.server.start COMMAND bash -c
+    "set -e; '${PROJECT_SOURCE_DIR}/scripts/install-ferretdb.sh' >/dev/null; \
+     '${_pg}' start '${MIGRATE_MONGO_PG_STATE}/postgres' >/dev/null; \
+     url=$('${_pg}' createdb '${MIGRATE_MONGO_PG_STATE}/postgres' ferretdb); test -n \"$url\"; \
+     FERRETDB_POSTGRESQL_URL=\"$url\" '${MIGRATE_FERRETDB_SCRIPT}' start '${MIGRATE_MONGO_PG_STATE}/ferretdb'")
+  set_tests_properties(mongo_pgbackend.server.start PROPERTIES FIXTURES_SETUP mongo_pg_server TIMEOUT 1800
+    LABELS mongo)
+  add_test(NAME mongo_pgbackend.server.stop COMMAND bash -c
+    "'${MIGRATE_FERRETDB_SCRIPT}' destroy '${MIGRATE_MONGO_PG_STATE}/ferretdb'; \
+     '${_pg}' stop '${MIGRATE_MONGO_PG_STATE}/postgres'")
+  set_tests_properties(mongo_pgbackend.server.stop PROPERTIES FIXTURES_CLEANUP mongo_pg_server TIMEOUT 120
+    LABELS mongo)
+  foreach(_name mongo_seeds mongo_ops)
+    file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c _lines REGEX "^TEST\\([A-Za-z0-9_]+\\)")
+    foreach(_line ${_lines})
+      string(REGEX REPLACE "^TEST\\(([A-Za-z0-9_]+)\\).*" "\\1" _case "${_line}")
+      add_test(NAME ${_name}_pgbackend.${_case} COMMAND test_${_name}_static ${_case})
+      set_tests_properties(${_name}_pgbackend.${_case} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
+        FIXTURES_REQUIRED mongo_pg_server LABELS mongo
+        ENVIRONMENT "MIGRATE_MONGO_URL_FILE=${MIGRATE_MONGO_PG_STATE}/ferretdb/url;MIGRATE_FERRETDB_SCRIPT=${MIGRATE_FERRETDB_SCRIPT}")
+    endforeach()
+  endforeach()
+endif()
+
 # The driver's checks of names need no server (added after the loop above,
 # so that they do not wait for the fixture).
 migrate_test(mongo_validation SOURCES mongo_validation.c LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP LABELS mongo)
