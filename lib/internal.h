@@ -91,6 +91,7 @@ int migrate__validate_create_enum(migrate__vctx *c, const bson_t *d);
 int migrate__validate_drop_enum(migrate__vctx *c, const bson_t *d);
 int migrate__validate_map_values(migrate__vctx *c, const bson_t *d);
 int migrate__validate_backfill(migrate__vctx *c, const bson_t *d);
+int migrate__validate_restore(migrate__vctx *c, const bson_t *d);
 int migrate__validate_sql(migrate__vctx *c, const bson_t *d);
 int migrate__validate_command(migrate__vctx *c, const bson_t *d);
 int migrate__validate_assert(migrate__vctx *c, const bson_t *d);
@@ -101,6 +102,13 @@ int migrate__inverse_add_column(const bson_t *d, bson_t *out);
 int migrate__inverse_create_index(const bson_t *d, bson_t *out);
 int migrate__inverse_create_enum(const bson_t *d, bson_t *out);
 int migrate__inverse_map_values(const bson_t *d, bson_t *out);
+int migrate__inverse_backfill(const bson_t *d, bson_t *out);
+/*
+ * The columns a map_values (its column) or backfill (the keys of its set)
+ * writes, and so keeps with "keep": up to `max` names into `out` (borrowed
+ * from the step); returns how many.
+ */
+size_t migrate__kept_columns(const bson_t *step, const char **out, size_t max);
 int migrate__inverse_own_down(const bson_t *d, bson_t *out);
 int migrate__inverse_assert(const bson_t *d, bson_t *out);
 bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out);

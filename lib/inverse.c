@@ -67,12 +67,60 @@ static bool filter_uses(const bson_t *f, const char *column)
  * map_values {old: new} reverts as {new: old} when no two olds share a new
  * value, and the filter does not depend on the column being rewritten.
  */
+size_t migrate__kept_columns(const bson_t *step, const char **out, size_t max)
+{
+	bson_t set;
+	bson_iter_t it;
+	size_t n = 0;
+
+	if (migrate__doc_sub(step, "set", &set)) {
+		bson_iter_init(&it, &set);
+		while (n < max && bson_iter_next(&it))
+			out[n++] = bson_iter_key(&it);
+	} else if (max > 0 && migrate__doc_str(step, "column")) {
+		out[n++] = migrate__doc_str(step, "column");
+	}
+	return n;
+}
+
+/*
+ * A map_values or backfill with "keep": <table> saved the old values of the
+ * columns it writes, keyed by the row's key, before writing them; its
+ * inverse sets them back from there (and drops the kept table).
+ */
+static int inverse_keep(const bson_t *d, bson_t *out)
+{
+	const char *cols[256];
+	size_t n = migrate__kept_columns(d, cols, sizeof cols / sizeof cols[0]);
+	bson_t arr;
+
+	BSON_APPEND_UTF8(out, "op", "restore");
+	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "from", migrate__doc_str(d, "keep"));
+	BSON_APPEND_ARRAY_BEGIN(out, "columns", &arr);
+	for (size_t i = 0; i < n; i++) {
+		char key[16];
+		const char *k;
+		bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+		BSON_APPEND_UTF8(&arr, k, cols[i]);
+	}
+	bson_append_array_end(out, &arr);
+	return 0;
+}
+
+int migrate__inverse_backfill(const bson_t *d, bson_t *out)
+{
+	return bson_has_field(d, "keep") ? inverse_keep(d, out) : MIGRATE_EIRREVERSIBLE;
+}
+
 int migrate__inverse_map_values(const bson_t *d, bson_t *out)
 {
 	bson_t map, where, inv;
 	bson_iter_t it, o;
 	migrate_buf_t *a, *b;
 
+	if (bson_has_field(d, "keep"))
+		return inverse_keep(d, out);
 	migrate__doc_sub(d, "map", &map);
 	if (migrate__doc_sub(d, "where", &where) && filter_uses(&where, migrate__doc_str(d, "column")))
 		return MIGRATE_EIRREVERSIBLE;

@@ -21,8 +21,9 @@ static const char *const k_create_index[] = {COMMON, "table", "name", "keys", "u
 static const char *const k_drop_index[] = {COMMON, "table", "name", NULL};
 static const char *const k_create_enum[] = {COMMON, "name", "values", NULL};
 static const char *const k_drop_enum[] = {COMMON, "name", NULL};
-static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", NULL};
-static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", NULL};
+static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", "keep", NULL};
+static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", "keep", NULL};
+static const char *const k_restore[] = {COMMON, "table", "from", "columns", NULL};
 static const char *const k_own_down[] = {"op", "up", "down", NULL};
 static const char *const k_assert[] = {"op",  "count",   "unique", "no_match", "exists",
 				       "sql", "command", "expect", "message",  NULL};
@@ -57,8 +58,8 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_DROP_ENUM] = {"drop_enum", k_drop_enum, migrate__validate_drop_enum, NULL, NULL, NULL, 0, NULL},
 	[MIGRATE_OP_MAP_VALUES] = {"map_values", k_map_values, migrate__validate_map_values,
 				   migrate__inverse_map_values, NULL, NULL, 0, "the values it mapped"},
-	[MIGRATE_OP_BACKFILL] = {"backfill", k_backfill, migrate__validate_backfill, NULL, NULL, NULL, 0,
-				 "the values it overwrote"},
+	[MIGRATE_OP_BACKFILL] = {"backfill", k_backfill, migrate__validate_backfill, migrate__inverse_backfill, NULL,
+				 NULL, 0, "the values it overwrote"},
 	[MIGRATE_OP_SQL] = {"sql", k_own_down, migrate__validate_sql, migrate__inverse_own_down, NULL, NULL,
 			    MIGRATE__OP_OWN_DOWN, NULL},
 	[MIGRATE_OP_COMMAND] = {"command", k_own_down, migrate__validate_command, migrate__inverse_own_down, NULL,
@@ -67,6 +68,8 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 			       0, NULL},
 	/* A custom step's inverse is its down callback, which the engine calls itself. */
 	[MIGRATE_OP_CUSTOM] = {"custom", k_custom, migrate__validate_custom, NULL, NULL, NULL, 0, NULL},
+	/* The computed inverse of a map_values or backfill that keeps what it overwrites. */
+	[MIGRATE_OP_RESTORE] = {"restore", k_restore, migrate__validate_restore, NULL, NULL, NULL, 0, NULL},
 };
 
 migrate_op_t migrate__op_find(const char *name)

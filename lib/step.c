@@ -625,6 +625,47 @@ int migrate__validate_drop_enum(vctx *c, const bson_t *d)
 	return check_ident(c, d, "", "name", true);
 }
 
+/*
+ * "keep": the table (collection) that saves the old values of the columns
+ * the step writes, so that its down restores them exactly. Another name
+ * than the step's table.
+ */
+static int check_keep(vctx *c, const bson_t *d)
+{
+	const char *keep = migrate__doc_str(d, "keep"), *table = migrate__doc_str(d, "table");
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "keep", false)))
+		return rc;
+	if (keep && table && !strcmp(keep, table))
+		return fail(c, "keep", "must name another table than the step's", NULL);
+	return 0;
+}
+
+int migrate__validate_restore(vctx *c, const bson_t *d)
+{
+	bson_t cols;
+	bson_iter_t it;
+	bool found;
+	char p[64];
+	int rc, i = 0;
+
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_ident(c, d, "", "from", true)) ||
+	    (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
+		return rc;
+	if (!strcmp(migrate__doc_str(d, "from"), migrate__doc_str(d, "table")))
+		return fail(c, "from", "must name another table than the step's", NULL);
+	if (bson_count_keys(&cols) == 0)
+		return fail(c, "columns", "must not be empty", NULL);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		snprintf(p, sizeof p, "columns[%d]", i++);
+		if ((rc = check_ident_iter(c, &it, p)))
+			return rc;
+	}
+	return 0;
+}
+
 int migrate__validate_map_values(vctx *c, const bson_t *d)
 {
 	bson_t map;
@@ -634,7 +675,7 @@ int migrate__validate_map_values(vctx *c, const bson_t *d)
 	int rc;
 
 	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_ident(c, d, "", "column", true)) ||
-	    (rc = check_where(c, d, "")) || (rc = check_batch(c, d)) ||
+	    (rc = check_where(c, d, "")) || (rc = check_batch(c, d)) || (rc = check_keep(c, d)) ||
 	    (rc = get_sub(c, d, "", "map", false, true, &map, &found)))
 		return rc;
 	if (bson_count_keys(&map) == 0)
@@ -657,7 +698,7 @@ int migrate__validate_backfill(vctx *c, const bson_t *d)
 	int rc;
 
 	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_where(c, d, "")) || (rc = check_batch(c, d)) ||
-	    (rc = get_sub(c, d, "", "set", false, true, &set, &found)))
+	    (rc = check_keep(c, d)) || (rc = get_sub(c, d, "", "set", false, true, &set, &found)))
 		return rc;
 	if (bson_count_keys(&set) == 0)
 		return fail(c, "set", "must not be empty", NULL);

@@ -313,6 +313,7 @@ typedef enum migrate_op {
 	MIGRATE_OP_COMMAND,       /**< command: raw database commands (MongoDB) with an optional down */
 	MIGRATE_OP_ASSERT,        /**< assert: a check that changes nothing */
 	MIGRATE_OP_CUSTOM,        /**< runs the application's callback; never reaches a driver */
+	MIGRATE_OP_RESTORE,       /**< restore: columns set back from the table a map_values or backfill kept */
 	MIGRATE_OP_COUNT          /**< the number of values of this header's catalog */
 } migrate_op_t;
 

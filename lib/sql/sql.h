@@ -160,6 +160,30 @@ int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error
 int migrate__sql_row_filter(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
 
 /*
+ * "keep" of a map_values or backfill (update.c): the kept table holds the
+ * row key (`keys`, the driver's batching key) and the old values of the
+ * columns the step writes, one row per row written, unique on the key.
+ *
+ * keep_create: CREATE TABLE IF NOT EXISTS <keep> AS SELECT <keys>, <cols>
+ * FROM <table> WHERE 1 = 0, then keep_index: CREATE UNIQUE INDEX IF NOT
+ * EXISTS <keep>_key ON <keep> (<keys>). keep_insert: INSERT INTO <keep>
+ * (<keys>, <cols>) SELECT <keys>, <cols> FROM <table> WHERE ; the caller
+ * appends the batch's conditions (those of its UPDATE), then keep_tail:
+ * ON CONFLICT DO NOTHING, so that a batch done again keeps the first old
+ * values.
+ */
+void migrate__sql_keep_create(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys);
+void migrate__sql_keep_index(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys);
+void migrate__sql_keep_insert(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys);
+void migrate__sql_keep_tail(migrate_sql_t *q);
+/*
+ * restore: UPDATE <table> SET <col> = k.<col>, ... FROM <from> AS k WHERE
+ * <table>.<key> = k.<key> AND ..., the key being the kept table's columns
+ * other than the restored ones.
+ */
+void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys);
+
+/*
  * Appends the query of an assertion: `kind` is count, no_match, unique or
  * exists, `arg` its object (docs/steps.md "assert").
  *   count     SELECT count(*) FROM "t" WHERE <where>

@@ -6,6 +6,7 @@
  * map_values compares the column with its old values as text (the map's
  * keys are strings): through the dialect's text_cast.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sql.h"
@@ -112,4 +113,108 @@ int migrate__sql_row_filter(migrate_sql_t *q, const bson_t *step, migrate_error_
 	}
 	migrate__sql_append(q, ")");
 	return 0;
+}
+
+/* ---- keep and restore ---- */
+
+/*
+ * <keys>, <cols> of a step with keep. `named`: each key "AS" itself, so
+ * that a table created from the list names its columns as the keys (SQLite
+ * names a selected rowid after its INTEGER PRIMARY KEY alias).
+ */
+static void keep_columns(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys, bool named)
+{
+	const char *cols[256];
+	size_t n = migrate__kept_columns(step, cols, sizeof cols / sizeof cols[0]);
+
+	for (size_t i = 0; i < nkeys; i++) {
+		if (i)
+			migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, keys[i]);
+		if (named) {
+			migrate__sql_append(q, " AS ");
+			migrate__sql_ident(q, keys[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		migrate__sql_append(q, ", ");
+		migrate__sql_ident(q, cols[i]);
+	}
+}
+
+void migrate__sql_keep_create(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
+{
+	migrate__sql_append(q, "CREATE TABLE IF NOT EXISTS ");
+	migrate__sql_ident(q, migrate__doc_str(step, "keep"));
+	migrate__sql_append(q, " AS SELECT ");
+	keep_columns(q, step, keys, nkeys, true);
+	migrate__sql_append(q, " FROM ");
+	migrate__sql_ident(q, migrate__doc_str(step, "table"));
+	migrate__sql_append(q, " WHERE 1 = 0");
+}
+
+void migrate__sql_keep_index(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
+{
+	char name[300];
+
+	snprintf(name, sizeof name, "%s_key", migrate__doc_str(step, "keep"));
+	migrate__sql_append(q, "CREATE UNIQUE INDEX IF NOT EXISTS ");
+	migrate__sql_ident(q, name);
+	migrate__sql_append(q, " ON ");
+	migrate__sql_ident(q, migrate__doc_str(step, "keep"));
+	migrate__sql_append(q, " (");
+	migrate__sql_ident_list(q, keys, nkeys, "");
+	migrate__sql_append(q, ")");
+}
+
+void migrate__sql_keep_insert(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
+{
+	migrate__sql_append(q, "INSERT INTO ");
+	migrate__sql_ident(q, migrate__doc_str(step, "keep"));
+	migrate__sql_append(q, " (");
+	keep_columns(q, step, keys, nkeys, false);
+	migrate__sql_append(q, ") SELECT ");
+	keep_columns(q, step, keys, nkeys, false);
+	migrate__sql_append(q, " FROM ");
+	migrate__sql_ident(q, migrate__doc_str(step, "table"));
+	migrate__sql_append(q, " WHERE ");
+}
+
+void migrate__sql_keep_tail(migrate_sql_t *q)
+{
+	migrate__sql_append(q, " ON CONFLICT DO NOTHING");
+}
+
+void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
+{
+	const char *table = migrate__doc_str(step, "table");
+	bson_t cols;
+	bson_iter_t it;
+	bool first = true;
+
+	migrate__sql_append(q, "UPDATE ");
+	migrate__sql_ident(q, table);
+	migrate__sql_append(q, " SET ");
+	migrate__doc_sub(step, "columns", &cols);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		if (!first)
+			migrate__sql_append(q, ", ");
+		first = false;
+		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
+		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
+	}
+	migrate__sql_append(q, " FROM ");
+	migrate__sql_ident(q, migrate__doc_str(step, "from"));
+	migrate__sql_append(q, " AS \"_migrate_kept\" WHERE ");
+	for (size_t i = 0; i < nkeys; i++) {
+		if (i)
+			migrate__sql_append(q, " AND ");
+		migrate__sql_ident(q, table);
+		migrate__sql_append(q, ".");
+		migrate__sql_ident(q, keys[i]);
+		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_ident(q, keys[i]);
+	}
 }

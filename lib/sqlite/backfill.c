@@ -9,6 +9,10 @@
  * dies resumes after the last committed batch, so no row is updated twice
  * and none is skipped. Batches are sized to the run's time budget unless a
  * batch size is given.
+ *
+ * With "keep", the kept table is created first (keyed like the batches),
+ * and each batch copies the old values of its rows there before its UPDATE,
+ * in the same transaction; a row kept already keeps its first values.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +206,58 @@ static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail,
 	return 0;
 }
 
+/* The batching key's columns, for the kept table. */
+static char *const *key_names(const batch_t *b, size_t *n)
+{
+	static char *const rowid[] = {"rowid"};
+
+	if (b->rowid) {
+		*n = 1;
+		/* The alias of an INTEGER PRIMARY KEY is a column of its own. */
+		return strcmp(b->rowid, "rowid") ? (char *const *)&b->rowid : rowid;
+	}
+	*n = (size_t)b->npk;
+	return b->pk;
+}
+
+/* INSERT INTO <keep> ... the rows after `after` up to `last`, inclusive. */
+static int keep_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, migrate_error_t *err)
+{
+	size_t n;
+	char *const *keys = key_names(b, &n);
+	int rc;
+
+	migrate__sql_keep_insert(q, b->step, keys, n);
+	if ((rc = conditions(q, b, last, true, err)))
+		return rc;
+	migrate__sql_keep_tail(q);
+	return 0;
+}
+
+/* The kept table and its key (CREATE ... IF NOT EXISTS: a resumed run finds them). */
+static int keep_setup(batch_t *b, migrate_buf_t *out, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	size_t n;
+	char *const *keys = key_names(b, &n);
+	int rc = 0;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, b->c);
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		migrate__sql_reset(&q);
+		if (i == 0)
+			migrate__sql_keep_create(&q, b->step, keys, n);
+		else
+			migrate__sql_keep_index(&q, b->step, keys, n);
+		if (out)
+			migrate__sq_render_sql(&q, out);
+		else
+			rc = migrate__sq_run(b->c, &q, NULL, err);
+	}
+	migrate__sql_free(&q);
+	return rc;
+}
+
 /* UPDATE the rows after `after` up to `last`, inclusive. */
 static int update_stmt(migrate_sql_t *q, const batch_t *b, const bson_t *last, migrate_error_t *err)
 {
@@ -314,6 +370,10 @@ static int one_batch(batch_t *b, migrate_exec_t *exec, int in_txn, int64_t size,
 		goto cleanup;
 	if ((rc = find_last(b, size, &last, &found, err)) || !found)
 		goto done;
+	if (bson_has_field(b->step, "keep") &&
+	    ((rc = keep_stmt(&q, b, &last, err)) || (rc = migrate__sq_run(b->c, &q, NULL, err))))
+		goto done;
+	migrate__sql_reset(&q);
 	if ((rc = update_stmt(&q, b, &last, err)) || (rc = migrate__sq_run(b->c, &q, rows, err)))
 		goto done;
 	bson_destroy(&b->after);
@@ -367,6 +427,8 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		goto cleanup;
 	if (migrate_exec_checkpoint(exec) && (rc = checkpoint_read(&b, migrate_exec_checkpoint(exec), err)))
 		goto cleanup;
+	if (bson_has_field(step, "keep") && (rc = keep_setup(&b, NULL, err)))
+		goto cleanup;
 	migrate_exec_resumed(exec, b.done);
 	if ((rc = count_remaining(&b, &total, err)))
 		goto cleanup;
@@ -399,6 +461,13 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *
 			   "-- %s in batches by %s; each batch is one transaction: BEGIN IMMEDIATE; the batch's "
 			   "last key; the UPDATE; the journal; COMMIT\n",
 			   b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");
+	if (bson_has_field(step, "keep")) {
+		migrate_buf_append(out, "-- the old values are kept first, then each batch copies its rows' values:\n");
+		if ((rc = keep_setup(&b, out, err)) || (rc = keep_stmt(&q, &b, NULL, err)))
+			goto cleanup;
+		migrate__sq_render_sql(&q, out);
+		migrate__sql_reset(&q);
+	}
 	if ((rc = select_last(&q, &b, 0, false, err)))
 		goto cleanup;
 	migrate__sq_render_sql(&q, out);

@@ -5,6 +5,7 @@
  * have files of their own: enums (enum.c), table rebuilds (rebuild.c),
  * batched updates (backfill.c) and asserts (assert.c).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sqlite_int.h"
@@ -264,6 +265,100 @@ static int op_batched(lower_ctx_t *x)
 	return migrate__sq_batched(CONN(x), x->doc, x->exec, x->err);
 }
 
+/* Whether `name` is one of the restore step's columns. */
+static bool restored(const bson_t *step, const char *name)
+{
+	bson_t cols;
+	bson_iter_t it;
+
+	migrate__doc_sub(step, "columns", &cols);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it))
+		if (!strcmp(bson_iter_utf8(&it, NULL), name))
+			return true;
+	return false;
+}
+
+/* The kept table's key: its columns other than the restored ones. */
+static int kept_keys(lower_ctx_t *x, const char *from, char ***keys, size_t *n)
+{
+	migrate_sql_t q;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, CONN(x));
+	migrate__sql_append(&q, "SELECT name FROM pragma_table_info(");
+	migrate__sql_param_str(&q, from);
+	migrate__sql_append(&q, ") ORDER BY cid");
+	if ((rc = migrate__sq_prepare_q(CONN(x), &q, &st, x->err)))
+		goto done;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		char **more;
+		if (restored(x->doc, name))
+			continue;
+		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) || !(more[*n] = migrate__strdup(name))) {
+			if (more)
+				*keys = more;
+			rc = migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto done;
+		}
+		*keys = more;
+		++*n;
+	}
+	rc = rc == SQLITE_DONE ? 0 : migrate__sq_err(CONN(x), x->err, "reading the kept table's columns");
+	if (rc == 0 && *n == 0)
+		rc = migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "restore: \"%s\" holds no key column besides the restored ones", from);
+done:
+	sqlite3_finalize(st);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/*
+ * restore: the kept values set back by key, then the kept table dropped
+ * (one transaction with the version). A kept table that is gone was
+ * restored and dropped already: nothing to do.
+ */
+static int op_restore(lower_ctx_t *x)
+{
+	const char *from = migrate__doc_str(x->doc, "from");
+	char **keys = NULL, *placeholder[] = {"<key of the kept rows>"};
+	size_t n = 0;
+	int exists = 0, rc;
+	sq_stmts_t l = {0};
+	migrate_sql_t *q;
+
+	if ((rc = migrate__sq_exists(CONN(x), "table", from, &exists, x->err)))
+		return rc;
+	if (!exists && !RENDERING(x)) {
+		migrate__log(MIGRATE_LOG_INFO, "sqlite: restore: \"%s\" is gone: restored already", from);
+		return 0;
+	}
+	if (exists && (rc = kept_keys(x, from, &keys, &n)))
+		goto done;
+	if (!(q = add(x, &l))) {
+		rc = MIGRATE_ENOMEM;
+		goto done;
+	}
+	migrate__sql_restore(q, x->doc, exists ? keys : placeholder, exists ? n : 1);
+	if (!(q = add(x, &l))) {
+		rc = MIGRATE_ENOMEM;
+		goto done;
+	}
+	migrate__sql_append(q, "DROP TABLE ");
+	migrate__sql_ident(q, from);
+	rc = finish(x, &l, 0);
+	l.n = 0;
+done:
+	migrate__sq_stmts_free(&l);
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
 /* Raw SQL, several statements allowed. On the down path the engine passes {"up": <down>}. */
 static int op_sql(lower_ctx_t *x)
 {
@@ -333,6 +428,7 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_SQL] = {NULL, NULL, op_sql, op_sql},
 	[MIGRATE_OP_COMMAND] = {check_command, NULL, NULL, NULL},
 	[MIGRATE_OP_ASSERT] = {check_assert, NULL, op_assert, op_assert},
+	[MIGRATE_OP_RESTORE] = {NULL, NULL, op_restore, op_restore},
 };
 
 /* Ops that rewrite the stored schema, which SQLite re-parses (see migrate__sq_stored_schema_dqs). */
