@@ -150,7 +150,9 @@ int migrate__mongo_check_backfill(mongo_conn_t *c, const bson_t *step, migrate_e
 	bson_t where;
 	int rc;
 
-	if ((rc = migrate__mongo_check_collection(migrate__doc_str(step, "table"), "table", err)))
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(step, "table"), "table", err)) ||
+	    (bson_has_field(step, "keep") &&
+	     (rc = migrate__mongo_check_collection(migrate__doc_str(step, "keep"), "keep", err))))
 		return rc;
 	if (migrate__doc_sub(step, "where", &where) && (rc = migrate__mongo_check_filter(&where, err)))
 		return rc;

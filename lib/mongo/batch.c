@@ -52,6 +52,118 @@ void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, 
 	snprintf(b->what, sizeof(b->what), "%s \"%s\"", opname, b->table);
 	bson_init(&b->select);
 	bson_init(&b->fields);
+	b->keep = migrate__doc_str(step, "keep");
+	if (b->keep)
+		b->nkept = migrate__kept_columns(step, b->kept, sizeof(b->kept) / sizeof(b->kept[0]));
+}
+
+/*
+ * A step that keeps reads the fields it keeps (when it reads a projection)
+ * and writes document by document: the old values are known only there.
+ */
+static void keep_setup(batch_t *b)
+{
+	if (!b->keep)
+		return;
+	b->server = false;
+	if (bson_empty(&b->fields))
+		return; /* whole documents */
+	for (size_t i = 0; i < b->nkept; i++)
+		if (!bson_has_field(&b->fields, b->kept[i]))
+			BSON_APPEND_INT32(&b->fields, b->kept[i], 1);
+}
+
+bson_t *migrate__mongo_kept_doc(const batch_t *b, const bson_t *doc)
+{
+	bson_t *kept = bson_new();
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, doc, "_id"))
+		bson_append_iter(kept, "_id", -1, &it);
+	for (size_t i = 0; i < b->nkept; i++)
+		if (bson_iter_init_find(&it, doc, b->kept[i]))
+			bson_append_iter(kept, b->kept[i], -1, &it);
+	return kept;
+}
+
+/* Whether every write error of a bulk's reply is a duplicate _id. */
+static bool only_duplicates(const bson_t *reply)
+{
+	bson_iter_t it, e;
+	bool any = false;
+
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &e))
+		return false;
+	while (bson_iter_next(&e)) {
+		bson_iter_t code;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&e) || !bson_iter_recurse(&e, &code) || !bson_iter_find(&code, "code") ||
+		    bson_iter_as_int64(&code) != MONGO_DUPLICATE_KEY)
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_error_t *err)
+{
+	mongoc_collection_t *coll;
+	mongoc_bulk_operation_t *bulk;
+	bson_t opts = BSON_INITIALIZER, reply;
+	bson_error_t e;
+	bool executed = false;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk insert (keep)", err)))
+		return rc;
+	coll = mongoc_database_get_collection(b->c->db, b->keep);
+	BSON_APPEND_BOOL(&opts, "ordered", false);
+	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!mongoc_bulk_operation_insert_with_opts(bulk, kept[i], NULL, &e))
+			rc = migrate__mongo_fail(err, &e, "%s: keep in \"%s\"", b->what, b->keep);
+	if (rc == 0) {
+		executed = true;
+		if (!mongoc_bulk_operation_execute(bulk, &reply, &e) && !only_duplicates(&reply))
+			rc = migrate__mongo_fail(err, &e, "%s: keep in \"%s\"", b->what, b->keep);
+	}
+	if (executed)
+		bson_destroy(&reply);
+	mongoc_bulk_operation_destroy(bulk);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&opts);
+	return rc;
+}
+
+void migrate__mongo_render_keep(const batch_t *b, migrate_buf_t *out)
+{
+	if (!b->keep)
+		return;
+	migrate_buf_printf(out, "// per batch, first: the old values of");
+	for (size_t i = 0; i < b->nkept; i++)
+		migrate_buf_printf(out, "%s \"%s\"", i ? "," : "", b->kept[i]);
+	migrate_buf_printf(out,
+			   " of each document written, inserted into \"%s\" as {_id, field: value} "
+			   "(an _id kept already keeps its first values)\n",
+			   b->keep);
+}
+
+bool migrate__mongo_same_id(const bson_t *a, const bson_t *b)
+{
+	bson_iter_t x, y;
+	bson_t da = BSON_INITIALIZER, db = BSON_INITIALIZER;
+	bool same;
+
+	if (!bson_iter_init_find(&x, a, "_id") || !bson_iter_init_find(&y, b, "_id"))
+		return false;
+	bson_append_iter(&da, "_id", -1, &x);
+	bson_append_iter(&db, "_id", -1, &y);
+	same = da.len == db.len && memcmp(bson_get_data(&da), bson_get_data(&db), da.len) == 0;
+	bson_destroy(&da);
+	bson_destroy(&db);
+	return same;
 }
 
 void migrate__mongo_batch_free(batch_t *b)
@@ -218,16 +330,21 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 	size_t i, ops = 0;
 	int rc = 0;
 
+	bson_t **kept = NULL;
+	size_t nkept = 0;
+
 	if (b->prepare && (rc = b->prepare(b, docs, n, err)))
 		return rc;
-	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk write", err)))
-		return rc;
+	if (b->keep && !(kept = migrate__calloc(n ? n : 1, sizeof(*kept))))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	BSON_APPEND_BOOL(&opts, "ordered", false);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &opts);
 	for (i = 0; rc == 0 && i < n; i++) {
 		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER;
 		bool skip = false;
 		rc = b->per_doc(b, docs[i], &sel, &upd, &skip, err);
+		if (rc == 0 && !skip && kept)
+			kept[nkept++] = migrate__mongo_kept_doc(b, docs[i]);
 		if (rc == 0 && !skip) {
 			/* update_many on a filter by _id: FerretDB leaks a connection per updateOne. */
 			if (!mongoc_bulk_operation_update_many_with_opts(bulk, &sel, &upd, NULL, &e))
@@ -237,6 +354,11 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 		bson_destroy(&sel);
 		bson_destroy(&upd);
 	}
+	/* The old values are kept before they are overwritten. */
+	if (rc == 0 && kept)
+		rc = migrate__mongo_keep_insert(b, kept, nkept, err);
+	if (rc == 0 && ops > 0)
+		rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk write", err);
 	if (rc == 0 && ops > 0) {
 		migrate__log(MIGRATE_LOG_DEBUG, "mongo: %s: bulk of %zu updates", b->what, ops);
 		if (!mongoc_bulk_operation_execute(bulk, &reply, &e))
@@ -245,6 +367,9 @@ static int write_docs(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size
 	}
 	mongoc_bulk_operation_destroy(bulk);
 	bson_destroy(&opts);
+	for (i = 0; i < nkept; i++)
+		bson_destroy(kept[i]);
+	free(kept);
 	return rc;
 }
 
@@ -290,7 +415,7 @@ static int unmark(batch_t *b, migrate_error_t *err)
 
 int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
-	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : b->server ? BATCH_FIRST : BATCH_FIRST_DOCS;
+	uint32_t fixed = migrate_exec_batch_size(exec), size;
 	uint32_t budget = migrate_exec_batch_time_ms(exec);
 	mongoc_collection_t *coll = NULL;
 	mongoc_cursor_t *cur = NULL;
@@ -301,6 +426,8 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	size_t n = 0;
 	int rc;
 
+	keep_setup(b);
+	size = fixed ? fixed : b->server ? BATCH_FIRST : BATCH_FIRST_DOCS;
 	if ((rc = migrate__mongo_checkpoint_parse(migrate_exec_checkpoint(exec), &ck, err)))
 		return rc;
 	/* A resumed step keeps the path it started on. */
@@ -429,6 +556,7 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 	bson_value_t after, upto;
 	int rc = 0;
 
+	keep_setup(b);
 	if (migrate__mongo_rewrites(b)) {
 		bson_destroy(&q);
 		bson_destroy(&cmd);
@@ -464,6 +592,7 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 	} else {
 		bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, sample = BSON_INITIALIZER;
 		bool skip = false;
+		migrate__mongo_render_keep(b, out);
 		migrate_buf_append(out, "// per batch, one unordered bulk of (per document, with values computed "
 					"from the document read):\n");
 		BSON_APPEND_UTF8(&sample, "_id", "<_id>");

@@ -63,6 +63,16 @@ struct batch {
 	 * those the selector would not match.
 	 */
 	bool rewrite;
+	/*
+	 * The step's "keep" collection, or NULL: before a document is written,
+	 * the old values of the fields the step writes (kept[]) are inserted
+	 * there as {_id, field: value...} (a field it lacked is left out); the
+	 * first insert of an _id wins, so a batch done again keeps the first
+	 * values. The step's down (restore.c) sets them back.
+	 */
+	const char *keep;
+	const char *kept[64];
+	size_t nkept;
 	/* Render: fills a sample document with the fields per_doc reads. */
 	void (*sample)(batch_t *b, bson_t *doc);
 	void *op;
@@ -78,6 +88,15 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 int migrate__mongo_render_rewrite(batch_t *b, migrate_buf_t *out, migrate_error_t *err);
 /* Appends the batch read and the per-batch write as extended JSON. */
 int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t *err);
+
+/* The {_id, kept fields} document of `doc` (keep); the caller destroys it. */
+bson_t *migrate__mongo_kept_doc(const batch_t *b, const bson_t *doc);
+/* Inserts kept documents into b->keep; an _id kept already keeps its first values. */
+int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_error_t *err);
+/* Render: what keep writes before each batch (nothing without keep). */
+void migrate__mongo_render_keep(const batch_t *b, migrate_buf_t *out);
+/* Whether two documents have the same _id (same type and bytes). */
+bool migrate__mongo_same_id(const bson_t *a, const bson_t *b);
 
 /* {setop: {field: v}} appended to `upd`. */
 void migrate__mongo_set_value_doc(bson_t *upd, const char *setop, const char *field, const bson_value_t *v);

@@ -713,6 +713,7 @@ WITH_CAPS(render_drop_column, migrate__mongo_render_drop_column)
 WITH_CAPS(render_rename_column, migrate__mongo_render_rename_column)
 WITH_CAPS(render_map_values, migrate__mongo_render_map_values)
 WITH_CAPS(render_backfill, migrate__mongo_render_backfill)
+WITH_CAPS(render_restore, migrate__mongo_render_restore)
 
 /* Adapters from a row to the functions of this folder. */
 #define CHECK(name, fn)                    \
@@ -752,6 +753,14 @@ RUN_EXEC(apply_drop_column, migrate__mongo_drop_column)
 RUN_EXEC(apply_rename_column, migrate__mongo_rename_column)
 RUN_EXEC(apply_map_values, migrate__mongo_map_values)
 RUN_EXEC(apply_backfill, migrate__mongo_backfill)
+RUN_EXEC(apply_restore, migrate__mongo_restore)
+
+static int check_restore(migrate__lower *x)
+{
+	int rc = migrate__mongo_check_collection(migrate__doc_str(x->doc, "table"), "table", x->err);
+
+	return rc ? rc : migrate__mongo_check_collection(migrate__doc_str(x->doc, "from"), "from", x->err);
+}
 
 /* Every op on MongoDB: check, flags, render, apply. No transactions: every step journals on its own. */
 #define NO_TXN migrate__lower_no_txn
@@ -771,11 +780,12 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_SQL] = {check_sql, NULL, NULL, NULL},
 	[MIGRATE_OP_COMMAND] = {NULL, NO_TXN, render_command, apply_command},
 	[MIGRATE_OP_ASSERT] = {check_assert, NO_TXN, render_assert, apply_assert},
+	[MIGRATE_OP_RESTORE] = {check_restore, NO_TXN, render_restore, apply_restore},
 };
 
 int migrate__mongo_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
 {
-	static const char *const fields[] = {"table", "from", "to"};
+	static const char *const fields[] = {"table", "from", "to", "keep"};
 	mongo_conn_t *c = conn;
 
 	/* A history collection of the URL's (migrate_history) is not _migrate_-named: keep steps off it by name. */

@@ -15,7 +15,9 @@ int migrate__mongo_check_map_values(const bson_t *step, migrate_error_t *err)
 	int rc;
 
 	if ((rc = migrate__mongo_check_collection(migrate__doc_str(step, "table"), "table", err)) ||
-	    (rc = migrate__mongo_check_field(migrate__doc_str(step, "column"), "column", err)))
+	    (rc = migrate__mongo_check_field(migrate__doc_str(step, "column"), "column", err)) ||
+	    (bson_has_field(step, "keep") &&
+	     (rc = migrate__mongo_check_collection(migrate__doc_str(step, "keep"), "keep", err))))
 		return rc;
 	if (migrate__doc_sub(step, "where", &where) && (rc = migrate__mongo_check_filter(&where, err)))
 		return rc;

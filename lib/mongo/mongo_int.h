@@ -153,6 +153,9 @@ int migrate__mongo_render_drop_column(mongo_conn_t *c, const bson_t *step, migra
 int migrate__mongo_render_rename_column(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__mongo_render_map_values(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+/* restore.c: the inverse of a map_values or backfill with keep. */
+int migrate__mongo_restore(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
+int migrate__mongo_render_restore(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assert.c ---- */
 int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err);

@@ -132,22 +132,6 @@ static void apply_update(const bson_t *doc, const bson_t *upd, bson_t *out)
 		bson_destroy(parts[i]);
 }
 
-static bool same_id(const bson_t *a, const bson_t *b)
-{
-	bson_iter_t x, y;
-	bson_t da = BSON_INITIALIZER, db = BSON_INITIALIZER;
-	bool same;
-
-	if (!bson_iter_init_find(&x, a, "_id") || !bson_iter_init_find(&y, b, "_id"))
-		return false;
-	bson_append_iter(&da, "_id", -1, &x);
-	bson_append_iter(&db, "_id", -1, &y);
-	same = da.len == db.len && memcmp(bson_get_data(&da), bson_get_data(&db), da.len) == 0;
-	bson_destroy(&da);
-	bson_destroy(&db);
-	return same;
-}
-
 /*
  * With a `where`, which documents of the batch the step selects: one find
  * of the batch's _ids under the step's selector (the filter is the
@@ -186,7 +170,7 @@ static int select_batch(batch_t *b, mongoc_collection_t *coll, bson_t **docs, si
 	cur = mongoc_collection_find_with_opts(coll, &q, &opts, NULL);
 	/* Both lists are in the server's _id order: one merge. */
 	while (mongoc_cursor_next(cur, &hit)) {
-		while (i < n && !same_id(docs[i], hit))
+		while (i < n && !migrate__mongo_same_id(docs[i], hit))
 			i++;
 		if (i < n)
 			sel[i++] = true;
@@ -304,10 +288,12 @@ static int insert_batch(batch_t *b, mongoc_collection_t *shadow, bson_t **docs, 
 	bson_t opts = BSON_INITIALIZER, reply;
 	mongoc_bulk_operation_t *bulk;
 	bson_error_t e;
+	bson_t **kept = NULL;
+	size_t nkept = 0;
 	int rc = 0;
 
-	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk insert", err)))
-		return rc;
+	if (b->keep && !(kept = migrate__calloc(n ? n : 1, sizeof(*kept))))
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	BSON_APPEND_BOOL(&opts, "ordered", true);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(shadow, &opts);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -315,6 +301,8 @@ static int insert_batch(batch_t *b, mongoc_collection_t *shadow, bson_t **docs, 
 		bool skip = !sel[i];
 		if (!skip)
 			rc = b->per_doc(b, docs[i], &s, &upd, &skip, err);
+		if (rc == 0 && !skip && kept)
+			kept[nkept++] = migrate__mongo_kept_doc(b, docs[i]);
 		if (rc == 0 && !skip)
 			apply_update(docs[i], &upd, &out);
 		if (rc == 0 && !mongoc_bulk_operation_insert_with_opts(bulk, skip ? docs[i] : &out, NULL, &e))
@@ -323,6 +311,11 @@ static int insert_batch(batch_t *b, mongoc_collection_t *shadow, bson_t **docs, 
 		bson_destroy(&upd);
 		bson_destroy(&out);
 	}
+	/* The source keeps its values until the swap, but the kept ones must be there before it. */
+	if (rc == 0 && kept)
+		rc = migrate__mongo_keep_insert(b, kept, nkept, err);
+	if (rc == 0)
+		rc = migrate__fault(MIGRATE__FAULT_STMT, "bulk insert", err);
 	if (rc == 0 && n > 0) {
 		migrate__log(MIGRATE_LOG_DEBUG, "mongo: %s: %zu documents copied", b->what, n);
 		if (!mongoc_bulk_operation_execute(bulk, &reply, &e))
@@ -331,6 +324,9 @@ static int insert_batch(batch_t *b, mongoc_collection_t *shadow, bson_t **docs, 
 	}
 	mongoc_bulk_operation_destroy(bulk);
 	bson_destroy(&opts);
+	for (size_t i = 0; i < nkept; i++)
+		bson_destroy(kept[i]);
+	free(kept);
 	return rc;
 }
 
@@ -490,6 +486,7 @@ int migrate__mongo_render_rewrite(batch_t *b, migrate_buf_t *out, migrate_error_
 			   "\"_migrate_rw_<step>\" with the same indexes; each document matching\n",
 			   b->what);
 	migrate__mongo_append_json(out, &b->select);
+	migrate__mongo_render_keep(b, out);
 	if (bson_count_keys(&b->fields) > 1) {
 		migrate_buf_append(out, "\n// rewritten from its fields ");
 		migrate__mongo_append_json(out, &b->fields);

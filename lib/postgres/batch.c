@@ -17,6 +17,11 @@
  *        u AS (UPDATE t SET ... WHERE (pk) > ($1) AND (pk) <= (SELECT _migrate_k0 FROM r)
  *              AND <where> RETURNING 1)
  *   SELECT (SELECT count(*) FROM u), r._migrate_more, r._migrate_k0::text FROM r
+ *
+ * With "keep", the kept table and its unique key (the primary key's
+ * columns) are created once before the batches, and each batch copies the
+ * old values of its rows there just before its UPDATE, in its transaction,
+ * with the UPDATE's range, parameters and filter.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -43,6 +48,9 @@ typedef struct batch {
 	migrate_sql_t next;      /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
 	migrate_sql_t upd_first; /* the first batch's UPDATE: $1..$npk = its last key */
 	migrate_sql_t upd_next;  /* a later one's: $1..$npk = previous last key, then its own */
+	migrate_sql_t keep_first; /* "keep": the old values of the rows upd_first writes, same parameters */
+	migrate_sql_t keep_next;  /* and of those upd_next writes */
+	int keep;                 /* the step has "keep" */
 } batch_t;
 
 static double mono_ms(void)
@@ -63,6 +71,8 @@ static void batch_free(batch_t *b)
 	migrate__sql_free(&b->next);
 	migrate__sql_free(&b->upd_first);
 	migrate__sql_free(&b->upd_next);
+	migrate__sql_free(&b->keep_first);
+	migrate__sql_free(&b->keep_next);
 }
 
 /* The primary key columns of the table, in key order; npk = 0 when it has none. */
@@ -245,6 +255,50 @@ static int build_single(batch_t *b, migrate_sql_t *q, migrate_error_t *err)
 	return update_of(b, q, NULL, NULL, err);
 }
 
+/*
+ * INSERT INTO <keep> ... the rows of the UPDATE with the same range: they
+ * are locked as that UPDATE locks them, so that no one changes a row
+ * between its copy and its UPDATE and the kept value is the one overwritten.
+ */
+static int keep_of(batch_t *b, migrate_sql_t *q, void (*range)(batch_t *, migrate_sql_t *), migrate_error_t *err)
+{
+	int rc;
+
+	migrate__sql_keep_insert(q, b->doc, b->pk, b->npk);
+	if (range) {
+		range(b, q);
+		migrate__sql_append(q, " AND ");
+	}
+	if ((rc = migrate__sql_row_filter(q, b->doc, err)))
+		return rc;
+	migrate__sql_append(q, " FOR NO KEY UPDATE");
+	migrate__sql_keep_tail(q);
+	return 0;
+}
+
+/* The keep INSERT of one batch, with the parameters of its UPDATE (build_update). */
+static int build_keep(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
+{
+	reserve(q, (uint32_t)((with_key ? 2 : 1) * b->npk));
+	return keep_of(b, q, with_key ? key_range_after : key_range, err);
+}
+
+/* CREATE TABLE IF NOT EXISTS <keep> ...; CREATE UNIQUE INDEX IF NOT EXISTS ...: a resumed run finds them. */
+static void keep_setup(batch_t *b, migrate_sql_t *q)
+{
+	migrate__sql_keep_create(q, b->doc, b->pk, b->npk);
+	migrate__sql_append(q, ";\n");
+	migrate__sql_keep_index(q, b->doc, b->pk, b->npk);
+}
+
+/* A keep needs a key to set the values back by: a table without a primary key has none. */
+static int keep_keyless(const batch_t *b, migrate_error_t *err)
+{
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+			    "table \"%.63s\" has no primary key: %s with \"keep\" needs one to key the kept values",
+			    b->table, b->op);
+}
+
 static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char *op, migrate_error_t *err)
 {
 	memset(b, 0, sizeof *b);
@@ -255,7 +309,10 @@ static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char 
 	migrate__sql_init(&b->next, &migrate__pg_dialect, t);
 	migrate__sql_init(&b->upd_first, &migrate__pg_dialect, t);
 	migrate__sql_init(&b->upd_next, &migrate__pg_dialect, t);
+	migrate__sql_init(&b->keep_first, &migrate__pg_dialect, t);
+	migrate__sql_init(&b->keep_next, &migrate__pg_dialect, t);
 	b->table = migrate__doc_str(doc, "table");
+	b->keep = bson_has_field(doc, "keep");
 	return read_pk(b, err);
 }
 
