@@ -203,6 +203,30 @@ migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan)
  * asks the driver whether it can express each one, so that a run never
  * starts a plan it cannot finish.
  */
+/*
+ * A step that keeps what it overwrites is only worth running where its
+ * down (restore) runs too: a driver without restore refuses the step
+ * itself, before anything is written, instead of keeping for nothing.
+ */
+static int check_kept_down(const migrate_target_t *t, const migrate_step_t *s, migrate_error_t *err)
+{
+	migrate_step_t **inv = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!bson_has_field(&s->doc, "keep"))
+		return 0;
+	if ((rc = migrate__step_inverse(s, &inv, &n, err)))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0 && (rc = t->driver->check_step(t->conn, inv[i], err)))
+			migrate__err_prefix(err, "keep: its down, ");
+		migrate__step_destroy(inv[i]);
+	}
+	free(inv);
+	return rc;
+}
+
 int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t, migrate_error_t *err)
 {
 	size_t i, j, k;
@@ -229,7 +253,7 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 					place);
 			if (!t || s->op == MIGRATE_OP_CUSTOM || !t->driver->check_step)
 				continue;
-			if ((rc = t->driver->check_step(t->conn, s, err))) {
+			if ((rc = t->driver->check_step(t->conn, s, err)) || (rc = check_kept_down(t, s, err))) {
 				migrate__err_prefix(err, "%s: %s driver: ", place, t->driver->name);
 				return rc;
 			}

@@ -51,7 +51,7 @@ static char *plan_json(const conf_backend *b)
 		"{\"op\":\"rename_column\",\"table\":\"items\",\"from\":\"status\",\"to\":\"state\"},"
 		"{\"op\":\"create_index\",\"table\":\"items\",\"name\":\"items_state\",\"keys\":[{\"column\":\"state\"}]}]},"
 		"{\"id\":3,\"name\":\"data\",\"steps\":["
-		"{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"state\",\"batch_size\":%d,\"map\":{\"a\":\"x\"}},"
+		"{\"op\":\"map_values\",\"table\":\"items\",\"column\":\"state\",\"batch_size\":%d,%s\"map\":{\"a\":\"x\"}},"
 		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"set\":{\"counter\":%s},"
 		"\"down\":[{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"set\":{\"counter\":%s}}]},"
 		"{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":%d,\"where\":{\"state\":{\"$ne\":\"c\"}},"
@@ -69,7 +69,7 @@ static char *plan_json(const conf_backend *b)
 		"{\"op\":\"drop_table\",\"table\":\"scratch\",\"down\":[{\"op\":\"create_table\",\"table\":"
 		"\"scratch\",\"primary_key\":[\"id\"],\"columns\":[{\"name\":\"id\",\"type\":\"integer\","
 		"\"nullable\":false},{\"name\":\"v\",\"type\":\"text\"}]}]}]}]}";
-	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 120;
+	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 160;
 	char *s = malloc(n);
 	int batch = b->batch ? b->batch : 7;
 
@@ -78,7 +78,10 @@ static char *plan_json(const conf_backend *b)
 	const char *enum_step =
 		b->no_enums ? "" : "{\"op\":\"create_enum\",\"name\":\"kind\",\"values\":[\"x\",\"b\",\"c\"]},";
 
-	snprintf(s, n, fmt, batch, batch, b->bump_expr, batch, b->drop_expr, batch, rows(b) / 3, b->audit_step,
+	/* The old states are kept, so that the down sets each back exactly (restore). */
+	const char *keep = b->no_keep ? "" : "\"keep\":\"items_state_kept\",";
+
+	snprintf(s, n, fmt, batch, keep, batch, b->bump_expr, batch, b->drop_expr, batch, rows(b) / 3, b->audit_step,
 		 enum_step);
 	return s;
 }

@@ -55,6 +55,8 @@ typedef struct conf_backend {
 	int rows, batch;
 	/* Non-zero when the driver refuses create_enum (the plan then has none). */
 	int no_enums;
+	/* The driver has no restore op, so map_values cannot keep what it overwrites (the engine refuses keep). */
+	int no_keep;
 } conf_backend;
 
 /* The raw pieces of the SQL drivers. */

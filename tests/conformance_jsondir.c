@@ -205,6 +205,7 @@ static const conf_backend backend = {
 	.drop_expr = "{\"mongo\":{\"$add\":[\"$counter\",-1]}}",
 	/* JSON values have no enum types: the driver refuses create_enum. */
 	.no_enums = 1,
+	.no_keep = 1,
 };
 
 const conf_backend *conf_backend_get(void)

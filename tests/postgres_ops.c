@@ -587,3 +587,365 @@ TEST(batches_run_without_jit)
 	migrate_plan_destroy(plan);
 	PQfinish(c);
 }
+
+/* ---- keep and restore ---- */
+
+typedef struct keep_events {
+	int progress;  /* PROGRESS events seen: one per committed batch */
+	int cancel_at; /* cancel the run at this PROGRESS event (0: never) */
+} keep_events_t;
+
+static int keep_on_event(const migrate_event_t *ev, void *payload)
+{
+	keep_events_t *k = payload;
+
+	if (ev->type != MIGRATE_EVENT_PROGRESS)
+		return 0;
+	return ++k->progress == k->cancel_at;
+}
+
+/* Every row of `table` as text, NULLs and all, in key order: equal when the data is. */
+static char *rows_of(PGconn *c, const char *table, const char *order)
+{
+	char sql[300];
+
+	snprintf(sql, sizeof sql, "SELECT string_agg(x::text, '|' ORDER BY %s) FROM %s x", order, table);
+	return pgt_value(c, sql);
+}
+
+static int table_exists(PGconn *c, const char *name)
+{
+	char sql[300];
+	char *s;
+	int found;
+
+	snprintf(sql, sizeof sql, "SELECT to_regclass('%s') IS NOT NULL", name);
+	s = pgt_value(c, sql);
+	found = s && !strcmp(s, "t");
+	free(s);
+	return found;
+}
+
+static void jobs_table(PGconn *c)
+{
+	/* Every third status NULL, every fifth group NULL; statuses the map rewrites and some it does not. */
+	pgt_exec(c, "CREATE TABLE jobs (id integer PRIMARY KEY, status text, grp integer, note text);"
+		    "INSERT INTO jobs SELECT g, CASE WHEN g % 3 = 0 THEN NULL ELSE "
+		    "(ARRAY['pending','planning','done','pending'])[1 + g % 4] END, "
+		    "CASE WHEN g % 5 = 0 THEN NULL ELSE g % 2 END, 'n' || g FROM generate_series(1, 40) g");
+}
+
+#define JOBS_MAP                                                                                            \
+	"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"keep\":\"jobs_status_kept\","    \
+	"\"map\":{\"pending\":\"processing\",\"planning\":\"processing\"},\"where\":{\"grp\":{\"$ne\":0}}," \
+	"\"batch_size\":3}"
+
+/*
+ * map_values with keep, in several batches: the rows it rewrites (those
+ * of the where, NULL groups and NULL statuses left alone) keep their old
+ * values in the kept table, and down sets every one back and drops it.
+ * Up again after the down works the same. On the code before restore had
+ * a PostgreSQL row, the down failed ("the postgres driver has no op").
+ */
+TEST(keep_map_values_down_restores_exactly)
+{
+	const char *url = pgt_fresh_db("keep_map");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	keep_events_t ev = {0, 0};
+	char *before, *after;
+	int64_t rewritten;
+
+	jobs_table(c);
+	before = rows_of(c, "jobs", "id");
+	/* $ne matches NULLs too (as on MongoDB). */
+	rewritten = pgt_int(c, "SELECT count(*) FROM jobs WHERE grp IS DISTINCT FROM 0 AND "
+			       "status IN ('pending', 'planning')");
+	CHECK_INT(rewritten, 15);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE grp = 0 AND status IN ('pending', 'planning')"), 5);
+	CHECK_OK(migrate_plan_new(&plan, "keep", &err), &err);
+	pgt_step(pgt_version(plan, 1, "map"), JOBS_MAP);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = keep_on_event;
+	o.event_payload = &ev;
+	for (int round = 0; round < 2; round++) {
+		ev.progress = 0;
+		CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+		CHECK(ev.progress >= 3);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE status = 'processing'"), rewritten);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE status IN ('pending', 'planning')"), 5);
+		/* One kept row per rewritten row, with its old value and its key's type. */
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_status_kept"), rewritten);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_status_kept k JOIN jobs j USING (id) "
+				     "WHERE j.status = 'processing' AND k.status IN ('pending', 'planning')"),
+			  rewritten);
+		CHECK_VALUE(
+			c,
+			"SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod), ',' ORDER BY attnum) "
+			"FROM pg_attribute WHERE attrelid = 'jobs_status_kept'::regclass AND attnum > 0",
+			"id:integer,status:text");
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_index WHERE indrelid = 'jobs_status_kept'::regclass "
+				     "AND indisunique"),
+			  1);
+
+		CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+		after = rows_of(c, "jobs", "id");
+		CHECK_STR(after, before);
+		free(after);
+		CHECK(!table_exists(c, "jobs_status_kept"));
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE status = 'processing'"), 0);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE status IS NULL"), 13);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 0);
+	}
+	free(before);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}
+
+/*
+ * backfill with keep of two columns, over a composite primary key (text
+ * and integer) and a kept table whose name needs quoting: NULLs kept as
+ * NULLs, a where, several batches; down restores both columns exactly.
+ */
+TEST(keep_backfill_two_columns_down_restores_exactly)
+{
+	const char *url = pgt_fresh_db("keep_backfill");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	char *before, *after;
+
+	pgt_exec(c, "CREATE TABLE pairs (ns text, k integer, a text, b numeric(6, 2), c integer, "
+		    "PRIMARY KEY (ns, k));"
+		    "INSERT INTO pairs SELECT (ARRAY['x', 'y''z'])[1 + g % 2], g, "
+		    "CASE WHEN g % 4 = 0 THEN NULL ELSE 'a' || g END, CASE WHEN g % 5 = 0 THEN NULL ELSE g / 4.0 END, "
+		    "g % 3 FROM generate_series(1, 25) g");
+	before = rows_of(c, "pairs", "ns, k");
+	CHECK_OK(migrate_plan_new(&plan, "keep2", &err), &err);
+	pgt_step(pgt_version(plan, 1, "backfill"),
+		 "{\"op\":\"backfill\",\"table\":\"pairs\",\"keep\":\"pairs \\\"kept\\\"\",\"batch_size\":4,"
+		 "\"set\":{\"a\":{\"sql\":\"upper(coalesce(a, 'none'))\"},\"b\":{\"value\":0}},"
+		 "\"where\":{\"c\":{\"$ne\":0}}}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pairs WHERE c <> 0 AND b = 0 AND a = upper(a)"), 17);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pairs WHERE c = 0 AND (b IS NULL OR b <> 0)"), 8);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"pairs \"\"kept\"\"\""), 17);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"pairs \"\"kept\"\"\" WHERE a IS NULL"), 4);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"pairs \"\"kept\"\"\" WHERE b IS NULL"), 4);
+	CHECK_VALUE(c,
+		    "SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod), ',' ORDER BY attnum) "
+		    "FROM pg_attribute WHERE attrelid = '\"pairs \"\"kept\"\"\"'::regclass AND attnum > 0",
+		    "ns:text,k:integer,a:text,b:numeric(6,2)");
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	after = rows_of(c, "pairs", "ns, k");
+	CHECK_STR(after, before);
+	CHECK(!table_exists(c, "\"pairs \"\"kept\"\"\""));
+	free(after);
+	free(before);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}
+
+/*
+ * A run canceled between batches keeps what its committed batches wrote;
+ * the resumed run keeps the rest (no row twice: the backfill adds one),
+ * and down restores the values from before the first run exactly.
+ */
+TEST(keep_resumed_after_cancel_restores_exactly)
+{
+	const char *url = pgt_fresh_db("keep_resume");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	keep_events_t ev = {0, 2};
+	char *before, *after;
+
+	jobs_table(c);
+	before = rows_of(c, "jobs", "id");
+	CHECK_OK(migrate_plan_new(&plan, "keep_resume", &err), &err);
+	pgt_step(pgt_version(plan, 1, "count and map"),
+		 "{\"op\":\"backfill\",\"table\":\"jobs\",\"keep\":\"jobs_grp_kept\",\"batch_size\":7,"
+		 "\"set\":{\"grp\":{\"sql\":\"coalesce(grp, 10) + 1\"}}}");
+	pgt_step(pgt_version(plan, 2, "map"), JOBS_MAP);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = keep_on_event;
+	o.event_payload = &ev;
+	CHECK_INT(migrate_up(t, plan, 0, &o, &err), MIGRATE_ECANCELED);
+	/* Two batches committed, each with its kept rows; the rest untouched and not kept. */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_grp_kept"), 14);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs j JOIN jobs_grp_kept k USING (id) "
+			     "WHERE j.grp = coalesce(k.grp, 10) + 1"),
+		  14);
+	CHECK_INT(pgt_int(c, "SELECT max(id) FROM jobs_grp_kept"), 14);
+	CHECK_VALUE_HAS(c, "SELECT checkpoint FROM _migrate_history", "\"done\":14");
+	/* The second cancel lands in the map_values, after a batch of it. */
+	ev.progress = 0;
+	ev.cancel_at = 5;
+	CHECK_INT(migrate_up(t, plan, 0, &o, &err), MIGRATE_ECANCELED);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_grp_kept"), 40);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_status_kept"), 3);
+	ev.cancel_at = 0;
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_grp_kept"), 40);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs WHERE grp = 1"), 16);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM jobs_status_kept"),
+		  pgt_int(c, "SELECT count(*) FROM jobs WHERE status = 'processing'"));
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	after = rows_of(c, "jobs", "id");
+	CHECK_STR(after, before);
+	CHECK(!table_exists(c, "jobs_grp_kept"));
+	CHECK(!table_exists(c, "jobs_status_kept"));
+	free(after);
+	free(before);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}
+
+/*
+ * The kept table lives where the step's table does: unqualified, through
+ * the search_path, not in the history's schema. Restore finds it there.
+ */
+TEST(keep_follows_the_search_path)
+{
+	const char *url = pgt_fresh_db("keep_schema");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_postgres_options_t po;
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	char *before, *after;
+
+	pgt_exec(c, "CREATE SCHEMA app; CREATE SCHEMA meta; SET search_path TO app");
+	jobs_table(c);
+	before = rows_of(c, "app.jobs", "id");
+	CHECK_OK(migrate_postgres_options_init(&po, MIGRATE_POSTGRES_OPTIONS_VERSION), &err);
+	po.schema = "meta";
+	CHECK_OK(migrate_target_open_postgres_opts(&t, c, &po, &err), &err);
+	CHECK_OK(migrate_plan_new(&plan, "keep_schema", &err), &err);
+	pgt_step(pgt_version(plan, 1, "map"), JOBS_MAP);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK(table_exists(c, "app.jobs_status_kept"));
+	CHECK(!table_exists(c, "public.jobs_status_kept"));
+	CHECK(!table_exists(c, "meta.jobs_status_kept"));
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM meta._migrate_history WHERE state = 'applied'"), 1);
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	after = rows_of(c, "app.jobs", "id");
+	CHECK_STR(after, before);
+	CHECK(!table_exists(c, "app.jobs_status_kept"));
+	free(after);
+	free(before);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
+/*
+ * plan shows the kept table, the copy of each batch's old values and the
+ * restore; a restore whose kept table is gone (restored already) does
+ * nothing; a table without a primary key has no key to keep by.
+ */
+TEST(keep_render_gone_and_keyless)
+{
+	const char *url = pgt_fresh_db("keep_render");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL, *restore = NULL, *keyless = NULL;
+	migrate_error_t err;
+	char *out = NULL;
+
+	jobs_table(c);
+	CHECK_OK(migrate_plan_new(&plan, "keep_render", &err), &err);
+	pgt_step(pgt_version(plan, 1, "map"), JOBS_MAP);
+	CHECK_OK(migrate_render(t, plan, 0, &out, &err), &err);
+	CHECK_HAS(out, "CREATE TABLE IF NOT EXISTS \"jobs_status_kept\" AS SELECT \"id\" AS \"id\", \"status\" "
+		       "FROM \"jobs\" WHERE 1 = 0;\nCREATE UNIQUE INDEX IF NOT EXISTS \"jobs_status_kept_key\" ON "
+		       "\"jobs_status_kept\" (\"id\");\n");
+	CHECK_HAS(out, "INSERT INTO \"jobs_status_kept\" (\"id\", \"status\") SELECT \"id\", \"status\" FROM "
+		       "\"jobs\" WHERE (\"id\") > ($1) AND (\"id\") <= ($2) AND (((\"grp\" IS NULL OR \"grp\" <> $3))) "
+		       "AND \"status\"::text IN ($4, $5) FOR NO KEY UPDATE ON CONFLICT DO NOTHING;\n");
+	CHECK(strstr(out, "INSERT INTO") < strstr(out, "UPDATE \"jobs\" SET"));
+	migrate_free(out);
+	CHECK(!table_exists(c, "jobs_status_kept"));
+
+	/* A restore step of its own: its key is read from the kept table, a placeholder until there is one. */
+	CHECK_OK(migrate_plan_new(&restore, "restore", &err), &err);
+	pgt_step(pgt_version(restore, 1, "restore"),
+		 "{\"op\":\"restore\",\"table\":\"jobs\",\"from\":\"jobs_status_kept\",\"columns\":[\"status\"]}");
+	CHECK_OK(migrate_render(t, restore, 0, &out, &err), &err);
+	CHECK_HAS(out, "UPDATE \"jobs\" SET \"status\" = \"_migrate_kept\".\"status\" FROM \"jobs_status_kept\" AS "
+		       "\"_migrate_kept\" WHERE \"jobs\".\"<key of the kept rows>\" = \"_migrate_kept\".\"<key of the "
+		       "kept rows>\";\nDROP TABLE \"jobs_status_kept\";\n");
+	migrate_free(out);
+	pgt_exec(c, "CREATE TABLE jobs_status_kept (id integer, status text)");
+	CHECK_OK(migrate_render(t, restore, 0, &out, &err), &err);
+	CHECK_HAS(out, "WHERE \"jobs\".\"id\" = \"_migrate_kept\".\"id\";\nDROP TABLE \"jobs_status_kept\";\n");
+	migrate_free(out);
+	/* Gone: nothing to set back, the step succeeds and changes nothing. */
+	pgt_exec(c, "DROP TABLE jobs_status_kept");
+	CHECK_OK(migrate_up(t, restore, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'restore' AND state = 'applied'"), 1);
+
+	/* Without a primary key: refused before anything is written or kept. */
+	pgt_exec(c, "CREATE TABLE heap (x integer, s text); INSERT INTO heap VALUES (1, 'a'), (2, NULL)");
+	CHECK_OK(migrate_plan_new(&keyless, "keyless", &err), &err);
+	pgt_step(pgt_version(keyless, 1, "keyless"),
+		 "{\"op\":\"backfill\",\"table\":\"heap\",\"keep\":\"heap_kept\",\"set\":{\"s\":{\"value\":\"b\"}}}");
+	CHECK_INT(migrate_render(t, keyless, 0, &out, &err), MIGRATE_EUNSUPPORTED);
+	CHECK_HAS(err.message, "table \"heap\" has no primary key: backfill with \"keep\" needs one");
+	CHECK_INT(migrate_up(t, keyless, 0, NULL, &err), MIGRATE_EUNSUPPORTED);
+	CHECK_HAS(err.message, "has no primary key");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM heap WHERE s = 'b'"), 0);
+	CHECK(!table_exists(c, "heap_kept"));
+
+	migrate_plan_destroy(keyless);
+	migrate_plan_destroy(restore);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}
+
+/*
+ * A restore step on its own (as a plan may write one): each kept row's
+ * values set back by the kept table's key (its columns but the restored
+ * ones, here two), rows it does not hold left alone, the kept table
+ * dropped; the same step run again finds it gone and does nothing.
+ */
+TEST(restore_sets_back_by_key_and_drops_the_kept_table)
+{
+	const char *url = pgt_fresh_db("restore");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+
+	pgt_exec(c, "CREATE TABLE kv (ns text, k integer, v text, w integer, PRIMARY KEY (ns, k));"
+		    "INSERT INTO kv VALUES ('a', 1, 'new', 0), ('a', 2, 'new', 0), ('b', 1, 'new', 0), "
+		    "('b', 2, 'new', 0);"
+		    "CREATE TABLE kv_kept AS SELECT ns, k, v, w FROM kv WHERE false;"
+		    "INSERT INTO kv_kept VALUES ('a', 1, 'old', 1), ('b', 1, NULL, NULL), ('b', 2, '', 2)");
+	CHECK_OK(migrate_plan_new(&plan, "restore", &err), &err);
+	pgt_step(pgt_version(plan, 1, "restore"),
+		 "{\"op\":\"restore\",\"table\":\"kv\",\"from\":\"kv_kept\",\"columns\":[\"v\",\"w\"]}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_VALUE(c, "SELECT string_agg(x::text, '|' ORDER BY ns, k) FROM kv x",
+		    "(a,1,old,1)|(a,2,new,0)|(b,1,,)|(b,2,\"\",2)");
+	CHECK(!table_exists(c, "kv_kept"));
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	/* Run again (its version forgotten): the kept table is gone, so it was restored already. */
+	pgt_exec(c, "UPDATE kv SET v = 'later'; DELETE FROM _migrate_history");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM kv WHERE v = 'later'"), 4);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}

@@ -43,11 +43,11 @@ typedef struct batch {
 	const char *table;
 	char *pk[MAX_PK];
 	size_t npk;
-	int pk_known;            /* read from the catalog (else render shows a placeholder) */
-	migrate_sql_t first;     /* the first batch's last key: no key condition; $1 = offset */
-	migrate_sql_t next;      /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
-	migrate_sql_t upd_first; /* the first batch's UPDATE: $1..$npk = its last key */
-	migrate_sql_t upd_next;  /* a later one's: $1..$npk = previous last key, then its own */
+	int pk_known;             /* read from the catalog (else render shows a placeholder) */
+	migrate_sql_t first;      /* the first batch's last key: no key condition; $1 = offset */
+	migrate_sql_t next;       /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
+	migrate_sql_t upd_first;  /* the first batch's UPDATE: $1..$npk = its last key */
+	migrate_sql_t upd_next;   /* a later one's: $1..$npk = previous last key, then its own */
 	migrate_sql_t keep_first; /* "keep": the old values of the rows upd_first writes, same parameters */
 	migrate_sql_t keep_next;  /* and of those upd_next writes */
 	int keep;                 /* the step has "keep" */
@@ -345,6 +345,10 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 	if ((rc = batch_init(&b, t, doc, op, err)))
 		goto cleanup;
 	if (!b.pk_known || b.npk == 0) {
+		if (b.pk_known && b.keep) {
+			rc = keep_keyless(&b, err);
+			goto cleanup;
+		}
 		if (b.pk_known) {
 			migrate_buf_append(out, "-- the table has no primary key: one UPDATE in one transaction\n");
 			if ((rc = build_single(&b, &b.first, err)) == 0) {
@@ -361,17 +365,33 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 		migrate_buf_printf(out, "-- the primary key of \"%s\" is read when the step runs; shown as \"id\"\n",
 				   b.table);
 	}
-	if ((rc = build(&b, &b.next, 1, err)) || (rc = build_update(&b, &b.upd_next, 1, err)))
+	if ((rc = build(&b, &b.next, 1, err)) || (rc = build_update(&b, &b.upd_next, 1, err)) ||
+	    (b.keep && (rc = build_keep(&b, &b.keep_next, 1, err))))
 		goto cleanup;
+	if (b.keep) {
+		migrate_sql_t q;
+		migrate__sql_init(&q, &migrate__pg_dialect, t);
+		keep_setup(&b, &q);
+		migrate_buf_printf(out, "-- the old values are kept by primary key, in a table made once:\n%s;\n",
+				   migrate__sql_text(&q));
+		migrate__sql_free(&q);
+	}
 	migrate_buf_printf(
 		out,
 		"-- batches in primary-key order, each in its own transaction with its journal "
-		"write: the batch's last key, then the UPDATE up to it; $1..$%zu = the last key of "
+		"write: the batch's last key, then %sthe UPDATE up to it; $1..$%zu = the last key of "
 		"the previous batch (the first batch has no key condition), $%zu = rows per batch - 1\n%s;\n",
-		b.npk, b.npk + 1, migrate__sql_text(&b.next));
+		b.keep ? "the copy of its rows' old values and " : "", b.npk, b.npk + 1, migrate__sql_text(&b.next));
 	render_params(out, &b.next, (uint32_t)b.npk + 1);
-	migrate_buf_printf(out, "-- $%zu..$%zu = the batch's last key, from the statement above\n%s;\n", b.npk + 1,
-			   2 * b.npk, migrate__sql_text(&b.upd_next));
+	if (b.keep) {
+		migrate_buf_printf(out,
+				   "-- the old values of the rows the UPDATE below writes, locked as it locks them; "
+				   "$%zu..$%zu = the batch's last key, from the statement above\n%s;\n",
+				   b.npk + 1, 2 * b.npk, migrate__sql_text(&b.keep_next));
+		render_params(out, &b.keep_next, (uint32_t)(2 * b.npk));
+	}
+	migrate_buf_printf(out, "-- $%zu..$%zu = the batch's last key, %s\n%s;\n", b.npk + 1, 2 * b.npk,
+			   b.keep ? "as above" : "from the statement above", migrate__sql_text(&b.upd_next));
 	render_params(out, &b.upd_next, (uint32_t)(2 * b.npk));
 cleanup:
 	batch_free(&b);
@@ -476,6 +496,21 @@ static char *cursor_json(const cursor_t *c, size_t npk)
 	return migrate__buf_free(s, false);
 }
 
+/* The kept table and its key, in a transaction of their own (or under a savepoint in the engine's). */
+static int keep_create(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	char what[120];
+	int rc;
+
+	snprintf(what, sizeof what, "%s of \"%.63s\" (the kept table)", b->op, b->table);
+	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
+	keep_setup(b, &q);
+	rc = migrate__pg_run_retrying(b->t, migrate__sql_text(&q), exec, 0, what, err);
+	migrate__sql_free(&q);
+	return rc;
+}
+
 /*
  * One batch: begin, the statement, the journal, commit. *n = rows updated,
  * *more = rows remain after it; *failed keeps a failed result.
@@ -485,6 +520,7 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 {
 	const migrate_sql_t *q = c->key[0] ? &b->next : &b->first;
 	const migrate_sql_t *uq = c->key[0] ? &b->upd_next : &b->upd_first;
+	const migrate_sql_t *kq = c->key[0] ? &b->keep_next : &b->keep_first;
 	const char *head[2 * MAX_PK + 1];
 	char limit[16], what[120];
 	uint32_t nhead = 0;
@@ -514,6 +550,9 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exe
 		nhead = c->key[0] ? (uint32_t)b->npk : 0;
 		for (i = 0; i < b->npk; i++)
 			head[nhead++] = next.key[i] = PQgetvalue(res, 0, 1 + (int)i);
+		if (b->keep && (rc = migrate__pg_exec_head(b->t, migrate__sql_text(kq), &kq->params, nhead, head, NULL,
+							   failed, what, err)))
+			goto fail;
 		if ((rc = migrate__pg_exec_head(b->t, migrate__sql_text(uq), &uq->params, nhead, head, &upd, failed,
 						what, err)))
 			goto fail;
@@ -567,6 +606,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	migrate_exec_resumed(exec, c.done);
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)) ||
 	    (rc = build_update(b, &b->upd_first, 0, err)) || (rc = build_update(b, &b->upd_next, 1, err)))
+		goto cleanup;
+	if (b->keep && ((rc = build_keep(b, &b->keep_first, 0, err)) || (rc = build_keep(b, &b->keep_next, 1, err)) ||
+			(rc = keep_create(b, exec, err))))
 		goto cleanup;
 	total = estimate(b);
 	for (;;) {
@@ -622,7 +664,7 @@ cleanup:
 	return rc;
 }
 
-/* One UPDATE: in the engine's transaction, or in one of its own. */
+/* One UPDATE (after the copy of its rows' old values): in the engine's transaction, or in one of its own. */
 static int run_single(batch_t *b, migrate_exec_t *exec, int own_txn, migrate_error_t *err)
 {
 	migrate_sql_t *q = &b->first;
@@ -630,18 +672,21 @@ static int run_single(batch_t *b, migrate_exec_t *exec, int own_txn, migrate_err
 	int rc;
 
 	snprintf(what, sizeof what, "%s of \"%.63s\"", b->op, b->table);
-	if ((rc = build_single(b, q, err)))
+	if ((rc = build_single(b, q, err)) || (b->keep && (rc = keep_of(b, &b->keep_first, NULL, err))))
 		return rc;
 	if (own_txn && (rc = migrate__pg_begin(b->t, err)))
 		return rc;
+	if (b->keep && ((rc = keep_create(b, exec, err)) ||
+			(rc = migrate__pg_exec_sql(b->t, &b->keep_first, NULL, NULL, what, err))))
+		goto done;
 	rc = migrate__pg_exec_sql(b->t, q, NULL, NULL, what, err);
+done:
 	if (own_txn) {
 		if (rc == 0)
 			rc = migrate__pg_commit(b->t, err);
 		else
 			migrate__pg_abort(b->t);
 	}
-	(void)exec;
 	return rc;
 }
 
@@ -653,6 +698,13 @@ int migrate__pg_batch_apply(pg_target_t *t, const bson_t *doc, const char *op, m
 
 	if ((rc = batch_init(&b, t, doc, op, err)))
 		goto cleanup;
+	if (b.keep && b.npk == 0) {
+		if (b.pk_known) {
+			rc = keep_keyless(&b, err);
+			goto cleanup;
+		}
+		b.keep = 0; /* no such table: its UPDATE says so before anything is kept */
+	}
 	if (t->in_txn) {
 		rc = run_single(&b, exec, 0, err);
 	} else if (b.npk == 0) {

@@ -378,6 +378,105 @@ static int batched(migrate__lower *x)
 	return migrate__pg_batch_apply(x->conn, x->doc, migrate__ops[x->op].name, x->exec, x->err);
 }
 
+/* Whether `name` is one of the restore step's columns. */
+static bool restored(const bson_t *step, const char *name)
+{
+	bson_t cols;
+	bson_iter_t it;
+
+	migrate__doc_sub(step, "columns", &cols);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it))
+		if (!strcmp(bson_iter_utf8(&it, NULL), name))
+			return true;
+	return false;
+}
+
+/*
+ * The kept table's key: its columns other than the restored ones. The
+ * table is found as the step's statements name it, unqualified, through
+ * the search_path; *exists = 0 when it is not there.
+ */
+static int kept_keys(pg_target_t *t, const bson_t *step, int *exists, char ***keys, size_t *n, migrate_error_t *err)
+{
+	const char *from = migrate__doc_str(step, "from");
+	migrate_buf_t *qt = migrate__buf_new(NULL);
+	const char *p[1];
+	PGresult *res = NULL;
+	int rc, i;
+
+	migrate__pg_ident(qt, from);
+	p[0] = qt->str;
+	rc = migrate__pg_exec(t,
+			      "SELECT a.attname FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid "
+			      "AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = to_regclass($1) ORDER BY a.attnum",
+			      1, p, &res, "reading the kept table's columns", err);
+	if (rc)
+		goto done;
+	*exists = PQntuples(res) > 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, i, 0);
+		char **more;
+		if (PQgetisnull(res, i, 0) || restored(step, name))
+			continue;
+		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) ||
+		    !(more[*n] = migrate__strdup(name))) {
+			if (more)
+				*keys = more;
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto done;
+		}
+		*keys = more;
+		++*n;
+	}
+	if (*exists && *n == 0)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "restore: \"%s\" holds no key column besides the restored ones", from);
+done:
+	PQclear(res);
+	migrate__buf_free(qt, true);
+	return rc;
+}
+
+/*
+ * restore: the kept values set back by key, then the kept table dropped,
+ * in one query (transactional with the version). A kept table that is gone
+ * was restored and dropped already: nothing to do. Rendered before the
+ * kept table exists, the key is a placeholder.
+ */
+static int restore(migrate__lower *x)
+{
+	pg_target_t *t = x->conn;
+	const char *from = migrate__doc_str(x->doc, "from");
+	char **keys = NULL, *placeholder[] = {"<key of the kept rows>"};
+	size_t n = 0;
+	int exists = 0, catalog, rc = 0;
+	migrate_sql_t q;
+
+	catalog = t && t->conn && !t->no_catalog && !migrate__pg_lost(t) &&
+		  PQtransactionStatus(t->conn) != PQTRANS_INERROR;
+	if ((catalog || !x->out) && (rc = kept_keys(t, x->doc, &exists, &keys, &n, x->err)))
+		goto done;
+	if (!exists && !x->out) {
+		migrate__log(MIGRATE_LOG_INFO, "postgres: restore: \"%s\" is gone: restored already", from);
+		goto done;
+	}
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	migrate__sql_restore(&q, x->doc, exists ? keys : placeholder, exists ? n : 1);
+	migrate__sql_append(&q, ";\nDROP TABLE ");
+	migrate__sql_ident(&q, from);
+	if (x->out)
+		append_statement(x->out, migrate__sql_text(&q));
+	else
+		rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), x->exec, 0, "restore", x->err);
+	migrate__sql_free(&q);
+done:
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
 /* Raw SQL; in a version with "transactional": false, sent alone as a simple query (apply.c). */
 static int sql(migrate__lower *x)
 {
@@ -440,6 +539,7 @@ static const migrate__lowering ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_SQL] = {NULL, flags_sql, sql, sql},
 	[MIGRATE_OP_COMMAND] = {check_command, NULL, NULL, NULL},
 	[MIGRATE_OP_ASSERT] = {NULL, NULL, assert_, assert_},
+	[MIGRATE_OP_RESTORE] = {NULL, NULL, restore, restore},
 };
 
 int migrate__pg_check_step(void *conn, const migrate_step_t *step, migrate_error_t *err)
