@@ -445,6 +445,19 @@ int migrate_step_set_batch_size(migrate_step_t *step, uint32_t batch_size, migra
 	return replace_doc(step, &doc, err);
 }
 
+int migrate_step_set_keep(migrate_step_t *step, const char *keep, migrate_error_t *err)
+{
+	bson_t doc;
+
+	if (!step || !keep || !migrate__op_has_key(step->op, "keep"))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_step_set_keep: %s", !step || !keep ? "step and keep are required"
+										: "not a backfill or map_values step");
+	copy_except(step, &doc, "keep");
+	BSON_APPEND_UTF8(&doc, "keep", keep);
+	return replace_doc(step, &doc, err);
+}
+
 int migrate_step_set_where(migrate_step_t *step, const char *where_json, migrate_error_t *err)
 {
 	bson_t doc, sub, newsub;

@@ -96,6 +96,21 @@ TEST(seed000_sessions_to_jobs)
 	CHECK_INT(mt_count(c, mt_db(), "sessions", "{\"tool_ids\":{\"$exists\":true}}"), N - N / 5);
 	CHECK_STR(mt_indexes(c, mt_db(), "sessions"), "_id_");
 	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", NULL), 0);
+	/* Version 4 kept the five statuses it folded: every document has its own back, the kept collection is gone. */
+	{
+		static const char *const statuses[] = {"pending",   "planning",  "searching", "implementing",
+						       "executing", "completed", "failed"};
+		for (int k = 0; k < 7; k++) {
+			char q[64];
+			int want = 0;
+			for (int i = 0; i < N; i++)
+				want += i % 7 == k;
+			snprintf(q, sizeof q, "{\"status\":\"%s\"}", statuses[k]);
+			CHECK_INT(mt_count(c, mt_db(), "sessions", q), want);
+		}
+		CHECK_INT(mt_count(c, mt_db(), "sessions", "{\"status\":\"processing\"}"), 0);
+		CHECK(!mt_exists(c, mt_db(), "jobs_status_kept"));
+	}
 
 	/* Forward again, with the optional removal of the old arrays (3.4) after the counters. */
 	CHECK_OK(migrate_up(t, with_drop, 0, NULL, &err), &err);

@@ -201,9 +201,10 @@ static int add_v3(migrate_plan_t *plan, migrate_error_t *err)
 }
 
 /*
- * Version 4 (seed 3.2): five statuses become one, so the map has no inverse.
- * Its down is declared empty: the old values are not recoverable without a
- * backup, which is also why the seed's rollback ends with mongorestore.
+ * Version 4 (seed 3.2): five statuses become one, so no map inverts it. The
+ * step keeps each old status in jobs_status_kept as it replaces it, and its
+ * down sets them back: the rollback gives back what the seed's rollback
+ * takes from its backup (mongorestore).
  */
 static int add_v4(migrate_plan_t *plan, migrate_error_t *err)
 {
@@ -218,7 +219,7 @@ static int add_v4(migrate_plan_t *plan, migrate_error_t *err)
 				     " \"executing\": \"processing\"}",
 				     &s, err)))
 		return rc;
-	return migrate_step_set_down_json(s, "[]", err);
+	return migrate_step_set_keep(s, "jobs_status_kept", err);
 }
 
 /*
@@ -537,7 +538,7 @@ static int count_old_statuses(void)
 /* The database after migrate_down to 0: the old table, its rows and columns. */
 static int verify_reverted(sqlite3 *db, const char *before)
 {
-	int64_t rows, jobs_tables, counters, unchanged;
+	int64_t rows, jobs_tables, counters, unchanged, kept_tables;
 	char after[256];
 	int rc;
 
@@ -556,19 +557,21 @@ static int verify_reverted(sqlite3 *db, const char *before)
 			    " OR name = 'session_ids'",
 			    &counters)) ||
 	    (rc = query_int(db, "SELECT count(*) FROM sessions WHERE status IN ('completed', 'failed')", &unchanged)) ||
+	    (rc = query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_status_kept'", &kept_tables)) ||
 	    (rc = status_summary(db, "sessions", after, sizeof after)))
 		return rc;
 	printf("  sessions: %" PRId64 " rows\n", rows);
 	printf("  statuses before the migration: %s\n", before);
 	printf("  statuses after the rollback:   %s\n", after);
-	printf("  The %d rows that were pending, planning, searching, implementing or executing stay\n"
-	       "  \"processing\": version 4 folded five values into one, so its down is declared empty;\n"
-	       "  the old values are not recoverable without a backup (the seed's rollback restores one).\n",
+	printf("  The %d rows that were pending, planning, searching, implementing or executing are\n"
+	       "  again: version 4 kept each old status (jobs_status_kept) and its down set them back.\n",
 	       count_old_statuses());
 	if ((rc = expect(rows == (int64_t)NSAMPLES, "sessions lost rows")) ||
 	    (rc = expect(jobs_tables == 0, "jobs still exists")) ||
 	    (rc = expect(counters == 0, "the new columns are still there")) ||
-	    (rc = expect(unchanged == (int64_t)NSAMPLES - count_old_statuses(), "completed/failed rows changed")))
+	    (rc = expect(unchanged == (int64_t)NSAMPLES - count_old_statuses(), "completed/failed rows changed")) ||
+	    (rc = expect(strcmp(before, after) == 0, "the statuses are not those before the migration")) ||
+	    (rc = expect(kept_tables == 0, "jobs_status_kept is still there")))
 		return rc;
 	return 0;
 }

@@ -27,10 +27,10 @@ static const char *const v2[] = {
 	"\"default\":{\"value\":0}}}",
 	"{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"tools_in_progress\",\"type\":\"integer\","
 	"\"default\":{\"value\":0}}}",
-	/* Several old values become one: no inverse, and the seed does not undo it either. */
+	/* Several old values become one: no map inverts it, so the old ones are kept and the rollback restores them. */
 	"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"map\":{\"pending\":\"processing\","
 	"\"planning\":\"processing\",\"searching\":\"processing\",\"implementing\":\"processing\","
-	"\"executing\":\"processing\"},\"down\":[]}",
+	"\"executing\":\"processing\"},\"keep\":\"jobs_status_kept\"}",
 	/* The per-document loop of 3.3 as one batched, resumable backfill. */
 	"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"tools_completed\":{\"array_length\":\"tool_ids\"},"
 	"\"tools_failed\":{\"array_length\":\"tool_failure_ids\"},\"tools_in_progress\":{\"value\":0}},"

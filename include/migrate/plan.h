@@ -491,6 +491,23 @@ MIGRATE_EXPORT(int) migrate_backfill_set_expr(migrate_step_t *step, const char *
 MIGRATE_EXPORT(int) migrate_step_set_batch_size(migrate_step_t *step, uint32_t batch_size, migrate_error_t *err);
 
 /**
+ * Makes a map_values or backfill step keep the values it overwrites: before
+ * each batch writes, the old values of the columns it writes are copied
+ * into table (collection) `keep`, keyed by the row's key (`_id` on
+ * MongoDB), in the batch's transaction. The step's computed down is then a
+ * `restore` step that sets every one of them back and drops `keep`.
+ * Dropping the kept data without reverting is a later step of its own
+ * (drop_table). A driver that cannot restore refuses the step.
+ *
+ * @param step a map_values or backfill step.
+ * @param keep the kept table's name (copied), another than the step's table.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (`step` or `keep` NULL, or another op) or
+ *         MIGRATE_EPLAN (not an identifier, or the step's own table).
+ */
+MIGRATE_EXPORT(int) migrate_step_set_keep(migrate_step_t *step, const char *keep, migrate_error_t *err);
+
+/**
  * Sets the filter of a map_values, backfill, create_index (a partial index)
  * or count / no_match assert step, replacing any earlier one.
  *

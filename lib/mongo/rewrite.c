@@ -486,13 +486,14 @@ int migrate__mongo_render_rewrite(batch_t *b, migrate_buf_t *out, migrate_error_
 			   "\"_migrate_rw_<step>\" with the same indexes; each document matching\n",
 			   b->what);
 	migrate__mongo_append_json(out, &b->select);
+	migrate_buf_append(out, "\n");
 	migrate__mongo_render_keep(b, out);
 	if (bson_count_keys(&b->fields) > 1) {
-		migrate_buf_append(out, "\n// rewritten from its fields ");
+		migrate_buf_append(out, "// rewritten from its fields ");
 		migrate__mongo_append_json(out, &b->fields);
 		migrate_buf_append(out, " as, for example:\n");
 	} else {
-		migrate_buf_append(out, "\n// rewritten as:\n");
+		migrate_buf_append(out, "// rewritten as:\n");
 	}
 	BSON_APPEND_UTF8(&sample, "_id", "<_id>");
 	if (b->sample)

@@ -200,6 +200,7 @@ _PROTOTYPES = {
     "migrate_backfill_set_expr": (c_int, [c_void_p, c_char_p, c_char_p, _ERR]),
     "migrate_step_set_batch_size": (c_int, [c_void_p, c_uint32, _ERR]),
     "migrate_step_set_where": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_step_set_keep": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_sql": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_command": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_assert_count": (c_int, [c_void_p, c_char_p, c_char_p, c_int64, _PP, _ERR]),

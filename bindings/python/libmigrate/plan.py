@@ -282,6 +282,12 @@ class Step:
         call(_lib.lib().migrate_step_set_batch_size, self._handle(), uint(batch_size, "batch_size", 32))
         return self
 
+    def set_keep(self, keep: str) -> "Step":
+        """Makes a map_values or backfill keep the values it overwrites in table
+        (collection) ``keep``, so that its down restores them exactly."""
+        call(_lib.lib().migrate_step_set_keep, self._handle(), required(keep, "keep"))
+        return self
+
     def set_where(self, where: JSONLike) -> "Step":
         """The filter of map_values, backfill, create_index (partial index) or
         a count/no_match assert, in the MongoDB-style subset of docs/steps.md."""
@@ -452,15 +458,17 @@ class _Builders:
         where: Optional[JSONLike] = None,
         batch_size: Optional[int] = None,
         down_steps: Any = None,
+        keep: Optional[str] = None,
     ) -> Step:
-        """map_values: rewrites ``column`` by ``mapping`` ({old: new}), in batches."""
+        """map_values: rewrites ``column`` by ``mapping`` ({old: new}), in batches;
+        with ``keep``, the old values are kept there and down restores them."""
         step = self._build(
             "migrate_map_values",
             required(table, "table"),
             required(column, "column"),
             json_doc(mapping, "map"),
         )
-        return _modifiers(step, where, batch_size, down_steps)
+        return _modifiers(step, where, batch_size, down_steps, keep)
 
     def backfill(
         self,
@@ -470,13 +478,15 @@ class _Builders:
         where: Optional[JSONLike] = None,
         batch_size: Optional[int] = None,
         down_steps: Any = None,
+        keep: Optional[str] = None,
     ) -> Step:
         """backfill: ``assignments`` maps columns to expressions (see
-        :meth:`Step.set_expr`); runs in batches, resumably."""
+        :meth:`Step.set_expr`); runs in batches, resumably; with ``keep``, the
+        overwritten values are kept there and down restores them."""
         step = self._build("migrate_backfill", required(table, "table"))
         for column, expr in assignments.items():
             step.set_expr(column, expr)
-        return _modifiers(step, where, batch_size, down_steps)
+        return _modifiers(step, where, batch_size, down_steps, keep)
 
     def sql(self, up: str, down: Optional[str] = None, *, down_steps: Any = None) -> Step:
         """sql: raw SQL run as given (never parameterised); ``down`` may be
@@ -548,7 +558,9 @@ class _Builders:
         return step
 
 
-def _modifiers(step: Step, where: Any, batch_size: Optional[int], down_steps: Any) -> Step:
+def _modifiers(step: Step, where: Any, batch_size: Optional[int], down_steps: Any, keep: Optional[str] = None) -> Step:
+    if keep is not None:
+        step.set_keep(keep)
     if where is not None:
         step.set_where(where)
     if batch_size is not None:

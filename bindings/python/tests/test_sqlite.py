@@ -204,3 +204,25 @@ def test_memory_database() -> None:
         t.up(plan)
         assert t.check(plan) == lm.CheckState.UP_TO_DATE
         assert [e.state for e in t.status(plan)] == [lm.State.APPLIED] * 3
+
+
+def test_keep_restores_overwritten_values(sqlite_db: SqliteDB) -> None:
+    """A map_values that keeps its old values: down sets each back (NULLs too) and drops the kept table."""
+    sqlite_db.execute(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, status TEXT);"
+        "INSERT INTO jobs VALUES (1, 'pending'), (2, 'planning'), (3, 'done'), (4, NULL), (5, 'processing')"
+    )
+    plan = lm.Plan("keep")
+    v = plan.add_version(1, "fold")
+    v.map_values("jobs", "status", {"pending": "processing", "planning": "processing"}, keep="jobs_kept")
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert sqlite_db.query("SELECT status FROM jobs ORDER BY id") == [
+            ("processing",), ("processing",), ("done",), (None,), ("processing",)]
+        assert sqlite_db.query("SELECT * FROM jobs_kept ORDER BY 1") == [(1, "pending"), (2, "planning")]
+        t.down(plan, 0)
+    assert sqlite_db.query("SELECT status FROM jobs ORDER BY id") == [
+        ("pending",), ("planning",), ("done",), (None,), ("processing",)]
+    assert not sqlite_db.exists("jobs_kept")
+    with pytest.raises(lm.MigrateError):
+        v.map_values("jobs", "status", {"a": "b"}).set_keep("jobs")  # its own table
