@@ -465,6 +465,26 @@ TEST(asserts)
 			CHECK_HAS(err.message, "need four");
 		migrate_plan_destroy(p);
 	}
+	/*
+	 * A unique index answers a unique assertion on its fields or more
+	 * without a scan, but not one on fewer: {job_id, s} unique says
+	 * nothing about s alone.
+	 */
+	{
+		const char *steps[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_s\",\"unique\":true,"
+				       "\"keys\":[{\"column\":\"job_id\"},{\"column\":\"s\"}]}",
+				       "{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\",\"job_id\","
+				       "\"_id\"]}}",
+				       NULL};
+		const char *fewer[] = {"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\"]}}", NULL};
+		p = plan_of("assert_index", steps);
+		CHECK_OK(up(url, p, &err), &err);
+		migrate_plan_destroy(p);
+		p = plan_of("assert_fewer", fewer);
+		CHECK_INT(up(url, p, &err), MIGRATE_EASSERT);
+		CHECK_HAS(err.message, "duplicates in \"jobs\": { \"s\" : \"a\" } (2 documents)");
+		migrate_plan_destroy(p);
+	}
 	mongoc_client_destroy(c);
 }
 
