@@ -20,12 +20,14 @@ import re
 import select
 import shutil
 import signal
+import socket
 import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 
 BIN = os.environ.get("MIGRATE_BIN", "migrate")
@@ -1393,6 +1395,81 @@ def case_mongo_quiet_beside_stale_mongoc_segment():
     check("mongoc" not in r.err and "endSessions" not in r.err, "libmongoc's log without -v: %r" % r)
     r = expect(mig(url, p, "-v", "status"), 0)
     check("migrate: debug: mongo: " in r.err, "-v shows the driver's commands: %r" % r)
+
+
+class StallingProxy:
+    """A TCP proxy in front of the test server that holds back the first client
+    message containing `needle` for `stall` seconds before passing it on: the
+    server then takes that long to answer it, as a slow one would."""
+
+    def __init__(self, server_url, needle, stall):
+        host, port = re.match(r"mongodb://([^:/]+):(\d+)", server_url).groups()
+        self.target = (host, int(port))
+        self.needle, self.stall, self.stalled = needle, stall, 0
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, src, dst, from_client):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client and self.needle in data:
+                    with self.lock:
+                        first = self.stalled == 0
+                        self.stalled += 1
+                    if first:
+                        time.sleep(self.stall)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def case_mongo_batch_timeout_retried():
+    """A batch the server answers later than the socket allows is written again in smaller
+    batches after a pause, with a retry event, instead of failing the run; every document
+    ends up written once (the in-place path, where FerretDB's updates are slowest)."""
+    url = mongo_db("cli_timeouts")
+    probe(url, "command", json.dumps({"insert": "jobs", "documents": [
+        {"_id": i, "arr": list(range(i % 4))} for i in range(400)]}), parse=False)
+    work = Work("timeouts")
+    p = work.write("plan.json", json.dumps({"plan": "timeouts", "versions": [
+        {"id": 1, "name": "fill", "steps": [
+            {"op": "backfill", "table": "jobs", "set": {"len": {"array_length": "arr"}}}]}]}))
+    # The batch's update of "jobs": {update: "jobs", ...} as BSON.
+    proxy = StallingProxy(url, b"\x02update\x00\x05\x00\x00\x00jobs\x00", 3.0)
+    try:
+        purl = re.sub(r"mongodb://[^/]+", "mongodb://127.0.0.1:%d" % proxy.port, url)
+        doc = mig_json(purl + "&socketTimeoutMS=1000&migrate_rewrite=0", p, "up")
+    finally:
+        proxy.close()
+    retries = [e for e in doc["events"] if e["event"] == "retry"]
+    check(len(retries) >= 1 and "written again" in retries[0]["message"], repr(doc["events"]))
+    check(proxy.stalled >= 2, "the batch was sent again: %d" % proxy.stalled)
+    docs = probe(url, "find", "jobs")["documents"]
+    check(len(docs) == 400 and all(d.get("len") == len(d["arr"]) for d in docs), repr(docs[:5]))
 
 
 def case_mongo_exit_codes():

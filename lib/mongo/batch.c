@@ -137,6 +137,28 @@ int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_erro
 	return rc;
 }
 
+bool migrate__mongo_batch_timed_out(migrate_exec_t *exec, migrate_error_t *err, uint32_t *size, uint32_t min,
+				    int *retries)
+{
+	char text[600];
+	uint32_t pause;
+
+	if (!err || err->code != MIGRATE_ECONNECT || !strstr(err->message, "timeout") ||
+	    *retries >= MONGO_TIMEOUT_RETRIES)
+		return false;
+	/* The server may still be busy with what timed out: give it time, more each time. */
+	pause = 250u << *retries;
+	++*retries;
+	*size = *size / 4 > min ? *size / 4 : min;
+	snprintf(text, sizeof(text), "%.400s; the batch is written again, %u documents at a time, in %u ms",
+		 err->message, (unsigned)*size, (unsigned)pause);
+	migrate__log(MIGRATE_LOG_WARNING, "mongo: %s", text);
+	migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
+	memset(err, 0, sizeof(*err));
+	migrate__sleep_ms(pause);
+	return true;
+}
+
 void migrate__mongo_render_keep(const batch_t *b, migrate_buf_t *out)
 {
 	if (!b->keep)
@@ -422,6 +444,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	checkpoint_t ck;
 	bool more = true;
 	int64_t total = -1;
+	int retries = 0;
 	bson_t **docs = NULL;
 	size_t n = 0;
 	int rc;
@@ -462,22 +485,32 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 			docs[n] = bson_copy(doc);
 		if (n < size) {
 			more = false;
-			if ((rc = migrate__mongo_cursor_error(cur, b->what, err)))
-				goto cleanup;
+			rc = migrate__mongo_cursor_error(cur, b->what, err);
 		}
-		if (n == 0)
-			break;
-		if (!bson_iter_init_find(&it, docs[n - 1], "_id")) {
+		if (n > 0 && rc == 0 && !bson_iter_init_find(&it, docs[n - 1], "_id"))
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "%s: a document has no _id",
 					  b->what);
-			goto cleanup;
+		if (rc == 0 && n > 0) {
+			if (b->server)
+				rc = write_range(b, ck.has_after ? &ck.after : NULL, bson_iter_value(&it), err);
+			else
+				rc = write_docs(b, coll, docs, n, err);
 		}
-		if (b->server)
-			rc = write_range(b, ck.has_after ? &ck.after : NULL, bson_iter_value(&it), err);
-		else
-			rc = write_docs(b, coll, docs, n, err);
+		if (rc && !fixed && migrate__mongo_batch_timed_out(exec, err, &size, BATCH_MIN, &retries)) {
+			/* The connection is gone with its cursor: read again from the checkpoint. */
+			free_docs(docs, n);
+			n = 0;
+			mongoc_cursor_destroy(cur);
+			cur = open_cursor(b, coll, ck.has_after ? &ck.after : NULL, BATCH_FIRST);
+			more = true;
+			rc = 0;
+			continue;
+		}
 		if (rc)
 			goto cleanup;
+		if (n == 0)
+			break;
+		retries = 0;
 		checkpoint_after(&ck, bson_iter_value(&it));
 		ck.done += (int64_t)n;
 		free_docs(docs, n);

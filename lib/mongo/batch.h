@@ -93,6 +93,18 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 bson_t *migrate__mongo_kept_doc(const batch_t *b, const bson_t *doc);
 /* Inserts kept documents into b->keep; an _id kept already keeps its first values. */
 int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_error_t *err);
+/*
+ * A batch that timed out (the server took longer than the socket allows,
+ * to write it or to read it) is a signal, not a failure: up to
+ * MONGO_TIMEOUT_RETRIES times in a row, the size is divided by four (down
+ * to `min`), a RETRY event says so, the server is given a pause (250 ms,
+ * doubling), `err` is cleared and the caller reads and writes the batch
+ * again from its checkpoint (true). Else false. *retries counts the
+ * consecutive ones; the caller zeroes it after a batch that succeeds.
+ */
+#define MONGO_TIMEOUT_RETRIES 6
+bool migrate__mongo_batch_timed_out(migrate_exec_t *exec, migrate_error_t *err, uint32_t *size, uint32_t min,
+				    int *retries);
 /* Render: what keep writes before each batch (nothing without keep). */
 void migrate__mongo_render_keep(const batch_t *b, migrate_buf_t *out);
 /* Whether two documents have the same _id (same type and bytes). */

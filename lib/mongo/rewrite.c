@@ -376,6 +376,7 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 	mongoc_cursor_t *cur = NULL;
 	bool exists = true, more = true, filtered = bson_has_field(b->step, "where");
 	int64_t total = -1;
+	int retries = 0;
 	bson_t **docs = migrate__calloc(cap, sizeof(*docs));
 	bool *sel = migrate__calloc(cap, sizeof(*sel));
 	char key[33], shadow[64];
@@ -437,8 +438,23 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 			goto cleanup;
 		}
 		if ((filtered && (rc = select_batch(b, coll, docs, n, sel, err))) ||
-		    (rc = prepare_selected(b, docs, sel, n, err)) || (rc = insert_batch(b, out, docs, sel, n, err)))
-			goto cleanup;
+		    (rc = prepare_selected(b, docs, sel, n, err)) || (rc = insert_batch(b, out, docs, sel, n, err))) {
+			if (fixed || !migrate__mongo_batch_timed_out(exec, err, &size, REWRITE_MIN, &retries))
+				goto cleanup;
+			/* Read again after the checkpoint, into a shadow without what the batch inserted. */
+			for (size_t i = 0; i < n; i++)
+				bson_destroy(docs[i]);
+			n = 0;
+			mongoc_cursor_destroy(cur);
+			cur = NULL;
+			if ((ck->has_after && (rc = trim_shadow(b, shadow, &ck->after, err))) ||
+			    (!ck->has_after && (rc = make_shadow(b, coll, shadow, err))) ||
+			    (rc = migrate__fault(MIGRATE__FAULT_STMT, "find", err)))
+				goto cleanup;
+			cur = open_source(b, coll, ck, size);
+			more = true;
+			continue;
+		}
 		migrate__mongo_checkpoint_free(ck);
 		bson_value_copy(bson_iter_value(&it), &ck->after);
 		ck->has_after = true;
@@ -446,6 +462,7 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 		for (size_t i = 0; i < n; i++)
 			bson_destroy(docs[i]);
 		n = 0;
+		retries = 0;
 		if ((rc = migrate__mongo_checkpoint_write(exec, ck, err)) ||
 		    (rc = migrate_exec_batch_done(exec, ck->done, total, err)))
 			goto cleanup;
