@@ -1,5 +1,6 @@
-# Counter backfill over MongoDB (FerretDB) collections: libmigrate's batches
-# against seed 000's per-document loop. Run: scripts/bench-mongo.sh (starts
+# Counter backfill over MongoDB (FerretDB) collections: libmigrate in place and
+# rewriting, against seed 000's loop and the best script, with command counts.
+# Run: scripts/bench-mongo.sh (starts
 # a private FerretDB).
 if(NOT MIGRATE_WITH_MONGO_ENABLED)
   return()

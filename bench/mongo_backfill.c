@@ -1,27 +1,32 @@
 /*
- * Counter backfill on MongoDB (FerretDB): libmigrate's batched backfill
- * against the per-document loop of seed 000 section 3.3 (find every job,
- * then one update per job), over N documents in the seed's shape.
+ * Counter backfill on MongoDB (FerretDB): libmigrate's backfill, in place
+ * (MIGRATE_MONGO_REWRITE=0: batched updates by _id) and on the rewrite path
+ * (=1: the collection copied with the new counters and swapped in), against
+ * the per-document loop of seed 000 section 3.3 (find every job, then one
+ * update per job) and the best hand-written script (one update_many per
+ * array length and counter), over N documents in the seed's shape.
  *
  *   bench_mongo_backfill URL [--write N ...] [--noop N ...] [--rss N ...]
  *
  * URL is mongodb://host:port (databases bench_* are created and dropped).
- * --write N: both on N documents whose counters must all be written
- *            (default 2000 5000 10000).
- * --noop N:  both on N documents whose counters already hold the right
- *            values, so that the server finds each document but writes
- *            nothing; this is how memory is measured on collections of
- *            100,000 and 1,000,000 documents (default 100000 1000000; the
- *            per-document loop only up to 100,000).
+ * --write N: every contender on N documents whose counters must all be
+ *            written (default 2000 5000 10000).
+ * --noop N:  every contender on N documents whose counters already hold
+ *            the right values, so that the server finds each document but
+ *            writes nothing (default 100000 1000000; the scripts only up to
+ *            10,000).
  * --rss N:   libmigrate alone on N documents with 10-document batches,
  *            canceled after 2 batches: peak resident memory once it reads a
  *            collection of N documents through its cursor (default 100000
  *            1000000), for servers on which a whole run over N documents
  *            takes too long (FerretDB 1.24: each document update scans the
  *            collection).
- * Printed per run: seconds, documents/s, libmigrate's speed relative to the
- * loop, and the peak resident memory of the process that ran it (each run
- * is a child process of its own).
+ * Printed per run, as a table: seconds, documents/s, the commands its
+ * client started (libmongoc command monitoring; libmigrate runs on a
+ * borrowed client, so its lock-renewal thread's own client is not counted)
+ * in all and per 1,000 documents, the peak resident memory of the process
+ * that ran it (each run is a child process of its own), and its speed
+ * relative to the faster script.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +37,13 @@
 #include <unistd.h>
 
 #include <migrate/migrate.h>
+#include <migrate/mongo.h>
 #include <mongoc/mongoc.h>
 
 typedef struct result {
 	double seconds;
 	long rss_kib;
+	long commands; /* started by the run's client; -1 unknown */
 	int ok;
 } result_t;
 
@@ -147,6 +154,37 @@ static int64_t array_len(const bson_t *doc, const char *key)
 	return n;
 }
 
+/* ---- commands: every command the run's client starts (libmongoc APM) ---- */
+
+static long commands;
+static int result_fd = -1;
+
+static void count_command(const mongoc_apm_command_started_t *ev)
+{
+	(void)ev;
+	commands++;
+}
+
+/* A client that counts the commands it starts. */
+static mongoc_client_t *counting_client(void)
+{
+	mongoc_client_t *c = client();
+	mongoc_apm_callbacks_t *cb = mongoc_apm_callbacks_new();
+
+	mongoc_apm_set_command_started_cb(cb, count_command);
+	mongoc_client_set_apm_callbacks(c, cb, NULL);
+	mongoc_apm_callbacks_destroy(cb);
+	commands = 0;
+	return c;
+}
+
+/* The child's command count, to its parent (run_child). */
+static void report_commands(void)
+{
+	if (result_fd >= 0 && write(result_fd, &commands, sizeof commands) != (ssize_t)sizeof commands)
+		_exit(3);
+}
+
 /*
  * Seed 000, 3.3: db.jobs.find().forEach(job => db.jobs.updateOne({_id}, {$set: counters})).
  * The update is sent as an update with multi: true on {_id} (the same
@@ -155,7 +193,7 @@ static int64_t array_len(const bson_t *doc, const char *key)
  */
 static void loop_child(const char *db)
 {
-	mongoc_client_t *c = client();
+	mongoc_client_t *c = counting_client();
 	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "jobs");
 	bson_t empty = BSON_INITIALIZER;
 	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &empty, NULL, NULL);
@@ -179,10 +217,62 @@ static void loop_child(const char *db)
 		die("loop find", e.message);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
+	report_commands();
+	mongoc_client_destroy(c);
+}
+
+/* One update_many({filter}, {$set: {field: value}}). */
+static void update_many(mongoc_collection_t *coll, bson_t *filter, const char *field, int32_t value)
+{
+	bson_t *upd = BCON_NEW("$set", "{", field, BCON_INT32(value), "}");
+	bson_error_t e;
+
+	if (!mongoc_collection_update_many(coll, filter, upd, NULL, NULL, &e))
+		die("script update", e.message);
+	bson_destroy(upd);
+	bson_destroy(filter);
+}
+
+/*
+ * The best hand-written script: one update_many per array length, for each
+ * counter ({arr: {$size: k}} -> k, anything not an array -> 0), and one for
+ * tools_in_progress; lengths probed with {arr.k: {$exists: true}} until none
+ * is that long. Commands: about two per length and counter.
+ */
+static void script_child(const char *db)
+{
+	static const char *const arrays[] = {"tool_ids", "tool_failure_ids"};
+	static const char *const counters[] = {"tools_completed", "tools_failed"};
+	mongoc_client_t *c = counting_client();
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, db, "jobs");
+	bson_error_t e;
+
+	for (int a = 0; a < 2; a++) {
+		update_many(coll, BCON_NEW(arrays[a], "{", "$not", "{", "$type", BCON_UTF8("array"), "}", "}"),
+			    counters[a], 0);
+		for (int32_t k = 0;; k++) {
+			char path[64];
+			bson_t *q;
+			int64_t longer;
+			update_many(coll, BCON_NEW(arrays[a], "{", "$size", BCON_INT32(k), "}"), counters[a], k);
+			snprintf(path, sizeof path, "%s.%d", arrays[a], k);
+			q = BCON_NEW(path, "{", "$exists", BCON_BOOL(true), "}");
+			longer = mongoc_collection_count_documents(coll, q, NULL, NULL, NULL, &e);
+			bson_destroy(q);
+			if (longer < 0)
+				die("script count", e.message);
+			if (longer == 0)
+				break;
+		}
+	}
+	update_many(coll, bson_new(), "tools_in_progress", 0);
+	mongoc_collection_destroy(coll);
+	report_commands();
 	mongoc_client_destroy(c);
 }
 
 static int rss_cancel;
+static const char *rewrite_mode = "0";
 
 /* --rss: stop after 2 batches. */
 static int count_batches(const migrate_event_t *ev, void *payload)
@@ -192,17 +282,19 @@ static int count_batches(const migrate_event_t *ev, void *payload)
 	return ev->type == MIGRATE_EVENT_PROGRESS && --*left <= 0;
 }
 
+/* libmigrate's backfill through a borrowed client, so that its commands are counted. */
 static void migrate_child(const char *db)
 {
 	migrate_run_options_t opts;
 	int left = 2, rc;
-	char url[512];
+	mongoc_client_t *c;
 	migrate_plan_t *p = NULL;
 	migrate_version_t *v = NULL;
 	migrate_target_t *t = NULL;
 	migrate_error_t err;
 
-	snprintf(url, sizeof url, "%s/%s", server, db);
+	setenv("MIGRATE_MONGO_REWRITE", rewrite_mode, 1);
+	c = counting_client();
 	if (migrate_plan_new(&p, "bench", &err) || migrate_plan_add_version(p, 1, "counters", &v, &err) ||
 	    migrate_version_add_step_json(v,
 					  "{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{"
@@ -210,7 +302,7 @@ static void migrate_child(const char *db)
 					  "\"tools_failed\":{\"array_length\":\"tool_failure_ids\"},"
 					  "\"tools_in_progress\":{\"value\":0}}}",
 					  NULL, &err) ||
-	    migrate_target_open(&t, url, &err))
+	    migrate_target_open_mongo(&t, c, db, &err))
 		die("libmigrate", err.message);
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 	if (rss_cancel) {
@@ -223,21 +315,32 @@ static void migrate_child(const char *db)
 		die("libmigrate", err.message);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
+	report_commands();
+	mongoc_client_destroy(c);
 }
 
-/* Runs `fn` in a child process: its wall time and peak resident memory. */
+/* Runs `fn` in a child process: its wall time, peak resident memory and commands. */
 static result_t run_child(void (*fn)(const char *), const char *db)
 {
-	result_t r = {0, 0, 0};
+	result_t r = {0, 0, 0, 0};
 	struct rusage ru;
-	int status = 0;
+	int status = 0, fds[2];
 	double t0 = now_s();
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (pipe(fds) != 0)
+		die("pipe", "failed");
+	pid = fork();
 	if (pid == 0) {
+		close(fds[0]);
+		result_fd = fds[1];
 		fn(db);
 		_exit(0);
 	}
+	close(fds[1]);
+	if (read(fds[0], &r.commands, sizeof r.commands) != (ssize_t)sizeof r.commands)
+		r.commands = -1;
+	close(fds[0]);
 	wait4(pid, &status, 0, &ru);
 	r.seconds = now_s() - t0;
 	r.rss_kib = ru.ru_maxrss;
@@ -265,54 +368,74 @@ static void verify(mongoc_client_t *c, const char *db, long n)
 	mongoc_collection_destroy(coll);
 }
 
+static void row(const char *kind, long n, const char *who, result_t r, double best)
+{
+	char ratio[16] = "-", per[24] = "-";
+
+	if (best > 0)
+		snprintf(ratio, sizeof ratio, "%.2fx", best / r.seconds);
+	if (r.commands >= 0)
+		snprintf(per, sizeof per, "%.2f", r.commands * 1000.0 / (double)n);
+	printf("| %s | %ld | %s | %.2f | %.0f | %ld | %s | %ld | %s |\n", kind, n, who, r.seconds, n / r.seconds,
+	       r.commands, per, r.rss_kib, ratio);
+	fflush(stdout);
+}
+
+static result_t timed(mongoc_client_t *c, void (*fn)(const char *), long n, int noop, const char *what)
+{
+	result_t r;
+
+	drop_db(c, "bench_run");
+	fill(c, "bench_run", n, noop);
+	r = run_child(fn, "bench_run");
+	if (!r.ok)
+		die(what, "failed");
+	verify(c, "bench_run", n);
+	drop_db(c, "bench_run");
+	return r;
+}
+
 static void bench_rss(long n)
 {
 	mongoc_client_t *c = client();
 	result_t lib;
 
-	drop_db(c, "bench_lib");
-	fill(c, "bench_lib", n, 0);
+	drop_db(c, "bench_run");
+	fill(c, "bench_run", n, 0);
 	rss_cancel = 1;
-	lib = run_child(migrate_child, "bench_lib");
+	rewrite_mode = "0";
+	lib = run_child(migrate_child, "bench_run");
 	rss_cancel = 0;
 	if (!lib.ok)
 		die("libmigrate", "failed");
-	drop_db(c, "bench_lib");
-	printf("%-6s %9ld | %9s %10s %8s | %9.2f %10s %8ld | %7s  (10-document batches, canceled after 2)\n", "rss", n,
-	       "-", "-", "-", lib.seconds, "-", lib.rss_kib, "-");
-	fflush(stdout);
+	drop_db(c, "bench_run");
+	row("rss", n, "libmigrate in place, 10-document batches, canceled after 2", lib, 0);
 	mongoc_client_destroy(c);
 }
 
-static void bench(long n, int noop, int with_loop)
+/* Each contender on the same data; ratios against the fastest script. */
+static void bench(long n, int noop, int with_scripts)
 {
 	mongoc_client_t *c = client();
-	result_t loop = {0, 0, 0}, lib;
+	const char *kind = noop ? "noop" : "write";
+	result_t loop = {0, 0, -1, 0}, script = {0, 0, -1, 0}, in_place, rewrite;
+	double best = 0;
 
-	if (with_loop) {
-		drop_db(c, "bench_loop");
-		fill(c, "bench_loop", n, noop);
-		loop = run_child(loop_child, "bench_loop");
-		if (!loop.ok)
-			die("loop", "failed");
-		verify(c, "bench_loop", n);
-		drop_db(c, "bench_loop");
+	if (with_scripts) {
+		loop = timed(c, loop_child, n, noop, "loop");
+		script = timed(c, script_child, n, noop, "script");
+		best = loop.seconds < script.seconds ? loop.seconds : script.seconds;
 	}
-	drop_db(c, "bench_lib");
-	fill(c, "bench_lib", n, noop);
-	lib = run_child(migrate_child, "bench_lib");
-	if (!lib.ok)
-		die("libmigrate", "failed");
-	verify(c, "bench_lib", n);
-	drop_db(c, "bench_lib");
-	if (with_loop)
-		printf("%-6s %9ld | %9.2f %10.0f %8ld | %9.2f %10.0f %8ld | %6.2fx\n", noop ? "noop" : "write", n,
-		       loop.seconds, n / loop.seconds, loop.rss_kib, lib.seconds, n / lib.seconds, lib.rss_kib,
-		       loop.seconds / lib.seconds);
-	else
-		printf("%-6s %9ld | %9s %10s %8s | %9.2f %10.0f %8ld | %7s\n", noop ? "noop" : "write", n, "-", "-",
-		       "-", lib.seconds, n / lib.seconds, lib.rss_kib, "-");
-	fflush(stdout);
+	rewrite_mode = "0";
+	in_place = timed(c, migrate_child, n, noop, "libmigrate");
+	rewrite_mode = "1";
+	rewrite = timed(c, migrate_child, n, noop, "libmigrate");
+	if (with_scripts) {
+		row(kind, n, "seed's per-document loop", loop, best);
+		row(kind, n, "update_many per array length", script, best);
+	}
+	row(kind, n, "libmigrate, in place", in_place, best);
+	row(kind, n, "libmigrate, rewrite", rewrite, best);
 	mongoc_client_destroy(c);
 }
 
@@ -354,14 +477,13 @@ int main(int argc, char **argv)
 	}
 	mongoc_init();
 	mongoc_log_set_handler(quiet_log, NULL);
-	printf("counter backfill (seed 000, 3.3) on %s\n", server);
-	printf("%-6s %9s | %-30s | %-30s | %s\n", "", "", "per-document loop", "libmigrate backfill", "speed");
-	printf("%-6s %9s | %9s %10s %8s | %9s %10s %8s | %s\n", "kind", "docs", "seconds", "docs/s", "RSS KiB",
-	       "seconds", "docs/s", "RSS KiB", "lib/loop");
+	printf("counter backfill (seed 000, 3.3) on %s\n\n", server);
+	printf("| kind | documents | run | seconds | docs/s | commands | per 1,000 docs | peak RSS KiB | vs best script "
+	       "|\n|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < nw; i++)
 		bench(writes[i], 0, 1);
 	for (int i = 0; i < nn; i++)
-		bench(noops[i], 1, noops[i] <= 100000);
+		bench(noops[i], 1, noops[i] <= 10000);
 	for (int i = 0; i < nr; i++)
 		bench_rss(rss[i]);
 	return 0;
