@@ -867,7 +867,7 @@ TEST(keep_render_gone_and_keyless)
 	pgt_step(pgt_version(plan, 1, "map"), JOBS_MAP);
 	CHECK_OK(migrate_render(t, plan, 0, &out, &err), &err);
 	CHECK_HAS(out, "CREATE TABLE IF NOT EXISTS \"jobs_status_kept\" AS SELECT \"id\" AS \"id\", \"status\" "
-		       "FROM \"jobs\" WHERE 1 = 0;\nCREATE UNIQUE INDEX IF NOT EXISTS \"jobs_status_kept_key\" ON "
+		       "FROM \"jobs\" WHERE 1 = 0;\nCREATE UNIQUE INDEX IF NOT EXISTS \"jobs_status_kept__migrate_key\" ON "
 		       "\"jobs_status_kept\" (\"id\");\n");
 	CHECK_HAS(out, "INSERT INTO \"jobs_status_kept\" (\"id\", \"status\") SELECT \"id\", \"status\" FROM "
 		       "\"jobs\" WHERE (\"id\") > ($1) AND (\"id\") <= ($2) AND (((\"grp\" IS NULL OR \"grp\" <> $3))) "

@@ -157,7 +157,8 @@ void migrate__sql_keep_index(migrate_sql_t *q, const bson_t *step, char *const *
 {
 	char name[300];
 
-	snprintf(name, sizeof name, "%s_key", migrate__doc_str(step, "keep"));
+	/* Unlikely to be taken already: IF NOT EXISTS would then leave the kept table without its key. */
+	snprintf(name, sizeof name, "%s__migrate_key", migrate__doc_str(step, "keep"));
 	migrate__sql_append(q, "CREATE UNIQUE INDEX IF NOT EXISTS ");
 	migrate__sql_ident(q, name);
 	migrate__sql_append(q, " ON ");
