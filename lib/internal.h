@@ -109,6 +109,8 @@ int migrate__inverse_backfill(const bson_t *d, bson_t *out);
  * from the step); returns how many.
  */
 size_t migrate__kept_columns(const bson_t *step, const char **out, size_t max);
+/* The most columns one step keeps (validated), so that every kept list fits. */
+#define MIGRATE__KEEP_MAX 64
 int migrate__inverse_own_down(const bson_t *d, bson_t *out);
 int migrate__inverse_assert(const bson_t *d, bson_t *out);
 bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out);

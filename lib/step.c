@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -635,10 +636,18 @@ static int check_keep(vctx *c, const bson_t *d)
 	const char *keep = migrate__doc_str(d, "keep"), *table = migrate__doc_str(d, "table");
 	int rc;
 
-	if ((rc = check_ident(c, d, "", "keep", false)))
+	bson_t set;
+
+	if ((rc = check_ident(c, d, "", "keep", false)) || !keep)
 		return rc;
-	if (keep && table && !strcmp(keep, table))
+	/* SQLite compares names without case: "JOBS" is the table jobs. */
+	if (table && !strcasecmp(keep, table))
 		return fail(c, "keep", "must name another table than the step's", NULL);
+	if (bson_has_field(d, "down"))
+		return fail(c, "keep",
+			    "goes without down: the down of a step that keeps is the restore of what it kept", NULL);
+	if (migrate__doc_sub(d, "set", &set) && bson_count_keys(&set) > MIGRATE__KEEP_MAX)
+		return fail(c, "keep", "keeps at most 64 columns: split the backfill", NULL);
 	return 0;
 }
 
@@ -657,6 +666,8 @@ int migrate__validate_restore(vctx *c, const bson_t *d)
 		return fail(c, "from", "must name another table than the step's", NULL);
 	if (bson_count_keys(&cols) == 0)
 		return fail(c, "columns", "must not be empty", NULL);
+	if (bson_count_keys(&cols) > MIGRATE__KEEP_MAX)
+		return fail(c, "columns", "holds at most 64 names", NULL);
 	bson_iter_init(&it, &cols);
 	while (bson_iter_next(&it)) {
 		snprintf(p, sizeof p, "columns[%d]", i++);

@@ -471,11 +471,12 @@ TEST(asserts)
 	 * nothing about s alone.
 	 */
 	{
-		const char *steps[] = {"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_s\",\"unique\":true,"
-				       "\"keys\":[{\"column\":\"job_id\"},{\"column\":\"s\"}]}",
-				       "{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\",\"job_id\","
-				       "\"_id\"]}}",
-				       NULL};
+		const char *steps[] = {
+			"{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"job_s\",\"unique\":true,"
+			"\"keys\":[{\"column\":\"job_id\"},{\"column\":\"s\"}]}",
+			"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\",\"job_id\","
+			"\"_id\"]}}",
+			NULL};
 		const char *fewer[] = {"{\"op\":\"assert\",\"unique\":{\"table\":\"jobs\",\"columns\":[\"s\"]}}", NULL};
 		p = plan_of("assert_index", steps);
 		CHECK_OK(up(url, p, &err), &err);
@@ -698,4 +699,114 @@ TEST(batches_cancel_resume)
 		migrate_plan_destroy(p);
 		mongoc_client_destroy(c);
 	}
+}
+
+/*
+ * _ids of several types (numbers, strings, ObjectIds): the server compares
+ * only values of one type ({$gt: 5} never matches "a"), so a run resumed
+ * after a batch must still reach every document, in place and rewriting.
+ */
+TEST(mixed_ids_resume)
+{
+	for (int mode = 0; mode <= 2; mode += 2) {
+		char tag[16];
+		const char *url;
+		mongoc_client_t *c;
+		migrate_error_t err;
+		const char *steps[] = {
+			"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}", NULL};
+		migrate_plan_t *p = plan_of("mixed", steps);
+		migrate_run_options_t opts;
+		migrate_target_t *t;
+		int left = 2;
+
+		snprintf(tag, sizeof tag, "mixed%d", mode);
+		url = mt_fresh_db(tag);
+		c = mt_client(url);
+		mt_insert(
+			c, mt_db(), "jobs",
+			"[{\"_id\":1,\"arr\":[1]},{\"_id\":2,\"arr\":[1]},{\"_id\":3.5,\"arr\":[1]},{\"_id\":4,\"arr\":[1]},"
+			"{\"_id\":\"a\",\"arr\":[1]},{\"_id\":\"b\",\"arr\":[1]},{\"_id\":\"c\",\"arr\":[1]},"
+			"{\"_id\":{\"$oid\":\"650000000000000000000001\"},\"arr\":[1]},"
+			"{\"_id\":{\"$oid\":\"650000000000000000000002\"},\"arr\":[1]}]");
+		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+		opts.batch_size = 2;
+		opts.on_event = cancel_after;
+		opts.event_payload = &left;
+		set_write_path(mode);
+		t = mt_target(url);
+		CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
+		opts.on_event = NULL;
+		CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+		set_write_path(-1);
+		has(c, "jobs", "{}", 9);
+		has(c, "jobs", "{\"len\":1}", 9);
+		migrate_target_close(t);
+		migrate_plan_destroy(p);
+		mongoc_client_destroy(c);
+	}
+}
+
+/* keep refuses a collection that exists (the application's, or another step's): nothing is written. */
+TEST(keep_into_existing_refused)
+{
+	const char *url = mt_fresh_db("keepexists");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"s\",\"keep\":\"archive\","
+			       "\"map\":{\"p\":\"q\"}}",
+			       NULL};
+	migrate_plan_t *p = plan_of("keepexists", steps);
+
+	mt_insert(c, mt_db(), "jobs", "[{\"_id\":1,\"s\":\"p\"}]");
+	mt_insert(c, mt_db(), "archive", "[{\"_id\":1,\"s\":\"mine\"}]");
+	CHECK_INT(up(url, p, &err), MIGRATE_ESTATE);
+	CHECK_HAS(err.message, "\"archive\" exists already");
+	has(c, "jobs", "{\"_id\":1,\"s\":\"p\"}", 1);
+	has(c, "archive", "{\"_id\":1,\"s\":\"mine\"}", 1);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+/*
+ * The rewrite path does not replace a collection that lost or gained
+ * documents while it was copied: the run stops, and the next one copies
+ * it anew and converges.
+ */
+TEST(rewrite_refuses_a_changed_collection)
+{
+	const char *url = mt_fresh_db("changed");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
+			       NULL};
+	migrate_plan_t *p = plan_of("changed", steps);
+	migrate_run_options_t opts;
+	migrate_target_t *t;
+	int left = 1;
+
+	mt_insert(c, mt_db(), "jobs",
+		  "[{\"_id\":1,\"arr\":[1]},{\"_id\":2,\"arr\":[1]},{\"_id\":3,\"arr\":[1]},{\"_id\":4,\"arr\":[1]},"
+		  "{\"_id\":5,\"arr\":[1]},{\"_id\":6,\"arr\":[1]}]");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_size = 2;
+	opts.on_event = cancel_after;
+	opts.event_payload = &left;
+	set_write_path(2);
+	t = mt_target(url);
+	CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
+	/* A document already copied goes away behind the step's back. */
+	mt_cmd(c, mt_db(), "{\"delete\":\"jobs\",\"deletes\":[{\"q\":{\"_id\":1},\"limit\":1}]}", NULL);
+	opts.on_event = NULL;
+	CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ESTATE);
+	CHECK_HAS(err.message, "changed while it was copied");
+	has(c, "jobs", "{}", 5);
+	has(c, "jobs", "{\"len\":{\"$exists\":true}}", 0);
+	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+	set_write_path(-1);
+	has(c, "jobs", "{\"len\":1}", 5);
+	CHECK(strstr(mt_collections(c, mt_db()), "_migrate_rw_") == NULL);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
 }

@@ -734,3 +734,67 @@ TEST(stored_schema_with_double_quoted_strings)
 	migrate_plan_destroy(p);
 	sqlite3_close(db);
 }
+
+/*
+ * keep on SQLite is keyed by the declared primary key, never a bare rowid:
+ * a row deleted and another inserted after up (which takes its rowid) does
+ * not receive the deleted row's old value on the way down.
+ */
+TEST(keep_by_primary_key)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("keep");
+
+	tu_exec(db, "CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT);"
+		    "INSERT INTO jobs VALUES ('a', 'pending'), ('b', 'done'), ('c', 'planning')");
+	tu_version(p, 1, "fold",
+		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"keep\":\"jobs_kept\","
+		   "\"map\":{\"pending\":\"processing\",\"planning\":\"processing\"}}",
+		   NULL);
+	up(t, p, 0);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM jobs_kept WHERE id IN ('a', 'c')"), 2);
+	/* 'c' goes and 'd' comes, with the rowid 'c' had. */
+	tu_exec(db, "DELETE FROM jobs WHERE id = 'c'; INSERT INTO jobs VALUES ('d', 'processing')");
+	down(t, p, 0);
+	CHECK_STR(tu_text(db, "SELECT group_concat(id || '=' || status, ',') FROM (SELECT * FROM jobs ORDER BY id)"),
+		  "a=pending,b=done,d=processing");
+	CHECK(!tu_has_table(db, "jobs_kept"));
+	migrate_plan_destroy(p);
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
+/* keep is refused, before anything is written, into a table that exists, or from a table without a key. */
+TEST(keep_refused)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("keep"), *q = tu_plan("keyless");
+
+	tu_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, status TEXT); INSERT INTO jobs VALUES (1, 'pending');"
+		    "CREATE TABLE archive (id INTEGER, status TEXT); INSERT INTO archive VALUES (7, 'old');"
+		    "CREATE TABLE loose (status TEXT); INSERT INTO loose VALUES ('pending')");
+	tu_version(p, 1, "fold",
+		   "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"keep\":\"archive\","
+		   "\"map\":{\"pending\":\"processing\"}}",
+		   NULL);
+	CHECK_INT(migrate_up(t, p, 0, NULL, &err), MIGRATE_ESTATE);
+	CHECK_HAS(err.message, "\"archive\" exists already");
+	CHECK_STR(tu_text(db, "SELECT status FROM jobs"), "pending");
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM archive"), 1);
+	tu_version(q, 1, "fold",
+		   "{\"op\":\"map_values\",\"table\":\"loose\",\"column\":\"status\",\"keep\":\"loose_kept\","
+		   "\"map\":{\"pending\":\"processing\"}}",
+		   NULL);
+	CHECK_INT(migrate_up(t, q, 0, NULL, &err), MIGRATE_EUNSUPPORTED);
+	CHECK_HAS(err.message, "has no primary key");
+	CHECK_STR(tu_text(db, "SELECT status FROM loose"), "pending");
+	CHECK(!tu_has_table(db, "loose_kept"));
+	migrate_plan_destroy(p);
+	migrate_plan_destroy(q);
+	migrate_target_close(t);
+	sqlite3_close(db);
+}

@@ -143,7 +143,8 @@ bool migrate__mongo_batch_timed_out(migrate_exec_t *exec, migrate_error_t *err, 
 	char text[600];
 	uint32_t pause;
 
-	if (!err || err->code != MIGRATE_ECONNECT || !strstr(err->message, "timeout") ||
+	/* libmongoc's words for a socket that timed out (or closed): the server outlasted socketTimeoutMS. */
+	if (!err || err->code != MIGRATE_ECONNECT || !strstr(err->message, ": socket error or timeout") ||
 	    *retries >= MONGO_TIMEOUT_RETRIES)
 		return false;
 	/* The server may still be busy with what timed out: give it time, more each time. */
@@ -209,13 +210,61 @@ bool migrate__mongo_range_updates(mongo_conn_t *c)
 /*
  * {select} AND _id > after AND _id <= upto; bounds may be NULL. A single
  * part is appended as it is, so simple queries stay simple.
+ *
+ * The server compares _ids of one type only ({$gt: 5} never matches "a"),
+ * so a resumed read (after alone) also takes every _id of another type:
+ * those are read again, and written again alike (every write is idempotent
+ * or marked), rather than skipped.
  */
+static const char *type_alias(bson_type_t t)
+{
+	switch (t) {
+	case BSON_TYPE_DOUBLE:
+	case BSON_TYPE_INT32:
+	case BSON_TYPE_INT64:
+	case BSON_TYPE_DECIMAL128: return "number";
+	case BSON_TYPE_UTF8: return "string";
+	case BSON_TYPE_OID: return "objectId";
+	case BSON_TYPE_DATE_TIME: return "date";
+	case BSON_TYPE_BINARY: return "binData";
+	case BSON_TYPE_BOOL: return "bool";
+	case BSON_TYPE_DOCUMENT: return "object";
+	case BSON_TYPE_TIMESTAMP: return "timestamp";
+	default: return NULL;
+	}
+}
+
+/* Which _ids the server compares with each other: numbers together, else one type each. */
+static int type_class(bson_type_t t)
+{
+	const char *alias = type_alias(t);
+
+	return alias && !strcmp(alias, "number") ? 0 : (int)t;
+}
+
 static void build_query(bson_t *out, const bson_t *select, const bson_value_t *after, const bson_value_t *upto)
 {
 	bson_t range = BSON_INITIALIZER, id;
 	bool has_range = after || upto;
+	const char *alias = after && !upto ? type_alias(after->value_type) : NULL;
 
-	if (has_range) {
+	if (alias) {
+		bson_t or, a, b, cond, not ;
+		bson_append_array_begin(&range, "$or", -1, & or);
+		bson_append_document_begin(& or, "0", -1, &a);
+		bson_append_document_begin(&a, "_id", -1, &cond);
+		bson_append_value(&cond, "$gt", -1, after);
+		bson_append_document_end(&a, &cond);
+		bson_append_document_end(& or, &a);
+		bson_append_document_begin(& or, "1", -1, &b);
+		bson_append_document_begin(&b, "_id", -1, &cond);
+		bson_append_document_begin(&cond, "$not", -1, &not );
+		BSON_APPEND_UTF8(&not, "$type", alias);
+		bson_append_document_end(&cond, &not );
+		bson_append_document_end(&b, &cond);
+		bson_append_document_end(& or, &b);
+		bson_append_array_end(&range, & or);
+	} else if (has_range) {
 		bson_append_document_begin(&range, "_id", -1, &id);
 		if (after)
 			bson_append_value(&id, "$gt", -1, after);
@@ -225,7 +274,7 @@ static void build_query(bson_t *out, const bson_t *select, const bson_value_t *a
 	}
 	if (!has_range) {
 		bson_concat(out, select);
-	} else if (bson_empty(select) || !bson_has_field(select, "_id")) {
+	} else if (bson_empty(select) || (!alias && !bson_has_field(select, "_id"))) {
 		bson_concat(out, &range);
 		bson_concat(out, select);
 	} else {
@@ -289,6 +338,7 @@ int migrate__mongo_checkpoint_parse(const char *ck, checkpoint_t *out, migrate_e
 	out->done = migrate__doc_int(&d, "done", 0);
 	out->rewrite = bson_iter_init_find(&it, &d, "rewrite") && bson_iter_as_bool(&it);
 	out->copied = bson_iter_init_find(&it, &d, "copied") && bson_iter_as_bool(&it);
+	out->swapping = bson_iter_init_find(&it, &d, "swapping") && bson_iter_as_bool(&it);
 	bson_destroy(&d);
 	return 0;
 }
@@ -313,6 +363,8 @@ int migrate__mongo_checkpoint_write(migrate_exec_t *exec, const checkpoint_t *ck
 		BSON_APPEND_BOOL(&d, "rewrite", true);
 	if (ck->copied)
 		BSON_APPEND_BOOL(&d, "copied", true);
+	if (ck->swapping)
+		BSON_APPEND_BOOL(&d, "swapping", true);
 	json = bson_as_canonical_extended_json(&d, NULL);
 	rc = migrate_exec_journal(exec, json, err);
 	bson_free(json);
@@ -330,17 +382,54 @@ static void checkpoint_after(checkpoint_t *ck, const bson_value_t *id)
 
 /* ---- one batch ---- */
 
-static int write_range(batch_t *b, const bson_value_t *after, const bson_value_t *upto, migrate_error_t *err)
+/* One range update over [first, last] (inclusive), both _ids of one type class. */
+static int write_one_range(batch_t *b, const bson_value_t *first, const bson_value_t *last, migrate_error_t *err)
 {
-	bson_t range = BSON_INITIALIZER, cmd = BSON_INITIALIZER;
+	bson_t range = BSON_INITIALIZER, cmd = BSON_INITIALIZER, sel = BSON_INITIALIZER, id;
 	int rc;
 
-	build_query(&range, &b->select, after, upto);
-	rc = b->per_range(b, &range, &cmd, err);
+	bson_append_document_begin(&range, "_id", -1, &id);
+	bson_append_value(&id, "$gte", -1, first);
+	bson_append_value(&id, "$lte", -1, last);
+	bson_append_document_end(&range, &id);
+	if (bson_empty(&b->select)) {
+		bson_concat(&sel, &range);
+	} else {
+		bson_t and;
+		bson_append_array_begin(&sel, "$and", -1, &and);
+		BSON_APPEND_DOCUMENT(&and, "0", &range);
+		BSON_APPEND_DOCUMENT(&and, "1", &b->select);
+		bson_append_array_end(&sel, &and);
+	}
+	rc = b->per_range(b, &sel, &cmd, err);
 	if (rc == 0)
 		rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
 	bson_destroy(&range);
+	bson_destroy(&sel);
 	bson_destroy(&cmd);
+	return rc;
+}
+
+/*
+ * The batch's documents as range updates: one per run of _ids the server
+ * compares with each other (a range from 5 to "a" would match nothing).
+ */
+static int write_range(batch_t *b, bson_t **docs, size_t n, migrate_error_t *err)
+{
+	size_t start = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		bson_iter_t a, z, next;
+		bool end = i + 1 == n;
+		if (!bson_iter_init_find(&a, docs[start], "_id") || !bson_iter_init_find(&z, docs[i], "_id"))
+			continue;
+		if (!end && bson_iter_init_find(&next, docs[i + 1], "_id") &&
+		    type_class(bson_iter_type(&next)) == type_class(bson_iter_type(&z)))
+			continue;
+		rc = write_one_range(b, bson_iter_value(&a), bson_iter_value(&z), err);
+		start = i + 1;
+	}
 	return rc;
 }
 
@@ -435,6 +524,60 @@ static int unmark(batch_t *b, migrate_error_t *err)
 	return rc;
 }
 
+/* Whether `table` is a plain collection: one with options (capped, a validator, a collation...) is not copied. */
+static int plain_collection(batch_t *b, bool *plain, migrate_error_t *err)
+{
+	bson_t *opts = BCON_NEW("filter", "{", "name", BCON_UTF8(b->table), "}");
+	mongoc_cursor_t *cur;
+	const bson_t *spec;
+	int rc;
+
+	*plain = true;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "listCollections", err))) {
+		bson_destroy(opts);
+		return rc;
+	}
+	cur = mongoc_database_find_collections_with_opts(b->c->db, opts);
+	while (mongoc_cursor_next(cur, &spec)) {
+		bson_t o;
+		const char *type = migrate__doc_str(spec, "type");
+		if ((type && strcmp(type, "collection") != 0) ||
+		    (migrate__doc_sub(spec, "options", &o) && !bson_empty(&o)))
+			*plain = false;
+	}
+	rc = migrate__mongo_cursor_error(cur, b->what, err);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(opts);
+	return rc;
+}
+
+/*
+ * A step's first run, before it writes anything: the path is chosen once
+ * and journaled ({"done": 0, "rewrite": ...}), so that a resumed run
+ * takes the same one whatever the server or the URL says then; and the
+ * kept collection must be new (one of the application's, or one an earlier
+ * step kept into, would mix its documents with these and be dropped by the
+ * down). From here on, a resumed run knows the kept one is its own.
+ */
+static int fresh_start(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migrate_error_t *err)
+{
+	bool rewrite = migrate__mongo_rewrites(b), plain = true, exists = false;
+	int rc;
+
+	if (rewrite && (rc = plain_collection(b, &plain, err)))
+		return rc;
+	if (b->keep && (rc = migrate__mongo_collection_exists(b->c, b->keep, &exists, err)))
+		return rc;
+	if (exists)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "keep: collection \"%s\" exists already; a step keeps into a collection of its own "
+				    "(name another, or drop it if an earlier run left it)",
+				    b->keep);
+	ck->present = true;
+	ck->rewrite = rewrite && plain;
+	return migrate__mongo_checkpoint_write(exec, ck, err);
+}
+
 int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), size;
@@ -453,8 +596,10 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	size = fixed ? fixed : b->server ? BATCH_FIRST : BATCH_FIRST_DOCS;
 	if ((rc = migrate__mongo_checkpoint_parse(migrate_exec_checkpoint(exec), &ck, err)))
 		return rc;
+	if (!ck.present && (rc = fresh_start(b, exec, &ck, err)))
+		return rc;
 	/* A resumed step keeps the path it started on. */
-	if (ck.present ? ck.rewrite : migrate__mongo_rewrites(b)) {
+	if (ck.rewrite) {
 		rc = migrate__mongo_run_rewrite(b, exec, &ck, err);
 		migrate__mongo_checkpoint_free(&ck);
 		return rc;
@@ -492,7 +637,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 					  b->what);
 		if (rc == 0 && n > 0) {
 			if (b->server)
-				rc = write_range(b, ck.has_after ? &ck.after : NULL, bson_iter_value(&it), err);
+				rc = write_range(b, docs, n, err);
 			else
 				rc = write_docs(b, coll, docs, n, err);
 		}

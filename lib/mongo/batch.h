@@ -12,8 +12,9 @@ typedef struct batch batch_t;
 
 /*
  * A batch checkpoint: {"after": _id, "done": n}, with "rewrite": true on the
- * rewrite path and "copied": true once its copy is complete. A resumed step
- * keeps the path its checkpoint names.
+ * rewrite path, "copied": true once its copy is complete and "swapping":
+ * true once the swap began. A step journals {"done": 0, "rewrite": ...}
+ * before it writes anything, and a resumed step keeps the path it names.
  */
 typedef struct checkpoint {
 	bool present; /* a checkpoint was journaled */
@@ -22,6 +23,7 @@ typedef struct checkpoint {
 	int64_t done;
 	bool rewrite;
 	bool copied;
+	bool swapping; /* the swap began: the collection's name no longer holds the original */
 } checkpoint_t;
 
 /* Parses the step's checkpoint (NULL or "" is none); checkpoint_free releases it. */
@@ -71,7 +73,7 @@ struct batch {
 	 * values. The step's down (restore.c) sets them back.
 	 */
 	const char *keep;
-	const char *kept[64];
+	const char *kept[MIGRATE__KEEP_MAX];
 	size_t nkept;
 	/* Render: fills a sample document with the fields per_doc reads. */
 	void (*sample)(batch_t *b, bson_t *doc);

@@ -647,8 +647,9 @@ static int render_rename_table(migrate__lower *x)
 {
 	mongo_conn_t *c = x->conn;
 
-	render_cmd(x->out, "admin",
-		   migrate__mongo_cmd_rename(c->dbname, migrate__doc_str(x->doc, "from"), migrate__doc_str(x->doc, "to")));
+	render_cmd(
+		x->out, "admin",
+		migrate__mongo_cmd_rename(c->dbname, migrate__doc_str(x->doc, "from"), migrate__doc_str(x->doc, "to")));
 	return 0;
 }
 
@@ -757,9 +758,24 @@ RUN_EXEC(apply_restore, migrate__mongo_restore)
 
 static int check_restore(migrate__lower *x)
 {
-	int rc = migrate__mongo_check_collection(migrate__doc_str(x->doc, "table"), "table", x->err);
+	bson_t cols;
+	bson_iter_t it;
+	int rc;
 
-	return rc ? rc : migrate__mongo_check_collection(migrate__doc_str(x->doc, "from"), "from", x->err);
+	if ((rc = migrate__mongo_check_collection(migrate__doc_str(x->doc, "table"), "table", x->err)) ||
+	    (rc = migrate__mongo_check_collection(migrate__doc_str(x->doc, "from"), "from", x->err)))
+		return rc;
+	migrate__doc_sub(x->doc, "columns", &cols);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		const char *field = bson_iter_utf8(&it, NULL);
+		if ((rc = migrate__mongo_check_field(field, "columns", x->err)))
+			return rc;
+		if (!strcmp(field, "_id"))
+			return migrate__err(x->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
+					    "columns: _id is the key of the kept documents, not a field to restore");
+	}
+	return 0;
 }
 
 /* Every op on MongoDB: check, flags, render, apply. No transactions: every step journals on its own. */

@@ -71,6 +71,33 @@ static bool in_doc(const bson_t *d, const char *key)
 	return d && bson_iter_init_find(&it, d, key);
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The $set fields `doc` lacks, appended in byte order of their names, as the server appends them. */
+static void append_new_fields(const bson_t *doc, const bson_t *set, bson_t *out)
+{
+	const char *keys[MIGRATE__KEEP_MAX * 2];
+	size_t n = 0;
+	bson_iter_t it;
+
+	bson_iter_init(&it, set);
+	while (bson_iter_next(&it))
+		if (!in_doc(doc, bson_iter_key(&it))) {
+			if (n == sizeof(keys) / sizeof(keys[0])) {
+				bson_append_iter(out, bson_iter_key(&it), -1, &it); /* past the sort's room: in order */
+				continue;
+			}
+			keys[n++] = bson_iter_key(&it);
+		}
+	qsort(keys, n, sizeof(keys[0]), cmp_keys);
+	for (size_t i = 0; i < n; i++)
+		if (bson_iter_init_find(&it, set, keys[i]))
+			bson_append_iter(out, keys[i], -1, &it);
+}
+
 /* The field a $rename moves to `to`, or NULL. */
 static const char *rename_source(const bson_t *rename, const char *to)
 {
@@ -104,7 +131,7 @@ static void apply_update(const bson_t *doc, const bson_t *upd, bson_t *out)
 		else
 			bson_copy_to(&sub, parts[i]);
 	}
-		bson_iter_init(&it, doc);
+	bson_iter_init(&it, doc);
 	while (bson_iter_next(&it)) {
 		const char *key = bson_iter_key(&it), *from;
 		bson_iter_t v;
@@ -117,10 +144,7 @@ static void apply_update(const bson_t *doc, const bson_t *upd, bson_t *out)
 		else
 			bson_append_iter(out, key, -1, &it);
 	}
-	bson_iter_init(&it, &set);
-	while (bson_iter_next(&it))
-		if (!in_doc(doc, bson_iter_key(&it)))
-			bson_append_iter(out, bson_iter_key(&it), -1, &it);
+	append_new_fields(doc, &set, out);
 	bson_iter_init(&r, &rename);
 	while (bson_iter_next(&r)) {
 		bson_iter_t v;
@@ -137,8 +161,7 @@ static void apply_update(const bson_t *doc, const bson_t *upd, bson_t *out)
  * of the batch's _ids under the step's selector (the filter is the
  * server's to evaluate). sel[i] is set for the selected docs[i].
  */
-static int select_batch(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size_t n, bool *sel,
-			migrate_error_t *err)
+static int select_batch(batch_t *b, mongoc_collection_t *coll, bson_t **docs, size_t n, bool *sel, migrate_error_t *err)
 {
 	bson_t q = BSON_INITIALIZER, and, part, id, in, opts = BSON_INITIALIZER;
 	const bson_t *hit;
@@ -234,26 +257,122 @@ done:
 	return rc;
 }
 
-/* Deletes what a killed run inserted past the last journaled _id. */
-static int trim_shadow(batch_t *b, const char *shadow, const bson_value_t *after, migrate_error_t *err)
+/*
+ * A cursor over every document of `name`, whole, in _id order, advanced
+ * past the checkpoint's _id when there is one. Not {_id: {$gt: after}}:
+ * the server compares only values of one type there, so _ids of other
+ * types would never be read. The checkpoint's document must be there: if it
+ * is not, the collection changed while the step ran.
+ */
+static int open_after(batch_t *b, mongoc_collection_t *coll, const char *name, const checkpoint_t *ck, uint32_t size,
+		      mongoc_cursor_t **out, migrate_error_t *err)
 {
-	bson_t cmd = BSON_INITIALIZER, arr, st, q, gt;
+	bson_t q = BSON_INITIALIZER, opts = BSON_INITIALIZER, mark = BSON_INITIALIZER;
+	const bson_t *doc;
+	bool found = !ck->has_after;
 	int rc;
 
+	*out = NULL;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "find", err)))
+		return rc;
+	BCON_APPEND(&opts, "sort", "{", "_id", BCON_INT32(1), "}", "batchSize", BCON_INT32((int32_t)size));
+	migrate__mongo_log_command(name, &q);
+	*out = mongoc_collection_find_with_opts(coll, &q, &opts, NULL);
+	if (ck->has_after) {
+		bson_append_value(&mark, "_id", -1, &ck->after);
+		while (!found && mongoc_cursor_next(*out, &doc))
+			found = migrate__mongo_same_id(doc, &mark);
+		rc = migrate__mongo_cursor_error(*out, b->what, err);
+	}
+	if (rc == 0 && !found)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				  "%s: \"%s\" no longer holds the last document copied: the collection changed while "
+				  "the step ran; stop its writers and run again",
+				  b->what, name);
+	bson_destroy(&q);
+	bson_destroy(&opts);
+	bson_destroy(&mark);
+	return rc;
+}
+
+/*
+ * Deletes what a killed run inserted into the shadow past the last
+ * journaled _id: the shadow holds ck->done documents up to it, in the same
+ * order as the source, so what follows it there is at most one batch.
+ */
+static int trim_shadow(batch_t *b, mongoc_collection_t *out, const char *shadow, const checkpoint_t *ck,
+		       migrate_error_t *err)
+{
+	bson_t cmd = BSON_INITIALIZER, arr, st, q, id, in;
+	mongoc_cursor_t *cur = NULL;
+	const bson_t *doc;
+	int64_t n = 0;
+	uint32_t extra = 0;
+	int rc;
+
+	if ((rc = migrate__mongo_count(b->c, shadow, NULL, &n, err)) || n == ck->done)
+		return rc;
 	BSON_APPEND_UTF8(&cmd, "delete", shadow);
 	bson_append_array_begin(&cmd, "deletes", -1, &arr);
 	bson_append_document_begin(&arr, "0", -1, &st);
 	bson_append_document_begin(&st, "q", -1, &q);
-	bson_append_document_begin(&q, "_id", -1, &gt);
-	bson_append_value(&gt, "$gt", -1, after);
-	bson_append_document_end(&q, &gt);
+	bson_append_document_begin(&q, "_id", -1, &id);
+	bson_append_array_begin(&id, "$in", -1, &in);
+	if ((rc = open_after(b, out, shadow, ck, REWRITE_FIRST, &cur, err)) == 0) {
+		while (mongoc_cursor_next(cur, &doc)) {
+			char key[16];
+			const char *k;
+			bson_iter_t it;
+			bson_uint32_to_string(extra++, &k, key, sizeof(key));
+			if (bson_iter_init_find(&it, doc, "_id"))
+				bson_append_iter(&in, k, -1, &it);
+		}
+		rc = migrate__mongo_cursor_error(cur, b->what, err);
+	}
+	bson_append_array_end(&id, &in);
+	bson_append_document_end(&q, &id);
 	bson_append_document_end(&st, &q);
 	BSON_APPEND_INT32(&st, "limit", 0);
 	bson_append_document_end(&arr, &st);
 	bson_append_array_end(&cmd, &arr);
-	rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
+	if (rc == 0 && extra > 0)
+		rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
+	if (cur)
+		mongoc_cursor_destroy(cur);
 	bson_destroy(&cmd);
 	return rc;
+}
+
+/*
+ * Before the swap: the shadow holds every document copied, and the source
+ * as many (unless the swap dropped it already). A collection that gained
+ * or lost documents while it was copied is not replaced: the copy starts
+ * over on the next run.
+ */
+static int verify_copy(batch_t *b, migrate_exec_t *exec, const char *shadow, checkpoint_t *ck, migrate_error_t *err)
+{
+	int64_t in_shadow = 0, in_source = 0;
+	bool source = true;
+	int rc;
+	int64_t copied = ck->done;
+
+	if ((rc = migrate__mongo_count(b->c, shadow, NULL, &in_shadow, err)) ||
+	    (rc = migrate__mongo_collection_exists(b->c, b->table, &source, err)) ||
+	    (source && (rc = migrate__mongo_count(b->c, b->table, NULL, &in_source, err))))
+		return rc;
+	if (in_shadow == copied && (!source || in_source == copied))
+		return 0;
+	/* The next run copies anew (a fresh shadow); this one stops without touching the collection. */
+	migrate__mongo_checkpoint_free(ck);
+	ck->done = 0;
+	ck->copied = false;
+	if ((rc = migrate__mongo_checkpoint_write(exec, ck, err)))
+		return rc;
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+			    "%s: the collection changed while it was copied (%lld documents copied, %lld in \"%s\" "
+			    "now, %lld in the copy); it was not replaced: stop its writers and run again, which copies "
+			    "it anew",
+			    b->what, (long long)copied, (long long)in_source, b->table, (long long)in_shadow);
 }
 
 /* The shadow takes the source's place; done already when the shadow is gone. */
@@ -261,11 +380,8 @@ static int swap(batch_t *b, const char *shadow, migrate_error_t *err)
 {
 	bson_t *drop = NULL, *rename = NULL;
 	bson_error_t e;
-	bool has_shadow;
-	int rc;
+	int rc = 0;
 
-	if ((rc = migrate__mongo_collection_exists(b->c, shadow, &has_shadow, err)) || !has_shadow)
-		return rc;
 	drop = migrate__mongo_cmd_drop(b->table);
 	if (!migrate__mongo_run(b->c, drop, NULL, &e) && migrate__mongo_server_code(&e) != MONGO_NAMESPACE_NOT_FOUND)
 		rc = migrate__mongo_fail(err, &e, "%s: drop the original", b->what);
@@ -330,25 +446,6 @@ static int insert_batch(batch_t *b, mongoc_collection_t *shadow, bson_t **docs, 
 	return rc;
 }
 
-/* Every document after the checkpoint's _id, whole, in _id order. */
-static mongoc_cursor_t *open_source(batch_t *b, mongoc_collection_t *coll, const checkpoint_t *ck, uint32_t size)
-{
-	bson_t q = BSON_INITIALIZER, gt, opts = BSON_INITIALIZER;
-	mongoc_cursor_t *cur;
-
-	if (ck->has_after) {
-		bson_append_document_begin(&q, "_id", -1, &gt);
-		bson_append_value(&gt, "$gt", -1, &ck->after);
-		bson_append_document_end(&q, &gt);
-	}
-	BCON_APPEND(&opts, "sort", "{", "_id", BCON_INT32(1), "}", "batchSize", BCON_INT32((int32_t)size));
-	migrate__mongo_log_command(b->table, &q);
-	cur = mongoc_collection_find_with_opts(coll, &q, &opts, NULL);
-	bson_destroy(&q);
-	bson_destroy(&opts);
-	return cur;
-}
-
 /* Runs prepare (count look-ups) over the selected documents of a batch. */
 static int prepare_selected(batch_t *b, bson_t **docs, const bool *sel, size_t n, migrate_error_t *err)
 {
@@ -396,21 +493,20 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 	migrate_exec_resumed(exec, ck->done);
 	if (ck->copied)
 		goto swap;
+	out = mongoc_database_get_collection(b->c->db, shadow);
 	if (!ck->has_after) {
 		/* A step over a collection that does not exist changes nothing, as an update would. */
 		if ((rc = migrate__mongo_collection_exists(b->c, b->table, &exists, err)) || !exists)
 			goto cleanup;
 		if ((rc = make_shadow(b, coll, shadow, err)))
 			goto cleanup;
-	} else if ((rc = trim_shadow(b, shadow, &ck->after, err))) {
+	} else if ((rc = trim_shadow(b, out, shadow, ck, err))) {
 		goto cleanup;
 	}
-	out = mongoc_database_get_collection(b->c->db, shadow);
 	if (migrate__mongo_count(b->c, b->table, NULL, &total, NULL))
 		total = -1;
-	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "find", err)))
+	if ((rc = open_after(b, coll, b->table, ck, size, &cur, err)))
 		goto cleanup;
-	cur = open_source(b, coll, ck, size);
 	while (more) {
 		int64_t t0 = migrate__now_ms();
 		size_t bytes = 0;
@@ -427,18 +523,16 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 		}
 		if (n < size && bytes < REWRITE_MAX_BYTES) {
 			more = false;
-			if ((rc = migrate__mongo_cursor_error(cur, b->what, err)))
-				goto cleanup;
+			rc = migrate__mongo_cursor_error(cur, b->what, err);
 		}
-		if (n == 0)
-			break;
-		if (!bson_iter_init_find(&it, docs[n - 1], "_id")) {
+		if (rc == 0 && n > 0 && !bson_iter_init_find(&it, docs[n - 1], "_id"))
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "%s: a document has no _id",
 					  b->what);
-			goto cleanup;
-		}
-		if ((filtered && (rc = select_batch(b, coll, docs, n, sel, err))) ||
-		    (rc = prepare_selected(b, docs, sel, n, err)) || (rc = insert_batch(b, out, docs, sel, n, err))) {
+		if (rc == 0 && n > 0 &&
+		    ((filtered && (rc = select_batch(b, coll, docs, n, sel, err))) == 0 &&
+		     (rc = prepare_selected(b, docs, sel, n, err)) == 0))
+			rc = insert_batch(b, out, docs, sel, n, err);
+		if (rc) {
 			if (fixed || !migrate__mongo_batch_timed_out(exec, err, &size, REWRITE_MIN, &retries))
 				goto cleanup;
 			/* Read again after the checkpoint, into a shadow without what the batch inserted. */
@@ -447,14 +541,15 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 			n = 0;
 			mongoc_cursor_destroy(cur);
 			cur = NULL;
-			if ((ck->has_after && (rc = trim_shadow(b, shadow, &ck->after, err))) ||
+			if ((ck->has_after && (rc = trim_shadow(b, out, shadow, ck, err))) ||
 			    (!ck->has_after && (rc = make_shadow(b, coll, shadow, err))) ||
-			    (rc = migrate__fault(MIGRATE__FAULT_STMT, "find", err)))
+			    (rc = open_after(b, coll, b->table, ck, size, &cur, err)))
 				goto cleanup;
-			cur = open_source(b, coll, ck, size);
 			more = true;
 			continue;
 		}
+		if (n == 0)
+			break;
 		migrate__mongo_checkpoint_free(ck);
 		bson_value_copy(bson_iter_value(&it), &ck->after);
 		ck->has_after = true;
@@ -475,6 +570,20 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 	if ((rc = migrate__mongo_checkpoint_write(exec, ck, err)))
 		goto cleanup;
 swap:
+	if ((rc = migrate__mongo_collection_exists(b->c, shadow, &exists, err)) || !exists)
+		goto cleanup; /* swapped already */
+	/*
+	 * Before the swap begins, the collection must hold what was copied;
+	 * once it began, what has the name (nothing, or a collection an insert
+	 * made in between) is not the original and gives way to the shadow.
+	 */
+	if (!ck->swapping) {
+		if ((rc = verify_copy(b, exec, shadow, ck, err)))
+			goto cleanup;
+		ck->swapping = true;
+		if ((rc = migrate__mongo_checkpoint_write(exec, ck, err)))
+			goto cleanup;
+	}
 	rc = swap(b, shadow, err);
 cleanup:
 	if (docs) {

@@ -496,17 +496,48 @@ static char *cursor_json(const cursor_t *c, size_t npk)
 	return migrate__buf_free(s, false);
 }
 
-/* The kept table and its key, in a transaction of their own (or under a savepoint in the engine's). */
+/*
+ * The kept table and its key. On a resumed run they are there already
+ * (IF NOT EXISTS). On a fresh one the kept table must be new (a table of
+ * the application's, or one an earlier step kept into, would mix its rows
+ * with these and be dropped by the down), and it is created with the
+ * checkpoint {"after": [], "done": 0} in one transaction, so that a
+ * resumed run knows it is its own.
+ */
 static int keep_create(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
+	const char *keep = migrate__doc_str(b->doc, "keep");
+	const char *const params[] = {keep};
 	migrate_sql_t q;
+	PGresult *res = NULL;
 	char what[120];
-	int rc;
+	int rc, exists;
 
 	snprintf(what, sizeof what, "%s of \"%.63s\" (the kept table)", b->op, b->table);
 	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
 	keep_setup(b, &q);
-	rc = migrate__pg_run_retrying(b->t, migrate__sql_text(&q), exec, 0, what, err);
+	if (migrate_exec_checkpoint(exec)) {
+		rc = migrate__pg_run_retrying(b->t, migrate__sql_text(&q), exec, 0, what, err);
+		goto done;
+	}
+	if ((rc = migrate__pg_exec(b->t, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, params, &res, what,
+				   err)))
+		goto done;
+	exists = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (exists) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				  "keep: table \"%.63s\" exists already; a step keeps into a table of its own (name "
+				  "another, or drop it if an earlier run left it)",
+				  keep);
+		goto done;
+	}
+	if ((rc = migrate__pg_begin_batch(b->t, 1, err)))
+		goto done;
+	if ((rc = migrate__pg_exec(b->t, migrate__sql_text(&q), 0, NULL, NULL, what, err)) ||
+	    (rc = migrate_exec_journal(exec, "{\"after\":[],\"done\":0}", err)) || (rc = migrate__pg_commit(b->t, err)))
+		migrate__pg_abort(b->t);
+done:
 	migrate__sql_free(&q);
 	return rc;
 }

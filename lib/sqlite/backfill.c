@@ -206,18 +206,40 @@ static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail,
 	return 0;
 }
 
-/* The batching key's columns, for the kept table. */
+/*
+ * The kept table's key: the INTEGER PRIMARY KEY (the rowid's alias) or
+ * the declared primary key. Not a bare rowid: VACUUM renumbers it and a
+ * deleted row's rowid is given to the next insert, so values kept by
+ * rowid would go back to other rows. A table without a primary key
+ * refuses keep.
+ */
+static int keep_key(batch_t *b, migrate_error_t *err)
+{
+	int rc;
+
+	if (b->npk > 0 || (b->rowid && strcmp(b->rowid, "rowid") != 0) || b->render)
+		return 0;
+	if ((rc = primary_key(b, NULL)) == 0)
+		return 0;
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
+			    "table \"%s\" has no primary key: %s with \"keep\" needs one to key the kept values by",
+			    b->table, b->is_map ? "map_values" : "backfill");
+}
+
+/* The kept table's key columns (keep_key found them). */
 static char *const *key_names(const batch_t *b, size_t *n)
 {
-	static char *const rowid[] = {"rowid"};
+	static char *const unknown[] = {"<primary key>"};
 
-	if (b->rowid) {
-		*n = 1;
-		/* The alias of an INTEGER PRIMARY KEY is a column of its own. */
-		return strcmp(b->rowid, "rowid") ? (char *const *)&b->rowid : rowid;
+	*n = 1;
+	if (b->npk > 0) {
+		*n = (size_t)b->npk;
+		return b->pk;
 	}
-	*n = (size_t)b->npk;
-	return b->pk;
+	/* The alias of an INTEGER PRIMARY KEY is a column of its own. */
+	if (b->rowid && strcmp(b->rowid, "rowid") != 0)
+		return (char *const *)&b->rowid;
+	return unknown; /* rendering a table a pending step creates */
 }
 
 /* INSERT INTO <keep> ... the rows after `after` up to `last`, inclusive. */
@@ -255,6 +277,41 @@ static int keep_setup(batch_t *b, migrate_buf_t *out, migrate_error_t *err)
 			rc = migrate__sq_run(b->c, &q, NULL, err);
 	}
 	migrate__sql_free(&q);
+	return rc;
+}
+
+/*
+ * Before the first batch of a step with keep: the kept table must be new
+ * (a table of the application's, or one an earlier step kept into, would
+ * mix its rows with these and be dropped by the down). It is created with
+ * the checkpoint {"after": [], "done": 0} in one transaction, so that a
+ * resumed run knows it is its own.
+ */
+static int keep_begin(batch_t *b, migrate_exec_t *exec, int in_txn, migrate_error_t *err)
+{
+	const char *keep = migrate__doc_str(b->step, "keep");
+	int exists = 0, rc;
+
+	if ((rc = keep_key(b, err)))
+		return rc;
+	if (migrate_exec_checkpoint(exec))
+		return keep_setup(b, NULL, err);
+	if ((rc = migrate__sq_exists(b->c, "table", keep, &exists, err)))
+		return rc;
+	if (exists)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				    "keep: table \"%s\" exists already; a step keeps into a table of its own (name "
+				    "another, or drop it if an earlier run left it)",
+				    keep);
+	if (in_txn)
+		return keep_setup(b, NULL, err);
+	if ((rc = migrate__sq_begin_batch(b->c, err)))
+		return rc;
+	if ((rc = keep_setup(b, NULL, err)) == 0 &&
+	    (rc = migrate_exec_journal(exec, "{\"after\":[],\"done\":0}", err)) == 0)
+		rc = migrate__sq_commit_batch(b->c, err);
+	if (rc)
+		migrate__sq_rollback_quiet(b->c);
 	return rc;
 }
 
@@ -427,7 +484,7 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		goto cleanup;
 	if (migrate_exec_checkpoint(exec) && (rc = checkpoint_read(&b, migrate_exec_checkpoint(exec), err)))
 		goto cleanup;
-	if (bson_has_field(step, "keep") && (rc = keep_setup(&b, NULL, err)))
+	if (bson_has_field(step, "keep") && (rc = keep_begin(&b, exec, in_txn, err)))
 		goto cleanup;
 	migrate_exec_resumed(exec, b.done);
 	if ((rc = count_remaining(&b, &total, err)))
@@ -463,7 +520,7 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *
 			   b.is_map ? "map_values" : "backfill", b.rowid ? b.rowid : "primary key");
 	if (bson_has_field(step, "keep")) {
 		migrate_buf_append(out, "-- the old values are kept first, then each batch copies its rows' values:\n");
-		if ((rc = keep_setup(&b, out, err)) || (rc = keep_stmt(&q, &b, NULL, err)))
+		if ((rc = keep_key(&b, err)) || (rc = keep_setup(&b, out, err)) || (rc = keep_stmt(&q, &b, NULL, err)))
 			goto cleanup;
 		migrate__sq_render_sql(&q, out);
 		migrate__sql_reset(&q);
