@@ -33,11 +33,17 @@
 
 #include "batch.h"
 
-/* The first batch, then sized by time (lib/batch.c). */
-#define REWRITE_FIRST 500
+/*
+ * Batches are as large as memory allows, not sized by the time budget: the
+ * copy holds no lock anyone waits on (the source is only read, the shadow
+ * is read by no one), and on FerretDB every batch costs a scan of the
+ * collection or more (a find by a list of _ids, a where) whatever its
+ * size. A batch ends at REWRITE_MAX documents or REWRITE_MAX_BYTES bytes;
+ * one that times out is retried smaller, down to REWRITE_MIN.
+ */
+#define REWRITE_FIRST 500 /* the cursor's first reply */
 #define REWRITE_MIN 100
 #define REWRITE_MAX 20000
-/* A batch also ends once it holds this many bytes of documents. */
 #define REWRITE_MAX_BYTES (8 * 1024 * 1024)
 
 bool migrate__mongo_rewrites(const batch_t *b)
@@ -467,8 +473,8 @@ static int prepare_selected(batch_t *b, bson_t **docs, const bool *sel, size_t n
 
 int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migrate_error_t *err)
 {
-	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : REWRITE_FIRST;
-	uint32_t budget = migrate_exec_batch_time_ms(exec), cap = fixed ? fixed : REWRITE_MAX;
+	uint32_t fixed = migrate_exec_batch_size(exec), size = fixed ? fixed : REWRITE_MAX;
+	uint32_t cap = fixed ? fixed : REWRITE_MAX;
 	mongoc_collection_t *coll = mongoc_database_get_collection(b->c->db, b->table), *out = NULL;
 	mongoc_cursor_t *cur = NULL;
 	bool exists = true, more = true, filtered = bson_has_field(b->step, "where");
@@ -508,7 +514,6 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 	if ((rc = open_after(b, coll, b->table, ck, size, &cur, err)))
 		goto cleanup;
 	while (more) {
-		int64_t t0 = migrate__now_ms();
 		size_t bytes = 0;
 		const bson_t *doc;
 		bson_iter_t it;
@@ -561,9 +566,6 @@ int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *c
 		if ((rc = migrate__mongo_checkpoint_write(exec, ck, err)) ||
 		    (rc = migrate_exec_batch_done(exec, ck->done, total, err)))
 			goto cleanup;
-		if (!fixed)
-			size = (uint32_t)migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget,
-							     REWRITE_MIN, REWRITE_MAX);
 	}
 	/* The copy is complete: from here on a rerun only swaps. */
 	ck->copied = true;

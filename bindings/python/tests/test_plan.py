@@ -75,6 +75,11 @@ def test_every_builder_makes_its_step_document() -> None:
          {"op": "assert", "command": {"count": "t"}, "expect": {"n": 1}}),
         (v.custom("c", "r1", lambda t, n: None), {"op": "custom", "name": "c", "revision": "r1"}),
         (v.drop_table("u", down_steps=[]), {"op": "drop_table", "table": "u", "down": []}),
+        (v.map_values("t", "s", {"a": "b"}, keep="t_kept"),
+         {"op": "map_values", "table": "t", "column": "s", "map": {"a": "b"}, "keep": "t_kept"}),
+        # restore has no typed builder: it is what a step with keep reverts by.
+        (v.step("restore", table="t", from_="t_kept", columns=["s"]),
+         {"op": "restore", "table": "t", "from": "t_kept", "columns": ["s"]}),
     ]
     for step, expected in cases:
         assert step.document == expected, step.op
