@@ -866,9 +866,10 @@ TEST(keep_render_gone_and_keyless)
 	CHECK_OK(migrate_plan_new(&plan, "keep_render", &err), &err);
 	pgt_step(pgt_version(plan, 1, "map"), JOBS_MAP);
 	CHECK_OK(migrate_render(t, plan, 0, &out, &err), &err);
-	CHECK_HAS(out, "CREATE TABLE IF NOT EXISTS \"jobs_status_kept\" AS SELECT \"id\" AS \"id\", \"status\" "
-		       "FROM \"jobs\" WHERE 1 = 0;\nCREATE UNIQUE INDEX IF NOT EXISTS \"jobs_status_kept__migrate_key\" ON "
-		       "\"jobs_status_kept\" (\"id\");\n");
+	CHECK_HAS(out,
+		  "CREATE TABLE IF NOT EXISTS \"jobs_status_kept\" AS SELECT \"id\" AS \"id\", \"status\" "
+		  "FROM \"jobs\" WHERE 1 = 0;\nCREATE UNIQUE INDEX IF NOT EXISTS \"jobs_status_kept__migrate_key\" ON "
+		  "\"jobs_status_kept\" (\"id\");\n");
 	CHECK_HAS(out, "INSERT INTO \"jobs_status_kept\" (\"id\", \"status\") SELECT \"id\", \"status\" FROM "
 		       "\"jobs\" WHERE (\"id\") > ($1) AND (\"id\") <= ($2) AND (((\"grp\" IS NULL OR \"grp\" <> $3))) "
 		       "AND \"status\"::text IN ($4, $5) FOR NO KEY UPDATE ON CONFLICT DO NOTHING;\n");

@@ -45,8 +45,8 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 				*rewrite = p[16] - '0';
 			else
 				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-						  "MongoDB URL %s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"", safe,
-						  (int)(n - 16), p + 16);
+						  "MongoDB URL %s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"",
+						  safe, (int)(n - 16), p + 16);
 		} else if (n >= 8 && strncasecmp(p, "migrate_", 8) == 0) {
 			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
 					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history and "

@@ -152,8 +152,7 @@ static void setup_restore(batch_t *b, restore_t *r)
 }
 
 /* Runs (exec) or renders (out) the step. */
-static int restore(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_buf_t *out,
-		   migrate_error_t *err)
+static int restore(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_buf_t *out, migrate_error_t *err)
 {
 	batch_t b;
 	restore_t r;

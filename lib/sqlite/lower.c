@@ -297,7 +297,8 @@ static int kept_keys(lower_ctx_t *x, const char *from, char ***keys, size_t *n)
 		char **more;
 		if (restored(x->doc, name))
 			continue;
-		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) || !(more[*n] = migrate__strdup(name))) {
+		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) ||
+		    !(more[*n] = migrate__strdup(name))) {
 			if (more)
 				*keys = more;
 			rc = migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
