@@ -44,7 +44,7 @@
 #define REWRITE_FIRST 500 /* the cursor's first reply */
 #define REWRITE_MIN 100
 #define REWRITE_MAX 20000
-#define REWRITE_MAX_BYTES (8 * 1024 * 1024)
+#define REWRITE_MAX_BYTES ((size_t)8 * 1024 * 1024)
 
 bool migrate__mongo_rewrites(const batch_t *b)
 {
@@ -85,7 +85,7 @@ static int cmp_keys(const void *a, const void *b)
 /* The $set fields `doc` lacks, appended in byte order of their names, as the server appends them. */
 static void append_new_fields(const bson_t *doc, const bson_t *set, bson_t *out)
 {
-	const char *keys[MIGRATE__KEEP_MAX * 2];
+	const char *keys[MIGRATE__KEEP_MAX * 2] = {NULL};
 	size_t n = 0;
 	bson_iter_t it;
 
@@ -143,10 +143,10 @@ static void apply_update(const bson_t *doc, const bson_t *upd, bson_t *out)
 		bson_iter_t v;
 		if (in_doc(&unset, key) || in_doc(&rename, key))
 			continue; /* gone, or moved below */
-		if (bson_iter_init_find(&v, &set, key))
+		/* A $set value, or the moved value an existing rename target takes, or the field as it is. */
+		if (bson_iter_init_find(&v, &set, key) ||
+		    ((from = rename_source(&rename, key)) && bson_iter_init_find(&v, doc, from)))
 			bson_append_iter(out, key, -1, &v);
-		else if ((from = rename_source(&rename, key)) && bson_iter_init_find(&v, doc, from))
-			bson_append_iter(out, key, -1, &v); /* an existing target takes the moved value */
 		else
 			bson_append_iter(out, key, -1, &it);
 	}

@@ -215,11 +215,9 @@ static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail,
  */
 static int keep_key(batch_t *b, migrate_error_t *err)
 {
-	int rc;
-
 	if (b->npk > 0 || (b->rowid && strcmp(b->rowid, "rowid") != 0) || b->render)
 		return 0;
-	if ((rc = primary_key(b, NULL)) == 0)
+	if (primary_key(b, NULL) == 0)
 		return 0;
 	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 			    "table \"%s\" has no primary key: %s with \"keep\" needs one to key the kept values by",
