@@ -378,20 +378,6 @@ static int batched(migrate__lower *x)
 	return migrate__pg_batch_apply(x->conn, x->doc, migrate__ops[x->op].name, x->exec, x->err);
 }
 
-/* Whether `name` is one of the restore step's columns. */
-static bool restored(const bson_t *step, const char *name)
-{
-	bson_t cols;
-	bson_iter_t it;
-
-	migrate__doc_sub(step, "columns", &cols);
-	bson_iter_init(&it, &cols);
-	while (bson_iter_next(&it))
-		if (!strcmp(bson_iter_utf8(&it, NULL), name))
-			return true;
-	return false;
-}
-
 /*
  * The kept table's key: its columns other than the restored ones. The
  * table is found as the step's statements name it, unqualified, through
@@ -417,7 +403,7 @@ static int kept_keys(pg_target_t *t, const bson_t *step, int *exists, char ***ke
 	for (i = 0; i < PQntuples(res); i++) {
 		const char *name = PQgetvalue(res, i, 0);
 		char **more;
-		if (PQgetisnull(res, i, 0) || restored(step, name))
+		if (PQgetisnull(res, i, 0) || migrate__sql_restored(step, name))
 			continue;
 		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) ||
 		    !(more[*n] = migrate__strdup(name))) {

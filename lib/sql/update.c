@@ -186,6 +186,19 @@ void migrate__sql_keep_tail(migrate_sql_t *q)
 	migrate__sql_append(q, " ON CONFLICT DO NOTHING");
 }
 
+bool migrate__sql_restored(const bson_t *step, const char *name)
+{
+	bson_t cols;
+	bson_iter_t it;
+
+	migrate__doc_sub(step, "columns", &cols);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it))
+		if (!strcmp(bson_iter_utf8(&it, NULL), name))
+			return true;
+	return false;
+}
+
 void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
 {
 	const char *table = migrate__doc_str(step, "table");

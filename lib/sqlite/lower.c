@@ -265,20 +265,6 @@ static int op_batched(lower_ctx_t *x)
 	return migrate__sq_batched(CONN(x), x->doc, x->exec, x->err);
 }
 
-/* Whether `name` is one of the restore step's columns. */
-static bool restored(const bson_t *step, const char *name)
-{
-	bson_t cols;
-	bson_iter_t it;
-
-	migrate__doc_sub(step, "columns", &cols);
-	bson_iter_init(&it, &cols);
-	while (bson_iter_next(&it))
-		if (!strcmp(bson_iter_utf8(&it, NULL), name))
-			return true;
-	return false;
-}
-
 /* The kept table's key: its columns other than the restored ones. */
 static int kept_keys(lower_ctx_t *x, const char *from, char ***keys, size_t *n)
 {
@@ -295,7 +281,7 @@ static int kept_keys(lower_ctx_t *x, const char *from, char ***keys, size_t *n)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		char **more;
-		if (restored(x->doc, name))
+		if (migrate__sql_restored(x->doc, name))
 			continue;
 		if (!(more = migrate__realloc(*keys, (*n + 1) * sizeof(*more))) ||
 		    !(more[*n] = migrate__strdup(name))) {
