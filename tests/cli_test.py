@@ -1472,6 +1472,31 @@ def case_mongo_batch_timeout_retried():
     check(len(docs) == 400 and all(d.get("len") == len(d["arr"]) for d in docs), repr(docs[:5]))
 
 
+def case_mongo_by_value_timeout_falls_back():
+    """A map_values update per value that the server answers later than the socket allows
+    hands the rest of the step to batches by _id, with a retry event, instead of failing the
+    run; every document ends up mapped once."""
+    url = mongo_db("cli_by_value")
+    probe(url, "command", json.dumps({"insert": "jobs", "documents": [
+        {"_id": "d%04d" % i, "s": "pqx"[i % 3]} for i in range(300)]}), parse=False)
+    work = Work("by_value")
+    p = work.write("plan.json", json.dumps({"plan": "by_value", "versions": [
+        {"id": 1, "name": "map", "steps": [
+            {"op": "map_values", "table": "jobs", "column": "s", "map": {"p": "a", "q": "b"}}]}]}))
+    proxy = StallingProxy(url, b"\x02update\x00\x05\x00\x00\x00jobs\x00", 3.0)
+    try:
+        purl = re.sub(r"mongodb://[^/]+", "mongodb://127.0.0.1:%d" % proxy.port, url)
+        doc = mig_json(purl + "&socketTimeoutMS=1000&migrate_rewrite=0", p, "up")
+    finally:
+        proxy.close()
+    retries = [e for e in doc["events"] if e["event"] == "retry"]
+    check(len(retries) == 1 and "written in batches by _id" in retries[0]["message"], repr(doc["events"]))
+    docs = probe(url, "find", "jobs")["documents"]
+    want = {"p": "a", "q": "b", "x": "x"}
+    check(len(docs) == 300 and all(d["s"] == want["pqx"[int(d["_id"][1:]) % 3]] for d in docs),
+          repr(docs[:5]))
+
+
 def case_mongo_exit_codes():
     """check 3/0, lock timeout 6 and Ctrl-C 130 with resume on MongoDB."""
     url = mongo_db("cli_codes")

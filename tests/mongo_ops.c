@@ -317,10 +317,11 @@ TEST(both_paths_same_result)
 		"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"s\",\"map\":{\"p\":\"q\",\"r\":\"t\"}}",
 		"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"}}}",
 		NULL};
-	char *dumps3[3];
+	char *dumps3[4];
 	migrate_error_t err;
 
-	for (int mode = 0; mode < 3; mode++) {
+	/* 3: in place with batches sized by time, where map_values writes one update per value. */
+	for (int mode = 0; mode < 4; mode++) {
 		char tag[16];
 		const char *url;
 		mongoc_client_t *c;
@@ -341,9 +342,9 @@ TEST(both_paths_same_result)
 		migrate_buf_append(docs, "]");
 		mt_insert(c, mt_db(), "jobs", docs->str);
 		migrate__buf_free(docs, true);
-		set_write_path(mode);
+		set_write_path(mode == 3 ? 0 : mode);
 		migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
-		opts.batch_size = 40;
+		opts.batch_size = mode == 3 ? 0 : 40;
 		t = mt_target(url);
 		CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
 		migrate_target_close(t);
@@ -361,7 +362,8 @@ TEST(both_paths_same_result)
 	CHECK_HAS(dumps3[0], "\"n\" : { \"$numberInt\" : \"5\" }");
 	CHECK_STR(dumps3[0], dumps3[1]);
 	CHECK_STR(dumps3[0], dumps3[2]);
-	for (int i = 0; i < 3; i++)
+	CHECK_STR(dumps3[0], dumps3[3]);
+	for (int i = 0; i < 4; i++)
 		free(dumps3[i]);
 }
 
@@ -639,6 +641,93 @@ static int cancel_after(const migrate_event_t *ev, void *payload)
 	if (ev->type == MIGRATE_EVENT_PROGRESS && --*left == 0)
 		return 1;
 	return 0;
+}
+
+static int count_progress(const migrate_event_t *ev, void *payload)
+{
+	int *n = payload;
+	if (ev->type == MIGRATE_EVENT_PROGRESS)
+		++*n;
+	return 0;
+}
+
+/* Counts the update commands of "jobs" logged with the step's server-side time limit (and without). */
+typedef struct deadline_seen {
+	int with, without;
+} deadline_seen;
+
+static void see_deadline(int level, const char *message, void *payload)
+{
+	deadline_seen *d = payload;
+	(void)level;
+	if (!strstr(message, "{ \"update\" : \"jobs\""))
+		return;
+	if (strstr(message, "\"maxTimeMS\" : 10000 }"))
+		d->with++;
+	else
+		d->without++;
+}
+
+/*
+ * map_values in place, with batches sized by time: one update_many per old
+ * value, whatever the collection's size (one progress event each), journaled
+ * one by one, so that a run stopped between two resumes with the next.
+ */
+TEST(map_values_by_value)
+{
+	const char *steps[] = {"{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"s\","
+			       "\"map\":{\"p\":\"q\",\"r\":\"t\",\"u\":\"v\"}}",
+			       NULL};
+	const char *url = mt_fresh_db("byvalue");
+	mongoc_client_t *c = mt_client(url);
+	migrate_plan_t *p = plan_of("byvalue", steps);
+	migrate_buf_t *docs = migrate__buf_new("[");
+	migrate_run_options_t opts;
+	migrate_target_t *t;
+	migrate_error_t err;
+	int left = 1, n = 0;
+	deadline_seen seen = {0, 0};
+	char *h, *out = NULL;
+
+	for (int i = 0; i < 600; i++)
+		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\",\"s\":\"%s\"}", i ? "," : "", i,
+				   (const char *[]){"p", "r", "u", "x"}[i % 4]);
+	migrate_buf_append(docs, "]");
+	mt_insert(c, mt_db(), "jobs", docs->str);
+	migrate__buf_free(docs, true);
+	set_write_path(0);
+	t = mt_target(url);
+	/* The plan shows the path: three updates, one per value. */
+	CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);
+	CHECK_HAS(out, "one update per value");
+	CHECK_HAS(out, "{ \"s\" : \"u\" } ] }, \"u\" : { \"$set\" : { \"s\" : \"v\" } }");
+	migrate_free(out);
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.on_event = cancel_after;
+	opts.event_payload = &left;
+	CHECK_INT(migrate_up(t, p, 0, &opts, &err), MIGRATE_ECANCELED);
+	h = mt_find_one(c, mt_db(), "_migrate_history", "{\"plan\":\"byvalue\"}");
+	CHECK_HAS(h, "\\\"part\\\" : { \\\"$numberLong\\\" : \\\"1\\\" }");
+	free(h);
+	has(c, "jobs", "{\"s\":\"q\"}", 150);
+	has(c, "jobs", "{\"s\":\"r\"}", 150);
+	opts.on_event = count_progress;
+	opts.event_payload = &n;
+	migrate_log_set_handler(see_deadline, &seen);
+	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+	migrate_log_set_handler(NULL, NULL);
+	set_write_path(-1);
+	/* The resumed run sent the two statements left, each limited to 50 budgets of 200 ms. */
+	CHECK_INT(n, 2);
+	CHECK_INT(seen.with, 2);
+	CHECK_INT(seen.without, 0);
+	has(c, "jobs", "{\"s\":\"q\"}", 150);
+	has(c, "jobs", "{\"s\":\"t\"}", 150);
+	has(c, "jobs", "{\"s\":\"v\"}", 150);
+	has(c, "jobs", "{\"s\":\"x\"}", 150);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
 }
 
 TEST(batches_cancel_resume)

@@ -137,15 +137,29 @@ int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_erro
 	return rc;
 }
 
+uint32_t migrate__mongo_deadline_ms(uint32_t budget_ms)
+{
+	uint64_t ms = (uint64_t)budget_ms * MONGO_DEADLINE_FACTOR;
+
+	return ms < MONGO_DEADLINE_MIN_MS ? MONGO_DEADLINE_MIN_MS : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+bool migrate__mongo_is_timeout(const migrate_error_t *err)
+{
+	/* libmongoc's words for a socket that timed out (or closed): the server outlasted socketTimeoutMS. */
+	if (err && err->code == MIGRATE_ECONNECT && strstr(err->message, ": socket error or timeout"))
+		return true;
+	/* The server's MaxTimeMSExpired (migrate__mongo_fail names the code). */
+	return err && err->code == MIGRATE_EDB && strstr(err->message, "(server error 50)");
+}
+
 bool migrate__mongo_batch_timed_out(migrate_exec_t *exec, migrate_error_t *err, uint32_t *size, uint32_t min,
 				    int *retries)
 {
 	char text[600];
 	uint32_t pause;
 
-	/* libmongoc's words for a socket that timed out (or closed): the server outlasted socketTimeoutMS. */
-	if (!err || err->code != MIGRATE_ECONNECT || !strstr(err->message, ": socket error or timeout") ||
-	    *retries >= MONGO_TIMEOUT_RETRIES)
+	if (!migrate__mongo_is_timeout(err) || *retries >= MONGO_TIMEOUT_RETRIES)
 		return false;
 	/* The server may still be busy with what timed out: give it time, more each time. */
 	pause = 250u << *retries;
@@ -339,6 +353,8 @@ int migrate__mongo_checkpoint_parse(const char *ck, checkpoint_t *out, migrate_e
 	out->rewrite = bson_iter_init_find(&it, &d, "rewrite") && bson_iter_as_bool(&it);
 	out->copied = bson_iter_init_find(&it, &d, "copied") && bson_iter_as_bool(&it);
 	out->swapping = bson_iter_init_find(&it, &d, "swapping") && bson_iter_as_bool(&it);
+	if ((out->by_value = bson_iter_init_find(&it, &d, "part")))
+		out->part = bson_iter_as_int64(&it);
 	bson_destroy(&d);
 	return 0;
 }
@@ -365,6 +381,8 @@ int migrate__mongo_checkpoint_write(migrate_exec_t *exec, const checkpoint_t *ck
 		BSON_APPEND_BOOL(&d, "copied", true);
 	if (ck->swapping)
 		BSON_APPEND_BOOL(&d, "swapping", true);
+	if (ck->by_value)
+		BSON_APPEND_INT64(&d, "part", ck->part);
 	json = bson_as_canonical_extended_json(&d, NULL);
 	rc = migrate_exec_journal(exec, json, err);
 	bson_free(json);
@@ -402,6 +420,8 @@ static int write_one_range(batch_t *b, const bson_value_t *first, const bson_val
 		bson_append_array_end(&sel, &and);
 	}
 	rc = b->per_range(b, &sel, &cmd, err);
+	if (rc == 0 && b->deadline_ms)
+		BSON_APPEND_INT64(&cmd, "maxTimeMS", b->deadline_ms);
 	if (rc == 0)
 		rc = migrate__mongo_command(b->c, &cmd, NULL, b->what, err);
 	bson_destroy(&range);
@@ -559,7 +579,7 @@ static int plain_collection(batch_t *b, bool *plain, migrate_error_t *err)
  * step kept into, would mix its documents with these and be dropped by the
  * down). From here on, a resumed run knows the kept one is its own.
  */
-static int fresh_start(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migrate_error_t *err)
+static int fresh_start(batch_t *b, migrate_exec_t *exec, bool fixed, checkpoint_t *ck, migrate_error_t *err)
 {
 	bool rewrite = migrate__mongo_rewrites(b), plain = true, exists = false;
 	int rc;
@@ -575,7 +595,65 @@ static int fresh_start(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migra
 				    b->keep);
 	ck->present = true;
 	ck->rewrite = rewrite && plain;
+	ck->by_value = !ck->rewrite && migrate__mongo_by_value(b, fixed);
 	return migrate__mongo_checkpoint_write(exec, ck, err);
+}
+
+bool migrate__mongo_by_value(const batch_t *b, bool fixed)
+{
+	return b->per_value && !fixed && !b->keep && !b->mark && !b->aggregate;
+}
+
+/*
+ * The by-value path: the op's statements, each an update_many over the
+ * whole collection limited to the step's deadline, journaled one by one.
+ * One that times out hands the rest to batches by _id (*fallback): what it
+ * wrote before the server stopped it is outside every statement's filter,
+ * so the batches write only what is left.
+ */
+static int run_by_value(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, bool *fallback, migrate_error_t *err)
+{
+	int64_t total = -1;
+	bool end = false;
+	int rc = 0;
+
+	*fallback = false;
+	migrate_exec_resumed(exec, ck->done);
+	if (migrate__mongo_count(b->c, b->table, NULL, &total, NULL))
+		total = -1;
+	while (rc == 0 && !end) {
+		bson_t q = BSON_INITIALIZER, u = BSON_INITIALIZER, cmd = BSON_INITIALIZER, reply = BSON_INITIALIZER;
+		migrate_exec_batch_start(exec);
+		if ((rc = migrate__mongo_lock_check(b->c, err)) == 0)
+			rc = b->per_value(b, (size_t)ck->part, &q, &u, &end, err);
+		if (rc == 0 && !end) {
+			migrate__mongo_update_cmd(&cmd, b->table, &q, &u, false);
+			if (b->deadline_ms)
+				BSON_APPEND_INT64(&cmd, "maxTimeMS", b->deadline_ms);
+			bson_destroy(&reply);
+			rc = migrate__mongo_command(b->c, &cmd, &reply, b->what, err);
+			ck->part++;
+			ck->done += migrate__doc_int(&reply, "nModified", 0);
+		}
+		bson_destroy(&q);
+		bson_destroy(&u);
+		bson_destroy(&cmd);
+		bson_destroy(&reply);
+		if (rc == 0 && !end && (rc = migrate__mongo_checkpoint_write(exec, ck, err)) == 0)
+			rc = migrate_exec_batch_done(exec, ck->done, total, err);
+	}
+	if (rc && migrate__mongo_is_timeout(err)) {
+		char text[600];
+		snprintf(text, sizeof(text), "%.400s; the rest is written in batches by _id", err->message);
+		migrate__log(MIGRATE_LOG_WARNING, "mongo: %s", text);
+		migrate_exec_event(exec, MIGRATE_EVENT_RETRY, text);
+		memset(err, 0, sizeof(*err));
+		*fallback = true;
+		ck->by_value = false;
+		ck->part = 0;
+		rc = migrate__mongo_checkpoint_write(exec, ck, err);
+	}
+	return rc;
 }
 
 int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
@@ -594,15 +672,20 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 
 	keep_setup(b);
 	size = fixed ? fixed : b->server ? BATCH_FIRST : BATCH_FIRST_DOCS;
+	b->deadline_ms = fixed ? 0 : migrate__mongo_deadline_ms(budget);
 	if ((rc = migrate__mongo_checkpoint_parse(migrate_exec_checkpoint(exec), &ck, err)))
 		return rc;
-	if (!ck.present && (rc = fresh_start(b, exec, &ck, err)))
-		return rc;
+	if (!ck.present && (rc = fresh_start(b, exec, fixed != 0, &ck, err)))
+		goto cleanup;
 	/* A resumed step keeps the path it started on. */
 	if (ck.rewrite) {
 		rc = migrate__mongo_run_rewrite(b, exec, &ck, err);
-		migrate__mongo_checkpoint_free(&ck);
-		return rc;
+		goto cleanup;
+	}
+	if (ck.by_value) {
+		bool fallback;
+		if ((rc = run_by_value(b, exec, &ck, &fallback, err)) || !fallback)
+			goto cleanup;
 	}
 	coll = mongoc_database_get_collection(b->c->db, b->table);
 	if (!(docs = migrate__calloc(fixed ? fixed : BATCH_MAX, sizeof(*docs)))) {
@@ -739,6 +822,30 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 		bson_destroy(&q);
 		bson_destroy(&cmd);
 		return migrate__mongo_render_rewrite(b, out, err);
+	}
+	/* A run-wide batch size is not known here: the step's own decides. */
+	if (migrate__mongo_by_value(b, bson_has_field(b->step, "batch_size"))) {
+		bool end = false;
+		migrate_buf_printf(out,
+				   "// %s: one update per value, each with maxTimeMS (batches by _id take over from "
+				   "one that passes it):\n",
+				   b->what);
+		for (size_t i = 0; rc == 0; i++) {
+			bson_t sq = BSON_INITIALIZER, u = BSON_INITIALIZER, c = BSON_INITIALIZER;
+			if ((rc = b->per_value(b, i, &sq, &u, &end, err)) == 0 && !end) {
+				migrate__mongo_update_cmd(&c, b->table, &sq, &u, false);
+				migrate__mongo_append_json(out, &c);
+				migrate_buf_append(out, "\n");
+			}
+			bson_destroy(&sq);
+			bson_destroy(&u);
+			bson_destroy(&c);
+			if (end)
+				break;
+		}
+		bson_destroy(&q);
+		bson_destroy(&cmd);
+		return rc;
 	}
 	placeholder(&after, "<after>");
 	placeholder(&upto, "<last _id of the batch>");

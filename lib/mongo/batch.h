@@ -13,7 +13,7 @@ typedef struct batch batch_t;
 /*
  * A batch checkpoint: {"after": _id, "done": n}, with "rewrite": true on the
  * rewrite path, "copied": true once its copy is complete and "swapping":
- * true once the swap began. A step journals {"done": 0, "rewrite": ...}
+ * true once the swap began; {"done": n, "part": i} on the by-value path. A step journals {"done": 0, "rewrite": ...}
  * before it writes anything, and a resumed step keeps the path it names.
  */
 typedef struct checkpoint {
@@ -24,6 +24,8 @@ typedef struct checkpoint {
 	bool rewrite;
 	bool copied;
 	bool swapping; /* the swap began: the collection's name no longer holds the original */
+	bool by_value; /* on the by-value path: `part` is the next of the op's statements to send */
+	int64_t part;
 } checkpoint_t;
 
 /* Parses the step's checkpoint (NULL or "" is none); checkpoint_free releases it. */
@@ -37,14 +39,24 @@ struct batch {
 	mongo_conn_t *c;
 	const bson_t *step;
 	const char *table;
-	char what[200]; /* "backfill jobs", for messages */
-	bson_t select;  /* the documents still to visit */
-	bson_t fields;  /* client mode: projection, or $project with expressions */
-	bool aggregate; /* read with aggregate (fields holds expressions) */
-	bool server;    /* server mode: one update command per _id range */
-	bool guard;     /* client mode: per-document filters re-check the selecting condition */
+	char what[200];       /* "backfill jobs", for messages */
+	bson_t select;        /* the documents still to visit */
+	bson_t fields;        /* client mode: projection, or $project with expressions */
+	bool aggregate;       /* read with aggregate (fields holds expressions) */
+	bool server;          /* server mode: one update command per _id range */
+	bool guard;           /* client mode: per-document filters re-check the selecting condition */
+	uint32_t deadline_ms; /* maxTimeMS of each update command (0: none) */
 	/* Server mode: the update command for the documents matching `range`. */
 	int (*per_range)(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err);
+	/*
+	 * The by-value path (ops whose documents fall into a few classes, each
+	 * written by one update_many: map_values, one statement per old value):
+	 * statement `i` of the step over the whole collection, or *end past the
+	 * last. Each must be idempotent and leave the documents it wrote
+	 * outside every statement's filter, so that any statement sent again,
+	 * or a batch over the same documents, changes nothing more.
+	 */
+	int (*per_value)(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err);
 	/* Client mode: optional look-ups for a whole batch (count expressions). */
 	int (*prepare)(batch_t *b, bson_t **docs, size_t n, migrate_error_t *err);
 	/* Client mode: the selector and update of one document; *skip when none. */
@@ -84,6 +96,11 @@ void migrate__mongo_batch_init(batch_t *b, mongo_conn_t *c, const bson_t *step, 
 void migrate__mongo_batch_free(batch_t *b);
 /* Whether this server writes batches as range updates (see batch.c). */
 bool migrate__mongo_range_updates(mongo_conn_t *c);
+/*
+ * Whether this step takes the by-value path (batch.c): an op with
+ * per_value, no fixed batch size, nothing kept, no marks.
+ */
+bool migrate__mongo_by_value(const batch_t *b, bool fixed);
 /* Whether this step copies the collection instead of updating it in place (rewrite.c). */
 bool migrate__mongo_rewrites(const batch_t *b);
 int migrate__mongo_run_rewrite(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, migrate_error_t *err);
@@ -105,6 +122,17 @@ int migrate__mongo_keep_insert(batch_t *b, bson_t **kept, size_t n, migrate_erro
  * consecutive ones; the caller zeroes it after a batch that succeeds.
  */
 #define MONGO_TIMEOUT_RETRIES 6
+/*
+ * The server-side limit (maxTimeMS) of one write of a step whose batches
+ * are sized by time: MONGO_DEADLINE_FACTOR times the batch budget, at
+ * least MONGO_DEADLINE_MIN_MS. A write that passes it fails on the server
+ * (MaxTimeMSExpired) and counts as a timeout.
+ */
+#define MONGO_DEADLINE_FACTOR 50
+#define MONGO_DEADLINE_MIN_MS 10000
+uint32_t migrate__mongo_deadline_ms(uint32_t budget_ms);
+/* Whether `err` says a command outlasted the socket or its maxTimeMS. */
+bool migrate__mongo_is_timeout(const migrate_error_t *err);
 bool migrate__mongo_batch_timed_out(migrate_exec_t *exec, migrate_error_t *err, uint32_t *size, uint32_t min,
 				    int *retries);
 /* Render: what keep writes before each batch (nothing without keep). */

@@ -77,6 +77,32 @@ static int map_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error
 	return 0;
 }
 
+/* By value: statement i maps the i-th old value over the whole selection. */
+static int map_value(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
+{
+	map_values_t *m = b->op;
+	bson_iter_t it;
+	bson_t and, match;
+	size_t k;
+
+	(void)err;
+	bson_iter_init(&it, &m->map);
+	for (k = 0; k <= i; k++)
+		if (!bson_iter_next(&it)) {
+			*end = true;
+			return 0;
+		}
+	*end = false;
+	bson_append_array_begin(q, "$and", -1, &and);
+	BSON_APPEND_DOCUMENT(&and, "0", &b->select);
+	bson_append_document_begin(&and, "1", -1, &match);
+	BSON_APPEND_UTF8(&match, m->field, bson_iter_key(&it));
+	bson_append_document_end(&and, &match);
+	bson_append_array_end(q, &and);
+	migrate__mongo_set_value_doc(u, "$set", m->field, bson_iter_value(&it));
+	return 0;
+}
+
 static int map_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd, bool *skip, migrate_error_t *err)
 {
 	map_values_t *m = b->op;
@@ -144,6 +170,7 @@ static int setup_map_values(batch_t *b, map_values_t *m, migrate_error_t *err)
 	BSON_APPEND_INT32(&b->fields, m->field, 1);
 	b->server = migrate__mongo_range_updates(b->c);
 	b->per_range = map_range;
+	b->per_value = map_value;
 	b->per_doc = map_doc;
 	b->sample = map_sample;
 	b->op = m;
