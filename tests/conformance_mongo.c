@@ -205,6 +205,26 @@ TEST(seed000_sweep_kill)
 	CHECK(conf_seed_sweep(&seeds[0], 1));
 }
 
+/*
+ * The in-place path with batches sized by time (migrate_rewrite=0, no
+ * batch size): seed 000's status map by value, one update per old value.
+ */
+static const conf_seed in_place = {"../../tests/conformance/mongo_in_place.json", seed_sessions, 0, NULL};
+
+TEST(in_place_by_value_sweep_fail)
+{
+	setenv("MIGRATE_MONGO_REWRITE", "0", 1);
+	CHECK(conf_seed_sweep(&in_place, 0));
+	unsetenv("MIGRATE_MONGO_REWRITE");
+}
+
+TEST(in_place_by_value_sweep_kill)
+{
+	setenv("MIGRATE_MONGO_REWRITE", "0", 1);
+	CHECK(conf_seed_sweep(&in_place, 1));
+	unsetenv("MIGRATE_MONGO_REWRITE");
+}
+
 TEST(seed004_sweep_fail)
 {
 	CHECK(conf_seed_sweep(&seeds[1], 0));
