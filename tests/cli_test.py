@@ -1447,6 +1447,19 @@ class StallingProxy:
         self.listener.close()
 
 
+def up_with_stalled_update(url, plan):
+    """`up --json` in place through a StallingProxy that answers the first update of "jobs"
+    3 s late, with a socket timeout of 1 s; returns the JSON document and the proxy."""
+    # {update: "jobs", ...} as BSON.
+    proxy = StallingProxy(url, b"\x02update\x00\x05\x00\x00\x00jobs\x00", 3.0)
+    try:
+        purl = re.sub(r"mongodb://[^/]+", "mongodb://127.0.0.1:%d" % proxy.port, url)
+        doc = mig_json(purl + "&socketTimeoutMS=1000&migrate_rewrite=0", plan, "up")
+    finally:
+        proxy.close()
+    return doc, proxy
+
+
 def case_mongo_batch_timeout_retried():
     """A batch the server answers later than the socket allows is written again in smaller
     batches after a pause, with a retry event, instead of failing the run; every document
@@ -1458,13 +1471,7 @@ def case_mongo_batch_timeout_retried():
     p = work.write("plan.json", json.dumps({"plan": "timeouts", "versions": [
         {"id": 1, "name": "fill", "steps": [
             {"op": "backfill", "table": "jobs", "set": {"len": {"array_length": "arr"}}}]}]}))
-    # The batch's update of "jobs": {update: "jobs", ...} as BSON.
-    proxy = StallingProxy(url, b"\x02update\x00\x05\x00\x00\x00jobs\x00", 3.0)
-    try:
-        purl = re.sub(r"mongodb://[^/]+", "mongodb://127.0.0.1:%d" % proxy.port, url)
-        doc = mig_json(purl + "&socketTimeoutMS=1000&migrate_rewrite=0", p, "up")
-    finally:
-        proxy.close()
+    doc, proxy = up_with_stalled_update(url, p)
     retries = [e for e in doc["events"] if e["event"] == "retry"]
     check(len(retries) >= 1 and "written again" in retries[0]["message"], repr(doc["events"]))
     check(proxy.stalled >= 2, "the batch was sent again: %d" % proxy.stalled)
@@ -1483,12 +1490,7 @@ def case_mongo_by_value_timeout_falls_back():
     p = work.write("plan.json", json.dumps({"plan": "by_value", "versions": [
         {"id": 1, "name": "map", "steps": [
             {"op": "map_values", "table": "jobs", "column": "s", "map": {"p": "a", "q": "b"}}]}]}))
-    proxy = StallingProxy(url, b"\x02update\x00\x05\x00\x00\x00jobs\x00", 3.0)
-    try:
-        purl = re.sub(r"mongodb://[^/]+", "mongodb://127.0.0.1:%d" % proxy.port, url)
-        doc = mig_json(purl + "&socketTimeoutMS=1000&migrate_rewrite=0", p, "up")
-    finally:
-        proxy.close()
+    doc, _ = up_with_stalled_update(url, p)
     retries = [e for e in doc["events"] if e["event"] == "retry"]
     check(len(retries) == 1 and "written in batches by _id" in retries[0]["message"], repr(doc["events"]))
     docs = probe(url, "find", "jobs")["documents"]
