@@ -329,6 +329,28 @@ int migrate_drop_column(migrate_version_t *v, const char *table, const char *col
 	return string_step(v, "drop_column", kv, 2, out, err);
 }
 
+int migrate_drop_column_keep(migrate_version_t *v, const char *table, const migrate_column_t *col, const char *keep,
+			     migrate_step_t **out, migrate_error_t *err)
+{
+	bson_t doc, coldoc;
+	int rc;
+
+	if (!keep)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_drop_column_keep: keep is required");
+	if ((rc = column_doc(col, &coldoc, err))) {
+		bson_destroy(&coldoc);
+		return rc;
+	}
+	begin_doc(&doc, "drop_column");
+	put_str(&doc, "table", table);
+	put_str(&doc, "column", migrate__doc_str(&coldoc, "name"));
+	BSON_APPEND_UTF8(&doc, "keep", keep);
+	BSON_APPEND_DOCUMENT(&doc, "definition", &coldoc);
+	bson_destroy(&coldoc);
+	return add_doc(v, &doc, out, err);
+}
+
 int migrate_rename_column(migrate_version_t *v, const char *table, const char *from, const char *to,
 			  migrate_step_t **out, migrate_error_t *err)
 {

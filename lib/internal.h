@@ -103,6 +103,7 @@ int migrate__inverse_create_index(const bson_t *d, bson_t *out);
 int migrate__inverse_create_enum(const bson_t *d, bson_t *out);
 int migrate__inverse_map_values(const bson_t *d, bson_t *out);
 int migrate__inverse_backfill(const bson_t *d, bson_t *out);
+int migrate__inverse_drop_column(const bson_t *d, bson_t *out);
 /*
  * The columns a map_values (its column) or backfill (the keys of its set)
  * writes, and so keeps with "keep": up to `max` names into `out` (borrowed

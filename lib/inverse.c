@@ -85,14 +85,15 @@ size_t migrate__kept_columns(const bson_t *step, const char **out, size_t max)
 
 /*
  * A map_values or backfill with "keep": <table> saved the old values of the
- * columns it writes, keyed by the row's key, before writing them; its
- * inverse sets them back from there (and drops the kept table).
+ * columns it writes, keyed by the row's key, before writing them (a
+ * drop_column, those of the column it drops); its inverse sets them back
+ * from there (and drops the kept table), adding a dropped column back first.
  */
 static int inverse_keep(const bson_t *d, bson_t *out)
 {
 	const char *cols[256];
 	size_t n = migrate__kept_columns(d, cols, sizeof cols / sizeof cols[0]);
-	bson_t arr;
+	bson_t arr, def;
 
 	BSON_APPEND_UTF8(out, "op", "restore");
 	BSON_APPEND_UTF8(out, "table", migrate__doc_str(d, "table"));
@@ -105,10 +106,18 @@ static int inverse_keep(const bson_t *d, bson_t *out)
 		BSON_APPEND_UTF8(&arr, k, cols[i]);
 	}
 	bson_append_array_end(out, &arr);
+	/* A dropped column is added back first (drop_column's definition). */
+	if (migrate__doc_sub(d, "definition", &def))
+		BSON_APPEND_DOCUMENT(out, "definition", &def);
 	return 0;
 }
 
 int migrate__inverse_backfill(const bson_t *d, bson_t *out)
+{
+	return bson_has_field(d, "keep") ? inverse_keep(d, out) : MIGRATE_EIRREVERSIBLE;
+}
+
+int migrate__inverse_drop_column(const bson_t *d, bson_t *out)
 {
 	return bson_has_field(d, "keep") ? inverse_keep(d, out) : MIGRATE_EIRREVERSIBLE;
 }

@@ -15,7 +15,7 @@ static const char *const k_create_table[] = {COMMON, "table", "columns", "primar
 static const char *const k_table[] = {COMMON, "table", NULL};
 static const char *const k_from_to[] = {COMMON, "from", "to", NULL};
 static const char *const k_add_column[] = {COMMON, "table", "column", NULL};
-static const char *const k_drop_column[] = {COMMON, "table", "column", NULL};
+static const char *const k_drop_column[] = {COMMON, "table", "column", "keep", "definition", NULL};
 static const char *const k_rename_column[] = {COMMON, "table", "from", "to", NULL};
 static const char *const k_create_index[] = {COMMON, "table", "name", "keys", "unique", "where", "online", NULL};
 static const char *const k_drop_index[] = {COMMON, "table", "name", NULL};
@@ -23,7 +23,7 @@ static const char *const k_create_enum[] = {COMMON, "name", "values", NULL};
 static const char *const k_drop_enum[] = {COMMON, "name", NULL};
 static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", "keep", NULL};
 static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", "keep", NULL};
-static const char *const k_restore[] = {COMMON, "table", "from", "columns", NULL};
+static const char *const k_restore[] = {COMMON, "table", "from", "columns", "definition", NULL};
 static const char *const k_own_down[] = {"op", "up", "down", NULL};
 static const char *const k_assert[] = {"op",  "count",   "unique", "no_match", "exists",
 				       "sql", "command", "expect", "message",  NULL};
@@ -46,8 +46,8 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 				     NULL, NULL, 0, NULL},
 	[MIGRATE_OP_ADD_COLUMN] = {"add_column", k_add_column, migrate__validate_add_column,
 				   migrate__inverse_add_column, migrate__canonical_add_column, NULL, 0, NULL},
-	[MIGRATE_OP_DROP_COLUMN] = {"drop_column", k_drop_column, migrate__validate_drop_column, NULL, NULL, NULL, 0,
-				    "the values it dropped"},
+	[MIGRATE_OP_DROP_COLUMN] = {"drop_column", k_drop_column, migrate__validate_drop_column,
+				    migrate__inverse_drop_column, NULL, NULL, 0, "the values it dropped"},
 	[MIGRATE_OP_RENAME_COLUMN] = {"rename_column", k_rename_column, migrate__validate_rename_column,
 				      migrate__inverse_rename, NULL, NULL, 0, NULL},
 	[MIGRATE_OP_CREATE_INDEX] = {"create_index", k_create_index, migrate__validate_create_index,
@@ -68,7 +68,7 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 			       0, NULL},
 	/* A custom step's inverse is its down callback, which the engine calls itself. */
 	[MIGRATE_OP_CUSTOM] = {"custom", k_custom, migrate__validate_custom, NULL, NULL, NULL, 0, NULL},
-	/* The computed inverse of a map_values or backfill that keeps what it overwrites. */
+	/* The computed inverse of a map_values, backfill or drop_column that keeps what it overwrites. */
 	[MIGRATE_OP_RESTORE] = {"restore", k_restore, migrate__validate_restore, NULL, NULL, NULL, 0, NULL},
 };
 

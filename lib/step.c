@@ -535,13 +535,39 @@ int migrate__validate_add_column(vctx *c, const bson_t *d)
 	return check_column(c, &col, "column");
 }
 
+static int check_keep(vctx *c, const bson_t *d);
+
+/*
+ * A drop_column that keeps its values carries the column's definition, so
+ * that its down can add the column back before it sets them; one NOT NULL
+ * without a default could not be added to a table with rows.
+ */
 int migrate__validate_drop_column(vctx *c, const bson_t *d)
 {
+	bson_t def;
+	bool found, nullable = true;
+	bson_iter_t it;
 	int rc;
 
-	if ((rc = check_ident(c, d, "", "table", true)))
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_ident(c, d, "", "column", true)) ||
+	    (rc = check_keep(c, d)) ||
+	    (rc = get_sub(c, d, "", "definition", false, bson_has_field(d, "keep"), &def, &found)) || !found)
 		return rc;
-	return check_ident(c, d, "", "column", true);
+	if (!bson_has_field(d, "keep"))
+		return fail(c, "definition", "goes with keep: it is what the down adds back before the kept values",
+			    NULL);
+	if ((rc = check_column(c, &def, "definition")))
+		return rc;
+	if (strcmp(migrate__doc_str(&def, "name"), migrate__doc_str(d, "column")) != 0)
+		return fail(c, "definition.name", "must be the dropped column's name", migrate__doc_str(&def, "name"));
+	if (bson_iter_init_find(&it, &def, "nullable"))
+		nullable = bson_iter_as_bool(&it);
+	if (!nullable && !bson_has_field(&def, "default"))
+		return fail(c, "definition",
+			    "is NOT NULL without a default: it could not be added back to a table with rows (give "
+			    "it a default)",
+			    NULL);
+	return 0;
 }
 
 int migrate__validate_create_index(vctx *c, const bson_t *d)
@@ -653,7 +679,7 @@ static int check_keep(vctx *c, const bson_t *d)
 
 int migrate__validate_restore(vctx *c, const bson_t *d)
 {
-	bson_t cols;
+	bson_t cols, def;
 	bson_iter_t it;
 	bool found;
 	char p[64];
@@ -674,7 +700,15 @@ int migrate__validate_restore(vctx *c, const bson_t *d)
 		if ((rc = check_ident_iter(c, &it, p)))
 			return rc;
 	}
-	return 0;
+	/* The definition of a column to add back first (that of a drop_column's down). */
+	if ((rc = get_sub(c, d, "", "definition", false, false, &def, &found)) || !found ||
+	    (rc = check_column(c, &def, "definition")))
+		return rc;
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it))
+		if (!strcmp(bson_iter_utf8(&it, NULL), migrate__doc_str(&def, "name")))
+			return 0;
+	return fail(c, "definition.name", "must be one of columns", migrate__doc_str(&def, "name"));
 }
 
 int migrate__validate_map_values(vctx *c, const bson_t *d)

@@ -64,12 +64,11 @@ static char *plan_json(const conf_backend *b)
 		"%s"
 		"{\"op\":\"drop_index\",\"table\":\"items\",\"name\":\"items_state\",\"down\":[{\"op\":"
 		"\"create_index\",\"table\":\"items\",\"name\":\"items_state\",\"keys\":[{\"column\":\"state\"}]}]},"
-		"{\"op\":\"drop_column\",\"table\":\"items\",\"column\":\"label\",\"down\":[{\"op\":\"add_column\","
-		"\"table\":\"items\",\"column\":{\"name\":\"label\",\"type\":\"text\"}}]},"
+		"%s"
 		"{\"op\":\"drop_table\",\"table\":\"scratch\",\"down\":[{\"op\":\"create_table\",\"table\":"
 		"\"scratch\",\"primary_key\":[\"id\"],\"columns\":[{\"name\":\"id\",\"type\":\"integer\","
 		"\"nullable\":false},{\"name\":\"v\",\"type\":\"text\"}]}]}]}]}";
-	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 160;
+	size_t n = sizeof fmt + strlen(b->bump_expr) + strlen(b->drop_expr) + strlen(b->audit_step) + 400;
 	char *s = malloc(n);
 	int batch = b->batch ? b->batch : 7;
 
@@ -81,8 +80,16 @@ static char *plan_json(const conf_backend *b)
 	/* The old states are kept, so that the down sets each back exactly (restore). */
 	const char *keep = b->no_keep ? "" : "\"keep\":\"items_state_kept\",";
 
+	/* The dropped column is kept, so that the down adds it back with its values (restore). */
+	const char *drop_label =
+		b->no_keep
+			? "{\"op\":\"drop_column\",\"table\":\"items\",\"column\":\"label\",\"down\":[{\"op\":"
+			  "\"add_column\",\"table\":\"items\",\"column\":{\"name\":\"label\",\"type\":\"text\"}}]},"
+			: "{\"op\":\"drop_column\",\"table\":\"items\",\"column\":\"label\",\"keep\":\"items_label_kept\","
+			  "\"definition\":{\"name\":\"label\",\"type\":\"text\"}},";
+
 	snprintf(s, n, fmt, batch, keep, batch, b->bump_expr, batch, b->drop_expr, batch, rows(b) / 3, b->audit_step,
-		 enum_step);
+		 enum_step, drop_label);
 	return s;
 }
 

@@ -89,6 +89,28 @@ static const core_case core_cases[] = {
 	 "from: must name another table than the step's"},
 	{"types", "{\"op\":\"restore\",\"table\":\"t\",\"from\":\"k\",\"columns\":[]}", PLAN_ERR,
 	 "columns: must not be empty"},
+	/* drop_column keeps with the column's definition, named as the column, that can be added back */
+	{"types", "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"keep\":\"k\"}", PLAN_ERR,
+	 "definition: is required"},
+	{"types",
+	 "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"definition\":{\"name\":\"c\",\"type\":\"text\"}}",
+	 PLAN_ERR, "definition: goes with keep"},
+	{"types",
+	 "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"keep\":\"k\",\"definition\":{\"name\":\"d\","
+	 "\"type\":\"text\"}}",
+	 PLAN_ERR, "definition.name: must be the dropped column's name"},
+	{"types",
+	 "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"keep\":\"k\",\"definition\":{\"name\":\"c\","
+	 "\"type\":\"text\",\"nullable\":false}}",
+	 PLAN_ERR, "definition: is NOT NULL without a default"},
+	{"types",
+	 "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"keep\":\"k\",\"definition\":{\"name\":\"c\","
+	 "\"type\":\"text\"},\"down\":[]}",
+	 PLAN_ERR, "keep: goes without down"},
+	{"types",
+	 "{\"op\":\"restore\",\"table\":\"t\",\"from\":\"k\",\"columns\":[\"c\"],\"definition\":{\"name\":\"d\","
+	 "\"type\":\"text\"}}",
+	 PLAN_ERR, "definition.name: must be one of columns"},
 	{"types", "{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{}}", PLAN_ERR,
 	 "map: must not be empty"},
 	{"types", "{\"op\":\"rename_table\",\"from\":\"a\",\"to\":\"a\"}", PLAN_ERR, "to: is the same as from"},

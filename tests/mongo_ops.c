@@ -836,6 +836,55 @@ TEST(mixed_ids_resume)
 	}
 }
 
+/*
+ * drop_column with keep, in place (0) and rewriting (2): the down gives
+ * every document its field back as it was (null included), and documents
+ * that lacked it still lack it.
+ */
+TEST(drop_column_keep)
+{
+	const char *steps[] = {"{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"note\",\"keep\":"
+			       "\"jobs_note_kept\",\"definition\":{\"name\":\"note\",\"type\":\"text\"}}",
+			       NULL};
+
+	for (int mode = 0; mode <= 2; mode += 2) {
+		char tag[16];
+		const char *url;
+		mongoc_client_t *c;
+		migrate_plan_t *p = plan_of("dropkeep", steps);
+		migrate_buf_t *docs = migrate__buf_new("[");
+		migrate_target_t *t;
+		migrate_error_t err;
+
+		snprintf(tag, sizeof tag, "dropkeep%d", mode);
+		url = mt_fresh_db(tag);
+		c = mt_client(url);
+		for (int i = 0; i < 300; i++)
+			migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\",\"n\":%d%s}", i ? "," : "", i, i,
+					   i % 3 == 0   ? ",\"note\":\"hello\""
+					   : i % 3 == 1 ? ",\"note\":null"
+							: "");
+		migrate_buf_append(docs, "]");
+		mt_insert(c, mt_db(), "jobs", docs->str);
+		migrate__buf_free(docs, true);
+		set_write_path(mode);
+		t = mt_target(url);
+		CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+		has(c, "jobs", "{\"note\":{\"$exists\":true}}", 0);
+		has(c, "jobs_note_kept", "{}", 200);
+		CHECK_OK(migrate_down(t, p, 0, NULL, &err), &err);
+		set_write_path(-1);
+		has(c, "jobs", "{\"note\":\"hello\"}", 100);
+		has(c, "jobs", "{\"note\":{\"$type\":\"null\"}}", 100);
+		has(c, "jobs", "{\"note\":{\"$exists\":false}}", 100);
+		has(c, "jobs", "{}", 300);
+		CHECK(!mt_exists(c, mt_db(), "jobs_note_kept"));
+		migrate_target_close(t);
+		migrate_plan_destroy(p);
+		mongoc_client_destroy(c);
+	}
+}
+
 /* keep refuses a collection that exists (the application's, or another step's): nothing is written. */
 TEST(keep_into_existing_refused)
 {

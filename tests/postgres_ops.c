@@ -753,6 +753,55 @@ TEST(keep_backfill_two_columns_down_restores_exactly)
 }
 
 /*
+ * drop_column with keep: the drop keeps every row's value (NULLs included)
+ * in the same transaction; the down adds the column back as its definition
+ * says (type, NOT NULL, default) and sets each value back.
+ */
+TEST(keep_drop_column_down_restores_exactly)
+{
+	const char *url = pgt_fresh_db("keep_drop");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	char *before, *after, *shape = NULL;
+	const char *columns =
+		"SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod) || ':' || "
+		"attnotnull || ':' || coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY attnum) "
+		"FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+		"WHERE attrelid = 'notes'::regclass AND attnum > 0 AND NOT attisdropped";
+
+	pgt_exec(c, "CREATE TABLE notes (id integer PRIMARY KEY, body text, score numeric(6, 2) NOT NULL DEFAULT 1.5);"
+		    "INSERT INTO notes SELECT g, 'b' || g, CASE WHEN g % 3 = 0 THEN 1.5 ELSE g / 4.0 END "
+		    "FROM generate_series(1, 30) g");
+	before = rows_of(c, "notes", "id");
+	shape = pgt_value(c, columns);
+	CHECK_OK(migrate_plan_new(&plan, "keepdrop", &err), &err);
+	pgt_step(pgt_version(plan, 1, "drop"),
+		 "{\"op\":\"drop_column\",\"table\":\"notes\",\"column\":\"score\",\"keep\":\"notes_score_kept\","
+		 "\"definition\":{\"name\":\"score\",\"type\":{\"sql\":\"numeric(6, 2)\"},\"nullable\":false,"
+		 "\"default\":{\"value\":1.5}}}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'notes'::regclass "
+			     "AND attname = 'score' AND NOT attisdropped"),
+		  0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM notes_score_kept"), 30);
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	after = rows_of(c, "notes", "id");
+	CHECK_STR(after, before);
+	free(after);
+	after = pgt_value(c, columns);
+	CHECK_STR(after, shape);
+	CHECK(!table_exists(c, "notes_score_kept"));
+	free(after);
+	free(shape);
+	free(before);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+	PQfinish(c);
+}
+
+/*
  * A run canceled between batches keeps what its committed batches wrote;
  * the resumed run keeps the rest (no row twice: the backfill adds one),
  * and down restores the values from before the first run exactly.

@@ -766,6 +766,61 @@ TEST(keep_by_primary_key)
 	sqlite3_close(db);
 }
 
+/*
+ * drop_column with keep: every row's value is kept with the drop, and the
+ * down adds the column back as its definition says, then sets each value
+ * back, NULLs included.
+ */
+TEST(drop_column_keep)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("dropkeep"), *bad = NULL;
+	char *out = NULL;
+
+	tu_exec(db, "CREATE TABLE jobs (id TEXT PRIMARY KEY, note TEXT DEFAULT 'none', n INTEGER);"
+		    "CREATE INDEX jobs_note ON jobs (note);"
+		    "INSERT INTO jobs VALUES ('a', 'hello', 1), ('b', NULL, 2), ('c', 'bye', 3)");
+	tu_version(p, 1, "drop note",
+		   "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"note\",\"keep\":\"jobs_note_kept\","
+		   "\"definition\":{\"name\":\"note\",\"type\":\"text\",\"default\":{\"value\":\"none\"}}}",
+		   NULL);
+	CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);
+	CHECK_HAS(out, "INSERT INTO \"jobs_note_kept\" (\"id\", \"note\") SELECT \"id\", \"note\" FROM \"jobs\" WHERE "
+		       "true ON CONFLICT DO NOTHING");
+	migrate_free(out);
+	up(t, p, 0);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'note'"), 0);
+	CHECK_STR(tu_text(db, "SELECT group_concat(id || '=' || coalesce(note, 'NULL'), ',') FROM "
+			      "(SELECT * FROM jobs_note_kept ORDER BY id)"),
+		  "a=hello,b=NULL,c=bye");
+	down(t, p, 0);
+	CHECK_STR(tu_text(db, "SELECT group_concat(id || '=' || coalesce(note, 'NULL') || '/' || n, ',') FROM "
+			      "(SELECT * FROM jobs ORDER BY id)"),
+		  "a=hello/1,b=NULL/2,c=bye/3");
+	CHECK_STR(tu_text(db, "SELECT dflt_value FROM pragma_table_info('jobs') WHERE name = 'note'"), "'none'");
+	CHECK(!tu_has_table(db, "jobs_note_kept"));
+	/* Without its definition, or NOT NULL without a default, it is refused when the plan is read. */
+	CHECK_INT(migrate_plan_load_json(&bad,
+					 "{\"plan\":\"b\",\"versions\":[{\"id\":1,\"name\":\"d\",\"steps\":[{\"op\":"
+					 "\"drop_column\",\"table\":\"jobs\",\"column\":\"n\",\"keep\":\"k\"}]}]}",
+					 &err),
+		  MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "versions[0].steps[0].definition: is required");
+	CHECK_INT(migrate_plan_load_json(
+			  &bad,
+			  "{\"plan\":\"b\",\"versions\":[{\"id\":1,\"name\":\"d\",\"steps\":[{\"op\":"
+			  "\"drop_column\",\"table\":\"jobs\",\"column\":\"n\",\"keep\":\"k\",\"definition\":"
+			  "{\"name\":\"n\",\"type\":\"integer\",\"nullable\":false}}]}]}",
+			  &err),
+		  MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "definition: is NOT NULL without a default");
+	migrate_plan_destroy(p);
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
 /* keep is refused, before anything is written, into a table that exists, or from a table without a key. */
 TEST(keep_refused)
 {

@@ -358,6 +358,30 @@ MIGRATE_EXPORT(int) migrate_drop_column(migrate_version_t *v, const char *table,
 					migrate_step_t **out, migrate_error_t *err);
 
 /**
+ * Appends a drop_column step that keeps what it drops: in the step's
+ * transaction, every row's value of the column is first copied into table
+ * (collection) `keep`, keyed by the row's primary key (`_id` on MongoDB).
+ * The step's computed down is a `restore` that adds the column back as
+ * `col` describes, sets every value back and drops `keep`. A table
+ * without a primary key, or a `keep` that exists, is refused before
+ * anything is written; a driver that cannot restore refuses the step.
+ *
+ * @param v the version.
+ * @param table the table.
+ * @param col the dropped column's definition (read only, copied): its
+ *        name is the column dropped; NOT NULL needs a default, so that the
+ *        column can be added back to a table with rows.
+ * @param keep the kept table's name (copied), another than `table`.
+ * @param[out] out optional: receives the step.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (`v`, `col` or `keep` NULL), MIGRATE_EVERSION
+ *         (an unknown `col->version`), MIGRATE_EJSON, MIGRATE_EPLAN or
+ *         MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_drop_column_keep(migrate_version_t *v, const char *table, const migrate_column_t *col,
+					     const char *keep, migrate_step_t **out, migrate_error_t *err);
+
+/**
  * Appends a rename_column step.
  *
  * @param v the version.
@@ -491,7 +515,8 @@ MIGRATE_EXPORT(int) migrate_backfill_set_expr(migrate_step_t *step, const char *
 MIGRATE_EXPORT(int) migrate_step_set_batch_size(migrate_step_t *step, uint32_t batch_size, migrate_error_t *err);
 
 /**
- * Makes a map_values or backfill step keep the values it overwrites: before
+ * Makes a map_values or backfill step keep the values it overwrites (for a
+ * drop_column, see migrate_drop_column_keep()): before
  * each batch writes, the old values of the columns it writes are copied
  * into table (collection) `keep`, keyed by the row's key (`_id` on
  * MongoDB), in the batch's transaction. The step's computed down is then a

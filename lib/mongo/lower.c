@@ -227,9 +227,12 @@ static int check_drop_column(migrate__lower *x)
 {
 	int rc;
 
-	if ((rc = check_table(x)))
+	if ((rc = check_table(x)) ||
+	    (rc = migrate__mongo_check_field(migrate__doc_str(x->doc, "column"), "column", x->err)))
 		return rc;
-	return migrate__mongo_check_field(migrate__doc_str(x->doc, "column"), "column", x->err);
+	return bson_has_field(x->doc, "keep")
+		       ? migrate__mongo_check_collection(migrate__doc_str(x->doc, "keep"), "keep", x->err)
+		       : 0;
 }
 
 static int check_rename_column(migrate__lower *x)

@@ -751,3 +751,60 @@ cleanup:
 	batch_free(&b);
 	return rc;
 }
+
+/*
+ * The keep of a drop_column: the kept table (keyed by the primary key) and
+ * every row's value of the column, copied before the column goes, in the
+ * version's transaction. The kept table must be new: a rerun after a crash
+ * finds the transaction rolled back, and the table gone with it.
+ */
+int migrate__pg_keep_all(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_buf_t *out,
+			 migrate_error_t *err)
+{
+	const char *keep = migrate__doc_str(doc, "keep");
+	const char *const params[] = {keep};
+	PGresult *res = NULL;
+	migrate_sql_t q;
+	batch_t b;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__pg_dialect, t);
+	if ((rc = batch_init(&b, t, doc, "drop_column", err)))
+		goto cleanup;
+	if (b.pk_known && b.npk == 0) {
+		rc = keep_keyless(&b, err);
+		goto cleanup;
+	}
+	if (!b.pk_known) {
+		/* Rendering a table a pending step creates. */
+		b.npk = 1;
+		if (!(b.pk[0] = migrate__strdup("<primary key>"))) {
+			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	if (!out &&
+	    (rc = migrate__pg_exec(t, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1, params, &res, "keep",
+				   err)) == 0 &&
+	    PQgetvalue(res, 0, 0)[0] == 't')
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				  "keep: table \"%.63s\" exists already; a step keeps into a table of its own (name "
+				  "another, or drop it if an earlier run left it)",
+				  keep);
+	if (rc)
+		goto cleanup;
+	keep_setup(&b, &q);
+	migrate__sql_append(&q, ";\n");
+	migrate__sql_keep_insert(&q, doc, b.pk, b.npk);
+	migrate__sql_append(&q, "true");
+	migrate__sql_keep_tail(&q);
+	if (out)
+		migrate_buf_printf(out, "%s;\n", migrate__sql_text(&q));
+	else
+		rc = migrate__pg_run_retrying(t, migrate__sql_text(&q), exec, 0, "drop_column (keep)", err);
+cleanup:
+	PQclear(res);
+	batch_free(&b);
+	migrate__sql_free(&q);
+	return rc;
+}

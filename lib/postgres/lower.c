@@ -320,8 +320,13 @@ static int add_column(migrate__lower *x)
 	return migrate__pg_add_column_apply(t, x->doc, x->exec, x->err);
 }
 
+/* With keep, every row's value is copied first, in the same transaction. */
 static int drop_column(migrate__lower *x)
 {
+	int rc;
+
+	if (bson_has_field(x->doc, "keep") && (rc = migrate__pg_keep_all(x->conn, x->doc, x->exec, x->out, x->err)))
+		return rc;
 	return ddl(x, build_drop_column);
 }
 
@@ -424,9 +429,25 @@ done:
 	return rc;
 }
 
+/* restore's "definition": the dropped column added back, as add_column would. */
+static int add_back(migrate__lower *x)
+{
+	migrate__lower y = *x;
+	bson_t step;
+	int rc;
+
+	if (!migrate__sql_restore_add(x->doc, &step))
+		return 0;
+	y.doc = &step;
+	rc = add_column(&y);
+	bson_destroy(&step);
+	return rc;
+}
+
 /*
- * restore: the kept values set back by key, then the kept table dropped,
- * in one query (transactional with the version). A kept table that is gone
+ * restore: a dropped column added back (definition), then the kept values
+ * set back by key and the kept table dropped, in one query (transactional
+ * with the version). A kept table that is gone
  * was restored and dropped already: nothing to do. Rendered before the
  * kept table exists, the key is a placeholder.
  */
@@ -447,6 +468,8 @@ static int restore(migrate__lower *x)
 		migrate__log(MIGRATE_LOG_INFO, "postgres: restore: \"%s\" is gone: restored already", from);
 		goto done;
 	}
+	if ((rc = add_back(x)))
+		goto done;
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	migrate__sql_restore(&q, x->doc, exists ? keys : placeholder, exists ? n : 1);
 	migrate__sql_append(&q, ";\nDROP TABLE ");

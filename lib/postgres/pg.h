@@ -147,6 +147,9 @@ int migrate__pg_batch_apply(pg_target_t *t, const bson_t *doc, const char *op, m
 			    migrate_error_t *err);
 int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, migrate_buf_t *out,
 			     migrate_error_t *err);
+/* A drop_column's keep: the kept table and every row's value of the column (rendered to `out` when set). */
+int migrate__pg_keep_all(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_buf_t *out,
+			 migrate_error_t *err);
 
 /* ---- history.c ---- */
 int migrate__pg_history_ensure(void *conn, migrate_error_t *err);

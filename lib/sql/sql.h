@@ -184,6 +184,8 @@ void migrate__sql_keep_tail(migrate_sql_t *q);
 void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys);
 /* Whether `name` is one of a restore step's columns (the kept table's others are its key). */
 bool migrate__sql_restored(const bson_t *step, const char *name);
+/* The add_column step of a restore's "definition" (a dropped column added back), in `add`; false without one. */
+bool migrate__sql_restore_add(const bson_t *step, bson_t *add);
 
 /*
  * Appends the query of an assertion: `kind` is count, no_match, unique or

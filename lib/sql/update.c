@@ -199,6 +199,19 @@ bool migrate__sql_restored(const bson_t *step, const char *name)
 	return false;
 }
 
+bool migrate__sql_restore_add(const bson_t *step, bson_t *add)
+{
+	bson_t def;
+
+	if (!migrate__doc_sub(step, "definition", &def))
+		return false;
+	bson_init(add);
+	BSON_APPEND_UTF8(add, "op", "add_column");
+	BSON_APPEND_UTF8(add, "table", migrate__doc_str(step, "table"));
+	BSON_APPEND_DOCUMENT(add, "column", &def);
+	return true;
+}
+
 void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
 {
 	const char *table = migrate__doc_str(step, "table");

@@ -215,13 +215,14 @@ static int select_last(migrate_sql_t *q, const batch_t *b, int64_t n, bool tail,
  */
 static int keep_key(batch_t *b, migrate_error_t *err)
 {
-	if (b->npk > 0 || (b->rowid && strcmp(b->rowid, "rowid") != 0) || b->render)
+	if (b->npk > 0 || (b->rowid && strcmp(b->rowid, "rowid") != 0))
 		return 0;
-	if (primary_key(b, NULL) == 0)
+	/* Rendering a table a pending step creates: the key is not known yet. */
+	if (primary_key(b, NULL) == 0 || b->render)
 		return 0;
 	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EUNSUPPORTED,
 			    "table \"%s\" has no primary key: %s with \"keep\" needs one to key the kept values by",
-			    b->table, b->is_map ? "map_values" : "backfill");
+			    b->table, migrate__doc_str(b->step, "op"));
 }
 
 /* The kept table's key columns (keep_key found them). */
@@ -530,6 +531,45 @@ int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *
 	if ((rc = update_stmt(&q, &b, NULL, err)))
 		goto cleanup;
 	migrate__sq_render_sql(&q, out);
+cleanup:
+	batch_free(&b);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/*
+ * The keep of a drop_column: the kept table (keyed as a batch would be) and
+ * every row's value of the column, copied before the column goes, in the
+ * version's transaction. The kept table must be new: a rerun after a crash
+ * finds the transaction rolled back, and the table gone with it.
+ */
+int migrate__sq_keep_all(sq_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err)
+{
+	const char *keep = migrate__doc_str(step, "keep");
+	migrate_sql_t q;
+	batch_t b;
+	char *const *keys;
+	size_t n;
+	int exists = 0, rc;
+
+	migrate__sql_init(&q, &migrate__sq_dialect, c);
+	if ((rc = batch_init(&b, c, step, out != NULL, err)) || (rc = keep_key(&b, err)))
+		goto cleanup;
+	if (!out && (rc = migrate__sq_exists(c, "table", keep, &exists, err)) == 0 && exists)
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ESTATE,
+				  "keep: table \"%s\" exists already; a step keeps into a table of its own (name "
+				  "another, or drop it if an earlier run left it)",
+				  keep);
+	if (rc || (rc = keep_setup(&b, out, err)))
+		goto cleanup;
+	keys = key_names(&b, &n);
+	migrate__sql_keep_insert(&q, step, keys, n);
+	migrate__sql_append(&q, "true");
+	migrate__sql_keep_tail(&q);
+	if (out)
+		migrate__sq_render_sql(&q, out);
+	else
+		rc = migrate__sq_run(c, &q, NULL, err);
 cleanup:
 	batch_free(&b);
 	migrate__sql_free(&q);

@@ -198,6 +198,9 @@ static int op_drop_column(lower_ctx_t *x)
 
 	if (!column)
 		return MIGRATE_EPLAN;
+	/* keep: every row's value copied first, in the same transaction. */
+	if (bson_has_field(x->doc, "keep") && (rc = migrate__sq_keep_all(CONN(x), x->doc, x->out, x->err)))
+		return rc;
 	if ((rc = index_drops(x, table, column, &l)) || !(q = add(x, &l)))
 		return finish(x, &l, rc ? rc : MIGRATE_ENOMEM);
 	migrate__sql_append(q, "ALTER TABLE ");
@@ -303,10 +306,26 @@ done:
 	return rc;
 }
 
+/* restore's "definition": the dropped column added back, as add_column would. */
+static int add_back(lower_ctx_t *x)
+{
+	lower_ctx_t y = *x;
+	bson_t step;
+	int rc;
+
+	if (!migrate__sql_restore_add(x->doc, &step))
+		return 0;
+	y.doc = &step;
+	rc = op_add_column(&y);
+	bson_destroy(&step);
+	return rc;
+}
+
 /*
- * restore: the kept values set back by key, then the kept table dropped
- * (one transaction with the version). A kept table that is gone was
- * restored and dropped already: nothing to do.
+ * restore: a dropped column added back (definition), the kept values set
+ * back by key, then the kept table dropped (one transaction with the
+ * version). A kept table that is gone was restored and dropped already:
+ * nothing to do.
  */
 static int op_restore(lower_ctx_t *x)
 {
@@ -323,6 +342,8 @@ static int op_restore(lower_ctx_t *x)
 		migrate__log(MIGRATE_LOG_INFO, "sqlite: restore: \"%s\" is gone: restored already", from);
 		return 0;
 	}
+	if ((rc = add_back(x)))
+		return rc;
 	if (exists && (rc = kept_keys(x, from, &keys, &n)))
 		goto done;
 	if (!(q = add(x, &l))) {

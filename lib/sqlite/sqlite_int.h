@@ -112,6 +112,8 @@ const char *migrate__sq_rowid_alias(sq_conn_t *c, const char *table, migrate_err
 /* ---- batched updates (backfill.c) ---- */
 int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int migrate__sq_render_batched(sq_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
+/* A drop_column's keep: the kept table and every row's value (rendered to `out` when set). */
+int migrate__sq_keep_all(sq_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
 /* ---- assertions (assert.c) ---- */
 int migrate__sq_assert(sq_conn_t *c, const bson_t *step, int render, migrate_buf_t *out, migrate_error_t *err);

@@ -387,6 +387,16 @@ class _Builders:
             "migrate_drop_column", required(table, "table"), required(column, "column"), down_steps=down_steps
         )
 
+    def drop_column_keep(self, table: str, column: ColumnLike, keep: str) -> Step:
+        """drop_column that first copies every row's value into table
+        (collection) ``keep``; its down adds ``column`` (the dropped column's
+        definition) back and restores every value exactly."""
+        held: List[Any] = []
+        col = _column(column)._struct(held)
+        return self._build(
+            "migrate_drop_column_keep", required(table, "table"), ctypes.byref(col), required(keep, "keep")
+        )
+
     def rename_column(self, table: str, old: str, new: str, *, down_steps: Any = None) -> Step:
         """rename_column from ``old`` to ``new``."""
         return self._build(

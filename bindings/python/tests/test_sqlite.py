@@ -226,3 +226,22 @@ def test_keep_restores_overwritten_values(sqlite_db: SqliteDB) -> None:
     assert not sqlite_db.exists("jobs_kept")
     with pytest.raises(lm.MigrateError):
         v.map_values("jobs", "status", {"a": "b"}).set_keep("jobs")  # its own table
+
+
+def test_drop_column_keep_adds_back_and_restores(sqlite_db: SqliteDB) -> None:
+    """A drop_column that keeps its values: down adds the column back with its default and sets each value back."""
+    sqlite_db.execute(
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY, note TEXT DEFAULT 'none');"
+        "INSERT INTO jobs VALUES (1, 'a'), (2, NULL), (3, 'c')"
+    )
+    plan = lm.Plan("dropkeep")
+    step = plan.add_version(1, "drop").drop_column_keep(
+        "jobs", {"name": "note", "type": "text", "default": {"value": "none"}}, "jobs_note_kept")
+    assert step.document["definition"]["name"] == "note"
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert sqlite_db.query("SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'note'") == [(0,)]
+        t.down(plan, 0)
+    assert sqlite_db.query("SELECT id, note FROM jobs ORDER BY id") == [(1, "a"), (2, None), (3, "c")]
+    assert sqlite_db.query("SELECT dflt_value FROM pragma_table_info('jobs') WHERE name = 'note'") == [("'none'",)]
+    assert not sqlite_db.exists("jobs_note_kept")
