@@ -234,7 +234,7 @@ def test_check_schema_reports_drift(sqlite_db: SqliteDB) -> None:
     v.create_table("jobs", [lm.Column("id", "integer", nullable=False), lm.Column("n", "integer")], primary_key=["id"])
     v.create_index("jobs", "jobs_n", ["n"])
     plan.add_version(2, "more").add_column("jobs", lm.Column("note", "text"))
-    with lm.Target(sqlite_db.url) as t:
+    with lm.Target.open(sqlite_db.url) as t:
         t.up(plan)
         clean = t.check_schema(plan)
         assert clean.state == lm.CheckState.UP_TO_DATE
