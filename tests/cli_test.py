@@ -651,6 +651,36 @@ def edited_plan(work, src, old, new):
     return work.write("edited.json", text.replace(old, new, 1))
 
 
+def case_sqlite_check_schema():
+    """check --schema: 0 on a clean database, 8 with every drifted object and its version (text and --json);
+    the history's codes come first; without --schema a drifted database is still up to date."""
+    work = Work("drift")
+    db, url, p = seed000(work)
+    expect(mig(url, p, "check", "--schema"), 3, "pending")
+    expect(mig(url, p, "up"), 0)
+    expect(mig(url, p, "check", "--schema"), 0, "up to date", "the schema matches the applied versions")
+    index = sorted(sq_indexes(db, "jobs"))[0]
+    sq(db, 'DROP INDEX "%s"' % index)
+    # jobs was the application's (the plan renamed it): only what the plan added to it is known.
+    # sessions is the plan's own: a column added by hand is extra.
+    sq(db, "ALTER TABLE jobs ADD COLUMN by_hand TEXT")
+    sq(db, "ALTER TABLE sessions ADD COLUMN by_hand TEXT")
+    sq(db, "CREATE TABLE not_in_plan (x INTEGER)")
+    check(index not in sq_indexes(db, "jobs") and "by_hand" in sq_columns(db, "jobs"), "changed by hand")
+    expect(mig(url, p, "check"), 0, "up to date")
+    r = expect(mig(url, p, "check", "--schema"), 8, "drifted", "missing index jobs.%s (version " % index,
+               "extra column sessions.by_hand (version ")
+    check("not_in_plan" not in r.out and "jobs.by_hand" not in r.out,
+          "tables the plan never made are not drift: %r" % r)
+    doc = mig_json(url, p, "check", "--schema", code=8)
+    check(doc["state"] == "up_to_date" and doc["exit_code"] == 8, repr(doc))
+    kinds = {(d["kind"], d["object_type"], d["object"]) for d in doc["drift"]}
+    check(kinds == {("missing", "index", "jobs." + index), ("extra", "column", "sessions.by_hand")}, repr(doc))
+    check(all(isinstance(d["version"], int) and d["version"] >= 1 for d in doc["drift"]), repr(doc))
+    expect(mig(url, p, "status", "--schema"), 2, "--schema is an option of check only", where="err")
+    work.cleanup()
+
+
 def case_sqlite_checksum():
     """An applied version edited: exit 5 from up, down and check; cosmetic edits are not edits; repair."""
     work = Work("checksum")
