@@ -31,10 +31,10 @@ typedef struct migrate__stable {
 	size_t nidx, capidx;
 	char **pk; /* primary key columns */
 	size_t npk;
-	bool pk_known;   /* false: a raw step or a dropped column may have changed it */
-	char **ignored;  /* indexes that went with a dropped column: never reported as extra */
+	bool pk_known;  /* false: a raw step or a dropped column may have changed it */
+	char **ignored; /* indexes that went with a dropped column: never reported as extra */
 	size_t nignored;
-	bool open;       /* a raw step may have changed it: only what is missing is reported */
+	bool open;        /* a raw step may have changed it: only what is missing is reported */
 	uint64_t version; /* the version that made it (or renamed it) */
 } migrate__stable;
 

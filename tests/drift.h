@@ -30,26 +30,29 @@ static inline migrate_plan_t *drift_plan(int enums)
 						       "\"values\":[\"pending\",\"running\",\"done\"]}",
 						       NULL, &err),
 			 &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v,
+			enums ? "{\"op\":\"create_table\",\"table\":\"jobs\",\"primary_key\":[\"id\"],\"columns\":["
+				"{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
+				"{\"name\":\"status\",\"type\":\"enum:jobstatus\",\"default\":{\"value\":\"pending\"}},"
+				"{\"name\":\"name\",\"type\":\"text\",\"nullable\":false},"
+				"{\"name\":\"n\",\"type\":\"integer\"}]}"
+			      : "{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":["
+				"{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"name\",\"type\":\"text\"},"
+				"{\"name\":\"n\",\"type\":\"integer\"}]}",
+			NULL, &err),
+		&err);
 	CHECK_OK(migrate_version_add_step_json(
 			 v,
-			 enums ? "{\"op\":\"create_table\",\"table\":\"jobs\",\"primary_key\":[\"id\"],\"columns\":["
-				 "{\"name\":\"id\",\"type\":\"integer\",\"nullable\":false},"
-				 "{\"name\":\"status\",\"type\":\"enum:jobstatus\",\"default\":{\"value\":\"pending\"}},"
-				 "{\"name\":\"name\",\"type\":\"text\",\"nullable\":false},"
-				 "{\"name\":\"n\",\"type\":\"integer\"}]}"
-			       : "{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":["
-				 "{\"name\":\"status\",\"type\":\"text\"},{\"name\":\"name\",\"type\":\"text\"},"
-				 "{\"name\":\"n\",\"type\":\"integer\"}]}",
+			 "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_status_idx\","
+			 "\"keys\":[{\"column\":\"status\"}]}",
 			 NULL, &err),
-		 &err);
-	CHECK_OK(migrate_version_add_step_json(v,
-					       "{\"op\":\"create_index\",\"table\":\"jobs\",\"name\":\"jobs_status_idx\","
-					       "\"keys\":[{\"column\":\"status\"}]}",
-					       NULL, &err),
 		 &err);
 	CHECK_OK(migrate_plan_add_version(p, 2, "more", &v, &err), &err);
 	CHECK_OK(migrate_version_add_step_json(
-			 v, "{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"note\",\"type\":\"text\"}}",
+			 v,
+			 "{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"note\",\"type\":\"text\"}}",
 			 NULL, &err),
 		 &err);
 	CHECK_OK(migrate_version_add_step_json(v,
@@ -57,10 +60,12 @@ static inline migrate_plan_t *drift_plan(int enums)
 					       "\"unique\":true,\"keys\":[{\"column\":\"name\",\"order\":\"desc\"}]}",
 					       NULL, &err),
 		 &err);
-	CHECK_OK(migrate_version_add_step_json(
-			 v, "{\"op\":\"create_table\",\"table\":\"extra_t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
-			 NULL, &err),
-		 &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v,
+			"{\"op\":\"create_table\",\"table\":\"extra_t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+			NULL, &err),
+		&err);
 	return p;
 }
 
@@ -75,9 +80,9 @@ static inline migrate_schema_report_t *drift_report(migrate_target_t *t, migrate
 	CHECK(r != NULL);
 	for (i = 0; i < migrate_schema_report_count(r); i++) {
 		const migrate_finding_t *f = migrate_schema_report_finding(r, i);
-		printf("finding: %s %s %s (version %llu) %s: %s / %s\n", migrate_drift_kind_name(migrate_finding_kind(f)),
-		       migrate_finding_object_type(f), migrate_finding_object(f),
-		       (unsigned long long)migrate_finding_version(f),
+		printf("finding: %s %s %s (version %llu) %s: %s / %s\n",
+		       migrate_drift_kind_name(migrate_finding_kind(f)), migrate_finding_object_type(f),
+		       migrate_finding_object(f), (unsigned long long)migrate_finding_version(f),
 		       migrate_finding_property(f) ? migrate_finding_property(f) : "-",
 		       migrate_finding_expected(f) ? migrate_finding_expected(f) : "-",
 		       migrate_finding_actual(f) ? migrate_finding_actual(f) : "-");
@@ -102,13 +107,13 @@ static inline const migrate_finding_t *drift_find(const migrate_schema_report_t 
 }
 
 /* Checks that the finding is there and names `version`. */
-#define CHECK_DRIFT(r, kind, object, property, version)                                      \
-	do {                                                                                 \
-		const migrate_finding_t *f_ = drift_find((r), (kind), (object), (property)); \
-		if (!f_)                                                                     \
-			harness_fail(__FILE__, __LINE__, "no %s finding about %s",           \
-				     migrate_drift_kind_name(kind), (object));               \
-		CHECK_INT(migrate_finding_version(f_), (version));                           \
+#define CHECK_DRIFT(r, kind, object, property, version)                                                           \
+	do {                                                                                                      \
+		const migrate_finding_t *f_ = drift_find((r), (kind), (object), (property));                      \
+		if (!f_)                                                                                          \
+			harness_fail(__FILE__, __LINE__, "no %s finding about %s", migrate_drift_kind_name(kind), \
+				     (object));                                                                   \
+		CHECK_INT(migrate_finding_version(f_), (version));                                                \
 	} while (0)
 
 #endif

@@ -812,7 +812,8 @@ TEST(rewrite_refuses_a_changed_collection)
 	mongoc_client_destroy(c);
 }
 
-/* Drift (check --schema): a clean database reports nothing; collections and indexes changed behind the library's back are found. */
+/* Drift (check --schema): a clean database reports nothing; collections and indexes changed behind the library's back
+ * are found. */
 TEST(check_schema)
 {
 	const char *url = mt_fresh_db("drift");

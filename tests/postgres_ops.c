@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
 #include "drift.h"
+#include "harness.h"
 #include "postgres_util.h"
 
 static migrate_plan_t *ops_plan(void)
@@ -980,11 +980,13 @@ TEST(check_schema)
 	CHECK_VALUE(c, "SELECT to_regclass('extra_t') IS NULL", "t");
 	CHECK_VALUE(c, "SELECT to_regclass('jobs_status_idx') IS NULL", "t");
 	CHECK_VALUE(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attname = 'note'", "0");
-	CHECK_VALUE(c, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'jobs'::regclass "
-		       "AND attname = 'n'",
+	CHECK_VALUE(c,
+		    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'jobs'::regclass "
+		    "AND attname = 'n'",
 		    "bigint");
-	CHECK_VALUE(c, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
-		       "WHERE enumtypid = 'jobstatus'::regtype",
+	CHECK_VALUE(c,
+		    "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+		    "WHERE enumtypid = 'jobstatus'::regtype",
 		    "pending,running,finished");
 	PQfinish(c);
 

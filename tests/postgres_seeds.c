@@ -10,8 +10,8 @@
 #include "../examples/collections/plan.h"
 #include "../examples/jobs_table/plan.h"
 #include "../examples/processing_jobs/plan.h"
-#include "harness.h"
 #include "drift.h"
+#include "harness.h"
 #include "postgres_util.h"
 
 /* Columns (position, type, NOT NULL, default), constraints, indexes and triggers of a table. */

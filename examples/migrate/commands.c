@@ -385,7 +385,8 @@ static void print_finding(const migrate_finding_t *f)
 	printf("  %s %s %s", migrate_drift_kind_name(migrate_finding_kind(f)), migrate_finding_object_type(f),
 	       migrate_finding_object(f));
 	if (property)
-		printf(": %s is %s, the plan says %s", property, migrate_finding_actual(f), migrate_finding_expected(f));
+		printf(": %s is %s, the plan says %s", property, migrate_finding_actual(f),
+		       migrate_finding_expected(f));
 	printf(" (version %llu)\n", (unsigned long long)migrate_finding_version(f));
 }
 
@@ -441,8 +442,8 @@ static void report_drift(cli_t *c, const migrate_schema_report_t *r)
 	if (n == 0)
 		printf("plan \"%s\": the schema matches the applied versions\n", plan_name(c));
 	else
-		printf("plan \"%s\": the schema drifted from the applied versions (%zu finding%s):\n", plan_name(c),
-		       n, n == 1 ? "" : "s");
+		printf("plan \"%s\": the schema drifted from the applied versions (%zu finding%s):\n", plan_name(c), n,
+		       n == 1 ? "" : "s");
 	for (i = 0; i < n; i++)
 		print_finding(migrate_schema_report_finding(r, i));
 	if (partial)

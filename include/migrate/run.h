@@ -359,7 +359,8 @@ MIGRATE_EXPORT(size_t) migrate_schema_report_count(const migrate_schema_report_t
  * @return the finding, borrowed from the report (valid until
  *         migrate_schema_report_destroy()); NULL when out of range.
  */
-MIGRATE_EXPORT(const migrate_finding_t *) migrate_schema_report_finding(const migrate_schema_report_t *report, size_t i);
+MIGRATE_EXPORT(const migrate_finding_t *) migrate_schema_report_finding(const migrate_schema_report_t *report,
+									size_t i);
 
 /**
  * Frees a drift report and its findings.
