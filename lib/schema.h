@@ -8,6 +8,7 @@
 
 #include "internal.h"
 
+/* Each element type starts with its `char *name` (schema_model.c looks them up by it). */
 typedef struct migrate__scol {
 	char *name;
 	bson_t *doc; /* the column document of the step that made it */

@@ -101,53 +101,38 @@ void migrate__schema_free(migrate__schema *m)
 	memset(m, 0, sizeof *m);
 }
 
+/*
+ * Every element type of the model (table, column, index, enum) starts with
+ * its `char *name`: one lookup and one removal serve them all.
+ */
+static void *find_named(void *base, size_t n, size_t size, const char *name, size_t *pos)
+{
+	char *p = base;
+	size_t i;
+
+	for (i = 0; name && i < n; i++, p += size)
+		if (!strcmp(*(char **)(void *)p, name)) {
+			if (pos)
+				*pos = i;
+			return p;
+		}
+	return NULL;
+}
+#define FIND(arr, n, name, pos) find_named((arr), (n), sizeof *(arr), (name), (pos))
+
+/* Removes element `pos` (already freed) of an array of *n. */
+static void remove_at(void *base, size_t *n, size_t pos, size_t size)
+{
+	char *p = base;
+
+	memmove(p + pos * size, p + (pos + 1) * size, (*n - pos - 1) * size);
+	(*n)--;
+}
+#define REMOVE(arr, n, pos) remove_at((arr), &(n), (pos), sizeof *(arr))
+
 migrate__stable *migrate__schema_table(migrate__schema *m, const char *name)
 {
-	size_t i;
-
-	for (i = 0; name && i < m->ntables; i++)
-		if (!strcmp(m->tables[i].name, name))
-			return &m->tables[i];
-	return NULL;
-}
-
-static migrate__senum *find_enum(migrate__schema *m, const char *name, size_t *pos)
-{
-	size_t i;
-
-	for (i = 0; name && i < m->nenums; i++)
-		if (!strcmp(m->enums[i].name, name)) {
-			if (pos)
-				*pos = i;
-			return &m->enums[i];
-		}
-	return NULL;
-}
-
-static migrate__scol *find_col(migrate__stable *t, const char *name, size_t *pos)
-{
-	size_t i;
-
-	for (i = 0; name && i < t->ncols; i++)
-		if (!strcmp(t->cols[i].name, name)) {
-			if (pos)
-				*pos = i;
-			return &t->cols[i];
-		}
-	return NULL;
-}
-
-static migrate__sidx *find_idx(migrate__stable *t, const char *name, size_t *pos)
-{
-	size_t i;
-
-	for (i = 0; name && i < t->nidx; i++)
-		if (!strcmp(t->idx[i].name, name)) {
-			if (pos)
-				*pos = i;
-			return &t->idx[i];
-		}
-	return NULL;
+	return FIND(m->tables, m->ntables, name, NULL);
 }
 
 /* Appends a copy of `s` to a list of names. */
@@ -208,10 +193,9 @@ static void add_col(migrate__schema *m, migrate__stable *t, const bson_t *col, u
 	migrate__scol *c;
 	size_t pos;
 
-	if ((c = find_col(t, migrate__doc_str(col, "name"), &pos))) {
+	if ((c = FIND(t->cols, t->ncols, migrate__doc_str(col, "name"), &pos))) {
 		col_free(c);
-		memmove(c, c + 1, (t->ncols - pos - 1) * sizeof *c);
-		t->ncols--;
+		REMOVE(t->cols, t->ncols, pos);
 	}
 	if (!grow((void **)&t->cols, &t->capcols, t->ncols, sizeof *t->cols)) {
 		m->oom = true;
@@ -259,8 +243,7 @@ static void drop_table(migrate__schema *m, const char *name)
 		return;
 	pos = (size_t)(t - m->tables);
 	table_free(t);
-	memmove(t, t + 1, (m->ntables - pos - 1) * sizeof *t);
-	m->ntables--;
+	REMOVE(m->tables, m->ntables, pos);
 }
 
 static void rename_table(migrate__schema *m, const bson_t *s, uint64_t version)
@@ -298,12 +281,11 @@ static bool idx_uses(const migrate__sidx *x, const char *column)
 static void drop_column(migrate__schema *m, migrate__stable *t, const char *name)
 {
 	size_t i, pos, cap = t->nignored;
-	migrate__scol *c = find_col(t, name, &pos);
+	migrate__scol *c = FIND(t->cols, t->ncols, name, &pos);
 
 	if (c) {
 		col_free(c);
-		memmove(c, c + 1, (t->ncols - pos - 1) * sizeof *c);
-		t->ncols--;
+		REMOVE(t->cols, t->ncols, pos);
 	}
 	for (i = 0; i < t->nidx;) {
 		if (!idx_uses(&t->idx[i], name)) {
@@ -312,8 +294,7 @@ static void drop_column(migrate__schema *m, migrate__stable *t, const char *name
 		}
 		push_str(m, &t->ignored, &t->nignored, &cap, t->idx[i].name);
 		idx_free(&t->idx[i]);
-		memmove(&t->idx[i], &t->idx[i + 1], (t->nidx - i - 1) * sizeof *t->idx);
-		t->nidx--;
+		REMOVE(t->idx, t->nidx, i);
 	}
 	for (i = 0; i < t->npk; i++)
 		if (!strcmp(t->pk[i], name))
@@ -336,7 +317,7 @@ static void rename_in(migrate__schema *m, char **v, size_t n, const char *from, 
 static void rename_column(migrate__schema *m, migrate__stable *t, const bson_t *s, uint64_t version)
 {
 	const char *from = migrate__doc_str(s, "from"), *to = migrate__doc_str(s, "to");
-	migrate__scol *c = find_col(t, from, NULL);
+	migrate__scol *c = FIND(t->cols, t->ncols, from, NULL);
 	size_t i;
 	char *d;
 
@@ -358,10 +339,9 @@ static void create_index(migrate__schema *m, migrate__stable *t, const bson_t *s
 	bson_iter_t it;
 	size_t n = 0, pos;
 
-	if ((x = find_idx(t, name, &pos))) {
+	if ((x = FIND(t->idx, t->nidx, name, &pos))) {
 		idx_free(x);
-		memmove(x, x + 1, (t->nidx - pos - 1) * sizeof *x);
-		t->nidx--;
+		REMOVE(t->idx, t->nidx, pos);
 	}
 	if (!grow((void **)&t->idx, &t->capidx, t->nidx, sizeof *t->idx)) {
 		m->oom = true;
@@ -402,10 +382,9 @@ static void create_enum(migrate__schema *m, const bson_t *s, uint64_t version)
 	migrate__senum *e;
 	size_t pos, cap = 0;
 
-	if ((e = find_enum(m, name, &pos))) {
+	if ((e = FIND(m->enums, m->nenums, name, &pos))) {
 		enum_free(e);
-		memmove(e, e + 1, (m->nenums - pos - 1) * sizeof *e);
-		m->nenums--;
+		REMOVE(m->enums, m->nenums, pos);
 	}
 	if (!grow((void **)&m->enums, &m->capenums, m->nenums, sizeof *m->enums)) {
 		m->oom = true;
@@ -423,13 +402,12 @@ static void create_enum(migrate__schema *m, const bson_t *s, uint64_t version)
 static void drop_enum(migrate__schema *m, const char *name)
 {
 	size_t pos;
-	migrate__senum *e = find_enum(m, name, &pos);
+	migrate__senum *e = FIND(m->enums, m->nenums, name, &pos);
 
 	if (!e)
 		return;
 	enum_free(e);
-	memmove(e, e + 1, (m->nenums - pos - 1) * sizeof *e);
-	m->nenums--;
+	REMOVE(m->enums, m->nenums, pos);
 }
 
 /* A raw step: everything that exists now may have been changed by it. */
@@ -474,10 +452,9 @@ static void replay_step(migrate__schema *m, const migrate_step_t *step, uint64_t
 		size_t pos;
 		migrate__sidx *x;
 		if ((t = migrate__schema_table(m, migrate__doc_str(s, "table"))) &&
-		    (x = find_idx(t, migrate__doc_str(s, "name"), &pos))) {
+		    (x = FIND(t->idx, t->nidx, migrate__doc_str(s, "name"), &pos))) {
 			idx_free(x);
-			memmove(x, x + 1, (t->nidx - pos - 1) * sizeof *x);
-			t->nidx--;
+			REMOVE(t->idx, t->nidx, pos);
 		}
 		break;
 	}

@@ -116,4 +116,25 @@ static inline const migrate_finding_t *drift_find(const migrate_schema_report_t 
 		CHECK_INT(migrate_finding_version(f_), (version));                                                \
 	} while (0)
 
+/*
+ * What every SQL driver must report after the same changes made by hand:
+ * extra_t dropped, jobs_status_idx dropped, jobs.note dropped, jobs.n
+ * retyped from `want_n` to `have_n`, rogue_idx created, and a table the
+ * plan never made (not_in_plan) created.
+ */
+static inline void drift_check_sql(const migrate_schema_report_t *r, const char *want_n, const char *have_n)
+{
+	const migrate_finding_t *n;
+
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "extra_t", NULL, 2);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "jobs.jobs_status_idx", NULL, 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "jobs.note", NULL, 2);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.n", "type", 1);
+	n = drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs.n", "type");
+	CHECK_STR(migrate_finding_expected(n), want_n);
+	CHECK_STR(migrate_finding_actual(n), have_n);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_EXTRA, "jobs.rogue_idx", NULL, 1);
+	CHECK(!drift_find(r, MIGRATE_DRIFT_EXTRA, "not_in_plan", NULL));
+}
+
 #endif
