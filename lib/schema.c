@@ -265,6 +265,9 @@ static void compare_index(drift *x, const migrate__stable *t, const migrate__sid
 		flag(live, "unique") ? "unique" : "not unique");
 	compare(x, "index", t->name, i->name, i->version, "where", i->where ? "partial" : "not partial",
 		flag(live, "where") ? "partial" : "not partial");
+	if (bson_has_field(live, "valid"))
+		compare(x, "index", t->name, i->name, i->version, "valid", "valid",
+			flag(live, "valid") ? "valid" : "invalid");
 }
 
 static bool known_index(const migrate__stable *t, const char *name)

@@ -258,7 +258,9 @@ typedef struct migrate_driver {
 	 * absent, and TABLE is `{"columns": {NAME: {"type": string,
 	 * "nullable": bool, "default": bool}}, "primary_key": [names],
 	 * "indexes": {NAME: {"keys": [{"column": name, "order": "asc" or
-	 * "desc"}], "unique": bool, "where": bool, "constraint": bool}}}`.
+	 * "desc"}], "unique": bool, "where": bool, "constraint": bool,
+	 * "valid": bool}}}` ("valid" optional: false for an index a failed
+	 * online build left unusable).
 	 * Leave out what the database cannot tell ("columns", "primary_key",
 	 * "enums", "table_kind" are optional): it is then not compared. An
 	 * index with "constraint": true backs a primary key or unique column

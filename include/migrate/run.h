@@ -415,7 +415,8 @@ MIGRATE_EXPORT(uint64_t) migrate_finding_version(const migrate_finding_t *findin
 
 /**
  * The property that differs: "type", "nullable", "default", "keys",
- * "unique", "where", "columns" (a primary key) or "values" (an enum).
+ * "unique", "where", "valid" (an index), "columns" (a primary key) or
+ * "values" (an enum).
  *
  * @param finding the finding.
  * @return the property, borrowed; NULL for a missing or extra object.

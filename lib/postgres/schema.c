@@ -5,7 +5,8 @@
  * (to_regclass, to_regtype of the quoted name). Column types are compared
  * as format_type() spells them; an enum column's as "enum:<name>"; raw
  * {"sql": ...} types are not compared (the catalog spells them its own way:
- * varchar(36) is "character varying(36)").
+ * varchar(36) is "character varying(36)"). An index left invalid by a
+ * failed online build is reported as such.
  */
 #include <stdlib.h>
 
@@ -28,7 +29,7 @@ static const char catalog_sql[] =
 	"JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
 	"WHERE i.indrelid = t.oid AND i.indisprimary), '[]'::jsonb), "
 	"'indexes', COALESCE((SELECT jsonb_object_agg(ic.relname, jsonb_build_object("
-	"'unique', i.indisunique, 'where', i.indpred IS NOT NULL, "
+	"'unique', i.indisunique, 'where', i.indpred IS NOT NULL, 'valid', i.indisvalid, "
 	"'constraint', EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid "
 	"AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u')), "
 	"'keys', (SELECT jsonb_agg(jsonb_build_object('column', a.attname, 'order', "
