@@ -1251,6 +1251,8 @@ def pg_cycle(db_name, plan_file, check_up, setup=None, kept=()):
     check(not mine, "tables left after down 0: %r" % mine)
     expect(mig(url, p, "up"), 0)
     check_up(url, probe(url, "tables"))
+    # The seed's own schema, raw steps included, is what its versions made: no drift.
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
     return url
 
 
@@ -1294,7 +1296,25 @@ def case_postgres_seed003():
             check("idx_jobs_" + c in jobs["indexes"], c)
         rows = probe(url, "sql", "SELECT enum_range(NULL::jobstatus)::text")["rows"]
         check(rows == [["{pending,running,completed,failed,cancelled}"]], repr(rows))
-    pg_cycle("cli_seed003", "003_jobs_table.postgres.json", check_up)
+    url = pg_cycle("cli_seed003", "003_jobs_table.postgres.json", check_up)
+    # Changed behind the plan's back (by another plan's raw steps): the readiness probe sees it.
+    work = Work("seed003_drift")
+    by_hand = work.write("by_hand.json", json.dumps({"plan": "by_hand", "versions": [{"id": 1, "name": "by hand", "steps": [
+        {"op": "sql", "up": "DROP INDEX idx_jobs_status"},
+        {"op": "sql", "up": "ALTER TYPE jobstatus RENAME VALUE 'cancelled' TO 'canceled'"},
+        {"op": "sql", "up": "ALTER TABLE jobs ALTER COLUMN error_message TYPE varchar(200)"}]}]}))
+    expect(mig(url, by_hand, "up"), 0)
+    check(probe(url, "sql", "SELECT to_regclass('idx_jobs_status') IS NULL")["rows"] == [["t"]], "index dropped")
+    p = plan_path("003_jobs_table.postgres.json")
+    expect(mig(url, p, "check"), 0, "up to date")
+    expect(mig(url, p, "check", "--schema"), 8, "missing index jobs.idx_jobs_status (version 2)",
+           "different enum jobstatus: values is pending, running, completed, failed, canceled",
+           "different column jobs.error_message: type is character varying(200), the plan says text (version 2)")
+    doc = mig_json(url, p, "check", "--schema", code=8)
+    check({(d["kind"], d["object"], d["version"]) for d in doc["drift"]} ==
+          {("missing", "jobs.idx_jobs_status", 2), ("different", "jobstatus", 2),
+           ("different", "jobs.error_message", 2)}, repr(doc))
+    work.cleanup()
 
 
 def case_postgres_exit_codes():
