@@ -1369,6 +1369,7 @@ def case_mongo_seed000():
         check(d["tools_failed"] == len(d.get("tool_failure_ids") or []), repr(d))
         check(d["session_ids"] == [] and d["tools_in_progress"] == 0, repr(d))
     expect(mig(url, p, "check"), 0)
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
     expect(mig(url, p, "verify"), 0, "all 3 assertions hold")
     doc = mig_json(url, p, "status")
     check(doc["driver"] == "mongo" and all(v["state"] == "applied" for v in doc["versions"]), repr(doc))
@@ -1386,6 +1387,7 @@ def case_mongo_seed004():
         check(c in t and c + "_id" in t[c]["indexes"], "%s: %r" % (c, t.get(c)))
     check("message_votes_message_id_user_id" in t["message_votes"]["indexes"], repr(t["message_votes"]))
     check(len(t["chat_messages"]["indexes"]) == 9, repr(t["chat_messages"]))
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
     expect(mig(url, p, "verify"), 0, "all 4 assertions hold")
     expect(mig(url, p, "down", "0"), 0, "1 version reverted")
     t = probe(url, "tables")["tables"]
