@@ -1253,6 +1253,8 @@ def pg_cycle(db_name, plan_file, check_up, setup=None, kept=()):
     check_up(url, probe(url, "tables"))
     # The seed's own schema, raw steps included, is what its versions made: no drift.
     expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
+    doc = mig_json(url, p, "check", "--schema")
+    check(doc["drift"] == [] and doc["state"] == "up_to_date", repr(doc))
     return url
 
 
@@ -1269,8 +1271,11 @@ def case_postgres_seed001():
                      "table_name = 'processing_jobs' AND column_name = 'status'")["rows"]
         check("queued" in rows[0][0], repr(rows))
     # Version 1's down keeps the application's own tables, as the seed's rollback does.
-    pg_cycle("cli_seed001", "001_processing_jobs.postgres.json", check_up,
-             kept=("profiles", "conversations", "messages"))
+    url = pg_cycle("cli_seed001", "001_processing_jobs.postgres.json", check_up,
+                   kept=("profiles", "conversations", "messages"))
+    # Its raw steps (the trigger) make the comparison partial, and --json says from which version.
+    doc = mig_json(url, plan_path("001_processing_jobs.postgres.json"), "check", "--schema")
+    check(doc.get("partial_after", 0) >= 1, repr(doc))
 
 
 def case_postgres_seed002():

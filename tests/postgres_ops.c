@@ -974,11 +974,15 @@ TEST(check_schema)
 	pgt_exec(c, "ALTER TABLE jobs DROP COLUMN note");
 	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN n TYPE bigint");
 	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN name DROP NOT NULL");
+	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN status DROP DEFAULT");
+	pgt_exec(c, "ALTER TABLE jobs DROP CONSTRAINT jobs_pkey");
+	pgt_exec(c, "ALTER TABLE jobs ADD COLUMN rogue integer");
 	pgt_exec(c, "ALTER TYPE jobstatus RENAME VALUE 'done' TO 'finished'");
 	pgt_exec(c, "CREATE INDEX rogue_idx ON jobs (n)");
 	pgt_exec(c, "CREATE TABLE not_in_plan (x integer)");
 	CHECK_VALUE(c, "SELECT to_regclass('extra_t') IS NULL", "t");
 	CHECK_VALUE(c, "SELECT to_regclass('jobs_status_idx') IS NULL", "t");
+	CHECK_VALUE(c, "SELECT count(*) FROM pg_index WHERE indrelid = 'jobs'::regclass AND indisprimary", "0");
 	CHECK_VALUE(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attname = 'note'", "0");
 	CHECK_VALUE(c,
 		    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'jobs'::regclass "
@@ -993,10 +997,17 @@ TEST(check_schema)
 	r = drift_report(t, p);
 	drift_check_sql(r, "integer", "bigint");
 	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.name", "nullable", 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.status", "default", 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns", 1);
+	CHECK_STR(migrate_finding_object_type(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")),
+		  "primary_key");
+	CHECK_STR(migrate_finding_expected(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")), "(id)");
+	CHECK_STR(migrate_finding_actual(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")), "()");
+	CHECK_DRIFT(r, MIGRATE_DRIFT_EXTRA, "jobs.rogue", NULL, 1);
 	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobstatus", "values", 1);
 	CHECK_STR(migrate_finding_actual(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobstatus", "values")),
 		  "pending, running, finished");
-	CHECK_INT(migrate_schema_report_count(r), 7);
+	CHECK_INT(migrate_schema_report_count(r), 10);
 	migrate_schema_report_destroy(r);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
