@@ -7,7 +7,7 @@ _migrate()
 	local cur prev word i
 	local commands="status plan up down rollback redo check verify baseline repair new fmt version help"
 	local options="-u --url -p --plan --password-file -j --json -q --quiet -v --verbose --lock-timeout
-		--batch-size --pause --allow-out-of-order --allow-amended --timestamp -h --help -V --version"
+		--batch-size --pause --allow-out-of-order --allow-amended --timestamp --schema -h --help -V --version"
 	local schemes="sqlite: postgresql:// postgres:// mongodb://"
 
 	COMPREPLY=()

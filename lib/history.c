@@ -253,21 +253,14 @@ const char *migrate_state_name(int state)
 
 /* ---- check ---- */
 
-int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
-		  migrate_error_t *err)
+int migrate__check_state(const migrate_plan_t *plan, migrate__history *h)
 {
-	migrate__history h;
 	size_t i;
-	int rc, worst = MIGRATE_CHECK_UP_TO_DATE;
+	int worst = MIGRATE_CHECK_UP_TO_DATE;
 
-	if (!target || !plan || !state)
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
-				    "migrate_check: target, plan and state are required");
-	if ((rc = migrate__history_load(target, plan->name, &h, err)))
-		return rc;
 	for (i = 0; i < plan->nversions; i++) {
 		const migrate_version_t *v = plan->versions[i];
-		const migrate__rec *r = migrate__history_find(&h, v->id);
+		const migrate__rec *r = migrate__history_find(h, v->id);
 		char sum[65];
 		int s = MIGRATE_CHECK_PENDING;
 		if (r && r->state == MIGRATE_STATE_APPLIED) {
@@ -280,7 +273,21 @@ int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_
 		if (s > worst)
 			worst = s;
 	}
+	return worst;
+}
+
+int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
+		  migrate_error_t *err)
+{
+	migrate__history h;
+	int rc;
+
+	if (!target || !plan || !state)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_check: target, plan and state are required");
+	if ((rc = migrate__history_load(target, plan->name, &h, err)))
+		return rc;
+	*state = (migrate_check_state_t)migrate__check_state(plan, &h);
 	migrate__history_free(&h);
-	*state = (migrate_check_state_t)worst;
 	return 0;
 }

@@ -228,6 +228,9 @@ int migrate__history_write(migrate_target_t *t, const char *plan, const migrate_
  */
 int migrate__rec_set(migrate__rec *rec, char **field, const char *value);
 
+/* The migrate_check_state_t of `plan` after one read of its history `h`. */
+int migrate__check_state(const migrate_plan_t *plan, migrate__history *h);
+
 /* ---- a run (runner.c, lock.c) ---- */
 typedef struct migrate_run {
 	migrate_target_t *t;

@@ -651,6 +651,36 @@ def edited_plan(work, src, old, new):
     return work.write("edited.json", text.replace(old, new, 1))
 
 
+def case_sqlite_check_schema():
+    """check --schema: 0 on a clean database, 8 with every drifted object and its version (text and --json);
+    the history's codes come first; without --schema a drifted database is still up to date."""
+    work = Work("drift")
+    db, url, p = seed000(work)
+    expect(mig(url, p, "check", "--schema"), 3, "pending")
+    expect(mig(url, p, "up"), 0)
+    expect(mig(url, p, "check", "--schema"), 0, "up to date", "the schema matches the applied versions")
+    index = sorted(sq_indexes(db, "jobs"))[0]
+    sq(db, 'DROP INDEX "%s"' % index)
+    # jobs was the application's (the plan renamed it): only what the plan added to it is known.
+    # sessions is the plan's own: a column added by hand is extra.
+    sq(db, "ALTER TABLE jobs ADD COLUMN by_hand TEXT")
+    sq(db, "ALTER TABLE sessions ADD COLUMN by_hand TEXT")
+    sq(db, "CREATE TABLE not_in_plan (x INTEGER)")
+    check(index not in sq_indexes(db, "jobs") and "by_hand" in sq_columns(db, "jobs"), "changed by hand")
+    expect(mig(url, p, "check"), 0, "up to date")
+    r = expect(mig(url, p, "check", "--schema"), 8, "drifted", "missing index jobs.%s (version " % index,
+               "extra column sessions.by_hand (version ")
+    check("not_in_plan" not in r.out and "jobs.by_hand" not in r.out,
+          "tables the plan never made are not drift: %r" % r)
+    doc = mig_json(url, p, "check", "--schema", code=8)
+    check(doc["state"] == "up_to_date" and doc["exit_code"] == 8, repr(doc))
+    kinds = {(d["kind"], d["object_type"], d["object"]) for d in doc["drift"]}
+    check(kinds == {("missing", "index", "jobs." + index), ("extra", "column", "sessions.by_hand")}, repr(doc))
+    check(all(isinstance(d["version"], int) and d["version"] >= 1 for d in doc["drift"]), repr(doc))
+    expect(mig(url, p, "status", "--schema"), 2, "--schema is an option of check only", where="err")
+    work.cleanup()
+
+
 def case_sqlite_checksum():
     """An applied version edited: exit 5 from up, down and check; cosmetic edits are not edits; repair."""
     work = Work("checksum")
@@ -1221,6 +1251,10 @@ def pg_cycle(db_name, plan_file, check_up, setup=None, kept=()):
     check(not mine, "tables left after down 0: %r" % mine)
     expect(mig(url, p, "up"), 0)
     check_up(url, probe(url, "tables"))
+    # The seed's own schema, raw steps included, is what its versions made: no drift.
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
+    doc = mig_json(url, p, "check", "--schema")
+    check(doc["drift"] == [] and doc["state"] == "up_to_date", repr(doc))
     return url
 
 
@@ -1237,8 +1271,11 @@ def case_postgres_seed001():
                      "table_name = 'processing_jobs' AND column_name = 'status'")["rows"]
         check("queued" in rows[0][0], repr(rows))
     # Version 1's down keeps the application's own tables, as the seed's rollback does.
-    pg_cycle("cli_seed001", "001_processing_jobs.postgres.json", check_up,
-             kept=("profiles", "conversations", "messages"))
+    url = pg_cycle("cli_seed001", "001_processing_jobs.postgres.json", check_up,
+                   kept=("profiles", "conversations", "messages"))
+    # Its raw steps (the trigger) make the comparison partial, and --json says from which version.
+    doc = mig_json(url, plan_path("001_processing_jobs.postgres.json"), "check", "--schema")
+    check(doc.get("partial_after", 0) >= 1, repr(doc))
 
 
 def case_postgres_seed002():
@@ -1264,7 +1301,25 @@ def case_postgres_seed003():
             check("idx_jobs_" + c in jobs["indexes"], c)
         rows = probe(url, "sql", "SELECT enum_range(NULL::jobstatus)::text")["rows"]
         check(rows == [["{pending,running,completed,failed,cancelled}"]], repr(rows))
-    pg_cycle("cli_seed003", "003_jobs_table.postgres.json", check_up)
+    url = pg_cycle("cli_seed003", "003_jobs_table.postgres.json", check_up)
+    # Changed behind the plan's back (by another plan's raw steps): the readiness probe sees it.
+    work = Work("seed003_drift")
+    by_hand = work.write("by_hand.json", json.dumps({"plan": "by_hand", "versions": [{"id": 1, "name": "by hand", "steps": [
+        {"op": "sql", "up": "DROP INDEX idx_jobs_status"},
+        {"op": "sql", "up": "ALTER TYPE jobstatus RENAME VALUE 'cancelled' TO 'canceled'"},
+        {"op": "sql", "up": "ALTER TABLE jobs ALTER COLUMN error_message TYPE varchar(200)"}]}]}))
+    expect(mig(url, by_hand, "up"), 0)
+    check(probe(url, "sql", "SELECT to_regclass('idx_jobs_status') IS NULL")["rows"] == [["t"]], "index dropped")
+    p = plan_path("003_jobs_table.postgres.json")
+    expect(mig(url, p, "check"), 0, "up to date")
+    expect(mig(url, p, "check", "--schema"), 8, "missing index jobs.idx_jobs_status (version 2)",
+           "different enum jobstatus: values is pending, running, completed, failed, canceled",
+           "different column jobs.error_message: type is character varying(200), the plan says text (version 2)")
+    doc = mig_json(url, p, "check", "--schema", code=8)
+    check({(d["kind"], d["object"], d["version"]) for d in doc["drift"]} ==
+          {("missing", "jobs.idx_jobs_status", 2), ("different", "jobstatus", 2),
+           ("different", "jobs.error_message", 2)}, repr(doc))
+    work.cleanup()
 
 
 def case_postgres_exit_codes():
@@ -1319,6 +1374,7 @@ def case_mongo_seed000():
         check(d["tools_failed"] == len(d.get("tool_failure_ids") or []), repr(d))
         check(d["session_ids"] == [] and d["tools_in_progress"] == 0, repr(d))
     expect(mig(url, p, "check"), 0)
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
     expect(mig(url, p, "verify"), 0, "all 3 assertions hold")
     doc = mig_json(url, p, "status")
     check(doc["driver"] == "mongo" and all(v["state"] == "applied" for v in doc["versions"]), repr(doc))
@@ -1336,6 +1392,7 @@ def case_mongo_seed004():
         check(c in t and c + "_id" in t[c]["indexes"], "%s: %r" % (c, t.get(c)))
     check("message_votes_message_id_user_id" in t["message_votes"]["indexes"], repr(t["message_votes"]))
     check(len(t["chat_messages"]["indexes"]) == 9, repr(t["chat_messages"]))
+    expect(mig(url, p, "check", "--schema"), 0, "the schema matches the applied versions")
     expect(mig(url, p, "verify"), 0, "all 4 assertions hold")
     expect(mig(url, p, "down", "0"), 0, "1 version reverted")
     t = probe(url, "tables")["tables"]

@@ -84,7 +84,7 @@ expect -j --lock-timeout 5 st -- status
 expect --allow- -- --allow-amended --allow-out-of-order
 expect --p -- --password-file --pause --plan
 offers - -- -u -p -j -q -v -h -V --url --plan --password-file --json --quiet --verbose --lock-timeout \
-	--batch-size --pause --allow-out-of-order --allow-amended --timestamp --help --version
+	--batch-size --pause --allow-out-of-order --allow-amended --timestamp --schema --help --version
 expect up --j -- --json
 # Option arguments: numbers get nothing, URLs a scheme.
 expect --lock-timeout "" --

@@ -478,6 +478,56 @@ TEST(alloc_sweep)
 	CHECK(fail_sweep(&synthetic, MIGRATE__FAULT_ALLOC, "alloc", 0));
 }
 
+/*
+ * Drift detection on every driver: after up, the synthetic plan's schema
+ * (a raw step included) reports nothing, and a failure at each of its
+ * fault points (an allocation, the catalog read, a statement) is a clean
+ * error with a message, never a crash, a leak or a half-made report.
+ */
+TEST(check_schema_faults)
+{
+	char *url = fresh_seeded(&synthetic, "drift");
+	migrate_schema_report_t *r = NULL;
+	migrate_plan_t *plan;
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	long n, passed = 0;
+	int rc;
+
+	CHECK_OK(run_once(&synthetic, url, 0, &err), &err);
+	CHECK((plan = load_plan(&synthetic, &err)) != NULL);
+	CHECK_OK(migrate_target_open(&t, url, &err), &err);
+	rc = migrate_check_schema(t, plan, &r, &err);
+	if (rc == MIGRATE_EUNSUPPORTED) { /* a driver without schema_read */
+		CHECK_HAS(err.message, "drift detection is not supported");
+		CHECK(r == NULL);
+	} else {
+		CHECK_OK(rc, &err);
+		CHECK_INT(migrate_schema_report_count(r), 0);
+		CHECK(migrate_schema_report_partial(r) > 0); /* the raw audit step */
+		migrate_schema_report_destroy(r);
+		for (n = 1; passed >= n - 1; n++) {
+			r = NULL;
+			memset(&err, 0, sizeof err);
+			migrate__fault_arm(MIGRATE__FAULT_ALL & ~MIGRATE__FAULT_JOURNAL, n, MIGRATE__FAULT_FAIL);
+			rc = migrate_check_schema(t, plan, &r, &err);
+			passed = migrate__fault_passed();
+			migrate__fault_arm(0, 0, MIGRATE__FAULT_FAIL);
+			CHECK(passed >= 0);
+			if (passed < n) {
+				CHECK_OK(rc, &err); /* never faulted */
+				CHECK_INT(migrate_schema_report_count(r), 0);
+			} else {
+				CHECK(rc != 0 && r == NULL && err.message[0] != '\0');
+			}
+			migrate_schema_report_destroy(r);
+		}
+	}
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	free(url);
+}
+
 /* A seed plan from its seed's data (see conf_seed): the fail or the kill sweep over the store's points. */
 int conf_seed_sweep(const conf_seed *seed, int kill)
 {

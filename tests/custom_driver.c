@@ -1832,6 +1832,8 @@ static const migrate_driver_t jd_driver = {
 	NULL, /* begin */
 	NULL, /* commit */
 	NULL, /* rollback */
+	NULL, /* schema_read: no drift detection */
+	NULL, /* schema_type */
 };
 
 const migrate_driver_t *jsondir_driver(void)

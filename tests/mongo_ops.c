@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drift.h"
 #include "harness.h"
 #include "mongo_util.h"
 
@@ -944,6 +945,48 @@ TEST(rewrite_refuses_a_changed_collection)
 	set_write_path(-1);
 	has(c, "jobs", "{\"len\":1}", 5);
 	CHECK(strstr(mt_collections(c, mt_db()), "_migrate_rw_") == NULL);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
+/* Drift (check --schema): a clean database reports nothing; collections and indexes changed behind the library's back
+ * are found. */
+TEST(check_schema)
+{
+	const char *url = mt_fresh_db("drift");
+	mongoc_client_t *c = mt_client(url);
+	migrate_target_t *t = mt_target(url);
+	migrate_plan_t *p = drift_plan(0);
+	migrate_schema_report_t *r;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_state(r), MIGRATE_CHECK_UP_TO_DATE);
+	migrate_schema_report_destroy(r);
+
+	mt_cmd(c, mt_db(), "{\"drop\":\"extra_t\"}", NULL);
+	mt_cmd(c, mt_db(), "{\"dropIndexes\":\"jobs\",\"index\":\"jobs_status_idx\"}", NULL);
+	mt_cmd(c, mt_db(), "{\"dropIndexes\":\"jobs\",\"index\":\"jobs_name_idx\"}", NULL);
+	mt_cmd(c, mt_db(),
+	       "{\"createIndexes\":\"jobs\",\"indexes\":[{\"key\":{\"name\":-1},\"name\":\"jobs_name_idx\"},"
+	       "{\"key\":{\"n\":1},\"name\":\"rogue_idx\"}]}",
+	       NULL);
+	mt_cmd(c, mt_db(), "{\"create\":\"not_in_plan\"}", NULL);
+	CHECK(!mt_exists(c, mt_db(), "extra_t"));
+	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_,jobs_name_idx,rogue_idx");
+
+	r = drift_report(t, p);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "extra_t", NULL, 2);
+	CHECK_STR(migrate_finding_object_type(drift_find(r, MIGRATE_DRIFT_MISSING, "extra_t", NULL)), "collection");
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "jobs.jobs_status_idx", NULL, 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.jobs_name_idx", "unique", 2);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_EXTRA, "jobs.rogue_idx", NULL, 1);
+	CHECK(!drift_find(r, MIGRATE_DRIFT_EXTRA, "not_in_plan", NULL));
+	CHECK_INT(migrate_schema_report_count(r), 4);
+	migrate_schema_report_destroy(r);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
 	mongoc_client_destroy(c);

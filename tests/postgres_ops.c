@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drift.h"
 #include "harness.h"
 #include "postgres_util.h"
 
@@ -998,4 +999,65 @@ TEST(restore_sets_back_by_key_and_drops_the_kept_table)
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
 	PQfinish(c);
+}
+
+/* Drift (check --schema): a clean database reports nothing; each change made behind the library's back is found. */
+TEST(check_schema)
+{
+	const char *url = pgt_fresh_db("drift");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *p = drift_plan(1);
+	migrate_schema_report_t *r;
+	migrate_error_t err;
+	PGconn *c;
+
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_state(r), MIGRATE_CHECK_UP_TO_DATE);
+	migrate_schema_report_destroy(r);
+
+	c = pgt_connect(url);
+	pgt_exec(c, "DROP TABLE extra_t");
+	pgt_exec(c, "DROP INDEX jobs_status_idx");
+	pgt_exec(c, "ALTER TABLE jobs DROP COLUMN note");
+	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN n TYPE bigint");
+	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN name DROP NOT NULL");
+	pgt_exec(c, "ALTER TABLE jobs ALTER COLUMN status DROP DEFAULT");
+	pgt_exec(c, "ALTER TABLE jobs DROP CONSTRAINT jobs_pkey");
+	pgt_exec(c, "ALTER TABLE jobs ADD COLUMN rogue integer");
+	pgt_exec(c, "ALTER TYPE jobstatus RENAME VALUE 'done' TO 'finished'");
+	pgt_exec(c, "CREATE INDEX rogue_idx ON jobs (n)");
+	pgt_exec(c, "CREATE TABLE not_in_plan (x integer)");
+	CHECK_VALUE(c, "SELECT to_regclass('extra_t') IS NULL", "t");
+	CHECK_VALUE(c, "SELECT to_regclass('jobs_status_idx') IS NULL", "t");
+	CHECK_VALUE(c, "SELECT count(*) FROM pg_index WHERE indrelid = 'jobs'::regclass AND indisprimary", "0");
+	CHECK_VALUE(c, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'jobs'::regclass AND attname = 'note'", "0");
+	CHECK_VALUE(c,
+		    "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'jobs'::regclass "
+		    "AND attname = 'n'",
+		    "bigint");
+	CHECK_VALUE(c,
+		    "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+		    "WHERE enumtypid = 'jobstatus'::regtype",
+		    "pending,running,finished");
+	PQfinish(c);
+
+	r = drift_report(t, p);
+	drift_check_sql(r, "integer", "bigint");
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.name", "nullable", 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs.status", "default", 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns", 1);
+	CHECK_STR(migrate_finding_object_type(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")),
+		  "primary_key");
+	CHECK_STR(migrate_finding_expected(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")), "(id)");
+	CHECK_STR(migrate_finding_actual(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobs", "columns")), "()");
+	CHECK_DRIFT(r, MIGRATE_DRIFT_EXTRA, "jobs.rogue", NULL, 1);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobstatus", "values", 1);
+	CHECK_STR(migrate_finding_actual(drift_find(r, MIGRATE_DRIFT_DIFFERENT, "jobstatus", "values")),
+		  "pending, running, finished");
+	CHECK_INT(migrate_schema_report_count(r), 10);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
 }

@@ -10,6 +10,7 @@
 #include "../examples/collections/plan.h"
 #include "../examples/jobs_table/plan.h"
 #include "../examples/processing_jobs/plan.h"
+#include "drift.h"
 #include "harness.h"
 #include "postgres_util.h"
 
@@ -176,6 +177,30 @@ static const char *const seed003 =
 	"CREATE INDEX idx_jobs_trace_id ON jobs(trace_id);\n"
 	"CREATE INDEX idx_jobs_expires_at ON jobs(expires_at);\n";
 
+/*
+ * Seed 003's readiness probe is the library's drift check: clean after up;
+ * an index dropped and an enum label renamed by hand are each reported
+ * with version 2, which made them.
+ */
+static void seed003_drift(PGconn *c, migrate_target_t *t, migrate_plan_t *plan)
+{
+	migrate_schema_report_t *r = NULL;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_check_schema(t, plan, &r, &err), &err);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	migrate_schema_report_destroy(r);
+	pgt_exec(c, "DROP INDEX idx_jobs_trace_id");
+	pgt_exec(c, "ALTER TYPE jobstatus RENAME VALUE 'cancelled' TO 'canceled'");
+	CHECK_VALUE(c, "SELECT to_regclass('idx_jobs_trace_id') IS NULL", "t");
+	CHECK_OK(migrate_check_schema(t, plan, &r, &err), &err);
+	CHECK_INT(migrate_schema_report_state(r), MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "jobs.idx_jobs_trace_id", NULL, 2);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_DIFFERENT, "jobstatus", "values", 2);
+	CHECK_INT(migrate_schema_report_count(r), 2);
+	migrate_schema_report_destroy(r);
+}
+
 TEST(seed003_jobs_table)
 {
 	char seed_url[600];
@@ -214,6 +239,7 @@ TEST(seed003_jobs_table)
 			CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_type WHERE typname = 'jobstatus'"), 0);
 		}
 	}
+	seed003_drift(c, t, plan);
 	PQfinish(seed);
 	PQfinish(c);
 	migrate_plan_destroy(plan);

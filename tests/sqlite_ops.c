@@ -2,6 +2,7 @@
  * Every op of the step catalog on SQLite, up and down, with the schema and
  * the data checked by plain SQLite queries.
  */
+#include "drift.h"
 #include "sqlite_util.h"
 
 static migrate_error_t err;
@@ -852,4 +853,70 @@ TEST(keep_refused)
 	migrate_plan_destroy(q);
 	migrate_target_close(t);
 	sqlite3_close(db);
+}
+
+/* Drift (check --schema): a clean database reports nothing; each change made behind the library's back is found. */
+TEST(check_schema)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = drift_plan(1);
+	migrate_schema_report_t *r;
+	sqlite3 *db;
+
+	up(t, p, 0);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_state(r), MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(migrate_schema_report_partial(r), 0);
+	migrate_schema_report_destroy(r);
+
+	db = tu_open(path);
+	tu_exec(db, "DROP TABLE extra_t; DROP INDEX jobs_status_idx; ALTER TABLE jobs DROP COLUMN note;"
+		    "ALTER TABLE jobs DROP COLUMN n; ALTER TABLE jobs ADD COLUMN n TEXT;"
+		    "CREATE INDEX rogue_idx ON jobs (n); ALTER TABLE jobs ADD COLUMN rogue INTEGER;"
+		    "CREATE TABLE not_in_plan (x INTEGER)");
+	CHECK(!tu_has_table(db, "extra_t"));
+	CHECK(!tu_has_index(db, "jobs_status_idx"));
+	CHECK(!tu_has_column(db, "jobs", "note"));
+	CHECK_STR(tu_text(db, "SELECT type FROM pragma_table_info('jobs') WHERE name = 'n'"), "TEXT");
+	sqlite3_close(db);
+
+	r = drift_report(t, p);
+	drift_check_sql(r, "INTEGER", "TEXT");
+	CHECK_DRIFT(r, MIGRATE_DRIFT_EXTRA, "jobs.rogue", NULL, 1);
+	CHECK_INT(migrate_schema_report_count(r), 6);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+/* A raw step makes the comparison partial: the tables it could have changed are checked for what is missing only. */
+TEST(check_schema_raw_step)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = drift_plan(0);
+	migrate_version_t *v;
+	migrate_schema_report_t *r;
+	sqlite3 *db;
+
+	v = tu_version(p, 3, "raw", "{\"op\":\"sql\",\"up\":\"ALTER TABLE jobs ADD COLUMN raw_col TEXT\"}", NULL);
+	(void)v;
+	up(t, p, 0);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_partial(r), 3);
+	migrate_schema_report_destroy(r);
+
+	db = tu_open(path);
+	tu_exec(db, "DROP INDEX jobs_name_idx");
+	CHECK(!tu_has_index(db, "jobs_name_idx"));
+	sqlite3_close(db);
+	r = drift_report(t, p);
+	CHECK_DRIFT(r, MIGRATE_DRIFT_MISSING, "jobs.jobs_name_idx", NULL, 2);
+	CHECK_INT(migrate_schema_report_count(r), 1);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
 }

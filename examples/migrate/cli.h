@@ -23,6 +23,7 @@
 #define EXIT_CHECKSUM 5
 #define EXIT_LOCK_TIMEOUT 6
 #define EXIT_NO_DATABASE 7
+#define EXIT_DRIFT 8
 #define EXIT_CANCELED 130
 
 #define CLI_URL_SHOWN_MAX 1024
@@ -43,6 +44,8 @@ typedef struct cli {
 	int readonly; /* the command writes nothing: a missing SQLite file is an error, not created */
 	/* new --timestamp: a YYYYMMDDHHMMSS id */
 	int timestamp_ids;
+	/* check --schema: compare the schema with the plan's applied versions too */
+	int schema;
 	migrate_run_options_t opts;
 
 	/* What the command works on. */

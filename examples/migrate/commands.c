@@ -377,6 +377,81 @@ int cmd_redo(cli_t *c)
 
 /* ---- check and verify -------------------------------------------------- */
 
+/* One finding as a line of text: "missing column jobs.note (version 2)". */
+static void print_finding(const migrate_finding_t *f)
+{
+	const char *property = migrate_finding_property(f);
+
+	printf("  %s %s %s", migrate_drift_kind_name(migrate_finding_kind(f)), migrate_finding_object_type(f),
+	       migrate_finding_object(f));
+	if (property)
+		printf(": %s is %s, the plan says %s", property, migrate_finding_actual(f),
+		       migrate_finding_expected(f));
+	printf(" (version %llu)\n", (unsigned long long)migrate_finding_version(f));
+}
+
+static void json_finding(bson_t *arr, uint32_t i, const migrate_finding_t *f)
+{
+	char key[16];
+	const char *k;
+	bson_t d;
+
+	bson_uint32_to_string(i, &k, key, sizeof key);
+	BSON_APPEND_DOCUMENT_BEGIN(arr, k, &d);
+	BSON_APPEND_UTF8(&d, "kind", migrate_drift_kind_name(migrate_finding_kind(f)));
+	BSON_APPEND_UTF8(&d, "object_type", migrate_finding_object_type(f));
+	BSON_APPEND_UTF8(&d, "object", migrate_finding_object(f));
+	BSON_APPEND_INT64(&d, "version", (int64_t)migrate_finding_version(f));
+	if (migrate_finding_property(f)) {
+		BSON_APPEND_UTF8(&d, "property", migrate_finding_property(f));
+		BSON_APPEND_UTF8(&d, "expected", migrate_finding_expected(f));
+		BSON_APPEND_UTF8(&d, "actual", migrate_finding_actual(f));
+	}
+	bson_append_document_end(arr, &d);
+}
+
+/* check --schema: the history's answer and the drift report, from one call. */
+static int check_schema(cli_t *c, migrate_check_state_t *state, migrate_schema_report_t **report)
+{
+	migrate_error_t err = {0};
+	int rc;
+
+	if ((rc = migrate_check_schema(c->target, c->plan, report, &err)))
+		return cli_fail(c, rc, &err);
+	*state = (migrate_check_state_t)migrate_schema_report_state(*report);
+	return 0;
+}
+
+static void report_drift(cli_t *c, const migrate_schema_report_t *r)
+{
+	size_t i, n = migrate_schema_report_count(r);
+	uint64_t partial = migrate_schema_report_partial(r);
+	bson_t arr;
+
+	if (c->json) {
+		BSON_APPEND_ARRAY_BEGIN(c->doc, "drift", &arr);
+		for (i = 0; i < n; i++)
+			json_finding(&arr, (uint32_t)i, migrate_schema_report_finding(r, i));
+		bson_append_array_end(c->doc, &arr);
+		if (partial)
+			BSON_APPEND_INT64(c->doc, "partial_after", (int64_t)partial);
+		return;
+	}
+	if (c->quiet)
+		return;
+	if (n == 0)
+		printf("plan \"%s\": the schema matches the applied versions\n", plan_name(c));
+	else
+		printf("plan \"%s\": the schema drifted from the applied versions (%zu finding%s):\n", plan_name(c), n,
+		       n == 1 ? "" : "s");
+	for (i = 0; i < n; i++)
+		print_finding(migrate_schema_report_finding(r, i));
+	if (partial)
+		printf("  (raw steps up to version %llu: what they could have changed is checked for being missing "
+		       "only)\n",
+		       (unsigned long long)partial);
+}
+
 int cmd_check(cli_t *c)
 {
 	static const struct {
@@ -392,23 +467,35 @@ int cmd_check(cli_t *c)
 		 EXIT_CHECKSUM},
 	};
 	migrate_error_t err = {0};
+	migrate_schema_report_t *report = NULL;
 	migrate_check_state_t state;
-	int rc;
+	int rc, code;
 
-	if ((rc = migrate_check(c->target, c->plan, &state, &err)))
+	if (c->schema) {
+		if ((rc = check_schema(c, &state, &report)))
+			return rc;
+	} else if ((rc = migrate_check(c->target, c->plan, &state, &err))) {
 		return cli_fail(c, rc, &err);
+	}
 	if ((unsigned)state > MIGRATE_CHECK_MISMATCH) {
+		migrate_schema_report_destroy(report);
 		cli_set_error(&err, MIGRATE_DOMAIN_RUN, MIGRATE_EINTERNAL, "check returned an unknown state");
 		return cli_fail(c, MIGRATE_EINTERNAL, &err);
 	}
+	code = answers[state].exit_code;
+	/* The history's answer comes first: drift is the next question once the versions are up to date. */
+	if (code == EXIT_UP_TO_DATE && migrate_schema_report_count(report))
+		code = EXIT_DRIFT;
 	if (c->json) {
 		json_target(c);
 		BSON_APPEND_UTF8(c->doc, "state", answers[state].name);
-		return cli_json_end(c, answers[state].exit_code);
-	}
-	if (!c->quiet)
+	} else if (!c->quiet) {
 		printf("plan \"%s\": %s\n", plan_name(c), answers[state].text);
-	return answers[state].exit_code;
+	}
+	if (report)
+		report_drift(c, report);
+	migrate_schema_report_destroy(report);
+	return c->json ? cli_json_end(c, code) : code;
 }
 
 int cmd_verify(cli_t *c)

@@ -30,7 +30,8 @@ static const char general_help[] =
 	"  down VERSION      revert applied versions newer than VERSION (0: all of them)\n"
 	"  rollback [N]      revert the last N applied versions (default 1)\n"
 	"  redo              revert the last applied version and apply it again\n"
-	"  check             exit code for readiness probes: 0 up to date, 3 pending, 4 failed, 5 edited\n"
+	"  check             exit code for readiness probes: 0 up to date, 3 pending, 4 failed, 5 edited;\n"
+	"                    with --schema also 8 when the schema drifted from the plan\n"
 	"  verify            run the assert steps of the applied versions again; writes nothing\n"
 	"  baseline VERSION  mark versions up to VERSION applied without running them\n"
 	"  repair            realign the recorded checksums and names with the plan\n"
@@ -54,6 +55,7 @@ static const char general_help[] =
 	"      --allow-out-of-order  apply pending versions older than an applied one\n"
 	"      --allow-amended     run even though applied versions were edited\n"
 	"      --timestamp         new: a YYYYMMDDHHMMSS id instead of the next number\n"
+	"      --schema            check: also compare the schema with what the applied versions made\n"
 	"  -h, --help              help (of the command when one is given)\n"
 	"  -V, --version           the versions of this tool and of libmigrate\n"
 	"\n"
@@ -66,6 +68,7 @@ static const char general_help[] =
 	"  5    an applied version was edited (checksum mismatch)\n"
 	"  6    the plan's lock was not acquired within --lock-timeout\n"
 	"  7    status, check, verify: the SQLite database file does not exist\n"
+	"  8    check --schema: the schema drifted from the plan (missing, extra or different objects)\n"
 	"  130  canceled by Ctrl-C (SIGINT) or SIGTERM; the next `up` resumes where it stopped\n"
 	"\n"
 	"Passwords in URLs are never printed. Manual: man migrate, " MIGRATE_DOCDIR "/cli.md\n";
@@ -140,13 +143,20 @@ static const struct command {
 	 "exit codes: 0 done, 1 failure, 2 usage, 5 an applied version was edited,\n"
 	 "6 lock timeout, 130 canceled.\n"},
 	{"check", cmd_check, 2, 0, 0,
-	 "usage: migrate [OPTIONS] check\n"
+	 "usage: migrate [OPTIONS] check [--schema]\n"
 	 "\n"
 	 "For start-up and readiness probes: reads the history once, takes no lock,\n"
 	 "writes nothing, and answers with its exit code (the worst state that holds).\n"
 	 "\n"
+	 "With --schema it also reads the catalog once and compares the tables,\n"
+	 "columns, indexes and enums (collections and indexes on MongoDB) that the\n"
+	 "applied versions made with the database, listing every object missing,\n"
+	 "extra (in a table of the plan) or different, with the version that made it.\n"
+	 "Tables the plan never made are not drift.\n"
+	 "\n"
 	 "exit codes: 0 up to date, 3 pending, 4 a version failed or was left half\n"
-	 "applied, 5 an applied version was edited, 1 failure (database unreachable,\n"
+	 "applied, 5 an applied version was edited, 8 (--schema, when the versions\n"
+	 "are up to date) the schema drifted, 1 failure (database unreachable,\n"
 	 "invalid plan), 2 usage, 7 the SQLite database file does not exist (it is\n"
 	 "not created).\n"},
 	{"verify", cmd_verify, 2, 1, 0,
@@ -317,7 +327,8 @@ enum {
 	OPT_OUT_OF_ORDER,
 	OPT_AMENDED,
 	OPT_TIMESTAMP,
-	OPT_PASSWORD_FILE
+	OPT_PASSWORD_FILE,
+	OPT_SCHEMA
 };
 
 static const struct option long_options[] = {
@@ -335,6 +346,7 @@ static const struct option long_options[] = {
 	{"allow-amended", no_argument, NULL, OPT_AMENDED},
 	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
 	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+	{"schema", no_argument, NULL, OPT_SCHEMA},
 	{NULL, 0, NULL, 0},
 };
 
@@ -373,6 +385,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 		case OPT_AMENDED: c->opts.allow_amended = 1; break;
 		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
 		case OPT_PASSWORD_FILE: c->password_file = optarg; break;
+		case OPT_SCHEMA: c->schema = 1; break;
 		case ':': return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256)
@@ -537,6 +550,8 @@ static int run(cli_t *c, int argc, char **argv)
 		return cli_usage_error(c, "unknown command \"%s\"; try `migrate help`", c->command);
 	if (help)
 		return print_help(c, cmd->name);
+	if (c->schema && strcmp(cmd->name, "check") != 0)
+		return cli_usage_error(c, "--schema is an option of check only");
 	if (nargs > 2 || (nargs == 2 && cmd->operand == 0))
 		return cli_usage_error(c, "%s: unexpected argument \"%s\"", cmd->name, argv[optind + nargs - 1]);
 	if (nargs < 2 && cmd->operand == 2)

@@ -57,24 +57,31 @@ static int status(const char *name, migrate_target_t *t, const migrate_plan_t *p
 int example_ready(const example_t *ex, migrate_target_t *t, const migrate_plan_t *plan)
 {
 	static const char *const states[] = {"up to date", "pending", "failed", "checksum mismatch"};
+	migrate_schema_report_t *drift = NULL;
 	migrate_error_t err;
-	migrate_check_state_t state;
-	int rc = migrate_check(t, plan, &state, &err);
+	size_t i, n;
+	int rc = migrate_check_schema(t, plan, &drift, &err), state;
 
 	if (rc) {
 		report(ex->name, "check", rc, &err);
 		return 0;
 	}
-	if (state != MIGRATE_CHECK_UP_TO_DATE) {
+	state = migrate_schema_report_state(drift);
+	n = migrate_schema_report_count(drift);
+	if (state != MIGRATE_CHECK_UP_TO_DATE)
 		printf("%s: not ready: migrations %s\n", ex->name, states[state & 3]);
-		return 0;
+	else if (n)
+		printf("%s: not ready: the schema drifted from the plan\n", ex->name);
+	else
+		printf("%s: ready\n", ex->name);
+	for (i = 0; state == MIGRATE_CHECK_UP_TO_DATE && i < n; i++) {
+		const migrate_finding_t *f = migrate_schema_report_finding(drift, i);
+		printf("  %s %s %s (version %llu)\n", migrate_drift_kind_name(migrate_finding_kind(f)),
+		       migrate_finding_object_type(f), migrate_finding_object(f),
+		       (unsigned long long)migrate_finding_version(f));
 	}
-	if (ex->ready && !ex->ready(migrate_target_native_handle(t))) {
-		printf("%s: not ready: the schema is missing\n", ex->name);
-		return 0;
-	}
-	printf("%s: ready\n", ex->name);
-	return 1;
+	migrate_schema_report_destroy(drift);
+	return state == MIGRATE_CHECK_UP_TO_DATE && n == 0;
 }
 
 static int up(const example_t *ex, migrate_target_t *t, const migrate_plan_t *plan)

@@ -4,7 +4,9 @@
  *   NAME URL              prepare the database if the example needs it, apply the plan
  *   NAME URL --status     list every version with its state
  *   NAME URL --rollback   revert to the example's rollback point
- *   NAME URL --check      readiness probe: exit 0 when ready, 1 when not
+ *   NAME URL --check      readiness probe: exit 0 when ready, 1 when not (the
+ *                         library's check --schema: no version pending and the
+ *                         schema the versions made is all there, unchanged)
  *   NAME URL --render     print the SQL that `up` would send
  *   NAME URL --cycle      up, down, up, with the readiness answer after each
  *
@@ -24,15 +26,13 @@ typedef struct example {
 	int (*plan)(migrate_plan_t **out, migrate_error_t *err);
 	/* Optional: creates what the plan expects to find (sample data); 0 on success. */
 	int (*prepare)(PGconn *c);
-	/* Optional: extra readiness condition beyond "no version pending" (1: ready). */
-	int (*ready)(PGconn *c);
 	/* --rollback reverts the versions above this one. */
 	uint64_t rollback_to;
 } example_t;
 
 int example_main(const example_t *ex, int argc, char **argv);
 
-/* Readiness: the plan is up to date and ex->ready holds. Prints why not. */
+/* Readiness: the plan is up to date and its schema has not drifted (migrate_check_schema). Prints why not. */
 int example_ready(const example_t *ex, migrate_target_t *t, const migrate_plan_t *plan);
 
 #endif

@@ -12,18 +12,9 @@
 #include "../pg_common/cli.h"
 #include "plan.h"
 
-static int ready(PGconn *c)
-{
-	PGresult *r = PQexec(c, "SELECT to_regclass('processing_jobs') IS NOT NULL");
-	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == 't';
-
-	PQclear(r);
-	return ok;
-}
-
 int main(int argc, char **argv)
 {
-	static const example_t ex = {"processing_jobs", processing_jobs_plan, NULL, ready, 1};
+	static const example_t ex = {"processing_jobs", processing_jobs_plan, NULL, 1};
 
 	return example_main(&ex, argc, argv);
 }

@@ -6,7 +6,9 @@ the plan "jobs_table" -- the same plan as the C example in
 examples/jobs_table (so the same checksums: either program can migrate a
 database the other one started), written with the binding's typed
 builders. With the readiness check the seed asks for: not ready while a
-version is pending or the table is missing.
+version is pending or the table is missing -- the library's drift check
+(Target.check_schema), which also sees a dropped index or an enum changed
+by hand.
 
     jobs_table.py URL [--status | --rollback | --check | --render | --cycle]
 
@@ -25,8 +27,6 @@ checkout's build/ directory, or an installed library).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import sys
 from typing import Optional
 
@@ -74,30 +74,18 @@ def on_event(ev: lm.Event) -> None:
         print(f"{NAME}:   {ev.message or ''}", flush=True)
 
 
-def table_exists(target: lm.Target) -> bool:
-    """Asks PostgreSQL itself, on the target's own connection (PGconn *)."""
-    pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
-    pq.PQexec.restype = ctypes.c_void_p
-    pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    pq.PQresultStatus.argtypes = [ctypes.c_void_p]
-    pq.PQgetvalue.restype = ctypes.c_char_p
-    pq.PQgetvalue.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-    pq.PQclear.argtypes = [ctypes.c_void_p]
-    res = pq.PQexec(target.native_handle, b"SELECT to_regclass('jobs') IS NOT NULL")
-    try:
-        return pq.PQresultStatus(res) == 2 and pq.PQgetvalue(res, 0, 0) == b"t"  # PGRES_TUPLES_OK
-    finally:
-        pq.PQclear(res)
-
-
 def ready(target: lm.Target, plan: lm.Plan) -> bool:
-    """The readiness probe: no pending or failed version, and the table is there."""
-    state = target.check(plan)
-    if state != lm.CheckState.UP_TO_DATE:
-        print(f"{NAME}: not ready: migrations {state.name.lower().replace('_', ' ')}")
+    """The readiness probe, the library's drift check (``migrate check
+    --schema``): no pending or failed version, and the enum, the table and
+    its indexes there as the applied versions made them."""
+    report = target.check_schema(plan)
+    if report.state != lm.CheckState.UP_TO_DATE:
+        print(f"{NAME}: not ready: migrations {report.state.name.lower().replace('_', ' ')}")
         return False
-    if not table_exists(target):
-        print(f"{NAME}: not ready: the jobs table is missing")
+    if report.drifted:
+        print(f"{NAME}: not ready: the schema drifted from the plan")
+        for f in report.findings:
+            print(f"  {f.kind_name} {f.object_type} {f.object} (version {f.version})")
         return False
     print(f"{NAME}: ready")
     return True

@@ -25,9 +25,10 @@ extern "C" {
 /**
  * The interface version of this header: the value of migrate_driver_t.version
  * for a driver that fills every field declared here. Version 2 renders into
- * a migrate_buf_t (version 1's migrate_buf_t is no longer accepted).
+ * a migrate_buf_t (version 1's migrate_buf_t is no longer accepted);
+ * version 3 adds schema_read and schema_type (drift detection).
  */
-#define MIGRATE_DRIVER_VERSION 2
+#define MIGRATE_DRIVER_VERSION 3
 
 /* ---- Text buffers, for render_step. ----------------------------------- */
 
@@ -245,12 +246,41 @@ typedef struct migrate_driver {
 	int (*commit)(void *conn, migrate_error_t *err);
 	/** Rolls it back; called after a failure, its error is logged and otherwise ignored. */
 	int (*rollback)(void *conn, migrate_error_t *err);
+
+	/* ---- version 3 ---- */
+
+	/**
+	 * Reads the live catalog of the objects named in `wanted`
+	 * (`{"tables": [names], "enums": [names]}`) in as few round trips as
+	 * the database allows, into `out` (initialised by the engine):
+	 * `{"tables": {NAME: TABLE}, "enums": {NAME: [labels in order]},
+	 * "table_kind": "collection"}`, where a table that does not exist is
+	 * absent, and TABLE is `{"columns": {NAME: {"type": string,
+	 * "nullable": bool, "default": bool}}, "primary_key": [names],
+	 * "indexes": {NAME: {"keys": [{"column": name, "order": "asc" or
+	 * "desc"}], "unique": bool, "where": bool, "constraint": bool,
+	 * "valid": bool}}}` ("valid" optional: false for an index a failed
+	 * online build left unusable).
+	 * Leave out what the database cannot tell ("columns", "primary_key",
+	 * "enums", "table_kind" are optional): it is then not compared. An
+	 * index with "constraint": true backs a primary key or unique column
+	 * and is never reported as extra. Must not change the database.
+	 * NULL: the driver cannot detect drift (MIGRATE_EUNSUPPORTED).
+	 */
+	int (*schema_read)(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
+	/**
+	 * Appends to `out` the type a column document of the plan (docs/steps.md
+	 * "Column") has in the catalog, spelled as schema_read reports it.
+	 * Appending nothing means the type is not compared. NULL: types are not
+	 * compared.
+	 */
+	void (*schema_type)(void *conn, const bson_t *column, migrate_buf_t *out);
 } migrate_driver_t;
 
 /** A static initialiser for a migrate_driver_t of this header's version: every other field NULL. */
 /* clang-format off */
 #define MIGRATE_DRIVER_INIT {MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 /* clang-format on */
 
 /**

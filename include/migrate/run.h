@@ -278,6 +278,169 @@ typedef enum migrate_check_state {
 MIGRATE_EXPORT(int) migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
 				  migrate_error_t *err);
 
+/** Kinds of a drift finding (migrate_finding_kind()). Append only. */
+typedef enum migrate_drift_kind {
+	MIGRATE_DRIFT_MISSING = 1,  /**< the applied versions made it, the database lacks it */
+	MIGRATE_DRIFT_EXTRA = 2,    /**< in a table of the plan, but made by none of its versions */
+	MIGRATE_DRIFT_DIFFERENT = 3 /**< there, but one property differs (migrate_finding_property()) */
+} migrate_drift_kind_t;
+
+/** A drift report, made by migrate_check_schema(). Opaque. */
+typedef struct migrate_schema_report migrate_schema_report_t;
+
+/** One finding of a drift report. Opaque, borrowed from its report. */
+typedef struct migrate_finding migrate_finding_t;
+
+/**
+ * Drift detection: compares the schema the applied versions of the plan
+ * leave behind with the live catalog, for readiness probes and audits.
+ *
+ * The expected schema is replayed from the typed steps of every applied
+ * version in id order (and the journaled steps of a version left applying
+ * or failed): tables (collections), columns with their type as the driver
+ * lowers it, nullability, whether they have a default, primary keys,
+ * indexes (keys, order, uniqueness, whether partial) and enums (labels in
+ * order). What a driver cannot express is not compared (see
+ * docs/operations.md "Drift"). Raw steps (sql, command, custom) are opaque:
+ * the tables and enums that exist when one runs are only checked for what
+ * is missing from then on, and migrate_schema_report_partial() says so.
+ * Tables the plan never made are not drift.
+ *
+ * Reads the history once and the catalog once (on MongoDB, listCollections
+ * and one listIndexes per collection of the plan); takes no lock, writes
+ * nothing, and does not validate the plan against the driver.
+ *
+ * @param target the target.
+ * @param plan the plan; only read. It need not outlive the report.
+ * @param[out] out receives the report, owned by the caller: free it with
+ *        migrate_schema_report_destroy(). NULL on failure.
+ * @param[out] err optional error details.
+ * @return 0 (with or without findings), MIGRATE_EINVAL (a NULL argument),
+ *         MIGRATE_EUNSUPPORTED (the target's driver cannot read its
+ *         catalog), MIGRATE_EDB, MIGRATE_ECONNECT or MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_check_schema(migrate_target_t *target, const migrate_plan_t *plan,
+					 migrate_schema_report_t **out, migrate_error_t *err);
+
+/**
+ * What migrate_check() answers, from the same read of the history.
+ *
+ * @param report the report.
+ * @return a #migrate_check_state_t; MIGRATE_CHECK_UP_TO_DATE when `report`
+ *         is NULL.
+ */
+MIGRATE_EXPORT(int) migrate_schema_report_state(const migrate_schema_report_t *report);
+
+/**
+ * Whether a raw step (sql, command, custom) of an applied version made the
+ * comparison partial: objects that existed when it ran are only checked
+ * for being missing.
+ *
+ * @param report the report.
+ * @return the id of the last applied version with a raw step, 0 when none
+ *         (or `report` is NULL).
+ */
+MIGRATE_EXPORT(uint64_t) migrate_schema_report_partial(const migrate_schema_report_t *report);
+
+/**
+ * The number of findings; 0 means the database matches the plan.
+ *
+ * @param report the report.
+ * @return the count; 0 when `report` is NULL.
+ */
+MIGRATE_EXPORT(size_t) migrate_schema_report_count(const migrate_schema_report_t *report);
+
+/**
+ * Iterates over the findings, ordered by version, then as the versions made
+ * the objects.
+ *
+ * @param report the report.
+ * @param i 0 to migrate_schema_report_count() - 1.
+ * @return the finding, borrowed from the report (valid until
+ *         migrate_schema_report_destroy()); NULL when out of range.
+ */
+MIGRATE_EXPORT(const migrate_finding_t *) migrate_schema_report_finding(const migrate_schema_report_t *report,
+									size_t i);
+
+/**
+ * Frees a drift report and its findings.
+ *
+ * @param report the report; NULL is a no-op.
+ */
+MIGRATE_EXPORT(void) migrate_schema_report_destroy(migrate_schema_report_t *report);
+
+/**
+ * The finding's kind.
+ *
+ * @param finding the finding.
+ * @return a #migrate_drift_kind_t; 0 when `finding` is NULL.
+ */
+MIGRATE_EXPORT(int) migrate_finding_kind(const migrate_finding_t *finding);
+
+/**
+ * The name of a finding kind.
+ *
+ * @param kind a #migrate_drift_kind_t.
+ * @return "missing", "extra", "different", or "unknown"; a static string.
+ */
+MIGRATE_EXPORT(const char *) migrate_drift_kind_name(int kind);
+
+/**
+ * What sort of object the finding is about.
+ *
+ * @param finding the finding.
+ * @return "table", "collection" (MongoDB), "column", "index",
+ *         "primary_key" or "enum", borrowed; NULL when `finding` is NULL.
+ */
+MIGRATE_EXPORT(const char *) migrate_finding_object_type(const migrate_finding_t *finding);
+
+/**
+ * The object: "jobs" (a table, a collection, a primary key), "jobs.status"
+ * (a column), "jobs.idx_jobs_status" (an index, after its table),
+ * "jobstatus" (an enum).
+ *
+ * @param finding the finding.
+ * @return the name, borrowed from the report; NULL when `finding` is NULL.
+ */
+MIGRATE_EXPORT(const char *) migrate_finding_object(const migrate_finding_t *finding);
+
+/**
+ * The version that made the object as the plan expects it (for an extra
+ * object: the version that made its table).
+ *
+ * @param finding the finding.
+ * @return the version id; 0 when `finding` is NULL.
+ */
+MIGRATE_EXPORT(uint64_t) migrate_finding_version(const migrate_finding_t *finding);
+
+/**
+ * The property that differs: "type", "nullable", "default", "keys",
+ * "unique", "where", "valid" (an index), "columns" (a primary key) or
+ * "values" (an enum).
+ *
+ * @param finding the finding.
+ * @return the property, borrowed; NULL for a missing or extra object.
+ */
+MIGRATE_EXPORT(const char *) migrate_finding_property(const migrate_finding_t *finding);
+
+/**
+ * The property as the plan expects it ("integer", "not null",
+ * "(status, created_at desc)", "pending, running" ...).
+ *
+ * @param finding the finding.
+ * @return borrowed from the report; NULL for a missing or extra object.
+ */
+MIGRATE_EXPORT(const char *) migrate_finding_expected(const migrate_finding_t *finding);
+
+/**
+ * The property as the database has it, in the same form as
+ * migrate_finding_expected().
+ *
+ * @param finding the finding.
+ * @return borrowed from the report; NULL for a missing or extra object.
+ */
+MIGRATE_EXPORT(const char *) migrate_finding_actual(const migrate_finding_t *finding);
+
 /**
  * Dry run: the exact statements or commands up to `target_version` would
  * send for each pending version, backfills as their per-batch statement.

@@ -204,6 +204,8 @@ const migrate_driver_t migrate__mongo_driver = {
 	.begin = NULL,
 	.commit = NULL,
 	.rollback = NULL,
+	.schema_read = migrate__mongo_schema_read,
+	.schema_type = NULL, /* collections have no column types */
 };
 
 /* migrate_target_open_mongo(), reached through the module table. */

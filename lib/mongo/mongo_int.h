@@ -177,4 +177,7 @@ int migrate__mongo_lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t
 int migrate__mongo_lock_check(mongo_conn_t *c, migrate_error_t *err);
 void migrate__mongo_lock_stop(mongo_conn_t *c);
 
+/* ---- schema.c: drift detection ---- */
+int migrate__mongo_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
+
 #endif

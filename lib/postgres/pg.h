@@ -161,4 +161,8 @@ int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, m
 int migrate__pg_lock_try(void *conn, const char *plan, migrate_error_t *err);
 int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err);
 
+/* ---- schema.c: drift detection ---- */
+int migrate__pg_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
+void migrate__pg_schema_type(void *conn, const bson_t *column, migrate_buf_t *out);
+
 #endif

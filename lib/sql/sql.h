@@ -232,4 +232,17 @@ const char *migrate__sql_on_delete(const char *action);
  */
 const char *migrate__sql_doc_ident(const bson_t *doc, const char *key, migrate_error_t *err);
 
+/*
+ * Drift detection (schema.c). Appends the catalog's spelling of a plan
+ * column's type: `names` per portable type, `enum_type` for enum:<name>
+ * (NULL: "enum:<name>" itself), the raw {"sql": ...} type as written when
+ * `raw_types`, else nothing (not compared).
+ */
+void migrate__sql_schema_type(const char *const *names, const char *enum_type, bool raw_types, const bson_t *column,
+			      migrate_buf_t *out);
+/* Appends the fields of the catalog query's JSON answer to `out`. */
+int migrate__sql_schema_parse(const char *json, bson_t *out, migrate_error_t *err);
+/* The `wanted` document as JSON, the catalog query's parameter (caller frees). */
+char *migrate__sql_schema_wanted(const bson_t *wanted);
+
 #endif

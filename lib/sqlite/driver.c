@@ -375,6 +375,8 @@ const migrate_driver_t migrate__sqlite_driver = {
 	sq_begin,
 	sq_commit,
 	sq_rollback,
+	migrate__sq_schema_read,
+	migrate__sq_schema_type,
 };
 
 int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err)

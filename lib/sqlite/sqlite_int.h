@@ -73,6 +73,10 @@ int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err
  */
 int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err);
 
+/* ---- drift detection (schema.c) ---- */
+int migrate__sq_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
+void migrate__sq_schema_type(void *conn, const bson_t *column, migrate_buf_t *out);
+
 /* ---- transactions (driver.c) ---- */
 int migrate__sq_begin_batch(sq_conn_t *c, migrate_error_t *err);
 int migrate__sq_commit_batch(sq_conn_t *c, migrate_error_t *err);

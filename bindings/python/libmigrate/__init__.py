@@ -55,7 +55,19 @@ from .errors import (
     error_class,
 )
 from .plan import INDEX_ONLINE, INDEX_UNIQUE, Column, CustomFn, IndexKey, Plan, Step, Version
-from .target import CheckState, Direction, Event, EventFn, EventType, State, StatusEntry, Target
+from .target import (
+    CheckState,
+    Direction,
+    DriftKind,
+    Event,
+    EventFn,
+    EventType,
+    Finding,
+    SchemaReport,
+    State,
+    StatusEntry,
+    Target,
+)
 
 __version__ = "0.1.0"
 
@@ -78,6 +90,9 @@ __all__ = [
     "State",
     "CheckState",
     "StatusEntry",
+    "DriftKind",
+    "Finding",
+    "SchemaReport",
     # library
     "load_library",
     "library_path",

@@ -238,6 +238,20 @@ _PROTOTYPES = {
     "migrate_status_entry": (POINTER(StatusEntryStruct), [c_void_p, c_size_t]),
     "migrate_status_destroy": (None, [c_void_p]),
     "migrate_state_name": (c_char_p, [c_int]),
+    "migrate_check_schema": (c_int, [c_void_p, c_void_p, _PP, _ERR]),
+    "migrate_schema_report_state": (c_int, [c_void_p]),
+    "migrate_schema_report_partial": (c_uint64, [c_void_p]),
+    "migrate_schema_report_count": (c_size_t, [c_void_p]),
+    "migrate_schema_report_finding": (c_void_p, [c_void_p, c_size_t]),
+    "migrate_schema_report_destroy": (None, [c_void_p]),
+    "migrate_finding_kind": (c_int, [c_void_p]),
+    "migrate_drift_kind_name": (c_char_p, [c_int]),
+    "migrate_finding_object_type": (c_char_p, [c_void_p]),
+    "migrate_finding_object": (c_char_p, [c_void_p]),
+    "migrate_finding_version": (c_uint64, [c_void_p]),
+    "migrate_finding_property": (c_char_p, [c_void_p]),
+    "migrate_finding_expected": (c_char_p, [c_void_p]),
+    "migrate_finding_actual": (c_char_p, [c_void_p]),
 }
 
 # Present only when the library was built with the driver.

@@ -29,6 +29,9 @@ __all__ = [
     "State",
     "CheckState",
     "StatusEntry",
+    "DriftKind",
+    "Finding",
+    "SchemaReport",
     "EventFn",
 ]
 
@@ -71,6 +74,47 @@ class CheckState(enum.IntEnum):
     PENDING = 1
     FAILED = 2
     MISMATCH = 3
+
+
+class DriftKind(enum.IntEnum):
+    """migrate_drift_kind_t: what a :class:`Finding` says of its object."""
+
+    MISSING = 1
+    EXTRA = 2
+    DIFFERENT = 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference between the schema the applied versions made and the
+    database (a copy: safe to keep)."""
+
+    kind: DriftKind
+    object_type: str
+    object: str
+    version: int
+    property: Optional[str]
+    expected: Optional[str]
+    actual: Optional[str]
+
+    @property
+    def kind_name(self) -> str:
+        """"missing", "extra" or "different"."""
+        return text(_lib.lib().migrate_drift_kind_name(int(self.kind))) or str(self.kind)
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """The answer of :meth:`Target.check_schema`."""
+
+    state: CheckState
+    partial_after: int
+    findings: List[Finding]
+
+    @property
+    def drifted(self) -> bool:
+        """True when any object is missing, extra or different."""
+        return bool(self.findings)
 
 
 @dataclass(frozen=True)
@@ -481,6 +525,37 @@ class Target:
         state = ctypes.c_int(-1)
         self._run(plan, "migrate_check", ctypes.byref(state))
         return _enum_or_int(CheckState, state.value)  # type: ignore[return-value]
+
+    def check_schema(self, plan: Plan) -> SchemaReport:
+        """Drift detection: compares the schema the applied versions of
+        ``plan`` leave behind with the live catalog (docs/operations.md
+        "Drift"). Reads the history and the catalog once each; takes no lock
+        and writes nothing. The report also carries :meth:`check`'s state."""
+        out = ctypes.c_void_p()
+        self._run(plan, "migrate_check_schema", ctypes.byref(out))
+        lib = _lib.lib()
+        try:
+            findings = []
+            for i in range(lib.migrate_schema_report_count(out.value)):
+                f = lib.migrate_schema_report_finding(out.value, i)
+                findings.append(
+                    Finding(
+                        kind=_enum_or_int(DriftKind, lib.migrate_finding_kind(f)),  # type: ignore[arg-type]
+                        object_type=text(lib.migrate_finding_object_type(f)) or "",
+                        object=text(lib.migrate_finding_object(f)) or "",
+                        version=int(lib.migrate_finding_version(f)),
+                        property=text(lib.migrate_finding_property(f)),
+                        expected=text(lib.migrate_finding_expected(f)),
+                        actual=text(lib.migrate_finding_actual(f)),
+                    )
+                )
+            return SchemaReport(
+                state=_enum_or_int(CheckState, lib.migrate_schema_report_state(out.value)),  # type: ignore[arg-type]
+                partial_after=int(lib.migrate_schema_report_partial(out.value)),
+                findings=findings,
+            )
+        finally:
+            lib.migrate_schema_report_destroy(out.value)
 
     def render(self, plan: Plan, target_version: int = 0) -> str:
         """Dry run: the statements or commands ``up`` would send."""

@@ -44,6 +44,7 @@ def cycle(i: int) -> None:
         with lm.Target.open("sqlite::memory:") as t:
             t.up(plan, on_event=events.append)
             assert t.check(plan) == lm.CheckState.UP_TO_DATE
+            assert not t.check_schema(plan).drifted
             t.status(plan)
             t.down(plan)
         plan.destroy()

@@ -245,3 +245,24 @@ def test_drop_column_keep_adds_back_and_restores(sqlite_db: SqliteDB) -> None:
     assert sqlite_db.query("SELECT id, note FROM jobs ORDER BY id") == [(1, "a"), (2, None), (3, "c")]
     assert sqlite_db.query("SELECT dflt_value FROM pragma_table_info('jobs') WHERE name = 'note'") == [("'none'",)]
     assert not sqlite_db.exists("jobs_note_kept")
+
+
+def test_check_schema_reports_drift(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("drift")
+    v = plan.add_version(1, "jobs")
+    v.create_table("jobs", [lm.Column("id", "integer", nullable=False), lm.Column("n", "integer")], primary_key=["id"])
+    v.create_index("jobs", "jobs_n", ["n"])
+    plan.add_version(2, "more").add_column("jobs", lm.Column("note", "text"))
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        clean = t.check_schema(plan)
+        assert clean.state == lm.CheckState.UP_TO_DATE
+        assert not clean.drifted and clean.partial_after == 0
+
+        sqlite_db.execute("DROP INDEX jobs_n; ALTER TABLE jobs DROP COLUMN note")
+        assert sqlite_db.value("SELECT count(*) FROM sqlite_master WHERE name = 'jobs_n'") == 0
+        assert sqlite_db.value("SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'note'") == 0
+        report = t.check_schema(plan)
+        found = {(f.kind_name, f.object_type, f.object, f.version) for f in report.findings}
+        assert found == {("missing", "index", "jobs.jobs_n", 1), ("missing", "column", "jobs.note", 2)}
+        assert all(f.kind == lm.DriftKind.MISSING and f.property is None for f in report.findings)
