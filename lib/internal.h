@@ -152,10 +152,19 @@ int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void 
 			 migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- batch.c: the size of a batched step's next batch, for every driver ---- */
+/* What the sizer remembers of a step's last batches; zero it before the first. */
+#define MIGRATE__SIZER_WINDOW 4
+typedef struct migrate__sizer {
+	double per_row[MIGRATE__SIZER_WINDOW]; /* ms per row of the last batches, a ring */
+	unsigned n;                            /* batches recorded */
+} migrate__sizer;
+
 /* From the last batch's `size` and the time it held its locks (`took_ms`):
- * about 70% of `budget_ms` (0: 200), growing or shrinking at most 4x, in
+ * about 70% of `budget_ms` (0: 200) at the slowest cost per row of the
+ * last MIGRATE__SIZER_WINDOW batches, growing or shrinking at most 4x, in
  * [min, max]. */
-int64_t migrate__batch_next(int64_t size, double took_ms, uint32_t budget_ms, int64_t min, int64_t max);
+int64_t migrate__batch_next(migrate__sizer *s, int64_t size, double took_ms, uint32_t budget_ms, int64_t min,
+			    int64_t max);
 
 /* ---- idmap.c: id -> array position, in constant time ---- */
 typedef struct migrate__idmap_slot {
