@@ -6,6 +6,7 @@
 #define MIGRATE_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "migrate/driver.h"
@@ -30,6 +31,13 @@ struct migrate_version {
 	size_t nsteps, capsteps;
 	migrate_plan_t *plan;
 	bson_t *down; /* explicit down of the whole version, or NULL */
+	/* Its checksum once computed (checksum.c), so that a plan checked at
+	 * every start-up of a running program costs no hashing after the first;
+	 * every edit of the version or of its steps forgets it
+	 * (migrate__version_changed). Atomic: a validated plan may be shared
+	 * by threads, each of which may compute it. */
+	char sum[65];
+	atomic_int sum_state; /* 0 none, 1 being stored, 2 stored */
 };
 
 /* ---- heap text buffers (buf.c) ---- */
@@ -412,6 +420,8 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 
 /* ---- checksum.c ---- */
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err);
+/* Forgets the stored checksum of `v` after an edit (NULL: nothing to do). */
+void migrate__version_changed(migrate_version_t *v);
 
 /* ---- built-in drivers and their modules (module.c) ---- */
 /*

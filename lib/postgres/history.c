@@ -116,11 +116,14 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	migrate_buf_t *s = migrate__buf_new(NULL);
 	int rc, i;
 
+	/* In the primary key's order (h.version: a bare "version" would be the
+	 * text column of that name, sorted anew); times as float8, as they are
+	 * written (to_timestamp), not numeric, which costs more per row. */
 	migrate_buf_printf(s,
 			   "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
-			   "(extract(epoch FROM started_at) * 1000)::bigint, "
-			   "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
-			   "lib_version FROM %s WHERE plan = $1 ORDER BY version",
+			   "(date_part('epoch', started_at) * 1000)::bigint, "
+			   "(date_part('epoch', finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
+			   "lib_version FROM %s AS h WHERE plan = $1 ORDER BY h.version",
 			   t->history);
 	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
