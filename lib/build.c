@@ -46,6 +46,7 @@ static int replace_doc(migrate_step_t *s, bson_t *doc, migrate_error_t *err)
 	if (rc == 0) {
 		bson_destroy(&s->doc);
 		bson_copy_to(doc, &s->doc);
+		migrate__version_changed(s->version);
 	}
 	bson_destroy(doc);
 	return rc;

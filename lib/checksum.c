@@ -141,7 +141,13 @@ static void append_step(const migrate_step_t *step, migrate_buf_t *canon)
 	bson_destroy(&plain);
 }
 
-int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err)
+enum {
+	SUM_NONE,
+	SUM_STORING,
+	SUM_STORED
+};
+
+static void compute(const migrate_version_t *v, char out[65])
 {
 	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":["
 								 : "{\"transactional\":false,\"steps\":[");
@@ -166,8 +172,36 @@ int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_
 	migrate_buf_append(canon, "}");
 	migrate__sha256_hex(canon->str, canon->len, out);
 	migrate__buf_free(canon, true);
+}
+
+/*
+ * Computed once and stored in the version: the first thread to finish
+ * stores it, the others only use their own. The version is not const to
+ * its owner; the stored checksum is no part of what the caller sees.
+ */
+int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err)
+{
+	migrate_version_t *owned = (migrate_version_t *)v;
+	int expected = SUM_NONE;
+
 	(void)err;
+	if (atomic_load_explicit(&owned->sum_state, memory_order_acquire) == SUM_STORED) {
+		memcpy(out, v->sum, 65);
+		return 0;
+	}
+	compute(v, out);
+	if (atomic_compare_exchange_strong_explicit(&owned->sum_state, &expected, SUM_STORING, memory_order_acquire,
+						    memory_order_relaxed)) {
+		memcpy(owned->sum, out, 65);
+		atomic_store_explicit(&owned->sum_state, SUM_STORED, memory_order_release);
+	}
 	return 0;
+}
+
+void migrate__version_changed(migrate_version_t *v)
+{
+	if (v)
+		atomic_store_explicit(&v->sum_state, SUM_NONE, memory_order_release);
 }
 
 int migrate_version_checksum(const migrate_version_t *v, char *out, size_t out_size, migrate_error_t *err)

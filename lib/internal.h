@@ -6,6 +6,7 @@
 #define MIGRATE_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "migrate/driver.h"
@@ -30,6 +31,13 @@ struct migrate_version {
 	size_t nsteps, capsteps;
 	migrate_plan_t *plan;
 	bson_t *down; /* explicit down of the whole version, or NULL */
+	/* Its checksum once computed (checksum.c), so that a plan checked at
+	 * every start-up of a running program costs no hashing after the first;
+	 * every edit of the version or of its steps forgets it
+	 * (migrate__version_changed). Atomic: a validated plan may be shared
+	 * by threads, each of which may compute it. */
+	char sum[65];
+	atomic_int sum_state; /* 0 none, 1 being stored, 2 stored */
 };
 
 /* ---- heap text buffers (buf.c) ---- */
@@ -153,10 +161,19 @@ int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void 
 			 migrate_exec_t *exec, migrate_error_t *err);
 
 /* ---- batch.c: the size of a batched step's next batch, for every driver ---- */
+/* What the sizer remembers of a step's last batches; zero it before the first. */
+#define MIGRATE__SIZER_WINDOW 4
+typedef struct migrate__sizer {
+	double per_row[MIGRATE__SIZER_WINDOW]; /* ms per row of the last batches, a ring */
+	unsigned n;                            /* batches recorded */
+} migrate__sizer;
+
 /* From the last batch's `size` and the time it held its locks (`took_ms`):
- * about 70% of `budget_ms` (0: 200), growing or shrinking at most 4x, in
+ * about 70% of `budget_ms` (0: 200) at the slowest cost per row of the
+ * last MIGRATE__SIZER_WINDOW batches, growing or shrinking at most 4x, in
  * [min, max]. */
-int64_t migrate__batch_next(int64_t size, double took_ms, uint32_t budget_ms, int64_t min, int64_t max);
+int64_t migrate__batch_next(migrate__sizer *s, int64_t size, double took_ms, uint32_t budget_ms, int64_t min,
+			    int64_t max);
 
 /* ---- idmap.c: id -> array position, in constant time ---- */
 typedef struct migrate__idmap_slot {
@@ -407,6 +424,8 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 
 /* ---- checksum.c ---- */
 int migrate__version_checksum(const migrate_version_t *v, char out[65], migrate_error_t *err);
+/* Forgets the stored checksum of `v` after an edit (NULL: nothing to do). */
+void migrate__version_changed(migrate_version_t *v);
 
 /* ---- built-in drivers and their modules (module.c) ---- */
 /*

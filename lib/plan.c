@@ -130,6 +130,7 @@ int migrate_version_set_transactional(migrate_version_t *v, int transactional)
 	if (!v)
 		return migrate__err(NULL, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "version is NULL");
 	v->transactional = transactional ? 1 : 0;
+	migrate__version_changed(v);
 	return 0;
 }
 
@@ -157,6 +158,7 @@ int migrate_version_set_down_json(migrate_version_t *v, const char *down_json, m
 		if (v->down)
 			bson_destroy(v->down);
 		v->down = bson_copy(&parsed);
+		migrate__version_changed(v);
 	}
 	bson_destroy(&parsed);
 	return rc;
@@ -177,6 +179,7 @@ int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_er
 	step->version = v;
 	step->index = v->nsteps;
 	v->steps[v->nsteps++] = step;
+	migrate__version_changed(v);
 	return 0;
 }
 

@@ -164,6 +164,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 		return rc;
 	}
 	v->transactional = migrate__doc_bool(doc, "transactional", true);
+	migrate__version_changed(v);
 	migrate__doc_sub(doc, "steps", &steps);
 	if ((rc = load_steps(v, &steps, vpath, err)))
 		return rc;
@@ -183,8 +184,10 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 		rc = migrate__step_validate(&wrapper, vpath, err);
 		bson_destroy(&wrapper);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		v->down = bson_copy(&down);
+		migrate__version_changed(v);
+	}
 	return rc;
 }
 

@@ -381,6 +381,71 @@ TEST(real_edits_change_it)
 	}
 }
 
+/* The checksum of a version of these steps as they stand now, built anew from their JSON. */
+static void sum_anew(migrate_step_t *const *steps, size_t n, int transactional, char out[65])
+{
+	migrate_plan_t *plan = new_plan();
+	migrate_version_t *copy = new_version(plan, 1);
+	migrate_error_t err;
+	size_t i;
+
+	fresh_err(&err);
+	for (i = 0; i < n; i++) {
+		char *json = migrate_step_to_json(steps[i]);
+		CHECK(json != NULL);
+		CHECK_OK(migrate_version_add_step_json(copy, json, NULL, &err), &err);
+		migrate_free(json);
+	}
+	CHECK_OK(migrate_version_set_transactional(copy, transactional), &err);
+	sum_of(copy, out);
+	migrate_plan_destroy(plan);
+}
+
+/*
+ * A version keeps its checksum once computed (a plan checked at every
+ * start-up hashes once); every edit after that must still be seen: of the
+ * version, and of a step through its own setters.
+ */
+TEST(edits_after_a_checksum_change_it)
+{
+	migrate_plan_t *plan = new_plan();
+	migrate_version_t *v = new_version(plan, 1);
+	migrate_step_t *steps[2] = {NULL, NULL}, *step;
+	migrate_error_t err;
+	char before[65], after[65], anew[65];
+	int transactional = 1;
+	size_t n = 1;
+
+	fresh_err(&err);
+	CHECK_OK(migrate_backfill(v, "jobs", &steps[0], &err), &err);
+	step = steps[0];
+	CHECK_OK(migrate_backfill_set_expr(step, "n", "{\"value\": 0}", &err), &err);
+#define EDIT(call)                                       \
+	do {                                             \
+		sum_of(v, before);                       \
+		CHECK_OK(call, &err);                    \
+		sum_of(v, after);                        \
+		CHECK(strcmp(before, after) != 0);       \
+		sum_anew(steps, n, transactional, anew); \
+		CHECK_STR(after, anew);                  \
+	} while (0)
+	EDIT(migrate_backfill_set_expr(step, "m", "{\"value\": 1}", &err));
+	EDIT(migrate_step_set_where(step, "{\"n\": {\"$eq\": 0}}", &err));
+	EDIT(migrate_step_set_batch_size(step, 500, &err));
+	EDIT(migrate_step_set_down_json(step, "[]", &err));
+	n = 2;
+	EDIT(migrate_version_add_step_json(v, "{\"op\":\"drop_table\",\"table\":\"x\"}", &steps[1], &err));
+	transactional = 0;
+	EDIT(migrate_version_set_transactional(v, 0));
+#undef EDIT
+	/* The version's own down is in the checksum too (not in sum_anew's copy). */
+	sum_of(v, before);
+	CHECK_OK(migrate_version_set_down_json(v, "[{\"op\":\"drop_table\",\"table\":\"y\"}]", &err), &err);
+	sum_of(v, after);
+	CHECK(strcmp(before, after) != 0);
+	migrate_plan_destroy(plan);
+}
+
 TEST(custom_revision_changes_it)
 {
 	migrate_plan_t *plan = new_plan();

@@ -258,6 +258,33 @@ TEST(adaptive_batches)
 	migrate_plan_destroy(p);
 }
 
+/*
+ * The pause between batches leaves room to the application; it holds no
+ * lock, so it must not count as the batch's time: a pause longer than the
+ * budget once shrank every batch to the smallest, one row at a time.
+ */
+TEST(pause_is_not_batch_time)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("app");
+	sqlite3 *db = tu_open(path);
+	events_t ev = {0};
+	migrate_run_options_t o = options(&ev, 0);
+
+	fill(db, 3000);
+	o.batch_time_ms = 50;
+	o.batch_pause_ms = 100;
+	ev.cancel_at = 30; /* shrinking batches would take thousands */
+	tu_version(p, 1, "increment", INCREMENT, NULL);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM items WHERE counter = 1"), 3000);
+	CHECK(ev.batches < 30);
+	sqlite3_close(db);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
 /* STEP_END tells a batched step's batches; a step of one statement has none. */
 TEST(step_end_counts_batches)
 {

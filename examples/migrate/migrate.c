@@ -433,8 +433,14 @@ typedef struct plan_job {
 static void *plan_thread(void *payload)
 {
 	plan_job_t *job = payload;
+	char sum[65];
+	size_t i;
 
 	job->rc = load_plan(job->c, &job->err);
+	/* The versions keep their checksums: computed here, while the other
+	 * thread connects, they cost the comparison nothing. */
+	for (i = 0; job->rc == 0 && i < migrate_plan_version_count(job->c->plan); i++)
+		migrate_version_checksum(migrate_plan_version_at(job->c->plan, i), sum, sizeof sum, NULL);
 	return NULL;
 }
 

@@ -664,7 +664,8 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	mongoc_cursor_t *cur = NULL;
 	checkpoint_t ck;
 	bool more = true;
-	int64_t total = -1;
+	int64_t total = -1, took;
+	migrate__sizer sizer = {{0}, 0};
 	int retries = 0;
 	bson_t **docs = NULL;
 	size_t n = 0;
@@ -745,11 +746,11 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 		n = 0;
 		if ((rc = migrate__mongo_checkpoint_write(exec, &ck, err)))
 			goto cleanup;
+		took = migrate__now_ms() - t0; /* not the pause between batches (batch_done) */
 		if ((rc = migrate_exec_batch_done(exec, ck.done, total, err)))
 			goto cleanup;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget, BATCH_MIN,
-							     BATCH_MAX);
+			size = (uint32_t)migrate__batch_next(&sizer, size, (double)took, budget, BATCH_MIN, BATCH_MAX);
 	}
 	if (b->mark)
 		rc = unmark(b, err);

@@ -628,6 +628,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0;
 	double started = mono_ms(), max_held = 0;
 	int64_t total, n, max_rows = 0, start_done;
+	migrate__sizer sizer = {{0}, 0};
 	cursor_t c;
 	int rc, more = 0;
 
@@ -683,7 +684,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (!more)
 			break;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(size, held, budget, MIN_BATCH, MAX_BATCH);
+			size = (uint32_t)migrate__batch_next(&sizer, size, held, budget, MIN_BATCH, MAX_BATCH);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
 		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32

@@ -116,13 +116,16 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	migrate_buf_t *s = migrate__buf_new(NULL);
 	int rc, i;
 
+	/* In the primary key's order (h.version: a bare "version" would be the
+	 * text column of that name, sorted anew); times as float8, as they are
+	 * written (to_timestamp), not numeric, which costs more per row. */
 	migrate_buf_printf(s,
 			   "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
-			   "(extract(epoch FROM started_at) * 1000)::bigint, "
-			   "(extract(epoch FROM finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
-			   "lib_version FROM %s WHERE plan = $1 ORDER BY version",
+			   "(date_part('epoch', started_at) * 1000)::bigint, "
+			   "(date_part('epoch', finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
+			   "lib_version FROM %s AS h WHERE plan = $1 ORDER BY h.version",
 			   t->history);
-	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
+	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE || t->begin_pending) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
 		rc = migrate__pg_exec(t, "SELECT to_regclass($1) IS NULL", 1, q, &res, "reading the history", err);
@@ -229,8 +232,10 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 		"applied_by = EXCLUDED.applied_by, error = EXCLUDED.error, "
 		"lib_version = EXCLUDED.lib_version",
 		t->history, lease_mode ? " WHERE EXISTS (SELECT 1 FROM lease)" : "");
-	rc = migrate__pg_exec(t, s->str, n, p, &res, "writing the history", err);
-	if (rc == 0 && lease_mode && strcmp(PQcmdTuples(res), "0") == 0)
+	if (!lease_mode)
+		rc = migrate__pg_exec_journal(t, s->str, n, p, "writing the history", err);
+	else if ((rc = migrate__pg_exec(t, s->str, n, p, &res, "writing the history", err)) == 0 &&
+		 strcmp(PQcmdTuples(res), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
 	migrate__buf_free(s, true);

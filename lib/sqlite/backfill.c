@@ -476,7 +476,8 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 	batch_t b;
 	int in_txn = migrate_exec_in_transaction(exec);
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
-	int64_t size = fixed ? fixed : FIRST_BATCH, total = 0, rows, t0;
+	int64_t size = fixed ? fixed : FIRST_BATCH, total = 0, rows, t0, took;
+	migrate__sizer sizer = {{0}, 0};
 	int rc;
 
 	if ((rc = batch_init(&b, c, step, 0, err)))
@@ -494,10 +495,11 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		migrate_exec_batch_start(exec);
 		if ((rc = one_batch(&b, exec, in_txn, size, &rows, err)) || rows == 0)
 			break;
+		took = migrate__now_ms() - t0; /* not the pause between batches (batch_done) */
 		if ((rc = migrate_exec_batch_done(exec, b.done, total > b.done ? total : b.done, err)))
 			break;
 		if (!fixed && budget)
-			size = migrate__batch_next(size, (double)(migrate__now_ms() - t0), budget, 1, MAX_BATCH);
+			size = migrate__batch_next(&sizer, size, (double)took, budget, 1, MAX_BATCH);
 	}
 cleanup:
 	batch_free(&b);
