@@ -731,6 +731,51 @@ TEST(map_values_by_value)
 	mongoc_client_destroy(c);
 }
 
+/*
+ * A backfill of an array's length in place, with batches sized by time:
+ * one update for the documents without an array and one per length up to
+ * the longest (found by a few one-document finds), whatever the size.
+ */
+TEST(array_length_by_value)
+{
+	const char *steps[] = {"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"},"
+			       "\"v\":{\"value\":2}}}",
+			       NULL};
+	static const char *const arrays[] = {"[]", "[1,2]", "[1,2,3,4,5]", "null", "\"text\"", NULL};
+	const char *url = mt_fresh_db("bylength");
+	mongoc_client_t *c = mt_client(url);
+	migrate_plan_t *p = plan_of("bylength", steps);
+	migrate_buf_t *docs = migrate__buf_new("[");
+	migrate_run_options_t opts;
+	migrate_target_t *t;
+	migrate_error_t err;
+	int n = 0;
+
+	for (int i = 0; i < 600; i++) {
+		const char *a = arrays[i % 6];
+		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\"%s%s}", i ? "," : "", i, a ? ",\"arr\":" : "",
+				   a ? a : "");
+	}
+	migrate_buf_append(docs, "]");
+	mt_insert(c, mt_db(), "jobs", docs->str);
+	migrate__buf_free(docs, true);
+	set_write_path(0);
+	t = mt_target(url);
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.on_event = count_progress;
+	opts.event_payload = &n;
+	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+	set_write_path(-1);
+	/* No array, then lengths 0 to 5. */
+	CHECK_INT(n, 7);
+	has(c, "jobs", "{\"len\":0,\"v\":2}", 400);
+	has(c, "jobs", "{\"len\":2,\"v\":2}", 100);
+	has(c, "jobs", "{\"len\":5,\"v\":2}", 100);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
 TEST(batches_cancel_resume)
 {
 	/* In place (0), the cancelled run's batches are in the collection; rewriting (2), in its shadow. */

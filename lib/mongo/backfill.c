@@ -42,6 +42,8 @@ typedef struct expr {
 typedef struct backfill {
 	expr_t *e;
 	size_t n;
+	const expr_t *by_length; /* by value: the one array_length expression */
+	int64_t longest;         /* by value: the longest array (-1: not read yet) */
 } backfill_t;
 
 /* Parses one expression of `set`; validation and application share it. */
@@ -435,6 +437,133 @@ static bool idempotent(const batch_t *b, const backfill_t *bf)
 	return true;
 }
 
+/* Whether a selected document's array `src` is longer than `k`. */
+static int longer_than(batch_t *b, const char *src, int64_t k, bool *yes, migrate_error_t *err)
+{
+	bson_t q = BSON_INITIALIZER, and, is_array, type, at, exists, opts = BSON_INITIALIZER;
+	mongoc_collection_t *coll;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	char path[96];
+	int rc;
+
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "find (longest array)", err)))
+		return rc;
+	snprintf(path, sizeof(path), "%s.%lld", src, (long long)k);
+	bson_append_array_begin(&q, "$and", -1, &and);
+	BSON_APPEND_DOCUMENT(&and, "0", &b->select);
+	bson_append_document_begin(&and, "1", -1, &is_array);
+	bson_append_document_begin(&is_array, src, -1, &type);
+	BSON_APPEND_UTF8(&type, "$type", "array");
+	bson_append_document_end(&is_array, &type);
+	bson_append_document_end(&and, &is_array);
+	bson_append_document_begin(&and, "2", -1, &at);
+	bson_append_document_begin(&at, path, -1, &exists);
+	BSON_APPEND_BOOL(&exists, "$exists", true);
+	bson_append_document_end(&at, &exists);
+	bson_append_document_end(&and, &at);
+	bson_append_array_end(&q, &and);
+	BCON_APPEND(&opts, "limit", BCON_INT64(1), "projection", "{", "_id", BCON_INT32(1), "}");
+	coll = mongoc_database_get_collection(b->c->db, b->table);
+	migrate__mongo_log_command("find (longest array)", &q);
+	cur = mongoc_collection_find_with_opts(coll, &q, &opts, NULL);
+	*yes = mongoc_cursor_next(cur, &doc);
+	rc = migrate__mongo_cursor_error(cur, b->what, err);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	bson_destroy(&q);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* The longest selected array: doubling, then halving, a few finds of one document each. */
+static int longest_array(batch_t *b, const char *src, int64_t *out, migrate_error_t *err)
+{
+	int64_t lo = 0, hi = 1;
+	bool yes;
+	int rc;
+
+	*out = 0;
+	if ((rc = longer_than(b, src, 0, &yes, err)) || !yes)
+		return rc;
+	for (;;) {
+		if ((rc = longer_than(b, src, hi, &yes, err)))
+			return rc;
+		if (!yes)
+			break;
+		lo = hi;
+		hi *= 2;
+	}
+	/* Some array is longer than lo, none longer than hi. */
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if ((rc = longer_than(b, src, mid, &yes, err)))
+			return rc;
+		*(yes ? &lo : &hi) = mid;
+	}
+	*out = hi;
+	return 0;
+}
+
+/*
+ * By value (batch.c), for a backfill of one array_length and constants:
+ * statement 0 writes 0 where the field is no array (missing, null, a
+ * scalar), statement 1 + k writes k where the array has k elements, up to
+ * the longest one. A document written keeps matching only its own
+ * statement, which writes the same values again.
+ */
+static int backfill_value(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
+{
+	backfill_t *bf = b->op;
+	const expr_t *len = bf->by_length;
+	bson_t and, match, cond, set;
+	int64_t k = i == 0 ? 0 : (int64_t)i - 1;
+	int rc;
+
+	if (i > 0 && bf->longest < 0 && (rc = longest_array(b, len->src, &bf->longest, err)))
+		return rc;
+	if ((*end = i > 0 && k > bf->longest))
+		return 0;
+	bson_append_array_begin(q, "$and", -1, &and);
+	BSON_APPEND_DOCUMENT(&and, "0", &b->select);
+	bson_append_document_begin(&and, "1", -1, &match);
+	bson_append_document_begin(&match, len->src, -1, &cond);
+	if (i == 0) {
+		bson_t type;
+		bson_append_document_begin(&cond, "$not", -1, &type);
+		BSON_APPEND_UTF8(&type, "$type", "array");
+		bson_append_document_end(&cond, &type);
+	} else {
+		BSON_APPEND_INT64(&cond, "$size", k);
+	}
+	bson_append_document_end(&match, &cond);
+	bson_append_document_end(&and, &match);
+	bson_append_array_end(q, &and);
+	bson_append_document_begin(u, "$set", -1, &set);
+	for (size_t j = 0; j < bf->n; j++) {
+		if (&bf->e[j] == len)
+			BSON_APPEND_INT32(&set, len->target, (int32_t)k);
+		else
+			bson_append_value(&set, bf->e[j].target, -1, bson_iter_value((bson_iter_t *)&bf->e[j].arg));
+	}
+	bson_append_document_end(u, &set);
+	return 0;
+}
+
+/* The array_length expression of a backfill of it and constants alone, or NULL. */
+static const expr_t *by_length(const backfill_t *bf)
+{
+	const expr_t *len = NULL;
+
+	for (size_t i = 0; i < bf->n; i++) {
+		if (bf->e[i].kind == EXPR_ARRAY_LENGTH && !len)
+			len = &bf->e[i];
+		else if (bf->e[i].kind != EXPR_VALUE)
+			return NULL;
+	}
+	return len;
+}
+
 static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 {
 	bson_t where;
@@ -459,6 +588,9 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 	b->server = migrate__mongo_range_updates(b->c) && b->c->caps.pipeline_updates && !has_count;
 	b->aggregate = !b->server && has_mongo;
 	b->per_range = backfill_range;
+	bf->longest = -1;
+	if ((bf->by_length = by_length(bf)) != NULL)
+		b->per_value = backfill_value;
 	b->prepare = backfill_prepare;
 	b->per_doc = backfill_doc;
 	b->sample = backfill_sample;

@@ -805,6 +805,8 @@ void migrate__mongo_update_cmd(bson_t *cmd, const char *table, const bson_t *q, 
 
 /* ---- render ---- */
 
+#define RENDER_VALUES 4 /* by-value statements shown */
+
 static void placeholder(bson_value_t *v, const char *text)
 {
 	v->value_type = BSON_TYPE_UTF8;
@@ -833,7 +835,10 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 				   b->what);
 		for (size_t i = 0; rc == 0; i++) {
 			bson_t sq = BSON_INITIALIZER, u = BSON_INITIALIZER, c = BSON_INITIALIZER;
-			if ((rc = b->per_value(b, i, &sq, &u, &end, err)) == 0 && !end) {
+			if ((rc = b->per_value(b, i, &sq, &u, &end, err)) == 0 && !end && i == RENDER_VALUES) {
+				migrate_buf_append(out, "// ... and so on, one per value\n");
+				end = true;
+			} else if (rc == 0 && !end) {
 				migrate__mongo_update_cmd(&c, b->table, &sq, &u, false);
 				migrate__mongo_append_json(out, &c);
 				migrate_buf_append(out, "\n");
