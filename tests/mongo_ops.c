@@ -732,14 +732,14 @@ TEST(map_values_by_value)
 }
 
 /*
- * A backfill of an array's length in place, with batches sized by time:
- * one update for the documents without an array and one per length up to
+ * A backfill of arrays' lengths in place, with batches sized by time: per
+ * array, one update for the documents without one and one per length up to
  * the longest (found by a few one-document finds), whatever the size.
  */
 TEST(array_length_by_value)
 {
 	const char *steps[] = {"{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"len\":{\"array_length\":\"arr\"},"
-			       "\"v\":{\"value\":2}}}",
+			       "\"v\":{\"value\":2},\"tags_n\":{\"array_length\":\"tags\"}}}",
 			       NULL};
 	static const char *const arrays[] = {"[]", "[1,2]", "[1,2,3,4,5]", "null", "\"text\"", NULL};
 	const char *url = mt_fresh_db("bylength");
@@ -753,8 +753,8 @@ TEST(array_length_by_value)
 
 	for (int i = 0; i < 600; i++) {
 		const char *a = arrays[i % 6];
-		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\"%s%s}", i ? "," : "", i, a ? ",\"arr\":" : "",
-				   a ? a : "");
+		migrate_buf_printf(docs, "%s{\"_id\":\"d%04d\"%s%s%s}", i ? "," : "", i, a ? ",\"arr\":" : "",
+				   a ? a : "", i % 2 ? ",\"tags\":[\"t\"]" : "");
 	}
 	migrate_buf_append(docs, "]");
 	mt_insert(c, mt_db(), "jobs", docs->str);
@@ -766,11 +766,13 @@ TEST(array_length_by_value)
 	opts.event_payload = &n;
 	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
 	set_write_path(-1);
-	/* No array, then lengths 0 to 5. */
-	CHECK_INT(n, 7);
+	/* arr: no array, then lengths 0 to 5; tags: no array, lengths 0 and 1. */
+	CHECK_INT(n, 10);
 	has(c, "jobs", "{\"len\":0,\"v\":2}", 400);
 	has(c, "jobs", "{\"len\":2,\"v\":2}", 100);
 	has(c, "jobs", "{\"len\":5,\"v\":2}", 100);
+	has(c, "jobs", "{\"tags_n\":1}", 300);
+	has(c, "jobs", "{\"tags_n\":0}", 300);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
 	mongoc_client_destroy(c);

@@ -37,13 +37,12 @@ typedef struct expr {
 	char alias[32];     /* mongo on the client path: the projected result */
 	count_hit_t *hits;  /* count: this batch's counts */
 	size_t nhits;
+	int64_t longest; /* array_length by value: the longest array (-1: not read yet) */
 } expr_t;
 
 typedef struct backfill {
 	expr_t *e;
 	size_t n;
-	const expr_t *by_length; /* by value: the one array_length expression */
-	int64_t longest;         /* by value: the longest array (-1: not read yet) */
 } backfill_t;
 
 /* Parses one expression of `set`; validation and application share it. */
@@ -505,30 +504,43 @@ static int longest_array(batch_t *b, const char *src, int64_t *out, migrate_erro
 	return 0;
 }
 
+/* A by-value statement number: the array_length expression (its place in set) and the statement of it. */
+#define BY_VALUE_STRIDE ((int64_t)1 << 32)
+
 /*
- * By value (batch.c), for a backfill of one array_length and constants:
- * statement 0 writes 0 where the field is no array (missing, null, a
- * scalar), statement 1 + k writes k where the array has k elements, up to
- * the longest one. A document written keeps matching only its own
- * statement, which writes the same values again.
+ * By value (batch.c), for a backfill of array_length and constant
+ * expressions: for each array_length, statement 0 writes 0 where the field
+ * is no array (missing, null, a scalar) and statement 1 + k writes k where
+ * the array has k elements, up to the longest one; the constants go with
+ * every statement. A document written matches only one statement of each
+ * expression, which writes the same values again.
  */
-static int backfill_value(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
+static int backfill_value(batch_t *b, int64_t *part, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
 {
 	backfill_t *bf = b->op;
-	const expr_t *len = bf->by_length;
 	bson_t and, match, cond, set;
-	int64_t k = i == 0 ? 0 : (int64_t)i - 1;
+	expr_t *len;
+	int64_t j = *part / BY_VALUE_STRIDE, k;
 	int rc;
 
-	if (i > 0 && bf->longest < 0 && (rc = longest_array(b, len->src, &bf->longest, err)))
-		return rc;
-	if ((*end = i > 0 && k > bf->longest))
-		return 0;
+	for (;;) {
+		if ((*end = j >= (int64_t)bf->n))
+			return 0;
+		len = &bf->e[j];
+		if (len->kind == EXPR_ARRAY_LENGTH) {
+			if (len->longest < 0 && (rc = longest_array(b, len->src, &len->longest, err)))
+				return rc;
+			if (*part % BY_VALUE_STRIDE <= len->longest + 1)
+				break;
+		}
+		*part = ++j * BY_VALUE_STRIDE;
+	}
+	k = *part % BY_VALUE_STRIDE - 1;
 	bson_append_array_begin(q, "$and", -1, &and);
 	BSON_APPEND_DOCUMENT(&and, "0", &b->select);
 	bson_append_document_begin(&and, "1", -1, &match);
 	bson_append_document_begin(&match, len->src, -1, &cond);
-	if (i == 0) {
+	if (k < 0) {
 		bson_t type;
 		bson_append_document_begin(&cond, "$not", -1, &type);
 		BSON_APPEND_UTF8(&type, "$type", "array");
@@ -540,28 +552,27 @@ static int backfill_value(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end,
 	bson_append_document_end(&and, &match);
 	bson_append_array_end(q, &and);
 	bson_append_document_begin(u, "$set", -1, &set);
-	for (size_t j = 0; j < bf->n; j++) {
-		if (&bf->e[j] == len)
-			BSON_APPEND_INT32(&set, len->target, (int32_t)k);
-		else
-			bson_append_value(&set, bf->e[j].target, -1, bson_iter_value((bson_iter_t *)&bf->e[j].arg));
+	for (size_t i = 0; i < bf->n; i++) {
+		if (&bf->e[i] == len)
+			BSON_APPEND_INT32(&set, len->target, (int32_t)(k < 0 ? 0 : k));
+		else if (bf->e[i].kind == EXPR_VALUE)
+			bson_append_value(&set, bf->e[i].target, -1, bson_iter_value((bson_iter_t *)&bf->e[i].arg));
 	}
 	bson_append_document_end(u, &set);
 	return 0;
 }
 
-/* The array_length expression of a backfill of it and constants alone, or NULL. */
-static const expr_t *by_length(const backfill_t *bf)
+/* Whether the backfill is of array_length (one or more) and constant expressions alone. */
+static bool by_length(const backfill_t *bf)
 {
-	const expr_t *len = NULL;
+	bool any = false;
 
 	for (size_t i = 0; i < bf->n; i++) {
-		if (bf->e[i].kind == EXPR_ARRAY_LENGTH && !len)
-			len = &bf->e[i];
-		else if (bf->e[i].kind != EXPR_VALUE)
-			return NULL;
+		any |= bf->e[i].kind == EXPR_ARRAY_LENGTH;
+		if (bf->e[i].kind != EXPR_ARRAY_LENGTH && bf->e[i].kind != EXPR_VALUE)
+			return false;
 	}
-	return len;
+	return any;
 }
 
 static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
@@ -588,8 +599,9 @@ static int setup_backfill(batch_t *b, backfill_t *bf, migrate_error_t *err)
 	b->server = migrate__mongo_range_updates(b->c) && b->c->caps.pipeline_updates && !has_count;
 	b->aggregate = !b->server && has_mongo;
 	b->per_range = backfill_range;
-	bf->longest = -1;
-	if ((bf->by_length = by_length(bf)) != NULL)
+	for (size_t i = 0; i < bf->n; i++)
+		bf->e[i].longest = -1;
+	if (by_length(bf))
 		b->per_value = backfill_value;
 	b->prepare = backfill_prepare;
 	b->per_doc = backfill_doc;

@@ -625,7 +625,7 @@ static int run_by_value(batch_t *b, migrate_exec_t *exec, checkpoint_t *ck, bool
 		bson_t q = BSON_INITIALIZER, u = BSON_INITIALIZER, cmd = BSON_INITIALIZER, reply = BSON_INITIALIZER;
 		migrate_exec_batch_start(exec);
 		if ((rc = migrate__mongo_lock_check(b->c, err)) == 0)
-			rc = b->per_value(b, (size_t)ck->part, &q, &u, &end, err);
+			rc = b->per_value(b, &ck->part, &q, &u, &end, err);
 		if (rc == 0 && !end) {
 			migrate__mongo_update_cmd(&cmd, b->table, &q, &u, false);
 			if (b->deadline_ms)
@@ -833,9 +833,10 @@ int migrate__mongo_render_batch(batch_t *b, migrate_buf_t *out, migrate_error_t 
 				   "// %s: one update per value, each with maxTimeMS (batches by _id take over from "
 				   "one that passes it):\n",
 				   b->what);
-		for (size_t i = 0; rc == 0; i++) {
+		int64_t part = 0;
+		for (int shown = 0; rc == 0; shown++, part++) {
 			bson_t sq = BSON_INITIALIZER, u = BSON_INITIALIZER, c = BSON_INITIALIZER;
-			if ((rc = b->per_value(b, i, &sq, &u, &end, err)) == 0 && !end && i == RENDER_VALUES) {
+			if ((rc = b->per_value(b, &part, &sq, &u, &end, err)) == 0 && !end && shown == RENDER_VALUES) {
 				migrate_buf_append(out, "// ... and so on, one per value\n");
 				end = true;
 			} else if (rc == 0 && !end) {

@@ -50,13 +50,16 @@ struct batch {
 	int (*per_range)(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error_t *err);
 	/*
 	 * The by-value path (ops whose documents fall into a few classes, each
-	 * written by one update_many: map_values, one statement per old value):
-	 * statement `i` of the step over the whole collection, or *end past the
-	 * last. Each must be idempotent and leave the documents it wrote
-	 * outside every statement's filter, so that any statement sent again,
-	 * or a batch over the same documents, changes nothing more.
+	 * written by one update_many: map_values, one statement per old value;
+	 * backfill, one per array length): statement *part of the step over the
+	 * whole collection, or *end past the last. It may move *part forward
+	 * to the next statement that exists (the journal keeps *part, so a
+	 * number names the same statement in every run). Each must be
+	 * idempotent, and a document it wrote must match no other statement
+	 * that writes it differently, so that any statement sent again, or a
+	 * batch over the same documents, changes nothing more.
 	 */
-	int (*per_value)(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err);
+	int (*per_value)(batch_t *b, int64_t *part, bson_t *q, bson_t *u, bool *end, migrate_error_t *err);
 	/* Client mode: optional look-ups for a whole batch (count expressions). */
 	int (*prepare)(batch_t *b, bson_t **docs, size_t n, migrate_error_t *err);
 	/* Client mode: the selector and update of one document; *skip when none. */

@@ -78,16 +78,16 @@ static int map_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error
 }
 
 /* By value: statement i maps the i-th old value over the whole selection. */
-static int map_value(batch_t *b, size_t i, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
+static int map_value(batch_t *b, int64_t *part, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
 {
 	map_values_t *m = b->op;
 	bson_iter_t it;
 	bson_t and, match;
-	size_t k;
+	int64_t k;
 
 	(void)err;
 	bson_iter_init(&it, &m->map);
-	for (k = 0; k <= i; k++)
+	for (k = 0; k <= *part; k++)
 		if (!bson_iter_next(&it)) {
 			*end = true;
 			return 0;
