@@ -364,27 +364,44 @@ cleanup:
 	return rc;
 }
 
+/* Runs of characters that need no escape go in whole: plans hash many strings. */
 static void append_json_string(migrate_buf_t *out, const char *s, uint32_t len)
 {
-	uint32_t i;
+	uint32_t i, run = 0;
 
 	migrate_buf_append_c(out, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+			continue;
+		migrate_buf_append_n(out, s + run, i - run);
+		run = i + 1;
 		switch (c) {
 		case '"': migrate_buf_append(out, "\\\""); break;
 		case '\\': migrate_buf_append(out, "\\\\"); break;
 		case '\n': migrate_buf_append(out, "\\n"); break;
 		case '\r': migrate_buf_append(out, "\\r"); break;
 		case '\t': migrate_buf_append(out, "\\t"); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				migrate_buf_printf(out, "\\u%04x", c);
-			else
-				migrate_buf_append_c(out, (char)c);
+		default: migrate_buf_printf(out, "\\u%04x", c);
 		}
 	}
+	migrate_buf_append_n(out, s + run, len - run);
 	migrate_buf_append_c(out, '"');
+}
+
+/* A whole number in decimal, without printf. */
+static void append_int(migrate_buf_t *out, int64_t v)
+{
+	char digits[24], *p = digits + sizeof digits;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	migrate_buf_append_n(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 #define SORT_ON_STACK 64
@@ -392,7 +409,7 @@ static void append_json_string(migrate_buf_t *out, const char *s, uint32_t len)
 static void append_double(migrate_buf_t *out, double d)
 {
 	if (isfinite(d) && floor(d) == d && fabs(d) < 9007199254740992.0)
-		migrate_buf_printf(out, "%lld", (long long)d);
+		append_int(out, (int64_t)d);
 	else if (isfinite(d))
 		migrate_buf_printf(out, "%.17g", d);
 	else
@@ -412,8 +429,8 @@ static void write_value(const bson_iter_t *cit, bool sort, migrate_buf_t *out)
 		append_json_string(out, s, len);
 		break;
 	}
-	case BSON_TYPE_INT32: migrate_buf_printf(out, "%d", bson_iter_int32(&it)); break;
-	case BSON_TYPE_INT64: migrate_buf_printf(out, "%lld", (long long)bson_iter_int64(&it)); break;
+	case BSON_TYPE_INT32: append_int(out, bson_iter_int32(&it)); break;
+	case BSON_TYPE_INT64: append_int(out, bson_iter_int64(&it)); break;
 	case BSON_TYPE_DOUBLE: append_double(out, bson_iter_double(&it)); break;
 	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
 	case BSON_TYPE_NULL:
@@ -467,17 +484,36 @@ static bool keeps_order(const char *key, const char *const *keep)
 	return false;
 }
 
+/* One member of a sorted object, at `v`: the i-th written. */
+static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const *keep, migrate_buf_t *out)
+{
+	const char *key = bson_iter_key(v);
+
+	if (i)
+		migrate_buf_append_c(out, ',');
+	append_json_string(out, key, bson_iter_key_len(v));
+	migrate_buf_append_c(out, ':');
+	write_value(v, !keeps_order(key, keep), out);
+}
+
 /* One member of a sorted object: `key` is the i-th written. */
 static void write_member(const bson_t *doc, const char *key, uint32_t i, const char *const *keep, migrate_buf_t *out)
 {
 	bson_iter_t v;
 
-	if (i)
-		migrate_buf_append_c(out, ',');
-	append_json_string(out, key, (uint32_t)strlen(key));
-	migrate_buf_append_c(out, ':');
 	if (bson_iter_init_find(&v, doc, key))
-		write_value(&v, !keeps_order(key, keep), out);
+		write_member_at(&v, i, keep, out);
+}
+
+/* A member of an object to sort: where it is, so that it is not looked up again. */
+typedef struct member {
+	const char *key;
+	uint32_t off, keylen;
+} member_t;
+
+static int cmp_members(const void *a, const void *b)
+{
+	return strcmp(((const member_t *)a)->key, ((const member_t *)b)->key);
 }
 
 /*
@@ -533,12 +569,19 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		goto done;
 	}
 	if (n <= SORT_ON_STACK) {
-		const char *keys[SORT_ON_STACK] = {NULL};
-		while (bson_iter_next(&it) && i < n)
-			keys[i++] = bson_iter_key(&it);
-		qsort(keys, i, sizeof *keys, cmp_keys);
-		for (n = i, i = 0; i < n; i++)
-			write_member(doc, keys[i], i, keep, out);
+		member_t members[SORT_ON_STACK];
+		while (bson_iter_next(&it) && i < n) {
+			members[i].key = bson_iter_key(&it);
+			members[i].off = bson_iter_offset(&it);
+			members[i++].keylen = bson_iter_key_len(&it);
+		}
+		qsort(members, i, sizeof *members, cmp_members);
+		for (n = i, i = 0; i < n; i++) {
+			bson_iter_t v;
+			if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
+							       members[i].keylen))
+				write_member_at(&v, i, keep, out);
+		}
 		goto done;
 	}
 	write_sorted_large(doc, n, keep, out);

@@ -144,7 +144,8 @@ static bool scan_value(scan_t *p);
 /* An object or an array: members or elements separated by commas, none trailing. */
 static bool scan_container(scan_t *p)
 {
-	char close = p->s[p->i] == '{' ? '}' : ']', buf[32], what[8];
+	char close = p->s[p->i] == '{' ? '}' : ']', buf[32];
+	const char *what = close == '}' ? "\"}\"" : "\"]\"";
 	int object = close == '}';
 	size_t comma = 0;
 
@@ -152,7 +153,6 @@ static bool scan_container(scan_t *p)
 		snprintf(buf, sizeof buf, "%d", MAX_DEPTH);
 		return fail(p, p->i, "nesting deeper than %s levels", buf);
 	}
-	snprintf(what, sizeof what, "\"%c\"", close);
 	p->i++;
 	for (;;) {
 		skip_space(p);
