@@ -430,9 +430,26 @@ static int finish(pg_target_t *t, PGresult *res, PGresult **out, PGresult **fail
 	return rc;
 }
 
+/* Sends the pending BEGIN on its own, before a statement that cannot carry it. */
+static int flush_begin(pg_target_t *t, migrate_error_t *err)
+{
+	PGresult *res;
+	int rc;
+
+	if (!t->begin_pending)
+		return 0;
+	t->begin_pending = 0;
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "BEGIN", err)))
+		return rc;
+	log_statement(t->begin_sql, 0);
+	res = PQexec(t->conn, t->begin_sql);
+	return finish(t, res, NULL, NULL, "BEGIN", err);
+}
+
 int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
 			    PGresult **failed, const char *what, migrate_error_t *err)
 {
+	migrate_buf_t *joined = NULL;
 	PGresult *res;
 	int rc;
 
@@ -440,13 +457,26 @@ int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
+	if (n && (rc = flush_begin(t, err)))
+		return rc;
 	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
 		return rc;
+	if (!n && t->begin_pending) {
+		/* One simple query: a failure after the BEGIN leaves the
+		 * transaction open and failed, as if it had gone alone. */
+		joined = migrate__buf_new(t->begin_sql);
+		migrate_buf_append(joined, ";\n");
+		migrate_buf_append(joined, sql);
+		sql = joined->str;
+		t->begin_pending = 0;
+	}
 	log_statement(sql, n);
 	if (n)
 		res = PQexecParams(t->conn, sql, n, NULL, values, NULL, NULL, 0);
 	else
 		res = PQexec(t->conn, sql);
+	if (joined)
+		migrate__buf_free(joined, true);
 	return finish(t, res, out, failed, what, err);
 }
 
@@ -509,7 +539,7 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
-	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+	if ((rc = flush_begin(t, err)) || (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
 		return rc;
 	if (n < nhead)
 		n = nhead;
@@ -592,6 +622,14 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
 	 * 100 ms of held row locks and saves nothing. */
 	if (batch)
 		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL jit = off");
+	if (!batch) {
+		/* The engine's transaction opens with its first statement (a
+		 * batch's has parameters, so it would not save a round trip). */
+		memcpy(t->begin_sql, sql, sizeof sql);
+		t->begin_pending = 1;
+		t->in_txn = 1;
+		return 0;
+	}
 	rc = migrate__pg_exec(t, sql, 0, NULL, NULL, "BEGIN", err);
 	if (rc == 0)
 		t->in_txn = 1;
@@ -606,6 +644,12 @@ int migrate__pg_commit(void *conn, migrate_error_t *err)
 	PGresult *res = NULL;
 	int rc;
 
+	if (t->begin_pending) {
+		/* Nothing was sent: nothing to commit. */
+		t->begin_pending = 0;
+		t->in_txn = 0;
+		return 0;
+	}
 	rc = migrate__pg_exec(t, "COMMIT", 0, NULL, &res, "COMMIT", err);
 	t->in_txn = 0;
 	if (rc == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
@@ -621,6 +665,10 @@ int migrate__pg_rollback(void *conn, migrate_error_t *err)
 	int rc;
 
 	t->in_txn = 0;
+	if (t->begin_pending) {
+		t->begin_pending = 0;
+		return 0; /* never begun on the server */
+	}
 	if (PQstatus(t->conn) != CONNECTION_OK)
 		return 0; /* the server rolled it back when the connection ended */
 	rc = migrate__pg_exec(t, "ROLLBACK", 0, NULL, NULL, "ROLLBACK", err);
@@ -630,6 +678,7 @@ int migrate__pg_rollback(void *conn, migrate_error_t *err)
 void migrate__pg_abort(pg_target_t *t)
 {
 	t->in_txn = 0;
+	t->begin_pending = 0;
 	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }

@@ -125,7 +125,7 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 			   "(date_part('epoch', finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
 			   "lib_version FROM %s AS h WHERE plan = $1 ORDER BY h.version",
 			   t->history);
-	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE) {
+	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE || t->begin_pending) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
 		rc = migrate__pg_exec(t, "SELECT to_regclass($1) IS NULL", 1, q, &res, "reading the history", err);

@@ -41,8 +41,13 @@ typedef struct pg_target {
 	char owner[40];     /* lease owner token */
 	char redacted[512]; /* the URL without password, for messages */
 	int in_txn;         /* a transaction begun by begin() is open */
-	int no_catalog;     /* lowering must not query the catalog (check_step) */
-	char holder[600];   /* scratch for lock messages */
+	/* The BEGIN of the engine's transaction, not sent yet: it leads the
+	 * next statement without parameters, in the same round trip (or goes
+	 * alone before one with them). */
+	char begin_sql[240];
+	int begin_pending;
+	int no_catalog;   /* lowering must not query the catalog (check_step) */
+	char holder[600]; /* scratch for lock messages */
 } pg_target_t;
 
 /* ---- conn.c ---- */
