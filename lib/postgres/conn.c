@@ -12,12 +12,25 @@
 
 #include "pg.h"
 
+/* Forgets a history write held back for the COMMIT. */
+static void journal_drop(pg_target_t *t)
+{
+	int i;
+
+	for (i = 0; i < t->journal_n; i++)
+		free(t->journal_vals[i]);
+	free(t->journal_sql);
+	t->journal_sql = NULL;
+	t->journal_n = 0;
+}
+
 static void target_free(pg_target_t *t)
 {
 	if (!t)
 		return;
 	if (t->owned && t->conn)
 		PQfinish(t->conn);
+	journal_drop(t);
 	free(t->schema);
 	free(t->history);
 	free(t->lease_table);
@@ -446,6 +459,25 @@ static int flush_begin(pg_target_t *t, migrate_error_t *err)
 	return finish(t, res, NULL, NULL, "BEGIN", err);
 }
 
+/* Sends the history write held back for the COMMIT on its own, before another statement. */
+static int flush_journal(pg_target_t *t, migrate_error_t *err)
+{
+	PGresult *res;
+	int rc;
+
+	if (!t->journal_sql)
+		return 0;
+	if ((rc = flush_begin(t, err)) == 0 &&
+	    (rc = migrate__fault(MIGRATE__FAULT_STMT, "writing the history", err)) == 0) {
+		log_statement(t->journal_sql, t->journal_n);
+		res = PQexecParams(t->conn, t->journal_sql, t->journal_n, NULL, (const char *const *)t->journal_vals,
+				   NULL, NULL, 0);
+		rc = finish(t, res, NULL, NULL, "writing the history", err);
+	}
+	journal_drop(t);
+	return rc;
+}
+
 int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **out,
 			    PGresult **failed, const char *what, migrate_error_t *err)
 {
@@ -457,7 +489,7 @@ int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
-	if (n && (rc = flush_begin(t, err)))
+	if ((rc = flush_journal(t, err)) || (n && (rc = flush_begin(t, err))))
 		return rc;
 	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
 		return rc;
@@ -539,7 +571,8 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
-	if ((rc = flush_begin(t, err)) || (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+	if ((rc = flush_journal(t, err)) || (rc = flush_begin(t, err)) ||
+	    (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
 		return rc;
 	if (n < nhead)
 		n = nhead;
@@ -638,12 +671,103 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
 	return rc;
 }
 
+int migrate__pg_exec_journal(pg_target_t *t, const char *sql, int n, const char *const *values, const char *what,
+			     migrate_error_t *err)
+{
+#ifdef LIBPQ_HAS_PIPELINING
+	int i;
+
+	if (t->in_txn && !t->journal_sql && n <= PG_JOURNAL_PARAMS && (t->journal_sql = migrate__strdup(sql))) {
+		for (i = 0; i < n; i++)
+			if (values[i] && !(t->journal_vals[t->journal_n++] = migrate__strdup(values[i]))) {
+				journal_drop(t);
+				break;
+			} else if (!values[i]) {
+				t->journal_vals[t->journal_n++] = NULL;
+			}
+		if (t->journal_sql)
+			return 0;
+	}
+#endif
+	return migrate__pg_exec(t, sql, n, values, NULL, what, err);
+}
+
+static int commit_result(pg_target_t *t, PGresult *res, migrate_error_t *err)
+{
+	if (!result_ok(res))
+		return migrate__pg_fail(t, res, "COMMIT", err);
+	if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				    "COMMIT: the transaction had failed and was rolled back");
+	return 0;
+}
+
+#ifdef LIBPQ_HAS_PIPELINING
+/* The next result of a pipeline, and the NULL that ends it. */
+static PGresult *pipeline_result(PGconn *c)
+{
+	PGresult *res = PQgetResult(c), *more;
+
+	while (res && (more = PQgetResult(c)) != NULL)
+		PQclear(more);
+	return res;
+}
+
+/*
+ * The held-back history write and the COMMIT in one round trip. A failed
+ * write leaves the COMMIT unrun (the pipeline is aborted) and the
+ * transaction open and failed, for the caller's rollback, as when they
+ * went one after the other.
+ */
+static int commit_with_journal(pg_target_t *t, migrate_error_t *err)
+{
+	PGresult *ins = NULL, *com = NULL;
+	int rc;
+
+	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "writing the history", err)) ||
+	    (rc = migrate__fault(MIGRATE__FAULT_STMT, "COMMIT", err)))
+		goto done;
+	if (migrate__log_enabled(MIGRATE_LOG_DEBUG)) /* one line, as for every round trip */
+		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s (with parameters); COMMIT", t->journal_sql);
+	if (!PQenterPipelineMode(t->conn) ||
+	    !PQsendQueryParams(t->conn, t->journal_sql, t->journal_n, NULL, (const char *const *)t->journal_vals, NULL,
+			       NULL, 0) ||
+	    !PQsendQueryParams(t->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
+		rc = migrate__pg_fail(t, NULL, "writing the history and COMMIT", err);
+		PQexitPipelineMode(t->conn);
+		goto done;
+	}
+	ins = pipeline_result(t->conn);
+	com = pipeline_result(t->conn);
+	PQclear(PQgetResult(t->conn)); /* the sync */
+	PQexitPipelineMode(t->conn);
+	if (!result_ok(ins))
+		rc = migrate__pg_fail(t, ins, "writing the history", err);
+	else
+		rc = commit_result(t, com, err);
+done:
+	PQclear(ins);
+	PQclear(com);
+	journal_drop(t);
+	return rc;
+}
+#endif
+
 int migrate__pg_commit(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	PGresult *res = NULL;
 	int rc;
 
+#ifdef LIBPQ_HAS_PIPELINING
+	if (t->journal_sql) {
+		if ((rc = flush_begin(t, err)) == 0)
+			rc = commit_with_journal(t, err);
+		journal_drop(t);
+		t->in_txn = 0;
+		return rc;
+	}
+#endif
 	if (t->begin_pending) {
 		/* Nothing was sent: nothing to commit. */
 		t->begin_pending = 0;
@@ -652,9 +776,8 @@ int migrate__pg_commit(void *conn, migrate_error_t *err)
 	}
 	rc = migrate__pg_exec(t, "COMMIT", 0, NULL, &res, "COMMIT", err);
 	t->in_txn = 0;
-	if (rc == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				  "COMMIT: the transaction had failed and was rolled back");
+	if (rc == 0)
+		rc = commit_result(t, res, err);
 	PQclear(res);
 	return rc;
 }
@@ -665,6 +788,7 @@ int migrate__pg_rollback(void *conn, migrate_error_t *err)
 	int rc;
 
 	t->in_txn = 0;
+	journal_drop(t);
 	if (t->begin_pending) {
 		t->begin_pending = 0;
 		return 0; /* never begun on the server */
@@ -679,6 +803,7 @@ void migrate__pg_abort(pg_target_t *t)
 {
 	t->in_txn = 0;
 	t->begin_pending = 0;
+	journal_drop(t);
 	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }

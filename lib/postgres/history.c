@@ -232,8 +232,10 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 		"applied_by = EXCLUDED.applied_by, error = EXCLUDED.error, "
 		"lib_version = EXCLUDED.lib_version",
 		t->history, lease_mode ? " WHERE EXISTS (SELECT 1 FROM lease)" : "");
-	rc = migrate__pg_exec(t, s->str, n, p, &res, "writing the history", err);
-	if (rc == 0 && lease_mode && strcmp(PQcmdTuples(res), "0") == 0)
+	if (!lease_mode)
+		rc = migrate__pg_exec_journal(t, s->str, n, p, "writing the history", err);
+	else if ((rc = migrate__pg_exec(t, s->str, n, p, &res, "writing the history", err)) == 0 &&
+		 strcmp(PQcmdTuples(res), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
 	migrate__buf_free(s, true);

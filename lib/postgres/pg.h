@@ -27,6 +27,8 @@ extern const migrate_sql_dialect_t migrate__pg_dialect;
 #define PG_INVALID_SCHEMA "3F000"
 #define PG_QUERY_CANCELED "57014"
 
+#define PG_JOURNAL_PARAMS 16
+
 typedef struct pg_target {
 	PGconn *conn;
 	int owned;         /* opened by us: PQfinish on close */
@@ -46,6 +48,12 @@ typedef struct pg_target {
 	 * alone before one with them). */
 	char begin_sql[240];
 	int begin_pending;
+	/* The history write of the open transaction, not sent yet: it goes
+	 * with the COMMIT in one round trip (libpq's pipeline mode), or alone
+	 * before any other statement (migrate__pg_exec_journal). */
+	char *journal_sql;
+	char *journal_vals[PG_JOURNAL_PARAMS];
+	int journal_n;
 	int no_catalog;   /* lowering must not query the catalog (check_step) */
 	char holder[600]; /* scratch for lock messages */
 } pg_target_t;
@@ -92,6 +100,16 @@ int migrate__pg_begin(void *conn, migrate_error_t *err);
 /* BEGIN for one batch of a batched step (no JIT compilation). */
 int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err);
 int migrate__pg_commit(void *conn, migrate_error_t *err);
+/*
+ * The history write of a transaction (n parameters): held back until the
+ * COMMIT, with which it then goes in one round trip, when the transaction
+ * is ours and libpq has pipeline mode; run at once otherwise. Any other
+ * statement sends it first, so the order on the server never changes. A
+ * write whose result must be read (the lease's row count) runs with
+ * migrate__pg_exec instead.
+ */
+int migrate__pg_exec_journal(pg_target_t *t, const char *sql, int n, const char *const *values, const char *what,
+			     migrate_error_t *err);
 int migrate__pg_rollback(void *conn, migrate_error_t *err);
 /* Rolls back an open transaction, ignoring errors (cleanup paths). */
 void migrate__pg_abort(pg_target_t *t);
