@@ -569,7 +569,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		goto done;
 	}
 	if (n <= SORT_ON_STACK) {
-		member_t members[SORT_ON_STACK];
+		member_t members[SORT_ON_STACK] = {{NULL, 0, 0}};
 		while (bson_iter_next(&it) && i < n) {
 			members[i].key = bson_iter_key(&it);
 			members[i].off = bson_iter_offset(&it);

@@ -677,16 +677,19 @@ int migrate__pg_exec_journal(pg_target_t *t, const char *sql, int n, const char 
 #ifdef LIBPQ_HAS_PIPELINING
 	int i;
 
-	if (t->in_txn && !t->journal_sql && n <= PG_JOURNAL_PARAMS && (t->journal_sql = migrate__strdup(sql))) {
-		for (i = 0; i < n; i++)
-			if (values[i] && !(t->journal_vals[t->journal_n++] = migrate__strdup(values[i]))) {
-				journal_drop(t);
+	/* Not on an application's connection in nonblocking mode: a pipeline
+	 * there would need its own flushing (PQexec blocks regardless). */
+	if (t->in_txn && !t->journal_sql && n <= PG_JOURNAL_PARAMS && !PQisnonblocking(t->conn) &&
+	    (t->journal_sql = migrate__strdup(sql))) {
+		for (i = 0; i < n; i++) {
+			t->journal_vals[i] = NULL;
+			if (values[i] && !(t->journal_vals[i] = migrate__strdup(values[i])))
 				break;
-			} else if (!values[i]) {
-				t->journal_vals[t->journal_n++] = NULL;
-			}
-		if (t->journal_sql)
+		}
+		t->journal_n = i;
+		if (i == n)
 			return 0;
+		journal_drop(t); /* out of memory: sent at once instead */
 	}
 #endif
 	return migrate__pg_exec(t, sql, n, values, NULL, what, err);
@@ -846,8 +849,6 @@ const migrate_driver_t migrate__postgres_driver = {
 	migrate__pg_begin,
 	migrate__pg_commit,
 	migrate__pg_rollback,
-	migrate__pg_schema_read,
-	migrate__pg_schema_type,
 };
 
 /* What the library finds when it loads this module (module.c). */
