@@ -849,6 +849,8 @@ const migrate_driver_t migrate__postgres_driver = {
 	migrate__pg_begin,
 	migrate__pg_commit,
 	migrate__pg_rollback,
+	migrate__pg_schema_read,
+	migrate__pg_schema_type,
 };
 
 /* What the library finds when it loads this module (module.c). */
