@@ -77,8 +77,9 @@ static int map_range(batch_t *b, const bson_t *range, bson_t *cmd, migrate_error
 	return 0;
 }
 
-/* By value: statement i maps the i-th old value over the whole selection. */
-static int map_value(batch_t *b, int64_t *part, bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
+/* By value: statement i maps the i-th old value over the whole selection (every i is one). */
+static int map_value(batch_t *b, int64_t *part, /* NOLINT(readability-non-const-parameter): per_value's type */
+		     bson_t *q, bson_t *u, bool *end, migrate_error_t *err)
 {
 	map_values_t *m = b->op;
 	bson_iter_t it;
