@@ -573,5 +573,8 @@ TEST(declarations_ignored)
 		migrate_free(json);
 	}
 	CHECK_INT(migrate_step_set_declares_json(s, NULL, &err), MIGRATE_EINVAL);
+	/* Malformed JSON names the step too. */
+	CHECK_INT(migrate_step_set_declares_json(s, "{", &err), MIGRATE_EJSON);
+	CHECK(strstr(err.message, "version 1") != NULL && strstr(err.message, "declares") != NULL);
 	migrate_plan_destroy(plan);
 }

@@ -30,9 +30,9 @@ static const char *const v1[] = {
  * then an operation per job of those models. As the guide writes them, with
  * one change: it groups by the coalesced model name, not by model_name. The
  * guide's GROUP BY makes two collections of the default model when completed
- * jobs both name it and leave it NULL; its step 2 then gives each such job two
- * operations with one id, which the primary key refuses. Wherever the guide's
- * SQL succeeds, the two give the same rows (examples/collections/README.md).
+ * jobs both name it and leave it NULL, which the unique model_name refuses
+ * (and step 2 would give each such job two operations with one id). Wherever
+ * the guide's SQL succeeds, the two give the same rows (README.md).
  */
 #define MOVE_COLLECTIONS                                                                                             \
 	"INSERT INTO collections (id, name, model_name, created_at) "                                                \
