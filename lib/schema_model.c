@@ -422,7 +422,7 @@ static void raw_step(migrate__schema *m, uint64_t version)
 	m->partial = version;
 }
 
-static void replay_step(migrate__schema *m, const migrate_step_t *step, uint64_t version)
+void migrate__schema_step(migrate__schema *m, const migrate_step_t *step, uint64_t version)
 {
 	const bson_t *s = &step->doc;
 	migrate__stable *t = NULL;
@@ -484,7 +484,7 @@ int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migra
 		/* An applied version is whole; one left applying, failed or reverting has its journaled steps. */
 		n = r->state == MIGRATE_STATE_APPLIED ? v->nsteps : r->steps_done;
 		for (j = 0; j < n && j < v->nsteps; j++)
-			replay_step(m, v->steps[j], v->id);
+			migrate__schema_step(m, v->steps[j], v->id);
 	}
 	free(sorted);
 	if (m->oom) {
