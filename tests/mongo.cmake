@@ -26,10 +26,10 @@ function(migrate_mongo_fixture)
     LABELS mongo)
 endfunction()
 
-foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds)
+foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds mongo_lint)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c)
     set(_extra "")
-    if(NOT _name STREQUAL "mongo_ops")
+    if(NOT _name STREQUAL "mongo_ops" AND NOT _name STREQUAL "mongo_lint")
       set(_extra ../examples/sessions_to_jobs/plan.c ../examples/chat_collections/plan.c)
     endif()
     migrate_test(${_name} SOURCES ${_name}.c mongo_util.c ${_extra}
