@@ -176,30 +176,59 @@ static bool fresh(const linter *x, const char *table)
 	return in_list(x->fresh, x->nfresh, table, NULL);
 }
 
+static bool live(const linter *x)
+{
+	return x->conn && x->d->version >= 4 && x->d->table_rows;
+}
+
+static sized *size_entry(linter *x, const char *table)
+{
+	size_t i;
+
+	for (i = 0; i < x->nsizes; i++)
+		if (!strcmp(x->sizes[i].name, table))
+			return &x->sizes[i];
+	return NULL;
+}
+
+static void set_rows(linter *x, const char *table, int64_t rows);
+
 /* The live rows of `table`: ROWS_UNKNOWN without a database, ROWS_ABSENT when it has no such table. */
 static int64_t live_rows(linter *x, const char *table)
 {
 	int64_t rows = ROWS_UNKNOWN;
-	size_t i;
+	sized *s;
 	int rc;
 
-	if (!x->conn || x->d->version < 4 || !x->d->table_rows || !table)
+	if (!live(x) || !table)
 		return ROWS_UNKNOWN;
-	for (i = 0; i < x->nsizes; i++)
-		if (!strcmp(x->sizes[i].name, table))
-			return x->sizes[i].rows;
+	if ((s = size_entry(x, table)))
+		return s->rows;
 	if (x->rc)
 		return ROWS_UNKNOWN;
 	if ((rc = x->d->table_rows(x->conn, table, &rows, x->err))) {
 		x->rc = rc;
 		return ROWS_UNKNOWN;
 	}
+	set_rows(x, table, rows);
+	return rows;
+}
+
+/* Records what the database will hold under `table` once the pending steps before this one ran. */
+static void set_rows(linter *x, const char *table, int64_t rows)
+{
+	sized *s = size_entry(x, table);
+
+	if (s) {
+		s->rows = rows;
+		return;
+	}
 	if (x->nsizes == x->capsizes) {
 		size_t cap = x->capsizes ? x->capsizes * 2 : 8;
 		sized *v = migrate__realloc(x->sizes, cap * sizeof *v);
 		if (!v) {
 			x->r->oom = true;
-			return rows;
+			return;
 		}
 		x->sizes = v;
 		x->capsizes = cap;
@@ -208,7 +237,28 @@ static int64_t live_rows(linter *x, const char *table)
 		x->sizes[x->nsizes++].rows = rows;
 	else
 		x->r->oom = true;
-	return rows;
+}
+
+/*
+ * A pending step that makes, renames or drops a table changes what the
+ * database holds under its name by the time later steps run: a renamed
+ * table takes its rows to its new name, a new one is empty.
+ */
+static void track_rows(linter *x, const migrate_step_t *s)
+{
+	const char *from = migrate__doc_str(&s->doc, "from");
+
+	if (!live(x))
+		return;
+	switch (s->op) {
+	case MIGRATE_OP_CREATE_TABLE: set_rows(x, migrate__doc_str(&s->doc, "table"), 0); break;
+	case MIGRATE_OP_DROP_TABLE: set_rows(x, migrate__doc_str(&s->doc, "table"), ROWS_ABSENT); break;
+	case MIGRATE_OP_RENAME_TABLE:
+		set_rows(x, migrate__doc_str(&s->doc, "to"), live_rows(x, from));
+		set_rows(x, from, ROWS_ABSENT);
+		break;
+	default: break;
+	}
 }
 
 /*
@@ -747,6 +797,8 @@ static void lint_version(linter *x, const migrate_version_t *v, bool check)
 			if (applies(&rules[j], x->driver))
 				rules[j].check(x, &rules[j]);
 		track_fresh(x, x->s);
+		if (check)
+			track_rows(x, x->s);
 		migrate__schema_step(&x->m, x->s, v->id);
 	}
 }
