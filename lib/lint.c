@@ -319,7 +319,8 @@ static void check_index_concurrently(linter *x, const rule *r)
 
 	if (x->s->op != MIGRATE_OP_CREATE_INDEX || online || !(sev = by_size(x, r, table, note, sizeof note)))
 		return;
-	report(x, r, sev, "create_index \"%s\" on existing table \"%s\"%s builds without CONCURRENTLY: writes to \"%s\" wait for the whole build",
+	report(x, r, sev,
+	       "create_index \"%s\" on existing table \"%s\"%s builds without CONCURRENTLY: writes to \"%s\" wait for the whole build",
 	       migrate__doc_str(x->doc, "name"), table, note, table);
 }
 
@@ -335,7 +336,8 @@ static void check_not_null_no_default(linter *x, const rule *r)
 	    migrate__doc_bool(&col, "nullable", true) || bson_has_field(&col, "default") ||
 	    !(sev = by_size(x, r, table, note, sizeof note)))
 		return;
-	report(x, r, sev, "add_column \"%s\" NOT NULL without a default on existing table \"%s\"%s: the database refuses it once the table has rows",
+	report(x, r, sev,
+	       "add_column \"%s\" NOT NULL without a default on existing table \"%s\"%s: the database refuses it once the table has rows",
 	       migrate__doc_str(&col, "name"), table, note);
 }
 
@@ -452,7 +454,8 @@ static void check_type_rewrite(linter *x, const rule *r)
 		if (!keyword(a, "type") || !(sev = by_size(x, r, table, note, sizeof note)))
 			continue;
 		c = model_col(x, table, column);
-		report(x, r, sev, "sql step changes the type of \"%s\".\"%s\"%s%s%s: ALTER COLUMN ... TYPE rewrites \"%s\" and its indexes under an ACCESS EXCLUSIVE lock%s",
+		report(x, r, sev,
+		       "sql step changes the type of \"%s\".\"%s\"%s%s%s: ALTER COLUMN ... TYPE rewrites \"%s\" and its indexes under an ACCESS EXCLUSIVE lock%s",
 		       table, column, c ? " (from " : "", c ? col_type(c->doc) : "", c ? ")" : "", table, note);
 	}
 }
@@ -493,7 +496,8 @@ static bool version_expands(const linter *x, const char *table)
 		const migrate_step_t *s = x->v->steps[i];
 		const char *t = migrate__doc_str(&s->doc, s->op == MIGRATE_OP_RENAME_TABLE ? "to" : "table");
 		if (t && !strcmp(t, table) &&
-		    (s->op == MIGRATE_OP_ADD_COLUMN || s->op == MIGRATE_OP_RENAME_TABLE || s->op == MIGRATE_OP_BACKFILL))
+		    (s->op == MIGRATE_OP_ADD_COLUMN || s->op == MIGRATE_OP_RENAME_TABLE ||
+		     s->op == MIGRATE_OP_BACKFILL))
 			return true;
 	}
 	return false;
@@ -514,14 +518,16 @@ static void check_in_use(linter *x, const rule *r)
 		return;
 	switch (x->s->op) {
 	case MIGRATE_OP_RENAME_TABLE:
-		report(x, r, r->severity, "rename_table \"%s\" to \"%s\": the previous version's application still reads \"%s\"",
-		       table, migrate__doc_str(x->doc, "to"), table);
+		report(x, r, r->severity,
+		       "rename_table \"%s\" to \"%s\": the previous version's application still reads \"%s\"", table,
+		       migrate__doc_str(x->doc, "to"), table);
 		return;
 	case MIGRATE_OP_RENAME_COLUMN: column = migrate__doc_str(x->doc, "from"); break;
 	case MIGRATE_OP_DROP_COLUMN: column = migrate__doc_str(x->doc, "column"); break;
 	case MIGRATE_OP_DROP_TABLE:
 		if (version_expands(x, table))
-			report(x, r, r->severity, "drop_table \"%s\" in the version that moves its data: the previous version's application still reads it",
+			report(x, r, r->severity,
+			       "drop_table \"%s\" in the version that moves its data: the previous version's application still reads it",
 			       table);
 		return;
 	default: return;
@@ -529,7 +535,8 @@ static void check_in_use(linter *x, const rule *r)
 	if ((c = model_col(x, table, column)) && c->version == x->v->id)
 		return; /* made in this version: no application reads it yet */
 	if (x->s->op == MIGRATE_OP_RENAME_COLUMN) {
-		report(x, r, r->severity, "rename_column \"%s\".\"%s\" to \"%s\": the previous version's application still reads \"%s\"",
+		report(x, r, r->severity,
+		       "rename_column \"%s\".\"%s\" to \"%s\": the previous version's application still reads \"%s\"",
 		       table, column, migrate__doc_str(x->doc, "to"), column);
 		return;
 	}
@@ -537,7 +544,8 @@ static void check_in_use(linter *x, const rule *r)
 	       : version_expands(x, table)     ? "this version also adds to the table"
 					       : NULL;
 	if (what)
-		report(x, r, r->severity, "drop_column \"%s\".\"%s\" where %s (expand and contract in one version): the previous version's application still reads \"%s\"",
+		report(x, r, r->severity,
+		       "drop_column \"%s\".\"%s\" where %s (expand and contract in one version): the previous version's application still reads \"%s\"",
 		       table, column, what, column);
 }
 
@@ -554,7 +562,8 @@ static void check_not_batched(linter *x, const rule *r)
 		if (strcmp(x->driver, "postgres") || !t || !t->pk_known || t->npk ||
 		    !(sev = by_size(x, r, table, note, sizeof note)))
 			return;
-		report(x, r, sev, "%s of \"%s\"%s runs as one UPDATE in one transaction: the table has no primary key to batch by, so every row it updates stays locked until the end",
+		report(x, r, sev,
+		       "%s of \"%s\"%s runs as one UPDATE in one transaction: the table has no primary key to batch by, so every row it updates stays locked until the end",
 		       migrate__ops[x->s->op].name, table, note);
 		return;
 	}
@@ -567,7 +576,8 @@ static void check_not_batched(linter *x, const rule *r)
 		ident(after, name, sizeof name);
 		if (!name[0] || !(sev = by_size(x, r, name, note, sizeof note)))
 			continue;
-		report(x, r, sev, "sql step updates \"%s\"%s in one statement: every row it matches stays locked until it commits, and a crash starts it over",
+		report(x, r, sev,
+		       "sql step updates \"%s\"%s in one statement: every row it matches stays locked until it commits, and a crash starts it over",
 		       name, note);
 	}
 }
@@ -590,7 +600,8 @@ static bool checked_unique(const linter *x, const char *table, const bson_t *key
 		while (bson_iter_next(&it)) {
 			bson_iter_t c;
 			const char *col;
-			if (!migrate__doc_sub(keys, bson_iter_key(&it), &key) || !(col = migrate__doc_str(&key, "column")))
+			if (!migrate__doc_sub(keys, bson_iter_key(&it), &key) ||
+			    !(col = migrate__doc_str(&key, "column")))
 				break;
 			bson_iter_init(&c, &cols);
 			while (bson_iter_next(&c))
@@ -617,7 +628,8 @@ static void check_unique_index(linter *x, const rule *r)
 	    !migrate__doc_sub(x->doc, "keys", &keys) || checked_unique(x, table, &keys) ||
 	    !(sev = by_size(x, r, table, note, sizeof note)))
 		return;
-	report(x, r, sev, "unique index \"%s\" on existing %s \"%s\"%s has no uniqueness check before it: one duplicate among the rows fails the build after it has read them all",
+	report(x, r, sev,
+	       "unique index \"%s\" on existing %s \"%s\"%s has no uniqueness check before it: one duplicate among the rows fails the build after it has read them all",
 	       migrate__doc_str(x->doc, "name"), strcmp(x->driver, "mongo") ? "table" : "collection", table, note);
 }
 
@@ -643,7 +655,8 @@ static void check_mixed(linter *x, const rule *r)
 		return;
 	x->s = x->v->steps[first];
 	x->doc = &x->s->doc;
-	report(x, r, r->severity, "version %llu mixes steps that cannot share a transaction: %zu of its %zu steps, from step %zu (%s), run outside it, so a failure can leave the version half applied (the next up resumes it)",
+	report(x, r, r->severity,
+	       "version %llu mixes steps that cannot share a transaction: %zu of its %zu steps, from step %zu (%s), run outside it, so a failure can leave the version half applied (the next up resumes it)",
 	       (unsigned long long)x->v->id, outside, x->v->nsteps, first, migrate__ops[x->s->op].name);
 	x->s = x->v->steps[0];
 	x->doc = &x->s->doc;
@@ -876,8 +889,8 @@ int migrate_lint(const migrate_plan_t *plan, migrate_target_t *target, const mig
 		opts = &defaults;
 	if (opts->version != MIGRATE_LINT_OPTIONS_VERSION)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
-				    "migrate_lint: options version %u is not supported (this library: %d)", opts->version,
-				    MIGRATE_LINT_OPTIONS_VERSION);
+				    "migrate_lint: options version %u is not supported (this library: %d)",
+				    opts->version, MIGRATE_LINT_OPTIONS_VERSION);
 	memset(&x, 0, sizeof x);
 	memset(&h, 0, sizeof h);
 	x.err = err;
@@ -925,7 +938,8 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step)
 		return 0;
 	if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !migrate__doc_sub(step, "lint", &lint))
 		return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-				    "%s: lint: must be an object {\"ignore\": [rule ids], \"reason\": \"...\"}", c->where);
+				    "%s: lint: must be an object {\"ignore\": [rule ids], \"reason\": \"...\"}",
+				    c->where);
 	bson_iter_init(&it, &lint);
 	while (bson_iter_next(&it))
 		if (strcmp(bson_iter_key(&it), "ignore") && strcmp(bson_iter_key(&it), "reason"))
@@ -939,8 +953,9 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step)
 	while (bson_iter_next(&it))
 		if (!BSON_ITER_HOLDS_UTF8(&it) || !known_rule(bson_iter_utf8(&it, NULL)))
 			return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
-					    "%s: lint.ignore[%s]: unknown lint rule \"%s\" (see docs/lint.md)", c->where,
-					    bson_iter_key(&it), BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "");
+					    "%s: lint.ignore[%s]: unknown lint rule \"%s\" (see docs/lint.md)",
+					    c->where, bson_iter_key(&it),
+					    BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "");
 	reason = migrate__doc_str(&lint, "reason");
 	if (!reason || !*reason)
 		return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,

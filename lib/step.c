@@ -990,8 +990,7 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
 		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
 	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__lint_validate(&c, doc)) ||
-	    (rc = migrate__ops[op].validate(&c, doc)) ||
-	    (rc = check_no_nul(&c, doc, "")))
+	    (rc = migrate__ops[op].validate(&c, doc)) || (rc = check_no_nul(&c, doc, "")))
 		return rc;
 	/* sql and command carry their down as a field of their own kind. */
 	if (migrate__ops[op].flags & MIGRATE__OP_OWN_DOWN)

@@ -8,11 +8,11 @@
 #include "lint.h"
 
 /* A version made earlier: jobs (id primary key, name, status) and a table without a primary key. */
-#define BASE                                                                                                      \
-	"{\"id\":1,\"name\":\"base\",\"steps\":["                                                                 \
-	"{\"op\":\"create_table\",\"table\":\"jobs\",\"primary_key\":[\"id\"],\"columns\":[{\"name\":\"id\","     \
-	"\"type\":\"integer\",\"nullable\":false},{\"name\":\"name\",\"type\":\"text\"},{\"name\":\"status\","    \
-	"\"type\":\"text\"},{\"name\":\"tool_ids\",\"type\":\"json\"}]},"                                         \
+#define BASE                                                                                                   \
+	"{\"id\":1,\"name\":\"base\",\"steps\":["                                                              \
+	"{\"op\":\"create_table\",\"table\":\"jobs\",\"primary_key\":[\"id\"],\"columns\":[{\"name\":\"id\","  \
+	"\"type\":\"integer\",\"nullable\":false},{\"name\":\"name\",\"type\":\"text\"},{\"name\":\"status\"," \
+	"\"type\":\"text\"},{\"name\":\"tool_ids\",\"type\":\"json\"}]},"                                      \
 	"{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"line\",\"type\":\"text\"}]}]}"
 
 #define V2(steps) "{\"id\":2,\"name\":\"change\",\"steps\":[" steps "]}"
@@ -61,14 +61,16 @@ static const lint_case cases[] = {
 	    "alter status type int'\",\"down\":\"SELECT 1\"}"),
 	 ""},
 	/* rename-or-drop-in-use */
-	{"rename-or-drop-in-use", "sqlite", V2("{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"name\",\"to\":\"title\"}"),
+	{"rename-or-drop-in-use", "sqlite",
+	 V2("{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"name\",\"to\":\"title\"}"),
 	 "2:0:rename-or-drop-in-use:warning\n"},
 	{"rename-or-drop-in-use", "sqlite",
 	 V2("{\"op\":\"add_column\",\"table\":\"jobs\",\"column\":{\"name\":\"tools\",\"type\":\"integer\"}},"
 	    "{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"tools\":{\"array_length\":\"tool_ids\"}}},"
 	    "{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\"}"),
 	 "2:1:version-mixed-transaction:warning\n2:2:rename-or-drop-in-use:warning\n"},
-	{"rename-or-drop-in-use", "sqlite", V2("{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\"}"), ""},
+	{"rename-or-drop-in-use", "sqlite", V2("{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\"}"),
+	 ""},
 	{"rename-or-drop-in-use", "sqlite",
 	 V2(NEW_TABLE ",{\"op\":\"rename_table\",\"from\":\"fresh\",\"to\":\"fresher\"}"), ""},
 	/* backfill-not-batched */
@@ -228,10 +230,12 @@ TEST(lint_silence)
 	migrate_plan_destroy(a);
 	CHECK_OK(migrate_plan_new(&a, "lint", &err), &err);
 	CHECK_OK(migrate_plan_add_version(a, 1, "base", &v, &err), &err);
-	CHECK_OK(migrate_version_add_step_json(
-			 v, "{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":[{\"name\":\"name\",\"type\":\"text\"}]}",
-			 NULL, &err),
-		 &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v,
+			"{\"op\":\"create_table\",\"table\":\"jobs\",\"columns\":[{\"name\":\"name\",\"type\":\"text\"}]}",
+			NULL, &err),
+		&err);
 	CHECK_OK(migrate_plan_add_version(a, 2, "index", &v, &err), &err);
 	CHECK_OK(migrate_version_add_step_json(v, INDEX(""), &s, &err), &err);
 	CHECK_OK(migrate_version_checksum(v, sa, sizeof sa, &err), &err);
@@ -261,7 +265,8 @@ TEST(lint_field_errors)
 		{"{\"ignore\":[],\"reason\":\"r\"}", "lint.ignore: is required"},
 		{"{\"reason\":\"r\"}", "lint.ignore: is required"},
 		{"{\"ignore\":[\"nope\"],\"reason\":\"r\"}", "lint.ignore[0]: unknown lint rule \"nope\""},
-		{"{\"ignore\":[\"pg-index-not-concurrent\"],\"reason\":\"r\",\"until\":3}", "lint.until: unknown field"},
+		{"{\"ignore\":[\"pg-index-not-concurrent\"],\"reason\":\"r\",\"until\":3}",
+		 "lint.until: unknown field"},
 	};
 	size_t i;
 

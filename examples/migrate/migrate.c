@@ -80,7 +80,7 @@ static const char general_help[] =
 static const struct command {
 	const char *name;
 	int (*run)(cli_t *c);
-	int needs_db;   /* needs --url and --plan; 2: and writes nothing; 3: --plan, and --url or --driver (read only) */
+	int needs_db; /* needs --url and --plan; 2: and writes nothing; 3: --plan, and --url or --driver (read only) */
 	int cancelable; /* runs steps or locks: Ctrl-C stops it at a safe point */
 	int operand;    /* 0: none, 1: optional VERSION, 2: required VERSION */
 	const char *help;
@@ -416,7 +416,8 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 			if ((rc = parse_uint(c, "--large-rows", optarg, INT64_MAX, &n)))
 				return rc;
 			if (n == 0)
-				return cli_usage_error(c, "--large-rows needs a whole number from 1 up, not \"%s\"", optarg);
+				return cli_usage_error(c, "--large-rows needs a whole number from 1 up, not \"%s\"",
+						       optarg);
 			c->large_rows = (int64_t)n;
 			break;
 		case ':': return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
@@ -596,7 +597,8 @@ static int run(cli_t *c, int argc, char **argv)
 	if ((c->driver || c->large_rows) && strcmp(cmd->name, "lint") != 0)
 		return cli_usage_error(c, "%s is an option of lint only", c->driver ? "--driver" : "--large-rows");
 	if (c->driver && c->url)
-		return cli_usage_error(c, "lint takes --driver or --url, not both: with --url the URL names the driver");
+		return cli_usage_error(c,
+				       "lint takes --driver or --url, not both: with --url the URL names the driver");
 	if (nargs > 2 || (nargs == 2 && cmd->operand == 0))
 		return cli_usage_error(c, "%s: unexpected argument \"%s\"", cmd->name, argv[optind + nargs - 1]);
 	if (nargs < 2 && cmd->operand == 2)
@@ -608,7 +610,8 @@ static int run(cli_t *c, int argc, char **argv)
 		if (!c->plan_path)
 			c->plan_path = getenv("MIGRATE_PLAN");
 		if ((!c->url || !*c->url) && cmd->needs_db == 3 && !c->driver)
-			return cli_usage_error(c, "%s needs a driver or a database: --driver NAME (sqlite, postgres, "
+			return cli_usage_error(c,
+					       "%s needs a driver or a database: --driver NAME (sqlite, postgres, "
 					       "mongo), or --url URL, MIGRATE_URL or DATABASE_URL",
 					       cmd->name);
 		if ((!c->url || !*c->url) && cmd->needs_db != 3)

@@ -14,14 +14,13 @@ int migrate__sq_table_rows(void *conn, const char *table, int64_t *rows, migrate
 	*rows = -1;
 	if ((rc = migrate__sq_prepare(c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", &st, err)))
 		return rc;
-	if (sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC) != SQLITE_OK)
-		rc = migrate__sq_err(c, err, "reading the catalog");
-	else if ((rc = sqlite3_step(st)) == SQLITE_DONE)
-		rc = 0; /* no such table */
-	else if (rc != SQLITE_ROW)
-		rc = migrate__sq_err(c, err, "reading the catalog");
-	else
+	rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC) == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
+	if (rc == SQLITE_ROW)
 		rc = 1;
+	else if (rc == SQLITE_DONE)
+		rc = 0; /* no such table */
+	else
+		rc = migrate__sq_err(c, err, "reading the catalog");
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != 1)
