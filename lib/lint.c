@@ -487,7 +487,10 @@ static bool version_reads(const linter *x, const char *table, const char *column
 	return false;
 }
 
-/* Whether an earlier step of the version adds to (expands) `table`: create, rename to it, add_column. */
+/*
+ * Whether an earlier step of the version expands `table` (NULL: any
+ * table): makes it, renames a table to it, adds a column to it or fills it.
+ */
 static bool version_expands(const linter *x, const char *table)
 {
 	size_t i;
@@ -495,9 +498,9 @@ static bool version_expands(const linter *x, const char *table)
 	for (i = 0; i < x->s->index; i++) {
 		const migrate_step_t *s = x->v->steps[i];
 		const char *t = migrate__doc_str(&s->doc, s->op == MIGRATE_OP_RENAME_TABLE ? "to" : "table");
-		if (t && !strcmp(t, table) &&
-		    (s->op == MIGRATE_OP_ADD_COLUMN || s->op == MIGRATE_OP_RENAME_TABLE ||
-		     s->op == MIGRATE_OP_BACKFILL))
+		if ((s->op == MIGRATE_OP_CREATE_TABLE || s->op == MIGRATE_OP_ADD_COLUMN ||
+		     s->op == MIGRATE_OP_RENAME_TABLE || s->op == MIGRATE_OP_BACKFILL) &&
+		    t && (!table || !strcmp(t, table)))
 			return true;
 	}
 	return false;
@@ -525,10 +528,10 @@ static void check_in_use(linter *x, const rule *r)
 	case MIGRATE_OP_RENAME_COLUMN: column = migrate__doc_str(x->doc, "from"); break;
 	case MIGRATE_OP_DROP_COLUMN: column = migrate__doc_str(x->doc, "column"); break;
 	case MIGRATE_OP_DROP_TABLE:
-		if (version_expands(x, table))
+		if (version_expands(x, NULL))
 			report(x, r, r->severity,
-			       "drop_table \"%s\" in the version that moves its data: the previous version's application still reads it",
-			       table);
+			       "drop_table \"%s\" in a version that also makes or fills tables (expand and contract in one version): the previous version's application still reads \"%s\"",
+			       table, table);
 		return;
 	default: return;
 	}

@@ -71,6 +71,9 @@ static const lint_case cases[] = {
 	 "2:1:version-mixed-transaction:warning\n2:2:rename-or-drop-in-use:warning\n"},
 	{"rename-or-drop-in-use", "sqlite", V2("{\"op\":\"drop_column\",\"table\":\"jobs\",\"column\":\"tool_ids\"}"),
 	 ""},
+	{"rename-or-drop-in-use", "sqlite", V2(NEW_TABLE ",{\"op\":\"drop_table\",\"table\":\"log\"}"),
+	 "2:1:rename-or-drop-in-use:warning\n"},
+	{"rename-or-drop-in-use", "sqlite", V2("{\"op\":\"drop_table\",\"table\":\"log\"}"), ""},
 	{"rename-or-drop-in-use", "sqlite",
 	 V2(NEW_TABLE ",{\"op\":\"rename_table\",\"from\":\"fresh\",\"to\":\"fresher\"}"), ""},
 	/* backfill-not-batched */
