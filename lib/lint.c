@@ -341,12 +341,19 @@ static void check_not_null_no_default(linter *x, const rule *r)
 	       migrate__doc_str(&col, "name"), table, note);
 }
 
-/* Skips blanks; returns the position after them. */
+/* Skips blanks and SQL comments; returns the position after them. */
 static const char *blanks(const char *p)
 {
-	while (*p && isspace((unsigned char)*p))
-		p++;
-	return p;
+	for (;;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-')
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*')
+			p = strstr(p + 2, "*/") ? strstr(p + 2, "*/") + 2 : p + strlen(p);
+		else
+			return p;
+	}
 }
 
 /* Whether `p` starts with the keyword `kw` (case-insensitive, then not a letter). */
@@ -646,6 +653,7 @@ static void check_mixed(linter *x, const rule *r)
 
 	if (!x->v->transactional || !x->d->begin || !x->d->step_flags || x->s->index != 0)
 		return;
+	/* Without a database x->conn is NULL: the built-in drivers' step_flags read the step only. */
 	for (i = 0; i < x->v->nsteps; i++) {
 		const migrate_step_t *s = x->v->steps[i];
 		if (s->op == MIGRATE_OP_CUSTOM || !(x->d->step_flags(x->conn, s) & MIGRATE_STEP_NO_TXN)) {

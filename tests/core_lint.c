@@ -81,7 +81,8 @@ static const lint_case cases[] = {
 	 V2_NOTXN("{\"op\":\"backfill\",\"table\":\"log\",\"set\":{\"line\":{\"value\":\"x\"}}}"),
 	 "2:0:backfill-not-batched:warning\n"},
 	{"backfill-not-batched", "sqlite",
-	 V2("{\"op\":\"sql\",\"up\":\"UPDATE jobs SET status = 'done'\",\"down\":\"SELECT 1\"}"),
+	 V2("{\"op\":\"sql\",\"up\":\"-- all of them\\n/* at once */ UPDATE jobs SET status = 'done'\",\"down\":"
+	    "\"SELECT 1\"}"),
 	 "2:0:backfill-not-batched:warning\n"},
 	{"backfill-not-batched", "postgres",
 	 V2_NOTXN("{\"op\":\"backfill\",\"table\":\"jobs\",\"set\":{\"status\":{\"value\":\"x\"}}}"), ""},
