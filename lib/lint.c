@@ -283,7 +283,7 @@ static int by_size(linter *x, const rule *r, const char *table, char *note, size
 	}
 	if (rows == ROWS_ABSENT || rows == 0 || (r->size == SIZE_LARGE && rows < x->large))
 		return 0;
-	snprintf(note, size, " (about %lld rows)", (long long)rows);
+	snprintf(note, size, " (about %lld %s)", (long long)rows, strcmp(x->driver, "mongo") ? "rows" : "documents");
 	return r->severity;
 }
 
@@ -639,7 +639,7 @@ static void check_unique_index(linter *x, const rule *r)
 	    !(sev = by_size(x, r, table, note, sizeof note)))
 		return;
 	report(x, r, sev,
-	       "unique index \"%s\" on existing %s \"%s\"%s has no uniqueness check before it: one duplicate among the rows fails the build after it has read them all",
+	       "unique index \"%s\" on existing %s \"%s\"%s has no uniqueness check before it: one duplicate fails the build after it has read them all",
 	       migrate__doc_str(x->doc, "name"), strcmp(x->driver, "mongo") ? "table" : "collection", table, note);
 }
 

@@ -19,6 +19,11 @@ TEST(lint_live_sizes)
 	mt_insert(c, mt_db(), "small", "[{\"_id\":1,\"name\":\"a\"}]");
 	/* small (1 document) is under the threshold of 3: only big's unique index is reported. */
 	lint_live_check(t, p, "2:0:mongo-unique-index-unchecked:error\n");
+	{
+		migrate_lint_report_t *r = lint_run(p, t, NULL, 3);
+		CHECK_HAS(migrate_lint_finding_message(migrate_lint_report_finding(r, 0)), "(about 5 documents)");
+		migrate_lint_report_destroy(r);
+	}
 	/* Nothing was written: no index, the documents as they were. */
 	CHECK(!strstr(mt_indexes(c, mt_db(), "big"), "big_name"));
 	CHECK_INT(mt_count(c, mt_db(), "big", "{\"flag\":{\"$exists\":true}}"), 0);
