@@ -686,3 +686,22 @@ int migrate_step_set_down_json(migrate_step_t *step, const char *down_json, migr
 	}
 	return replace_doc(step, &doc, err);
 }
+
+int migrate_step_set_declares_json(migrate_step_t *step, const char *declares_json, migrate_error_t *err)
+{
+	bson_t doc;
+
+	if (!step || !declares_json)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "step or declares_json is NULL");
+	if (!migrate__op_has_key(step->op, "declares"))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_step_set_declares_json: only sql, command and custom steps declare; a %s "
+				    "step says what it makes itself",
+				    migrate__ops[step->op].name);
+	copy_except(step, &doc, "declares");
+	if (put_json(&doc, "declares", declares_json, true, err)) {
+		bson_destroy(&doc);
+		return err ? err->code : MIGRATE_EJSON;
+	}
+	return replace_doc(step, &doc, err);
+}

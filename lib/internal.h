@@ -57,6 +57,8 @@ typedef struct migrate__vctx {
 #define MIGRATE__INVERSE_EMPTY 1
 /* sql, command: `down` is a field of the op's own kind, not a list of steps. */
 #define MIGRATE__OP_OWN_DOWN 1u
+/* Changes the schema only (tables, columns, indexes, enums): what a raw step may declare. */
+#define MIGRATE__OP_SCHEMA 2u
 
 typedef struct migrate__op_spec {
 	const char *name;        /* as written in plans */
@@ -83,6 +85,8 @@ typedef struct migrate__op_spec {
 extern const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT];
 /* The op named `name`, MIGRATE_OP_UNKNOWN for NULL or a name outside the catalog. */
 migrate_op_t migrate__op_find(const char *name);
+/* Whether `op` is a MIGRATE__OP_SCHEMA op. */
+#define migrate__op_is_schema(op) ((migrate__ops[(op)].flags & MIGRATE__OP_SCHEMA) != 0)
 /* Whether `op` may have the field `key`. */
 bool migrate__op_has_key(migrate_op_t op, const char *key);
 

@@ -301,9 +301,11 @@ typedef struct migrate_finding migrate_finding_t;
  * lowers it, nullability, whether they have a default, primary keys,
  * indexes (keys, order, uniqueness, whether partial) and enums (labels in
  * order). What a driver cannot express is not compared (see
- * docs/operations.md "Drift"). Raw steps (sql, command, custom) are opaque:
- * the tables and enums that exist when one runs are only checked for what
- * is missing from then on, and migrate_schema_report_partial() says so.
+ * docs/operations.md "Drift"). A raw step (sql, command, custom) that
+ * declares what it makes (migrate_step_set_declares_json()) is replayed as
+ * its declared steps; one that does not is opaque: the tables and enums
+ * that exist when it runs are only checked for what is missing from then
+ * on, and migrate_schema_report_partial() says so.
  * Tables the plan never made are not drift.
  *
  * Reads the history once and the catalog once (on MongoDB, listCollections
@@ -332,12 +334,12 @@ MIGRATE_EXPORT(int) migrate_check_schema(migrate_target_t *target, const migrate
 MIGRATE_EXPORT(int) migrate_schema_report_state(const migrate_schema_report_t *report);
 
 /**
- * Whether a raw step (sql, command, custom) of an applied version made the
- * comparison partial: objects that existed when it ran are only checked
- * for being missing.
+ * Whether a raw step (sql, command, custom) of an applied version, without
+ * a declaration, made the comparison partial: objects that existed when it
+ * ran are only checked for being missing.
  *
  * @param report the report.
- * @return the id of the last applied version with a raw step, 0 when none
+ * @return the id of the last applied version with such a step, 0 when none
  *         (or `report` is NULL).
  */
 MIGRATE_EXPORT(uint64_t) migrate_schema_report_partial(const migrate_schema_report_t *report);

@@ -222,6 +222,7 @@ _PROTOTYPES = {
         [c_void_p, c_char_p, c_char_p, CUSTOM_FN, CUSTOM_FN, c_void_p, _PP, _ERR],
     ),
     "migrate_step_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_step_set_declares_json": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_version_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_plan_load_json": (c_int, [_PP, c_char_p, _ERR]),
     "migrate_plan_load_file": (c_int, [_PP, c_char_p, _ERR]),

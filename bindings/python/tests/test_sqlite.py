@@ -247,6 +247,24 @@ def test_drop_column_keep_adds_back_and_restores(sqlite_db: SqliteDB) -> None:
     assert not sqlite_db.exists("jobs_note_kept")
 
 
+def test_declared_raw_step_keeps_the_comparison_complete(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("declared")
+    v = plan.add_version(1, "raw")
+    step = v.sql("CREATE TABLE raw_t (a TEXT)", "DROP TABLE raw_t")
+    before = v.checksum
+    step.set_declares([{"op": "create_table", "table": "raw_t", "columns": [{"name": "a", "type": "text"}]}])
+    assert v.checksum == before
+    with pytest.raises(lm.MigrateError, match=r"declares\[0\]: declares only schema steps"):
+        step.set_declares([{"op": "backfill", "table": "raw_t", "set": {"a": {"value": 1}}}])
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        clean = t.check_schema(plan)
+        assert not clean.drifted and clean.partial_after == 0
+        sqlite_db.execute("ALTER TABLE raw_t ADD COLUMN rogue TEXT")
+        found = {(f.kind_name, f.object, f.version) for f in t.check_schema(plan).findings}
+        assert found == {("extra", "raw_t.rogue", 1)}
+
+
 def test_check_schema_reports_drift(sqlite_db: SqliteDB) -> None:
     plan = lm.Plan("drift")
     v = plan.add_version(1, "jobs")
