@@ -62,7 +62,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
      '${_pg}' stop '${MIGRATE_MONGO_PG_STATE}/postgres'")
   set_tests_properties(mongo_pgbackend.server.stop PROPERTIES FIXTURES_CLEANUP mongo_pg_server TIMEOUT 120
     LABELS mongo)
-  foreach(_name mongo_seeds mongo_ops)
+  foreach(_name mongo_seeds mongo_ops mongo_lint)
     file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c _lines REGEX "^TEST\\([A-Za-z0-9_]+\\)")
     foreach(_line ${_lines})
       string(REGEX REPLACE "^TEST\\(([A-Za-z0-9_]+)\\).*" "\\1" _case "${_line}")
