@@ -45,7 +45,7 @@ foreach(_t ${_all_tests})
 endforeach()
 
 # FerretDB's PostgreSQL backend (--handler=postgresql) over a private
-# PostgreSQL server of its own: the seeds and the op tests run there too
+# PostgreSQL server of its own: the seeds, the op tests and lint run there too
 # (static builds only), since that backend's costs and gaps are its own.
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
   set(MIGRATE_MONGO_PG_STATE ${CMAKE_BINARY_DIR}/ferretdb-pg-server)
