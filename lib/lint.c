@@ -568,7 +568,14 @@ static void check_not_batched(linter *x, const rule *r)
 	int sev;
 
 	if (x->s->op == MIGRATE_OP_BACKFILL || x->s->op == MIGRATE_OP_MAP_VALUES) {
+		int64_t batch = migrate__doc_int(x->doc, "batch_size", 0);
 		t = migrate__schema_table(&x->m, table);
+		if (batch >= x->large && (sev = by_size(x, r, table, note, sizeof note))) {
+			report(x, r, sev,
+			       "%s of \"%s\"%s with \"batch_size\": %lld: one batch is as large as a large table, its rows locked until it commits",
+			       migrate__ops[x->s->op].name, table, note, (long long)batch);
+			return;
+		}
 		if (strcmp(x->driver, "postgres") || !t || !t->pk_known || t->npk ||
 		    !(sev = by_size(x, r, table, note, sizeof note)))
 			return;
@@ -693,7 +700,7 @@ static const rule rules[] = {
 	 "expand then contract over two versions: add the new name and copy the data in one version, drop the old one in a later version once no running application reads it",
 	 check_in_use},
 	{"backfill-not-batched", MIGRATE_LINT_ERROR, "sql", SIZE_LARGE,
-	 "a large update in one statement: a backfill or map_values with no key to batch by, or a sql UPDATE",
+	 "a large update in one statement or batch: a backfill or map_values with no key to batch by or a batch_size of a large table, or a sql UPDATE",
 	 "a backfill or map_values step on a table with a primary key: batched by key, checkpointed and resumable",
 	 check_not_batched},
 	{"unique-index-unchecked", MIGRATE_LINT_ERROR, "sql", SIZE_NONEMPTY,

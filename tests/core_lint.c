@@ -90,6 +90,14 @@ static const lint_case cases[] = {
 	 V2("{\"op\":\"sql\",\"up\":\"CREATE TRIGGER t BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION f()\","
 	    "\"down\":\"DROP TRIGGER t ON jobs\"}"),
 	 ""},
+	{"backfill-not-batched", "sqlite",
+	 V2_NOTXN("{\"op\":\"backfill\",\"table\":\"jobs\",\"batch_size\":500000,\"set\":{\"status\":{\"value\":"
+		  "\"x\"}}}"),
+	 "2:0:backfill-not-batched:warning\n"},
+	{"backfill-not-batched", "sqlite",
+	 V2_NOTXN("{\"op\":\"backfill\",\"table\":\"jobs\",\"batch_size\":5000,\"set\":{\"status\":{\"value\":"
+		  "\"x\"}}}"),
+	 ""},
 	/* unique-index-unchecked */
 	{"unique-index-unchecked", "sqlite", V2(INDEX(",\"unique\":true")), "2:0:unique-index-unchecked:warning\n"},
 	{"unique-index-unchecked", "sqlite", V2(UNIQUE_CHECK "," INDEX(",\"unique\":true")), ""},
