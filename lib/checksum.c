@@ -118,7 +118,9 @@ static void op_sans_defaults(const bson_t *step, const migrate__op_spec *spec, b
 	bson_iter_init(&it, step);
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
-		if ((spec->canonical && spec->canonical(step, &it, out)) || !strcmp(k, "declares"))
+		/* What a raw step declares, and which lint rules a step silences, are no part of what it does. */
+		if ((spec->canonical && spec->canonical(step, &it, out)) || !strcmp(k, "declares") ||
+		    !strcmp(k, "lint"))
 			continue;
 		if (!strcmp(k, "down") && BSON_ITER_HOLDS_ARRAY(&it))
 			map_array(&it, out, k, step_sans_defaults);

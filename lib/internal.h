@@ -395,6 +395,10 @@ void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, mi
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out);
 
+/* ---- lint (lint.c) ---- */
+/* Checks a step's "lint" field (the rules it silences and why), if any; `c` names the place. */
+int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
+
 /* ---- steps (step.c) ---- */
 /* Validates the shape of a step document; `where` names it in errors. */
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err);

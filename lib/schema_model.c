@@ -494,6 +494,11 @@ static void replay_doc(migrate__schema *m, migrate_op_t op, const bson_t *s, uin
 	}
 }
 
+void migrate__schema_step(migrate__schema *m, const migrate_step_t *step, uint64_t version)
+{
+	replay_doc(m, step->op, &step->doc, version);
+}
+
 int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migrate__history *h, migrate_error_t *err)
 {
 	migrate_version_t **sorted = migrate__plan_sorted(plan);
@@ -511,7 +516,7 @@ int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migra
 		/* An applied version is whole; one left applying, failed or reverting has its journaled steps. */
 		n = r->state == MIGRATE_STATE_APPLIED ? v->nsteps : r->steps_done;
 		for (j = 0; j < n && j < v->nsteps; j++)
-			replay_doc(m, v->steps[j]->op, &v->steps[j]->doc, v->id);
+			migrate__schema_step(m, v->steps[j], v->id);
 	}
 	free(sorted);
 	if (m->oom) {

@@ -72,7 +72,8 @@ static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char
 		for (i = 0; allowed[i]; i++)
 			if (strcmp(allowed[i], bson_iter_key(&it)) == 0)
 				break;
-		if (!allowed[i]) {
+		/* Every step may silence lint rules (lint.c checks the field). */
+		if (!allowed[i] && !(*prefix == '\0' && !strcmp(bson_iter_key(&it), "lint"))) {
 			join(path, sizeof path, prefix, bson_iter_key(&it));
 			return fail(c, path, "unknown field", NULL);
 		}
@@ -1014,8 +1015,8 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 		return fail(&c, "op", "must be a string", NULL);
 	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
 		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
-	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__ops[op].validate(&c, doc)) ||
-	    (rc = check_no_nul(&c, doc, "")))
+	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__lint_validate(&c, doc)) ||
+	    (rc = migrate__ops[op].validate(&c, doc)) || (rc = check_no_nul(&c, doc, "")))
 		return rc;
 	/* Raw steps may say which schema objects they make (docs/steps.md, "declares"). */
 	if ((rc = check_step_list(&c, doc, "declares", true)))
