@@ -52,3 +52,29 @@ foreach(_t ${_all_tests})
     migrate_pg_fixture(${_t})
   endif()
 endforeach()
+
+# Connection poolers: PgBouncer in transaction and in session pooling mode in
+# front of the test server (scripts/pgbouncer-server.sh), for the fleet tests
+# of tests/postgres_pooler.c. Static build only: 64 processes per test.
+set(MIGRATE_PGBOUNCER_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/pgbouncer-server.sh)
+foreach(_mode transaction session)
+  set(_state ${CMAKE_BINARY_DIR}/pgbouncer-${_mode})
+  add_test(NAME postgres.pgbouncer_${_mode}.start
+    COMMAND ${MIGRATE_PGBOUNCER_SCRIPT} start ${_state} ${MIGRATE_PG_STATE} ${_mode})
+  set_tests_properties(postgres.pgbouncer_${_mode}.start PROPERTIES FIXTURES_SETUP pgbouncer_${_mode}
+    FIXTURES_REQUIRED pg_server TIMEOUT 60 LABELS postgres)
+  add_test(NAME postgres.pgbouncer_${_mode}.stop COMMAND ${MIGRATE_PGBOUNCER_SCRIPT} stop ${_state})
+  set_tests_properties(postgres.pgbouncer_${_mode}.stop PROPERTIES FIXTURES_CLEANUP pgbouncer_${_mode}
+    FIXTURES_REQUIRED pg_server
+    TIMEOUT 60 LABELS postgres)
+endforeach()
+migrate_test(postgres_pooler SOURCES postgres_pooler.c ${_pg_util}
+  LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
+get_property(_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t ${_all_tests})
+  if(_t MATCHES "^postgres_pooler\\.")
+    set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;pgbouncer_transaction;pgbouncer_session"
+      ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url;MIGRATE_PGBOUNCER_SESSION_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-session/url"
+      LABELS postgres)
+  endif()
+endforeach()

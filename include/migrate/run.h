@@ -117,7 +117,8 @@ typedef struct migrate_event {
 	int step_index;           /**< 0-based, -1 when not about a step */
 	int step_count;           /**< the version's number of steps, 0 when not about a version */
 	const char *op;           /**< the step's op, or NULL */
-	int64_t processed;        /**< PROGRESS: rows or documents so far */
+	int64_t processed;        /**< PROGRESS: rows or documents so far; LOCK_WAIT and LOCK_ACQUIRED:
+				       the attempts to take the lock so far, this one included */
 	int64_t total;            /**< PROGRESS: estimated total, -1 if unknown */
 	int64_t elapsed_ms;       /**< since the version or the wait started */
 	const char *message;      /**< human-readable detail, or NULL; on the STEP_END of a down,

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pg.h"
@@ -67,6 +68,149 @@ static void advisory_holder(pg_target_t *t, int64_t key)
 	PQclear(res);
 }
 
+/* The server backend's pid, by a statement of its own (a transaction of its own outside ours). */
+static int backend_pid(pg_target_t *t, long *pid, migrate_error_t *err)
+{
+	PGresult *res = NULL;
+	int rc = migrate__pg_exec(t, "SELECT pg_backend_pid()", 0, NULL, &res, "probing for a connection pooler", err);
+
+	if (rc == 0)
+		*pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/* The same on a plain connection; -1 when it fails. */
+static long other_pid(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SELECT pg_backend_pid()");
+	long pid = PQresultStatus(res) == PGRES_TUPLES_OK ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+
+	PQclear(res);
+	return pid;
+}
+
+/* A second connection with the same parameters as t's (password included), or NULL. */
+static PGconn *second_connection(pg_target_t *t)
+{
+	PQconninfoOption *info = PQconninfo(t->conn), *o;
+	const char *keys[64], *vals[64];
+	PGconn *c = NULL;
+	int n = 0;
+
+	if (!info)
+		return NULL;
+	for (o = info; o->keyword && n < 63; o++)
+		if (o->val && *o->val) {
+			keys[n] = o->keyword;
+			vals[n++] = o->val;
+		}
+	keys[n] = vals[n] = NULL;
+	c = PQconnectdbParams(keys, vals, 0);
+	PQconninfoFree(info);
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int pooled_err(migrate_error_t *err, const char *plan, const char *why)
+{
+	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINVAL,
+			    "plan \"%s\": this connection goes through a connection pooler in transaction mode (%s), "
+			    "where the default session advisory lock would not protect the run; add migrate_lock=lease "
+			    "to the URL (the lease lock works through transaction poolers), or connect directly or "
+			    "through session pooling",
+			    plan, why);
+}
+
+/*
+ * Advisory mode refuses a transaction pooler, where the session lock would
+ * be taken on one pooled server connection while the run's transactions
+ * go to others. Once per target: a pid from pg_backend_pid() equal to the
+ * one of the connection's start-up message (PQbackendPID) means no pooler
+ * at all, and costs one round trip. Through a pooler (PgBouncer sends a
+ * pid of its own), the server must stay the same across transactions and
+ * must not be handed to another client between them: four rounds of the
+ * pid here and on a second connection. A transaction pooler hands the
+ * server just released to the next client (PgBouncer's LIFO reuse), so
+ * the second connection sees it even when nothing else runs; under load
+ * the run's own transactions move instead.
+ */
+static int pooler_probe(pg_target_t *t, const char *plan, migrate_error_t *err)
+{
+	char why[160];
+	long first, now, other;
+	PGconn *c2;
+	int i, rc;
+
+	if ((rc = backend_pid(t, &first, err)) != 0)
+		return rc;
+	t->pool_probed = 1;
+	if (first == (long)PQbackendPID(t->conn))
+		return 0;
+	t->pooled = 1;
+	c2 = second_connection(t);
+	for (i = 0; i < 4; i++) {
+		if ((rc = backend_pid(t, &now, err)) != 0)
+			break;
+		if (now != first) {
+			snprintf(why, sizeof why,
+				 "its server backend changed between two transactions: pid %ld, then %ld", first, now);
+			rc = pooled_err(err, plan, why);
+			break;
+		}
+		if (c2 && (other = other_pid(c2)) == first) {
+			snprintf(why, sizeof why,
+				 "its server backend, pid %ld, served another connection between two "
+				 "of its transactions",
+				 first);
+			rc = pooled_err(err, plan, why);
+			break;
+		}
+	}
+	PQfinish(c2);
+	if (rc)
+		t->pool_probed = 0; /* probe again if the caller retries */
+	return rc;
+}
+
+/*
+ * Through a pooler that passed the probe, the lock must still be held by
+ * the backend of the next transaction; when it is not (the probe missed a
+ * transaction pooler), the lock is released from the backend holding it,
+ * or that backend ended, so that nothing is stranded on a pooled server.
+ */
+static int pooled_lock_check(pg_target_t *t, const char *plan, const char *key, long lock_pid, migrate_error_t *err)
+{
+	char pid[24], why[160];
+	const char *p[2] = {key, pid};
+	long now;
+	int rc, i;
+
+	if ((rc = backend_pid(t, &now, err)) != 0 || now == lock_pid)
+		return rc;
+	snprintf(pid, sizeof pid, "%ld", lock_pid);
+	for (i = 0; i < 8; i++) {
+		PGresult *res = NULL;
+		if (migrate__pg_exec(
+			    t, "SELECT CASE WHEN pg_backend_pid() = $2::int THEN pg_advisory_unlock($1::bigint) END", 2,
+			    p, &res, "releasing the advisory lock", err) == 0 &&
+		    PQgetvalue(res, 0, 0)[0] == 't') {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	if (i == 8)
+		migrate__pg_exec(t, "SELECT pg_terminate_backend($1::int)", 1, p + 1, NULL,
+				 "ending the pooled backend that holds the advisory lock", err);
+	snprintf(why, sizeof why, "the lock was taken on server backend pid %ld, the next transaction ran on %ld",
+		 lock_pid, now);
+	return pooled_err(err, plan, why);
+}
+
 static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 {
 	char key[24];
@@ -74,16 +218,20 @@ static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	PGresult *res = NULL;
 	int64_t k = lock_key(t, plan);
 	int rc, got;
+	long lock_pid;
 
+	if (!t->pool_probed && (rc = pooler_probe(t, plan, err)) != 0)
+		return rc;
 	snprintf(key, sizeof key, "%" PRId64, k);
-	rc = migrate__pg_exec(t, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res, "taking the advisory lock",
-			      err);
+	rc = migrate__pg_exec(t, "SELECT pg_try_advisory_lock($1::bigint), pg_backend_pid()", 1, p, &res,
+			      "taking the advisory lock", err);
 	if (rc)
 		return rc;
 	got = PQgetvalue(res, 0, 0)[0] == 't';
+	lock_pid = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	if (got)
-		return 0;
+		return t->pooled ? pooled_lock_check(t, plan, key, lock_pid, err) : 0;
 	advisory_holder(t, k);
 	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "plan \"%s\" is locked by %s", plan, t->holder);
 }

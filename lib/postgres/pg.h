@@ -56,6 +56,9 @@ typedef struct pg_target {
 	int journal_n;
 	int no_catalog;   /* lowering must not query the catalog (check_step) */
 	char holder[600]; /* scratch for lock messages */
+	/* Advisory mode: whether the connection was probed for a pooler (lock.c), and found to go through one. */
+	int pool_probed;
+	int pooled;
 } pg_target_t;
 
 /* ---- conn.c ---- */
