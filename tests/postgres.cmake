@@ -78,3 +78,23 @@ foreach(_t ${_all_tests})
       LABELS postgres)
   endif()
 endforeach()
+
+# A hot standby of the test server (scripts/pg-server.sh standby: pg_basebackup
+# -R, streaming replication, another port), for tests/postgres_standby.c.
+set(MIGRATE_PG_STANDBY_STATE ${CMAKE_BINARY_DIR}/pg-standby)
+add_test(NAME postgres.standby.start COMMAND ${MIGRATE_PG_SCRIPT} standby ${MIGRATE_PG_STANDBY_STATE} ${MIGRATE_PG_STATE})
+set_tests_properties(postgres.standby.start PROPERTIES FIXTURES_SETUP pg_standby FIXTURES_REQUIRED pg_server
+  TIMEOUT 120 LABELS postgres)
+add_test(NAME postgres.standby.stop COMMAND ${MIGRATE_PG_SCRIPT} stop ${MIGRATE_PG_STANDBY_STATE})
+set_tests_properties(postgres.standby.stop PROPERTIES FIXTURES_CLEANUP pg_standby FIXTURES_REQUIRED pg_server
+  TIMEOUT 120 LABELS postgres)
+migrate_test(postgres_standby SOURCES postgres_standby.c ${_pg_util}
+  LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
+get_property(_all_tests DIRECTORY PROPERTY TESTS)
+foreach(_t ${_all_tests})
+  if(_t MATCHES "^postgres_standby\\.")
+    set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;pg_standby"
+      ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;MIGRATE_PG_STANDBY_URL_FILE=${MIGRATE_PG_STANDBY_STATE}/url"
+      LABELS postgres)
+  endif()
+endforeach()
