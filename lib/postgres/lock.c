@@ -4,12 +4,16 @@
  * when the holder's connection ends, so a killed process never keeps it.
  * Lease mode, for poolers in transaction mode where sessions are shared,
  * keeps a row in <schema>._migrate_lock with an owner token and an expiry
- * that every history write renews; an expired lease is taken over.
+ * that every history write renews, and a thread on a connection of its own
+ * every third of the lease; an expired lease is taken over. Advisory mode
+ * refuses a transaction pooler (pooler_probe).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg.h"
 
@@ -236,6 +240,126 @@ static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "plan \"%s\" is locked by %s", plan, t->holder);
 }
 
+/*
+ * The lease's renewal thread: every third of the lease, on a connection of
+ * its own, it pushes the expiry forward while the run holds the lock, so a
+ * statement longer than the lease (a large DDL, an index build) does not
+ * lose it; a process that is stopped or hung renews nothing and is taken
+ * over once its lease expires, and then its next history write is fenced
+ * off. It stops when the lease is released or found taken over.
+ */
+typedef struct pg_renewer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	PGconn *conn;
+	char *sql;
+	char *plan;
+	char owner[40];
+	char lease[24];
+	int64_t every_ms;
+} pg_renewer_t;
+
+static void renewer_free(pg_renewer_t *r)
+{
+	PQfinish(r->conn);
+	free(r->sql);
+	free(r->plan);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+static void *renew_loop(void *arg)
+{
+	pg_renewer_t *r = arg;
+	const char *p[3] = {r->plan, r->lease, r->owner};
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		struct timespec ts;
+		PGresult *res;
+		int lost;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(r->every_ms / 1000);
+		ts.tv_nsec += (long)(r->every_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		res = PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0);
+		lost = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "0") == 0;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			migrate__log(MIGRATE_LOG_WARNING, "postgres: renewing the lease of plan \"%s\" failed: %s",
+				     r->plan, PQerrorMessage(r->conn));
+		PQclear(res);
+		if (PQstatus(r->conn) == CONNECTION_BAD)
+			PQreset(r->conn);
+		pthread_mutex_lock(&r->mu);
+		if (lost) {
+			migrate__log(MIGRATE_LOG_ERROR,
+				     "postgres: the lease of plan \"%s\" was taken over; this run's next history write "
+				     "stops it",
+				     r->plan);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Starts the renewal thread of a lease just taken; without one (no second connection), history writes still renew. */
+static void lease_renewer_start(pg_target_t *t, const char *plan)
+{
+	pg_renewer_t *r;
+	migrate_buf_t *s;
+
+	if (t->renewer || !(r = migrate__calloc(1, sizeof *r)))
+		return;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	s = migrate__buf_new(NULL);
+	migrate_buf_printf(s,
+			   "UPDATE %s SET expires_at = now() + $2::bigint * interval '1 millisecond' "
+			   "WHERE plan = $1 AND owner = $3",
+			   t->lease_table);
+	r->sql = migrate__buf_free(s, false);
+	r->plan = migrate__strdup(plan);
+	snprintf(r->owner, sizeof r->owner, "%s", t->owner);
+	snprintf(r->lease, sizeof r->lease, "%" PRId64, t->lease_ms);
+	r->every_ms = t->lease_ms / 3 > 0 ? t->lease_ms / 3 : 1;
+	r->conn = second_connection(t);
+	if (!r->sql || !r->plan || !r->conn || pthread_create(&r->thread, NULL, renew_loop, r) != 0) {
+		migrate__log(MIGRATE_LOG_WARNING,
+			     "postgres: cannot start the lease renewal of plan \"%s\" (%s); only history writes renew "
+			     "it",
+			     plan, r->conn ? "no thread" : "no second connection");
+		renewer_free(r);
+		return;
+	}
+	t->renewer = r;
+}
+
+void migrate__pg_lease_stop(pg_target_t *t)
+{
+	pg_renewer_t *r = t->renewer;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	renewer_free(r);
+	t->renewer = NULL;
+}
+
 static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 {
 	char lease[24], holder[300], by[256];
@@ -258,8 +382,10 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	rc = migrate__pg_exec(t, s->str, 4, p, &res, "taking the lease", err);
 	if (rc)
 		goto cleanup;
-	if (PQntuples(res) == 1)
+	if (PQntuples(res) == 1) {
+		lease_renewer_start(t, plan);
 		goto cleanup;
+	}
 	PQclear(res);
 	res = NULL;
 	migrate_buf_truncate(s, 0);
@@ -301,8 +427,9 @@ int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 	const char *p[2] = {plan, t->owner};
 	int rc;
 
+	migrate__pg_lease_stop(t); /* first: a lease must not outlive its run, even on a lost connection */
 	if (migrate__pg_lost(t))
-		return 0; /* the server released a session lock with the connection */
+		return 0; /* the server released a session lock with the connection; a lease expires */
 	if (t->in_txn)
 		migrate__pg_abort(t);
 	if (t->lock_mode != MIGRATE_PG_LOCK_LEASE) {
