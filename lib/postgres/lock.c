@@ -145,7 +145,7 @@ static int pooled_err(migrate_error_t *err, const char *plan, const char *why)
 static int pooler_probe(pg_target_t *t, const char *plan, migrate_error_t *err)
 {
 	char why[160];
-	long first, now, other;
+	long first, now;
 	PGconn *c2;
 	int i, rc;
 
@@ -165,7 +165,7 @@ static int pooler_probe(pg_target_t *t, const char *plan, migrate_error_t *err)
 			rc = pooled_err(err, plan, why);
 			break;
 		}
-		if (c2 && (other = other_pid(c2)) == first) {
+		if (c2 && other_pid(c2) == first) {
 			snprintf(why, sizeof why,
 				 "its server backend, pid %ld, served another connection between two "
 				 "of its transactions",
