@@ -192,6 +192,11 @@ createdb() {
 	echo "${url%/*}/$name"
 }
 
+# Sourced (scripts/pgbouncer-server.sh): only the functions above.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+	return 0
+fi
+
 if [[ $# -eq 3 && "$1" == createdb ]]; then
 	createdb "$2" "$3"
 	exit 0

@@ -18,6 +18,10 @@
 # Run as root, PgBouncer (which refuses root) runs as the server's user.
 set -euo pipefail
 
+# as_user and port_busy, as for the server.
+# shellcheck source=pg-server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pg-server.sh"
+
 die() {
 	echo "pgbouncer-server.sh: $*" >&2
 	exit 1
@@ -30,20 +34,6 @@ missing() {
 	echo "pgbouncer-server.sh: WARNING: $1; the PgBouncer tests will be SKIPPED" >&2
 	rm -f "$state/url"
 	exit 0
-}
-
-as_user() {
-	local user=$1
-	shift
-	if [[ $(id -u) -ne 0 ]]; then
-		"$@"
-	else
-		setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
-	fi
-}
-
-port_busy() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 start() {
@@ -120,8 +110,9 @@ stop() {
 	dir=$(cat "$state/dir")
 	if [[ -f "$dir/pgbouncer.pid" ]]; then
 		pid=$(cat "$dir/pgbouncer.pid")
+		# Throwaway: a moment for a clean exit (it takes about a second), then SIGKILL.
 		kill -TERM "$pid" 2>/dev/null || true
-		for _ in $(seq 50); do
+		for _ in $(seq 5); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done

@@ -16,30 +16,7 @@
 
 static migrate_plan_t *log_plan(void)
 {
-	migrate_plan_t *plan = NULL;
-	migrate_error_t err;
-	migrate_version_t *v;
-	char step[300];
-	int i;
-
-	CHECK_OK(migrate_plan_new(&plan, "race", &err), &err);
-	v = pgt_version(plan, 1, "log");
-	pgt_step(v,
-		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
-		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
-	pgt_step(
-		v,
-		"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
-	for (i = 2; i <= 4; i++) {
-		v = pgt_version(plan, (uint64_t)i, "more");
-		snprintf(
-			step, sizeof step,
-			"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
-			"\"down\":\"DELETE FROM log WHERE version = %d\"}",
-			i, i);
-		pgt_step(v, step);
-	}
-	return plan;
+	return pgt_log_plan("race", 4);
 }
 
 TEST(eight_processes_at_once)

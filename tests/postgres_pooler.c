@@ -20,58 +20,14 @@
 #define FLEET 64
 #define VERSIONS 4
 
-/* The URL of the pooler whose URL file is in `env`, on the database of `db_url`. */
 static const char *pooler_url(const char *env, const char *db_url, const char *params)
 {
-	static char url[900];
-	char base[512] = "";
-	const char *file = getenv(env), *db = strrchr(db_url, '/');
-	FILE *f = file ? fopen(file, "r") : NULL;
-	char *slash;
-
-	if (f) {
-		if (fgets(base, sizeof base, f))
-			base[strcspn(base, "\r\n")] = '\0';
-		fclose(f);
-	}
-	if (!base[0]) {
-		if (harness_ci())
-			harness_fail(__FILE__, __LINE__, "no PgBouncer: %s names no URL (scripts/pgbouncer-server.sh)",
-				     env);
-		harness_skip("no PgBouncer (scripts/install-deps.sh installs it) -- PgBouncer TESTS SKIPPED");
-	}
-	slash = strrchr(base, '/');
-	CHECK(slash != NULL && db != NULL);
-	*slash = '\0';
-	snprintf(url, sizeof url, "%s%s%s%s", base, db, params ? "?" : "", params ? params : "");
-	return url;
+	return pgt_other_server(env, db_url, params, "PgBouncer (scripts/install-deps.sh installs it)");
 }
 
-/* Versions 1..VERSIONS: a table, then rows naming the version and the backend that inserted them. */
 static migrate_plan_t *fleet_plan(void)
 {
-	migrate_plan_t *plan = NULL;
-	migrate_error_t err;
-	migrate_version_t *v;
-	char step[300];
-	int i;
-
-	CHECK_OK(migrate_plan_new(&plan, "fleet", &err), &err);
-	v = pgt_version(plan, 1, "log");
-	pgt_step(v,
-		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
-		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
-	for (i = 1; i <= VERSIONS; i++) {
-		if (i > 1)
-			v = pgt_version(plan, (uint64_t)i, "more");
-		snprintf(
-			step, sizeof step,
-			"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
-			"\"down\":\"DELETE FROM log WHERE version = %d\"}",
-			i, i);
-		pgt_step(v, step);
-	}
-	return plan;
+	return pgt_log_plan("fleet", VERSIONS);
 }
 
 typedef struct report {
@@ -208,33 +164,32 @@ static void check_fleet(PGconn *c, const char *what, const report_t *r, const in
 		(long long)max_polls, waited ? (double)polls * 1000.0 / (double)waited : 0.0);
 }
 
-TEST(lease_fleet_through_transaction_pooler)
+/* 64 processes on the database `tag` through the pooler of `env`; `after` must count 0 then (no lock left). */
+static void fleet_through(const char *tag, const char *env, const char *params, const char *what, const char *after)
 {
-	const char *db = pgt_fresh_db("txpool");
-	const char *url = pooler_url("MIGRATE_PGBOUNCER_TXN_URL_FILE", db, "migrate_lock=lease");
+	const char *db = pgt_fresh_db(tag);
+	const char *url = pooler_url(env, db, params);
 	PGconn *c = pgt_connect(db);
 	static report_t r[FLEET];
 	int status[FLEET];
 
 	run_fleet(url, FLEET, r, status);
-	check_fleet(c, "lease lock through a transaction pooler", r, status, FLEET);
-	/* The lease is released: no row left in the lock table. */
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+	check_fleet(c, what, r, status, FLEET);
+	CHECK_INT(pgt_int(c, after), 0);
 	PQfinish(c);
+}
+
+TEST(lease_fleet_through_transaction_pooler)
+{
+	/* The lease is released: no row left in the lock table. */
+	fleet_through("txpool", "MIGRATE_PGBOUNCER_TXN_URL_FILE", "migrate_lock=lease",
+		      "lease lock through a transaction pooler", "SELECT count(*) FROM _migrate_lock");
 }
 
 TEST(advisory_fleet_through_session_pooler)
 {
-	const char *db = pgt_fresh_db("sesspool");
-	const char *url = pooler_url("MIGRATE_PGBOUNCER_SESSION_URL_FILE", db, NULL);
-	PGconn *c = pgt_connect(db);
-	static report_t r[FLEET];
-	int status[FLEET];
-
-	run_fleet(url, FLEET, r, status);
-	check_fleet(c, "advisory lock through a session pooler", r, status, FLEET);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
-	PQfinish(c);
+	fleet_through("sesspool", "MIGRATE_PGBOUNCER_SESSION_URL_FILE", NULL, "advisory lock through a session pooler",
+		      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
 }
 
 /* The advisory lock through a transaction pooler: refused, by one process alone and by 16 at once. */

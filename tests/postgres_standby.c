@@ -17,28 +17,7 @@
 /* The standby's URL on the database of `db_url` (a database of the primary, replicated). */
 static const char *standby_url(const char *db_url)
 {
-	static char url[900];
-	char base[512] = "";
-	const char *file = getenv("MIGRATE_PG_STANDBY_URL_FILE"), *db = strrchr(db_url, '/');
-	FILE *f = file ? fopen(file, "r") : NULL;
-	char *slash;
-
-	if (f) {
-		if (fgets(base, sizeof base, f))
-			base[strcspn(base, "\r\n")] = '\0';
-		fclose(f);
-	}
-	if (!base[0]) {
-		if (harness_ci())
-			harness_fail(__FILE__, __LINE__, "no standby: %s names no URL (scripts/pg-server.sh standby)",
-				     file ? file : "MIGRATE_PG_STANDBY_URL_FILE");
-		harness_skip("no PostgreSQL standby -- STANDBY TESTS SKIPPED");
-	}
-	slash = strrchr(base, '/');
-	CHECK(slash != NULL && db != NULL);
-	*slash = '\0';
-	snprintf(url, sizeof url, "%s%s", base, db);
-	return url;
+	return pgt_other_server("MIGRATE_PG_STANDBY_URL_FILE", db_url, NULL, "PostgreSQL standby");
 }
 
 static migrate_plan_t *plan_of(int n)
