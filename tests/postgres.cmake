@@ -70,14 +70,18 @@ foreach(_mode transaction session)
 endforeach()
 migrate_test(postgres_pooler SOURCES postgres_pooler.c ${_pg_util}
   LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
-get_property(_all_tests DIRECTORY PROPERTY TESTS)
-foreach(_t ${_all_tests})
-  if(_t MATCHES "^postgres_pooler\\.")
-    set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;pgbouncer_transaction;pgbouncer_session"
-      ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url;MIGRATE_PGBOUNCER_SESSION_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-session/url"
-      LABELS postgres)
-  endif()
-endforeach()
+# The tests of `prefix` need the server and the other fixtures given, with the environment given.
+function(migrate_pg_more_fixtures prefix fixtures env)
+  get_property(_tests DIRECTORY PROPERTY TESTS)
+  foreach(_t ${_tests})
+    if(_t MATCHES "^${prefix}\\.")
+      set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;${fixtures}"
+        ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;${env}" LABELS postgres)
+    endif()
+  endforeach()
+endfunction()
+migrate_pg_more_fixtures(postgres_pooler "pgbouncer_transaction;pgbouncer_session"
+  "MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url;MIGRATE_PGBOUNCER_SESSION_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-session/url")
 
 # A hot standby of the test server (scripts/pg-server.sh standby: pg_basebackup
 # -R, streaming replication, another port), for tests/postgres_standby.c.
@@ -90,11 +94,4 @@ set_tests_properties(postgres.standby.stop PROPERTIES FIXTURES_CLEANUP pg_standb
   TIMEOUT 120 LABELS postgres)
 migrate_test(postgres_standby SOURCES postgres_standby.c ${_pg_util}
   LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
-get_property(_all_tests DIRECTORY PROPERTY TESTS)
-foreach(_t ${_all_tests})
-  if(_t MATCHES "^postgres_standby\\.")
-    set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;pg_standby"
-      ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;MIGRATE_PG_STANDBY_URL_FILE=${MIGRATE_PG_STANDBY_STATE}/url"
-      LABELS postgres)
-  endif()
-endforeach()
+migrate_pg_more_fixtures(postgres_standby pg_standby "MIGRATE_PG_STANDBY_URL_FILE=${MIGRATE_PG_STANDBY_STATE}/url")
