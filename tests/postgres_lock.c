@@ -464,7 +464,6 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	CHECK(took >= 1000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'lease' AND state = 'applied'"), 2);
-	CHECK_VALUE(c, "SELECT pid::text FROM log", pgt_value(c, "SELECT (SELECT pid FROM log)::text"));
 	fprintf(stderr, "a 1.2 s statement under a 0.4 s lease kept the lock; the waiter finished after %lld ms\n",
 		(long long)took);
 

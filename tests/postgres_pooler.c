@@ -19,6 +19,10 @@
 
 #define FLEET 64
 #define VERSIONS 4
+/* The advisory locks held on the test's database (other tests run beside it). */
+#define ADVISORY_LOCKS_HERE                                                         \
+	"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = " \
+	"(SELECT oid FROM pg_database WHERE datname = current_database())"
 
 static const char *pooler_url(const char *env, const char *db_url, const char *params)
 {
@@ -189,7 +193,7 @@ TEST(lease_fleet_through_transaction_pooler)
 TEST(advisory_fleet_through_session_pooler)
 {
 	fleet_through("sesspool", "MIGRATE_PGBOUNCER_SESSION_URL_FILE", NULL, "advisory lock through a session pooler",
-		      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'");
+		      ADVISORY_LOCKS_HERE);
 }
 
 /* The advisory lock through a transaction pooler: refused, by one process alone and by 16 at once. */
@@ -219,6 +223,6 @@ TEST(advisory_refuses_transaction_pooler)
 	/* Nothing ran, nothing was recorded, and no advisory lock stays on a pooled server connection. */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'log'"), 0);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 0);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 0);
+	CHECK_INT(pgt_int(c, ADVISORY_LOCKS_HERE), 0);
 	PQfinish(c);
 }
