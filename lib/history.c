@@ -276,8 +276,31 @@ int migrate__check_state(const migrate_plan_t *plan, migrate__history *h)
 	return worst;
 }
 
-int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
-		  migrate_error_t *err)
+/* Where the database stands against the plan: its highest applied version, pending and newer versions. */
+static void check_details(const migrate_plan_t *plan, const migrate__history *h, migrate_check_details_t *d)
+{
+	size_t i;
+
+	d->database_version = d->plan_version = 0;
+	d->pending = d->ahead = 0;
+	for (i = 0; i < plan->nversions; i++)
+		if (plan->versions[i]->id > d->plan_version)
+			d->plan_version = plan->versions[i]->id;
+	for (i = 0; i < h->n; i++)
+		if (h->recs[i].state == MIGRATE_STATE_APPLIED && h->recs[i].version > d->database_version)
+			d->database_version = h->recs[i].version;
+	for (i = 0; i < h->n; i++)
+		if (h->recs[i].state == MIGRATE_STATE_APPLIED && h->recs[i].version > d->plan_version)
+			d->ahead++;
+	for (i = 0; i < plan->nversions; i++) {
+		const migrate__rec *r = migrate__history_find((migrate__history *)h, plan->versions[i]->id);
+		if (!r || r->state != MIGRATE_STATE_APPLIED)
+			d->pending++;
+	}
+}
+
+int migrate_check_details(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
+			  migrate_check_details_t *details, migrate_error_t *err)
 {
 	migrate__history h;
 	int rc;
@@ -285,9 +308,21 @@ int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_
 	if (!target || !plan || !state)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_check: target, plan and state are required");
+	if (details && details->version != MIGRATE_CHECK_DETAILS_VERSION)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
+				    "migrate_check_details: unknown details version %u (expected %u)", details->version,
+				    MIGRATE_CHECK_DETAILS_VERSION);
 	if ((rc = migrate__history_load(target, plan->name, &h, err)))
 		return rc;
 	*state = (migrate_check_state_t)migrate__check_state(plan, &h);
+	if (details)
+		check_details(plan, &h, details);
 	migrate__history_free(&h);
 	return 0;
+}
+
+int migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
+		  migrate_error_t *err)
+{
+	return migrate_check_details(target, plan, state, NULL, err);
 }

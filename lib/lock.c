@@ -27,6 +27,7 @@ int migrate__lock(migrate_run *r)
 	int64_t start = migrate__now_ms(), last_event = -WAIT_EVENT_EVERY_MS;
 	int64_t timeout = r->opts.lock_timeout_ms;
 	uint32_t backoff = 20;
+	int64_t attempts = 0;
 	/* Seeded per process and per start; xorshift needs a non-zero state. */
 	uint32_t jitter = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)start) | 1u;
 	migrate_error_t busy;
@@ -35,12 +36,13 @@ int migrate__lock(migrate_run *r)
 	r->wait_started_ms = start;
 	for (;;) {
 		memset(&busy, 0, sizeof busy);
+		attempts++;
 		rc = migrate__fault(MIGRATE__FAULT_DRIVER, "lock_try", &busy);
 		if (rc == 0)
 			rc = r->t->driver->lock_try(r->t->conn, r->plan->name, &busy);
 		if (rc == 0) {
 			r->locked = true;
-			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
+			migrate__emit(r, MIGRATE_EVENT_LOCK_ACQUIRED, -1, MIGRATE_OP_UNKNOWN, attempts, -1, NULL);
 			r->wait_started_ms = 0;
 			return 0;
 		}
@@ -56,7 +58,7 @@ int migrate__lock(migrate_run *r)
 					    (long long)timeout, busy.message);
 		if (waited - last_event >= WAIT_EVENT_EVERY_MS) {
 			last_event = waited;
-			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, MIGRATE_OP_UNKNOWN, 0, -1, busy.message);
+			migrate__emit(r, MIGRATE_EVENT_LOCK_WAIT, -1, MIGRATE_OP_UNKNOWN, attempts, -1, busy.message);
 			if (r->cancel)
 				return migrate__err(r->err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECANCELED,
 						    "canceled while waiting for the lock of plan \"%s\"",

@@ -21,6 +21,9 @@ if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
 	full+=(libclang-rt-dev)
 fi
 
+# PgBouncer, for the connection pooler tests (scripts/pgbouncer-server.sh).
+full+=(pgbouncer)
+
 packages=("${full[@]}")
 case "${1:-}" in
 --minimal) packages=("${minimal[@]}") ;;

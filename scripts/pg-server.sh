@@ -11,6 +11,11 @@
 #   pg-server.sh url STATE_DIR     prints the URL of a running server
 #   pg-server.sh createdb STATE_DIR NAME
 #                                  (re)creates database NAME; prints its URL
+#   pg-server.sh standby STATE_DIR PRIMARY_STATE_DIR
+#                                  starts a hot standby of the server of
+#                                  PRIMARY_STATE_DIR (pg_basebackup -R,
+#                                  streaming replication) on another port;
+#                                  `stop` and `url` work on it as on a server
 #
 # When PostgreSQL is not installed, `start` fails under CI=true and
 # otherwise warns loudly and exits 0 without a URL, so the tests skip.
@@ -79,7 +84,7 @@ port_busy() {
 }
 
 start() {
-	local state=$1
+	local state=$1 primary=${2:-}
 	mkdir -p "$state"
 	state=$(cd "$state" && pwd)
 	if [[ -f "$state/datadir" ]] && [[ -d "$(cat "$state/datadir")" ]]; then
@@ -103,7 +108,19 @@ start() {
 	echo "$dir" >"$state/datadir"
 	echo "$user" >"$state/user"
 
-	if ! as_user "$user" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+	if [[ -n "$primary" ]]; then
+		# A copy of the primary that replays its WAL as it comes (-R writes
+		# primary_conninfo and standby.signal); initdb's pg_hba.conf trusts
+		# replication connections from 127.0.0.1.
+		[[ -f "$primary/port" ]] || die "no server in $primary"
+		if ! as_user "$user" "$bindir/pg_basebackup" -D "$dir/data" -R -X stream -c fast --no-sync \
+			-h 127.0.0.1 -p "$(cat "$primary/port")" -U postgres >"$dir/initdb.log" 2>&1; then
+			cat "$dir/initdb.log" >&2
+			rm -rf "$dir"
+			rm -f "$state/datadir"
+			die "pg_basebackup failed (log above)"
+		fi
+	elif ! as_user "$user" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
 		--encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1; then
 		cat "$dir/initdb.log" >&2
 		rm -rf "$dir"
@@ -175,8 +192,23 @@ createdb() {
 	echo "${url%/*}/$name"
 }
 
+# Sourced (scripts/pgbouncer-server.sh): only the functions above.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+	return 0
+fi
+
 if [[ $# -eq 3 && "$1" == createdb ]]; then
 	createdb "$2" "$3"
+	exit 0
+fi
+if [[ $# -eq 3 && "$1" == standby ]]; then
+	if [[ ! -f "$3/url" ]]; then
+		# The primary was skipped (no PostgreSQL): so is its standby.
+		[[ "${CI:-}" == "true" ]] && die "no server in $3 to make a standby of"
+		echo "pg-server.sh: WARNING: no server in $3; the standby tests will be SKIPPED" >&2
+		exit 0
+	fi
+	start "$2" "$3"
 	exit 0
 fi
 [[ $# -eq 2 ]] || die "usage: pg-server.sh start|stop|url STATE_DIR, or createdb STATE_DIR NAME"

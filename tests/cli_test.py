@@ -653,6 +653,38 @@ def edited_plan(work, src, old, new):
     return work.write("edited.json", text.replace(old, new, 1))
 
 
+def case_sqlite_check_behind_ahead():
+    """check tells a database behind the plan (3) from one ahead of it (0: a rolling deploy's old
+    instances stay ready while a newer release migrated), with the versions in text and --json."""
+    work = Work("ahead")
+    url = "sqlite:" + work.path("app.db")
+
+    def plan(n):
+        versions = [{"id": 1, "name": "table", "steps": [
+            {"op": "create_table", "table": "t", "columns": [{"name": "v", "type": "integer"}]}]}]
+        versions += [{"id": i, "name": "row %d" % i, "steps": [
+            {"op": "sql", "up": "INSERT INTO t VALUES (%d)" % i, "down": "DELETE FROM t WHERE v = %d" % i}]}
+            for i in range(2, n + 1)]
+        return work.write("plan%d.json" % n, json.dumps({"plan": "rolling", "versions": versions}))
+
+    old, new = plan(2), plan(3)
+    expect(mig(url, old, "up"), 0)
+    expect(mig(url, new, "check"), 3, "pending", "(database at version 2, plan at 3)")
+    doc = mig_json(url, new, "check", code=3)
+    check(doc["state"] == "pending" and doc["position"] == "behind" and doc["pending"] == 1
+          and doc["database_version"] == 2 and doc["plan_version"] == 3 and doc["ahead"] == 0, repr(doc))
+    expect(mig(url, new, "up"), 0)
+    expect(mig(url, old, "check"), 0, "up to date (database at version 3, ahead of this plan's 2: "
+           "1 newer version applied)")
+    doc = mig_json(url, old, "check")
+    check(doc["state"] == "up_to_date" and doc["position"] == "ahead" and doc["ahead"] == 1
+          and doc["database_version"] == 3 and doc["plan_version"] == 2 and doc["pending"] == 0, repr(doc))
+    doc = mig_json(url, new, "check")
+    check(doc["position"] == "current" and doc["ahead"] == 0 and doc["pending"] == 0, repr(doc))
+    check(sq(work.path("app.db"), "SELECT count(*) FROM t")[0][0] == 2, "versions 2 and 3 ran once")
+    work.cleanup()
+
+
 def case_sqlite_check_schema():
     """check --schema: 0 on a clean database, 8 with every drifted object and its version (text and --json);
     the history's codes come first; without --schema a drifted database is still up to date."""

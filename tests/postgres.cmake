@@ -52,3 +52,46 @@ foreach(_t ${_all_tests})
     migrate_pg_fixture(${_t})
   endif()
 endforeach()
+
+# Connection poolers: PgBouncer in transaction and in session pooling mode in
+# front of the test server (scripts/pgbouncer-server.sh), for the fleet tests
+# of tests/postgres_pooler.c. Static build only: 64 processes per test.
+set(MIGRATE_PGBOUNCER_SCRIPT ${PROJECT_SOURCE_DIR}/scripts/pgbouncer-server.sh)
+foreach(_mode transaction session)
+  set(_state ${CMAKE_BINARY_DIR}/pgbouncer-${_mode})
+  add_test(NAME postgres.pgbouncer_${_mode}.start
+    COMMAND ${MIGRATE_PGBOUNCER_SCRIPT} start ${_state} ${MIGRATE_PG_STATE} ${_mode})
+  set_tests_properties(postgres.pgbouncer_${_mode}.start PROPERTIES FIXTURES_SETUP pgbouncer_${_mode}
+    FIXTURES_REQUIRED pg_server TIMEOUT 60 LABELS postgres)
+  add_test(NAME postgres.pgbouncer_${_mode}.stop COMMAND ${MIGRATE_PGBOUNCER_SCRIPT} stop ${_state})
+  set_tests_properties(postgres.pgbouncer_${_mode}.stop PROPERTIES FIXTURES_CLEANUP pgbouncer_${_mode}
+    FIXTURES_REQUIRED pg_server
+    TIMEOUT 60 LABELS postgres)
+endforeach()
+migrate_test(postgres_pooler SOURCES postgres_pooler.c ${_pg_util}
+  LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
+# The tests of `prefix` need the server and the other fixtures given, with the environment given.
+function(migrate_pg_more_fixtures prefix fixtures env)
+  get_property(_tests DIRECTORY PROPERTY TESTS)
+  foreach(_t ${_tests})
+    if(_t MATCHES "^${prefix}\\.")
+      set_tests_properties(${_t} PROPERTIES FIXTURES_REQUIRED "pg_server;${fixtures}"
+        ENVIRONMENT "MIGRATE_PG_URL_FILE=${MIGRATE_PG_STATE}/url;${env}" LABELS postgres)
+    endif()
+  endforeach()
+endfunction()
+migrate_pg_more_fixtures(postgres_pooler "pgbouncer_transaction;pgbouncer_session"
+  "MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url;MIGRATE_PGBOUNCER_SESSION_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-session/url")
+
+# A hot standby of the test server (scripts/pg-server.sh standby: pg_basebackup
+# -R, streaming replication, another port), for tests/postgres_standby.c.
+set(MIGRATE_PG_STANDBY_STATE ${CMAKE_BINARY_DIR}/pg-standby)
+add_test(NAME postgres.standby.start COMMAND ${MIGRATE_PG_SCRIPT} standby ${MIGRATE_PG_STANDBY_STATE} ${MIGRATE_PG_STATE})
+set_tests_properties(postgres.standby.start PROPERTIES FIXTURES_SETUP pg_standby FIXTURES_REQUIRED pg_server
+  TIMEOUT 120 LABELS postgres)
+add_test(NAME postgres.standby.stop COMMAND ${MIGRATE_PG_SCRIPT} stop ${MIGRATE_PG_STANDBY_STATE})
+set_tests_properties(postgres.standby.stop PROPERTIES FIXTURES_CLEANUP pg_standby FIXTURES_REQUIRED pg_server
+  TIMEOUT 120 LABELS postgres)
+migrate_test(postgres_standby SOURCES postgres_standby.c ${_pg_util}
+  LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
+migrate_pg_more_fixtures(postgres_standby pg_standby "MIGRATE_PG_STANDBY_URL_FILE=${MIGRATE_PG_STANDBY_STATE}/url")

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -15,30 +16,7 @@
 
 static migrate_plan_t *log_plan(void)
 {
-	migrate_plan_t *plan = NULL;
-	migrate_error_t err;
-	migrate_version_t *v;
-	char step[300];
-	int i;
-
-	CHECK_OK(migrate_plan_new(&plan, "race", &err), &err);
-	v = pgt_version(plan, 1, "log");
-	pgt_step(v,
-		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
-		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
-	pgt_step(
-		v,
-		"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
-	for (i = 2; i <= 4; i++) {
-		v = pgt_version(plan, (uint64_t)i, "more");
-		snprintf(
-			step, sizeof step,
-			"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
-			"\"down\":\"DELETE FROM log WHERE version = %d\"}",
-			i, i);
-		pgt_step(v, step);
-	}
-	return plan;
+	return pgt_log_plan("race", 4);
 }
 
 TEST(eight_processes_at_once)
@@ -356,6 +334,178 @@ TEST(lock_timeout_retried_with_events)
 	CHECK(r.n >= 1);
 	CHECK(waitpid(blocker, &status, 0) == blocker);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), 2);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_target_close(t);
+}
+
+/*
+ * Versions 1 (a table) and 2 (a row, after a single statement sleeping as
+ * long as the table delay says for the connection's application_name) of
+ * plan "lease".
+ */
+static migrate_plan_t *sleepy_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&plan, "lease", &err), &err);
+	pgt_step(pgt_version(plan, 1, "table"),
+		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
+		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
+	pgt_step(pgt_version(plan, 2, "slow row"),
+		 "{\"op\":\"sql\",\"up\":\"INSERT INTO log SELECT 2, pg_backend_pid() FROM pg_sleep(coalesce("
+		 "(SELECT s FROM delay WHERE app = current_setting('application_name')), 0))\","
+		 "\"down\":\"DELETE FROM log WHERE version = 2\"}");
+	return plan;
+}
+
+typedef struct pauser {
+	int fd;     /* told when version 2 starts */
+	int signal; /* then raised on ourselves: SIGSTOP, or 0 for none */
+} pauser_t;
+
+static int pause_at_two(const migrate_event_t *ev, void *payload)
+{
+	pauser_t *p = payload;
+
+	if (ev->type == MIGRATE_EVENT_VERSION_START && ev->version_id == 2) {
+		if (write(p->fd, "x", 1) != 1)
+			_exit(5);
+		if (p->signal)
+			raise(p->signal);
+	}
+	return 0;
+}
+
+/*
+ * A child running `up` of sleepy_plan() on url as application "slow";
+ * returns when it starts version 2. Exit: 0, or 2 for ELOCKLOST.
+ */
+static pid_t start_lease_child(const char *url, int sig)
+{
+	int fds[2];
+	char b;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_plan_t *plan = sleepy_plan();
+		migrate_run_options_t o;
+		migrate_error_t err;
+		pauser_t p = {fds[1], sig};
+		char u[800];
+		int rc;
+		close(fds[0]);
+		snprintf(u, sizeof u, "%s&application_name=slow", url);
+		if (migrate_target_open(&t, u, &err) != 0)
+			_exit(3);
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.on_event = pause_at_two;
+		o.event_payload = &p;
+		rc = migrate_up(t, plan, 0, &o, &err);
+		if (rc)
+			fprintf(stderr, "child: %s\n", err.message);
+		migrate_target_close(t);
+		_exit(rc == 0 ? 0 : rc == MIGRATE_ELOCKLOST ? 2 : 1);
+	}
+	close(fds[1]);
+	CHECK(read(fds[0], &b, 1) == 1);
+	close(fds[0]);
+	return pid;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Lease mode: a single statement three times longer than the lease keeps
+ * the lock (the renewal thread), so a waiter neither takes it over nor
+ * applies anything twice; a holder killed with SIGKILL is taken over
+ * within lease + one poll; one paused with SIGSTOP past its lease is taken
+ * over, and once resumed its writes are fenced off: nothing it did after
+ * losing the lease is recorded.
+ */
+TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
+{
+	const char *db = pgt_fresh_db("renew");
+	PGconn *c = pgt_connect(db);
+	char url[700];
+	migrate_target_t *t;
+	migrate_plan_t *plan = sleepy_plan();
+	migrate_run_options_t o;
+	migrate_error_t err;
+	int status;
+	int64_t start, took;
+	pid_t pid;
+
+	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=400", db);
+	t = pgt_target(url);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.lock_timeout_ms = 20000;
+	pgt_exec(c, "CREATE TABLE delay (app text, s float8); INSERT INTO delay VALUES ('slow', 1.2)");
+
+	/* A 1.2 s statement under a 0.4 s lease: the waiter waits for it, then finds nothing to do. */
+	pid = start_lease_child(url, 0);
+	start = mono_ms();
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	took = mono_ms() - start;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), 0);
+	CHECK(took >= 1000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'lease' AND state = 'applied'"), 2);
+	fprintf(stderr, "a 1.2 s statement under a 0.4 s lease kept the lock; the waiter finished after %lld ms\n",
+		(long long)took);
+
+	/* SIGKILL during version 2: taken over once the lease expires. */
+	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2; DELETE FROM log; UPDATE delay SET s = 1.5");
+	pid = start_lease_child(url, 0);
+	kill(pid, SIGKILL);
+	start = mono_ms();
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	took = mono_ms() - start;
+	CHECK(took < 400 + 1000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
+	fprintf(stderr, "a holder killed with SIGKILL (lease 400 ms) was taken over and its work done in %lld ms\n",
+		(long long)took);
+
+	/* SIGSTOP at the start of version 2, past the lease: taken over; once resumed, fenced off. */
+	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2; DELETE FROM log");
+	pid = start_lease_child(url, SIGSTOP);
+	CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status));
+	start = mono_ms();
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	took = mono_ms() - start;
+	CHECK(took >= 300 && took < 400 + 1000);
+	fprintf(stderr, "a holder paused with SIGSTOP (lease 400 ms) was taken over and its work done in %lld ms\n",
+		(long long)took);
+	{
+		char *mine = pgt_value(c, "SELECT applied_by FROM _migrate_history WHERE version = 2");
+		kill(pid, SIGCONT);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status));
+		CHECK_INT(WEXITSTATUS(status), 2); /* MIGRATE_ELOCKLOST */
+		/* Nothing the resumed holder wrote is recorded: one row, by us; the history as we left it. */
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
+		CHECK_VALUE(c, "SELECT applied_by FROM _migrate_history WHERE version = 2", mine);
+		CHECK_INT(
+			pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'lease' AND state = 'applied'"),
+			2);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+		free(mine);
+	}
+	fprintf(stderr, "the resumed holder was fenced off: exit MIGRATE_ELOCKLOST, nothing of it recorded\n");
 	PQfinish(c);
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);

@@ -140,3 +140,60 @@ migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *na
 	CHECK_OK(migrate_plan_add_version(plan, id, name, &v, &err), &err);
 	return v;
 }
+
+const char *pgt_other_server(const char *env, const char *on, const char *params, const char *what)
+{
+	static char url[900];
+	char base[512] = "";
+	const char *file = getenv(env), *db = strrchr(on, '/');
+	FILE *f = file ? fopen(file, "r") : NULL;
+	char *slash;
+
+	if (f) {
+		if (fgets(base, sizeof base, f))
+			base[strcspn(base, "\r\n")] = '\0';
+		fclose(f);
+	}
+	if (!base[0]) {
+		if (harness_ci())
+			harness_fail(__FILE__, __LINE__, "no %s: %s names no URL file", what, env);
+		char why[300];
+		snprintf(why, sizeof why, "no %s -- its TESTS SKIPPED", what);
+		harness_skip(why);
+	}
+	slash = strrchr(base, '/');
+	if (!slash || !db)
+		harness_fail(__FILE__, __LINE__, "malformed URL %s or %s", base, on);
+	*slash = '\0';
+	snprintf(url, sizeof url, "%s%s%s%s", base, db, params ? "?" : "", params ? params : "");
+	return url;
+}
+
+migrate_plan_t *pgt_log_plan(const char *name, int versions)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	migrate_version_t *v;
+	char step[300];
+	int i;
+
+	memset(&err, 0, sizeof err);
+	CHECK_OK(migrate_plan_new(&plan, name, &err), &err);
+	v = pgt_version(plan, 1, "log");
+	pgt_step(v,
+		 "{\"op\":\"create_table\",\"table\":\"log\",\"columns\":[{\"name\":\"version\",\"type\":\"integer\"},"
+		 "{\"name\":\"pid\",\"type\":\"integer\"}]}");
+	pgt_step(
+		v,
+		"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (1, pg_backend_pid())\",\"down\":\"DELETE FROM log\"}");
+	for (i = 2; i <= versions; i++) {
+		v = pgt_version(plan, (uint64_t)i, "more");
+		snprintf(
+			step, sizeof step,
+			"{\"op\":\"sql\",\"up\":\"INSERT INTO log VALUES (%d, pg_backend_pid()); SELECT pg_sleep(0.05)\","
+			"\"down\":\"DELETE FROM log WHERE version = %d\"}",
+			i, i);
+		pgt_step(v, step);
+	}
+	return plan;
+}

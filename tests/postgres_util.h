@@ -39,4 +39,18 @@ void pgt_step(migrate_version_t *v, const char *json);
 /* A plan of `name` with one version `id` holding the given JSON steps (NULL-terminated). */
 migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *name);
 
+/*
+ * The URL of another server of the suite (a pooler, a standby) whose URL
+ * is in the file named by the environment variable `env`, on the database
+ * of the URL `on`, with `params` (NULL: none) as its query; static buffer.
+ * Skips the test (fails under CI=true) when there is none; `what` names it.
+ */
+const char *pgt_other_server(const char *env, const char *on, const char *params, const char *what);
+/*
+ * Plan `name`: version 1 makes the table log(version, pid) and every
+ * version 1..versions inserts its row (2.. after a 50 ms sleep), so that
+ * a version run twice shows.
+ */
+migrate_plan_t *pgt_log_plan(const char *name, int versions);
+
 #endif

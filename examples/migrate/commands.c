@@ -469,14 +469,17 @@ int cmd_check(cli_t *c)
 	migrate_error_t err = {0};
 	migrate_schema_report_t *report = NULL;
 	migrate_check_state_t state;
+	migrate_check_details_t d = {.version = MIGRATE_CHECK_DETAILS_VERSION};
+	const char *position;
+	char where[200];
 	int rc, code;
 
-	if (c->schema) {
-		if ((rc = check_schema(c, &state, &report)))
-			return rc;
-	} else if ((rc = migrate_check(c->target, c->plan, &state, &err))) {
+	/* With --schema, the versions' state is the drift report's (one read of
+	 * the history each); the details come from a read of their own. */
+	if ((rc = migrate_check_details(c->target, c->plan, &state, &d, &err)))
 		return cli_fail(c, rc, &err);
-	}
+	if (c->schema && (rc = check_schema(c, &state, &report)))
+		return rc;
 	if ((unsigned)state > MIGRATE_CHECK_MISMATCH) {
 		migrate_schema_report_destroy(report);
 		cli_set_error(&err, MIGRATE_DOMAIN_RUN, MIGRATE_EINTERNAL, "check returned an unknown state");
@@ -486,11 +489,28 @@ int cmd_check(cli_t *c)
 	/* The history's answer comes first: drift is the next question once the versions are up to date. */
 	if (code == EXIT_UP_TO_DATE && migrate_schema_report_count(report))
 		code = EXIT_DRIFT;
+	/* Behind: versions to apply; ahead: a newer release applied versions this plan does not know. */
+	position = d.pending ? "behind" : d.ahead ? "ahead" : "current";
+	if (d.ahead && !d.pending)
+		snprintf(where, sizeof where,
+			 "database at version %llu, ahead of this plan's %llu: %zu newer version%s applied",
+			 (unsigned long long)d.database_version, (unsigned long long)d.plan_version, d.ahead,
+			 d.ahead == 1 ? "" : "s");
+	else if (d.database_version)
+		snprintf(where, sizeof where, "database at version %llu, plan at %llu",
+			 (unsigned long long)d.database_version, (unsigned long long)d.plan_version);
+	else
+		snprintf(where, sizeof where, "nothing applied, plan at %llu", (unsigned long long)d.plan_version);
 	if (c->json) {
 		json_target(c);
 		BSON_APPEND_UTF8(c->doc, "state", answers[state].name);
+		BSON_APPEND_UTF8(c->doc, "position", position);
+		BSON_APPEND_INT64(c->doc, "database_version", (int64_t)d.database_version);
+		BSON_APPEND_INT64(c->doc, "plan_version", (int64_t)d.plan_version);
+		BSON_APPEND_INT64(c->doc, "pending", (int64_t)d.pending);
+		BSON_APPEND_INT64(c->doc, "ahead", (int64_t)d.ahead);
 	} else if (!c->quiet) {
-		printf("plan \"%s\": %s\n", plan_name(c), answers[state].text);
+		printf("plan \"%s\": %s (%s)\n", plan_name(c), answers[state].text, where);
 	}
 	if (report)
 		report_drift(c, report);

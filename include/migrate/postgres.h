@@ -11,9 +11,11 @@
  * environment variables) is honoured as libpq documents:
  *
  *     migrate_schema=NAME          schema of the history and lease tables (public)
- *     migrate_lock=advisory|lease  session advisory lock (default), or a lease
- *                                  row for poolers in transaction mode
- *     migrate_lease_ms=N           lease duration, renewed on every history write (300000)
+ *     migrate_lock=advisory|lease  session advisory lock (default; it refuses a
+ *                                  pooler in transaction mode with MIGRATE_EINVAL),
+ *                                  or a lease row for poolers in transaction mode
+ *     migrate_lease_ms=N           lease duration, renewed on every history write
+ *                                  and every third of it by a thread (300000)
  *     migrate_lock_timeout_ms=N    lock_timeout of DDL and batches (5000; 0: none)
  *     migrate_statement_timeout_ms=N  statement_timeout of DDL and batches (0: none)
  *     migrate_retries=N            attempts of a statement that hit lock_timeout (8)
@@ -32,11 +34,16 @@
 extern "C" {
 #endif
 
-/** Lock mode of migrate_postgres_options_t: pg_try_advisory_lock on the session (the default). */
+/**
+ * Lock mode of migrate_postgres_options_t: pg_try_advisory_lock on the
+ * session (the default). Behind a pooler in transaction mode, where it
+ * would not protect the run, runs fail with MIGRATE_EINVAL instead.
+ */
 #define MIGRATE_PG_LOCK_ADVISORY 0
 /**
  * Lock mode of migrate_postgres_options_t: a row of `<schema>._migrate_lock`
- * with an expiry, for poolers in transaction mode.
+ * with an expiry, for poolers in transaction mode. While a run holds it, a
+ * thread renews it every third of the lease on a connection of its own.
  */
 #define MIGRATE_PG_LOCK_LEASE 1
 

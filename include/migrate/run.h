@@ -117,7 +117,8 @@ typedef struct migrate_event {
 	int step_index;           /**< 0-based, -1 when not about a step */
 	int step_count;           /**< the version's number of steps, 0 when not about a version */
 	const char *op;           /**< the step's op, or NULL */
-	int64_t processed;        /**< PROGRESS: rows or documents so far */
+	int64_t processed;        /**< PROGRESS: rows or documents so far; LOCK_WAIT and LOCK_ACQUIRED:
+				       the attempts to take the lock so far, this one included */
 	int64_t total;            /**< PROGRESS: estimated total, -1 if unknown */
 	int64_t elapsed_ms;       /**< since the version or the wait started */
 	const char *message;      /**< human-readable detail, or NULL; on the STEP_END of a down,
@@ -277,6 +278,45 @@ typedef enum migrate_check_state {
  */
 MIGRATE_EXPORT(int) migrate_check(migrate_target_t *target, const migrate_plan_t *plan, migrate_check_state_t *state,
 				  migrate_error_t *err);
+
+/** The struct version of migrate_check_details_t that these headers define. */
+#define MIGRATE_CHECK_DETAILS_VERSION 1
+
+/**
+ * Where the database stands against the plan, besides the state: filled by
+ * migrate_check_details(). A database "behind" the plan has pending
+ * versions; one "ahead" of it has applied versions newer than any the plan
+ * knows (a newer release migrated it while this one still runs, as in a
+ * rolling deploy): its state stays MIGRATE_CHECK_UP_TO_DATE when every
+ * version of the plan is applied, so old instances keep passing their
+ * readiness probes. Fields are only ever appended.
+ */
+typedef struct migrate_check_details {
+	unsigned version;          /**< #MIGRATE_CHECK_DETAILS_VERSION, set by the caller */
+	uint64_t database_version; /**< the highest version applied in the database, in the plan or not; 0 when none
+					(on a hot standby: the highest it has replayed) */
+	uint64_t plan_version;     /**< the plan's highest version id; 0 for an empty plan */
+	size_t pending;            /**< versions of the plan not applied (pending, failed or half applied) */
+	size_t ahead;              /**< applied versions newer than plan_version: the database is ahead */
+} migrate_check_details_t;
+
+/**
+ * migrate_check() that also says where the database stands (behind,
+ * ahead), from the same single read of the history.
+ *
+ * @param target the target.
+ * @param plan the plan; only read.
+ * @param[out] state receives the worst answer that holds, as migrate_check().
+ * @param[in,out] details optional: its `version` set by the caller to
+ *        #MIGRATE_CHECK_DETAILS_VERSION; the other fields are filled on success.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (a NULL target, plan or state),
+ *         MIGRATE_EVERSION (an unknown details version), MIGRATE_EDB,
+ *         MIGRATE_ECONNECT or MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_check_details(migrate_target_t *target, const migrate_plan_t *plan,
+					  migrate_check_state_t *state, migrate_check_details_t *details,
+					  migrate_error_t *err);
 
 /** Kinds of a drift finding (migrate_finding_kind()). Append only. */
 typedef enum migrate_drift_kind {

@@ -28,6 +28,7 @@ static void target_free(pg_target_t *t)
 {
 	if (!t)
 		return;
+	migrate__pg_lease_stop(t);
 	if (t->owned && t->conn)
 		PQfinish(t->conn);
 	journal_drop(t);

@@ -82,13 +82,24 @@ int migrate__pg_history_ensure(void *conn, migrate_error_t *err)
 
 	if ((rc = migrate__pg_idle(t, "preparing the history table", err)))
 		return rc;
-	/* One round trip when everything exists, and no CREATE privilege needed then. */
+	/* One round trip when everything exists, and no CREATE privilege needed then;
+	 * it also tells a read-only server (a hot standby) before anything is tried. */
 	rc = migrate__pg_exec(t,
 			      "SELECT to_regnamespace(quote_ident($1)) IS NULL, to_regclass($2) IS NULL, "
-			      "to_regclass($3) IS NULL",
+			      "to_regclass($3) IS NULL, pg_is_in_recovery(), current_setting('transaction_read_only')",
 			      3, p, &res, "reading the history table", err);
 	if (rc)
 		return rc;
+	if (PQgetvalue(res, 0, 3)[0] == 't' || strcmp(PQgetvalue(res, 0, 4), "on") == 0) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "%s is read-only (%s): nothing was written; run migrations against the primary "
+				  "(check and status work on a standby)",
+				  t->redacted[0] ? t->redacted : "the server",
+				  PQgetvalue(res, 0, 3)[0] == 't' ? "a hot standby, in recovery"
+								  : "default_transaction_read_only is on");
+		PQclear(res);
+		return rc;
+	}
 	need_schema = PQgetvalue(res, 0, 0)[0] == 't';
 	need_history = PQgetvalue(res, 0, 1)[0] == 't';
 	need_lease = t->lock_mode == MIGRATE_PG_LOCK_LEASE && PQgetvalue(res, 0, 2)[0] == 't';

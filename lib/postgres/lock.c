@@ -4,11 +4,16 @@
  * when the holder's connection ends, so a killed process never keeps it.
  * Lease mode, for poolers in transaction mode where sessions are shared,
  * keeps a row in <schema>._migrate_lock with an owner token and an expiry
- * that every history write renews; an expired lease is taken over.
+ * that every history write renews, and a thread on a connection of its own
+ * every third of the lease; an expired lease is taken over. Advisory mode
+ * refuses a transaction pooler (pooler_probe).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg.h"
 
@@ -67,6 +72,149 @@ static void advisory_holder(pg_target_t *t, int64_t key)
 	PQclear(res);
 }
 
+/* The server backend's pid, by a statement of its own (a transaction of its own outside ours). */
+static int backend_pid(pg_target_t *t, long *pid, migrate_error_t *err)
+{
+	PGresult *res = NULL;
+	int rc = migrate__pg_exec(t, "SELECT pg_backend_pid()", 0, NULL, &res, "probing for a connection pooler", err);
+
+	if (rc == 0)
+		*pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/* The same on a plain connection; -1 when it fails. */
+static long other_pid(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SELECT pg_backend_pid()");
+	long pid = PQresultStatus(res) == PGRES_TUPLES_OK ? strtol(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+
+	PQclear(res);
+	return pid;
+}
+
+/* A second connection with the same parameters as t's (password included), or NULL. */
+static PGconn *second_connection(pg_target_t *t)
+{
+	PQconninfoOption *info = PQconninfo(t->conn), *o;
+	const char *keys[64], *vals[64];
+	PGconn *c = NULL;
+	int n = 0;
+
+	if (!info)
+		return NULL;
+	for (o = info; o->keyword && n < 63; o++)
+		if (o->val && *o->val) {
+			keys[n] = o->keyword;
+			vals[n++] = o->val;
+		}
+	keys[n] = vals[n] = NULL;
+	c = PQconnectdbParams(keys, vals, 0);
+	PQconninfoFree(info);
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int pooled_err(migrate_error_t *err, const char *plan, const char *why)
+{
+	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINVAL,
+			    "plan \"%s\": this connection goes through a connection pooler in transaction mode (%s), "
+			    "where the default session advisory lock would not protect the run; add migrate_lock=lease "
+			    "to the URL (the lease lock works through transaction poolers), or connect directly or "
+			    "through session pooling",
+			    plan, why);
+}
+
+/*
+ * Advisory mode refuses a transaction pooler, where the session lock would
+ * be taken on one pooled server connection while the run's transactions
+ * go to others. Once per target: a pid from pg_backend_pid() equal to the
+ * one of the connection's start-up message (PQbackendPID) means no pooler
+ * at all, and costs one round trip. Through a pooler (PgBouncer sends a
+ * pid of its own), the server must stay the same across transactions and
+ * must not be handed to another client between them: four rounds of the
+ * pid here and on a second connection. A transaction pooler hands the
+ * server just released to the next client (PgBouncer's LIFO reuse), so
+ * the second connection sees it even when nothing else runs; under load
+ * the run's own transactions move instead.
+ */
+static int pooler_probe(pg_target_t *t, const char *plan, migrate_error_t *err)
+{
+	char why[160];
+	long first, now;
+	PGconn *c2;
+	int i, rc;
+
+	if ((rc = backend_pid(t, &first, err)) != 0)
+		return rc;
+	t->pool_probed = 1;
+	if (first == (long)PQbackendPID(t->conn))
+		return 0;
+	t->pooled = 1;
+	c2 = second_connection(t);
+	for (i = 0; i < 4; i++) {
+		if ((rc = backend_pid(t, &now, err)) != 0)
+			break;
+		if (now != first) {
+			snprintf(why, sizeof why,
+				 "its server backend changed between two transactions: pid %ld, then %ld", first, now);
+			rc = pooled_err(err, plan, why);
+			break;
+		}
+		if (c2 && other_pid(c2) == first) {
+			snprintf(why, sizeof why,
+				 "its server backend, pid %ld, served another connection between two "
+				 "of its transactions",
+				 first);
+			rc = pooled_err(err, plan, why);
+			break;
+		}
+	}
+	PQfinish(c2);
+	if (rc)
+		t->pool_probed = 0; /* probe again if the caller retries */
+	return rc;
+}
+
+/*
+ * Through a pooler that passed the probe, the lock must still be held by
+ * the backend of the next transaction; when it is not (the probe missed a
+ * transaction pooler), the lock is released from the backend holding it,
+ * or that backend ended, so that nothing is stranded on a pooled server.
+ */
+static int pooled_lock_check(pg_target_t *t, const char *plan, const char *key, long lock_pid, migrate_error_t *err)
+{
+	char pid[24], why[160];
+	const char *p[2] = {key, pid};
+	long now;
+	int rc, i;
+
+	if ((rc = backend_pid(t, &now, err)) != 0 || now == lock_pid)
+		return rc;
+	snprintf(pid, sizeof pid, "%ld", lock_pid);
+	for (i = 0; i < 8; i++) {
+		PGresult *res = NULL;
+		if (migrate__pg_exec(
+			    t, "SELECT CASE WHEN pg_backend_pid() = $2::int THEN pg_advisory_unlock($1::bigint) END", 2,
+			    p, &res, "releasing the advisory lock", err) == 0 &&
+		    PQgetvalue(res, 0, 0)[0] == 't') {
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	if (i == 8)
+		migrate__pg_exec(t, "SELECT pg_terminate_backend($1::int)", 1, p + 1, NULL,
+				 "ending the pooled backend that holds the advisory lock", err);
+	snprintf(why, sizeof why, "the lock was taken on server backend pid %ld, the next transaction ran on %ld",
+		 lock_pid, now);
+	return pooled_err(err, plan, why);
+}
+
 static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 {
 	char key[24];
@@ -74,18 +222,142 @@ static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	PGresult *res = NULL;
 	int64_t k = lock_key(t, plan);
 	int rc, got;
+	long lock_pid;
 
+	if (!t->pool_probed && (rc = pooler_probe(t, plan, err)) != 0)
+		return rc;
 	snprintf(key, sizeof key, "%" PRId64, k);
-	rc = migrate__pg_exec(t, "SELECT pg_try_advisory_lock($1::bigint)", 1, p, &res, "taking the advisory lock",
-			      err);
+	rc = migrate__pg_exec(t, "SELECT pg_try_advisory_lock($1::bigint), pg_backend_pid()", 1, p, &res,
+			      "taking the advisory lock", err);
 	if (rc)
 		return rc;
 	got = PQgetvalue(res, 0, 0)[0] == 't';
+	lock_pid = strtol(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
 	if (got)
-		return 0;
+		return t->pooled ? pooled_lock_check(t, plan, key, lock_pid, err) : 0;
 	advisory_holder(t, k);
 	return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ELOCKED, "plan \"%s\" is locked by %s", plan, t->holder);
+}
+
+/*
+ * The lease's renewal thread: every third of the lease, on a connection of
+ * its own, it pushes the expiry forward while the run holds the lock, so a
+ * statement longer than the lease (a large DDL, an index build) does not
+ * lose it; a process that is stopped or hung renews nothing and is taken
+ * over once its lease expires, and then its next history write is fenced
+ * off. It stops when the lease is released or found taken over.
+ */
+typedef struct pg_renewer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	PGconn *conn;
+	char *sql;
+	char *plan;
+	char owner[40];
+	char lease[24];
+	int64_t every_ms;
+} pg_renewer_t;
+
+static void renewer_free(pg_renewer_t *r)
+{
+	PQfinish(r->conn);
+	free(r->sql);
+	free(r->plan);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+static void *renew_loop(void *arg)
+{
+	pg_renewer_t *r = arg;
+	const char *p[3] = {r->plan, r->lease, r->owner};
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		struct timespec ts;
+		PGresult *res;
+		int lost;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(r->every_ms / 1000);
+		ts.tv_nsec += (long)(r->every_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		res = PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0);
+		lost = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "0") == 0;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			migrate__log(MIGRATE_LOG_WARNING, "postgres: renewing the lease of plan \"%s\" failed: %s",
+				     r->plan, PQerrorMessage(r->conn));
+		PQclear(res);
+		if (PQstatus(r->conn) == CONNECTION_BAD)
+			PQreset(r->conn);
+		pthread_mutex_lock(&r->mu);
+		if (lost) {
+			migrate__log(MIGRATE_LOG_ERROR,
+				     "postgres: the lease of plan \"%s\" was taken over; this run's next history write "
+				     "stops it",
+				     r->plan);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Starts the renewal thread of a lease just taken; without one (no second connection), history writes still renew. */
+static void lease_renewer_start(pg_target_t *t, const char *plan)
+{
+	pg_renewer_t *r;
+	migrate_buf_t *s;
+
+	if (t->renewer || !(r = migrate__calloc(1, sizeof *r)))
+		return;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	s = migrate__buf_new(NULL);
+	migrate_buf_printf(s,
+			   "UPDATE %s SET expires_at = now() + $2::bigint * interval '1 millisecond' "
+			   "WHERE plan = $1 AND owner = $3",
+			   t->lease_table);
+	r->sql = migrate__buf_free(s, false);
+	r->plan = migrate__strdup(plan);
+	snprintf(r->owner, sizeof r->owner, "%s", t->owner);
+	snprintf(r->lease, sizeof r->lease, "%" PRId64, t->lease_ms);
+	r->every_ms = t->lease_ms / 3 > 0 ? t->lease_ms / 3 : 1;
+	r->conn = second_connection(t);
+	if (!r->sql || !r->plan || !r->conn || pthread_create(&r->thread, NULL, renew_loop, r) != 0) {
+		migrate__log(MIGRATE_LOG_WARNING,
+			     "postgres: cannot start the lease renewal of plan \"%s\" (%s); only history writes renew "
+			     "it",
+			     plan, r->conn ? "no thread" : "no second connection");
+		renewer_free(r);
+		return;
+	}
+	t->renewer = r;
+}
+
+void migrate__pg_lease_stop(pg_target_t *t)
+{
+	pg_renewer_t *r = t->renewer;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	renewer_free(r);
+	t->renewer = NULL;
 }
 
 static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
@@ -110,8 +382,10 @@ static int lease_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 	rc = migrate__pg_exec(t, s->str, 4, p, &res, "taking the lease", err);
 	if (rc)
 		goto cleanup;
-	if (PQntuples(res) == 1)
+	if (PQntuples(res) == 1) {
+		lease_renewer_start(t, plan);
 		goto cleanup;
+	}
 	PQclear(res);
 	res = NULL;
 	migrate_buf_truncate(s, 0);
@@ -153,8 +427,9 @@ int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 	const char *p[2] = {plan, t->owner};
 	int rc;
 
+	migrate__pg_lease_stop(t); /* first: a lease must not outlive its run, even on a lost connection */
 	if (migrate__pg_lost(t))
-		return 0; /* the server released a session lock with the connection */
+		return 0; /* the server released a session lock with the connection; a lease expires */
 	if (t->in_txn)
 		migrate__pg_abort(t);
 	if (t->lock_mode != MIGRATE_PG_LOCK_LEASE) {

@@ -56,6 +56,10 @@ typedef struct pg_target {
 	int journal_n;
 	int no_catalog;   /* lowering must not query the catalog (check_step) */
 	char holder[600]; /* scratch for lock messages */
+	/* Advisory mode: whether the connection was probed for a pooler (lock.c), and found to go through one. */
+	int pool_probed;
+	int pooled;
+	struct pg_renewer *renewer; /* lease mode: the thread renewing the held lease (lock.c) */
 } pg_target_t;
 
 /* ---- conn.c ---- */
@@ -121,6 +125,11 @@ void migrate__pg_abort(pg_target_t *t);
 uint32_t migrate__pg_backoff_ms(uint32_t attempt);
 /* True for the SQLSTATEs worth retrying: lock timeouts, deadlocks, serialisation failures. */
 int migrate__pg_retryable(const char *sqlstate);
+
+/* ---- lock.c ---- */
+
+/* Stops the lease's renewal thread, if one runs (the lease stays until released or expired). */
+void migrate__pg_lease_stop(pg_target_t *t);
 
 /* ---- lower.c ---- */
 
