@@ -35,6 +35,7 @@ typedef struct cli {
 	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
+	char plan_format[32]; /* --plan FORMAT:DIR: another tool's directory (docs/switching.md); "" otherwise */
 	const char *password_file; /* --password-file */
 	char *url_owned;           /* `url` with the password of password_file, wiped once open */
 	const char *operand;       /* VERSION, or NULL */
@@ -132,6 +133,8 @@ void cli_wipe_url(cli_t *c);
 /* ---- commands.c: each returns the process exit code ---- */
 int cmd_status(cli_t *c);
 int cmd_plan(cli_t *c);
+/* --plan FORMAT:DIR: adopts the other tool's history before a run that writes (migrate_adopt). */
+int cli_adopt(cli_t *c);
 int cmd_up(cli_t *c);
 int cmd_down(cli_t *c);
 int cmd_rollback(cli_t *c);

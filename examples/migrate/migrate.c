@@ -396,11 +396,33 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 	return 0;
 }
 
-/* Loads the plan (a file, or - for standard input). */
+/*
+ * --plan FORMAT:DIR names another tool's directory (golang-migrate:db/migrations);
+ * c->plan_path is then DIR. A path of a libmigrate plan may hold a colon too:
+ * only the known format names are taken.
+ */
+static void split_plan_format(cli_t *c)
+{
+	static const char *const formats[] = {"golang-migrate", "goose", "flyway", NULL};
+	size_t i, n;
+
+	for (i = 0; formats[i]; i++) {
+		n = strlen(formats[i]);
+		if (strncmp(c->plan_path, formats[i], n) == 0 && c->plan_path[n] == ':') {
+			snprintf(c->plan_format, sizeof c->plan_format, "%s", formats[i]);
+			c->plan_path += n + 1;
+			return;
+		}
+	}
+}
+
+/* Loads the plan (a file, a directory, another tool's directory, or - for standard input). */
 static int load_plan(cli_t *c, migrate_error_t *err)
 {
 	int rc;
 
+	if (c->plan_format[0])
+		return migrate_plan_load_dir_format(&c->plan, c->plan_path, c->plan_format, err);
 	if (strcmp(c->plan_path, "-") != 0)
 		return migrate_plan_load_file(&c->plan, c->plan_path, err);
 	{
@@ -573,6 +595,7 @@ static int run(cli_t *c, int argc, char **argv)
 					       cmd->name);
 		if (!c->plan_path || !*c->plan_path)
 			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
+		split_plan_format(c);
 		if (is_bare_path(c->url))
 			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
 					       c->url);
@@ -594,6 +617,9 @@ static int run(cli_t *c, int argc, char **argv)
 	/* Elsewhere the default action is right: a read ends at once. */
 	if (cmd->cancelable)
 		install_signals();
+	/* A run that writes takes over another tool's history first (docs/switching.md). */
+	if (c->plan_format[0] && cmd->needs_db == 1 && strcmp(cmd->name, "plan") != 0 && (rc = cli_adopt(c)))
+		return rc;
 	return cmd->run(c);
 }
 

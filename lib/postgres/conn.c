@@ -859,4 +859,5 @@ MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_postgres = {
 	MIGRATE_VERSION_STRING,
 	&migrate__postgres_driver,
 	pg_wrap,
+	migrate__pg_read_rows,
 };
