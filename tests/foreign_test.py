@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Switching to libmigrate from golang-migrate, goose and Flyway (docs/switching.md).
+
+Each case_<driver>_<name> is one ctest entry (tests/foreign.cmake). The
+directories of tests/foreign/ are first applied, all but their newest
+version, by the original tool (installed by scripts/install-deps.sh into
+~/.cache/libmigrate); then `migrate --plan FORMAT:DIR up` adopts that
+tool's history and applies only the newest version. The final schema and
+data are compared with the original tool's own run of every version on
+another database. Exit 77: skipped (a tool or server missing outside CI);
+under CI=true a missing one fails.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_test as t  # noqa: E402  (the CLI tests' helpers: run, expect, pg_db, Skip, Fail)
+
+FOREIGN = os.path.join(t.SRC, "tests", "foreign")
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "libmigrate")
+TOOLS = {
+    "goose": os.path.join(CACHE, "bin", "goose"),
+    "golang-migrate": os.path.join(CACHE, "golang-migrate", "bin", "migrate"),
+}
+HISTORY_TABLES = ("schema_migrations", "goose_db_version", "flyway_schema_history", "_migrate_history",
+                  "_migrate_lock")
+
+
+def tool(name):
+    path = TOOLS[name]
+    if not os.path.exists(path):
+        message = "%s is not installed at %s (scripts/install-deps.sh installs it)" % (name, path)
+        if os.environ.get("CI") == "true":
+            raise t.Fail(message + " (CI=true: a missing tool is a failure)")
+        raise t.Skip(message)
+    return path
+
+
+def pg_bin(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(os.listdir("/usr/lib/postgresql"), reverse=True) if os.path.isdir("/usr/lib/postgresql") else []:
+        p = os.path.join("/usr/lib/postgresql", d, "bin", name)
+        if os.path.exists(p):
+            return p
+    raise t.Fail("%s not found" % name)
+
+
+def sh(args, what):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    t.check(p.returncode == 0, "%s: exit %d: %s %s" % (what, p.returncode, p.stdout, p.stderr))
+    return p.stdout
+
+
+def sql(url, query):
+    return sh([pg_bin("psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", query], "psql " + query).strip()
+
+
+def tool_url(url):
+    return url + ("&" if "?" in url else "?") + "sslmode=disable"
+
+
+def schema(url):
+    """The schema (without any tool's history table) and the data of the shop's tables."""
+    args = [pg_bin("pg_dump"), "--schema-only", "--no-owner", "-n", "public"]
+    for table in HISTORY_TABLES:
+        args += ["-T", table]
+    text = sh(args + [url], "pg_dump")
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith(("--", "\\restrict", "\\unrestrict"))]
+    data = sql(url, "SELECT string_agg(format('%s %s %s', u.email, o.status, o.total_cents), ',' ORDER BY u.email)"
+                    " FROM orders o JOIN users u ON u.id = o.user_id")
+    return "\n".join(lines), data
+
+
+def original_run(fmt, directory, url, upto=None):
+    """The original tool applies the directory (up to version `upto`)."""
+    if fmt == "golang-migrate":
+        args = [tool(fmt), "-path", directory, "-database", tool_url(url)]
+        args += ["goto", str(upto)] if upto else ["up"]
+    else:
+        args = [tool(fmt), "-dir", directory, "postgres", tool_url(url)]
+        args += ["up-to", str(upto)] if upto else ["up"]
+    sh(args, "%s %s" % (fmt, " ".join(args[-2:])))
+
+
+def takeover(fmt, versions, newest, db):
+    """The original tool applies all but the newest version; libmigrate adopts them and applies the newest."""
+    directory = os.path.join(FOREIGN, fmt)
+    theirs, mine = t.pg_db(db + "_theirs"), t.pg_db(db + "_mine")
+    original_run(fmt, directory, theirs)
+    original_run(fmt, directory, mine, upto=versions[-2])
+    table = "schema_migrations" if fmt == "golang-migrate" else "goose_db_version"
+    before = sql(mine, "SELECT md5(string_agg(t::text, ',')) FROM %s t" % table)
+    plan = "%s:%s" % (fmt, directory)
+    r = t.expect(t.mig(mine, plan, "up"), 0, "adopted %d versions applied by %s" % (len(versions) - 1, fmt),
+                 "applying version %d" % newest)
+    t.check(r.out.count("applying version") == 1, "only the newest version runs: %r" % r)
+    t.check(sql(mine, "SELECT md5(string_agg(t::text, ',')) FROM %s t" % table) == before,
+            "%s's table was changed" % table)
+    states = sql(mine, "SELECT string_agg(version || ':' || state, ',' ORDER BY version) FROM _migrate_history")
+    t.check(states == ",".join("%d:applied" % v for v in versions), "history: %s" % states)
+    t.check(schema(mine) == schema(theirs), "the schema differs from %s's own run:\n%s\n----\n%s"
+            % (fmt, schema(mine), schema(theirs)))
+    # A second run adopts nothing and runs nothing.
+    r = t.expect(t.mig(mine, plan, "up"), 0)
+    t.check("adopted" not in r.out and "applying" not in r.out, repr(r))
+    return mine, plan
+
+
+def check_down(url, plan, keep):
+    """A down through libmigrate: back to `keep`, the status change and the shipped_at column undone."""
+    t.expect(t.mig(url, plan, "down", str(keep)), 0, "reverted")
+    t.check(sql(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders'"
+                     " AND column_name = 'shipped_at'") == "0", "shipped_at is still there")
+    t.check(sql(url, "SELECT string_agg(DISTINCT status, ',') FROM orders") == "new", "statuses not reverted")
+    t.check(sql(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_status_idx'") == "0",
+            "the concurrent index is still there")
+    t.expect(t.mig(url, plan, "up"), 0, "applied")
+
+
+def case_postgres_golang_migrate():
+    url, plan = takeover("golang-migrate", [1, 2, 3, 4], 4, "gm")
+    check_down(url, plan, 2)
+
+
+def case_postgres_golang_migrate_dirty():
+    work = t.Work("gm_dirty")
+    try:
+        directory = os.path.join(work.dir, "migrations")
+        os.makedirs(directory)
+        for name in sorted(os.listdir(os.path.join(FOREIGN, "golang-migrate")))[:2]:
+            shutil.copy(os.path.join(FOREIGN, "golang-migrate", name), directory)
+        with open(os.path.join(directory, "000002_broken.up.sql"), "w") as f:
+            f.write("CREATE TABLE audit (id bigint);\nSELECT no_such_function();\n")
+        url = t.pg_db("gm_dirty")
+        p = subprocess.run([tool("golang-migrate"), "-path", directory, "-database", tool_url(url), "up"],
+                           capture_output=True, text=True, timeout=120)
+        t.check(p.returncode != 0 and sql(url, "SELECT dirty FROM schema_migrations") == "t", p.stderr)
+        t.expect(t.mig(url, "golang-migrate:" + directory, "up"), 1, "golang-migrate left version 2 dirty",
+                 where="err")
+        t.check(sql(url, "SELECT count(*) FROM pg_tables WHERE tablename = '_migrate_history'") == "0"
+                or sql(url, "SELECT count(*) FROM _migrate_history") == "0", "something was recorded")
+        t.check(sql(url, "SELECT version || ' ' || dirty FROM schema_migrations") == "2 true", "their table changed")
+    finally:
+        work.cleanup()
+
+
+GOOSE_VERSIONS = [20240101090000, 20240102090000, 20240103090000, 20240104090000]
+
+
+def case_postgres_goose():
+    url, plan = takeover("goose", GOOSE_VERSIONS, GOOSE_VERSIONS[-1], "goose")
+    check_down(url, plan, GOOSE_VERSIONS[1])
+
+
+def case_postgres_foreign_errors():
+    """Directories libmigrate cannot read are refused, naming the file; nothing is written."""
+    work = t.Work("foreign_errors")
+    try:
+        url = t.pg_db("foreign_errors")
+        cases = [
+            ("goose", "1_x.sql", "CREATE TABLE x (id int);\n", "1_x.sql: no -- +goose Up annotation"),
+            ("goose", "1_x.sql", "-- +goose Up\nCREATE TABLE x (id int)\n", "1_x.sql: the last statement"),
+            ("flyway", "R__views.sql", "CREATE VIEW v AS SELECT 1;\n", "R__views.sql: repeatable Flyway"),
+            ("flyway", "V1.2.3.4.5__x.sql", "SELECT 1;\n", "up to four numeric parts"),
+            ("golang-migrate", "1_x.sql", "SELECT 1;\n", "1_x.sql: not a golang-migrate file name"),
+        ]
+        for i, (fmt, name, text, needle) in enumerate(cases):
+            directory = os.path.join(work.dir, "d%d" % i)
+            os.makedirs(directory)
+            with open(os.path.join(directory, name), "w") as f:
+                f.write(text)
+            t.expect(t.mig(url, "%s:%s" % (fmt, directory), "up"), 1, needle, where="err")
+        t.check(sql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0", "a table was made")
+    finally:
+        work.cleanup()
+
+
+def main(argv):
+    if len(argv) < 2:
+        print("usage: foreign_test.py CASE | --list")
+        return 2
+    if argv[1] == "--list":
+        print("\n".join(n[5:] for n in sorted(globals()) if n.startswith("case_")))
+        return 0
+    fn = globals().get("case_" + argv[1])
+    if not fn:
+        print("no case %s" % argv[1])
+        return 2
+    try:
+        fn()
+    except t.Skip as e:
+        print("SKIPPED: %s" % e)
+        return t.SKIP
+    except t.Fail as e:
+        print("FAILED: %s" % e)
+        return 1
+    print("passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
