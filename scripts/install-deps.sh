@@ -69,6 +69,26 @@ if [ "${1:-}" != "--minimal" ] && command -v python3 >/dev/null && ! python3 -c 
 		echo "install-deps: could not install jsonschema (apt-get install python3-jsonschema)" >&2
 fi
 
+# The switching tests (tests/foreign_test.py, docs/switching.md) run the
+# original tools first: goose and golang-migrate, built once with go into
+# ~/.cache/libmigrate (a few seconds when present: nothing is done).
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/libmigrate"
+go_tool() { # BIN_PATH MODULE@VERSION [TAGS]
+	[ -x "$1" ] && return 0
+	if ! command -v go >/dev/null; then
+		echo "install-deps: go is needed to build $(basename "$1") for the switching tests" >&2
+		return 1
+	fi
+	echo "install-deps: building $2 into $(dirname "$1")"
+	mkdir -p "$(dirname "$1")"
+	GOBIN="$(dirname "$1")" go install ${3:+-tags "$3"} "$2"
+}
+if [ "${1:-}" != "--minimal" ]; then
+	go_tool "$cache/bin/goose" github.com/pressly/goose/v3/cmd/goose@v3.30.1
+	go_tool "$cache/golang-migrate/bin/migrate" github.com/golang-migrate/migrate/v4/cmd/migrate@v4.20.1 \
+		"postgres mongodb"
+fi
+
 if [ "${1:-}" != "--minimal" ] && [ -f scripts/install-ferretdb.sh ]; then
 	bash scripts/install-ferretdb.sh
 fi
