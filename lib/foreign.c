@@ -441,6 +441,58 @@ static int load_golang_migrate(migrate_version_t *v, const fver_t *f, const char
 	return migrate_sql(v, up, down && has_code(down, strlen(down)) ? down : NULL, NULL, err);
 }
 
+/* Statements collected from a text (a goose section, a Flyway undo run without a transaction). */
+typedef struct stmts {
+	char **s;
+	size_t n, cap;
+} stmts_t;
+
+static void stmts_free(stmts_t *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
+	memset(l, 0, sizeof *l);
+}
+
+static int stmts_push(stmts_t *l, const char *text, size_t len)
+{
+	char *copy;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		char **grown = migrate__realloc(l->s, cap * sizeof *grown);
+		if (!grown)
+			return MIGRATE_ENOMEM;
+		l->s = grown;
+		l->cap = cap;
+	}
+	if (!(copy = migrate__malloc(len + 1)))
+		return MIGRATE_ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	l->s[l->n++] = copy;
+	return 0;
+}
+
+static int collect_stmt(const char *stmt, size_t len, void *ctx)
+{
+	return stmts_push(ctx, stmt, len);
+}
+
+/* The explicit down of a version run without a transaction: one step per statement, as the up. */
+static int set_down_split(migrate_version_t *v, const char *text, migrate_error_t *err)
+{
+	stmts_t l = {0};
+	int rc = split_sql(text, collect_stmt, &l);
+
+	rc = rc ? oom(err) : set_down(v, l.s, l.n, err);
+	stmts_free(&l);
+	return rc;
+}
+
 /* Flyway: "-- flyway:executeInTransaction=false" and the statements PostgreSQL runs only outside one. */
 static int load_flyway(migrate_version_t *v, const char *up, const char *undo, char *problem, size_t psize,
 		       migrate_error_t *err)
@@ -473,37 +525,19 @@ static int load_flyway(migrate_version_t *v, const char *up, const char *undo, c
 	if ((rc = split_sql(up, add_sql_step, v)))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, rc, "cannot add its statements");
 	if (undo && has_code(undo, strlen(undo)))
-		return set_down(v, (char *const *)&undo, 1, err);
+		return set_down_split(v, undo, err);
 	return 0;
 }
 
-/* The statements of one section of a goose file. */
-typedef struct goose_sec {
-	char **stmts;
-	size_t n, cap;
-} goose_sec_t;
-
-static int goose_push(goose_sec_t *s, migrate_buf_t *cur)
+/* A goose statement is done: kept unless it holds only comments. */
+static int goose_push(stmts_t *s, migrate_buf_t *cur)
 {
-	char *text;
+	int rc = 0;
 
-	if (!has_code(cur->str ? cur->str : "", cur->len)) {
-		migrate_buf_truncate(cur, 0);
-		return 0;
-	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		char **grown = migrate__realloc(s->stmts, cap * sizeof *grown);
-		if (!grown)
-			return MIGRATE_ENOMEM;
-		s->stmts = grown;
-		s->cap = cap;
-	}
-	if (!(text = migrate__strdup(cur->str)))
-		return MIGRATE_ENOMEM;
-	s->stmts[s->n++] = text;
+	if (has_code(cur->str, cur->len))
+		rc = stmts_push(s, cur->str, cur->len);
 	migrate_buf_truncate(cur, 0);
-	return 0;
+	return rc;
 }
 
 /* A line of SQL ends a goose statement when it ends with ';' (a trailing -- comment aside). */
@@ -524,7 +558,7 @@ static bool goose_ends_statement(const char *line, size_t n)
 }
 
 /* goose's parser: -- +goose Up / Down sections, StatementBegin/End blocks, NO TRANSACTION. */
-static int parse_goose(const char *text, goose_sec_t sec[2], int *no_txn, char *problem, size_t psize)
+static int parse_goose(const char *text, stmts_t sec[2], int *no_txn, char *problem, size_t psize)
 {
 	migrate_buf_t cur = MIGRATE_BUF_INIT;
 	const char *line = text;
@@ -593,8 +627,8 @@ static int parse_goose(const char *text, goose_sec_t sec[2], int *no_txn, char *
 
 static int load_goose(migrate_version_t *v, const char *text, char *problem, size_t psize, migrate_error_t *err)
 {
-	goose_sec_t sec[2];
-	size_t i, s;
+	stmts_t sec[2];
+	size_t i;
 	int rc, no_txn;
 
 	memset(sec, 0, sizeof sec);
@@ -603,17 +637,12 @@ static int load_goose(migrate_version_t *v, const char *text, char *problem, siz
 	v->transactional = !no_txn;
 	migrate__version_changed(v);
 	for (i = 0; rc == 0 && i < sec[0].n; i++)
-		rc = migrate_sql(v, sec[0].stmts[i], NULL, NULL, err);
-	if (rc == 0 && sec[1].n)
-		rc = set_down(v, sec[1].stmts, sec[1].n, err);
-	else if (rc == 0)
-		rc = set_down(v, NULL, 0, err);
+		rc = migrate_sql(v, sec[0].s[i], NULL, NULL, err);
+	if (rc == 0)
+		rc = set_down(v, sec[1].s, sec[1].n, err);
 done:
-	for (s = 0; s < 2; s++) {
-		for (i = 0; i < sec[s].n; i++)
-			free(sec[s].stmts[i]);
-		free(sec[s].stmts);
-	}
+	stmts_free(&sec[0]);
+	stmts_free(&sec[1]);
 	return rc;
 }
 

@@ -28,6 +28,34 @@ HISTORY_TABLES = ("schema_migrations", "goose_db_version", "flyway_schema_histor
                   "_migrate_lock")
 
 
+FLYWAY_JARS = os.path.join(CACHE, "flyway", "jars")
+RUNNER = os.path.join(FOREIGN, "runner", "FlywayRun.java")
+
+
+def flyway():
+    """The java command line running Flyway's own migrate (tests/foreign/runner/FlywayRun.java)."""
+    jars = sorted(os.listdir(FLYWAY_JARS)) if os.path.isdir(FLYWAY_JARS) else []
+    if not any(j.startswith("flyway-core-") for j in jars) or not shutil.which("javac"):
+        message = "Flyway is not installed in %s, or no javac (scripts/install-deps.sh)" % FLYWAY_JARS
+        if os.environ.get("CI") == "true":
+            raise t.Fail(message + " (CI=true: a missing tool is a failure)")
+        raise t.Skip(message)
+    classes = os.path.join(os.environ.get("CLI_WORK") or "/tmp", "flyway-runner")
+    cp = os.path.join(FLYWAY_JARS, "*")
+    built = os.path.join(classes, "FlywayRun.class")
+    if not os.path.exists(built) or os.path.getmtime(built) < os.path.getmtime(RUNNER):
+        os.makedirs(classes, exist_ok=True)
+        sh(["javac", "-cp", cp, "-d", classes, RUNNER], "javac FlywayRun")
+    return ["java", "-cp", cp + os.pathsep + classes, "FlywayRun"]
+
+
+def jdbc(url):
+    """postgresql://USER@HOST:PORT/DB to jdbc:postgresql://HOST:PORT/DB and USER."""
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    user, hostdb = rest.split("@", 1) if "@" in rest else ("postgres", rest)
+    return "jdbc:postgresql://" + hostdb, user.split(":", 1)[0]
+
+
 def tool(name):
     path = TOOLS[name]
     if not os.path.exists(path):
@@ -77,7 +105,9 @@ def schema(url):
 
 def original_run(fmt, directory, url, upto=None):
     """The original tool applies the directory (up to version `upto`)."""
-    if fmt == "golang-migrate":
+    if fmt == "flyway":
+        args = flyway() + list(jdbc(url)) + [directory] + ([str(upto)] if upto else [])
+    elif fmt == "golang-migrate":
         args = [tool(fmt), "-path", directory, "-database", tool_url(url)]
         args += ["goto", str(upto)] if upto else ["up"]
     else:
@@ -86,13 +116,13 @@ def original_run(fmt, directory, url, upto=None):
     sh(args, "%s %s" % (fmt, " ".join(args[-2:])))
 
 
-def takeover(fmt, versions, newest, db):
+def takeover(fmt, versions, newest, db, upto=None):
     """The original tool applies all but the newest version; libmigrate adopts them and applies the newest."""
     directory = os.path.join(FOREIGN, fmt)
     theirs, mine = t.pg_db(db + "_theirs"), t.pg_db(db + "_mine")
     original_run(fmt, directory, theirs)
-    original_run(fmt, directory, mine, upto=versions[-2])
-    table = "schema_migrations" if fmt == "golang-migrate" else "goose_db_version"
+    original_run(fmt, directory, mine, upto=upto or versions[-2])
+    table = {"golang-migrate": "schema_migrations", "goose": "goose_db_version"}.get(fmt, "flyway_schema_history")
     before = sql(mine, "SELECT md5(string_agg(t::text, ',')) FROM %s t" % table)
     plan = "%s:%s" % (fmt, directory)
     r = t.expect(t.mig(mine, plan, "up"), 0, "adopted %d versions applied by %s" % (len(versions) - 1, fmt),
@@ -154,6 +184,48 @@ GOOSE_VERSIONS = [20240101090000, 20240102090000, 20240103090000, 20240104090000
 def case_postgres_goose():
     url, plan = takeover("goose", GOOSE_VERSIONS, GOOSE_VERSIONS[-1], "goose")
     check_down(url, plan, GOOSE_VERSIONS[1])
+
+
+FLYWAY_VERSIONS = [1000000000, 1001000000, 2000000000, 2000001000]  # 1, 1.1, 2, 2.0.1
+
+
+def case_postgres_flyway():
+    url, plan = takeover("flyway", FLYWAY_VERSIONS, FLYWAY_VERSIONS[-1], "flyway", upto="2")
+    check_down(url, plan, FLYWAY_VERSIONS[1])
+
+
+def case_postgres_flyway_failed():
+    """A migration Flyway recorded as failed stops the takeover, named, and nothing is written.
+
+    Flyway 13 on PostgreSQL rolls a failed migration's row back; older
+    releases (and other databases) keep it with success = false, as a failed
+    migration run without a transaction leaves it. Flyway makes the table
+    and applies V1; the failed row of V1.2 is then written as those
+    releases write it."""
+    work = t.Work("flyway_failed")
+    try:
+        directory = os.path.join(work.dir, "sql")
+        os.makedirs(directory)
+        shutil.copy(os.path.join(FOREIGN, "flyway", "V1__create_users.sql"), directory)
+        url = t.pg_db("flyway_failed")
+        sh(flyway() + list(jdbc(url)) + [directory], "flyway migrate")
+        with open(os.path.join(directory, "V1.2__users_name_index.sql"), "w") as f:
+            f.write("-- flyway:executeInTransaction=false\nCREATE INDEX CONCURRENTLY users_name_idx ON users (name);\n")
+        sql(url, "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum,"
+                 " installed_by, execution_time, success) VALUES (2, '1.2', 'users name index', 'SQL',"
+                 " 'V1.2__users_name_index.sql', 0, 'postgres', 3, false)")
+        before = sql(url, "SELECT md5(string_agg(t::text, ',')) FROM flyway_schema_history t")
+        t.expect(t.mig(url, "flyway:" + directory, "up"), 1,
+                 "flyway recorded version 1.2 as failed in flyway_schema_history (V1.2__users_name_index.sql)",
+                 where="err")
+        t.check(sql(url, "SELECT count(*) FROM pg_tables WHERE tablename = '_migrate_history'") == "0"
+                or sql(url, "SELECT count(*) FROM _migrate_history") == "0", "something was recorded")
+        t.check(sql(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'users_name_idx'") == "0",
+                "the failed version ran")
+        t.check(sql(url, "SELECT md5(string_agg(t::text, ',')) FROM flyway_schema_history t") == before,
+                "their table changed")
+    finally:
+        work.cleanup()
 
 
 def case_postgres_foreign_errors():
