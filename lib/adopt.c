@@ -110,8 +110,8 @@ static int golang_migrate_rows(adopted_t *a, const bson_t *rows, const migrate_p
 				      "switching",
 				      version, "");
 		if (parse_id(version, &id))
-			return refuse(a, err, "%s recorded version \"%s\" in schema_migrations%s, not a number", version,
-				      "");
+			return refuse(a, err, "%s recorded version \"%s\" in schema_migrations%s, not a number",
+				      version, "");
 		/* Every version up to the recorded one is applied. */
 		for (i = 0; i < migrate_plan_version_count(plan); i++) {
 			uint64_t v = migrate_version_id(migrate_plan_version_at(plan, i));

@@ -211,6 +211,10 @@ static int name_flyway(fdir_t *d, const char *file, migrate_error_t *err)
 	char why[256];
 	uint64_t id;
 
+	if (ends_with(file, ".sql.conf"))
+		return fail(err, d->dir, file,
+			    "Flyway script config files are not read: write the setting in the script "
+			    "(-- flyway:executeInTransaction=false)");
 	if (!ends_with(file, ".sql"))
 		return 0;
 	if (file[0] == 'R' && strncmp(file + 1, "__", 2) == 0)
@@ -366,9 +370,14 @@ static void words(const char *s, size_t n, char *out, size_t size)
 /* Whether a statement cannot run in a transaction block on PostgreSQL. */
 static int refuses_transaction(const char *stmt, size_t len, void *ctx)
 {
-	static const char *const starts[] = {"VACUUM",	       "CREATE DATABASE",   "DROP DATABASE",
-					     "ALTER SYSTEM",   "CREATE TABLESPACE", "DROP TABLESPACE",
-					     "CLUSTER",        NULL};
+	static const char *const starts[] = {"VACUUM",
+					     "CREATE DATABASE",
+					     "DROP DATABASE",
+					     "ALTER SYSTEM",
+					     "CREATE TABLESPACE",
+					     "DROP TABLESPACE",
+					     "CLUSTER",
+					     NULL};
 	char w[512];
 	const char *first;
 	size_t i;
@@ -500,6 +509,10 @@ static int load_flyway(migrate_version_t *v, const char *up, const char *undo, c
 	const char *line;
 	int rc;
 
+	if (strstr(up, "${") || (undo && strstr(undo, "${"))) {
+		snprintf(problem, psize, "Flyway placeholders (${...}) are not replaced: write the values");
+		return MIGRATE_EPLAN;
+	}
 	v->transactional = 1;
 	for (line = up; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		const char *p = line + strspn(line, " \t");
@@ -583,8 +596,9 @@ static int parse_goose(const char *text, stmts_t sec[2], int *no_txn, char *prob
 				seen_up = true;
 			} else if (an == 11 && strncmp(a, "+goose Down", an) == 0) {
 				if (block || (cur.len && has_code(cur.str, cur.len))) {
-					snprintf(problem, psize, "a statement of the Up section is not finished by ';' "
-								 "or +goose StatementEnd");
+					snprintf(problem, psize,
+						 "a statement of the Up section is not finished by ';' "
+						 "or +goose StatementEnd");
 					rc = MIGRATE_EPLAN;
 					break;
 				}
@@ -666,6 +680,11 @@ static int load_version(migrate_plan_t *plan, const fdir_t *d, const fver_t *f, 
 
 	if ((rc = read_file(d, f->up, &up, err)) || (rc = read_file(d, f->down, &down, err)))
 		goto done;
+	if (!up) { /* list_migrations() refused a version without its up file */
+		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: version %llu has no up file", d->dir,
+				  (unsigned long long)f->id);
+		goto done;
+	}
 	if ((rc = migrate_plan_add_version(plan, f->id, f->name, &v, err)))
 		goto named;
 	if (strcmp(d->format, "golang-migrate") == 0)

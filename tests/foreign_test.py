@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_test as t  # noqa: E402  (the CLI tests' helpers: run, expect, pg_db, Skip, Fail)
@@ -44,8 +45,12 @@ def flyway():
     cp = os.path.join(FLYWAY_JARS, "*")
     built = os.path.join(classes, "FlywayRun.class")
     if not os.path.exists(built) or os.path.getmtime(built) < os.path.getmtime(RUNNER):
+        # Compiled aside and renamed: the Flyway cases may run at once.
         os.makedirs(classes, exist_ok=True)
-        sh(["javac", "-cp", cp, "-d", classes, RUNNER], "javac FlywayRun")
+        tmp = tempfile.mkdtemp(dir=classes)
+        sh(["javac", "-cp", cp, "-d", tmp, RUNNER], "javac FlywayRun")
+        os.replace(os.path.join(tmp, "FlywayRun.class"), built)
+        shutil.rmtree(tmp, ignore_errors=True)
     return ["java", "-cp", cp + os.pathsep + classes, "FlywayRun"]
 
 

@@ -35,7 +35,7 @@ typedef struct cli {
 	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
-	char plan_format[32]; /* --plan FORMAT:DIR: another tool's directory (docs/switching.md); "" otherwise */
+	char plan_format[32];      /* --plan FORMAT:DIR: another tool's directory (docs/switching.md); "" otherwise */
 	const char *password_file; /* --password-file */
 	char *url_owned;           /* `url` with the password of password_file, wiped once open */
 	const char *operand;       /* VERSION, or NULL */
