@@ -142,6 +142,17 @@ def takeover(fmt, versions, newest, db, upto=None):
     # A second run adopts nothing and runs nothing.
     r = t.expect(t.mig(mine, plan, "up"), 0)
     t.check("adopted" not in r.out and "applying" not in r.out, repr(r))
+    # Converted to a libmigrate plan directory: same plan, same checksums, so up to date.
+    work = t.Work(db + "_import")
+    try:
+        out = os.path.join(work.dir, "plan")
+        t.expect(t.run(["--plan", plan, "import", out]), 0, "%d versions of" % len(versions))
+        t.check(len([f for f in os.listdir(out) if f != "plan.json"]) == len(versions), repr(os.listdir(out)))
+        t.expect(t.mig(mine, out, "check"), 0)
+        t.expect(t.run(["--plan", out, "fmt"]), 0, "0 files formatted")
+        t.expect(t.run(["--plan", plan, "import", out]), 1, "exists and is not empty", where="err")
+    finally:
+        work.cleanup()
     return mine, plan
 
 

@@ -135,6 +135,8 @@ int cmd_status(cli_t *c);
 int cmd_plan(cli_t *c);
 /* --plan FORMAT:DIR: adopts the other tool's history before a run that writes (migrate_adopt). */
 int cli_adopt(cli_t *c);
+/* --plan FORMAT:DIR: sets plan_format and leaves DIR in plan_path (other paths are left as they are). */
+void cli_split_plan_format(cli_t *c);
 int cmd_up(cli_t *c);
 int cmd_down(cli_t *c);
 int cmd_rollback(cli_t *c);
@@ -148,6 +150,7 @@ int cmd_version(cli_t *c);
 /* ---- plandir.c: commands that edit plan files ---- */
 int cmd_new(cli_t *c);
 int cmd_fmt(cli_t *c);
+int cmd_import(cli_t *c);
 
 /* Parses a version id operand (1 up, or 0 when `zero_ok`); 0 on success. */
 int cli_parse_version(const char *s, int zero_ok, uint64_t *out);

@@ -37,6 +37,7 @@ static const char general_help[] =
 	"  repair            realign the recorded checksums and names with the plan\n"
 	"  new NAME          add the next version file to a plan directory (no database)\n"
 	"  fmt               rewrite the plan's files in their canonical layout (no database)\n"
+	"  import OUTDIR     convert --plan FORMAT:DIR into a libmigrate plan directory (no database)\n"
 	"  version           the versions of this tool and of libmigrate\n"
 	"  help [COMMAND]    this text, or a command's\n"
 	"\n"
@@ -209,6 +210,18 @@ static const struct command {
 	 "and writes nothing when it is invalid. Needs no database.\n"
 	 "\n"
 	 "exit codes: 0 done, 1 failure (invalid plan ...), 2 usage.\n"},
+	{"import", cmd_import, 0, 0, 2,
+	 "usage: migrate --plan FORMAT:DIR import OUTDIR\n"
+	 "\n"
+	 "Converts another tool's migration directory (golang-migrate:DIR, goose:DIR or\n"
+	 "flyway:DIR) into a libmigrate plan directory OUTDIR: plan.json and one JSON\n"
+	 "file per version with its raw sql steps (comments kept), its transaction\n"
+	 "rule and its down, in fmt's layout. Every version keeps its id and checksum,\n"
+	 "so a database run from DIR is up to date with OUTDIR. OUTDIR is created, or\n"
+	 "must be empty. Needs no database.\n"
+	 "\n"
+	 "exit codes: 0 written, 1 failure (unreadable directory, OUTDIR not empty),\n"
+	 "2 usage.\n"},
 	{"version", cmd_version, 0, 0, 0,
 	 "usage: migrate [--json] version\n"
 	 "\n"
@@ -403,7 +416,7 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
  * c->plan_path is then DIR. A path of a libmigrate plan may hold a colon too:
  * only the known format names are taken.
  */
-static void split_plan_format(cli_t *c)
+void cli_split_plan_format(cli_t *c)
 {
 	static const char *const formats[] = {"golang-migrate", "goose", "flyway", NULL};
 	size_t i, n;
@@ -597,7 +610,7 @@ static int run(cli_t *c, int argc, char **argv)
 					       cmd->name);
 		if (!c->plan_path || !*c->plan_path)
 			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
-		split_plan_format(c);
+		cli_split_plan_format(c);
 		if (is_bare_path(c->url))
 			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
 					       c->url);

@@ -772,6 +772,24 @@ MIGRATE_EXPORT(int) migrate_plan_load_json(migrate_plan_t **out, const char *jso
 MIGRATE_EXPORT(int) migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err);
 
 /**
+ * Writes a plan as a plan directory (docs/plan-file.md): plan.json with the
+ * plan's name, and one file per version ("0007_name.json") holding its id,
+ * name, steps, explicit down and transactional flag as canonical JSON.
+ * Loading the directory with migrate_plan_load_file() gives the same plan
+ * with the same checksums. `migrate import` converts another tool's
+ * directory with it (docs/switching.md).
+ *
+ * @param plan the plan; only read.
+ * @param dir the directory: created, or an existing empty one.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (a NULL argument), MIGRATE_EPLAN (a custom
+ *         step, which a file cannot hold: nothing written), MIGRATE_EIO
+ *         (`dir` is not empty or cannot be made, a file cannot be written:
+ *         the files written so far are left) or MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_plan_save_dir(const migrate_plan_t *plan, const char *dir, migrate_error_t *err);
+
+/**
  * Loads another migration tool's directory as a plan (docs/switching.md):
  * each migration becomes a version of raw `sql` steps (`command` steps for
  * golang-migrate's MongoDB .json files) with its down, under the original
