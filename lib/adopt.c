@@ -60,11 +60,24 @@ static int set_applied(adopted_t *a, uint64_t id, bool applied, migrate_error_t 
 	return 0;
 }
 
-static const char *row_str(const bson_t *row, const char *key)
-{
-	const char *s = migrate__doc_str(row, key);
+/* A value of a row as text: PostgreSQL's rows hold text, MongoDB's documents numbers and booleans. */
+typedef char text_t[24];
 
-	return s ? s : "";
+static const char *row_str(const bson_t *row, const char *key, text_t out)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, row, key))
+		return "";
+	if (BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	if (BSON_ITER_HOLDS_BOOL(&it))
+		return bson_iter_bool(&it) ? "true" : "false";
+	if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_DOUBLE(&it)) {
+		snprintf(out, sizeof(text_t), "%lld", (long long)bson_iter_as_int64(&it));
+		return out;
+	}
+	return "";
 }
 
 static bool is_true(const char *s)
@@ -100,10 +113,11 @@ static int golang_migrate_rows(adopted_t *a, const bson_t *rows, const migrate_p
 		const uint8_t *data;
 		uint32_t len;
 		const char *version;
+		text_t t_version, t_dirty;
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&row, data, len);
-		version = row_str(&row, "version");
-		if (is_true(row_str(&row, "dirty")))
+		version = row_str(&row, "version", t_version);
+		if (is_true(row_str(&row, "dirty", t_dirty)))
 			return refuse(a, err,
 				      "%s left version %s dirty in schema_migrations%s: a migration failed half way; "
 				      "repair the database, then `migrate force` it with golang-migrate, before "
@@ -137,12 +151,13 @@ static int goose_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 		bson_t row;
 		const uint8_t *data;
 		uint32_t len;
+		text_t t_version, t_applied;
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&row, data, len);
-		if (parse_id(row_str(&row, "version"), &id))
+		if (parse_id(row_str(&row, "version", t_version), &id))
 			return refuse(a, err, "%s recorded version \"%s\" in goose_db_version%s, not a whole number",
-				      row_str(&row, "version"), "");
-		if (id > 0 && (rc = set_applied(a, id, is_true(row_str(&row, "applied")), err)))
+				      row_str(&row, "version", t_version), "");
+		if (id > 0 && (rc = set_applied(a, id, is_true(row_str(&row, "applied", t_applied)), err)))
 			return rc;
 	}
 	return 0;
@@ -162,15 +177,16 @@ static int flyway_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 		const uint8_t *data;
 		uint32_t len;
 		const char *version, *type;
+		text_t t_version, t_type, t_success, t_script;
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&row, data, len);
-		version = row_str(&row, "version");
-		type = row_str(&row, "type");
-		if (!is_true(row_str(&row, "success")))
+		version = row_str(&row, "version", t_version);
+		type = row_str(&row, "type", t_type);
+		if (!is_true(row_str(&row, "success", t_success)))
 			return refuse(a, err,
 				      "%s recorded version %s as failed in flyway_schema_history (%s): repair the "
 				      "database and run `flyway repair` before switching",
-				      version[0] ? version : "(repeatable)", row_str(&row, "script"));
+				      version[0] ? version : "(repeatable)", row_str(&row, "script", t_script));
 		if (!version[0] || strcmp(type, "SCHEMA") == 0)
 			continue;
 		if (migrate__flyway_id(version, strlen(version), &id, why, sizeof why))
@@ -206,10 +222,18 @@ static int read_history(migrate_target_t *target, const char *format, const migr
 		query = "SELECT version, type, success::text AS success, script FROM flyway_schema_history "
 			"ORDER BY installed_rank";
 	}
+	if (m && m->read_rows && strcmp(target->driver->name, "mongo") == 0 && strcmp(format, "golang-migrate") == 0) {
+		/* golang-migrate's MongoDB driver: one document, as on PostgreSQL (none: no collection). */
+		rc = m->read_rows(target->conn, "{\"find\": \"schema_migrations\", \"limit\": 2}", &rows, err);
+		if (rc == 0)
+			rc = golang_migrate_rows(a, &rows, plan, err);
+		goto done;
+	}
 	if (!m || !m->read_rows || strcmp(target->driver->name, "postgres") != 0)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EUNSUPPORTED,
-				    "adopting the history of %s is supported on PostgreSQL only, not on %s", format,
-				    target->driver->name);
+				    "adopting the history of %s is supported on PostgreSQL (and golang-migrate's on "
+				    "MongoDB), not on %s",
+				    format, target->driver->name);
 	/* The table is found on the search_path, as the other tool finds it. */
 	snprintf(probe, sizeof probe, "SELECT to_regclass('%s') IS NOT NULL AS present", table);
 	if ((rc = m->read_rows(target->conn, probe, &rows, err)))
@@ -221,8 +245,9 @@ static int read_history(migrate_target_t *target, const char *format, const migr
 		const uint8_t *data;
 		uint32_t len;
 		bson_iter_document(&it, &len, &data);
+		text_t t_present;
 		bson_init_static(&row, data, len);
-		if (!is_true(row_str(&row, "present")))
+		if (!is_true(row_str(&row, "present", t_present)))
 			goto done;
 	}
 	bson_reinit(&rows);

@@ -70,9 +70,9 @@ static void version_file(const migrate_version_t *v, char *out, size_t size)
 		out[n++] = '_';
 	for (i = 0; name[i] && n + 6 < size && i < 80; i++) {
 		char c = name[i];
-		int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-			   c == '-' || c == '.';
-		out[n++] = keep ? c : '_';
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+			    c == '-' || c == '.';
+		out[n++] = keep ? c : (char)'_';
 	}
 	snprintf(out + n, size - n, ".json");
 }

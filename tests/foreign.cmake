@@ -1,7 +1,7 @@
 # Switching from golang-migrate, goose and Flyway (docs/switching.md):
 # tests/foreign_test.py runs the original tools (installed by
 # scripts/install-deps.sh) on the directories of tests/foreign/, then the
-# `migrate` tool takes over. One ctest entry per case_postgres_<name>.
+# `migrate` tool takes over. One ctest entry per case_<driver>_<name>.
 if(NOT TARGET migrate_cli OR NOT MIGRATE_WITH_POSTGRES_ENABLED OR NOT TARGET cli_probe)
   return()
 endif()
@@ -11,11 +11,21 @@ set(_foreign_env
   "MIGRATE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
   "CLI_WORK=${CMAKE_CURRENT_BINARY_DIR}/foreign-work"
   "CLI_PROBE=$<TARGET_FILE:cli_probe>"
-  "CLI_PG_STATE=${CMAKE_BINARY_DIR}/pg-server")
-file(STRINGS ${_foreign_script} _foreign_cases REGEX "^def case_postgres_[a-z0-9_]+\\(")
+  "CLI_PG_STATE=${CMAKE_BINARY_DIR}/pg-server"
+  "CLI_MONGO_STATE=${CMAKE_BINARY_DIR}/ferretdb-server")
+file(STRINGS ${_foreign_script} _foreign_cases REGEX "^def case_(postgres|mongo)_[a-z0-9_]+\\(")
 foreach(_line ${_foreign_cases})
-  string(REGEX REPLACE "^def case_(postgres_[a-z0-9_]+)\\(.*" "\\1" _case "${_line}")
+  string(REGEX REPLACE "^def case_(([a-z]+)_[a-z0-9_]+)\\(.*" "\\1" _case "${_line}")
+  string(REGEX REPLACE "^def case_([a-z]+)_.*" "\\1" _driver "${_line}")
+  if(_driver STREQUAL "mongo")
+    if(NOT MIGRATE_WITH_MONGO_ENABLED)
+      continue()
+    endif()
+    set(_fixture mongo_server)
+  else()
+    set(_fixture pg_server)
+  endif()
   add_test(NAME foreign.${_case} COMMAND ${Python3_EXECUTABLE} ${_foreign_script} ${_case})
   set_tests_properties(foreign.${_case} PROPERTIES ENVIRONMENT "${_foreign_env}" SKIP_RETURN_CODE 77
-    TIMEOUT 300 LABELS "cli;postgres;foreign" FIXTURES_REQUIRED pg_server)
+    TIMEOUT 300 LABELS "cli;${_driver};foreign" FIXTURES_REQUIRED ${_fixture})
 endforeach()

@@ -244,6 +244,62 @@ def case_postgres_flyway_failed():
         work.cleanup()
 
 
+MONGO_SKIP = ("_migrate_history", "_migrate_locks", "schema_migrations", "migrate_advisory_lock")
+
+
+def mongo_state(url):
+    """The collections with their indexes and documents (without _id), no tool's own collections."""
+    tables = t.probe(url, "tables")["tables"]
+    out = {}
+    for name, info in sorted(tables.items()):
+        if name in MONGO_SKIP:
+            continue
+        docs = [{k: v for k, v in d.items() if k != "_id"} for d in t.probe(url, "find", name)["documents"]]
+        out[name] = (sorted(info["indexes"]), sorted(repr(sorted(d.items())) for d in docs))
+    return out
+
+
+def case_mongo_golang_migrate():
+    """golang-migrate's MongoDB format: .json command files, schema_migrations adopted on MongoDB."""
+    directory = os.path.join(FOREIGN, "golang-migrate-mongo")
+    gm = tool("golang-migrate")
+    theirs, mine = t.mongo_db("gmm_theirs"), t.mongo_db("gmm_mine")
+    sh([gm, "-path", directory, "-database", theirs, "up"], "golang-migrate up")
+    sh([gm, "-path", directory, "-database", mine, "goto", "2"], "golang-migrate goto 2")
+    before = t.probe(mine, "find", "schema_migrations")["documents"]
+    plan = "golang-migrate:" + directory
+    r = t.expect(t.mig(mine, plan, "up"), 0, "adopted 2 versions applied by golang-migrate", "applying version 3")
+    t.check(r.out.count("applying version") == 1, "only the newest version runs: %r" % r)
+    t.check(t.probe(mine, "find", "schema_migrations")["documents"] == before, "schema_migrations was changed")
+    t.check(mongo_state(mine) == mongo_state(theirs), "differs from golang-migrate's own run:\n%r\n%r"
+            % (mongo_state(mine), mongo_state(theirs)))
+    t.expect(t.mig(mine, plan, "down", "1"), 0, "reverted")
+    users = t.probe(mine, "find", "users")["documents"]
+    t.check(sorted(u["status"] for u in users) == ["new", "new"], repr(users))
+    t.check("orders" not in t.probe(mine, "tables")["tables"], "orders is still there")
+
+
+def case_mongo_golang_migrate_dirty():
+    work = t.Work("gmm_dirty")
+    try:
+        directory = os.path.join(work.dir, "migrations")
+        shutil.copytree(os.path.join(FOREIGN, "golang-migrate-mongo"), directory)
+        with open(os.path.join(directory, "000002_user_status.up.json"), "w") as f:
+            f.write('[{"update": "users", "updates": [{"q": {}, "u": {"$set": {"x": 1}}, "multi": true}]},'
+                    ' {"noSuchCommand": 1}]\n')
+        url = t.mongo_db("gmm_dirty")
+        p = subprocess.run([tool("golang-migrate"), "-path", directory, "-database", url, "up"],
+                           capture_output=True, text=True, timeout=120)
+        state = t.probe(url, "find", "schema_migrations")["documents"]
+        t.check(p.returncode != 0 and state and state[0].get("dirty") is True, "%s %r" % (p.stderr, state))
+        t.expect(t.mig(url, "golang-migrate:" + directory, "up"), 1, "golang-migrate left version 2 dirty",
+                 where="err")
+        t.check("_migrate_history" not in t.probe(url, "tables")["tables"]
+                or not t.probe(url, "find", "_migrate_history")["documents"], "something was recorded")
+    finally:
+        work.cleanup()
+
+
 def case_postgres_foreign_errors():
     """Directories libmigrate cannot read are refused, naming the file; nothing is written."""
     work = t.Work("foreign_errors")

@@ -237,5 +237,5 @@ MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_mongo = {
 	MIGRATE_VERSION_STRING,
 	&migrate__mongo_driver,
 	mongo_wrap,
-	NULL, /* read_rows: the adoption of other tools' history is PostgreSQL's only */
+	migrate__mongo_read_rows,
 };
