@@ -1,7 +1,7 @@
 /*
  * Writes a plan as a plan directory (docs/plan-file.md): a plan.json with
  * its name and one file per version holding exactly its step documents,
- * explicit down and transactional flag, so that loading the directory gives
+ * explicit down and transactional flag (keys in their order), so that loading the directory gives
  * the same checksums. `migrate import` converts other tools' directories
  * with it (docs/switching.md).
  */
@@ -39,21 +39,23 @@ static int make_dir(const char *dir, migrate_error_t *err)
 	return 0;
 }
 
+/* The document as JSON with its keys in their order: a MongoDB command's first key is its name. */
 static int write_doc(const char *path, const bson_t *doc, migrate_error_t *err)
 {
-	migrate_buf_t text = MIGRATE_BUF_INIT;
-	FILE *f;
+	size_t len = 0;
+	char *text = bson_as_relaxed_extended_json(doc, &len);
+	FILE *f = NULL;
 	int rc = 0;
 
-	migrate__json_canonical(doc, false, &text);
-	migrate_buf_append(&text, "\n");
-	if (text.failed)
+	if (!text)
 		rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 	else if (!(f = fopen(path, "wx")))
 		rc = io_fail(err, path, strerror(errno));
-	else if (fwrite(text.str, 1, text.len, f) != text.len || fclose(f) != 0)
+	else if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
 		rc = io_fail(err, path, "cannot write");
-	migrate_buf_release(&text);
+	if (f && fclose(f) != 0 && rc == 0)
+		rc = io_fail(err, path, "cannot write");
+	bson_free(text);
 	return rc;
 }
 

@@ -2,6 +2,8 @@
 # tests/foreign_test.py runs the original tools (installed by
 # scripts/install-deps.sh) on the directories of tests/foreign/, then the
 # `migrate` tool takes over. One ctest entry per case_<driver>_<name>.
+migrate_test(core_foreign SOURCES core_foreign.c LABELS core planfile foreign)
+
 if(NOT TARGET migrate_cli OR NOT MIGRATE_WITH_POSTGRES_ENABLED OR NOT TARGET cli_probe)
   return()
 endif()

@@ -774,7 +774,7 @@ MIGRATE_EXPORT(int) migrate_plan_load_file(migrate_plan_t **out, const char *pat
 /**
  * Writes a plan as a plan directory (docs/plan-file.md): plan.json with the
  * plan's name, and one file per version ("0007_name.json") holding its id,
- * name, steps, explicit down and transactional flag as canonical JSON.
+ * name, steps, explicit down and transactional flag as JSON (keys in order).
  * Loading the directory with migrate_plan_load_file() gives the same plan
  * with the same checksums. `migrate import` converts another tool's
  * directory with it (docs/switching.md).
