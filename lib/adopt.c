@@ -95,6 +95,22 @@ static int parse_id(const char *s, uint64_t *id)
 	return *end ? -1 : 0;
 }
 
+/* The next row of `rows` into *row (static, borrowed); false after the last. */
+static bool next_row(bson_iter_t *it, bson_t *row)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	while (bson_iter_next(it)) {
+		if (!BSON_ITER_HOLDS_DOCUMENT(it))
+			continue;
+		bson_iter_document(it, &len, &data);
+		if (bson_init_static(row, data, len))
+			return true;
+	}
+	return false;
+}
+
 static int refuse(adopted_t *a, migrate_error_t *err, const char *fmt, const char *version, const char *more)
 {
 	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_ESTATE, fmt, a->tool, version, more);
@@ -105,17 +121,13 @@ static int golang_migrate_rows(adopted_t *a, const bson_t *rows, const migrate_p
 {
 	bson_iter_t it;
 	uint64_t id;
+	bson_t row;
 	size_t i;
 
 	bson_iter_init(&it, rows);
-	while (bson_iter_next(&it)) {
-		bson_t row;
-		const uint8_t *data;
-		uint32_t len;
+	while (next_row(&it, &row)) {
 		const char *version;
 		text_t t_version, t_dirty;
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&row, data, len);
 		version = row_str(&row, "version", t_version);
 		if (is_true(row_str(&row, "dirty", t_dirty)))
 			return refuse(a, err,
@@ -144,16 +156,12 @@ static int goose_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 {
 	bson_iter_t it;
 	uint64_t id;
+	bson_t row;
 	int rc;
 
 	bson_iter_init(&it, rows);
-	while (bson_iter_next(&it)) {
-		bson_t row;
-		const uint8_t *data;
-		uint32_t len;
+	while (next_row(&it, &row)) {
 		text_t t_version, t_applied;
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&row, data, len);
 		if (parse_id(row_str(&row, "version", t_version), &id))
 			return refuse(a, err, "%s recorded version \"%s\" in goose_db_version%s, not a whole number",
 				      row_str(&row, "version", t_version), "");
@@ -169,17 +177,13 @@ static int flyway_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 	bson_iter_t it;
 	char why[256];
 	uint64_t id;
+	bson_t row;
 	int rc;
 
 	bson_iter_init(&it, rows);
-	while (bson_iter_next(&it)) {
-		bson_t row;
-		const uint8_t *data;
-		uint32_t len;
+	while (next_row(&it, &row)) {
 		const char *version, *type;
 		text_t t_version, t_type, t_success, t_script;
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&row, data, len);
 		version = row_str(&row, "version", t_version);
 		type = row_str(&row, "type", t_type);
 		if (!is_true(row_str(&row, "success", t_success)))
@@ -205,7 +209,8 @@ static int read_history(migrate_target_t *target, const char *format, const migr
 {
 	const migrate__module_t *m = migrate__module_of(target->driver);
 	const char *table, *query;
-	bson_t rows = BSON_INITIALIZER;
+	bson_t rows = BSON_INITIALIZER, row;
+	text_t t_present;
 	char probe[160];
 	bson_iter_t it;
 	int rc;
@@ -238,18 +243,9 @@ static int read_history(migrate_target_t *target, const char *format, const migr
 	snprintf(probe, sizeof probe, "SELECT to_regclass('%s') IS NOT NULL AS present", table);
 	if ((rc = m->read_rows(target->conn, probe, &rows, err)))
 		goto done;
-	if (!bson_iter_init_find(&it, &rows, "0") || !BSON_ITER_HOLDS_DOCUMENT(&it))
+	bson_iter_init(&it, &rows);
+	if (!next_row(&it, &row) || !is_true(row_str(&row, "present", t_present)))
 		goto done;
-	{
-		bson_t row;
-		const uint8_t *data;
-		uint32_t len;
-		bson_iter_document(&it, &len, &data);
-		text_t t_present;
-		bson_init_static(&row, data, len);
-		if (!is_true(row_str(&row, "present", t_present)))
-			goto done;
-	}
 	bson_reinit(&rows);
 	if ((rc = m->read_rows(target->conn, query, &rows, err)))
 		goto done;

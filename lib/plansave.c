@@ -74,7 +74,9 @@ static void version_file(const migrate_version_t *v, char *out, size_t size)
 		char c = name[i];
 		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
 			    c == '-' || c == '.';
-		out[n++] = keep ? c : (char)'_';
+		if (!keep)
+			c = '_';
+		out[n++] = c;
 	}
 	snprintf(out + n, size - n, ".json");
 }

@@ -8,27 +8,6 @@
 
 #include "harness.h"
 
-static void write_text(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	fputs(text, f);
-	fclose(f);
-}
-
-static const char *fresh_dir(const char *name)
-{
-	static char dir[1024];
-
-	snprintf(dir, sizeof dir, "%s", harness_path(name));
-	CHECK_INT(mkdir(dir, 0700), 0);
-	return dir;
-}
-
 static migrate_plan_t *load(const char *format, const char *dir)
 {
 	migrate_plan_t *plan = NULL;
@@ -87,25 +66,6 @@ TEST(golang_migrate_files)
 	migrate_plan_destroy(plan);
 }
 
-/* Reads a whole file; caller frees. */
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text;
-	long n;
-
-	CHECK(f != NULL);
-	CHECK_INT(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	CHECK(text != NULL);
-	CHECK_INT((int)fread(text, 1, (size_t)n, f), (int)n);
-	text[n] = '\0';
-	fclose(f);
-	return text;
-}
-
 /* import: the plan directory written loads with the same names, ids and checksums. */
 TEST(save_dir_keeps_checksums)
 {
@@ -142,89 +102,72 @@ TEST(save_dir_keeps_checksums)
 	/* The goose version run without a transaction says so, and keeps its comments' SQL. */
 	snprintf(path, sizeof path, "%s/20240104090000_orders_status_index.json", harness_path("goose"));
 	{
-		char *text = read_all(path);
+		char *text = harness_read_text(path);
 		CHECK_HAS(text, "\"transactional\" : false");
 		CHECK_HAS(text, "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_status_idx");
 		free(text);
 	}
 }
 
-static void check_refused(const char *format, const char *dir, int code, const char *needle)
-{
-	migrate_plan_t *plan = NULL;
-	migrate_error_t err;
+/* A directory of two files (the second may be NULL) that a format refuses with `needle`. */
+typedef struct refusal {
+	const char *format;
+	const char *file, *text, *file2, *text2;
+	int code;
+	const char *needle;
+} refusal_t;
 
-	memset(&err, 0, sizeof err);
-	CHECK_INT(migrate_plan_load_dir_format(&plan, dir, format, &err), code);
-	CHECK_HAS(err.message, needle);
-	CHECK(plan == NULL);
-}
+static const refusal_t refusals[] = {
+	{"flyway", "V1__a.sql", "SELECT 1;\n", "R__views.sql", "CREATE VIEW v AS SELECT 1;\n", MIGRATE_EPLAN,
+	 "R__views.sql: repeatable Flyway migrations (R__) are not supported"},
+	{"flyway", "V1.2.3.4.5__a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "V1.2.3.4.5__a.sql: version \"1.2.3.4.5\""},
+	{"flyway", "V1.1000__a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "parts after the first must be below 1000"},
+	{"flyway", "V0__a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN, "ids start at 1"},
+	{"flyway", "V1__a.sql", "CREATE TABLE ${prefix}_t (id int);\n", NULL, NULL, MIGRATE_EPLAN,
+	 "V1__a.sql: Flyway placeholders"},
+	{"flyway", "V1__a.sql", "SELECT 1;\n", "V1__a.sql.conf", "executeInTransaction=false\n", MIGRATE_EPLAN,
+	 "V1__a.sql.conf: Flyway script config files are not read"},
+	{"flyway", "V1__a.sql", "-- flyway:shouldExecute=false\nSELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "unsupported script setting"},
+	{"flyway", "U1__a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "U1__a.sql: a down (undo) file without its up file"},
+	{"goose", "00002_code.go", "package migrations\n", NULL, NULL, MIGRATE_EPLAN,
+	 "00002_code.go: goose Go migrations run Go code"},
+	{"goose", "1_a.sql", "-- +goose Up\nSELECT 1;\n", "001_b.sql", "-- +goose Up\nSELECT 2;\n", MIGRATE_EPLAN,
+	 "version 1 is also defined by"},
+	{"goose", "1_a.sql", "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "1_a.sql: the last statement is not finished"},
+	{"goose", "1_a.sql", "-- +goose ENVSUB ON\n-- +goose Up\nSELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "unsupported goose annotation \"+goose ENVSUB ON\""},
+	{"goose", "1_a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN, "1_a.sql: no -- +goose Up annotation"},
+	{"golang-migrate", "1_a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "1_a.sql: not a golang-migrate file name"},
+	{"golang-migrate", "1_a.up.json", "{\"create\": ", NULL, NULL, MIGRATE_EJSON, "1_a.up.json"},
+	{"liquibase", "1_a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EINVAL, "unknown plan format \"liquibase\""},
+};
 
 TEST(bad_files_are_named)
 {
-	const char *dir;
+	char name[32];
+	size_t i;
 
-	dir = fresh_dir("repeatable");
-	write_text(dir, "V1__a.sql", "SELECT 1;\n");
-	write_text(dir, "R__views.sql", "CREATE VIEW v AS SELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN,
-		      "R__views.sql: repeatable Flyway migrations (R__) are not supported");
-
-	dir = fresh_dir("five_parts");
-	write_text(dir, "V1.2.3.4.5__a.sql", "SELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "V1.2.3.4.5__a.sql: version \"1.2.3.4.5\"");
-
-	dir = fresh_dir("big_part");
-	write_text(dir, "V1.1000__a.sql", "SELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "parts after the first must be below 1000");
-
-	dir = fresh_dir("flyway_zero");
-	write_text(dir, "V0__a.sql", "SELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "ids start at 1");
-
-	dir = fresh_dir("placeholder");
-	write_text(dir, "V1__a.sql", "CREATE TABLE ${prefix}_t (id int);\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "V1__a.sql: Flyway placeholders");
-
-	dir = fresh_dir("conf");
-	write_text(dir, "V1__a.sql", "SELECT 1;\n");
-	write_text(dir, "V1__a.sql.conf", "executeInTransaction=false\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "V1__a.sql.conf: Flyway script config files are not read");
-
-	dir = fresh_dir("setting");
-	write_text(dir, "V1__a.sql", "-- flyway:shouldExecute=false\nSELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "unsupported script setting");
-
-	dir = fresh_dir("undo_alone");
-	write_text(dir, "U1__a.sql", "SELECT 1;\n");
-	check_refused("flyway", dir, MIGRATE_EPLAN, "U1__a.sql: a down (undo) file without its up file");
-
-	dir = fresh_dir("go_migration");
-	write_text(dir, "00002_code.go", "package migrations\n");
-	check_refused("goose", dir, MIGRATE_EPLAN, "00002_code.go: goose Go migrations run Go code");
-
-	dir = fresh_dir("goose_twice");
-	write_text(dir, "1_a.sql", "-- +goose Up\nSELECT 1;\n");
-	write_text(dir, "001_b.sql", "-- +goose Up\nSELECT 2;\n");
-	check_refused("goose", dir, MIGRATE_EPLAN, "version 1 is also defined by");
-
-	dir = fresh_dir("goose_block");
-	write_text(dir, "1_a.sql", "-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n");
-	check_refused("goose", dir, MIGRATE_EPLAN, "1_a.sql: the last statement is not finished");
-
-	dir = fresh_dir("goose_envsub");
-	write_text(dir, "1_a.sql", "-- +goose ENVSUB ON\n-- +goose Up\nSELECT 1;\n");
-	check_refused("goose", dir, MIGRATE_EPLAN, "unsupported goose annotation \"+goose ENVSUB ON\"");
-
-	dir = fresh_dir("gm_name");
-	write_text(dir, "1_a.sql", "SELECT 1;\n");
-	check_refused("golang-migrate", dir, MIGRATE_EPLAN, "1_a.sql: not a golang-migrate file name");
-
-	dir = fresh_dir("gm_json");
-	write_text(dir, "1_a.up.json", "{\"create\": ");
-	check_refused("golang-migrate", dir, MIGRATE_EJSON, "1_a.up.json");
-
-	check_refused("liquibase", dir, MIGRATE_EINVAL, "unknown plan format \"liquibase\"");
+	for (i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+		const refusal_t *r = &refusals[i];
+		migrate_plan_t *plan = NULL;
+		migrate_error_t err;
+		const char *dir;
+		snprintf(name, sizeof name, "refusal%zu", i);
+		dir = harness_fresh_dir(name);
+		harness_write_text(dir, r->file, r->text);
+		if (r->file2)
+			harness_write_text(dir, r->file2, r->text2);
+		memset(&err, 0, sizeof err);
+		CHECK_INT(migrate_plan_load_dir_format(&plan, dir, r->format, &err), r->code);
+		CHECK_HAS(err.message, r->needle);
+		CHECK(plan == NULL);
+	}
 }
 
 /* Statements split at top-level semicolons only: quotes, dollar quotes and comments kept whole. */
@@ -232,13 +175,13 @@ TEST(flyway_statement_split)
 {
 	migrate_plan_t *plan = NULL;
 	migrate_error_t err;
-	const char *dir = fresh_dir("split");
+	const char *dir = harness_fresh_dir("split");
 
-	write_text(dir, "V1__a.sql",
-		   "-- flyway:executeInTransaction=false\n"
-		   "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n"
-		   "/* a; comment */ INSERT INTO t VALUES ('a;b', \"c;\");\n"
-		   "-- a trailing comment; with a semicolon\n");
+	harness_write_text(dir, "V1__a.sql",
+			   "-- flyway:executeInTransaction=false\n"
+			   "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n"
+			   "/* a; comment */ INSERT INTO t VALUES ('a;b', \"c;\");\n"
+			   "-- a trailing comment; with a semicolon\n");
 	CHECK_OK(migrate_plan_load_dir_format(&plan, dir, "flyway", &err), &err);
 	CHECK_INT((int)migrate_version_step_count(migrate_plan_version_at(plan, 0)), 2);
 	migrate_plan_destroy(plan);

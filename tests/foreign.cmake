@@ -4,17 +4,11 @@
 # `migrate` tool takes over. One ctest entry per case_<driver>_<name>.
 migrate_test(core_foreign SOURCES core_foreign.c LABELS core planfile foreign)
 
-if(NOT TARGET migrate_cli OR NOT MIGRATE_WITH_POSTGRES_ENABLED OR NOT TARGET cli_probe)
+# The environment of the CLI tests (tests/cli.cmake, included before this file).
+if(NOT TARGET migrate_cli OR NOT MIGRATE_WITH_POSTGRES_ENABLED OR NOT TARGET cli_probe OR NOT DEFINED _cli_env)
   return()
 endif()
 set(_foreign_script ${CMAKE_CURRENT_SOURCE_DIR}/foreign_test.py)
-set(_foreign_env
-  "MIGRATE_BIN=$<TARGET_FILE:migrate_cli>"
-  "MIGRATE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-  "CLI_WORK=${CMAKE_CURRENT_BINARY_DIR}/foreign-work"
-  "CLI_PROBE=$<TARGET_FILE:cli_probe>"
-  "CLI_PG_STATE=${CMAKE_BINARY_DIR}/pg-server"
-  "CLI_MONGO_STATE=${CMAKE_BINARY_DIR}/ferretdb-server")
 file(STRINGS ${_foreign_script} _foreign_cases REGEX "^def case_(postgres|mongo)_[a-z0-9_]+\\(")
 foreach(_line ${_foreign_cases})
   string(REGEX REPLACE "^def case_(([a-z]+)_[a-z0-9_]+)\\(.*" "\\1" _case "${_line}")
@@ -28,6 +22,6 @@ foreach(_line ${_foreign_cases})
     set(_fixture pg_server)
   endif()
   add_test(NAME foreign.${_case} COMMAND ${Python3_EXECUTABLE} ${_foreign_script} ${_case})
-  set_tests_properties(foreign.${_case} PROPERTIES ENVIRONMENT "${_foreign_env}" SKIP_RETURN_CODE 77
+  set_tests_properties(foreign.${_case} PROPERTIES ENVIRONMENT "${_cli_env}" SKIP_RETURN_CODE 77
     TIMEOUT 300 LABELS "cli;${_driver};foreign" FIXTURES_REQUIRED ${_fixture})
 endforeach()

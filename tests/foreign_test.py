@@ -330,28 +330,9 @@ def case_postgres_foreign_errors():
         work.cleanup()
 
 
-def main(argv):
-    if len(argv) < 2:
-        print("usage: foreign_test.py CASE | --list")
-        return 2
-    if argv[1] == "--list":
-        print("\n".join(n[5:] for n in sorted(globals()) if n.startswith("case_")))
-        return 0
-    fn = globals().get("case_" + argv[1])
-    if not fn:
-        print("no case %s" % argv[1])
-        return 2
-    try:
-        fn()
-    except t.Skip as e:
-        print("SKIPPED: %s" % e)
-        return t.SKIP
-    except t.Fail as e:
-        print("FAILED: %s" % e)
-        return 1
-    print("passed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    # The CLI tests' runner, with these cases beside its own.
+    for _name, _fn in list(globals().items()):
+        if _name.startswith("case_"):
+            setattr(t, _name, _fn)
+    sys.exit(t.main(sys.argv))

@@ -242,9 +242,9 @@ MIGRATE_EXPORT(int) migrate_baseline(migrate_target_t *target, const migrate_pla
  * (migrate_plan_load_dir_format()): when the plan has no history of its own
  * in the database yet, reads that tool's table (golang-migrate's
  * schema_migrations, goose_db_version, flyway_schema_history, found on the
- * search_path; golang-migrate's schema_migrations collection on MongoDB) and marks the versions it applied as applied, as
- * migrate_baseline() does. Their table is only read. Does nothing once the
- * plan has a history, or when the table does not exist.
+ * search_path; golang-migrate's schema_migrations collection on MongoDB) and marks the versions it applied as applied,
+ * as migrate_baseline() does. Their table is only read. Does nothing once the plan has a history, or when the table
+ * does not exist.
  *
  * @param target the target (PostgreSQL; MongoDB for golang-migrate).
  * @param plan the plan; only read.
