@@ -455,7 +455,8 @@ static int fmt_prepare(const char *plan_path, fmt_file_t **files, size_t *count,
 			snprintf(why, why_size, "%s: %s", plan_path, strerror(errno));
 			return -1;
 		}
-		qsort(names, n, sizeof *names, name_cmp);
+		if (n > 1)
+			qsort(names, n, sizeof *names, name_cmp);
 	} else {
 		n = 1;
 	}
@@ -722,6 +723,8 @@ int cmd_import(cli_t *c)
 	memset(&err, 0, sizeof err);
 	if ((rc = plan_operand(c)))
 		return rc;
+	if (!c->operand)
+		return cli_usage_error(c, "import needs the directory to write: import OUTDIR");
 	cli_split_plan_format(c);
 	if ((rc = migrate_plan_load_dir_format(&c->plan, c->plan_path, c->plan_format[0] ? c->plan_format : NULL,
 					       &err)) ||
