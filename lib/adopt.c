@@ -4,6 +4,8 @@
  * applied (its own table) are recorded as applied, as a baseline, so that
  * libmigrate runs only the newer ones. Their table is only read.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,9 +113,22 @@ static bool next_row(bson_iter_t *it, bson_t *row)
 	return false;
 }
 
-static int refuse(adopted_t *a, migrate_error_t *err, const char *fmt, const char *version, const char *more)
+/* Stops the adoption: MIGRATE_ESTATE with a message naming the version. Nothing has been written. */
+static int refuse(migrate_error_t *err, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+static int refuse(migrate_error_t *err, const char *fmt, ...)
 {
-	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_ESTATE, fmt, a->tool, version, more);
+	char msg[MIGRATE_ERROR_MESSAGE_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_ESTATE, "%s", msg);
 }
 
 /* golang-migrate: one row, the last version and whether it was left dirty. */
@@ -130,14 +145,14 @@ static int golang_migrate_rows(adopted_t *a, const bson_t *rows, const migrate_p
 		text_t t_version, t_dirty;
 		version = row_str(&row, "version", t_version);
 		if (is_true(row_str(&row, "dirty", t_dirty)))
-			return refuse(a, err,
-				      "%s left version %s dirty in schema_migrations%s: a migration failed half way; "
+			return refuse(err,
+				      "%s left version %s dirty in schema_migrations: a migration failed half way; "
 				      "repair the database, then `migrate force` it with golang-migrate, before "
 				      "switching",
-				      version, "");
+				      a->tool, version);
 		if (parse_id(version, &id))
-			return refuse(a, err, "%s recorded version \"%s\" in schema_migrations%s, not a number",
-				      version, "");
+			return refuse(err, "%s recorded version \"%s\" in schema_migrations, not a number", a->tool,
+				      version);
 		/* Every version up to the recorded one is applied. */
 		for (i = 0; i < migrate_plan_version_count(plan); i++) {
 			uint64_t v = migrate_version_id(migrate_plan_version_at(plan, i));
@@ -146,7 +161,7 @@ static int golang_migrate_rows(adopted_t *a, const bson_t *rows, const migrate_p
 				return rc;
 		}
 		if (id > 0 && !has_id(a, id, NULL))
-			return refuse(a, err, "%s applied version %s, which is not in the directory%s", version, "");
+			return refuse(err, "%s applied version %s, which is not in the directory", a->tool, version);
 	}
 	return 0;
 }
@@ -163,8 +178,8 @@ static int goose_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 	while (next_row(&it, &row)) {
 		text_t t_version, t_applied;
 		if (parse_id(row_str(&row, "version", t_version), &id))
-			return refuse(a, err, "%s recorded version \"%s\" in goose_db_version%s, not a whole number",
-				      row_str(&row, "version", t_version), "");
+			return refuse(err, "%s recorded version \"%s\" in goose_db_version, not a whole number",
+				      a->tool, row_str(&row, "version", t_version));
 		if (id > 0 && (rc = set_applied(a, id, is_true(row_str(&row, "applied", t_applied)), err)))
 			return rc;
 	}
@@ -187,14 +202,16 @@ static int flyway_rows(adopted_t *a, const bson_t *rows, migrate_error_t *err)
 		version = row_str(&row, "version", t_version);
 		type = row_str(&row, "type", t_type);
 		if (!is_true(row_str(&row, "success", t_success)))
-			return refuse(a, err,
+			return refuse(err,
 				      "%s recorded version %s as failed in flyway_schema_history (%s): repair the "
 				      "database and run `flyway repair` before switching",
-				      version[0] ? version : "(repeatable)", row_str(&row, "script", t_script));
+				      a->tool, version[0] ? version : "(repeatable)",
+				      row_str(&row, "script", t_script));
 		if (!version[0] || strcmp(type, "SCHEMA") == 0)
 			continue;
 		if (migrate__flyway_id(version, strlen(version), &id, why, sizeof why))
-			return refuse(a, err, "%s recorded version %s in flyway_schema_history: %s", version, why);
+			return refuse(err, "%s recorded version %s in flyway_schema_history: %s", a->tool, version,
+				      why);
 		if (strcmp(type, "BASELINE") == 0)
 			a->baseline = id > a->baseline ? id : a->baseline;
 		else if ((rc = set_applied(a, id, strncmp(type, "UNDO_", 5) != 0, err)))
@@ -263,14 +280,13 @@ done:
 /* The newest adopted version, once every adopted one is in the plan and none older is missing. */
 static int adopted_through(adopted_t *a, const migrate_plan_t *plan, uint64_t *last, migrate_error_t *err)
 {
-	char version[24], more[64];
 	size_t i;
 
 	*last = a->baseline;
 	for (i = 0; i < a->n; i++) {
 		if (!migrate__plan_find(plan, a->ids[i])) {
-			snprintf(version, sizeof version, "%llu", (unsigned long long)a->ids[i]);
-			return refuse(a, err, "%s applied version %s, which is not in the directory%s", version, "");
+			return refuse(err, "%s applied version %llu, which is not in the directory", a->tool,
+				      (unsigned long long)a->ids[i]);
 		}
 		if (a->ids[i] > *last)
 			*last = a->ids[i];
@@ -278,12 +294,11 @@ static int adopted_through(adopted_t *a, const migrate_plan_t *plan, uint64_t *l
 	for (i = 0; i < migrate_plan_version_count(plan); i++) {
 		uint64_t id = migrate_version_id(migrate_plan_version_at(plan, i));
 		if (id <= *last && id > a->baseline && !has_id(a, id, NULL)) {
-			snprintf(version, sizeof version, "%llu", (unsigned long long)id);
-			snprintf(more, sizeof more, " (it applied %llu)", (unsigned long long)*last);
-			return refuse(a, err,
-				      "%s did not apply version %s, older than the newest it applied%s: apply it "
-				      "with that tool first, or baseline by hand",
-				      version, more);
+			return refuse(
+				err,
+				"%s did not apply version %llu, older than the newest it applied (%llu): apply it "
+				"with that tool first, or baseline by hand",
+				a->tool, (unsigned long long)id, (unsigned long long)*last);
 		}
 	}
 	return 0;

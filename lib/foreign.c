@@ -585,7 +585,6 @@ static int parse_goose(const char *text, stmts_t sec[2], int *no_txn, char *prob
 		size_t tn = n - (size_t)(t - line);
 		while (tn > 0 && (t[tn - 1] == ' ' || t[tn - 1] == '\t' || t[tn - 1] == '\r'))
 			tn--;
-#define IS(s) (tn == strlen(s) && strncmp(t, s, tn) == 0)
 		if (tn >= 2 && strncmp(t, "--", 2) == 0 && strstr(t, "+goose") && strstr(t, "+goose") < t + tn) {
 			const char *a = t + 2 + strspn(t + 2, " ");
 			size_t an = tn - (size_t)(a - t);
@@ -624,7 +623,6 @@ static int parse_goose(const char *text, stmts_t sec[2], int *no_txn, char *prob
 			if (!block && goose_ends_statement(line, n))
 				rc = goose_push(&sec[section], &cur);
 		}
-#undef IS
 		line += n + (line[n] == '\n');
 	}
 	if (rc == 0 && !seen_up) {
