@@ -5,9 +5,9 @@
 _migrate()
 {
 	local cur prev word i
-	local commands="status plan up down rollback redo check verify baseline repair new fmt import version help"
+	local commands="status plan up down rollback redo check verify lint baseline repair new fmt import version help"
 	local options="-u --url -p --plan --password-file -j --json -q --quiet -v --verbose --lock-timeout
-		--batch-size --pause --allow-out-of-order --allow-amended --timestamp --schema -h --help -V --version"
+		--batch-size --pause --allow-out-of-order --allow-amended --timestamp --schema --driver --large-rows -h --help -V --version"
 	local schemes="sqlite: postgresql:// postgres:// mongodb://"
 
 	COMPREPLY=()
@@ -33,7 +33,11 @@ _migrate()
 		COMPREPLY=($(compgen -W "$schemes" -- "$cur"))
 		return 0
 		;;
-	--lock-timeout | --batch-size | --pause)
+	--driver)
+		COMPREPLY=($(compgen -W "sqlite postgres mongo" -- "$cur"))
+		return 0
+		;;
+	--lock-timeout | --batch-size | --pause | --large-rows)
 		return 0
 		;;
 	esac
@@ -60,7 +64,7 @@ _migrate()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		case $word in
-		-u | --url | -p | --plan | --password-file | --lock-timeout | --batch-size | --pause)
+		-u | --url | -p | --plan | --password-file | --lock-timeout | --batch-size | --pause | --driver | --large-rows)
 			((i++))
 			;;
 		-*) ;;

@@ -52,6 +52,15 @@ static int replace_doc(migrate_step_t *s, bson_t *doc, migrate_error_t *err)
 	return rc;
 }
 
+/* Prefixes err's message with the step's place (version, step, op). */
+static void step_fail_place(const migrate_step_t *s, migrate_error_t *err)
+{
+	char place[512];
+
+	migrate__step_place(s, place, sizeof place);
+	migrate__err_prefix(err, "%s: ", place);
+}
+
 /* Copies `s` into `doc` without the key `skip`. */
 static void copy_except(const migrate_step_t *s, bson_t *doc, const char *skip)
 {
@@ -681,6 +690,27 @@ int migrate_step_set_down_json(migrate_step_t *step, const char *down_json, migr
 				    migrate__ops[step->op].name);
 	copy_except(step, &doc, "down");
 	if (put_json(&doc, "down", down_json, true, err)) {
+		step_fail_place(step, err);
+		bson_destroy(&doc);
+		return err ? err->code : MIGRATE_EJSON;
+	}
+	return replace_doc(step, &doc, err);
+}
+
+int migrate_step_set_declares_json(migrate_step_t *step, const char *declares_json, migrate_error_t *err)
+{
+	bson_t doc;
+
+	if (!step || !declares_json)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "step or declares_json is NULL");
+	if (!migrate__op_has_key(step->op, "declares"))
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_step_set_declares_json: only sql, command and custom steps declare; a %s "
+				    "step says what it makes itself",
+				    migrate__ops[step->op].name);
+	copy_except(step, &doc, "declares");
+	if (put_json(&doc, "declares", declares_json, true, err)) {
+		step_fail_place(step, err);
 		bson_destroy(&doc);
 		return err ? err->code : MIGRATE_EJSON;
 	}

@@ -107,7 +107,9 @@ bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *fiel
 /*
  * The step as the checksum sees it: fields that restate a default
  * (nullable: true, unique: false, online: false, order: "asc") are left
- * out, so writing them or not is a cosmetic choice. `spec` is the step's op.
+ * out, so writing them or not is a cosmetic choice. So is a raw step's
+ * "declares": it says what the step made and changes nothing it runs, so
+ * an applied version may gain one. `spec` is the step's op.
  */
 static void op_sans_defaults(const bson_t *step, const migrate__op_spec *spec, bson_t *out)
 {
@@ -116,7 +118,9 @@ static void op_sans_defaults(const bson_t *step, const migrate__op_spec *spec, b
 	bson_iter_init(&it, step);
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
-		if (spec->canonical && spec->canonical(step, &it, out))
+		/* What a raw step declares, and which lint rules a step silences, are no part of what it does. */
+		if ((spec->canonical && spec->canonical(step, &it, out)) || !strcmp(k, "declares") ||
+		    !strcmp(k, "lint"))
 			continue;
 		if (!strcmp(k, "down") && BSON_ITER_HOLDS_ARRAY(&it))
 			map_array(&it, out, k, step_sans_defaults);

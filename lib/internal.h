@@ -57,6 +57,8 @@ typedef struct migrate__vctx {
 #define MIGRATE__INVERSE_EMPTY 1
 /* sql, command: `down` is a field of the op's own kind, not a list of steps. */
 #define MIGRATE__OP_OWN_DOWN 1u
+/* Changes the schema only (tables, columns, indexes, enums): what a raw step may declare. */
+#define MIGRATE__OP_SCHEMA 2u
 
 typedef struct migrate__op_spec {
 	const char *name;        /* as written in plans */
@@ -83,6 +85,8 @@ typedef struct migrate__op_spec {
 extern const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT];
 /* The op named `name`, MIGRATE_OP_UNKNOWN for NULL or a name outside the catalog. */
 migrate_op_t migrate__op_find(const char *name);
+/* Whether `op` is a MIGRATE__OP_SCHEMA op. */
+#define migrate__op_is_schema(op) ((migrate__ops[(op)].flags & MIGRATE__OP_SCHEMA) != 0)
 /* Whether `op` may have the field `key`. */
 bool migrate__op_has_key(migrate_op_t op, const char *key);
 
@@ -402,6 +406,10 @@ int migrate__dir_plan_name(const char *dir, char *out, size_t size, migrate_erro
 int migrate__plan_format_known(const char *format);
 /* A Flyway version ("1.2.3", len bytes) as an ordered id; -1 with the reason in `why`. */
 int migrate__flyway_id(const char *version, size_t len, uint64_t *id, char *why, size_t why_size);
+
+/* ---- lint (lint.c) ---- */
+/* Checks a step's "lint" field (the rules it silences and why), if any; `c` names the place. */
+int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
 
 /* ---- steps (step.c) ---- */
 /* Validates the shape of a step document; `where` names it in errors. */

@@ -24,10 +24,10 @@ static const char *const k_drop_enum[] = {COMMON, "name", NULL};
 static const char *const k_map_values[] = {COMMON, "table", "column", "map", "where", "batch_size", "keep", NULL};
 static const char *const k_backfill[] = {COMMON, "table", "set", "where", "batch_size", "keep", NULL};
 static const char *const k_restore[] = {COMMON, "table", "from", "columns", "definition", NULL};
-static const char *const k_own_down[] = {"op", "up", "down", NULL};
+static const char *const k_own_down[] = {"op", "up", "down", "declares", NULL};
 static const char *const k_assert[] = {"op",  "count",   "unique", "no_match", "exists",
 				       "sql", "command", "expect", "message",  NULL};
-static const char *const k_custom[] = {"op", "name", "revision", NULL};
+static const char *const k_custom[] = {"op", "name", "revision", "declares", NULL};
 
 /* A command's documents are read by the server in order: their key order counts. */
 static const char *const keep_command[] = {"up", "down", NULL};
@@ -39,23 +39,29 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 	/* Only in messages about a step built outside validation. */
 	[MIGRATE_OP_UNKNOWN] = {"(unknown op)", k_none, NULL, NULL, NULL, NULL, 0, NULL},
 	[MIGRATE_OP_CREATE_TABLE] = {"create_table", k_create_table, migrate__validate_create_table,
-				     migrate__inverse_create_table, migrate__canonical_create_table, NULL, 0, NULL},
-	[MIGRATE_OP_DROP_TABLE] = {"drop_table", k_table, migrate__validate_table, NULL, NULL, NULL, 0,
+				     migrate__inverse_create_table, migrate__canonical_create_table, NULL,
+				     MIGRATE__OP_SCHEMA, NULL},
+	[MIGRATE_OP_DROP_TABLE] = {"drop_table", k_table, migrate__validate_table, NULL, NULL, NULL, MIGRATE__OP_SCHEMA,
 				   "the rows it dropped"},
 	[MIGRATE_OP_RENAME_TABLE] = {"rename_table", k_from_to, migrate__validate_from_to, migrate__inverse_rename,
-				     NULL, NULL, 0, NULL},
+				     NULL, NULL, MIGRATE__OP_SCHEMA, NULL},
 	[MIGRATE_OP_ADD_COLUMN] = {"add_column", k_add_column, migrate__validate_add_column,
-				   migrate__inverse_add_column, migrate__canonical_add_column, NULL, 0, NULL},
+				   migrate__inverse_add_column, migrate__canonical_add_column, NULL, MIGRATE__OP_SCHEMA,
+				   NULL},
 	[MIGRATE_OP_DROP_COLUMN] = {"drop_column", k_drop_column, migrate__validate_drop_column,
-				    migrate__inverse_drop_column, NULL, NULL, 0, "the values it dropped"},
+				    migrate__inverse_drop_column, NULL, NULL, MIGRATE__OP_SCHEMA,
+				    "the values it dropped"},
 	[MIGRATE_OP_RENAME_COLUMN] = {"rename_column", k_rename_column, migrate__validate_rename_column,
-				      migrate__inverse_rename, NULL, NULL, 0, NULL},
+				      migrate__inverse_rename, NULL, NULL, MIGRATE__OP_SCHEMA, NULL},
 	[MIGRATE_OP_CREATE_INDEX] = {"create_index", k_create_index, migrate__validate_create_index,
-				     migrate__inverse_create_index, migrate__canonical_create_index, NULL, 0, NULL},
-	[MIGRATE_OP_DROP_INDEX] = {"drop_index", k_drop_index, migrate__validate_drop_index, NULL, NULL, NULL, 0, NULL},
+				     migrate__inverse_create_index, migrate__canonical_create_index, NULL,
+				     MIGRATE__OP_SCHEMA, NULL},
+	[MIGRATE_OP_DROP_INDEX] = {"drop_index", k_drop_index, migrate__validate_drop_index, NULL, NULL, NULL,
+				   MIGRATE__OP_SCHEMA, NULL},
 	[MIGRATE_OP_CREATE_ENUM] = {"create_enum", k_create_enum, migrate__validate_create_enum,
-				    migrate__inverse_create_enum, NULL, NULL, 0, NULL},
-	[MIGRATE_OP_DROP_ENUM] = {"drop_enum", k_drop_enum, migrate__validate_drop_enum, NULL, NULL, NULL, 0, NULL},
+				    migrate__inverse_create_enum, NULL, NULL, MIGRATE__OP_SCHEMA, NULL},
+	[MIGRATE_OP_DROP_ENUM] = {"drop_enum", k_drop_enum, migrate__validate_drop_enum, NULL, NULL, NULL,
+				  MIGRATE__OP_SCHEMA, NULL},
 	[MIGRATE_OP_MAP_VALUES] = {"map_values", k_map_values, migrate__validate_map_values,
 				   migrate__inverse_map_values, NULL, NULL, 0, "the values it mapped"},
 	[MIGRATE_OP_BACKFILL] = {"backfill", k_backfill, migrate__validate_backfill, migrate__inverse_backfill, NULL,

@@ -58,6 +58,8 @@ typedef struct migrate__schema {
 
 /* Replays the steps in effect per `h` (whole applied versions, the journaled steps of the others). */
 int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migrate__history *h, migrate_error_t *err);
+/* Replays one step of `version` over `m` (lint.c walks a plan step by step); allocation failures set m->oom. */
+void migrate__schema_step(migrate__schema *m, const migrate_step_t *step, uint64_t version);
 void migrate__schema_free(migrate__schema *m);
 migrate__stable *migrate__schema_table(migrate__schema *m, const char *name);
 

@@ -5,7 +5,9 @@
  * table and enum that exists when one runs becomes "open", checked from
  * then on only for being missing, since the raw step may have added to it
  * or changed it. A typed step on a table the model does not know (one a
- * raw step made) adds an open table holding what the step says.
+ * raw step made) adds an open table holding what the step says. A raw step
+ * that declares what it made ("declares": schema steps) is replayed as
+ * those steps instead, and the model stays complete.
  *
  * Allocation failures are sticky (m->oom) and checked once at the end.
  */
@@ -422,13 +424,38 @@ static void raw_step(migrate__schema *m, uint64_t version)
 	m->partial = version;
 }
 
-static void replay_step(migrate__schema *m, const migrate_step_t *step, uint64_t version)
+static void replay_doc(migrate__schema *m, migrate_op_t op, const bson_t *s, uint64_t version);
+
+/*
+ * A raw step that declares what it made (docs/steps.md, "declares"): its
+ * declared schema steps, as if they had run; one without: raw_step().
+ */
+static void replay_raw(migrate__schema *m, const bson_t *s, uint64_t version)
 {
-	const bson_t *s = &step->doc;
+	bson_iter_t it, list;
+
+	if (!bson_iter_init_find(&it, s, "declares") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &list)) {
+		raw_step(m, version);
+		return;
+	}
+	while (bson_iter_next(&list)) {
+		const uint8_t *data;
+		uint32_t len;
+		bson_t d;
+		if (!BSON_ITER_HOLDS_DOCUMENT(&list))
+			continue;
+		bson_iter_document(&list, &len, &data);
+		if (bson_init_static(&d, data, len))
+			replay_doc(m, migrate__op_find(migrate__doc_str(&d, "op")), &d, version);
+	}
+}
+
+static void replay_doc(migrate__schema *m, migrate_op_t op, const bson_t *s, uint64_t version)
+{
 	migrate__stable *t = NULL;
 	bson_t col;
 
-	switch (step->op) {
+	switch (op) {
 	case MIGRATE_OP_CREATE_TABLE: create_table(m, s, version); break;
 	case MIGRATE_OP_DROP_TABLE: drop_table(m, migrate__doc_str(s, "table")); break;
 	case MIGRATE_OP_RENAME_TABLE: rename_table(m, s, version); break;
@@ -462,9 +489,14 @@ static void replay_step(migrate__schema *m, const migrate_step_t *step, uint64_t
 	case MIGRATE_OP_DROP_ENUM: drop_enum(m, migrate__doc_str(s, "name")); break;
 	case MIGRATE_OP_SQL:
 	case MIGRATE_OP_COMMAND:
-	case MIGRATE_OP_CUSTOM: raw_step(m, version); break;
+	case MIGRATE_OP_CUSTOM: replay_raw(m, s, version); break;
 	default: break; /* data steps, asserts, restore: the schema stays as it is */
 	}
+}
+
+void migrate__schema_step(migrate__schema *m, const migrate_step_t *step, uint64_t version)
+{
+	replay_doc(m, step->op, &step->doc, version);
 }
 
 int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migrate__history *h, migrate_error_t *err)
@@ -484,7 +516,7 @@ int migrate__schema_replay(migrate__schema *m, const migrate_plan_t *plan, migra
 		/* An applied version is whole; one left applying, failed or reverting has its journaled steps. */
 		n = r->state == MIGRATE_STATE_APPLIED ? v->nsteps : r->steps_done;
 		for (j = 0; j < n && j < v->nsteps; j++)
-			replay_step(m, v->steps[j], v->id);
+			migrate__schema_step(m, v->steps[j], v->id);
 	}
 	free(sorted);
 	if (m->oom) {

@@ -72,7 +72,8 @@ static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char
 		for (i = 0; allowed[i]; i++)
 			if (strcmp(allowed[i], bson_iter_key(&it)) == 0)
 				break;
-		if (!allowed[i]) {
+		/* Every step may silence lint rules (lint.c checks the field). */
+		if (!allowed[i] && !(*prefix == '\0' && !strcmp(bson_iter_key(&it), "lint"))) {
 			join(path, sizeof path, prefix, bson_iter_key(&it));
 			return fail(c, path, "unknown field", NULL);
 		}
@@ -903,7 +904,22 @@ int migrate__validate_custom(vctx *c, const bson_t *d)
 	return check_string(c, d, "", "revision", true);
 }
 
-static int check_down(vctx *c, const bson_t *d)
+/* The place of element `n` of a step list `key` nested in c's step, for its own messages. */
+static void nested_where(const vctx *c, const char *key, int n, char *where, size_t size)
+{
+	snprintf(where, size, "%s%s%s[%d]", c->where,
+		 !c->where[0]                            ? ""
+		 : c->where[strlen(c->where) - 1] == ']' ? "."
+							 : ": ",
+		 key, n);
+}
+
+/*
+ * A list of step objects under `key`: each valid on its own, and per
+ * `declared` either a down step (any op but custom, no down of its own) or
+ * a declared schema step.
+ */
+static int check_step_list(vctx *c, const bson_t *d, const char *key, bool declared)
 {
 	bson_t list;
 	bson_iter_t it;
@@ -911,7 +927,7 @@ static int check_down(vctx *c, const bson_t *d)
 	char where[512];
 	int rc, n = 0;
 
-	if ((rc = get_sub(c, d, "", "down", true, false, &list, &found)) || !found)
+	if ((rc = get_sub(c, d, "", key, true, false, &list, &found)) || !found)
 		return rc;
 	bson_iter_init(&it, &list);
 	while (bson_iter_next(&it)) {
@@ -919,22 +935,33 @@ static int check_down(vctx *c, const bson_t *d)
 		const uint8_t *data;
 		uint32_t len;
 		char p[32];
-		snprintf(p, sizeof p, "down[%d]", n);
+		migrate_op_t op;
+		snprintf(p, sizeof p, "%s[%d]", key, n);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return fail(c, p, "must be a step object", NULL);
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&sub, data, len);
-		if (migrate__op_find(migrate__doc_str(&sub, "op")) == MIGRATE_OP_CUSTOM)
+		op = migrate__op_find(migrate__doc_str(&sub, "op"));
+		if (!declared && op == MIGRATE_OP_CUSTOM)
 			return fail(c, p, "a custom step cannot be a down step", NULL);
-		snprintf(where, sizeof where, "%s%sdown[%d]", c->where,
-			 !c->where[0]                            ? ""
-			 : c->where[strlen(c->where) - 1] == ']' ? "."
-								 : ": ",
-			 n++);
+		if (declared && op != MIGRATE_OP_UNKNOWN && !migrate__op_is_schema(op))
+			return fail(
+				c, p,
+				"declares only schema steps (create_table, drop_table, rename_table, add_column, "
+				"drop_column, rename_column, create_index, drop_index, create_enum, drop_enum), not",
+				migrate__ops[op].name);
+		nested_where(c, key, n++, where, sizeof where);
 		if ((rc = migrate__step_validate(&sub, where, c->err)))
 			return rc;
 		if (bson_has_field(&sub, "down"))
-			return fail(c, p, "a down step cannot have a down of its own", NULL);
+			return fail(c, p,
+				    declared ? "a declared step has no down: it only says what the raw step made"
+					     : "a down step cannot have a down of its own",
+				    NULL);
+		if (declared && bson_has_field(&sub, "keep"))
+			return fail(c, p, "a declared step keeps nothing: it only says what the raw step made", NULL);
+		if (!declared && bson_has_field(&sub, "declares"))
+			return fail(c, p, "a down step declares nothing: drift detection replays up steps only", NULL);
 	}
 	return 0;
 }
@@ -988,13 +1015,16 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 		return fail(&c, "op", "must be a string", NULL);
 	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
 		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
-	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__ops[op].validate(&c, doc)) ||
-	    (rc = check_no_nul(&c, doc, "")))
+	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__lint_validate(&c, doc)) ||
+	    (rc = migrate__ops[op].validate(&c, doc)) || (rc = check_no_nul(&c, doc, "")))
+		return rc;
+	/* Raw steps may say which schema objects they make (docs/steps.md, "declares"). */
+	if ((rc = check_step_list(&c, doc, "declares", true)))
 		return rc;
 	/* sql and command carry their down as a field of their own kind. */
 	if (migrate__ops[op].flags & MIGRATE__OP_OWN_DOWN)
 		return 0;
-	return check_down(&c, doc);
+	return check_step_list(&c, doc, "down", false);
 }
 
 void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)

@@ -38,7 +38,8 @@ GOLDEN = os.path.join(SRC, "tests", "golden")
 FIXTURES = os.path.join(SRC, "tests", "cli_fixtures")
 PROBE = os.environ.get("CLI_PROBE", "")
 SKIP = 77
-COMMANDS = ["status", "plan", "up", "down", "rollback", "redo", "check", "verify", "baseline", "repair", "new", "fmt", "version"]
+COMMANDS = ["status", "plan", "up", "down", "rollback", "redo", "check", "verify", "lint", "baseline", "repair", "new", "fmt",
+            "version"]
 OLD_STATUSES = ["pending", "planning", "searching", "implementing", "executing"]
 
 
@@ -618,6 +619,7 @@ def case_sqlite_json_schema():
     doc_of(base + ["up", "3"], 0)
     doc_of(base + ["up"], 0)
     doc_of(base + ["verify"], 0)
+    doc_of(["--plan", p, "--driver", "sqlite", "lint"], 0)
     doc_of(base + ["rollback"], 0)
     doc_of(base + ["redo"], 0)
     doc_of(base + ["down", "2"], 0)
@@ -678,6 +680,54 @@ def case_sqlite_check_schema():
     check(kinds == {("missing", "index", "jobs." + index), ("extra", "column", "sessions.by_hand")}, repr(doc))
     check(all(isinstance(d["version"], int) and d["version"] >= 1 for d in doc["drift"]), repr(doc))
     expect(mig(url, p, "status", "--schema"), 2, "--schema is an option of check only", where="err")
+    work.cleanup()
+
+
+def case_sqlite_lint():
+    """lint: without a database the sizes are unknown and every finding is a warning (exit 0); with --url the
+    live row counts decide (exit 9 on an error-level finding), a pending rename carries its table's rows, only
+    pending versions are linted, --json has every field; lint writes nothing; usage errors."""
+    work = Work("lint")
+    db, url, p = seed000(work, rows=200)
+    r = expect(run(["--plan", p, "--driver", "sqlite", "lint"]), 0,
+               "warning rename-or-drop-in-use: version 1, step 0:", "safer: expand then contract",
+               "warning unique-index-unchecked: version 6, step 0:", "its size is unknown",
+               'plan "sessions_to_jobs" for sqlite: 3 findings')
+    check("error " not in r.out, "no error without sizes: %r" % r)
+    before = sq(db, "SELECT name FROM sqlite_master ORDER BY name")
+    r = expect(mig(url, p, "lint", "--large-rows", "50"), 9,
+               'error unique-index-unchecked: version 6, step 0: unique index "jobs_job_id" on existing table '
+               '"jobs" (about 200 rows)')
+    # The new sessions table is made by version 1: empty, whatever the old one held.
+    check("sessions_session_id" not in r.out, "the renamed-away table's rows stay with jobs: %r" % r)
+    doc = mig_json(url, p, "lint", "--large-rows", "50", code=9)
+    check(doc["live_sizes"] is True and doc["driver"] == "sqlite" and doc["silenced"] == 0, repr(doc))
+    got = [(f["version"], f["step"], f["rule"], f["severity"]) for f in doc["findings"]]
+    check(got == [(1, 0, "rename-or-drop-in-use", "warning"), (6, 0, "unique-index-unchecked", "error")], repr(got))
+    check(all(f["message"] and f["safer"] for f in doc["findings"]), repr(doc))
+    # Above the threshold only: 200 rows are not large at --large-rows 1000, but non-empty is non-empty.
+    expect(mig(url, p, "lint", "--large-rows", "1000"), 9, "unique-index-unchecked")
+    check(sq(db, "SELECT name FROM sqlite_master ORDER BY name") == before, "lint wrote nothing")
+    expect(mig(url, p, "check"), 3, "pending")
+    # Once applied, nothing is left to lint.
+    expect(mig(url, p, "up"), 0)
+    expect(mig(url, p, "lint"), 0, 'plan "sessions_to_jobs" for sqlite: 0 findings')
+    # A silenced rule is counted, not reported.
+    with open(plan_path("000_sessions_to_jobs.sqlite.json")) as f:
+        plan = json.load(f)
+    for v in plan["versions"]:
+        for s in v["steps"]:
+            if s.get("op") == "rename_table":
+                s["lint"] = {"ignore": ["rename-or-drop-in-use"], "reason": "the application is stopped"}
+    quiet = work.write("quiet.json", json.dumps(plan))
+    doc = json.loads(expect(run(["--json", "--plan", quiet, "--driver", "sqlite", "lint"]), 0).out)
+    check(doc["silenced"] == 1 and all(f["rule"] != "rename-or-drop-in-use" for f in doc["findings"]), repr(doc))
+    # Usage.
+    expect(mig(url, p, "lint", "--driver", "sqlite"), 2, "not both", where="err")
+    expect(run(["--plan", p, "lint"]), 2, "--driver NAME", where="err")
+    expect(mig(url, p, "status", "--driver", "sqlite"), 2, "--driver is an option of lint only", where="err")
+    expect(run(["--plan", p, "--driver", "oracle", "lint"]), 1, 'no driver "oracle"', where="err")
+    expect(run(["--plan", p, "--driver", "sqlite", "--large-rows", "0", "lint"]), 2, "--large-rows", where="err")
     work.cleanup()
 
 
@@ -1288,7 +1338,8 @@ def case_postgres_seed002():
         check(rows == [["0"]], "every document belongs to its collection: %r" % rows)
         rows = probe(url, "sql", "SELECT count(*) FROM operations WHERE status = 'indexing'")["rows"]
         check(rows == [["0"]], repr(rows))
-        check(t["tables"]["operations"]["rows"] == 5 and t["tables"]["collections"]["rows"] == 2, repr(t))
+        # The guide's join: an operation per job that names a model (273 of 300), a collection per model.
+        check(t["tables"]["operations"]["rows"] == 273 and t["tables"]["collections"]["rows"] == 5, repr(t))
     pg_cycle("cli_seed002", "002_collections.postgres.json", check_up, setup="002_legacy.postgres.json")
 
 

@@ -344,6 +344,33 @@ static const core_case core_cases[] = {
 	 "\"columns\":[{\"name\":\"id\",\"type\":\"uuuid\"}]}]}",
 	 PLAN_ERR, "down[0].columns[0].type: unknown type \"uuuid\""},
 
+	/* declarations of raw steps */
+	{"declares", "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"declares\":{}}", PLAN_ERR, "declares: must be an array"},
+	{"declares", "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"declares\":[\"t\"]}", PLAN_ERR,
+	 "declares[0]: must be a step object"},
+	{"declares",
+	 "{\"op\":\"sql\",\"up\":\"UPDATE t SET a = 1\",\"declares\":[{\"op\":\"backfill\",\"table\":\"t\","
+	 "\"set\":{\"a\":{\"value\":1}}}]}",
+	 PLAN_ERR, "declares[0]: declares only schema steps"},
+	{"declares",
+	 "{\"op\":\"command\",\"up\":{\"create\":\"t\"},\"declares\":[{\"op\":\"create_table\",\"table\":\"t\"}]}",
+	 PLAN_ERR, "declares[0].columns: is required"},
+	{"declares",
+	 "{\"op\":\"sql\",\"up\":\"DROP TABLE t\",\"declares\":[{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[]}]}",
+	 PLAN_ERR, "declares[0]: a declared step has no down"},
+	{"declares",
+	 "{\"op\":\"sql\",\"up\":\"ALTER TABLE t DROP COLUMN c\",\"declares\":[{\"op\":\"drop_column\",\"table\":\"t\","
+	 "\"column\":\"c\",\"keep\":\"k\",\"definition\":{\"name\":\"c\",\"type\":\"text\"}}]}",
+	 PLAN_ERR, "declares[0]: a declared step keeps nothing"},
+	{"declares",
+	 "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}],"
+	 "\"declares\":[]}",
+	 PLAN_ERR, "declares: unknown field"},
+	{"declares",
+	 "{\"op\":\"drop_table\",\"table\":\"t\",\"down\":[{\"op\":\"sql\",\"up\":\"CREATE TABLE t (a text)\","
+	 "\"declares\":[]}]}",
+	 PLAN_ERR, "down[0]: a down step declares nothing"},
+
 	/* malformed JSON (builders only: there is no document to smuggle in) */
 	{"json", "{\"op\":", MIGRATE_EJSON, "malformed JSON"},
 	{"json", "{op: \"drop_table\"}", MIGRATE_EJSON, "malformed JSON"},

@@ -539,3 +539,42 @@ TEST(ordered_documents_keep_their_key_order)
 	sum_one("{\"op\":\"backfill\",\"set\":{\"c\":{\"value\":{\"x\":1,\"y\":2}}},\"table\":\"t\"}", b);
 	CHECK_STR(a, b);
 }
+
+/* A raw step's declaration says what it made and runs nothing: an applied version may gain one. */
+TEST(declarations_ignored)
+{
+	migrate_plan_t *plan = new_plan();
+	migrate_version_t *v = new_version(plan, 1);
+	migrate_step_t *s = NULL;
+	migrate_error_t err;
+	char a[65], b[65], c[65];
+
+	fresh_err(&err);
+	CHECK_OK(migrate_version_add_step_json(v, "{\"op\":\"sql\",\"up\":\"CREATE TABLE t (a text)\"}", &s, &err),
+		 &err);
+	sum_of(v, a);
+	CHECK_OK(migrate_step_set_declares_json(
+			 s,
+			 "[{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}]",
+			 &err),
+		 &err);
+	sum_of(v, b);
+	CHECK_STR(a, b);
+	/* What runs still counts. */
+	sum_one("{\"op\":\"sql\",\"up\":\"CREATE TABLE t (a integer)\",\"declares\":[]}", c);
+	CHECK(strcmp(a, c) != 0);
+	/* Only raw steps declare; a bad declaration is refused and leaves the step as it was. */
+	CHECK_INT(migrate_step_set_declares_json(s, "[{\"op\":\"backfill\",\"table\":\"t\",\"set\":{}}]", &err),
+		  MIGRATE_EPLAN);
+	CHECK(strstr(err.message, "declares[0]") != NULL);
+	{
+		char *json = migrate_step_to_json(s);
+		CHECK(json && strstr(json, "create_table") != NULL);
+		migrate_free(json);
+	}
+	CHECK_INT(migrate_step_set_declares_json(s, NULL, &err), MIGRATE_EINVAL);
+	/* Malformed JSON names the step too. */
+	CHECK_INT(migrate_step_set_declares_json(s, "{", &err), MIGRATE_EJSON);
+	CHECK(strstr(err.message, "version 1") != NULL && strstr(err.message, "declares") != NULL);
+	migrate_plan_destroy(plan);
+}

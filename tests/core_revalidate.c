@@ -178,6 +178,11 @@ TEST(smuggled_asserts)
 	run_group("asserts", false);
 }
 
+TEST(smuggled_declarations)
+{
+	run_group("declares", false);
+}
+
 TEST(smuggled_explicit_downs)
 {
 	run_group("downs", false);

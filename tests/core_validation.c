@@ -164,6 +164,11 @@ TEST(bad_asserts)
 	run_group("asserts");
 }
 
+TEST(bad_declarations)
+{
+	run_group("declares");
+}
+
 TEST(bad_explicit_downs)
 {
 	run_group("downs");

@@ -26,10 +26,10 @@ function(migrate_mongo_fixture)
     LABELS mongo)
 endfunction()
 
-foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds)
+foreach(_name mongo_ops mongo_resume mongo_lock mongo_seeds mongo_lint)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c)
     set(_extra "")
-    if(NOT _name STREQUAL "mongo_ops")
+    if(NOT _name STREQUAL "mongo_ops" AND NOT _name STREQUAL "mongo_lint")
       set(_extra ../examples/sessions_to_jobs/plan.c ../examples/chat_collections/plan.c)
     endif()
     migrate_test(${_name} SOURCES ${_name}.c mongo_util.c ${_extra}
@@ -45,7 +45,7 @@ foreach(_t ${_all_tests})
 endforeach()
 
 # FerretDB's PostgreSQL backend (--handler=postgresql) over a private
-# PostgreSQL server of its own: the seeds and the op tests run there too
+# PostgreSQL server of its own: the seeds, the op tests and lint run there too
 # (static builds only), since that backend's costs and gaps are its own.
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
   set(MIGRATE_MONGO_PG_STATE ${CMAKE_BINARY_DIR}/ferretdb-pg-server)
@@ -62,7 +62,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
      '${_pg}' stop '${MIGRATE_MONGO_PG_STATE}/postgres'")
   set_tests_properties(mongo_pgbackend.server.stop PROPERTIES FIXTURES_CLEANUP mongo_pg_server TIMEOUT 120
     LABELS mongo)
-  foreach(_name mongo_seeds mongo_ops)
+  foreach(_name mongo_seeds mongo_ops mongo_lint)
     file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c _lines REGEX "^TEST\\([A-Za-z0-9_]+\\)")
     foreach(_line ${_lines})
       string(REGEX REPLACE "^TEST\\(([A-Za-z0-9_]+)\\).*" "\\1" _case "${_line}")

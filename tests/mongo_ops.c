@@ -997,6 +997,39 @@ TEST(rewrite_refuses_a_changed_collection)
 	mongoc_client_destroy(c);
 }
 
+/* A raw command that declares what it makes keeps the comparison complete. */
+TEST(check_schema_declared)
+{
+	const char *url = mt_fresh_db("drift_declared");
+	mongoc_client_t *c = mt_client(url);
+	migrate_target_t *t = mt_target(url);
+	migrate_plan_t *p = drift_plan(0);
+	migrate_schema_report_t *r;
+	migrate_error_t err;
+
+	drift_add_declared(p, "{\"op\":\"command\",\"up\":[{\"createIndexes\":\"jobs\",\"indexes\":[{\"key\":"
+			      "{\"n\":1},\"name\":\"jobs_raw_idx\"}]},{\"create\":\"raw_t\"}],"
+			      "\"down\":[{\"drop\":\"raw_t\"},{\"dropIndexes\":\"jobs\",\"index\":\"jobs_raw_idx\"}]}");
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_partial(r), 0);
+	migrate_schema_report_destroy(r);
+
+	mt_cmd(c, mt_db(), "{\"drop\":\"raw_t\"}", NULL);
+	mt_cmd(c, mt_db(), "{\"dropIndexes\":\"jobs\",\"index\":\"jobs_raw_idx\"}", NULL);
+	mt_cmd(c, mt_db(), "{\"createIndexes\":\"jobs\",\"indexes\":[{\"key\":{\"name\":1},\"name\":\"rogue_idx\"}]}",
+	       NULL);
+	CHECK(!mt_exists(c, mt_db(), "raw_t"));
+	CHECK_STR(mt_indexes(c, mt_db(), "jobs"), "_id_,jobs_name_idx,jobs_status_idx,rogue_idx");
+	r = drift_report(t, p);
+	drift_check_declared(r);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
 /* Drift (check --schema): a clean database reports nothing; collections and indexes changed behind the library's back
  * are found. */
 TEST(check_schema)

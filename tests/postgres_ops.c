@@ -1013,6 +1013,35 @@ TEST(restore_sets_back_by_key_and_drops_the_kept_table)
 	PQfinish(c);
 }
 
+/* A raw step that declares what it makes keeps the comparison complete. */
+TEST(check_schema_declared)
+{
+	const char *url = pgt_fresh_db("drift_declared");
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *p = drift_plan(1);
+	migrate_schema_report_t *r;
+	migrate_error_t err;
+	PGconn *c;
+
+	drift_add_declared(p, "{\"op\":\"sql\",\"up\":\"CREATE INDEX jobs_raw_idx ON jobs (n); "
+			      "CREATE TABLE raw_t (a text)\",\"down\":\"DROP TABLE raw_t; DROP INDEX jobs_raw_idx\"}");
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_partial(r), 0);
+	migrate_schema_report_destroy(r);
+
+	c = pgt_connect(url);
+	pgt_exec(c, "DROP INDEX jobs_raw_idx; DROP TABLE raw_t; CREATE INDEX rogue_idx ON jobs (name)");
+	CHECK_VALUE(c, "SELECT to_regclass('jobs_raw_idx') IS NULL AND to_regclass('raw_t') IS NULL", "t");
+	PQfinish(c);
+	r = drift_report(t, p);
+	drift_check_declared(r);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
 /* Drift (check --schema): a clean database reports nothing; each change made behind the library's back is found. */
 TEST(check_schema)
 {

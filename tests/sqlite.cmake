@@ -2,7 +2,7 @@
 # updates, crash recovery, concurrent runs, locks and hostile input, each
 # asserting the database's state with plain SQLite queries.
 if(MIGRATE_WITH_SQLITE_ENABLED)
-  foreach(suite ops backfill crash concurrency hostile journal)
+  foreach(suite ops backfill crash concurrency hostile journal lint)
     migrate_test(sqlite_${suite}
       SOURCES sqlite_${suite}.c sqlite_util.c
       LIBS PkgConfig::MIGRATE_WITH_SQLITE_DEP

@@ -891,6 +891,35 @@ TEST(check_schema)
 	migrate_plan_destroy(p);
 }
 
+/* A raw step that declares what it makes keeps the comparison complete. */
+TEST(check_schema_declared)
+{
+	const char *path = harness_path("db.sqlite");
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = drift_plan(0);
+	migrate_schema_report_t *r;
+	sqlite3 *db;
+
+	drift_add_declared(p, "{\"op\":\"sql\",\"up\":\"CREATE INDEX jobs_raw_idx ON jobs (n); "
+			      "CREATE TABLE raw_t (a TEXT)\",\"down\":\"DROP TABLE raw_t; DROP INDEX jobs_raw_idx\"}");
+	up(t, p, 0);
+	r = drift_report(t, p);
+	CHECK_INT(migrate_schema_report_count(r), 0);
+	CHECK_INT(migrate_schema_report_partial(r), 0);
+	migrate_schema_report_destroy(r);
+
+	db = tu_open(path);
+	tu_exec(db, "DROP INDEX jobs_raw_idx; DROP TABLE raw_t; CREATE INDEX rogue_idx ON jobs (name)");
+	CHECK(!tu_has_index(db, "jobs_raw_idx"));
+	CHECK(tu_has_index(db, "rogue_idx"));
+	sqlite3_close(db);
+	r = drift_report(t, p);
+	drift_check_declared(r);
+	migrate_schema_report_destroy(r);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
 /* A raw step makes the comparison partial: the tables it could have changed are checked for what is missing only. */
 TEST(check_schema_raw_step)
 {

@@ -25,18 +25,33 @@ static const char *const v1[] = {
 	"\"keys\":[{\"column\":\"collection_id\"}]}",
 };
 
-/* The seed's steps 1 and 2: collections from the completed jobs' models, then an operation per job. */
-static const char *const move_jobs =
-	"{\"op\":\"sql\",\"up\":\""
-	"INSERT INTO collections (id, name, model_name, created_at) "
-	"SELECT gen_random_uuid(), 'Migrated Documents (' || COALESCE(model_name, '" DEFAULT_MODEL "') || ')', "
-	"COALESCE(model_name, '" DEFAULT_MODEL "'), NOW() FROM jobs WHERE status = 'completed' "
-	"GROUP BY COALESCE(model_name, '" DEFAULT_MODEL "'); "
-	"INSERT INTO operations (id, collection_id, type, status, created_at) "
-	"SELECT j.id, c.id, CASE WHEN j.job_type = 'index' THEN 'index' WHEN j.job_type = 'reindex' THEN 'reindex' "
+/*
+ * The seed's steps 1 and 2: a collection per model of the completed jobs,
+ * then an operation per job of those models. As the guide writes them, with
+ * one change: it groups by the coalesced model name, not by model_name. The
+ * guide's GROUP BY makes two collections of the default model when completed
+ * jobs both name it and leave it NULL, which the unique model_name refuses
+ * (and step 2 would give each such job two operations with one id). Wherever
+ * the guide's SQL succeeds, the two give the same rows (README.md).
+ */
+#define MOVE_COLLECTIONS                                                                                             \
+	"INSERT INTO collections (id, name, model_name, created_at) "                                                \
+	"SELECT gen_random_uuid(), 'Migrated Documents', COALESCE(model_name, '" DEFAULT_MODEL "'), NOW() "          \
+	"FROM jobs WHERE status = 'completed' GROUP BY COALESCE(model_name, '" DEFAULT_MODEL "'); "                  \
+	"INSERT INTO operations (id, collection_id, type, status, created_at) "                                      \
+	"SELECT j.id, c.id, CASE WHEN j.job_type = 'index' THEN 'index' WHEN j.job_type = 'reindex' THEN 'reindex' " \
 	"ELSE 'index' END, j.status, j.created_at FROM jobs j "
-	"JOIN collections c ON c.model_name = COALESCE(j.model_name, '" DEFAULT_MODEL "')\","
-	"\"down\":\"DELETE FROM operations; DELETE FROM collections\"}";
+/* It changes rows only: it declares no schema object, so drift detection stays complete. */
+#define MOVE_DOWN "\",\"down\":\"DELETE FROM operations; DELETE FROM collections\",\"declares\":[]}"
+
+/* The guide's join: a job whose model_name is NULL gets no operation. */
+static const char *const move_jobs =
+	"{\"op\":\"sql\",\"up\":\"" MOVE_COLLECTIONS "JOIN collections c ON c.model_name = j.model_name" MOVE_DOWN;
+
+/* COLLECTIONS_JOBS_WITHOUT_MODEL: such a job joins the default model's collection. */
+static const char *const move_all_jobs =
+	"{\"op\":\"sql\",\"up\":\"" MOVE_COLLECTIONS
+	"JOIN collections c ON c.model_name = COALESCE(j.model_name, '" DEFAULT_MODEL "')" MOVE_DOWN;
 
 /* "Common pitfalls 4": job statuses become operation statuses. */
 static const char *const statuses =
@@ -68,6 +83,11 @@ static int add_all(migrate_version_t *v, const char *const *steps, size_t n, mig
 
 int collections_plan(migrate_plan_t **out, migrate_error_t *err)
 {
+	return collections_plan_with(out, 0, err);
+}
+
+int collections_plan_with(migrate_plan_t **out, unsigned flags, migrate_error_t *err)
+{
 	migrate_plan_t *plan = NULL;
 	migrate_version_t *v;
 	int rc;
@@ -76,7 +96,8 @@ int collections_plan(migrate_plan_t **out, migrate_error_t *err)
 	    (rc = migrate_plan_add_version(plan, 1, "collections and operations", &v, err)) ||
 	    (rc = add_all(v, v1, sizeof v1 / sizeof v1[0], err)) ||
 	    (rc = migrate_plan_add_version(plan, 2, "jobs to collections and operations", &v, err)) ||
-	    (rc = migrate_version_add_step_json(v, move_jobs, NULL, err)) ||
+	    (rc = migrate_version_add_step_json(v, (flags & COLLECTIONS_JOBS_WITHOUT_MODEL) ? move_all_jobs : move_jobs,
+						NULL, err)) ||
 	    (rc = migrate_version_add_step_json(v, statuses, NULL, err)) ||
 	    (rc = migrate_version_add_step_json(v, reassociate, NULL, err)) ||
 	    (rc = add_all(v, checks, sizeof checks / sizeof checks[0], err))) {
@@ -87,21 +108,23 @@ int collections_plan(migrate_plan_t **out, migrate_error_t *err)
 	return 0;
 }
 
+/*
+ * 300 jobs of four models, every eleventh without one (27), in all statuses;
+ * 20,000 documents, every seventh without a job.
+ */
 static const char *const legacy =
 	"BEGIN;"
 	"CREATE TABLE jobs (id uuid PRIMARY KEY, job_type text, status text, model_name text, "
 	"created_at timestamptz DEFAULT now());"
 	"CREATE TABLE documents (id bigint PRIMARY KEY, job_id uuid REFERENCES jobs(id), path text);"
-	"INSERT INTO jobs VALUES "
-	"('00000000-0000-0000-0000-000000000001', 'index', 'completed', 'model-a', now() - interval '5 days'),"
-	"('00000000-0000-0000-0000-000000000002', 'reindex', 'completed', 'model-a', now() - interval '4 days'),"
-	"('00000000-0000-0000-0000-000000000003', 'index', 'indexing', 'model-a', now() - interval '3 days'),"
-	"('00000000-0000-0000-0000-000000000004', 'index', 'completed', NULL, now() - interval '2 days'),"
-	"('00000000-0000-0000-0000-000000000005', 'index', 'failed', 'model-b', now() - interval '1 day'),"
-	"('00000000-0000-0000-0000-000000000006', 'export', 'completed', 'model-a', now());"
+	"INSERT INTO jobs SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, "
+	"(ARRAY['index', 'reindex', 'export'])[1 + g % 3], "
+	"(ARRAY['completed', 'completed', 'indexing', 'failed', 'pending'])[1 + g % 5], "
+	"CASE WHEN g % 11 = 0 THEN NULL ELSE 'model-' || g % 4 END, now() - g * interval '1 hour' "
+	"FROM generate_series(1, 300) g;"
 	"INSERT INTO documents SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE "
-	"('00000000-0000-0000-0000-00000000000' || (1 + g % 6))::uuid END, '/docs/file-' || g || '.md' "
-	"FROM generate_series(1, 2000) g;"
+	"('00000000-0000-0000-0000-' || lpad((1 + g % 300)::text, 12, '0'))::uuid END, '/docs/file-' || g || '.md' "
+	"FROM generate_series(1, 20000) g;"
 	"COMMIT";
 
 int collections_sample_data(PGconn *c)

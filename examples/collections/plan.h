@@ -16,8 +16,17 @@
 int collections_plan(migrate_plan_t **out, migrate_error_t *err);
 
 /*
- * The legacy job-centric schema with sample data (6 jobs, 2,000
- * documents), created when the jobs table is absent. 0 on success.
+ * Jobs whose model_name is NULL join the default model's collection and get
+ * an operation (the guide's SQL skips them; README.md).
+ */
+#define COLLECTIONS_JOBS_WITHOUT_MODEL 1u
+
+/* collections_plan, with COLLECTIONS_* flags. */
+int collections_plan_with(migrate_plan_t **out, unsigned flags, migrate_error_t *err);
+
+/*
+ * The legacy job-centric schema with sample data (300 jobs, 27 of them
+ * without a model, and 20,000 documents), created when the jobs table is absent. 0 on success.
  */
 int collections_sample_data(PGconn *c);
 

@@ -24,6 +24,7 @@
 #define EXIT_LOCK_TIMEOUT 6
 #define EXIT_NO_DATABASE 7
 #define EXIT_DRIFT 8
+#define EXIT_LINT_ERROR 9
 #define EXIT_CANCELED 130
 
 #define CLI_URL_SHOWN_MAX 1024
@@ -47,6 +48,9 @@ typedef struct cli {
 	int timestamp_ids;
 	/* check --schema: compare the schema with the plan's applied versions too */
 	int schema;
+	/* lint: --driver without --url, and --large-rows */
+	const char *driver;
+	int64_t large_rows;
 	migrate_run_options_t opts;
 
 	/* What the command works on. */
@@ -146,6 +150,9 @@ int cmd_verify(cli_t *c);
 int cmd_baseline(cli_t *c);
 int cmd_repair(cli_t *c);
 int cmd_version(cli_t *c);
+
+/* ---- lint.c ---- */
+int cmd_lint(cli_t *c);
 
 /* ---- plandir.c: commands that edit plan files ---- */
 int cmd_new(cli_t *c);

@@ -6,6 +6,7 @@ add_executable(migrate_cli
   ${CMAKE_CURRENT_LIST_DIR}/commands.c
   ${CMAKE_CURRENT_LIST_DIR}/report.c
   ${CMAKE_CURRENT_LIST_DIR}/plandir.c
+  ${CMAKE_CURRENT_LIST_DIR}/lint.c
   ${CMAKE_CURRENT_LIST_DIR}/password.c)
 set_target_properties(migrate_cli PROPERTIES OUTPUT_NAME migrate)
 target_compile_options(migrate_cli PRIVATE ${MIGRATE_WARNINGS})

@@ -33,6 +33,7 @@ static const char general_help[] =
 	"  check             exit code for readiness probes: 0 up to date, 3 pending, 4 failed, 5 edited;\n"
 	"                    with --schema also 8 when the schema drifted from the plan\n"
 	"  verify            run the assert steps of the applied versions again; writes nothing\n"
+	"  lint              what the plan's steps will lock, rewrite or break, before they run\n"
 	"  baseline VERSION  mark versions up to VERSION applied without running them\n"
 	"  repair            realign the recorded checksums and names with the plan\n"
 	"  new NAME          add the next version file to a plan directory (no database)\n"
@@ -59,6 +60,8 @@ static const char general_help[] =
 	"      --allow-amended     run even though applied versions were edited\n"
 	"      --timestamp         new: a YYYYMMDDHHMMSS id instead of the next number\n"
 	"      --schema            check: also compare the schema with what the applied versions made\n"
+	"      --driver NAME       lint without a database: sqlite, postgres or mongo\n"
+	"      --large-rows N      lint: a table of N rows or more is large (default 100000)\n"
 	"  -h, --help              help (of the command when one is given)\n"
 	"  -V, --version           the versions of this tool and of libmigrate\n"
 	"\n"
@@ -72,6 +75,7 @@ static const char general_help[] =
 	"  6    the plan's lock was not acquired within --lock-timeout\n"
 	"  7    status, check, verify: the SQLite database file does not exist\n"
 	"  8    check --schema: the schema drifted from the plan (missing, extra or different objects)\n"
+	"  9    lint: an error-level rule fired\n"
 	"  130  canceled by Ctrl-C (SIGINT) or SIGTERM; the next `up` resumes where it stopped\n"
 	"\n"
 	"Passwords in URLs are never printed. Manual: man migrate, " MIGRATE_DOCDIR "/cli.md\n";
@@ -79,7 +83,7 @@ static const char general_help[] =
 static const struct command {
 	const char *name;
 	int (*run)(cli_t *c);
-	int needs_db;   /* needs --url and --plan; 2: and writes nothing */
+	int needs_db; /* needs --url and --plan; 2: and writes nothing; 3: --plan, and --url or --driver (read only) */
 	int cancelable; /* runs steps or locks: Ctrl-C stops it at a safe point */
 	int operand;    /* 0: none, 1: optional VERSION, 2: required VERSION */
 	const char *help;
@@ -172,6 +176,23 @@ static const struct command {
 	 "\n"
 	 "exit codes: 0 every assertion holds, 1 an assertion failed or another\n"
 	 "failure, 2 usage, 7 the SQLite database file does not exist, 130 canceled.\n"},
+	{"lint", cmd_lint, 3, 0, 0,
+	 "usage: migrate [OPTIONS] lint (--driver NAME | --url URL) [--large-rows N]\n"
+	 "\n"
+	 "Finds, without running anything, the steps that will lock a table for the\n"
+	 "length of a build or rewrite, fail on the rows a table has, break the\n"
+	 "application version still running, or give up the version's atomicity.\n"
+	 "Each finding names its rule, severity, version and step, why, and the\n"
+	 "safer form; docs/lint.md lists the rules. With --driver the sizes of the\n"
+	 "tables are unknown, and rules that depend on them fire as warnings. With\n"
+	 "--url (read only) only the pending versions are linted and the tables'\n"
+	 "row counts decide: a table of --large-rows rows or more is large. A step\n"
+	 "silences a rule with \"lint\": {\"ignore\": [RULE], \"reason\": \"...\"}.\n"
+	 "Takes no lock and writes nothing.\n"
+	 "\n"
+	 "exit codes: 0 no finding or warnings only, 9 an error-level rule fired,\n"
+	 "1 failure (invalid plan, database unreachable), 2 usage, 7 the SQLite\n"
+	 "database file does not exist.\n"},
 	{"baseline", cmd_baseline, 1, 1, 2,
 	 "usage: migrate [OPTIONS] baseline VERSION\n"
 	 "\n"
@@ -343,7 +364,9 @@ enum {
 	OPT_AMENDED,
 	OPT_TIMESTAMP,
 	OPT_PASSWORD_FILE,
-	OPT_SCHEMA
+	OPT_SCHEMA,
+	OPT_DRIVER,
+	OPT_LARGE_ROWS
 };
 
 static const struct option long_options[] = {
@@ -362,6 +385,8 @@ static const struct option long_options[] = {
 	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
 	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
 	{"schema", no_argument, NULL, OPT_SCHEMA},
+	{"driver", required_argument, NULL, OPT_DRIVER},
+	{"large-rows", required_argument, NULL, OPT_LARGE_ROWS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -401,6 +426,15 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 		case OPT_TIMESTAMP: c->timestamp_ids = 1; break;
 		case OPT_PASSWORD_FILE: c->password_file = optarg; break;
 		case OPT_SCHEMA: c->schema = 1; break;
+		case OPT_DRIVER: c->driver = optarg; break;
+		case OPT_LARGE_ROWS:
+			if ((rc = parse_uint(c, "--large-rows", optarg, INT64_MAX, &n)))
+				return rc;
+			if (n == 0)
+				return cli_usage_error(c, "--large-rows needs a whole number from 1 up, not \"%s\"",
+						       optarg);
+			c->large_rows = (int64_t)n;
+			break;
 		case ':': return cli_usage_error(c, "option %s needs a value", argv[optind - 1]);
 		default:
 			if (optopt && optopt < 256)
@@ -499,6 +533,8 @@ static int open_inputs(cli_t *c)
 	memset(&job, 0, sizeof job);
 	memset(&open_err, 0, sizeof open_err);
 	job.c = c;
+	if (!c->url) /* lint --driver: no database */
+		return (job.rc = load_plan(c, &job.err)) ? cli_fail(c, job.rc, &job.err) : 0;
 	parallel = c->readonly && pthread_create(&thread, NULL, plan_thread, &job) == 0;
 	if (!parallel && (job.rc = load_plan(c, &job.err)) != 0)
 		return cli_fail(c, job.rc, &job.err);
@@ -595,29 +631,41 @@ static int run(cli_t *c, int argc, char **argv)
 		return print_help(c, cmd->name);
 	if (c->schema && strcmp(cmd->name, "check") != 0)
 		return cli_usage_error(c, "--schema is an option of check only");
+	if ((c->driver || c->large_rows) && strcmp(cmd->name, "lint") != 0)
+		return cli_usage_error(c, "%s is an option of lint only", c->driver ? "--driver" : "--large-rows");
+	if (c->driver && c->url)
+		return cli_usage_error(c,
+				       "lint takes --driver or --url, not both: with --url the URL names the driver");
 	if (nargs > 2 || (nargs == 2 && cmd->operand == 0))
 		return cli_usage_error(c, "%s: unexpected argument \"%s\"", cmd->name, argv[optind + nargs - 1]);
 	if (nargs < 2 && cmd->operand == 2)
 		return cli_usage_error(c, "%s needs a VERSION; see `migrate help %s`", cmd->name, cmd->name);
 	c->operand = nargs == 2 ? argv[optind + 1] : NULL;
 	if (cmd->needs_db) {
-		if (!c->url)
+		if (!c->url && !c->driver)
 			c->url = default_url();
 		if (!c->plan_path)
 			c->plan_path = getenv("MIGRATE_PLAN");
-		if (!c->url || !*c->url)
+		if ((!c->url || !*c->url) && cmd->needs_db == 3 && !c->driver)
+			return cli_usage_error(c,
+					       "%s needs a driver or a database: --driver NAME (sqlite, postgres, "
+					       "mongo), or --url URL, MIGRATE_URL or DATABASE_URL",
+					       cmd->name);
+		if ((!c->url || !*c->url) && cmd->needs_db != 3)
 			return cli_usage_error(c, "%s needs a database: --url URL, MIGRATE_URL or DATABASE_URL",
 					       cmd->name);
 		if (!c->plan_path || !*c->plan_path)
 			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
 		cli_split_plan_format(c);
+	}
+	if (cmd->needs_db && c->url) {
 		if (is_bare_path(c->url))
 			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
 					       c->url);
 		if (c->password_file && (rc = cli_apply_password_file(c, c->password_file)))
 			return rc;
 		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
-		c->readonly = cmd->needs_db == 2;
+		c->readonly = cmd->needs_db >= 2;
 		if (c->readonly)
 			readonly_url(c);
 	}

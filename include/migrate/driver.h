@@ -26,9 +26,10 @@ extern "C" {
  * The interface version of this header: the value of migrate_driver_t.version
  * for a driver that fills every field declared here. Version 2 renders into
  * a migrate_buf_t (version 1's migrate_buf_t is no longer accepted);
- * version 3 adds schema_read and schema_type (drift detection).
+ * version 3 adds schema_read and schema_type (drift detection); version 4
+ * adds table_rows (lint with live sizes).
  */
-#define MIGRATE_DRIVER_VERSION 3
+#define MIGRATE_DRIVER_VERSION 4
 
 /* ---- Text buffers, for render_step. ----------------------------------- */
 
@@ -275,12 +276,22 @@ typedef struct migrate_driver {
 	 * compared.
 	 */
 	void (*schema_type)(void *conn, const bson_t *column, migrate_buf_t *out);
+
+	/* ---- version 4 ---- */
+
+	/**
+	 * The number of rows (documents) of `table`, into *rows: an estimate
+	 * the database keeps where it has one (it need not be exact), else a
+	 * count; -1 when the table does not exist. Must not change the
+	 * database. NULL: sizes are unknown to migrate_lint().
+	 */
+	int (*table_rows)(void *conn, const char *table, int64_t *rows, migrate_error_t *err);
 } migrate_driver_t;
 
 /** A static initialiser for a migrate_driver_t of this header's version: every other field NULL. */
 /* clang-format off */
 #define MIGRATE_DRIVER_INIT {MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 /* clang-format on */
 
 /**

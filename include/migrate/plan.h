@@ -719,6 +719,28 @@ MIGRATE_EXPORT(int) migrate_custom(migrate_version_t *v, const char *name, const
 MIGRATE_EXPORT(int) migrate_step_set_down_json(migrate_step_t *step, const char *down_json, migrate_error_t *err);
 
 /**
+ * Says which schema objects a raw step (sql, command or custom) makes,
+ * changes or drops, as typed schema steps: create_table, drop_table,
+ * rename_table, add_column, drop_column, rename_column, create_index,
+ * drop_index, create_enum, drop_enum. They are never run: drift detection
+ * (migrate_check_schema()) replays them in place of the raw step, so the
+ * schema it expects stays complete; `"[]"` declares that the step changes
+ * no schema object (a data-only statement). Without a declaration a raw
+ * step makes the comparison partial from its version on. The declaration
+ * is no part of the version's checksum: an applied version may gain one.
+ * Replaces an earlier declaration.
+ *
+ * @param step a sql, command or custom step.
+ * @param declares_json a JSON array of schema step documents; copied.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (`step` or `declares_json` is NULL, or another
+ *         op), MIGRATE_EJSON or MIGRATE_EPLAN (a declared step that is not
+ *         a valid schema step; the message names it).
+ */
+MIGRATE_EXPORT(int) migrate_step_set_declares_json(migrate_step_t *step, const char *declares_json,
+						   migrate_error_t *err);
+
+/**
  * Gives a version an explicit down, run in order instead of the inverses of
  * its steps when the whole version is reverted. A version left partly
  * applied is still reverted step by step.

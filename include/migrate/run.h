@@ -327,9 +327,11 @@ typedef struct migrate_finding migrate_finding_t;
  * lowers it, nullability, whether they have a default, primary keys,
  * indexes (keys, order, uniqueness, whether partial) and enums (labels in
  * order). What a driver cannot express is not compared (see
- * docs/operations.md "Drift"). Raw steps (sql, command, custom) are opaque:
- * the tables and enums that exist when one runs are only checked for what
- * is missing from then on, and migrate_schema_report_partial() says so.
+ * docs/operations.md "Drift"). A raw step (sql, command, custom) that
+ * declares what it makes (migrate_step_set_declares_json()) is replayed as
+ * its declared steps; one that does not is opaque: the tables and enums
+ * that exist when it runs are only checked for what is missing from then
+ * on, and migrate_schema_report_partial() says so.
  * Tables the plan never made are not drift.
  *
  * Reads the history once and the catalog once (on MongoDB, listCollections
@@ -358,12 +360,12 @@ MIGRATE_EXPORT(int) migrate_check_schema(migrate_target_t *target, const migrate
 MIGRATE_EXPORT(int) migrate_schema_report_state(const migrate_schema_report_t *report);
 
 /**
- * Whether a raw step (sql, command, custom) of an applied version made the
- * comparison partial: objects that existed when it ran are only checked
- * for being missing.
+ * Whether a raw step (sql, command, custom) of an applied version, without
+ * a declaration, made the comparison partial: objects that existed when it
+ * ran are only checked for being missing.
  *
  * @param report the report.
- * @return the id of the last applied version with a raw step, 0 when none
+ * @return the id of the last applied version with such a step, 0 when none
  *         (or `report` is NULL).
  */
 MIGRATE_EXPORT(uint64_t) migrate_schema_report_partial(const migrate_schema_report_t *report);
@@ -582,6 +584,214 @@ MIGRATE_EXPORT(const char *) migrate_state_name(int state);
  */
 MIGRATE_EXPORT(int) migrate_verify(migrate_target_t *target, const migrate_plan_t *plan,
 				   const migrate_run_options_t *opts, migrate_error_t *err);
+
+/* ---- Lint: what a plan's steps will do to a live database ------------- */
+
+/** Severities of a lint finding (migrate_lint_finding_severity()). */
+typedef enum migrate_lint_severity {
+	MIGRATE_LINT_WARNING = 1, /**< worth a look: the size is unknown, or the risk is in the deployment */
+	MIGRATE_LINT_ERROR = 2    /**< the step will lock, rewrite or fail on the data as it is */
+} migrate_lint_severity_t;
+
+/** The struct version of migrate_lint_options_t that these headers define. */
+#define MIGRATE_LINT_OPTIONS_VERSION 1
+
+/** Options of migrate_lint(). Initialise with migrate_lint_options_init(); fields are only ever appended. */
+typedef struct migrate_lint_options {
+	unsigned version;   /**< #MIGRATE_LINT_OPTIONS_VERSION */
+	const char *driver; /**< without a target: "sqlite", "postgres" or "mongo" (borrowed for the call) */
+	int64_t large_rows; /**< a table of at least this many rows is large (default 100000) */
+} migrate_lint_options_t;
+
+/** An initialiser of migrate_lint_options_t with the defaults. */
+/* clang-format off */
+#define MIGRATE_LINT_OPTIONS_INIT {MIGRATE_LINT_OPTIONS_VERSION, NULL, 100000}
+/* clang-format on */
+
+/**
+ * Fills lint options with the defaults of a struct version.
+ *
+ * @param[out] opts the options to fill.
+ * @param version #MIGRATE_LINT_OPTIONS_VERSION.
+ * @return 0, MIGRATE_EINVAL (`opts` is NULL) or MIGRATE_EVERSION (an
+ *         unknown version).
+ */
+MIGRATE_EXPORT(int) migrate_lint_options_init(migrate_lint_options_t *opts, unsigned version);
+
+/** A lint report, made by migrate_lint(). Opaque. */
+typedef struct migrate_lint_report migrate_lint_report_t;
+
+/** One finding of a lint report. Opaque, borrowed from its report. */
+typedef struct migrate_lint_finding migrate_lint_finding_t;
+
+/**
+ * Lints a plan for a driver without running it: which steps will lock or
+ * rewrite a table, fail on existing rows, break the application version
+ * still running, or give up the version's atomicity. The rules are listed
+ * in docs/lint.md, and by migrate_lint_rule_count() and
+ * migrate_lint_rule_at().
+ *
+ * Every version is replayed in id order over the schema model that drift
+ * detection uses, so a rule knows which tables earlier versions made and
+ * which this version makes (a table made in the same version is empty).
+ * Without a target, the size of a table made outside the version is
+ * unknown: a rule that depends on it fires as a warning that says so.
+ * With a target, only the pending versions are linted, and each table's
+ * row count (an estimate where the database keeps one) decides: rules
+ * about non-empty tables fire at their severity on a table with rows,
+ * rules about large tables on one of at least `large_rows` rows, and
+ * neither fires otherwise. A step silences a rule with its
+ * `"lint": {"ignore": [rule ids], "reason": "..."}` field.
+ *
+ * Reads the history and the row counts (one query or command per table
+ * the plan touches); takes no lock and writes nothing.
+ *
+ * @param plan the plan; only read. It need not outlive the report.
+ * @param target the target, or NULL to lint for `opts->driver`.
+ * @param opts the options, or NULL for the defaults (a NULL target then
+ *        needs options naming the driver).
+ * @param[out] out receives the report, owned by the caller: free it with
+ *        migrate_lint_report_destroy(). NULL on failure.
+ * @param[out] err optional error details.
+ * @return 0 (with or without findings), MIGRATE_EINVAL (a NULL argument,
+ *         no driver named), MIGRATE_ENOTFOUND (no such driver in this
+ *         build), MIGRATE_EVERSION (unknown options version), MIGRATE_EDB,
+ *         MIGRATE_ECONNECT or MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_lint(const migrate_plan_t *plan, migrate_target_t *target,
+				 const migrate_lint_options_t *opts, migrate_lint_report_t **out, migrate_error_t *err);
+
+/**
+ * The number of findings; 0 means nothing to report.
+ *
+ * @param report the report.
+ * @return the count; 0 when `report` is NULL.
+ */
+MIGRATE_EXPORT(size_t) migrate_lint_report_count(const migrate_lint_report_t *report);
+
+/**
+ * The most severe finding's severity.
+ *
+ * @param report the report.
+ * @return a #migrate_lint_severity_t, or 0 with no findings (or a NULL `report`).
+ */
+MIGRATE_EXPORT(int) migrate_lint_report_max_severity(const migrate_lint_report_t *report);
+
+/**
+ * The number of findings a step's `"lint": {"ignore": ...}` silenced.
+ *
+ * @param report the report.
+ * @return the count; 0 when `report` is NULL.
+ */
+MIGRATE_EXPORT(size_t) migrate_lint_report_silenced(const migrate_lint_report_t *report);
+
+/**
+ * Iterates over the findings, in version order, then step order.
+ *
+ * @param report the report.
+ * @param i 0 to migrate_lint_report_count() - 1.
+ * @return the finding, borrowed from the report (valid until
+ *         migrate_lint_report_destroy()); NULL when out of range.
+ */
+MIGRATE_EXPORT(const migrate_lint_finding_t *) migrate_lint_report_finding(const migrate_lint_report_t *report,
+									   size_t i);
+
+/**
+ * Frees a lint report and its findings.
+ *
+ * @param report the report; NULL is a no-op.
+ */
+MIGRATE_EXPORT(void) migrate_lint_report_destroy(migrate_lint_report_t *report);
+
+/**
+ * The rule that fired: "pg-index-not-concurrent" ...
+ *
+ * @param finding the finding.
+ * @return the rule id, static; NULL when `finding` is NULL.
+ */
+MIGRATE_EXPORT(const char *) migrate_lint_finding_rule(const migrate_lint_finding_t *finding);
+
+/**
+ * The finding's severity: the rule's, or #MIGRATE_LINT_WARNING when the
+ * table's size is unknown.
+ *
+ * @param finding the finding.
+ * @return a #migrate_lint_severity_t; 0 when `finding` is NULL.
+ */
+MIGRATE_EXPORT(int) migrate_lint_finding_severity(const migrate_lint_finding_t *finding);
+
+/**
+ * The name of a severity.
+ *
+ * @param severity a #migrate_lint_severity_t.
+ * @return "warning", "error", or "unknown"; a static string.
+ */
+MIGRATE_EXPORT(const char *) migrate_lint_severity_name(int severity);
+
+/**
+ * The version the step belongs to.
+ *
+ * @param finding the finding.
+ * @return the version id; 0 when `finding` is NULL.
+ */
+MIGRATE_EXPORT(uint64_t) migrate_lint_finding_version(const migrate_lint_finding_t *finding);
+
+/**
+ * The step's index in its version.
+ *
+ * @param finding the finding.
+ * @return the 0-based index; 0 when `finding` is NULL.
+ */
+MIGRATE_EXPORT(size_t) migrate_lint_finding_step(const migrate_lint_finding_t *finding);
+
+/**
+ * Why the step is a risk, naming the objects and, where known, the size.
+ *
+ * @param finding the finding.
+ * @return borrowed from the report; NULL when `finding` is NULL.
+ */
+MIGRATE_EXPORT(const char *) migrate_lint_finding_message(const migrate_lint_finding_t *finding);
+
+/**
+ * The safer form of the step.
+ *
+ * @param finding the finding.
+ * @return static; NULL when `finding` is NULL.
+ */
+MIGRATE_EXPORT(const char *) migrate_lint_finding_safer(const migrate_lint_finding_t *finding);
+
+/**
+ * The number of lint rules.
+ *
+ * @return the count.
+ */
+MIGRATE_EXPORT(size_t) migrate_lint_rule_count(void);
+
+/**
+ * A lint rule.
+ *
+ * @param i 0 to migrate_lint_rule_count() - 1.
+ * @param[out] id receives the rule id (static), or NULL when out of range; may be NULL.
+ * @param[out] severity receives its #migrate_lint_severity_t; may be NULL.
+ * @param[out] summary receives what it finds (static); may be NULL.
+ * @return 0, or MIGRATE_EINVAL when `i` is out of range.
+ */
+MIGRATE_EXPORT(int) migrate_lint_rule_at(size_t i, const char **id, int *severity, const char **summary);
+
+/**
+ * Silences a lint rule for one step, as the plan file's
+ * `"lint": {"ignore": [...], "reason": "..."}` does. The reason is kept
+ * with the step; the version's checksum does not change.
+ *
+ * @param step the step.
+ * @param rule a rule id (migrate_lint_rule_at()).
+ * @param reason why the rule does not apply here; required, not empty.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (a NULL or empty argument) or MIGRATE_EPLAN
+ *         (no such rule).
+ */
+MIGRATE_EXPORT(int) migrate_step_lint_ignore(migrate_step_t *step, const char *rule, const char *reason,
+					     migrate_error_t *err);
 
 #ifdef __cplusplus
 }

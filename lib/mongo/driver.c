@@ -206,6 +206,7 @@ const migrate_driver_t migrate__mongo_driver = {
 	.rollback = NULL,
 	.schema_read = migrate__mongo_schema_read,
 	.schema_type = NULL, /* collections have no column types */
+	.table_rows = migrate__mongo_table_rows,
 };
 
 /* migrate_target_open_mongo(), reached through the module table. */

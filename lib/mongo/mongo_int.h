@@ -183,5 +183,7 @@ void migrate__mongo_lock_stop(mongo_conn_t *c);
 
 /* ---- schema.c: drift detection ---- */
 int migrate__mongo_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
+/* rows.c: a collection's estimated documents for lint. */
+int migrate__mongo_table_rows(void *conn, const char *table, int64_t *rows, migrate_error_t *err);
 
 #endif

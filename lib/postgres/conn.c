@@ -851,6 +851,7 @@ const migrate_driver_t migrate__postgres_driver = {
 	migrate__pg_rollback,
 	migrate__pg_schema_read,
 	migrate__pg_schema_type,
+	migrate__pg_table_rows,
 };
 
 /* What the library finds when it loads this module (module.c). */

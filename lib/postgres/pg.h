@@ -191,5 +191,7 @@ int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)
 /* ---- schema.c: drift detection ---- */
 int migrate__pg_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
 void migrate__pg_schema_type(void *conn, const bson_t *column, migrate_buf_t *out);
+/* rows.c: a table's estimated rows for lint, -1 when it does not exist. */
+int migrate__pg_table_rows(void *conn, const char *table, int64_t *rows, migrate_error_t *err);
 
 #endif

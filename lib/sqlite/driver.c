@@ -377,6 +377,7 @@ const migrate_driver_t migrate__sqlite_driver = {
 	sq_rollback,
 	migrate__sq_schema_read,
 	migrate__sq_schema_type,
+	migrate__sq_table_rows,
 };
 
 int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err)

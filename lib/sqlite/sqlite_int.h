@@ -76,6 +76,8 @@ int migrate__sq_stored_schema_dqs(sq_conn_t *c, int on, migrate_error_t *err);
 /* ---- drift detection (schema.c) ---- */
 int migrate__sq_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);
 void migrate__sq_schema_type(void *conn, const bson_t *column, migrate_buf_t *out);
+/* rows.c: a table's rows for lint, -1 when it does not exist. */
+int migrate__sq_table_rows(void *conn, const char *table, int64_t *rows, migrate_error_t *err);
 
 /* ---- transactions (driver.c) ---- */
 int migrate__sq_begin_batch(sq_conn_t *c, migrate_error_t *err);

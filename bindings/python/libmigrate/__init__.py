@@ -63,10 +63,13 @@ from .target import (
     EventFn,
     EventType,
     Finding,
+    LintFinding,
+    LintReport,
     SchemaReport,
     State,
     StatusEntry,
     Target,
+    lint,
 )
 
 __version__ = "0.1.0"
@@ -93,6 +96,9 @@ __all__ = [
     "DriftKind",
     "Finding",
     "SchemaReport",
+    "lint",
+    "LintFinding",
+    "LintReport",
     # library
     "load_library",
     "library_path",

@@ -40,6 +40,7 @@ MIN_VERSION_NUMBER = 100
 ERROR_MESSAGE_SIZE = 1000
 COLUMN_VERSION = 1
 RUN_OPTIONS_VERSION = 1
+LINT_OPTIONS_VERSION = 1
 
 
 class MigrateErrorStruct(Structure):
@@ -111,6 +112,12 @@ class RunOptionsStruct(Structure):
         ("on_event", EVENT_FN),
         ("event_payload", c_void_p),
     ]
+
+
+class LintOptionsStruct(Structure):
+    """migrate_lint_options_t (struct version 1)."""
+
+    _fields_ = [("version", c_uint), ("driver", c_char_p), ("large_rows", c_int64)]
 
 
 class PostgresOptionsStruct(Structure):
@@ -215,6 +222,7 @@ _PROTOTYPES = {
         [c_void_p, c_char_p, c_char_p, CUSTOM_FN, CUSTOM_FN, c_void_p, _PP, _ERR],
     ),
     "migrate_step_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
+    "migrate_step_set_declares_json": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_version_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_plan_load_json": (c_int, [_PP, c_char_p, _ERR]),
     "migrate_plan_load_file": (c_int, [_PP, c_char_p, _ERR]),
@@ -267,6 +275,20 @@ _OPTIONAL = {
     "migrate_postgres_options_init": (c_int, [POINTER(PostgresOptionsStruct), c_uint]),
     "migrate_target_open_postgres_opts": (c_int, [_PP, c_void_p, POINTER(PostgresOptionsStruct), _ERR]),
     "migrate_target_open_mongo": (c_int, [_PP, c_void_p, c_char_p, _ERR]),
+    # Lint: lint() says so when the library predates it.
+    "migrate_lint_options_init": (c_int, [POINTER(LintOptionsStruct), c_uint]),
+    "migrate_lint": (c_int, [c_void_p, c_void_p, POINTER(LintOptionsStruct), _PP, _ERR]),
+    "migrate_lint_report_count": (c_size_t, [c_void_p]),
+    "migrate_lint_report_silenced": (c_size_t, [c_void_p]),
+    "migrate_lint_report_finding": (c_void_p, [c_void_p, c_size_t]),
+    "migrate_lint_report_destroy": (None, [c_void_p]),
+    "migrate_lint_finding_rule": (c_char_p, [c_void_p]),
+    "migrate_lint_finding_severity": (c_int, [c_void_p]),
+    "migrate_lint_severity_name": (c_char_p, [c_int]),
+    "migrate_lint_finding_version": (c_uint64, [c_void_p]),
+    "migrate_lint_finding_step": (c_size_t, [c_void_p]),
+    "migrate_lint_finding_message": (c_char_p, [c_void_p]),
+    "migrate_lint_finding_safer": (c_char_p, [c_void_p]),
 }
 
 

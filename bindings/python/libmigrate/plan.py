@@ -200,7 +200,7 @@ def _index_key(value: IndexKeyLike) -> IndexKey:
 
 
 def _down_doc(steps: Any, what: str) -> bytes:
-    """An explicit down: a list of step documents (or JSON text of one)."""
+    """A list of step documents (or JSON text of one): an explicit down or a declaration."""
     if isinstance(steps, (Step,)):
         steps = [steps.document]
     elif isinstance(steps, Sequence) and not isinstance(steps, (str, bytes)):
@@ -298,6 +298,14 @@ class Step:
         """An explicit down: step documents (dicts) run instead of the
         computed inverse; ``[]`` declares that undoing needs nothing."""
         call(_lib.lib().migrate_step_set_down_json, self._handle(), _down_doc(steps, "down"))
+        return self
+
+    def set_declares(self, steps: Any) -> "Step":
+        """What a raw step (sql, command, custom) makes, as schema step
+        documents (dicts) that never run: drift detection replays them
+        instead of the raw step; ``[]`` declares that it changes no schema
+        object. No part of the version's checksum."""
+        call(_lib.lib().migrate_step_set_declares_json, self._handle(), _down_doc(steps, "declares"))
         return self
 
     def __repr__(self) -> str:

@@ -32,6 +32,9 @@ __all__ = [
     "DriftKind",
     "Finding",
     "SchemaReport",
+    "LintFinding",
+    "LintReport",
+    "lint",
     "EventFn",
 ]
 
@@ -115,6 +118,81 @@ class SchemaReport:
     def drifted(self) -> bool:
         """True when any object is missing, extra or different."""
         return bool(self.findings)
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    """One finding of :func:`lint` (docs/lint.md)."""
+
+    rule: str
+    #: "warning" or "error".
+    severity: str
+    version: int
+    #: The step's index in its version, from 0.
+    step: int
+    message: str
+    safer: str
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """The answer of :func:`lint` and :meth:`Target.lint`."""
+
+    findings: List[LintFinding]
+    #: Findings a step's ``"lint": {"ignore": ...}`` silenced.
+    silenced: int
+
+    @property
+    def errors(self) -> List[LintFinding]:
+        """The error-level findings (``migrate lint`` exits with 9 when there is one)."""
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def lint(
+    plan: Plan, *, target: Optional["Target"] = None, driver: Optional[str] = None, large_rows: Optional[int] = None
+) -> LintReport:
+    """Lints ``plan`` without running it: for ``driver`` ("sqlite",
+    "postgres", "mongo") with the tables' sizes unknown, or against
+    ``target`` (its pending versions, with the live sizes). A table of
+    ``large_rows`` rows or more is large (default 100000). Takes no lock and
+    writes nothing."""
+    if not isinstance(plan, Plan):
+        raise TypeError(f"plan must be a libmigrate.Plan, not {type(plan).__name__}")
+    lib = _lib.lib()
+    if getattr(lib, "migrate_lint", None) is None:
+        raise _lib.LibraryError("this libmigrate has no migrate_lint: lint needs a newer library")
+    o = _lib.LintOptionsStruct()
+    rc = lib.migrate_lint_options_init(ctypes.byref(o), _lib.LINT_OPTIONS_VERSION)
+    if rc:
+        raise invalid(f"migrate_lint_options_init failed ({rc})")
+    name = cstr(driver, "driver")
+    o.driver = name
+    if large_rows is not None:
+        o.large_rows = uint(large_rows, "large_rows", 63, minimum=1)
+    out = ctypes.c_void_p()
+    tptr = target._handle() if target is not None else None
+    pptr = plan._enter_run()
+    try:
+        call(lib.migrate_lint, pptr, tptr, ctypes.byref(o), ctypes.byref(out))
+    finally:
+        plan._leave_run()
+    try:
+        findings = []
+        for i in range(lib.migrate_lint_report_count(out.value)):
+            f = lib.migrate_lint_report_finding(out.value, i)
+            findings.append(
+                LintFinding(
+                    rule=text(lib.migrate_lint_finding_rule(f)) or "",
+                    severity=text(lib.migrate_lint_severity_name(lib.migrate_lint_finding_severity(f))) or "",
+                    version=int(lib.migrate_lint_finding_version(f)),
+                    step=int(lib.migrate_lint_finding_step(f)),
+                    message=text(lib.migrate_lint_finding_message(f)) or "",
+                    safer=text(lib.migrate_lint_finding_safer(f)) or "",
+                )
+            )
+        return LintReport(findings=findings, silenced=int(lib.migrate_lint_report_silenced(out.value)))
+    finally:
+        lib.migrate_lint_report_destroy(out.value)
 
 
 @dataclass(frozen=True)
@@ -574,6 +652,11 @@ class Target:
             )
         finally:
             lib.migrate_schema_report_destroy(out.value)
+
+    def lint(self, plan: Plan, *, large_rows: Optional[int] = None) -> LintReport:
+        """Lints the pending versions of ``plan`` with this database's table
+        sizes (:func:`lint`, docs/lint.md)."""
+        return lint(plan, target=self, large_rows=large_rows)
 
     def render(self, plan: Plan, target_version: int = 0) -> str:
         """Dry run: the statements or commands ``up`` would send."""

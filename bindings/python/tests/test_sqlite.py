@@ -247,6 +247,24 @@ def test_drop_column_keep_adds_back_and_restores(sqlite_db: SqliteDB) -> None:
     assert not sqlite_db.exists("jobs_note_kept")
 
 
+def test_declared_raw_step_keeps_the_comparison_complete(sqlite_db: SqliteDB) -> None:
+    plan = lm.Plan("declared")
+    v = plan.add_version(1, "raw")
+    step = v.sql("CREATE TABLE raw_t (a TEXT)", "DROP TABLE raw_t")
+    before = v.checksum
+    step.set_declares([{"op": "create_table", "table": "raw_t", "columns": [{"name": "a", "type": "text"}]}])
+    assert v.checksum == before
+    with pytest.raises(lm.MigrateError, match=r"declares\[0\]: declares only schema steps"):
+        step.set_declares([{"op": "backfill", "table": "raw_t", "set": {"a": {"value": 1}}}])
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        clean = t.check_schema(plan)
+        assert not clean.drifted and clean.partial_after == 0
+        sqlite_db.execute("ALTER TABLE raw_t ADD COLUMN rogue TEXT")
+        found = {(f.kind_name, f.object, f.version) for f in t.check_schema(plan).findings}
+        assert found == {("extra", "raw_t.rogue", 1)}
+
+
 def test_check_schema_reports_drift(sqlite_db: SqliteDB) -> None:
     plan = lm.Plan("drift")
     v = plan.add_version(1, "jobs")
@@ -266,3 +284,33 @@ def test_check_schema_reports_drift(sqlite_db: SqliteDB) -> None:
         found = {(f.kind_name, f.object_type, f.object, f.version) for f in report.findings}
         assert found == {("missing", "index", "jobs.jobs_n", 1), ("missing", "column", "jobs.note", 2)}
         assert all(f.kind == lm.DriftKind.MISSING and f.property is None for f in report.findings)
+
+
+def test_lint(sqlite_db: SqliteDB) -> None:
+    """lint without a database (sizes unknown: warnings), then with the live sizes of a table with rows
+    (an error), a silenced rule counted; linting writes nothing."""
+    plan = lm.Plan("lint")
+    plan.add_version(1, "jobs").create_table(
+        "jobs", [lm.Column("id", "integer", nullable=False), lm.Column("name", "text")], primary_key=["id"]
+    )
+    v = plan.add_version(2, "unique names")
+    v.create_index("jobs", "jobs_name", ["name"], unique=True)
+    v.add_step({"op": "rename_column", "table": "jobs", "from": "name", "to": "title",
+                "lint": {"ignore": ["rename-or-drop-in-use"], "reason": "the application is stopped"}})
+    report = lm.lint(plan, driver="sqlite")
+    assert [(f.rule, f.severity, f.version, f.step) for f in report.findings] == [
+        ("unique-index-unchecked", "warning", 2, 0)
+    ]
+    assert report.silenced == 1 and not report.errors
+    assert "size is unknown" in report.findings[0].message and report.findings[0].safer
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan, 1)
+        sqlite_db.execute("INSERT INTO jobs (id, name) VALUES (1, 'a'), (2, 'b')")
+        live = t.lint(plan)
+        assert [(f.rule, f.severity) for f in live.errors] == [("unique-index-unchecked", "error")]
+        assert "about 2 rows" in live.findings[0].message
+    assert sqlite_db.value("SELECT count(*) FROM sqlite_master WHERE name = 'jobs_name'") == 0
+    with pytest.raises(lm.NotFoundError, match="oracle"):
+        lm.lint(plan, driver="oracle")
+    with pytest.raises(lm.InvalidArgumentError):
+        lm.lint(plan)
