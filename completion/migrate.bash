@@ -5,7 +5,7 @@
 _migrate()
 {
 	local cur prev word i
-	local commands="status plan up down rollback redo check verify lint baseline repair new fmt version help"
+	local commands="status plan up down rollback redo check verify lint baseline repair new fmt import version help"
 	local options="-u --url -p --plan --password-file -j --json -q --quiet -v --verbose --lock-timeout
 		--batch-size --pause --allow-out-of-order --allow-amended --timestamp --schema --driver --large-rows -h --help -V --version"
 	local schemes="sqlite: postgresql:// postgres:// mongodb://"
@@ -17,7 +17,13 @@ _migrate()
 
 	# The argument of an option that takes one.
 	case $prev in
-	-p | --plan | --password-file)
+	-p | --plan)
+		# A file or directory, or another tool's directory: golang-migrate:DIR, goose:DIR, flyway:DIR.
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur") $(compgen -W "golang-migrate: goose: flyway:" -- "$cur"))
+		return 0
+		;;
+	--password-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
@@ -72,6 +78,13 @@ _migrate()
 	case $command in
 	"")
 		COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		;;
+	import)
+		# import takes the directory to write.
+		if ((i == COMP_CWORD - 1)); then
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -d -- "$cur"))
+		fi
 		;;
 	help)
 		# help takes one command name.

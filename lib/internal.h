@@ -395,6 +395,18 @@ void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, mi
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out);
 
+/* ---- plan files (planfile.c), shared with the foreign formats (foreign.c) ---- */
+/* Reads a whole file of at most 64 MiB; *text is caller-owned (NULL on failure). */
+int migrate__read_text(const char *path, char **text, migrate_error_t *err);
+/* The plan's name a directory gives without a plan.json: its own name. */
+int migrate__dir_plan_name(const char *dir, char *out, size_t size, migrate_error_t *err);
+
+/* ---- foreign plan directories (foreign.c) ---- */
+/* Whether `format` is a plan format migrate_plan_load_dir_format() reads. */
+int migrate__plan_format_known(const char *format);
+/* A Flyway version ("1.2.3", len bytes) as an ordered id; -1 with the reason in `why`. */
+int migrate__flyway_id(const char *version, size_t len, uint64_t *id, char *why, size_t why_size);
+
 /* ---- lint (lint.c) ---- */
 /* Checks a step's "lint" field (the rules it silences and why), if any; `c` names the place. */
 int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
@@ -453,7 +465,14 @@ typedef struct migrate__module {
 	/* Wraps an application's connection (PGconn *, mongoc_client_t *);
 	 * `arg` is the driver's options (may be NULL) or the database name. */
 	int (*wrap)(migrate_target_t **out, void *handle, const void *arg, migrate_error_t *err);
+	/* Runs a read-only query (SQL; a command document as JSON on MongoDB)
+	 * and appends its rows (documents) to the array `rows`; NULL: none.
+	 * For the adoption of other tools' history (adopt.c). */
+	int (*read_rows)(void *conn, const char *query, bson_t *rows, migrate_error_t *err);
 } migrate__module_t;
+
+/* The module whose driver is `driver`, or NULL (the linked SQLite driver, a registered one). */
+const migrate__module_t *migrate__module_of(const migrate_driver_t *driver);
 
 /* The built-in driver for `url`'s scheme, its module loaded if need be.
  * *out is NULL (and 0 returned) when no built-in driver has the scheme;

@@ -191,6 +191,25 @@ int migrate__builtin_for_url(const char *url, const migrate_driver_t **out, migr
 	return 0;
 }
 
+const migrate__module_t *migrate__module_of(const migrate_driver_t *driver)
+{
+	const migrate__module_t *m;
+	size_t i;
+
+	for (i = 0; driver && i < NBUILTINS; i++) {
+#ifdef MIGRATE_MODULE_DIR
+		pthread_mutex_lock(&load_mutex);
+		m = loaded[i];
+		pthread_mutex_unlock(&load_mutex);
+#else
+		m = builtins[i].static_module;
+#endif
+		if (m && m->driver == driver)
+			return m;
+	}
+	return NULL;
+}
+
 const char *migrate__builtin_schemes(void)
 {
 	return "sqlite"

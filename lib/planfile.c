@@ -265,8 +265,8 @@ int migrate_plan_load_json(migrate_plan_t **out, const char *json, migrate_error
 	return load_json(out, json, NULL, &named, err);
 }
 
-/* Reads a whole plan file; *text is caller-owned. */
-static int read_text(const char *path, char **text, migrate_error_t *err)
+/* Reads a whole file; *text is caller-owned. */
+int migrate__read_text(const char *path, char **text, migrate_error_t *err)
 {
 	FILE *f;
 	size_t n;
@@ -292,6 +292,16 @@ static int read_text(const char *path, char **text, migrate_error_t *err)
 	(*text)[n] = '\0';
 	if (strlen(*text) != n)
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s: contains a NUL byte", path);
+	return 0;
+}
+
+/* Reads a whole plan file, which must not be empty; *text is caller-owned. */
+static int read_text(const char *path, char **text, migrate_error_t *err)
+{
+	int rc;
+
+	if ((rc = migrate__read_text(path, text, err)))
+		return rc;
 	if ((*text)[strspn(*text, " \t\r\n")] == '\0')
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON,
 				    "%s: the file is empty (a plan file holds one JSON object)", path);
@@ -394,7 +404,7 @@ static int list_dir(const char *dir, vfile_t **files, size_t *count, migrate_err
 }
 
 /* The plan's name without a plan.json: the directory's own name. */
-static int dir_plan_name(const char *dir, char *out, size_t size, migrate_error_t *err)
+int migrate__dir_plan_name(const char *dir, char *out, size_t size, migrate_error_t *err)
 {
 	char *real = realpath(dir, NULL);
 	const char *base;
@@ -420,7 +430,7 @@ static int load_dir_plan(migrate_plan_t **plan, const char *dir, migrate_error_t
 
 	snprintf(path, sizeof path, "%s/plan.json", dir);
 	if (stat(path, &st) != 0) {
-		if ((rc = dir_plan_name(dir, name, sizeof name, err)))
+		if ((rc = migrate__dir_plan_name(dir, name, sizeof name, err)))
 			return rc;
 		if ((rc = migrate_plan_new(plan, name, err)))
 			migrate__err_prefix(err,
@@ -436,7 +446,7 @@ static int load_dir_plan(migrate_plan_t **plan, const char *dir, migrate_error_t
 	else if (bson_has_field(&doc, "plan") && !migrate__doc_str(&doc, "plan"))
 		rc = file_fail(err, "plan", "must be a string");
 	else if (!(rc = check_text(&doc, "plan", "", err)) && !(rc = check_text(&doc, "description", "", err))) {
-		if (!migrate__doc_str(&doc, "plan") && (rc = dir_plan_name(dir, name, sizeof name, err)))
+		if (!migrate__doc_str(&doc, "plan") && (rc = migrate__dir_plan_name(dir, name, sizeof name, err)))
 			goto done;
 		rc = migrate_plan_new(plan, migrate__doc_str(&doc, "plan") ? migrate__doc_str(&doc, "plan") : name,
 				      err);

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 
 minimal=(build-essential cmake ninja-build pkg-config libbson-dev libsqlite3-dev)
 full=("${minimal[@]}" libssl-dev clang libmongoc-dev libpq-dev postgresql postgresql-contrib
-	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest python3-venv python3-pip groff-base)
+	valgrind cppcheck clang-tidy clang-format doxygen python3-pytest python3-venv python3-pip groff-base
+	default-jdk-headless maven)
 # clang's sanitizer and libFuzzer runtimes: their own package on Debian 12,
 # part of libclang-common-*-dev on older releases.
 if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
@@ -70,6 +71,52 @@ if [ "${1:-}" != "--minimal" ] && command -v python3 >/dev/null && ! python3 -c 
 	python3 -m pip install -q jsonschema 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages jsonschema ||
 		echo "install-deps: could not install jsonschema (apt-get install python3-jsonschema)" >&2
+fi
+
+# The switching tests (tests/foreign_test.py, docs/switching.md) run the
+# original tools first: goose and golang-migrate, built once with go into
+# ~/.cache/libmigrate (a few seconds when present: nothing is done).
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/libmigrate"
+go_tool() { # BIN_PATH MODULE@VERSION [TAGS]
+	[ -x "$1" ] && return 0
+	if ! command -v go >/dev/null; then
+		echo "install-deps: go is needed to build $(basename "$1") for the switching tests" >&2
+		return 1
+	fi
+	echo "install-deps: building $2 into $(dirname "$1")"
+	mkdir -p "$(dirname "$1")"
+	GOBIN="$(dirname "$1")" go install ${3:+-tags "$3"} "$2"
+}
+# Flyway: its jars from Maven Central (the tests run it through the small
+# main of tests/foreign/runner/, compiled by the test).
+flyway_jars() {
+	local dir="$cache/flyway" version=13.12.2
+	[ -f "$dir/jars/flyway-core-$version.jar" ] && return 0
+	if ! command -v mvn >/dev/null; then
+		echo "install-deps: maven is needed to fetch Flyway for the switching tests" >&2
+		return 1
+	fi
+	echo "install-deps: fetching Flyway $version into $dir/jars"
+	mkdir -p "$dir"
+	cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>libmigrate</groupId><artifactId>flyway-runner</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.flywaydb</groupId><artifactId>flyway-core</artifactId><version>$version</version></dependency>
+    <dependency><groupId>org.flywaydb</groupId><artifactId>flyway-database-postgresql</artifactId><version>$version</version></dependency>
+    <dependency><groupId>org.postgresql</groupId><artifactId>postgresql</artifactId><version>42.7.4</version></dependency>
+  </dependencies>
+</project>
+POM
+	(cd "$dir" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$dir/jars")
+}
+if [ "${1:-}" != "--minimal" ]; then
+	flyway_jars || echo "install-deps: Flyway not installed: the switching tests will fail under CI" >&2
+	go_tool "$cache/bin/goose" github.com/pressly/goose/v3/cmd/goose@v3.30.1 ||
+		echo "install-deps: goose not installed: the switching tests will fail under CI" >&2
+	go_tool "$cache/golang-migrate/bin/migrate" github.com/golang-migrate/migrate/v4/cmd/migrate@v4.20.1 \
+		"postgres mongodb" || echo "install-deps: golang-migrate not installed: the switching tests will fail under CI" >&2
 fi
 
 if [ "${1:-}" != "--minimal" ] && [ -f scripts/install-ferretdb.sh ]; then

@@ -72,7 +72,7 @@ offers()
 	done
 }
 
-all_commands=(status plan up down rollback redo check verify lint baseline repair new fmt version help)
+all_commands=(status plan up down rollback redo check verify lint baseline repair new fmt import version help)
 
 # Commands, first or after options and their arguments.
 expect "" -- "${all_commands[@]}"

@@ -11,47 +11,6 @@
 
 #include "harness.h"
 
-static void write_text(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	fputs(text, f);
-	fclose(f);
-}
-
-/* A fresh empty directory under the test's temporary folder. */
-static const char *fresh_dir(const char *name)
-{
-	static char dir[1024];
-
-	snprintf(dir, sizeof dir, "%s", harness_path(name));
-	CHECK_INT(mkdir(dir, 0700), 0);
-	return dir;
-}
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text;
-	long n;
-
-	CHECK(f != NULL);
-	CHECK_INT(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	CHECK(n > 0);
-	rewind(f);
-	text = malloc((size_t)n + 1);
-	CHECK(text != NULL);
-	CHECK_INT((int)fread(text, 1, (size_t)n, f), (int)n);
-	text[n] = '\0';
-	fclose(f);
-	return text;
-}
-
 /*
  * Writes the versions of plan file `src` as a directory: one file per
  * version, every other one without its "id" (the file name's prefix gives
@@ -59,7 +18,7 @@ static char *read_all(const char *path)
  */
 static void split_plan(const char *src, const char *dir)
 {
-	char *text = read_all(src), *json, name[256], head[512];
+	char *text = harness_read_text(src), *json, name[256], head[512];
 	bson_error_t berr;
 	bson_t doc, versions, pdoc = BSON_INITIALIZER;
 	bson_iter_t it;
@@ -69,11 +28,11 @@ static void split_plan(const char *src, const char *dir)
 	CHECK(bson_iter_init_find(&it, &doc, "plan"));
 	BSON_APPEND_UTF8(&pdoc, "plan", bson_iter_utf8(&it, NULL));
 	json = bson_as_relaxed_extended_json(&pdoc, NULL);
-	write_text(dir, "plan.json", json);
+	harness_write_text(dir, "plan.json", json);
 	bson_free(json);
 	bson_destroy(&pdoc);
-	write_text(dir, "README.md", "not a version");
-	write_text(dir, ".#0001_lock.json", "editor lock file");
+	harness_write_text(dir, "README.md", "not a version");
+	harness_write_text(dir, ".#0001_lock.json", "editor lock file");
 	CHECK(bson_iter_init_find(&it, &doc, "versions") && BSON_ITER_HOLDS_ARRAY(&it));
 	{
 		const uint8_t *data;
@@ -102,7 +61,7 @@ static void split_plan(const char *src, const char *dir)
 		snprintf(name, sizeof name, "%04lld_v%d.json", (long long)id, i++);
 		json = bson_as_relaxed_extended_json(&out, NULL);
 		snprintf(head, sizeof head, "%s", json);
-		write_text(dir, name, json);
+		harness_write_text(dir, name, json);
 		bson_free(json);
 		bson_destroy(&out);
 	}
@@ -147,7 +106,7 @@ TEST(split_equals_single_file)
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".json"))
 			continue;
 		snprintf(src, sizeof src, "%s/%s", plans, e->d_name);
-		snprintf(dir, sizeof dir, "%s", fresh_dir(e->d_name));
+		snprintf(dir, sizeof dir, "%s", harness_fresh_dir(e->d_name));
 		split_plan(src, dir);
 		memset(&err, 0, sizeof err);
 		CHECK_OK(migrate_plan_load_file(&single, src, &err), &err);
@@ -168,7 +127,7 @@ TEST(split_equals_single_file)
 /* Without plan.json the plan is named after the directory; an empty directory is an empty plan. */
 TEST(name_from_directory)
 {
-	const char *dir = fresh_dir("billing");
+	const char *dir = harness_fresh_dir("billing");
 	migrate_plan_t *plan = NULL;
 	migrate_error_t err;
 
@@ -178,9 +137,10 @@ TEST(name_from_directory)
 	CHECK_INT((int)migrate_plan_version_count(plan), 0);
 	migrate_plan_destroy(plan);
 
-	write_text(dir, "0002_second.json", "{\"name\": \"second\", \"steps\": []}");
-	write_text(dir, "0001_first.json", "{\"id\": 1, \"steps\": [{\"op\": \"drop_table\", \"table\": \"t\"}]}");
-	write_text(dir, "plan.json", "{\"$schema\": \"x\", \"description\": \"d\"}");
+	harness_write_text(dir, "0002_second.json", "{\"name\": \"second\", \"steps\": []}");
+	harness_write_text(dir, "0001_first.json",
+			   "{\"id\": 1, \"steps\": [{\"op\": \"drop_table\", \"table\": \"t\"}]}");
+	harness_write_text(dir, "plan.json", "{\"$schema\": \"x\", \"description\": \"d\"}");
 	CHECK_OK(migrate_plan_load_file(&plan, dir, &err), &err);
 	CHECK_STR(migrate_plan_name(plan), "billing");
 	CHECK_INT((int)migrate_plan_version_count(plan), 2);
@@ -206,50 +166,50 @@ TEST(errors_name_the_file)
 	const char *dir;
 	char want[1200];
 
-	dir = fresh_dir("mismatch");
-	write_text(dir, "0007_add_jobs.json", "{\"id\": 8, \"steps\": []}");
+	dir = harness_fresh_dir("mismatch");
+	harness_write_text(dir, "0007_add_jobs.json", "{\"id\": 8, \"steps\": []}");
 	snprintf(want, sizeof want, "%s/0007_add_jobs.json: id: 8 does not match the file name's prefix (7)", dir);
 	check_refused(dir, MIGRATE_EPLAN, want);
 
-	dir = fresh_dir("duplicate");
-	write_text(dir, "0001_a.json", "{\"steps\": []}");
-	write_text(dir, "1_b.json", "{\"steps\": []}");
+	dir = harness_fresh_dir("duplicate");
+	harness_write_text(dir, "0001_a.json", "{\"steps\": []}");
+	harness_write_text(dir, "1_b.json", "{\"steps\": []}");
 	check_refused(dir, MIGRATE_EPLAN, "1_b.json: id: version 1 is also defined by 0001_a.json");
 
-	dir = fresh_dir("not_json");
-	write_text(dir, "0001_a.json", "{\"steps\": []}");
-	write_text(dir, "0002_b.json", "steps: []");
+	dir = harness_fresh_dir("not_json");
+	harness_write_text(dir, "0001_a.json", "{\"steps\": []}");
+	harness_write_text(dir, "0002_b.json", "steps: []");
 	check_refused(dir, MIGRATE_EJSON, "0002_b.json:1:1: expected an object, found \"s\"");
 
-	dir = fresh_dir("empty_file");
-	write_text(dir, "0002_b.json", "\n");
+	dir = harness_fresh_dir("empty_file");
+	harness_write_text(dir, "0002_b.json", "\n");
 	check_refused(dir, MIGRATE_EJSON, "0002_b.json: the file is empty");
 
-	dir = fresh_dir("no_id");
-	write_text(dir, "add_jobs.json", "{\"steps\": []}");
+	dir = harness_fresh_dir("no_id");
+	harness_write_text(dir, "add_jobs.json", "{\"steps\": []}");
 	check_refused(dir, MIGRATE_EPLAN, "add_jobs.json: id: is required");
 
-	dir = fresh_dir("bad_step");
-	write_text(
+	dir = harness_fresh_dir("bad_step");
+	harness_write_text(
 		dir, "0003_c.json",
 		"{\"steps\": [{\"op\": \"drop_table\", \"table\": \"t\"}, {\"op\": \"create_table\", \"table\": \"t\", "
 		"\"columns\": [{\"name\": \"a\", \"type\": \"uuuid\"}]}]}");
 	check_refused(dir, MIGRATE_EPLAN, "0003_c.json: steps[1].columns[0].type: unknown type");
 
-	dir = fresh_dir("bad_field");
-	write_text(dir, "0003_c.json", "{\"steps\": [], \"dwon\": []}");
+	dir = harness_fresh_dir("bad_field");
+	harness_write_text(dir, "0003_c.json", "{\"steps\": [], \"dwon\": []}");
 	check_refused(dir, MIGRATE_EPLAN, "0003_c.json: dwon: unknown field");
 
-	dir = fresh_dir("bad_down");
-	write_text(dir, "0003_c.json", "{\"steps\": [], \"down\": [{\"op\": \"nope\"}]}");
+	dir = harness_fresh_dir("bad_down");
+	harness_write_text(dir, "0003_c.json", "{\"steps\": [], \"down\": [{\"op\": \"nope\"}]}");
 	check_refused(dir, MIGRATE_EPLAN, "0003_c.json: down[0].op: unknown op");
 
-	dir = fresh_dir("versions_in_plan_json");
-	write_text(dir, "plan.json", "{\"plan\": \"p\", \"versions\": []}");
+	dir = harness_fresh_dir("versions_in_plan_json");
+	harness_write_text(dir, "plan.json", "{\"plan\": \"p\", \"versions\": []}");
 	check_refused(dir, MIGRATE_EPLAN, "plan.json: versions: a plan directory holds one file per version");
 
-	dir = fresh_dir("plan_json_field");
-	write_text(dir, "plan.json", "{\"plan\": \"p\", \"name\": \"p\"}");
+	dir = harness_fresh_dir("plan_json_field");
+	harness_write_text(dir, "plan.json", "{\"plan\": \"p\", \"name\": \"p\"}");
 	check_refused(dir, MIGRATE_EPLAN, "plan.json: name: unknown field");
 
 	check_refused(harness_path("missing_dir/"), MIGRATE_EIO, "missing_dir");

@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +65,46 @@ const char *harness_path(const char *name)
 {
 	snprintf(pathbuf, sizeof pathbuf, "%s/%s", harness_tmpdir(), name);
 	return pathbuf;
+}
+
+const char *harness_fresh_dir(const char *name)
+{
+	static char dir[1024];
+
+	snprintf(dir, sizeof dir, "%s", harness_path(name));
+	CHECK_INT(mkdir(dir, 0700), 0);
+	return dir;
+}
+
+void harness_write_text(const char *dir, const char *name, const char *text)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+char *harness_read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	long n;
+
+	CHECK(f != NULL);
+	CHECK_INT(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	CHECK(n > 0);
+	rewind(f);
+	text = malloc((size_t)n + 1);
+	CHECK(text != NULL);
+	CHECK_INT((int)fread(text, 1, (size_t)n, f), (int)n);
+	text[n] = '\0';
+	fclose(f);
+	return text;
 }
 
 static void cleanup_tmpdir(void)

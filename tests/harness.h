@@ -77,6 +77,12 @@ void harness_skip(const char *why) __attribute__((noreturn));
 const char *harness_tmpdir(void);
 /* Joins the temporary directory and `name` into a static buffer (one at a time). */
 const char *harness_path(const char *name);
+/* Makes the empty directory harness_path(name) and returns it (a static buffer, one at a time). */
+const char *harness_fresh_dir(const char *name);
+/* The whole text of a file that is not empty; caller frees. */
+char *harness_read_text(const char *path);
+/* Writes `text` to the file `dir`/`name`. */
+void harness_write_text(const char *dir, const char *name, const char *text);
 /* True when running under CI=true: a missing server fails instead of skipping. */
 int harness_ci(void);
 

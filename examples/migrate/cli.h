@@ -36,6 +36,7 @@ typedef struct cli {
 	char url_buf[CLI_URL_SHOWN_MAX];   /* a read-only SQLite URL made from `url` */
 	char url_shown[CLI_URL_SHOWN_MAX]; /* the URL with any password replaced */
 	const char *plan_path;
+	char plan_format[32];      /* --plan FORMAT:DIR: another tool's directory (docs/switching.md); "" otherwise */
 	const char *password_file; /* --password-file */
 	char *url_owned;           /* `url` with the password of password_file, wiped once open */
 	const char *operand;       /* VERSION, or NULL */
@@ -136,6 +137,10 @@ void cli_wipe_url(cli_t *c);
 /* ---- commands.c: each returns the process exit code ---- */
 int cmd_status(cli_t *c);
 int cmd_plan(cli_t *c);
+/* --plan FORMAT:DIR: adopts the other tool's history before a run that writes (migrate_adopt). */
+int cli_adopt(cli_t *c);
+/* --plan FORMAT:DIR: sets plan_format and leaves DIR in plan_path (other paths are left as they are). */
+void cli_split_plan_format(cli_t *c);
 int cmd_up(cli_t *c);
 int cmd_down(cli_t *c);
 int cmd_rollback(cli_t *c);
@@ -152,6 +157,7 @@ int cmd_lint(cli_t *c);
 /* ---- plandir.c: commands that edit plan files ---- */
 int cmd_new(cli_t *c);
 int cmd_fmt(cli_t *c);
+int cmd_import(cli_t *c);
 
 /* Parses a version id operand (1 up, or 0 when `zero_ok`); 0 on success. */
 int cli_parse_version(const char *s, int zero_ok, uint64_t *out);

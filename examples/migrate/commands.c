@@ -264,6 +264,21 @@ static int finish_run(cli_t *c, int up, uint64_t target)
 	return 0;
 }
 
+int cli_adopt(cli_t *c)
+{
+	migrate_error_t err = {0};
+	uint64_t adopted = 0;
+	int rc;
+
+	if ((rc = migrate_adopt(c->target, c->plan, c->plan_format, &c->opts, &adopted, &err)))
+		return cli_fail(c, rc, &err);
+	if (adopted && !c->quiet && !c->json)
+		printf("plan \"%s\": adopted %llu version%s applied by %s (recorded as applied; its table is "
+		       "left as it is)\n",
+		       plan_name(c), (unsigned long long)adopted, adopted == 1 ? "" : "s", c->plan_format);
+	return 0;
+}
+
 int cmd_up(cli_t *c)
 {
 	migrate_error_t err = {0};

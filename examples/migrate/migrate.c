@@ -38,6 +38,7 @@ static const char general_help[] =
 	"  repair            realign the recorded checksums and names with the plan\n"
 	"  new NAME          add the next version file to a plan directory (no database)\n"
 	"  fmt               rewrite the plan's files in their canonical layout (no database)\n"
+	"  import OUTDIR     convert --plan FORMAT:DIR into a libmigrate plan directory (no database)\n"
 	"  version           the versions of this tool and of libmigrate\n"
 	"  help [COMMAND]    this text, or a command's\n"
 	"\n"
@@ -45,7 +46,9 @@ static const char general_help[] =
 	"  -u, --url URL           the database: sqlite:PATH, postgresql://..., mongodb://HOST/DB\n"
 	"                          (default: $MIGRATE_URL, then $DATABASE_URL)\n"
 	"      --password-file FILE  the URL's password: the first line of FILE\n"
-	"  -p, --plan FILE         the JSON plan file, a plan directory, or - for standard input\n"
+	"  -p, --plan FILE         the JSON plan file, a plan directory, or - for standard input;\n"
+	"                          golang-migrate:DIR, goose:DIR or flyway:DIR for another tool's\n"
+	"                          directory, whose history the first run adopts\n"
 	"                          (default: $MIGRATE_PLAN)\n"
 	"  -j, --json              print one JSON document instead of text\n"
 	"  -q, --quiet             print errors only (status, plan and version still print their answer)\n"
@@ -228,6 +231,18 @@ static const struct command {
 	 "and writes nothing when it is invalid. Needs no database.\n"
 	 "\n"
 	 "exit codes: 0 done, 1 failure (invalid plan ...), 2 usage.\n"},
+	{"import", cmd_import, 0, 0, 2,
+	 "usage: migrate --plan FORMAT:DIR import OUTDIR\n"
+	 "\n"
+	 "Converts another tool's migration directory (golang-migrate:DIR, goose:DIR or\n"
+	 "flyway:DIR) into a libmigrate plan directory OUTDIR: plan.json and one JSON\n"
+	 "file per version with its raw sql steps (comments kept), its transaction\n"
+	 "rule and its down, in fmt's layout. Every version keeps its id and checksum,\n"
+	 "so a database run from DIR is up to date with OUTDIR. OUTDIR is created, or\n"
+	 "must be empty. Needs no database.\n"
+	 "\n"
+	 "exit codes: 0 written, 1 failure (unreadable directory, OUTDIR not empty),\n"
+	 "2 usage.\n"},
 	{"version", cmd_version, 0, 0, 0,
 	 "usage: migrate [--json] version\n"
 	 "\n"
@@ -430,11 +445,33 @@ static int parse_options(cli_t *c, int argc, char **argv, int *help, int *versio
 	return 0;
 }
 
-/* Loads the plan (a file, or - for standard input). */
+/*
+ * --plan FORMAT:DIR names another tool's directory (golang-migrate:db/migrations);
+ * c->plan_path is then DIR. A path of a libmigrate plan may hold a colon too:
+ * only the known format names are taken.
+ */
+void cli_split_plan_format(cli_t *c)
+{
+	static const char *const formats[] = {"golang-migrate", "goose", "flyway", NULL};
+	size_t i, n;
+
+	for (i = 0; formats[i]; i++) {
+		n = strlen(formats[i]);
+		if (strncmp(c->plan_path, formats[i], n) == 0 && c->plan_path[n] == ':') {
+			snprintf(c->plan_format, sizeof c->plan_format, "%s", formats[i]);
+			c->plan_path += n + 1;
+			return;
+		}
+	}
+}
+
+/* Loads the plan (a file, a directory, another tool's directory, or - for standard input). */
 static int load_plan(cli_t *c, migrate_error_t *err)
 {
 	int rc;
 
+	if (c->plan_format[0])
+		return migrate_plan_load_dir_format(&c->plan, c->plan_path, c->plan_format, err);
 	if (strcmp(c->plan_path, "-") != 0)
 		return migrate_plan_load_file(&c->plan, c->plan_path, err);
 	{
@@ -619,6 +656,7 @@ static int run(cli_t *c, int argc, char **argv)
 					       cmd->name);
 		if (!c->plan_path || !*c->plan_path)
 			return cli_usage_error(c, "%s needs a plan file: --plan FILE or MIGRATE_PLAN", cmd->name);
+		cli_split_plan_format(c);
 	}
 	if (cmd->needs_db && c->url) {
 		if (is_bare_path(c->url))
@@ -642,6 +680,9 @@ static int run(cli_t *c, int argc, char **argv)
 	/* Elsewhere the default action is right: a read ends at once. */
 	if (cmd->cancelable)
 		install_signals();
+	/* A run that writes takes over another tool's history first (docs/switching.md). */
+	if (c->plan_format[0] && cmd->needs_db == 1 && strcmp(cmd->name, "plan") != 0 && (rc = cli_adopt(c)))
+		return rc;
 	return cmd->run(c);
 }
 

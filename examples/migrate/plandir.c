@@ -455,7 +455,8 @@ static int fmt_prepare(const char *plan_path, fmt_file_t **files, size_t *count,
 			snprintf(why, why_size, "%s: %s", plan_path, strerror(errno));
 			return -1;
 		}
-		qsort(names, n, sizeof *names, name_cmp);
+		if (n > 1)
+			qsort(names, n, sizeof *names, name_cmp);
 	} else {
 		n = 1;
 	}
@@ -703,5 +704,56 @@ int cmd_new(cli_t *c)
 		return cli_json_end(c, 0);
 	}
 	printf("created %s (version %llu)\n", path, (unsigned long long)id);
+	return 0;
+}
+
+/*
+ * import OUTDIR: another tool's directory (--plan FORMAT:DIR) written as a
+ * libmigrate plan directory in fmt's canonical layout, every checksum kept
+ * (checked on the formatted files before they replace the written ones).
+ */
+int cmd_import(cli_t *c)
+{
+	migrate_error_t err;
+	fmt_file_t *files = NULL;
+	size_t count = 0, i;
+	char why[4096 + 64];
+	int rc;
+
+	memset(&err, 0, sizeof err);
+	if ((rc = plan_operand(c)))
+		return rc;
+	if (!c->operand)
+		return cli_usage_error(c, "import needs the directory to write: import OUTDIR");
+	cli_split_plan_format(c);
+	if ((rc = migrate_plan_load_dir_format(&c->plan, c->plan_path, c->plan_format[0] ? c->plan_format : NULL,
+					       &err)) ||
+	    (rc = migrate_plan_save_dir(c->plan, c->operand, &err)))
+		return cli_fail(c, rc, &err);
+	if (fmt_prepare(c->operand, &files, &count, why, sizeof why)) {
+		fmt_free(files, count);
+		return fail_message(c, MIGRATE_EIO, why);
+	}
+	if ((rc = fmt_verify(c->operand, c->plan, files, count, &err))) {
+		fmt_free(files, count);
+		return cli_fail(c, rc, &err);
+	}
+	for (i = 0; i < count; i++) {
+		if (strcmp(files[i].old_text, files[i].new_text) != 0 &&
+		    write_file(files[i].path, files[i].new_text, why, sizeof why)) {
+			fmt_free(files, count);
+			return fail_message(c, MIGRATE_EIO, why);
+		}
+	}
+	fmt_free(files, count);
+	if (c->json) {
+		BSON_APPEND_UTF8(c->doc, "imported", c->operand);
+		BSON_APPEND_INT64(c->doc, "versions", (int64_t)migrate_plan_version_count(c->plan));
+		return cli_json_end(c, 0);
+	}
+	if (!c->quiet)
+		printf("plan \"%s\": %zu version%s of %s written to %s (same checksums)\n", migrate_plan_name(c->plan),
+		       migrate_plan_version_count(c->plan), migrate_plan_version_count(c->plan) == 1 ? "" : "s",
+		       c->plan_path, c->operand);
 	return 0;
 }

@@ -793,6 +793,56 @@ MIGRATE_EXPORT(int) migrate_plan_load_json(migrate_plan_t **out, const char *jso
  */
 MIGRATE_EXPORT(int) migrate_plan_load_file(migrate_plan_t **out, const char *path, migrate_error_t *err);
 
+/**
+ * Writes a plan as a plan directory (docs/plan-file.md): plan.json with the
+ * plan's name, and one file per version ("0007_name.json") holding its id,
+ * name, steps, explicit down and transactional flag as JSON (keys in order).
+ * Loading the directory with migrate_plan_load_file() gives the same plan
+ * with the same checksums. `migrate import` converts another tool's
+ * directory with it (docs/switching.md).
+ *
+ * @param plan the plan; only read.
+ * @param dir the directory: created, or an existing empty one.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (a NULL argument), MIGRATE_EPLAN (a custom
+ *         step, which a file cannot hold: nothing written), MIGRATE_EIO
+ *         (`dir` is not empty or cannot be made, a file cannot be written:
+ *         the files written so far are left) or MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_plan_save_dir(const migrate_plan_t *plan, const char *dir, migrate_error_t *err);
+
+/**
+ * Loads another migration tool's directory as a plan (docs/switching.md):
+ * each migration becomes a version of raw `sql` steps (`command` steps for
+ * golang-migrate's MongoDB .json files) with its down, under the original
+ * tool's transaction rules. The plan is named after the directory.
+ *
+ * - "golang-migrate": NNN_name.up.sql and NNN_name.down.sql (or .json);
+ *   each file is one step, run in the version's transaction unless it holds
+ *   a statement PostgreSQL runs only outside one (CREATE INDEX
+ *   CONCURRENTLY, VACUUM ...), when it is sent alone, as golang-migrate does.
+ * - "goose": NNN_name.sql with -- +goose Up / Down sections, StatementBegin
+ *   and StatementEnd, NO TRANSACTION; one step per statement.
+ * - "flyway": V<version>__name.sql and U<version>__name.sql (its undo);
+ *   "-- flyway:executeInTransaction=false"; repeatable R__ files are
+ *   refused. Version A.B.C.D is id A*10^9 + B*10^6 + C*10^3 + D.
+ * - "libmigrate" or NULL: migrate_plan_load_file().
+ *
+ * @param[out] out receives the plan, owned by the caller: free it with
+ *        migrate_plan_destroy(). NULL on failure: nothing is kept.
+ * @param path the directory.
+ * @param format one of the names above.
+ * @param[out] err optional error details, naming the file
+ *        (`db/migrations/3_x.sql: no -- +goose Up annotation`).
+ * @return 0, MIGRATE_EINVAL (`out` or `path` is NULL, an unknown format),
+ *         MIGRATE_EIO (a file or the directory cannot be read),
+ *         MIGRATE_EPLAN (a file name or annotation the format does not
+ *         have, a version defined twice, a down without its up) or
+ *         MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_plan_load_dir_format(migrate_plan_t **out, const char *path, const char *format,
+						 migrate_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -239,6 +239,32 @@ MIGRATE_EXPORT(int) migrate_baseline(migrate_target_t *target, const migrate_pla
 				     const migrate_run_options_t *opts, migrate_error_t *err);
 
 /**
+ * Adopts the history of the tool whose directory the plan was read from
+ * (migrate_plan_load_dir_format()): when the plan has no history of its own
+ * in the database yet, reads that tool's table (golang-migrate's
+ * schema_migrations, goose_db_version, flyway_schema_history, found on the
+ * search_path; golang-migrate's schema_migrations collection on MongoDB) and marks the versions it applied as applied,
+ * as migrate_baseline() does. Their table is only read. Does nothing once the plan has a history, or when the table
+ * does not exist.
+ *
+ * @param target the target (PostgreSQL; MongoDB for golang-migrate).
+ * @param plan the plan; only read.
+ * @param format "golang-migrate", "goose" or "flyway".
+ * @param opts the options, or NULL for the defaults. Copied.
+ * @param[out] adopted optional: receives the number of versions adopted.
+ * @param[out] err optional error details.
+ * @return 0, or besides the common errors: MIGRATE_EINVAL (an unknown
+ *         format), MIGRATE_EUNSUPPORTED (a driver other than PostgreSQL, or
+ *         than MongoDB for golang-migrate),
+ *         MIGRATE_ESTATE (nothing written: golang-migrate left a version
+ *         dirty, Flyway recorded a failed migration, the tool applied a
+ *         version the directory lacks or skipped an older one; the message
+ *         names the version), MIGRATE_ELOCKED, MIGRATE_ELOCKLOST.
+ */
+MIGRATE_EXPORT(int) migrate_adopt(migrate_target_t *target, const migrate_plan_t *plan, const char *format,
+				  const migrate_run_options_t *opts, uint64_t *adopted, migrate_error_t *err);
+
+/**
  * Realigns the stored checksums and names of applied versions with the plan
  * (after a deliberate edit, or a database changed by hand). Each record
  * rewritten emits a WARNING event.

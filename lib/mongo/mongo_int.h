@@ -121,6 +121,10 @@ int migrate__mongo_cursor_error(mongoc_cursor_t *cur, const char *what, migrate_
 int migrate__mongo_duplicates(mongo_conn_t *c, const char *table, const bson_t *keys, migrate_buf_t *out,
 			      migrate_error_t *err);
 
+/* ---- foreign.c ---- */
+/* Runs a read-only command (JSON); appends the documents of its first batch to the array `rows`. */
+int migrate__mongo_read_rows(void *conn, const char *query, bson_t *rows, migrate_error_t *err);
+
 /* ---- names.c ---- */
 /* Checks a collection name: no '$', '.', "system." prefix, or reserved _migrate_ names. */
 int migrate__mongo_check_collection(const char *name, const char *field, migrate_error_t *err);

@@ -857,8 +857,5 @@ const migrate_driver_t migrate__postgres_driver = {
 
 /* What the library finds when it loads this module (module.c). */
 MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_postgres = {
-	MIGRATE__MODULE_ABI,
-	MIGRATE_VERSION_STRING,
-	&migrate__postgres_driver,
-	pg_wrap,
+	MIGRATE__MODULE_ABI, MIGRATE_VERSION_STRING, &migrate__postgres_driver, pg_wrap, migrate__pg_read_rows,
 };

@@ -70,6 +70,10 @@ typedef struct pg_target {
  * message, detail and SQLSTATE. `what` says what was being done.
  */
 int migrate__pg_fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err);
+/* ---- foreign.c ---- */
+/* Runs a read-only query; appends one document per row ({column: text or null}) to the array `rows`. */
+int migrate__pg_read_rows(void *conn, const char *sql, bson_t *rows, migrate_error_t *err);
+
 /* The SQLSTATE of a result, "" if none. */
 const char *migrate__pg_state(const PGresult *res);
 /* True when the connection is no longer usable. */

@@ -226,6 +226,8 @@ _PROTOTYPES = {
     "migrate_version_set_down_json": (c_int, [c_void_p, c_char_p, _ERR]),
     "migrate_plan_load_json": (c_int, [_PP, c_char_p, _ERR]),
     "migrate_plan_load_file": (c_int, [_PP, c_char_p, _ERR]),
+    "migrate_plan_load_dir_format": (c_int, [_PP, c_char_p, c_char_p, _ERR]),
+    "migrate_plan_save_dir": (c_int, [c_void_p, c_char_p, _ERR]),
     # run.h
     "migrate_target_open": (c_int, [_PP, c_char_p, _ERR]),
     "migrate_target_close": (None, [c_void_p]),
@@ -235,6 +237,10 @@ _PROTOTYPES = {
     "migrate_up": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
     "migrate_down": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
     "migrate_baseline": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(RunOptionsStruct), _ERR]),
+    "migrate_adopt": (
+        c_int,
+        [c_void_p, c_void_p, c_char_p, POINTER(RunOptionsStruct), POINTER(c_uint64), _ERR],
+    ),
     "migrate_repair": (
         c_int,
         [c_void_p, c_void_p, POINTER(RunOptionsStruct), POINTER(c_size_t), _ERR],

@@ -715,6 +715,26 @@ class Plan(_Builders):
         return cls._adopt(out.value)
 
     @classmethod
+    def load_format(cls, path: Any, format: str) -> "Plan":
+        """Loads another tool's migration directory as a plan: ``format`` is
+        "golang-migrate", "goose" or "flyway" (docs/switching.md). PlanError
+        naming the file when a name or annotation is not the format's."""
+        out = ctypes.c_void_p()
+        call(
+            _lib.lib().migrate_plan_load_dir_format,
+            ctypes.byref(out),
+            required(path, "path"),
+            required(format, "format"),
+        )
+        return cls._adopt(out.value)
+
+    def save_dir(self, path: Any) -> None:
+        """Writes the plan as a libmigrate plan directory (created, or an
+        empty one) with the same checksums: how another tool's directory is
+        converted (docs/switching.md)."""
+        call(_lib.lib().migrate_plan_save_dir, self._handle(), required(path, "path"))
+
+    @classmethod
     def from_json(cls, plan: JSONLike) -> "Plan":
         """Loads a plan from the text of a plan file (or its dict form)."""
         out = ctypes.c_void_p()

@@ -583,6 +583,24 @@ class Target:
         o = _Options(lock_timeout_ms, None, None, None, None, None, on_event)
         self._run(plan, "migrate_baseline", uint(version, "version", 64), ctypes.byref(o.struct))
 
+    def adopt(
+        self,
+        plan: Plan,
+        format: str,
+        *,
+        lock_timeout_ms: Optional[int] = None,
+        on_event: Optional[EventFn] = None,
+    ) -> int:
+        """Takes over the history of the tool whose directory ``plan`` was
+        loaded from (Plan.load_format): when the plan has no history yet, the
+        versions that tool applied are marked applied. Returns how many;
+        StateError naming the version on a dirty or failed state
+        (docs/switching.md)."""
+        o = _Options(lock_timeout_ms, None, None, None, None, None, on_event)
+        adopted = ctypes.c_uint64(0)
+        self._run(plan, "migrate_adopt", required(format, "format"), ctypes.byref(o.struct), ctypes.byref(adopted))
+        return int(adopted.value)
+
     def repair(
         self,
         plan: Plan,

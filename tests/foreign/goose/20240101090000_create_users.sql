@@ -1,0 +1,12 @@
+-- Accounts of the shop.
+-- +goose Up
+CREATE TABLE users (
+    id bigserial PRIMARY KEY,
+    email text NOT NULL,
+    name text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+
+-- +goose Down
+DROP TABLE users;
