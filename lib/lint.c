@@ -675,7 +675,7 @@ static void check_mixed(linter *x, const rule *r)
 	x->doc = &x->s->doc;
 	report(x, r, r->severity,
 	       "version %llu mixes steps that cannot share a transaction: %zu of its %zu steps, from step %zu (%s), run outside it, so a failure can leave the version half applied (the next up resumes it)",
-	       (unsigned long long)x->v->id, outside, x->v->nsteps, first, migrate__ops[x->s->op].name);
+	       (unsigned long long)x->v->id, outside, x->v->nsteps, first + 1, migrate__ops[x->s->op].name);
 	x->s = x->v->steps[0];
 	x->doc = &x->s->doc;
 }

@@ -722,20 +722,20 @@ def case_sqlite_lint():
     work = Work("lint")
     db, url, p = seed000(work, rows=200)
     r = expect(run(["--plan", p, "--driver", "sqlite", "lint"]), 0,
-               "warning rename-or-drop-in-use: version 1, step 0:", "safer: expand then contract",
-               "warning unique-index-unchecked: version 6, step 0:", "its size is unknown",
+               "warning rename-or-drop-in-use: version 1, step 1:", "safer: expand then contract",
+               "warning unique-index-unchecked: version 6, step 1:", "its size is unknown",
                'plan "sessions_to_jobs" for sqlite: 3 findings')
     check("error " not in r.out, "no error without sizes: %r" % r)
     before = sq(db, "SELECT name FROM sqlite_master ORDER BY name")
     r = expect(mig(url, p, "lint", "--large-rows", "50"), 9,
-               'error unique-index-unchecked: version 6, step 0: unique index "jobs_job_id" on existing table '
+               'error unique-index-unchecked: version 6, step 1: unique index "jobs_job_id" on existing table '
                '"jobs" (about 200 rows)')
     # The new sessions table is made by version 1: empty, whatever the old one held.
     check("sessions_session_id" not in r.out, "the renamed-away table's rows stay with jobs: %r" % r)
     doc = mig_json(url, p, "lint", "--large-rows", "50", code=9)
     check(doc["live_sizes"] is True and doc["driver"] == "sqlite" and doc["silenced"] == 0, repr(doc))
     got = [(f["version"], f["step"], f["rule"], f["severity"]) for f in doc["findings"]]
-    check(got == [(1, 0, "rename-or-drop-in-use", "warning"), (6, 0, "unique-index-unchecked", "error")], repr(got))
+    check(got == [(1, 1, "rename-or-drop-in-use", "warning"), (6, 1, "unique-index-unchecked", "error")], repr(got))
     check(all(f["message"] and f["safer"] for f in doc["findings"]), repr(doc))
     # Above the threshold only: 200 rows are not large at --large-rows 1000, but non-empty is non-empty.
     expect(mig(url, p, "lint", "--large-rows", "1000"), 9, "unique-index-unchecked")

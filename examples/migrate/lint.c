@@ -26,7 +26,8 @@ static void json_findings(cli_t *c, const migrate_lint_report_t *r)
 		BSON_APPEND_UTF8(&d, "rule", migrate_lint_finding_rule(f));
 		BSON_APPEND_UTF8(&d, "severity", migrate_lint_severity_name(migrate_lint_finding_severity(f)));
 		BSON_APPEND_INT64(&d, "version", (int64_t)migrate_lint_finding_version(f));
-		BSON_APPEND_INT64(&d, "step", (int64_t)migrate_lint_finding_step(f));
+		/* Numbered from 1, as the step of every other event and message. */
+		BSON_APPEND_INT64(&d, "step", (int64_t)migrate_lint_finding_step(f) + 1);
 		BSON_APPEND_UTF8(&d, "message", migrate_lint_finding_message(f));
 		BSON_APPEND_UTF8(&d, "safer", migrate_lint_finding_safer(f));
 		bson_append_document_end(&arr, &d);
@@ -43,7 +44,7 @@ static void print_findings(cli_t *c, const migrate_lint_report_t *r)
 		const migrate_lint_finding_t *f = migrate_lint_report_finding(r, i);
 		printf("%s %s: version %llu, step %zu: %s\n  safer: %s\n",
 		       migrate_lint_severity_name(migrate_lint_finding_severity(f)), migrate_lint_finding_rule(f),
-		       (unsigned long long)migrate_lint_finding_version(f), migrate_lint_finding_step(f),
+		       (unsigned long long)migrate_lint_finding_version(f), migrate_lint_finding_step(f) + 1,
 		       migrate_lint_finding_message(f), migrate_lint_finding_safer(f));
 	}
 	if (c->quiet)
