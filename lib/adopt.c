@@ -19,11 +19,59 @@ typedef struct adopted {
 	uint64_t baseline; /* Flyway: every version up to it is applied */
 } adopted_t;
 
-static int count_record(const migrate_record_t *record, void *ctx)
+/* What libmigrate's own history holds for the plan. */
+typedef struct own_history {
+	size_t records, baselines; /* all, and those migrate_baseline() wrote */
+	uint64_t newest;           /* the newest recorded version */
+	uint64_t *ids;             /* the recorded versions; NULL when out of memory */
+	size_t cap;
+	bool oom;
+} own_history;
+
+static int note_record(const migrate_record_t *record, void *ctx)
 {
-	(void)record;
-	(*(size_t *)ctx)++;
+	own_history *o = ctx;
+
+	if (o->records == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		uint64_t *p = migrate__realloc(o->ids, cap * sizeof *p);
+		if (!p) {
+			o->oom = true;
+			return 1;
+		}
+		o->ids = p;
+		o->cap = cap;
+	}
+	o->ids[o->records++] = record->version;
+	o->baselines += record->error && strcmp(record->error, MIGRATE__BASELINE_NOTE) == 0;
+	if (record->version > o->newest)
+		o->newest = record->version;
 	return 0;
+}
+
+/*
+ * Whether an adoption was cut short: every record is a baseline, and a
+ * version of the plan older than the newest recorded has none (baselines
+ * are written from the newest down). A finished adoption, one reverted in
+ * part by down, or a plan libmigrate has applied versions of is not.
+ */
+static bool adoption_unfinished(const own_history *o, const migrate_plan_t *plan)
+{
+	size_t i, j;
+
+	if (o->records == 0 || o->baselines != o->records)
+		return false;
+	for (i = 0; i < migrate_plan_version_count(plan); i++) {
+		uint64_t id = migrate_version_id(migrate_plan_version_at(plan, i));
+		bool found = false;
+		if (id >= o->newest)
+			continue;
+		for (j = 0; j < o->records && !found; j++)
+			found = o->ids[j] == id;
+		if (!found)
+			return true;
+	}
+	return false;
 }
 
 static bool has_id(const adopted_t *a, uint64_t id, size_t *at)
@@ -308,8 +356,9 @@ int migrate_adopt(migrate_target_t *target, const migrate_plan_t *plan, const ch
 		  const migrate_run_options_t *opts, uint64_t *adopted, migrate_error_t *err)
 {
 	adopted_t a;
-	size_t records = 0;
+	own_history own;
 	uint64_t last = 0;
+	bool adopt;
 	int rc;
 
 	if (adopted)
@@ -320,8 +369,15 @@ int migrate_adopt(migrate_target_t *target, const migrate_plan_t *plan, const ch
 	if (!migrate__plan_format_known(format) || strcmp(format, "libmigrate") == 0)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_adopt: format \"%s\" is not golang-migrate, goose or flyway", format);
-	/* Only a plan libmigrate never ran adopts: later, its own history rules. */
-	if ((rc = target->driver->history_read(target->conn, plan->name, count_record, &records, err)) || records)
+	/* Only a plan libmigrate never ran adopts (or finishes an adoption cut short): later, its own history
+	 * rules. */
+	memset(&own, 0, sizeof own);
+	rc = target->driver->history_read(target->conn, plan->name, note_record, &own, err);
+	if (own.oom)
+		rc = migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
+	adopt = rc == 0 && (own.records == 0 || adoption_unfinished(&own, plan));
+	free(own.ids);
+	if (!adopt)
 		return rc;
 	memset(&a, 0, sizeof a);
 	a.tool = format;

@@ -393,6 +393,55 @@ static int refuses_transaction(const char *stmt, size_t len, void *ctx)
 	return 0;
 }
 
+/*
+ * Whether a statement controls the transaction (BEGIN, COMMIT, ROLLBACK ...):
+ * a file that holds one manages its own, and inside libmigrate's
+ * transaction its COMMIT would end the engine's before the journal write.
+ */
+static int controls_transaction(const char *stmt, size_t len, void *ctx)
+{
+	static const char *const words_[] = {"BEGIN",
+					     "COMMIT",
+					     "END",
+					     "ROLLBACK",
+					     "ABORT",
+					     "SAVEPOINT",
+					     "RELEASE",
+					     "START TRANSACTION",
+					     "PREPARE TRANSACTION",
+					     NULL};
+	char w[512];
+	const char *first;
+	size_t i, n;
+
+	(void)ctx;
+	words(stmt, len, w, sizeof w);
+	first = w + strspn(w, " ");
+	for (i = 0; words_[i]; i++) {
+		n = strlen(words_[i]);
+		if (strncmp(first, words_[i], n) == 0 && (first[n] == '\0' || first[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Refuses (in `problem`) a goose or Flyway file that controls the
+ * transaction: libmigrate runs such a file in its own transaction, or
+ * statement by statement with a journal write after each, and either way
+ * the file's BEGIN or COMMIT would cut across them.
+ */
+static int own_transaction_refused(const char *text, const char *tool, char *problem, size_t psize)
+{
+	if (!split_sql(text, controls_transaction, NULL))
+		return 0;
+	snprintf(problem, psize,
+		 "a statement controls the transaction (BEGIN, COMMIT, ROLLBACK ...): libmigrate runs a %s file in "
+		 "a transaction of its own, or statement by statement with a journal write after each; take it out",
+		 tool);
+	return MIGRATE_EPLAN;
+}
+
 /* Statements of a version that runs outside a transaction: one sql step each. */
 static int add_sql_step(const char *stmt, size_t len, void *ctx)
 {
@@ -445,7 +494,9 @@ static int load_golang_migrate(migrate_version_t *v, const fver_t *f, const char
 		v->transactional = 0;
 		return migrate_command(v, up, down && down[strspn(down, " \t\r\n")] ? down : NULL, NULL, err);
 	}
-	v->transactional = split_sql(up, refuses_transaction, NULL) ? 0 : 1;
+	/* A file with its own BEGIN ... COMMIT is sent as it is, outside libmigrate's transaction. */
+	v->transactional =
+		split_sql(up, refuses_transaction, NULL) || split_sql(up, controls_transaction, NULL) ? 0 : 1;
 	migrate__version_changed(v);
 	return migrate_sql(v, up, down && has_code(down, strlen(down)) ? down : NULL, NULL, err);
 }
@@ -531,6 +582,8 @@ static int load_flyway(migrate_version_t *v, const char *up, const char *undo, c
 	}
 	if (split_sql(up, refuses_transaction, NULL))
 		v->transactional = 0;
+	if ((rc = own_transaction_refused(up, "Flyway", problem, psize)))
+		return rc;
 	migrate__version_changed(v);
 	if (v->transactional)
 		return migrate_sql(v, up, undo && has_code(undo, strlen(undo)) ? undo : NULL, NULL, err);
@@ -647,6 +700,11 @@ static int load_goose(migrate_version_t *v, const char *text, char *problem, siz
 	if ((rc = parse_goose(text, sec, &no_txn, problem, psize)))
 		goto done;
 	v->transactional = !no_txn;
+	for (i = 0; rc == 0 && i < sec[0].n; i++)
+		if (controls_transaction(sec[0].s[i], strlen(sec[0].s[i]), NULL))
+			rc = own_transaction_refused(sec[0].s[i], "goose", problem, psize);
+	if (rc)
+		goto done;
 	migrate__version_changed(v);
 	for (i = 0; rc == 0 && i < sec[0].n; i++)
 		rc = migrate_sql(v, sec[0].s[i], NULL, NULL, err);

@@ -46,6 +46,9 @@ migrate_buf_t *migrate__buf_new(const char *init);
 /* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */
 char *migrate__buf_free(migrate_buf_t *b, bool free_text);
 
+/* The note of a record that migrate_baseline() marked applied without running it. */
+#define MIGRATE__BASELINE_NOTE "baseline: marked applied without running"
+
 /* ---- the op catalog (op.c): one row per op, indexed by migrate_op_t ---- */
 /* Where validation is and where its errors go (step.c). */
 typedef struct migrate__vctx {

@@ -445,7 +445,7 @@ static void check_type_rewrite(linter *x, const rule *r)
 		if (!keyword(p, "table"))
 			continue;
 		p = blanks(p + 5);
-		if (keyword(p, "if"))
+		if (keyword(p, "if") && keyword(blanks(p + 2), "exists"))
 			p = blanks(blanks(p + 2) + 6); /* IF EXISTS */
 		if (keyword(p, "only"))
 			p = p + 4;
@@ -456,7 +456,7 @@ static void check_type_rewrite(linter *x, const rule *r)
 		if (keyword(a, "column"))
 			a += 6;
 		a = blanks(ident(a, column, sizeof column));
-		if (keyword(a, "set"))
+		if (keyword(a, "set") && keyword(blanks(a + 3), "data"))
 			a = blanks(blanks(a + 3) + 4); /* SET DATA */
 		if (!keyword(a, "type") || !(sev = by_size(x, r, table, note, sizeof note)))
 			continue;

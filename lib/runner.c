@@ -777,7 +777,7 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 	migrate_version_t **sorted = NULL;
 	migrate__history h;
 	migrate_run r;
-	size_t i;
+	size_t i, n;
 	int rc;
 
 	if ((rc = run_begin(&r, opts, target, plan, MIGRATE_DIRECTION_UP, err)))
@@ -796,7 +796,15 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 			goto done;
 		}
 	}
-	for (i = 0; i < plan->nversions && sorted[i]->id <= version && rc == 0; i++) {
+	/*
+	 * From the newest down, each record committed on its own: a baseline cut
+	 * short leaves older versions without a record below a recorded one, so
+	 * `up` refuses them as out of order instead of running them, and the
+	 * same baseline again (or migrate_adopt) fills them in.
+	 */
+	for (n = 0; n < plan->nversions && sorted[n]->id <= version; n++)
+		;
+	for (i = n; i-- > 0 && rc == 0;) {
 		const migrate_version_t *v = sorted[i];
 		migrate__rec *rec = migrate__history_find(&h, v->id);
 		char sum[65];
@@ -813,7 +821,7 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 		start_record(&r, sum, MIGRATE_STATE_APPLIED);
 		rec->steps_done = (uint32_t)v->nsteps;
 		mark_applied(&r);
-		migrate__rec_set(rec, &rec->error, "baseline: marked applied without running");
+		migrate__rec_set(rec, &rec->error, MIGRATE__BASELINE_NOTE);
 		rc = journal(&r);
 	}
 done:

@@ -146,6 +146,13 @@ static const refusal_t refusals[] = {
 	 "1_a.sql: not a golang-migrate file name"},
 	{"golang-migrate", "1_a.up.json", "{\"create\": ", NULL, NULL, MIGRATE_EJSON, "1_a.up.json"},
 	{"liquibase", "1_a.sql", "SELECT 1;\n", NULL, NULL, MIGRATE_EINVAL, "unknown plan format \"liquibase\""},
+	/* A file that controls the transaction would cut across libmigrate's. */
+	{"goose", "1_a.sql", "-- +goose Up\nBEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "1_a.sql: a statement controls the transaction"},
+	{"goose", "1_a.sql", "-- +goose NO TRANSACTION\n-- +goose Up\nSTART TRANSACTION;\nSELECT 1;\nEND;\n", NULL,
+	 NULL, MIGRATE_EPLAN, "1_a.sql: a statement controls the transaction"},
+	{"flyway", "V1__a.sql", "CREATE TABLE t (id int);\nCOMMIT;\n", NULL, NULL, MIGRATE_EPLAN,
+	 "V1__a.sql: a statement controls the transaction"},
 };
 
 TEST(bad_files_are_named)
@@ -168,6 +175,48 @@ TEST(bad_files_are_named)
 		CHECK_HAS(err.message, r->needle);
 		CHECK(plan == NULL);
 	}
+}
+
+/*
+ * golang-migrate sends a file as one query, so its own BEGIN ... COMMIT is
+ * the documented way to make it atomic: such a file runs as it is, outside
+ * libmigrate's transaction (its COMMIT would end that one before the
+ * journal write). A BEGIN inside a function body is not one.
+ */
+/* The checksum of a version of one sql step, run in a transaction or not. */
+static void sql_sum(const char *up, int transactional, char out[65])
+{
+	migrate_plan_t *p = NULL;
+	migrate_version_t *v = NULL;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&p, "x", &err), &err);
+	CHECK_OK(migrate_plan_add_version(p, 1, "x", &v, &err), &err);
+	CHECK_OK(migrate_sql(v, up, NULL, NULL, &err), &err);
+	CHECK_OK(migrate_version_set_transactional(v, transactional), &err);
+	CHECK_OK(migrate_version_checksum(v, out, 65, &err), &err);
+	migrate_plan_destroy(p);
+}
+
+TEST(golang_migrate_own_transaction)
+{
+	static const char own[] = "BEGIN;\nCREATE TYPE s AS ENUM ('a');\nCREATE TABLE t (x s);\nCOMMIT;\n";
+	static const char body[] = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\n";
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	const char *dir = harness_fresh_dir("gm_txn");
+	char got[65], want[65];
+
+	harness_write_text(dir, "1_a.up.sql", own);
+	harness_write_text(dir, "2_b.up.sql", body);
+	CHECK_OK(migrate_plan_load_dir_format(&plan, dir, "golang-migrate", &err), &err);
+	CHECK_OK(migrate_version_checksum(migrate_plan_version_at(plan, 0), got, sizeof got, &err), &err);
+	sql_sum(own, 0, want);
+	CHECK_STR(got, want);
+	CHECK_OK(migrate_version_checksum(migrate_plan_version_at(plan, 1), got, sizeof got, &err), &err);
+	sql_sum(body, 1, want);
+	CHECK_STR(got, want);
+	migrate_plan_destroy(plan);
 }
 
 /* Statements split at top-level semicolons only: quotes, dollar quotes and comments kept whole. */

@@ -60,6 +60,14 @@ static const lint_case cases[] = {
 	 V2("{\"op\":\"sql\",\"up\":\"alter table jobs alter column status set default 'x'; select 'alter table jobs "
 	    "alter status type int'\",\"down\":\"SELECT 1\"}"),
 	 ""},
+	/* Truncated statements end the reading at their end (nothing read past it). */
+	{"column-type-rewrite", "postgres", V2("{\"op\":\"sql\",\"up\":\"ALTER TABLE IF\",\"down\":\"SELECT 1\"}"), ""},
+	{"column-type-rewrite", "postgres",
+	 V2("{\"op\":\"sql\",\"up\":\"ALTER TABLE jobs ALTER COLUMN status SET\",\"down\":\"SELECT 1\"}"), ""},
+	{"column-type-rewrite", "postgres",
+	 V2("{\"op\":\"sql\",\"up\":\"ALTER TABLE IF EXISTS jobs ALTER status SET DATA TYPE bigint\",\"down\":"
+	    "\"SELECT 1\"}"),
+	 "2:0:column-type-rewrite:warning\n"},
 	/* rename-or-drop-in-use */
 	{"rename-or-drop-in-use", "sqlite",
 	 V2("{\"op\":\"rename_column\",\"table\":\"jobs\",\"from\":\"name\",\"to\":\"title\"}"),

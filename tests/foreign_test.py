@@ -202,6 +202,25 @@ def case_postgres_goose():
     check_down(url, plan, GOOSE_VERSIONS[1])
 
 
+def case_postgres_goose_adoption_cut_short():
+    """An adoption killed after its first record: baselines are written from the newest down, so the
+    next run sees versions missing below a baseline, finishes the adoption and runs only the newest."""
+    directory = os.path.join(FOREIGN, "goose")
+    url = t.pg_db("goose_cut")
+    original_run("goose", directory, url, upto=GOOSE_VERSIONS[-2])
+    plan = "goose:" + directory
+    t.expect(t.mig(url, plan, "baseline", str(GOOSE_VERSIONS[-2])), 0)
+    # What a kill after the first baseline record leaves: the newest adopted version only.
+    sql(url, "DELETE FROM _migrate_history WHERE version < %d" % GOOSE_VERSIONS[-2])
+    t.check(sql(url, "SELECT string_agg(version::text, ',') FROM _migrate_history") == str(GOOSE_VERSIONS[-2]),
+            "the cut-short state")
+    r = t.expect(t.mig(url, plan, "up"), 0, "adopted 3 versions applied by goose",
+                 "applying version %d" % GOOSE_VERSIONS[-1])
+    t.check(r.out.count("applying version") == 1, "only the newest version runs: %r" % r)
+    states = sql(url, "SELECT string_agg(version || ':' || state, ',' ORDER BY version) FROM _migrate_history")
+    t.check(states == ",".join("%d:applied" % v for v in GOOSE_VERSIONS), "history: %s" % states)
+
+
 FLYWAY_VERSIONS = [1000000000, 1001000000, 2000000000, 2000001000]  # 1, 1.1, 2, 2.0.1
 
 

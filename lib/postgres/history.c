@@ -179,11 +179,18 @@ cleanup:
 	return rc;
 }
 
-/* The lease-renewing CTE that leads every history statement in lease mode ($1 plan, then two more). */
+/*
+ * The lease-renewing CTE that leads every history statement in lease mode
+ * ($1 plan, then two more). The clock, not now(): in a transaction that has
+ * run longer than the lease, now() (its start) would set the expiry in the
+ * past at its commit, and a waiting run would take the lease over. Never
+ * earlier than what the renewal thread set.
+ */
 static void lease_cte(pg_target_t *t, migrate_buf_t *s, int lease_param, int owner_param)
 {
 	migrate_buf_printf(s,
-			   "WITH lease AS (UPDATE %s SET expires_at = now() + $%d::bigint * interval '1 millisecond' "
+			   "WITH lease AS (UPDATE %s SET expires_at = GREATEST(expires_at, clock_timestamp() + "
+			   "$%d::bigint * interval '1 millisecond') "
 			   "WHERE plan = $1 AND owner = $%d RETURNING 1) ",
 			   t->lease_table, lease_param, owner_param);
 }

@@ -325,8 +325,9 @@ static void lease_renewer_start(pg_target_t *t, const char *plan)
 	pthread_cond_init(&r->cv, NULL);
 	s = migrate__buf_new(NULL);
 	migrate_buf_printf(s,
-			   "UPDATE %s SET expires_at = now() + $2::bigint * interval '1 millisecond' "
-			   "WHERE plan = $1 AND owner = $3",
+			   /* The clock: the statement may have waited for the run's transaction to commit. */
+			   "UPDATE %s SET expires_at = GREATEST(expires_at, clock_timestamp() + $2::bigint * "
+			   "interval '1 millisecond') WHERE plan = $1 AND owner = $3",
 			   t->lease_table);
 	r->sql = migrate__buf_free(s, false);
 	r->plan = migrate__strdup(plan);
