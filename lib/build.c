@@ -306,6 +306,17 @@ int migrate_drop_table(migrate_version_t *v, const char *table, migrate_step_t *
 	return string_step(v, "drop_table", kv, 1, out, err);
 }
 
+int migrate_drop_table_keep(migrate_version_t *v, const char *table, const char *keep, migrate_step_t **out,
+			    migrate_error_t *err)
+{
+	const char *kv[] = {"table", table, "keep", keep};
+
+	if (!keep)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_drop_table_keep: keep is required");
+	return string_step(v, "drop_table", kv, 2, out, err);
+}
+
 int migrate_rename_table(migrate_version_t *v, const char *from, const char *to, migrate_step_t **out,
 			 migrate_error_t *err)
 {

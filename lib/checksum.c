@@ -72,6 +72,8 @@ static void key_sans_defaults(const bson_t *key, bson_t *out)
 bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out)
 {
 	(void)step;
+	if (!strcmp(bson_iter_key(field), "validate") && is_bool(field, false))
+		return true; /* the default, left out */
 	if (strcmp(bson_iter_key(field), "columns") != 0 || !BSON_ITER_HOLDS_ARRAY(field))
 		return false;
 	map_array(field, out, "columns", column_sans_defaults);

@@ -88,6 +88,23 @@ typedef struct migrate__op_spec {
 extern const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT];
 /* The op named `name`, MIGRATE_OP_UNKNOWN for NULL or a name outside the catalog. */
 migrate_op_t migrate__op_find(const char *name);
+/*
+ * A drop_table with "keep" drops nothing: the table is renamed to the kept
+ * name, rows, indexes and constraints with it, and its computed down renames
+ * it back. True, and *out (to bson_destroy) that rename_table step, for such
+ * a step; false (out untouched) for any other.
+ */
+bool migrate__drop_kept_as_rename(migrate_op_t op, const bson_t *d, bson_t *out);
+/*
+ * The step a driver is given for `s` (check, flags, render, apply): `s`
+ * itself, or for a drop_table that keeps, the rename_table it is, made in
+ * *tmp; so no driver, in-tree or not, ever sees a drop that must not drop.
+ * Pair with migrate__driver_step_done(returned, tmp).
+ */
+const migrate_step_t *migrate__driver_step(const migrate_step_t *s, migrate_step_t *tmp);
+void migrate__driver_step_done(const migrate_step_t *given, migrate_step_t *tmp);
+/* t's driver's check_step of `s`, given as migrate__driver_step() makes it. */
+int migrate__driver_check(const migrate_target_t *t, const migrate_step_t *s, migrate_error_t *err);
 /* Whether `op` is a MIGRATE__OP_SCHEMA op. */
 #define migrate__op_is_schema(op) ((migrate__ops[(op)].flags & MIGRATE__OP_SCHEMA) != 0)
 /* Whether `op` may have the field `key`. */
@@ -95,7 +112,7 @@ bool migrate__op_has_key(migrate_op_t op, const char *key);
 
 /* The validators (step.c), inverses (inverse.c) and checksum forms (checksum.c) the catalog names. */
 int migrate__validate_create_table(migrate__vctx *c, const bson_t *d);
-int migrate__validate_table(migrate__vctx *c, const bson_t *d);
+int migrate__validate_drop_table(migrate__vctx *c, const bson_t *d);
 int migrate__validate_from_to(migrate__vctx *c, const bson_t *d);
 int migrate__validate_add_column(migrate__vctx *c, const bson_t *d);
 int migrate__validate_drop_column(migrate__vctx *c, const bson_t *d);
@@ -113,6 +130,7 @@ int migrate__validate_assert(migrate__vctx *c, const bson_t *d);
 int migrate__validate_custom(migrate__vctx *c, const bson_t *d);
 int migrate__inverse_create_table(const bson_t *d, bson_t *out);
 int migrate__inverse_rename(const bson_t *d, bson_t *out);
+int migrate__inverse_drop_table(const bson_t *d, bson_t *out);
 int migrate__inverse_add_column(const bson_t *d, bson_t *out);
 int migrate__inverse_create_index(const bson_t *d, bson_t *out);
 int migrate__inverse_create_enum(const bson_t *d, bson_t *out);

@@ -37,6 +37,17 @@ int migrate__inverse_rename(const bson_t *d, bson_t *out)
 	return 0;
 }
 
+/* A drop_table that kept its table renamed it: the down renames it back. */
+int migrate__inverse_drop_table(const bson_t *d, bson_t *out)
+{
+	if (!migrate__doc_str(d, "keep"))
+		return MIGRATE_EIRREVERSIBLE;
+	BSON_APPEND_UTF8(out, "op", "rename_table");
+	BSON_APPEND_UTF8(out, "from", migrate__doc_str(d, "keep"));
+	BSON_APPEND_UTF8(out, "to", migrate__doc_str(d, "table"));
+	return 0;
+}
+
 /* Does a filter mention `column` anywhere? */
 static bool filter_uses(const bson_t *f, const char *column)
 {

@@ -246,13 +246,17 @@ static void set_rows(linter *x, const char *table, int64_t rows)
  */
 static void track_rows(linter *x, const migrate_step_t *s)
 {
-	const char *from = migrate__doc_str(&s->doc, "from");
+	const char *from = migrate__doc_str(&s->doc, "from"), *keep = migrate__doc_str(&s->doc, "keep");
 
 	if (!live(x))
 		return;
 	switch (s->op) {
 	case MIGRATE_OP_CREATE_TABLE: set_rows(x, migrate__doc_str(&s->doc, "table"), 0); break;
-	case MIGRATE_OP_DROP_TABLE: set_rows(x, migrate__doc_str(&s->doc, "table"), ROWS_ABSENT); break;
+	case MIGRATE_OP_DROP_TABLE:
+		if (keep)
+			set_rows(x, keep, live_rows(x, migrate__doc_str(&s->doc, "table")));
+		set_rows(x, migrate__doc_str(&s->doc, "table"), ROWS_ABSENT);
+		break;
 	case MIGRATE_OP_RENAME_TABLE:
 		set_rows(x, migrate__doc_str(&s->doc, "to"), live_rows(x, from));
 		set_rows(x, from, ROWS_ABSENT);
@@ -795,21 +799,33 @@ static void forget_fresh(linter *x)
 		free(x->fresh[--x->nfresh]);
 }
 
+/* A renamed table is new in its version when the old name was. */
+static void rename_fresh(linter *x, const char *from, const char *to)
+{
+	bool was_fresh = fresh(x, from);
+
+	drop_fresh(x, from);
+	drop_fresh(x, to);
+	if (was_fresh)
+		push_fresh(x, to);
+}
+
 /* What a step leaves new in its version: a table it makes, or renames from a new one. */
 static void track_fresh(linter *x, const migrate_step_t *s)
 {
-	const char *from = migrate__doc_str(&s->doc, "from"), *to = migrate__doc_str(&s->doc, "to");
-	bool was_fresh;
+	const char *table = migrate__doc_str(&s->doc, "table"), *keep = migrate__doc_str(&s->doc, "keep");
 
 	switch (s->op) {
-	case MIGRATE_OP_CREATE_TABLE: push_fresh(x, migrate__doc_str(&s->doc, "table")); break;
-	case MIGRATE_OP_DROP_TABLE: drop_fresh(x, migrate__doc_str(&s->doc, "table")); break;
+	case MIGRATE_OP_CREATE_TABLE: push_fresh(x, table); break;
+	case MIGRATE_OP_DROP_TABLE:
+		/* One that keeps is a rename to the kept name. */
+		if (keep)
+			rename_fresh(x, table, keep);
+		else
+			drop_fresh(x, table);
+		break;
 	case MIGRATE_OP_RENAME_TABLE:
-		was_fresh = fresh(x, from);
-		drop_fresh(x, from);
-		drop_fresh(x, to);
-		if (was_fresh)
-			push_fresh(x, to);
+		rename_fresh(x, migrate__doc_str(&s->doc, "from"), migrate__doc_str(&s->doc, "to"));
 		break;
 	default: break;
 	}

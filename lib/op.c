@@ -11,8 +11,8 @@
 #include "internal.h"
 
 #define COMMON "op", "down"
-static const char *const k_create_table[] = {COMMON, "table", "columns", "primary_key", NULL};
-static const char *const k_table[] = {COMMON, "table", NULL};
+static const char *const k_create_table[] = {COMMON, "table", "columns", "primary_key", "validate", NULL};
+static const char *const k_drop_table[] = {COMMON, "table", "keep", NULL};
 static const char *const k_from_to[] = {COMMON, "from", "to", NULL};
 static const char *const k_add_column[] = {COMMON, "table", "column", NULL};
 static const char *const k_drop_column[] = {COMMON, "table", "column", "keep", "definition", NULL};
@@ -41,8 +41,9 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 	[MIGRATE_OP_CREATE_TABLE] = {"create_table", k_create_table, migrate__validate_create_table,
 				     migrate__inverse_create_table, migrate__canonical_create_table, NULL,
 				     MIGRATE__OP_SCHEMA, NULL},
-	[MIGRATE_OP_DROP_TABLE] = {"drop_table", k_table, migrate__validate_table, NULL, NULL, NULL, MIGRATE__OP_SCHEMA,
-				   "the rows it dropped"},
+	/* With "keep", a rename to the kept name (migrate__drop_kept_as_rename). */
+	[MIGRATE_OP_DROP_TABLE] = {"drop_table", k_drop_table, migrate__validate_drop_table,
+				   migrate__inverse_drop_table, NULL, NULL, MIGRATE__OP_SCHEMA, "the rows it dropped"},
 	[MIGRATE_OP_RENAME_TABLE] = {"rename_table", k_from_to, migrate__validate_from_to, migrate__inverse_rename,
 				     NULL, NULL, MIGRATE__OP_SCHEMA, NULL},
 	[MIGRATE_OP_ADD_COLUMN] = {"add_column", k_add_column, migrate__validate_add_column,
@@ -77,6 +78,37 @@ const migrate__op_spec migrate__ops[MIGRATE_OP_COUNT] = {
 	/* The computed inverse of a map_values, backfill or drop_column that keeps what it overwrites. */
 	[MIGRATE_OP_RESTORE] = {"restore", k_restore, migrate__validate_restore, NULL, NULL, NULL, 0, NULL},
 };
+
+bool migrate__drop_kept_as_rename(migrate_op_t op, const bson_t *d, bson_t *out)
+{
+	const char *keep = op == MIGRATE_OP_DROP_TABLE ? migrate__doc_str(d, "keep") : NULL;
+
+	if (!keep)
+		return false;
+	bson_init(out);
+	BSON_APPEND_UTF8(out, "op", "rename_table");
+	BSON_APPEND_UTF8(out, "from", migrate__doc_str(d, "table"));
+	BSON_APPEND_UTF8(out, "to", keep);
+	return true;
+}
+
+const migrate_step_t *migrate__driver_step(const migrate_step_t *s, migrate_step_t *tmp)
+{
+	if (!migrate__drop_kept_as_rename(s->op, &s->doc, &tmp->doc))
+		return s;
+	tmp->op = MIGRATE_OP_RENAME_TABLE;
+	tmp->custom_up = tmp->custom_down = NULL;
+	tmp->custom_payload = NULL;
+	tmp->version = s->version;
+	tmp->index = s->index;
+	return tmp;
+}
+
+void migrate__driver_step_done(const migrate_step_t *given, migrate_step_t *tmp)
+{
+	if (given == tmp)
+		bson_destroy(&tmp->doc);
+}
 
 migrate_op_t migrate__op_find(const char *name)
 {

@@ -206,6 +206,16 @@ migrate_version_t **migrate__plan_sorted(const migrate_plan_t *plan)
  * asks the driver whether it can express each one, so that a run never
  * starts a plan it cannot finish.
  */
+int migrate__driver_check(const migrate_target_t *t, const migrate_step_t *s, migrate_error_t *err)
+{
+	migrate_step_t tmp;
+	const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+	int rc = t->driver->check_step(t->conn, ds, err);
+
+	migrate__driver_step_done(ds, &tmp);
+	return rc;
+}
+
 /*
  * A step that keeps what it overwrites is only worth running where its
  * down (restore) runs too: a driver without restore refuses the step
@@ -222,7 +232,7 @@ static int check_kept_down(const migrate_target_t *t, const migrate_step_t *s, m
 	if ((rc = migrate__step_inverse(s, &inv, &n, err)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		if (rc == 0 && (rc = t->driver->check_step(t->conn, inv[i], err)))
+		if (rc == 0 && (rc = migrate__driver_check(t, inv[i], err)))
 			migrate__err_prefix(err, "keep: its down, ");
 		migrate__step_destroy(inv[i]);
 	}
@@ -256,7 +266,7 @@ int migrate__plan_validate(const migrate_plan_t *plan, const migrate_target_t *t
 					place);
 			if (!t || s->op == MIGRATE_OP_CUSTOM || !t->driver->check_step)
 				continue;
-			if ((rc = t->driver->check_step(t->conn, s, err)) || (rc = check_kept_down(t, s, err))) {
+			if ((rc = migrate__driver_check(t, s, err)) || (rc = check_kept_down(t, s, err))) {
 				migrate__err_prefix(err, "%s: %s driver: ", place, t->driver->name);
 				return rc;
 			}

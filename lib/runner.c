@@ -112,7 +112,12 @@ static bool step_no_txn(const migrate_run *r, const migrate_step_t *s)
 		return true;
 	if (s->op == MIGRATE_OP_CUSTOM || !t->driver->step_flags)
 		return false;
-	flags = t->driver->step_flags(t->conn, s);
+	{
+		migrate_step_t tmp;
+		const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+		flags = t->driver->step_flags(t->conn, ds);
+		migrate__driver_step_done(ds, &tmp);
+	}
 	if (flags & MIGRATE_STEP_NO_TXN)
 		return true;
 	return !r->v->transactional && (flags & MIGRATE_STEP_AUTOCOMMIT);
@@ -165,8 +170,12 @@ static int run_step(migrate_run *r, const migrate_step_t *s, const migrate_step_
 	migrate__log(MIGRATE_LOG_DEBUG, "version %llu step %zu: %s", (unsigned long long)r->v->id, orig->index + 1,
 		     migrate__ops[s->op].name);
 	rc = migrate__fault(MIGRATE__FAULT_DRIVER, "apply_step", r->err);
-	if (rc == 0)
-		rc = r->t->driver->apply_step(r->t->conn, s, &exec, r->err);
+	if (rc == 0) {
+		migrate_step_t tmp;
+		const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+		rc = r->t->driver->apply_step(r->t->conn, ds, &exec, r->err);
+		migrate__driver_step_done(ds, &tmp);
+	}
 	r->step_batches = exec.batches;
 	r->step_longest_ms = exec.longest_ms;
 	free((char *)exec.checkpoint);
@@ -533,7 +542,7 @@ static int inverses_of(migrate_run *r, const migrate_version_t *v, size_t count,
 			rc = migrate__err(r->err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		for (j = 0; rc == 0 && j < inv[i].n; j++) {
 			const migrate_step_t *s = inv[i].steps[j];
-			if (r->t->driver->check_step && (rc = r->t->driver->check_step(r->t->conn, s, r->err))) {
+			if (r->t->driver->check_step && (rc = migrate__driver_check(r->t, s, r->err))) {
 				migrate__step_place(v->steps[i], place, sizeof place);
 				migrate__err_prefix(r->err, "%s: its down step (%s) on the %s driver: ", place,
 						    migrate__ops[s->op].name, r->t->driver->name);
@@ -918,9 +927,12 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 				migrate_buf_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
 						   migrate__doc_str(&s->doc, "name"),
 						   migrate__doc_str(&s->doc, "revision"));
-			else if (target->driver->render_step)
-				rc = target->driver->render_step(target->conn, s, text, err);
-			else {
+			else if (target->driver->render_step) {
+				migrate_step_t tmp;
+				const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+				rc = target->driver->render_step(target->conn, ds, text, err);
+				migrate__driver_step_done(ds, &tmp);
+			} else {
 				char *json = migrate_step_to_json(s);
 				migrate_buf_printf(text, "%s\n", json ? json : "");
 				free(json);

@@ -248,16 +248,16 @@ static void drop_table(migrate__schema *m, const char *name)
 	REMOVE(m->tables, m->ntables, pos);
 }
 
-static void rename_table(migrate__schema *m, const bson_t *s, uint64_t version)
+static void rename_table(migrate__schema *m, const char *from, const char *name, uint64_t version)
 {
-	migrate__stable *t = migrate__schema_table(m, migrate__doc_str(s, "from"));
+	migrate__stable *t = migrate__schema_table(m, from);
 	char *to;
 
 	if (!t)
 		return;
-	drop_table(m, migrate__doc_str(s, "to"));
-	t = migrate__schema_table(m, migrate__doc_str(s, "from"));
-	if (!t || !(to = sdup(m, migrate__doc_str(s, "to"))))
+	drop_table(m, name);
+	t = migrate__schema_table(m, from);
+	if (!t || !(to = sdup(m, name)))
 		return;
 	free(t->name);
 	t->name = to;
@@ -457,8 +457,16 @@ static void replay_doc(migrate__schema *m, migrate_op_t op, const bson_t *s, uin
 
 	switch (op) {
 	case MIGRATE_OP_CREATE_TABLE: create_table(m, s, version); break;
-	case MIGRATE_OP_DROP_TABLE: drop_table(m, migrate__doc_str(s, "table")); break;
-	case MIGRATE_OP_RENAME_TABLE: rename_table(m, s, version); break;
+	case MIGRATE_OP_DROP_TABLE:
+		/* One that keeps renames the table to the kept name. */
+		if (migrate__doc_str(s, "keep"))
+			rename_table(m, migrate__doc_str(s, "table"), migrate__doc_str(s, "keep"), version);
+		else
+			drop_table(m, migrate__doc_str(s, "table"));
+		break;
+	case MIGRATE_OP_RENAME_TABLE:
+		rename_table(m, migrate__doc_str(s, "from"), migrate__doc_str(s, "to"), version);
+		break;
 	case MIGRATE_OP_ADD_COLUMN:
 		if ((t = step_table(m, migrate__doc_str(s, "table"), version)) && migrate__doc_sub(s, "column", &col))
 			add_col(m, t, &col, version);

@@ -442,7 +442,7 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 	char p[64];
 	int rc, n = 0;
 
-	if ((rc = check_ident(c, d, "", "table", true)) ||
+	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_bool(c, d, "", "validate")) ||
 	    (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
 		return rc;
 	bson_iter_init(&it, &cols);
@@ -499,9 +499,16 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 	return 0;
 }
 
-int migrate__validate_table(vctx *c, const bson_t *d)
+static int check_keep(vctx *c, const bson_t *d);
+
+/* A drop_table that keeps renames the table to the kept name (migrate__drop_kept_as_rename). */
+int migrate__validate_drop_table(vctx *c, const bson_t *d)
 {
-	return check_ident(c, d, "", "table", true);
+	int rc;
+
+	if ((rc = check_ident(c, d, "", "table", true)))
+		return rc;
+	return check_keep(c, d);
 }
 
 int migrate__validate_from_to(vctx *c, const bson_t *d)
@@ -535,8 +542,6 @@ int migrate__validate_add_column(vctx *c, const bson_t *d)
 		return rc;
 	return check_column(c, &col, "column");
 }
-
-static int check_keep(vctx *c, const bson_t *d);
 
 /*
  * A drop_column that keeps its values carries the column's definition, so

@@ -107,6 +107,12 @@ static const core_case core_cases[] = {
 	 "{\"op\":\"drop_column\",\"table\":\"t\",\"column\":\"c\",\"keep\":\"k\",\"definition\":{\"name\":\"c\","
 	 "\"type\":\"text\"},\"down\":[]}",
 	 PLAN_ERR, "keep: goes without down"},
+	/* drop_table keeps by renaming: another name, no explicit down */
+	{"types", "{\"op\":\"drop_table\",\"table\":\"jobs\",\"keep\":\"Jobs\"}", PLAN_ERR,
+	 "keep: must name another table than the step's"},
+	{"types", "{\"op\":\"drop_table\",\"table\":\"t\",\"keep\":\"k\",\"down\":[]}", PLAN_ERR,
+	 "keep: goes without down"},
+	{"types", "{\"op\":\"drop_table\",\"table\":\"t\",\"keep\":\"\"}", PLAN_ERR, "keep"},
 	{"types",
 	 "{\"op\":\"restore\",\"table\":\"t\",\"from\":\"k\",\"columns\":[\"c\"],\"definition\":{\"name\":\"d\","
 	 "\"type\":\"text\"}}",

@@ -551,6 +551,83 @@ TEST(refused_before_writing)
 	mongoc_client_destroy(c);
 }
 
+/* The warnings a run emits, joined. */
+static int collect_warnings(const migrate_event_t *ev, void *payload)
+{
+	char *buf = payload;
+
+	if (ev->type == MIGRATE_EVENT_WARNING && ev->message && strlen(buf) + strlen(ev->message) + 2 < 1024) {
+		strcat(buf, ev->message);
+		strcat(buf, "\n");
+	}
+	return 0;
+}
+
+/*
+ * create_table with "validate": a $jsonSchema of its columns where the
+ * server has validators; where it has none (FerretDB answers NotImplemented)
+ * the collection is made without one and the run says so in a warning,
+ * never silently. On a server with validators, a document without a NOT
+ * NULL field is refused.
+ */
+TEST(validator_where_the_server_has_them)
+{
+	const char *url = mt_fresh_db("validator");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"create_table\",\"table\":\"notes\",\"validate\":true,\"columns\":["
+		"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"n\",\"type\":\"integer\"},"
+		"{\"name\":\"at\",\"type\":\"timestamp\"},{\"name\":\"meta\",\"type\":\"json\"},"
+		"{\"name\":\"_schema_version\",\"type\":\"text\",\"nullable\":false,\"default\":{\"value\":\"1.0.0\"}}]}",
+		NULL};
+	migrate_plan_t *p = plan_of("validator", steps);
+	migrate_target_t *t = mt_target(url);
+	migrate_run_options_t opts;
+	char warnings[1024] = "", *out = NULL, msg[256];
+	bson_t reply;
+	bson_iter_t it, found;
+	bool has_options;
+
+	CHECK_OK(migrate_render(t, p, 0, &out, &err), &err);
+	CHECK_HAS(out, "\"validator\" : { \"$jsonSchema\" : { \"bsonType\" : \"object\", \"properties\" : { "
+		       "\"id\" : { \"bsonType\" : [ \"string\" ] }, \"n\" : { \"bsonType\" : [ \"int\", \"long\", "
+		       "\"null\" ] }, \"at\" : { \"bsonType\" : [ \"date\", \"null\" ] }, \"_schema_version\" : { "
+		       "\"bsonType\" : [ \"string\" ] } }, \"required\" : [ \"id\", \"_schema_version\" ] } }, "
+		       "\"validationLevel\" : \"strict\", \"validationAction\" : \"error\"");
+	migrate_free(out);
+
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.on_event = collect_warnings;
+	opts.event_payload = warnings;
+	CHECK_OK(migrate_up(t, p, 0, &opts, &err), &err);
+	CHECK(mt_exists(c, mt_db(), "notes"));
+	mt_cmd(c, mt_db(), "{\"listCollections\":1,\"filter\":{\"name\":\"notes\"}}", &reply);
+	CHECK(bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "cursor.firstBatch.0.name", &found));
+	CHECK_STR(bson_iter_utf8(&found, NULL), "notes");
+	has_options = bson_iter_init(&it, &reply) &&
+		      bson_iter_find_descendant(&it, "cursor.firstBatch.0.options.validator.$jsonSchema", &found);
+	if (strstr(warnings, "was made without its validator")) {
+		/* The server has none: nothing claims one. */
+		CHECK(!has_options);
+		CHECK(mt_try_cmd(c, mt_db(), "{\"insert\":\"notes\",\"documents\":[{\"n\":1}]}", msg, sizeof msg));
+	} else {
+		CHECK_STR(warnings, "");
+		CHECK(has_options);
+		CHECK(!mt_try_cmd(c, mt_db(), "{\"insert\":\"notes\",\"documents\":[{\"n\":1}]}", msg, sizeof msg));
+		CHECK(mt_try_cmd(c, mt_db(),
+				 "{\"insert\":\"notes\",\"documents\":[{\"id\":\"a\",\"_schema_version\":\"1.0.0\"}]}",
+				 msg, sizeof msg));
+	}
+	bson_destroy(&reply);
+	CHECK_INT(mt_state(t, p, 1), MIGRATE_STATE_APPLIED);
+	CHECK_OK(migrate_down(t, p, 0, NULL, &err), &err);
+	CHECK(!mt_exists(c, mt_db(), "notes"));
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
 TEST(render_check_status)
 {
 	const char *url = mt_fresh_db("render");

@@ -7,7 +7,7 @@ const char *const chat_collections_names[] = {"chat_sessions", "chat_messages", 
 
 static const char *const steps[] = {
 	/* chat_sessions: session metadata. */
-	"{\"op\":\"create_table\",\"table\":\"chat_sessions\",\"columns\":["
+	"{\"op\":\"create_table\",\"table\":\"chat_sessions\",\"validate\":true,\"columns\":["
 	"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"user_id\",\"type\":\"text\"},"
 	"{\"name\":\"session_type\",\"type\":\"text\"},{\"name\":\"title\",\"type\":\"text\"},"
 	"{\"name\":\"is_active\",\"type\":\"boolean\"},{\"name\":\"created_at\",\"type\":\"timestamp\"},"
@@ -23,7 +23,7 @@ static const char *const steps[] = {
 	"\"keys\":[{\"column\":\"user_id\"},{\"column\":\"is_active\"}]}",
 
 	/* chat_messages: the messages of the conversations. */
-	"{\"op\":\"create_table\",\"table\":\"chat_messages\",\"columns\":["
+	"{\"op\":\"create_table\",\"table\":\"chat_messages\",\"validate\":true,\"columns\":["
 	"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"session_id\",\"type\":\"text\"},"
 	"{\"name\":\"user_id\",\"type\":\"text\"},{\"name\":\"role\",\"type\":\"text\"},"
 	"{\"name\":\"content\",\"type\":\"text\"},{\"name\":\"status\",\"type\":\"text\"},"
@@ -40,7 +40,7 @@ static const char *const steps[] = {
 	"\"keys\":[{\"column\":\"user_id\"},{\"column\":\"created_at\",\"order\":\"desc\"}]}",
 
 	/* token_usage: cost monitoring. */
-	"{\"op\":\"create_table\",\"table\":\"token_usage\",\"columns\":["
+	"{\"op\":\"create_table\",\"table\":\"token_usage\",\"validate\":true,\"columns\":["
 	"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"message_id\",\"type\":\"text\"},"
 	"{\"name\":\"session_id\",\"type\":\"text\"},{\"name\":\"user_id\",\"type\":\"text\"},"
 	"{\"name\":\"model\",\"type\":\"text\"},{\"name\":\"prompt_tokens\",\"type\":\"integer\"},"
@@ -58,7 +58,7 @@ static const char *const steps[] = {
 	"\"keys\":[{\"column\":\"model\"},{\"column\":\"created_at\",\"order\":\"desc\"}]}",
 
 	/* message_votes: feedback, one vote per user per message. */
-	"{\"op\":\"create_table\",\"table\":\"message_votes\",\"columns\":["
+	"{\"op\":\"create_table\",\"table\":\"message_votes\",\"validate\":true,\"columns\":["
 	"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"message_id\",\"type\":\"text\"},"
 	"{\"name\":\"user_id\",\"type\":\"text\"},{\"name\":\"vote_type\",\"type\":\"text\"},"
 	"{\"name\":\"created_at\",\"type\":\"timestamp\"},{\"name\":\"_schema_version\",\"type\":\"text\"}]}",

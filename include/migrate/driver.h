@@ -210,7 +210,9 @@ typedef struct migrate_driver {
 	int (*render_step)(void *conn, const migrate_step_t *step, migrate_buf_t *out, migrate_error_t *err);
 	/**
 	 * Required. Runs `step` (custom steps never reach a driver). `exec` is
-	 * the engine's, valid during the call only.
+	 * the engine's, valid during the call only. A drop_table with "keep"
+	 * never reaches a driver either: check_step, step_flags, render_step
+	 * and apply_step get the rename_table to the kept name it stands for.
 	 */
 	int (*apply_step)(void *conn, const migrate_step_t *step, migrate_exec_t *exec, migrate_error_t *err);
 

@@ -317,6 +317,25 @@ MIGRATE_EXPORT(int) migrate_drop_table(migrate_version_t *v, const char *table, 
 				       migrate_error_t *err);
 
 /**
+ * Appends a drop_table step that keeps the table: it is renamed to `keep`
+ * with its rows, indexes and constraints, so that the step's computed down
+ * renames it back and nothing is lost. Dropping the kept table is a later
+ * step of its own. Dependent objects (views, foreign keys of other tables)
+ * follow the table to its kept name, as they follow a rename.
+ *
+ * @param v the version.
+ * @param table the table to drop.
+ * @param keep the kept table's name (copied), another than `table`, and
+ *        free when the step runs.
+ * @param[out] out optional: receives the step.
+ * @param[out] err optional error details.
+ * @return 0, MIGRATE_EINVAL (`v` or `keep` NULL), MIGRATE_EPLAN or
+ *         MIGRATE_ENOMEM.
+ */
+MIGRATE_EXPORT(int) migrate_drop_table_keep(migrate_version_t *v, const char *table, const char *keep,
+					    migrate_step_t **out, migrate_error_t *err);
+
+/**
  * Appends a rename_table step.
  *
  * @param v the version.

@@ -21,6 +21,110 @@ bson_t *migrate__mongo_cmd_create(const char *table)
 	return BCON_NEW("create", BCON_UTF8(table));
 }
 
+/* The BSON types a column of `type` holds (none: any, a json column). */
+static size_t column_bson_types(const char *type, const char **out)
+{
+	static const struct {
+		const char *type;
+		const char *bson[4];
+	} map[] = {
+		{"text", {"string"}},
+		{"integer", {"int", "long"}},
+		{"bigint", {"int", "long"}},
+		{"double", {"double", "int", "long", "decimal"}},
+		{"boolean", {"bool"}},
+		{"uuid", {"binData", "string"}}, /* a "uuid" default writes binary subtype 4 */
+		{"timestamp", {"date"}},
+		{"bytes", {"binData"}},
+	};
+	size_t i, n = 0;
+
+	if (!strncmp(type, "enum:", 5))
+		type = "text";
+	for (i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(map[i].type, type))
+			while (n < 4 && map[i].bson[n]) {
+				out[n] = map[i].bson[n];
+				n++;
+			}
+	return n;
+}
+
+/*
+ * The validator of a create_table with "validate": true, a $jsonSchema of
+ * its columns: each one's BSON types (and null when nullable), the NOT
+ * NULL ones required. Other fields stay allowed. False when the step has
+ * none.
+ */
+static bool table_validator(const bson_t *s, bson_t *out)
+{
+	bson_t cols, schema, required, props;
+	bson_iter_t it;
+	uint32_t nreq = 0;
+
+	if (!migrate__doc_bool(s, "validate", false) || !migrate__doc_sub(s, "columns", &cols))
+		return false;
+	bson_init(out);
+	BSON_APPEND_DOCUMENT_BEGIN(out, "$jsonSchema", &schema);
+	BSON_APPEND_UTF8(&schema, "bsonType", "object");
+	bson_init(&required);
+	BSON_APPEND_DOCUMENT_BEGIN(&schema, "properties", &props);
+	bson_iter_init(&it, &cols);
+	while (bson_iter_next(&it)) {
+		bson_t col, prop, types;
+		const char *bt[5], *name;
+		const uint8_t *data;
+		uint32_t len;
+		bool nullable;
+		size_t n, i;
+		char key[16];
+		const char *k;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
+			continue;
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&col, data, len);
+		name = migrate__doc_str(&col, "name");
+		nullable = migrate__doc_bool(&col, "nullable", true);
+		if (!nullable) {
+			bson_uint32_to_string(nreq++, &k, key, sizeof key);
+			BSON_APPEND_UTF8(&required, k, name);
+		}
+		n = migrate__doc_str(&col, "type") ? column_bson_types(migrate__doc_str(&col, "type"), bt) : 0;
+		if (n == 0)
+			continue; /* json: any value */
+		if (nullable)
+			bt[n++] = "null";
+		BSON_APPEND_DOCUMENT_BEGIN(&props, name, &prop);
+		BSON_APPEND_ARRAY_BEGIN(&prop, "bsonType", &types);
+		for (i = 0; i < n; i++) {
+			bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+			BSON_APPEND_UTF8(&types, k, bt[i]);
+		}
+		bson_append_array_end(&prop, &types);
+		bson_append_document_end(&props, &prop);
+	}
+	bson_append_document_end(&schema, &props);
+	if (nreq)
+		BSON_APPEND_ARRAY(&schema, "required", &required);
+	bson_destroy(&required);
+	bson_append_document_end(out, &schema);
+	return true;
+}
+
+/* create, with the step's validator when it has one (`validator` NULL: without). */
+static bson_t *cmd_create_table(const char *table, const bson_t *validator)
+{
+	bson_t *cmd = migrate__mongo_cmd_create(table);
+
+	if (validator) {
+		BSON_APPEND_DOCUMENT(cmd, "validator", validator);
+		BSON_APPEND_UTF8(cmd, "validationLevel", "strict");
+		BSON_APPEND_UTF8(cmd, "validationAction", "error");
+	}
+	return cmd;
+}
+
 bson_t *migrate__mongo_cmd_drop(const char *table)
 {
 	return BCON_NEW("drop", BCON_UTF8(table));
@@ -489,20 +593,72 @@ static int make_unique_index(mongo_conn_t *c, const char *table, const char *nam
 	return create_index(c, table, name, keys, true, NULL, err);
 }
 
-static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_error_t *err)
+/*
+ * A collection that exists already (made by a run that died before its
+ * journal write, or by hand) gets the step's validator by collMod.
+ */
+static int set_validator(mongo_conn_t *c, const char *table, const bson_t *validator, bson_error_t *e)
+{
+	bson_t *cmd = BCON_NEW("collMod", BCON_UTF8(table));
+	bool ok;
+
+	BSON_APPEND_DOCUMENT(cmd, "validator", validator);
+	BSON_APPEND_UTF8(cmd, "validationLevel", "strict");
+	BSON_APPEND_UTF8(cmd, "validationAction", "error");
+	ok = migrate__mongo_run(c, cmd, NULL, e);
+	bson_destroy(cmd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Whether the server refused a validator as a feature it lacks (FerretDB
+ * 1.x: NotImplemented for create's validator and for collMod), rather
+ * than as a bad one.
+ */
+static bool no_validators(const bson_error_t *e)
+{
+	return migrate__mongo_server_code(e) == MONGO_NOT_IMPLEMENTED;
+}
+
+static int apply_create_table(mongo_conn_t *c, const bson_t *s, migrate_exec_t *exec, migrate_error_t *err)
 {
 	const char *table = migrate__doc_str(s, "table");
-	bson_t *cmd = migrate__mongo_cmd_create(table);
+	bson_t validator;
+	bool has_validator = table_validator(s, &validator);
+	bson_t *cmd = cmd_create_table(table, has_validator ? &validator : NULL);
+	bool refused = false, ok;
 	bson_error_t e;
 	int rc = 0;
 
-	if (!migrate__mongo_run(c, cmd, NULL, &e)) {
-		if (migrate__mongo_server_code(&e) == MONGO_NAMESPACE_EXISTS)
-			migrate__log(MIGRATE_LOG_INFO, "mongo: collection \"%s\" already exists", table);
-		else
-			rc = migrate__mongo_fail(err, &e, "create \"%s\"", table);
+	ok = migrate__mongo_run(c, cmd, NULL, &e);
+	if (!ok && has_validator && no_validators(&e)) {
+		refused = true;
+		bson_destroy(cmd);
+		cmd = cmd_create_table(table, NULL);
+		ok = migrate__mongo_run(c, cmd, NULL, &e);
+	}
+	if (!ok && migrate__mongo_server_code(&e) == MONGO_NAMESPACE_EXISTS) {
+		migrate__log(MIGRATE_LOG_INFO, "mongo: collection \"%s\" already exists", table);
+		if (has_validator && !refused && set_validator(c, table, &validator, &e) != 0) {
+			if (no_validators(&e))
+				refused = true;
+			else
+				rc = migrate__mongo_fail(err, &e, "collMod \"%s\" (its validator)", table);
+		}
+	} else if (!ok) {
+		rc = migrate__mongo_fail(err, &e, "create \"%s\"", table);
+	}
+	if (rc == 0 && refused) {
+		char msg[256];
+		snprintf(msg, sizeof msg,
+			 "collection \"%s\" was made without its validator: %s has no collection validators", table,
+			 c->caps.server[0] ? c->caps.server : "this server");
+		migrate__log(MIGRATE_LOG_WARNING, "mongo: %s", msg);
+		migrate_exec_event(exec, MIGRATE_EVENT_WARNING, msg);
 	}
 	bson_destroy(cmd);
+	if (has_validator)
+		bson_destroy(&validator);
 	if (rc == 0)
 		rc = each_table_index(c, s, make_unique_index, NULL, err);
 	return rc;
@@ -636,7 +792,13 @@ static int render_table_index(mongo_conn_t *c, const char *table, const char *na
 
 static int render_create_table(migrate__lower *x)
 {
-	render_cmd(x->out, NULL, migrate__mongo_cmd_create(migrate__doc_str(x->doc, "table")));
+	bson_t validator;
+	bool has_validator = table_validator(x->doc, &validator);
+
+	render_cmd(x->out, NULL,
+		   cmd_create_table(migrate__doc_str(x->doc, "table"), has_validator ? &validator : NULL));
+	if (has_validator)
+		bson_destroy(&validator);
 	return each_table_index(x->conn, x->doc, render_table_index, x->out, x->err);
 }
 
@@ -743,7 +905,6 @@ WITH_CAPS(render_restore, migrate__mongo_render_restore)
 CHECK(check_map_values, migrate__mongo_check_map_values)
 CHECK(check_assert, migrate__mongo_check_assert)
 RUN(check_backfill_, migrate__mongo_check_backfill)
-RUN(apply_create_table_, apply_create_table)
 RUN(apply_drop_table_, apply_drop_table)
 RUN(apply_rename_table_, apply_rename_table)
 RUN(apply_create_index_, apply_create_index)
@@ -752,6 +913,7 @@ RUN(apply_create_enum_, apply_create_enum)
 RUN(apply_drop_enum_, apply_drop_enum)
 RUN(apply_assert, migrate__mongo_assert)
 RENDER(render_assert, migrate__mongo_render_assert)
+RUN_EXEC(apply_create_table_, apply_create_table)
 RUN_EXEC(apply_add_column, migrate__mongo_add_column)
 RUN_EXEC(apply_drop_column, migrate__mongo_drop_column)
 RUN_EXEC(apply_rename_column, migrate__mongo_rename_column)

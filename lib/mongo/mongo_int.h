@@ -33,6 +33,7 @@
 #define MONGO_NAMESPACE_EXISTS 48
 #define MONGO_INDEX_OPTIONS_CONFLICT 85
 #define MONGO_INDEX_KEY_SPECS_CONFLICT 86
+#define MONGO_NOT_IMPLEMENTED 238
 #define MONGO_DUPLICATE_KEY 11000
 
 /* What the server can do, learnt once per connection (hello, buildInfo, a probe). */

@@ -194,6 +194,7 @@ _PROTOTYPES = {
     "migrate_rename_table": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_add_column": (c_int, [c_void_p, c_char_p, POINTER(ColumnStruct), _PP, _ERR]),
     "migrate_drop_column_keep": (c_int, [c_void_p, c_char_p, POINTER(ColumnStruct), c_char_p, _PP, _ERR]),
+    "migrate_drop_table_keep": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_drop_column": (c_int, [c_void_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_rename_column": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, _PP, _ERR]),
     "migrate_create_index": (

@@ -375,6 +375,11 @@ class _Builders:
         """drop_table (irreversible unless given ``down_steps``)."""
         return self._build("migrate_drop_table", required(table, "table"), down_steps=down_steps)
 
+    def drop_table_keep(self, table: str, keep: str) -> Step:
+        """drop_table that keeps the table: it is renamed to ``keep`` with
+        its rows and indexes, and its down renames it back."""
+        return self._build("migrate_drop_table_keep", required(table, "table"), required(keep, "keep"))
+
     def rename_table(self, old: str, new: str, *, down_steps: Any = None) -> Step:
         """rename_table from ``old`` to ``new``."""
         return self._build(

@@ -247,6 +247,28 @@ def test_drop_column_keep_adds_back_and_restores(sqlite_db: SqliteDB) -> None:
     assert not sqlite_db.exists("jobs_note_kept")
 
 
+def test_drop_table_keep_renames_and_down_renames_back(sqlite_db: SqliteDB) -> None:
+    """A drop_table that keeps: the rows stay under the kept name, and down gives the table back."""
+    sqlite_db.execute(
+        "CREATE TABLE sessions (id INTEGER PRIMARY KEY, s TEXT);"
+        "INSERT INTO sessions VALUES (1, 'a'), (2, 'b')"
+    )
+    plan = lm.Plan("droptablekeep")
+    step = plan.add_version(1, "drop").drop_table_keep("sessions", "sessions_dropped")
+    assert step.document == {"op": "drop_table", "table": "sessions", "keep": "sessions_dropped"}
+    with pytest.raises(lm.MigrateError, match="keep: must name another table"):
+        plan.add_version(2, "bad").drop_table_keep("t", "T")
+    plan = lm.Plan("droptablekeep")
+    plan.add_version(1, "drop").drop_table_keep("sessions", "sessions_dropped")
+    with lm.Target.open(sqlite_db.url) as t:
+        t.up(plan)
+        assert not sqlite_db.exists("sessions")
+        assert sqlite_db.query("SELECT id, s FROM sessions_dropped ORDER BY id") == [(1, "a"), (2, "b")]
+        t.down(plan, 0)
+    assert sqlite_db.query("SELECT id, s FROM sessions ORDER BY id") == [(1, "a"), (2, "b")]
+    assert not sqlite_db.exists("sessions_dropped")
+
+
 def test_declared_raw_step_keeps_the_comparison_complete(sqlite_db: SqliteDB) -> None:
     plan = lm.Plan("declared")
     v = plan.add_version(1, "raw")
