@@ -517,6 +517,50 @@ TEST(up_status_check_render)
 }
 
 /* up to each version in turn: the files hold exactly that version's state. */
+/*
+ * A drop_table that keeps never reaches a driver as a drop: an external
+ * driver that knows nothing of "keep" gets the rename_table it stands for,
+ * so the rows are kept and the down gives them back.
+ */
+TEST(drop_table_keep_reaches_the_driver_as_a_rename)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v = NULL;
+	migrate_error_t err;
+	char *text = NULL, *before;
+	db d;
+
+	open_db(&d, "dropkeep");
+	fresh_err(&err);
+	CHECK_OK(migrate_plan_new(&plan, "dropkeep", &err), &err);
+	CHECK_OK(migrate_plan_add_version(plan, 1, "create users", &v, &err), &err);
+	CHECK_OK(
+		migrate_version_add_step_json(
+			v,
+			"{\"op\":\"create_table\",\"table\":\"users\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"}]}",
+			NULL, &err),
+		&err);
+	CHECK_OK(migrate_plan_add_version(plan, 2, "drop users", &v, &err), &err);
+	CHECK_OK(migrate_drop_table_keep(v, "users", "users_kept", NULL, &err), &err);
+	CHECK_OK(migrate_render(d.t, plan, 0, &text, &err), &err);
+	CHECK_HAS(text, "-- version 2: drop users\n-- step 1: drop_table\nrename users.json to users_kept.json\n");
+	migrate_free(text);
+	CHECK_OK(migrate_up(d.t, plan, 1, NULL, &err), &err);
+	before = tables(&d);
+	CHECK_HAS(before, "users.json=");
+	CHECK_OK(migrate_up(d.t, plan, 0, NULL, &err), &err);
+	{
+		char *mid = tables(&d);
+		CHECK(strstr(mid, "users_kept.json=") != NULL && strstr(mid, "users.json=") == NULL);
+		bson_free(mid);
+	}
+	CHECK_OK(migrate_down(d.t, plan, 1, NULL, &err), &err);
+	CHECK_TABLES(&d, before);
+	bson_free(before);
+	migrate_plan_destroy(plan);
+	migrate_target_close(d.t);
+}
+
 TEST(up_version_by_version)
 {
 	static const char *const states[] = {"users.json=" S1 "\n", "people.json=" S2 "\n", "people.json=" S3 "\n",
