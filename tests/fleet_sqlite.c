@@ -1,0 +1,66 @@
+/* The fleet test on a SQLite file (tests/fleet_seed.h). */
+#include <unistd.h>
+
+#include "fleet_seed.h"
+#include "sqlite_util.h"
+
+#define ROWS 200000
+
+static migrate_plan_t *plan(void)
+{
+	return fleet_seed_plan("sqlite");
+}
+
+static int64_t query(void *conn, const char *sql)
+{
+	return tu_int(conn, sql);
+}
+
+static void sums(const char *url, fleet_sums_t *out)
+{
+	sqlite3 *db = tu_open(url + 7);
+
+	fleet_sql_sums(query, db, out);
+	sqlite3_close(db);
+}
+
+/* Rows of the lock table, and the lock file beside the database. */
+static int64_t locks_left(const char *url)
+{
+	sqlite3 *db = tu_open(url + 7);
+	int64_t n = tu_int(db, "SELECT count(*) FROM _migrate_lock");
+	char lock[1200];
+
+	sqlite3_close(db);
+	snprintf(lock, sizeof lock, "%s-migrate.lock", url + 7);
+	return n + (access(lock, F_OK) == 0);
+}
+
+TEST(sqlite_file)
+{
+	static char url[1200];
+	char sql[1000];
+	long rows = fleet_seed_rows(ROWS);
+	sqlite3 *db;
+	fleet_seed_driver_t d = {.name = "SQLite file",
+				 .url = url,
+				 .plan = plan,
+				 .rows = rows,
+				 .size_note = fleet_seed_note(),
+				 .sums = sums,
+				 .locks_left = locks_left};
+
+	snprintf(url, sizeof url, "%s", tu_url(harness_path("fleet.sqlite")));
+	db = tu_open(url + 7);
+	tu_exec(db, "CREATE TABLE sessions (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, user_id TEXT NOT NULL, "
+		    "operation_type TEXT, status TEXT NOT NULL, tool_ids TEXT, tool_failure_ids TEXT, "
+		    "error_message TEXT, created_at TEXT, updated_at TEXT)");
+	snprintf(sql, sizeof sql,
+		 "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < %ld) "
+		 "INSERT INTO sessions (id, job_id, user_id, operation_type, status, tool_ids, tool_failure_ids) "
+		 "SELECT " FLEET_SQL_ROW " FROM g",
+		 rows);
+	tu_exec(db, sql);
+	sqlite3_close(db);
+	fleet_seed_run(&d);
+}
