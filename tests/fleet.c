@@ -112,6 +112,7 @@ void fleet_figures(const fleet_t *f, fleet_figures_t *out)
 	int i;
 
 	memset(out, 0, sizeof *out);
+	out->server = -1;
 	for (i = 0; i < f->processes; i++) {
 		const fleet_report_t *r = &f->reports[i];
 
@@ -125,6 +126,8 @@ void fleet_figures(const fleet_t *f, fleet_figures_t *out)
 			out->waiters++;
 			out->polls += r->polls;
 			out->waited_ms += r->waited_ms;
+			if (r->waited_ms > out->max_waited_ms)
+				out->max_waited_ms = r->waited_ms;
 			if (r->polls > out->max_polls)
 				out->max_polls = r->polls;
 		}
@@ -176,19 +179,23 @@ void fleet_check(const fleet_t *f, int versions, fleet_figures_t *out)
 void fleet_print(const char *driver, const fleet_t *f, int versions, long rows, const char *size_note,
 		 const fleet_figures_t *fig)
 {
-	char rows_text[64];
+	char rows_text[64], server[120] = "";
 
 	if (rows < 0)
 		snprintf(rows_text, sizeof rows_text, "-");
 	else
 		snprintf(rows_text, sizeof rows_text, "%ld%s%s%s", rows, size_note ? " (" : "",
 			 size_note ? size_note : "", size_note ? ")" : "");
+	if (fig->server >= 0)
+		snprintf(server, sizeof server, " | server: %lld transactions, %.0f/s", (long long)fig->server,
+			 f->wall_ms ? (double)fig->server * 1000.0 / (double)f->wall_ms : 0.0);
 	fprintf(stderr,
 		"FLEET | %-30s | %d processes | %d versions | rows %s | %d double applies | exit 0: %d, "
 		"lock timeout (%d): %d | last finished after %lld ms | %d waiters polled %.1f times on average, "
-		"at most %lld | %.2f polls/s per waiting process\n",
+		"at most %lld | %.2f polls/s per waiting process, %.0f/s in all%s\n",
 		driver, f->processes, versions, rows_text, fig->applied - versions, fig->ok, FLEET_EXIT_LOCKED,
 		fig->locked, (long long)fig->last_ms, fig->waiters,
 		fig->waiters ? (double)fig->polls / fig->waiters : 0.0, (long long)fig->max_polls,
-		fig->waited_ms ? (double)fig->polls * 1000.0 / (double)fig->waited_ms : 0.0);
+		fig->waited_ms ? (double)fig->polls * 1000.0 / (double)fig->waited_ms : 0.0,
+		fig->max_waited_ms ? (double)fig->polls * 1000.0 / (double)fig->max_waited_ms : 0.0, server);
 }

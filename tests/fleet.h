@@ -42,14 +42,16 @@ typedef struct fleet {
 
 /* The fleet's figures, from its reports. */
 typedef struct fleet_figures {
-	int migrators;     /* processes that applied a version */
-	int applied;       /* versions applied, summed over the processes */
-	int waiters;       /* processes that applied none */
-	int ok, locked;    /* exit codes 0 and FLEET_EXIT_LOCKED */
-	int64_t last_ms;   /* the last finisher's time */
-	int64_t polls;     /* lock polls of the waiters, summed */
-	int64_t max_polls; /* of one waiter */
-	int64_t waited_ms; /* of the waiters, summed */
+	int migrators;         /* processes that applied a version */
+	int applied;           /* versions applied, summed over the processes */
+	int waiters;           /* processes that applied none */
+	int ok, locked;        /* exit codes 0 and FLEET_EXIT_LOCKED */
+	int64_t last_ms;       /* the last finisher's time */
+	int64_t polls;         /* lock polls of the waiters, summed */
+	int64_t max_polls;     /* of one waiter */
+	int64_t waited_ms;     /* of the waiters, summed */
+	int64_t max_waited_ms; /* of one waiter */
+	int64_t server;        /* what the server counted during the run (its transactions), or -1 */
 } fleet_figures_t;
 
 /*
@@ -59,7 +61,7 @@ typedef struct fleet_figures {
  */
 void fleet_run(fleet_t *f);
 
-/* Adds up the reports. */
+/* Adds up the reports (server: -1). */
 void fleet_figures(const fleet_t *f, fleet_figures_t *out);
 
 /*

@@ -12,13 +12,13 @@
 #include "fleet_seed.h"
 #include "mongo_util.h"
 
-#define ROWS 200000
+/*
+ * FerretDB migrates about 8 ms a document here, alone or with 63 waiters
+ * beside it (5,000 documents: 39.6 s for one process, 36.8 s for the fleet):
+ * 200,000 would take half an hour, so the fleet migrates 3,000.
+ */
+#define ROWS 3000
 #define INSERT_BATCH 10000
-
-static migrate_plan_t *plan(void)
-{
-	return fleet_seed_plan("mongo");
-}
 
 /* `n` ids of a prefix as an array field `key` of `doc`. */
 static void append_ids(bson_t *doc, const char *key, const char *prefix, int n)
@@ -128,21 +128,23 @@ static int64_t locks_left(const char *url)
 	return n;
 }
 
+static const fleet_seed_driver_t driver = {
+	.name = "FerretDB",
+	.plan = fleet_seed_mongo_plan,
+	.rows = ROWS,
+	.fewer = "not 200000: FerretDB takes ~8 ms a document",
+	.sums = sums,
+	.locks_left = locks_left,
+};
+
 TEST(ferretdb)
 {
-	static char url[600], name[80];
+	static char url[600];
+	char label[80];
 	const char *backend = getenv("MIGRATE_FLEET_BACKEND");
-	long rows = fleet_seed_rows(ROWS);
-	fleet_seed_driver_t d = {.name = name,
-				 .url = url,
-				 .plan = plan,
-				 .rows = rows,
-				 .size_note = fleet_seed_note(),
-				 .sums = sums,
-				 .locks_left = locks_left};
 
-	snprintf(name, sizeof name, "FerretDB, %s", backend ? backend : "SQLite backend");
+	snprintf(label, sizeof label, "FerretDB, %s", backend ? backend : "SQLite backend");
 	snprintf(url, sizeof url, "%s", mt_fresh_db("fleet"));
-	old_sessions(url, rows);
-	fleet_seed_run(&d);
+	old_sessions(url, fleet_seed_rows(&driver));
+	fleet_seed_run(&driver, label, url, NULL);
 }

@@ -5,16 +5,10 @@
  * the lease lock.
  */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "fleet_seed.h"
 #include "postgres_util.h"
-
-#define ROWS 200000
-
-static migrate_plan_t *plan(void)
-{
-	return fleet_seed_plan("sqlite");
-}
 
 static int64_t query(void *conn, const char *sql)
 {
@@ -41,6 +35,30 @@ static int64_t locks_left(const char *url)
 	return n;
 }
 
+/*
+ * The transactions the server counted on the database. Backends flush
+ * their counts as they exit, a moment after the client: the count is read
+ * until it stays put for 100 ms.
+ */
+static int64_t server_count(const char *url)
+{
+	PGconn *c = pgt_connect(url);
+	int64_t n = -1, last;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		last = n;
+		pgt_exec(c, "SELECT pg_stat_clear_snapshot()");
+		n = pgt_int(c, "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+			       "WHERE datname = current_database()");
+		if (n == last)
+			break;
+		usleep(100000);
+	}
+	PQfinish(c);
+	return n;
+}
+
 /* A fresh database `tag` holding the old sessions; its URL (static buffer). */
 static const char *old_sessions(const char *tag, long rows)
 {
@@ -62,32 +80,30 @@ static const char *old_sessions(const char *tag, long rows)
 	return url;
 }
 
+static const fleet_seed_driver_t driver = {
+	.name = "PostgreSQL",
+	.plan = fleet_seed_sql_plan,
+	.rows = 200000,
+	.sums = sums,
+	.locks_left = locks_left,
+	.server_count = server_count,
+};
+
 TEST(postgres_advisory)
 {
 	static char url[600];
-	long rows = fleet_seed_rows(ROWS);
-	fleet_seed_driver_t d = {.name = "PostgreSQL, advisory lock",
-				 .url = url,
-				 .plan = plan,
-				 .rows = rows,
-				 .size_note = fleet_seed_note(),
-				 .sums = sums,
-				 .locks_left = locks_left};
 
-	snprintf(url, sizeof url, "%s", old_sessions("fleet_adv", rows));
-	fleet_seed_run(&d);
+	snprintf(url, sizeof url, "%s", old_sessions("fleet_adv", fleet_seed_rows(&driver)));
+	fleet_seed_run(&driver, "PostgreSQL, advisory lock", url, NULL);
 }
 
 TEST(postgres_pgbouncer_lease)
 {
-	static char url[600], db[600];
-	long rows = fleet_seed_rows(ROWS);
-	fleet_seed_driver_t d = {
-		"PgBouncer transaction, lease", url, plan, rows, fleet_seed_note(), sums, locks_left, db};
+	static char db[600];
+	const char *url;
 
-	snprintf(db, sizeof db, "%s", old_sessions("fleet_lease", rows));
-	snprintf(url, sizeof url, "%s",
-		 pgt_other_server("MIGRATE_PGBOUNCER_TXN_URL_FILE", db, "migrate_lock=lease",
-				  "PgBouncer (scripts/install-deps.sh installs it)"));
-	fleet_seed_run(&d);
+	snprintf(db, sizeof db, "%s", old_sessions("fleet_lease", fleet_seed_rows(&driver)));
+	url = pgt_other_server("MIGRATE_PGBOUNCER_TXN_URL_FILE", db, "migrate_lock=lease",
+			       "PgBouncer (scripts/install-deps.sh installs it)");
+	fleet_seed_run(&driver, "PgBouncer transaction, lease", url, db);
 }

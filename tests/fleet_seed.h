@@ -51,31 +51,36 @@ void fleet_sql_sums(int64_t (*query)(void *conn, const char *sql), void *conn, f
 /* A driver's side of the test. */
 typedef struct fleet_seed_driver {
 	const char *name; /* the line's label */
-	const char *url;  /* the database, holding the old sessions */
 	migrate_plan_t *(*plan)(void);
-	long rows;             /* old sessions made */
-	const char *size_note; /* why `rows` is smaller than the issue's 200,000, or NULL */
-	/* Reads the sums back from the database after the fleet, on `read_url`. */
+	long rows;         /* old sessions to make: the issue's 200,000, or fewer */
+	const char *fewer; /* why fewer, or NULL */
+	/* Reads the sums back from the database after the fleet. */
 	void (*sums)(const char *url, fleet_sums_t *out);
-	/* Locks of the plan still held or recorded (0 when none is stranded), on `read_url`. */
+	/* Locks of the plan still held or recorded (0 when none is stranded). */
 	int64_t (*locks_left)(const char *url);
-	const char *read_url; /* the database for the checks' own connections; NULL: `url` */
+	/* Optional: a server-wide count of statements or transactions on the database, read before and after. */
+	int64_t (*server_count)(const char *url);
 } fleet_seed_driver_t;
 
-/* The rows the issue asks for, fewer in a sanitized tree (stated by fleet_seed_note()). */
-long fleet_seed_rows(long full);
-/* NULL, or the note saying why fleet_seed_rows() gave fewer rows. */
-const char *fleet_seed_note(void);
+/*
+ * The old sessions to make: d->rows, a tenth of it in a sanitized tree, or
+ * as many as MIGRATE_FLEET_ROWS says (to measure).
+ */
+long fleet_seed_rows(const fleet_seed_driver_t *d);
 
-/* Seed 000's plan file for `driver` ("sqlite" or "mongo"), loaded or failing the test. */
-migrate_plan_t *fleet_seed_plan(const char *driver);
+/* Seed 000's plan file for SQL drivers (the SQLite file: every step is portable), loaded or failing the test. */
+migrate_plan_t *fleet_seed_sql_plan(void);
+/* The same for MongoDB. */
+migrate_plan_t *fleet_seed_mongo_plan(void);
 
 /*
- * Runs the fleet and checks: every exit 0 (or the lock-timeout code),
- * one process applied all the versions and the history says so (each
- * version applied, by that process), the jobs' sums are the formula's, and
- * no lock is left.
+ * Runs the fleet on `url`, which holds fleet_seed_rows() old sessions,
+ * and checks: every exit 0 (or the lock-timeout code), one process applied
+ * all the versions and the history says so (each version applied, by that
+ * process), the jobs' sums are the formula's, and no lock is left; the
+ * checks' own connections go to `read_url` (NULL: `url`). Prints the line
+ * of figures, labelled `label` (NULL: d->name).
  */
-void fleet_seed_run(const fleet_seed_driver_t *d);
+void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char *url, const char *read_url);
 
 #endif

@@ -4,13 +4,6 @@
 #include "fleet_seed.h"
 #include "sqlite_util.h"
 
-#define ROWS 200000
-
-static migrate_plan_t *plan(void)
-{
-	return fleet_seed_plan("sqlite");
-}
-
 static int64_t query(void *conn, const char *sql)
 {
 	return tu_int(conn, sql);
@@ -36,19 +29,20 @@ static int64_t locks_left(const char *url)
 	return n + (access(lock, F_OK) == 0);
 }
 
+static const fleet_seed_driver_t driver = {
+	.name = "SQLite file",
+	.plan = fleet_seed_sql_plan,
+	.rows = 200000,
+	.sums = sums,
+	.locks_left = locks_left,
+};
+
 TEST(sqlite_file)
 {
 	static char url[1200];
 	char sql[1000];
-	long rows = fleet_seed_rows(ROWS);
+	long rows = fleet_seed_rows(&driver);
 	sqlite3 *db;
-	fleet_seed_driver_t d = {.name = "SQLite file",
-				 .url = url,
-				 .plan = plan,
-				 .rows = rows,
-				 .size_note = fleet_seed_note(),
-				 .sums = sums,
-				 .locks_left = locks_left};
 
 	snprintf(url, sizeof url, "%s", tu_url(harness_path("fleet.sqlite")));
 	db = tu_open(url + 7);
@@ -62,5 +56,5 @@ TEST(sqlite_file)
 		 rows);
 	tu_exec(db, sql);
 	sqlite3_close(db);
-	fleet_seed_run(&d);
+	fleet_seed_run(&driver, NULL, url, NULL);
 }
