@@ -29,7 +29,7 @@ long fleet_seed_rows(const fleet_seed_driver_t *d)
 	const char *rows = getenv("MIGRATE_FLEET_ROWS");
 
 	if (rows && *rows)
-		return atol(rows);
+		return strtol(rows, NULL, 10);
 #ifdef FLEET_SANITIZED
 	return d->rows / SANITIZED_SHARE;
 #else
