@@ -93,15 +93,22 @@ void fleet_run(fleet_t *f)
 	close(go[1]);
 	/* Each report is one write of less than PIPE_BUF bytes, so reports do not interleave. */
 	for (i = 0; i < f->processes; i++) {
+		const fleet_report_t *r = &f->reports[i];
+
 		CHECK(read(back[0], &f->reports[i], sizeof f->reports[i]) == (ssize_t)sizeof f->reports[i]);
-		if (f->reports[i].message[0])
-			fprintf(stderr, "process %d: %s\n", i, f->reports[i].message);
+		if (r->message[0] && r->rc != MIGRATE_ELOCKED) /* timeouts are counted, not told */
+			fprintf(stderr, "process %ld: %s\n", r->pid, r->message);
 	}
+	/* The reports came in the order the processes finished: each exit code goes with its process's report. */
 	for (i = 0; i < f->processes; i++) {
-		int st = 0;
+		int st = 0, j;
+
 		CHECK(waitpid(pids[i], &st, 0) == pids[i]);
 		CHECK(WIFEXITED(st));
-		f->status[i] = WEXITSTATUS(st);
+		for (j = 0; j < f->processes && f->reports[j].pid != (long)pids[i]; j++)
+			;
+		CHECK(j < f->processes);
+		f->status[j] = WEXITSTATUS(st);
 	}
 	close(back[0]);
 	f->wall_ms = now_ms() - start;
@@ -122,7 +129,7 @@ void fleet_figures(const fleet_t *f, fleet_figures_t *out)
 		out->migrators += r->applied > 0;
 		if (r->finish_ms > out->last_ms)
 			out->last_ms = r->finish_ms;
-		if (r->applied == 0) {
+		if (r->applied == 0 && r->rc == 0) {
 			out->waiters++;
 			out->polls += r->polls;
 			out->waited_ms += r->waited_ms;
@@ -161,12 +168,14 @@ void fleet_check(const fleet_t *f, int versions, fleet_figures_t *out)
 		const fleet_report_t *r = &f->reports[i];
 
 		if (f->status[i] != 0 && f->status[i] != FLEET_EXIT_LOCKED)
-			harness_fail(__FILE__, __LINE__, "process %d exited with %d: %s", i, f->status[i], r->message);
+			harness_fail(__FILE__, __LINE__, "process %ld exited with %d: %s", r->pid, f->status[i],
+				     r->message);
 		if (f->status[i] == 0 && !r->up_to_date)
-			harness_fail(__FILE__, __LINE__, "process %d: not up to date after its up: %s", i, r->message);
+			harness_fail(__FILE__, __LINE__, "process %ld: not up to date after its up: %s", r->pid,
+				     r->message);
 		if (r->applied == 0 && r->polls > polls_allowed(r->waited_ms))
 			harness_fail(__FILE__, __LINE__,
-				     "process %d polled the lock %lld times in %lld ms (at most %lld)", i,
+				     "process %ld polled the lock %lld times in %lld ms (at most %lld)", r->pid,
 				     (long long)r->polls, (long long)r->waited_ms,
 				     (long long)polls_allowed(r->waited_ms));
 	}

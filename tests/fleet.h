@@ -18,7 +18,7 @@
 
 /* What one process of the fleet did. */
 typedef struct fleet_report {
-	long pid;
+	long pid;          /* the process */
 	int rc;            /* migrate_up's answer */
 	int applied;       /* versions this process applied */
 	int up_to_date;    /* migrate_check said up to date after its `up` */
@@ -36,7 +36,7 @@ typedef struct fleet {
 	int64_t lock_timeout_ms;       /* 0: 60000 */
 	/* Filled by fleet_run(). */
 	fleet_report_t reports[FLEET_MAX];
-	int status[FLEET_MAX]; /* exit codes: 0, FLEET_EXIT_LOCKED or 1 */
+	int status[FLEET_MAX]; /* exit codes, of reports[i]'s process: 0, FLEET_EXIT_LOCKED or 1 */
 	int64_t wall_ms;       /* from the start signal to the last exit */
 } fleet_t;
 
@@ -44,7 +44,7 @@ typedef struct fleet {
 typedef struct fleet_figures {
 	int migrators;         /* processes that applied a version */
 	int applied;           /* versions applied, summed over the processes */
-	int waiters;           /* processes that applied none */
+	int waiters;           /* processes that applied none and exited 0 (a timeout's polls go untold) */
 	int ok, locked;        /* exit codes 0 and FLEET_EXIT_LOCKED */
 	int64_t last_ms;       /* the last finisher's time */
 	int64_t polls;         /* lock polls of the waiters, summed */

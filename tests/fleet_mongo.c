@@ -147,5 +147,5 @@ TEST(ferretdb)
 	snprintf(label, sizeof label, "FerretDB, %s", backend ? backend : "SQLite backend");
 	snprintf(url, sizeof url, "%s", mt_fresh_db("fleet"));
 	old_sessions(url, fleet_seed_rows(&driver));
-	fleet_seed_run(&driver, label, url, NULL);
+	fleet_seed_run(&driver, label, url, NULL, 0, NULL);
 }

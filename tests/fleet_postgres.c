@@ -94,7 +94,7 @@ TEST(postgres_advisory)
 	static char url[600];
 
 	snprintf(url, sizeof url, "%s", old_sessions("fleet_adv", fleet_seed_rows(&driver)));
-	fleet_seed_run(&driver, "PostgreSQL, advisory lock", url, NULL);
+	fleet_seed_run(&driver, "PostgreSQL, advisory lock", url, NULL, 0, NULL);
 }
 
 TEST(postgres_pgbouncer_lease)
@@ -105,5 +105,5 @@ TEST(postgres_pgbouncer_lease)
 	snprintf(db, sizeof db, "%s", old_sessions("fleet_lease", fleet_seed_rows(&driver)));
 	url = pgt_other_server("MIGRATE_PGBOUNCER_TXN_URL_FILE", db, "migrate_lock=lease",
 			       "PgBouncer (scripts/install-deps.sh installs it)");
-	fleet_seed_run(&driver, "PgBouncer transaction, lease", url, db);
+	fleet_seed_run(&driver, "PgBouncer transaction, lease", url, db, 0, NULL);
 }

@@ -144,7 +144,8 @@ static void check_history(const fleet_seed_driver_t *d, const char *url, const f
 	migrate_plan_destroy(plan);
 }
 
-void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char *url, const char *read_url)
+void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char *url, const char *read_url,
+		    int64_t lock_timeout_ms, fleet_figures_t *out)
 {
 	static fleet_t f;
 	fleet_figures_t fig;
@@ -161,7 +162,7 @@ void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char 
 	f.url = url;
 	f.plan = d->plan;
 	f.processes = FLEET_PROCESSES;
-	f.lock_timeout_ms = 120000;
+	f.lock_timeout_ms = lock_timeout_ms ? lock_timeout_ms : 120000;
 	if (d->server_count)
 		before = d->server_count(read_url);
 	fleet_run(&f);
@@ -174,4 +175,6 @@ void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char 
 	check_sums(&got, &want);
 	CHECK_INT(d->locks_left(read_url), 0);
 	fleet_print(label ? label : d->name, &f, versions, rows, fewer(d), &fig);
+	if (out)
+		*out = fig;
 }
