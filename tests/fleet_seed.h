@@ -79,10 +79,10 @@ migrate_plan_t *fleet_seed_mongo_plan(void);
  * all the versions and the history says so (each version applied, by that
  * process), the jobs' sums are the formula's, and no lock is left; the
  * checks' own connections go to `read_url` (NULL: `url`). Prints the line
- * of figures, labelled `label` (NULL: d->name), and returns them in `fig`
+ * of figures, labelled `label` (NULL: d->name), and returns them in `out`
  * (NULL: not). The processes wait `lock_timeout_ms` for the lock (0: 120 s).
  */
 void fleet_seed_run(const fleet_seed_driver_t *d, const char *label, const char *url, const char *read_url,
-		    int64_t lock_timeout_ms, fleet_figures_t *fig);
+		    int64_t lock_timeout_ms, fleet_figures_t *out);
 
 #endif
