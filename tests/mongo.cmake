@@ -43,6 +43,9 @@ foreach(_t ${_all_tests})
     migrate_mongo_fixture(${_t})
   endif()
 endforeach()
+# The fleet test's case (tests/fleet.cmake), on the SQLite backend here and
+# on the PostgreSQL backend below.
+migrate_mongo_fixture(fleet.ferretdb.static)
 
 # FerretDB's PostgreSQL backend (--handler=postgresql) over a private
 # PostgreSQL server of its own: the seeds, the op tests and lint run there too
@@ -62,6 +65,10 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/mongo_seeds.c)
      '${_pg}' stop '${MIGRATE_MONGO_PG_STATE}/postgres'")
   set_tests_properties(mongo_pgbackend.server.stop PROPERTIES FIXTURES_CLEANUP mongo_pg_server TIMEOUT 120
     LABELS mongo)
+  add_test(NAME fleet_pgbackend.ferretdb COMMAND test_fleet_static ferretdb)
+  set_tests_properties(fleet_pgbackend.ferretdb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600
+    FIXTURES_REQUIRED mongo_pg_server LABELS "mongo;fleet"
+    ENVIRONMENT "MIGRATE_MONGO_URL_FILE=${MIGRATE_MONGO_PG_STATE}/ferretdb/url;MIGRATE_FLEET_BACKEND=PostgreSQL backend")
   foreach(_name mongo_seeds mongo_ops mongo_lint)
     file(STRINGS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c _lines REGEX "^TEST\\([A-Za-z0-9_]+\\)")
     foreach(_line ${_lines})

@@ -68,7 +68,7 @@ foreach(_mode transaction session)
     FIXTURES_REQUIRED pg_server
     TIMEOUT 60 LABELS postgres)
 endforeach()
-migrate_test(postgres_pooler SOURCES postgres_pooler.c ${_pg_util}
+migrate_test(postgres_pooler SOURCES postgres_pooler.c fleet.c ${_pg_util}
   LIBS PkgConfig::MIGRATE_WITH_POSTGRES_DEP LABELS postgres INTERNAL)
 # The tests of `prefix` need the server and the other fixtures given, with the environment given.
 function(migrate_pg_more_fixtures prefix fixtures env)
@@ -82,6 +82,12 @@ function(migrate_pg_more_fixtures prefix fixtures env)
 endfunction()
 migrate_pg_more_fixtures(postgres_pooler "pgbouncer_transaction;pgbouncer_session"
   "MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url;MIGRATE_PGBOUNCER_SESSION_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-session/url")
+
+# The fleet test's PostgreSQL cases (tests/fleet.cmake): straight to the
+# server, and through the transaction pooler.
+migrate_pg_fixture(fleet.postgres_advisory.static)
+migrate_pg_more_fixtures(fleet.postgres_pgbouncer_lease pgbouncer_transaction
+  "MIGRATE_PGBOUNCER_TXN_URL_FILE=${CMAKE_BINARY_DIR}/pgbouncer-transaction/url")
 
 # A hot standby of the test server (scripts/pg-server.sh standby: pg_basebackup
 # -R, streaming replication, another port), for tests/postgres_standby.c.

@@ -39,6 +39,11 @@ void pgt_step(migrate_version_t *v, const char *json);
 /* A plan of `name` with one version `id` holding the given JSON steps (NULL-terminated). */
 migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *name);
 
+/* The advisory locks held on the current database (other tests run beside it). */
+#define PGT_ADVISORY_LOCKS_HERE                                                     \
+	"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = " \
+	"(SELECT oid FROM pg_database WHERE datname = current_database())"
+
 /*
  * The URL of another server of the suite (a pooler, a standby) whose URL
  * is in the file named by the environment variable `env`, on the database
