@@ -300,9 +300,9 @@ TEST(lost_lock_stops_without_writing)
 }
 
 /*
- * Plan "lease": version 1 counts its runs in `audit`; version 2 sleeps for
- * *slow_ms in a custom step (no write), then counts its runs. Every run of
- * a version adds 1 to {_id: "v<N>"}.runs: 1 means applied exactly once.
+ * Plan "lease": version 1 counts its runs in `audit`; version 2 counts its
+ * runs, then sleeps for slow_ms in a custom step. Every run of a version
+ * adds 1 to {_id: "v<N>"}.runs: 1 means applied exactly once.
  */
 static int sleepy(migrate_target_t *t, void *native, migrate_error_t *err, void *payload)
 {
@@ -328,14 +328,14 @@ static migrate_plan_t *lease_plan(void)
 	for (int id = 1; id <= 2; id++) {
 		char step[400];
 		CHECK_OK(migrate_plan_add_version(p, (uint64_t)id, id == 1 ? "first" : "slow", &v, &err), &err);
-		if (id == 2)
-			CHECK_OK(migrate_custom(v, "sleep", "1", sleepy, sleepy, &slow_ms, NULL, &err), &err);
 		snprintf(step, sizeof step,
 			 "{\"op\":\"command\",\"up\":{\"update\":\"audit\",\"updates\":[{\"q\":{\"_id\":\"v%d\"},"
 			 "\"u\":{\"$inc\":{\"runs\":1}},\"upsert\":true}]},"
 			 "\"down\":{\"delete\":\"audit\",\"deletes\":[{\"q\":{\"_id\":\"v%d\"},\"limit\":0}]}}",
 			 id, id);
 		mt_step(v, step);
+		if (id == 2)
+			CHECK_OK(migrate_custom(v, "sleep", "1", sleepy, sleepy, &slow_ms, NULL, &err), &err);
 	}
 	return p;
 }
