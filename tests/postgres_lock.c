@@ -419,7 +419,7 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	int64_t start, took;
 	pid_t pid;
 
-	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=400", db);
+	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=400&migrate_lease_renew_ms=100", db);
 	t = pgt_target(url);
 	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
 	o.lock_timeout_ms = 20000;
@@ -436,7 +436,9 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	CHECK(took >= 1000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'lease' AND state = 'applied'"), 2);
-	fprintf(stderr, "a 1.2 s statement under a 0.4 s lease kept the lock; the waiter finished after %lld ms\n",
+	fprintf(stderr,
+		"a 1.2 s statement under a 0.4 s lease (renewed every 0.1 s) kept the lock; the waiter finished after "
+		"%lld ms\n",
 		(long long)took);
 
 	/* SIGKILL during version 2: taken over once the lease expires. */
@@ -481,4 +483,47 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	PQfinish(c);
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
+}
+
+/* Bad lease options of a URL: MIGRATE_EINVAL naming the option, and nothing written. */
+TEST(lease_options_checked)
+{
+	const char *db = pgt_fresh_db("leaseopts");
+	static const struct {
+		const char *params, *says;
+	} bad[] = {
+		{"migrate_lease_ms=abc", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=-5", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=0", "migrate_lease_ms is 0 ms, shorter than the 100 ms minimum"},
+		{"migrate_lease_renew_ms=20", "migrate_lease_renew_ms is 20 ms"},
+		{"migrate_lease_ms=500&migrate_lease_renew_ms=500", "migrate_lease_renew_ms (500 ms) must be shorter"},
+		/* Without migrate_lease_ms, the default lease (300 s) bounds the period. */
+		{"migrate_lease_renew_ms=300000", "migrate_lease_ms (300000 ms)"},
+	};
+	char url[800];
+	PGconn *c = pgt_connect(db);
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		migrate_target_t *t = NULL;
+		migrate_error_t err;
+		snprintf(url, sizeof url, "%s?migrate_lock=lease&%s", db, bad[i].params);
+		CHECK_INT(migrate_target_open(&t, url, &err), MIGRATE_EINVAL);
+		CHECK(t == NULL);
+		CHECK_HAS(err.message, bad[i].says);
+	}
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '\\_migrate%'"), 0);
+	/* A good pair: the run takes a lease of the URL's length. */
+	{
+		migrate_plan_t *plan = log_plan();
+		migrate_target_t *t;
+		migrate_error_t err;
+		snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=800&migrate_lease_renew_ms=700", db);
+		t = pgt_target(url);
+		CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+		migrate_target_close(t);
+		migrate_plan_destroy(plan);
+	}
+	PQfinish(c);
 }

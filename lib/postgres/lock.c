@@ -98,14 +98,14 @@ static long other_pid(PGconn *c)
 /*
  * A connection with the parameters `info` (PQconninfo of the target's,
  * password included), or NULL. With bound_ms > 0 its waits are bounded by it: connect_timeout
- * (whole seconds, libpq's least is 2), tcp_user_timeout where libpq has it,
- * and statement_timeout.
+ * (whole seconds, libpq's least is 2) and tcp_user_timeout where libpq has
+ * it.
  */
 static PGconn *connect_with(const PQconninfoOption *info, int64_t bound_ms)
 {
 	const PQconninfoOption *o;
 	const char *keys[64], *vals[64];
-	char connect_s[24], tcp_ms[24], stmt_ms[24];
+	char connect_s[24], tcp_ms[24];
 	PGconn *c = NULL;
 	int n = 0;
 
@@ -113,7 +113,6 @@ static PGconn *connect_with(const PQconninfoOption *info, int64_t bound_ms)
 		return NULL;
 	snprintf(connect_s, sizeof connect_s, "%" PRId64, bound_ms / 1000 > 2 ? (bound_ms + 999) / 1000 : 2);
 	snprintf(tcp_ms, sizeof tcp_ms, "%" PRId64, bound_ms);
-	snprintf(stmt_ms, sizeof stmt_ms, "%" PRId64, bound_ms);
 	for (o = info; o->keyword && n < 63; o++) {
 		const char *v = o->val && *o->val ? o->val : NULL;
 		if (bound_ms > 0 && strcmp(o->keyword, "connect_timeout") == 0 &&
@@ -132,17 +131,6 @@ static PGconn *connect_with(const PQconninfoOption *info, int64_t bound_ms)
 	if (PQstatus(c) != CONNECTION_OK) {
 		PQfinish(c);
 		return NULL;
-	}
-	if (bound_ms > 0) {
-		const char *p[1] = {stmt_ms};
-		PGresult *res = PQexecParams(c, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, p, NULL,
-					     NULL, 0);
-		bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-		PQclear(res);
-		if (!ok) {
-			PQfinish(c);
-			return NULL;
-		}
 	}
 	return c;
 }
@@ -311,6 +299,35 @@ static void renewer_free(pg_renewer_t *r)
 	free(r);
 }
 
+/*
+ * One renewal, in a transaction of its own whose statement_timeout is the
+ * lease (SET LOCAL: through a transaction pooler a session setting would
+ * stay on a pooled server connection). The UPDATE's result, or the first
+ * failure; NULL when the connection is lost.
+ */
+static PGresult *renew_once(pg_renewer_t *r, const char *const *p)
+{
+	char begin[96];
+	PGresult *res, *end;
+
+	snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %" PRId64, r->lease_ms);
+	res = PQexec(r->conn, begin);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (PQtransactionStatus(r->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(r->conn, "ROLLBACK"));
+		return res;
+	}
+	PQclear(res);
+	res = PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0);
+	end = PQexec(r->conn, PQresultStatus(res) == PGRES_COMMAND_OK ? "COMMIT" : "ROLLBACK");
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && PQresultStatus(end) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return end;
+	}
+	PQclear(end);
+	return res;
+}
+
 static void *renew_loop(void *arg)
 {
 	pg_renewer_t *r = arg;
@@ -326,7 +343,7 @@ static void *renew_loop(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		if (!r->conn)
 			r->conn = connect_with(r->info, r->lease_ms);
-		res = r->conn ? PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0) : NULL;
+		res = r->conn ? renew_once(r, p) : NULL;
 		lost = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "0") == 0;
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			migrate__log(MIGRATE_LOG_WARNING, "postgres: renewing the lease of plan \"%s\" failed: %s",
