@@ -384,8 +384,7 @@ int migrate__lease_option(const char *where, const char *key, const char *value,
  * must be shorter than the lease, else MIGRATE_EINVAL naming
  * migrate_lease_renew_ms.
  */
-int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms, int64_t *every,
-			   migrate_error_t *err);
+int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms, int64_t *every, migrate_error_t *err);
 /* Milliseconds of CLOCK_MONOTONIC (for intervals: a step of the wall clock does not move it). */
 int64_t migrate__mono_ms(void);
 /* Initialises a condition variable whose timed waits use CLOCK_MONOTONIC. */

@@ -38,8 +38,7 @@ int migrate__lease_option(const char *where, const char *key, const char *value,
 	return 0;
 }
 
-int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms, int64_t *every,
-			   migrate_error_t *err)
+int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms, int64_t *every, migrate_error_t *err)
 {
 	if (renew_ms == 0) {
 		*every = lease_ms / 3 > 0 ? lease_ms / 3 : 1;

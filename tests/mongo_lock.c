@@ -434,8 +434,9 @@ TEST(url_lease_renewed_taken_over_and_fenced)
 	CHECK_INT(runs(c, 1), 1);
 	CHECK_INT(runs(c, 2), 1);
 	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", "{\"state\":\"applied\"}"), 2);
-	fprintf(stderr, "mongo: a 1.8 s step under a 0.6 s lease (renewed every 0.2 s) kept the lock; the waiter "
-			"finished after %lld ms\n",
+	fprintf(stderr,
+		"mongo: a 1.8 s step under a 0.6 s lease (renewed every 0.2 s) kept the lock; the waiter "
+		"finished after %lld ms\n",
 		(long long)took);
 
 	/* SIGKILL at the start of version 2: taken over once the lease expires. */
@@ -450,7 +451,8 @@ TEST(url_lease_renewed_taken_over_and_fenced)
 	CHECK(took < 600 + 1000);
 	CHECK_INT(runs(c, 2), 1);
 	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", "{\"state\":\"applied\"}"), 2);
-	fprintf(stderr, "mongo: a holder killed with SIGKILL (lease 600 ms) was taken over and its work done in %lld ms\n",
+	fprintf(stderr,
+		"mongo: a holder killed with SIGKILL (lease 600 ms) was taken over and its work done in %lld ms\n",
 		(long long)took);
 
 	/* SIGSTOP at the start of version 2, past the lease: taken over; once resumed, fenced off. */
@@ -462,7 +464,8 @@ TEST(url_lease_renewed_taken_over_and_fenced)
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
 	took = harness_mono_ms() - start;
 	CHECK(took >= 400 && took < 600 + 1000);
-	fprintf(stderr, "mongo: a holder paused with SIGSTOP (lease 600 ms) was taken over and its work done in %lld ms\n",
+	fprintf(stderr,
+		"mongo: a holder paused with SIGSTOP (lease 600 ms) was taken over and its work done in %lld ms\n",
 		(long long)took);
 	{
 		char *mine = mt_find_one(c, mt_db(), "_migrate_history", "{\"version\":2}");

@@ -49,8 +49,8 @@ static int take_option(const char *p, size_t n, const char *safe, url_opts_t *o,
 			o->rewrite = p[16] - '0';
 		else
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-					    "%s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"", where, (int)(n - 16),
-					    p + 16);
+					    "%s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"", where,
+					    (int)(n - 16), p + 16);
 		return 0;
 	}
 	if (is_param(p, n, "migrate_lease_ms="))

@@ -47,13 +47,13 @@ typedef struct mongo_caps {
 
 /* The plan lock this connection holds, and its renewal thread. */
 typedef struct mongo_lock {
-	char *plan;     /* the plan whose lock is held, NULL when none */
-	char token[64]; /* owner token written in the lock document */
+	char *plan;           /* the plan whose lock is held, NULL when none */
+	char token[64];       /* owner token written in the lock document */
 	int64_t lease_ms;     /* the lease of the lock held */
 	int64_t every_ms;     /* the renewal period of the lock held */
 	int64_t url_lease_ms; /* the URL's migrate_lease_ms, 0 when absent */
 	int64_t url_renew_ms; /* the URL's migrate_lease_renew_ms, 0 when absent (a third of the lease) */
-	atomic_int lost; /* set by the renewer when the lease was taken over */
+	atomic_int lost;      /* set by the renewer when the lease was taken over */
 	/* When the lease was last taken or renewed (migrate__mono_ms): a step
 	 * starting half a lease later checks it on the server first, since the
 	 * process may have been stopped past its lease. */
