@@ -95,32 +95,40 @@ static long other_pid(PGconn *c)
 	return pid;
 }
 
+/* `v`, a libpq timeout setting, or `bound` (`bound_text`) when `v` is unset, 0 (none) or larger. */
+static const char *bounded(const char *v, int64_t bound, const char *bound_text)
+{
+	char *end;
+	long long n = v ? strtoll(v, &end, 10) : 0;
+
+	return n <= 0 || n > bound ? bound_text : v;
+}
+
 /*
  * A connection with the parameters `info` (PQconninfo of the target's,
- * password included), or NULL. With bound_ms > 0 its waits are bounded by it: connect_timeout
- * (whole seconds, libpq's least is 2) and tcp_user_timeout where libpq has
- * it.
+ * password included), or NULL. With bound_ms > 0 its waits are bounded by
+ * it: connect_timeout (whole seconds, libpq's least is 2) and
+ * tcp_user_timeout where libpq has it.
  */
 static PGconn *connect_with(const PQconninfoOption *info, int64_t bound_ms)
 {
 	const PQconninfoOption *o;
 	const char *keys[64], *vals[64];
 	char connect_s[24], tcp_ms[24];
+	int64_t seconds = bound_ms / 1000 > 2 ? (bound_ms + 999) / 1000 : 2;
 	PGconn *c = NULL;
 	int n = 0;
 
 	if (!info)
 		return NULL;
-	snprintf(connect_s, sizeof connect_s, "%" PRId64, bound_ms / 1000 > 2 ? (bound_ms + 999) / 1000 : 2);
+	snprintf(connect_s, sizeof connect_s, "%" PRId64, seconds);
 	snprintf(tcp_ms, sizeof tcp_ms, "%" PRId64, bound_ms);
 	for (o = info; o->keyword && n < 63; o++) {
 		const char *v = o->val && *o->val ? o->val : NULL;
-		if (bound_ms > 0 && strcmp(o->keyword, "connect_timeout") == 0 &&
-		    (!v || atoll(v) <= 0 || atoll(v) > atoll(connect_s)))
-			v = connect_s;
-		else if (bound_ms > 0 && strcmp(o->keyword, "tcp_user_timeout") == 0 &&
-			 (!v || atoll(v) <= 0 || atoll(v) > bound_ms))
-			v = tcp_ms;
+		if (bound_ms > 0 && strcmp(o->keyword, "connect_timeout") == 0)
+			v = bounded(v, seconds, connect_s);
+		else if (bound_ms > 0 && strcmp(o->keyword, "tcp_user_timeout") == 0)
+			v = bounded(v, bound_ms, tcp_ms);
 		if (v) {
 			keys[n] = o->keyword;
 			vals[n++] = v;
