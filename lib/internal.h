@@ -5,6 +5,7 @@
 #ifndef MIGRATE_INTERNAL_H
 #define MIGRATE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -385,6 +386,29 @@ void migrate__sleep_ms(uint32_t ms);
 void migrate__applied_by(char *out, size_t out_size);
 /* Checks an identifier: 1..63 bytes, no NUL or control characters. */
 bool migrate__ident_ok(const char *s, size_t len, const char **why);
+
+/* ---- lease locks of the drivers (lease.c) ---- */
+/* The shortest lease and renewal period the URL options accept. */
+#define MIGRATE__LEASE_MIN_MS 100
+/*
+ * Parses the `n` bytes of `value` as the milliseconds of the URL option
+ * `key` (migrate_lease_ms, migrate_lease_renew_ms): a decimal integer of at
+ * least MIGRATE__LEASE_MIN_MS, else MIGRATE_EINVAL "<where>: <key> ...".
+ */
+int migrate__lease_option(const char *where, const char *key, const char *value, size_t n, int64_t *out,
+			  migrate_error_t *err);
+/*
+ * The renewal period of a lease: `renew_ms` (0: a third of the lease), which
+ * must be shorter than the lease, else MIGRATE_EINVAL naming
+ * migrate_lease_renew_ms.
+ */
+int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms, int64_t *every, migrate_error_t *err);
+/* Milliseconds of CLOCK_MONOTONIC (for intervals: a step of the wall clock does not move it). */
+int64_t migrate__mono_ms(void);
+/* Initialises a condition variable whose timed waits use CLOCK_MONOTONIC. */
+void migrate__cond_init_monotonic(pthread_cond_t *cv);
+/* Waits on `cv` (initialised by migrate__cond_init_monotonic, `mu` held) for at most `ms`. */
+void migrate__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
 
 /* ---- bson helpers (json.c) ---- */
 /* The UTF-8 string at `key`, or NULL if absent or not a string. */

@@ -1,8 +1,10 @@
 #include "harness.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HARNESS_MAX 512
@@ -46,6 +48,47 @@ int harness_ci(void)
 {
 	const char *ci = getenv("CI");
 	return ci && (strcmp(ci, "true") == 0 || strcmp(ci, "1") == 0);
+}
+
+int64_t harness_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int harness_fork_ready(int (*fn)(void *arg, int ready), void *arg)
+{
+	int fds[2];
+	char b;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(fn(arg, fds[1]));
+	}
+	close(fds[1]);
+	if (read(fds[0], &b, 1) != 1)
+		harness_fail(__FILE__, __LINE__, "child %ld ended before it was ready", (long)pid);
+	close(fds[0]);
+	return (int)pid;
+}
+
+int harness_pause_at_version(const migrate_event_t *ev, void *payload)
+{
+	const harness_pause_t *p = payload;
+
+	if (ev->type == MIGRATE_EVENT_VERSION_START && ev->version_id == p->version) {
+		if (write(p->ready, "x", 1) != 1)
+			_exit(5);
+		if (p->signal)
+			raise(p->signal);
+	}
+	return 0;
 }
 
 const char *harness_tmpdir(void)

@@ -86,4 +86,21 @@ void harness_write_text(const char *dir, const char *name, const char *text);
 /* True when running under CI=true: a missing server fails instead of skipping. */
 int harness_ci(void);
 
+/* Milliseconds of CLOCK_MONOTONIC, to time takeovers. */
+int64_t harness_mono_ms(void);
+
+/*
+ * Lease tests: a child process runs fn(arg, ready) and exits with its
+ * result; harness_fork_ready returns the child's pid once the child wrote
+ * a byte to `ready` (harness_pause_at_version does, from an event handler).
+ */
+int harness_fork_ready(int (*fn)(void *arg, int ready), void *arg);
+typedef struct harness_pause {
+	int ready;        /* the fd given to fn */
+	uint64_t version; /* at the start of this version: */
+	int signal;       /* after telling the parent, raised on the child (SIGSTOP, SIGKILL), or 0 */
+} harness_pause_t;
+/* A migrate_run_options_t.on_event handler with a harness_pause_t payload. */
+int harness_pause_at_version(const migrate_event_t *ev, void *payload);
+
 #endif

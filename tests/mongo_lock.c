@@ -2,7 +2,8 @@
  * The MongoDB lease lock: 8 processes running `up` at once apply each
  * version exactly once; a holder killed while holding the lock is taken
  * over after its lease; the lease is renewed during long steps; a run
- * whose lock was taken over stops (fencing) without writing history.
+ * whose lock was taken over stops (fencing) without writing history; the
+ * URL's migrate_lease_ms and migrate_lease_renew_ms, checked.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -296,4 +297,280 @@ TEST(lost_lock_stops_without_writing)
 	mongoc_client_destroy(c);
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
+}
+
+/*
+ * Plan "lease": version 1 counts its runs in `audit`; version 2 counts its
+ * runs, then sleeps for slow_ms in a custom step. Every run of a version
+ * adds 1 to {_id: "v<N>"}.runs: 1 means applied exactly once.
+ */
+static int sleepy(migrate_target_t *t, void *native, migrate_error_t *err, void *payload)
+{
+	const int *ms = payload;
+
+	(void)t;
+	(void)native;
+	(void)err;
+	if (*ms > 0)
+		usleep((useconds_t)*ms * 1000u);
+	return 0;
+}
+
+static int slow_ms;
+
+static migrate_plan_t *lease_plan(void)
+{
+	migrate_plan_t *p = NULL;
+	migrate_version_t *v = NULL;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&p, "lease", &err), &err);
+	for (int id = 1; id <= 2; id++) {
+		char step[400];
+		CHECK_OK(migrate_plan_add_version(p, (uint64_t)id, id == 1 ? "first" : "slow", &v, &err), &err);
+		snprintf(step, sizeof step,
+			 "{\"op\":\"command\",\"up\":{\"update\":\"audit\",\"updates\":[{\"q\":{\"_id\":\"v%d\"},"
+			 "\"u\":{\"$inc\":{\"runs\":1}},\"upsert\":true}]},"
+			 "\"down\":{\"delete\":\"audit\",\"deletes\":[{\"q\":{\"_id\":\"v%d\"},\"limit\":0}]}}",
+			 id, id);
+		mt_step(v, step);
+		if (id == 2)
+			CHECK_OK(migrate_custom(v, "sleep", "1", sleepy, sleepy, &slow_ms, NULL, &err), &err);
+	}
+	return p;
+}
+
+/* The child holder: `up` of lease_plan() with version 2 sleeping `slow` ms. Exit 0, or 2 for ELOCKLOST. */
+typedef struct holder {
+	const char *url;
+	int slow, signal;
+} holder_t;
+
+static int hold(void *arg, int ready)
+{
+	const holder_t *h = arg;
+	migrate_plan_t *p = lease_plan();
+	migrate_target_t *t = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	harness_pause_t pause = {ready, 2, h->signal};
+	int rc;
+
+	slow_ms = h->slow;
+	if (migrate_target_open(&t, h->url, &err) != 0)
+		return 3;
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = harness_pause_at_version;
+	o.event_payload = &pause;
+	rc = migrate_up(t, p, 0, &o, &err);
+	if (rc)
+		fprintf(stderr, "holder %ld: %s\n", (long)getpid(), err.message);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	return rc == 0 ? 0 : rc == MIGRATE_ELOCKLOST ? 2 : 1;
+}
+
+/* The runs of version `id` recorded in `audit`. */
+static int64_t runs(mongoc_client_t *c, int id)
+{
+	char filter[64];
+
+	snprintf(filter, sizeof filter, "{\"_id\":\"v%d\",\"runs\":1}", id);
+	if (mt_count(c, mt_db(), "audit", filter) == 1)
+		return 1;
+	snprintf(filter, sizeof filter, "{\"_id\":\"v%d\"}", id);
+	return mt_count(c, mt_db(), "audit", filter) == 0 ? 0 : -1; /* -1: more than once */
+}
+
+/* Forgets version 2 (its history and its run) for the next case. */
+static void reset_two(mongoc_client_t *c)
+{
+	mt_cmd(c, mt_db(), "{\"delete\":\"_migrate_history\",\"deletes\":[{\"q\":{\"version\":2},\"limit\":0}]}", NULL);
+	mt_cmd(c, mt_db(), "{\"delete\":\"audit\",\"deletes\":[{\"q\":{\"_id\":\"v2\"},\"limit\":0}]}", NULL);
+}
+
+/*
+ * The URL's lease (migrate_lease_ms=600, migrate_lease_renew_ms=200): a
+ * custom step three times longer than the lease keeps the lock (the
+ * renewal thread), so a second process can neither take it nor apply
+ * anything twice; a holder killed with SIGKILL is taken over within the
+ * lease and one poll; one paused with SIGSTOP past its lease is taken
+ * over, and once resumed it is fenced off: nothing of it is recorded.
+ */
+TEST(url_lease_renewed_taken_over_and_fenced)
+{
+	const char *fresh = mt_fresh_db("urllease");
+	char url[700];
+	migrate_plan_t *p = lease_plan();
+	migrate_target_t *t;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	mongoc_client_t *c;
+	holder_t h;
+	int status;
+	int64_t start, took;
+	pid_t pid;
+
+	snprintf(url, sizeof url, "%s&migrate_lease_ms=600&migrate_lease_renew_ms=200", fresh);
+	unsetenv("MIGRATE_MONGO_LEASE_MS");
+	c = mt_client(url);
+	t = mt_target(url);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+
+	/* A 1.8 s step under a 0.6 s lease: past the lease the lock is still held, and a waiter waits. */
+	h = (holder_t){url, 1800, 0};
+	pid = harness_fork_ready(hold, &h);
+	start = harness_mono_ms();
+	usleep(1000 * 1000);
+	o.lock_timeout_ms = 0;
+	CHECK_INT(migrate_up(t, p, 0, &o, &err), MIGRATE_ELOCKED);
+	o.lock_timeout_ms = 20000;
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	took = harness_mono_ms() - start;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_INT(WEXITSTATUS(status), 0);
+	CHECK(took >= 1700);
+	CHECK_INT(runs(c, 1), 1);
+	CHECK_INT(runs(c, 2), 1);
+	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", "{\"state\":\"applied\"}"), 2);
+	fprintf(stderr,
+		"mongo: a 1.8 s step under a 0.6 s lease (renewed every 0.2 s) kept the lock; the waiter "
+		"finished after %lld ms\n",
+		(long long)took);
+
+	/* SIGKILL at the start of version 2: taken over once the lease expires. */
+	reset_two(c);
+	h = (holder_t){url, 0, SIGKILL};
+	pid = harness_fork_ready(hold, &h);
+	start = harness_mono_ms();
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+	mt_reap(pid);
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	took = harness_mono_ms() - start;
+	CHECK(took < 600 + 1000);
+	CHECK_INT(runs(c, 2), 1);
+	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", "{\"state\":\"applied\"}"), 2);
+	fprintf(stderr,
+		"mongo: a holder killed with SIGKILL (lease 600 ms) was taken over and its work done in %lld ms\n",
+		(long long)took);
+
+	/* SIGSTOP at the start of version 2, past the lease: taken over; once resumed, fenced off. */
+	reset_two(c);
+	h = (holder_t){url, 0, SIGSTOP};
+	pid = harness_fork_ready(hold, &h);
+	CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status));
+	start = harness_mono_ms();
+	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	took = harness_mono_ms() - start;
+	CHECK(took >= 400 && took < 600 + 1000);
+	fprintf(stderr,
+		"mongo: a holder paused with SIGSTOP (lease 600 ms) was taken over and its work done in %lld ms\n",
+		(long long)took);
+	{
+		char *mine = mt_find_one(c, mt_db(), "_migrate_history", "{\"version\":2}");
+		char *after;
+		CHECK(mine != NULL);
+		kill(pid, SIGCONT);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status));
+		CHECK_INT(WEXITSTATUS(status), 2); /* MIGRATE_ELOCKLOST */
+		/* Nothing the resumed holder did is recorded: version 2 ran once, its history as we left it. */
+		CHECK_INT(runs(c, 2), 1);
+		after = mt_find_one(c, mt_db(), "_migrate_history", "{\"version\":2}");
+		CHECK_STR(after, mine);
+		CHECK_INT(mt_count(c, mt_db(), "_migrate_history", "{\"state\":\"applied\"}"), 2);
+		CHECK_INT(mt_count(c, mt_db(), "_migrate_locks", NULL), 0);
+		free(after);
+		free(mine);
+	}
+	fprintf(stderr, "mongo: the resumed holder was fenced off: exit MIGRATE_ELOCKLOST, nothing of it recorded\n");
+	mongoc_client_destroy(c);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+/* At the lock's taking: expires_at - acquired_at of the lock document of plan "lease". */
+typedef struct lease_probe {
+	mongoc_client_t *c;
+	int64_t *lease;
+} lease_probe_t;
+
+static int read_lease(const migrate_event_t *ev, void *payload)
+{
+	const lease_probe_t *lp = payload;
+	mongoc_collection_t *coll;
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bson_t *q;
+	bson_iter_t a, e;
+
+	if (ev->type != MIGRATE_EVENT_LOCK_ACQUIRED)
+		return 0;
+	coll = mongoc_client_get_collection(lp->c, mt_db(), "_migrate_locks");
+	q = BCON_NEW("_id", BCON_UTF8("lease"));
+	cur = mongoc_collection_find_with_opts(coll, q, NULL, NULL);
+	if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&a, doc, "acquired_at") &&
+	    bson_iter_init_find(&e, doc, "expires_at"))
+		*lp->lease = bson_iter_date_time(&e) - bson_iter_date_time(&a);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(q);
+	mongoc_collection_destroy(coll);
+	return 0;
+}
+
+/* Bad lease options: MIGRATE_EINVAL naming the option, and nothing written. */
+TEST(url_lease_options_checked)
+{
+	const char *fresh = mt_fresh_db("leaseopts");
+	static const struct {
+		const char *params, *says;
+	} bad[] = {
+		{"migrate_lease_ms=abc", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=-5", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=50", "migrate_lease_ms is 50 ms, shorter than the 100 ms minimum"},
+		{"migrate_lease_renew_ms=99", "migrate_lease_renew_ms is 99 ms"},
+		{"migrate_lease_ms=600&migrate_lease_renew_ms=600", "migrate_lease_renew_ms (600 ms) must be shorter"},
+		{"migrate_lease_renew_ms=900&migrate_lease_ms=500", "migrate_lease_renew_ms (900 ms) must be shorter"},
+		/* Without migrate_lease_ms, the default lease (30 s) bounds the period. */
+		{"migrate_lease_renew_ms=30000", "migrate_lease_ms (30000 ms)"},
+		{"migrate_lease_millis=5", "unknown option migrate_lease_millis"},
+	};
+	char server[600], url[800];
+	mongoc_client_t *c;
+
+	unsetenv("MIGRATE_MONGO_LEASE_MS");
+	snprintf(server, sizeof server, "%s", fresh);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		migrate_target_t *t = NULL;
+		migrate_error_t err;
+		snprintf(url, sizeof url, "%s&%s", server, bad[i].params);
+		CHECK_INT(migrate_target_open(&t, url, &err), MIGRATE_EINVAL);
+		CHECK(t == NULL);
+		CHECK_HAS(err.message, bad[i].says);
+	}
+	/* Good ones open (names are case-insensitive), and the lock document carries the URL's lease. */
+	c = mt_client(server);
+	{
+		migrate_plan_t *p = lease_plan();
+		migrate_target_t *t;
+		migrate_run_options_t o;
+		migrate_error_t err;
+		int64_t lease = -1;
+		lease_probe_t probe = {c, &lease};
+		snprintf(url, sizeof url, "%s&MIGRATE_LEASE_MS=800&migrate_lease_renew_ms=100", server);
+		t = mt_target(url);
+		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+		o.on_event = read_lease;
+		o.event_payload = &probe;
+		CHECK_OK(migrate_up(t, p, 1, &o, &err), &err);
+		CHECK_INT(lease, 800);
+		migrate_target_close(t);
+		migrate_plan_destroy(p);
+	}
+	/* Nothing was written by the refused URLs; the good one applied version 1. */
+	CHECK_INT(mt_count(c, mt_db(), "_migrate_history", NULL), 1);
+	CHECK_INT(mt_count(c, mt_db(), "_migrate_locks", NULL), 0);
+	mongoc_client_destroy(c);
 }

@@ -360,70 +360,42 @@ static migrate_plan_t *sleepy_plan(void)
 	return plan;
 }
 
-typedef struct pauser {
-	int fd;     /* told when version 2 starts */
-	int signal; /* then raised on ourselves: SIGSTOP, or 0 for none */
-} pauser_t;
+/* The child of start_lease_child: `up` of sleepy_plan() as application "slow". Exit: 0, or 2 for ELOCKLOST. */
+typedef struct lease_child {
+	const char *url;
+	int signal;
+} lease_child_t;
 
-static int pause_at_two(const migrate_event_t *ev, void *payload)
+static int lease_child(void *arg, int ready)
 {
-	pauser_t *p = payload;
+	const lease_child_t *lc = arg;
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = sleepy_plan();
+	migrate_run_options_t o;
+	migrate_error_t err;
+	harness_pause_t p = {ready, 2, lc->signal};
+	char u[800];
+	int rc;
 
-	if (ev->type == MIGRATE_EVENT_VERSION_START && ev->version_id == 2) {
-		if (write(p->fd, "x", 1) != 1)
-			_exit(5);
-		if (p->signal)
-			raise(p->signal);
-	}
-	return 0;
+	snprintf(u, sizeof u, "%s&application_name=slow", lc->url);
+	if (migrate_target_open(&t, u, &err) != 0)
+		return 3;
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = harness_pause_at_version;
+	o.event_payload = &p;
+	rc = migrate_up(t, plan, 0, &o, &err);
+	if (rc)
+		fprintf(stderr, "child: %s\n", err.message);
+	migrate_target_close(t);
+	return rc == 0 ? 0 : rc == MIGRATE_ELOCKLOST ? 2 : 1;
 }
 
-/*
- * A child running `up` of sleepy_plan() on url as application "slow";
- * returns when it starts version 2. Exit: 0, or 2 for ELOCKLOST.
- */
+/* A child running lease_child; returns when it starts version 2 (then raising `sig`, 0: none). */
 static pid_t start_lease_child(const char *url, int sig)
 {
-	int fds[2];
-	char b;
-	pid_t pid;
+	lease_child_t lc = {url, sig};
 
-	CHECK(pipe(fds) == 0);
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		migrate_target_t *t = NULL;
-		migrate_plan_t *plan = sleepy_plan();
-		migrate_run_options_t o;
-		migrate_error_t err;
-		pauser_t p = {fds[1], sig};
-		char u[800];
-		int rc;
-		close(fds[0]);
-		snprintf(u, sizeof u, "%s&application_name=slow", url);
-		if (migrate_target_open(&t, u, &err) != 0)
-			_exit(3);
-		migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
-		o.on_event = pause_at_two;
-		o.event_payload = &p;
-		rc = migrate_up(t, plan, 0, &o, &err);
-		if (rc)
-			fprintf(stderr, "child: %s\n", err.message);
-		migrate_target_close(t);
-		_exit(rc == 0 ? 0 : rc == MIGRATE_ELOCKLOST ? 2 : 1);
-	}
-	close(fds[1]);
-	CHECK(read(fds[0], &b, 1) == 1);
-	close(fds[0]);
-	return pid;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return harness_fork_ready(lease_child, &lc);
 }
 
 /*
@@ -447,7 +419,7 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	int64_t start, took;
 	pid_t pid;
 
-	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=400", db);
+	snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=400&migrate_lease_renew_ms=100", db);
 	t = pgt_target(url);
 	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
 	o.lock_timeout_ms = 20000;
@@ -455,26 +427,28 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 
 	/* A 1.2 s statement under a 0.4 s lease: the waiter waits for it, then finds nothing to do. */
 	pid = start_lease_child(url, 0);
-	start = mono_ms();
+	start = harness_mono_ms();
 	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
-	took = mono_ms() - start;
+	took = harness_mono_ms() - start;
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status));
 	CHECK_INT(WEXITSTATUS(status), 0);
 	CHECK(took >= 1000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'lease' AND state = 'applied'"), 2);
-	fprintf(stderr, "a 1.2 s statement under a 0.4 s lease kept the lock; the waiter finished after %lld ms\n",
+	fprintf(stderr,
+		"a 1.2 s statement under a 0.4 s lease (renewed every 0.1 s) kept the lock; the waiter finished after "
+		"%lld ms\n",
 		(long long)took);
 
 	/* SIGKILL during version 2: taken over once the lease expires. */
 	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2; DELETE FROM log; UPDATE delay SET s = 1.5");
 	pid = start_lease_child(url, 0);
 	kill(pid, SIGKILL);
-	start = mono_ms();
+	start = harness_mono_ms();
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
-	took = mono_ms() - start;
+	took = harness_mono_ms() - start;
 	CHECK(took < 400 + 1000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM log"), 1);
 	fprintf(stderr, "a holder killed with SIGKILL (lease 400 ms) was taken over and its work done in %lld ms\n",
@@ -484,9 +458,9 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2; DELETE FROM log");
 	pid = start_lease_child(url, SIGSTOP);
 	CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status));
-	start = mono_ms();
+	start = harness_mono_ms();
 	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
-	took = mono_ms() - start;
+	took = harness_mono_ms() - start;
 	CHECK(took >= 300 && took < 400 + 1000);
 	fprintf(stderr, "a holder paused with SIGSTOP (lease 400 ms) was taken over and its work done in %lld ms\n",
 		(long long)took);
@@ -509,4 +483,47 @@ TEST(lease_renewed_during_long_statements_taken_over_and_fenced)
 	PQfinish(c);
 	migrate_plan_destroy(plan);
 	migrate_target_close(t);
+}
+
+/* Bad lease options of a URL: MIGRATE_EINVAL naming the option, and nothing written. */
+TEST(lease_options_checked)
+{
+	const char *db = pgt_fresh_db("leaseopts");
+	static const struct {
+		const char *params, *says;
+	} bad[] = {
+		{"migrate_lease_ms=abc", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=-5", "migrate_lease_ms takes milliseconds"},
+		{"migrate_lease_ms=0", "migrate_lease_ms is 0 ms, shorter than the 100 ms minimum"},
+		{"migrate_lease_renew_ms=20", "migrate_lease_renew_ms is 20 ms"},
+		{"migrate_lease_ms=500&migrate_lease_renew_ms=500", "migrate_lease_renew_ms (500 ms) must be shorter"},
+		/* Without migrate_lease_ms, the default lease (300 s) bounds the period. */
+		{"migrate_lease_renew_ms=300000", "migrate_lease_ms (300000 ms)"},
+	};
+	char url[800];
+	PGconn *c = pgt_connect(db);
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		migrate_target_t *t = NULL;
+		migrate_error_t err;
+		snprintf(url, sizeof url, "%s?migrate_lock=lease&%s", db, bad[i].params);
+		CHECK_INT(migrate_target_open(&t, url, &err), MIGRATE_EINVAL);
+		CHECK(t == NULL);
+		CHECK_HAS(err.message, bad[i].says);
+	}
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '\\_migrate%'"), 0);
+	/* A good pair: the run takes a lease of the URL's length. */
+	{
+		migrate_plan_t *plan = log_plan();
+		migrate_target_t *t;
+		migrate_error_t err;
+		snprintf(url, sizeof url, "%s?migrate_lock=lease&migrate_lease_ms=800&migrate_lease_renew_ms=700", db);
+		t = pgt_target(url);
+		CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_lock"), 0);
+		migrate_target_close(t);
+		migrate_plan_destroy(plan);
+	}
+	PQfinish(c);
 }

@@ -11,7 +11,12 @@
  * The lock is a lease document in `_migrate_locks`, renewed by a background
  * thread on a client of its own while a run holds it; the history lives in
  * `_migrate_history`, written with majority write concern and fenced by the
- * lock's owner token.
+ * lock's owner token. libmigrate's URL options, removed before libmongoc
+ * sees the URL: migrate_history=NAME, migrate_rewrite=auto|0|1,
+ * migrate_lease_ms=N (the lease, 30000; at least 100) and
+ * migrate_lease_renew_ms=N (the renewal period, a third of the lease; at
+ * least 100 and shorter than the lease). A bad one is MIGRATE_EINVAL
+ * naming it (docs/operations.md).
  */
 #ifndef MIGRATE_MONGO_H
 #define MIGRATE_MONGO_H

@@ -15,13 +15,16 @@
  *                                  pooler in transaction mode with MIGRATE_EINVAL),
  *                                  or a lease row for poolers in transaction mode
  *     migrate_lease_ms=N           lease duration, renewed on every history write
- *                                  and every third of it by a thread (300000)
+ *                                  and by a thread (300000; at least 100)
+ *     migrate_lease_renew_ms=N     the thread's period (a third of the lease;
+ *                                  at least 100 and shorter than the lease)
  *     migrate_lock_timeout_ms=N    lock_timeout of DDL and batches (5000; 0: none)
  *     migrate_statement_timeout_ms=N  statement_timeout of DDL and batches (0: none)
  *     migrate_retries=N            attempts of a statement that hit lock_timeout (8)
  *
- * The same settings are the fields of migrate_postgres_options_t for a
- * wrapped connection.
+ * The same settings, but migrate_lease_renew_ms, are the fields of
+ * migrate_postgres_options_t for a wrapped connection (whose lease is
+ * renewed every third of it). A bad value is MIGRATE_EINVAL naming it.
  */
 #ifndef MIGRATE_POSTGRES_H
 #define MIGRATE_POSTGRES_H
@@ -43,7 +46,8 @@ extern "C" {
 /**
  * Lock mode of migrate_postgres_options_t: a row of `<schema>._migrate_lock`
  * with an expiry, for poolers in transaction mode. While a run holds it, a
- * thread renews it every third of the lease on a connection of its own.
+ * thread renews it every third of the lease (a URL's migrate_lease_renew_ms)
+ * on a connection of its own.
  */
 #define MIGRATE_PG_LOCK_LEASE 1
 

@@ -66,8 +66,9 @@ int migrate__mongo_conn_new(mongo_conn_t **out, mongoc_client_t *client, bool ow
 	snprintf(c->history, sizeof c->history, "%s", MONGO_HISTORY);
 	c->rewrite = -1;
 	atomic_init(&c->lock.lost, 0);
+	atomic_init(&c->lock.confirmed_ms, 0);
 	pthread_mutex_init(&c->lock.mu, NULL);
-	pthread_cond_init(&c->lock.cv, NULL);
+	migrate__cond_init_monotonic(&c->lock.cv);
 	*out = c;
 	return 0;
 }

@@ -11,15 +11,64 @@
 #include "migrate/mongo.h"
 #include "mongo_int.h"
 
+/* libmigrate's own parameters of a MongoDB URL. */
+typedef struct url_opts {
+	char history[128]; /* migrate_history=<collection> (MONGO_HISTORY when absent) */
+	int rewrite;       /* migrate_rewrite=auto|0|1: -1 (auto), 0 or 1 */
+	int64_t lease_ms;  /* migrate_lease_ms=N, 0 when absent */
+	int64_t renew_ms;  /* migrate_lease_renew_ms=N, 0 when absent */
+} url_opts_t;
+
+/* Does the parameter p (n bytes) set `name` ("migrate_x=")? */
+static bool is_param(const char *p, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	/* URI option names are case-insensitive, as libmongoc reads them. */
+	return n >= len && strncasecmp(p, name, len) == 0;
+}
+
+/* Applies one migrate_* parameter (n bytes at p) to `o`. */
+static int take_option(const char *p, size_t n, const char *safe, url_opts_t *o, migrate_error_t *err)
+{
+	char where[600];
+
+	snprintf(where, sizeof where, "MongoDB URL %s", safe);
+	if (is_param(p, n, "migrate_history=")) {
+		if (migrate__url_decode_query(p + 16, n - 16, o->history, sizeof o->history) < 0 ||
+		    (strcmp(o->history, MONGO_HISTORY) != 0 &&
+		     migrate__mongo_check_collection(o->history, "migrate_history", NULL) != 0))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+					    "%s: migrate_history must name a collection", where);
+		return 0;
+	}
+	if (is_param(p, n, "migrate_rewrite=")) {
+		if (n == 20 && strncasecmp(p + 16, "auto", 4) == 0)
+			o->rewrite = -1;
+		else if (n == 17 && (p[16] == '0' || p[16] == '1'))
+			o->rewrite = p[16] - '0';
+		else
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+					    "%s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"", where,
+					    (int)(n - 16), p + 16);
+		return 0;
+	}
+	if (is_param(p, n, "migrate_lease_ms="))
+		return migrate__lease_option(where, "migrate_lease_ms", p + 17, n - 17, &o->lease_ms, err);
+	if (is_param(p, n, "migrate_lease_renew_ms="))
+		return migrate__lease_option(where, "migrate_lease_renew_ms", p + 23, n - 23, &o->renew_ms, err);
+	return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
+			    "%s: unknown option %.*s (MongoDB URLs take migrate_history, migrate_rewrite, "
+			    "migrate_lease_ms and migrate_lease_renew_ms)",
+			    where, (int)strcspn(p, "=&"), p);
+}
+
 /*
- * libmigrate's own URL parameters (migrate_history=<collection>,
- * migrate_rewrite=auto|0|1) are taken out of the query before libmongoc
- * sees it: *rest is the URL without them (caller frees), `history` the
- * collection named (unchanged when absent), *rewrite -1 (auto), 0 or 1.
+ * libmigrate's own URL parameters (url_opts_t) are taken out of the query
+ * before libmongoc sees it: *rest is the URL without them (caller frees).
  * Any other migrate_* parameter is refused.
  */
-static int take_options(const char *url, const char *safe, char **rest, char *history, size_t size, int *rewrite,
-			migrate_error_t *err)
+static int take_options(const char *url, const char *safe, char **rest, url_opts_t *o, migrate_error_t *err)
 {
 	const char *q = strchr(url, '?'), *p, *end;
 	migrate_buf_t *out = migrate__buf_new(NULL);
@@ -31,32 +80,20 @@ static int take_options(const char *url, const char *safe, char **rest, char *hi
 		size_t n;
 		end = strchr(p, '&');
 		n = end ? (size_t)(end - p) : strlen(p);
-		/* URI option names are case-insensitive, as libmongoc reads them. */
-		if (n >= 16 && strncasecmp(p, "migrate_history=", 16) == 0) {
-			if (migrate__url_decode_query(p + 16, n - 16, history, size) < 0 ||
-			    (strcmp(history, MONGO_HISTORY) != 0 &&
-			     migrate__mongo_check_collection(history, "migrate_history", NULL) != 0))
-				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-						  "MongoDB URL %s: migrate_history must name a collection", safe);
-		} else if (n >= 16 && strncasecmp(p, "migrate_rewrite=", 16) == 0) {
-			if (n == 20 && strncasecmp(p + 16, "auto", 4) == 0)
-				*rewrite = -1;
-			else if (n == 17 && (p[16] == '0' || p[16] == '1'))
-				*rewrite = p[16] - '0';
-			else
-				rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-						  "MongoDB URL %s: migrate_rewrite takes auto, 0 or 1, not \"%.*s\"",
-						  safe, (int)(n - 16), p + 16);
-		} else if (n >= 8 && strncasecmp(p, "migrate_", 8) == 0) {
-			rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINVAL,
-					  "MongoDB URL %s: unknown option %.*s (MongoDB URLs take migrate_history and "
-					  "migrate_rewrite)",
-					  safe, (int)strcspn(p, "=&"), p);
+		if (is_param(p, n, "migrate_")) {
+			rc = take_option(p, n, safe, o, err);
 		} else if (n > 0) {
 			migrate_buf_append(out, first ? "?" : "&");
 			migrate_buf_append_n(out, p, n);
 			first = false;
 		}
+	}
+	if (rc == 0 && o->renew_ms) {
+		int64_t every;
+		char where[600];
+		snprintf(where, sizeof where, "MongoDB URL %s", safe);
+		rc = migrate__lease_renewal(where, o->lease_ms ? o->lease_ms : migrate__mongo_default_lease_ms(),
+					    o->renew_ms, &every, err);
 	}
 	if (rc == 0 && !(*rest = migrate__buf_free(out, false)))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
@@ -100,8 +137,8 @@ static const char *db_name_problem(const char *url)
 
 static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 {
-	char safe[512], history[128], *rest = NULL;
-	int rewrite = -1;
+	char safe[512], *rest = NULL;
+	url_opts_t o = {MONGO_HISTORY, -1, 0, 0};
 	mongoc_uri_t *uri;
 	mongoc_client_t *client;
 	mongo_conn_t *c = NULL;
@@ -113,8 +150,7 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 	migrate__mongo_init_once();
 	migrate__mongo_route_log_once();
 	migrate__redact_url(url, safe, sizeof(safe));
-	snprintf(history, sizeof history, "%s", MONGO_HISTORY);
-	if ((rc = take_options(url, safe, &rest, history, sizeof history, &rewrite, err)))
+	if ((rc = take_options(url, safe, &rest, &o, err)))
 		return rc;
 	uri = mongoc_uri_new_with_error(rest, &e);
 	if (!uri && db_name_problem(rest)) {
@@ -153,8 +189,10 @@ static int mongo_open(const char *url, void **conn, migrate_error_t *err)
 		return rc;
 	}
 	mongoc_uri_destroy(uri);
-	snprintf(c->history, sizeof c->history, "%s", history);
-	c->rewrite = rewrite;
+	snprintf(c->history, sizeof c->history, "%s", o.history);
+	c->rewrite = o.rewrite;
+	c->lock.url_lease_ms = o.lease_ms;
+	c->lock.url_renew_ms = o.renew_ms;
 	/* Connect now, so that a wrong address fails here with a clear error. */
 	ping = BCON_NEW("ping", BCON_INT32(1));
 	if (!migrate__mongo_run(c, ping, NULL, &e)) {

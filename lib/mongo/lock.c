@@ -3,12 +3,17 @@
  * {_id: plan, owner: token, host, pid, acquired_at, expires_at}.
  *
  * It is taken when absent (insert) or expired (findAndModify filtering on
- * expires_at < now), so a dead holder keeps it at most one lease. While a
- * run holds it, a thread renews the lease on a client of its own (a
- * mongoc_client_t is single-threaded), so a long index build or batch
- * never loses it. Every history write first renews the lease filtering on
+ * expires_at < now), so a dead holder keeps it at most one lease (the URL's
+ * migrate_lease_ms, default 30 s). While a run holds it, a thread renews
+ * the lease every migrate_lease_renew_ms (a third of the lease) on a client
+ * of its own (a mongoc_client_t is single-threaded), so a long index build
+ * or batch never loses it. Every history write first renews the lease filtering on
  * the owner token (fencing): a run whose lease was taken over stops with
- * MIGRATE_ELOCKLOST instead of writing.
+ * MIGRATE_ELOCKLOST instead of writing. So does a step or batch that
+ * starts when the lease was last confirmed half a lease ago or more (the
+ * process was stopped, or the renewals failed) and the server says it is
+ * no longer ours. Without transactions, a process stopped in the middle of
+ * a step can still finish that one write after losing the lease.
  *
  * Expiry uses the clients' clocks; hosts running migrations are assumed to
  * agree on the time to well within a lease.
@@ -21,12 +26,12 @@
 
 #include "mongo_int.h"
 
-static int64_t lease_ms(void)
+int64_t migrate__mongo_default_lease_ms(void)
 {
 	const char *env = getenv("MIGRATE_MONGO_LEASE_MS");
 	long long v = env ? strtoll(env, NULL, 10) : 0;
 
-	return v >= 100 ? (int64_t)v : MONGO_LEASE_MS;
+	return v >= MIGRATE__LEASE_MIN_MS ? (int64_t)v : MONGO_LEASE_MS;
 }
 
 static void iso_time(int64_t ms, char *out, size_t size)
@@ -74,29 +79,24 @@ static void *renewer(void *arg)
 {
 	mongo_conn_t *c = arg;
 	mongo_lock_t *l = &c->lock;
-	int64_t every = l->lease_ms / 3;
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
-		struct timespec ts;
 		bson_error_t e;
 		bool owned;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += every / 1000;
-		ts.tv_nsec += (long)(every % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+		migrate__cond_wait_ms(&l->cv, &l->mu, l->every_ms);
 		if (l->stop)
 			break;
 		pthread_mutex_unlock(&l->mu);
 		if (!renew(l->client, c->dbname, l->plan, l->token, l->lease_ms, &owned, &e)) {
 			migrate__log(MIGRATE_LOG_WARNING, "mongo: renewing the lock of \"%s\" failed: %s", l->plan,
 				     e.message);
-		} else if (!owned) {
-			migrate__log(MIGRATE_LOG_ERROR, "mongo: the lock of \"%s\" was taken over", l->plan);
+		} else if (owned) {
+			atomic_store(&l->confirmed_ms, migrate__mono_ms());
+		} else {
+			migrate__log(MIGRATE_LOG_ERROR,
+				     "mongo: the lock of \"%s\" was taken over; this run's next history write stops it",
+				     l->plan);
 			atomic_store(&l->lost, 1);
 			pthread_mutex_lock(&l->mu);
 			break;
@@ -107,11 +107,37 @@ static void *renewer(void *arg)
 	return NULL;
 }
 
+/*
+ * The renewer's client: the target's URI with its network waits bounded by
+ * the lease (a renewal that cannot finish within it is late anyway), so a
+ * server that stops answering delays neither the next attempt nor the
+ * release of the lock, which joins the thread.
+ */
+static mongoc_client_t *renewal_client(const mongoc_client_t *main, int64_t lease)
+{
+	mongoc_uri_t *uri = mongoc_uri_copy(mongoc_client_get_uri(main));
+	const char *opts[] = {MONGOC_URI_SOCKETTIMEOUTMS, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+			      MONGOC_URI_CONNECTTIMEOUTMS};
+	int32_t bound = lease > INT32_MAX ? INT32_MAX : (int32_t)lease;
+	mongoc_client_t *client;
+
+	if (!uri)
+		return NULL;
+	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+		int32_t now = mongoc_uri_get_option_as_int32(uri, opts[i], 0);
+		if (now <= 0 || now > bound)
+			mongoc_uri_set_option_as_int32(uri, opts[i], bound);
+	}
+	client = mongoc_client_new_from_uri(uri);
+	mongoc_uri_destroy(uri);
+	return client;
+}
+
 static int start_renewer(mongo_conn_t *c, migrate_error_t *err)
 {
 	mongo_lock_t *l = &c->lock;
 
-	l->client = mongoc_client_new_from_uri(mongoc_client_get_uri(c->client));
+	l->client = renewal_client(c->client, l->lease_ms);
 	if (!l->client)
 		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ECONNECT, "cannot open the lock renewal client");
 	mongoc_client_set_error_api(l->client, MONGOC_ERROR_API_VERSION_2);
@@ -249,7 +275,9 @@ int migrate__mongo_lock_try(void *conn, const char *plan, migrate_error_t *err)
 			       ? 0
 			       : migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_EINVAL,
 					      "this target already holds the lock of \"%s\"", l->plan);
-	l->lease_ms = lease_ms();
+	l->lease_ms = l->url_lease_ms ? l->url_lease_ms : migrate__mongo_default_lease_ms();
+	/* The URL's period was checked against the lease at open; the environment's lease may be shorter. */
+	l->every_ms = l->url_renew_ms && l->url_renew_ms < l->lease_ms ? l->url_renew_ms : l->lease_ms / 3;
 	new_token(token, sizeof(token));
 	rc = take_absent(c, plan, token, now, err);
 	if (rc == 0)
@@ -272,6 +300,7 @@ int migrate__mongo_lock_try(void *conn, const char *plan, migrate_error_t *err)
 		return migrate__err(err, MIGRATE_DOMAIN_LOCK, MIGRATE_ENOMEM, "out of memory");
 	snprintf(l->token, sizeof(l->token), "%s", token);
 	atomic_store(&l->lost, 0);
+	atomic_store(&l->confirmed_ms, migrate__mono_ms());
 	if ((rc = start_renewer(c, err))) {
 		migrate__mongo_lock_release(c, plan, NULL);
 		return rc;
@@ -314,8 +343,14 @@ static int lost(mongo_conn_t *c, const char *plan, migrate_error_t *err)
 
 int migrate__mongo_lock_check(mongo_conn_t *c, migrate_error_t *err)
 {
-	if (c->lock.plan && atomic_load(&c->lock.lost))
-		return lost(c, c->lock.plan, err);
+	mongo_lock_t *l = &c->lock;
+
+	if (!l->plan)
+		return 0;
+	if (atomic_load(&l->lost))
+		return lost(c, l->plan, err);
+	if (migrate__mono_ms() - atomic_load(&l->confirmed_ms) >= l->lease_ms / 2)
+		return migrate__mongo_lock_fence(c, l->plan, err);
 	return 0;
 }
 
@@ -337,5 +372,6 @@ int migrate__mongo_lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t
 		atomic_store(&l->lost, 1);
 		return lost(c, plan, err);
 	}
+	atomic_store(&l->confirmed_ms, migrate__mono_ms());
 	return 0;
 }

@@ -24,7 +24,7 @@
 /* The field a non-idempotent batched step marks the documents it wrote with (batch.c). */
 #define MONGO_MARK_FIELD "_migrate_batch"
 
-/* Default lease of the lock; MIGRATE_MONGO_LEASE_MS overrides it (tests). */
+/* Default lease of the lock; MIGRATE_MONGO_LEASE_MS, then the URL's migrate_lease_ms override it. */
 #define MONGO_LEASE_MS 30000
 
 /* Server error codes the driver reacts to. */
@@ -48,10 +48,17 @@ typedef struct mongo_caps {
 
 /* The plan lock this connection holds, and its renewal thread. */
 typedef struct mongo_lock {
-	char *plan;     /* the plan whose lock is held, NULL when none */
-	char token[64]; /* owner token written in the lock document */
-	int64_t lease_ms;
-	atomic_int lost; /* set by the renewer when the lease was taken over */
+	char *plan;           /* the plan whose lock is held, NULL when none */
+	char token[64];       /* owner token written in the lock document */
+	int64_t lease_ms;     /* the lease of the lock held */
+	int64_t every_ms;     /* the renewal period of the lock held */
+	int64_t url_lease_ms; /* the URL's migrate_lease_ms, 0 when absent */
+	int64_t url_renew_ms; /* the URL's migrate_lease_renew_ms, 0 when absent (a third of the lease) */
+	atomic_int lost;      /* set by the renewer when the lease was taken over */
+	/* When the lease was last taken or renewed (migrate__mono_ms): a step
+	 * starting half a lease later checks it on the server first, since the
+	 * process may have been stopped past its lease. */
+	_Atomic int64_t confirmed_ms;
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t mu;
@@ -178,9 +185,15 @@ int migrate__mongo_lock_try(void *conn, const char *plan, migrate_error_t *err);
 int migrate__mongo_lock_release(void *conn, const char *plan, migrate_error_t *err);
 /* Fencing: renews the lease only if this run still owns it; ELOCKLOST otherwise. */
 int migrate__mongo_lock_fence(mongo_conn_t *c, const char *plan, migrate_error_t *err);
-/* ELOCKLOST when the renewer saw the lease taken over (checked between batches). */
+/*
+ * ELOCKLOST when the renewer saw the lease taken over, or when the lease
+ * was last confirmed half a lease ago or more and the server says it is
+ * no longer ours (checked before steps and between batches).
+ */
 int migrate__mongo_lock_check(mongo_conn_t *c, migrate_error_t *err);
 void migrate__mongo_lock_stop(mongo_conn_t *c);
+/* The lease when the URL sets none: MIGRATE_MONGO_LEASE_MS (tests), else MONGO_LEASE_MS. */
+int64_t migrate__mongo_default_lease_ms(void);
 
 /* ---- schema.c: drift detection ---- */
 int migrate__mongo_schema_read(void *conn, const bson_t *wanted, bson_t *out, migrate_error_t *err);

@@ -89,6 +89,7 @@ static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts,
 	}
 	t->lock_mode = opts->lock_mode;
 	t->lease_ms = opts->lease_ms > 0 ? opts->lease_ms : 300000;
+	t->lease_every_ms = t->lease_ms / 3 > 0 ? t->lease_ms / 3 : 1;
 	t->lock_timeout_ms = opts->lock_timeout_ms;
 	t->statement_timeout_ms = opts->statement_timeout_ms;
 	t->retries = opts->retries ? opts->retries : 1;
@@ -132,13 +133,20 @@ static int parse_ms(const char *key, const char *value, int64_t *out, migrate_er
 	return 0;
 }
 
-/* Applies one migrate_* query parameter to `o`; `schema` keeps the decoded schema name. */
+/*
+ * Applies one migrate_* query parameter to `o`; `schema` keeps the decoded
+ * schema name, *renew_ms migrate_lease_renew_ms (no field of `o`: URLs only).
+ */
 static int url_option(const char *key, const char *value, migrate_postgres_options_t *o, char *schema,
-		      size_t schema_size, migrate_error_t *err)
+		      size_t schema_size, int64_t *renew_ms, migrate_error_t *err)
 {
 	int64_t v = 0;
 	int rc;
 
+	if (strcmp(key, "migrate_lease_ms") == 0)
+		return migrate__lease_option("postgres URL", key, value, strlen(value), &o->lease_ms, err);
+	if (strcmp(key, "migrate_lease_renew_ms") == 0)
+		return migrate__lease_option("postgres URL", key, value, strlen(value), renew_ms, err);
 	if (strcmp(key, "migrate_schema") == 0) {
 		snprintf(schema, schema_size, "%s", value);
 		o->schema = schema;
@@ -157,9 +165,7 @@ static int url_option(const char *key, const char *value, migrate_postgres_optio
 	}
 	if ((rc = parse_ms(key, value, &v, err)) != 0)
 		return rc;
-	if (strcmp(key, "migrate_lease_ms") == 0)
-		o->lease_ms = v;
-	else if (strcmp(key, "migrate_lock_timeout_ms") == 0)
+	if (strcmp(key, "migrate_lock_timeout_ms") == 0)
 		o->lock_timeout_ms = v;
 	else if (strcmp(key, "migrate_statement_timeout_ms") == 0)
 		o->statement_timeout_ms = v;
@@ -176,7 +182,7 @@ static int url_option(const char *key, const char *value, migrate_postgres_optio
  * libpq should see (caller frees), `o` the options.
  */
 static int url_split(const char *url, char **libpq, migrate_postgres_options_t *o, char *schema, size_t schema_size,
-		     migrate_error_t *err)
+		     int64_t *renew_ms, migrate_error_t *err)
 {
 	const char *q = strchr(url, '?');
 	const char *p;
@@ -202,7 +208,7 @@ static int url_split(const char *url, char **libpq, migrate_postgres_options_t *
 						  (int)(eq ? eq - p : (ptrdiff_t)(n > 40 ? 40 : n)), p);
 				break;
 			}
-			if ((rc = url_option(key, value, o, schema, schema_size, err)) != 0)
+			if ((rc = url_option(key, value, o, schema, schema_size, renew_ms, err)) != 0)
 				break;
 		} else if (n > 0) {
 			migrate_buf_printf(kept, "%s%.*s", first ? "?" : "&", (int)n, p);
@@ -288,15 +294,17 @@ static int pg_open(const char *url, void **conn, migrate_error_t *err)
 	const char *values[] = {"UTF8", "libmigrate", NULL, NULL, NULL};
 	char *libpq = NULL, *rest = NULL;
 	pg_target_t *t = NULL;
+	int64_t renew_ms = 0, every_ms = 0;
 	PGconn *c;
 	int rc;
 
 	migrate__redact_url(url, redacted, sizeof redacted);
 	if ((rc = url_take_password(url, redacted, &rest, password, sizeof password, err)) != 0)
 		goto cleanup;
-	if ((rc = url_split(rest, &libpq, &o, schema, sizeof schema, err)) != 0)
+	if ((rc = url_split(rest, &libpq, &o, schema, sizeof schema, &renew_ms, err)) != 0)
 		goto cleanup;
-	if ((rc = check_options(&o, err)) != 0)
+	if ((rc = check_options(&o, err)) != 0 ||
+	    (rc = migrate__lease_renewal("postgres URL", o.lease_ms, renew_ms, &every_ms, err)) != 0)
 		goto cleanup;
 	values[2] = libpq;
 	if (password[0]) {
@@ -320,6 +328,7 @@ static int pg_open(const char *url, void **conn, migrate_error_t *err)
 		goto cleanup;
 	}
 	PQsetNoticeProcessor(c, notice_to_log, NULL);
+	t->lease_every_ms = every_ms;
 	t->conn = c;
 	t->owned = 1;
 	snprintf(t->redacted, sizeof t->redacted, "%s", redacted);

@@ -5,7 +5,8 @@
  * Lease mode, for poolers in transaction mode where sessions are shared,
  * keeps a row in <schema>._migrate_lock with an owner token and an expiry
  * that every history write renews, and a thread on a connection of its own
- * every third of the lease; an expired lease is taken over. Advisory mode
+ * every migrate_lease_renew_ms (a third of the lease); an expired lease is
+ * taken over. Advisory mode
  * refuses a transaction pooler (pooler_probe).
  */
 #include <inttypes.h>
@@ -94,28 +95,60 @@ static long other_pid(PGconn *c)
 	return pid;
 }
 
-/* A second connection with the same parameters as t's (password included), or NULL. */
-static PGconn *second_connection(pg_target_t *t)
+/* `v`, a libpq timeout setting, or `bound` (`bound_text`) when `v` is unset, 0 (none) or larger. */
+static const char *bounded(const char *v, int64_t bound, const char *bound_text)
 {
-	PQconninfoOption *info = PQconninfo(t->conn), *o;
+	char *end;
+	long long n = v ? strtoll(v, &end, 10) : 0;
+
+	return n <= 0 || n > bound ? bound_text : v;
+}
+
+/*
+ * A connection with the parameters `info` (PQconninfo of the target's,
+ * password included), or NULL. With bound_ms > 0 its waits are bounded by
+ * it: connect_timeout (whole seconds, libpq's least is 2) and
+ * tcp_user_timeout where libpq has it.
+ */
+static PGconn *connect_with(const PQconninfoOption *info, int64_t bound_ms)
+{
+	const PQconninfoOption *o;
 	const char *keys[64], *vals[64];
+	char connect_s[24], tcp_ms[24];
+	int64_t seconds = bound_ms / 1000 > 2 ? (bound_ms + 999) / 1000 : 2;
 	PGconn *c = NULL;
 	int n = 0;
 
 	if (!info)
 		return NULL;
-	for (o = info; o->keyword && n < 63; o++)
-		if (o->val && *o->val) {
+	snprintf(connect_s, sizeof connect_s, "%" PRId64, seconds);
+	snprintf(tcp_ms, sizeof tcp_ms, "%" PRId64, bound_ms);
+	for (o = info; o->keyword && n < 63; o++) {
+		const char *v = o->val && *o->val ? o->val : NULL;
+		if (bound_ms > 0 && strcmp(o->keyword, "connect_timeout") == 0)
+			v = bounded(v, seconds, connect_s);
+		else if (bound_ms > 0 && strcmp(o->keyword, "tcp_user_timeout") == 0)
+			v = bounded(v, bound_ms, tcp_ms);
+		if (v) {
 			keys[n] = o->keyword;
-			vals[n++] = o->val;
+			vals[n++] = v;
 		}
+	}
 	keys[n] = vals[n] = NULL;
 	c = PQconnectdbParams(keys, vals, 0);
-	PQconninfoFree(info);
 	if (PQstatus(c) != CONNECTION_OK) {
 		PQfinish(c);
 		return NULL;
 	}
+	return c;
+}
+
+static PGconn *second_connection(pg_target_t *t, int64_t bound_ms)
+{
+	PQconninfoOption *info = PQconninfo(t->conn);
+	PGconn *c = info ? connect_with(info, bound_ms) : NULL;
+
+	PQconninfoFree(info);
 	return c;
 }
 
@@ -155,7 +188,7 @@ static int pooler_probe(pg_target_t *t, const char *plan, migrate_error_t *err)
 	if (first == (long)PQbackendPID(t->conn))
 		return 0;
 	t->pooled = 1;
-	c2 = second_connection(t);
+	c2 = second_connection(t, 0);
 	for (i = 0; i < 4; i++) {
 		if ((rc = backend_pid(t, &now, err)) != 0)
 			break;
@@ -241,9 +274,10 @@ static int advisory_try(pg_target_t *t, const char *plan, migrate_error_t *err)
 }
 
 /*
- * The lease's renewal thread: every third of the lease, on a connection of
- * its own, it pushes the expiry forward while the run holds the lock, so a
- * statement longer than the lease (a large DDL, an index build) does not
+ * The lease's renewal thread: every migrate_lease_renew_ms (a third of the
+ * lease by default), on a connection of its own whose waits are bounded by
+ * the lease, it pushes the expiry forward while the run holds the lock, so
+ * a statement longer than the lease (a large DDL, an index build) does not
  * lose it; a process that is stopped or hung renews nothing and is taken
  * over once its lease expires, and then its next history write is fenced
  * off. It stops when the lease is released or found taken over.
@@ -254,21 +288,52 @@ typedef struct pg_renewer {
 	pthread_cond_t cv;
 	int stop;
 	PGconn *conn;
+	PQconninfoOption *info; /* the target's parameters, for a new connection when this one is lost */
 	char *sql;
 	char *plan;
 	char owner[40];
 	char lease[24];
-	int64_t every_ms;
+	int64_t every_ms, lease_ms;
 } pg_renewer_t;
 
 static void renewer_free(pg_renewer_t *r)
 {
 	PQfinish(r->conn);
+	PQconninfoFree(r->info);
 	free(r->sql);
 	free(r->plan);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r);
+}
+
+/*
+ * One renewal, in a transaction of its own whose statement_timeout is the
+ * lease (SET LOCAL: through a transaction pooler a session setting would
+ * stay on a pooled server connection). The UPDATE's result, or the first
+ * failure; NULL when the connection is lost.
+ */
+static PGresult *renew_once(pg_renewer_t *r, const char *const *p)
+{
+	char begin[96];
+	PGresult *res, *end;
+
+	snprintf(begin, sizeof begin, "BEGIN; SET LOCAL statement_timeout = %" PRId64, r->lease_ms);
+	res = PQexec(r->conn, begin);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (PQtransactionStatus(r->conn) != PQTRANS_IDLE)
+			PQclear(PQexec(r->conn, "ROLLBACK"));
+		return res;
+	}
+	PQclear(res);
+	res = PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0);
+	end = PQexec(r->conn, PQresultStatus(res) == PGRES_COMMAND_OK ? "COMMIT" : "ROLLBACK");
+	if (PQresultStatus(res) == PGRES_COMMAND_OK && PQresultStatus(end) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return end;
+	}
+	PQclear(end);
+	return res;
 }
 
 static void *renew_loop(void *arg)
@@ -278,28 +343,25 @@ static void *renew_loop(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
-		struct timespec ts;
 		PGresult *res;
 		int lost;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(r->every_ms / 1000);
-		ts.tv_nsec += (long)(r->every_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+		migrate__cond_wait_ms(&r->cv, &r->mu, r->every_ms);
 		if (r->stop)
 			break;
 		pthread_mutex_unlock(&r->mu);
-		res = PQexecParams(r->conn, r->sql, 3, NULL, p, NULL, NULL, 0);
+		if (!r->conn)
+			r->conn = connect_with(r->info, r->lease_ms);
+		res = r->conn ? renew_once(r, p) : NULL;
 		lost = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(res), "0") == 0;
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			migrate__log(MIGRATE_LOG_WARNING, "postgres: renewing the lease of plan \"%s\" failed: %s",
-				     r->plan, PQerrorMessage(r->conn));
+				     r->plan, r->conn ? PQerrorMessage(r->conn) : "cannot connect");
 		PQclear(res);
-		if (PQstatus(r->conn) == CONNECTION_BAD)
-			PQreset(r->conn);
+		if (r->conn && PQstatus(r->conn) == CONNECTION_BAD) {
+			/* A new connection next time, bounded as the first (a reset would drop its settings). */
+			PQfinish(r->conn);
+			r->conn = NULL;
+		}
 		pthread_mutex_lock(&r->mu);
 		if (lost) {
 			migrate__log(MIGRATE_LOG_ERROR,
@@ -322,7 +384,7 @@ static void lease_renewer_start(pg_target_t *t, const char *plan)
 	if (t->renewer || !(r = migrate__calloc(1, sizeof *r)))
 		return;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	migrate__cond_init_monotonic(&r->cv);
 	s = migrate__buf_new(NULL);
 	migrate_buf_printf(s,
 			   /* The clock: the statement may have waited for the run's transaction to commit. */
@@ -331,10 +393,12 @@ static void lease_renewer_start(pg_target_t *t, const char *plan)
 			   t->lease_table);
 	r->sql = migrate__buf_free(s, false);
 	r->plan = migrate__strdup(plan);
+	r->info = PQconninfo(t->conn);
 	snprintf(r->owner, sizeof r->owner, "%s", t->owner);
 	snprintf(r->lease, sizeof r->lease, "%" PRId64, t->lease_ms);
-	r->every_ms = t->lease_ms / 3 > 0 ? t->lease_ms / 3 : 1;
-	r->conn = second_connection(t);
+	r->lease_ms = t->lease_ms;
+	r->every_ms = t->lease_every_ms;
+	r->conn = r->info ? connect_with(r->info, t->lease_ms) : NULL;
 	if (!r->sql || !r->plan || !r->conn || pthread_create(&r->thread, NULL, renew_loop, r) != 0) {
 		migrate__log(MIGRATE_LOG_WARNING,
 			     "postgres: cannot start the lease renewal of plan \"%s\" (%s); only history writes renew "

@@ -37,6 +37,7 @@ typedef struct pg_target {
 	char *lease_table; /* "schema"."_migrate_lock", quoted */
 	int lock_mode;     /* MIGRATE_PG_LOCK_* */
 	int64_t lease_ms;
+	int64_t lease_every_ms; /* the renewal period of the lease (the URL's migrate_lease_renew_ms, or a third) */
 	int64_t lock_timeout_ms;
 	int64_t statement_timeout_ms;
 	uint32_t retries;

@@ -56,6 +56,7 @@ from .errors import (
 )
 from .plan import INDEX_ONLINE, INDEX_UNIQUE, Column, CustomFn, IndexKey, Plan, Step, Version
 from .target import (
+    CheckDetails,
     CheckState,
     Direction,
     DriftKind,
@@ -92,6 +93,7 @@ __all__ = [
     "Direction",
     "State",
     "CheckState",
+    "CheckDetails",
     "StatusEntry",
     "DriftKind",
     "Finding",

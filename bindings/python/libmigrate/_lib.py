@@ -137,6 +137,21 @@ class PostgresOptionsStruct(Structure):
 POSTGRES_OPTIONS_VERSION = 1
 
 
+class CheckDetailsStruct(Structure):
+    """migrate_check_details_t (struct version 1)."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("database_version", c_uint64),
+        ("plan_version", c_uint64),
+        ("pending", c_size_t),
+        ("ahead", c_size_t),
+    ]
+
+
+CHECK_DETAILS_VERSION = 1
+
+
 class StatusEntryStruct(Structure):
     """migrate_status_entry_t (read-only prefix)."""
 
@@ -247,6 +262,7 @@ _PROTOTYPES = {
         [c_void_p, c_void_p, POINTER(RunOptionsStruct), POINTER(c_size_t), _ERR],
     ),
     "migrate_check": (c_int, [c_void_p, c_void_p, POINTER(c_int), _ERR]),
+    "migrate_check_details": (c_int, [c_void_p, c_void_p, POINTER(c_int), POINTER(CheckDetailsStruct), _ERR]),
     "migrate_render": (c_int, [c_void_p, c_void_p, c_uint64, POINTER(c_void_p), _ERR]),
     "migrate_status_get": (c_int, [c_void_p, c_void_p, _PP, _ERR]),
     "migrate_status_count": (c_size_t, [c_void_p]),

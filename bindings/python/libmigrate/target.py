@@ -3,8 +3,9 @@
 A :class:`Target` owns a C ``migrate_target_t``: one database reached
 through one driver. Its methods run a :class:`~libmigrate.Plan` against
 it: :meth:`~Target.up`, :meth:`~Target.down`, :meth:`~Target.baseline`,
-:meth:`~Target.repair`, :meth:`~Target.check`, :meth:`~Target.render` and
-:meth:`~Target.status`. Run options are keyword arguments.
+:meth:`~Target.repair`, :meth:`~Target.check`, :meth:`~Target.check_details`,
+:meth:`~Target.render` and :meth:`~Target.status`. Run options are keyword
+arguments.
 """
 
 from __future__ import annotations
@@ -104,6 +105,33 @@ class Finding:
     def kind_name(self) -> str:
         """"missing", "extra" or "different"."""
         return text(_lib.lib().migrate_drift_kind_name(int(self.kind))) or str(self.kind)
+
+
+@dataclass(frozen=True)
+class CheckDetails:
+    """The answer of :meth:`Target.check_details`: :meth:`Target.check`'s
+    state and where the database stands against the plan."""
+
+    state: CheckState
+    #: The highest version applied in the database, in the plan or not (0: none).
+    database_version: int
+    #: The plan's highest version id (0: an empty plan).
+    plan_version: int
+    #: Versions of the plan not applied (pending, failed or half applied).
+    pending: int
+    #: Applied versions newer than ``plan_version`` (a newer release migrated
+    #: the database; the state stays UP_TO_DATE when the plan's are applied).
+    ahead: int
+
+    @property
+    def behind(self) -> bool:
+        """True when some version of the plan is not applied."""
+        return self.pending > 0
+
+    @property
+    def is_ahead(self) -> bool:
+        """True when the database has versions newer than the plan knows."""
+        return self.ahead > 0
 
 
 @dataclass(frozen=True)
@@ -621,6 +649,22 @@ class Target:
         state = ctypes.c_int(-1)
         self._run(plan, "migrate_check", ctypes.byref(state))
         return _enum_or_int(CheckState, state.value)  # type: ignore[return-value]
+
+    def check_details(self, plan: Plan) -> CheckDetails:
+        """:meth:`check` that also says where the database stands (behind,
+        ahead of the plan), from the same single read of the history; takes
+        no lock and writes nothing."""
+        state = ctypes.c_int(-1)
+        d = _lib.CheckDetailsStruct()
+        d.version = _lib.CHECK_DETAILS_VERSION
+        self._run(plan, "migrate_check_details", ctypes.byref(state), ctypes.byref(d))
+        return CheckDetails(
+            state=_enum_or_int(CheckState, state.value),  # type: ignore[arg-type]
+            database_version=int(d.database_version),
+            plan_version=int(d.plan_version),
+            pending=int(d.pending),
+            ahead=int(d.ahead),
+        )
 
     def check_schema(self, plan: Plan) -> SchemaReport:
         """Drift detection: compares the schema the applied versions of

@@ -336,3 +336,30 @@ def test_lint(sqlite_db: SqliteDB) -> None:
         lm.lint(plan, driver="oracle")
     with pytest.raises(lm.InvalidArgumentError):
         lm.lint(plan)
+
+
+def test_check_details_behind_and_ahead(sqlite_db: SqliteDB) -> None:
+    """check_details: versions, pending and ahead, as the history in the file says."""
+
+    def plan_of(n: int) -> lm.Plan:
+        plan = lm.Plan("details")
+        for i in range(1, n + 1):
+            plan.add_version(i).create_table(f"t{i}", [{"name": "x", "type": "text"}])
+        return plan
+
+    with lm.Target.open(sqlite_db.url) as t:
+        d = t.check_details(plan_of(3))
+        assert d == lm.CheckDetails(lm.CheckState.PENDING, 0, 3, 3, 0) and d.behind and not d.is_ahead
+        t.up(plan_of(3), 1)
+        d = t.check_details(plan_of(3))
+        assert (d.state, d.database_version, d.plan_version, d.pending, d.ahead) == (lm.CheckState.PENDING, 1, 3, 2, 0)
+        t.up(plan_of(3))
+        # An older release's plan (versions 1 and 2) against a database a newer one migrated: ahead, still up to date.
+        d = t.check_details(plan_of(2))
+        assert d == lm.CheckDetails(lm.CheckState.UP_TO_DATE, 3, 2, 0, 1) and d.is_ahead and not d.behind
+        assert t.check(plan_of(2)) == d.state
+    # What the database holds: three applied versions (state 2, MIGRATE_STATE_APPLIED), the newest 3.
+    assert sqlite_db.query("SELECT count(*), max(version) FROM _migrate_history WHERE state = 2") == [(3, 3)]
+    assert all(sqlite_db.exists(f"t{i}") for i in (1, 2, 3))
+    with lm.Target.open(sqlite_db.url) as t, pytest.raises(TypeError):
+        t.check_details("not a plan")  # type: ignore[arg-type]
