@@ -122,8 +122,17 @@ static int park(const migrate_event_t *e, void *payload)
 	return 0;
 }
 
+/* The time the lock was taken (monotonic ms), into the int64_t the payload points to. */
+static int note_acquired(const migrate_event_t *e, void *payload)
+{
+	if (e->type == MIGRATE_EVENT_LOCK_ACQUIRED)
+		*(int64_t *)payload = harness_mono_ms();
+	return 0;
+}
+
 TEST(lock_of_killed_process_is_free)
 {
+	int64_t start_ms, acquired_ms = 0;
 	char path[1100], host[256], expect[400], c;
 	int fds[2], status;
 	pid_t pid;
@@ -160,11 +169,17 @@ TEST(lock_of_killed_process_is_free)
 	snprintf(expect, sizeof expect, "held by %s:%d since ", host, (int)pid);
 	CHECK_HAS(err.message, expect);
 
-	/* killed: the kernel released its lock, and the next run resumes */
+	/* killed: the kernel released its lock at once, and the next run takes it and resumes */
+	start_ms = harness_mono_ms();
 	kill(pid, SIGKILL);
 	CHECK(waitpid(pid, &status, 0) == pid);
 	o.lock_timeout_ms = 2000;
+	o.on_event = note_acquired;
+	o.event_payload = &acquired_ms;
 	CHECK_OK(migrate_up(t, p, 0, &o, &err), &err);
+	CHECK(acquired_ms > 0);
+	printf("sqlite: lock taken over %lld ms after SIGKILL of its holder\n", (long long)(acquired_ms - start_ms));
+	CHECK(acquired_ms - start_ms < 1000);
 	db = tu_open(path);
 	CHECK_INT(tu_int(db, "SELECT n FROM counter"), NVERSIONS - 1);
 	CHECK_INT(tu_int(db, "SELECT count(*) FROM _migrate_history WHERE state = 2"), NVERSIONS);
