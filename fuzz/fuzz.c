@@ -54,7 +54,7 @@ static void check_one(migrate_target_t *t, const migrate_step_t *s)
 	if (!t->driver->check_step || s->op == MIGRATE_OP_CUSTOM)
 		return;
 	memset(&err, 0, sizeof err);
-	if (t->driver->check_step(t->conn, s, &err) != 0)
+	if (migrate__driver_check(t, s, &err) != 0)
 		fuzz_check_error(&err);
 }
 
@@ -130,11 +130,11 @@ void fuzz_render_steps(migrate_target_t *t, const migrate_plan_t *plan)
 			const migrate_step_t *s = v->steps[j];
 			migrate_buf_t *out;
 			if (s->op == MIGRATE_OP_CUSTOM ||
-			    (t->driver->check_step && t->driver->check_step(t->conn, s, &err) != 0))
+			    (t->driver->check_step && migrate__driver_check(t, s, &err) != 0))
 				continue;
 			out = migrate__buf_new(NULL);
 			memset(&err, 0, sizeof err);
-			if (t->driver->render_step(t->conn, s, out, &err) != 0)
+			if (migrate__driver_render(t, s, out, &err) != 0)
 				fuzz_check_error(&err);
 			migrate__buf_free(out, true);
 		}

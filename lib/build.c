@@ -494,8 +494,9 @@ int migrate_step_set_keep(migrate_step_t *step, const char *keep, migrate_error_
 
 	if (!step || !keep || !migrate__op_has_key(step->op, "keep"))
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_step_set_keep: %s",
-				    !step || !keep ? "step and keep are required"
-						   : "not a backfill or map_values step");
+				    !step || !keep
+					    ? "step and keep are required"
+					    : "not a step that keeps (map_values, backfill, drop_column, drop_table)");
 	copy_except(step, &doc, "keep");
 	BSON_APPEND_UTF8(&doc, "keep", keep);
 	return replace_doc(step, &doc, err);

@@ -104,8 +104,11 @@ bool migrate__drop_kept_as_rename(migrate_op_t op, const bson_t *d, bson_t *out)
  */
 const migrate_step_t *migrate__driver_step(const migrate_step_t *s, migrate_step_t *tmp);
 void migrate__driver_step_done(const migrate_step_t *given, migrate_step_t *tmp);
-/* t's driver's check_step of `s`, given as migrate__driver_step() makes it. */
+/* The driver's check_step, step_flags and render_step of `s`, given as migrate__driver_step() makes it. */
 int migrate__driver_check(const migrate_target_t *t, const migrate_step_t *s, migrate_error_t *err);
+unsigned migrate__driver_flags(const migrate_driver_t *d, void *conn, const migrate_step_t *s);
+int migrate__driver_render(const migrate_target_t *t, const migrate_step_t *s, migrate_buf_t *out,
+			   migrate_error_t *err);
 /* Whether `op` is a MIGRATE__OP_SCHEMA op. */
 #define migrate__op_is_schema(op) ((migrate__ops[(op)].flags & MIGRATE__OP_SCHEMA) != 0)
 /* Whether `op` may have the field `key`. */
@@ -390,10 +393,12 @@ bool migrate__ident_ok(const char *s, size_t len, const char **why);
 /* ---- lease locks of the drivers (lease.c) ---- */
 /* The shortest lease and renewal period the URL options accept. */
 #define MIGRATE__LEASE_MIN_MS 100
+#define MIGRATE__LEASE_MAX_MS 86400000 /* a day */
 /*
  * Parses the `n` bytes of `value` as the milliseconds of the URL option
  * `key` (migrate_lease_ms, migrate_lease_renew_ms): a decimal integer of at
- * least MIGRATE__LEASE_MIN_MS, else MIGRATE_EINVAL "<where>: <key> ...".
+ * least MIGRATE__LEASE_MIN_MS and at most MIGRATE__LEASE_MAX_MS, else
+ * MIGRATE_EINVAL "<where>: <key> ...".
  */
 int migrate__lease_option(const char *where, const char *key, const char *value, size_t n, int64_t *out,
 			  migrate_error_t *err);

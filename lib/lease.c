@@ -34,6 +34,11 @@ int migrate__lease_option(const char *where, const char *key, const char *value,
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "%s: %s is %lld ms, shorter than the %d ms minimum", where, key, v,
 				    MIGRATE__LEASE_MIN_MS);
+	/* now + lease must not overflow, and PostgreSQL's statement_timeout is an int of ms. */
+	if (v > MIGRATE__LEASE_MAX_MS)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "%s: %s is %lld ms, longer than the %d ms (a day) maximum", where, key, v,
+				    MIGRATE__LEASE_MAX_MS);
 	*out = (int64_t)v;
 	return 0;
 }
@@ -53,10 +58,15 @@ int migrate__lease_renewal(const char *where, int64_t lease_ms, int64_t renew_ms
 	return 0;
 }
 
+/* CLOCK_BOOTTIME where there is one: a suspended machine's sleep counts, as it does for the lease's holders. */
 int64_t migrate__mono_ms(void)
 {
 	struct timespec ts;
 
+#ifdef CLOCK_BOOTTIME
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
+		return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -667,7 +667,7 @@ static void check_mixed(linter *x, const rule *r)
 	/* Without a database x->conn is NULL: the built-in drivers' step_flags read the step only. */
 	for (i = 0; i < x->v->nsteps; i++) {
 		const migrate_step_t *s = x->v->steps[i];
-		if (s->op == MIGRATE_OP_CUSTOM || !(x->d->step_flags(x->conn, s) & MIGRATE_STEP_NO_TXN)) {
+		if (s->op == MIGRATE_OP_CUSTOM || !(migrate__driver_flags(x->d, x->conn, s) & MIGRATE_STEP_NO_TXN)) {
 			inside++;
 		} else if (!outside++) {
 			first = i;

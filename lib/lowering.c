@@ -25,6 +25,13 @@ static int row(const migrate__lowering *ops, const char *driver, migrate__lower 
 {
 	bool known = x->op > MIGRATE_OP_UNKNOWN && x->op < MIGRATE_OP_COUNT;
 
+	/* It comes as the rename it is (migrate__driver_step): never drop what is to be kept. */
+	*out = NULL;
+	if (x->op == MIGRATE_OP_DROP_TABLE && bson_has_field(x->doc, "keep"))
+		return migrate__err(x->err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EINTERNAL,
+				    "the %s driver was given a drop_table that keeps \"%s\" (not its rename)", driver,
+				    migrate__doc_str(x->doc, "keep"));
+
 	*out = known ? &ops[x->op] : NULL;
 	if (*out && ((*out)->render || (*out)->apply))
 		return 0;
@@ -40,6 +47,8 @@ int migrate__lower_check(const migrate__lowering *ops, const char *driver, void 
 	int rc;
 
 	init(&x, conn, step, NULL, NULL, err);
+	if (x.op == MIGRATE_OP_DROP_TABLE && bson_has_field(x.doc, "keep"))
+		return row(ops, driver, &x, &r);
 	/* A row's check may explain better than "has no op" why the driver has none. */
 	if (x.op > MIGRATE_OP_UNKNOWN && x.op < MIGRATE_OP_COUNT && ops[x.op].check && (rc = ops[x.op].check(&x)))
 		return rc;

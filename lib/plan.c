@@ -212,6 +212,29 @@ int migrate__driver_check(const migrate_target_t *t, const migrate_step_t *s, mi
 	const migrate_step_t *ds = migrate__driver_step(s, &tmp);
 	int rc = t->driver->check_step(t->conn, ds, err);
 
+	/* Its from and to are the step's table and keep. */
+	if (rc && ds != s)
+		migrate__err_prefix(err, "keep (the table is renamed to \"%s\"): ", migrate__doc_str(&s->doc, "keep"));
+	migrate__driver_step_done(ds, &tmp);
+	return rc;
+}
+
+unsigned migrate__driver_flags(const migrate_driver_t *d, void *conn, const migrate_step_t *s)
+{
+	migrate_step_t tmp;
+	const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+	unsigned flags = d->step_flags(conn, ds);
+
+	migrate__driver_step_done(ds, &tmp);
+	return flags;
+}
+
+int migrate__driver_render(const migrate_target_t *t, const migrate_step_t *s, migrate_buf_t *out, migrate_error_t *err)
+{
+	migrate_step_t tmp;
+	const migrate_step_t *ds = migrate__driver_step(s, &tmp);
+	int rc = t->driver->render_step(t->conn, ds, out, err);
+
 	migrate__driver_step_done(ds, &tmp);
 	return rc;
 }

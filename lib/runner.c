@@ -112,12 +112,7 @@ static bool step_no_txn(const migrate_run *r, const migrate_step_t *s)
 		return true;
 	if (s->op == MIGRATE_OP_CUSTOM || !t->driver->step_flags)
 		return false;
-	{
-		migrate_step_t tmp;
-		const migrate_step_t *ds = migrate__driver_step(s, &tmp);
-		flags = t->driver->step_flags(t->conn, ds);
-		migrate__driver_step_done(ds, &tmp);
-	}
+	flags = migrate__driver_flags(t->driver, t->conn, s);
 	if (flags & MIGRATE_STEP_NO_TXN)
 		return true;
 	return !r->v->transactional && (flags & MIGRATE_STEP_AUTOCOMMIT);
@@ -927,12 +922,9 @@ int migrate_render(migrate_target_t *target, const migrate_plan_t *plan, uint64_
 				migrate_buf_printf(text, "-- custom C callback \"%s\", revision \"%s\"\n",
 						   migrate__doc_str(&s->doc, "name"),
 						   migrate__doc_str(&s->doc, "revision"));
-			else if (target->driver->render_step) {
-				migrate_step_t tmp;
-				const migrate_step_t *ds = migrate__driver_step(s, &tmp);
-				rc = target->driver->render_step(target->conn, ds, text, err);
-				migrate__driver_step_done(ds, &tmp);
-			} else {
+			else if (target->driver->render_step)
+				rc = migrate__driver_render(target, s, text, err);
+			else {
 				char *json = migrate_step_to_json(s);
 				migrate_buf_printf(text, "%s\n", json ? json : "");
 				free(json);

@@ -677,7 +677,9 @@ static int check_keep(vctx *c, const bson_t *d)
 		return fail(c, "keep", "must name another table than the step's", NULL);
 	if (bson_has_field(d, "down"))
 		return fail(c, "keep",
-			    "goes without down: the down of a step that keeps is the restore of what it kept", NULL);
+			    "goes without down: the down of a step that keeps gives back what it kept (a restore, or "
+			    "for a drop_table the rename back)",
+			    NULL);
 	if (migrate__doc_sub(d, "set", &set) && bson_count_keys(&set) > MIGRATE__KEEP_MAX)
 		return fail(c, "keep", "keeps at most 64 columns: split the backfill", NULL);
 	return 0;

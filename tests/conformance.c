@@ -202,18 +202,29 @@ TEST(drop_table_keep)
 				   "{\"op\":\"drop_table\",\"table\":\"legacy\",\"keep\":\"legacy_dropped\"}]}]}";
 	char *url = fresh_seeded(&synthetic, "dropkeep"), *before = dump(&synthetic, url), *mid, *after;
 	migrate_schema_report_t *r = NULL;
+	int rc;
 	migrate_plan_t *plan = NULL;
 	migrate_target_t *t = NULL;
 	migrate_error_t err;
 
 	CHECK_OK(migrate_plan_load_json(&plan, json, &err), &err);
 	CHECK_OK(migrate_target_open(&t, url, &err), &err);
+	/* Handed to an in-tree driver as it is (no engine path does), it is refused, never run as a drop. */
+	if (!strcmp(t->driver->name, "sqlite") || !strcmp(t->driver->name, "postgres") ||
+	    !strcmp(t->driver->name, "mongo")) {
+		CHECK_INT(t->driver->check_step(t->conn, plan->versions[0]->steps[0], &err), MIGRATE_EINTERNAL);
+		CHECK_HAS(err.message, "a drop_table that keeps");
+	}
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
 	mid = dump(&synthetic, url);
 	CHECK(strstr(mid, "legacy_dropped") != NULL);
-	CHECK_OK(migrate_check_schema(t, plan, &r, &err), &err);
-	CHECK_INT(migrate_schema_report_count(r), 0);
-	migrate_schema_report_destroy(r);
+	/* Drift detection, where the driver has it, agrees: the model renamed the table too. */
+	rc = migrate_check_schema(t, plan, &r, &err);
+	if (rc != MIGRATE_EUNSUPPORTED) {
+		CHECK_OK(rc, &err);
+		CHECK_INT(migrate_schema_report_count(r), 0);
+		migrate_schema_report_destroy(r);
+	}
 	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
 	after = dump(&synthetic, url);
 	CHECK_STR(after, before);

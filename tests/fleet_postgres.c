@@ -23,7 +23,12 @@ static void sums(const char *url, fleet_sums_t *out)
 	PQfinish(c);
 }
 
-/* Advisory locks held on the database, and leases left in the lock table. */
+/*
+ * Leases left in the lock table, and advisory locks held on the database.
+ * The lease row is what a fleet could strand; advisory locks end with
+ * their sessions, so once every process has exited none can be left (that
+ * count only proves no server session outlived its process).
+ */
 static int64_t locks_left(const char *url)
 {
 	PGconn *c = pgt_connect(url);

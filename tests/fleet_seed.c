@@ -28,8 +28,13 @@ long fleet_seed_rows(const fleet_seed_driver_t *d)
 {
 	const char *rows = getenv("MIGRATE_FLEET_ROWS");
 
-	if (rows && *rows)
-		return strtol(rows, NULL, 10);
+	if (rows && *rows) {
+		char *end;
+		long n = strtol(rows, &end, 10);
+		if (*end || n <= 0)
+			harness_fail(__FILE__, __LINE__, "MIGRATE_FLEET_ROWS=%s: not a positive number of rows", rows);
+		return n;
+	}
 #ifdef FLEET_SANITIZED
 	return d->rows / SANITIZED_SHARE;
 #else

@@ -530,6 +530,8 @@ TEST(url_lease_options_checked)
 		{"migrate_lease_ms=", "migrate_lease_ms takes milliseconds"},
 		{"migrate_lease_ms=-5", "migrate_lease_ms takes milliseconds"},
 		{"migrate_lease_ms=50", "migrate_lease_ms is 50 ms, shorter than the 100 ms minimum"},
+		/* now + lease would overflow: refused, not taken as expired at once */
+		{"migrate_lease_ms=9223372036854775807", "longer than the 86400000 ms (a day) maximum"},
 		{"migrate_lease_renew_ms=99", "migrate_lease_renew_ms is 99 ms"},
 		{"migrate_lease_ms=600&migrate_lease_renew_ms=600", "migrate_lease_renew_ms (600 ms) must be shorter"},
 		{"migrate_lease_renew_ms=900&migrate_lease_ms=500", "migrate_lease_renew_ms (900 ms) must be shorter"},

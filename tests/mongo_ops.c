@@ -521,6 +521,8 @@ TEST(refused_before_writing)
 		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"$a\"]}}",
 		"{\"op\":\"assert\",\"unique\":{\"table\":\"t\",\"columns\":[\"a.b\"]}}",
 		"{\"op\":\"drop_index\",\"table\":\"t\",\"name\":\"*\"}",
+		"{\"op\":\"drop_table\",\"table\":\"t\",\"keep\":\"a.b\"}",
+		"{\"op\":\"drop_table\",\"table\":\"t\",\"keep\":\"_migrate_history\"}",
 		NULL};
 
 	for (size_t i = 0; bad[i]; i++) {
@@ -544,6 +546,9 @@ TEST(refused_before_writing)
 		if (rc != MIGRATE_EUNSUPPORTED && rc != MIGRATE_EPLAN)
 			harness_fail(__FILE__, __LINE__, "step %s: up returned %d (%s)", bad[i], rc, err.message);
 		CHECK_HAS(err.message, "version 2");
+		/* A drop that keeps is checked as its rename: the message names keep, not the rename's "to". */
+		if (strstr(bad[i], "\"keep\""))
+			CHECK_HAS(err.message, "keep (the table is renamed to ");
 		migrate_target_close(t);
 		CHECK_STR(mt_collections(c, mt_db()), "");
 		migrate_plan_destroy(p);

@@ -495,6 +495,8 @@ TEST(lease_options_checked)
 		{"migrate_lease_ms=abc", "migrate_lease_ms takes milliseconds"},
 		{"migrate_lease_ms=-5", "migrate_lease_ms takes milliseconds"},
 		{"migrate_lease_ms=0", "migrate_lease_ms is 0 ms, shorter than the 100 ms minimum"},
+		/* statement_timeout is an int of ms: a longer lease could never be renewed */
+		{"migrate_lease_ms=2147483648", "longer than the 86400000 ms (a day) maximum"},
 		{"migrate_lease_renew_ms=20", "migrate_lease_renew_ms is 20 ms"},
 		{"migrate_lease_ms=500&migrate_lease_renew_ms=500", "migrate_lease_renew_ms (500 ms) must be shorter"},
 		/* Without migrate_lease_ms, the default lease (300 s) bounds the period. */

@@ -541,9 +541,12 @@ MIGRATE_EXPORT(int) migrate_step_set_batch_size(migrate_step_t *step, uint32_t b
  * MongoDB), in the batch's transaction. The step's computed down is then a
  * `restore` step that sets every one of them back and drops `keep`.
  * Dropping the kept data without reverting is a later step of its own
- * (drop_table). A driver that cannot restore refuses the step.
+ * (drop_table). A driver that cannot restore refuses the step. On a
+ * drop_table step it makes the drop a rename to `keep` (see
+ * migrate_drop_table_keep()).
  *
- * @param step a map_values or backfill step.
+ * @param step a map_values, backfill or drop_table step (a drop_column
+ *        also needs its definition: migrate_drop_column_keep()).
  * @param keep the kept table's name (copied), another than the step's table.
  * @param[out] err optional error details.
  * @return 0, MIGRATE_EINVAL (`step` or `keep` NULL, or another op) or

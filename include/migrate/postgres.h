@@ -62,7 +62,7 @@ typedef struct migrate_postgres_options {
 	unsigned version;             /**< #MIGRATE_POSTGRES_OPTIONS_VERSION */
 	const char *schema;           /**< history schema; NULL: "public" (copied) */
 	int lock_mode;                /**< #MIGRATE_PG_LOCK_ADVISORY or #MIGRATE_PG_LOCK_LEASE */
-	int64_t lease_ms;             /**< lease duration (default 300000) */
+	int64_t lease_ms;             /**< lease duration (default 300000; at most 86400000, else MIGRATE_EINVAL) */
 	int64_t lock_timeout_ms;      /**< DDL and batch lock_timeout (default 5000; 0: none) */
 	int64_t statement_timeout_ms; /**< DDL and batch statement_timeout (default 0: none) */
 	uint32_t retries;             /**< attempts on lock_timeout, with backoff (default 8) */

@@ -91,8 +91,8 @@ static bool table_validator(const bson_t *s, bson_t *out)
 			BSON_APPEND_UTF8(&required, k, name);
 		}
 		n = migrate__doc_str(&col, "type") ? column_bson_types(migrate__doc_str(&col, "type"), bt) : 0;
-		if (n == 0)
-			continue; /* json: any value */
+		if (n == 0 || !strcmp(name, "_id"))
+			continue; /* json: any value; _id: the server's ObjectId when the application gives none */
 		if (nullable)
 			bt[n++] = "null";
 		BSON_APPEND_DOCUMENT_BEGIN(&props, name, &prop);

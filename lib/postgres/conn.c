@@ -62,10 +62,14 @@ static void make_owner(char *out, size_t size)
 
 static int target_new(pg_target_t **out, const migrate_postgres_options_t *opts, migrate_error_t *err)
 {
-	pg_target_t *t = migrate__calloc(1, sizeof *t);
+	pg_target_t *t;
 	migrate_buf_t *s;
 
-	if (!t)
+	if (opts->lease_ms > MIGRATE__LEASE_MAX_MS)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "postgres: lease_ms is %lld ms, longer than the %d ms (a day) maximum",
+				    (long long)opts->lease_ms, MIGRATE__LEASE_MAX_MS);
+	if (!(t = migrate__calloc(1, sizeof *t)))
 		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
 	t->schema = migrate__strdup(opts->schema ? opts->schema : "public");
 	if (!t->schema) {
