@@ -55,7 +55,7 @@ static int check_text(const bson_t *doc, const char *key, const char *prefix, mi
 	bson_iter_t it;
 	uint32_t len;
 
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+	if (!migrate__doc_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
 		return 0;
 	if (strlen(bson_iter_utf8(&it, &len)) == len)
 		return 0;
@@ -105,7 +105,7 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 	bson_iter_t it;
 
 	place(path, sizeof path, vpath, "id");
-	if (!bson_iter_init_find(&it, doc, "id")) {
+	if (!migrate__doc_find(&it, doc, "id")) {
 		if (file_id == 0 && vpath[0] == '\0')
 			return file_fail(err, path,
 					 "is required: name the file with a numeric prefix (0007_name.json)");
@@ -144,17 +144,17 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 		place(path, sizeof path, vpath, bad);
 		return file_fail(err, path, "unknown field");
 	}
-	if (bson_iter_init_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
+	if (migrate__doc_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
 		place(path, sizeof path, vpath, "name");
 		return file_fail(err, path, "must be a string");
 	}
 	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
 		return rc;
-	if (bson_iter_init_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
+	if (migrate__doc_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
 		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");
 	}
-	if (!bson_iter_init_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!migrate__doc_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		place(path, sizeof path, vpath, "steps");
 		return file_fail(err, path, "is required and must be an array of steps");
 	}
@@ -168,7 +168,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	migrate__doc_sub(doc, "steps", &steps);
 	if ((rc = load_steps(v, &steps, vpath, err)))
 		return rc;
-	if (!bson_iter_init_find(&it, doc, "down"))
+	if (!migrate__doc_find(&it, doc, "down"))
 		return 0;
 	if (!BSON_ITER_HOLDS_ARRAY(&it)) {
 		place(path, sizeof path, vpath, "down");
@@ -226,7 +226,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		goto done;
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
-	if (!bson_iter_init_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!migrate__doc_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		rc = file_fail(err, "versions", "is required and must be an array");
 		goto done;
 	}

@@ -100,9 +100,21 @@ static int check_ident(vctx *c, const bson_t *doc, const char *prefix, const cha
 	bson_iter_t it;
 	char path[256];
 
+	/* The path is made only to be named: validation looks up far more fields than it refuses. */
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		join(path, sizeof path, prefix, key);
+		return fail(c, path, "is required", NULL);
+	}
+	if (BSON_ITER_HOLDS_UTF8(&it)) {
+		const char *why;
+		uint32_t len;
+		const char *v = bson_iter_utf8(&it, &len);
+		if (migrate__ident_ok(v, len, &why))
+			return 0;
+	}
 	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
 	return check_ident_iter(c, &it, path);
 }
 
@@ -110,17 +122,22 @@ static int check_string(vctx *c, const bson_t *doc, const char *prefix, const ch
 {
 	bson_iter_t it;
 	char path[256];
-	uint32_t len;
+	uint32_t len = 0;
+	const char *problem;
 
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		problem = "is required";
+	} else if (!BSON_ITER_HOLDS_UTF8(&it)) {
+		problem = "must be a string";
+	} else if (bson_iter_utf8(&it, &len), len == 0) {
+		problem = "must not be empty";
+	} else {
+		return 0;
+	}
 	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
-	if (!BSON_ITER_HOLDS_UTF8(&it))
-		return fail(c, path, "must be a string", NULL);
-	bson_iter_utf8(&it, &len);
-	if (len == 0)
-		return fail(c, path, "must not be empty", NULL);
-	return 0;
+	return fail(c, path, problem, NULL);
 }
 
 static int check_bool(vctx *c, const bson_t *doc, const char *prefix, const char *key)
@@ -128,7 +145,7 @@ static int check_bool(vctx *c, const bson_t *doc, const char *prefix, const char
 	bson_iter_t it;
 	char path[256];
 
-	if (!bson_iter_init_find(&it, doc, key) || BSON_ITER_HOLDS_BOOL(&it))
+	if (!migrate__doc_find(&it, doc, key) || BSON_ITER_HOLDS_BOOL(&it))
 		return 0;
 	join(path, sizeof path, prefix, key);
 	return fail(c, path, "must be true or false", NULL);
@@ -140,15 +157,25 @@ static int get_sub(vctx *c, const bson_t *doc, const char *prefix, const char *k
 {
 	bson_iter_t it;
 	char path[256];
+	const uint8_t *data;
+	uint32_t len;
 
 	*found = false;
-	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
-	if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it))
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		join(path, sizeof path, prefix, key);
+		return fail(c, path, "is required", NULL);
+	}
+	if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		join(path, sizeof path, prefix, key);
 		return fail(c, path, array ? "must be an array" : "must be an object", NULL);
-	migrate__doc_sub(doc, key, out);
-	*found = true;
+	}
+	if (array)
+		bson_iter_array(&it, &len, &data);
+	else
+		bson_iter_document(&it, &len, &data);
+	*found = bson_init_static(out, data, len);
 	return 0;
 }
 
@@ -175,7 +202,7 @@ static int check_type(vctx *c, const bson_t *col, const char *path)
 	size_t i;
 
 	join(p, sizeof p, path, "type");
-	if (!bson_iter_init_find(&it, col, "type"))
+	if (!migrate__doc_find(&it, col, "type"))
 		return fail(c, p, "is required", NULL);
 	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		bson_t sub;
@@ -207,7 +234,7 @@ static int check_default(vctx *c, const bson_t *col, const char *path)
 	char p[256];
 
 	join(p, sizeof p, path, "default");
-	if (!bson_iter_init_find(&it, col, "default"))
+	if (!migrate__doc_find(&it, col, "default"))
 		return 0;
 	if (BSON_ITER_HOLDS_UTF8(&it)) {
 		const char *s = bson_iter_utf8(&it, NULL);
@@ -378,7 +405,7 @@ static int check_batch(vctx *c, const bson_t *doc)
 {
 	bson_iter_t it;
 
-	if (!bson_iter_init_find(&it, doc, "batch_size"))
+	if (!migrate__doc_find(&it, doc, "batch_size"))
 		return 0;
 	if ((BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) && bson_iter_as_int64(&it) >= 0 &&
 	    bson_iter_as_int64(&it) <= 100000000)
@@ -561,7 +588,7 @@ int migrate__validate_drop_column(vctx *c, const bson_t *d)
 		return rc;
 	if (strcmp(migrate__doc_str(&def, "name"), migrate__doc_str(d, "column")) != 0)
 		return fail(c, "definition.name", "must be the dropped column's name", migrate__doc_str(&def, "name"));
-	if (bson_iter_init_find(&it, &def, "nullable"))
+	if (migrate__doc_find(&it, &def, "nullable"))
 		nullable = bson_iter_as_bool(&it);
 	if (!nullable && !bson_has_field(&def, "default"))
 		return fail(c, "definition",
@@ -782,7 +809,7 @@ static int check_command(vctx *c, const bson_t *d, const char *key, bool require
 	bson_iter_t it, a;
 	int n = 0;
 
-	if (!bson_iter_init_find(&it, d, key))
+	if (!migrate__doc_find(&it, d, key))
 		return required ? fail(c, key, "is required", NULL) : 0;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it))
 		return 0;
@@ -810,7 +837,7 @@ static int check_expect_number(vctx *c, const bson_t *d)
 	bson_iter_t it;
 	bson_t cmp;
 
-	if (!bson_iter_init_find(&it, d, "expect"))
+	if (!migrate__doc_find(&it, d, "expect"))
 		return fail(c, "expect", "is required", NULL);
 	if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it))
 		return 0;
@@ -1009,7 +1036,7 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	migrate_op_t op;
 	int rc;
 
-	if (!bson_iter_init_find(&it, doc, "op"))
+	if (!migrate__doc_find(&it, doc, "op"))
 		return fail(&c, "op", "is required", NULL);
 	if (!BSON_ITER_HOLDS_UTF8(&it))
 		return fail(&c, "op", "must be a string", NULL);
@@ -1118,7 +1145,7 @@ bool migrate__expect_holds(const bson_t *step, int64_t n, char *desc, size_t siz
 	size_t i;
 
 	snprintf(desc, size, "a valid expect");
-	if (!bson_iter_init_find(&it, step, "expect"))
+	if (!migrate__doc_find(&it, step, "expect"))
 		return false;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		if (!bson_iter_recurse(&it, &op) || !bson_iter_next(&op))
