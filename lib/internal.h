@@ -361,6 +361,8 @@ void *migrate__realloc(void *p, size_t n);
 char *migrate__strdup(const char *s);
 /* SHA-256 of `len` bytes as 64 lowercase hex digits (sha256.c); cannot fail. */
 void migrate__sha256_hex(const void *data, size_t len, char out[65]);
+/* Set (by tests) to take the portable code even where the processor has SHA instructions. */
+extern bool migrate__sha256_portable;
 int64_t migrate__now_ms(void);
 void migrate__sleep_ms(uint32_t ms);
 /* "host:pid" of this process. */
