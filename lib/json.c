@@ -591,9 +591,17 @@ typedef struct member {
 	uint32_t off, keylen;
 } member_t;
 
-static int cmp_members(const void *a, const void *b)
+/* Insertion sort: objects of steps have a handful of members. */
+static void sort_members(member_t *m, uint32_t n)
 {
-	return strcmp(((const member_t *)a)->key, ((const member_t *)b)->key);
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++) {
+		member_t cur = m[i];
+		for (j = i; j > 0 && strcmp(m[j - 1].key, cur.key) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = cur;
+	}
 }
 
 /*
@@ -624,47 +632,42 @@ static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const 
 
 static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out)
 {
+	member_t members[SORT_ON_STACK];
 	bson_iter_t it;
-	uint32_t n = bson_count_keys(doc), i = 0;
+	uint32_t n = 0, i = 0;
 
 	migrate_buf_append_c(out, is_array ? '[' : '{');
-	if (n == 0 || !bson_iter_init(&it, doc))
+	if (!bson_iter_init(&it, doc))
 		goto done;
-	if (is_array) {
+	if (is_array || !sort) {
 		while (bson_iter_next(&it)) {
 			if (i++)
 				migrate_buf_append_c(out, ',');
+			if (!is_array) {
+				append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
+				migrate_buf_append_c(out, ':');
+			}
 			write_value(&it, sort, out);
 		}
 		goto done;
 	}
-	if (!sort) {
-		while (bson_iter_next(&it)) {
-			if (i++)
-				migrate_buf_append_c(out, ',');
-			append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
-			migrate_buf_append_c(out, ':');
-			write_value(&it, false, out);
+	/* Sorted: the members as found, unless there are more than fit on the stack. */
+	while (bson_iter_next(&it)) {
+		if (n == SORT_ON_STACK) {
+			write_sorted_large(doc, bson_count_keys(doc), keep, out);
+			goto done;
 		}
-		goto done;
+		members[n].key = bson_iter_key(&it);
+		members[n].off = bson_iter_offset(&it);
+		members[n++].keylen = bson_iter_key_len(&it);
 	}
-	if (n <= SORT_ON_STACK) {
-		member_t members[SORT_ON_STACK] = {{NULL, 0, 0}};
-		while (bson_iter_next(&it) && i < n) {
-			members[i].key = bson_iter_key(&it);
-			members[i].off = bson_iter_offset(&it);
-			members[i++].keylen = bson_iter_key_len(&it);
-		}
-		qsort(members, i, sizeof *members, cmp_members);
-		for (n = i, i = 0; i < n; i++) {
-			bson_iter_t v;
-			if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
-							       members[i].keylen))
-				write_member_at(&v, i, keep, out);
-		}
-		goto done;
+	sort_members(members, n);
+	for (i = 0; i < n; i++) {
+		bson_iter_t v;
+		if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
+						       members[i].keylen))
+			write_member_at(&v, i, keep, out);
 	}
-	write_sorted_large(doc, n, keep, out);
 done:
 	migrate_buf_append_c(out, is_array ? ']' : '}');
 }

@@ -201,6 +201,13 @@ static int check_type(vctx *c, const bson_t *col, const char *path)
 	char p[256];
 	size_t i;
 
+	if (migrate__doc_find(&it, col, "type") && BSON_ITER_HOLDS_UTF8(&it)) {
+		/* The common case, told before the field's path is made. */
+		const char *t = bson_iter_utf8(&it, NULL);
+		for (i = 0; portable_types[i]; i++)
+			if (strcmp(t, portable_types[i]) == 0)
+				return 0;
+	}
 	join(p, sizeof p, path, "type");
 	if (!migrate__doc_find(&it, col, "type"))
 		return fail(c, p, "is required", NULL);
@@ -233,9 +240,9 @@ static int check_default(vctx *c, const bson_t *col, const char *path)
 	bson_iter_t it;
 	char p[256];
 
-	join(p, sizeof p, path, "default");
 	if (!migrate__doc_find(&it, col, "default"))
 		return 0;
+	join(p, sizeof p, path, "default");
 	if (BSON_ITER_HOLDS_UTF8(&it)) {
 		const char *s = bson_iter_utf8(&it, NULL);
 		if (strcmp(s, "now") == 0 || strcmp(s, "uuid") == 0)
@@ -267,9 +274,9 @@ static int check_column(vctx *c, const bson_t *col, const char *path)
 	    (rc = check_type(c, col, path)) || (rc = check_default(c, col, path)) ||
 	    (rc = check_bool(c, col, path, "nullable")) || (rc = check_bool(c, col, path, "unique")))
 		return rc;
-	join(p, sizeof p, path, "references");
 	if ((rc = get_sub(c, col, path, "references", false, false, &ref, &found)) || !found)
 		return rc;
+	join(p, sizeof p, path, "references");
 	if ((rc = check_keys(c, &ref, p, ref_keys)) || (rc = check_ident(c, &ref, p, "table", true)) ||
 	    (rc = check_ident(c, &ref, p, "column", true)))
 		return rc;
@@ -997,13 +1004,43 @@ static int check_step_list(vctx *c, const bson_t *d, const char *key, bool decla
  * No string anywhere in a step may hold a NUL: C strings, SQL text and
  * PostgreSQL values all end there, so such a value would change meaning.
  */
+/* No string of `doc`, at any depth, holds a NUL: the common case, told without making paths. */
+static bool nul_free(const bson_t *doc)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init(&it, doc))
+		return true;
+	while (bson_iter_next(&it)) {
+		if (BSON_ITER_HOLDS_UTF8(&it)) {
+			uint32_t len;
+			const char *s = bson_iter_utf8(&it, &len);
+			if (memchr(s, '\0', len))
+				return false;
+		} else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+			bson_t sub;
+			const uint8_t *data;
+			uint32_t len;
+			if (BSON_ITER_HOLDS_DOCUMENT(&it))
+				bson_iter_document(&it, &len, &data);
+			else
+				bson_iter_array(&it, &len, &data);
+			if (bson_init_static(&sub, data, len) && !nul_free(&sub))
+				return false;
+		}
+		if (strlen(bson_iter_key(&it)) != bson_iter_key_len(&it))
+			return false;
+	}
+	return true;
+}
+
 static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
 {
 	bson_iter_t it;
 	char path[256];
 	int rc;
 
-	if (!bson_iter_init(&it, doc))
+	if (nul_free(doc) || !bson_iter_init(&it, doc))
 		return 0;
 	while (bson_iter_next(&it)) {
 		join(path, sizeof path, prefix, bson_iter_key(&it));
