@@ -22,9 +22,47 @@ static int file_fail(migrate_error_t *err, const char *path, const char *problem
 }
 
 /* out = prefix.field, or field alone when the prefix is empty (a version file's own fields). */
+/* Appends s to out[0..*n], truncated to fit `size` with its NUL, as snprintf would. */
+static void add(char *out, size_t size, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (*n + len >= size)
+		len = size - 1 - *n;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = '\0';
+}
+
+/*
+ * out = prefix.field, or field alone when the prefix is empty, with
+ * "[index]" after it unless index < 0: every version and step has a place,
+ * made without printf (a plan has many).
+ */
+static void place_at(char *out, size_t size, const char *prefix, const char *field, int index)
+{
+	char digits[16], *d = digits + sizeof digits;
+	size_t n = 0;
+
+	out[0] = '\0';
+	add(out, size, &n, prefix);
+	add(out, size, &n, prefix[0] ? "." : "");
+	add(out, size, &n, field);
+	if (index < 0)
+		return;
+	*--d = '\0';
+	*--d = ']';
+	do {
+		*--d = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	*--d = '[';
+	add(out, size, &n, d);
+}
+
 static void place(char *out, size_t size, const char *prefix, const char *field)
 {
-	snprintf(out, size, "%s%s%s", prefix, prefix[0] ? "." : "", field);
+	place_at(out, size, prefix, field, -1);
 }
 
 static bool only_keys(const bson_t *doc, const char *const *allowed, const char **bad)
@@ -75,9 +113,7 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		const uint8_t *data;
 		uint32_t len;
 		migrate_step_t *s;
-		char field[32];
-		snprintf(field, sizeof field, "steps[%d]", i++);
-		place(where, sizeof where, vpath, field);
+		place_at(where, sizeof where, vpath, "steps", i++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return file_fail(err, where, "must be a step object");
 		bson_iter_document(&it, &len, &data);
@@ -237,7 +273,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		const uint8_t *data;
 		uint32_t len;
 		char path[32];
-		snprintf(path, sizeof path, "versions[%d]", i);
+		place_at(path, sizeof path, "", "versions", i);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
 			rc = file_fail(err, path, "must be an object");
 			break;

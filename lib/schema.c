@@ -107,8 +107,7 @@ static bool sub_doc(const bson_t *doc, const char *key, bson_t *out)
 	const uint8_t *data;
 	uint32_t len;
 
-	if (!doc || !migrate__doc_find(&it, doc, key) ||
-	    !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
+	if (!doc || !migrate__doc_find(&it, doc, key) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
 		return false;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it))
 		bson_iter_document(&it, &len, &data);
