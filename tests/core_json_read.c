@@ -341,3 +341,54 @@ TEST(plan_file_read_once_loads_as_before)
 		  MIGRATE_EJSON);
 	CHECK_HAS(err.message, "duplicate key \"plan\"");
 }
+
+/* migrate__doc_find() finds what bson_iter_init_find() finds, in documents of every element kind. */
+TEST(field_lookup_matches_libbson)
+{
+	static const char *const keys[] = {"d",  "s",   "o",   "a",    "bin",    "u",   "oid", "b",
+					   "dt", "n",   "re",  "code", "sym",    "cws", "i",   "ts",
+					   "l",  "dec", "min", "max",  "absent", "",    "s2"};
+	bson_t doc = BSON_INITIALIZER, sub = BSON_INITIALIZER, scope = BSON_INITIALIZER;
+	bson_oid_t oid;
+	bson_decimal128_t dec = {0, 0};
+	uint8_t bytes[3] = {1, 2, 3};
+	size_t i;
+
+	BSON_APPEND_INT32(&sub, "x", 1);
+	BSON_APPEND_INT32(&scope, "y", 2);
+	bson_oid_init_from_string(&oid, "5f0000000000000000000000");
+	BSON_APPEND_DOUBLE(&doc, "d", 1.5);
+	BSON_APPEND_UTF8(&doc, "s", "text");
+	BSON_APPEND_DOCUMENT(&doc, "o", &sub);
+	BSON_APPEND_ARRAY(&doc, "a", &sub);
+	BSON_APPEND_BINARY(&doc, "bin", BSON_SUBTYPE_BINARY, bytes, sizeof bytes);
+	BSON_APPEND_UNDEFINED(&doc, "u");
+	BSON_APPEND_OID(&doc, "oid", &oid);
+	BSON_APPEND_BOOL(&doc, "b", true);
+	BSON_APPEND_DATE_TIME(&doc, "dt", 1000);
+	BSON_APPEND_NULL(&doc, "n");
+	BSON_APPEND_REGEX(&doc, "re", "^a", "i");
+	BSON_APPEND_CODE(&doc, "code", "f()");
+	BSON_APPEND_SYMBOL(&doc, "sym", "s");
+	BSON_APPEND_CODE_WITH_SCOPE(&doc, "cws", "g()", &scope);
+	BSON_APPEND_INT32(&doc, "i", 7);
+	BSON_APPEND_TIMESTAMP(&doc, "ts", 1, 2);
+	BSON_APPEND_INT64(&doc, "l", 8);
+	BSON_APPEND_DECIMAL128(&doc, "dec", &dec);
+	BSON_APPEND_MINKEY(&doc, "min");
+	BSON_APPEND_MAXKEY(&doc, "max");
+	BSON_APPEND_INT32(&doc, "", 9);
+	BSON_APPEND_UTF8(&doc, "s2", "last");
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		bson_iter_t mine, theirs;
+		bool a = migrate__doc_find(&mine, &doc, keys[i]), b = bson_iter_init_find(&theirs, &doc, keys[i]);
+		if (a != b || (a && (bson_iter_offset(&mine) != bson_iter_offset(&theirs) ||
+				     bson_iter_type(&mine) != bson_iter_type(&theirs))))
+			harness_fail(__FILE__, __LINE__, "key \"%s\": found %d at %u, libbson %d at %u", keys[i], a,
+				     a ? bson_iter_offset(&mine) : 0, b, b ? bson_iter_offset(&theirs) : 0);
+	}
+	CHECK(migrate__doc_find(&(bson_iter_t){0}, &doc, "s2"));
+	bson_destroy(&doc);
+	bson_destroy(&sub);
+	bson_destroy(&scope);
+}
