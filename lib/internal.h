@@ -395,6 +395,8 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
  * `top` is '{', an array when '[' (0: any): 0, or -1 with where and what is wrong.
  */
 int migrate__json_syntax(const char *json, int top, size_t *line, size_t *col, char *msg, size_t size);
+/* The value of a hexadecimal digit (either case), or -1 (util.c). */
+int migrate__hex_value(char c);
 /* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
 size_t migrate__utf8_len(const unsigned char *s);
 /*

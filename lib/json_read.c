@@ -102,17 +102,6 @@ static void skip_space(reader_t *r)
 	r->i = i;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at s, or -1. */
 static long hex4(const char *s)
 {
@@ -120,7 +109,7 @@ static long hex4(const char *s)
 	int k, d;
 
 	for (k = 0; k < 4; k++) {
-		if ((d = hex_digit(s[k])) < 0)
+		if ((d = migrate__hex_value(s[k])) < 0)
 			return -1;
 		v = v * 16 + d;
 	}

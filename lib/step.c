@@ -1004,51 +1004,26 @@ static int check_step_list(vctx *c, const bson_t *d, const char *key, bool decla
  * No string anywhere in a step may hold a NUL: C strings, SQL text and
  * PostgreSQL values all end there, so such a value would change meaning.
  */
-/* No string of `doc`, at any depth, holds a NUL: the common case, told without making paths. */
-static bool nul_free(const bson_t *doc)
+/*
+ * A NUL in a string or key of `doc`, at any depth: with `c`, refused at its
+ * path; without, only told (1), no path made.
+ */
+static int nul_walk(vctx *c, const bson_t *doc, const char *prefix)
 {
 	bson_iter_t it;
-
-	if (!bson_iter_init(&it, doc))
-		return true;
-	while (bson_iter_next(&it)) {
-		if (BSON_ITER_HOLDS_UTF8(&it)) {
-			uint32_t len;
-			const char *s = bson_iter_utf8(&it, &len);
-			if (memchr(s, '\0', len))
-				return false;
-		} else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-			bson_t sub;
-			const uint8_t *data;
-			uint32_t len;
-			if (BSON_ITER_HOLDS_DOCUMENT(&it))
-				bson_iter_document(&it, &len, &data);
-			else
-				bson_iter_array(&it, &len, &data);
-			if (bson_init_static(&sub, data, len) && !nul_free(&sub))
-				return false;
-		}
-		if (strlen(bson_iter_key(&it)) != bson_iter_key_len(&it))
-			return false;
-	}
-	return true;
-}
-
-static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
-{
-	bson_iter_t it;
-	char path[256];
+	char path[256] = "";
 	int rc;
 
-	if (nul_free(doc) || !bson_iter_init(&it, doc))
+	if (!bson_iter_init(&it, doc))
 		return 0;
 	while (bson_iter_next(&it)) {
-		join(path, sizeof path, prefix, bson_iter_key(&it));
+		if (c)
+			join(path, sizeof path, prefix, bson_iter_key(&it));
 		if (BSON_ITER_HOLDS_UTF8(&it)) {
 			uint32_t len;
 			const char *s = bson_iter_utf8(&it, &len);
 			if (strlen(s) != len)
-				return fail(c, path, "contains a NUL character", NULL);
+				return c ? fail(c, path, "contains a NUL character", NULL) : 1;
 		} else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
 			bson_t sub;
 			const uint8_t *data;
@@ -1057,13 +1032,19 @@ static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
 				bson_iter_document(&it, &len, &data);
 			else
 				bson_iter_array(&it, &len, &data);
-			if (bson_init_static(&sub, data, len) && (rc = check_no_nul(c, &sub, path)))
+			if (bson_init_static(&sub, data, len) && (rc = nul_walk(c, &sub, path)))
 				return rc;
 		}
 		if (strlen(bson_iter_key(&it)) != bson_iter_key_len(&it))
-			return fail(c, path, "a key contains a NUL character", NULL);
+			return c ? fail(c, path, "a key contains a NUL character", NULL) : 1;
 	}
 	return 0;
+}
+
+/* Paths are made only once a NUL is known to be there: validation is on every plan's load. */
+static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
+{
+	return nul_walk(NULL, doc, prefix) ? nul_walk(c, doc, prefix) : 0;
 }
 
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
