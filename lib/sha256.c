@@ -60,7 +60,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_x86(uint32_t h[8]
 {
 	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
 	__m128i s0, s1, tmp, w[4], m, abef, cdgh;
-	int j;
+	size_t j;
 
 	tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xb1); /* CDAB */
 	s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1b);  /* EFGH */
