@@ -7,7 +7,8 @@
  * which of the two read a plan.
  *
  * It takes only what it is sure of. Anything else (an error of any kind,
- * a key starting with "$", which libbson may read as extended JSON, a NUL
+ * a key starting with "$", written or escaped, which libbson may read as
+ * extended JSON, a NUL
  * in a key, a lone surrogate, a number beyond a double, deep nesting) is
  * declined, and the caller reads the text again through the checked path
  * of json.c, whose errors name the place. Valid plans are the common case;
@@ -361,7 +362,8 @@ static bool read_key(reader_t *r)
 	size_t at = r->len;
 	bool nul;
 
-	if (r->s[r->i] != '"' || r->s[r->i + 1] == '$' || !read_string(r, &nul) || nul || !put_byte(r, 0))
+	/* "$" as written or as an escape (\u0024): libbson reads the key after unescaping it. */
+	if (r->s[r->i] != '"' || !read_string(r, &nul) || nul || (r->len > at && r->buf[at] == '$') || !put_byte(r, 0))
 		return false;
 	return push_key(r, at);
 }

@@ -133,6 +133,8 @@ TEST(strings_escapes_and_utf8)
 	declined("{\"$oid\":\"5f0000000000000000000000\"}");
 	declined("{\"d\":{\"$date\":1}}");
 	declined("{\"n\":{\"$numberLong\":\"5\"}}");
+	declined("{\"\\u0024oid\":\"5f0000000000000000000000\"}");
+	declined("{\"n\":{\"\\u0024numberLong\":\"5\"}}");
 }
 
 TEST(structure_duplicates_and_depth)
