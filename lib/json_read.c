@@ -13,6 +13,11 @@
  * declined, and the caller reads the text again through the checked path
  * of json.c, whose errors name the place. Valid plans are the common case;
  * a refused one costs one more read.
+ *
+ * Its memory is plain malloc, not the library's allocation fault points: a
+ * failed allocation only declines, and the checked path, which has the
+ * fault points, decides; a fault there must fail the call, not be read
+ * around.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +46,7 @@ static bool reserve(reader_t *r, size_t n)
 	if (r->cap - r->len >= n)
 		return true;
 	cap = r->cap * 2 > r->len + n ? r->cap * 2 : r->len + n + 64;
-	if (!(grown = migrate__realloc(r->buf, cap)))
+	if (!(grown = realloc(r->buf, cap)))
 		return false;
 	r->buf = grown;
 	r->cap = cap;
@@ -331,7 +336,7 @@ static bool repeated_key(reader_t *r, size_t from)
 					return true;
 		return false;
 	}
-	if (!(sorted = migrate__malloc(n * sizeof *sorted)))
+	if (!(sorted = malloc(n * sizeof *sorted)))
 		return true; /* declined: the checked path decides */
 	for (a = 0; a < n; a++)
 		sorted[a] = (const char *)r->buf + r->keys[from + a];
@@ -346,7 +351,7 @@ static bool push_key(reader_t *r, size_t off)
 {
 	if (r->nkeys == r->capkeys) {
 		size_t cap = r->capkeys ? r->capkeys * 2 : 64;
-		size_t *grown = migrate__realloc(r->keys, cap * sizeof *grown);
+		size_t *grown = realloc(r->keys, cap * sizeof *grown);
 		if (!grown)
 			return false;
 		r->keys = grown;
@@ -437,7 +442,7 @@ int migrate__json_read(const char *json, bool array, bson_t *out)
 	if (json[r.i] != (array ? '[' : '{') || n > INT32_MAX / 2)
 		return -1;
 	r.cap = n + n / 2 + 64;
-	if (!(r.buf = migrate__malloc(r.cap)))
+	if (!(r.buf = malloc(r.cap)))
 		return -1;
 	ok = read_container(&r, array);
 	if (ok) {
