@@ -468,13 +468,93 @@ static int check_expr(vctx *c, const bson_t *e, const char *path)
 
 /* ---- one checker per op ---- */
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is `name` among the n sorted names? */
+static bool among(const char *const *sorted, size_t n, const char *name)
+{
+	return bsearch(&name, sorted, n, sizeof *sorted, cmp_names) != NULL;
+}
+
+/*
+ * The table's column names, sorted, in *names (caller frees), once every
+ * column is valid: duplicates and the primary key are then told by sorted
+ * order, not by comparing each column with each other. NULL when a column
+ * holds no name string, or memory is short: the caller compares pairwise.
+ */
+static const char **sorted_names(const bson_t *cols, size_t *n)
+{
+	bson_iter_t it;
+	const char **names;
+	size_t count = 0;
+
+	*n = 0;
+	bson_iter_init(&it, cols);
+	while (bson_iter_next(&it))
+		count++;
+	if (!count || !(names = malloc(count * sizeof *names)))
+		return NULL;
+	bson_iter_init(&it, cols);
+	while (bson_iter_next(&it)) {
+		bson_t col;
+		const uint8_t *data;
+		uint32_t len;
+		bson_iter_document(&it, &len, &data);
+		if (!bson_init_static(&col, data, len) || !(names[*n] = migrate__doc_str(&col, "name"))) {
+			free(names);
+			return NULL;
+		}
+		++*n;
+	}
+	qsort(names, *n, sizeof *names, cmp_names);
+	return names;
+}
+
+/*
+ * The first of the table's first `limit` columns (all valid) that repeats
+ * the name of an earlier one, refused at its place; 0 when none does. Pairs
+ * are compared: only when a repeat is known to be there, or when a column
+ * was refused and a repeat before it is to be named first, as it always was.
+ */
+static int first_repeat(vctx *c, const bson_t *cols, int limit)
+{
+	bson_iter_t it, o;
+	char p[64];
+	int n;
+
+	bson_iter_init(&it, cols);
+	for (n = 0; n < limit && bson_iter_next(&it); n++) {
+		bson_t col;
+		const uint8_t *data;
+		uint32_t len;
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&col, data, len);
+		bson_iter_init(&o, cols);
+		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0) {
+			bson_t other;
+			bson_iter_document(&o, &len, &data);
+			bson_init_static(&other, data, len);
+			if (!strcmp(migrate__doc_str(&other, "name"), migrate__doc_str(&col, "name"))) {
+				snprintf(p, sizeof p, "columns[%d]", n);
+				return fail(c, p, "duplicate column", migrate__doc_str(&col, "name"));
+			}
+		}
+	}
+	return 0;
+}
+
 int migrate__validate_create_table(vctx *c, const bson_t *d)
 {
 	bson_t cols, pk;
 	bson_iter_t it, pi;
-	bool found;
+	bool found, distinct = false;
 	char p[64];
 	int rc, n = 0;
+	const char **names;
+	size_t nnames = 0, k;
 
 	if ((rc = check_ident(c, d, "", "table", true)) ||
 	    (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
@@ -484,50 +564,60 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 		bson_t col;
 		const uint8_t *data;
 		uint32_t len;
-		bson_iter_t o;
-		snprintf(p, sizeof p, "columns[%d]", n);
+		snprintf(p, sizeof p, "columns[%d]", n++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
-			return fail(c, p, "must be an object", NULL);
+			return (rc = first_repeat(c, &cols, n - 1)) ? rc : fail(c, p, "must be an object", NULL);
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&col, data, len);
-		if ((rc = check_column(c, &col, p)))
-			return rc;
-		/* Column names are unique within the table. */
-		bson_iter_init(&o, &cols);
-		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0) {
-			bson_t other;
-			bson_iter_document(&o, &len, &data);
-			bson_init_static(&other, data, len);
-			if (!strcmp(migrate__doc_str(&other, "name"), migrate__doc_str(&col, "name")))
-				return fail(c, p, "duplicate column", migrate__doc_str(&col, "name"));
+		if ((rc = check_column(c, &col, p))) {
+			/* A repeat before this column is named first, as the order of the columns has it. */
+			int earlier = first_repeat(c, &cols, n - 1);
+			return earlier ? earlier : rc;
 		}
-		n++;
 	}
 	if (n == 0)
 		return fail(c, "columns", "must not be empty", NULL);
-	if ((rc = get_sub(c, d, "", "primary_key", true, false, &pk, &found)) || !found)
+	/* Column names are unique within the table: sorted, equal neighbours are a repeat. */
+	names = sorted_names(&cols, &nnames);
+	for (k = 1, distinct = names != NULL; distinct && k < nnames; k++)
+		distinct = strcmp(names[k - 1], names[k]) != 0;
+	if (!distinct && (rc = first_repeat(c, &cols, n))) {
+		free(names);
 		return rc;
+	}
+	if ((rc = get_sub(c, d, "", "primary_key", true, false, &pk, &found)) || !found) {
+		free(names);
+		return rc;
+	}
 	n = 0;
 	bson_iter_init(&pi, &pk);
 	while (bson_iter_next(&pi)) {
 		bson_iter_t o;
 		bool known = false;
 		snprintf(p, sizeof p, "primary_key[%d]", n++);
-		if ((rc = check_ident_iter(c, &pi, p)))
+		if ((rc = check_ident_iter(c, &pi, p))) {
+			free(names);
 			return rc;
-		bson_iter_init(&o, &cols);
-		while (bson_iter_next(&o)) {
-			bson_t col;
-			const uint8_t *data;
-			uint32_t len;
-			bson_iter_document(&o, &len, &data);
-			bson_init_static(&col, data, len);
-			if (!strcmp(migrate__doc_str(&col, "name"), bson_iter_utf8(&pi, NULL)))
-				known = true;
 		}
-		if (!known)
+		if (names) {
+			known = among(names, nnames, bson_iter_utf8(&pi, NULL));
+		} else {
+			bson_iter_init(&o, &cols);
+			while (!known && bson_iter_next(&o)) {
+				bson_t col;
+				const uint8_t *data;
+				uint32_t len;
+				bson_iter_document(&o, &len, &data);
+				bson_init_static(&col, data, len);
+				known = !strcmp(migrate__doc_str(&col, "name"), bson_iter_utf8(&pi, NULL));
+			}
+		}
+		if (!known) {
+			free(names);
 			return fail(c, p, "is not a column of the table:", bson_iter_utf8(&pi, NULL));
+		}
 	}
+	free(names);
 	if (n == 0)
 		return fail(c, "primary_key", "must not be empty", NULL);
 	return 0;
