@@ -29,15 +29,11 @@ bool migrate__doc_find(bson_iter_t *it, const bson_t *doc, const char *key)
 	size_t klen = strlen(key);
 
 	while (off + 1 < len && d[off] != 0) {
-		const char *k = (const char *)d + off + 1, *e = k, *end = (const char *)d + len;
-		uint32_t v, size;
-		size_t kl;
-		while (e < end && *e) /* keys are short: no call for their length */
-			e++;
-		if (e == end)
+		const char *k = (const char *)d + off + 1;
+		size_t kl = strnlen(k, len - off - 1);
+		uint32_t v = off + 1 + (uint32_t)kl + 1, size;
+		if (v > len)
 			break;
-		kl = (size_t)(e - k);
-		v = off + 1 + (uint32_t)kl + 1;
 		if (kl == klen && memcmp(k, key, klen) == 0)
 			return bson_iter_init_from_data_at_offset(it, d, len, off, (uint32_t)kl);
 		switch (d[off]) {

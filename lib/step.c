@@ -577,8 +577,8 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 	}
 	if (n == 0)
 		return fail(c, "columns", "must not be empty", NULL);
-	/* Column names are unique within the table: sorted, equal neighbours are a repeat. */
-	names = sorted_names(&cols, &nnames);
+	/* Column names are unique within the table: sorted, equal neighbours are a repeat (pairs, for a few). */
+	names = n > 8 ? sorted_names(&cols, &nnames) : NULL;
 	for (k = 1, distinct = names != NULL; distinct && k < nnames; k++)
 		distinct = strcmp(names[k - 1], names[k]) != 0;
 	if (!distinct && (rc = first_repeat(c, &cols, n))) {
@@ -1101,9 +1101,10 @@ static int check_step_list(vctx *c, const bson_t *d, const char *key, bool decla
 static int nul_walk(vctx *c, const bson_t *doc, const char *prefix)
 {
 	bson_iter_t it;
-	char path[256] = "";
+	char path[256];
 	int rc;
 
+	path[0] = '\0'; /* stays empty without c */
 	if (!bson_iter_init(&it, doc))
 		return 0;
 	while (bson_iter_next(&it)) {
