@@ -15,8 +15,8 @@ static void check_lengths(bool portable)
 	static unsigned char data[1 << 20];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char mine[65], theirs[65];
-	unsigned int mdlen, i;
-	size_t len, k;
+	unsigned int mdlen;
+	size_t len, k, i;
 
 	for (k = 0; k < sizeof data; k++)
 		data[k] = (unsigned char)(k * 131 + (k >> 8));
