@@ -117,7 +117,7 @@ static const char *row_str(const bson_t *row, const char *key, text_t out)
 {
 	bson_iter_t it;
 
-	if (!bson_iter_init_find(&it, row, key))
+	if (!migrate__doc_find(&it, row, key))
 		return "";
 	if (BSON_ITER_HOLDS_UTF8(&it))
 		return bson_iter_utf8(&it, NULL);

@@ -90,6 +90,12 @@ int migrate_buf_append(migrate_buf_t *b, const char *s)
 
 int migrate_buf_append_c(migrate_buf_t *b, char c)
 {
+	/* Canonical JSON appends its punctuation a byte at a time: room for it and the NUL is the common case. */
+	if (b && !b->failed && b->cap - b->len >= 2 && b->cap) {
+		b->str[b->len++] = c;
+		b->str[b->len] = '\0';
+		return 0;
+	}
 	return migrate_buf_append_n(b, &c, 1);
 }
 

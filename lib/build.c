@@ -120,7 +120,7 @@ static int put_json_value(bson_t *doc, const char *key, const char *json, migrat
 	migrate__buf_free(w, true);
 	if (rc == 0) {
 		bson_iter_t it;
-		if (bson_count_keys(&parsed) == 1 && bson_iter_init_find(&it, &parsed, "v"))
+		if (bson_count_keys(&parsed) == 1 && migrate__doc_find(&it, &parsed, "v"))
 			bson_append_iter(doc, key, -1, &it);
 		else
 			rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "%s: malformed JSON value", key);

@@ -383,6 +383,8 @@ void *migrate__realloc(void *p, size_t n);
 char *migrate__strdup(const char *s);
 /* SHA-256 of `len` bytes as 64 lowercase hex digits (sha256.c); cannot fail. */
 void migrate__sha256_hex(const void *data, size_t len, char out[65]);
+/* Set (by tests) to take the portable code even where the processor has SHA instructions. */
+extern bool migrate__sha256_portable;
 int64_t migrate__now_ms(void);
 void migrate__sleep_ms(uint32_t ms);
 /* "host:pid" of this process. */
@@ -420,6 +422,8 @@ void migrate__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
 const char *migrate__doc_str(const bson_t *doc, const char *key);
 /* True and *out set if `key` holds a bool (absent: *out = dflt, returns true). */
 bool migrate__doc_bool(const bson_t *doc, const char *key, bool dflt);
+/* bson_iter_init_find(), faster: a walk over the raw bytes for the element named `key`. */
+bool migrate__doc_find(bson_iter_t *it, const bson_t *doc, const char *key);
 /* Integer at `key` (int32, int64 or integral double), or `dflt`. */
 int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt);
 /* Sub-document or array at `key` into *out (static, borrowed); false if absent. */
@@ -438,6 +442,19 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
  * `top` is '{', an array when '[' (0: any): 0, or -1 with where and what is wrong.
  */
 int migrate__json_syntax(const char *json, int top, size_t *line, size_t *col, char *msg, size_t size);
+/* The value of a hexadecimal digit (either case), or -1 (util.c). */
+int migrate__hex_value(char c);
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
+size_t migrate__utf8_len(const unsigned char *s);
+/*
+ * The single-pass read (json_read.c): JSON text to the BSON libbson's reader
+ * makes of it, in one walk. 0 and *out initialised (caller destroys) when it
+ * read the text; -1 and *out untouched when it declined: an error of any
+ * kind, or text it leaves to the checked path (keys starting with "$" ...).
+ */
+int migrate__json_read(const char *json, bool array, bson_t *out);
+/* The checked path alone: syntax, range, libbson's reader, repeated keys (tests compare the two). */
+int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
 void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out);
 /* The same, keeping the key order inside the top-level members named in `keep`. */

@@ -215,7 +215,7 @@ int migrate__inverse_own_down(const bson_t *d, bson_t *out)
 {
 	bson_iter_t it;
 
-	if (!bson_iter_init_find(&it, d, "down"))
+	if (!migrate__doc_find(&it, d, "down"))
 		return MIGRATE_EIRREVERSIBLE;
 	BSON_APPEND_UTF8(out, "op", migrate__doc_str(d, "op"));
 	bson_append_iter(out, "up", -1, &it);

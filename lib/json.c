@@ -1,5 +1,6 @@
 /*
- * JSON at the edges, BSON inside: parsing through libbson, accessors for
+ * JSON at the edges, BSON inside: parsing (one pass in json_read.c, libbson
+ * for what it declines), accessors for
  * step fields, and the canonical serialisation that checksums are taken
  * over (sorted keys, no whitespace, integral doubles written as integers).
  */
@@ -10,11 +11,73 @@
 
 #include "internal.h"
 
+static uint32_t le32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * bson_iter_init_find() by a walk over the raw bytes: libbson's iterator
+ * checks each element it passes, and a step's validation looks up some
+ * eighty fields, most of them absent. An element of a kind this walk does
+ * not size, or bytes that do not add up, go to libbson's own find.
+ */
+bool migrate__doc_find(bson_iter_t *it, const bson_t *doc, const char *key)
+{
+	const uint8_t *d = bson_get_data(doc);
+	uint32_t len = doc->len, off = 4;
+	size_t klen = strlen(key);
+
+	while (off + 1 < len && d[off] != 0) {
+		const char *k = (const char *)d + off + 1;
+		size_t kl = strnlen(k, len - off - 1);
+		uint32_t v = off + 1 + (uint32_t)kl + 1, size;
+		if (v > len)
+			break;
+		if (kl == klen && memcmp(k, key, klen) == 0)
+			return bson_iter_init_from_data_at_offset(it, d, len, off, (uint32_t)kl);
+		switch (d[off]) {
+		case BSON_TYPE_UNDEFINED:
+		case BSON_TYPE_NULL:
+		case BSON_TYPE_MAXKEY:
+		case BSON_TYPE_MINKEY: size = 0; break;
+		case BSON_TYPE_BOOL: size = 1; break;
+		case BSON_TYPE_INT32: size = 4; break;
+		case BSON_TYPE_DOUBLE:
+		case BSON_TYPE_DATE_TIME:
+		case BSON_TYPE_TIMESTAMP:
+		case BSON_TYPE_INT64: size = 8; break;
+		case BSON_TYPE_OID: size = 12; break;
+		case BSON_TYPE_DECIMAL128: size = 16; break;
+		case BSON_TYPE_UTF8:
+		case BSON_TYPE_CODE:
+		case BSON_TYPE_SYMBOL:
+		case BSON_TYPE_DOCUMENT:
+		case BSON_TYPE_ARRAY:
+		case BSON_TYPE_CODEWSCOPE:
+		case BSON_TYPE_BINARY:
+			if (v + 4 > len)
+				return bson_iter_init_find(it, doc, key);
+			size = le32_at(d + v);
+			if (d[off] == BSON_TYPE_UTF8 || d[off] == BSON_TYPE_CODE || d[off] == BSON_TYPE_SYMBOL)
+				size += 4;
+			else if (d[off] == BSON_TYPE_BINARY)
+				size += 5;
+			break;
+		default: return bson_iter_init_find(it, doc, key);
+		}
+		if (size > len - v)
+			return bson_iter_init_find(it, doc, key);
+		off = v + size;
+	}
+	return false;
+}
+
 const char *migrate__doc_str(const bson_t *doc, const char *key)
 {
 	bson_iter_t it;
 
-	if (doc && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+	if (doc && migrate__doc_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
 		return bson_iter_utf8(&it, NULL);
 	return NULL;
 }
@@ -23,7 +86,7 @@ bool migrate__doc_bool(const bson_t *doc, const char *key, bool dflt)
 {
 	bson_iter_t it;
 
-	if (doc && bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it))
+	if (doc && migrate__doc_find(&it, doc, key) && BSON_ITER_HOLDS_BOOL(&it))
 		return bson_iter_bool(&it);
 	return dflt;
 }
@@ -32,7 +95,7 @@ int64_t migrate__doc_int(const bson_t *doc, const char *key, int64_t dflt)
 {
 	bson_iter_t it;
 
-	if (!doc || !bson_iter_init_find(&it, doc, key))
+	if (!doc || !migrate__doc_find(&it, doc, key))
 		return dflt;
 	if (BSON_ITER_HOLDS_INT32(&it))
 		return bson_iter_int32(&it);
@@ -49,7 +112,7 @@ bool migrate__doc_sub(const bson_t *doc, const char *key, bson_t *out)
 	const uint8_t *data;
 	uint32_t len;
 
-	if (!doc || !bson_iter_init_find(&it, doc, key))
+	if (!doc || !migrate__doc_find(&it, doc, key))
 		return false;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it))
 		bson_iter_document(&it, &len, &data);
@@ -276,7 +339,8 @@ int migrate__json_parse(const char *json, bool array, bson_t *out, migrate_error
 
 static int parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
 
-int migrate__json_parse_named(const char *json, bool array, const char *name, bson_t *out, migrate_error_t *err)
+/* The checked path: each of its errors names the place. */
+static int parse_named_checked(const char *json, bool array, const char *name, bson_t *out, migrate_error_t *err)
 {
 	size_t line, col;
 	char msg[200];
@@ -297,6 +361,22 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
 	if (rc && name)
 		migrate__err_prefix(err, "%s: ", name);
 	return rc;
+}
+
+/*
+ * Valid text is read in one pass (json_read.c); text that pass declines,
+ * every error among it, goes through the checked path for its message.
+ */
+int migrate__json_parse_named(const char *json, bool array, const char *name, bson_t *out, migrate_error_t *err)
+{
+	if (json && migrate__json_read(json, array, out) == 0)
+		return 0;
+	return parse_named_checked(json, array, name, out, err);
+}
+
+int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
+{
+	return parse_named_checked(json, array, NULL, out, err);
 }
 
 /* Byte offset in `text` to "line L, column C" (1-based). */
@@ -343,7 +423,7 @@ static int parse_checked(const char *json, bool array, bson_t *out, migrate_erro
 				  berr.message);
 		goto cleanup;
 	}
-	if (bson_count_keys(&tmp) != 1 || !bson_iter_init_find(&it, &tmp, "v")) {
+	if (bson_count_keys(&tmp) != 1 || !migrate__doc_find(&it, &tmp, "v")) {
 		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: not a single value");
 	} else if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		rc = migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EJSON, "malformed JSON: expected an %s",
@@ -501,7 +581,7 @@ static void write_member(const bson_t *doc, const char *key, uint32_t i, const c
 {
 	bson_iter_t v;
 
-	if (bson_iter_init_find(&v, doc, key))
+	if (migrate__doc_find(&v, doc, key))
 		write_member_at(&v, i, keep, out);
 }
 
@@ -511,9 +591,17 @@ typedef struct member {
 	uint32_t off, keylen;
 } member_t;
 
-static int cmp_members(const void *a, const void *b)
+/* Insertion sort: objects of steps have a handful of members. */
+static void sort_members(member_t *m, uint32_t n)
 {
-	return strcmp(((const member_t *)a)->key, ((const member_t *)b)->key);
+	uint32_t i, j;
+
+	for (i = 1; i < n; i++) {
+		member_t cur = m[i];
+		for (j = i; j > 0 && strcmp(m[j - 1].key, cur.key) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = cur;
+	}
 }
 
 /*
@@ -544,47 +632,42 @@ static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const 
 
 static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out)
 {
+	member_t members[SORT_ON_STACK];
 	bson_iter_t it;
-	uint32_t n = bson_count_keys(doc), i = 0;
+	uint32_t n = 0, i = 0;
 
 	migrate_buf_append_c(out, is_array ? '[' : '{');
-	if (n == 0 || !bson_iter_init(&it, doc))
+	if (!bson_iter_init(&it, doc))
 		goto done;
-	if (is_array) {
+	if (is_array || !sort) {
 		while (bson_iter_next(&it)) {
 			if (i++)
 				migrate_buf_append_c(out, ',');
+			if (!is_array) {
+				append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
+				migrate_buf_append_c(out, ':');
+			}
 			write_value(&it, sort, out);
 		}
 		goto done;
 	}
-	if (!sort) {
-		while (bson_iter_next(&it)) {
-			if (i++)
-				migrate_buf_append_c(out, ',');
-			append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
-			migrate_buf_append_c(out, ':');
-			write_value(&it, false, out);
+	/* Sorted: the members as found, unless there are more than fit on the stack. */
+	while (bson_iter_next(&it)) {
+		if (n == SORT_ON_STACK) {
+			write_sorted_large(doc, bson_count_keys(doc), keep, out);
+			goto done;
 		}
-		goto done;
+		members[n].key = bson_iter_key(&it);
+		members[n].off = bson_iter_offset(&it);
+		members[n++].keylen = bson_iter_key_len(&it);
 	}
-	if (n <= SORT_ON_STACK) {
-		member_t members[SORT_ON_STACK] = {{NULL, 0, 0}};
-		while (bson_iter_next(&it) && i < n) {
-			members[i].key = bson_iter_key(&it);
-			members[i].off = bson_iter_offset(&it);
-			members[i++].keylen = bson_iter_key_len(&it);
-		}
-		qsort(members, i, sizeof *members, cmp_members);
-		for (n = i, i = 0; i < n; i++) {
-			bson_iter_t v;
-			if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
-							       members[i].keylen))
-				write_member_at(&v, i, keep, out);
-		}
-		goto done;
+	sort_members(members, n);
+	for (i = 0; i < n; i++) {
+		bson_iter_t v;
+		if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
+						       members[i].keylen))
+			write_member_at(&v, i, keep, out);
 	}
-	write_sorted_large(doc, n, keep, out);
 done:
 	migrate_buf_append_c(out, is_array ? ']' : '}');
 }

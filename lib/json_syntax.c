@@ -46,8 +46,8 @@ static const char *found(const scan_t *p, size_t i, char *buf, size_t size)
 	return buf;
 }
 
-/* The length of a valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
+/* The length of a valid UTF-8 sequence at s, or 0 (also for the read of json_read.c). */
+size_t migrate__utf8_len(const unsigned char *s)
 {
 	size_t n, k;
 	uint32_t cp;
@@ -106,7 +106,7 @@ static bool scan_string(scan_t *p)
 			}
 			continue;
 		}
-		if (!(n = utf8_len((const unsigned char *)p->s + p->i)))
+		if (!(n = migrate__utf8_len((const unsigned char *)p->s + p->i)))
 			return fail(p, p->i, "invalid UTF-8 in a string", NULL);
 		p->i += n;
 	}

@@ -968,7 +968,7 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step)
 	bson_iter_t it;
 	const char *reason;
 
-	if (!bson_iter_init_find(&it, step, "lint"))
+	if (!migrate__doc_find(&it, step, "lint"))
 		return 0;
 	if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !migrate__doc_sub(step, "lint", &lint))
 		return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
@@ -979,7 +979,7 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step)
 		if (strcmp(bson_iter_key(&it), "ignore") && strcmp(bson_iter_key(&it), "reason"))
 			return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "%s: lint.%s: unknown field",
 					    c->where, bson_iter_key(&it));
-	if (!bson_iter_init_find(&it, &lint, "ignore") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	if (!migrate__doc_find(&it, &lint, "ignore") || !BSON_ITER_HOLDS_ARRAY(&it) ||
 	    !migrate__doc_sub(&lint, "ignore", &ignore) || bson_count_keys(&ignore) == 0)
 		return migrate__err(c->err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
 				    "%s: lint.ignore: is required: a non-empty array of rule ids", c->where);

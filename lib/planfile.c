@@ -22,9 +22,47 @@ static int file_fail(migrate_error_t *err, const char *path, const char *problem
 }
 
 /* out = prefix.field, or field alone when the prefix is empty (a version file's own fields). */
+/* Appends s to out[0..*n], truncated to fit `size` with its NUL, as snprintf would. */
+static void add(char *out, size_t size, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (*n + len >= size)
+		len = size - 1 - *n;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = '\0';
+}
+
+/*
+ * out = prefix.field, or field alone when the prefix is empty, with
+ * "[index]" after it unless index < 0: every version and step has a place,
+ * made without printf (a plan has many).
+ */
+static void place_at(char *out, size_t size, const char *prefix, const char *field, int index)
+{
+	char digits[16], *d = digits + sizeof digits;
+	size_t n = 0;
+
+	out[0] = '\0';
+	add(out, size, &n, prefix);
+	add(out, size, &n, prefix[0] ? "." : "");
+	add(out, size, &n, field);
+	if (index < 0)
+		return;
+	*--d = '\0';
+	*--d = ']';
+	do {
+		*--d = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	*--d = '[';
+	add(out, size, &n, d);
+}
+
 static void place(char *out, size_t size, const char *prefix, const char *field)
 {
-	snprintf(out, size, "%s%s%s", prefix, prefix[0] ? "." : "", field);
+	place_at(out, size, prefix, field, -1);
 }
 
 static bool only_keys(const bson_t *doc, const char *const *allowed, const char **bad)
@@ -55,7 +93,7 @@ static int check_text(const bson_t *doc, const char *key, const char *prefix, mi
 	bson_iter_t it;
 	uint32_t len;
 
-	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+	if (!migrate__doc_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
 		return 0;
 	if (strlen(bson_iter_utf8(&it, &len)) == len)
 		return 0;
@@ -75,9 +113,7 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		const uint8_t *data;
 		uint32_t len;
 		migrate_step_t *s;
-		char field[32];
-		snprintf(field, sizeof field, "steps[%d]", i++);
-		place(where, sizeof where, vpath, field);
+		place_at(where, sizeof where, vpath, "steps", i++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return file_fail(err, where, "must be a step object");
 		bson_iter_document(&it, &len, &data);
@@ -105,7 +141,7 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 	bson_iter_t it;
 
 	place(path, sizeof path, vpath, "id");
-	if (!bson_iter_init_find(&it, doc, "id")) {
+	if (!migrate__doc_find(&it, doc, "id")) {
 		if (file_id == 0 && vpath[0] == '\0')
 			return file_fail(err, path,
 					 "is required: name the file with a numeric prefix (0007_name.json)");
@@ -144,17 +180,17 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 		place(path, sizeof path, vpath, bad);
 		return file_fail(err, path, "unknown field");
 	}
-	if (bson_iter_init_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
+	if (migrate__doc_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
 		place(path, sizeof path, vpath, "name");
 		return file_fail(err, path, "must be a string");
 	}
 	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
 		return rc;
-	if (bson_iter_init_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
+	if (migrate__doc_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
 		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");
 	}
-	if (!bson_iter_init_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!migrate__doc_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		place(path, sizeof path, vpath, "steps");
 		return file_fail(err, path, "is required and must be an array of steps");
 	}
@@ -168,7 +204,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	migrate__doc_sub(doc, "steps", &steps);
 	if ((rc = load_steps(v, &steps, vpath, err)))
 		return rc;
-	if (!bson_iter_init_find(&it, doc, "down"))
+	if (!migrate__doc_find(&it, doc, "down"))
 		return 0;
 	if (!BSON_ITER_HOLDS_ARRAY(&it)) {
 		place(path, sizeof path, vpath, "down");
@@ -226,7 +262,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		goto done;
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
-	if (!bson_iter_init_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!migrate__doc_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		rc = file_fail(err, "versions", "is required and must be an array");
 		goto done;
 	}
@@ -237,7 +273,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		const uint8_t *data;
 		uint32_t len;
 		char path[32];
-		snprintf(path, sizeof path, "versions[%d]", i);
+		place_at(path, sizeof path, "", "versions", i);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
 			rc = file_fail(err, path, "must be an object");
 			break;

@@ -13,17 +13,6 @@
 
 #define MASK "****"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int decode(const char *s, size_t n, int plus_is_space, char *out, size_t size)
 {
 	size_t i, o = 0;
@@ -31,9 +20,9 @@ static int decode(const char *s, size_t n, int plus_is_space, char *out, size_t 
 	for (i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '%') {
-			if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			if (n - i < 3 || migrate__hex_value(s[i + 1]) < 0 || migrate__hex_value(s[i + 2]) < 0)
 				return -1;
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			c = migrate__hex_value(s[i + 1]) * 16 + migrate__hex_value(s[i + 2]);
 			i += 2;
 		} else if (c == '+' && plus_is_space) {
 			c = ' ';

@@ -107,8 +107,7 @@ static bool sub_doc(const bson_t *doc, const char *key, bson_t *out)
 	const uint8_t *data;
 	uint32_t len;
 
-	if (!doc || !bson_iter_init_find(&it, doc, key) ||
-	    !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
+	if (!doc || !migrate__doc_find(&it, doc, key) || !(BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)))
 		return false;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it))
 		bson_iter_document(&it, &len, &data);
@@ -122,7 +121,7 @@ static bool flag(const bson_t *doc, const char *key)
 {
 	bson_iter_t it;
 
-	return doc && bson_iter_init_find(&it, doc, key) && bson_iter_as_bool(&it);
+	return doc && migrate__doc_find(&it, doc, key) && bson_iter_as_bool(&it);
 }
 
 /* The strings of an array, joined by ", ". */
@@ -183,10 +182,10 @@ static void compare_column(drift *x, const migrate__stable *t, const migrate__sc
 		compare(x, "column", t->name, c->name, c->version, "type", want.str, have);
 	migrate_buf_release(&want);
 	/* A primary key's columns are NOT NULL on some databases whatever the plan says. */
-	if (!in_pk(t, c->name) && bson_iter_init_find(&it, live, "nullable"))
+	if (!in_pk(t, c->name) && migrate__doc_find(&it, live, "nullable"))
 		compare(x, "column", t->name, c->name, c->version, "nullable", nullable ? "null" : "not null",
 			bson_iter_as_bool(&it) ? "null" : "not null");
-	if (bson_iter_init_find(&it, live, "default"))
+	if (migrate__doc_find(&it, live, "default"))
 		compare(x, "column", t->name, c->name, c->version, "default",
 			bson_has_field(c->doc, "default") ? "a default" : "no default",
 			bson_iter_as_bool(&it) ? "a default" : "no default");

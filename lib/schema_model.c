@@ -434,7 +434,7 @@ static void replay_raw(migrate__schema *m, const bson_t *s, uint64_t version)
 {
 	bson_iter_t it, list;
 
-	if (!bson_iter_init_find(&it, s, "declares") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &list)) {
+	if (!migrate__doc_find(&it, s, "declares") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &list)) {
 		raw_step(m, version);
 		return;
 	}

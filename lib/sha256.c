@@ -3,9 +3,16 @@
  * computing a checksum cannot fail: no allocation, no provider to load, no
  * library initialisation that can run out of memory half-way.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define SHA_X86 1
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -42,6 +49,84 @@ static void block(uint32_t h[8], const unsigned char *p)
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
 }
 
+#ifdef SHA_X86
+/*
+ * The same blocks through the processor's SHA extensions, where it has
+ * them (most x86-64 processors since 2016): an order of magnitude fewer
+ * instructions. The state is kept as ABEF and CDGH, as the instructions
+ * take it.
+ */
+__attribute__((target("sha,sse4.1,ssse3"))) static void blocks_x86(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	__m128i s0, s1, tmp, w[4], m, abef, cdgh;
+	size_t j;
+
+	tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xb1); /* CDAB */
+	s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1b);  /* EFGH */
+	s0 = _mm_alignr_epi8(tmp, s1, 8);                                                     /* ABEF */
+	s1 = _mm_blend_epi16(s1, tmp, 0xf0);                                                  /* CDGH */
+	for (; n--; p += 64) {
+		abef = s0;
+		cdgh = s1;
+		for (j = 0; j < 16; j++) {
+			if (j < 4) {
+				w[j] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * j)),
+							swap);
+			} else {
+				/* W[t..t+3] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16] */
+				tmp = _mm_add_epi32(_mm_sha256msg1_epu32(w[j % 4], w[(j - 3) % 4]),
+						    _mm_alignr_epi8(w[(j - 1) % 4], w[(j - 2) % 4], 4));
+				w[j % 4] = _mm_sha256msg2_epu32(tmp, w[(j - 1) % 4]);
+			}
+			m = _mm_add_epi32(w[j % 4], _mm_loadu_si128((const __m128i *)(const void *)&K[4 * j]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+			s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0e));
+		}
+		s0 = _mm_add_epi32(s0, abef);
+		s1 = _mm_add_epi32(s1, cdgh);
+	}
+	tmp = _mm_shuffle_epi32(s0, 0x1b);   /* FEBA */
+	s1 = _mm_shuffle_epi32(s1, 0xb1);    /* DCHG */
+	s0 = _mm_blend_epi16(tmp, s1, 0xf0); /* DCBA */
+	s1 = _mm_alignr_epi8(s1, tmp, 8);    /* HGFE */
+	_mm_storeu_si128((__m128i *)(void *)&h[0], s0);
+	_mm_storeu_si128((__m128i *)(void *)&h[4], s1);
+}
+
+/* 0 not asked yet, 1 without the extensions, 2 with them. */
+static atomic_int x86_sha;
+
+static bool has_x86_sha(void)
+{
+	int known = atomic_load_explicit(&x86_sha, memory_order_relaxed);
+	unsigned a, b, c, d;
+
+	if (known == 0) {
+		bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+		bool sse = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+		known = sha && sse ? 2 : 1;
+		atomic_store_explicit(&x86_sha, known, memory_order_relaxed);
+	}
+	return known == 2 && !migrate__sha256_portable;
+}
+#endif
+
+bool migrate__sha256_portable;
+
+/* n blocks of 64 bytes. */
+static void blocks(uint32_t h[8], const unsigned char *p, size_t n)
+{
+#ifdef SHA_X86
+	if (has_x86_sha()) {
+		blocks_x86(h, p, n);
+		return;
+	}
+#endif
+	for (; n--; p += 64)
+		block(h, p);
+}
+
 void migrate__sha256_hex(const void *data, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -50,10 +135,11 @@ void migrate__sha256_hex(const void *data, size_t len, char out[65])
 	const unsigned char *p = data;
 	unsigned char tail[128];
 	uint64_t bits = (uint64_t)len * 8;
-	size_t rest, n, i;
+	size_t n, i;
 
-	for (; len >= 64; p += 64, len -= 64)
-		block(h, p);
+	blocks(h, p, len / 64);
+	p += len / 64 * 64;
+	len %= 64;
 	/* The last bytes, a 0x80, zeros, and the length in bits: one or two blocks. */
 	memset(tail, 0, sizeof tail);
 	memcpy(tail, p, len);
@@ -61,8 +147,7 @@ void migrate__sha256_hex(const void *data, size_t len, char out[65])
 	n = len + 1 + 8 <= 64 ? 64 : 128;
 	for (i = 0; i < 8; i++)
 		tail[n - 1 - i] = (unsigned char)(bits >> (8 * i));
-	for (rest = 0; rest < n; rest += 64)
-		block(h, tail + rest);
+	blocks(h, tail, n / 64);
 	for (i = 0; i < 32; i++) {
 		unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
 		out[2 * i] = hex[byte >> 4];

@@ -100,9 +100,21 @@ static int check_ident(vctx *c, const bson_t *doc, const char *prefix, const cha
 	bson_iter_t it;
 	char path[256];
 
+	/* The path is made only to be named: validation looks up far more fields than it refuses. */
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		join(path, sizeof path, prefix, key);
+		return fail(c, path, "is required", NULL);
+	}
+	if (BSON_ITER_HOLDS_UTF8(&it)) {
+		const char *why;
+		uint32_t len;
+		const char *v = bson_iter_utf8(&it, &len);
+		if (migrate__ident_ok(v, len, &why))
+			return 0;
+	}
 	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
 	return check_ident_iter(c, &it, path);
 }
 
@@ -110,17 +122,22 @@ static int check_string(vctx *c, const bson_t *doc, const char *prefix, const ch
 {
 	bson_iter_t it;
 	char path[256];
-	uint32_t len;
+	uint32_t len = 0;
+	const char *problem;
 
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		problem = "is required";
+	} else if (!BSON_ITER_HOLDS_UTF8(&it)) {
+		problem = "must be a string";
+	} else if (bson_iter_utf8(&it, &len), len == 0) {
+		problem = "must not be empty";
+	} else {
+		return 0;
+	}
 	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
-	if (!BSON_ITER_HOLDS_UTF8(&it))
-		return fail(c, path, "must be a string", NULL);
-	bson_iter_utf8(&it, &len);
-	if (len == 0)
-		return fail(c, path, "must not be empty", NULL);
-	return 0;
+	return fail(c, path, problem, NULL);
 }
 
 static int check_bool(vctx *c, const bson_t *doc, const char *prefix, const char *key)
@@ -128,7 +145,7 @@ static int check_bool(vctx *c, const bson_t *doc, const char *prefix, const char
 	bson_iter_t it;
 	char path[256];
 
-	if (!bson_iter_init_find(&it, doc, key) || BSON_ITER_HOLDS_BOOL(&it))
+	if (!migrate__doc_find(&it, doc, key) || BSON_ITER_HOLDS_BOOL(&it))
 		return 0;
 	join(path, sizeof path, prefix, key);
 	return fail(c, path, "must be true or false", NULL);
@@ -140,15 +157,25 @@ static int get_sub(vctx *c, const bson_t *doc, const char *prefix, const char *k
 {
 	bson_iter_t it;
 	char path[256];
+	const uint8_t *data;
+	uint32_t len;
 
 	*found = false;
-	join(path, sizeof path, prefix, key);
-	if (!bson_iter_init_find(&it, doc, key))
-		return required ? fail(c, path, "is required", NULL) : 0;
-	if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it))
+	if (!migrate__doc_find(&it, doc, key)) {
+		if (!required)
+			return 0;
+		join(path, sizeof path, prefix, key);
+		return fail(c, path, "is required", NULL);
+	}
+	if (array ? !BSON_ITER_HOLDS_ARRAY(&it) : !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		join(path, sizeof path, prefix, key);
 		return fail(c, path, array ? "must be an array" : "must be an object", NULL);
-	migrate__doc_sub(doc, key, out);
-	*found = true;
+	}
+	if (array)
+		bson_iter_array(&it, &len, &data);
+	else
+		bson_iter_document(&it, &len, &data);
+	*found = bson_init_static(out, data, len);
 	return 0;
 }
 
@@ -174,8 +201,15 @@ static int check_type(vctx *c, const bson_t *col, const char *path)
 	char p[256];
 	size_t i;
 
+	if (migrate__doc_find(&it, col, "type") && BSON_ITER_HOLDS_UTF8(&it)) {
+		/* The common case, told before the field's path is made. */
+		const char *t = bson_iter_utf8(&it, NULL);
+		for (i = 0; portable_types[i]; i++)
+			if (strcmp(t, portable_types[i]) == 0)
+				return 0;
+	}
 	join(p, sizeof p, path, "type");
-	if (!bson_iter_init_find(&it, col, "type"))
+	if (!migrate__doc_find(&it, col, "type"))
 		return fail(c, p, "is required", NULL);
 	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		bson_t sub;
@@ -206,9 +240,9 @@ static int check_default(vctx *c, const bson_t *col, const char *path)
 	bson_iter_t it;
 	char p[256];
 
-	join(p, sizeof p, path, "default");
-	if (!bson_iter_init_find(&it, col, "default"))
+	if (!migrate__doc_find(&it, col, "default"))
 		return 0;
+	join(p, sizeof p, path, "default");
 	if (BSON_ITER_HOLDS_UTF8(&it)) {
 		const char *s = bson_iter_utf8(&it, NULL);
 		if (strcmp(s, "now") == 0 || strcmp(s, "uuid") == 0)
@@ -240,9 +274,9 @@ static int check_column(vctx *c, const bson_t *col, const char *path)
 	    (rc = check_type(c, col, path)) || (rc = check_default(c, col, path)) ||
 	    (rc = check_bool(c, col, path, "nullable")) || (rc = check_bool(c, col, path, "unique")))
 		return rc;
-	join(p, sizeof p, path, "references");
 	if ((rc = get_sub(c, col, path, "references", false, false, &ref, &found)) || !found)
 		return rc;
+	join(p, sizeof p, path, "references");
 	if ((rc = check_keys(c, &ref, p, ref_keys)) || (rc = check_ident(c, &ref, p, "table", true)) ||
 	    (rc = check_ident(c, &ref, p, "column", true)))
 		return rc;
@@ -378,7 +412,7 @@ static int check_batch(vctx *c, const bson_t *doc)
 {
 	bson_iter_t it;
 
-	if (!bson_iter_init_find(&it, doc, "batch_size"))
+	if (!migrate__doc_find(&it, doc, "batch_size"))
 		return 0;
 	if ((BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)) && bson_iter_as_int64(&it) >= 0 &&
 	    bson_iter_as_int64(&it) <= 100000000)
@@ -434,13 +468,93 @@ static int check_expr(vctx *c, const bson_t *e, const char *path)
 
 /* ---- one checker per op ---- */
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is `name` among the n sorted names? */
+static bool among(const char *const *sorted, size_t n, const char *name)
+{
+	return bsearch(&name, sorted, n, sizeof *sorted, cmp_names) != NULL;
+}
+
+/*
+ * The table's column names, sorted, in *names (caller frees), once every
+ * column is valid: duplicates and the primary key are then told by sorted
+ * order, not by comparing each column with each other. NULL when a column
+ * holds no name string, or memory is short: the caller compares pairwise.
+ */
+static const char **sorted_names(const bson_t *cols, size_t *n)
+{
+	bson_iter_t it;
+	const char **names;
+	size_t count = 0;
+
+	*n = 0;
+	bson_iter_init(&it, cols);
+	while (bson_iter_next(&it))
+		count++;
+	if (!count || !(names = malloc(count * sizeof *names)))
+		return NULL;
+	bson_iter_init(&it, cols);
+	while (bson_iter_next(&it)) {
+		bson_t col;
+		const uint8_t *data;
+		uint32_t len;
+		bson_iter_document(&it, &len, &data);
+		if (!bson_init_static(&col, data, len) || !(names[*n] = migrate__doc_str(&col, "name"))) {
+			free(names);
+			return NULL;
+		}
+		++*n;
+	}
+	qsort(names, *n, sizeof *names, cmp_names);
+	return names;
+}
+
+/*
+ * The first of the table's first `limit` columns (all valid) that repeats
+ * the name of an earlier one, refused at its place; 0 when none does. Pairs
+ * are compared: only when a repeat is known to be there, or when a column
+ * was refused and a repeat before it is to be named first, as it always was.
+ */
+static int first_repeat(vctx *c, const bson_t *cols, int limit)
+{
+	bson_iter_t it, o;
+	char p[64];
+	int n;
+
+	bson_iter_init(&it, cols);
+	for (n = 0; n < limit && bson_iter_next(&it); n++) {
+		bson_t col;
+		const uint8_t *data;
+		uint32_t len;
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&col, data, len);
+		bson_iter_init(&o, cols);
+		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0) {
+			bson_t other;
+			bson_iter_document(&o, &len, &data);
+			bson_init_static(&other, data, len);
+			if (!strcmp(migrate__doc_str(&other, "name"), migrate__doc_str(&col, "name"))) {
+				snprintf(p, sizeof p, "columns[%d]", n);
+				return fail(c, p, "duplicate column", migrate__doc_str(&col, "name"));
+			}
+		}
+	}
+	return 0;
+}
+
 int migrate__validate_create_table(vctx *c, const bson_t *d)
 {
 	bson_t cols, pk;
 	bson_iter_t it, pi;
-	bool found;
+	bool found, distinct = false;
 	char p[64];
 	int rc, n = 0;
+	const char **names;
+	size_t nnames = 0, k;
 
 	if ((rc = check_ident(c, d, "", "table", true)) || (rc = check_bool(c, d, "", "validate")) ||
 	    (rc = get_sub(c, d, "", "columns", true, true, &cols, &found)))
@@ -450,50 +564,60 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 		bson_t col;
 		const uint8_t *data;
 		uint32_t len;
-		bson_iter_t o;
-		snprintf(p, sizeof p, "columns[%d]", n);
+		snprintf(p, sizeof p, "columns[%d]", n++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
-			return fail(c, p, "must be an object", NULL);
+			return (rc = first_repeat(c, &cols, n - 1)) ? rc : fail(c, p, "must be an object", NULL);
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&col, data, len);
-		if ((rc = check_column(c, &col, p)))
-			return rc;
-		/* Column names are unique within the table. */
-		bson_iter_init(&o, &cols);
-		while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(&it)) != 0) {
-			bson_t other;
-			bson_iter_document(&o, &len, &data);
-			bson_init_static(&other, data, len);
-			if (!strcmp(migrate__doc_str(&other, "name"), migrate__doc_str(&col, "name")))
-				return fail(c, p, "duplicate column", migrate__doc_str(&col, "name"));
+		if ((rc = check_column(c, &col, p))) {
+			/* A repeat before this column is named first, as the order of the columns has it. */
+			int earlier = first_repeat(c, &cols, n - 1);
+			return earlier ? earlier : rc;
 		}
-		n++;
 	}
 	if (n == 0)
 		return fail(c, "columns", "must not be empty", NULL);
-	if ((rc = get_sub(c, d, "", "primary_key", true, false, &pk, &found)) || !found)
+	/* Column names are unique within the table: sorted, equal neighbours are a repeat (pairs, for a few). */
+	names = n > 8 ? sorted_names(&cols, &nnames) : NULL;
+	for (k = 1, distinct = names != NULL; distinct && k < nnames; k++)
+		distinct = strcmp(names[k - 1], names[k]) != 0;
+	if (!distinct && (rc = first_repeat(c, &cols, n))) {
+		free(names);
 		return rc;
+	}
+	if ((rc = get_sub(c, d, "", "primary_key", true, false, &pk, &found)) || !found) {
+		free(names);
+		return rc;
+	}
 	n = 0;
 	bson_iter_init(&pi, &pk);
 	while (bson_iter_next(&pi)) {
 		bson_iter_t o;
 		bool known = false;
 		snprintf(p, sizeof p, "primary_key[%d]", n++);
-		if ((rc = check_ident_iter(c, &pi, p)))
+		if ((rc = check_ident_iter(c, &pi, p))) {
+			free(names);
 			return rc;
-		bson_iter_init(&o, &cols);
-		while (bson_iter_next(&o)) {
-			bson_t col;
-			const uint8_t *data;
-			uint32_t len;
-			bson_iter_document(&o, &len, &data);
-			bson_init_static(&col, data, len);
-			if (!strcmp(migrate__doc_str(&col, "name"), bson_iter_utf8(&pi, NULL)))
-				known = true;
 		}
-		if (!known)
+		if (names) {
+			known = among(names, nnames, bson_iter_utf8(&pi, NULL));
+		} else {
+			bson_iter_init(&o, &cols);
+			while (!known && bson_iter_next(&o)) {
+				bson_t col;
+				const uint8_t *data;
+				uint32_t len;
+				bson_iter_document(&o, &len, &data);
+				bson_init_static(&col, data, len);
+				known = !strcmp(migrate__doc_str(&col, "name"), bson_iter_utf8(&pi, NULL));
+			}
+		}
+		if (!known) {
+			free(names);
 			return fail(c, p, "is not a column of the table:", bson_iter_utf8(&pi, NULL));
+		}
 	}
+	free(names);
 	if (n == 0)
 		return fail(c, "primary_key", "must not be empty", NULL);
 	return 0;
@@ -566,7 +690,7 @@ int migrate__validate_drop_column(vctx *c, const bson_t *d)
 		return rc;
 	if (strcmp(migrate__doc_str(&def, "name"), migrate__doc_str(d, "column")) != 0)
 		return fail(c, "definition.name", "must be the dropped column's name", migrate__doc_str(&def, "name"));
-	if (bson_iter_init_find(&it, &def, "nullable"))
+	if (migrate__doc_find(&it, &def, "nullable"))
 		nullable = bson_iter_as_bool(&it);
 	if (!nullable && !bson_has_field(&def, "default"))
 		return fail(c, "definition",
@@ -789,7 +913,7 @@ static int check_command(vctx *c, const bson_t *d, const char *key, bool require
 	bson_iter_t it, a;
 	int n = 0;
 
-	if (!bson_iter_init_find(&it, d, key))
+	if (!migrate__doc_find(&it, d, key))
 		return required ? fail(c, key, "is required", NULL) : 0;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it))
 		return 0;
@@ -817,7 +941,7 @@ static int check_expect_number(vctx *c, const bson_t *d)
 	bson_iter_t it;
 	bson_t cmp;
 
-	if (!bson_iter_init_find(&it, d, "expect"))
+	if (!migrate__doc_find(&it, d, "expect"))
 		return fail(c, "expect", "is required", NULL);
 	if (BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it))
 		return 0;
@@ -977,21 +1101,27 @@ static int check_step_list(vctx *c, const bson_t *d, const char *key, bool decla
  * No string anywhere in a step may hold a NUL: C strings, SQL text and
  * PostgreSQL values all end there, so such a value would change meaning.
  */
-static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
+/*
+ * A NUL in a string or key of `doc`, at any depth: with `c`, refused at its
+ * path; without, only told (1), no path made.
+ */
+static int nul_walk(vctx *c, const bson_t *doc, const char *prefix)
 {
 	bson_iter_t it;
 	char path[256];
 	int rc;
 
+	path[0] = '\0'; /* stays empty without c */
 	if (!bson_iter_init(&it, doc))
 		return 0;
 	while (bson_iter_next(&it)) {
-		join(path, sizeof path, prefix, bson_iter_key(&it));
+		if (c)
+			join(path, sizeof path, prefix, bson_iter_key(&it));
 		if (BSON_ITER_HOLDS_UTF8(&it)) {
 			uint32_t len;
 			const char *s = bson_iter_utf8(&it, &len);
 			if (strlen(s) != len)
-				return fail(c, path, "contains a NUL character", NULL);
+				return c ? fail(c, path, "contains a NUL character", NULL) : 1;
 		} else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
 			bson_t sub;
 			const uint8_t *data;
@@ -1000,13 +1130,19 @@ static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
 				bson_iter_document(&it, &len, &data);
 			else
 				bson_iter_array(&it, &len, &data);
-			if (bson_init_static(&sub, data, len) && (rc = check_no_nul(c, &sub, path)))
+			if (bson_init_static(&sub, data, len) && (rc = nul_walk(c, &sub, path)))
 				return rc;
 		}
 		if (strlen(bson_iter_key(&it)) != bson_iter_key_len(&it))
-			return fail(c, path, "a key contains a NUL character", NULL);
+			return c ? fail(c, path, "a key contains a NUL character", NULL) : 1;
 	}
 	return 0;
+}
+
+/* Paths are made only once a NUL is known to be there: validation is on every plan's load. */
+static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
+{
+	return nul_walk(NULL, doc, prefix) ? nul_walk(c, doc, prefix) : 0;
 }
 
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
@@ -1016,7 +1152,7 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	migrate_op_t op;
 	int rc;
 
-	if (!bson_iter_init_find(&it, doc, "op"))
+	if (!migrate__doc_find(&it, doc, "op"))
 		return fail(&c, "op", "is required", NULL);
 	if (!BSON_ITER_HOLDS_UTF8(&it))
 		return fail(&c, "op", "must be a string", NULL);
@@ -1125,7 +1261,7 @@ bool migrate__expect_holds(const bson_t *step, int64_t n, char *desc, size_t siz
 	size_t i;
 
 	snprintf(desc, size, "a valid expect");
-	if (!bson_iter_init_find(&it, step, "expect"))
+	if (!migrate__doc_find(&it, step, "expect"))
 		return false;
 	if (BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		if (!bson_iter_recurse(&it, &op) || !bson_iter_next(&op))

@@ -107,3 +107,14 @@ void migrate_free(void *ptr)
 {
 	free(ptr);
 }
+
+int migrate__hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -9,7 +9,10 @@ migrate_test(core_revalidate SOURCES core_revalidate.c custom_driver.c LABELS co
 migrate_test(core_batch SOURCES core_batch.c LABELS core INTERNAL)
 migrate_test(core_buf SOURCES core_buf.c LABELS core)
 migrate_test(core_checksum SOURCES core_checksum.c LIBS PkgConfig::CRYPTO LABELS core)
+migrate_test(core_sha256 SOURCES core_sha256.c LIBS PkgConfig::CRYPTO LABELS core INTERNAL)
 migrate_test(core_json SOURCES core_json.c LABELS core)
+# The single-pass JSON read against the checked path, byte for byte (hidden functions: INTERNAL).
+migrate_test(core_json_read SOURCES core_json_read.c LABELS core INTERNAL)
 migrate_test(core_lint SOURCES core_lint.c LABELS core lint)
 # Every allocation of migrate_lint() failed in turn (fault points: INTERNAL).
 migrate_test(core_lint_faults SOURCES core_lint_faults.c LABELS core lint INTERNAL)

@@ -889,3 +889,46 @@ TEST(op_catalog)
 	CHECK_INT((int)migrate_step_op(NULL), MIGRATE_OP_UNKNOWN);
 	migrate_plan_destroy(plan);
 }
+
+/* A create_table step of `ncols` columns "c0".. (column `dup` named as column 0 when >= 0) and `bad` without a type. */
+static int wide_table(int ncols, int dup, int bad, const char *pk, migrate_error_t *err)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v = NULL;
+	char *json = malloc((size_t)ncols * 64 + 256);
+	size_t len;
+	int i, rc;
+
+	CHECK(json != NULL);
+	CHECK_OK(migrate_plan_new(&plan, "wide", err), err);
+	CHECK_OK(migrate_plan_add_version(plan, 1, "one", &v, err), err);
+	len = (size_t)sprintf(json, "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[");
+	for (i = 0; i < ncols; i++)
+		len += (size_t)sprintf(json + len, "%s{\"name\":\"c%d\"%s}", i ? "," : "", i == dup ? 0 : i,
+				       i == bad ? "" : ",\"type\":\"text\"");
+	sprintf(json + len, "],\"primary_key\":[%s]}", pk);
+	memset(err, 0, sizeof *err);
+	rc = migrate_version_add_step_json(v, json, NULL, err);
+	free(json);
+	migrate_plan_destroy(plan);
+	return rc;
+}
+
+/* Wide tables: repeats and the primary key told by sorted names, the first problem in column order named. */
+TEST(wide_table_columns_and_primary_key)
+{
+	migrate_error_t err;
+
+	CHECK_OK(wide_table(400, -1, -1, "\"c399\",\"c0\",\"c200\"", &err), &err);
+	CHECK_INT(wide_table(400, 399, -1, "\"c1\"", &err), MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "columns[399]: duplicate column \"c0\"");
+	CHECK_INT(wide_table(400, -1, -1, "\"c1\",\"c400\"", &err), MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "primary_key[1]: is not a column of the table: \"c400\"");
+	/* A repeat before a refused column is named first; a refused column before a repeat, first. */
+	CHECK_INT(wide_table(400, 2, 5, "\"c1\"", &err), MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "columns[2]: duplicate column \"c0\"");
+	CHECK_INT(wide_table(400, 7, 5, "\"c1\"", &err), MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "columns[5].type: is required");
+	CHECK_INT(wide_table(3, 2, -1, "\"c1\"", &err), MIGRATE_EPLAN);
+	CHECK_HAS(err.message, "columns[2]: duplicate column \"c0\"");
+}
