@@ -70,7 +70,8 @@ static char *plan_json(long n, const char *name)
 
 	if (!s)
 		die("plan", "out of memory");
-	len = (size_t)snprintf(s, cap, "{\"plan\": \"%s\", \"versions\": [", name);
+	len = (size_t)snprintf(
+		s, cap, "{\"$schema\": \"../../docs/plan.schema.json\", \"plan\": \"%s\", \"versions\": [", name);
 	for (i = 1; i <= n; i++)
 		len += (size_t)snprintf(
 			s + len, cap - len,

@@ -31,7 +31,8 @@ bool migrate__doc_find(bson_iter_t *it, const bson_t *doc, const char *key)
 	while (off + 1 < len && d[off] != 0) {
 		const char *k = (const char *)d + off + 1;
 		size_t kl = strnlen(k, len - off - 1);
-		uint32_t v = off + 1 + (uint32_t)kl + 1, size;
+		uint32_t v = off + 1 + (uint32_t)kl + 1;
+		uint64_t size; /* 64 bits: a length near 2^32 plus its header must not wrap */
 		if (v > len)
 			break;
 		if (kl == klen && memcmp(k, key, klen) == 0)
@@ -63,12 +64,14 @@ bool migrate__doc_find(bson_iter_t *it, const bson_t *doc, const char *key)
 				size += 4;
 			else if (d[off] == BSON_TYPE_BINARY)
 				size += 5;
+			if (size < 5)
+				return bson_iter_init_find(it, doc, key);
 			break;
 		default: return bson_iter_init_find(it, doc, key);
 		}
 		if (size > len - v)
 			return bson_iter_init_find(it, doc, key);
-		off = v + size;
+		off = v + (uint32_t)size;
 	}
 	return false;
 }

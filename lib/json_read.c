@@ -45,6 +45,9 @@ static bool reserve(reader_t *r, size_t n)
 
 	if (r->cap - r->len >= n)
 		return true;
+	/* Past what a BSON document can hold: declined before memory grows for nothing. */
+	if (r->len + n > INT32_MAX)
+		return false;
 	cap = r->cap * 2 > r->len + n ? r->cap * 2 : r->len + n + 64;
 	if (!(grown = realloc(r->buf, cap)))
 		return false;
@@ -361,14 +364,60 @@ static bool push_key(reader_t *r, size_t off)
 	return true;
 }
 
-/* An object's member's key at r->i, written as a cstring; declined for "$..." and NUL. */
+/*
+ * Keys libbson's reader gives a meaning (extended JSON, libbson 1.x): a
+ * member with one of them is declined; other "$" keys ("$schema", a
+ * filter's "$in") libbson keeps as written, and so does the read.
+ * core_json_read holds the two readers to the same bytes for every one.
+ */
+static bool extended_key(const char *k)
+{
+	static const char *const known[] = {"$oid",
+					    "$binary",
+					    "$type",
+					    "$subType",
+					    "$base64",
+					    "$date",
+					    "$regex",
+					    "$options",
+					    "$regularExpression",
+					    "$pattern",
+					    "$code",
+					    "$scope",
+					    "$timestamp",
+					    "$t",
+					    "$i",
+					    "$minKey",
+					    "$maxKey",
+					    "$undefined",
+					    "$numberLong",
+					    "$numberInt",
+					    "$numberDouble",
+					    "$numberDecimal",
+					    "$symbol",
+					    "$dbPointer",
+					    "$uuid",
+					    "$ref",
+					    "$id",
+					    "$db",
+					    NULL};
+
+	for (size_t j = 0; known[j]; j++)
+		if (!strcmp(k, known[j]))
+			return true;
+	return false;
+}
+
+/* An object's member's key at r->i, written as a cstring; declined for NUL and extended JSON's "$" keys. */
 static bool read_key(reader_t *r)
 {
 	size_t at = r->len;
 	bool nul;
 
+	if (r->s[r->i] != '"' || !read_string(r, &nul) || nul || !put_byte(r, 0))
+		return false;
 	/* "$" as written or as an escape (\u0024): libbson reads the key after unescaping it. */
-	if (r->s[r->i] != '"' || !read_string(r, &nul) || nul || (r->len > at && r->buf[at] == '$') || !put_byte(r, 0))
+	if (r->buf[at] == '$' && extended_key((const char *)r->buf + at))
 		return false;
 	return push_key(r, at);
 }

@@ -139,6 +139,47 @@ TEST(strings_escapes_and_utf8)
 	declined("{\"n\":{\"$numberLong\":\"5\"}}");
 	declined("{\"\\u0024oid\":\"5f0000000000000000000000\"}");
 	declined("{\"n\":{\"\\u0024numberLong\":\"5\"}}");
+	/* Every key libbson 1.x reads as extended JSON is left to it, first or not, at any depth. */
+	{
+		static const char *const ext[] = {"$oid",
+						  "$binary",
+						  "$type",
+						  "$subType",
+						  "$base64",
+						  "$date",
+						  "$regex",
+						  "$options",
+						  "$regularExpression",
+						  "$pattern",
+						  "$code",
+						  "$scope",
+						  "$timestamp",
+						  "$t",
+						  "$i",
+						  "$minKey",
+						  "$maxKey",
+						  "$undefined",
+						  "$numberLong",
+						  "$numberInt",
+						  "$numberDouble",
+						  "$numberDecimal",
+						  "$symbol",
+						  "$dbPointer",
+						  "$uuid",
+						  "$ref",
+						  "$id",
+						  "$db",
+						  NULL};
+		char json[200];
+		for (size_t i = 0; ext[i]; i++) {
+			snprintf(json, sizeof json, "{\"x\":{\"a\":1,\"%s\":1}}", ext[i]);
+			declined(json);
+		}
+	}
+	/* Other "$" keys are plain keys to libbson: taken, byte for byte the same. */
+	taken("{\"$schema\":\"../../docs/plan.schema.json\",\"w\":{\"a\":{\"$in\":[1,2]},\"b\":{\"$exists\":true},"
+	      "\"c\":{\"$gt\":1.5},\"$or\":[{\"d\":{\"$ne\":null}}]}}");
+	taken("{\"\\u0024schema\":1,\"$\":2,\"$oidx\":3,\"$Date\":4}");
 }
 
 TEST(structure_duplicates_and_depth)
@@ -325,6 +366,34 @@ TEST(generated_documents_and_their_mutations)
 	CHECK(taken_count > 2000);
 }
 
+/* Every plan file the project ships is read in one pass (none is left to the checked path). */
+TEST(shipped_plan_files_taken)
+{
+	static const char *const files[] = {"000_sessions_to_jobs.sqlite.json",
+					    "000_sessions_to_jobs.mongo.json",
+					    "001_processing_jobs.postgres.json",
+					    "002_collections.postgres.json",
+					    "003_jobs_table.postgres.json",
+					    "004_chat_collections.mongo.json",
+					    NULL};
+
+	for (size_t i = 0; files[i]; i++) {
+		char path[1024], *text;
+		FILE *f;
+		long n;
+		snprintf(path, sizeof path, "%s/examples/plans/%s", MIGRATE_SOURCE_DIR, files[i]);
+		CHECK((f = fopen(path, "rb")) != NULL);
+		CHECK(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0);
+		CHECK((text = malloc((size_t)n + 1)) != NULL);
+		CHECK(fread(text, 1, (size_t)n, f) == (size_t)n);
+		text[n] = '\0';
+		fclose(f);
+		if (!compare(text, false))
+			harness_fail(__FILE__, __LINE__, "the read declined %s", files[i]);
+		free(text);
+	}
+}
+
 TEST(plan_file_read_once_loads_as_before)
 {
 	migrate_plan_t *plan = NULL;
@@ -346,6 +415,43 @@ TEST(plan_file_read_once_loads_as_before)
 	CHECK_INT(migrate_plan_load_json(&plan, "{\"plan\":\"app\",\"plan\":\"b\",\"versions\":[]}", &err),
 		  MIGRATE_EJSON);
 	CHECK_HAS(err.message, "duplicate key \"plan\"");
+}
+
+/*
+ * A string whose length field is near 2^32 must not wrap the walk round
+ * into its own bytes, where a fake element "n" sits: the lookup finds
+ * nothing there, as libbson does.
+ */
+TEST(field_lookup_of_a_wrapping_length)
+{
+	uint8_t d[32];
+	size_t o = 4;
+	uint32_t len;
+	bson_t b;
+	bson_iter_t it;
+
+	d[o++] = 0x02; /* "s": a string of length 0xFFFFFFFD */
+	d[o++] = 's';
+	d[o++] = 0;
+	d[o++] = 0xFD;
+	d[o++] = 0xFF;
+	d[o++] = 0xFF;
+	d[o++] = 0xFF;
+	d[o++] = 0x00;
+	d[o++] = 0x10; /* the string's bytes: "n": int32 5 */
+	d[o++] = 'n';
+	d[o++] = 0;
+	d[o++] = 5;
+	d[o++] = 0;
+	d[o++] = 0;
+	d[o++] = 0;
+	d[o++] = 0;
+	len = (uint32_t)o;
+	memcpy(d, &len, 4);
+	CHECK(bson_init_static(&b, d, len));
+	CHECK(!bson_iter_init_find(&it, &b, "n"));
+	CHECK(!migrate__doc_find(&it, &b, "n"));
+	CHECK_INT(migrate__doc_int(&b, "n", -1), -1);
 }
 
 /* migrate__doc_find() finds what bson_iter_init_find() finds, in documents of every element kind. */
