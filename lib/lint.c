@@ -787,7 +787,7 @@ static void drop_fresh(linter *x, const char *name)
 {
 	size_t pos;
 
-	if (!in_list(x->fresh, x->nfresh, name, &pos))
+	if (!x->fresh || !in_list(x->fresh, x->nfresh, name, &pos))
 		return;
 	free(x->fresh[pos]);
 	x->fresh[pos] = x->fresh[--x->nfresh];
