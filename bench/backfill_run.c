@@ -27,6 +27,36 @@ static int on_event(const migrate_event_t *ev, void *payload)
 	return 0;
 }
 
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+bench_result_t bench_summary(const bench_result_t *rounds, int n)
+{
+	bench_result_t s = {0, 0, 0, 0};
+	double secs[64], batches[64];
+	int i;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++) {
+		secs[i] = rounds[i].seconds;
+		batches[i] = (double)rounds[i].batches;
+		if (rounds[i].max_held_ms > s.max_held_ms)
+			s.max_held_ms = rounds[i].max_held_ms;
+		if (rounds[i].rss_kib > s.rss_kib)
+			s.rss_kib = rounds[i].rss_kib;
+	}
+	qsort(secs, (size_t)n, sizeof secs[0], by_double);
+	qsort(batches, (size_t)n, sizeof batches[0], by_double);
+	s.seconds = n % 2 ? secs[n / 2] : (secs[n / 2 - 1] + secs[n / 2]) / 2;
+	s.batches = (long)batches[n / 2];
+	return s;
+}
+
 double bench_now_s(void)
 {
 	struct timespec ts;

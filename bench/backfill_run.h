@@ -24,4 +24,8 @@ void bench_die(const char *what, const char *msg);
  * (0: sized by time); exits the benchmark on any error. */
 bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32_t batch_size);
 
+/* The summary of n rounds of one method: the median seconds and batches,
+ * the longest batch of any round, the largest peak memory. */
+bench_result_t bench_summary(const bench_result_t *rounds, int n);
+
 #endif

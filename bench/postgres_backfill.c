@@ -2,7 +2,8 @@
  * Counter backfill on PostgreSQL: libmigrate's batched backfill against the
  * single server-side UPDATE that does the same work, over N rows.
  *
- *   bench_postgres_backfill URL [ROWS ...]     (default: 100000 1000000)
+ *   bench_postgres_backfill URL [--rounds N] [ROWS ...]
+ *                               (default: 3 rounds of 100000 and 1000000)
  *
  * Two expressions, as in seed 000's counters: the length of a JSON array
  * column, and a count of matching rows in another table. For each, the
@@ -11,7 +12,11 @@
  * the table. Printed: seconds, rows/s, throughput relative to the UPDATE,
  * the longest time one transaction held its row locks, the number of
  * batches, and the peak resident memory of the process that ran libmigrate
- * (each libmigrate run is a child process of its own).
+ * (each libmigrate run is a child process of its own). Each method runs
+ * N rounds, the methods taking turns in an order that rotates each round
+ * (so that a slow moment of the machine does not fall on one method);
+ * seconds and batches are the medians, the longest lock and the memory the
+ * worst of any round.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -116,17 +121,23 @@ static void row(long rows, int expr, const char *method, const result_t *r, doub
 int main(int argc, char **argv)
 {
 	long sizes[8] = {100000, 1000000};
-	int nsizes = 2, i, expr;
+	int nsizes = 0, rounds = 3, i, expr, round, m;
 	PGconn *c;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s URL [ROWS ...]\n", argv[0]);
+		fprintf(stderr, "usage: %s URL [--rounds N] [ROWS ...]\n", argv[0]);
 		return 2;
 	}
-	if (argc > 2) {
-		for (nsizes = 0; nsizes < 8 && nsizes + 2 < argc; nsizes++)
-			sizes[nsizes] = strtol(argv[nsizes + 2], NULL, 10);
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
+		else if (nsizes < 8)
+			sizes[nsizes++] = strtol(argv[i], NULL, 10);
 	}
+	if (rounds < 1 || rounds > 64)
+		die("--rounds", "between 1 and 64");
+	if (!nsizes)
+		nsizes = 2;
 	c = PQconnectdb(argv[1]);
 	if (PQstatus(c) != CONNECTION_OK)
 		die("connect", PQerrorMessage(c));
@@ -135,17 +146,28 @@ int main(int argc, char **argv)
 		"checksum text, state text NOT NULL, steps_done integer NOT NULL DEFAULT 0, checkpoint text, "
 		"started_at timestamptz, finished_at timestamptz, duration_ms bigint, applied_by text, error text, "
 		"lib_version text, PRIMARY KEY (plan, version))");
+	printf("%d rounds each; seconds and batches: medians; max lock and peak RSS: the worst round\n\n", rounds);
 	printf("%-9s %-13s %-27s %8s %10s %7s %12s %8s %10s\n", "rows", "expression", "method", "seconds", "rows/s",
 	       "vs UPD", "max lock ms", "batches", "peak RSS");
 	printf("%-9s %-13s %-27s %8s %10s %7s %12s %8s %10s\n", "", "", "", "", "", "", "(one txn)", "", "KiB");
 	for (i = 0; i < nsizes; i++) {
 		make_source(c, sizes[i]);
 		for (expr = 0; expr < 2; expr++) {
-			result_t single = run_single(c, expr), timed, fixed;
+			static bench_result_t runs[3][64];
+			result_t single, timed, fixed;
+
+			for (round = 0; round < rounds; round++)
+				for (m = 0; m < 3; m++) {
+					int method = (m + round) % 3;
+					runs[method][round] =
+						method == 0 ? run_single(c, expr)
+							    : run_libmigrate(c, argv[1], expr, method == 1 ? 0 : 1000);
+				}
+			single = bench_summary(runs[0], rounds);
+			timed = bench_summary(runs[1], rounds);
+			fixed = bench_summary(runs[2], rounds);
 			row(sizes[i], expr, "single UPDATE", &single, single.seconds);
-			timed = run_libmigrate(c, argv[1], expr, 0);
 			row(sizes[i], expr, "libmigrate, 200 ms batches", &timed, single.seconds);
-			fixed = run_libmigrate(c, argv[1], expr, 1000);
 			row(sizes[i], expr, "libmigrate, 1000-row batches", &fixed, single.seconds);
 		}
 	}

@@ -2,7 +2,7 @@
 # Runs bench_postgres_backfill against a private PostgreSQL (scripts/pg-server.sh)
 # and stops it.
 #
-#   scripts/bench-postgres.sh [BUILD_DIR] [ROWS ...]
+#   scripts/bench-postgres.sh [BUILD_DIR] [--rounds N] [ROWS ...]
 #
 # BUILD_DIR defaults to ./build; ROWS to the program's own (100000 1000000).
 set -euo pipefail

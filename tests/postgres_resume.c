@@ -431,3 +431,221 @@ TEST(add_column_uuid_commit_fails_deferred)
 {
 	deferred_commit_failure(1);
 }
+
+/* The step's end: its batches and the longest one. */
+static int on_step_end(const migrate_event_t *e, void *payload)
+{
+	int64_t *longest = payload;
+
+	if (e->type == MIGRATE_EVENT_STEP_END)
+		*longest = e->longest_batch_ms;
+	return 0;
+}
+
+/*
+ * A batch sized by time that runs past its budget (one row stalls for a
+ * second, the first time it is written) is cut: the server cancels it, its
+ * rows are left as they were and the batch runs again smaller, so that no
+ * batch held its locks for the second. Every row is written once. A batch
+ * of a fixed size is never cut: it holds the second.
+ */
+static void over_budget(int fixed)
+{
+	const char *url = pgt_fresh_db(fixed ? "budget_fixed" : "budget_timed");
+	PGconn *c = pgt_connect(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_target_t *t;
+	migrate_run_options_t opts;
+	migrate_error_t err;
+	int64_t longest = -1;
+
+	pgt_exec(c, "CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO items SELECT g, 0 FROM generate_series(1, 20000) g; "
+		    "CREATE SEQUENCE stalls; "
+		    "CREATE FUNCTION stall(i integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF i = 15000 THEN IF nextval('stalls') = 1 THEN PERFORM pg_sleep(1); END IF; END IF; "
+		    "RETURN 0; END $$");
+	CHECK_OK(migrate_plan_new(&plan, "budget", &err), &err);
+	v = pgt_version(plan, 1, "fill");
+	pgt_step(v, fixed ? "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":5000,"
+			    "\"set\":{\"n\":{\"sql\":\"n + 1 + stall(id)\"}},\"down\":[]}"
+			  : "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"n\":{\"sql\":\"n + 1 + stall(id)\"}},"
+			    "\"down\":[]}");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.on_event = on_step_end;
+	opts.event_payload = &longest;
+
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 0, &opts, &err), &err);
+	migrate_target_close(t);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 20000);
+	if (fixed) {
+		CHECK_INT(pgt_int(c, "SELECT last_value FROM stalls"), 1);
+		CHECK(longest >= 1000);
+	} else {
+		/* Stalled once, cancelled, written again without the stall. */
+		CHECK_INT(pgt_int(c, "SELECT last_value FROM stalls"), 2);
+		CHECK(longest >= 0 && longest < 1000);
+	}
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}
+
+TEST(batch_past_its_budget_cut_and_done_again)
+{
+	over_budget(0);
+}
+
+TEST(fixed_batch_never_cut)
+{
+	over_budget(1);
+}
+
+/*
+ * Batches sized by time over a dense integer key are ranges of its values
+ * (no statement finds a batch's last key): on a table whose keys end at
+ * int4's largest value, half of them present, a counter backfill with a
+ * filter and kept old values, killed after each first batch, is resumed
+ * until done; every row is written once. Then down restores the kept
+ * values, and an uninterrupted up covers rows added beyond the largest key
+ * while it runs, sending no OFFSET query.
+ */
+static const char *range_url;
+
+static migrate_plan_t *range_plan(void)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_error_t err;
+
+	CHECK_OK(migrate_plan_new(&plan, "ranges", &err), &err);
+	v = pgt_version(plan, 1, "counters");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"edge\",\"where\":{\"state\":{\"$ne\":\"c\"}},"
+		    "\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"keep\":\"edge_n_kept\"}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"grow\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"gaps\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
+	return plan;
+}
+
+static int kill_after_first_batch(const migrate_event_t *ev, void *payload)
+{
+	(void)payload;
+	if (ev->type == MIGRATE_EVENT_PROGRESS)
+		kill(getpid(), SIGKILL);
+	return 0;
+}
+
+typedef struct range_seen {
+	int bigint, offset;
+	PGconn *c;
+	int grown;
+	int64_t gap_batches;
+} range_seen_t;
+
+static void see_statements(int level, const char *message, void *payload)
+{
+	range_seen_t *s = payload;
+
+	(void)level;
+	if (strstr(message, "UPDATE \"edge\"") && strstr(message, "::bigint"))
+		s->bigint++;
+	if (strstr(message, "OFFSET"))
+		s->offset++;
+}
+
+/* While "grow" is being written: rows beyond its largest key. */
+static int grow_table(const migrate_event_t *ev, void *payload)
+{
+	range_seen_t *s = payload;
+
+	if (ev->type == MIGRATE_EVENT_PROGRESS && ev->step_index == 1 && !s->grown) {
+		pgt_exec(s->c, "INSERT INTO grow SELECT g, 0 FROM generate_series(5001, 5010) g");
+		s->grown = 1;
+	}
+	if (ev->type == MIGRATE_EVENT_STEP_END && ev->step_index == 2)
+		s->gap_batches = ev->batches;
+	return 0;
+}
+
+TEST(range_batches_killed_resumed_restored)
+{
+	PGconn *c;
+	migrate_plan_t *plan;
+	migrate_target_t *t;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	range_seen_t seen = {0, 0, NULL, 0, -1};
+	int runs = 0, status = 0;
+
+	range_url = pgt_fresh_db("ranges");
+	c = pgt_connect(range_url);
+	pgt_exec(c, "CREATE TABLE edge (id integer PRIMARY KEY, state text, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO edge SELECT 2147483647 - 2 * g, (ARRAY['a','b','c'])[1 + g % 3], 0 "
+		    "FROM generate_series(0, 5999) g; "
+		    "CREATE TABLE grow (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO grow SELECT g, 0 FROM generate_series(1, 5000) g; ANALYZE edge, grow; "
+		    /* Statistics that make a key with a gap of 10^12 look dense. */
+		    "CREATE TABLE gaps (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO gaps SELECT g, 0 FROM generate_series(1, 10) g; "
+		    "INSERT INTO gaps SELECT 1000000000000 + g, 0 FROM generate_series(1, 10) g; "
+		    "UPDATE pg_class SET reltuples = 1e12 WHERE oid = 'gaps'::regclass");
+	/* Killed after every run's first batch, until a run finishes. */
+	for (;;) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			migrate_target_t *ct = NULL;
+			migrate_plan_t *cp = range_plan();
+			migrate_run_options_t co;
+			migrate_error_t cerr;
+			migrate_run_options_init(&co, MIGRATE_RUN_OPTIONS_VERSION);
+			co.on_event = kill_after_first_batch;
+			if (migrate_target_open(&ct, range_url, &cerr) != 0)
+				_exit(3);
+			_exit(migrate_up(ct, cp, 0, &co, &cerr) ? 1 : 0);
+		}
+		CHECK(waitpid(pid, &status, 0) == pid);
+		runs++;
+		if (WIFEXITED(status))
+			break;
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		CHECK(runs < 100);
+	}
+	CHECK_INT(WEXITSTATUS(status), 0);
+	CHECK(runs > 5); /* the first batch of each run has 1000 key values: 12000 of them */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 1 AND state <> 'c'"), 4000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 0 AND state = 'c'"), 2000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge_n_kept"), 4000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM grow WHERE n = 1"), 5000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM gaps WHERE n = 1"), 20);
+
+	/* Down: the kept values back; "grow"'s backfill declares no down. */
+	plan = range_plan();
+	t = pgt_target(range_url);
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 0"), 6000);
+	pgt_exec(c, "UPDATE grow SET n = 0; UPDATE gaps SET n = 0; "
+		    "UPDATE pg_class SET reltuples = 1e12 WHERE oid = 'gaps'::regclass");
+
+	/* Uninterrupted: ranges bound as bigint, no OFFSET walk; rows added meanwhile written too. */
+	seen.c = pgt_connect(range_url);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = grow_table;
+	o.event_payload = &seen;
+	migrate_log_set_handler(see_statements, &seen);
+	CHECK_OK(migrate_up(t, plan, 0, &o, &err), &err);
+	migrate_log_set_handler(NULL, NULL);
+	CHECK(seen.bigint > 0);
+	CHECK_INT(seen.offset, 0);
+	CHECK_INT(seen.grown, 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 1"), 4000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM grow WHERE n = 1"), 5010);
+	/* The gap cost one batch: after the first ten keys, the next batch starts at the next key. */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM gaps WHERE n = 1"), 20);
+	CHECK(seen.gap_batches >= 2 && seen.gap_batches <= 4);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(seen.c);
+	PQfinish(c);
+}

@@ -9,14 +9,20 @@
  * ones held their locks. Memory does not grow with the table: one batch
  * statement and one result row at a time.
  *
- * One batch is one statement ($1 the last key so far, $2 the batch size - 1):
+ * One batch is two statements ($1 the last key so far, $2 the batch size - 1):
  *   WITH r AS ((SELECT pk AS _migrate_k0, 1 AS _migrate_more FROM t
  *               WHERE (pk) > ($1) AND <where> ORDER BY pk OFFSET $2 LIMIT 1)
  *              UNION ALL (SELECT pk, 0 FROM t WHERE (pk) > ($1) AND <where>
- *               ORDER BY pk DESC LIMIT 1) LIMIT 1),
- *        u AS (UPDATE t SET ... WHERE (pk) > ($1) AND (pk) <= (SELECT _migrate_k0 FROM r)
- *              AND <where> RETURNING 1)
- *   SELECT (SELECT count(*) FROM u), r._migrate_more, r._migrate_k0::text FROM r
+ *               ORDER BY pk DESC LIMIT 1) LIMIT 1)
+ *   SELECT r._migrate_more, r._migrate_k0::text FROM r
+ * finds the batch's last key, then
+ *   UPDATE t SET ... WHERE (pk) > ($1) AND (pk) <= ($last) AND <where>
+ * writes its rows (see build()).
+ *
+ * A one-column integer key whose values are dense (a sequence's), with
+ * batches sized by time, needs no first statement: a batch is the range
+ * of key values after the last one, as wide as the time sizing says
+ * (choose_range), and the UPDATE's keys are bound as bigint.
  *
  * With "keep", the kept table and its unique key (the primary key's
  * columns) are created once before the batches, and each batch copies the
@@ -51,6 +57,9 @@ typedef struct batch {
 	migrate_sql_t keep_first; /* "keep": the old values of the rows upd_first writes, same parameters */
 	migrate_sql_t keep_next;  /* and of those upd_next writes */
 	int keep;                 /* the step has "keep" */
+	int64_t int_max;          /* a one-column integer key: its type's largest value; else 0 */
+	int range;                /* batches are ranges of that key's values, not counts of rows */
+	int64_t key_min, key_max; /* range: the smallest key, the largest when last read */
 } batch_t;
 
 static double mono_ms(void)
@@ -88,11 +97,14 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 	qt = migrate__buf_new(NULL);
 	migrate__pg_ident(qt, b->table);
 	p[0] = qt->str;
-	rc = migrate__pg_exec(b->t,
-			      "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-			      "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
-			      "ORDER BY array_position(i.indkey::int2[], a.attnum)",
-			      1, p, &res, "reading the primary key", err);
+	rc = migrate__pg_exec(
+		b->t,
+		"SELECT a.attname, CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype "
+		"THEN 2147483647 WHEN 'int8'::regtype THEN 9223372036854775807 ELSE 0 END FROM pg_index i "
+		"JOIN pg_attribute a ON a.attrelid = i.indrelid "
+		"AND a.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary "
+		"ORDER BY array_position(i.indkey::int2[], a.attnum)",
+		1, p, &res, "reading the primary key", err);
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < PQntuples(res) && i < MAX_PK; i++)
@@ -101,6 +113,8 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 			goto cleanup;
 		}
 	b->pk_known = PQntuples(res) > 0;
+	if (PQntuples(res) == 1)
+		b->int_max = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	if (!b->pk_known) {
 		/* No primary key, or no table yet (render of a pending plan)? */
 		PQclear(res);
@@ -140,7 +154,7 @@ static void after_key(batch_t *b, migrate_sql_t *q)
 	migrate__sql_ident_list(q, b->pk, b->npk, "");
 	migrate__sql_append(q, ") > (");
 	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, "%s$%zu", i ? ", " : "", i + 1);
+		migrate__sql_printf(q, "%s$%zu%s", i ? ", " : "", i + 1, b->range ? "::bigint" : "");
 	migrate__sql_append(q, ") AND ");
 }
 
@@ -225,7 +239,7 @@ static void key_upto(batch_t *b, migrate_sql_t *q, uint32_t first)
 	migrate__sql_ident_list(q, b->pk, b->npk, "");
 	migrate__sql_append(q, ") <= (");
 	for (i = 0; i < b->npk; i++)
-		migrate__sql_printf(q, "%s$%u", i ? ", " : "", first + i);
+		migrate__sql_printf(q, "%s$%u%s", i ? ", " : "", first + i, b->range ? "::bigint" : "");
 	migrate__sql_append(q, ")");
 }
 
@@ -376,6 +390,11 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 				   migrate__sql_text(&q));
 		migrate__sql_free(&q);
 	}
+	/* The key's type is known once the table exists. */
+	if (b.npk == 1 && (b.int_max > 0 || !b.pk_known))
+		migrate_buf_append(out, "-- with batches sized by time and an integer key of dense values (a row for "
+					"every two values at least), the first statement is not sent: the batch's last "
+					"key is the last one before plus the batch's size, bound as bigint\n");
 	migrate_buf_printf(
 		out,
 		"-- batches in primary-key order, each in its own transaction with its journal "
@@ -532,7 +551,7 @@ static int keep_create(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 				  keep);
 		goto done;
 	}
-	if ((rc = migrate__pg_begin_batch(b->t, 1, err)))
+	if ((rc = migrate__pg_begin_batch(b->t, 1, 0, err)))
 		goto done;
 	if ((rc = migrate__pg_exec(b->t, migrate__sql_text(&q), 0, NULL, NULL, what, err)) ||
 	    (rc = migrate_exec_journal(exec, "{\"after\":[],\"done\":0}", err)) || (rc = migrate__pg_commit(b->t, err)))
@@ -544,43 +563,64 @@ done:
 
 /*
  * One batch: begin, the statement, the journal, commit. *n = rows updated,
- * *more = rows remain after it; *failed keeps a failed result.
+ * *more = rows remain after it; *failed keeps a failed result. cut_ms > 0:
+ * the server cancels a statement running longer.
  */
-static int run_batch(batch_t *b, cursor_t *c, uint32_t size, migrate_exec_t *exec, int64_t *n, int *more,
-		     PGresult **failed, migrate_error_t *err)
+static int run_batch(batch_t *b, cursor_t *c, uint32_t size, int64_t cut_ms, migrate_exec_t *exec, int64_t *n,
+		     int *more, PGresult **failed, migrate_error_t *err)
 {
 	const migrate_sql_t *q = c->key[0] ? &b->next : &b->first;
 	const migrate_sql_t *uq = c->key[0] ? &b->upd_next : &b->upd_first;
 	const migrate_sql_t *kq = c->key[0] ? &b->keep_next : &b->keep_first;
 	const char *head[2 * MAX_PK + 1];
-	char limit[16], what[120];
+	char limit[24], what[120];
 	uint32_t nhead = 0;
 	PGresult *res = NULL, *upd = NULL;
+	cursor_t next;
 	char *cp = NULL;
 	size_t i;
-	int rc;
+	int rc, found;
 
 	*n = 0;
+	memset(&next, 0, sizeof next);
 	if (c->key[0])
 		for (i = 0; i < b->npk; i++)
 			head[nhead++] = c->key[i];
-	snprintf(limit, sizeof limit, "%" PRIu32, size - 1); /* the OFFSET of the batch's last row */
+	if (b->range) {
+		/* The batch's last key is the previous one plus the size, at most the type's largest. */
+		int64_t last = c->key[0] ? strtoll(c->key[0], NULL, 10) : b->key_min;
+		int64_t step = c->key[0] ? (int64_t)size : (int64_t)size - 1;
+		last = last > b->int_max - step ? b->int_max : last + step;
+		snprintf(limit, sizeof limit, "%" PRId64, last);
+		*more = last < b->key_max;
+	} else {
+		snprintf(limit, sizeof limit, "%" PRIu32, size - 1); /* the OFFSET of the batch's last row */
+	}
 	head[nhead++] = limit;
 	snprintf(what, sizeof what, "%s of \"%.63s\" (batch after %" PRId64 " rows)", b->op, b->table, c->done);
-	if ((rc = migrate__pg_begin_batch(b->t, 1, err)))
+	if ((rc = migrate__pg_begin_batch(b->t, 1, cut_ms, err)))
 		return rc;
-	rc = migrate__pg_exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what, err);
-	if (rc)
-		goto fail;
-	*more = 0;
-	if (PQntuples(res) == 1) {
-		cursor_t next;
-		memset(&next, 0, sizeof next);
-		*more = PQgetvalue(res, 0, 0)[0] == '1';
+	if (b->range) {
+		found = 1;
+		next.key[0] = limit;
+	} else {
+		rc = migrate__pg_exec_head(b->t, migrate__sql_text(q), &q->params, nhead, head, &res, failed, what,
+					   err);
+		if (rc)
+			goto fail;
+		*more = 0;
+		found = PQntuples(res) == 1;
+		if (found) {
+			*more = PQgetvalue(res, 0, 0)[0] == '1';
+			for (i = 0; i < b->npk; i++)
+				next.key[i] = PQgetvalue(res, 0, 1 + (int)i);
+		}
+	}
+	if (found) {
 		/* The UPDATE's parameters: the previous last key, then this batch's. */
 		nhead = c->key[0] ? (uint32_t)b->npk : 0;
 		for (i = 0; i < b->npk; i++)
-			head[nhead++] = next.key[i] = PQgetvalue(res, 0, 1 + (int)i);
+			head[nhead++] = next.key[i];
 		if (b->keep && (rc = migrate__pg_exec_head(b->t, migrate__sql_text(kq), &kq->params, nhead, head, NULL,
 							   failed, what, err)))
 			goto fail;
@@ -622,10 +662,91 @@ fail:
 	return rc;
 }
 
+/* The smallest and largest key (after `after`, when given); *empty when there is none. */
+static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max, int *empty, migrate_error_t *err)
+{
+	migrate_sql_t q;
+	PGresult *res = NULL;
+	int rc;
+
+	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
+	migrate__sql_append(&q, "SELECT min(");
+	migrate__sql_ident(&q, b->pk[0]);
+	migrate__sql_append(&q, ")::text, max(");
+	migrate__sql_ident(&q, b->pk[0]);
+	migrate__sql_append(&q, ")::text FROM ");
+	migrate__sql_ident(&q, b->table);
+	if (after) {
+		migrate__sql_append(&q, " WHERE ");
+		migrate__sql_ident(&q, b->pk[0]);
+		migrate__sql_append(&q, " > ");
+		migrate__sql_param_int(&q, strtoll(after, NULL, 10));
+	}
+	rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "reading the key's range", err);
+	*empty = rc || PQgetisnull(res, 0, 0);
+	if (!*empty) {
+		*min = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		*max = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	}
+	PQclear(res);
+	migrate__sql_free(&q);
+	return rc;
+}
+
+/*
+ * Whether batches can be ranges of the key's values: a one-column integer
+ * key whose values are dense (at least one row for every two values, as a
+ * sequence's are), sized by time. A batch then needs no statement to find
+ * its last key (an index walk over its rows, about 2% of its time): it is
+ * the previous one plus the size, which the time sizing adapts to the
+ * rows the range holds.
+ */
+static int choose_range(batch_t *b, int64_t rows, migrate_error_t *err)
+{
+	int rc, empty;
+
+	if (b->npk != 1 || b->int_max <= 0 || rows <= 0)
+		return 0;
+	rc = key_bounds(b, NULL, &b->key_min, &b->key_max, &empty, err);
+	b->range = !empty && (double)rows * 2 >= (double)b->key_max - (double)b->key_min + 1;
+	return rc;
+}
+
+/*
+ * Range batches, after one that wrote no row: the next key, so that a gap
+ * in the keys (or statistics that made them look dense) costs one batch,
+ * not one per batch size; the cursor moves to just before it (the next
+ * batch journals its own end). At the end: the largest key again, for rows
+ * added since it was read.
+ */
+static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_error_t *err)
+{
+	int64_t min = 0, max = 0;
+	char key[24];
+	int rc, empty;
+
+	if (n > 0 && *more)
+		return 0;
+	if ((rc = key_bounds(b, c->key[0], &min, &max, &empty, err)))
+		return rc;
+	*more = !empty;
+	if (empty)
+		return 0;
+	if (max > b->key_max)
+		b->key_max = max;
+	if (min - 1 > strtoll(c->key[0], NULL, 10)) {
+		snprintf(key, sizeof key, "%" PRId64, min - 1);
+		free(c->key[0]);
+		if (!(c->key[0] = migrate__strdup(key)))
+			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
-	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0;
+	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0, cuts = 0;
 	double started = mono_ms(), max_held = 0;
 	int64_t total, n, max_rows = 0, start_done;
 	migrate__sizer sizer = {{0}, 0};
@@ -636,19 +757,41 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		return rc;
 	start_done = c.done;
 	migrate_exec_resumed(exec, c.done);
+	total = estimate(b);
+	if (!fixed && (rc = choose_range(b, total, err)))
+		goto cleanup;
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)) ||
 	    (rc = build_update(b, &b->upd_first, 0, err)) || (rc = build_update(b, &b->upd_next, 1, err)))
 		goto cleanup;
 	if (b->keep && ((rc = build_keep(b, &b->keep_first, 0, err)) || (rc = build_keep(b, &b->keep_next, 1, err)) ||
 			(rc = keep_create(b, exec, err))))
 		goto cleanup;
-	total = estimate(b);
 	for (;;) {
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
+		/* Sized by time, a batch is cut where it would pass the budget: the
+		 * server cancels its statement (the sizing aims at 70% of it, from
+		 * the slowest of the last batches, so only a batch that runs half
+		 * again as slow is). Its rows are left as they were, and the batch
+		 * runs again smaller. Batches of the smallest size are never cut,
+		 * so that rows slow on their own still get through. */
+		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)budget * 9 / 10 : 0;
 		migrate_exec_batch_start(exec);
-		rc = run_batch(b, &c, size, exec, &n, &more, &failed, err);
+		rc = run_batch(b, &c, size, cut, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
+		if (rc && failed && cut && held >= (double)cut && !strcmp(migrate__pg_state(failed), "57014") &&
+		    !migrate__pg_lost(b->t)) {
+			migrate__log(MIGRATE_LOG_INFO,
+				     "postgres: %s \"%s\": a batch of %" PRIu32 " rows passed %.0f ms of the %" PRIu32
+				     " ms budget; cancelled, done again smaller",
+				     b->op, b->table, size, held, budget);
+			PQclear(failed);
+			cuts++;
+			/* It would have taken at least twice as long as it ran. */
+			size = (uint32_t)migrate__batch_next(&sizer, size, held * 2, budget, MIN_BATCH,
+							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			continue;
+		}
 		if (rc && failed && migrate__pg_retryable(migrate__pg_state(failed)) && attempt < b->t->retries &&
 		    !migrate__pg_lost(b->t)) {
 			uint32_t wait = migrate__pg_backoff_ms(attempt);
@@ -681,16 +824,19 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			total = c.done;
 		if (n > 0 && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
 			goto cleanup;
+		if (b->range && (rc = range_next(b, &c, n, &more, err)))
+			goto cleanup;
 		if (!more)
 			break;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(&sizer, size, held, budget, MIN_BATCH, MAX_BATCH);
+			size = (uint32_t)migrate__batch_next(&sizer, size, held, budget, MIN_BATCH,
+							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
 		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32
 		     " batches, %.0f ms; the longest batch held its "
-		     "locks %.1f ms (%" PRId64 " rows)",
-		     b->op, b->table, c.done - start_done, batches, mono_ms() - started, max_held, max_rows);
+		     "locks %.1f ms (%" PRId64 " rows); %" PRIu32 " cut at the budget and done again",
+		     b->op, b->table, c.done - start_done, batches, mono_ms() - started, max_held, max_rows, cuts);
 cleanup:
 	cursor_free(&c);
 	return rc;

@@ -646,11 +646,12 @@ int migrate__pg_idle(pg_target_t *t, const char *what, migrate_error_t *err)
 
 int migrate__pg_begin(void *conn, migrate_error_t *err)
 {
-	return migrate__pg_begin_batch(conn, 0, err);
+	return migrate__pg_begin_batch(conn, 0, 0, err);
 }
 
-int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
+int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_error_t *err)
 {
+	int64_t timeout = t->statement_timeout_ms;
 	char sql[240];
 	int rc, n;
 
@@ -661,9 +662,10 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err)
 	if (t->lock_timeout_ms > 0)
 		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL lock_timeout = %" PRId64,
 			      t->lock_timeout_ms);
-	if (t->statement_timeout_ms > 0)
-		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64,
-			      t->statement_timeout_ms);
+	if (cut_ms > 0 && (timeout <= 0 || cut_ms < timeout))
+		timeout = cut_ms;
+	if (timeout > 0)
+		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64, timeout);
 	/* A batch is a small statement run many times: compiling it with LLVM
 	 * (when its estimated cost passes jit_above_cost) costs one batch about
 	 * 100 ms of held row locks and saves nothing. */

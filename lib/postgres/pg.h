@@ -106,8 +106,13 @@ int migrate__pg_exec_sql(pg_target_t *t, const migrate_sql_t *q, PGresult **out,
 /* MIGRATE_ESTATE when a (borrowed) connection is inside a transaction we did not begin. */
 int migrate__pg_idle(pg_target_t *t, const char *what, migrate_error_t *err);
 int migrate__pg_begin(void *conn, migrate_error_t *err);
-/* BEGIN for one batch of a batched step (no JIT compilation). */
-int migrate__pg_begin_batch(pg_target_t *t, int batch, migrate_error_t *err);
+/*
+ * BEGIN, bounding lock waits and statements as the target's options say;
+ * `batch`: for one batch of a batched step (no JIT compilation); `cut_ms`
+ * > 0: no statement of the transaction runs longer (statement_timeout, or
+ * the target's own when shorter), so that a batch keeps its time budget.
+ */
+int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_error_t *err);
 int migrate__pg_commit(void *conn, migrate_error_t *err);
 /*
  * The history write of a transaction (n parameters): held back until the
