@@ -97,8 +97,11 @@ static int kill_at(const migrate_event_t *ev, void *payload)
 	return 0;
 }
 
-/* Runs `up` in a child that kills itself at boundary `at`; returns the number of boundaries seen if it finished. */
-static int run_killed(const char *url, int at)
+/*
+ * Runs `up` of make()'s plan in a child that kills itself at boundary `at`;
+ * returns the number of boundaries seen if it finished.
+ */
+static int run_killed_plan(const char *url, int at, migrate_plan_t *(*make)(void))
 {
 	int status = 0, fds[2];
 	pid_t pid;
@@ -108,7 +111,7 @@ static int run_killed(const char *url, int at)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		migrate_target_t *t = NULL;
-		migrate_plan_t *plan = resume_plan();
+		migrate_plan_t *plan = make();
 		migrate_run_options_t o;
 		migrate_error_t err;
 		killer_t k = {at, 0};
@@ -140,6 +143,11 @@ static int run_killed(const char *url, int at)
 		close(fds[0]);
 		return seen;
 	}
+}
+
+static int run_killed(const char *url, int at)
+{
+	return run_killed_plan(url, at, resume_plan);
 }
 
 static void up_all(const char *url)
@@ -174,7 +182,12 @@ TEST(kill_at_every_boundary)
 		const char *url;
 		snprintf(tag, sizeof tag, "kill%d", at);
 		url = pgt_fresh_db(tag);
-		CHECK_INT(run_killed(url, at), -1);
+		{
+			/* Batches sized by time may be fewer in this run than in the
+			 * reference: then it finishes before boundary `at`. */
+			int seen = run_killed(url, at);
+			CHECK(seen == -1 || seen < at);
+		}
 		/* A second kill later on in the resumed run, then a clean finish. */
 		if (at + 7 <= boundaries && at % 3 == 0)
 			run_killed(url, 7);
@@ -511,8 +524,6 @@ TEST(fixed_batch_never_cut)
  * values, and an uninterrupted up covers rows added beyond the largest key
  * while it runs, sending no OFFSET query.
  */
-static const char *range_url;
-
 static migrate_plan_t *range_plan(void)
 {
 	migrate_plan_t *plan = NULL;
@@ -526,14 +537,6 @@ static migrate_plan_t *range_plan(void)
 	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"grow\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
 	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"gaps\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
 	return plan;
-}
-
-static int kill_after_first_batch(const migrate_event_t *ev, void *payload)
-{
-	(void)payload;
-	if (ev->type == MIGRATE_EVENT_PROGRESS)
-		kill(getpid(), SIGKILL);
-	return 0;
 }
 
 typedef struct range_seen {
@@ -570,15 +573,15 @@ static int grow_table(const migrate_event_t *ev, void *payload)
 
 TEST(range_batches_killed_resumed_restored)
 {
+	const char *range_url = pgt_fresh_db("ranges");
 	PGconn *c;
 	migrate_plan_t *plan;
 	migrate_target_t *t;
 	migrate_run_options_t o;
 	migrate_error_t err;
 	range_seen_t seen = {0, 0, NULL, 0, -1};
-	int runs = 0, status = 0;
+	int runs = 0;
 
-	range_url = pgt_fresh_db("ranges");
 	c = pgt_connect(range_url);
 	pgt_exec(c, "CREATE TABLE edge (id integer PRIMARY KEY, state text, n integer NOT NULL DEFAULT 0); "
 		    "INSERT INTO edge SELECT 2147483647 - 2 * g, (ARRAY['a','b','c'])[1 + g % 3], 0 "
@@ -586,33 +589,15 @@ TEST(range_batches_killed_resumed_restored)
 		    "CREATE TABLE grow (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
 		    "INSERT INTO grow SELECT g, 0 FROM generate_series(1, 5000) g; ANALYZE edge, grow; "
 		    /* Statistics that make a key with a gap of 10^12 look dense. */
-		    "CREATE TABLE gaps (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "CREATE TABLE gaps (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0) "
+		    "WITH (autovacuum_enabled = off); "
 		    "INSERT INTO gaps SELECT g, 0 FROM generate_series(1, 10) g; "
 		    "INSERT INTO gaps SELECT 1000000000000 + g, 0 FROM generate_series(1, 10) g; "
 		    "UPDATE pg_class SET reltuples = 1e12 WHERE oid = 'gaps'::regclass");
-	/* Killed after every run's first batch, until a run finishes. */
-	for (;;) {
-		pid_t pid = fork();
-		CHECK(pid >= 0);
-		if (pid == 0) {
-			migrate_target_t *ct = NULL;
-			migrate_plan_t *cp = range_plan();
-			migrate_run_options_t co;
-			migrate_error_t cerr;
-			migrate_run_options_init(&co, MIGRATE_RUN_OPTIONS_VERSION);
-			co.on_event = kill_after_first_batch;
-			if (migrate_target_open(&ct, range_url, &cerr) != 0)
-				_exit(3);
-			_exit(migrate_up(ct, cp, 0, &co, &cerr) ? 1 : 0);
-		}
-		CHECK(waitpid(pid, &status, 0) == pid);
-		runs++;
-		if (WIFEXITED(status))
-			break;
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-		CHECK(runs < 100);
-	}
-	CHECK_INT(WEXITSTATUS(status), 0);
+	/* Killed at each run's second boundary (its first batch, or a step's
+	 * end), until a run finishes. */
+	while (run_killed_plan(range_url, 2, range_plan) < 0)
+		CHECK(++runs < 100);
 	CHECK(runs > 5); /* the first batch of each run has 1000 key values: 12000 of them */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 1 AND state <> 'c'"), 4000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM edge WHERE n = 0 AND state = 'c'"), 2000);

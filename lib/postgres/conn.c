@@ -473,6 +473,90 @@ static int flush_begin(pg_target_t *t, migrate_error_t *err)
 	return finish(t, res, NULL, NULL, "BEGIN", err);
 }
 
+#ifdef LIBPQ_HAS_PIPELINING
+/* The next result of a pipeline, and the NULL that ends it. */
+static PGresult *pipeline_result(PGconn *c)
+{
+	PGresult *res = PQgetResult(c), *more;
+
+	while (res && (more = PQgetResult(c)) != NULL)
+		PQclear(more);
+	return res;
+}
+
+/*
+ * The pending BEGIN and a statement with parameters in one round trip
+ * (libpq's pipeline mode): BEGIN, the SELECT of its settings, the
+ * statement. A failed BEGIN or setting is reported as the BEGIN's (the
+ * statement then does not run); a failed statement leaves the transaction
+ * open and failed, as when they went one after the other.
+ */
+static int begin_with(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **res,
+		      migrate_error_t *err)
+{
+	PGresult *begin = NULL, *conf = NULL;
+	int rc = 0;
+
+	t->begin_pending = 0;
+	*res = NULL;
+	if (migrate__log_enabled(MIGRATE_LOG_DEBUG)) /* one line, as for every round trip */
+		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s; %s (with parameters)", t->begin_sql, sql);
+	if (!PQenterPipelineMode(t->conn) || !PQsendQueryParams(t->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    (t->begin_conf[0] && !PQsendQueryParams(t->conn, t->begin_conf, 0, NULL, NULL, NULL, NULL, 0)) ||
+	    !PQsendQueryParams(t->conn, sql, n, NULL, values, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
+		rc = migrate__pg_fail(t, NULL, "BEGIN", err);
+		PQexitPipelineMode(t->conn);
+		return rc;
+	}
+	begin = pipeline_result(t->conn);
+	if (t->begin_conf[0])
+		conf = pipeline_result(t->conn);
+	*res = pipeline_result(t->conn);
+	PQclear(PQgetResult(t->conn)); /* the sync */
+	PQexitPipelineMode(t->conn);
+	if (!result_ok(begin))
+		rc = migrate__pg_fail(t, begin, "BEGIN", err);
+	else if (t->begin_conf[0] && !result_ok(conf))
+		rc = migrate__pg_fail(t, conf, "BEGIN", err);
+	if (rc) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	PQclear(begin);
+	PQclear(conf);
+	return rc;
+}
+#endif
+
+/*
+ * A statement with parameters, after the pending BEGIN if there is one (in
+ * the same round trip where libpq pipelines); *res its result, for finish().
+ * Non-zero: the BEGIN failed or a fault was injected, and nothing is left
+ * to finish.
+ */
+static int send_params(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **res,
+		       const char *what, migrate_error_t *err)
+{
+	int rc;
+
+	*res = NULL;
+#ifdef LIBPQ_HAS_PIPELINING
+	if (t->begin_pending && !PQisnonblocking(t->conn)) {
+		if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "BEGIN", err)) ||
+		    (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err))) {
+			t->begin_pending = 0;
+			return rc;
+		}
+		return begin_with(t, sql, n, values, res, err);
+	}
+#endif
+	if ((rc = flush_begin(t, err)) || (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+		return rc;
+	log_statement(sql, n);
+	*res = PQexecParams(t->conn, sql, n, NULL, values, NULL, NULL, 0);
+	return 0;
+}
+
 /* Sends the history write held back for the COMMIT on its own, before another statement. */
 static int flush_journal(pg_target_t *t, migrate_error_t *err)
 {
@@ -503,11 +587,16 @@ int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
-	if ((rc = flush_journal(t, err)) || (n && (rc = flush_begin(t, err))))
+	if ((rc = flush_journal(t, err)))
 		return rc;
+	if (n) {
+		if ((rc = send_params(t, sql, n, values, &res, what, err)))
+			return rc;
+		return finish(t, res, out, failed, what, err);
+	}
 	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
 		return rc;
-	if (!n && t->begin_pending) {
+	if (t->begin_pending) {
 		/* One simple query: a failure after the BEGIN leaves the
 		 * transaction open and failed, as if it had gone alone. */
 		joined = migrate__buf_new(t->begin_sql);
@@ -517,10 +606,7 @@ int migrate__pg_exec_failed(pg_target_t *t, const char *sql, int n, const char *
 		t->begin_pending = 0;
 	}
 	log_statement(sql, n);
-	if (n)
-		res = PQexecParams(t->conn, sql, n, NULL, values, NULL, NULL, 0);
-	else
-		res = PQexec(t->conn, sql);
+	res = PQexec(t->conn, sql);
 	if (joined)
 		migrate__buf_free(joined, true);
 	return finish(t, res, out, failed, what, err);
@@ -585,8 +671,7 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 		*out = NULL;
 	if (failed)
 		*failed = NULL;
-	if ((rc = flush_journal(t, err)) || (rc = flush_begin(t, err)) ||
-	    (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
+	if ((rc = flush_journal(t, err)))
 		return rc;
 	if (n < nhead)
 		n = nhead;
@@ -607,9 +692,8 @@ int migrate__pg_exec_head(pg_target_t *t, const char *sql, const bson_t *params,
 		for (; i < nhead; i++)
 			values[i] = head[i];
 	}
-	log_statement(sql, (int)n);
-	res = PQexecParams(t->conn, sql, (int)n, NULL, values, NULL, NULL, 0);
-	rc = finish(t, res, out, failed, what, err);
+	if ((rc = send_params(t, sql, (int)n, values, &res, what, err)) == 0)
+		rc = finish(t, res, out, failed, what, err);
 cleanup:
 	for (i = 0; json && i < n; i++)
 		if (json[i])
@@ -649,42 +733,44 @@ int migrate__pg_begin(void *conn, migrate_error_t *err)
 	return migrate__pg_begin_batch(conn, 0, 0, err);
 }
 
+/* One setting of a BEGIN: "; SET LOCAL name = value" and set_config('name', 'value', true). */
+static void begin_setting(pg_target_t *t, int *n, int *m, const char *name, const char *value)
+{
+	*n += snprintf(t->begin_sql + *n, sizeof t->begin_sql - (size_t)*n, "; SET LOCAL %s = %s", name, value);
+	*m += snprintf(t->begin_conf + *m, sizeof t->begin_conf - (size_t)*m, "%sset_config('%s', '%s', true)",
+		       *m ? ", " : "SELECT ", name, value);
+}
+
 int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_error_t *err)
 {
 	int64_t timeout = t->statement_timeout_ms;
-	char sql[240];
-	int rc, n;
+	char num[24];
+	int rc, n, m = 0;
 
 	if ((rc = migrate__pg_idle(t, "BEGIN", err)))
 		return rc;
 	/* Every transaction of a run bounds its lock waits (SET LOCAL ends with it). */
-	n = snprintf(sql, sizeof sql, "BEGIN");
-	if (t->lock_timeout_ms > 0)
-		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL lock_timeout = %" PRId64,
-			      t->lock_timeout_ms);
+	n = snprintf(t->begin_sql, sizeof t->begin_sql, "BEGIN");
+	t->begin_conf[0] = '\0';
+	if (t->lock_timeout_ms > 0) {
+		snprintf(num, sizeof num, "%" PRId64, t->lock_timeout_ms);
+		begin_setting(t, &n, &m, "lock_timeout", num);
+	}
 	if (cut_ms > 0 && (timeout <= 0 || cut_ms < timeout))
 		timeout = cut_ms;
-	if (timeout > 0)
-		n += snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL statement_timeout = %" PRId64, timeout);
+	if (timeout > 0) {
+		snprintf(num, sizeof num, "%" PRId64, timeout);
+		begin_setting(t, &n, &m, "statement_timeout", num);
+	}
 	/* A batch is a small statement run many times: compiling it with LLVM
 	 * (when its estimated cost passes jit_above_cost) costs one batch about
 	 * 100 ms of held row locks and saves nothing. */
 	if (batch)
-		snprintf(sql + n, sizeof sql - (size_t)n, "; SET LOCAL jit = off");
-	if (!batch) {
-		/* The engine's transaction opens with its first statement (a
-		 * batch's has parameters, so it would not save a round trip). */
-		memcpy(t->begin_sql, sql, sizeof sql);
-		t->begin_pending = 1;
-		t->in_txn = 1;
-		return 0;
-	}
-	rc = migrate__pg_exec(t, sql, 0, NULL, NULL, "BEGIN", err);
-	if (rc == 0)
-		t->in_txn = 1;
-	else
-		migrate__pg_abort(t);
-	return rc;
+		begin_setting(t, &n, &m, "jit", "off");
+	/* Sent with the transaction's first statement. */
+	t->begin_pending = 1;
+	t->in_txn = 1;
+	return 0;
 }
 
 int migrate__pg_exec_journal(pg_target_t *t, const char *sql, int n, const char *const *values, const char *what,
@@ -722,16 +808,6 @@ static int commit_result(pg_target_t *t, PGresult *res, migrate_error_t *err)
 }
 
 #ifdef LIBPQ_HAS_PIPELINING
-/* The next result of a pipeline, and the NULL that ends it. */
-static PGresult *pipeline_result(PGconn *c)
-{
-	PGresult *res = PQgetResult(c), *more;
-
-	while (res && (more = PQgetResult(c)) != NULL)
-		PQclear(more);
-	return res;
-}
-
 /*
  * The held-back history write and the COMMIT in one round trip. A failed
  * write leaves the COMMIT unrun (the pipeline is aborted) and the

@@ -44,10 +44,12 @@ typedef struct pg_target {
 	char owner[40];     /* lease owner token */
 	char redacted[512]; /* the URL without password, for messages */
 	int in_txn;         /* a transaction begun by begin() is open */
-	/* The BEGIN of the engine's transaction, not sent yet: it leads the
-	 * next statement without parameters, in the same round trip (or goes
-	 * alone before one with them). */
+	/* The BEGIN of a transaction, not sent yet: it leads the next
+	 * statement in the same round trip, joined to one without parameters
+	 * (one simple query), or before one with them in a pipeline, its SET
+	 * LOCALs then as one SELECT of set_config()s (begin_conf). */
 	char begin_sql[240];
+	char begin_conf[240];
 	int begin_pending;
 	/* The history write of the open transaction, not sent yet: it goes
 	 * with the COMMIT in one round trip (libpq's pipeline mode), or alone
