@@ -522,7 +522,7 @@ void migrate__version_changed(migrate_version_t *v);
  * migrate__module_<name>; the library refuses a module of another version
  * (modules use the library's internal symbols, which have no stable ABI).
  */
-#define MIGRATE__MODULE_ABI 1
+#define MIGRATE__MODULE_ABI 2
 /* The one symbol a module exports. */
 #define MIGRATE__MODULE_ENTRY __attribute__((visibility("default")))
 typedef struct migrate__module {
@@ -536,6 +536,10 @@ typedef struct migrate__module {
 	 * and appends its rows (documents) to the array `rows`; NULL: none.
 	 * For the adoption of other tools' history (adopt.c). */
 	int (*read_rows)(void *conn, const char *query, bson_t *rows, migrate_error_t *err);
+	/* As the driver's history_read, but only version, checksum and state
+	 * need be filled (the other fields NULL or 0): what check compares, in
+	 * a smaller read. NULL: history_read. */
+	int (*history_states)(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
 } migrate__module_t;
 
 /* The module whose driver is `driver`, or NULL (the linked SQLite driver, a registered one). */
