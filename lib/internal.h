@@ -459,6 +459,19 @@ int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migra
 void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out);
 /* The same, keeping the key order inside the top-level members named in `keep`. */
 void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, migrate_buf_t *out);
+/*
+ * Leaves members out of the canonical form as it is written, where a copy
+ * without them would otherwise be built: `omit` (NULL: none) says whether a
+ * member of the object is left out; `inner` (NULL: none) gives the filter of
+ * a member's value (a document, or each document of an array), or NULL.
+ */
+typedef struct migrate__json_filter {
+	bool (*omit)(const bson_iter_t *member);
+	const struct migrate__json_filter *(*inner)(const bson_iter_t *member);
+} migrate__json_filter_t;
+/* migrate__json_canonical_keep() of `doc` with the members `f` leaves out left out. */
+void migrate__json_canonical_filtered(const bson_t *doc, const char *const *keep, const migrate__json_filter_t *f,
+				      migrate_buf_t *out);
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out);
 
