@@ -216,10 +216,10 @@ static const migrate__json_filter_t *step_filter(const bson_t *step, const migra
 }
 
 /* A plan step: its op is known, looked up once when the step was made. */
-static void append_step(const migrate_step_t *step, migrate_buf_t *canon)
+void migrate__step_canonical(const migrate_step_t *step, bool copy, migrate_buf_t *canon)
 {
 	const migrate__op_spec *spec = &migrate__ops[step->op];
-	const migrate__json_filter_t *f = step_filter(&step->doc, spec);
+	const migrate__json_filter_t *f = copy ? NULL : step_filter(&step->doc, spec);
 	bson_t plain = BSON_INITIALIZER;
 
 	if (f) {
@@ -246,7 +246,7 @@ static void compute(const migrate_version_t *v, char out[65])
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
 			migrate_buf_append_c(canon, ',');
-		append_step(v->steps[j], canon);
+		migrate__step_canonical(v->steps[j], false, canon);
 	}
 	migrate_buf_append(canon, "]");
 	if (v->down) {

@@ -154,6 +154,10 @@ int migrate__inverse_assert(const bson_t *d, bson_t *out);
 bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out);
 bool migrate__canonical_add_column(const bson_t *step, const bson_iter_t *field, bson_t *out);
 bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *field, bson_t *out);
+/* The canonical form of a step the checksum takes, appended to `canon`:
+ * written through the writer's filter, or (copy) from a copy without the
+ * defaults, as steps with their own down steps are (tests compare the two). */
+void migrate__step_canonical(const migrate_step_t *step, bool copy, migrate_buf_t *canon);
 
 /* ---- lowering.c: how an in-tree driver lowers each op ---- */
 /* One step being checked, rendered or applied. */
