@@ -462,6 +462,72 @@ TEST(check_is_one_statement_without_lock)
 	PQfinish(c);
 }
 
+/* Whether a frontend message of the trace contains `text`. */
+static int trace_has(FILE *f, const char *text)
+{
+	return count_messages(f, text, text) > 0;
+}
+
+/*
+ * check reads only what it compares (version, checksum, state), and sees
+ * through that smaller read what the full one showed: an edited checksum, a
+ * failed version, inside the application's open transaction too. status
+ * still reads every column.
+ */
+TEST(check_reads_only_what_it_compares)
+{
+	const char *url = pgt_fresh_db("check_states");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = NULL;
+	migrate_status_t *status = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	uint64_t id;
+	migrate_check_state_t state = -1;
+
+	CHECK(trace != NULL);
+	CHECK_OK(migrate_plan_new(&plan, "states", &err), &err);
+	for (id = 1; id <= 3; id++)
+		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	PQuntrace(c);
+	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(count_statements(trace), 1);
+	CHECK(trace_has(trace, "SELECT version::text, checksum, state FROM"));
+	CHECK(!trace_has(trace, "applied_by"));
+	/* An edited checksum, then a failed version: the worst is told. */
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = repeat('0', 64) WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = NULL WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	pgt_exec(c, "UPDATE _migrate_history SET state = 'failed' WHERE version = 3");
+	pgt_exec(c, "BEGIN");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	CHECK_INT(PQtransactionStatus(c), PQTRANS_INTRANS);
+	pgt_exec(c, "ROLLBACK");
+	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_FAILED);
+	/* status reads the rest of the record. */
+	CHECK_OK(migrate_status_get(t, plan, &status, &err), &err);
+	CHECK_INT(migrate_status_count(status), 3);
+	CHECK(migrate_status_entry(status, 0)->applied_by != NULL);
+	CHECK_INT(migrate_status_entry(status, 2)->state, MIGRATE_STATE_FAILED);
+	migrate_status_destroy(status);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
 /*
  * A sql step of a "transactional": false version runs with no transaction
  * block around it, so statements that refuse one work there: an index
