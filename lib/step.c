@@ -61,12 +61,12 @@ static void join(char *out, size_t size, const char *prefix, const char *key)
 	concat(out, size, prefix, ".", key);
 }
 
-/* "key[i]" into `out` (size > strlen(key) + 12), without printf: every element of every step names its place. */
+/* "key[i]" into `out` (the key cut short if need be), without printf: every element of every step names its place. */
 static void indexed(char *out, size_t size, const char *key, int i)
 {
 	char digits[12], *d = digits + sizeof digits;
 	unsigned u = (unsigned)i;
-	size_t k = strlen(key), n;
+	size_t k, n;
 
 	*--d = '\0';
 	*--d = ']';
@@ -74,10 +74,9 @@ static void indexed(char *out, size_t size, const char *key, int i)
 		*--d = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
-	n = (size_t)(digits + sizeof digits - d);
-	if (k + 1 + n > size)
-		k = size - 1 - n;
-	memcpy(out, key, k);
+	n = (size_t)(digits + sizeof digits - d); /* with the NUL */
+	for (k = 0; key[k] && k + 1 + n < size; k++)
+		out[k] = key[k];
 	out[k] = '[';
 	memcpy(out + k + 1, d, n);
 }

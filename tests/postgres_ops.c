@@ -426,29 +426,47 @@ static int count_round_trips(FILE *f)
 	return count_messages(f, "\tSync", "\tQuery\t");
 }
 
+/* A plan of `n` versions of one sql step each. */
+static migrate_plan_t *sql_plan(const char *name, uint64_t n)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	uint64_t id;
+
+	CHECK_OK(migrate_plan_new(&plan, name, &err), &err);
+	for (id = 1; id <= n; id++)
+		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	return plan;
+}
+
+/* migrate_check() with the frontend messages of `c` traced to `trace`. */
+static migrate_check_state_t traced_check(PGconn *c, migrate_target_t *t, const migrate_plan_t *plan, FILE *trace)
+{
+	migrate_check_state_t state = -1;
+	migrate_error_t err;
+
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	PQuntrace(c);
+	return state;
+}
+
 TEST(check_is_one_statement_without_lock)
 {
 	const char *url = pgt_fresh_db("check");
 	PGconn *c = pgt_connect(url);
 	migrate_target_t *t = NULL;
-	migrate_plan_t *plan = NULL;
+	migrate_plan_t *plan = sql_plan("many", 1000);
 	migrate_error_t err;
 	FILE *trace = tmpfile();
-	uint64_t id;
 	migrate_check_state_t state = -1;
 
 	CHECK(trace != NULL);
-	CHECK_OK(migrate_plan_new(&plan, "many", &err), &err);
-	for (id = 1; id <= 1000; id++)
-		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
 	CHECK_OK(migrate_baseline(t, plan, 1000, NULL, &err), &err);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1000);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
-	PQuntrace(c);
-	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(traced_check(c, t, plan, trace), MIGRATE_CHECK_UP_TO_DATE);
 	CHECK_INT(count_statements(trace), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"),
 		  0);
@@ -479,24 +497,16 @@ TEST(check_reads_only_what_it_compares)
 	const char *url = pgt_fresh_db("check_states");
 	PGconn *c = pgt_connect(url);
 	migrate_target_t *t = NULL;
-	migrate_plan_t *plan = NULL;
+	migrate_plan_t *plan = sql_plan("states", 3);
 	migrate_status_t *status = NULL;
 	migrate_error_t err;
 	FILE *trace = tmpfile();
-	uint64_t id;
 	migrate_check_state_t state = -1;
 
 	CHECK(trace != NULL);
-	CHECK_OK(migrate_plan_new(&plan, "states", &err), &err);
-	for (id = 1; id <= 3; id++)
-		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
 	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
-	PQuntrace(c);
-	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(traced_check(c, t, plan, trace), MIGRATE_CHECK_UP_TO_DATE);
 	CHECK_INT(count_statements(trace), 1);
 	CHECK(trace_has(trace, "SELECT version::text, checksum, state FROM"));
 	CHECK(!trace_has(trace, "applied_by"));
