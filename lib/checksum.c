@@ -136,12 +136,96 @@ static void step_sans_defaults(const bson_t *step, bson_t *out)
 	op_sans_defaults(step, &migrate__ops[migrate__op_find(migrate__doc_str(step, "op"))], out);
 }
 
+/*
+ * The same leaving-out as the canonical functions and op_sans_defaults
+ * above, done while the canonical form is written instead of on a copy:
+ * filters for the writer (json.c), one per op with a canonical function.
+ */
+static bool column_omit(const bson_iter_t *m)
+{
+	const char *k = bson_iter_key(m);
+
+	return (!strcmp(k, "nullable") && is_bool(m, true)) || (!strcmp(k, "unique") && is_bool(m, false));
+}
+
+static bool key_omit(const bson_iter_t *m)
+{
+	return !strcmp(bson_iter_key(m), "order") && BSON_ITER_HOLDS_UTF8(m) && !strcmp(bson_iter_utf8(m, NULL), "asc");
+}
+
+static const migrate__json_filter_t column_filter = {column_omit, NULL};
+static const migrate__json_filter_t key_filter = {key_omit, NULL};
+
+/* What no op's form keeps: a raw step's declarations and the lint rules a step silences. */
+static bool step_omit(const bson_iter_t *m)
+{
+	const char *k = bson_iter_key(m);
+
+	return !strcmp(k, "declares") || !strcmp(k, "lint");
+}
+
+static bool create_table_omit(const bson_iter_t *m)
+{
+	return (!strcmp(bson_iter_key(m), "validate") && is_bool(m, false)) || step_omit(m);
+}
+
+static const migrate__json_filter_t *create_table_inner(const bson_iter_t *m)
+{
+	return !strcmp(bson_iter_key(m), "columns") && BSON_ITER_HOLDS_ARRAY(m) ? &column_filter : NULL;
+}
+
+static const migrate__json_filter_t *add_column_inner(const bson_iter_t *m)
+{
+	return !strcmp(bson_iter_key(m), "column") && BSON_ITER_HOLDS_DOCUMENT(m) ? &column_filter : NULL;
+}
+
+static bool create_index_omit(const bson_iter_t *m)
+{
+	const char *k = bson_iter_key(m);
+
+	return ((!strcmp(k, "unique") || !strcmp(k, "online")) && is_bool(m, false)) || step_omit(m);
+}
+
+static const migrate__json_filter_t *create_index_inner(const bson_iter_t *m)
+{
+	return !strcmp(bson_iter_key(m), "keys") && BSON_ITER_HOLDS_ARRAY(m) ? &key_filter : NULL;
+}
+
+static const migrate__json_filter_t plain_filter = {step_omit, NULL};
+static const migrate__json_filter_t create_table_filter = {create_table_omit, create_table_inner};
+static const migrate__json_filter_t add_column_filter = {step_omit, add_column_inner};
+static const migrate__json_filter_t create_index_filter = {create_index_omit, create_index_inner};
+
+/* The writer's filter of a step of `spec`, or NULL where the copy is built: a
+ * canonical function without a filter, or a step with its own down steps. */
+static const migrate__json_filter_t *step_filter(const bson_t *step, const migrate__op_spec *spec)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find(&it, step, "down") && BSON_ITER_HOLDS_ARRAY(&it))
+		return NULL;
+	if (!spec->canonical)
+		return &plain_filter;
+	if (spec->canonical == migrate__canonical_create_table)
+		return &create_table_filter;
+	if (spec->canonical == migrate__canonical_add_column)
+		return &add_column_filter;
+	if (spec->canonical == migrate__canonical_create_index)
+		return &create_index_filter;
+	return NULL;
+}
+
 /* A plan step: its op is known, looked up once when the step was made. */
-static void append_step(const migrate_step_t *step, migrate_buf_t *canon)
+void migrate__step_canonical(const migrate_step_t *step, bool copy, migrate_buf_t *canon)
 {
 	const migrate__op_spec *spec = &migrate__ops[step->op];
+	const migrate__json_filter_t *f = copy ? NULL : step_filter(&step->doc, spec);
 	bson_t plain = BSON_INITIALIZER;
 
+	if (f) {
+		migrate__json_canonical_filtered(&step->doc, spec->keep_order, f, canon);
+		return;
+	}
 	op_sans_defaults(&step->doc, spec, &plain);
 	migrate__json_canonical_keep(&plain, spec->keep_order, canon);
 	bson_destroy(&plain);
@@ -162,7 +246,7 @@ static void compute(const migrate_version_t *v, char out[65])
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
 			migrate_buf_append_c(canon, ',');
-		append_step(v->steps[j], canon);
+		migrate__step_canonical(v->steps[j], false, canon);
 	}
 	migrate_buf_append(canon, "]");
 	if (v->down) {

@@ -92,19 +92,30 @@ static int load_one(const migrate_record_t *in, void *ctx)
 	return 0;
 }
 
-int migrate__history_load(migrate_target_t *t, const char *plan, migrate__history *h, migrate_error_t *err)
+/* states: only version, checksum and state are needed (check), read through
+ * the module's smaller read where it has one. */
+static int history_load(migrate_target_t *t, const char *plan, bool states, migrate__history *h, migrate_error_t *err)
 {
+	const migrate__module_t *m = states ? migrate__module_of(t->driver) : NULL;
 	int rc;
 
 	memset(h, 0, sizeof *h);
 	if ((rc = migrate__fault(MIGRATE__FAULT_DRIVER, "history_read", err)))
 		return rc;
-	rc = t->driver->history_read(t->conn, plan, load_one, h, err);
+	if (m && m->history_states)
+		rc = m->history_states(t->conn, plan, load_one, h, err);
+	else
+		rc = t->driver->history_read(t->conn, plan, load_one, h, err);
 	if (rc == MIGRATE_ENOMEM)
 		migrate__err(err, MIGRATE_DOMAIN_RUN, rc, "out of memory reading the history");
 	if (rc)
 		migrate__history_free(h);
 	return rc;
+}
+
+int migrate__history_load(migrate_target_t *t, const char *plan, migrate__history *h, migrate_error_t *err)
+{
+	return history_load(t, plan, false, h, err);
 }
 
 int migrate__history_write(migrate_target_t *t, const char *plan, const migrate__rec *r, migrate_error_t *err)
@@ -312,7 +323,7 @@ int migrate_check_details(migrate_target_t *target, const migrate_plan_t *plan, 
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EVERSION,
 				    "migrate_check_details: unknown details version %u (expected %u)", details->version,
 				    MIGRATE_CHECK_DETAILS_VERSION);
-	if ((rc = migrate__history_load(target, plan->name, &h, err)))
+	if ((rc = history_load(target, plan->name, true, &h, err)))
 		return rc;
 	*state = (migrate_check_state_t)migrate__check_state(plan, &h);
 	if (details)

@@ -154,6 +154,10 @@ int migrate__inverse_assert(const bson_t *d, bson_t *out);
 bool migrate__canonical_create_table(const bson_t *step, const bson_iter_t *field, bson_t *out);
 bool migrate__canonical_add_column(const bson_t *step, const bson_iter_t *field, bson_t *out);
 bool migrate__canonical_create_index(const bson_t *step, const bson_iter_t *field, bson_t *out);
+/* The canonical form of a step the checksum takes, appended to `canon`:
+ * written through the writer's filter, or (copy) from a copy without the
+ * defaults, as steps with their own down steps are (tests compare the two). */
+void migrate__step_canonical(const migrate_step_t *step, bool copy, migrate_buf_t *canon);
 
 /* ---- lowering.c: how an in-tree driver lowers each op ---- */
 /* One step being checked, rendered or applied. */
@@ -459,6 +463,19 @@ int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migra
 void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out);
 /* The same, keeping the key order inside the top-level members named in `keep`. */
 void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, migrate_buf_t *out);
+/*
+ * Leaves members out of the canonical form as it is written, where a copy
+ * without them would otherwise be built: `omit` (NULL: none) says whether a
+ * member of the object is left out; `inner` (NULL: none) gives the filter of
+ * a member's value (a document, or each document of an array), or NULL.
+ */
+typedef struct migrate__json_filter {
+	bool (*omit)(const bson_iter_t *member);
+	const struct migrate__json_filter *(*inner)(const bson_iter_t *member);
+} migrate__json_filter_t;
+/* migrate__json_canonical_keep() of `doc` with the members `f` leaves out left out. */
+void migrate__json_canonical_filtered(const bson_t *doc, const char *const *keep, const migrate__json_filter_t *f,
+				      migrate_buf_t *out);
 /* Canonical JSON of one value (at the iterator) appended to `out`. */
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out);
 
@@ -522,7 +539,7 @@ void migrate__version_changed(migrate_version_t *v);
  * migrate__module_<name>; the library refuses a module of another version
  * (modules use the library's internal symbols, which have no stable ABI).
  */
-#define MIGRATE__MODULE_ABI 1
+#define MIGRATE__MODULE_ABI 2
 /* The one symbol a module exports. */
 #define MIGRATE__MODULE_ENTRY __attribute__((visibility("default")))
 typedef struct migrate__module {
@@ -536,6 +553,10 @@ typedef struct migrate__module {
 	 * and appends its rows (documents) to the array `rows`; NULL: none.
 	 * For the adoption of other tools' history (adopt.c). */
 	int (*read_rows)(void *conn, const char *query, bson_t *rows, migrate_error_t *err);
+	/* As the driver's history_read, but only version, checksum and state
+	 * need be filled (the other fields NULL or 0): what check compares, in
+	 * a smaller read. NULL: history_read. */
+	int (*history_states)(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
 } migrate__module_t;
 
 /* The module whose driver is `driver`, or NULL (the linked SQLite driver, a registered one). */

@@ -499,9 +499,11 @@ static void append_double(migrate_buf_t *out, double d)
 		migrate_buf_append(out, "null");
 }
 
-static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out);
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep,
+		      const migrate__json_filter_t *f, migrate_buf_t *out);
 
-static void write_value(const bson_iter_t *cit, bool sort, migrate_buf_t *out)
+/* `f`: the filter of the value, a document or the documents of an array. */
+static void write_value(const bson_iter_t *cit, bool sort, const migrate__json_filter_t *f, migrate_buf_t *out)
 {
 	bson_iter_t it = *cit;
 	uint32_t len;
@@ -528,7 +530,7 @@ static void write_value(const bson_iter_t *cit, bool sort, migrate_buf_t *out)
 		else
 			bson_iter_document(&it, &len, &data);
 		if (bson_init_static(&sub, data, len))
-			write_doc(&sub, arr, sort, NULL, out);
+			write_doc(&sub, arr, sort, NULL, f, out);
 		break;
 	}
 	default: {
@@ -568,7 +570,8 @@ static bool keeps_order(const char *key, const char *const *keep)
 }
 
 /* One member of a sorted object, at `v`: the i-th written. */
-static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const *keep, migrate_buf_t *out)
+static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const *keep, const migrate__json_filter_t *f,
+			    migrate_buf_t *out)
 {
 	const char *key = bson_iter_key(v);
 
@@ -576,16 +579,13 @@ static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const 
 		migrate_buf_append_c(out, ',');
 	append_json_string(out, key, bson_iter_key_len(v));
 	migrate_buf_append_c(out, ':');
-	write_value(v, !keeps_order(key, keep), out);
+	write_value(v, !keeps_order(key, keep), f && f->inner ? f->inner(v) : NULL, out);
 }
 
-/* One member of a sorted object: `key` is the i-th written. */
-static void write_member(const bson_t *doc, const char *key, uint32_t i, const char *const *keep, migrate_buf_t *out)
+/* Whether filter `f` leaves the member at `it` out. */
+static bool omitted(const migrate__json_filter_t *f, const bson_iter_t *it)
 {
-	bson_iter_t v;
-
-	if (migrate__doc_find(&v, doc, key))
-		write_member_at(&v, i, keep, out);
+	return f && f->omit && f->omit(it);
 }
 
 /* A member of an object to sort: where it is, so that it is not looked up again. */
@@ -611,29 +611,34 @@ static void sort_members(member_t *m, uint32_t n)
  * Objects with more members than fit on the stack are sorted by selection,
  * without allocating: the canonical form must never depend on memory.
  */
-static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, migrate_buf_t *out)
+static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, const migrate__json_filter_t *f,
+			       migrate_buf_t *out)
 {
 	const char *prev = NULL;
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
 		const char *next = NULL;
-		bson_iter_t it;
+		bson_iter_t it, at;
 		if (!bson_iter_init(&it, doc))
 			return;
+		/* The first member of the least key after the last written. */
 		while (bson_iter_next(&it)) {
 			const char *k = bson_iter_key(&it);
-			if ((!prev || strcmp(k, prev) > 0) && (!next || strcmp(k, next) < 0))
+			if ((!prev || strcmp(k, prev) > 0) && (!next || strcmp(k, next) < 0) && !omitted(f, &it)) {
 				next = k;
+				at = it;
+			}
 		}
 		if (!next)
 			return; /* duplicate keys: each is written once */
-		write_member(doc, next, i, keep, out);
+		write_member_at(&at, i, keep, f, out);
 		prev = next;
 	}
 }
 
-static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep, migrate_buf_t *out)
+static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep,
+		      const migrate__json_filter_t *f, migrate_buf_t *out)
 {
 	member_t members[SORT_ON_STACK];
 	bson_iter_t it;
@@ -644,22 +649,33 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		goto done;
 	if (is_array || !sort) {
 		while (bson_iter_next(&it)) {
+			const migrate__json_filter_t *inner = NULL;
+			if (is_array) {
+				/* An array's filter is its documents'. */
+				inner = BSON_ITER_HOLDS_DOCUMENT(&it) ? f : NULL;
+			} else if (omitted(f, &it)) {
+				continue;
+			} else if (f && f->inner) {
+				inner = f->inner(&it);
+			}
 			if (i++)
 				migrate_buf_append_c(out, ',');
 			if (!is_array) {
 				append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
 				migrate_buf_append_c(out, ':');
 			}
-			write_value(&it, sort, out);
+			write_value(&it, sort, inner, out);
 		}
 		goto done;
 	}
 	/* Sorted: the members as found, unless there are more than fit on the stack. */
 	while (bson_iter_next(&it)) {
 		if (n == SORT_ON_STACK) {
-			write_sorted_large(doc, bson_count_keys(doc), keep, out);
+			write_sorted_large(doc, bson_count_keys(doc), keep, f, out);
 			goto done;
 		}
+		if (omitted(f, &it))
+			continue;
 		members[n].key = bson_iter_key(&it);
 		members[n].off = bson_iter_offset(&it);
 		members[n++].keylen = bson_iter_key_len(&it);
@@ -669,7 +685,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 		bson_iter_t v;
 		if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, members[i].off,
 						       members[i].keylen))
-			write_member_at(&v, i, keep, out);
+			write_member_at(&v, i, keep, f, out);
 	}
 done:
 	migrate_buf_append_c(out, is_array ? ']' : '}');
@@ -677,15 +693,21 @@ done:
 
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out)
 {
-	write_value(it, true, out);
+	write_value(it, true, NULL, out);
 }
 
 void migrate__json_canonical(const bson_t *doc, bool is_array, migrate_buf_t *out)
 {
-	write_doc(doc, is_array, true, NULL, out);
+	write_doc(doc, is_array, true, NULL, NULL, out);
 }
 
 void migrate__json_canonical_keep(const bson_t *doc, const char *const *keep, migrate_buf_t *out)
 {
-	write_doc(doc, false, true, keep, out);
+	write_doc(doc, false, true, keep, NULL, out);
+}
+
+void migrate__json_canonical_filtered(const bson_t *doc, const char *const *keep, const migrate__json_filter_t *f,
+				      migrate_buf_t *out)
+{
+	write_doc(doc, false, true, keep, f, out);
 }

@@ -61,6 +61,26 @@ static void join(char *out, size_t size, const char *prefix, const char *key)
 	concat(out, size, prefix, ".", key);
 }
 
+/* "key[i]" into `out` (the key cut short if need be), without printf: every element of every step names its place. */
+static void indexed(char *out, size_t size, const char *key, int i)
+{
+	char digits[12], *d = digits + sizeof digits;
+	unsigned u = (unsigned)i;
+	size_t k, n;
+
+	*--d = '\0';
+	*--d = ']';
+	do {
+		*--d = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	n = (size_t)(digits + sizeof digits - d); /* with the NUL */
+	for (k = 0; key[k] && k + 1 + n < size; k++)
+		out[k] = key[k];
+	out[k] = '[';
+	memcpy(out + k + 1, d, n);
+}
+
 static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char *const *allowed)
 {
 	bson_iter_t it;
@@ -564,7 +584,7 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 		bson_t col;
 		const uint8_t *data;
 		uint32_t len;
-		snprintf(p, sizeof p, "columns[%d]", n++);
+		indexed(p, sizeof p, "columns", n++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return (rc = first_repeat(c, &cols, n - 1)) ? rc : fail(c, p, "must be an object", NULL);
 		bson_iter_document(&it, &len, &data);
@@ -594,7 +614,7 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 	while (bson_iter_next(&pi)) {
 		bson_iter_t o;
 		bool known = false;
-		snprintf(p, sizeof p, "primary_key[%d]", n++);
+		indexed(p, sizeof p, "primary_key", n++);
 		if ((rc = check_ident_iter(c, &pi, p))) {
 			free(names);
 			return rc;
@@ -719,7 +739,7 @@ int migrate__validate_create_index(vctx *c, const bson_t *d)
 		const uint8_t *data;
 		uint32_t len;
 		const char *order;
-		snprintf(p, sizeof p, "keys[%d]", n++);
+		indexed(p, sizeof p, "keys", n++);
 		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
 			return fail(c, p, "must be an object {\"column\": ..., \"order\": \"asc\"|\"desc\"}", NULL);
 		bson_iter_document(&it, &len, &data);
@@ -761,7 +781,7 @@ int migrate__validate_create_enum(vctx *c, const bson_t *d)
 		const char *why;
 		uint32_t len;
 		const char *s;
-		snprintf(p, sizeof p, "values[%d]", n++);
+		indexed(p, sizeof p, "values", n++);
 		if (!BSON_ITER_HOLDS_UTF8(&it))
 			return fail(c, p, "must be a string", NULL);
 		s = bson_iter_utf8(&it, &len);
@@ -828,7 +848,7 @@ int migrate__validate_restore(vctx *c, const bson_t *d)
 		return fail(c, "columns", "holds at most 64 names", NULL);
 	bson_iter_init(&it, &cols);
 	while (bson_iter_next(&it)) {
-		snprintf(p, sizeof p, "columns[%d]", i++);
+		indexed(p, sizeof p, "columns", i++);
 		if ((rc = check_ident_iter(c, &it, p)))
 			return rc;
 	}
@@ -1018,7 +1038,7 @@ int migrate__validate_assert(vctx *c, const bson_t *d)
 		n = 0;
 		bson_iter_init(&it, &cols);
 		while (bson_iter_next(&it)) {
-			snprintf(p, sizeof p, "unique.columns[%d]", n++);
+			indexed(p, sizeof p, "unique.columns", n++);
 			if ((rc = check_ident_iter(c, &it, p)))
 				return rc;
 		}

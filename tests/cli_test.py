@@ -1405,6 +1405,30 @@ def case_postgres_seed003():
     work.cleanup()
 
 
+def case_postgres_check_loads_while_connecting():
+    """check (and status) load the plan while they connect: a bad plan file is still the error told, with its
+    place, and the database is not written (no history table); an unreachable server is named without its
+    password, a bad plan still winning over it."""
+    url = pg_db("cli_check_inputs")
+    work = Work("pgcheckinputs")
+    bad = work.write("bad.json", '{"plan": "p", "versions": [{"id": 1, "steps": [{"op": "create_table", '
+                     '"table": "t"}]}]}')
+    cut = work.write("cut.json", '{"plan": "p", "versions": [\n')
+    for cmd in ("check", "status"):
+        expect(mig(url, bad, cmd), 1, "bad.json: versions[0].steps[0].columns: is required", where="err")
+        expect(mig(url, cut, "-v", cmd), 1, "cut.json:2:1:", where="err")
+    tables = probe(url, "tables")["tables"]
+    check("_migrate_history" not in tables and "t" not in tables, "nothing written: %r" % tables)
+    secret = "s3cr3t-Pa55"
+    gone = "postgresql://migrator:%s@127.0.0.1:1/app?connect_timeout=2" % secret
+    r = expect(mig(gone, plan_path("001_processing_jobs.postgres.json"), "check"), 1,
+               "cannot connect to postgresql://migrator:****@127.0.0.1:1/app", where="err")
+    check(secret not in r.out + r.err, "password printed: %r" % r)
+    r = expect(mig(gone, bad, "check"), 1, "bad.json: versions[0].steps[0].columns: is required", where="err")
+    check(secret not in r.out + r.err and "cannot connect" not in r.err, "the plan's error alone: %r" % r)
+    work.cleanup()
+
+
 def case_postgres_exit_codes():
     """Lock timeout (6), Ctrl-C (130), resume, checksum (5) and failed (4) on PostgreSQL."""
     url = pg_db("cli_codes")

@@ -13,6 +13,8 @@ migrate_test(core_sha256 SOURCES core_sha256.c LIBS PkgConfig::CRYPTO LABELS cor
 migrate_test(core_json SOURCES core_json.c LABELS core)
 # The single-pass JSON read against the checked path, byte for byte (hidden functions: INTERNAL).
 migrate_test(core_json_read SOURCES core_json_read.c LABELS core INTERNAL)
+# The checksum's canonical form through the writer's filter against the copy it was taken from (INTERNAL).
+migrate_test(core_canonical SOURCES core_canonical.c LABELS core INTERNAL)
 migrate_test(core_lint SOURCES core_lint.c LABELS core lint)
 # Every allocation of migrate_lint() failed in turn (fault points: INTERNAL).
 migrate_test(core_lint_faults SOURCES core_lint_faults.c LABELS core lint INTERNAL)

@@ -426,29 +426,47 @@ static int count_round_trips(FILE *f)
 	return count_messages(f, "\tSync", "\tQuery\t");
 }
 
+/* A plan of `n` versions of one sql step each. */
+static migrate_plan_t *sql_plan(const char *name, uint64_t n)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	uint64_t id;
+
+	CHECK_OK(migrate_plan_new(&plan, name, &err), &err);
+	for (id = 1; id <= n; id++)
+		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
+	return plan;
+}
+
+/* migrate_check() with the frontend messages of `c` traced to `trace`. */
+static migrate_check_state_t traced_check(PGconn *c, migrate_target_t *t, const migrate_plan_t *plan, FILE *trace)
+{
+	migrate_check_state_t state = -1;
+	migrate_error_t err;
+
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	PQuntrace(c);
+	return state;
+}
+
 TEST(check_is_one_statement_without_lock)
 {
 	const char *url = pgt_fresh_db("check");
 	PGconn *c = pgt_connect(url);
 	migrate_target_t *t = NULL;
-	migrate_plan_t *plan = NULL;
+	migrate_plan_t *plan = sql_plan("many", 1000);
 	migrate_error_t err;
 	FILE *trace = tmpfile();
-	uint64_t id;
 	migrate_check_state_t state = -1;
 
 	CHECK(trace != NULL);
-	CHECK_OK(migrate_plan_new(&plan, "many", &err), &err);
-	for (id = 1; id <= 1000; id++)
-		pgt_step(pgt_version(plan, id, "v"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
 	CHECK_OK(migrate_baseline(t, plan, 1000, NULL, &err), &err);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1000);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
-	PQuntrace(c);
-	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(traced_check(c, t, plan, trace), MIGRATE_CHECK_UP_TO_DATE);
 	CHECK_INT(count_statements(trace), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"),
 		  0);
@@ -456,6 +474,64 @@ TEST(check_is_one_statement_without_lock)
 	pgt_step(pgt_version(plan, 1001, "new"), "{\"op\":\"sql\",\"up\":\"SELECT 1\",\"down\":\"SELECT 1\"}");
 	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
 	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
+/* Whether a frontend message of the trace contains `text`. */
+static int trace_has(FILE *f, const char *text)
+{
+	return count_messages(f, text, text) > 0;
+}
+
+/*
+ * check reads only what it compares (version, checksum, state), and sees
+ * through that smaller read what the full one showed: an edited checksum, a
+ * failed version, inside the application's open transaction too. status
+ * still reads every column.
+ */
+TEST(check_reads_only_what_it_compares)
+{
+	const char *url = pgt_fresh_db("check_states");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_plan_t *plan = sql_plan("states", 3);
+	migrate_status_t *status = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	migrate_check_state_t state = -1;
+
+	CHECK(trace != NULL);
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK_INT(traced_check(c, t, plan, trace), MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT(count_statements(trace), 1);
+	CHECK(trace_has(trace, "SELECT version::text, checksum, state FROM"));
+	CHECK(!trace_has(trace, "applied_by"));
+	/* An edited checksum, then a failed version: the worst is told. */
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = repeat('0', 64) WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = NULL WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	pgt_exec(c, "UPDATE _migrate_history SET state = 'failed' WHERE version = 3");
+	pgt_exec(c, "BEGIN");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_MISMATCH);
+	CHECK_INT(PQtransactionStatus(c), PQTRANS_INTRANS);
+	pgt_exec(c, "ROLLBACK");
+	pgt_exec(c, "DELETE FROM _migrate_history WHERE version = 2");
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_FAILED);
+	/* status reads the rest of the record. */
+	CHECK_OK(migrate_status_get(t, plan, &status, &err), &err);
+	CHECK_INT(migrate_status_count(status), 3);
+	CHECK(migrate_status_entry(status, 0)->applied_by != NULL);
+	CHECK_INT(migrate_status_entry(status, 2)->state, MIGRATE_STATE_FAILED);
+	migrate_status_destroy(status);
 	fclose(trace);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);

@@ -272,5 +272,5 @@ static int mongo_wrap(migrate_target_t **out, void *handle, const void *arg, mig
 
 /* What the library finds when it loads this module (module.c). */
 MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_mongo = {
-	MIGRATE__MODULE_ABI, MIGRATE_VERSION_STRING, &migrate__mongo_driver, mongo_wrap, migrate__mongo_read_rows,
+	MIGRATE__MODULE_ABI, MIGRATE_VERSION_STRING, &migrate__mongo_driver, mongo_wrap, migrate__mongo_read_rows, NULL,
 };

@@ -948,5 +948,6 @@ const migrate_driver_t migrate__postgres_driver = {
 
 /* What the library finds when it loads this module (module.c). */
 MIGRATE__MODULE_ENTRY const migrate__module_t migrate__module_postgres = {
-	MIGRATE__MODULE_ABI, MIGRATE_VERSION_STRING, &migrate__postgres_driver, pg_wrap, migrate__pg_read_rows,
+	MIGRATE__MODULE_ABI,   MIGRATE_VERSION_STRING,     &migrate__postgres_driver, pg_wrap,
+	migrate__pg_read_rows, migrate__pg_history_states,
 };

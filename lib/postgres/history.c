@@ -119,9 +119,11 @@ static const char *get_str(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+/* The history's records of `plan`: every column, or (states) only the
+ * version, checksum and state check compares, in one statement. */
+static int history_read(pg_target_t *t, const char *plan, bool states, migrate_record_fn fn, void *ctx,
+			migrate_error_t *err)
 {
-	pg_target_t *t = conn;
 	const char *p[1] = {plan};
 	PGresult *res = NULL, *failed = NULL;
 	migrate_buf_t *s = migrate__buf_new(NULL);
@@ -130,12 +132,17 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	/* In the primary key's order (h.version: a bare "version" would be the
 	 * text column of that name, sorted anew); times as float8, as they are
 	 * written (to_timestamp), not numeric, which costs more per row. */
-	migrate_buf_printf(s,
-			   "SELECT version::text, name, checksum, state, steps_done, checkpoint, "
-			   "(date_part('epoch', started_at) * 1000)::bigint, "
-			   "(date_part('epoch', finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
-			   "lib_version FROM %s AS h WHERE plan = $1 ORDER BY h.version",
-			   t->history);
+	if (states)
+		migrate_buf_printf(
+			s, "SELECT version::text, checksum, state FROM %s AS h WHERE plan = $1 ORDER BY h.version",
+			t->history);
+	else
+		migrate_buf_printf(s,
+				   "SELECT version::text, checksum, state, name, steps_done, checkpoint, "
+				   "(date_part('epoch', started_at) * 1000)::bigint, "
+				   "(date_part('epoch', finished_at) * 1000)::bigint, duration_ms, applied_by, error, "
+				   "lib_version FROM %s AS h WHERE plan = $1 ORDER BY h.version",
+				   t->history);
 	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE || t->begin_pending) {
 		/* A missing table must not abort a transaction: ours, or the application's (borrowed). */
 		const char *q[1] = {t->history};
@@ -158,17 +165,19 @@ int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn,
 		migrate_record_t r;
 		memset(&r, 0, sizeof r);
 		r.version = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-		r.name = get_str(res, i, 1);
-		r.checksum = get_str(res, i, 2);
-		r.state = state_from_name(PQgetvalue(res, i, 3));
-		r.steps_done = (uint32_t)get_i64(res, i, 4);
-		r.checkpoint = get_str(res, i, 5);
-		r.started_at_ms = get_i64(res, i, 6);
-		r.finished_at_ms = get_i64(res, i, 7);
-		r.duration_ms = get_i64(res, i, 8);
-		r.applied_by = get_str(res, i, 9);
-		r.error = get_str(res, i, 10);
-		r.lib_version = get_str(res, i, 11);
+		r.checksum = get_str(res, i, 1);
+		r.state = state_from_name(PQgetvalue(res, i, 2));
+		if (!states) {
+			r.name = get_str(res, i, 3);
+			r.steps_done = (uint32_t)get_i64(res, i, 4);
+			r.checkpoint = get_str(res, i, 5);
+			r.started_at_ms = get_i64(res, i, 6);
+			r.finished_at_ms = get_i64(res, i, 7);
+			r.duration_ms = get_i64(res, i, 8);
+			r.applied_by = get_str(res, i, 9);
+			r.error = get_str(res, i, 10);
+			r.lib_version = get_str(res, i, 11);
+		}
 		if ((rc = fn(&r, ctx)) != 0)
 			break;
 	}
@@ -177,6 +186,16 @@ cleanup:
 	PQclear(failed);
 	migrate__buf_free(s, true);
 	return rc;
+}
+
+int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+{
+	return history_read(conn, plan, false, fn, ctx, err);
+}
+
+int migrate__pg_history_states(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err)
+{
+	return history_read(conn, plan, true, fn, ctx, err);
 }
 
 /*

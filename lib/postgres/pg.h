@@ -198,6 +198,8 @@ int migrate__pg_keep_all(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec
 /* ---- history.c ---- */
 int migrate__pg_history_ensure(void *conn, migrate_error_t *err);
 int migrate__pg_history_read(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+/* Only version, checksum and state (migrate__module_t.history_states). */
+int migrate__pg_history_states(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
 int migrate__pg_history_write(void *conn, const char *plan, const migrate_record_t *record, migrate_error_t *err);
 int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, migrate_error_t *err);
 
