@@ -634,3 +634,89 @@ TEST(range_batches_killed_resumed_restored)
 	PQfinish(seen.c);
 	PQfinish(c);
 }
+
+/* One time-sized counter backfill of "t" with `where`, run with `on_event`. */
+static int backfill_with(const char *url, const char *where, migrate_event_fn on_event, void *payload,
+			 migrate_error_t *err)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_target_t *t = pgt_target(url);
+	migrate_run_options_t o;
+	migrate_version_t *v;
+	migrate_buf_t *step = migrate__buf_new("{\"op\":\"backfill\",\"table\":\"t\",");
+	int rc;
+
+	migrate_buf_printf(step, "%s\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}", where);
+	CHECK_OK(migrate_plan_new(&plan, "edge", err), err);
+	v = pgt_version(plan, 1, "fill");
+	pgt_step(v, step->str);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = on_event;
+	o.event_payload = payload;
+	rc = migrate_up(t, plan, 0, &o, err);
+	if (rc) {
+		/* The connection is usable after the failure: the same error again, not a stuck pipeline. */
+		migrate_error_t again;
+		CHECK_INT(migrate_up(t, plan, 0, &o, &again), rc);
+	}
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	migrate__buf_free(step, true);
+	return rc;
+}
+
+static int cancel_at_progress(const migrate_event_t *ev, void *payload)
+{
+	(void)payload;
+	return ev->type == MIGRATE_EVENT_PROGRESS;
+}
+
+/* After the batch that reaches the largest key: rows beyond it. */
+static int add_beyond(const migrate_event_t *ev, void *payload)
+{
+	PGconn *c = payload;
+
+	if (ev->type == MIGRATE_EVENT_PROGRESS && ev->processed == 1500)
+		pgt_exec(c, "INSERT INTO t SELECT g, 0 FROM generate_series(1501, 1510) g");
+	return 0;
+}
+
+/*
+ * Range batches at their edges: a statement libpq refuses to send (70,000
+ * parameters) is the step's failure, recorded, with the lock released and
+ * the connection usable; batches that write no row (a filter matching
+ * none) still let the run be cancelled; rows added beyond the largest key
+ * after the batch that reached it are written.
+ */
+TEST(range_batches_at_their_edges)
+{
+	const char *url = pgt_fresh_db("range_edges");
+	PGconn *c = pgt_connect(url);
+	migrate_buf_t *in = migrate__buf_new("\"where\":{\"id\":{\"$in\":[1");
+	migrate_error_t err;
+	int i;
+
+	pgt_exec(c, "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO t SELECT g, 0 FROM generate_series(1, 20000) g; ANALYZE t");
+	for (i = 2; i <= 70000; i++)
+		migrate_buf_printf(in, ",%d", i);
+	migrate_buf_append(in, "]}},");
+	CHECK_INT(backfill_with(url, in->str, NULL, NULL, &err), MIGRATE_EDB);
+	CHECK_HAS(err.message, "backfill of \"t\"");
+	CHECK_HAS(err.message, "parameters");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE plan = 'edge' AND state = 'failed'"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+			     "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+		  0);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM t WHERE n <> 0"), 0);
+	migrate__buf_free(in, true);
+
+	pgt_exec(c, "DELETE FROM _migrate_history");
+	CHECK_INT(backfill_with(url, "\"where\":{\"n\":{\"$eq\":5}},", cancel_at_progress, NULL, &err),
+		  MIGRATE_ECANCELED);
+
+	pgt_exec(c, "DELETE FROM _migrate_history; DELETE FROM t WHERE id > 1500; ANALYZE t");
+	CHECK_OK(backfill_with(url, "", add_beyond, c, &err), &err);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM t WHERE n = 1"), 1510);
+	PQfinish(c);
+}

@@ -588,9 +588,13 @@ static int run_batch(batch_t *b, cursor_t *c, uint32_t size, int64_t cut_ms, mig
 			head[nhead++] = c->key[i];
 	if (b->range) {
 		/* The batch's last key is the previous one plus the size, at most the type's largest. */
-		int64_t last = c->key[0] ? strtoll(c->key[0], NULL, 10) : b->key_min;
+		int64_t from = c->key[0] ? strtoll(c->key[0], NULL, 10) : b->key_min;
 		int64_t step = c->key[0] ? (int64_t)size : (int64_t)size - 1;
-		last = last > b->int_max - step ? b->int_max : last + step;
+		int64_t last = from > b->int_max - step ? b->int_max : from + step;
+		/* Not past the largest key: a row added beyond it meanwhile is
+		 * then after the journaled key, where range_next looks. */
+		if (last > b->key_max && b->key_max >= from)
+			last = b->key_max;
 		snprintf(limit, sizeof limit, "%" PRId64, last);
 		*more = last < b->key_max;
 	} else {
@@ -743,11 +747,43 @@ static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_err
 	return 0;
 }
 
+/*
+ * The statement_timeout the server gives the connection (its role's or
+ * database's), in ms; 0: none. A batch's cut never loosens it.
+ */
+static int server_timeout(batch_t *b, int64_t *ms, migrate_error_t *err)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*ms = 0;
+	rc = migrate__pg_exec(b->t, "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'", 0, NULL, &res,
+			      "reading statement_timeout", err);
+	if (rc == 0 && PQntuples(res) == 1)
+		*ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Whether a batch failed by its cut: the server cancelled it for
+ * statement_timeout, not at someone's request (pg_cancel_backend gives the
+ * same SQLSTATE). Where the server's messages are translated this cannot
+ * be told, and the failure is the run's, as any other.
+ */
+static int cut_by_timeout(const PGresult *failed)
+{
+	const char *msg = PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY);
+
+	return !strcmp(migrate__pg_state(failed), "57014") && msg && strstr(msg, "statement timeout");
+}
+
 static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
 	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0, cuts = 0;
 	double started = mono_ms(), max_held = 0;
+	int64_t server_ms = 0;
 	int64_t total, n, max_rows = 0, start_done;
 	migrate__sizer sizer = {{0}, 0};
 	cursor_t c;
@@ -758,7 +794,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	start_done = c.done;
 	migrate_exec_resumed(exec, c.done);
 	total = estimate(b);
-	if (!fixed && (rc = choose_range(b, total, err)))
+	if (!fixed && ((rc = choose_range(b, total, err)) || (rc = server_timeout(b, &server_ms, err))))
 		goto cleanup;
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)) ||
 	    (rc = build_update(b, &b->upd_first, 0, err)) || (rc = build_update(b, &b->upd_next, 1, err)))
@@ -766,7 +802,14 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	if (b->keep && ((rc = build_keep(b, &b->keep_first, 0, err)) || (rc = build_keep(b, &b->keep_next, 1, err)) ||
 			(rc = keep_create(b, exec, err))))
 		goto cleanup;
-	for (;;) {
+	/* Resumed: past a gap first, since a jump is not journaled (a run killed
+	 * after each batch would otherwise walk the gap one batch per run). */
+	more = 1;
+	if (b->range && c.key[0] && (rc = range_next(b, &c, 0, &more, err)))
+		goto cleanup;
+	/* !more: no row after the journaled key, the step is done. A batch
+	 * done again (cut, or retried after a lock timeout) sets it back. */
+	while (more) {
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
 		/* Sized by time, a batch is cut where it would pass the budget: the
@@ -774,13 +817,15 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		 * the slowest of the last batches, so only a batch that runs half
 		 * again as slow is). Its rows are left as they were, and the batch
 		 * runs again smaller. Batches of the smallest size are never cut,
-		 * so that rows slow on their own still get through. */
-		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)budget * 9 / 10 : 0;
+		 * so that rows slow on their own still get through. With keep a
+		 * batch is two statements, each cut at half. */
+		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)budget * 9 / 10 / (b->keep ? 2 : 1) : 0;
+		if (cut && server_ms > 0 && server_ms < cut)
+			cut = server_ms; /* never looser than the server's own */
 		migrate_exec_batch_start(exec);
 		rc = run_batch(b, &c, size, cut, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
-		if (rc && failed && cut && held >= (double)cut && !strcmp(migrate__pg_state(failed), "57014") &&
-		    !migrate__pg_lost(b->t)) {
+		if (rc && failed && cut && held >= (double)cut && cut_by_timeout(failed) && !migrate__pg_lost(b->t)) {
 			migrate__log(MIGRATE_LOG_INFO,
 				     "postgres: %s \"%s\": a batch of %" PRIu32 " rows passed %.0f ms of the %" PRIu32
 				     " ms budget; cancelled, done again smaller",
@@ -790,6 +835,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			/* It would have taken at least twice as long as it ran. */
 			size = (uint32_t)migrate__batch_next(&sizer, size, held * 2, budget, MIN_BATCH,
 							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			more = 1;
 			continue;
 		}
 		if (rc && failed && migrate__pg_retryable(migrate__pg_state(failed)) && attempt < b->t->retries &&
@@ -805,6 +851,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			if (!fixed && size > MIN_BATCH)
 				size = size / 2 > MIN_BATCH ? size / 2 : MIN_BATCH;
 			migrate__sleep_ms(wait);
+			more = 1;
 			continue;
 		}
 		PQclear(failed);
@@ -822,7 +869,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 				     b->table, n, held);
 		if (total < c.done)
 			total = c.done;
-		if (n > 0 && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
+		/* A range batch may write no row (a filter, a gap): it still
+		 * counts, pauses and lets the run be cancelled. */
+		if ((n > 0 || b->range) && (rc = migrate_exec_batch_done(exec, c.done, total, err)))
 			goto cleanup;
 		if (b->range && (rc = range_next(b, &c, n, &more, err)))
 			goto cleanup;

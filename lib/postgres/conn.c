@@ -485,6 +485,33 @@ static PGresult *pipeline_result(PGconn *c)
 }
 
 /*
+ * After a send failed in a pipeline: what was queued runs to a sync, its
+ * results are dropped, and the connection leaves pipeline mode (libpq does
+ * not leave it while queries are pending, and no other call works in it).
+ * A transaction the queued BEGIN opened is the caller's to roll back.
+ */
+static void pipeline_abandon(PGconn *c)
+{
+	PGresult *r;
+	int nulls = 0;
+
+	if (PQpipelineSync(c))
+		while (nulls < 8 && PQstatus(c) == CONNECTION_OK) {
+			if (!(r = PQgetResult(c))) {
+				nulls++;
+				continue;
+			}
+			nulls = 0;
+			if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			PQclear(r);
+		}
+	PQexitPipelineMode(c);
+}
+
+/*
  * The pending BEGIN and a statement with parameters in one round trip
  * (libpq's pipeline mode): BEGIN, the SELECT of its settings, the
  * statement. A failed BEGIN or setting is reported as the BEGIN's (the
@@ -492,7 +519,7 @@ static PGresult *pipeline_result(PGconn *c)
  * open and failed, as when they went one after the other.
  */
 static int begin_with(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **res,
-		      migrate_error_t *err)
+		      const char *what, migrate_error_t *err)
 {
 	PGresult *begin = NULL, *conf = NULL;
 	int rc = 0;
@@ -501,11 +528,18 @@ static int begin_with(pg_target_t *t, const char *sql, int n, const char *const 
 	*res = NULL;
 	if (migrate__log_enabled(MIGRATE_LOG_DEBUG)) /* one line, as for every round trip */
 		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s; %s (with parameters)", t->begin_sql, sql);
-	if (!PQenterPipelineMode(t->conn) || !PQsendQueryParams(t->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    (t->begin_conf[0] && !PQsendQueryParams(t->conn, t->begin_conf, 0, NULL, NULL, NULL, NULL, 0)) ||
-	    !PQsendQueryParams(t->conn, sql, n, NULL, values, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
+	if (!PQenterPipelineMode(t->conn))
+		return migrate__pg_fail(t, NULL, "BEGIN", err);
+	if (!PQsendQueryParams(t->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    (t->begin_conf[0] && !PQsendQueryParams(t->conn, t->begin_conf, 0, NULL, NULL, NULL, NULL, 0))) {
 		rc = migrate__pg_fail(t, NULL, "BEGIN", err);
-		PQexitPipelineMode(t->conn);
+		pipeline_abandon(t->conn);
+		return rc;
+	}
+	/* Refused before it is sent (too many parameters, out of memory): the statement's own failure. */
+	if (!PQsendQueryParams(t->conn, sql, n, NULL, values, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
+		rc = migrate__pg_fail(t, NULL, what, err);
+		pipeline_abandon(t->conn);
 		return rc;
 	}
 	begin = pipeline_result(t->conn);
@@ -547,7 +581,7 @@ static int send_params(pg_target_t *t, const char *sql, int n, const char *const
 			t->begin_pending = 0;
 			return rc;
 		}
-		return begin_with(t, sql, n, values, res, err);
+		return begin_with(t, sql, n, values, res, what, err);
 	}
 #endif
 	if ((rc = flush_begin(t, err)) || (rc = migrate__fault(MIGRATE__FAULT_STMT, what ? what : "statement", err)))
@@ -829,7 +863,7 @@ static int commit_with_journal(pg_target_t *t, migrate_error_t *err)
 			       NULL, 0) ||
 	    !PQsendQueryParams(t->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
 		rc = migrate__pg_fail(t, NULL, "writing the history and COMMIT", err);
-		PQexitPipelineMode(t->conn);
+		pipeline_abandon(t->conn);
 		goto done;
 	}
 	ins = pipeline_result(t->conn);
