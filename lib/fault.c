@@ -5,6 +5,11 @@
  * a driver sends, each journal write) and, once armed, fails or kills the
  * process at the N-th point of the chosen kinds. Without the define every
  * point is a constant 0 and the counters do not exist.
+ *
+ * The same builds have a synthetic clock for the sizing of batches by time:
+ * once set, a batch is taken to have lasted a fixed time per row, so that
+ * batch sizes, and with them the fault points a run passes, are the same
+ * in every run (the real durations vary with the machine's load).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 static atomic_uint armed_kinds;
 static atomic_long armed_at, passed;
 static atomic_int armed_mode;
+static atomic_long clock_us_per_row;
 
 void migrate__fault_arm(unsigned kinds, long n, int mode)
 {
@@ -60,6 +66,18 @@ int migrate__fault_alloc(void)
 {
 	return fires(MIGRATE__FAULT_ALLOC);
 }
+
+void migrate__fault_clock(double ms_per_row)
+{
+	atomic_store(&clock_us_per_row, ms_per_row > 0 ? (long)(ms_per_row * 1000.0 + 0.5) : 0);
+}
+
+double migrate__fault_took(double real_ms, int64_t rows)
+{
+	long us = atomic_load(&clock_us_per_row);
+
+	return us ? (double)us * (double)rows / 1000.0 : real_ms;
+}
 #else
 void migrate__fault_arm(unsigned kinds, long n, int mode)
 {
@@ -71,5 +89,10 @@ void migrate__fault_arm(unsigned kinds, long n, int mode)
 long migrate__fault_passed(void)
 {
 	return -1;
+}
+
+void migrate__fault_clock(double ms_per_row)
+{
+	(void)ms_per_row;
 }
 #endif

@@ -360,11 +360,20 @@ int migrate__url_decode_query(const char *s, size_t n, char *out, size_t size);
 void migrate__fault_arm(unsigned kinds, long n, int mode);
 /* Points of the armed kinds passed since the last arm (-1: not built in). */
 long migrate__fault_passed(void);
+/*
+ * The synthetic clock of the batch sizing: > 0, a batch sized by time is
+ * taken to have lasted `ms_per_row` ms per row (migrate__fault_took); 0,
+ * the real clock again (the default). Process-wide; for tests of builds
+ * with MIGRATE_FAULT_INJECTION, elsewhere it does nothing.
+ */
+void migrate__fault_clock(double ms_per_row);
 #ifdef MIGRATE_FAULT_INJECTION
 /* 0, or the injected error (filled into `err`) when this point is armed. */
 int migrate__fault(unsigned kind, const char *what, migrate_error_t *err);
 /* Non-zero when this allocation must fail. */
 int migrate__fault_alloc(void);
+/* The time a batch of `rows` rows that lasted `real_ms` is sized by: real_ms unless the synthetic clock is set. */
+double migrate__fault_took(double real_ms, int64_t rows);
 #else
 static inline int migrate__fault(unsigned kind, const char *what, migrate_error_t *err)
 {
@@ -376,6 +385,11 @@ static inline int migrate__fault(unsigned kind, const char *what, migrate_error_
 static inline int migrate__fault_alloc(void)
 {
 	return 0;
+}
+static inline double migrate__fault_took(double real_ms, int64_t rows)
+{
+	(void)rows;
+	return real_ms;
 }
 #endif
 

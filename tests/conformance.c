@@ -102,7 +102,13 @@ typedef struct scenario {
 	void (*seed)(const char *url);
 	uint32_t batch_size;
 	const char *const *canon;
-	int audit; /* the plan has the raw audit step, which must take effect exactly once */
+	int audit;              /* the plan has the raw audit step, which must take effect exactly once */
+	const char *plan_json;  /* NULL: plan_file's */
+	uint32_t batch_time_ms; /* see conf_scenario */
+	double ms_per_row;
+	const char *(*fresh)(const char *tag);
+	const char *const *reaches;
+	long stride; /* of the sweep, unless MIGRATE_SWEEP_STRIDE says (0: 1) */
 } scenario;
 
 static void seed_synthetic(const char *url)
@@ -110,13 +116,15 @@ static void seed_synthetic(const char *url)
 	conf_backend_get()->seed(url, rows(conf_backend_get()));
 }
 
-static const scenario synthetic = {"conformance", NULL, seed_synthetic, 0, NULL, 1};
+static const scenario synthetic = {.name = "conformance", .seed = seed_synthetic, .audit = 1};
 
 static migrate_plan_t *load_plan(const scenario *sc, migrate_error_t *err)
 {
 	migrate_plan_t *plan = NULL;
 	char *json;
 
+	if (sc->plan_json)
+		return migrate_plan_load_json(&plan, sc->plan_json, err) == 0 ? plan : NULL;
 	if (sc->plan_file) {
 		char path[1024];
 		snprintf(path, sizeof path, "%s/examples/plans/%s", MIGRATE_SOURCE_DIR, sc->plan_file);
@@ -142,9 +150,12 @@ static int run_once(const scenario *sc, const char *url, int down, migrate_error
 		return err->code ? err->code : MIGRATE_ENOMEM;
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 	opts.batch_size = sc->batch_size;
+	opts.batch_time_ms = sc->batch_time_ms;
+	migrate__fault_clock(sc->ms_per_row);
 	rc = migrate_target_open(&t, url, err);
 	if (rc == 0)
 		rc = down ? migrate_down(t, plan, 0, &opts, err) : migrate_up(t, plan, 0, &opts, err);
+	migrate__fault_clock(0);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);
 	return rc;
@@ -152,7 +163,7 @@ static int run_once(const scenario *sc, const char *url, int down, migrate_error
 
 static char *fresh_seeded(const scenario *sc, const char *tag)
 {
-	char *url = strdup(conf_backend_get()->fresh(tag));
+	char *url = strdup(sc->fresh ? sc->fresh(tag) : conf_backend_get()->fresh(tag));
 
 	CHECK(url != NULL);
 	if (sc->seed)
@@ -321,12 +332,43 @@ TEST(lock_contention)
 
 /* ---- fault sweeps ------------------------------------------------------ */
 
+#define STORE_FAULTS (MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL)
+
 typedef struct sweep {
 	const scenario *sc;
 	const char *mode;
 	long points, converged, absorbed, reruns, double_applies, mismatches, repairs;
 	double seconds;
+	long reached[8]; /* per entry of sc->reaches: the log lines that held it */
 } sweep;
+
+/* Counts the log lines holding each of the scenario's `reaches`. */
+static void count_reaches(int level, const char *message, void *payload)
+{
+	sweep *s = payload;
+	int i;
+
+	(void)level;
+	for (i = 0; i < 8 && s->sc->reaches[i]; i++)
+		if (strstr(message, s->sc->reaches[i]))
+			s->reached[i]++;
+}
+
+/* Each of the scenario's `reaches` was logged (printing how often). */
+static int reaches_ok(const sweep *s)
+{
+	int i, ok = 1;
+
+	for (i = 0; i < 8 && s->sc->reaches[i]; i++) {
+		printf("  %ld log lines with \"%s\"\n", s->reached[i], s->sc->reaches[i]);
+		if (s->reached[i] == 0) {
+			fprintf(stderr, "%s %s sweep: no run logged \"%s\"\n", s->sc->name, s->mode, s->sc->reaches[i]);
+			ok = 0;
+		}
+	}
+	fflush(stdout);
+	return ok;
+}
 
 static double now_seconds(void)
 {
@@ -422,13 +464,18 @@ static long env_long(const char *name, long dflt)
 static int fail_sweep(const scenario *sc, unsigned kinds, const char *mode, int down)
 {
 	char *ref = reference(sc, down);
-	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1);
+	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", sc->stride > 0 ? sc->stride : 1);
 	double start = now_seconds();
 	sweep s;
+
+	/* The store's points, one by one: every path the scenario is meant for is gone through. */
+	int ok, reach = sc->reaches && kinds == STORE_FAULTS && stride == 1;
 
 	memset(&s, 0, sizeof s);
 	s.sc = sc;
 	s.mode = mode;
+	if (reach)
+		migrate_log_set_handler(count_reaches, &s);
 	for (n = 1;; n += stride) {
 		char *url = fresh_seeded(sc, "sweep");
 		migrate_error_t err;
@@ -456,16 +503,19 @@ static int fail_sweep(const scenario *sc, unsigned kinds, const char *mode, int 
 		converge(url, ref, rc, down, n, &s);
 		free(url);
 	}
+	if (reach)
+		migrate_log_set_handler(NULL, NULL);
 	free(ref);
 	s.seconds = now_seconds() - start;
-	return sweep_ok(&s);
+	ok = sweep_ok(&s);
+	return (!reach || reaches_ok(&s)) && ok;
 }
 
 /* Kills: the process dies (SIGKILL) at the N-th point; a new process reruns. */
 static int kill_sweep(const scenario *sc, unsigned kinds, const char *mode)
 {
 	char *ref = reference(sc, 0);
-	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1);
+	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", sc->stride > 0 ? sc->stride : 1);
 	double start = now_seconds();
 	sweep s;
 
@@ -499,8 +549,6 @@ static int kill_sweep(const scenario *sc, unsigned kinds, const char *mode)
 	s.seconds = now_seconds() - start;
 	return sweep_ok(&s);
 }
-
-#define STORE_FAULTS (MIGRATE__FAULT_DRIVER | MIGRATE__FAULT_STMT | MIGRATE__FAULT_JOURNAL)
 
 TEST(fail_sweep_driver)
 {
@@ -572,10 +620,37 @@ TEST(check_schema_faults)
 	free(url);
 }
 
-/* A seed plan from its seed's data (see conf_seed): the fail or the kill sweep over the store's points. */
-int conf_seed_sweep(const conf_seed *seed, int kill)
+static int sweep_mode(const scenario *sc, int mode)
 {
-	scenario sc = {seed->plan_file, seed->plan_file, seed->seed, seed->batch_size, seed->canon, 0};
+	if (mode == CONF_SWEEP_KILL)
+		return kill_sweep(sc, STORE_FAULTS, "kill");
+	if (mode == CONF_SWEEP_ALLOC)
+		return fail_sweep(sc, MIGRATE__FAULT_ALLOC, "alloc", 0);
+	return fail_sweep(sc, STORE_FAULTS, "fail", 0);
+}
 
-	return kill ? kill_sweep(&sc, STORE_FAULTS, "kill") : fail_sweep(&sc, STORE_FAULTS, "fail", 0);
+/* A seed plan from its seed's data (see conf_seed): the fail, kill or allocation sweep. */
+int conf_seed_sweep(const conf_seed *seed, int mode)
+{
+	scenario sc = {.name = seed->plan_file,
+		       .plan_file = seed->plan_file,
+		       .seed = seed->seed,
+		       .batch_size = seed->batch_size,
+		       .canon = seed->canon};
+
+	return sweep_mode(&sc, mode);
+}
+
+int conf_scenario_sweep(const conf_scenario *cs, int mode)
+{
+	scenario sc = {.name = cs->name,
+		       .plan_json = cs->plan_json,
+		       .seed = cs->seed,
+		       .batch_time_ms = cs->batch_time_ms,
+		       .ms_per_row = cs->ms_per_row,
+		       .fresh = cs->fresh,
+		       .reaches = cs->reaches,
+		       .stride = mode == CONF_SWEEP_ALLOC ? cs->alloc_stride : 1};
+
+	return sweep_mode(&sc, mode);
 }

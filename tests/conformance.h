@@ -70,10 +70,47 @@ typedef struct conf_backend {
 const conf_backend *conf_backend_get(void);
 
 /*
- * Sweeps `seed` (the fail sweep, or the kill sweep when `kill`) and prints
- * its counts; true when every point converged to an uninterrupted run's
- * state with nothing repaired. Each backend has a TEST per seed plan and sweep.
+ * A scenario of a backend's own, for the paths a seed plan does not take:
+ * its plan as JSON, how its batches are sized, where each run goes.
  */
-int conf_seed_sweep(const conf_seed *seed, int kill);
+typedef struct conf_scenario {
+	const char *name;
+	const char *plan_json;
+	/* Creates the starting data in a new, empty database. */
+	void (*seed)(const char *url);
+	/* The budget of batches sized by time (run option batch_time_ms; 0: the default). */
+	uint32_t batch_time_ms;
+	/*
+	 * > 0: a batch sized by time is taken to have lasted this long per row
+	 * (the synthetic clock of lib/fault.c, set for each run), so that its
+	 * size, and the fault points a run passes, are the same in every run.
+	 */
+	double ms_per_row;
+	/* A URL of a new database with nothing in it, for each run of the sweep; NULL: the backend's fresh(). */
+	const char *(*fresh)(const char *tag);
+	/*
+	 * Substrings of log lines (any level), NULL-terminated (at most 8;
+	 * NULL: none), each of which the fail sweep's runs must have logged at
+	 * least once: the sweep went through the paths it is meant for.
+	 */
+	const char *const *reaches;
+	/* The allocation sweep fails every alloc_stride-th allocation only (0: each), to bound its time. */
+	long alloc_stride;
+} conf_scenario;
+
+#define CONF_SWEEP_FAIL 0  /* each store point (driver call, statement, journal write) fails in turn */
+#define CONF_SWEEP_KILL 1  /* the process is killed at each store point in turn */
+#define CONF_SWEEP_ALLOC 2 /* each allocation fails in turn */
+
+/*
+ * Sweeps `seed` (a CONF_SWEEP_* mode; 0 and 1 are the fail and kill sweep)
+ * and prints its counts; true when every point converged to an
+ * uninterrupted run's state with nothing repaired. Each backend has a TEST
+ * per seed plan and sweep.
+ */
+int conf_seed_sweep(const conf_seed *seed, int mode);
+
+/* The same for a scenario of the backend's own. */
+int conf_scenario_sweep(const conf_scenario *sc, int mode);
 
 #endif

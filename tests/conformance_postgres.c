@@ -235,3 +235,101 @@ TEST(seed003_sweep_kill)
 {
 	CHECK(conf_seed_sweep(&seeds[2], 1));
 }
+
+/*
+ * Batches sized by time, swept. The sweeps above run fixed batch sizes; here
+ * no step has one, so the PostgreSQL batches take the paths only time sizing
+ * has: range batches over a dense integer key (choose_range), the server's
+ * statement_timeout read (server_timeout), the probe for the next key after
+ * a batch that wrote no row and the re-read of the largest at the end
+ * (range_next), a batch cut by its statement timeout and done again
+ * smaller, and a resumed step that jumps a gap before its first batch. The
+ * synthetic clock (lib/fault.c) makes every batch last 0.25 ms per row for
+ * the sizing, so that batch sizes, and the fault points, are the same in
+ * every run.
+ *
+ * Table "ranged": keys 1..800, 1201..2000, 2300..2350, 2900..2910 (dense
+ * enough for range batches, with gaps: batches of 1000, 350, 350, 280, ...;
+ * one writes no row and the probe jumps to 2899). Row 1500 stalls two
+ * seconds the first time it is written (a sequence counts, outside any
+ * transaction), so its batch is cut at 90% of the 100 ms budget and done
+ * again smaller. The backfill (counter + 1, not idempotent) is followed by
+ * a map_values that keeps the old values (each of its two statements cut
+ * at half the budget).
+ */
+static const char timed_plan[] =
+	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
+	"{\"op\":\"backfill\",\"table\":\"ranged\",\"set\":{\"n\":{\"sql\":\"n + 1 + stall(id)\"}},\"down\":[]},"
+	"{\"op\":\"map_values\",\"table\":\"ranged\",\"column\":\"state\",\"keep\":\"ranged_state_kept\","
+	"\"map\":{\"a\":\"x\"}}]}]}";
+
+static void seed_timed(const char *url)
+{
+	PGconn *c = pgt_connect(url);
+
+	pgt_exec(c, "CREATE TABLE ranged (id integer PRIMARY KEY, state text, n integer NOT NULL DEFAULT 0) "
+		    "WITH (autovacuum_enabled = false); "
+		    "INSERT INTO ranged SELECT g, (ARRAY['a','b','c'])[1 + g % 3], g % 5 FROM ("
+		    "SELECT generate_series(1, 800) UNION ALL SELECT generate_series(1201, 1700) UNION ALL "
+		    "SELECT generate_series(2000, 2050) UNION ALL SELECT generate_series(2400, 2410)) s(g); "
+		    "ANALYZE ranged; "
+		    "CREATE SEQUENCE stalls; "
+		    "CREATE FUNCTION stall(i integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF i = 1500 THEN IF nextval('stalls') = 1 THEN PERFORM pg_sleep(2); END IF; END IF; "
+		    "RETURN 0; END $$");
+	PQfinish(c);
+}
+
+/* One database for the whole sweep, emptied for each run: much quicker than a new database per run. */
+static const char *fresh_schema(const char *tag)
+{
+	static char url[512];
+	PGconn *c;
+
+	(void)tag;
+	if (!url[0])
+		snprintf(url, sizeof url, "%s", pgt_fresh_db("timed"));
+	c = pgt_connect(url);
+	pgt_exec(c, "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+	PQfinish(c);
+	return url;
+}
+
+/* What the fail sweep's runs must have logged: the statements and events of the paths above. */
+static const char *const timed_reaches[] = {
+	"SELECT min(\"id\")::text",                         /* choose_range (and range_next) */
+	"max(\"id\")::text FROM \"ranged\" WHERE \"id\" >", /* range_next */
+	"WHERE name = 'statement_timeout'",                 /* server_timeout */
+	"SET LOCAL statement_timeout = 54",                 /* the backfill's cut */
+	"SET LOCAL statement_timeout = 27",                 /* the keep's, half of it */
+	"cancelled, done again smaller",                    /* a batch cut */
+	"the next batch starts there",                      /* a jump over a gap */
+	"the next batch of the resumed step starts there",  /* and a resumed step's */
+	NULL,
+};
+
+static const conf_scenario timed = {
+	.name = "timed",
+	.plan_json = timed_plan,
+	.seed = seed_timed,
+	.batch_time_ms = 60,
+	.ms_per_row = 0.15,
+	.alloc_stride = 5,
+	.fresh = fresh_schema,
+	.reaches = timed_reaches,
+};
+
+TEST(timed_sweep_fail)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_FAIL));
+}
+
+TEST(timed_sweep_kill)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_KILL));
+}
+
+TEST(timed_sweep_alloc)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_ALLOC));
+}

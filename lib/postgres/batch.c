@@ -721,7 +721,7 @@ static int choose_range(batch_t *b, int64_t rows, migrate_error_t *err)
  * in the keys (or statistics that made them look dense) costs one batch,
  * not one per batch size; the cursor moves to just before it (the next
  * batch journals its own end). At the end: the largest key again, for rows
- * added since it was read.
+ * added since it was read. n < 0: a resumed step, before its first batch.
  */
 static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_error_t *err)
 {
@@ -740,6 +740,9 @@ static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_err
 		b->key_max = max;
 	if (min - 1 > strtoll(c->key[0], NULL, 10)) {
 		snprintf(key, sizeof key, "%" PRId64, min - 1);
+		migrate__log(MIGRATE_LOG_DEBUG,
+			     "postgres: %s \"%s\": no key after %s up to %s, the next batch %s there", b->op, b->table,
+			     c->key[0], key, n < 0 ? "of the resumed step starts" : "starts");
 		free(c->key[0]);
 		if (!(c->key[0] = migrate__strdup(key)))
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ENOMEM, "out of memory");
@@ -805,7 +808,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	/* Resumed: past a gap first, since a jump is not journaled (a run killed
 	 * after each batch would otherwise walk the gap one batch per run). */
 	more = 1;
-	if (b->range && c.key[0] && (rc = range_next(b, &c, 0, &more, err)))
+	if (b->range && c.key[0] && (rc = range_next(b, &c, -1, &more, err)))
 		goto cleanup;
 	/* !more: no row after the journaled key, the step is done. A batch
 	 * done again (cut, or retried after a lock timeout) sets it back. */
@@ -833,8 +836,8 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			PQclear(failed);
 			cuts++;
 			/* It would have taken at least twice as long as it ran. */
-			size = (uint32_t)migrate__batch_next(&sizer, size, held * 2, budget, MIN_BATCH,
-							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 2, budget,
+							     MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
 			more = 1;
 			continue;
 		}
@@ -878,8 +881,8 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (!more)
 			break;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(&sizer, size, held, budget, MIN_BATCH,
-							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, n), budget,
+							     MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
 		     "postgres: %s \"%s\": %" PRId64 " rows in %" PRIu32
