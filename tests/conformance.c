@@ -339,7 +339,7 @@ typedef struct sweep {
 	const char *mode;
 	long points, converged, absorbed, reruns, double_applies, mismatches, repairs;
 	double seconds;
-	long reached[8]; /* per entry of sc->reaches: the log lines that held it */
+	long reached[CONF_REACHES_MAX]; /* per entry of sc->reaches: the log lines that held it */
 } sweep;
 
 /* Counts the log lines holding each of the scenario's `reaches`. */
@@ -349,7 +349,7 @@ static void count_reaches(int level, const char *message, void *payload)
 	int i;
 
 	(void)level;
-	for (i = 0; i < 8 && s->sc->reaches[i]; i++)
+	for (i = 0; i < CONF_REACHES_MAX && s->sc->reaches[i]; i++)
 		if (strstr(message, s->sc->reaches[i]))
 			s->reached[i]++;
 }
@@ -359,7 +359,7 @@ static int reaches_ok(const sweep *s)
 {
 	int i, ok = 1;
 
-	for (i = 0; i < 8 && s->sc->reaches[i]; i++) {
+	for (i = 0; i < CONF_REACHES_MAX && s->sc->reaches[i]; i++) {
 		printf("  %ld log lines with \"%s\"\n", s->reached[i], s->sc->reaches[i]);
 		if (s->reached[i] == 0) {
 			fprintf(stderr, "%s %s sweep: no run logged \"%s\"\n", s->sc->name, s->mode, s->sc->reaches[i]);

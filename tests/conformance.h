@@ -73,6 +73,8 @@ const conf_backend *conf_backend_get(void);
  * A scenario of a backend's own, for the paths a seed plan does not take:
  * its plan as JSON, how its batches are sized, where each run goes.
  */
+#define CONF_REACHES_MAX 12
+
 typedef struct conf_scenario {
 	const char *name;
 	const char *plan_json;
@@ -89,8 +91,8 @@ typedef struct conf_scenario {
 	/* A URL of a new database with nothing in it, for each run of the sweep; NULL: the backend's fresh(). */
 	const char *(*fresh)(const char *tag);
 	/*
-	 * Substrings of log lines (any level), NULL-terminated (at most 8;
-	 * NULL: none), each of which the fail sweep's runs must have logged at
+	 * Substrings of log lines (any level), NULL-terminated (at most
+	 * CONF_REACHES_MAX; NULL: none), each of which the fail sweep's runs must have logged at
 	 * least once: the sweep went through the paths it is meant for.
 	 */
 	const char *const *reaches;

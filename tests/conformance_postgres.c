@@ -244,18 +244,20 @@ TEST(seed003_sweep_kill)
  * a batch that wrote no row and the re-read of the largest at the end
  * (range_next), a batch cut by its statement timeout and done again
  * smaller, and a resumed step that jumps a gap before its first batch. The
- * synthetic clock (lib/fault.c) makes every batch last 0.25 ms per row for
+ * synthetic clock (lib/fault.c) makes every batch last 0.1 ms per row for
  * the sizing, so that batch sizes, and the fault points, are the same in
  * every run.
  *
- * Table "ranged": keys 1..800, 1201..2000, 2300..2350, 2900..2910 (dense
- * enough for range batches, with gaps: batches of 1000, 350, 350, 280, ...;
- * one writes no row and the probe jumps to 2899). Row 1500 stalls two
- * seconds the first time it is written (a sequence counts, outside any
- * transaction), so its batch is cut at 90% of the 100 ms budget and done
- * again smaller. The backfill (counter + 1, not idempotent) is followed by
- * a map_values that keeps the old values (each of its two statements cut
- * at half the budget).
+ * Table "ranged": keys 1..800, 1201..1700, 2000..2050, 2400..2410 (dense
+ * enough for range batches, with gaps: batches of 1000, 350, then 140 after
+ * the cut; one writes no row and the probe jumps to 1999). The backfill
+ * (counter + 1, not idempotent) writes row 1500 through stall(), which
+ * sleeps two seconds the first time (a sequence counts, outside any
+ * transaction): its batch is cut at 90% of the 40 ms budget and done again
+ * smaller. The map_values keeps the old values, so each of its two
+ * statements is cut at half the budget: a trigger stalls its UPDATE of row
+ * 1302 the first time, after the batch's copy to the kept table, which the
+ * cut rolls back with it.
  */
 static const char timed_plan[] =
 	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
@@ -276,7 +278,12 @@ static void seed_timed(const char *url)
 		    "CREATE SEQUENCE stalls; "
 		    "CREATE FUNCTION stall(i integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
 		    "IF i = 1500 THEN IF nextval('stalls') = 1 THEN PERFORM pg_sleep(2); END IF; END IF; "
-		    "RETURN 0; END $$");
+		    "RETURN 0; END $$; "
+		    "CREATE SEQUENCE map_stalls; "
+		    "CREATE FUNCTION map_stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF nextval('map_stalls') = 1 THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
+		    "CREATE TRIGGER map_stall BEFORE UPDATE OF state ON ranged FOR EACH ROW "
+		    "WHEN (NEW.id = 1302 AND NEW.state IS DISTINCT FROM OLD.state) EXECUTE FUNCTION map_stall()");
 	PQfinish(c);
 }
 
@@ -300,9 +307,10 @@ static const char *const timed_reaches[] = {
 	"SELECT min(\"id\")::text",                         /* choose_range (and range_next) */
 	"max(\"id\")::text FROM \"ranged\" WHERE \"id\" >", /* range_next */
 	"WHERE name = 'statement_timeout'",                 /* server_timeout */
-	"SET LOCAL statement_timeout = 54",                 /* the backfill's cut */
-	"SET LOCAL statement_timeout = 27",                 /* the keep's, half of it */
-	"cancelled, done again smaller",                    /* a batch cut */
+	"SET LOCAL statement_timeout = 36",                 /* the backfill's cut */
+	"SET LOCAL statement_timeout = 18",                 /* the keep's, half of it */
+	"backfill \"ranged\": a batch of",                  /* a batch cut */
+	"map_values \"ranged\": a batch of",                /* and one with keep */
 	"the next batch starts there",                      /* a jump over a gap */
 	"the next batch of the resumed step starts there",  /* and a resumed step's */
 	NULL,
@@ -312,9 +320,9 @@ static const conf_scenario timed = {
 	.name = "timed",
 	.plan_json = timed_plan,
 	.seed = seed_timed,
-	.batch_time_ms = 60,
-	.ms_per_row = 0.15,
-	.alloc_stride = 5,
+	.batch_time_ms = 40,
+	.ms_per_row = 0.1,
+	.alloc_stride = 16,
 	.fresh = fresh_schema,
 	.reaches = timed_reaches,
 };
