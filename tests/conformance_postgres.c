@@ -238,52 +238,45 @@ TEST(seed003_sweep_kill)
 
 /*
  * Batches sized by time, swept. The sweeps above run fixed batch sizes; here
- * no step has one, so the PostgreSQL batches take the paths only time sizing
- * has: range batches over a dense integer key (choose_range), the server's
- * statement_timeout read (server_timeout), the probe for the next key after
- * a batch that wrote no row and the re-read of the largest at the end
- * (range_next), a batch cut by its statement timeout and done again
+ * the step has none, so the PostgreSQL batches take the paths only time
+ * sizing has: range batches over a dense integer key (choose_range), the
+ * server's statement_timeout read (server_timeout), the probe for the next
+ * key after a batch that wrote no row and the re-read of the largest at the
+ * end (range_next), a batch cut by its statement timeout and done again
  * smaller, and a resumed step that jumps a gap before its first batch. The
  * synthetic clock (lib/fault.c) makes every batch last 0.1 ms per row for
  * the sizing, so that batch sizes, and the fault points, are the same in
  * every run.
  *
- * Table "ranged": keys 1..800, 1201..1700, 2000..2050, 2400..2410 (dense
- * enough for range batches, with gaps: batches of 1000, 350, then 140 after
- * the cut; one writes no row and the probe jumps to 1999). The backfill
- * (counter + 1, not idempotent) writes row 1500 through stall(), which
- * sleeps two seconds the first time (a sequence counts, outside any
- * transaction): its batch is cut at 90% of the 40 ms budget and done again
- * smaller. The map_values keeps the old values, so each of its two
- * statements is cut at half the budget: a trigger stalls its UPDATE of row
- * 1302 the first time, after the batch's copy to the kept table, which the
- * cut rolls back with it.
+ * Table "ranged": keys 1..1000, 1201..1700, 2300..2350, 2900..2910 (dense
+ * enough for range batches, with gaps: batches of 1000, 840 (cut), 420,
+ * 420, one that writes no row, after which the probe jumps to 2299, 420,
+ * and the last up to the largest key).
+ * The backfill (counter + 1: not idempotent) keeps the old values, so that
+ * each batch copies its rows to the kept table before its UPDATE, and each
+ * of the two statements is cut at 45% of the 120 ms budget. It writes row
+ * 1500 through stall(), which sleeps two seconds the first time (a sequence
+ * counts, outside any transaction): that batch is cut, its copy rolled back
+ * with it, and done again smaller.
  */
 static const char timed_plan[] =
 	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
-	"{\"op\":\"backfill\",\"table\":\"ranged\",\"set\":{\"n\":{\"sql\":\"n + 1 + stall(id)\"}},\"down\":[]},"
-	"{\"op\":\"map_values\",\"table\":\"ranged\",\"column\":\"state\",\"keep\":\"ranged_state_kept\","
-	"\"map\":{\"a\":\"x\"}}]}]}";
+	"{\"op\":\"backfill\",\"table\":\"ranged\",\"set\":{\"n\":{\"sql\":\"n + 1 + CASE WHEN id = 1500 THEN stall() ELSE 0 END\"}},"
+	"\"keep\":\"ranged_n_kept\"}]}]}";
 
 static void seed_timed(const char *url)
 {
 	PGconn *c = pgt_connect(url);
 
-	pgt_exec(c, "CREATE TABLE ranged (id integer PRIMARY KEY, state text, n integer NOT NULL DEFAULT 0) "
+	pgt_exec(c, "CREATE TABLE ranged (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0) "
 		    "WITH (autovacuum_enabled = false); "
-		    "INSERT INTO ranged SELECT g, (ARRAY['a','b','c'])[1 + g % 3], g % 5 FROM ("
-		    "SELECT generate_series(1, 800) UNION ALL SELECT generate_series(1201, 1700) UNION ALL "
-		    "SELECT generate_series(2000, 2050) UNION ALL SELECT generate_series(2400, 2410)) s(g); "
+		    "INSERT INTO ranged SELECT g, g % 5 FROM ("
+		    "SELECT generate_series(1, 1000) UNION ALL SELECT generate_series(1201, 1700) UNION ALL "
+		    "SELECT generate_series(2300, 2350) UNION ALL SELECT generate_series(2900, 2910)) s(g); "
 		    "ANALYZE ranged; "
 		    "CREATE SEQUENCE stalls; "
-		    "CREATE FUNCTION stall(i integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
-		    "IF i = 1500 THEN IF nextval('stalls') = 1 THEN PERFORM pg_sleep(2); END IF; END IF; "
-		    "RETURN 0; END $$; "
-		    "CREATE SEQUENCE map_stalls; "
-		    "CREATE FUNCTION map_stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-		    "IF nextval('map_stalls') = 1 THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$; "
-		    "CREATE TRIGGER map_stall BEFORE UPDATE OF state ON ranged FOR EACH ROW "
-		    "WHEN (NEW.id = 1302 AND NEW.state IS DISTINCT FROM OLD.state) EXECUTE FUNCTION map_stall()");
+		    "CREATE FUNCTION stall() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF nextval('stalls') = 1 THEN PERFORM pg_sleep(2); END IF; RETURN 0; END $$");
 	PQfinish(c);
 }
 
@@ -307,10 +300,8 @@ static const char *const timed_reaches[] = {
 	"SELECT min(\"id\")::text",                         /* choose_range (and range_next) */
 	"max(\"id\")::text FROM \"ranged\" WHERE \"id\" >", /* range_next */
 	"WHERE name = 'statement_timeout'",                 /* server_timeout */
-	"SET LOCAL statement_timeout = 36",                 /* the backfill's cut */
-	"SET LOCAL statement_timeout = 18",                 /* the keep's, half of it */
+	"SET LOCAL statement_timeout = 54",                 /* the cut */
 	"backfill \"ranged\": a batch of",                  /* a batch cut */
-	"map_values \"ranged\": a batch of",                /* and one with keep */
 	"the next batch starts there",                      /* a jump over a gap */
 	"the next batch of the resumed step starts there",  /* and a resumed step's */
 	NULL,
@@ -320,7 +311,7 @@ static const conf_scenario timed = {
 	.name = "timed",
 	.plan_json = timed_plan,
 	.seed = seed_timed,
-	.batch_time_ms = 40,
+	.batch_time_ms = 120,
 	.ms_per_row = 0.1,
 	.alloc_stride = 16,
 	.fresh = fresh_schema,
