@@ -113,6 +113,6 @@ typedef struct conf_scenario {
 int conf_seed_sweep(const conf_seed *seed, int mode);
 
 /* The same for a scenario of the backend's own. */
-int conf_scenario_sweep(const conf_scenario *sc, int mode);
+int conf_scenario_sweep(const conf_scenario *cs, int mode);
 
 #endif
