@@ -108,7 +108,7 @@ typedef struct scenario {
 	double ms_per_row;
 	const char *(*fresh)(const char *tag);
 	const char *const *reaches;
-	long stride; /* of the sweep, unless MIGRATE_SWEEP_STRIDE says (0: 1) */
+	long stride; /* of the sweep (0: 1), times MIGRATE_SWEEP_STRIDE's */
 } scenario;
 
 static void seed_synthetic(const char *url)
@@ -464,7 +464,7 @@ static long env_long(const char *name, long dflt)
 static int fail_sweep(const scenario *sc, unsigned kinds, const char *mode, int down)
 {
 	char *ref = reference(sc, down);
-	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", sc->stride > 0 ? sc->stride : 1);
+	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1) * (sc->stride > 0 ? sc->stride : 1);
 	double start = now_seconds();
 	sweep s;
 
@@ -515,7 +515,7 @@ static int fail_sweep(const scenario *sc, unsigned kinds, const char *mode, int 
 static int kill_sweep(const scenario *sc, unsigned kinds, const char *mode)
 {
 	char *ref = reference(sc, 0);
-	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", sc->stride > 0 ? sc->stride : 1);
+	long n, stride = env_long("MIGRATE_SWEEP_STRIDE", 1) * (sc->stride > 0 ? sc->stride : 1);
 	double start = now_seconds();
 	sweep s;
 
