@@ -516,6 +516,52 @@ TEST(fixed_batch_never_cut)
 }
 
 /*
+ * A cut bounds every statement of a batch, its history write included: when
+ * that write is what passes the cut (here a trigger on the history stalls
+ * it once, as a loaded server might), the batch is cut and done again
+ * smaller like one whose UPDATE passed it, not the run's failure. Every row
+ * is written once.
+ */
+TEST(history_write_past_the_cut_is_a_cut)
+{
+	const char *url = pgt_fresh_db("journal_cut");
+	PGconn *c = pgt_connect(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_target_t *t;
+	migrate_run_options_t opts;
+	migrate_error_t err;
+
+	pgt_exec(c, "CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO items SELECT g, 0 FROM generate_series(1, 3000) g; "
+		    "CREATE SEQUENCE stalls; "
+		    "CREATE FUNCTION stall_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		    "IF NEW.checkpoint LIKE '%\"done\":1000}' THEN IF nextval('stalls') = 1 THEN "
+		    "PERFORM pg_sleep(2); END IF; END IF; RETURN NEW; END $$");
+	CHECK_OK(migrate_plan_new(&plan, "journal_cut", &err), &err);
+	v = pgt_version(plan, 1, "marker");
+	pgt_step(v,
+		 "{\"op\":\"create_table\",\"table\":\"marker\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	v = pgt_version(plan, 2, "fill");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_time_ms = 200;
+
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 1, &opts, &err), &err);
+	/* The history exists now: its write of the first batch's checkpoint stalls, once. */
+	pgt_exec(c, "CREATE TRIGGER stall_history BEFORE INSERT OR UPDATE ON _migrate_history FOR EACH ROW "
+		    "EXECUTE FUNCTION stall_history()");
+	CHECK_OK(migrate_up(t, plan, 0, &opts, &err), &err);
+	migrate_target_close(t);
+	CHECK_INT(pgt_int(c, "SELECT last_value FROM stalls"), 1);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 3000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 2);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}
+
+/*
  * Batches sized by time over a dense integer key are ranges of its values
  * (no statement finds a batch's last key): on a table whose keys end at
  * int4's largest value, half of them present, a counter backfill with a

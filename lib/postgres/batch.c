@@ -768,19 +768,6 @@ static int server_timeout(batch_t *b, int64_t *ms, migrate_error_t *err)
 	return rc;
 }
 
-/*
- * Whether a batch failed by its cut: the server cancelled it for
- * statement_timeout, not at someone's request (pg_cancel_backend gives the
- * same SQLSTATE). Where the server's messages are translated this cannot
- * be told, and the failure is the run's, as any other.
- */
-static int cut_by_timeout(const PGresult *failed)
-{
-	const char *msg = PQresultErrorField(failed, PG_DIAG_MESSAGE_PRIMARY);
-
-	return !strcmp(migrate__pg_state(failed), "57014") && msg && strstr(msg, "statement timeout");
-}
-
 static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
@@ -826,9 +813,12 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (cut && server_ms > 0 && server_ms < cut)
 			cut = server_ms; /* never looser than the server's own */
 		migrate_exec_batch_start(exec);
+		b->t->timed_out = 0;
 		rc = run_batch(b, &c, size, cut, exec, &n, &more, &failed, err);
 		held = mono_ms() - t0;
-		if (rc && failed && cut && held >= (double)cut && cut_by_timeout(failed) && !migrate__pg_lost(b->t)) {
+		/* Whichever of its statements passed the cut, the history write
+		 * and the COMMIT included: the batch rolled back and is done again. */
+		if (rc && cut && held >= (double)cut && b->t->timed_out && !migrate__pg_lost(b->t)) {
 			migrate__log(MIGRATE_LOG_INFO,
 				     "postgres: %s \"%s\": a batch of %" PRIu32 " rows passed %.0f ms of the %" PRIu32
 				     " ms budget; cancelled, done again smaller",

@@ -413,6 +413,7 @@ int migrate__pg_fail(pg_target_t *t, PGresult *res, const char *what, migrate_er
 		snprintf(msg, sizeof msg, "%s", primary);
 	else
 		trim_message(PQerrorMessage(t->conn), msg, sizeof msg);
+	t->timed_out = !strcmp(state, "57014") && primary && strstr(primary, "statement timeout");
 	if (migrate__pg_lost(t) || strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
 		char now[600];
 		trim_message(PQerrorMessage(t->conn), now, sizeof now);

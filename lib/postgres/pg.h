@@ -57,6 +57,11 @@ typedef struct pg_target {
 	char *journal_sql;
 	char *journal_vals[PG_JOURNAL_PARAMS];
 	int journal_n;
+	/* The last failed statement was cancelled by the server for
+	 * statement_timeout, not at someone's request (pg_cancel_backend gives
+	 * the same SQLSTATE): a batch's cut (batch.c). Where the server's
+	 * messages are translated this cannot be told, and it stays 0. */
+	int timed_out;
 	int no_catalog;   /* lowering must not query the catalog (check_step) */
 	char holder[600]; /* scratch for lock messages */
 	/* Advisory mode: whether the connection was probed for a pooler (lock.c), and found to go through one. */
@@ -70,7 +75,8 @@ typedef struct pg_target {
 /*
  * Turns a failed result (or NULL) into a driver error: MIGRATE_ECONNECT
  * when the connection is gone, MIGRATE_EDB otherwise, with the server's
- * message, detail and SQLSTATE. `what` says what was being done.
+ * message, detail and SQLSTATE. `what` says what was being done. Sets
+ * t->timed_out.
  */
 int migrate__pg_fail(pg_target_t *t, PGresult *res, const char *what, migrate_error_t *err);
 /* ---- foreign.c ---- */
