@@ -41,6 +41,12 @@
 #define FIRST_BATCH 1000u
 #define MIN_BATCH 100u
 #define MAX_BATCH 1000000u
+/* Sized by time, a batch aims at this part of the budget and is cut at
+ * CUT_AT of it: one may run 1.6x slower than the slowest of the last
+ * ones before it is cut, and a cut throws its work away, which costs far
+ * more than the few more batches the lower aim makes. */
+#define AIM 0.55
+#define CUT_AT 0.9
 
 typedef struct batch {
 	pg_target_t *t;
@@ -785,7 +791,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	double started = mono_ms(), max_held = 0;
 	int64_t server_ms = 0;
 	int64_t total, n, max_rows = 0, start_done;
-	migrate__sizer sizer = {{0}, 0};
+	migrate__sizer sizer = {{0}, 0, AIM};
 	cursor_t c;
 	int rc, more = 0;
 
@@ -813,13 +819,13 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
 		/* Sized by time, a batch is cut where it would pass the budget: the
-		 * server cancels its statement (the sizing aims at 70% of it, from
-		 * the slowest of the last batches, so only a batch that runs half
-		 * again as slow is). Its rows are left as they were, and the batch
-		 * runs again smaller. Batches of the smallest size are never cut,
-		 * so that rows slow on their own still get through. With keep a
+		 * server cancels its statement (the sizing aims at AIM of it, from
+		 * the slowest of the last batches, so only a batch that runs 1.6x
+		 * as slow is). Its rows are left as they were, and the batch runs
+		 * again smaller. Batches of the smallest size are never cut, so
+		 * that rows slow on their own still get through. With keep a
 		 * batch is two statements, each cut at half. */
-		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)budget * 9 / 10 / (b->keep ? 2 : 1) : 0;
+		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)((double)budget * CUT_AT) / (b->keep ? 2 : 1) : 0;
 		if (cut && server_ms > 0 && server_ms < cut)
 			cut = server_ms; /* never looser than the server's own */
 		migrate_exec_batch_start(exec);
@@ -832,8 +838,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 				     b->op, b->table, size, held, budget);
 			PQclear(failed);
 			cuts++;
-			/* It would have taken at least twice as long as it ran. */
-			size = (uint32_t)migrate__batch_next(&sizer, size, held * 2, budget, MIN_BATCH,
+			/* It would have taken longer than it ran: by half again, say
+			 * (the sizing expected AIM of the budget and it passed CUT_AT). */
+			size = (uint32_t)migrate__batch_next(&sizer, size, held * 1.5, budget, MIN_BATCH,
 							     b->range ? 2 * MAX_BATCH : MAX_BATCH);
 			more = 1;
 			continue;
