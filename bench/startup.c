@@ -277,15 +277,20 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 		 cli ? "" : "n/a ", cli ? cli_ms : 0.0, cli ? "" : "n/a ", cli ? cli_cpu : 0.0);
 	if (!strcmp(c->driver, "postgres")) {
 		/* The same statement through psql: a libpq program's floor. */
-		char *argv[] = {"psql", "-X", "-At", "-d", (char *)c->url, "-c",
+		char *argv[] = {"psql",
+				"-X",
+				"-At",
+				"-d",
+				(char *)c->url,
+				"-c",
 				"SELECT version::text, checksum, state FROM _migrate_history AS h "
 				"WHERE plan = 'bench_check' ORDER BY h.version",
 				NULL};
 		size_t len = strlen(row3);
 
 		cli_ms = spawn_median(argv, 0, &cli_cpu);
-		snprintf(row3 + len, size3 - len, "| postgres: psql -c (check's statement) | n/a | n/a | %.2f | %.2f |\n",
-			 cli_ms, cli_cpu);
+		snprintf(row3 + len, size3 - len,
+			 "| postgres: psql -c (check's statement) | n/a | n/a | %.2f | %.2f |\n", cli_ms, cli_cpu);
 	}
 	snprintf(row4, size4, "| %s | %.1f | %ld |\n", c->driver, (double)up_statements / 200.0, check_statements);
 
