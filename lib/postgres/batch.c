@@ -644,6 +644,17 @@ fail:
 	return rc;
 }
 
+/* "min(k)::text, max(k)::text FROM t", of the one-column key. */
+static void append_bounds(migrate_sql_t *q, const batch_t *b)
+{
+	migrate__sql_append(q, "min(");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, ")::text, max(");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, ")::text FROM ");
+	migrate__sql_ident(q, b->table);
+}
+
 /* The smallest and largest key (after `after`, when given); *empty when there is none. */
 static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max, int *empty, migrate_error_t *err)
 {
@@ -652,12 +663,8 @@ static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max,
 	int rc;
 
 	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
-	migrate__sql_append(&q, "SELECT min(");
-	migrate__sql_ident(&q, b->pk[0]);
-	migrate__sql_append(&q, ")::text, max(");
-	migrate__sql_ident(&q, b->pk[0]);
-	migrate__sql_append(&q, ")::text FROM ");
-	migrate__sql_ident(&q, b->table);
+	migrate__sql_append(&q, "SELECT ");
+	append_bounds(&q, b);
 	if (after) {
 		migrate__sql_append(&q, " WHERE ");
 		migrate__sql_ident(&q, b->pk[0]);
@@ -702,12 +709,8 @@ static int step_start(batch_t *b, int timed, int64_t *rows, int64_t *server_ms, 
 	migrate__sql_param_str(&q, qt->str);
 	migrate__sql_append(&q, ")), (SELECT setting FROM pg_settings WHERE name = 'statement_timeout')");
 	if (bounds) {
-		migrate__sql_append(&q, ", min(");
-		migrate__sql_ident(&q, b->pk[0]);
-		migrate__sql_append(&q, ")::text, max(");
-		migrate__sql_ident(&q, b->pk[0]);
-		migrate__sql_append(&q, ")::text FROM ");
-		migrate__sql_ident(&q, b->table);
+		migrate__sql_append(&q, ", ");
+		append_bounds(&q, b);
 	}
 	rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "reading the table's size", err);
 	if (rc == 0) {
