@@ -9,17 +9,22 @@
  *      cost);
  *   2. process start: `migrate --version` (with --cli), whole-process wall
  *      and CPU time (user + system: what other work on the machine does
- *      not inflate);
+ *      not inflate), beside the floor every tool built on the same client
+ *      library pays: a process that only loads libpq (with --pg) or
+ *      libmongoc (with --mongo) and exits;
  *   3. check at 1,000 applied versions: in process through the C API (open
  *      the target, migrate_check, close; and migrate_check alone on a
  *      target a running program holds open, its plan loaded) and, with
  *      --cli, `migrate check` as a whole process (wall, and CPU of all its
  *      threads), on SQLite (a temporary file) and on the servers given;
+ *      with --pg, psql sending check's statement, for comparison (libpq's
+ *      own process, connection and query, and nothing compared);
  *   4. statements (or commands) sent per version while applying 200
  *      trivial versions from empty, and per check, counted from the
  *      library's debug log, which names every statement it sends.
  * Times are medians of --rounds runs (default 21).
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <spawn.h>
@@ -147,7 +152,7 @@ static double spawn_ms(char *const argv[], int *status, double *cpu)
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	t0 = now_ms();
-	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
 		die(argv[0], "cannot run");
 	wait4(pid, status, 0, &ru);
 	t0 = now_ms() - t0;
@@ -270,6 +275,23 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 	}
 	snprintf(row3, size3, "| %s | %.2f | %.2f | %s%.2f | %s%.2f |\n", c->driver, median(api, n), median(held, n),
 		 cli ? "" : "n/a ", cli ? cli_ms : 0.0, cli ? "" : "n/a ", cli ? cli_cpu : 0.0);
+	if (!strcmp(c->driver, "postgres")) {
+		/* The same statement through psql: a libpq program's floor. */
+		char *argv[] = {"psql",
+				"-X",
+				"-At",
+				"-d",
+				(char *)c->url,
+				"-c",
+				"SELECT version::text, checksum, state FROM _migrate_history AS h "
+				"WHERE plan = 'bench_check' ORDER BY h.version",
+				NULL};
+		size_t len = strlen(row3);
+
+		cli_ms = spawn_median(argv, 0, &cli_cpu);
+		snprintf(row3 + len, size3 - len,
+			 "| postgres: psql -c (check's statement) | n/a | n/a | %.2f | %.2f |\n", cli_ms, cli_cpu);
+	}
 	snprintf(row4, size4, "| %s | %.1f | %ld |\n", c->driver, (double)up_statements / 200.0, check_statements);
 
 	if (migrate_down(t, plan, 0, NULL, &err))
@@ -287,6 +309,10 @@ int main(int argc, char **argv)
 	size_t ncases = 0, k;
 	int i;
 
+	/* A process that loads a client library and exits (spawned by the
+	 * process start table): the floor of any program that uses it. */
+	if (argc == 3 && !strcmp(argv[1], "--load"))
+		return dlopen(argv[2], RTLD_NOW) ? 0 : 1;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--cli") && i + 1 < argc)
 			cli = argv[++i];
@@ -307,11 +333,27 @@ int main(int argc, char **argv)
 
 	if (cli) {
 		char *args[] = {(char *)cli, "--version", NULL};
+		char self[4096], *libs[2], *load[] = {self, "--load", NULL, NULL};
+		ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+		size_t nlibs = 0;
 		double wall, cpu;
 
 		wall = spawn_median(args, 0, &cpu);
 		printf("## Process start\n\n| command | wall ms | CPU ms |\n|---|---:|---:|\n");
-		printf("| migrate --version | %.2f | %.2f |\n\n", wall, cpu);
+		printf("| migrate --version | %.2f | %.2f |\n", wall, cpu);
+		if (len <= 0)
+			die("/proc/self/exe", "unreadable");
+		self[len] = '\0';
+		if (pg)
+			libs[nlibs++] = "libpq.so.5";
+		if (mongo)
+			libs[nlibs++] = "libmongoc-1.0.so.0";
+		for (k = 0; k < nlibs; k++) {
+			load[2] = libs[k];
+			wall = spawn_median(load, 0, &cpu);
+			printf("| a process that only loads %s | %.2f | %.2f |\n", libs[k], wall, cpu);
+		}
+		printf("\n");
 	}
 
 	snprintf(url, sizeof url, "sqlite:%s/check.db", dir);

@@ -10,7 +10,7 @@ int64_t migrate__batch_next(migrate__sizer *s, int64_t size, double took_ms, uin
 {
 	/* Aim below the budget, so that a batch slower than the last ones
 	 * (a cold page, a checkpoint) still ends inside it. */
-	double target = (budget_ms ? budget_ms : 200) * 0.7, per_row, want;
+	double target = (budget_ms ? budget_ms : 200) * (s->aim > 0 ? s->aim : 0.7), per_row, want;
 	unsigned i;
 
 	if (took_ms < 1)

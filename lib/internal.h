@@ -199,10 +199,11 @@ int migrate__lower_apply(const migrate__lowering *ops, const char *driver, void 
 typedef struct migrate__sizer {
 	double per_row[MIGRATE__SIZER_WINDOW]; /* ms per row of the last batches, a ring */
 	unsigned n;                            /* batches recorded */
+	double aim;                            /* fraction of the budget aimed at; 0: 0.7 */
 } migrate__sizer;
 
 /* From the last batch's `size` and the time it held its locks (`took_ms`):
- * about 70% of `budget_ms` (0: 200) at the slowest cost per row of the
+ * `aim` (about 70%) of `budget_ms` (0: 200) at the slowest cost per row of the
  * last MIGRATE__SIZER_WINDOW batches, growing or shrinking at most 4x, in
  * [min, max]. */
 int64_t migrate__batch_next(migrate__sizer *s, int64_t size, double took_ms, uint32_t budget_ms, int64_t min,

@@ -9,7 +9,7 @@
 /* The next size after one batch, from a fresh sizer. */
 static int64_t next1(int64_t size, double took_ms, uint32_t budget_ms, int64_t min, int64_t max)
 {
-	migrate__sizer s = {{0}, 0};
+	migrate__sizer s = {{0}, 0, 0};
 
 	return migrate__batch_next(&s, size, took_ms, budget_ms, min, max);
 }
@@ -22,6 +22,17 @@ TEST(aims_below_the_budget)
 	CHECK_INT(next1(1000, 280, 200, 1, 1000000), 500);
 	/* a budget of 0 is the default 200 ms */
 	CHECK_INT(next1(1000, 70, 0, 1, 1000000), 2000);
+}
+
+/* A driver that cuts a batch at the budget aims lower (PostgreSQL: 55%). */
+TEST(aims_where_the_driver_says)
+{
+	migrate__sizer s = {{0}, 0, 0.55};
+
+	/* 1,000 rows took 55 ms: 110 ms is 55% of 200, so twice as many */
+	CHECK_INT(migrate__batch_next(&s, 1000, 55, 200, 1, 1000000), 2000);
+	/* 2,000 rows took 220 ms: 1,000 fill 110 ms */
+	CHECK_INT(migrate__batch_next(&s, 2000, 220, 200, 1, 1000000), 1000);
 }
 
 TEST(moves_at_most_four_times)
@@ -43,7 +54,7 @@ TEST(stays_within_bounds)
  * its locks past the budget. */
 TEST(a_fast_batch_does_not_overrun_the_next)
 {
-	migrate__sizer s = {{0}, 0};
+	migrate__sizer s = {{0}, 0, 0};
 
 	/* 10,000 rows in 100 ms: 14,000 fill 140 ms */
 	CHECK_INT(migrate__batch_next(&s, 10000, 100, 200, 1, 1000000), 14000);
@@ -56,7 +67,7 @@ TEST(a_fast_batch_does_not_overrun_the_next)
 /* The slow batch is forgotten after MIGRATE__SIZER_WINDOW more. */
 TEST(a_slow_batch_is_forgotten)
 {
-	migrate__sizer s = {{0}, 0};
+	migrate__sizer s = {{0}, 0, 0};
 	int64_t size = 1000;
 	int i;
 

@@ -84,6 +84,8 @@ endif()
 # The driver's checks of names need no server (added after the loop above,
 # so that they do not wait for the fixture).
 migrate_test(mongo_validation SOURCES mongo_validation.c LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP LABELS mongo)
+# The validator that follows dropped and renamed fields, without a server (INTERNAL: a hidden function).
+migrate_test(mongo_validator SOURCES mongo_validator.c LIBS PkgConfig::MIGRATE_WITH_MONGO_DEP LABELS mongo INTERNAL)
 
 # The conformance suite (tests/conformance.c) against MongoDB; INTERNAL: it arms the fault points.
 migrate_test(conformance_mongo

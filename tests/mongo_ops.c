@@ -633,6 +633,67 @@ TEST(validator_where_the_server_has_them)
 	mongoc_client_destroy(c);
 }
 
+/*
+ * A later drop_column or rename_column of a validated collection: where
+ * the server has validators, the validator follows (else it would refuse
+ * every document's $unset or $rename); where it has none, the steps run
+ * as on any collection.
+ */
+TEST(validator_follows_dropped_and_renamed_fields)
+{
+	const char *url = mt_fresh_db("validator_follows");
+	mongoc_client_t *c = mt_client(url);
+	migrate_error_t err;
+	const char *steps[] = {
+		"{\"op\":\"create_table\",\"table\":\"notes\",\"validate\":true,\"columns\":["
+		"{\"name\":\"id\",\"type\":\"text\",\"nullable\":false},{\"name\":\"name\",\"type\":\"text\","
+		"\"nullable\":false},{\"name\":\"old\",\"type\":\"integer\",\"nullable\":false}]}",
+		NULL};
+	migrate_plan_t *p = plan_of("validator_follows", steps);
+	migrate_version_t *v = NULL;
+	migrate_target_t *t = mt_target(url);
+	bson_t reply;
+	bson_iter_t it, found;
+	char *doc, msg[256];
+	bool has_validator;
+
+	CHECK_OK(migrate_plan_add_version(p, 2, "later", &v, &err), &err);
+	mt_step(v, "{\"op\":\"rename_column\",\"table\":\"notes\",\"from\":\"name\",\"to\":\"title\"}");
+	mt_step(v, "{\"op\":\"drop_column\",\"table\":\"notes\",\"column\":\"old\",\"keep\":\"notes_old\","
+		   "\"definition\":{\"name\":\"old\",\"type\":\"integer\"}}");
+	CHECK_OK(migrate_up(t, p, 1, NULL, &err), &err);
+	mt_insert(c, mt_db(), "notes", "[{\"_id\":1,\"id\":\"a\",\"name\":\"first\",\"old\":7}]");
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	CHECK_INT(mt_state(t, p, 2), MIGRATE_STATE_APPLIED);
+	doc = mt_find_one(c, mt_db(), "notes", "{\"_id\":1}");
+	CHECK_STR(doc, "{ \"_id\" : 1, \"id\" : \"a\", \"title\" : \"first\" }");
+	bson_free(doc);
+	mt_cmd(c, mt_db(), "{\"listCollections\":1,\"filter\":{\"name\":\"notes\"}}", &reply);
+	has_validator = bson_iter_init(&it, &reply) &&
+			bson_iter_find_descendant(&it, "cursor.firstBatch.0.options.validator.$jsonSchema", &found);
+	if (has_validator) {
+		/* The validator requires the new name and no longer the dropped field. */
+		bson_iter_init(&it, &reply);
+		CHECK(bson_iter_find_descendant(&it, "cursor.firstBatch.0.options.validator.$jsonSchema.required.1",
+						&found));
+		CHECK_STR(bson_iter_utf8(&found, NULL), "title");
+		bson_iter_init(&it, &reply);
+		CHECK(!bson_iter_find_descendant(&it, "cursor.firstBatch.0.options.validator.$jsonSchema.required.2",
+						 &found));
+		CHECK(mt_try_cmd(c, mt_db(), "{\"insert\":\"notes\",\"documents\":[{\"id\":\"b\",\"title\":\"x\"}]}",
+				 msg, sizeof msg));
+	}
+	bson_destroy(&reply);
+	/* Back: the kept values return and the rename is undone (the validator follows again). */
+	CHECK_OK(migrate_down(t, p, 1, NULL, &err), &err);
+	doc = mt_find_one(c, mt_db(), "notes", "{\"_id\":1}");
+	CHECK_STR(doc, "{ \"_id\" : 1, \"id\" : \"a\", \"old\" : 7, \"name\" : \"first\" }");
+	bson_free(doc);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+	mongoc_client_destroy(c);
+}
+
 TEST(render_check_status)
 {
 	const char *url = mt_fresh_db("render");

@@ -665,7 +665,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	checkpoint_t ck;
 	bool more = true;
 	int64_t total = -1, took;
-	migrate__sizer sizer = {{0}, 0};
+	migrate__sizer sizer = {{0}, 0, 0};
 	int retries = 0;
 	bson_t **docs = NULL;
 	size_t n = 0;

@@ -235,6 +235,10 @@ static int field_op(mongo_conn_t *c, const bson_t *step, const char *op, const c
 	field_op_t f;
 	int rc;
 
+	/* The validator first: one that still requires the field refuses every document's change. */
+	if (!out &&
+	    (rc = migrate__mongo_validator_sync(c, migrate__doc_str(step, "table"), from, *to ? to : NULL, err)))
+		return rc;
 	migrate__mongo_batch_init(&b, c, step, op);
 	setup_field_op(&b, &f, update, from, to);
 	rc = out ? migrate__mongo_render_batch(&b, out, err) : migrate__mongo_run_batches(&b, exec, err);

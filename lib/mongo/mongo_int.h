@@ -169,6 +169,15 @@ int migrate__mongo_render_backfill(mongo_conn_t *c, const bson_t *step, migrate_
 int migrate__mongo_restore(mongo_conn_t *c, const bson_t *step, migrate_exec_t *exec, migrate_error_t *err);
 int migrate__mongo_render_restore(mongo_conn_t *c, const bson_t *step, migrate_buf_t *out, migrate_error_t *err);
 
+/* ---- validator.c: a $jsonSchema validator that follows dropped and renamed fields ---- */
+/* `validator` with `from` out of its $jsonSchema's properties and required
+ * (to NULL) or renamed to `to`; false (and `out` left uninitialised) when
+ * it names no `from`. */
+bool migrate__mongo_validator_follow(const bson_t *validator, const char *from, const char *to, bson_t *out);
+/* The collection's validator, read, made to follow and set by collMod where it names `from`. */
+int migrate__mongo_validator_sync(mongo_conn_t *c, const char *table, const char *from, const char *to,
+				  migrate_error_t *err);
+
 /* ---- assert.c ---- */
 int migrate__mongo_check_assert(const bson_t *step, migrate_error_t *err);
 int migrate__mongo_assert(mongo_conn_t *c, const bson_t *step, migrate_error_t *err);

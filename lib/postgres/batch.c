@@ -41,6 +41,12 @@
 #define FIRST_BATCH 1000u
 #define MIN_BATCH 100u
 #define MAX_BATCH 1000000u
+/* Sized by time, a batch aims at this part of the budget and is cut at
+ * CUT_AT of it: one may run 1.6x slower than the slowest of the last
+ * ones before it is cut, and a cut throws its work away, which costs far
+ * more than the few more batches the lower aim makes. */
+#define AIM 0.55
+#define CUT_AT 0.9
 
 typedef struct batch {
 	pg_target_t *t;
@@ -419,34 +425,6 @@ cleanup:
 
 /* ---- run ----------------------------------------------------------------- */
 
-/* An estimate of the rows to visit: the planner's row count, else an exact count. */
-static int64_t estimate(batch_t *b)
-{
-	migrate_buf_t *qt = migrate__buf_new(NULL), *s = migrate__buf_new("SELECT count(*) FROM ");
-	const char *p[1];
-	PGresult *res = NULL;
-	migrate_error_t e;
-	int64_t n = -1;
-
-	migrate__pg_ident(qt, b->table);
-	p[0] = qt->str;
-	if (migrate__pg_exec(b->t, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", 1, p, &res,
-			     "estimating rows", &e) == 0 &&
-	    PQntuples(res) == 1)
-		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	res = NULL;
-	if (n <= 0) {
-		migrate_buf_append(s, qt->str);
-		if (migrate__pg_exec(b->t, s->str, 0, NULL, &res, "counting rows", &e) == 0)
-			n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-	}
-	migrate__buf_free(qt, true);
-	migrate__buf_free(s, true);
-	return n;
-}
-
 typedef struct cursor {
 	char *key[MAX_PK]; /* last key, as text; key[0] == NULL before the first batch */
 	int64_t done;
@@ -666,6 +644,17 @@ fail:
 	return rc;
 }
 
+/* "min(k)::text, max(k)::text FROM t", of the one-column key. */
+static void append_bounds(migrate_sql_t *q, const batch_t *b)
+{
+	migrate__sql_append(q, "min(");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, ")::text, max(");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, ")::text FROM ");
+	migrate__sql_ident(q, b->table);
+}
+
 /* The smallest and largest key (after `after`, when given); *empty when there is none. */
 static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max, int *empty, migrate_error_t *err)
 {
@@ -674,12 +663,8 @@ static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max,
 	int rc;
 
 	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
-	migrate__sql_append(&q, "SELECT min(");
-	migrate__sql_ident(&q, b->pk[0]);
-	migrate__sql_append(&q, ")::text, max(");
-	migrate__sql_ident(&q, b->pk[0]);
-	migrate__sql_append(&q, ")::text FROM ");
-	migrate__sql_ident(&q, b->table);
+	migrate__sql_append(&q, "SELECT ");
+	append_bounds(&q, b);
 	if (after) {
 		migrate__sql_append(&q, " WHERE ");
 		migrate__sql_ident(&q, b->pk[0]);
@@ -698,21 +683,63 @@ static int key_bounds(batch_t *b, const char *after, int64_t *min, int64_t *max,
 }
 
 /*
- * Whether batches can be ranges of the key's values: a one-column integer
- * key whose values are dense (at least one row for every two values, as a
- * sequence's are), sized by time. A batch then needs no statement to find
- * its last key (an index walk over its rows, about 2% of its time): it is
- * the previous one plus the size, which the time sizing adapts to the
- * rows the range holds.
+ * What a step needs before its first batch, in one statement: the rows to
+ * visit (the planner's estimate; a table never analyzed has none, and its
+ * rows are counted), and, sized by time, the server's statement_timeout
+ * (the connection's, from its role or database, in ms; 0: none; a batch's
+ * cut never loosens it) and whether batches can be ranges of the key's
+ * values: a one-column integer key whose values are dense (at least one
+ * row for every two values, as a sequence's are). A range batch needs no
+ * statement to find its last key (an index walk over its rows, about 2%
+ * of its time): it is the previous one plus the size, which the time
+ * sizing adapts to the rows the range holds.
  */
-static int choose_range(batch_t *b, int64_t rows, migrate_error_t *err)
+static int step_start(batch_t *b, int timed, int64_t *rows, int64_t *server_ms, migrate_error_t *err)
 {
-	int rc, empty;
+	int bounds = timed && b->npk == 1 && b->int_max > 0, nonempty = 0, rc;
+	migrate_buf_t *qt = migrate__buf_new(NULL);
+	migrate_sql_t q;
+	PGresult *res = NULL;
 
-	if (b->npk != 1 || b->int_max <= 0 || rows <= 0)
-		return 0;
-	rc = key_bounds(b, NULL, &b->key_min, &b->key_max, &empty, err);
-	b->range = !empty && (double)rows * 2 >= (double)b->key_max - (double)b->key_min + 1;
+	*rows = -1;
+	*server_ms = 0;
+	migrate__pg_ident(qt, b->table);
+	migrate__sql_init(&q, &migrate__pg_dialect, b->t);
+	migrate__sql_append(&q, "SELECT (SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(");
+	migrate__sql_param_str(&q, qt->str);
+	migrate__sql_append(&q, ")), (SELECT setting FROM pg_settings WHERE name = 'statement_timeout')");
+	if (bounds) {
+		migrate__sql_append(&q, ", ");
+		append_bounds(&q, b);
+	}
+	rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "reading the table's size", err);
+	if (rc == 0) {
+		if (!PQgetisnull(res, 0, 0))
+			*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (timed && !PQgetisnull(res, 0, 1))
+			*server_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		if (bounds && !PQgetisnull(res, 0, 2)) {
+			nonempty = 1;
+			b->key_min = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+			b->key_max = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		}
+	}
+	PQclear(res);
+	migrate__sql_free(&q);
+	if (rc == 0 && *rows <= 0) {
+		/* Never analyzed (-1), or analyzed empty: counted. */
+		migrate__sql_init(&q, &migrate__pg_dialect, b->t);
+		migrate__sql_append(&q, "SELECT count(*) FROM ");
+		migrate__sql_append(&q, qt->str);
+		res = NULL;
+		if ((rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "counting rows", err)) == 0)
+			*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		migrate__sql_free(&q);
+	}
+	if (rc == 0 && nonempty && *rows > 0)
+		b->range = (double)*rows * 2 >= (double)b->key_max - (double)b->key_min + 1;
+	migrate__buf_free(qt, true);
 	return rc;
 }
 
@@ -750,24 +777,6 @@ static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_err
 	return 0;
 }
 
-/*
- * The statement_timeout the server gives the connection (its role's or
- * database's), in ms; 0: none. A batch's cut never loosens it.
- */
-static int server_timeout(batch_t *b, int64_t *ms, migrate_error_t *err)
-{
-	PGresult *res = NULL;
-	int rc;
-
-	*ms = 0;
-	rc = migrate__pg_exec(b->t, "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'", 0, NULL, &res,
-			      "reading statement_timeout", err);
-	if (rc == 0 && PQntuples(res) == 1)
-		*ms = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return rc;
-}
-
 static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
@@ -775,7 +784,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	double started = mono_ms(), max_held = 0;
 	int64_t server_ms = 0;
 	int64_t total, n, max_rows = 0, start_done;
-	migrate__sizer sizer = {{0}, 0};
+	migrate__sizer sizer = {{0}, 0, AIM};
 	cursor_t c;
 	int rc, more = 0;
 
@@ -783,8 +792,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		return rc;
 	start_done = c.done;
 	migrate_exec_resumed(exec, c.done);
-	total = estimate(b);
-	if (!fixed && ((rc = choose_range(b, total, err)) || (rc = server_timeout(b, &server_ms, err))))
+	if ((rc = step_start(b, !fixed, &total, &server_ms, err)))
 		goto cleanup;
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)) ||
 	    (rc = build_update(b, &b->upd_first, 0, err)) || (rc = build_update(b, &b->upd_next, 1, err)))
@@ -803,13 +811,13 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		PGresult *failed = NULL;
 		double t0 = mono_ms(), held;
 		/* Sized by time, a batch is cut where it would pass the budget: the
-		 * server cancels its statement (the sizing aims at 70% of it, from
-		 * the slowest of the last batches, so only a batch that runs half
-		 * again as slow is). Its rows are left as they were, and the batch
-		 * runs again smaller. Batches of the smallest size are never cut,
-		 * so that rows slow on their own still get through. With keep a
+		 * server cancels its statement (the sizing aims at AIM of it, from
+		 * the slowest of the last batches, so only a batch that runs 1.6x
+		 * as slow is). Its rows are left as they were, and the batch runs
+		 * again smaller. Batches of the smallest size are never cut, so
+		 * that rows slow on their own still get through. With keep a
 		 * batch is two statements, each cut at half. */
-		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)budget * 9 / 10 / (b->keep ? 2 : 1) : 0;
+		int64_t cut = !fixed && size > MIN_BATCH ? (int64_t)((double)budget * CUT_AT) / (b->keep ? 2 : 1) : 0;
 		if (cut && server_ms > 0 && server_ms < cut)
 			cut = server_ms; /* never looser than the server's own */
 		migrate_exec_batch_start(exec);
@@ -825,8 +833,9 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 				     b->op, b->table, size, held, budget);
 			PQclear(failed);
 			cuts++;
-			/* It would have taken at least twice as long as it ran. */
-			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 2, budget,
+			/* It would have taken longer than it ran: by half again, say
+			 * (the sizing expected AIM of the budget and it passed CUT_AT). */
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 1.5, budget,
 							     MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
 			more = 1;
 			continue;

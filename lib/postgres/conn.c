@@ -512,6 +512,44 @@ static void pipeline_abandon(PGconn *c)
 	PQexitPipelineMode(c);
 }
 
+/* A statement of a pipeline: its text and parameters, and what it does (to name a failure). */
+typedef struct pipe_stmt {
+	const char *sql;
+	int n;
+	const char *const *values;
+	const char *what;
+} pipe_stmt_t;
+
+/*
+ * Sends `n` statements in one pipeline and collects their results into
+ * `results` (one each, the caller clears them). Non-zero: libpq refused
+ * one before sending it (too many parameters, out of memory), reported
+ * under its `what` (the sync's as the last's), with nothing collected and
+ * the connection out of pipeline mode.
+ */
+static int pipeline_run(pg_target_t *t, const pipe_stmt_t *s, int n, PGresult **results, migrate_error_t *err)
+{
+	int i, rc;
+
+	for (i = 0; i < n; i++)
+		results[i] = NULL;
+	if (!PQenterPipelineMode(t->conn))
+		return migrate__pg_fail(t, NULL, s[0].what, err);
+	for (i = 0; i < n; i++)
+		if (!PQsendQueryParams(t->conn, s[i].sql, s[i].n, NULL, s[i].values, NULL, NULL, 0))
+			break;
+	if (i < n || !PQpipelineSync(t->conn)) {
+		rc = migrate__pg_fail(t, NULL, s[i < n ? i : n - 1].what, err);
+		pipeline_abandon(t->conn);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		results[i] = pipeline_result(t->conn);
+	PQclear(PQgetResult(t->conn)); /* the sync */
+	PQexitPipelineMode(t->conn);
+	return 0;
+}
+
 /*
  * The pending BEGIN and a statement with parameters in one round trip
  * (libpq's pipeline mode): BEGIN, the SELECT of its settings, the
@@ -522,43 +560,31 @@ static void pipeline_abandon(PGconn *c)
 static int begin_with(pg_target_t *t, const char *sql, int n, const char *const *values, PGresult **res,
 		      const char *what, migrate_error_t *err)
 {
-	PGresult *begin = NULL, *conf = NULL;
-	int rc = 0;
+	/* Refused before it is sent (too many parameters, out of memory): the statement's own failure. */
+	pipe_stmt_t s[3] = {{"BEGIN", 0, NULL, "BEGIN"}, {t->begin_conf, 0, NULL, "BEGIN"}, {sql, n, values, what}};
+	PGresult *r[3];
+	int rc;
 
 	t->begin_pending = 0;
 	*res = NULL;
 	if (migrate__log_enabled(MIGRATE_LOG_DEBUG)) /* one line, as for every round trip */
 		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s; %s (with parameters)", t->begin_sql, sql);
-	if (!PQenterPipelineMode(t->conn))
-		return migrate__pg_fail(t, NULL, "BEGIN", err);
-	if (!PQsendQueryParams(t->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    (t->begin_conf[0] && !PQsendQueryParams(t->conn, t->begin_conf, 0, NULL, NULL, NULL, NULL, 0))) {
-		rc = migrate__pg_fail(t, NULL, "BEGIN", err);
-		pipeline_abandon(t->conn);
+	if (!t->begin_conf[0])
+		s[1] = s[2]; /* no settings: BEGIN and the statement */
+	if ((rc = pipeline_run(t, s, t->begin_conf[0] ? 3 : 2, r, err)))
 		return rc;
-	}
-	/* Refused before it is sent (too many parameters, out of memory): the statement's own failure. */
-	if (!PQsendQueryParams(t->conn, sql, n, NULL, values, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
-		rc = migrate__pg_fail(t, NULL, what, err);
-		pipeline_abandon(t->conn);
-		return rc;
-	}
-	begin = pipeline_result(t->conn);
-	if (t->begin_conf[0])
-		conf = pipeline_result(t->conn);
-	*res = pipeline_result(t->conn);
-	PQclear(PQgetResult(t->conn)); /* the sync */
-	PQexitPipelineMode(t->conn);
-	if (!result_ok(begin))
-		rc = migrate__pg_fail(t, begin, "BEGIN", err);
-	else if (t->begin_conf[0] && !result_ok(conf))
-		rc = migrate__pg_fail(t, conf, "BEGIN", err);
+	if (!result_ok(r[0]))
+		rc = migrate__pg_fail(t, r[0], "BEGIN", err);
+	else if (t->begin_conf[0] && !result_ok(r[1]))
+		rc = migrate__pg_fail(t, r[1], "BEGIN", err);
+	*res = r[t->begin_conf[0] ? 2 : 1];
 	if (rc) {
 		PQclear(*res);
 		*res = NULL;
 	}
-	PQclear(begin);
-	PQclear(conf);
+	PQclear(r[0]);
+	if (t->begin_conf[0])
+		PQclear(r[1]);
 	return rc;
 }
 #endif
@@ -851,7 +877,10 @@ static int commit_result(pg_target_t *t, PGresult *res, migrate_error_t *err)
  */
 static int commit_with_journal(pg_target_t *t, migrate_error_t *err)
 {
-	PGresult *ins = NULL, *com = NULL;
+	pipe_stmt_t s[2] = {
+		{t->journal_sql, t->journal_n, (const char *const *)t->journal_vals, "writing the history and COMMIT"},
+		{"COMMIT", 0, NULL, "writing the history and COMMIT"}};
+	PGresult *r[2] = {NULL, NULL};
 	int rc;
 
 	if ((rc = migrate__fault(MIGRATE__FAULT_STMT, "writing the history", err)) ||
@@ -859,25 +888,15 @@ static int commit_with_journal(pg_target_t *t, migrate_error_t *err)
 		goto done;
 	if (migrate__log_enabled(MIGRATE_LOG_DEBUG)) /* one line, as for every round trip */
 		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s (with parameters); COMMIT", t->journal_sql);
-	if (!PQenterPipelineMode(t->conn) ||
-	    !PQsendQueryParams(t->conn, t->journal_sql, t->journal_n, NULL, (const char *const *)t->journal_vals, NULL,
-			       NULL, 0) ||
-	    !PQsendQueryParams(t->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(t->conn)) {
-		rc = migrate__pg_fail(t, NULL, "writing the history and COMMIT", err);
-		pipeline_abandon(t->conn);
+	if ((rc = pipeline_run(t, s, 2, r, err)))
 		goto done;
-	}
-	ins = pipeline_result(t->conn);
-	com = pipeline_result(t->conn);
-	PQclear(PQgetResult(t->conn)); /* the sync */
-	PQexitPipelineMode(t->conn);
-	if (!result_ok(ins))
-		rc = migrate__pg_fail(t, ins, "writing the history", err);
+	if (!result_ok(r[0]))
+		rc = migrate__pg_fail(t, r[0], "writing the history", err);
 	else
-		rc = commit_result(t, com, err);
+		rc = commit_result(t, r[1], err);
 done:
-	PQclear(ins);
-	PQclear(com);
+	PQclear(r[0]);
+	PQclear(r[1]);
 	journal_drop(t);
 	return rc;
 }

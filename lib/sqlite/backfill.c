@@ -477,7 +477,7 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 	int in_txn = migrate_exec_in_transaction(exec);
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
 	int64_t size = fixed ? fixed : FIRST_BATCH, total = 0, rows, t0, took;
-	migrate__sizer sizer = {{0}, 0};
+	migrate__sizer sizer = {{0}, 0, 0};
 	int rc;
 
 	if ((rc = batch_init(&b, c, step, 0, err)))
