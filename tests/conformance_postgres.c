@@ -239,25 +239,25 @@ TEST(seed003_sweep_kill)
 /*
  * Batches sized by time, swept. The sweeps above run fixed batch sizes; here
  * the step has none, so the PostgreSQL batches take the paths only time
- * sizing has: range batches over a dense integer key (choose_range), the
- * server's statement_timeout read (server_timeout), the probe for the next
- * key after a batch that wrote no row and the re-read of the largest at the
- * end (range_next), a batch cut by its statement timeout and done again
- * smaller, and a resumed step that jumps a gap before its first batch. The
- * synthetic clock (lib/fault.c) makes every batch last 0.1 ms per row for
- * the sizing, so that batch sizes, and the fault points, are the same in
- * every run.
+ * sizing has: the step's start reading the server's statement_timeout and
+ * the key's range (step_start), range batches over a dense integer key,
+ * the probe for the next key after a batch that wrote no row and the
+ * re-read of the largest at the end (range_next), a batch cut by its
+ * statement timeout and done again smaller, and a resumed step that jumps
+ * a gap before its first batch. The synthetic clock (lib/fault.c) makes
+ * every batch last 0.1 ms per row for the sizing, so that batch sizes, and
+ * the fault points, are the same in every run.
  *
- * Table "ranged": keys 1..1000, 1201..1700, 2300..2350, 2900..2910 (dense
- * enough for range batches, with gaps: batches of 1000, 840 (cut), 420,
- * 420, one that writes no row, after which the probe jumps to 2299, 420,
- * and the last up to the largest key).
- * The backfill (counter + 1: not idempotent) keeps the old values, so that
- * each batch copies its rows to the kept table before its UPDATE, and each
- * of the two statements is cut at 45% of the 120 ms budget. It writes row
- * 1500 through stall(), which sleeps two seconds the first time (a sequence
- * counts, outside any transaction): that batch is cut, its copy rolled back
- * with it, and done again smaller.
+ * Table "ranged": keys 1..1000, 1201..1700, 2400..2450, 2900..2910 (dense
+ * enough for range batches, with gaps: batches of 1000 keys, 660 (cut),
+ * 440, 440, one that writes no row, after which the probe jumps to 2399,
+ * 440, and the last up to the largest key). The backfill (counter + 1:
+ * not idempotent) keeps the old values, so that each batch copies its rows
+ * to the kept table before its UPDATE, and each of the two statements is
+ * cut at 45% of the 120 ms budget. It writes row 1500 through stall(),
+ * which sleeps two seconds the first time (a sequence counts, outside any
+ * transaction): that batch is cut, its copy rolled back with it, and done
+ * again smaller.
  */
 static const char timed_plan[] =
 	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
@@ -272,7 +272,7 @@ static void seed_timed(const char *url)
 		    "WITH (autovacuum_enabled = false); "
 		    "INSERT INTO ranged SELECT g, g % 5 FROM ("
 		    "SELECT generate_series(1, 1000) UNION ALL SELECT generate_series(1201, 1700) UNION ALL "
-		    "SELECT generate_series(2300, 2350) UNION ALL SELECT generate_series(2900, 2910)) s(g); "
+		    "SELECT generate_series(2400, 2450) UNION ALL SELECT generate_series(2900, 2910)) s(g); "
 		    "ANALYZE ranged; "
 		    "CREATE SEQUENCE stalls; "
 		    "CREATE FUNCTION stall() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
@@ -297,9 +297,8 @@ static const char *fresh_schema(const char *tag)
 
 /* What the fail sweep's runs must have logged: the statements and events of the paths above. */
 static const char *const timed_reaches[] = {
-	"SELECT min(\"id\")::text",                         /* choose_range (and range_next) */
+	"'statement_timeout'), min(\"id\")::text",          /* the step's start: timeout, range */
 	"max(\"id\")::text FROM \"ranged\" WHERE \"id\" >", /* range_next */
-	"WHERE name = 'statement_timeout'",                 /* server_timeout */
 	"SET LOCAL statement_timeout = 54",                 /* the cut */
 	"backfill \"ranged\": a batch of",                  /* a batch cut */
 	"the next batch starts there",                      /* a jump over a gap */
