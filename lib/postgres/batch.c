@@ -835,8 +835,8 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 			cuts++;
 			/* It would have taken longer than it ran: by half again, say
 			 * (the sizing expected AIM of the budget and it passed CUT_AT). */
-			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 1.5, budget,
-							     MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 1.5,
+							     budget, MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
 			more = 1;
 			continue;
 		}
