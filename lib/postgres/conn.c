@@ -562,7 +562,7 @@ static int begin_with(pg_target_t *t, const char *sql, int n, const char *const 
 {
 	/* Refused before it is sent (too many parameters, out of memory): the statement's own failure. */
 	pipe_stmt_t s[3] = {{"BEGIN", 0, NULL, "BEGIN"}, {t->begin_conf, 0, NULL, "BEGIN"}, {sql, n, values, what}};
-	PGresult *r[3];
+	PGresult *r[3] = {NULL, NULL, NULL};
 	int rc;
 
 	t->begin_pending = 0;
