@@ -607,19 +607,72 @@ static void sort_members(member_t *m, uint32_t n)
 	}
 }
 
+/* Orders members by key, equal keys in the order found (stable): the first is the one written. */
+static int member_cmp(const member_t *a, const member_t *b)
+{
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a->off > b->off) - (a->off < b->off);
+}
+
+/* Merge sort of m[0..n) through tmp (n entries): objects of any size in n log n. */
+static void merge_sort_members(member_t *m, member_t *tmp, uint32_t n)
+{
+	uint32_t width, lo;
+
+	for (width = 1; width < n; width *= 2) {
+		for (lo = 0; lo < n; lo += 2 * width) {
+			uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+			uint32_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = member_cmp(&m[b], &m[a]) < 0 ? m[b++] : m[a++];
+			while (a < mid)
+				tmp[k++] = m[a++];
+			while (b < hi)
+				tmp[k++] = m[b++];
+		}
+		memcpy(m, tmp, n * sizeof *m);
+	}
+}
+
 /*
- * Objects with more members than fit on the stack are sorted by selection,
- * without allocating: the canonical form must never depend on memory.
+ * Objects with more members than fit on the stack: their members are
+ * sorted on the heap in n log n. Where that memory cannot be had, they are
+ * sorted by selection without allocating, which writes the same text: the
+ * canonical form must never depend on memory. A key given twice is
+ * written once, its first member not left out by the filter.
  */
 static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, const migrate__json_filter_t *f,
 			       migrate_buf_t *out)
 {
+	/* Plain malloc, not an allocation fault point: a failure is written around, to the same text. */
+	member_t *m = malloc(2 * (size_t)n * sizeof *m);
 	const char *prev = NULL;
-	uint32_t i;
+	uint32_t i, count = 0, written = 0;
+	bson_iter_t it;
 
+	if (m) {
+		if (bson_iter_init(&it, doc))
+			while (count < n && bson_iter_next(&it))
+				if (!omitted(f, &it)) {
+					m[count].key = bson_iter_key(&it);
+					m[count].off = bson_iter_offset(&it);
+					m[count++].keylen = bson_iter_key_len(&it);
+				}
+		merge_sort_members(m, m + n, count);
+		for (i = 0; i < count; i++) {
+			bson_iter_t v;
+			if (i && !strcmp(m[i].key, m[i - 1].key))
+				continue;
+			if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, m[i].off, m[i].keylen))
+				write_member_at(&v, written++, keep, f, out);
+		}
+		free(m);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		const char *next = NULL;
-		bson_iter_t it, at;
+		bson_iter_t at;
 		if (!bson_iter_init(&it, doc))
 			return;
 		/* The first member of the least key after the last written. */
