@@ -228,6 +228,7 @@ struct migrate_plan {
 	migrate_version_t **versions;
 	size_t nversions, capversions;
 	migrate__idmap ids; /* version id -> position in versions */
+	uint8_t *source;    /* the plan file's BSON, which its steps are views into (or NULL); free() */
 };
 
 struct migrate_target {
@@ -457,6 +458,20 @@ size_t migrate__utf8_len(const unsigned char *s);
  * kind, or text it leaves to the checked path (keys starting with "$" ...).
  */
 int migrate__json_read(const char *json, bool array, bson_t *out);
+/*
+ * The same read, its BSON left in a buffer of its own: 0 with *data (caller
+ * frees, plain free()) and *len; -1 when it declined.
+ */
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len);
+/*
+ * migrate__json_parse_named() that, for text the one-pass read takes, lends
+ * *out the read's own buffer instead of copying it: *owned is then that
+ * buffer (the caller frees it, with free(), once done with *out and with
+ * every view into it), else NULL and *out owns its memory. Either way the
+ * caller destroys *out.
+ */
+int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
+			      migrate_error_t *err);
 /* The checked path alone: syntax, range, libbson's reader, repeated keys (tests compare the two). */
 int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
@@ -499,6 +514,13 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
 /* Validates the shape of a step document; `where` names it in errors. */
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err);
 migrate_step_t *migrate__step_new(const bson_t *doc);
+/*
+ * A step whose document is `doc`'s bytes themselves, not a copy: they must
+ * outlive the step (a plan's steps read from a plan file are views into the
+ * file's BSON, which the plan keeps). An edit of the step replaces the view
+ * with a copy of its own, as for any step.
+ */
+migrate_step_t *migrate__step_view(const bson_t *doc);
 void migrate__step_destroy(migrate_step_t *step);
 /* Appends a validated step to a version (takes ownership of `step`). */
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);

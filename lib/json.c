@@ -377,6 +377,21 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
 	return parse_named_checked(json, array, name, out, err);
 }
 
+int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
+			      migrate_error_t *err)
+{
+	size_t len;
+
+	*owned = NULL;
+	if (json && migrate__json_read_raw(json, array, owned, &len) == 0) {
+		if (bson_init_static(out, *owned, len))
+			return 0;
+		free(*owned);
+		*owned = NULL;
+	}
+	return parse_named_checked(json, array, name, out, err);
+}
+
 int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
 {
 	return parse_named_checked(json, array, NULL, out, err);

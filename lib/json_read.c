@@ -478,11 +478,10 @@ static bool read_container(reader_t *r, bool array)
 }
 
 /* Declared in internal.h. */
-int migrate__json_read(const char *json, bool array, bson_t *out)
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len)
 {
 	reader_t r;
 	size_t n = strlen(json);
-	bson_t doc;
 	bool ok;
 
 	memset(&r, 0, sizeof r);
@@ -496,11 +495,35 @@ int migrate__json_read(const char *json, bool array, bson_t *out)
 	ok = read_container(&r, array);
 	if (ok) {
 		skip_space(&r);
-		ok = json[r.i] == '\0' && bson_init_static(&doc, r.buf, r.len);
+		ok = json[r.i] == '\0';
 	}
+	free(r.keys);
+	if (!ok) {
+		free(r.buf);
+		return -1;
+	}
+	/* What it does not use goes back (shrinking a block in place keeps it where it is). */
+	{
+		uint8_t *fit = realloc(r.buf, r.len);
+		*data = fit ? fit : r.buf;
+	}
+	*len = r.len;
+	return 0;
+}
+
+/* Declared in internal.h. */
+int migrate__json_read(const char *json, bool array, bson_t *out)
+{
+	uint8_t *data;
+	size_t len;
+	bson_t doc;
+	bool ok;
+
+	if (migrate__json_read_raw(json, array, &data, &len))
+		return -1;
+	ok = bson_init_static(&doc, data, len);
 	if (ok)
 		bson_copy_to(&doc, out);
-	free(r.buf);
-	free(r.keys);
+	free(data);
 	return ok ? 0 : -1;
 }

@@ -46,6 +46,7 @@ void migrate_plan_destroy(migrate_plan_t *plan)
 		version_destroy(plan->versions[i]);
 	free(plan->versions);
 	migrate__idmap_free(&plan->ids);
+	free(plan->source);
 	free(plan->name);
 	free(plan);
 }

@@ -101,7 +101,8 @@ static int check_text(const bson_t *doc, const char *key, const char *prefix, mi
 	return file_fail(err, path, "contains a NUL character (\\u0000)");
 }
 
-static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, migrate_error_t *err)
+/* With `view`, the steps are views into `steps`, whose bytes the plan keeps (plan->source). */
+static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, bool view, migrate_error_t *err)
 {
 	bson_iter_t it;
 	char where[128];
@@ -122,7 +123,7 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 			return file_fail(err, where, "custom steps run C callbacks and can only be added from code");
 		if ((rc = migrate__step_validate(&step, where, err)))
 			return rc;
-		if (!(s = migrate__step_new(&step)))
+		if (!(s = view ? migrate__step_view(&step) : migrate__step_new(&step)))
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		if ((rc = migrate__version_push(v, s, err)))
 			return rc;
@@ -164,9 +165,11 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 /*
  * Loads one version object. `vpath` is its place ("versions[3]" in a plan
  * file, "" in a version file, whose errors the caller prefixes with the
- * file's name); `id` was read by version_id().
+ * file's name); `id` was read by version_id(). With `view`, `doc` is in
+ * the plan's own source and its steps are views into it.
  */
-static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, migrate_error_t *err)
+static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, bool view,
+			migrate_error_t *err)
 {
 	static const char *const keys[] = {"id", "name", "transactional", "steps", "down", "description", NULL};
 	migrate_version_t *v;
@@ -202,7 +205,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	v->transactional = migrate__doc_bool(doc, "transactional", true);
 	migrate__version_changed(v);
 	migrate__doc_sub(doc, "steps", &steps);
-	if ((rc = load_steps(v, &steps, vpath, err)))
+	if ((rc = load_steps(v, &steps, vpath, view, err)))
 		return rc;
 	if (!migrate__doc_find(&it, doc, "down"))
 		return 0;
@@ -238,6 +241,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 	bson_t doc, versions;
 	bson_iter_t it;
 	const char *bad;
+	uint8_t *source;
 	uint64_t id;
 	int rc, i = 0;
 
@@ -245,7 +249,8 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_plan_load_json: out and json are required");
 	*out = NULL;
-	if ((rc = migrate__json_parse_named(json, false, name, &doc, err))) {
+	/* Read in one pass, the plan keeps the BSON: its steps are views into it, not copies. */
+	if ((rc = migrate__json_parse_owned(json, false, name, &doc, &source, err))) {
 		bson_destroy(&doc);
 		*named = 1;
 		return rc;
@@ -262,6 +267,8 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		goto done;
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
+	plan->source = source;
+	source = NULL;
 	if (!migrate__doc_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		rc = file_fail(err, "versions", "is required and must be an array");
 		goto done;
@@ -282,10 +289,11 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		bson_init_static(&vdoc, data, len);
 		i++;
 		if ((rc = version_id(&vdoc, path, 0, &id, err)) == 0)
-			rc = load_version(plan, &vdoc, path, id, err);
+			rc = load_version(plan, &vdoc, path, id, plan->source != NULL, err);
 	}
 done:
 	bson_destroy(&doc);
+	free(source);
 	if (rc) {
 		migrate_plan_destroy(plan);
 		return rc;
@@ -515,7 +523,7 @@ static int load_dir_version(migrate_plan_t *plan, const char *dir, vfile_t *file
 			goto prefix;
 		}
 	}
-	rc = load_version(plan, &doc, "", files[i].id, err);
+	rc = load_version(plan, &doc, "", files[i].id, false, err);
 prefix:
 	if (rc)
 		migrate__err_prefix(err, "%s: ", path);

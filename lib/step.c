@@ -1201,16 +1201,36 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 		snprintf(out, out_size, "step (%s)", migrate__ops[step->op].name);
 }
 
-migrate_step_t *migrate__step_new(const bson_t *doc)
+/* A step, its document zeroed (libbson wants a bson_t on a 128-byte boundary). */
+static migrate_step_t *step_alloc(void)
 {
-	/* libbson wants a bson_t on a 128-byte boundary. */
 	size_t size = (sizeof(migrate_step_t) + 127) / 128 * 128;
 	migrate_step_t *s = aligned_alloc(128, size);
 
+	if (s)
+		memset(s, 0, size);
+	return s;
+}
+
+migrate_step_t *migrate__step_new(const bson_t *doc)
+{
+	migrate_step_t *s = step_alloc();
+
 	if (!s)
 		return NULL;
-	memset(s, 0, size);
 	bson_copy_to(doc, &s->doc);
+	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
+	return s;
+}
+
+migrate_step_t *migrate__step_view(const bson_t *doc)
+{
+	migrate_step_t *s = step_alloc();
+
+	if (!s)
+		return NULL;
+	/* Read-only, and bson_destroy() leaves the bytes to their owner. */
+	bson_init_static(&s->doc, bson_get_data(doc), doc->len);
 	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
 	return s;
 }
