@@ -439,10 +439,15 @@ static bool read_container(reader_t *r, bool array)
 			if (!put_byte(r, 0))
 				return false;
 			if (array) {
-				char idx[16];
-				const char *key;
-				size_t n = bson_uint32_to_string(index++, &key, idx, sizeof idx);
-				if (!put(r, key, n + 1))
+				/* The index in decimal and its NUL, as libbson writes it (not by printf past 999). */
+				char idx[12], *d = idx + sizeof idx;
+				uint32_t u = index++;
+				*--d = '\0';
+				do {
+					*--d = (char)('0' + u % 10);
+					u /= 10;
+				} while (u);
+				if (!put(r, d, (size_t)(idx + sizeof idx - d)))
 					return false;
 			} else {
 				if (!read_key(r))
