@@ -87,18 +87,22 @@ static bool only_keys(const bson_t *doc, const char *const *allowed, const char 
  * plan named "a\u0000b" would be plan "a", with a's history and lock. The
  * steps' strings are checked by the step validator.
  */
-static int check_text(const bson_t *doc, const char *key, const char *prefix, migrate_error_t *err)
+static int check_text_at(const bson_iter_t *it, const char *key, const char *prefix, migrate_error_t *err)
 {
 	char path[96];
-	bson_iter_t it;
 	uint32_t len;
 
-	if (!migrate__doc_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
-		return 0;
-	if (strlen(bson_iter_utf8(&it, &len)) == len)
+	if (!BSON_ITER_HOLDS_UTF8(it) || strlen(bson_iter_utf8(it, &len)) == len)
 		return 0;
 	place(path, sizeof path, prefix, key);
 	return file_fail(err, path, "contains a NUL character (\\u0000)");
+}
+
+static int check_text(const bson_t *doc, const char *key, const char *prefix, migrate_error_t *err)
+{
+	bson_iter_t it;
+
+	return migrate__doc_find(&it, doc, key) ? check_text_at(&it, key, prefix, err) : 0;
 }
 
 /* With `view`, the steps are views into `steps`, whose bytes the plan keeps (plan->source). */
@@ -171,49 +175,77 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, bool view,
 			migrate_error_t *err)
 {
-	static const char *const keys[] = {"id", "name", "transactional", "steps", "down", "description", NULL};
+	/* Its members, found in one walk (the first of each; a key is never repeated in a read document). */
+	enum {
+		F_NAME,
+		F_TRANSACTIONAL,
+		F_STEPS,
+		F_DOWN,
+		F_DESCRIPTION,
+		F_COUNT
+	};
+	static const char *const fields[F_COUNT] = {"name", "transactional", "steps", "down", "description"};
+	bson_iter_t it, name_it, transactional_it, steps_it, down_it, description_it;
+	bson_iter_t *const found[F_COUNT] = {&name_it, &transactional_it, &steps_it, &down_it, &description_it};
+	bool has[F_COUNT] = {false};
 	migrate_version_t *v;
-	bson_iter_t it;
 	bson_t steps, down;
+	const uint8_t *data;
+	uint32_t len;
 	char path[96];
-	const char *bad;
-	int rc;
+	int rc, f;
 
-	if (!only_keys(doc, keys, &bad)) {
-		place(path, sizeof path, vpath, bad);
-		return file_fail(err, path, "unknown field");
+	bson_iter_init(&it, doc);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		for (f = 0; f < F_COUNT && strcmp(k, fields[f]); f++)
+			;
+		if (f < F_COUNT) {
+			if (!has[f]) {
+				has[f] = true;
+				*found[f] = it;
+			}
+		} else if (strcmp(k, "id") != 0) {
+			place(path, sizeof path, vpath, k);
+			return file_fail(err, path, "unknown field");
+		}
 	}
-	if (migrate__doc_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
+	if (has[F_NAME] && !BSON_ITER_HOLDS_UTF8(found[F_NAME])) {
 		place(path, sizeof path, vpath, "name");
 		return file_fail(err, path, "must be a string");
 	}
-	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
+	if ((has[F_NAME] && (rc = check_text_at(found[F_NAME], "name", vpath, err))) ||
+	    (has[F_DESCRIPTION] && (rc = check_text_at(found[F_DESCRIPTION], "description", vpath, err))))
 		return rc;
-	if (migrate__doc_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
+	if (has[F_TRANSACTIONAL] && !BSON_ITER_HOLDS_BOOL(found[F_TRANSACTIONAL])) {
 		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");
 	}
-	if (!migrate__doc_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!has[F_STEPS] || !BSON_ITER_HOLDS_ARRAY(found[F_STEPS])) {
 		place(path, sizeof path, vpath, "steps");
 		return file_fail(err, path, "is required and must be an array of steps");
 	}
-	if ((rc = migrate_plan_add_version(plan, id, migrate__doc_str(doc, "name"), &v, err))) {
+	if ((rc = migrate_plan_add_version(plan, id, has[F_NAME] ? bson_iter_utf8(found[F_NAME], NULL) : NULL, &v,
+					   err))) {
 		place(path, sizeof path, vpath, "id");
 		migrate__err_prefix(err, "%s: ", path);
 		return rc;
 	}
-	v->transactional = migrate__doc_bool(doc, "transactional", true);
+	v->transactional = has[F_TRANSACTIONAL] ? bson_iter_bool(found[F_TRANSACTIONAL]) : true;
 	migrate__version_changed(v);
-	migrate__doc_sub(doc, "steps", &steps);
+	bson_iter_array(found[F_STEPS], &len, &data);
+	if (!bson_init_static(&steps, data, len))
+		bson_init(&steps); /* not in a document that was read: none */
 	if ((rc = load_steps(v, &steps, vpath, view, err)))
 		return rc;
-	if (!migrate__doc_find(&it, doc, "down"))
+	if (!has[F_DOWN])
 		return 0;
-	if (!BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!BSON_ITER_HOLDS_ARRAY(found[F_DOWN])) {
 		place(path, sizeof path, vpath, "down");
 		return file_fail(err, path, "must be an array of steps");
 	}
-	migrate__doc_sub(doc, "down", &down);
+	bson_iter_array(found[F_DOWN], &len, &data);
+	bson_init_static(&down, data, len);
 	{
 		/* Validated as a step's down list, then kept as the version's. */
 		bson_t wrapper = BSON_INITIALIZER;
