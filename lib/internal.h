@@ -460,18 +460,20 @@ size_t migrate__utf8_len(const unsigned char *s);
 int migrate__json_read(const char *json, bool array, bson_t *out);
 /*
  * The same read, its BSON left in a buffer of its own: 0 with *data (caller
- * frees, plain free()) and *len; -1 when it declined.
+ * frees, plain free()), *len, and *nul set when a string value holds a NUL
+ * (keys never do: the read declines them); -1 when it declined.
  */
-int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len);
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len, bool *nul);
 /*
  * migrate__json_parse_named() that, for text the one-pass read takes, lends
  * *out the read's own buffer instead of copying it: *owned is then that
  * buffer (the caller frees it, with free(), once done with *out and with
- * every view into it), else NULL and *out owns its memory. Either way the
- * caller destroys *out.
+ * every view into it) and *nul_free tells that no string in it holds a NUL;
+ * else *owned is NULL, *nul_free false, and *out owns its memory. Either
+ * way the caller destroys *out.
  */
 int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
-			      migrate_error_t *err);
+			      bool *nul_free, migrate_error_t *err);
 /* The checked path alone: syntax, range, libbson's reader, repeated keys (tests compare the two). */
 int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
@@ -513,6 +515,9 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
 /* ---- steps (step.c) ---- */
 /* Validates the shape of a step document; `where` names it in errors. */
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err);
+/* The same for a document known to hold no NUL in any string or key (the one-pass read tells): that walk is left out.
+ */
+int migrate__step_validate_nul_free(const bson_t *doc, const char *where, migrate_error_t *err);
 migrate_step_t *migrate__step_new(const bson_t *doc);
 /*
  * A step whose document is `doc`'s bytes themselves, not a copy: they must

@@ -378,14 +378,18 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
 }
 
 int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
-			      migrate_error_t *err)
+			      bool *nul_free, migrate_error_t *err)
 {
 	size_t len;
+	bool nul;
 
 	*owned = NULL;
-	if (json && migrate__json_read_raw(json, array, owned, &len) == 0) {
-		if (bson_init_static(out, *owned, len))
+	*nul_free = false;
+	if (json && migrate__json_read_raw(json, array, owned, &len, &nul) == 0) {
+		if (bson_init_static(out, *owned, len)) {
+			*nul_free = !nul;
 			return 0;
+		}
 		free(*owned);
 		*owned = NULL;
 	}

@@ -36,6 +36,7 @@ typedef struct reader {
 	size_t *keys; /* offsets in buf of the keys of the objects open */
 	size_t nkeys, capkeys;
 	int depth;
+	bool nul; /* a string value holds a NUL (\u0000) */
 } reader_t;
 
 static bool reserve(reader_t *r, size_t n)
@@ -292,6 +293,7 @@ static bool read_value(reader_t *r, size_t type_at)
 		r->buf[type_at] = BSON_TYPE_UTF8;
 		if (!put_le32(r, 0) || !read_string(r, &nul) || !put_byte(r, 0))
 			return false;
+		r->nul |= nul;
 		set_le32(r->buf + len_at, (uint32_t)(r->len - len_at - 4));
 		return true;
 	}
@@ -483,7 +485,7 @@ static bool read_container(reader_t *r, bool array)
 }
 
 /* Declared in internal.h. */
-int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len)
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len, bool *nul)
 {
 	reader_t r;
 	size_t n = strlen(json);
@@ -513,6 +515,7 @@ int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t 
 		*data = fit ? fit : r.buf;
 	}
 	*len = r.len;
+	*nul = r.nul;
 	return 0;
 }
 
@@ -522,9 +525,9 @@ int migrate__json_read(const char *json, bool array, bson_t *out)
 	uint8_t *data;
 	size_t len;
 	bson_t doc;
-	bool ok;
+	bool ok, nul;
 
-	if (migrate__json_read_raw(json, array, &data, &len))
+	if (migrate__json_read_raw(json, array, &data, &len, &nul))
 		return -1;
 	ok = bson_init_static(&doc, data, len);
 	if (ok)

@@ -105,8 +105,19 @@ static int check_text(const bson_t *doc, const char *key, const char *prefix, mi
 	return migrate__doc_find(&it, doc, key) ? check_text_at(&it, key, prefix, err) : 0;
 }
 
-/* With `view`, the steps are views into `steps`, whose bytes the plan keeps (plan->source). */
-static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, bool view, migrate_error_t *err)
+/*
+ * Where a version object is: in the BSON a plan keeps (plan->source), its
+ * steps then views into it, not copies; and in text the one-pass read found
+ * no NUL in, whose steps need no walk for one.
+ */
+typedef struct origin {
+	bool view;
+	bool nul_free;
+} origin_t;
+
+static const origin_t copied = {false, false};
+
+static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, origin_t from, migrate_error_t *err)
 {
 	bson_iter_t it;
 	char where[128];
@@ -125,9 +136,10 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		bson_init_static(&step, data, len);
 		if (migrate__op_find(migrate__doc_str(&step, "op")) == MIGRATE_OP_CUSTOM)
 			return file_fail(err, where, "custom steps run C callbacks and can only be added from code");
-		if ((rc = migrate__step_validate(&step, where, err)))
+		if ((rc = from.nul_free ? migrate__step_validate_nul_free(&step, where, err)
+					: migrate__step_validate(&step, where, err)))
 			return rc;
-		if (!(s = view ? migrate__step_view(&step) : migrate__step_new(&step)))
+		if (!(s = from.view ? migrate__step_view(&step) : migrate__step_new(&step)))
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		if ((rc = migrate__version_push(v, s, err)))
 			return rc;
@@ -169,10 +181,9 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 /*
  * Loads one version object. `vpath` is its place ("versions[3]" in a plan
  * file, "" in a version file, whose errors the caller prefixes with the
- * file's name); `id` was read by version_id(). With `view`, `doc` is in
- * the plan's own source and its steps are views into it.
+ * file's name); `id` was read by version_id(); `from` tells where `doc` is.
  */
-static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, bool view,
+static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, origin_t from,
 			migrate_error_t *err)
 {
 	/* Its members, found in one walk (the first of each; a key is never repeated in a read document). */
@@ -236,7 +247,7 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	bson_iter_array(found[F_STEPS], &len, &data);
 	if (!bson_init_static(&steps, data, len))
 		bson_init(&steps); /* not in a document that was read: none */
-	if ((rc = load_steps(v, &steps, vpath, view, err)))
+	if ((rc = load_steps(v, &steps, vpath, from, err)))
 		return rc;
 	if (!has[F_DOWN])
 		return 0;
@@ -274,6 +285,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 	bson_iter_t it;
 	const char *bad;
 	uint8_t *source;
+	origin_t from = copied;
 	uint64_t id;
 	int rc, i = 0;
 
@@ -282,7 +294,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 				    "migrate_plan_load_json: out and json are required");
 	*out = NULL;
 	/* Read in one pass, the plan keeps the BSON: its steps are views into it, not copies. */
-	if ((rc = migrate__json_parse_owned(json, false, name, &doc, &source, err))) {
+	if ((rc = migrate__json_parse_owned(json, false, name, &doc, &source, &from.nul_free, err))) {
 		bson_destroy(&doc);
 		*named = 1;
 		return rc;
@@ -300,6 +312,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
 	plan->source = source;
+	from.view = source != NULL;
 	source = NULL;
 	if (!migrate__doc_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		rc = file_fail(err, "versions", "is required and must be an array");
@@ -321,7 +334,7 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		bson_init_static(&vdoc, data, len);
 		i++;
 		if ((rc = version_id(&vdoc, path, 0, &id, err)) == 0)
-			rc = load_version(plan, &vdoc, path, id, plan->source != NULL, err);
+			rc = load_version(plan, &vdoc, path, id, from, err);
 	}
 done:
 	bson_destroy(&doc);
@@ -555,7 +568,7 @@ static int load_dir_version(migrate_plan_t *plan, const char *dir, vfile_t *file
 			goto prefix;
 		}
 	}
-	rc = load_version(plan, &doc, "", files[i].id, false, err);
+	rc = load_version(plan, &doc, "", files[i].id, copied, err);
 prefix:
 	if (rc)
 		migrate__err_prefix(err, "%s: ", path);

@@ -1165,7 +1165,7 @@ static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
 	return nul_walk(NULL, doc, prefix) ? nul_walk(c, doc, prefix) : 0;
 }
 
-int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
+static int step_validate(const bson_t *doc, const char *where, bool nul_free, migrate_error_t *err)
 {
 	vctx c = {where, err};
 	bson_iter_t it;
@@ -1179,7 +1179,7 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
 		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
 	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__lint_validate(&c, doc)) ||
-	    (rc = migrate__ops[op].validate(&c, doc)) || (rc = check_no_nul(&c, doc, "")))
+	    (rc = migrate__ops[op].validate(&c, doc)) || (!nul_free && (rc = check_no_nul(&c, doc, ""))))
 		return rc;
 	/* Raw steps may say which schema objects they make (docs/steps.md, "declares"). */
 	if ((rc = check_step_list(&c, doc, "declares", true)))
@@ -1188,6 +1188,16 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	if (migrate__ops[op].flags & MIGRATE__OP_OWN_DOWN)
 		return 0;
 	return check_step_list(&c, doc, "down", false);
+}
+
+int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
+{
+	return step_validate(doc, where, false, err);
+}
+
+int migrate__step_validate_nul_free(const bson_t *doc, const char *where, migrate_error_t *err)
+{
+	return step_validate(doc, where, true, err);
 }
 
 void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
