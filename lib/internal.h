@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "migrate/driver.h"
 
@@ -42,6 +43,26 @@ struct migrate_version {
 };
 
 /* ---- heap text buffers (buf.c) ---- */
+/*
+ * migrate_buf_append_n() where the bytes and the NUL fit already, without
+ * a call (canonical JSON appends many short pieces); else the call.
+ */
+static inline void migrate__buf_put(migrate_buf_t *b, const char *s, size_t n)
+{
+	if (!b->failed && b->cap > b->len && b->cap - b->len > n) {
+		memcpy(b->str + b->len, s, n);
+		b->len += n;
+		b->str[b->len] = '\0';
+		return;
+	}
+	migrate_buf_append_n(b, s, n);
+}
+
+/* One byte, the same way. */
+static inline void migrate__buf_put_c(migrate_buf_t *b, char c)
+{
+	migrate__buf_put(b, &c, 1);
+}
 /* A new buffer holding `init` (may be NULL); never NULL (a failed allocation aborts, see buf.c). */
 migrate_buf_t *migrate__buf_new(const char *init);
 /* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */

@@ -471,24 +471,24 @@ static void append_json_string(migrate_buf_t *out, const char *s, uint32_t len)
 {
 	uint32_t i, run = 0;
 
-	migrate_buf_append_c(out, '"');
+	migrate__buf_put_c(out, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
 			continue;
-		migrate_buf_append_n(out, s + run, i - run);
+		migrate__buf_put(out, s + run, i - run);
 		run = i + 1;
 		switch (c) {
-		case '"': migrate_buf_append(out, "\\\""); break;
-		case '\\': migrate_buf_append(out, "\\\\"); break;
-		case '\n': migrate_buf_append(out, "\\n"); break;
-		case '\r': migrate_buf_append(out, "\\r"); break;
-		case '\t': migrate_buf_append(out, "\\t"); break;
+		case '"': migrate__buf_put(out, "\\\"", 2); break;
+		case '\\': migrate__buf_put(out, "\\\\", 2); break;
+		case '\n': migrate__buf_put(out, "\\n", 2); break;
+		case '\r': migrate__buf_put(out, "\\r", 2); break;
+		case '\t': migrate__buf_put(out, "\\t", 2); break;
 		default: migrate_buf_printf(out, "\\u%04x", c);
 		}
 	}
-	migrate_buf_append_n(out, s + run, len - run);
-	migrate_buf_append_c(out, '"');
+	migrate__buf_put(out, s + run, len - run);
+	migrate__buf_put_c(out, '"');
 }
 
 /* A whole number in decimal, without printf. */
@@ -503,7 +503,7 @@ static void append_int(migrate_buf_t *out, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	migrate_buf_append_n(out, p, (size_t)(digits + sizeof digits - p));
+	migrate__buf_put(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 #define SORT_ON_STACK 64
@@ -515,7 +515,7 @@ static void append_double(migrate_buf_t *out, double d)
 	else if (isfinite(d))
 		migrate_buf_printf(out, "%.17g", d);
 	else
-		migrate_buf_append(out, "null");
+		migrate__buf_put(out, "null", 4);
 }
 
 static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep,
@@ -536,9 +536,14 @@ static void write_value(const bson_iter_t *cit, bool sort, const migrate__json_f
 	case BSON_TYPE_INT32: append_int(out, bson_iter_int32(&it)); break;
 	case BSON_TYPE_INT64: append_int(out, bson_iter_int64(&it)); break;
 	case BSON_TYPE_DOUBLE: append_double(out, bson_iter_double(&it)); break;
-	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_BOOL:
+		if (bson_iter_bool(&it))
+			migrate__buf_put(out, "true", 4);
+		else
+			migrate__buf_put(out, "false", 5);
+		break;
 	case BSON_TYPE_NULL:
-	case BSON_TYPE_UNDEFINED: migrate_buf_append(out, "null"); break;
+	case BSON_TYPE_UNDEFINED: migrate__buf_put(out, "null", 4); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_t sub;
@@ -595,9 +600,9 @@ static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const 
 	const char *key = bson_iter_key(v);
 
 	if (i)
-		migrate_buf_append_c(out, ',');
+		migrate__buf_put_c(out, ',');
 	append_json_string(out, key, bson_iter_key_len(v));
-	migrate_buf_append_c(out, ':');
+	migrate__buf_put_c(out, ':');
 	write_value(v, !keeps_order(key, keep), f && f->inner ? f->inner(v) : NULL, out);
 }
 
@@ -716,7 +721,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 	bson_iter_t it;
 	uint32_t n = 0, i = 0;
 
-	migrate_buf_append_c(out, is_array ? '[' : '{');
+	migrate__buf_put_c(out, is_array ? '[' : '{');
 	if (!bson_iter_init(&it, doc))
 		goto done;
 	if (is_array || !sort) {
@@ -731,10 +736,10 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 				inner = f->inner(&it);
 			}
 			if (i++)
-				migrate_buf_append_c(out, ',');
+				migrate__buf_put_c(out, ',');
 			if (!is_array) {
 				append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
-				migrate_buf_append_c(out, ':');
+				migrate__buf_put_c(out, ':');
 			}
 			write_value(&it, sort, inner, out);
 		}
@@ -760,7 +765,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 			write_member_at(&v, i, keep, f, out);
 	}
 done:
-	migrate_buf_append_c(out, is_array ? ']' : '}');
+	migrate__buf_put_c(out, is_array ? ']' : '}');
 }
 
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out)
