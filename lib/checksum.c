@@ -239,9 +239,14 @@ enum {
 
 static void compute(const migrate_version_t *v, char out[65])
 {
-	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":["
-								 : "{\"transactional\":false,\"steps\":[");
+	migrate_buf_t text, *canon = &text;
 	size_t j;
+
+	/* Room for a version of a few small steps at once: one allocation, not one per doubling. */
+	migrate_buf_init(canon);
+	migrate__buf_reserve(canon, 480);
+	migrate_buf_append(canon, v->transactional ? "{\"transactional\":true,\"steps\":["
+						   : "{\"transactional\":false,\"steps\":[");
 
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
@@ -261,7 +266,7 @@ static void compute(const migrate_version_t *v, char out[65])
 	}
 	migrate_buf_append(canon, "}");
 	migrate__sha256_hex(canon->str, canon->len, out);
-	migrate__buf_free(canon, true);
+	migrate_buf_release(canon);
 }
 
 /*

@@ -63,6 +63,8 @@ static inline void migrate__buf_put_c(migrate_buf_t *b, char c)
 {
 	migrate__buf_put(b, &c, 1);
 }
+/* Room for `extra` more bytes (and the NUL) at once, so that appends up to there do not grow it step by step. */
+void migrate__buf_reserve(migrate_buf_t *b, size_t extra);
 /* A new buffer holding `init` (may be NULL); never NULL (a failed allocation aborts, see buf.c). */
 migrate_buf_t *migrate__buf_new(const char *init);
 /* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */
