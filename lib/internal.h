@@ -42,6 +42,15 @@ struct migrate_version {
 	atomic_int sum_state; /* 0 none, 1 being stored, 2 stored */
 };
 
+/*
+ * strcmp(a, b) == 0, the first bytes compared inline: the keys of a step
+ * are matched against many names, and most differ there.
+ */
+static inline bool migrate__streq(const char *a, const char *b)
+{
+	return a[0] == b[0] && (a[0] == '\0' || strcmp(a + 1, b + 1) == 0);
+}
+
 /* ---- heap text buffers (buf.c) ---- */
 /*
  * migrate_buf_append_n() where the bytes and the NUL fit already, without

@@ -585,10 +585,10 @@ static bool keeps_order(const char *key, const char *const *keep)
 {
 	size_t i;
 
-	if (!strcmp(key, "value") || !strcmp(key, "mongo"))
+	if (migrate__streq(key, "value") || migrate__streq(key, "mongo"))
 		return true;
 	for (i = 0; keep && keep[i]; i++)
-		if (!strcmp(key, keep[i]))
+		if (migrate__streq(key, keep[i]))
 			return true;
 	return false;
 }

@@ -337,7 +337,8 @@ static bool repeated_key(reader_t *r, size_t from)
 	if (n <= 16) {
 		for (a = from; a < r->nkeys; a++)
 			for (b = a + 1; b < r->nkeys; b++)
-				if (strcmp((const char *)r->buf + r->keys[a], (const char *)r->buf + r->keys[b]) == 0)
+				if (migrate__streq((const char *)r->buf + r->keys[a],
+						   (const char *)r->buf + r->keys[b]))
 					return true;
 		return false;
 	}

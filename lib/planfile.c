@@ -209,14 +209,14 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	bson_iter_init(&it, doc);
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
-		for (f = 0; f < F_COUNT && strcmp(k, fields[f]); f++)
+		for (f = 0; f < F_COUNT && !migrate__streq(k, fields[f]); f++)
 			;
 		if (f < F_COUNT) {
 			if (!has[f]) {
 				has[f] = true;
 				*found[f] = it;
 			}
-		} else if (strcmp(k, "id") != 0) {
+		} else if (!migrate__streq(k, "id")) {
 			place(path, sizeof path, vpath, k);
 			return file_fail(err, path, "unknown field");
 		}

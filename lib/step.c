@@ -90,7 +90,7 @@ static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char
 	bson_iter_init(&it, doc);
 	while (bson_iter_next(&it)) {
 		for (i = 0; allowed[i]; i++)
-			if (strcmp(allowed[i], bson_iter_key(&it)) == 0)
+			if (migrate__streq(allowed[i], bson_iter_key(&it)))
 				break;
 		/* Every step may silence lint rules (lint.c checks the field). */
 		if (!allowed[i] && !(*prefix == '\0' && !strcmp(bson_iter_key(&it), "lint"))) {
