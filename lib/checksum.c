@@ -204,7 +204,7 @@ static const migrate__json_filter_t *step_filter(const bson_t *step, const migra
 {
 	bson_iter_t it;
 
-	if (bson_iter_init_find(&it, step, "down") && BSON_ITER_HOLDS_ARRAY(&it))
+	if (migrate__doc_find(&it, step, "down") && BSON_ITER_HOLDS_ARRAY(&it))
 		return NULL;
 	if (!spec->canonical)
 		return &plain_filter;
