@@ -23,6 +23,7 @@ struct migrate_step {
 	void *custom_payload;
 	migrate_version_t *version; /* owner (NULL for engine-made inverse steps) */
 	size_t index;               /* position in the owner */
+	bool pooled;                /* in its plan's blocks (migrate__plan_alloc), freed with them */
 };
 
 struct migrate_version {
@@ -259,8 +260,10 @@ struct migrate_plan {
 	char *name;
 	migrate_version_t **versions;
 	size_t nversions, capversions;
-	migrate__idmap ids; /* version id -> position in versions */
-	uint8_t *source;    /* the plan file's BSON, which its steps are views into (or NULL); free() */
+	migrate__idmap ids;              /* version id -> position in versions */
+	uint8_t *source;                 /* the plan file's BSON, which its steps are views into (or NULL); free() */
+	void **blocks;                   /* memory of its pooled steps (migrate__plan_alloc) */
+	size_t nblocks, capblocks, used; /* `used`: bytes given out of the last block */
 };
 
 struct migrate_target {
@@ -557,7 +560,13 @@ migrate_step_t *migrate__step_new(const bson_t *doc);
  * file's BSON, which the plan keeps). An edit of the step replaces the view
  * with a copy of its own, as for any step.
  */
-migrate_step_t *migrate__step_view(const bson_t *doc);
+migrate_step_t *migrate__step_view(const bson_t *doc, migrate_plan_t *plan);
+/*
+ * `size` bytes, zeroed and on a 128-byte boundary, out of blocks the plan
+ * owns and frees when it is destroyed (a plan file's steps: not one
+ * aligned allocation each); NULL when memory is short.
+ */
+void *migrate__plan_alloc(migrate_plan_t *plan, size_t size);
 void migrate__step_destroy(migrate_step_t *step);
 /* Appends a validated step to a version (takes ownership of `step`). */
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);

@@ -139,7 +139,7 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		if ((rc = from.nul_free ? migrate__step_validate_nul_free(&step, where, err)
 					: migrate__step_validate(&step, where, err)))
 			return rc;
-		if (!(s = from.view ? migrate__step_view(&step) : migrate__step_new(&step)))
+		if (!(s = from.view ? migrate__step_view(&step, v->plan) : migrate__step_new(&step)))
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		if ((rc = migrate__version_push(v, s, err)))
 			return rc;

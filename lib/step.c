@@ -1233,12 +1233,13 @@ migrate_step_t *migrate__step_new(const bson_t *doc)
 	return s;
 }
 
-migrate_step_t *migrate__step_view(const bson_t *doc)
+migrate_step_t *migrate__step_view(const bson_t *doc, migrate_plan_t *plan)
 {
-	migrate_step_t *s = step_alloc();
+	migrate_step_t *s = migrate__plan_alloc(plan, (sizeof(migrate_step_t) + 127) / 128 * 128);
 
 	if (!s)
 		return NULL;
+	s->pooled = true;
 	/* Read-only, and bson_destroy() leaves the bytes to their owner. */
 	bson_init_static(&s->doc, bson_get_data(doc), doc->len);
 	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
@@ -1250,7 +1251,8 @@ void migrate__step_destroy(migrate_step_t *step)
 	if (!step)
 		return;
 	bson_destroy(&step->doc);
-	free(step);
+	if (!step->pooled)
+		free(step);
 }
 
 const char *migrate_step_op_name(const migrate_step_t *step)
