@@ -513,8 +513,10 @@ int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t 
 	/* What it does not use goes back (shrinking a block in place keeps it where it is). */
 	{
 		uint8_t *fit = realloc(r.buf, r.len);
-		*data = fit ? fit : r.buf;
+		if (fit)
+			r.buf = fit;
 	}
+	*data = r.buf;
 	*len = r.len;
 	*nul = r.nul;
 	return 0;
