@@ -139,6 +139,11 @@ void migrate_buf_truncate(migrate_buf_t *b, size_t len)
 	b->str[len] = '\0';
 }
 
+void migrate__buf_reserve(migrate_buf_t *b, size_t extra)
+{
+	(void)reserve(b, extra);
+}
+
 /* ---- heap buffers, for the library's own string building ---- */
 
 migrate_buf_t *migrate__buf_new(const char *init)

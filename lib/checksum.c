@@ -145,12 +145,14 @@ static bool column_omit(const bson_iter_t *m)
 {
 	const char *k = bson_iter_key(m);
 
-	return (!strcmp(k, "nullable") && is_bool(m, true)) || (!strcmp(k, "unique") && is_bool(m, false));
+	return (migrate__streq(k, "nullable") && is_bool(m, true)) ||
+	       (migrate__streq(k, "unique") && is_bool(m, false));
 }
 
 static bool key_omit(const bson_iter_t *m)
 {
-	return !strcmp(bson_iter_key(m), "order") && BSON_ITER_HOLDS_UTF8(m) && !strcmp(bson_iter_utf8(m, NULL), "asc");
+	return migrate__streq(bson_iter_key(m), "order") && BSON_ITER_HOLDS_UTF8(m) &&
+	       migrate__streq(bson_iter_utf8(m, NULL), "asc");
 }
 
 static const migrate__json_filter_t column_filter = {column_omit, NULL};
@@ -161,34 +163,34 @@ static bool step_omit(const bson_iter_t *m)
 {
 	const char *k = bson_iter_key(m);
 
-	return !strcmp(k, "declares") || !strcmp(k, "lint");
+	return migrate__streq(k, "declares") || migrate__streq(k, "lint");
 }
 
 static bool create_table_omit(const bson_iter_t *m)
 {
-	return (!strcmp(bson_iter_key(m), "validate") && is_bool(m, false)) || step_omit(m);
+	return (migrate__streq(bson_iter_key(m), "validate") && is_bool(m, false)) || step_omit(m);
 }
 
 static const migrate__json_filter_t *create_table_inner(const bson_iter_t *m)
 {
-	return !strcmp(bson_iter_key(m), "columns") && BSON_ITER_HOLDS_ARRAY(m) ? &column_filter : NULL;
+	return migrate__streq(bson_iter_key(m), "columns") && BSON_ITER_HOLDS_ARRAY(m) ? &column_filter : NULL;
 }
 
 static const migrate__json_filter_t *add_column_inner(const bson_iter_t *m)
 {
-	return !strcmp(bson_iter_key(m), "column") && BSON_ITER_HOLDS_DOCUMENT(m) ? &column_filter : NULL;
+	return migrate__streq(bson_iter_key(m), "column") && BSON_ITER_HOLDS_DOCUMENT(m) ? &column_filter : NULL;
 }
 
 static bool create_index_omit(const bson_iter_t *m)
 {
 	const char *k = bson_iter_key(m);
 
-	return ((!strcmp(k, "unique") || !strcmp(k, "online")) && is_bool(m, false)) || step_omit(m);
+	return ((migrate__streq(k, "unique") || migrate__streq(k, "online")) && is_bool(m, false)) || step_omit(m);
 }
 
 static const migrate__json_filter_t *create_index_inner(const bson_iter_t *m)
 {
-	return !strcmp(bson_iter_key(m), "keys") && BSON_ITER_HOLDS_ARRAY(m) ? &key_filter : NULL;
+	return migrate__streq(bson_iter_key(m), "keys") && BSON_ITER_HOLDS_ARRAY(m) ? &key_filter : NULL;
 }
 
 static const migrate__json_filter_t plain_filter = {step_omit, NULL};
@@ -202,7 +204,7 @@ static const migrate__json_filter_t *step_filter(const bson_t *step, const migra
 {
 	bson_iter_t it;
 
-	if (bson_iter_init_find(&it, step, "down") && BSON_ITER_HOLDS_ARRAY(&it))
+	if (migrate__doc_find(&it, step, "down") && BSON_ITER_HOLDS_ARRAY(&it))
 		return NULL;
 	if (!spec->canonical)
 		return &plain_filter;
@@ -239,9 +241,14 @@ enum {
 
 static void compute(const migrate_version_t *v, char out[65])
 {
-	migrate_buf_t *canon = migrate__buf_new(v->transactional ? "{\"transactional\":true,\"steps\":["
-								 : "{\"transactional\":false,\"steps\":[");
+	migrate_buf_t text, *canon = &text;
 	size_t j;
+
+	/* Room for a version of a few small steps at once: one allocation, not one per doubling. */
+	migrate_buf_init(canon);
+	migrate__buf_reserve(canon, 480);
+	migrate_buf_append(canon, v->transactional ? "{\"transactional\":true,\"steps\":["
+						   : "{\"transactional\":false,\"steps\":[");
 
 	for (j = 0; j < v->nsteps; j++) {
 		if (j)
@@ -261,7 +268,7 @@ static void compute(const migrate_version_t *v, char out[65])
 	}
 	migrate_buf_append(canon, "}");
 	migrate__sha256_hex(canon->str, canon->len, out);
-	migrate__buf_free(canon, true);
+	migrate_buf_release(canon);
 }
 
 /*

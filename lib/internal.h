@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "migrate/driver.h"
 
@@ -22,6 +23,7 @@ struct migrate_step {
 	void *custom_payload;
 	migrate_version_t *version; /* owner (NULL for engine-made inverse steps) */
 	size_t index;               /* position in the owner */
+	bool pooled;                /* in its plan's blocks (migrate__plan_alloc), freed with them */
 };
 
 struct migrate_version {
@@ -41,7 +43,38 @@ struct migrate_version {
 	atomic_int sum_state; /* 0 none, 1 being stored, 2 stored */
 };
 
+/*
+ * strcmp(a, b) == 0, the first bytes compared inline: the keys of a step
+ * are matched against many names, and most differ there.
+ */
+static inline bool migrate__streq(const char *a, const char *b)
+{
+	return a[0] == b[0] && (a[0] == '\0' || strcmp(a + 1, b + 1) == 0);
+}
+
 /* ---- heap text buffers (buf.c) ---- */
+/*
+ * migrate_buf_append_n() where the bytes and the NUL fit already, without
+ * a call (canonical JSON appends many short pieces); else the call.
+ */
+static inline void migrate__buf_put(migrate_buf_t *b, const char *s, size_t n)
+{
+	if (!b->failed && b->cap > b->len && b->cap - b->len > n) {
+		memcpy(b->str + b->len, s, n);
+		b->len += n;
+		b->str[b->len] = '\0';
+		return;
+	}
+	migrate_buf_append_n(b, s, n);
+}
+
+/* One byte, the same way. */
+static inline void migrate__buf_put_c(migrate_buf_t *b, char c)
+{
+	migrate__buf_put(b, &c, 1);
+}
+/* Room for `extra` more bytes (and the NUL) at once, so that appends up to there do not grow it step by step. */
+void migrate__buf_reserve(migrate_buf_t *b, size_t extra);
 /* A new buffer holding `init` (may be NULL); never NULL (a failed allocation aborts, see buf.c). */
 migrate_buf_t *migrate__buf_new(const char *init);
 /* Frees `b`; with !free_text returns its text (caller frees), NULL if it failed. */
@@ -228,7 +261,10 @@ struct migrate_plan {
 	char *name;
 	migrate_version_t **versions;
 	size_t nversions, capversions;
-	migrate__idmap ids; /* version id -> position in versions */
+	migrate__idmap ids;              /* version id -> position in versions */
+	uint8_t *source;                 /* the plan file's BSON, which its steps are views into (or NULL); free() */
+	void **blocks;                   /* memory of its pooled steps (migrate__plan_alloc) */
+	size_t nblocks, capblocks, used; /* `used`: bytes given out of the last block */
 };
 
 struct migrate_target {
@@ -472,6 +508,22 @@ size_t migrate__utf8_len(const unsigned char *s);
  * kind, or text it leaves to the checked path (keys starting with "$" ...).
  */
 int migrate__json_read(const char *json, bool array, bson_t *out);
+/*
+ * The same read, its BSON left in a buffer of its own: 0 with *data (caller
+ * frees, plain free()), *len, and *nul set when a string value holds a NUL
+ * (keys never do: the read declines them); -1 when it declined.
+ */
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len, bool *nul);
+/*
+ * migrate__json_parse_named() that, for text the one-pass read takes, lends
+ * *out the read's own buffer instead of copying it: *owned is then that
+ * buffer (the caller frees it, with free(), once done with *out and with
+ * every view into it) and *nul_free tells that no string in it holds a NUL;
+ * else *owned is NULL, *nul_free false, and *out owns its memory. Either
+ * way the caller destroys *out.
+ */
+int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
+			      bool *nul_free, migrate_error_t *err);
 /* The checked path alone: syntax, range, libbson's reader, repeated keys (tests compare the two). */
 int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err);
 /* Canonical JSON of a document (sorted keys, no whitespace) appended to `out`. */
@@ -513,7 +565,23 @@ int migrate__lint_validate(migrate__vctx *c, const bson_t *step);
 /* ---- steps (step.c) ---- */
 /* Validates the shape of a step document; `where` names it in errors. */
 int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err);
+/* The same for a document known to hold no NUL in any string or key (the one-pass read tells): that walk is left out.
+ */
+int migrate__step_validate_nul_free(const bson_t *doc, const char *where, migrate_error_t *err);
 migrate_step_t *migrate__step_new(const bson_t *doc);
+/*
+ * A step whose document is `doc`'s bytes themselves, not a copy: they must
+ * outlive the step (a plan's steps read from a plan file are views into the
+ * file's BSON, which the plan keeps). An edit of the step replaces the view
+ * with a copy of its own, as for any step.
+ */
+migrate_step_t *migrate__step_view(const bson_t *doc, migrate_plan_t *plan);
+/*
+ * `size` bytes, zeroed and on a 128-byte boundary, out of blocks the plan
+ * owns and frees when it is destroyed (a plan file's steps: not one
+ * aligned allocation each); NULL when memory is short.
+ */
+void *migrate__plan_alloc(migrate_plan_t *plan, size_t size);
 void migrate__step_destroy(migrate_step_t *step);
 /* Appends a validated step to a version (takes ownership of `step`). */
 int migrate__version_push(migrate_version_t *v, migrate_step_t *step, migrate_error_t *err);

@@ -377,6 +377,25 @@ int migrate__json_parse_named(const char *json, bool array, const char *name, bs
 	return parse_named_checked(json, array, name, out, err);
 }
 
+int migrate__json_parse_owned(const char *json, bool array, const char *name, bson_t *out, uint8_t **owned,
+			      bool *nul_free, migrate_error_t *err)
+{
+	size_t len;
+	bool nul;
+
+	*owned = NULL;
+	*nul_free = false;
+	if (json && migrate__json_read_raw(json, array, owned, &len, &nul) == 0) {
+		if (bson_init_static(out, *owned, len)) {
+			*nul_free = !nul;
+			return 0;
+		}
+		free(*owned);
+		*owned = NULL;
+	}
+	return parse_named_checked(json, array, name, out, err);
+}
+
 int migrate__json_parse_checked(const char *json, bool array, bson_t *out, migrate_error_t *err)
 {
 	return parse_named_checked(json, array, NULL, out, err);
@@ -452,24 +471,24 @@ static void append_json_string(migrate_buf_t *out, const char *s, uint32_t len)
 {
 	uint32_t i, run = 0;
 
-	migrate_buf_append_c(out, '"');
+	migrate__buf_put_c(out, '"');
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
 			continue;
-		migrate_buf_append_n(out, s + run, i - run);
+		migrate__buf_put(out, s + run, i - run);
 		run = i + 1;
 		switch (c) {
-		case '"': migrate_buf_append(out, "\\\""); break;
-		case '\\': migrate_buf_append(out, "\\\\"); break;
-		case '\n': migrate_buf_append(out, "\\n"); break;
-		case '\r': migrate_buf_append(out, "\\r"); break;
-		case '\t': migrate_buf_append(out, "\\t"); break;
+		case '"': migrate__buf_put(out, "\\\"", 2); break;
+		case '\\': migrate__buf_put(out, "\\\\", 2); break;
+		case '\n': migrate__buf_put(out, "\\n", 2); break;
+		case '\r': migrate__buf_put(out, "\\r", 2); break;
+		case '\t': migrate__buf_put(out, "\\t", 2); break;
 		default: migrate_buf_printf(out, "\\u%04x", c);
 		}
 	}
-	migrate_buf_append_n(out, s + run, len - run);
-	migrate_buf_append_c(out, '"');
+	migrate__buf_put(out, s + run, len - run);
+	migrate__buf_put_c(out, '"');
 }
 
 /* A whole number in decimal, without printf. */
@@ -484,7 +503,7 @@ static void append_int(migrate_buf_t *out, int64_t v)
 	} while (u);
 	if (v < 0)
 		*--p = '-';
-	migrate_buf_append_n(out, p, (size_t)(digits + sizeof digits - p));
+	migrate__buf_put(out, p, (size_t)(digits + sizeof digits - p));
 }
 
 #define SORT_ON_STACK 64
@@ -496,7 +515,7 @@ static void append_double(migrate_buf_t *out, double d)
 	else if (isfinite(d))
 		migrate_buf_printf(out, "%.17g", d);
 	else
-		migrate_buf_append(out, "null");
+		migrate__buf_put(out, "null", 4);
 }
 
 static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *const *keep,
@@ -517,9 +536,14 @@ static void write_value(const bson_iter_t *cit, bool sort, const migrate__json_f
 	case BSON_TYPE_INT32: append_int(out, bson_iter_int32(&it)); break;
 	case BSON_TYPE_INT64: append_int(out, bson_iter_int64(&it)); break;
 	case BSON_TYPE_DOUBLE: append_double(out, bson_iter_double(&it)); break;
-	case BSON_TYPE_BOOL: migrate_buf_append(out, bson_iter_bool(&it) ? "true" : "false"); break;
+	case BSON_TYPE_BOOL:
+		if (bson_iter_bool(&it))
+			migrate__buf_put(out, "true", 4);
+		else
+			migrate__buf_put(out, "false", 5);
+		break;
 	case BSON_TYPE_NULL:
-	case BSON_TYPE_UNDEFINED: migrate_buf_append(out, "null"); break;
+	case BSON_TYPE_UNDEFINED: migrate__buf_put(out, "null", 4); break;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY: {
 		bson_t sub;
@@ -561,10 +585,10 @@ static bool keeps_order(const char *key, const char *const *keep)
 {
 	size_t i;
 
-	if (!strcmp(key, "value") || !strcmp(key, "mongo"))
+	if (migrate__streq(key, "value") || migrate__streq(key, "mongo"))
 		return true;
 	for (i = 0; keep && keep[i]; i++)
-		if (!strcmp(key, keep[i]))
+		if (migrate__streq(key, keep[i]))
 			return true;
 	return false;
 }
@@ -576,9 +600,9 @@ static void write_member_at(const bson_iter_t *v, uint32_t i, const char *const 
 	const char *key = bson_iter_key(v);
 
 	if (i)
-		migrate_buf_append_c(out, ',');
+		migrate__buf_put_c(out, ',');
 	append_json_string(out, key, bson_iter_key_len(v));
-	migrate_buf_append_c(out, ':');
+	migrate__buf_put_c(out, ':');
 	write_value(v, !keeps_order(key, keep), f && f->inner ? f->inner(v) : NULL, out);
 }
 
@@ -607,19 +631,72 @@ static void sort_members(member_t *m, uint32_t n)
 	}
 }
 
+/* Orders members by key, equal keys in the order found (stable): the first is the one written. */
+static int member_cmp(const member_t *a, const member_t *b)
+{
+	int c = strcmp(a->key, b->key);
+
+	return c ? c : (a->off > b->off) - (a->off < b->off);
+}
+
+/* Merge sort of m[0..n) through tmp (n entries): objects of any size in n log n. */
+static void merge_sort_members(member_t *m, member_t *tmp, uint32_t n)
+{
+	uint32_t width, lo;
+
+	for (width = 1; width < n; width *= 2) {
+		for (lo = 0; lo < n; lo += 2 * width) {
+			uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+			uint32_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = member_cmp(&m[b], &m[a]) < 0 ? m[b++] : m[a++];
+			while (a < mid)
+				tmp[k++] = m[a++];
+			while (b < hi)
+				tmp[k++] = m[b++];
+		}
+		memcpy(m, tmp, n * sizeof *m);
+	}
+}
+
 /*
- * Objects with more members than fit on the stack are sorted by selection,
- * without allocating: the canonical form must never depend on memory.
+ * Objects with more members than fit on the stack: their members are
+ * sorted on the heap in n log n. Where that memory cannot be had, they are
+ * sorted by selection without allocating, which writes the same text: the
+ * canonical form must never depend on memory. A key given twice is
+ * written once, its first member not left out by the filter.
  */
 static void write_sorted_large(const bson_t *doc, uint32_t n, const char *const *keep, const migrate__json_filter_t *f,
 			       migrate_buf_t *out)
 {
+	/* Plain malloc, not an allocation fault point: a failure is written around, to the same text. */
+	member_t *m = malloc(2 * (size_t)n * sizeof *m);
 	const char *prev = NULL;
-	uint32_t i;
+	uint32_t i, count = 0, written = 0;
+	bson_iter_t it;
 
+	if (m) {
+		if (bson_iter_init(&it, doc))
+			while (count < n && bson_iter_next(&it))
+				if (!omitted(f, &it)) {
+					m[count].key = bson_iter_key(&it);
+					m[count].off = bson_iter_offset(&it);
+					m[count++].keylen = bson_iter_key_len(&it);
+				}
+		merge_sort_members(m, m + n, count);
+		for (i = 0; i < count; i++) {
+			bson_iter_t v;
+			if (i && !strcmp(m[i].key, m[i - 1].key))
+				continue;
+			if (bson_iter_init_from_data_at_offset(&v, bson_get_data(doc), doc->len, m[i].off, m[i].keylen))
+				write_member_at(&v, written++, keep, f, out);
+		}
+		free(m);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		const char *next = NULL;
-		bson_iter_t it, at;
+		bson_iter_t at;
 		if (!bson_iter_init(&it, doc))
 			return;
 		/* The first member of the least key after the last written. */
@@ -644,7 +721,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 	bson_iter_t it;
 	uint32_t n = 0, i = 0;
 
-	migrate_buf_append_c(out, is_array ? '[' : '{');
+	migrate__buf_put_c(out, is_array ? '[' : '{');
 	if (!bson_iter_init(&it, doc))
 		goto done;
 	if (is_array || !sort) {
@@ -659,10 +736,10 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 				inner = f->inner(&it);
 			}
 			if (i++)
-				migrate_buf_append_c(out, ',');
+				migrate__buf_put_c(out, ',');
 			if (!is_array) {
 				append_json_string(out, bson_iter_key(&it), bson_iter_key_len(&it));
-				migrate_buf_append_c(out, ':');
+				migrate__buf_put_c(out, ':');
 			}
 			write_value(&it, sort, inner, out);
 		}
@@ -688,7 +765,7 @@ static void write_doc(const bson_t *doc, bool is_array, bool sort, const char *c
 			write_member_at(&v, i, keep, f, out);
 	}
 done:
-	migrate_buf_append_c(out, is_array ? ']' : '}');
+	migrate__buf_put_c(out, is_array ? ']' : '}');
 }
 
 void migrate__json_value(const bson_iter_t *it, migrate_buf_t *out)

@@ -36,6 +36,7 @@ typedef struct reader {
 	size_t *keys; /* offsets in buf of the keys of the objects open */
 	size_t nkeys, capkeys;
 	int depth;
+	bool nul; /* a string value holds a NUL (\u0000) */
 } reader_t;
 
 static bool reserve(reader_t *r, size_t n)
@@ -292,6 +293,7 @@ static bool read_value(reader_t *r, size_t type_at)
 		r->buf[type_at] = BSON_TYPE_UTF8;
 		if (!put_le32(r, 0) || !read_string(r, &nul) || !put_byte(r, 0))
 			return false;
+		r->nul |= nul;
 		set_le32(r->buf + len_at, (uint32_t)(r->len - len_at - 4));
 		return true;
 	}
@@ -335,7 +337,8 @@ static bool repeated_key(reader_t *r, size_t from)
 	if (n <= 16) {
 		for (a = from; a < r->nkeys; a++)
 			for (b = a + 1; b < r->nkeys; b++)
-				if (strcmp((const char *)r->buf + r->keys[a], (const char *)r->buf + r->keys[b]) == 0)
+				if (migrate__streq((const char *)r->buf + r->keys[a],
+						   (const char *)r->buf + r->keys[b]))
 					return true;
 		return false;
 	}
@@ -439,10 +442,15 @@ static bool read_container(reader_t *r, bool array)
 			if (!put_byte(r, 0))
 				return false;
 			if (array) {
-				char idx[16];
-				const char *key;
-				size_t n = bson_uint32_to_string(index++, &key, idx, sizeof idx);
-				if (!put(r, key, n + 1))
+				/* The index in decimal and its NUL, as libbson writes it (not by printf past 999). */
+				char idx[12], *d = idx + sizeof idx;
+				uint32_t u = index++;
+				*--d = '\0';
+				do {
+					*--d = (char)('0' + u % 10);
+					u /= 10;
+				} while (u);
+				if (!put(r, d, (size_t)(idx + sizeof idx - d)))
 					return false;
 			} else {
 				if (!read_key(r))
@@ -478,11 +486,10 @@ static bool read_container(reader_t *r, bool array)
 }
 
 /* Declared in internal.h. */
-int migrate__json_read(const char *json, bool array, bson_t *out)
+int migrate__json_read_raw(const char *json, bool array, uint8_t **data, size_t *len, bool *nul)
 {
 	reader_t r;
 	size_t n = strlen(json);
-	bson_t doc;
 	bool ok;
 
 	memset(&r, 0, sizeof r);
@@ -496,11 +503,38 @@ int migrate__json_read(const char *json, bool array, bson_t *out)
 	ok = read_container(&r, array);
 	if (ok) {
 		skip_space(&r);
-		ok = json[r.i] == '\0' && bson_init_static(&doc, r.buf, r.len);
+		ok = json[r.i] == '\0';
 	}
+	free(r.keys);
+	if (!ok) {
+		free(r.buf);
+		return -1;
+	}
+	/* What it does not use goes back (shrinking a block in place keeps it where it is). */
+	{
+		uint8_t *fit = realloc(r.buf, r.len);
+		if (fit)
+			r.buf = fit;
+	}
+	*data = r.buf;
+	*len = r.len;
+	*nul = r.nul;
+	return 0;
+}
+
+/* Declared in internal.h. */
+int migrate__json_read(const char *json, bool array, bson_t *out)
+{
+	uint8_t *data;
+	size_t len;
+	bson_t doc;
+	bool ok, nul;
+
+	if (migrate__json_read_raw(json, array, &data, &len, &nul))
+		return -1;
+	ok = bson_init_static(&doc, data, len);
 	if (ok)
 		bson_copy_to(&doc, out);
-	free(r.buf);
-	free(r.keys);
+	free(data);
 	return ok ? 0 : -1;
 }

@@ -115,7 +115,7 @@ migrate_op_t migrate__op_find(const char *name)
 	int op;
 
 	for (op = 1; name && op < MIGRATE_OP_COUNT; op++)
-		if (strcmp(migrate__ops[op].name, name) == 0)
+		if (migrate__streq(migrate__ops[op].name, name))
 			return (migrate_op_t)op;
 	return MIGRATE_OP_UNKNOWN;
 }

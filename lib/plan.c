@@ -46,8 +46,41 @@ void migrate_plan_destroy(migrate_plan_t *plan)
 		version_destroy(plan->versions[i]);
 	free(plan->versions);
 	migrate__idmap_free(&plan->ids);
+	for (i = 0; i < plan->nblocks; i++)
+		free(plan->blocks[i]);
+	free(plan->blocks);
+	free(plan->source);
 	free(plan->name);
 	free(plan);
+}
+
+#define PLAN_BLOCK (64u << 10)
+
+void *migrate__plan_alloc(migrate_plan_t *plan, size_t size)
+{
+	void *at;
+
+	if (size > PLAN_BLOCK || size % 128)
+		return NULL;
+	if (!plan->nblocks || plan->used + size > PLAN_BLOCK) {
+		void *block;
+		if (plan->nblocks == plan->capblocks) {
+			size_t cap = plan->capblocks ? plan->capblocks * 2 : 8;
+			void **grown = realloc(plan->blocks, cap * sizeof *grown);
+			if (!grown)
+				return NULL;
+			plan->blocks = grown;
+			plan->capblocks = cap;
+		}
+		if (!(block = aligned_alloc(128, PLAN_BLOCK)))
+			return NULL;
+		plan->blocks[plan->nblocks++] = block;
+		plan->used = 0;
+	}
+	at = (unsigned char *)plan->blocks[plan->nblocks - 1] + plan->used;
+	plan->used += size;
+	memset(at, 0, size);
+	return at;
 }
 
 const char *migrate_plan_name(const migrate_plan_t *plan)

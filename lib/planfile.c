@@ -87,21 +87,37 @@ static bool only_keys(const bson_t *doc, const char *const *allowed, const char 
  * plan named "a\u0000b" would be plan "a", with a's history and lock. The
  * steps' strings are checked by the step validator.
  */
-static int check_text(const bson_t *doc, const char *key, const char *prefix, migrate_error_t *err)
+static int check_text_at(const bson_iter_t *it, const char *key, const char *prefix, migrate_error_t *err)
 {
 	char path[96];
-	bson_iter_t it;
 	uint32_t len;
 
-	if (!migrate__doc_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
-		return 0;
-	if (strlen(bson_iter_utf8(&it, &len)) == len)
+	if (!BSON_ITER_HOLDS_UTF8(it) || strlen(bson_iter_utf8(it, &len)) == len)
 		return 0;
 	place(path, sizeof path, prefix, key);
 	return file_fail(err, path, "contains a NUL character (\\u0000)");
 }
 
-static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, migrate_error_t *err)
+static int check_text(const bson_t *doc, const char *key, const char *prefix, migrate_error_t *err)
+{
+	bson_iter_t it;
+
+	return migrate__doc_find(&it, doc, key) ? check_text_at(&it, key, prefix, err) : 0;
+}
+
+/*
+ * Where a version object is: in the BSON a plan keeps (plan->source), its
+ * steps then views into it, not copies; and in text the one-pass read found
+ * no NUL in, whose steps need no walk for one.
+ */
+typedef struct origin {
+	bool view;
+	bool nul_free;
+} origin_t;
+
+static const origin_t copied = {false, false};
+
+static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpath, origin_t from, migrate_error_t *err)
 {
 	bson_iter_t it;
 	char where[128];
@@ -120,9 +136,10 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 		bson_init_static(&step, data, len);
 		if (migrate__op_find(migrate__doc_str(&step, "op")) == MIGRATE_OP_CUSTOM)
 			return file_fail(err, where, "custom steps run C callbacks and can only be added from code");
-		if ((rc = migrate__step_validate(&step, where, err)))
+		if ((rc = from.nul_free ? migrate__step_validate_nul_free(&step, where, err)
+					: migrate__step_validate(&step, where, err)))
 			return rc;
-		if (!(s = migrate__step_new(&step)))
+		if (!(s = from.view ? migrate__step_view(&step, v->plan) : migrate__step_new(&step)))
 			return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOMEM, "out of memory");
 		if ((rc = migrate__version_push(v, s, err)))
 			return rc;
@@ -164,53 +181,82 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 /*
  * Loads one version object. `vpath` is its place ("versions[3]" in a plan
  * file, "" in a version file, whose errors the caller prefixes with the
- * file's name); `id` was read by version_id().
+ * file's name); `id` was read by version_id(); `from` tells where `doc` is.
  */
-static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, migrate_error_t *err)
+static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpath, uint64_t id, origin_t from,
+			migrate_error_t *err)
 {
-	static const char *const keys[] = {"id", "name", "transactional", "steps", "down", "description", NULL};
+	/* Its members, found in one walk (the first of each; a key is never repeated in a read document). */
+	enum {
+		F_NAME,
+		F_TRANSACTIONAL,
+		F_STEPS,
+		F_DOWN,
+		F_DESCRIPTION,
+		F_COUNT
+	};
+	static const char *const fields[F_COUNT] = {"name", "transactional", "steps", "down", "description"};
+	bson_iter_t it, name_it, transactional_it, steps_it, down_it, description_it;
+	bson_iter_t *const found[F_COUNT] = {&name_it, &transactional_it, &steps_it, &down_it, &description_it};
+	bool has[F_COUNT] = {false};
 	migrate_version_t *v;
-	bson_iter_t it;
 	bson_t steps, down;
+	const uint8_t *data;
+	uint32_t len;
 	char path[96];
-	const char *bad;
-	int rc;
+	int rc, f;
 
-	if (!only_keys(doc, keys, &bad)) {
-		place(path, sizeof path, vpath, bad);
-		return file_fail(err, path, "unknown field");
+	bson_iter_init(&it, doc);
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+		for (f = 0; f < F_COUNT && !migrate__streq(k, fields[f]); f++)
+			;
+		if (f < F_COUNT) {
+			if (!has[f]) {
+				has[f] = true;
+				*found[f] = it;
+			}
+		} else if (!migrate__streq(k, "id")) {
+			place(path, sizeof path, vpath, k);
+			return file_fail(err, path, "unknown field");
+		}
 	}
-	if (migrate__doc_find(&it, doc, "name") && !BSON_ITER_HOLDS_UTF8(&it)) {
+	if (has[F_NAME] && !BSON_ITER_HOLDS_UTF8(found[F_NAME])) {
 		place(path, sizeof path, vpath, "name");
 		return file_fail(err, path, "must be a string");
 	}
-	if ((rc = check_text(doc, "name", vpath, err)) || (rc = check_text(doc, "description", vpath, err)))
+	if ((has[F_NAME] && (rc = check_text_at(found[F_NAME], "name", vpath, err))) ||
+	    (has[F_DESCRIPTION] && (rc = check_text_at(found[F_DESCRIPTION], "description", vpath, err))))
 		return rc;
-	if (migrate__doc_find(&it, doc, "transactional") && !BSON_ITER_HOLDS_BOOL(&it)) {
+	if (has[F_TRANSACTIONAL] && !BSON_ITER_HOLDS_BOOL(found[F_TRANSACTIONAL])) {
 		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");
 	}
-	if (!migrate__doc_find(&it, doc, "steps") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!has[F_STEPS] || !BSON_ITER_HOLDS_ARRAY(found[F_STEPS])) {
 		place(path, sizeof path, vpath, "steps");
 		return file_fail(err, path, "is required and must be an array of steps");
 	}
-	if ((rc = migrate_plan_add_version(plan, id, migrate__doc_str(doc, "name"), &v, err))) {
+	if ((rc = migrate_plan_add_version(plan, id, has[F_NAME] ? bson_iter_utf8(found[F_NAME], NULL) : NULL, &v,
+					   err))) {
 		place(path, sizeof path, vpath, "id");
 		migrate__err_prefix(err, "%s: ", path);
 		return rc;
 	}
-	v->transactional = migrate__doc_bool(doc, "transactional", true);
+	v->transactional = has[F_TRANSACTIONAL] ? bson_iter_bool(found[F_TRANSACTIONAL]) : true;
 	migrate__version_changed(v);
-	migrate__doc_sub(doc, "steps", &steps);
-	if ((rc = load_steps(v, &steps, vpath, err)))
+	bson_iter_array(found[F_STEPS], &len, &data);
+	if (!bson_init_static(&steps, data, len))
+		bson_init(&steps); /* not in a document that was read: none */
+	if ((rc = load_steps(v, &steps, vpath, from, err)))
 		return rc;
-	if (!migrate__doc_find(&it, doc, "down"))
+	if (!has[F_DOWN])
 		return 0;
-	if (!BSON_ITER_HOLDS_ARRAY(&it)) {
+	if (!BSON_ITER_HOLDS_ARRAY(found[F_DOWN])) {
 		place(path, sizeof path, vpath, "down");
 		return file_fail(err, path, "must be an array of steps");
 	}
-	migrate__doc_sub(doc, "down", &down);
+	bson_iter_array(found[F_DOWN], &len, &data);
+	bson_init_static(&down, data, len);
 	{
 		/* Validated as a step's down list, then kept as the version's. */
 		bson_t wrapper = BSON_INITIALIZER;
@@ -238,6 +284,8 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 	bson_t doc, versions;
 	bson_iter_t it;
 	const char *bad;
+	uint8_t *source;
+	origin_t from = copied;
 	uint64_t id;
 	int rc, i = 0;
 
@@ -245,7 +293,8 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_plan_load_json: out and json are required");
 	*out = NULL;
-	if ((rc = migrate__json_parse_named(json, false, name, &doc, err))) {
+	/* Read in one pass, the plan keeps the BSON: its steps are views into it, not copies. */
+	if ((rc = migrate__json_parse_owned(json, false, name, &doc, &source, &from.nul_free, err))) {
 		bson_destroy(&doc);
 		*named = 1;
 		return rc;
@@ -262,6 +311,9 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		goto done;
 	if ((rc = migrate_plan_new(&plan, migrate__doc_str(&doc, "plan"), err)))
 		goto done;
+	plan->source = source;
+	from.view = source != NULL;
+	source = NULL;
 	if (!migrate__doc_find(&it, &doc, "versions") || !BSON_ITER_HOLDS_ARRAY(&it)) {
 		rc = file_fail(err, "versions", "is required and must be an array");
 		goto done;
@@ -282,10 +334,11 @@ static int load_json(migrate_plan_t **out, const char *json, const char *name, i
 		bson_init_static(&vdoc, data, len);
 		i++;
 		if ((rc = version_id(&vdoc, path, 0, &id, err)) == 0)
-			rc = load_version(plan, &vdoc, path, id, err);
+			rc = load_version(plan, &vdoc, path, id, from, err);
 	}
 done:
 	bson_destroy(&doc);
+	free(source);
 	if (rc) {
 		migrate_plan_destroy(plan);
 		return rc;
@@ -515,7 +568,7 @@ static int load_dir_version(migrate_plan_t *plan, const char *dir, vfile_t *file
 			goto prefix;
 		}
 	}
-	rc = load_version(plan, &doc, "", files[i].id, err);
+	rc = load_version(plan, &doc, "", files[i].id, copied, err);
 prefix:
 	if (rc)
 		migrate__err_prefix(err, "%s: ", path);

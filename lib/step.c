@@ -90,7 +90,7 @@ static int check_keys(vctx *c, const bson_t *doc, const char *prefix, const char
 	bson_iter_init(&it, doc);
 	while (bson_iter_next(&it)) {
 		for (i = 0; allowed[i]; i++)
-			if (strcmp(allowed[i], bson_iter_key(&it)) == 0)
+			if (migrate__streq(allowed[i], bson_iter_key(&it)))
 				break;
 		/* Every step may silence lint rules (lint.c checks the field). */
 		if (!allowed[i] && !(*prefix == '\0' && !strcmp(bson_iter_key(&it), "lint"))) {
@@ -1165,7 +1165,7 @@ static int check_no_nul(vctx *c, const bson_t *doc, const char *prefix)
 	return nul_walk(NULL, doc, prefix) ? nul_walk(c, doc, prefix) : 0;
 }
 
-int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
+static int step_validate(const bson_t *doc, const char *where, bool nul_free, migrate_error_t *err)
 {
 	vctx c = {where, err};
 	bson_iter_t it;
@@ -1179,7 +1179,7 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	if ((op = migrate__op_find(bson_iter_utf8(&it, NULL))) == MIGRATE_OP_UNKNOWN)
 		return fail(&c, "op", "unknown op", bson_iter_utf8(&it, NULL));
 	if ((rc = check_keys(&c, doc, "", migrate__ops[op].keys)) || (rc = migrate__lint_validate(&c, doc)) ||
-	    (rc = migrate__ops[op].validate(&c, doc)) || (rc = check_no_nul(&c, doc, "")))
+	    (rc = migrate__ops[op].validate(&c, doc)) || (!nul_free && (rc = check_no_nul(&c, doc, ""))))
 		return rc;
 	/* Raw steps may say which schema objects they make (docs/steps.md, "declares"). */
 	if ((rc = check_step_list(&c, doc, "declares", true)))
@@ -1188,6 +1188,16 @@ int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t
 	if (migrate__ops[op].flags & MIGRATE__OP_OWN_DOWN)
 		return 0;
 	return check_step_list(&c, doc, "down", false);
+}
+
+int migrate__step_validate(const bson_t *doc, const char *where, migrate_error_t *err)
+{
+	return step_validate(doc, where, false, err);
+}
+
+int migrate__step_validate_nul_free(const bson_t *doc, const char *where, migrate_error_t *err)
+{
+	return step_validate(doc, where, true, err);
 }
 
 void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
@@ -1201,16 +1211,37 @@ void migrate__step_place(const migrate_step_t *step, char *out, size_t out_size)
 		snprintf(out, out_size, "step (%s)", migrate__ops[step->op].name);
 }
 
-migrate_step_t *migrate__step_new(const bson_t *doc)
+/* A step, its document zeroed (libbson wants a bson_t on a 128-byte boundary). */
+static migrate_step_t *step_alloc(void)
 {
-	/* libbson wants a bson_t on a 128-byte boundary. */
 	size_t size = (sizeof(migrate_step_t) + 127) / 128 * 128;
 	migrate_step_t *s = aligned_alloc(128, size);
 
+	if (s)
+		memset(s, 0, size);
+	return s;
+}
+
+migrate_step_t *migrate__step_new(const bson_t *doc)
+{
+	migrate_step_t *s = step_alloc();
+
 	if (!s)
 		return NULL;
-	memset(s, 0, size);
 	bson_copy_to(doc, &s->doc);
+	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
+	return s;
+}
+
+migrate_step_t *migrate__step_view(const bson_t *doc, migrate_plan_t *plan)
+{
+	migrate_step_t *s = migrate__plan_alloc(plan, (sizeof(migrate_step_t) + 127) / 128 * 128);
+
+	if (!s)
+		return NULL;
+	s->pooled = true;
+	/* Read-only, and bson_destroy() leaves the bytes to their owner. */
+	bson_init_static(&s->doc, bson_get_data(doc), doc->len);
 	s->op = migrate__op_find(migrate__doc_str(doc, "op"));
 	return s;
 }
@@ -1220,7 +1251,8 @@ void migrate__step_destroy(migrate_step_t *step)
 	if (!step)
 		return;
 	bson_destroy(&step->doc);
-	free(step);
+	if (!step->pooled)
+		free(step);
 }
 
 const char *migrate_step_op_name(const migrate_step_t *step)

@@ -578,3 +578,33 @@ TEST(declarations_ignored)
 	CHECK(strstr(err.message, "version 1") != NULL && strstr(err.message, "declares") != NULL);
 	migrate_plan_destroy(plan);
 }
+
+/*
+ * An object of more members than the writer sorts on its stack (64): its
+ * keys are sorted all the same, in any order written, to the canonical text
+ * written here by hand (a map of 100 values, given in two orders).
+ */
+TEST(large_objects_sorted)
+{
+	char step[4096], canon[4096], lib[65], mine[65];
+	size_t n, c;
+	int order, i;
+
+	c = (size_t)snprintf(canon, sizeof canon, "{\"transactional\":true,\"steps\":[{\"column\":\"c\",\"map\":{");
+	for (i = 0; i < 100; i++)
+		c += (size_t)snprintf(canon + c, sizeof canon - c, "%s\"k%02d\":%d", i ? "," : "", i, i);
+	snprintf(canon + c, sizeof canon - c, "},\"op\":\"map_values\",\"table\":\"t\"}]}");
+	sha256_hex(canon, mine);
+	CHECK_STR(mine, "d35dd1a34666c3454da1ec8a995a118b8c01abcfbc4adcda5b941f8927016d22");
+	for (order = 0; order < 3; order++) {
+		n = (size_t)snprintf(step, sizeof step,
+				     "{\"op\":\"map_values\",\"table\":\"t\",\"column\":\"c\",\"map\":{");
+		for (i = 0; i < 100; i++) {
+			int k = order == 0 ? 99 - i : order == 1 ? (i * 37) % 100 : i;
+			n += (size_t)snprintf(step + n, sizeof step - n, "%s\"k%02d\":%d", i ? "," : "", k, k);
+		}
+		snprintf(step + n, sizeof step - n, "}}");
+		sum_one(step, lib);
+		CHECK_STR(lib, mine);
+	}
+}

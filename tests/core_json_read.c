@@ -504,3 +504,16 @@ TEST(field_lookup_matches_libbson)
 	bson_destroy(&sub);
 	bson_destroy(&scope);
 }
+
+/* An array's keys are its indexes in decimal: past 999 and 9,999 too, as libbson writes them. */
+TEST(long_array_indexes)
+{
+	migrate_buf_t *b = migrate__buf_new("{\"a\":[");
+	int i;
+
+	for (i = 0; i < 12000; i++)
+		migrate_buf_printf(b, "%s%d", i ? "," : "", i % 7);
+	migrate_buf_append(b, "]}");
+	taken(b->str);
+	migrate__buf_free(b, true);
+}
