@@ -7,6 +7,7 @@
  * completes.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -554,7 +555,8 @@ TEST(history_write_past_the_cut_is_a_cut)
 		    "EXECUTE FUNCTION stall_history()");
 	CHECK_OK(migrate_up(t, plan, 0, &opts, &err), &err);
 	migrate_target_close(t);
-	CHECK_INT(pgt_int(c, "SELECT last_value FROM stalls"), 1);
+	/* The stall happened (is_called: the sequence was used, once). */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM stalls WHERE is_called AND last_value = 1"), 1);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 3000);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 2);
 	PQfinish(c);
@@ -765,4 +767,111 @@ TEST(range_batches_at_their_edges)
 	CHECK_OK(backfill_with(url, "", add_beyond, c, &err), &err);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM t WHERE n = 1"), 1510);
 	PQfinish(c);
+}
+
+/*
+ * A never-analyzed table's rows are counted (count(*)) for the progress
+ * total only: where the server's own statement_timeout cuts that count but
+ * every batch fits, the step runs without the total (it failed when the
+ * step's start became one statement, before its count was let fail).
+ */
+TEST(count_past_the_servers_timeout_is_not_the_steps_failure)
+{
+	const char *url = pgt_fresh_db("count_timeout");
+	PGconn *c = pgt_connect(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_target_t *t;
+	migrate_run_options_t opts;
+	migrate_error_t err;
+	int rc;
+
+	pgt_exec(c, "CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0) "
+		    "WITH (autovacuum_enabled = false); "
+		    "INSERT INTO items SELECT g, 0 FROM generate_series(1, 1000000) g");
+	CHECK_INT(pgt_int(c, "SELECT reltuples::bigint FROM pg_class WHERE relname = 'items'"), -1);
+	CHECK_OK(migrate_plan_new(&plan, "count_timeout", &err), &err);
+	v = pgt_version(plan, 1, "marker");
+	pgt_step(v,
+		 "{\"op\":\"create_table\",\"table\":\"marker\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	v = pgt_version(plan, 2, "fill");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":2000,\"where\":{\"id\":{\"$lte\":4000}},"
+		    "\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 1, &opts, &err), &err);
+	migrate_target_close(t);
+	/* The server's own statement_timeout: every batch fits (a few ms), the count does not. */
+	pgt_exec(
+		c,
+		"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET statement_timeout = 30', current_database()); "
+		"EXECUTE format('ALTER DATABASE %I SET max_parallel_workers_per_gather = 0', current_database()); END $$");
+	t = pgt_target(url);
+	rc = migrate_up(t, plan, 0, &opts, &err);
+	CHECK_OK(rc, &err);
+	migrate_target_close(t);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 4000);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}
+
+/* Counts the cuts; a run that cuts forever is stopped (exit 3). */
+static void count_cuts(int level, const char *message, void *payload)
+{
+	int *cuts = payload;
+
+	(void)level;
+	if (strstr(message, "cancelled, done again smaller")) {
+		if (++*cuts >= 40) {
+			fprintf(stderr, "40 cuts and counting: the cut batch never gets smaller\n");
+			_exit(3);
+		}
+	}
+}
+
+/*
+ * The server's own statement_timeout (30 ms) below the aim (55% of the
+ * 200 ms budget) is the cut, and batches are sized to it: a cut batch is
+ * done again smaller, and the step ends (before, it was resized against
+ * the 200 ms budget, as large again, and cut forever).
+ */
+TEST(cut_at_the_servers_timeout_shrinks)
+{
+	const char *url = pgt_fresh_db("srvcut");
+	PGconn *c = pgt_connect(url);
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_target_t *t;
+	migrate_run_options_t opts;
+	migrate_error_t err;
+	int rc, cuts = 0;
+
+	pgt_exec(c, "CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0); "
+		    "INSERT INTO items SELECT g, 0 FROM generate_series(1, 20000) g; ANALYZE items; "
+		    "CREATE FUNCTION slow(integer) RETURNS integer LANGUAGE sql AS "
+		    "$$ SELECT $1 + 1 + 0 * (SELECT count(*) FROM generate_series(1, 500))::integer $$");
+	CHECK_OK(migrate_plan_new(&plan, "srvcut", &err), &err);
+	v = pgt_version(plan, 1, "marker");
+	pgt_step(v,
+		 "{\"op\":\"create_table\",\"table\":\"marker\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
+	v = pgt_version(plan, 2, "fill");
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"set\":{\"n\":{\"sql\":\"slow(n)\"}},\"down\":[]}");
+	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
+	opts.batch_time_ms = 200;
+	t = pgt_target(url);
+	CHECK_OK(migrate_up(t, plan, 1, &opts, &err), &err);
+	migrate_target_close(t);
+	pgt_exec(
+		c,
+		"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET statement_timeout = 30', current_database()); END $$");
+	migrate_log_set_handler(count_cuts, &cuts);
+	t = pgt_target(url);
+	rc = migrate_up(t, plan, 0, &opts, &err);
+	migrate_log_set_handler(NULL, NULL);
+	CHECK_OK(rc, &err);
+	CHECK(cuts >= 1); /* the first batch (1,000 rows, ~60 ms) passed the 30 ms */
+	migrate_target_close(t);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 20000);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
 }

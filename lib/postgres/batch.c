@@ -712,7 +712,10 @@ static int step_start(batch_t *b, int timed, int64_t *rows, int64_t *server_ms, 
 		migrate__sql_append(&q, ", ");
 		append_bounds(&q, b);
 	}
-	rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "reading the table's size", err);
+	rc = migrate__pg_exec_sql(b->t, &q, &res, NULL,
+				  bounds ? "reading the table's estimated rows, key range and statement_timeout"
+					 : "reading the table's estimated rows and statement_timeout",
+				  err);
 	if (rc == 0) {
 		if (!PQgetisnull(res, 0, 0))
 			*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -727,12 +730,16 @@ static int step_start(batch_t *b, int timed, int64_t *rows, int64_t *server_ms, 
 	PQclear(res);
 	migrate__sql_free(&q);
 	if (rc == 0 && *rows <= 0) {
-		/* Never analyzed (-1), or analyzed empty: counted. */
+		/* Never analyzed (-1), or analyzed empty: counted. The count only
+		 * gives progress its total (and ranges their density): if it fails
+		 * (a table too large for the server's statement_timeout), the step
+		 * runs without it. */
+		migrate_error_t ignored;
 		migrate__sql_init(&q, &migrate__pg_dialect, b->t);
 		migrate__sql_append(&q, "SELECT count(*) FROM ");
 		migrate__sql_append(&q, qt->str);
 		res = NULL;
-		if ((rc = migrate__pg_exec_sql(b->t, &q, &res, NULL, "counting rows", err)) == 0)
+		if (migrate__pg_exec_sql(b->t, &q, &res, NULL, "counting rows", &ignored) == 0)
 			*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
 		migrate__sql_free(&q);
@@ -780,10 +787,10 @@ static int range_next(batch_t *b, cursor_t *c, int64_t n, int *more, migrate_err
 static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 {
 	uint32_t fixed = migrate_exec_batch_size(exec), budget = migrate_exec_batch_time_ms(exec);
-	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0, cuts = 0;
+	uint32_t size = fixed ? fixed : FIRST_BATCH, attempt = 1, batches = 0, cuts = 0, sizing = budget;
 	double started = mono_ms(), max_held = 0;
 	int64_t server_ms = 0;
-	int64_t total, n, max_rows = 0, start_done;
+	int64_t total, n, max_rows = 0, start_done, next;
 	migrate__sizer sizer = {{0}, 0, AIM};
 	cursor_t c;
 	int rc, more = 0;
@@ -794,6 +801,10 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 	migrate_exec_resumed(exec, c.done);
 	if ((rc = step_start(b, !fixed, &total, &server_ms, err)))
 		goto cleanup;
+	/* A server statement_timeout tighter than the cut is the cut: batches
+	 * are then sized to the budget that cut stands for. */
+	if (!fixed && server_ms > 0 && server_ms < (int64_t)((double)budget * CUT_AT) / (b->keep ? 2 : 1))
+		sizing = (uint32_t)((double)server_ms * (b->keep ? 2 : 1) / CUT_AT);
 	if ((rc = build(b, &b->first, 0, err)) || (rc = build(b, &b->next, 1, err)) ||
 	    (rc = build_update(b, &b->upd_first, 0, err)) || (rc = build_update(b, &b->upd_next, 1, err)))
 		goto cleanup;
@@ -833,10 +844,12 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 				     b->op, b->table, size, held, budget);
 			PQclear(failed);
 			cuts++;
-			/* It would have taken longer than it ran: by half again, say
-			 * (the sizing expected AIM of the budget and it passed CUT_AT). */
-			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 1.5,
-							     budget, MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			/* It would have taken longer than it ran: by half again, say;
+			 * and it is at most half as large, so that cuts end (at the
+			 * smallest size, which is never cut). */
+			next = migrate__batch_next(&sizer, size, migrate__fault_took(held, size) * 1.5, sizing,
+						   MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
+			size = (uint32_t)(next < size / 2 ? next : size / 2 > MIN_BATCH ? size / 2 : MIN_BATCH);
 			more = 1;
 			continue;
 		}
@@ -880,7 +893,7 @@ static int run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t *err)
 		if (!more)
 			break;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, n), budget,
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took(held, n), sizing,
 							     MIN_BATCH, b->range ? 2 * MAX_BATCH : MAX_BATCH);
 	}
 	migrate__log(MIGRATE_LOG_INFO,
