@@ -11,20 +11,20 @@
  *      and CPU time (user + system: what other work on the machine does
  *      not inflate), beside the floor every tool built on the same client
  *      library pays: a process that only loads libpq (with --pg) or
- *      libmongoc (with --mongo) and exits;
+ *      libmongoc (with --mongo) and exits (bench_load, beside this program);
  *   3. check at 1,000 applied versions: in process through the C API (open
  *      the target, migrate_check, close; and migrate_check alone on a
  *      target a running program holds open, its plan loaded) and, with
  *      --cli, `migrate check` as a whole process (wall, and CPU of all its
  *      threads), on SQLite (a temporary file) and on the servers given;
- *      with --pg, psql sending check's statement, for comparison (libpq's
- *      own process, connection and query, and nothing compared);
+ *      with --pg and --cli, psql sending check's statement, for comparison
+ *      (libpq's own process, connection and query, and nothing compared;
+ *      where psql is on the PATH and the URL has no password);
  *   4. statements (or commands) sent per version while applying 200
  *      trivial versions from empty, and per check, counted from the
  *      library's debug log, which names every statement it sends.
  * Times are medians of --rounds runs (default 21).
  */
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <spawn.h>
@@ -218,6 +218,35 @@ static void write_file(const char *path, const char *text)
 		die(path, "cannot write");
 }
 
+/* Whether a URL carries a password (scheme://user:password@host...). */
+static int url_has_password(const char *url)
+{
+	const char *start = strstr(url, "://"), *at, *colon;
+
+	if (!start)
+		return 0;
+	start += 3;
+	at = strchr(start, '@');
+	colon = strchr(start, ':');
+	return at && colon && colon < at;
+}
+
+/* Whether a program is on the PATH. */
+static int on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char dir[4096];
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, prog);
+		if (access(dir, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
 /* Table 3 and 4 for one target: its history is reset to the plan's. */
 static void run_target(const target_case_t *c, const char *cli, char *row3, size_t size3, char *row4, size_t size4)
 {
@@ -275,7 +304,8 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 	}
 	snprintf(row3, size3, "| %s | %.2f | %.2f | %s%.2f | %s%.2f |\n", c->driver, median(api, n), median(held, n),
 		 cli ? "" : "n/a ", cli ? cli_ms : 0.0, cli ? "" : "n/a ", cli ? cli_cpu : 0.0);
-	if (!strcmp(c->driver, "postgres")) {
+	/* psql is optional, and shows its command line to the machine: not with a password in it. */
+	if (!strcmp(c->driver, "postgres") && cli && !url_has_password(c->url) && on_path("psql")) {
 		/* The same statement through psql: a libpq program's floor. */
 		char *argv[] = {"psql",
 				"-X",
@@ -309,10 +339,6 @@ int main(int argc, char **argv)
 	size_t ncases = 0, k;
 	int i;
 
-	/* A process that loads a client library and exits (spawned by the
-	 * process start table): the floor of any program that uses it. */
-	if (argc == 3 && !strcmp(argv[1], "--load"))
-		return dlopen(argv[2], RTLD_NOW) ? 0 : 1;
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--cli") && i + 1 < argc)
 			cli = argv[++i];
@@ -333,7 +359,7 @@ int main(int argc, char **argv)
 
 	if (cli) {
 		char *args[] = {(char *)cli, "--version", NULL};
-		char self[4096], *libs[2], *load[] = {self, "--load", NULL, NULL};
+		char self[4096], *libs[2], *load[] = {self, NULL, NULL};
 		ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
 		size_t nlibs = 0;
 		double wall, cpu;
@@ -341,15 +367,16 @@ int main(int argc, char **argv)
 		wall = spawn_median(args, 0, &cpu);
 		printf("## Process start\n\n| command | wall ms | CPU ms |\n|---|---:|---:|\n");
 		printf("| migrate --version | %.2f | %.2f |\n", wall, cpu);
-		if (len <= 0)
+		if (len <= 0 || !strrchr(self, '/'))
 			die("/proc/self/exe", "unreadable");
 		self[len] = '\0';
+		strcpy(strrchr(self, '/') + 1, "bench_load"); /* beside this program */
 		if (pg)
 			libs[nlibs++] = "libpq.so.5";
 		if (mongo)
 			libs[nlibs++] = "libmongoc-1.0.so.0";
 		for (k = 0; k < nlibs; k++) {
-			load[2] = libs[k];
+			load[1] = libs[k];
 			wall = spawn_median(load, 0, &cpu);
 			printf("| a process that only loads %s | %.2f | %.2f |\n", libs[k], wall, cpu);
 		}

@@ -6,3 +6,8 @@ target_compile_options(bench_startup PRIVATE ${MIGRATE_WARNINGS})
 target_compile_definitions(bench_startup PRIVATE _GNU_SOURCE)
 target_link_libraries(bench_startup PRIVATE migrate)
 add_dependencies(bench_startup migrate_libraries)
+# The floor of a program that uses a client library: it loads it and exits (no libmigrate).
+add_executable(bench_load ${CMAKE_CURRENT_LIST_DIR}/load.c)
+target_compile_options(bench_load PRIVATE ${MIGRATE_WARNINGS})
+target_link_libraries(bench_load PRIVATE ${CMAKE_DL_LIBS})
+add_dependencies(bench_startup bench_load)

@@ -38,10 +38,24 @@ TEST(drop_takes_the_field_out_of_properties_and_required)
 	CHECK_STR(s, "{ \"$jsonSchema\" : { \"bsonType\" : \"object\", \"properties\" : { \"a\" : { \"bsonType\" : [ "
 		     "\"int\", \"null\" ] }, \"c\" : { \"bsonType\" : [ \"bool\" ] } }, \"required\" : [ \"c\" ] } }");
 	bson_free(s);
-	/* a nullable field: only its properties entry */
+	/* a nullable field, only typed: the validator accepts its drop as it is */
 	s = followed(TABLE, "a", NULL);
-	CHECK_STR(s, "{ \"$jsonSchema\" : { \"bsonType\" : \"object\", \"properties\" : { \"b\" : { \"bsonType\" : [ "
-		     "\"string\" ] }, \"c\" : { \"bsonType\" : [ \"bool\" ] } }, \"required\" : [ \"b\", \"c\" ] } }");
+	CHECK_STR(s, "");
+	bson_free(s);
+	s = followed(TABLE, "a", "z");
+	CHECK_STR(s, "");
+	bson_free(s);
+}
+
+/* A validator that allows no other properties refuses a renamed field's new name: it follows. */
+TEST(rename_under_no_additional_properties)
+{
+	char *s = followed("{\"$jsonSchema\": {\"additionalProperties\": false, \"properties\": {\"_id\": {}, "
+			   "\"a\": {\"bsonType\": \"int\"}}}}",
+			   "a", "b");
+
+	CHECK_STR(s, "{ \"$jsonSchema\" : { \"additionalProperties\" : false, \"properties\" : { \"_id\" : {  }, "
+		     "\"b\" : { \"bsonType\" : \"int\" } } } }");
 	bson_free(s);
 }
 

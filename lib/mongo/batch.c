@@ -678,6 +678,8 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 		return rc;
 	if (!ck.present && (rc = fresh_start(b, exec, fixed != 0, &ck, err)))
 		goto cleanup;
+	if (b->before && (rc = b->before(b, err)))
+		goto cleanup;
 	/* A resumed step keeps the path it started on. */
 	if (ck.rewrite) {
 		rc = migrate__mongo_run_rewrite(b, exec, &ck, err);

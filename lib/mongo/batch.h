@@ -60,6 +60,9 @@ struct batch {
 	 * batch over the same documents, changes nothing more.
 	 */
 	int (*per_value)(batch_t *b, int64_t *part, bson_t *q, bson_t *u, bool *end, migrate_error_t *err);
+	/* Optional, on every run after the first run's checks and before any
+	 * write (drop_column, rename_column: the collection's validator). */
+	int (*before)(batch_t *b, migrate_error_t *err);
 	/* Client mode: optional look-ups for a whole batch (count expressions). */
 	int (*prepare)(batch_t *b, bson_t **docs, size_t n, migrate_error_t *err);
 	/* Client mode: the selector and update of one document; *skip when none. */

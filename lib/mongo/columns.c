@@ -208,6 +208,15 @@ static int field_op_doc(batch_t *b, const bson_t *doc, bson_t *sel, bson_t *upd,
 	return 0;
 }
 
+/* Before the documents change: a validator that requires the field would refuse every one. */
+static int field_op_validator(batch_t *b, migrate_error_t *err)
+{
+	field_op_t *f = b->op;
+	const char *to = f->arg.value.v_utf8.str;
+
+	return migrate__mongo_validator_sync(b->c, b->table, f->field, *to ? to : NULL, err);
+}
+
 static void setup_field_op(batch_t *b, field_op_t *f, const char *setop, const char *field, const char *arg)
 {
 	bson_t cond;
@@ -224,6 +233,7 @@ static void setup_field_op(batch_t *b, field_op_t *f, const char *setop, const c
 	b->server = migrate__mongo_range_updates(b->c);
 	b->per_range = field_op_range;
 	b->per_doc = field_op_doc;
+	b->before = field_op_validator;
 	b->op = f;
 }
 
@@ -235,10 +245,6 @@ static int field_op(mongo_conn_t *c, const bson_t *step, const char *op, const c
 	field_op_t f;
 	int rc;
 
-	/* The validator first: one that still requires the field refuses every document's change. */
-	if (!out &&
-	    (rc = migrate__mongo_validator_sync(c, migrate__doc_str(step, "table"), from, *to ? to : NULL, err)))
-		return rc;
 	migrate__mongo_batch_init(&b, c, step, op);
 	setup_field_op(&b, &f, update, from, to);
 	rc = out ? migrate__mongo_render_batch(&b, out, err) : migrate__mongo_run_batches(&b, exec, err);

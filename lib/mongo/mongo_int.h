@@ -172,7 +172,8 @@ int migrate__mongo_render_restore(mongo_conn_t *c, const bson_t *step, migrate_b
 /* ---- validator.c: a $jsonSchema validator that follows dropped and renamed fields ---- */
 /* `validator` with `from` out of its $jsonSchema's properties and required
  * (to NULL) or renamed to `to`; false (and `out` left uninitialised) when
- * it names no `from`. */
+ * it accepts the change as it is (it does not require `from`, and a rename
+ * is not refused by additionalProperties: false). */
 bool migrate__mongo_validator_follow(const bson_t *validator, const char *from, const char *to, bson_t *out);
 /* The collection's validator, read, made to follow and set by collMod where it names `from`. */
 int migrate__mongo_validator_sync(mongo_conn_t *c, const char *table, const char *from, const char *to,

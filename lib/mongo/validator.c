@@ -3,9 +3,9 @@
  * later step drops or renames. A validator that still requires a dropped
  * field (or the old name of a renamed one) refuses the $unset or $rename
  * of every document under validationLevel strict, so before the documents
- * change the validator is read (listCollections) and, when it names the
- * field in its top-level properties or required list, rewritten without
- * it (drop) or with the new name (rename) by collMod, which keeps the
+ * change the validator is read (listCollections) and, when it would refuse
+ * them, rewritten by collMod without the field (drop) or with the new name
+ * (rename) in its top-level properties and required list, keeping the
  * collection's validationLevel and validationAction. A rerun finds the
  * validator rewritten already and sends nothing: the step stays
  * idempotent. A server without validators (FerretDB 1.x) lists none.
@@ -74,10 +74,33 @@ static bool follow_properties(const bson_t *props, const char *from, const char 
 	return changed;
 }
 
+/*
+ * Whether `validator` would refuse the documents once `from` is dropped
+ * (to NULL) or renamed: its $jsonSchema requires `from`, or (a rename)
+ * allows no properties but its own. One that only types `from` accepts
+ * either and is left as it is (collMod needs a privilege readWrite lacks).
+ */
+static bool refuses(const bson_t *validator, const char *from, const char *to)
+{
+	bson_iter_t it, req;
+
+	if (bson_iter_init(&it, validator) && bson_iter_find_descendant(&it, "$jsonSchema.required", &req) &&
+	    BSON_ITER_HOLDS_ARRAY(&req) && bson_iter_recurse(&req, &it))
+		while (bson_iter_next(&it))
+			if (BSON_ITER_HOLDS_UTF8(&it) && !strcmp(bson_iter_utf8(&it, NULL), from))
+				return true;
+	return to && bson_iter_init(&it, validator) &&
+	       bson_iter_find_descendant(&it, "$jsonSchema.additionalProperties", &req) && BSON_ITER_HOLDS_BOOL(&req) &&
+	       !bson_iter_bool(&req);
+}
+
 bool migrate__mongo_validator_follow(const bson_t *validator, const char *from, const char *to, bson_t *out)
 {
 	bson_iter_t it;
 	bool changed = false;
+
+	if (!refuses(validator, from, to))
+		return false;
 
 	bson_init(out);
 	bson_iter_init(&it, validator);
