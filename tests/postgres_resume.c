@@ -795,7 +795,7 @@ TEST(count_past_the_servers_timeout_is_not_the_steps_failure)
 	pgt_step(v,
 		 "{\"op\":\"create_table\",\"table\":\"marker\",\"columns\":[{\"name\":\"x\",\"type\":\"integer\"}]}");
 	v = pgt_version(plan, 2, "fill");
-	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":2000,\"where\":{\"id\":{\"$lte\":4000}},"
+	pgt_step(v, "{\"op\":\"backfill\",\"table\":\"items\",\"batch_size\":500,\"where\":{\"id\":{\"$lte\":1000}},"
 		    "\"set\":{\"n\":{\"sql\":\"n + 1\"}},\"down\":[]}");
 	migrate_run_options_init(&opts, MIGRATE_RUN_OPTIONS_VERSION);
 	t = pgt_target(url);
@@ -810,7 +810,7 @@ TEST(count_past_the_servers_timeout_is_not_the_steps_failure)
 	rc = migrate_up(t, plan, 0, &opts, &err);
 	CHECK_OK(rc, &err);
 	migrate_target_close(t);
-	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 4000);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM items WHERE n = 1"), 1000);
 	PQfinish(c);
 	migrate_plan_destroy(plan);
 }
