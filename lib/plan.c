@@ -66,13 +66,13 @@ void *migrate__plan_alloc(migrate_plan_t *plan, size_t size)
 		void *block;
 		if (plan->nblocks == plan->capblocks) {
 			size_t cap = plan->capblocks ? plan->capblocks * 2 : 8;
-			void **grown = realloc(plan->blocks, cap * sizeof *grown);
+			void **grown = migrate__realloc(plan->blocks, cap * sizeof *grown);
 			if (!grown)
 				return NULL;
 			plan->blocks = grown;
 			plan->capblocks = cap;
 		}
-		if (!(block = aligned_alloc(128, PLAN_BLOCK)))
+		if (migrate__fault_alloc() || !(block = aligned_alloc(128, PLAN_BLOCK)))
 			return NULL;
 		plan->blocks[plan->nblocks++] = block;
 		plan->used = 0;
