@@ -234,3 +234,47 @@ TEST(seed004_sweep_kill)
 {
 	CHECK(conf_seed_sweep(&seeds[1], 1));
 }
+
+/*
+ * Batches sized by time on the in-place path, with the synthetic clock (a
+ * document "takes" 2 ms, the budget is 120 ms, aimed at 70%): batches of
+ * 50, 42, and the last 8, the same in every run (on the real clock the
+ * test server, at several ms a document, makes them 50, 13, 10, ...).
+ * The backfill is not idempotent and keeps the old values, so a batch
+ * done twice or lost shows in the dump.
+ */
+static const char timed_plan[] =
+	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
+	"{\"op\":\"backfill\",\"table\":\"legacy\",\"set\":{\"counter\":{\"mongo\":{\"$sum\":[\"$counter\",1]}}},"
+	"\"keep\":\"legacy_counter_kept\"}]}]}";
+
+static void seed_timed(const char *url)
+{
+	seed(url, 100);
+}
+
+/* The batches after the first are of the sizes the synthetic clock gives. */
+static const char *const timed_reaches[] = {"bulk of 42 updates", NULL};
+
+static const conf_scenario timed = {
+	.name = "timed",
+	.plan_json = timed_plan,
+	.seed = seed_timed,
+	.batch_time_ms = 120,
+	.ms_per_row = 2.0,
+	.reaches = timed_reaches,
+};
+
+TEST(timed_sweep_fail)
+{
+	setenv("MIGRATE_MONGO_REWRITE", "0", 1);
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_FAIL));
+	unsetenv("MIGRATE_MONGO_REWRITE");
+}
+
+TEST(timed_sweep_kill)
+{
+	setenv("MIGRATE_MONGO_REWRITE", "0", 1);
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_KILL));
+	unsetenv("MIGRATE_MONGO_REWRITE");
+}

@@ -115,3 +115,47 @@ TEST(seed000_sweep_kill)
 {
 	CHECK(conf_seed_sweep(&seeds[0], 1));
 }
+
+/*
+ * Batches sized by time, with the synthetic clock (a row "takes" 1 ms, the
+ * budget is 120 ms, aimed at 70%): batches of 1,000, 250 (a quarter, the
+ * most a batch shrinks), 84, 84 and the last 82, the same in every run (on
+ * the real clock the second batch takes the other 500). The backfill is
+ * not idempotent and keeps the old values, so a batch done twice or lost
+ * shows in the dump.
+ */
+static const char timed_plan[] = "{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
+				 "{\"op\":\"backfill\",\"table\":\"legacy\",\"set\":{\"counter\":" CONF_SQL_BUMP "},"
+				 "\"keep\":\"legacy_counter_kept\"}]}]}";
+
+static void seed_timed(const char *url)
+{
+	seed(url, 1500);
+}
+
+/* The batches after the first are of the sizes the synthetic clock gives. */
+static const char *const timed_reaches[] = {"a batch of 250 rows", "a batch of 84 rows", NULL};
+
+static const conf_scenario timed = {
+	.name = "timed",
+	.plan_json = timed_plan,
+	.seed = seed_timed,
+	.batch_time_ms = 120,
+	.ms_per_row = 1.0,
+	.reaches = timed_reaches,
+};
+
+TEST(timed_sweep_fail)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_FAIL));
+}
+
+TEST(timed_sweep_kill)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_KILL));
+}
+
+TEST(timed_sweep_alloc)
+{
+	CHECK(conf_scenario_sweep(&timed, CONF_SWEEP_ALLOC));
+}

@@ -18,6 +18,7 @@ migrate_test(core_canonical SOURCES core_canonical.c LABELS core INTERNAL)
 migrate_test(core_lint SOURCES core_lint.c LABELS core lint)
 # Every allocation of migrate_lint() failed in turn (fault points: INTERNAL).
 migrate_test(core_lint_faults SOURCES core_lint_faults.c LABELS core lint INTERNAL)
+migrate_test(core_build_faults SOURCES core_build_faults.c LABELS core INTERNAL)
 migrate_test(custom_driver SOURCES custom_driver_test.c custom_driver.c LABELS core)
 
 # The same "nothing written" checks against SQLite's own catalog, when that driver is built.

@@ -664,7 +664,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 	mongoc_cursor_t *cur = NULL;
 	checkpoint_t ck;
 	bool more = true;
-	int64_t total = -1, took;
+	int64_t total = -1, took, written;
 	migrate__sizer sizer = {{0}, 0, 0};
 	int retries = 0;
 	bson_t **docs = NULL;
@@ -745,6 +745,7 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 		checkpoint_after(&ck, bson_iter_value(&it));
 		ck.done += (int64_t)n;
 		free_docs(docs, n);
+		written = (int64_t)n;
 		n = 0;
 		if ((rc = migrate__mongo_checkpoint_write(exec, &ck, err)))
 			goto cleanup;
@@ -752,7 +753,8 @@ int migrate__mongo_run_batches(batch_t *b, migrate_exec_t *exec, migrate_error_t
 		if ((rc = migrate_exec_batch_done(exec, ck.done, total, err)))
 			goto cleanup;
 		if (!fixed)
-			size = (uint32_t)migrate__batch_next(&sizer, size, (double)took, budget, BATCH_MIN, BATCH_MAX);
+			size = (uint32_t)migrate__batch_next(&sizer, size, migrate__fault_took((double)took, written),
+							     budget, BATCH_MIN, BATCH_MAX);
 	}
 	if (b->mark)
 		rc = unmark(b, err);

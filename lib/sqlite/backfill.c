@@ -14,6 +14,7 @@
  * and each batch copies the old values of its rows there before its UPDATE,
  * in the same transaction; a row kept already keeps its first values.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -496,10 +497,13 @@ int migrate__sq_batched(sq_conn_t *c, const bson_t *step, migrate_exec_t *exec, 
 		if ((rc = one_batch(&b, exec, in_txn, size, &rows, err)) || rows == 0)
 			break;
 		took = migrate__now_ms() - t0; /* not the pause between batches (batch_done) */
+		migrate__log(MIGRATE_LOG_DEBUG, "sqlite: \"%s\": a batch of %" PRId64 " rows in %" PRId64 " ms",
+			     b.table, rows > 0 ? rows : 0, took);
 		if ((rc = migrate_exec_batch_done(exec, b.done, total > b.done ? total : b.done, err)))
 			break;
 		if (!fixed && budget)
-			size = migrate__batch_next(&sizer, size, (double)took, budget, 1, MAX_BATCH);
+			size = migrate__batch_next(&sizer, size, migrate__fault_took((double)took, rows > 0 ? rows : 0),
+						   budget, 1, MAX_BATCH);
 	}
 cleanup:
 	batch_free(&b);
