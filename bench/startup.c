@@ -1,7 +1,7 @@
 /*
  * Start-up cost: what libmigrate adds to every start of an application.
  *
- *   bench_startup [--cli PATH] [--pg URL] [--mongo URL] [--rounds N]
+ *   bench_startup [--cli PATH] [--pg URL] [--pgbouncer URL] [--mongo URL] [--rounds N]
  *
  * Prints four tables:
  *   1. plan loading: parse and checksum every version of a JSON plan of
@@ -11,12 +11,18 @@
  *      and CPU time (user + system: what other work on the machine does
  *      not inflate), beside the floor every tool built on the same client
  *      library pays: a process that only loads libpq (with --pg) or
- *      libmongoc (with --mongo) and exits (bench_load, beside this program);
+ *      libmongoc (with --mongo) and exits (bench_load, beside this program),
+ *      and with --pg a process that loads libpq, connects, runs SELECT 1
+ *      and closes: the floor of any libpq tool's check, directly and (with
+ *      --pgbouncer, a PgBouncer in session mode in front of the same
+ *      server) through a pooler that holds the server connection open;
  *   3. check at 1,000 applied versions: in process through the C API (open
  *      the target, migrate_check, close; and migrate_check alone on a
  *      target a running program holds open, its plan loaded) and, with
  *      --cli, `migrate check` as a whole process (wall, and CPU of all its
- *      threads), on SQLite (a temporary file) and on the servers given;
+ *      threads), on SQLite (a temporary file) and on the servers given
+ *      (PostgreSQL directly and through PgBouncer: what is left once the
+ *      server has no backend process to start);
  *      with --pg and --cli, psql sending check's statement, for comparison
  *      (libpq's own process, connection and query, and nothing compared;
  *      where psql is on the PATH and the URL has no password);
@@ -333,9 +339,9 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 
 int main(int argc, char **argv)
 {
-	const char *cli = NULL, *pg = NULL, *mongo = NULL;
+	const char *cli = NULL, *pg = NULL, *pgbouncer = NULL, *mongo = NULL;
 	char dir[] = "/tmp/bench_startup.XXXXXX", url[256], rows3[4][512], rows4[4][256], plan_file[4][300];
-	target_case_t cases[3];
+	target_case_t cases[4];
 	size_t ncases = 0, k;
 	int i;
 
@@ -344,12 +350,15 @@ int main(int argc, char **argv)
 			cli = argv[++i];
 		else if (!strcmp(argv[i], "--pg") && i + 1 < argc)
 			pg = argv[++i];
+		else if (!strcmp(argv[i], "--pgbouncer") && i + 1 < argc)
+			pgbouncer = argv[++i];
 		else if (!strcmp(argv[i], "--mongo") && i + 1 < argc)
 			mongo = argv[++i];
 		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 21;
 		else
-			die("usage", "bench_startup [--cli PATH] [--pg URL] [--mongo URL] [--rounds N]");
+			die("usage",
+			    "bench_startup [--cli PATH] [--pg URL] [--pgbouncer URL] [--mongo URL] [--rounds N]");
 	}
 	if (!mkdtemp(dir))
 		die("mkdtemp", dir);
@@ -380,6 +389,17 @@ int main(int argc, char **argv)
 			wall = spawn_median(load, 0, &cpu);
 			printf("| a process that only loads %s | %.2f | %.2f |\n", libs[k], wall, cpu);
 		}
+		/* On the machine's process list: not with a password in it. */
+		for (k = 0; k < 2; k++) {
+			const char *via = k == 0 ? pg : pgbouncer;
+			char *connect[] = {self, "libpq.so.5", (char *)via, NULL};
+
+			if (!via || url_has_password(via))
+				continue;
+			wall = spawn_median(connect, 0, &cpu);
+			printf("| a process that loads libpq, connects%s, runs SELECT 1, closes | %.2f | %.2f |\n",
+			       k == 0 ? "" : " through PgBouncer", wall, cpu);
+		}
 		printf("\n");
 	}
 
@@ -387,6 +407,8 @@ int main(int argc, char **argv)
 	cases[ncases++] = (target_case_t){"sqlite", url, NULL};
 	if (pg)
 		cases[ncases++] = (target_case_t){"postgres", pg, NULL};
+	if (pgbouncer)
+		cases[ncases++] = (target_case_t){"postgres through PgBouncer", pgbouncer, NULL};
 	if (mongo)
 		cases[ncases++] = (target_case_t){"mongo", mongo, NULL};
 	for (k = 0; k < ncases; k++) {
