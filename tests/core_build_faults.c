@@ -6,8 +6,8 @@
  * step the API makes passes a fault point of its own, so that a sweep
  * reaches it.
  */
-#include "internal.h"
 #include "harness.h"
+#include "internal.h"
 
 /* A plan of one version with `steps` raw SQL steps. */
 static int build(int steps, migrate_plan_t **out)
