@@ -356,6 +356,12 @@ def case_any_redaction():
     # Through MIGRATE_URL too.
     r = run(["--plan", p, "--json", "status"], env={"MIGRATE_URL": urls[0]})
     check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
+    # A libpq key=value string is no URL: the usage error that says so masks its password too.
+    for conninfo in ("host=127.0.0.1 user=migrator password=%s dbname=app" % secret,
+                     "host=127.0.0.1 password='%s x'" % secret):
+        for extra in ([], ["--json"]):
+            r = expect(mig(conninfo, p, *extra, "status"), 2, "is not a database URL", where="both")
+            check(secret not in r.out + r.err and "password=****" in r.out + r.err, "password printed: %r" % r)
 
 
 def case_sqlite_password_file():
