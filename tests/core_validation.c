@@ -712,6 +712,10 @@ TEST(url_redaction)
 	check_redacted("postgresql://h/db?sslmode=require&PassWord=x1y2&sslpassword=z3", "sslmode=require", "x1y2",
 		       "z3");
 	check_redacted("postgresql://h/db?pass%77ord=k9k9", "postgresql://h/db?pass%77ord=****", "k9k9", NULL);
+	/* MONGODB-AWS's session token rides in authMechanismProperties. */
+	check_redacted(
+		"mongodb://AKIA:sk@h/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:t0k3n",
+		"authMechanism=MONGODB-AWS&authMechanismProperties=****", "t0k3n", "sk@");
 	/* Userinfo runs to the last '@' before the path. */
 	check_redacted("postgresql://admin:p@ss@db.example/prod", "postgresql://admin:****@db.example/prod", "p@ss",
 		       "ss@");
