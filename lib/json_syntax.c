@@ -73,7 +73,8 @@ size_t migrate__utf8_len(const unsigned char *s)
 	return n;
 }
 
-static bool scan_string(scan_t *p)
+/* A string; a key's holds no NUL (\u0000): BSON keys are C strings, and a key would end there. */
+static bool scan_string(scan_t *p, bool key)
 {
 	size_t open = p->i++;
 	char buf[32];
@@ -97,6 +98,8 @@ static bool scan_string(scan_t *p)
 			if (*e == 'u') {
 				if (strspn(e + 1, "0123456789abcdefABCDEF") < 4)
 					return fail(p, p->i, "\\u in a string takes four hexadecimal digits", NULL);
+				if (key && strncmp(e + 1, "0000", 4) == 0)
+					return fail(p, p->i, "a key contains a NUL character (\\u0000)", NULL);
 				p->i += 6;
 			} else if (*e && strchr("\"\\/bfnrt", *e)) {
 				p->i += 2;
@@ -173,7 +176,7 @@ static bool scan_container(scan_t *p)
 					    comma ? "expected a key in double quotes, found %s"
 						  : "expected a key in double quotes or \"}\", found %s",
 					    found(p, p->i, buf, sizeof buf));
-			if (!scan_string(p))
+			if (!scan_string(p, true))
 				return false;
 			skip_space(p);
 			if (p->s[p->i] != ':')
@@ -215,7 +218,7 @@ static bool scan_value(scan_t *p)
 	if (*s == '{' || *s == '[')
 		return scan_container(p);
 	if (*s == '"')
-		return scan_string(p);
+		return scan_string(p, false);
 	if (*s == '-' || (*s >= '0' && *s <= '9'))
 		return scan_number(p);
 	if (*s == '\'')

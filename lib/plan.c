@@ -119,6 +119,12 @@ int migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name
 	if (migrate__plan_find(plan, id))
 		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN, "version %llu: duplicate version id",
 				    (unsigned long long)id);
+	/* Printed in every status line and message: a newline or an escape there would forge or garble them. */
+	if (name && migrate__has_control(name))
+		return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
+				    "version %llu: the name contains a control character (a newline, tab or escape; a "
+				    "name is one line, the description takes the rest)",
+				    (unsigned long long)id);
 	if (plan->nversions == plan->capversions) {
 		size_t cap = plan->capversions ? plan->capversions * 2 : 8;
 		migrate_version_t **grown = migrate__realloc(plan->versions, cap * sizeof *grown);

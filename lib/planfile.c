@@ -228,6 +228,12 @@ static int load_version(migrate_plan_t *plan, const bson_t *doc, const char *vpa
 	if ((has[F_NAME] && (rc = check_text_at(found[F_NAME], "name", vpath, err))) ||
 	    (has[F_DESCRIPTION] && (rc = check_text_at(found[F_DESCRIPTION], "description", vpath, err))))
 		return rc;
+	if (has[F_NAME] && migrate__has_control(bson_iter_utf8(found[F_NAME], NULL))) {
+		place(path, sizeof path, vpath, "name");
+		return file_fail(err, path,
+				 "contains a control character (a newline, tab or escape; a name is one line, the "
+				 "description takes the rest)");
+	}
 	if (has[F_TRANSACTIONAL] && !BSON_ITER_HOLDS_BOOL(found[F_TRANSACTIONAL])) {
 		place(path, sizeof path, vpath, "transactional");
 		return file_fail(err, path, "must be true or false");

@@ -47,7 +47,11 @@ int migrate__url_decode_query(const char *s, size_t n, char *out, size_t size)
 	return decode(s, n, 1, out, size);
 }
 
-/* Whether a parameter key names a password: "password", "sslpassword", "PassWord" ..., encoded or not. */
+/*
+ * Whether a parameter key names a secret, encoded or not: a password
+ * ("password", "sslpassword", "PassWord" ...) or MongoDB's
+ * authMechanismProperties, which carries MONGODB-AWS's AWS_SESSION_TOKEN.
+ */
 static bool secret_key(const char *key, size_t n)
 {
 	char k[128];
@@ -61,7 +65,7 @@ static bool secret_key(const char *key, size_t n)
 	}
 	for (i = 0; k[i]; i++)
 		k[i] = (char)tolower((unsigned char)k[i]);
-	return strstr(k, "password") != NULL;
+	return strstr(k, "password") != NULL || strcmp(k, "authmechanismproperties") == 0;
 }
 
 /* The start of a parameter: after '?', '&' or ';' (and blanks, in libpq's key=value strings). */

@@ -93,6 +93,14 @@ bool migrate__ident_ok(const char *s, size_t len, const char **why)
 	return true;
 }
 
+bool migrate__has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 const char *migrate_version_string(void)
 {
 	return MIGRATE_VERSION_STRING;

@@ -356,6 +356,12 @@ def case_any_redaction():
     # Through MIGRATE_URL too.
     r = run(["--plan", p, "--json", "status"], env={"MIGRATE_URL": urls[0]})
     check(r.code == 1 and secret not in r.out + r.err, "MIGRATE_URL password printed: %r" % r)
+    # A libpq key=value string is no URL: the usage error that says so masks its password too.
+    for conninfo in ("host=127.0.0.1 user=migrator password=%s dbname=app" % secret,
+                     "host=127.0.0.1 password='%s x'" % secret):
+        for extra in ([], ["--json"]):
+            r = expect(mig(conninfo, p, *extra, "status"), 2, "is not a database URL", where="both")
+            check(secret not in r.out + r.err and "password=****" in r.out + r.err, "password printed: %r" % r)
 
 
 def case_sqlite_password_file():
@@ -1426,6 +1432,30 @@ def case_postgres_check_loads_while_connecting():
     check(secret not in r.out + r.err, "password printed: %r" % r)
     r = expect(mig(gone, bad, "check"), 1, "bad.json: versions[0].steps[0].columns: is required", where="err")
     check(secret not in r.out + r.err and "cannot connect" not in r.err, "the plan's error alone: %r" % r)
+    work.cleanup()
+
+
+def case_postgres_killed_run_frees_its_lock():
+    """A run killed (SIGKILL) in a long statement does not keep the plan's lock: its backend notices the
+    closed connection within a second and ends, so the next run gets the lock at once, not when the
+    statement would have ended."""
+    url = pg_db("cli_killed")
+    work = Work("pgkilled")
+    p = work.path("plan.json")
+    with open(p, "w") as f:
+        json.dump({"plan": "killed", "versions": [{"id": 1, "name": "slow", "steps": [{
+            "op": "sql", "down": "SELECT 1",
+            "up": "SELECT pg_sleep(25) WHERE current_setting('application_name') <> 'rerun'"}]}]}, f)
+    first = slow_up(url, p)
+    try:
+        wait_for(first.stdout, "step 1/1 sql")
+        time.sleep(0.5)
+    finally:
+        first.kill()
+        first.communicate(timeout=60)
+    rerun = url + ("&" if "?" in url else "?") + "application_name=rerun"
+    expect(mig(rerun, p, "--lock-timeout", "6000", "up"), 0, "1 version applied")
+    expect(mig(url, p, "check"), 0)
     work.cleanup()
 
 

@@ -335,6 +335,27 @@ TEST(duplicate_version_ids)
 	migrate_plan_destroy(plan);
 }
 
+/* A name is printed on one line: a newline, tab or escape in it would forge or garble status lines. */
+TEST(version_name_without_control_characters)
+{
+	static const char *const names[] = {"a\n 2  fake  applied", "a\tb", "a\x1b[31mred", "a\x7f", "a\r"};
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v = (migrate_version_t *)&plan;
+	migrate_error_t err;
+	size_t i;
+
+	fresh_err(&err);
+	CHECK_OK(migrate_plan_new(&plan, "app", &err), &err);
+	for (i = 0; i < sizeof names / sizeof *names; i++) {
+		CHECK_INT(migrate_plan_add_version(plan, 1, names[i], &v, &err), MIGRATE_EPLAN);
+		CHECK(v == NULL);
+		CHECK_HAS(err.message, "version 1: the name contains a control character");
+	}
+	CHECK_INT(migrate_plan_version_count(plan), 0);
+	CHECK_OK(migrate_plan_add_version(plan, 1, "caf\xc3\xa9 \"quoted\" \\ ok", NULL, &err), &err);
+	migrate_plan_destroy(plan);
+}
+
 TEST(version_id_zero)
 {
 	migrate_plan_t *plan = NULL;
@@ -712,6 +733,10 @@ TEST(url_redaction)
 	check_redacted("postgresql://h/db?sslmode=require&PassWord=x1y2&sslpassword=z3", "sslmode=require", "x1y2",
 		       "z3");
 	check_redacted("postgresql://h/db?pass%77ord=k9k9", "postgresql://h/db?pass%77ord=****", "k9k9", NULL);
+	/* MONGODB-AWS's session token rides in authMechanismProperties. */
+	check_redacted(
+		"mongodb://AKIA:sk@h/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:t0k3n",
+		"authMechanism=MONGODB-AWS&authMechanismProperties=****", "t0k3n", "sk@");
 	/* Userinfo runs to the last '@' before the path. */
 	check_redacted("postgresql://admin:p@ss@db.example/prod", "postgresql://admin:****@db.example/prod", "p@ss",
 		       "ss@");

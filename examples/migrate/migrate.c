@@ -659,9 +659,11 @@ static int run(cli_t *c, int argc, char **argv)
 		cli_split_plan_format(c);
 	}
 	if (cmd->needs_db && c->url) {
+		/* Shown masked even here: a libpq "host=h password=p" string is no URL. */
+		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);
 		if (is_bare_path(c->url))
-			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url,
-					       c->url);
+			return cli_usage_error(c, "\"%s\" is not a database URL; did you mean sqlite:%s?", c->url_shown,
+					       c->url_shown);
 		if (c->password_file && (rc = cli_apply_password_file(c, c->password_file)))
 			return rc;
 		cli_redact_url(c->url, c->url_shown, sizeof c->url_shown);

@@ -99,12 +99,13 @@ MIGRATE_EXPORT(const migrate_version_t *) migrate_plan_version_at(const migrate_
  *
  * @param plan the plan.
  * @param id the version's id, greater than 0 and not already in the plan.
- * @param name free text (may be NULL, read back as ""). Copied.
+ * @param name free text on one line, without control characters (may be
+ *        NULL, read back as ""). Copied.
  * @param[out] out optional: receives the version, borrowed from the plan.
  *        NULL on failure.
  * @param[out] err optional error details.
  * @return 0, MIGRATE_EINVAL (`plan` is NULL), MIGRATE_EPLAN (`id` is 0 or
- *         a duplicate) or MIGRATE_ENOMEM.
+ *         a duplicate, or `name` holds a control character) or MIGRATE_ENOMEM.
  */
 MIGRATE_EXPORT(int) migrate_plan_add_version(migrate_plan_t *plan, uint64_t id, const char *name,
 					     migrate_version_t **out, migrate_error_t *err);

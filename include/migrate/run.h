@@ -49,7 +49,8 @@ MIGRATE_EXPORT(int) migrate_target_open(migrate_target_t **out, const char *url,
 /**
  * Copies a URL with its passwords masked: the userinfo password (up to the
  * last '\@' before the path) and the value of every query parameter whose
- * name contains "password", in any case. A URL that does not parse cleanly
+ * name contains "password", in any case, or is MongoDB's
+ * authMechanismProperties (its AWS_SESSION_TOKEN). A URL that does not parse cleanly
  * is shown as its scheme and `"<redacted>"` only.
  *
  * Stateless and thread-safe.

@@ -817,6 +817,11 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_e
 		snprintf(num, sizeof num, "%" PRId64, t->lock_timeout_ms);
 		begin_setting(t, &n, &m, "lock_timeout", num);
 	}
+	/* A backend whose client was killed ends its statement within a second
+	 * (PostgreSQL 14+, on Linux) instead of running it out while it holds
+	 * the plan's advisory lock, so the next run is not kept waiting. */
+	if (PQserverVersion(t->conn) >= 140000)
+		begin_setting(t, &n, &m, "client_connection_check_interval", "1000");
 	if (cut_ms > 0 && (timeout <= 0 || cut_ms < timeout))
 		timeout = cut_ms;
 	if (timeout > 0) {

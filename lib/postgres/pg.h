@@ -48,8 +48,8 @@ typedef struct pg_target {
 	 * statement in the same round trip, joined to one without parameters
 	 * (one simple query), or before one with them in a pipeline, its SET
 	 * LOCALs then as one SELECT of set_config()s (begin_conf). */
-	char begin_sql[240];
-	char begin_conf[240];
+	char begin_sql[320];
+	char begin_conf[320];
 	int begin_pending;
 	/* The history write of the open transaction, not sent yet: it goes
 	 * with the COMMIT in one round trip (libpq's pipeline mode), or alone
