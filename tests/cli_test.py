@@ -1438,24 +1438,27 @@ def case_postgres_check_loads_while_connecting():
 def case_postgres_killed_run_frees_its_lock():
     """A run killed (SIGKILL) in a long statement does not keep the plan's lock: its backend notices the
     closed connection within a second and ends, so the next run gets the lock at once, not when the
-    statement would have ended."""
-    url = pg_db("cli_killed")
+    statement would have ended. In a transaction, and outside one (a version with "transactional":
+    false, as CREATE INDEX CONCURRENTLY runs too)."""
     work = Work("pgkilled")
-    p = work.path("plan.json")
-    with open(p, "w") as f:
-        json.dump({"plan": "killed", "versions": [{"id": 1, "name": "slow", "steps": [{
-            "op": "sql", "down": "SELECT 1",
-            "up": "SELECT pg_sleep(25) WHERE current_setting('application_name') <> 'rerun'"}]}]}, f)
-    first = slow_up(url, p)
-    try:
-        wait_for(first.stdout, "step 1/1 sql")
-        time.sleep(0.5)
-    finally:
-        first.kill()
-        first.communicate(timeout=60)
-    rerun = url + ("&" if "?" in url else "?") + "application_name=rerun"
-    expect(mig(rerun, p, "--lock-timeout", "6000", "up"), 0, "1 version applied")
-    expect(mig(url, p, "check"), 0)
+    for transactional in (True, False):
+        url = pg_db("cli_killed_%s" % ("txn" if transactional else "alone"))
+        p = work.path("plan_%s.json" % transactional)
+        with open(p, "w") as f:
+            json.dump({"plan": "killed", "versions": [{"id": 1, "name": "slow", "transactional": transactional,
+                                                       "steps": [{
+                "op": "sql", "down": "SELECT 1",
+                "up": "SELECT pg_sleep(25) WHERE current_setting('application_name') <> 'rerun'"}]}]}, f)
+        first = slow_up(url, p)
+        try:
+            wait_for(first.stdout, "step 1/1 sql")
+            time.sleep(0.5)
+        finally:
+            first.kill()
+            first.communicate(timeout=60)
+        rerun = url + ("&" if "?" in url else "?") + "application_name=rerun"
+        expect(mig(rerun, p, "--lock-timeout", "6000", "up"), 0, "1 version applied")
+        expect(mig(url, p, "check"), 0)
     work.cleanup()
 
 

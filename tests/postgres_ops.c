@@ -357,6 +357,46 @@ TEST(borrowed_connection)
 	migrate_plan_destroy(plan);
 }
 
+/*
+ * Outside a transaction (a non-transactional version's sql step, a
+ * concurrent index build) the statement runs with the session's
+ * client_connection_check_interval at 1 s, so a killed run's backend ends
+ * it instead of holding the plan's lock; on an application's connection
+ * the session's own settings are back afterwards.
+ */
+TEST(session_settings_outside_transactions_restored)
+{
+	const char *url = pgt_fresh_db("session_settings");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = NULL;
+	migrate_postgres_options_t o;
+	migrate_plan_t *plan = NULL;
+	migrate_version_t *v;
+	migrate_error_t err;
+
+	if (PQserverVersion(c) < 140000)
+		harness_skip("client_connection_check_interval needs PostgreSQL 14");
+	pgt_exec(c, "SET client_connection_check_interval = '7s'; SET statement_timeout = '9s'; "
+		    "CREATE TABLE src (x integer)");
+	CHECK_OK(migrate_postgres_options_init(&o, MIGRATE_POSTGRES_OPTIONS_VERSION), &err);
+	CHECK_OK(migrate_target_open_postgres_opts(&t, c, &o, &err), &err);
+	CHECK_OK(migrate_plan_new(&plan, "s", &err), &err);
+	v = pgt_version(plan, 1, "alone");
+	CHECK_OK(migrate_version_set_transactional(v, 0), &err);
+	pgt_step(v, "{\"op\":\"sql\",\"up\":\"CREATE TABLE seen AS SELECT "
+		    "current_setting('client_connection_check_interval') AS v\",\"down\":\"DROP TABLE seen\"}");
+	pgt_step(v, "{\"op\":\"create_index\",\"table\":\"src\",\"name\":\"src_x\",\"online\":true,"
+		    "\"keys\":[{\"column\":\"x\"}]}");
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	migrate_target_close(t);
+	CHECK_VALUE(c, "SELECT v FROM seen", "1s");
+	CHECK_VALUE(c, "SELECT count(*) FROM pg_index WHERE indexrelid = 'src_x'::regclass AND indisvalid", "1");
+	CHECK_VALUE(c, "SHOW client_connection_check_interval", "7s");
+	CHECK_VALUE(c, "SHOW statement_timeout", "9s");
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+}
+
 TEST(add_column_volatile_default_without_rewrite)
 {
 	const char *url = pgt_fresh_db("addcol");

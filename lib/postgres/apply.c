@@ -135,42 +135,81 @@ static int drop_invalid(pg_target_t *t, const char *name, migrate_error_t *err)
 	return rc;
 }
 
-/* Sets statement_timeout for this session while a statement runs outside our transactions. */
-static int session_timeout(pg_target_t *t, char *saved, size_t size, migrate_error_t *err)
+/* The session settings a statement outside our transactions runs with, and their values before. */
+typedef struct session_saved {
+	int timeout, check; /* set: restore these */
+	char timeout_was[64], check_was[32];
+} session_saved_t;
+
+/*
+ * Sets, for this session while a statement runs outside our transactions,
+ * the run's statement_timeout, and (PostgreSQL 14+, advisory lock) a
+ * client_connection_check_interval of 1 s: a backend whose client was
+ * killed then ends the statement (a concurrent index build can last hours)
+ * instead of holding the plan's session lock until it is done, as SET
+ * LOCAL does in our transactions. One round trip; none when neither applies.
+ */
+static int session_set(pg_target_t *t, session_saved_t *saved, migrate_error_t *err)
 {
-	char ms[24];
+	char ms[24], sql[300];
 	const char *p[1] = {ms};
 	PGresult *res = NULL;
-	int rc;
+	int rc, col = 0;
 
-	saved[0] = '\0';
-	if (t->statement_timeout_ms <= 0)
+	memset(saved, 0, sizeof *saved);
+	saved->timeout = t->statement_timeout_ms > 0;
+	saved->check = t->lock_mode == MIGRATE_PG_LOCK_ADVISORY && PQserverVersion(t->conn) >= 140000;
+	if (!saved->timeout && !saved->check)
 		return 0;
 	snprintf(ms, sizeof ms, "%" PRId64, t->statement_timeout_ms);
-	rc = migrate__pg_exec(t,
-			      "SELECT current_setting('statement_timeout'), set_config('statement_timeout', $1, false)",
-			      1, p, &res, "setting statement_timeout", err);
-	if (rc == 0)
-		snprintf(saved, size, "%s", PQgetvalue(res, 0, 0));
+	snprintf(sql, sizeof sql, "SELECT %s%s%s",
+		 saved->timeout ? "current_setting('statement_timeout'), set_config('statement_timeout', $1, false)"
+				: "",
+		 saved->timeout && saved->check ? ", " : "",
+		 saved->check ? "current_setting('client_connection_check_interval'), "
+				"set_config('client_connection_check_interval', '1000', false)"
+			      : "");
+	rc = migrate__pg_exec(t, sql, saved->timeout ? 1 : 0, saved->timeout ? p : NULL, &res,
+			      "setting statement_timeout and client_connection_check_interval", err);
+	if (rc == 0 && saved->timeout) {
+		snprintf(saved->timeout_was, sizeof saved->timeout_was, "%s", PQgetvalue(res, 0, col));
+		col += 2;
+	}
+	if (rc == 0 && saved->check)
+		snprintf(saved->check_was, sizeof saved->check_was, "%s", PQgetvalue(res, 0, col));
+	if (rc)
+		saved->timeout = saved->check = 0;
 	PQclear(res);
 	return rc;
 }
 
-static void session_restore(pg_target_t *t, const char *saved)
+static void session_restore(pg_target_t *t, const session_saved_t *saved)
 {
-	const char *p[1] = {saved};
+	const char *p[2];
+	char sql[200];
 	migrate_error_t e;
+	int n = 0;
 
-	if (saved[0] && !migrate__pg_lost(t))
-		migrate__pg_exec(t, "SELECT set_config('statement_timeout', $1, false)", 1, p, NULL,
-				 "restoring statement_timeout", &e);
+	if ((!saved->timeout && !saved->check) || migrate__pg_lost(t))
+		return;
+	if (saved->timeout)
+		p[n++] = saved->timeout_was;
+	if (saved->check)
+		p[n++] = saved->check_was;
+	snprintf(sql, sizeof sql, "SELECT %s%s%s", saved->timeout ? "set_config('statement_timeout', $1, false)" : "",
+		 saved->timeout && saved->check ? ", " : "",
+		 saved->check ? (saved->timeout ? "set_config('client_connection_check_interval', $2, false)"
+						: "set_config('client_connection_check_interval', $1, false)")
+			      : "");
+	migrate__pg_exec(t, sql, n, p, NULL, "restoring statement_timeout and client_connection_check_interval", &e);
 }
 
 int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)
 {
 	const char *name = migrate__doc_str(doc, "name");
 	migrate_sql_t q;
-	char what[200], saved[64];
+	char what[200];
+	session_saved_t saved;
 	int rc, state = 0;
 	uint32_t attempt;
 
@@ -194,7 +233,7 @@ int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *
 	migrate__sql_init(&q, &migrate__pg_dialect, t);
 	if ((rc = migrate__pg_build_index_concurrently(&q, doc, err)))
 		goto cleanup;
-	if ((rc = session_timeout(t, saved, sizeof saved, err)))
+	if ((rc = session_set(t, &saved, err)))
 		goto cleanup;
 	snprintf(what, sizeof what, "building index \"%.63s\" concurrently", name);
 	for (attempt = 1;; attempt++) {
@@ -225,7 +264,7 @@ int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *
 		PQclear(failed);
 		break;
 	}
-	session_restore(t, saved);
+	session_restore(t, &saved);
 cleanup:
 	migrate__sql_free(&q);
 	return rc;
@@ -237,16 +276,17 @@ cleanup:
  * A sql step of a non-transactional version: no BEGIN, no savepoint, and one
  * simple query, so a single statement runs with no transaction block (a
  * text of several statements is still one implicit transaction, as psql
- * sends it). The run's statement_timeout is set for the session meanwhile.
+ * sends it). The run's statement_timeout (and the connection check) is set
+ * for the session meanwhile.
  */
 int migrate__pg_sql_alone(pg_target_t *t, const char *sql, migrate_exec_t *exec, migrate_error_t *err)
 {
-	char saved[64];
+	session_saved_t saved;
 	int rc;
 
-	if ((rc = session_timeout(t, saved, sizeof saved, err)))
+	if ((rc = session_set(t, &saved, err)))
 		return rc;
 	rc = migrate__pg_run_retrying(t, sql, exec, 1, "sql step", err);
-	session_restore(t, saved);
+	session_restore(t, &saved);
 	return rc;
 }
