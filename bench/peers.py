@@ -15,7 +15,9 @@ databases, the tools alternating:
    (lists every file).
 
 The ratio column is libmigrate's time over goose's (below 1: faster).
-scripts/bench-peers.sh starts a private PostgreSQL and installs goose.
+scripts/bench-peers.sh starts a private PostgreSQL and installs goose; with
+--durable the server keeps a production server's durability (fsync and
+synchronous_commit on), where each commit waits for the disk.
 """
 
 import argparse
@@ -140,6 +142,10 @@ def main():
 
     m, g = statistics.median(mig_up), statistics.median(goose_up)
     print("# migrate and goose on PostgreSQL\n")
+    print("Server: PostgreSQL %s, fsync=%s, synchronous_commit=%s (%s).\n" % (
+        query(a.pg, "SHOW server_version"), query(a.pg, "SHOW fsync"), query(a.pg, "SHOW synchronous_commit"),
+        "a production server's durability: every commit waits for its WAL on disk"
+        if query(a.pg, "SHOW fsync") == "on" else "a throwaway test server's: commits do not wait for the disk"))
     print("## Applying %d trivial versions from empty (median of %d)\n" % (a.versions, a.rounds))
     print("| tool | wall s | versions/s | server transactions per version | ratio to goose |")
     print("|---|---:|---:|---:|---:|")

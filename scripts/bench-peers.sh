@@ -3,11 +3,19 @@
 # private PostgreSQL (scripts/pg-server.sh). goose is installed with
 # `go install` into ~/.cache/libmigrate/bin when missing.
 #
-#   scripts/bench-peers.sh [BUILD_DIR] [bench/peers.py arguments ...]
+#   scripts/bench-peers.sh [BUILD_DIR] [--durable] [bench/peers.py arguments ...]
+#
+# --durable: the server keeps fsync and synchronous_commit on (what a
+# production server pays per commit); by default it is a throwaway test
+# server without them (scripts/pg-server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 shift || true
+if [ "${1:-}" = "--durable" ]; then
+	export PG_SERVER_DURABLE=1
+	shift
+fi
 GOOSE_VERSION=v3.26.0
 bin="${XDG_CACHE_HOME:-$HOME/.cache}/libmigrate/bin"
 if [ ! -x "$bin/goose" ]; then

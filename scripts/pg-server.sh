@@ -25,7 +25,10 @@
 # reach, so the build directory may sit anywhere.
 #
 # Environment: PG_BINDIR (default: the newest /usr/lib/postgresql/*/bin,
-# preferring 15), PG_SERVER_USER.
+# preferring 15), PG_SERVER_USER, PG_SERVER_DURABLE=1 (keep fsync,
+# synchronous_commit and full_page_writes on, as a production server does;
+# for benchmarks of what a commit costs).
+# Without it the server trades durability for speed.
 set -euo pipefail
 
 die() {
@@ -135,11 +138,14 @@ start() {
 		if port_busy "$port"; then
 			continue
 		fi
-		# Throwaway data: durability off for speed; room for the 8-process tests
-		# and parallel test cases.
+		# Throwaway data: durability off for speed, unless PG_SERVER_DURABLE=1
+		# (benchmarks of what a production server pays per commit); room for
+		# the 8-process tests and parallel test cases.
+		local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		[[ "${PG_SERVER_DURABLE:-0}" == 1 ]] && durability=""
 		if as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 \
--c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB \
+$durability -c shared_buffers=128MB \
 -c log_min_messages=warning -c unix_socket_permissions=0777" start >/dev/null 2>&1; then
 			break
 		fi
