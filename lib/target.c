@@ -104,10 +104,34 @@ int migrate_target_from_driver(migrate_target_t **out, const migrate_driver_t *d
 	return 0;
 }
 
+/* driver_for_url(), with an error naming the URL (passwords masked) when no driver knows its scheme. */
+static int find_driver(const char *url, const migrate_driver_t **out, migrate_error_t *err)
+{
+	char safe[512];
+	int rc;
+
+	if ((rc = driver_for_url(url, out, err)))
+		return rc;
+	if (*out)
+		return 0;
+	migrate__redact_url(url, safe, sizeof safe);
+	return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND,
+			    "no driver for \"%s\" (this build knows: %s and registered drivers)", safe,
+			    migrate__builtin_schemes());
+}
+
+int migrate_driver_load(const char *url, migrate_error_t *err)
+{
+	const migrate_driver_t *d;
+
+	if (!url)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "migrate_driver_load: url is required");
+	return find_driver(url, &d, err);
+}
+
 int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t *err)
 {
 	const migrate_driver_t *d;
-	char safe[512];
 	void *conn = NULL;
 	int rc;
 
@@ -115,14 +139,8 @@ int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
 				    "migrate_target_open: out and url are required");
 	*out = NULL;
-	if ((rc = driver_for_url(url, &d, err)))
+	if ((rc = find_driver(url, &d, err)))
 		return rc;
-	if (!d) {
-		migrate__redact_url(url, safe, sizeof safe);
-		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_ENOTFOUND,
-				    "no driver for \"%s\" (this build knows: %s and registered drivers)", safe,
-				    migrate__builtin_schemes());
-	}
 	if (!d->open)
 		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL, "driver %s cannot open URLs", d->name);
 	if ((rc = d->open(url, &conn, err))) {

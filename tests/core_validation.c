@@ -711,6 +711,29 @@ TEST(unknown_scheme_hides_password)
 	CHECK(rc != 0);
 }
 
+/* migrate_driver_load() finds (and loads) the driver of a scheme and reaches no database. */
+TEST(driver_load)
+{
+	migrate_error_t err;
+	int rc;
+
+	fresh_err(&err);
+	CHECK_OK(migrate_driver_load("sqlite:/nonexistent-dir/never.db", &err), &err);
+	/* Port 1 of loopback has no server: a load that connected would fail. */
+	rc = migrate_driver_load("postgresql://admin:s3cr3t@127.0.0.1:1/db", &err);
+	if (rc != 0) { /* only a build without the PostgreSQL driver (not a module that fails to load) */
+		CHECK_INT(rc, MIGRATE_ENOTFOUND);
+		CHECK_HAS(err.message, "no driver for \"postgresql://admin:****@");
+		CHECK(strstr(err.message, "s3cr3t") == NULL);
+	}
+	fresh_err(&err);
+	CHECK_INT(migrate_driver_load("nosuch://admin:s3cr3t@db.example/prod", &err), MIGRATE_ENOTFOUND);
+	CHECK_HAS(err.message, "nosuch://admin:");
+	CHECK(strstr(err.message, "s3cr3t") == NULL);
+	CHECK_INT(migrate_driver_load(NULL, &err), MIGRATE_EINVAL);
+	CHECK_INT(migrate_driver_load("nosuch:x", NULL), MIGRATE_ENOTFOUND);
+}
+
 /* migrate_url_redact() shows `url` with `shown` in it and none of the `hidden` strings. */
 static void check_redacted(const char *url, const char *shown, const char *hidden1, const char *hidden2)
 {

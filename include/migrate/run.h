@@ -47,6 +47,28 @@ extern "C" {
 MIGRATE_EXPORT(int) migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t *err);
 
 /**
+ * Finds the driver that serves `url`'s scheme, loading it now, and
+ * connects to nothing. In the shared library the PostgreSQL and MongoDB
+ * drivers are modules, loaded with their client libraries (libpq,
+ * libmongoc and their TLS, SASL and Kerberos dependencies) the first time
+ * a URL of their scheme is opened; that loading is several milliseconds of
+ * mapping and relocating, and costs more while other threads of the
+ * process run (each mapping change interrupts them). A program that opens
+ * its target while another thread works (the `migrate` tool parses the
+ * plan while it connects) calls this first, before it starts the thread.
+ * migrate_target_open() does the same loading itself when it was not done.
+ *
+ * Thread-safe; a driver is loaded once and never unloaded.
+ *
+ * @param url a URL as migrate_target_open() takes it; only its scheme is read.
+ * @param[out] err optional error details (the URL in them has its passwords masked).
+ * @return 0, MIGRATE_EINVAL (`url` is NULL), MIGRATE_ENOTFOUND (no driver
+ *         for the scheme, or a driver module that is not installed) or
+ *         MIGRATE_EVERSION (a driver module of another build).
+ */
+MIGRATE_EXPORT(int) migrate_driver_load(const char *url, migrate_error_t *err);
+
+/**
  * Copies a URL with its passwords masked: the userinfo password (up to the
  * last '\@' before the path) and the value of every query parameter whose
  * name contains "password", in any case, or is MongoDB's

@@ -393,6 +393,15 @@ class Target:
         call(_lib.lib().migrate_target_open, ctypes.byref(out), required(url, "url"))
         return cls._new(out.value, True)
 
+    @staticmethod
+    def load_driver(url: str) -> None:
+        """Loads the driver of ``url``'s scheme (in the shared library the
+        PostgreSQL and MongoDB drivers are modules, loaded with their client
+        libraries) without connecting: a program that starts threads calls
+        it before, where loading costs least. NotFoundError for an unknown
+        scheme or a driver module that is not installed."""
+        call(_lib.lib().migrate_driver_load, required(url, "url"))
+
     @classmethod
     def _wrap(cls, fn_name: str, handle: int, *args: Any, keepalive: Any = None) -> "Target":
         if not _lib.has(fn_name):

@@ -85,6 +85,19 @@ def test_unknown_scheme_and_bad_sqlite_path(tmp_path: Path) -> None:
     assert e2.value.code in (lm.Code.ECONNECT, lm.Code.EDB, lm.Code.EIO)
 
 
+def test_load_driver_finds_the_scheme_and_connects_to_nothing(tmp_path: Path) -> None:
+    lm.Target.load_driver(f"sqlite:{tmp_path}/never.db")
+    assert not (tmp_path / "never.db").exists()
+    if lm._lib.has("migrate_target_open_postgres"):
+        # Port 1 has no server: loading the driver does not try to reach it.
+        lm.Target.load_driver("postgresql://u:s3cret@127.0.0.1:1/db")
+    with pytest.raises(lm.NotFoundError) as e:
+        lm.Target.load_driver("nosuch://u:s3cret@h/x")
+    assert e.value.code == lm.Code.ENOTFOUND and "nosuch" in e.value.message and "s3cret" not in e.value.message
+    with pytest.raises(TypeError):
+        lm.Target.load_driver(None)  # type: ignore[arg-type]
+
+
 def test_plan_errors_name_the_place() -> None:
     with pytest.raises(lm.PlanError) as e:
         lm.Plan.from_json({"plan": "p", "versions": [{"id": 1, "steps": [
