@@ -9,6 +9,9 @@
 #                                  to STATE_DIR/url (TCP) and STATE_DIR/socket_url
 #   pg-server.sh stop STATE_DIR    stops it and removes its data
 #   pg-server.sh url STATE_DIR     prints the URL of a running server
+#   pg-server.sh crash STATE_DIR   kills it as a power cut would (pg_ctl stop
+#                                  -m immediate) and starts it again on the
+#                                  same port: what was not flushed is lost
 #   pg-server.sh createdb STATE_DIR NAME
 #                                  (re)creates database NAME; prints its URL
 #   pg-server.sh standby STATE_DIR PRIMARY_STATE_DIR
@@ -143,10 +146,11 @@ start() {
 		# the 8-process tests and parallel test cases.
 		local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 		[[ "${PG_SERVER_DURABLE:-0}" == 1 ]] && durability=""
+		local options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 \
+$durability -c shared_buffers=128MB -c log_min_messages=warning -c unix_socket_permissions=0777"
 		if as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 \
-$durability -c shared_buffers=128MB \
--c log_min_messages=warning -c unix_socket_permissions=0777" start >/dev/null 2>&1; then
+			-o "$options" start >/dev/null 2>&1; then
+			echo "$options" >"$state/options"
 			break
 		fi
 		if [[ $tries -ge 5 ]]; then
@@ -185,7 +189,22 @@ stop() {
 	case "$dir" in
 	*/migrate-pg.*) rm -rf "$dir" ;;
 	esac
-	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port" "$state/user"
+	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port" "$state/user" "$state/options"
+}
+
+# Kills the server as a power cut would (pg_ctl stop -m immediate: no
+# checkpoint, WAL not yet written is lost) and starts it again on the same
+# port, through crash recovery.
+crash() {
+	local state=$1 dir bindir user
+	[[ -f "$state/datadir" && -f "$state/options" ]] || die "no server in $state"
+	dir=$(cat "$state/datadir")
+	bindir=$(find_bindir)
+	user=$(cat "$state/user" 2>/dev/null || server_user)
+	as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+		die "could not stop the server in $dir"
+	as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$state/options")" \
+		start >/dev/null 2>&1 || { cat "$dir/server.log" >&2; die "could not restart the server in $dir"; }
 }
 
 createdb() {
@@ -217,10 +236,11 @@ if [[ $# -eq 3 && "$1" == standby ]]; then
 	start "$2" "$3"
 	exit 0
 fi
-[[ $# -eq 2 ]] || die "usage: pg-server.sh start|stop|url STATE_DIR, or createdb STATE_DIR NAME"
+[[ $# -eq 2 ]] || die "usage: pg-server.sh start|stop|crash|url STATE_DIR, or createdb STATE_DIR NAME"
 case "$1" in
 start) start "$2" ;;
 stop) stop "$2" ;;
+crash) crash "$2" ;;
 url) [[ -f "$2/url" ]] || die "no server in $2"; cat "$2/url" ;;
 *) die "unknown command $1" ;;
 esac

@@ -1462,6 +1462,89 @@ def case_postgres_killed_run_frees_its_lock():
     work.cleanup()
 
 
+def durable_pg_server(work):
+    """A private PostgreSQL of its own that keeps fsync and synchronous_commit on (a production
+    server's durability), for crashing; (state directory, URL)."""
+    server_url("postgres")  # the suite's server exists: so can this one
+    state = work.path("durable-pg")
+    os.makedirs(state)
+    p = subprocess.run(["bash", os.path.join(SRC, "scripts", "pg-server.sh"), "start", state], capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, PG_SERVER_DURABLE="1"))
+    if p.returncode != 0 or not p.stdout.strip():
+        need_server("postgres", "a durable server did not start: %s %s" % (p.stdout, p.stderr))
+    return state, p.stdout.strip().splitlines()[-1]
+
+
+def pg_server_crash(state):
+    p = subprocess.run(["bash", os.path.join(SRC, "scripts", "pg-server.sh"), "crash", state], capture_output=True,
+                       text=True, timeout=300)
+    check(p.returncode == 0, "pg-server.sh crash: %s %s" % (p.stdout, p.stderr))
+
+
+def case_postgres_batches_survive_a_server_crash():
+    """Batches commit without waiting for the disk; the step's end waits, for them all. A server
+    killed as by a power cut (no flush) right after `up` returns has every row and the version
+    recorded; killed in the middle of the backfill, the next `up` resumes from what survived, and
+    the non-idempotent n + 1 still ends at 1 on every row: no batch lost, none done twice."""
+    work = Work("pgcrash")
+    state, url = durable_pg_server(work)
+
+    def plan(name):
+        p = work.path(name + ".json")
+        with open(p, "w") as f:
+            json.dump({"plan": name, "versions": [
+                {"id": 1, "name": "rows", "steps": [
+                    {"op": "create_table", "table": name, "primary_key": ["id"],
+                     "columns": [{"name": "id", "type": "integer"}, {"name": "n", "type": "integer"}]},
+                    {"op": "sql", "up": "INSERT INTO %s SELECT g, 0 FROM generate_series(1, 3000) g" % name,
+                     "down": "DELETE FROM %s" % name}]},
+                {"id": 2, "name": "count", "steps": [{"op": "backfill", "table": name, "set": {"n": {"sql": "n + 1"}}}]},
+                # A version in one transaction last: its commit is the run's last, and must wait.
+                {"id": 3, "name": "mark", "steps": [{"op": "sql", "up": "COMMENT ON TABLE %s IS 'counted'" % name,
+                                                     "down": "COMMENT ON TABLE %s IS NULL" % name}]},
+            ]}, f)
+        return p
+
+    def rows(name):
+        return probe(url, "sql", "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n <> 1) FROM %s" % name)
+
+    try:
+        # Right after a run that returned: everything is on disk.
+        p = plan("returned")
+        r = expect(mig(url, p, "-vv", "--batch-size", "50", "up"), 0, "3 versions applied")
+        batches = [l for l in r.err.splitlines() if "BEGIN" in l and "jit = off" in l]
+        check(len(batches) >= 60 and all("synchronous_commit = off" in l for l in batches),
+              "the batches do not all commit without waiting: %d, %r" % (len(batches), batches[:2]))
+        mark = [l for l in r.err.splitlines() if "COMMENT ON TABLE" in l]
+        check(mark and not any("synchronous_commit" in l for l in mark), "version 3 does not wait: %r" % mark)
+        pg_server_crash(state)
+        expect(mig(url, p, "check"), 0)
+        check(rows("returned")["rows"] == [["3000", "0"]], "rows after the crash: %r" % rows("returned"))
+        check(probe(url, "sql", "SELECT obj_description('returned'::regclass)")["rows"] == [["counted"]],
+              "version 3's comment did not survive the crash")
+        # In the middle of the backfill: the run fails, the next one resumes and converges.
+        p = plan("midway")
+        first = slow_up(url, p)
+        try:
+            wait_for(first.stdout, "step 1/1 backfill:")
+            time.sleep(1.0)
+            pg_server_crash(state)
+            first.communicate(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        check(first.returncode != 0, "the run whose server crashed exited %r" % first.returncode)
+        done = int(probe(url, "sql", "SELECT count(*) FROM midway WHERE n = 1")["rows"][0][0])
+        check(0 < done < 3000, "the crash was not in the middle of the backfill: %d rows done" % done)
+        expect(mig(url, p, "up"), 0, "(resuming)")
+        expect(mig(url, p, "check"), 0)
+        check(rows("midway")["rows"] == [["3000", "0"]], "rows after the rerun: %r" % rows("midway"))
+    finally:
+        subprocess.run(["bash", os.path.join(SRC, "scripts", "pg-server.sh"), "stop", state], capture_output=True,
+                       timeout=120)
+        work.cleanup()
+
+
 def case_postgres_exit_codes():
     """Lock timeout (6), Ctrl-C (130), resume, checksum (5) and failed (4) on PostgreSQL."""
     url = pg_db("cli_codes")

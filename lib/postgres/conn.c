@@ -833,6 +833,15 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_e
 	 * 100 ms of held row locks and saves nothing. */
 	if (batch)
 		begin_setting(t, &n, &m, "jit", "off");
+	/* A batch commits without waiting for its WAL to reach the disk: the
+	 * step's end is a commit that waits (the version's history, or the
+	 * failure's), and the WAL being one sequence, it makes every batch
+	 * before it durable. A server that crashes before loses the last
+	 * batches with their journal, and the next run does them again from
+	 * the journal's cursor, once. One flush per step instead of one per
+	 * batch. */
+	if (batch)
+		begin_setting(t, &n, &m, "synchronous_commit", "off");
 	/* Sent with the transaction's first statement. */
 	t->begin_pending = 1;
 	t->in_txn = 1;
