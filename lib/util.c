@@ -63,6 +63,12 @@ void migrate__applied_by(char *out, size_t out_size)
 	snprintf(out, out_size, "%s:%ld", host, (long)getpid());
 }
 
+/* A C0 control character or DEL: refused in names that reach messages and logs. */
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
 /*
  * Identifiers must fit every driver: PostgreSQL silently truncates names
  * longer than 63 bytes, so longer ones are refused rather than shortened.
@@ -85,7 +91,7 @@ bool migrate__ident_ok(const char *s, size_t len, const char **why)
 			*why = "contains a NUL character";
 			return false;
 		}
-		if (c < 0x20 || c == 0x7f) {
+		if (is_control(c)) {
 			*why = "contains a control character";
 			return false;
 		}
@@ -96,7 +102,7 @@ bool migrate__ident_ok(const char *s, size_t len, const char **why)
 bool migrate__has_control(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if (is_control((unsigned char)*s))
 			return true;
 	return false;
 }
