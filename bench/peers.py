@@ -142,10 +142,11 @@ def main():
 
     m, g = statistics.median(mig_up), statistics.median(goose_up)
     print("# migrate and goose on PostgreSQL\n")
+    fsync, sync = query(a.pg, "SHOW fsync"), query(a.pg, "SHOW synchronous_commit")
     print("Server: PostgreSQL %s, fsync=%s, synchronous_commit=%s (%s).\n" % (
-        query(a.pg, "SHOW server_version"), query(a.pg, "SHOW fsync"), query(a.pg, "SHOW synchronous_commit"),
+        query(a.pg, "SHOW server_version"), fsync, sync,
         "a production server's durability: every commit waits for its WAL on disk"
-        if query(a.pg, "SHOW fsync") == "on" else "a throwaway test server's: commits do not wait for the disk"))
+        if fsync == "on" and sync != "off" else "commits do not wait for the disk, as on a throwaway test server"))
     print("## Applying %d trivial versions from empty (median of %d)\n" % (a.versions, a.rounds))
     print("| tool | wall s | versions/s | server transactions per version | ratio to goose |")
     print("|---|---:|---:|---:|---:|")

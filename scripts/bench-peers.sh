@@ -10,12 +10,20 @@
 # server without them (scripts/pg-server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build="${1:-build}"
-shift || true
-if [ "${1:-}" = "--durable" ]; then
-	export PG_SERVER_DURABLE=1
+build=build
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	build=$1
 	shift
 fi
+# --durable anywhere; the other arguments go to bench/peers.py.
+args=()
+for a in "$@"; do
+	if [ "$a" = "--durable" ]; then
+		export PG_SERVER_DURABLE=1
+	else
+		args+=("$a")
+	fi
+done
 GOOSE_VERSION=v3.26.0
 bin="${XDG_CACHE_HOME:-$HOME/.cache}/libmigrate/bin"
 if [ ! -x "$bin/goose" ]; then
@@ -26,4 +34,4 @@ fi
 state="$(mktemp -d)"
 trap '"$PWD/scripts/pg-server.sh" stop "$state" >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 url="$("$PWD/scripts/pg-server.sh" start "$state" | tail -n 1)"
-python3 bench/peers.py --migrate "$build/migrate" --goose "$bin/goose" --pg "$url" "$@"
+python3 bench/peers.py --migrate "$build/migrate" --goose "$bin/goose" --pg "$url" ${args[@]+"${args[@]}"}

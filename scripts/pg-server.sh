@@ -9,9 +9,10 @@
 #                                  to STATE_DIR/url (TCP) and STATE_DIR/socket_url
 #   pg-server.sh stop STATE_DIR    stops it and removes its data
 #   pg-server.sh url STATE_DIR     prints the URL of a running server
-#   pg-server.sh crash STATE_DIR   kills it as a power cut would (pg_ctl stop
-#                                  -m immediate) and starts it again on the
-#                                  same port: what was not flushed is lost
+#   pg-server.sh crash STATE_DIR   crashes it (pg_ctl stop -m immediate: WAL
+#                                  still in the server's memory is lost) and
+#                                  starts it again on the same port, through
+#                                  crash recovery
 #   pg-server.sh createdb STATE_DIR NAME
 #                                  (re)creates database NAME; prints its URL
 #   pg-server.sh standby STATE_DIR PRIMARY_STATE_DIR
@@ -192,17 +193,21 @@ stop() {
 	rm -f "$state/datadir" "$state/url" "$state/socket_url" "$state/port" "$state/user" "$state/options"
 }
 
-# Kills the server as a power cut would (pg_ctl stop -m immediate: no
-# checkpoint, WAL not yet written is lost) and starts it again on the same
-# port, through crash recovery.
+# Crashes the server (pg_ctl stop -m immediate: no checkpoint, and WAL still
+# in its shared buffers, not yet written, is lost; what the kernel holds
+# unflushed survives, so this is not a power cut) and starts it again on the
+# same port, through crash recovery. A server already down is only started.
 crash() {
 	local state=$1 dir bindir user
-	[[ -f "$state/datadir" && -f "$state/options" ]] || die "no server in $state"
+	[[ -f "$state/datadir" && -f "$state/options" ]] ||
+		die "no server in $state (or one started before pg-server.sh recorded its options)"
 	dir=$(cat "$state/datadir")
 	bindir=$(find_bindir)
 	user=$(cat "$state/user" 2>/dev/null || server_user)
-	as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
-		die "could not stop the server in $dir"
+	if [[ -f "$dir/data/postmaster.pid" ]]; then
+		as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 ||
+			die "could not stop the server in $dir"
+	fi
 	as_user "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(cat "$state/options")" \
 		start >/dev/null 2>&1 || { cat "$dir/server.log" >&2; die "could not restart the server in $dir"; }
 }

@@ -1464,7 +1464,8 @@ def case_postgres_killed_run_frees_its_lock():
 
 def durable_pg_server(work):
     """A private PostgreSQL of its own that keeps fsync and synchronous_commit on (a production
-    server's durability), for crashing; (state directory, URL)."""
+    server's durability; the suite's server has synchronous_commit off), for crashing;
+    (state directory, URL)."""
     server_url("postgres")  # the suite's server exists: so can this one
     state = work.path("durable-pg")
     os.makedirs(state)
@@ -1482,10 +1483,11 @@ def pg_server_crash(state):
 
 
 def case_postgres_batches_survive_a_server_crash():
-    """Batches commit without waiting for the disk; the step's end waits, for them all. A server
-    killed as by a power cut (no flush) right after `up` returns has every row and the version
-    recorded; killed in the middle of the backfill, the next `up` resumes from what survived, and
-    the non-idempotent n + 1 still ends at 1 on every row: no batch lost, none done twice."""
+    """Batches commit without waiting for their WAL; the step's end waits, for them all. A server
+    (whose commits wait: the suite's does not) crashed by an immediate stop, which loses the WAL
+    it has not written, right after `up` returns has every row and the version recorded; crashed
+    in the middle of the backfill, the next `up` resumes from what survived, and the
+    non-idempotent n + 1 still ends at 1 on every row: no batch lost, none done twice."""
     work = Work("pgcrash")
     state, url = durable_pg_server(work)
 

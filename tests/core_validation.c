@@ -711,6 +711,21 @@ TEST(unknown_scheme_hides_password)
 	CHECK(rc != 0);
 }
 
+/* Whether a file whose name contains `name` is mapped into this process. */
+static bool mapped(const char *name)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		harness_fail(__FILE__, __LINE__, "cannot read /proc/self/maps");
+	while (!found && fgets(line, sizeof line, f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 /* migrate_driver_load() finds (and loads) the driver of a scheme and reaches no database. */
 TEST(driver_load)
 {
@@ -725,6 +740,9 @@ TEST(driver_load)
 		CHECK_INT(rc, MIGRATE_ENOTFOUND);
 		CHECK_HAS(err.message, "no driver for \"postgresql://admin:****@");
 		CHECK(strstr(err.message, "s3cr3t") == NULL);
+	} else {
+		/* Loaded: libpq is in the process (the shared library's module brings it). */
+		CHECK(mapped("libpq.so"));
 	}
 	fresh_err(&err);
 	CHECK_INT(migrate_driver_load("nosuch://admin:s3cr3t@db.example/prod", &err), MIGRATE_ENOTFOUND);

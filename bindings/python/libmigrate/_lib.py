@@ -246,7 +246,6 @@ _PROTOTYPES = {
     "migrate_plan_save_dir": (c_int, [c_void_p, c_char_p, _ERR]),
     # run.h
     "migrate_target_open": (c_int, [_PP, c_char_p, _ERR]),
-    "migrate_driver_load": (c_int, [c_char_p, _ERR]),
     "migrate_target_close": (None, [c_void_p]),
     "migrate_target_driver_name": (c_char_p, [c_void_p]),
     "migrate_target_native_handle": (c_void_p, [c_void_p]),
@@ -293,6 +292,8 @@ _OPTIONAL = {
     "migrate_postgres_options_init": (c_int, [POINTER(PostgresOptionsStruct), c_uint]),
     "migrate_target_open_postgres_opts": (c_int, [_PP, c_void_p, POINTER(PostgresOptionsStruct), _ERR]),
     "migrate_target_open_mongo": (c_int, [_PP, c_void_p, c_char_p, _ERR]),
+    # load_driver() says so when the library predates it.
+    "migrate_driver_load": (c_int, [c_char_p, _ERR]),
     # Lint: lint() says so when the library predates it.
     "migrate_lint_options_init": (c_int, [POINTER(LintOptionsStruct), c_uint]),
     "migrate_lint": (c_int, [c_void_p, c_void_p, POINTER(LintOptionsStruct), _PP, _ERR]),

@@ -400,7 +400,10 @@ class Target:
         libraries) without connecting: a program that starts threads calls
         it before, where loading costs least. NotFoundError for an unknown
         scheme or a driver module that is not installed."""
-        call(_lib.lib().migrate_driver_load, required(url, "url"))
+        data = required(url, "url")
+        if not _lib.has("migrate_driver_load"):
+            raise invalid("migrate_driver_load: this libmigrate predates it")
+        call(_lib.lib().migrate_driver_load, data)
 
     @classmethod
     def _wrap(cls, fn_name: str, handle: int, *args: Any, keepalive: Any = None) -> "Target":
