@@ -369,7 +369,6 @@ TEST(session_settings_outside_transactions_restored)
 	const char *url = pgt_fresh_db("session_settings");
 	PGconn *c = pgt_connect(url);
 	migrate_target_t *t = NULL;
-	migrate_postgres_options_t o;
 	migrate_plan_t *plan = NULL;
 	migrate_version_t *v;
 	migrate_error_t err;
@@ -378,8 +377,7 @@ TEST(session_settings_outside_transactions_restored)
 		harness_skip("client_connection_check_interval needs PostgreSQL 14");
 	pgt_exec(c, "SET client_connection_check_interval = '7s'; SET statement_timeout = '9s'; "
 		    "CREATE TABLE src (x integer)");
-	CHECK_OK(migrate_postgres_options_init(&o, MIGRATE_POSTGRES_OPTIONS_VERSION), &err);
-	CHECK_OK(migrate_target_open_postgres_opts(&t, c, &o, &err), &err);
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
 	CHECK_OK(migrate_plan_new(&plan, "s", &err), &err);
 	v = pgt_version(plan, 1, "alone");
 	CHECK_OK(migrate_version_set_transactional(v, 0), &err);

@@ -136,9 +136,11 @@ static int drop_invalid(pg_target_t *t, const char *name, migrate_error_t *err)
 }
 
 /* The session settings a statement outside our transactions runs with, and their values before. */
+#define SESSION_SETTINGS 2
 typedef struct session_saved {
-	int timeout, check; /* set: restore these */
-	char timeout_was[64], check_was[32];
+	int n; /* settings set, to restore */
+	const char *name[SESSION_SETTINGS];
+	char was[SESSION_SETTINGS][64];
 } session_saved_t;
 
 /*
@@ -151,57 +153,55 @@ typedef struct session_saved {
  */
 static int session_set(pg_target_t *t, session_saved_t *saved, migrate_error_t *err)
 {
-	char ms[24], sql[300];
-	const char *p[1] = {ms};
+	char ms[24], sql[300] = "SELECT ";
+	const char *value[SESSION_SETTINGS];
 	PGresult *res = NULL;
-	int rc, col = 0;
+	size_t len = strlen(sql);
+	int i, rc;
 
 	memset(saved, 0, sizeof *saved);
-	saved->timeout = t->statement_timeout_ms > 0;
-	saved->check = t->lock_mode == MIGRATE_PG_LOCK_ADVISORY && PQserverVersion(t->conn) >= 140000;
-	if (!saved->timeout && !saved->check)
-		return 0;
-	snprintf(ms, sizeof ms, "%" PRId64, t->statement_timeout_ms);
-	snprintf(sql, sizeof sql, "SELECT %s%s%s",
-		 saved->timeout ? "current_setting('statement_timeout'), set_config('statement_timeout', $1, false)"
-				: "",
-		 saved->timeout && saved->check ? ", " : "",
-		 saved->check ? "current_setting('client_connection_check_interval'), "
-				"set_config('client_connection_check_interval', '1000', false)"
-			      : "");
-	rc = migrate__pg_exec(t, sql, saved->timeout ? 1 : 0, saved->timeout ? p : NULL, &res,
-			      "setting statement_timeout and client_connection_check_interval", err);
-	if (rc == 0 && saved->timeout) {
-		snprintf(saved->timeout_was, sizeof saved->timeout_was, "%s", PQgetvalue(res, 0, col));
-		col += 2;
+	if (t->statement_timeout_ms > 0) {
+		snprintf(ms, sizeof ms, "%" PRId64, t->statement_timeout_ms);
+		saved->name[saved->n] = "statement_timeout";
+		value[saved->n++] = ms;
 	}
-	if (rc == 0 && saved->check)
-		snprintf(saved->check_was, sizeof saved->check_was, "%s", PQgetvalue(res, 0, col));
+	if (t->lock_mode == MIGRATE_PG_LOCK_ADVISORY && PQserverVersion(t->conn) >= 140000) {
+		saved->name[saved->n] = "client_connection_check_interval";
+		value[saved->n++] = "1000";
+	}
+	if (saved->n == 0)
+		return 0;
+	for (i = 0; i < saved->n; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len,
+					"%scurrent_setting('%s'), set_config('%s', $%d, false)", i ? ", " : "",
+					saved->name[i], saved->name[i], i + 1);
+	rc = migrate__pg_exec(t, sql, saved->n, value, &res,
+			      "setting statement_timeout and client_connection_check_interval", err);
+	for (i = 0; rc == 0 && i < saved->n; i++)
+		snprintf(saved->was[i], sizeof saved->was[i], "%s", PQgetvalue(res, 0, 2 * i));
 	if (rc)
-		saved->timeout = saved->check = 0;
+		saved->n = 0;
 	PQclear(res);
 	return rc;
 }
 
 static void session_restore(pg_target_t *t, const session_saved_t *saved)
 {
-	const char *p[2];
-	char sql[200];
+	const char *value[SESSION_SETTINGS];
+	char sql[200] = "SELECT ";
+	size_t len = strlen(sql);
 	migrate_error_t e;
-	int n = 0;
+	int i;
 
-	if ((!saved->timeout && !saved->check) || migrate__pg_lost(t))
+	if (saved->n == 0 || migrate__pg_lost(t))
 		return;
-	if (saved->timeout)
-		p[n++] = saved->timeout_was;
-	if (saved->check)
-		p[n++] = saved->check_was;
-	snprintf(sql, sizeof sql, "SELECT %s%s%s", saved->timeout ? "set_config('statement_timeout', $1, false)" : "",
-		 saved->timeout && saved->check ? ", " : "",
-		 saved->check ? (saved->timeout ? "set_config('client_connection_check_interval', $2, false)"
-						: "set_config('client_connection_check_interval', $1, false)")
-			      : "");
-	migrate__pg_exec(t, sql, n, p, NULL, "restoring statement_timeout and client_connection_check_interval", &e);
+	for (i = 0; i < saved->n; i++) {
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%sset_config('%s', $%d, false)", i ? ", " : "",
+					saved->name[i], i + 1);
+		value[i] = saved->was[i];
+	}
+	migrate__pg_exec(t, sql, saved->n, value, NULL,
+			 "restoring statement_timeout and client_connection_check_interval", &e);
 }
 
 int migrate__pg_online_index(pg_target_t *t, const bson_t *doc, migrate_exec_t *exec, migrate_error_t *err)

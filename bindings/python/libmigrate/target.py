@@ -402,7 +402,7 @@ class Target:
         scheme or a driver module that is not installed."""
         data = required(url, "url")
         if not _lib.has("migrate_driver_load"):
-            raise invalid("migrate_driver_load: this libmigrate predates it")
+            raise _lib.LibraryError("this libmigrate has no migrate_driver_load: load_driver needs a newer library")
         call(_lib.lib().migrate_driver_load, data)
 
     @classmethod
