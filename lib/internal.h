@@ -340,7 +340,8 @@ int migrate__emit(migrate_run *r, int type, int step_index, migrate_op_t op, int
 		  const char *message);
 /* Takes the plan's lock, retrying until the run's timeout, reporting waits. */
 int migrate__lock(migrate_run *r);
-void migrate__unlock(migrate_run *r);
+/* Makes the run's commits durable and releases its lock; returns `rc`, or sync's error when `rc` is 0. */
+int migrate__unlock(migrate_run *r, int rc);
 
 /* ---- errors and logging (error.c) ---- */
 int migrate__err(migrate_error_t *err, int domain, int code, const char *fmt, ...)

@@ -71,15 +71,39 @@ int migrate__lock(migrate_run *r)
 	}
 }
 
-void migrate__unlock(migrate_run *r)
+/*
+ * The run's commits made durable (the driver's sync) before the lock lets
+ * the next run read them: a run that had succeeded fails if that fails.
+ */
+static int sync_commits(migrate_run *r, int rc)
+{
+	const migrate_driver_t *d = r->t->driver;
+	migrate_error_t e;
+	int sc;
+
+	if (d->version < 5 || !d->sync)
+		return rc;
+	memset(&e, 0, sizeof e);
+	if (!(sc = migrate__fault(MIGRATE__FAULT_DRIVER, "sync", &e)))
+		sc = d->sync(r->t->conn, &e);
+	if (sc && rc)
+		migrate__log(MIGRATE_LOG_WARNING, "making the run's commits durable: %s", e.message);
+	else if (sc && r->err)
+		*r->err = e;
+	return rc ? rc : sc;
+}
+
+int migrate__unlock(migrate_run *r, int rc)
 {
 	migrate_error_t ignored;
 
 	if (!r->locked)
-		return;
+		return rc;
+	rc = sync_commits(r, rc);
 	if (migrate__fault(MIGRATE__FAULT_DRIVER, "lock_release", &ignored) ||
 	    r->t->driver->lock_release(r->t->conn, r->plan->name, &ignored))
 		migrate__log(MIGRATE_LOG_WARNING, "releasing the lock of plan \"%s\": %s", r->plan->name,
 			     ignored.message);
 	r->locked = false;
+	return rc;
 }

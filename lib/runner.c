@@ -423,11 +423,12 @@ static int prepare(migrate_run *r, migrate__history *h, migrate_version_t ***sor
 	return migrate__history_load(r->t, r->plan->name, h, r->err);
 }
 
-static void finish(migrate_run *r, migrate__history *h, migrate_version_t **sorted)
+static int finish(migrate_run *r, migrate__history *h, migrate_version_t **sorted, int rc)
 {
-	migrate__unlock(r);
+	rc = migrate__unlock(r, rc);
 	migrate__history_free(h);
 	free(sorted);
+	return rc;
 }
 
 int migrate_up(migrate_target_t *target, const migrate_plan_t *plan, uint64_t target_version,
@@ -462,8 +463,7 @@ int migrate_up(migrate_target_t *target, const migrate_plan_t *plan, uint64_t ta
 		rc = up_version(&r, v, rec);
 	}
 done:
-	finish(&r, &h, sorted);
-	return rc;
+	return finish(&r, &h, sorted, rc);
 }
 
 /* ---- down ---- */
@@ -769,8 +769,7 @@ int migrate_down(migrate_target_t *target, const migrate_plan_t *plan, uint64_t 
 	}
 done:
 	free_down_targets(plan, inv);
-	finish(&r, &h, sorted);
-	return rc;
+	return finish(&r, &h, sorted, rc);
 }
 
 /* ---- baseline and repair ---- */
@@ -829,8 +828,7 @@ int migrate_baseline(migrate_target_t *target, const migrate_plan_t *plan, uint6
 		rc = journal(&r);
 	}
 done:
-	finish(&r, &h, sorted);
-	return rc;
+	return finish(&r, &h, sorted, rc);
 }
 
 int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const migrate_run_options_t *opts,
@@ -869,8 +867,7 @@ int migrate_repair(migrate_target_t *target, const migrate_plan_t *plan, const m
 	if (changed)
 		*changed = n;
 done:
-	finish(&r, &h, sorted);
-	return rc;
+	return finish(&r, &h, sorted, rc);
 }
 
 /* ---- render ---- */

@@ -1482,10 +1482,12 @@ def pg_server_crash(state):
     check(p.returncode == 0, "pg-server.sh crash: %s %s" % (p.stdout, p.stderr))
 
 
-def case_postgres_batches_survive_a_server_crash():
-    """Batches commit without waiting for their WAL; the step's end waits, for them all. A server
-    (whose commits wait: the suite's does not) crashed by an immediate stop, which loses the WAL
-    it has not written, right after `up` returns has every row and the version recorded; crashed
+def case_postgres_commits_survive_a_server_crash():
+    """A run's transactions (versions and batches) commit without waiting for their WAL; the run's
+    end waits once, for them all. A server (whose commits wait: the suite's does not) crashed by
+    an immediate stop, which loses the WAL it has not written, right after `up` returns has every
+    row and every version recorded, and right after a `down` to 0 that left the history empty
+    (nothing to lock: the end waits for the server's flush) has every version reverted; crashed
     in the middle of the backfill, the next `up` resumes from what survived, and the
     non-idempotent n + 1 still ends at 1 on every row: no batch lost, none done twice."""
     work = Work("pgcrash")
@@ -1501,7 +1503,7 @@ def case_postgres_batches_survive_a_server_crash():
                     {"op": "sql", "up": "INSERT INTO %s SELECT g, 0 FROM generate_series(1, 3000) g" % name,
                      "down": "DELETE FROM %s" % name}]},
                 {"id": 2, "name": "count", "steps": [{"op": "backfill", "table": name, "set": {"n": {"sql": "n + 1"}}}]},
-                # A version in one transaction last: its commit is the run's last, and must wait.
+                # A version in one transaction last: its commit is the run's last.
                 {"id": 3, "name": "mark", "steps": [{"op": "sql", "up": "COMMENT ON TABLE %s IS 'counted'" % name,
                                                      "down": "COMMENT ON TABLE %s IS NULL" % name}]},
             ]}, f)
@@ -1514,21 +1516,45 @@ def case_postgres_batches_survive_a_server_crash():
         # Right after a run that returned: everything is on disk.
         p = plan("returned")
         r = expect(mig(url, p, "-vv", "--batch-size", "50", "up"), 0, "3 versions applied")
-        batches = [l for l in r.err.splitlines() if "BEGIN" in l and "jit = off" in l]
-        check(len(batches) >= 60 and all("synchronous_commit = off" in l for l in batches),
-              "the batches do not all commit without waiting: %d, %r" % (len(batches), batches[:2]))
-        # The -vv log puts the BEGIN of version 3's transaction (and its SET LOCALs) on a line of
-        # its own before the COMMENT: that line is the one that must not turn the wait off.
         lines = r.err.splitlines()
-        at = [i for i, l in enumerate(lines) if "COMMENT ON TABLE" in l]
-        begin = [l for l in lines[:at[0] + 1] if "BEGIN" in l][-1:] if at else []
-        check(begin and "lock_timeout" in begin[0] and "synchronous_commit" not in begin[0],
-              "version 3 does not wait: %r" % begin)
+        begins = [l for l in lines if "postgres: BEGIN; SET LOCAL lock_timeout" in l]
+        check(len(begins) >= 62 and all("synchronous_commit = off" in l for l in begins),
+              "the transactions do not all commit without waiting: %d, %r" % (len(begins), begins[:2]))
+        # After the last COMMIT and before the lock is released: the one statement that waits.
+        last = max(i for i, l in enumerate(lines) if "COMMIT" in l)
+        unlock = [i for i, l in enumerate(lines) if "pg_advisory_unlock" in l]
+        waits = [i for i, l in enumerate(lines) if "FOR KEY SHARE" in l]
+        check(unlock and len(waits) == 1 and last < waits[0] < unlock[-1],
+              "the run does not end with one waiting statement: %r" % [lines[i] for i in waits])
         pg_server_crash(state)
         expect(mig(url, p, "check"), 0)
         check(rows("returned")["rows"] == [["3000", "0"]], "rows after the crash: %r" % rows("returned"))
         check(probe(url, "sql", "SELECT obj_description('returned'::regclass)")["rows"] == [["counted"]],
               "version 3's comment did not survive the crash")
+        # A history left empty: nothing to lock, the server's flush awaited instead.
+        p = work.path("emptied_table.json")
+        with open(p, "w") as f:
+            json.dump({"plan": "emptied_table", "versions": [
+                {"id": 1, "name": "table", "steps": [
+                    {"op": "create_table", "table": "emptied", "columns": [{"name": "n", "type": "integer"}]},
+                    {"op": "sql", "up": "INSERT INTO emptied VALUES (0)", "down": "DELETE FROM emptied"}]}]}, f)
+        expect(mig(url, p, "up"), 0)
+        own = url + "?migrate_schema=emptied_history"
+        p = work.path("emptied.json")
+        with open(p, "w") as f:
+            json.dump({"plan": "emptied", "versions": [
+                {"id": 1, "name": "count", "steps": [{"op": "sql", "up": "UPDATE emptied SET n = n + 1",
+                                                      "down": "UPDATE emptied SET n = n - 1"}]}]}, f)
+        expect(mig(own, p, "up"), 0, "1 version applied")
+        pg_server_crash(state)
+        expect(mig(own, p, "check"), 0)
+        check(probe(url, "sql", "SELECT n FROM emptied")["rows"] == [["1"]], "n after up and a crash")
+        r = expect(mig(own, p, "-vv", "down", "0"), 0)
+        check("pg_current_wal_flush_lsn" in r.err, "the down to 0 did not wait for the flush: %r" % r.err[-2000:])
+        pg_server_crash(state)
+        check(probe(url, "sql", "SELECT n FROM emptied")["rows"] == [["0"]], "n after down 0 and a crash")
+        check(probe(url, "sql", "SELECT count(*) FROM emptied_history._migrate_history")["rows"] == [["0"]],
+              "the history after down 0 and a crash")
         # In the middle of the backfill: the run fails, the next one resumes and converges.
         p = plan("midway")
         first = slow_up(url, p)

@@ -1835,6 +1835,7 @@ static const migrate_driver_t jd_driver = {
 	NULL, /* schema_read: no drift detection */
 	NULL, /* schema_type */
 	NULL, /* table_rows: lint knows no sizes */
+	NULL, /* sync: every write is in place when it returns */
 };
 
 const migrate_driver_t *jsondir_driver(void)

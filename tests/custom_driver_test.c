@@ -1010,6 +1010,89 @@ TEST(custom_step_failure_and_retry)
 	migrate_target_close(d.t);
 }
 
+/* ---- sync: the end of every run that took the lock ---- */
+
+static int sync_calls, sync_fail;
+
+static int counting_sync(void *conn, migrate_error_t *err)
+{
+	(void)conn;
+	sync_calls++;
+	if (sync_fail)
+		return migrate_error_set(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB, "jsondir: the disk went away");
+	return 0;
+}
+
+/* The jsondir driver with a sync, over a connection of its own, as interface version `version`. */
+static migrate_target_t *sync_target(migrate_driver_t *drv, unsigned version, const char *dir)
+{
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	void *conn = NULL;
+	char url[1100];
+
+	*drv = *jsondir_driver();
+	drv->version = version;
+	drv->sync = counting_sync;
+	snprintf(url, sizeof url, "jsondir:%s", dir);
+	fresh_err(&err);
+	CHECK_OK(drv->open(url, &conn, &err), &err);
+	CHECK_OK(migrate_target_from_driver(&t, drv, conn, &err), &err);
+	return t;
+}
+
+TEST(sync_ends_every_run_that_took_the_lock)
+{
+	seed s = {{0}, 0, 0, 0, NULL, NULL};
+	migrate_plan_t *plan = build_plan(&s);
+	migrate_driver_t drv, old;
+	migrate_target_t *t, *t4;
+	migrate_error_t err;
+	db d;
+
+	open_db(&d, "db");
+	t = sync_target(&drv, MIGRATE_DRIVER_VERSION, d.dir);
+	sync_calls = sync_fail = 0;
+	/* A run refused before it locks has nothing to make durable. */
+	fresh_err(&err);
+	CHECK_INT(migrate_up(t, plan, 99, NULL, &err), MIGRATE_ENOTFOUND);
+	CHECK_INT(sync_calls, 0);
+	/* Once per run, at its end. */
+	CHECK_OK(migrate_up(t, plan, 2, NULL, &err), &err);
+	CHECK_INT(sync_calls, 1);
+	/* A sync that fails fails the run that had succeeded, with its own message. */
+	sync_fail = 1;
+	CHECK_INT(migrate_up(t, plan, 0, NULL, &err), MIGRATE_EDB);
+	CHECK_INT(sync_calls, 2);
+	CHECK_INT(err.domain, MIGRATE_DOMAIN_DRIVER);
+	CHECK_HAS(err.message, "the disk went away");
+	check_applied(&d, plan, 5);
+	/* The lock was released all the same: the next run takes it at once. */
+	sync_fail = 0;
+	CHECK_OK(migrate_down(t, plan, 2, NULL, &err), &err);
+	CHECK_INT(sync_calls, 3);
+	/* After a failed run it is called too, and the run's own error is the one returned. */
+	s.fail = 1;
+	sync_fail = 1;
+	fresh_err(&err);
+	CHECK_INT(migrate_up(t, plan, 0, NULL, &err), MIGRATE_ECALLBACK);
+	CHECK_INT(sync_calls, 4);
+	CHECK_HAS(err.message, "seed source unavailable");
+	CHECK(strstr(err.message, "the disk went away") == NULL);
+	sync_fail = 0;
+	s.fail = 0;
+	CHECK_OK(migrate_up(d.t, plan, 0, NULL, &err), &err);
+	CHECK_INT(sync_calls, 4);
+	/* A driver of an interface version before sync: the field is never read. */
+	t4 = sync_target(&old, 4, d.dir);
+	CHECK_OK(migrate_down(t4, plan, 1, NULL, &err), &err);
+	CHECK_INT(sync_calls, 4);
+	migrate_target_close(t4);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	migrate_target_close(d.t);
+}
+
 TEST(assert_failure_stops_the_version)
 {
 	seed s = {{0}, 0, 0, 0, NULL, NULL};

@@ -27,9 +27,10 @@ extern "C" {
  * for a driver that fills every field declared here. Version 2 renders into
  * a migrate_buf_t (version 1's migrate_buf_t is no longer accepted);
  * version 3 adds schema_read and schema_type (drift detection); version 4
- * adds table_rows (lint with live sizes).
+ * adds table_rows (lint with live sizes); version 5 adds sync (commits
+ * that become durable at the end of a run).
  */
-#define MIGRATE_DRIVER_VERSION 4
+#define MIGRATE_DRIVER_VERSION 5
 
 /* ---- Text buffers, for render_step. ----------------------------------- */
 
@@ -288,12 +289,27 @@ typedef struct migrate_driver {
 	 * database. NULL: sizes are unknown to migrate_lint().
 	 */
 	int (*table_rows)(void *conn, const char *table, int64_t *rows, migrate_error_t *err);
+
+	/* ---- version 5 ---- */
+
+	/**
+	 * Makes every transaction committed since the run took the lock
+	 * durable, for a driver whose commit may return before its changes
+	 * would survive a crash of the database (PostgreSQL commits a run's
+	 * transactions without waiting for their WAL and waits once, here).
+	 * Called once at the end of every run that took the lock, before
+	 * lock_release, after a failed run too. Its error fails a run that
+	 * had succeeded (the next run applies again whatever the database
+	 * lost); after a failed run it is logged. NULL: commit returns only
+	 * once the transaction is durable.
+	 */
+	int (*sync)(void *conn, migrate_error_t *err);
 } migrate_driver_t;
 
 /** A static initialiser for a migrate_driver_t of this header's version: every other field NULL. */
 /* clang-format off */
 #define MIGRATE_DRIVER_INIT {MIGRATE_DRIVER_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+			     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 /* clang-format on */
 
 /**

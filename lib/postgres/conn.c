@@ -833,15 +833,14 @@ int migrate__pg_begin_batch(pg_target_t *t, int batch, int64_t cut_ms, migrate_e
 	 * 100 ms of held row locks and saves nothing. */
 	if (batch)
 		begin_setting(t, &n, &m, "jit", "off");
-	/* A batch commits without waiting for its WAL to reach the disk: the
-	 * step's end is a commit that waits (the version's history, or the
-	 * failure's), and the WAL being one sequence, it makes every batch
-	 * before it durable. A server that crashes before loses the last
-	 * batches with their journal, and the next run does them again from
-	 * the journal's cursor, once. One flush per step instead of one per
-	 * batch. */
-	if (batch)
-		begin_setting(t, &n, &m, "synchronous_commit", "off");
+	/* Every transaction of a run commits without waiting for its WAL to
+	 * reach the disk: the run ends with one commit that waits
+	 * (migrate__pg_sync), and the WAL being one sequence, that makes every
+	 * transaction before it durable. A server that crashes first loses the
+	 * last transactions together with their history and journal writes,
+	 * which are in them, and the next run does them again, once. One
+	 * flush per run instead of one per version and per batch. */
+	begin_setting(t, &n, &m, "synchronous_commit", "off");
 	/* Sent with the transaction's first statement. */
 	t->begin_pending = 1;
 	t->in_txn = 1;
@@ -928,6 +927,7 @@ int migrate__pg_commit(void *conn, migrate_error_t *err)
 			rc = commit_with_journal(t, err);
 		journal_drop(t);
 		t->in_txn = 0;
+		t->unflushed |= rc == 0;
 		return rc;
 	}
 #endif
@@ -942,6 +942,7 @@ int migrate__pg_commit(void *conn, migrate_error_t *err)
 	if (rc == 0)
 		rc = commit_result(t, res, err);
 	PQclear(res);
+	t->unflushed |= rc == 0;
 	return rc;
 }
 
@@ -969,6 +970,79 @@ void migrate__pg_abort(pg_target_t *t)
 	journal_drop(t);
 	if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
+}
+
+/* Waits until the server has flushed its WAL up to `lsn` (its walwriter does within three wal_writer_delay). */
+static int wait_flushed(pg_target_t *t, const char *lsn, migrate_error_t *err)
+{
+	const char *p[1] = {lsn};
+	PGresult *res = NULL;
+	int64_t start = migrate__now_ms();
+	int rc, done;
+
+	for (;;) {
+		if ((rc = migrate__pg_exec(t, "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn", 1, p, &res,
+					   "waiting for the server to flush its WAL", err)))
+			return rc;
+		done = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (done)
+			return 0;
+		if (migrate__now_ms() - start > PG_FLUSH_WAIT_MS)
+			return migrate__err(
+				err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				"the server did not flush its WAL to %s within %d s: the run's last commits "
+				"may not survive a crash of the server",
+				lsn, PG_FLUSH_WAIT_MS / 1000);
+		migrate__sleep_ms(10);
+	}
+}
+
+/*
+ * The run's one commit that waits for its WAL (its transactions commit
+ * without waiting: migrate__pg_begin_batch). A commit waits only when its
+ * transaction wrote WAL before it (a transaction that only has an id,
+ * SELECT txid_current(), does not), so this statement takes a row lock on
+ * a history row, which writes WAL: its commit then waits for the WAL up to
+ * it, and so for every commit of the run, under the session's own
+ * synchronous_commit (and synchronous standbys). A history with no row
+ * left (a run down to version 0 of the only plan) has nothing to lock:
+ * then the server's WAL position is awaited instead, which its walwriter
+ * reaches within three wal_writer_delay.
+ */
+int migrate__pg_sync(void *conn, migrate_error_t *err)
+{
+	pg_target_t *t = conn;
+	migrate_buf_t *s;
+	PGresult *res = NULL;
+	char lsn[32];
+	int rc;
+
+	if (!t->unflushed || migrate__pg_lost(t))
+		return 0; /* nothing to wait for, or nothing to wait with (the run failed with the connection) */
+	if (t->in_txn)
+		migrate__pg_abort(t);
+	s = migrate__buf_new(NULL);
+	migrate_buf_printf(s,
+			   "SELECT (SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1 FOR KEY SHARE SKIP LOCKED) l), "
+			   "pg_current_wal_insert_lsn()",
+			   t->history);
+	rc = migrate__pg_exec(t, s->str, 0, NULL, &res, "making the run's commits durable", err);
+	migrate__buf_free(s, true);
+	if (rc)
+		return rc;
+	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
+				  "making the run's commits durable: the server answered %d rows", PQntuples(res));
+		PQclear(res);
+		return rc;
+	}
+	snprintf(lsn, sizeof lsn, "%s", PQgetvalue(res, 0, 1));
+	rc = strcmp(PQgetvalue(res, 0, 0), "0") == 0 ? wait_flushed(t, lsn, err) : 0;
+	PQclear(res);
+	if (rc == 0)
+		t->unflushed = 0;
+	return rc;
 }
 
 uint32_t migrate__pg_backoff_ms(uint32_t attempt)
@@ -1012,6 +1086,7 @@ const migrate_driver_t migrate__postgres_driver = {
 	migrate__pg_schema_read,
 	migrate__pg_schema_type,
 	migrate__pg_table_rows,
+	migrate__pg_sync,
 };
 
 /* What the library finds when it loads this module (module.c). */

@@ -28,6 +28,8 @@ extern const migrate_sql_dialect_t migrate__pg_dialect;
 #define PG_QUERY_CANCELED "57014"
 
 #define PG_JOURNAL_PARAMS 16
+/* How long migrate__pg_sync waits for the server to flush its WAL when it has no row to lock. */
+#define PG_FLUSH_WAIT_MS 30000
 
 typedef struct pg_target {
 	PGconn *conn;
@@ -44,6 +46,7 @@ typedef struct pg_target {
 	char owner[40];     /* lease owner token */
 	char redacted[512]; /* the URL without password, for messages */
 	int in_txn;         /* a transaction begun by begin() is open */
+	int unflushed;      /* a transaction committed since the last sync, without waiting for its WAL */
 	/* The BEGIN of a transaction, not sent yet: it leads the next
 	 * statement in the same round trip, joined to one without parameters
 	 * (one simple query), or before one with them in a pipeline, its SET
@@ -133,6 +136,8 @@ int migrate__pg_commit(void *conn, migrate_error_t *err);
 int migrate__pg_exec_journal(pg_target_t *t, const char *sql, int n, const char *const *values, const char *what,
 			     migrate_error_t *err);
 int migrate__pg_rollback(void *conn, migrate_error_t *err);
+/* The driver's sync: one commit that waits for the WAL of every transaction committed before it. */
+int migrate__pg_sync(void *conn, migrate_error_t *err);
 /* Rolls back an open transaction, ignoring errors (cleanup paths). */
 void migrate__pg_abort(pg_target_t *t);
 

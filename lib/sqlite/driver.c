@@ -378,6 +378,7 @@ const migrate_driver_t migrate__sqlite_driver = {
 	migrate__sq_schema_read,
 	migrate__sq_schema_type,
 	migrate__sq_table_rows,
+	NULL, /* sync: a commit is as durable as the database's own synchronous setting makes it */
 };
 
 int migrate_target_open_sqlite(migrate_target_t **out, sqlite3 *db, migrate_error_t *err)
