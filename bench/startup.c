@@ -27,7 +27,8 @@
  *      (libpq's own process, connection and query, and nothing compared;
  *      where psql is on the PATH and the URL has no password);
  *   4. statements (or commands) sent per version while applying 200
- *      trivial versions from empty, and per check, counted from the
+ *      trivial versions from empty, per check, and per version while
+ *      reverting the 1,000 versions to none, counted from the
  *      library's debug log, which names every statement it sends.
  * Times are medians of --rounds runs (default 21).
  */
@@ -261,7 +262,7 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 	migrate_target_t *t = open_target(c->url);
 	migrate_error_t err;
 	double api[64], held[64], cli_ms = -1, cli_cpu = -1;
-	long up_statements, check_statements;
+	long up_statements, check_statements, down_statements;
 	migrate_check_state_t state;
 	int r, n = rounds > 64 ? 64 : rounds;
 
@@ -328,10 +329,14 @@ static void run_target(const target_case_t *c, const char *cli, char *row3, size
 		snprintf(row3 + len, size3 - len,
 			 "| postgres: psql -c (check's statement) | n/a | n/a | %.2f | %.2f |\n", cli_ms, cli_cpu);
 	}
-	snprintf(row4, size4, "| %s | %.1f | %ld |\n", c->driver, (double)up_statements / 200.0, check_statements);
-
+	statements = 0;
+	migrate_log_set_handler(count_log, NULL);
 	if (migrate_down(t, plan, 0, NULL, &err))
 		die("down", err.message);
+	migrate_log_set_handler(NULL, NULL);
+	down_statements = statements;
+	snprintf(row4, size4, "| %s | %.1f | %ld | %.1f |\n", c->driver, (double)up_statements / 200.0,
+		 check_statements, (double)down_statements / 1000.0);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);
 	free(json);
@@ -421,7 +426,7 @@ int main(int argc, char **argv)
 	       "(process) | its CPU ms (all threads) |\n|---|---:|---:|---:|---:|\n");
 	for (k = 0; k < ncases; k++)
 		fputs(rows3[k], stdout);
-	printf("\n## Statements sent\n\n| driver | per trivial version (up) | per check |\n|---|---:|---:|\n");
+	printf("\n## Statements sent\n\n| driver | per trivial version (up) | per check | per trivial version (down) |\n|---|---:|---:|---:|\n");
 	for (k = 0; k < ncases; k++)
 		fputs(rows4[k], stdout);
 	printf("\n");

@@ -594,17 +594,27 @@ static void warn_lossy_down(migrate_run *r, const migrate_step_t *orig, const in
 	migrate__emit(r, MIGRATE_EVENT_WARNING, (int)orig->index, orig->op, 0, -1, msg);
 }
 
+/* Whether the inverse steps of one plan step run in one transaction with their journal write. */
+static bool down_group(const migrate_run *r, const inverse_set *inv)
+{
+	size_t k;
+
+	if (!r->t->driver->begin)
+		return false;
+	for (k = 0; k < inv->n; k++)
+		if (step_no_txn(r, inv->steps[k]))
+			return false;
+	return true;
+}
+
 /* Reverts plan step i (0-based) of the current version: its inverse steps, then the journal. */
 static int down_step(migrate_run *r, size_t i, const inverse_set *inv)
 {
 	const migrate_step_t *orig = r->v->steps[i];
-	bool group = r->t->driver->begin != NULL, empty;
+	bool group = down_group(r, inv), empty;
 	size_t k;
 	int rc;
 
-	for (k = 0; group && k < inv->n; k++)
-		if (step_no_txn(r, inv->steps[k]))
-			group = false;
 	migrate__emit(r, MIGRATE_EVENT_STEP_START, (int)i, orig->op, 0, -1, NULL);
 	warn_lossy_down(r, orig, inv);
 	if (group && (rc = txn(r, r->t->driver->begin)))
@@ -641,6 +651,8 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 	size_t i;
 	int rc;
 
+	bool applied = rec->state == MIGRATE_STATE_APPLIED && !rec->checkpoint;
+
 	r->v = v;
 	r->rec = rec;
 	r->version_started_ms = migrate__now_ms();
@@ -651,7 +663,14 @@ static int down_version(migrate_run *r, const migrate_version_t *v, migrate__rec
 	migrate__rec_set(rec, &rec->error, NULL);
 	if (rec->steps_done == 0)
 		return history_delete(r);
-	if ((rc = journal(r)))
+	/* An applied version whose last step is undone in a transaction is
+	 * marked reverting by that transaction's journal write: a mark written
+	 * before would say nothing a crash does not (the record still says
+	 * applied, and the next down starts over from the last step), and
+	 * costs a round trip and, on a durable database, a flush. A version an
+	 * up left part-way keeps the mark first: it moves the up's checkpoint
+	 * out of the way of the down's. */
+	if (!(applied && down_group(r, &inv[rec->steps_done - 1])) && (rc = journal(r)))
 		return rc;
 	migrate__emit(r, MIGRATE_EVENT_VERSION_START, -1, MIGRATE_OP_UNKNOWN, 0, -1, NULL);
 	for (i = rec->steps_done; i > 0; i = rec->steps_done) {

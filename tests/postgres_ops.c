@@ -634,8 +634,9 @@ TEST(non_transactional_sql_concurrently)
 /*
  * A trivial version costs two round trips: BEGIN with its SET LOCAL, the
  * savepoint, the DDL and its release in one; the one history write with
- * the COMMIT in the other (a pipeline). Each run also pays its own
- * (history table, lock, history read, the one commit that waits, unlock).
+ * the COMMIT in the other (a pipeline); reverting one, the same. Each run
+ * also pays its own (history table, lock, history read, the one commit
+ * that waits, unlock).
  */
 TEST(two_round_trips_per_version)
 {
@@ -679,6 +680,20 @@ TEST(two_round_trips_per_version)
 		n20);
 	CHECK(n20 <= 10 * 2 + 5);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 20);
+	fclose(trace);
+	/* Down the same: the inverse in one, the history's delete with the COMMIT in the other (no
+	 * mark of the version as reverting before its transaction: that transaction's write says it). */
+	trace = tmpfile();
+	CHECK(trace != NULL);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_down(t, plan, 10, NULL, &err), &err);
+	PQuntrace(c);
+	n20 = count_round_trips(trace);
+	fprintf(stderr, "round trips: %d for reverting versions 20-11\n", n20);
+	CHECK(n20 <= 10 * 2 + 6); /* and the run's own */
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 10);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t10', 't11', 't20')"), 1);
 	fclose(trace);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);

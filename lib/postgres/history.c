@@ -300,8 +300,11 @@ int migrate__pg_history_delete(void *conn, const char *plan, uint64_t version, m
 	} else {
 		migrate_buf_printf(s, "DELETE FROM %s WHERE plan = $1 AND version = $2::numeric", t->history);
 	}
-	rc = migrate__pg_exec(t, s->str, lease_mode ? 4 : 2, p, &res, "deleting a history record", err);
-	if (rc == 0 && lease_mode && strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+	/* Advisory mode: with the COMMIT in one round trip, as a history write. */
+	if (!lease_mode)
+		rc = migrate__pg_exec_journal(t, s->str, 2, p, "deleting a history record", err);
+	else if ((rc = migrate__pg_exec(t, s->str, 4, p, &res, "deleting a history record", err)) == 0 &&
+		 strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		rc = lost(t, plan, err);
 	PQclear(res);
 	migrate__buf_free(s, true);
