@@ -1487,8 +1487,8 @@ def case_postgres_commits_survive_a_server_crash():
     end waits once, for them all. A server (whose commits wait: the suite's does not) crashed by
     an immediate stop, which loses the WAL it has not written, right after `up` returns has every
     row and every version recorded, and right after a `down` to 0 that left the history empty
-    (nothing to lock: the end waits for the server's flush) has every version reverted; crashed
-    in the middle of the backfill, the next `up` resumes from what survived, and the
+    (nothing to lock: the end commits a logical message instead, which waits) has every version
+    reverted; crashed in the middle of the backfill, the next `up` resumes from what survived, and the
     non-idempotent n + 1 still ends at 1 on every row: no batch lost, none done twice."""
     work = Work("pgcrash")
     state, url = durable_pg_server(work)
@@ -1531,7 +1531,7 @@ def case_postgres_commits_survive_a_server_crash():
         check(rows("returned")["rows"] == [["3000", "0"]], "rows after the crash: %r" % rows("returned"))
         check(probe(url, "sql", "SELECT obj_description('returned'::regclass)")["rows"] == [["counted"]],
               "version 3's comment did not survive the crash")
-        # A history left empty: nothing to lock, the server's flush awaited instead.
+        # A history left empty: nothing to lock, a logical message commits and waits instead.
         p = work.path("emptied_table.json")
         with open(p, "w") as f:
             json.dump({"plan": "emptied_table", "versions": [
@@ -1550,7 +1550,8 @@ def case_postgres_commits_survive_a_server_crash():
         expect(mig(own, p, "check"), 0)
         check(probe(url, "sql", "SELECT n FROM emptied")["rows"] == [["1"]], "n after up and a crash")
         r = expect(mig(own, p, "-vv", "down", "0"), 0)
-        check("pg_current_wal_flush_lsn" in r.err, "the down to 0 did not wait for the flush: %r" % r.err[-2000:])
+        check("pg_logical_emit_message(true" in r.err, "the down to 0 did not end with a commit that waits: %r"
+              % r.err[-2000:])
         pg_server_crash(state)
         check(probe(url, "sql", "SELECT n FROM emptied")["rows"] == [["0"]], "n after down 0 and a crash")
         check(probe(url, "sql", "SELECT count(*) FROM emptied_history._migrate_history")["rows"] == [["0"]],

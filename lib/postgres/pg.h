@@ -28,8 +28,6 @@ extern const migrate_sql_dialect_t migrate__pg_dialect;
 #define PG_QUERY_CANCELED "57014"
 
 #define PG_JOURNAL_PARAMS 16
-/* How long migrate__pg_sync waits for the server to flush its WAL when it has no row to lock. */
-#define PG_FLUSH_WAIT_MS 30000
 
 typedef struct pg_target {
 	PGconn *conn;
