@@ -3,8 +3,10 @@
  * in the catalogs and the data; render, check and status; hostile
  * identifiers and values.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "drift.h"
@@ -769,6 +771,58 @@ TEST(sync_without_a_history_row)
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);
 	PQfinish(side);
+	PQfinish(c);
+}
+
+/* The child of a_run_after_a_killed_one_waits: `up` of two versions, killed as version 2 starts. */
+static int killed_at_version_2(void *arg, int ready)
+{
+	migrate_plan_t *plan = sql_plan("unsynced", 2);
+	migrate_target_t *t = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	harness_pause_t p = {ready, 2, SIGKILL};
+
+	if (migrate_target_open(&t, arg, &err) != 0)
+		return 3;
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = harness_pause_at_version;
+	o.event_payload = &p;
+	migrate_up(t, plan, 0, &o, &err);
+	return 1;
+}
+
+/*
+ * A run killed after a commit and before its end's wait leaves a version
+ * whose commit did not wait: the next run, even one with nothing to do,
+ * ends with a commit that waits, before it reports the version applied.
+ */
+TEST(a_run_after_a_killed_one_waits)
+{
+	const char *url = pgt_fresh_db("unsynced");
+	migrate_plan_t *plan = sql_plan("unsynced", 2);
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	PGconn *c;
+	int status = 0;
+	pid_t pid;
+
+	CHECK(trace != NULL);
+	pid = harness_fork_ready(killed_at_version_2, (void *)url);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	c = pgt_connect(url);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE version = 1 AND state = 'applied'"), 1);
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+	PQuntrace(c);
+	CHECK_INT(count_messages(trace, "FOR KEY SHARE", "pg_logical_emit_message"), 1);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
 	PQfinish(c);
 }
 

@@ -44,7 +44,7 @@ typedef struct pg_target {
 	char owner[40];     /* lease owner token */
 	char redacted[512]; /* the URL without password, for messages */
 	int in_txn;         /* a transaction begun by begin() is open */
-	int unflushed;      /* a transaction committed since the last sync, without waiting for its WAL */
+	int unflushed;      /* a commit may not have reached the disk: since the last sync, or the lock's taking */
 	/* The BEGIN of a transaction, not sent yet: it leads the next
 	 * statement in the same round trip, joined to one without parameters
 	 * (one simple query), or before one with them in a pipeline, its SET
