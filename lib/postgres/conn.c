@@ -976,46 +976,42 @@ void migrate__pg_abort(pg_target_t *t)
  * The run's one commit that waits for its WAL (its transactions commit
  * without waiting: migrate__pg_begin_batch). A commit waits only when its
  * transaction wrote WAL before it (a transaction that only has an id,
- * SELECT txid_current(), does not), so this statement takes a row lock on
- * a history row, which writes WAL: its commit then waits for the WAL up to
- * it, and so for every commit of the run, under the session's own
- * synchronous_commit (and synchronous standbys). A history with no row
- * left (a run down to version 0 of the only plan) has nothing to lock:
- * then a transactional logical message writes the WAL instead, and its
- * commit waits the same way. (Polling pg_current_wal_flush_lsn() for the
- * insert position does not do: when the WAL ends on a page boundary the
- * insert position is past the next page's header, which an idle server
- * does not flush until it writes something else.)
+ * SELECT txid_current(), does not), so this transaction takes a row lock
+ * on a history row, which writes WAL: its commit then waits for the WAL up
+ * to it, and so for every commit before it, under the session's own
+ * synchronous_commit (and synchronous standbys). With no row to lock (a
+ * history emptied by a down to 0, or every row locked by other plans'
+ * runs) a transactional logical message writes the WAL instead. (Polling
+ * pg_current_wal_flush_lsn() for the insert position does not do: when the
+ * WAL ends on a page boundary the insert position is past the next page's
+ * header, which an idle server does not flush until it writes something
+ * else.) One round trip; the lock's wait on the history table (someone's
+ * LOCK TABLE) is bounded by the target's lock_timeout.
  */
 int migrate__pg_sync(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	migrate_buf_t *s;
-	PGresult *res = NULL;
-	int rc, locked;
+	int rc;
 
 	if (!t->unflushed || migrate__pg_lost(t))
 		return 0; /* nothing to wait for, or nothing to wait with (the run failed with the connection) */
 	if (t->in_txn)
 		migrate__pg_abort(t);
 	s = migrate__buf_new(NULL);
-	migrate_buf_printf(s, "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1 FOR KEY SHARE SKIP LOCKED) l",
+	migrate_buf_append(s, "BEGIN; ");
+	if (t->lock_timeout_ms > 0)
+		migrate_buf_printf(s, "SET LOCAL lock_timeout = %" PRId64 "; ", t->lock_timeout_ms);
+	migrate_buf_printf(s,
+			   "SELECT CASE WHEN NOT EXISTS (SELECT FROM %s LIMIT 1 FOR KEY SHARE SKIP LOCKED) "
+			   "THEN pg_logical_emit_message(true, 'libmigrate', 'sync') END; COMMIT",
 			   t->history);
-	rc = migrate__pg_exec(t, s->str, 0, NULL, &res, "making the run's commits durable", err);
+	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "making the run's commits durable", err);
 	migrate__buf_free(s, true);
-	if (rc)
-		return rc;
-	if (PQntuples(res) != 1 || PQnfields(res) != 1) {
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				  "making the run's commits durable: the server answered %d rows", PQntuples(res));
-		PQclear(res);
+	if (rc) {
+		migrate__pg_abort(t); /* the failed transaction block the string left open */
 		return rc;
 	}
-	locked = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
-	PQclear(res);
-	if (!locked && (rc = migrate__pg_exec(t, "SELECT pg_logical_emit_message(true, 'libmigrate', 'sync')", 0, NULL,
-					      NULL, "making the run's commits durable", err)))
-		return rc;
 	t->unflushed = 0;
 	return 0;
 }
