@@ -774,6 +774,51 @@ TEST(sync_without_a_history_row)
 	PQfinish(c);
 }
 
+static int lock_history_on_event(const migrate_event_t *ev, void *payload)
+{
+	/* After the last version's commit, before the run's end: someone locks the history table. */
+	if (ev->type == MIGRATE_EVENT_VERSION_END)
+		pgt_exec(payload, "BEGIN; LOCK TABLE _migrate_history IN EXCLUSIVE MODE");
+	return 0;
+}
+
+/*
+ * The run's final commit that waits takes a row lock on the history: a
+ * LOCK TABLE held on it keeps it waiting no longer than the target's
+ * lock_timeout, and the run that had succeeded fails, to converge on the
+ * next one.
+ */
+TEST(sync_waits_for_the_history_table_within_lock_timeout)
+{
+	const char *db = pgt_fresh_db("synclock");
+	PGconn *c = pgt_connect(db), *side = pgt_connect(db);
+	migrate_plan_t *plan = sql_plan("synclock", 1);
+	migrate_target_t *t = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	char url[600];
+	int64_t start, took;
+
+	snprintf(url, sizeof url, "%s?migrate_lock_timeout_ms=300", db);
+	CHECK_OK(migrate_target_open(&t, url, &err), &err);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = lock_history_on_event;
+	o.event_payload = side;
+	start = harness_mono_ms();
+	CHECK_INT(migrate_up(t, plan, 0, &o, &err), MIGRATE_EDB);
+	took = harness_mono_ms() - start;
+	CHECK_HAS(err.message, "making the run's commits durable");
+	CHECK_HAS(err.message, "55P03");
+	CHECK(took < 5000);
+	pgt_exec(side, "COMMIT");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(side);
+	PQfinish(c);
+}
+
 /* The child of a_run_after_a_killed_one_waits: `up` of two versions, killed as version 2 starts. */
 static int killed_at_version_2(void *arg, int ready)
 {
