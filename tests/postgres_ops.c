@@ -3,8 +3,11 @@
  * in the catalogs and the data; render, check and status; hostile
  * identifiers and values.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "drift.h"
 #include "harness.h"
@@ -694,6 +697,189 @@ TEST(two_round_trips_per_version)
 	CHECK(n20 <= 10 * 2 + 6); /* and the run's own */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 10);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t10', 't11', 't20')"), 1);
+	fclose(trace);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
+/*
+ * Ends the server's WAL exactly on a page boundary and waits for the
+ * walwriter to flush it: the insert position is then past the next page's
+ * header, where nothing is written until something else writes WAL.
+ */
+static void wal_on_page_boundary(PGconn *c)
+{
+	int64_t page = pgt_int(c, "SELECT current_setting('wal_block_size')::bigint"), at, over, left;
+	char sql[200];
+	int tries;
+
+	/* What a message record costs beyond its text (measured within one page: no page header). */
+	for (tries = 0, over = -1; tries < 10 && over < 0; tries++) {
+		int64_t end;
+		at = pgt_int(c, "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn");
+		pgt_exec(c, "SELECT pg_logical_emit_message(false, 'x', repeat('a', 1000))");
+		end = pgt_int(c, "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn");
+		if (at / page == end / page)
+			over = end - at - 1000;
+	}
+	CHECK(over > 0);
+	for (tries = 0; tries < 10; tries++) {
+		at = pgt_int(c, "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn");
+		left = page - at % page;
+		if (left < over + 8 || left % 8) {
+			pgt_exec(c, "SELECT pg_logical_emit_message(false, 'x', repeat('a', 1000))");
+			continue;
+		}
+		snprintf(sql, sizeof sql, "SELECT pg_logical_emit_message(false, 'x', repeat('a', %lld))",
+			 (long long)(left - over));
+		pgt_exec(c, sql);
+		if (pgt_int(c, "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint % "
+			       "current_setting('wal_block_size')::bigint") <= 40)
+			break;
+	}
+	CHECK(tries < 10);
+	while (pgt_int(c, "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint % "
+			  "current_setting('wal_block_size')::bigint") != 0)
+		usleep(10000);
+}
+
+static int boundary_on_event(const migrate_event_t *ev, void *payload)
+{
+	/* After the commit of the down's last write, before the run's end waits. */
+	if (ev->type == MIGRATE_EVENT_VERSION_END && ev->direction == MIGRATE_DIRECTION_DOWN)
+		wal_on_page_boundary(payload);
+	return 0;
+}
+
+/*
+ * A down to 0 that empties the history has no row to lock at its end: it
+ * still ends with one commit that waits, at once, even when the server's
+ * WAL ends on a page boundary (an idle server does not flush past it).
+ */
+TEST(sync_without_a_history_row)
+{
+	const char *url = pgt_fresh_db("syncempty");
+	PGconn *c = pgt_connect(url), *side = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	int64_t start, took = 0;
+	int i;
+
+	CHECK_OK(migrate_plan_new(&plan, "emptied", &err), &err);
+	pgt_step(pgt_version(plan, 1, "t"),
+		 "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"n\",\"type\":\"integer\"}]}");
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = boundary_on_event;
+	o.event_payload = side;
+	for (i = 0; i < 3; i++) {
+		CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+		start = harness_mono_ms();
+		CHECK_OK(migrate_down(t, plan, 0, &o, &err), &err);
+		took += harness_mono_ms() - start;
+		CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 0);
+	}
+	fprintf(stderr, "three downs to 0 ending on a page boundary: %lld ms\n", (long long)took);
+	CHECK(took < 3000);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(side);
+	PQfinish(c);
+}
+
+static int lock_history_on_event(const migrate_event_t *ev, void *payload)
+{
+	/* After the last version's commit, before the run's end: someone locks the history table. */
+	if (ev->type == MIGRATE_EVENT_VERSION_END)
+		pgt_exec(payload, "BEGIN; LOCK TABLE _migrate_history IN EXCLUSIVE MODE");
+	return 0;
+}
+
+/*
+ * The run's final commit that waits takes a row lock on the history: a
+ * LOCK TABLE held on it keeps it waiting no longer than the target's
+ * lock_timeout, and the run that had succeeded fails, to converge on the
+ * next one.
+ */
+TEST(sync_waits_for_the_history_table_within_lock_timeout)
+{
+	const char *db = pgt_fresh_db("synclock");
+	PGconn *c = pgt_connect(db), *side = pgt_connect(db);
+	migrate_plan_t *plan = sql_plan("synclock", 1);
+	migrate_target_t *t = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	char url[600];
+	int64_t start, took;
+
+	snprintf(url, sizeof url, "%s?migrate_lock_timeout_ms=300", db);
+	CHECK_OK(migrate_target_open(&t, url, &err), &err);
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = lock_history_on_event;
+	o.event_payload = side;
+	start = harness_mono_ms();
+	CHECK_INT(migrate_up(t, plan, 0, &o, &err), MIGRATE_EDB);
+	took = harness_mono_ms() - start;
+	CHECK_HAS(err.message, "making the run's commits durable");
+	CHECK_HAS(err.message, "55P03");
+	CHECK(took < 5000);
+	pgt_exec(side, "COMMIT");
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 1);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(side);
+	PQfinish(c);
+}
+
+/* The child of a_run_after_a_killed_one_waits: `up` of two versions, killed as version 2 starts. */
+static int killed_at_version_2(void *arg, int ready)
+{
+	migrate_plan_t *plan = sql_plan("unsynced", 2);
+	migrate_target_t *t = NULL;
+	migrate_run_options_t o;
+	migrate_error_t err;
+	harness_pause_t p = {ready, 2, SIGKILL};
+
+	if (migrate_target_open(&t, arg, &err) != 0)
+		return 3;
+	migrate_run_options_init(&o, MIGRATE_RUN_OPTIONS_VERSION);
+	o.on_event = harness_pause_at_version;
+	o.event_payload = &p;
+	migrate_up(t, plan, 0, &o, &err);
+	return 1;
+}
+
+/*
+ * A run killed after a commit and before its end's wait leaves a version
+ * whose commit did not wait: the next run, even one with nothing to do,
+ * ends with a commit that waits, before it reports the version applied.
+ */
+TEST(a_run_after_a_killed_one_waits)
+{
+	const char *url = pgt_fresh_db("unsynced");
+	migrate_plan_t *plan = sql_plan("unsynced", 2);
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	FILE *trace = tmpfile();
+	PGconn *c;
+	int status = 0;
+	pid_t pid;
+
+	CHECK(trace != NULL);
+	pid = harness_fork_ready(killed_at_version_2, (void *)url);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	c = pgt_connect(url);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE version = 1 AND state = 'applied'"), 1);
+	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	CHECK_OK(migrate_up(t, plan, 1, NULL, &err), &err);
+	PQuntrace(c);
+	CHECK_INT(count_messages(trace, "FOR KEY SHARE", "pg_logical_emit_message"), 1);
 	fclose(trace);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);

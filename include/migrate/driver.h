@@ -294,7 +294,8 @@ typedef struct migrate_driver {
 
 	/**
 	 * Makes every transaction committed since the run took the lock
-	 * durable, for a driver whose commit may return before its changes
+	 * durable, and those it read (a killed run's last commits), for a
+	 * driver whose commit may return before its changes
 	 * would survive a crash of the database (PostgreSQL commits a run's
 	 * transactions without waiting for their WAL and waits once, here).
 	 * Called once at the end of every run that took the lock, before

@@ -972,50 +972,26 @@ void migrate__pg_abort(pg_target_t *t)
 		PQclear(PQexec(t->conn, "ROLLBACK"));
 }
 
-/* Waits until the server has flushed its WAL up to `lsn` (its walwriter does within three wal_writer_delay). */
-static int wait_flushed(pg_target_t *t, const char *lsn, migrate_error_t *err)
-{
-	const char *p[1] = {lsn};
-	PGresult *res = NULL;
-	int64_t start = migrate__now_ms();
-	int rc, done;
-
-	for (;;) {
-		if ((rc = migrate__pg_exec(t, "SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn", 1, p, &res,
-					   "waiting for the server to flush its WAL", err)))
-			return rc;
-		done = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
-		if (done)
-			return 0;
-		if (migrate__now_ms() - start > PG_FLUSH_WAIT_MS)
-			return migrate__err(
-				err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				"the server did not flush its WAL to %s within %d s: the run's last commits "
-				"may not survive a crash of the server",
-				lsn, PG_FLUSH_WAIT_MS / 1000);
-		migrate__sleep_ms(10);
-	}
-}
-
 /*
  * The run's one commit that waits for its WAL (its transactions commit
  * without waiting: migrate__pg_begin_batch). A commit waits only when its
  * transaction wrote WAL before it (a transaction that only has an id,
- * SELECT txid_current(), does not), so this statement takes a row lock on
- * a history row, which writes WAL: its commit then waits for the WAL up to
- * it, and so for every commit of the run, under the session's own
- * synchronous_commit (and synchronous standbys). A history with no row
- * left (a run down to version 0 of the only plan) has nothing to lock:
- * then the server's WAL position is awaited instead, which its walwriter
- * reaches within three wal_writer_delay.
+ * SELECT txid_current(), does not), so this transaction takes a row lock
+ * on a history row, which writes WAL: its commit then waits for the WAL up
+ * to it, and so for every commit before it, under the session's own
+ * synchronous_commit (and synchronous standbys). With no row to lock (a
+ * history emptied by a down to 0, or every row locked by other plans'
+ * runs) a transactional logical message writes the WAL instead. (Polling
+ * pg_current_wal_flush_lsn() for the insert position does not do: when the
+ * WAL ends on a page boundary the insert position is past the next page's
+ * header, which an idle server does not flush until it writes something
+ * else.) One round trip; the lock's wait on the history table (someone's
+ * LOCK TABLE) is bounded by the target's lock_timeout.
  */
 int migrate__pg_sync(void *conn, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
 	migrate_buf_t *s;
-	PGresult *res = NULL;
-	char lsn[32];
 	int rc;
 
 	if (!t->unflushed || migrate__pg_lost(t))
@@ -1023,26 +999,21 @@ int migrate__pg_sync(void *conn, migrate_error_t *err)
 	if (t->in_txn)
 		migrate__pg_abort(t);
 	s = migrate__buf_new(NULL);
+	migrate_buf_append(s, "BEGIN; ");
+	if (t->lock_timeout_ms > 0)
+		migrate_buf_printf(s, "SET LOCAL lock_timeout = %" PRId64 "; ", t->lock_timeout_ms);
 	migrate_buf_printf(s,
-			   "SELECT (SELECT count(*) FROM (SELECT 1 FROM %s LIMIT 1 FOR KEY SHARE SKIP LOCKED) l), "
-			   "pg_current_wal_insert_lsn()",
+			   "SELECT CASE WHEN NOT EXISTS (SELECT FROM %s LIMIT 1 FOR KEY SHARE SKIP LOCKED) "
+			   "THEN pg_logical_emit_message(true, 'libmigrate', 'sync') END; COMMIT",
 			   t->history);
-	rc = migrate__pg_exec(t, s->str, 0, NULL, &res, "making the run's commits durable", err);
+	rc = migrate__pg_exec(t, s->str, 0, NULL, NULL, "making the run's commits durable", err);
 	migrate__buf_free(s, true);
-	if (rc)
-		return rc;
-	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
-		rc = migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EDB,
-				  "making the run's commits durable: the server answered %d rows", PQntuples(res));
-		PQclear(res);
+	if (rc) {
+		migrate__pg_abort(t); /* the failed transaction block the string left open */
 		return rc;
 	}
-	snprintf(lsn, sizeof lsn, "%s", PQgetvalue(res, 0, 1));
-	rc = strcmp(PQgetvalue(res, 0, 0), "0") == 0 ? wait_flushed(t, lsn, err) : 0;
-	PQclear(res);
-	if (rc == 0)
-		t->unflushed = 0;
-	return rc;
+	t->unflushed = 0;
+	return 0;
 }
 
 uint32_t migrate__pg_backoff_ms(uint32_t attempt)

@@ -478,10 +478,14 @@ cleanup:
 int migrate__pg_lock_try(void *conn, const char *plan, migrate_error_t *err)
 {
 	pg_target_t *t = conn;
+	int rc = t->lock_mode == MIGRATE_PG_LOCK_LEASE ? lease_try(t, plan, err) : advisory_try(t, plan, err);
 
-	if (t->lock_mode == MIGRATE_PG_LOCK_LEASE)
-		return lease_try(t, plan, err);
-	return advisory_try(t, plan, err);
+	/* What the run reads may be a killed run's last commits, which did not
+	 * wait for their WAL: its end waits (migrate__pg_sync) even when it
+	 * commits nothing, before it reports them applied. */
+	if (rc == 0)
+		t->unflushed = 1;
+	return rc;
 }
 
 int migrate__pg_lock_release(void *conn, const char *plan, migrate_error_t *err)

@@ -28,8 +28,6 @@ extern const migrate_sql_dialect_t migrate__pg_dialect;
 #define PG_QUERY_CANCELED "57014"
 
 #define PG_JOURNAL_PARAMS 16
-/* How long migrate__pg_sync waits for the server to flush its WAL when it has no row to lock. */
-#define PG_FLUSH_WAIT_MS 30000
 
 typedef struct pg_target {
 	PGconn *conn;
@@ -46,7 +44,7 @@ typedef struct pg_target {
 	char owner[40];     /* lease owner token */
 	char redacted[512]; /* the URL without password, for messages */
 	int in_txn;         /* a transaction begun by begin() is open */
-	int unflushed;      /* a transaction committed since the last sync, without waiting for its WAL */
+	int unflushed;      /* a commit may not have reached the disk: since the last sync, or the lock's taking */
 	/* The BEGIN of a transaction, not sent yet: it leads the next
 	 * statement in the same round trip, joined to one without parameters
 	 * (one simple query), or before one with them in a pipeline, its SET
