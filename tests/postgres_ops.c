@@ -634,6 +634,26 @@ TEST(non_transactional_sql_concurrently)
 	migrate_target_close(t);
 }
 
+/* The round trips of an up (down: 0) or a down to `version`, counted from libpq's trace of `c`. */
+static int traced_round_trips(PGconn *c, migrate_target_t *t, migrate_plan_t *plan, uint64_t version, int down)
+{
+	FILE *trace = tmpfile();
+	migrate_error_t err;
+	int n;
+
+	CHECK(trace != NULL);
+	PQtrace(c, trace);
+	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+	if (down)
+		CHECK_OK(migrate_down(t, plan, version, NULL, &err), &err);
+	else
+		CHECK_OK(migrate_up(t, plan, version, NULL, &err), &err);
+	PQuntrace(c);
+	n = count_round_trips(trace);
+	fclose(trace);
+	return n;
+}
+
 /*
  * A trivial version costs two round trips: BEGIN with its SET LOCAL, the
  * savepoint, the DDL and its release in one; the one history write with
@@ -648,12 +668,10 @@ TEST(two_round_trips_per_version)
 	migrate_target_t *t = NULL;
 	migrate_plan_t *plan = NULL;
 	migrate_error_t err;
-	FILE *trace = tmpfile();
 	char json[200];
 	uint64_t id;
-	int n10, n20;
+	int n10, n20, down;
 
-	CHECK(trace != NULL);
 	CHECK_OK(migrate_plan_new(&plan, "trips", &err), &err);
 	for (id = 1; id <= 20; id++) {
 		snprintf(
@@ -663,19 +681,8 @@ TEST(two_round_trips_per_version)
 		pgt_step(pgt_version(plan, id, "v"), json);
 	}
 	CHECK_OK(migrate_target_open_postgres(&t, c, &err), &err);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_up(t, plan, 10, NULL, &err), &err);
-	PQuntrace(c);
-	n10 = count_round_trips(trace);
-	fclose(trace);
-	trace = tmpfile();
-	CHECK(trace != NULL);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_up(t, plan, 20, NULL, &err), &err);
-	PQuntrace(c);
-	n20 = count_round_trips(trace);
+	n10 = traced_round_trips(c, t, plan, 10, 0);
+	n20 = traced_round_trips(c, t, plan, 20, 0);
 	/* The same run overhead both times (the history's check, the lock, the
 	 * history read, the one commit that waits, the unlock): the ten more
 	 * versions cost two each. */
@@ -683,21 +690,13 @@ TEST(two_round_trips_per_version)
 		n20);
 	CHECK(n20 <= 10 * 2 + 5);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history WHERE state = 'applied'"), 20);
-	fclose(trace);
 	/* Down the same: the inverse in one, the history's delete with the COMMIT in the other (no
 	 * mark of the version as reverting before its transaction: that transaction's write says it). */
-	trace = tmpfile();
-	CHECK(trace != NULL);
-	PQtrace(c, trace);
-	PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
-	CHECK_OK(migrate_down(t, plan, 10, NULL, &err), &err);
-	PQuntrace(c);
-	n20 = count_round_trips(trace);
-	fprintf(stderr, "round trips: %d for reverting versions 20-11\n", n20);
-	CHECK(n20 <= 10 * 2 + 6); /* and the run's own */
+	down = traced_round_trips(c, t, plan, 10, 1);
+	fprintf(stderr, "round trips: %d for reverting versions 20-11\n", down);
+	CHECK(down <= 10 * 2 + 6); /* and the run's own */
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM _migrate_history"), 10);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM pg_class WHERE relname IN ('t10', 't11', 't20')"), 1);
-	fclose(trace);
 	migrate_target_close(t);
 	migrate_plan_destroy(plan);
 	PQfinish(c);
