@@ -1,9 +1,11 @@
 /* Helpers of the PostgreSQL tests; see postgres_util.h. */
 #include "postgres_util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -167,6 +169,59 @@ const char *pgt_other_server(const char *env, const char *on, const char *params
 	*slash = '\0';
 	snprintf(url, sizeof url, "%s%s%s%s", base, db, params ? "?" : "", params ? params : "");
 	return url;
+}
+
+static char private_state[1024];
+static int private_watch = -1;
+static pid_t private_watchdog;
+
+const char *pgt_private_server(void)
+{
+	static char url[512];
+	char cmd[2200];
+	int fds[2];
+	FILE *p;
+
+	(void)pgt_server_url(); /* no PostgreSQL: skipped (failed under CI=true) as the others */
+	snprintf(private_state, sizeof private_state, "%s", harness_path("private-pg"));
+	snprintf(cmd, sizeof cmd, "bash '%s/scripts/pg-server.sh' start '%s' 2>&1", MIGRATE_SOURCE_DIR, private_state);
+	url[0] = '\0';
+	p = popen(cmd, "r");
+	CHECK(p != NULL);
+	while (fgets(cmd, sizeof cmd, p))
+		snprintf(url, sizeof url, "%.*s", (int)strcspn(cmd, "\r\n"), cmd);
+	CHECK_INT(pclose(p), 0);
+	CHECK_HAS(url, "postgresql://");
+	/* The watchdog stops the server once this process ends: the end of a
+	 * failed test (_exit) closes the pipe's last writer. */
+	CHECK_INT(pipe(fds), 0);
+	CHECK_INT(fcntl(fds[1], F_SETFD, FD_CLOEXEC), 0);
+	private_watchdog = fork();
+	CHECK(private_watchdog >= 0);
+	if (private_watchdog == 0) {
+		char byte;
+		close(fds[1]);
+		while (read(fds[0], &byte, 1) > 0)
+			;
+		execl("/bin/bash", "bash", MIGRATE_SOURCE_DIR "/scripts/pg-server.sh", "stop", private_state,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	private_watch = fds[1];
+	return url;
+}
+
+void pgt_private_server_stop(void)
+{
+	int status = 0;
+
+	if (private_watch < 0)
+		return;
+	close(private_watch);
+	private_watch = -1;
+	CHECK_INT((int)waitpid(private_watchdog, &status, 0), (int)private_watchdog);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 migrate_plan_t *pgt_log_plan(const char *name, int versions)

@@ -52,6 +52,17 @@ migrate_version_t *pgt_version(migrate_plan_t *plan, uint64_t id, const char *na
  */
 const char *pgt_other_server(const char *env, const char *on, const char *params, const char *what);
 /*
+ * A server of this test's own (scripts/pg-server.sh in the test's
+ * temporary directory), for a test whose premise is that nothing else
+ * writes to it; its URL in a static buffer. pgt_private_server_stop()
+ * stops it before the test returns; a test that fails stops it through a
+ * watchdog process that outlives the test's own. Skips like
+ * pgt_server_url() without PostgreSQL.
+ */
+const char *pgt_private_server(void);
+void pgt_private_server_stop(void);
+
+/*
  * Plan `name`: version 1 makes the table log(version, pid) and every
  * version 1..versions inserts its row (2.. after a 50 ms sleep), so that
  * a version run twice shows.
