@@ -949,3 +949,56 @@ TEST(check_schema_raw_step)
 	migrate_target_close(t);
 	migrate_plan_destroy(p);
 }
+
+static long statements;
+
+static void count_statement(int level, const char *message, void *payload)
+{
+	(void)level;
+	(void)payload;
+	if (strncmp(message, "sqlite: ", 8) == 0)
+		statements++;
+}
+
+/* Statements sent by an up from empty to `n` trivial versions, and by the down back to 0. */
+static void trivial_run(const char *name, int n, long *up_count, long *down_count)
+{
+	migrate_target_t *t = tu_target(harness_path(name));
+	migrate_plan_t *p = tu_plan("trivial");
+	char json[160];
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		snprintf(
+			json, sizeof json,
+			"{\"op\":\"create_table\",\"table\":\"t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
+			i);
+		tu_version(p, (uint64_t)i, "table", json, NULL);
+	}
+	migrate_log_set_handler(count_statement, NULL);
+	statements = 0;
+	up(t, p, 0);
+	*up_count = statements;
+	statements = 0;
+	down(t, p, 0);
+	*down_count = statements;
+	migrate_log_set_handler(NULL, NULL);
+	migrate_target_close(t);
+	migrate_plan_destroy(p);
+}
+
+/*
+ * A trivial version costs four statements each way: BEGIN IMMEDIATE, its
+ * DDL, the history write (up) or delete (down), COMMIT. Whether foreign
+ * keys are on is asked of the connection, and whether the history table
+ * exists only when a statement on it fails.
+ */
+TEST(four_statements_per_version)
+{
+	long up10, down10, up20, down20;
+
+	trivial_run("ten.db", 10, &up10, &down10);
+	trivial_run("twenty.db", 20, &up20, &down20);
+	CHECK_INT((int)(up20 - up10), 40);
+	CHECK_INT((int)(down20 - down10), 40);
+}

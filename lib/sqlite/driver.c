@@ -256,18 +256,13 @@ void migrate__sq_rollback_quiet(sq_conn_t *c)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* PRAGMA foreign_keys, asked of the connection instead of by a statement. */
 static int fk_enabled(sq_conn_t *c, int *on, migrate_error_t *err)
 {
-	migrate_sql_t q;
-	int64_t v;
-	int rc;
-
-	migrate__sql_init(&q, &migrate__sq_dialect, c);
-	migrate__sql_append(&q, "PRAGMA foreign_keys");
-	rc = migrate__sq_query_int(c, &q, &v, err);
-	migrate__sql_free(&q);
-	*on = v != 0;
-	return rc;
+	*on = 0;
+	if (sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, on) != SQLITE_OK)
+		return migrate__sq_err(c, err, "reading foreign_keys");
+	return 0;
 }
 
 static void fk_restore(sq_conn_t *c)

@@ -203,6 +203,15 @@ int migrate__sq_exists(sq_conn_t *c, const char *type, const char *name, int *ex
 	return rc;
 }
 
+int migrate__sq_unless_absent(sq_conn_t *c, const char *table, int rc)
+{
+	int exists;
+
+	if (rc == 0 || migrate__sq_exists(c, "table", table, &exists, NULL) != 0 || exists)
+		return rc;
+	return 0;
+}
+
 int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err)
 {
 	int rc, attempt;

@@ -40,18 +40,19 @@ int migrate__sq_history_read(void *conn, const char *plan, migrate_record_fn fn,
 	sq_conn_t *c = conn;
 	migrate_sql_t q;
 	sqlite3_stmt *st = NULL;
-	int exists, rc;
+	int rc;
 
-	if ((rc = migrate__sq_exists(c, "table", SQ_HISTORY_TABLE, &exists, err)) || !exists)
-		return rc;
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
 	migrate__sql_append(&q, "SELECT version, name, checksum, state, steps_done, checkpoint, started_at_ms, "
 				"finished_at_ms, duration_ms, applied_by, error, lib_version FROM \"" SQ_HISTORY_TABLE
 				"\" WHERE plan = ");
 	migrate__sql_param_str(&q, plan);
 	migrate__sql_append(&q, " ORDER BY version");
-	if ((rc = migrate__sq_prepare_q(c, &q, &st, err)))
+	/* No history table: never migrated, no records. */
+	if ((rc = migrate__sq_prepare_q(c, &q, &st, err))) {
+		rc = migrate__sq_unless_absent(c, SQ_HISTORY_TABLE, rc);
 		goto cleanup;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		migrate_record_t r;
 		memset(&r, 0, sizeof r);
@@ -130,16 +131,15 @@ int migrate__sq_history_delete(void *conn, const char *plan, uint64_t version, m
 {
 	sq_conn_t *c = conn;
 	migrate_sql_t q;
-	int exists, rc;
+	int rc;
 
-	if ((rc = migrate__sq_exists(c, "table", SQ_HISTORY_TABLE, &exists, err)) || !exists)
-		return rc;
 	migrate__sql_init(&q, &migrate__sq_dialect, c);
 	migrate__sql_append(&q, "DELETE FROM \"" SQ_HISTORY_TABLE "\" WHERE plan = ");
 	migrate__sql_param_str(&q, plan);
 	migrate__sql_append(&q, " AND version = ");
 	migrate__sql_param_int(&q, (int64_t)version);
-	rc = migrate__sq_write(c, &q, err);
+	/* No history table: the record is absent, which is success. */
+	rc = migrate__sq_unless_absent(c, SQ_HISTORY_TABLE, migrate__sq_write(c, &q, err));
 	migrate__sql_free(&q);
 	return rc;
 }

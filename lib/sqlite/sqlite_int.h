@@ -62,6 +62,12 @@ int migrate__sq_query_int(sq_conn_t *c, const migrate_sql_t *q, int64_t *out, mi
 int migrate__sq_column_to_bson(sqlite3_stmt *st, int i, bson_t *doc, const char *key, migrate_error_t *err);
 /* Whether a table (or index, ...) of that name exists in the main schema. */
 int migrate__sq_exists(sq_conn_t *c, const char *type, const char *name, int *exists, migrate_error_t *err);
+/*
+ * After a statement on one of libmigrate's own tables failed with rc: 0
+ * when the table does not exist (nothing to read or delete), else rc. The
+ * common path is then the statement alone; existence is asked on failure.
+ */
+int migrate__sq_unless_absent(sq_conn_t *c, const char *table, int rc);
 /* Runs q in a write transaction of its own when none is open, retrying while the database is busy. */
 int migrate__sq_write(sq_conn_t *c, const migrate_sql_t *q, migrate_error_t *err);
 
