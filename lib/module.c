@@ -119,7 +119,11 @@ static void *open_module(const char *name, char *path, size_t size, char *why, s
 			dir = here;
 		}
 		snprintf(path, size, "%s/%s.so", dir, name);
-		h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		/* Lazy for the client libraries built without BIND_NOW (Kerberos,
+		 * SASL: a sixth of libpq's symbol lookups, most never called); the
+		 * module itself is linked with -z now, so a symbol it lacks still
+		 * fails here and not at its first call. */
+		h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
 		/* dlerror() names the file and the reason; every place tried is told. */
 		if (!h && used < why_size)
 			used += (size_t)snprintf(why + used, why_size - used, "%s%s", used ? "; " : "", dlerror());

@@ -208,6 +208,14 @@ function(check_exports)
       fail("${LIBRARY} must export its migrate__module_<name> alone; it exports:\n  ${defined}\n  ${foreign}")
     endif()
     message(STATUS "${LIBRARY} exports ${defined} alone")
+    # lib/module.c opens it RTLD_LAZY (its client libraries' lookups wait
+    # for their first call); its own symbols must bind when it loads, so
+    # that a symbol it lacks is a load error, not a crash at first call.
+    run("readelf -d" ${READELF} -d ${LIBRARY})
+    if(NOT run_output MATCHES "FLAGS_1\\)[^\n]*NOW")
+      fail("${LIBRARY} is not linked with -z now (no NOW in its FLAGS_1):\n${run_output}")
+    endif()
+    message(STATUS "${LIBRARY} binds its own symbols when it loads (-z now)")
     return()
   endif()
   if(CHECK STREQUAL "only")
