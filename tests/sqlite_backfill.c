@@ -481,6 +481,32 @@ TEST(count_of_a_table_named_as_the_alias)
 	sqlite3_close(db);
 }
 
+/*
+ * The restore of a kept table names it by an alias that is never the
+ * restored table's: a table named _migrate_kept could not be reverted
+ * ("ambiguous column name").
+ */
+TEST(restore_of_a_table_named_as_the_alias)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("kept");
+
+	tu_exec(db, "CREATE TABLE _migrate_kept (id INTEGER PRIMARY KEY, n INTEGER);"
+		    "INSERT INTO _migrate_kept VALUES (1, 10), (2, 20)");
+	tu_version(p, 1, "keep",
+		   "{\"op\":\"backfill\",\"table\":\"_migrate_kept\",\"keep\":\"kk\",\"set\":{\"n\":{\"value\":0}}}",
+		   NULL);
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT sum(n) FROM _migrate_kept"), 0);
+	CHECK_OK(migrate_down(t, p, 0, NULL, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM _migrate_kept WHERE (id, n) IN (VALUES (1, 10), (2, 20))"), 2);
+	migrate_plan_destroy(p);
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
 /* A borrowed connection is switched to identifiers-only while wrapped, and given back as it was. */
 TEST(borrowed_connection_dqs_restored)
 {

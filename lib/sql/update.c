@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sql.h"
 
@@ -234,9 +235,15 @@ bool migrate__sql_restore_add(const bson_t *step, bson_t *add)
 	return true;
 }
 
+/* The kept table's alias in the restore: never the restored table's name (SQLite matches names in any case). */
+static const char *kept_alias(const char *table)
+{
+	return strcasecmp(table, "_migrate_kept") == 0 ? "_migrate_kept2" : "_migrate_kept";
+}
+
 void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
 {
-	const char *table = migrate__doc_str(step, "table");
+	const char *table = migrate__doc_str(step, "table"), *alias = kept_alias(table);
 	bson_t cols;
 	bson_iter_t it;
 	bool first = true;
@@ -251,19 +258,25 @@ void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *key
 			migrate__sql_append(q, ", ");
 		first = false;
 		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
-		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_append(q, " = ");
+		migrate__sql_ident(q, alias);
+		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
 	}
 	migrate__sql_append(q, " FROM ");
 	migrate__sql_ident(q, migrate__doc_str(step, "from"));
-	migrate__sql_append(q, " AS \"_migrate_kept\" WHERE ");
+	migrate__sql_append(q, " AS ");
+	migrate__sql_ident(q, alias);
+	migrate__sql_append(q, " WHERE ");
 	for (size_t i = 0; i < nkeys; i++) {
 		if (i)
 			migrate__sql_append(q, " AND ");
 		migrate__sql_ident(q, table);
 		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, keys[i]);
-		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_append(q, " = ");
+		migrate__sql_ident(q, alias);
+		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, keys[i]);
 	}
 }
