@@ -1952,6 +1952,21 @@ def case_sqlite_new():
     work.cleanup()
 
 
+def case_any_new_past_the_greatest_id():
+    """`new` after a version of the greatest id (9223372036854775807) writes no file the plan would refuse."""
+    work = Work("new_max")
+    d = work.path("plan")
+    os.makedirs(d)
+    with open(os.path.join(d, "9223372036854775807_last.json"), "w") as f:
+        json.dump({"steps": []}, f)
+    before = sorted(os.listdir(d))
+    expect(run(["--plan", d, "new", "more"]), 1, "9223372036854775807", "greatest", where="err")
+    doc = run(["--plan", d, "--json", "new", "more"]).json()
+    check(not doc["ok"] and doc["error"]["name"] == "MIGRATE_EPLAN", "json: %r" % doc)
+    check(sorted(os.listdir(d)) == before, "nothing written: %r" % sorted(os.listdir(d)))
+    work.cleanup()
+
+
 FMT_VERSION_IN = '{"steps": [{"table": "t", "op": "drop_table", "down": [{"table": "t", "op": "create_table", ' \
                  '"columns": [{"type": "text", "name": "a"}]}]}], "description": "x\\u00e9", "name": "n"}'
 FMT_VERSION_OUT = """{
