@@ -147,6 +147,9 @@ static int load_steps(migrate_version_t *v, const bson_t *steps, const char *vpa
 	return 0;
 }
 
+/* The numeric prefix of a version file's name above INT64_MAX: no id, as the "id" field's range. */
+#define PREFIX_OUT_OF_RANGE UINT64_MAX
+
 /*
  * Reads a version's id: the "id" field, or `file_id` (the numeric prefix of
  * a version file's name, 0 when none) when the field is absent; both given
@@ -158,6 +161,9 @@ static int version_id(const bson_t *doc, const char *vpath, uint64_t file_id, ui
 	bson_iter_t it;
 
 	place(path, sizeof path, vpath, "id");
+	if (file_id == PREFIX_OUT_OF_RANGE)
+		return file_fail(err, path,
+				 "the file name's prefix is out of range (ids go up to 9223372036854775807)");
 	if (!migrate__doc_find(&it, doc, "id")) {
 		if (file_id == 0 && vpath[0] == '\0')
 			return file_fail(err, path,
@@ -425,18 +431,23 @@ typedef struct vfile {
 	uint64_t id;
 } vfile_t;
 
-/* "0007_add_jobs.json" gives 7; digits must end at '_', '-' or '.'. */
+/*
+ * "0007_add_jobs.json" gives 7; digits must end at '_', '-' or '.'. A
+ * prefix above INT64_MAX gives PREFIX_OUT_OF_RANGE.
+ */
 static uint64_t prefix_id(const char *name)
 {
 	uint64_t id = 0;
+	bool big = false;
 	size_t i;
 
 	for (i = 0; name[i] >= '0' && name[i] <= '9'; i++) {
-		if (id > (UINT64_MAX - 9) / 10)
-			return 0;
-		id = id * 10 + (uint64_t)(name[i] - '0');
+		big = big || id > ((uint64_t)INT64_MAX - (uint64_t)(name[i] - '0')) / 10;
+		id = big ? 0 : id * 10 + (uint64_t)(name[i] - '0');
 	}
-	return i > 0 && (name[i] == '_' || name[i] == '-' || name[i] == '.') ? id : 0;
+	if (i == 0 || (name[i] != '_' && name[i] != '-' && name[i] != '.'))
+		return 0;
+	return big ? PREFIX_OUT_OF_RANGE : id;
 }
 
 static int vfile_cmp(const void *a, const void *b)

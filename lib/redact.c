@@ -91,21 +91,35 @@ static const char *value_end(const char *v, bool blanks)
 }
 
 /*
- * Calls fn on the value of every password parameter of s (a URL's rest, or
- * a key=value string when `blanks`).
+ * Whether a password parameter starts at p, in s (a URL's rest, or a
+ * key=value string when `blanks`, where libpq allows blanks around the
+ * '='); *value receives the start of its value.
  */
+static bool secret_param(const char *s, const char *p, bool blanks, const char **value)
+{
+	const char *key_end = p + strcspn(p, "=&;# \t\n"), *eq = key_end;
+
+	if (!param_start(s, p, blanks))
+		return false;
+	while (blanks && isspace((unsigned char)*eq))
+		eq++;
+	if (*eq != '=' || !secret_key(p, (size_t)(key_end - p)))
+		return false;
+	for (*value = eq + 1; blanks && isspace((unsigned char)**value); (*value)++)
+		;
+	return true;
+}
+
+/* Calls fn on the value of every password parameter of s (as for secret_param). */
 static void each_secret_param(const char *s, bool blanks, void (*fn)(const char *v, size_t n, void *arg), void *arg)
 {
-	const char *p, *eq, *end;
+	const char *p, *v, *end;
 
 	for (p = s; *p; p++) {
-		if (!param_start(s, p, blanks))
+		if (!secret_param(s, p, blanks, &v))
 			continue;
-		eq = p + strcspn(p, "=&;# \t\n");
-		if (*eq != '=' || !secret_key(p, (size_t)(eq - p)))
-			continue;
-		end = value_end(eq + 1, blanks);
-		fn(eq + 1, (size_t)(end - eq - 1), arg);
+		end = value_end(v, blanks);
+		fn(v, (size_t)(end - v), arg);
 		p = end > p ? end - 1 : p;
 	}
 }
@@ -141,6 +155,36 @@ typedef struct url_parts {
 	bool unsure;     /* the URL does not parse: show none of it */
 } url_parts;
 
+/* The length of the scheme the URL starts with (RFC 3986: a letter, then letters, digits, '+', '-', '.'). */
+static size_t scheme_length(const char *url)
+{
+	if (!isalpha((unsigned char)url[0]))
+		return 0;
+	return strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+}
+
+/*
+ * A URL without "//": key=value parameters, or a scheme followed by
+ * anything ("postgresql:user:pw@host/db", a missing "//", which libpq takes
+ * as a database name and quotes). After a scheme, a ':' then an '@' may
+ * hold a password: the URL is unsure.
+ */
+static url_parts scheme_only(const char *url)
+{
+	url_parts u = {0, 0, 0, false};
+	size_t n = scheme_length(url);
+	const char *colon;
+
+	if (n == 0 || url[n] != ':')
+		return u;
+	colon = strchr(url + n + 1, ':');
+	if (colon && strchr(colon, '@')) {
+		u.scheme = n + 1;
+		u.unsure = true;
+	}
+	return u;
+}
+
 /*
  * Splits "scheme://userinfo@hosts/path?query": the userinfo runs to the
  * LAST '@' before the path, so an unencoded '@' in a password stays in the
@@ -151,11 +195,12 @@ typedef struct url_parts {
 static url_parts url_parse(const char *url)
 {
 	url_parts u = {0, 0, 0, false};
-	const char *sep = strstr(url, "://"), *start, *end, *at = NULL, *p, *colon;
+	size_t n = scheme_length(url);
+	const char *start, *end, *at = NULL, *p, *colon;
 
-	if (!sep)
-		return u;
-	u.scheme = (size_t)(sep + 3 - url);
+	if (n == 0 || strncmp(url + n, "://", 3) != 0)
+		return scheme_only(url);
+	u.scheme = n + 3;
 	start = url + u.scheme;
 	end = start + strcspn(start, "/?#");
 	for (p = start; p < end; p++)
@@ -198,10 +243,10 @@ void migrate__redact_url(const char *url, char *out, size_t out_size)
 	rest = url + (u.at ? u.at : u.scheme);
 	/* Every password parameter's value is masked, however many there are. */
 	for (p = rest; *p;) {
-		const char *eq = p + strcspn(p, "=&;# \t\n");
-		if (param_start(rest, p, !u.scheme) && *eq == '=' && secret_key(p, (size_t)(eq - p))) {
-			migrate_buf_printf(s, "%.*s" MASK, (int)(eq + 1 - p), p);
-			p = value_end(eq + 1, !u.scheme);
+		const char *v;
+		if (secret_param(rest, p, !u.scheme, &v)) {
+			migrate_buf_printf(s, "%.*s" MASK, (int)(v - p), p);
+			p = value_end(v, !u.scheme);
 		} else {
 			migrate_buf_append_c(s, *p++);
 		}

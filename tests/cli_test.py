@@ -1952,6 +1952,47 @@ def case_sqlite_new():
     work.cleanup()
 
 
+def case_any_new_past_the_greatest_id():
+    """`new` after a version of the greatest id (9223372036854775807) writes no file the plan would refuse."""
+    work = Work("new_max")
+    d = work.path("plan")
+    os.makedirs(d)
+    with open(os.path.join(d, "9223372036854775807_last.json"), "w") as f:
+        json.dump({"steps": []}, f)
+    before = sorted(os.listdir(d))
+    expect(run(["--plan", d, "new", "more"]), 1, "9223372036854775807", "greatest", where="err")
+    doc = run(["--plan", d, "--json", "new", "more"]).json()
+    check(not doc["ok"] and doc["error"]["name"] == "MIGRATE_EPLAN", "json: %r" % doc)
+    check(sorted(os.listdir(d)) == before, "nothing written: %r" % sorted(os.listdir(d)))
+    work.cleanup()
+
+
+def case_any_json_output_is_utf8():
+    """--json prints UTF-8 whatever the bytes of a file name, a path or a URL: an invalid sequence is U+FFFD."""
+    work = Work("json_utf8")
+    d = os.fsencode(work.path("plan")) + b"\xff"
+    os.makedirs(d)
+    with open(os.path.join(d, b"0001_\xc3\x28\xed\xa0\x80\xf4\x90\x80\x80\xc0\xaf\xe2\x82.json"), "w") as f:
+        json.dump({"steps": [{"op": "nope"}]}, f)
+    url = b"sqlite:" + os.fsencode(work.path("app")) + b"\xfe.db"
+    p = subprocess.run([BIN, "--json", "--plan", d, "--url", url, "status"], capture_output=True)
+    check(p.returncode == 1, "exit %d: %r" % (p.returncode, p))
+    try:
+        doc = json.loads(p.stdout.decode("utf-8"))
+    except ValueError as e:
+        raise Fail("--json output is not UTF-8 JSON (%s): %r" % (e, p.stdout))
+    check(doc["plan_file"].endswith("plan\ufffd"), "plan_file: %r" % doc)
+    check(doc["url"].endswith("app\ufffd.db"), "url: %r" % doc)
+    check("0001_\ufffd(" in doc["error"]["message"] and "unknown op" in doc["error"]["message"],
+          "message: %r" % doc)
+    # A valid sequence of every length is kept.
+    d = work.path("plan_\u00e9\u20ac\U0001f600")
+    os.makedirs(d)
+    doc = run(["--json", "--plan", d, "--url", "sqlite:" + work.path("x.db"), "status"]).json()
+    check(doc["plan_file"] == d, "plan_file: %r" % doc)
+    work.cleanup()
+
+
 FMT_VERSION_IN = '{"steps": [{"table": "t", "op": "drop_table", "down": [{"table": "t", "op": "create_table", ' \
                  '"columns": [{"type": "text", "name": "a"}]}]}], "description": "x\\u00e9", "name": "n"}'
 FMT_VERSION_OUT = """{

@@ -214,3 +214,32 @@ TEST(errors_name_the_file)
 
 	check_refused(harness_path("missing_dir/"), MIGRATE_EIO, "missing_dir");
 }
+
+/*
+ * A file name's prefix follows the rules of the "id" field: from 1 up to
+ * 9223372036854775807 (a larger id was stored negative in the history).
+ */
+TEST(prefix_id_out_of_range)
+{
+	const char *dir;
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+
+	dir = harness_fresh_dir("prefix_2_63");
+	harness_write_text(dir, "9223372036854775808_big.json", "{\"steps\": []}");
+	check_refused(dir, MIGRATE_EPLAN, "9223372036854775808_big.json: id: the file name's prefix is out of range");
+
+	dir = harness_fresh_dir("prefix_2_64");
+	harness_write_text(dir, "18446744073709551616_big.json", "{\"steps\": []}");
+	check_refused(dir, MIGRATE_EPLAN, "18446744073709551616_big.json: id: the file name's prefix is out of range");
+
+	dir = harness_fresh_dir("prefix_and_id");
+	harness_write_text(dir, "99999999999999999999_big.json", "{\"id\": 7, \"steps\": []}");
+	check_refused(dir, MIGRATE_EPLAN, "99999999999999999999_big.json: id: the file name's prefix is out of range");
+
+	dir = harness_fresh_dir("prefix_max");
+	harness_write_text(dir, "9223372036854775807_max.json", "{\"steps\": []}");
+	CHECK_OK(migrate_plan_load_file(&plan, dir, &err), &err);
+	CHECK(migrate_version_id(migrate_plan_version_at(plan, 0)) == INT64_MAX);
+	migrate_plan_destroy(plan);
+}

@@ -790,6 +790,18 @@ TEST(url_redaction)
 	check_redacted("postgresql://admin:s3cr3t@h/db?password=two", "postgresql://admin:****@h/db?password=****",
 		       "s3cr3t", "two");
 	check_redacted("host=h password='a b' dbname=x", "host=h password=**** dbname=x", "a b", NULL);
+	/* libpq's key=value strings allow blanks around the '='. */
+	check_redacted("host=h password = s3cr3t dbname=x", "host=h password = **** dbname=x", "s3cr3t", NULL);
+	check_redacted("host=h password\t=\t'a b' dbname=x", "dbname=x", "a b", NULL);
+	/* A scheme without "//" (a typo, or libpq's dbname) still hides what may be a user's password. */
+	check_redacted("postgresql:admin:s3cr3t@db/prod", "postgresql:<redacted>", "s3cr3t", "admin");
+	check_redacted("postgresql:/admin:s3cr3t@db/prod", "postgresql:<redacted>", "s3cr3t", NULL);
+	check_redacted("mongodb:admin:s3cr3t@db", "mongodb:<redacted>", "s3cr3t", NULL);
+	check_redacted("postgres:host=h password=s3cr3t", "postgres:host=h password=****", "s3cr3t", NULL);
+	/* A "://" further on is no scheme's. */
+	check_redacted("postgresql:admin:s3cr3t@h/db?application_name=a://b", "postgresql:<redacted>", "s3cr3t", NULL);
+	check_redacted("host=h password=s3cr3t application_name=a://b", "host=h password=**** application_name=a://b",
+		       "s3cr3t", NULL);
 	/* Nothing to hide: shown as given. */
 	check_redacted("postgresql://u@h1:5432,[::1]:5433/db?sslmode=require",
 		       "postgresql://u@h1:5432,[::1]:5433/db?sslmode=require", NULL, NULL);

@@ -75,6 +75,28 @@ TEST(backfill_set_names)
 	accepted("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"ok\":{\"value\":1},\"n\":{\"column\":\"m\"}}}");
 }
 
+/*
+ * A value written into documents (a backfill's value, an added column's
+ * default) holds no key MongoDB cannot store: it was refused by the server
+ * only when the step ran, after the version's earlier steps were written.
+ */
+TEST(value_keys)
+{
+	refused("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"$x\":1}}}}", "set.c.value",
+		"\"$x\"");
+	refused("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":[1,{\"a\":{\"b.c\":1}}]}}}",
+		"set.c.value", "\"b.c\"");
+	refused("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"c\",\"type\":\"json\","
+		"\"default\":{\"value\":{\"$x\":1}}}}",
+		"column.default.value", "\"$x\"");
+	refused("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"c\",\"type\":\"json\","
+		"\"default\":{\"value\":{\"x.y\":1}}}}",
+		"column.default.value", "\"x.y\"");
+	accepted("{\"op\":\"backfill\",\"table\":\"t\",\"set\":{\"c\":{\"value\":{\"a$\":[{\"b\":\"$c.d\"}]}}}}");
+	accepted("{\"op\":\"add_column\",\"table\":\"t\",\"column\":{\"name\":\"c\",\"type\":\"json\","
+		 "\"default\":{\"value\":{\"a\":\"$b\"}}}}");
+}
+
 /* Every assertion that names fields checks them as MongoDB fields. */
 TEST(assert_names)
 {

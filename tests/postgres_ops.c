@@ -1229,6 +1229,64 @@ TEST(keep_follows_the_search_path)
 	PQfinish(c);
 }
 
+/* The unique indexes on `table` (the kept table's key). */
+static int64_t unique_indexes(PGconn *c, const char *table)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof sql,
+		 "SELECT count(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+		 "WHERE t.relname = '%s' AND i.indisunique",
+		 table);
+	return pgt_int(c, sql);
+}
+
+/*
+ * A kept table's key index is named within PostgreSQL's 63 bytes: the
+ * name "<keep>__migrate_key" of a 63-byte keep was truncated to the kept
+ * table's own name, so IF NOT EXISTS skipped the index and the kept table
+ * had no key (a row kept twice, and the down restoring either value).
+ * Two long keeps with a common start each have their own.
+ */
+TEST(keep_long_names_have_their_key)
+{
+	const char *url = pgt_fresh_db("keep_long");
+	PGconn *c = pgt_connect(url);
+	migrate_target_t *t = pgt_target(url);
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	char step[512];
+	/* 63 bytes, the longest identifier; then two of 55 sharing their first 51. */
+	const char *k63 = "kept_status_of_jobs_kept_status_of_jobs_kept_status_of_jobs_063";
+	const char *k55a = "kept_status_of_jobs_kept_status_of_jobs_kept_statu_aaaa";
+	const char *k55b = "kept_status_of_jobs_kept_status_of_jobs_kept_statu_bbbb";
+
+	CHECK_INT(strlen(k63), 63);
+	jobs_table(c);
+	CHECK_OK(migrate_plan_new(&plan, "keep_long", &err), &err);
+	snprintf(step, sizeof step,
+		 "{\"op\":\"map_values\",\"table\":\"jobs\",\"column\":\"status\",\"keep\":\"%s\","
+		 "\"map\":{\"pending\":\"processing\"}}",
+		 k63);
+	pgt_step(pgt_version(plan, 1, "k63"), step);
+	snprintf(step, sizeof step,
+		 "{\"op\":\"backfill\",\"table\":\"jobs\",\"keep\":\"%s\",\"set\":{\"note\":{\"value\":\"a\"}}}", k55a);
+	pgt_step(pgt_version(plan, 2, "k55a"), step);
+	snprintf(step, sizeof step,
+		 "{\"op\":\"backfill\",\"table\":\"jobs\",\"keep\":\"%s\",\"set\":{\"grp\":{\"value\":7}}}", k55b);
+	pgt_step(pgt_version(plan, 3, "k55b"), step);
+	CHECK_OK(migrate_up(t, plan, 0, NULL, &err), &err);
+	CHECK(table_exists(c, k63));
+	CHECK_INT(unique_indexes(c, k63), 1);
+	CHECK_INT(unique_indexes(c, k55a), 1);
+	CHECK_INT(unique_indexes(c, k55b), 1);
+	CHECK_OK(migrate_down(t, plan, 0, NULL, &err), &err);
+	CHECK(!table_exists(c, k63));
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+	PQfinish(c);
+}
+
 /*
  * plan shows the kept table, the copy of each batch's old values and the
  * restore; a restore whose kept table is gone (restored already) does

@@ -442,6 +442,71 @@ TEST(misspelt_columns_are_errors)
 	sqlite3_close(db);
 }
 
+/*
+ * A table named as the count subquery's alias of the counted table
+ * (_migrate_c, in any case) is still the updated row's: its "our" column
+ * was read from the counted table, so every row counted the rows whose
+ * their_col equals their own our_col.
+ */
+TEST(count_of_a_table_named_as_the_alias)
+{
+	static const char *const tables[] = {"_migrate_c", "_MIGRATE_C"};
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	char sql[400], step[400];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		migrate_plan_t *p = tu_plan(i ? "upper" : "lower");
+		snprintf(
+			sql, sizeof sql,
+			"DROP TABLE IF EXISTS \"%s\"; DROP TABLE IF EXISTS o; CREATE TABLE \"%s\" (id INTEGER PRIMARY "
+			"KEY, n INTEGER); CREATE TABLE o (pid INTEGER, id INTEGER); INSERT INTO \"%s\" (id) VALUES (1), "
+			"(2); INSERT INTO o VALUES (1, 1), (1, 2), (2, 2)",
+			tables[i], tables[i], tables[i]);
+		tu_exec(db, sql);
+		snprintf(step, sizeof step,
+			 "{\"op\":\"backfill\",\"table\":\"%s\",\"set\":{\"n\":{\"count\":{\"table\":\"o\","
+			 "\"match\":{\"pid\":\"id\"}}}}}",
+			 tables[i]);
+		tu_version(p, 1, "count", step, NULL);
+		CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\" WHERE (id, n) IN (VALUES (1, 2), (2, 1))",
+			 tables[i]);
+		CHECK_INT(tu_int(db, sql), 2);
+		migrate_plan_destroy(p);
+	}
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
+/*
+ * The restore of a kept table names it by an alias that is never the
+ * restored table's: a table named _migrate_kept could not be reverted
+ * ("ambiguous column name").
+ */
+TEST(restore_of_a_table_named_as_the_alias)
+{
+	const char *path = harness_path("db.sqlite");
+	sqlite3 *db = tu_open(path);
+	migrate_target_t *t = tu_target(path);
+	migrate_plan_t *p = tu_plan("kept");
+
+	tu_exec(db, "CREATE TABLE _migrate_kept (id INTEGER PRIMARY KEY, n INTEGER);"
+		    "INSERT INTO _migrate_kept VALUES (1, 10), (2, 20)");
+	tu_version(p, 1, "keep",
+		   "{\"op\":\"backfill\",\"table\":\"_migrate_kept\",\"keep\":\"kk\",\"set\":{\"n\":{\"value\":0}}}",
+		   NULL);
+	CHECK_OK(migrate_up(t, p, 0, NULL, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT sum(n) FROM _migrate_kept"), 0);
+	CHECK_OK(migrate_down(t, p, 0, NULL, &err), &err);
+	CHECK_INT(tu_int(db, "SELECT count(*) FROM _migrate_kept WHERE (id, n) IN (VALUES (1, 10), (2, 20))"), 2);
+	migrate_plan_destroy(p);
+	migrate_target_close(t);
+	sqlite3_close(db);
+}
+
 /* A borrowed connection is switched to identifiers-only while wrapped, and given back as it was. */
 TEST(borrowed_connection_dqs_restored)
 {

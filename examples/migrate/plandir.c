@@ -677,6 +677,11 @@ int cmd_new(cli_t *c)
 	for (i = 0; i < migrate_plan_version_count(c->plan); i++)
 		if (migrate_version_id(migrate_plan_version_at(c->plan, i)) > max)
 			max = migrate_version_id(migrate_plan_version_at(c->plan, i));
+	if (max == (uint64_t)INT64_MAX) {
+		snprintf(why, sizeof why, "the plan's last version %llu has the greatest id there is",
+			 (unsigned long long)max);
+		return fail_message(c, MIGRATE_EPLAN, why);
+	}
 	id = c->timestamp_ids ? timestamp_id() : max + 1;
 	if (id <= max) {
 		snprintf(why, sizeof why, "version %llu is not newer than the plan's last version %llu",

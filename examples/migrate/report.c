@@ -160,14 +160,48 @@ void cli_json_begin(cli_t *c)
 		BSON_APPEND_UTF8(c->doc, "plan_file", c->plan_path);
 }
 
+/*
+ * The length of the UTF-8 sequence at s (at most n bytes), 0 when it is
+ * not one (RFC 3629: no overlong form, surrogate or code point past
+ * U+10FFFF).
+ */
+static uint32_t utf8_length(const unsigned char *s, uint32_t n)
+{
+	uint32_t len, i, cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+	if (len == 0 || s[0] > 0xf4 || len > n)
+		return 0;
+	cp = s[0] & (0x7fu >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A string as JSON; bytes that are not UTF-8 (a file name's, a URL's) become U+FFFD. */
 static void json_write_string(const char *s, uint32_t len)
 {
-	uint32_t i;
+	uint32_t i, n;
 
 	putchar('"');
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\')
+		if (ch >= 0x80) {
+			n = utf8_length((const unsigned char *)s + i, len - i);
+			if (n == 0)
+				fputs("\\ufffd", stdout);
+			else
+				fwrite(s + i, 1, n, stdout);
+			i += n ? n - 1 : 0;
+		} else if (ch == '"' || ch == '\\')
 			printf("\\%c", ch);
 		else if (ch == '\n')
 			fputs("\\n", stdout);

@@ -59,7 +59,10 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 	kind = bson_iter_key(&sub);
 	x->arg = sub;
 	if (!strcmp(kind, "value")) {
+		char field[96];
 		x->kind = EXPR_VALUE;
+		snprintf(field, sizeof field, "set.%s.value", target);
+		return migrate__mongo_check_value(&sub, field, err);
 	} else if (!strcmp(kind, "column") || !strcmp(kind, "array_length")) {
 		x->kind = kind[0] == 'c' ? EXPR_COLUMN : EXPR_ARRAY_LENGTH;
 		x->src = BSON_ITER_HOLDS_UTF8(&sub) ? bson_iter_utf8(&sub, NULL) : NULL;

@@ -220,9 +220,14 @@ static int check_column(const bson_t *col, const char *where, migrate_error_t *e
 				    "%s: a raw {\"sql\": ...} type has no meaning on MongoDB", where);
 	if (bson_iter_init_find(&it, col, "default") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		bson_t d;
+		bson_iter_t v;
+		char field[96];
 		if (migrate__doc_sub(col, "default", &d) && bson_has_field(&d, "sql"))
 			return migrate__err(err, MIGRATE_DOMAIN_PLAN, MIGRATE_EUNSUPPORTED,
 					    "%s: a raw {\"sql\": ...} default has no meaning on MongoDB", where);
+		snprintf(field, sizeof field, "%s.default.value", where);
+		if (bson_iter_init_find(&v, &d, "value") && (rc = migrate__mongo_check_value(&v, field, err)))
+			return rc;
 	}
 	return 0;
 }

@@ -140,6 +140,8 @@ int migrate__mongo_check_collection(const char *name, const char *field, migrate
 int migrate__mongo_check_field(const char *name, const char *field, migrate_error_t *err);
 /* Checks an index name: not empty, not "*" (which dropIndexes reads as every index). */
 int migrate__mongo_check_index_name(const char *name, const char *field, migrate_error_t *err);
+/* A value written into documents: no key, at any depth, that check_field refuses. */
+int migrate__mongo_check_value(const bson_iter_t *value, const char *field, migrate_error_t *err);
 /* Lowers a portable filter (`where`) into a MongoDB query appended to `out`. */
 int migrate__mongo_filter(const bson_t *where, bson_t *out, migrate_error_t *err);
 /* Checks the fields a filter names. */

@@ -56,6 +56,28 @@ int migrate__mongo_check_index_name(const char *name, const char *field, migrate
 	return 0;
 }
 
+/*
+ * The keys of the documents in a value, at any depth (the JSON reader
+ * bounds it): an update's $set refuses to store a '$' or '.' in one, which
+ * the server said only once the step ran, after the steps before it.
+ */
+int migrate__mongo_check_value(const bson_iter_t *value, const char *field, migrate_error_t *err)
+{
+	bson_iter_t sub;
+	int rc = 0;
+
+	if (!(BSON_ITER_HOLDS_DOCUMENT(value) || BSON_ITER_HOLDS_ARRAY(value)) || !bson_iter_recurse(value, &sub))
+		return 0;
+	while (rc == 0 && bson_iter_next(&sub)) {
+		/* An empty key is stored as it is. */
+		if (BSON_ITER_HOLDS_DOCUMENT(value) && *bson_iter_key(&sub))
+			rc = migrate__mongo_check_field(bson_iter_key(&sub), field, err);
+		if (rc == 0)
+			rc = migrate__mongo_check_value(&sub, field, err);
+	}
+	return rc;
+}
+
 static int lower(const bson_t *in, bson_t *out, int depth, migrate_error_t *err);
 
 /* One clause {field: {op: value}} appended to the $and list. */

@@ -3,11 +3,23 @@
  * compute a value for the current row of the table being updated.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "sql.h"
 
-/* The alias of the counted table inside a count subquery (it may be the updated table itself). */
+/*
+ * The alias of the counted table inside a count subquery (it may be the
+ * updated table itself); never the updated table's name, which would then
+ * name the counted table inside (SQLite's names, and PostgreSQL's unquoted
+ * alias, match in any case).
+ */
 #define COUNT_ALIAS "_migrate_c"
+#define COUNT_ALIAS_2 "_migrate_c2"
+
+static const char *count_alias(const char *table)
+{
+	return strcasecmp(table, COUNT_ALIAS) == 0 ? COUNT_ALIAS_2 : COUNT_ALIAS;
+}
 
 static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table, migrate_error_t *err)
 {
@@ -15,7 +27,7 @@ static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table
 	bson_iter_t m;
 	const uint8_t *data;
 	uint32_t len;
-	const char *other;
+	const char *other, *alias = count_alias(table);
 	bool has_where;
 	int rc;
 
@@ -32,7 +44,7 @@ static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table
 
 	migrate__sql_append(q, "(SELECT count(*) FROM ");
 	migrate__sql_ident(q, other);
-	migrate__sql_append(q, " AS " COUNT_ALIAS " WHERE ");
+	migrate__sql_printf(q, " AS %s WHERE ", alias);
 	bson_iter_init(&m, &match);
 	while (bson_iter_next(&m)) {
 		uint32_t olen;
@@ -40,7 +52,7 @@ static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table
 		if (!ours || strlen(ours) != olen || !*ours)
 			return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_EPLAN,
 					    "count.match.%s: must name a column of %s", bson_iter_key(&m), table);
-		migrate__sql_printf(q, COUNT_ALIAS ".");
+		migrate__sql_printf(q, "%s.", alias);
 		migrate__sql_ident(q, bson_iter_key(&m));
 		migrate__sql_append(q, " = ");
 		migrate__sql_ident(q, table);
@@ -48,7 +60,7 @@ static int count_expr(migrate_sql_t *q, const bson_iter_t *it, const char *table
 		migrate__sql_ident(q, ours);
 		migrate__sql_append(q, " AND ");
 	}
-	if ((rc = migrate__sql_where(q, has_where ? &where : NULL, COUNT_ALIAS, err)))
+	if ((rc = migrate__sql_where(q, has_where ? &where : NULL, alias, err)))
 		return rc;
 	migrate__sql_append(q, ")");
 	return 0;

@@ -166,7 +166,7 @@ int migrate__sql_row_filter(migrate_sql_t *q, const bson_t *step, migrate_error_
  *
  * keep_create: CREATE TABLE IF NOT EXISTS <keep> AS SELECT <keys>, <cols>
  * FROM <table> WHERE 1 = 0, then keep_index: CREATE UNIQUE INDEX IF NOT
- * EXISTS <keep>__migrate_key ON <keep> (<keys>). keep_insert: INSERT INTO <keep>
+ * EXISTS <keep>__migrate_key ON <keep> (<keys>) (a hashed name past 63 bytes). keep_insert: INSERT INTO <keep>
  * (<keys>, <cols>) SELECT <keys>, <cols> FROM <table> WHERE ; the caller
  * appends the batch's conditions (those of its UPDATE), then keep_tail:
  * ON CONFLICT DO NOTHING, so that a batch done again keeps the first old

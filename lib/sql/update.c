@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sql.h"
 
@@ -153,12 +154,34 @@ void migrate__sql_keep_create(migrate_sql_t *q, const bson_t *step, char *const 
 	migrate__sql_append(q, " WHERE 1 = 0");
 }
 
+#define KEEP_KEY_SUFFIX "__migrate_key"
+
+/*
+ * The kept table's key index: "<keep>__migrate_key", or "_migrate_key_"
+ * and a hash of the keep when that is longer than an identifier, which
+ * PostgreSQL would truncate (a 63-byte keep to its own table's name, two
+ * long keeps to one name).
+ */
+static void keep_index_name(const char *keep, char *out, size_t size)
+{
+	uint64_t h = 14695981039346656037u;
+	const unsigned char *s;
+
+	if (strlen(keep) + strlen(KEEP_KEY_SUFFIX) <= MIGRATE_IDENT_MAX) {
+		snprintf(out, size, "%s" KEEP_KEY_SUFFIX, keep);
+		return;
+	}
+	for (s = (const unsigned char *)keep; *s; s++)
+		h = (h ^ *s) * 1099511628211u;
+	snprintf(out, size, "_migrate_key_%016llx", (unsigned long long)h);
+}
+
 void migrate__sql_keep_index(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
 {
-	char name[300];
+	char name[MIGRATE_IDENT_MAX + 1];
 
 	/* Unlikely to be taken already: IF NOT EXISTS would then leave the kept table without its key. */
-	snprintf(name, sizeof name, "%s__migrate_key", migrate__doc_str(step, "keep"));
+	keep_index_name(migrate__doc_str(step, "keep"), name, sizeof name);
 	migrate__sql_append(q, "CREATE UNIQUE INDEX IF NOT EXISTS ");
 	migrate__sql_ident(q, name);
 	migrate__sql_append(q, " ON ");
@@ -212,9 +235,15 @@ bool migrate__sql_restore_add(const bson_t *step, bson_t *add)
 	return true;
 }
 
+/* The kept table's alias in the restore: never the restored table's name (SQLite matches names in any case). */
+static const char *kept_alias(const char *table)
+{
+	return strcasecmp(table, "_migrate_kept") == 0 ? "_migrate_kept2" : "_migrate_kept";
+}
+
 void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *keys, size_t nkeys)
 {
-	const char *table = migrate__doc_str(step, "table");
+	const char *table = migrate__doc_str(step, "table"), *alias = kept_alias(table);
 	bson_t cols;
 	bson_iter_t it;
 	bool first = true;
@@ -229,19 +258,25 @@ void migrate__sql_restore(migrate_sql_t *q, const bson_t *step, char *const *key
 			migrate__sql_append(q, ", ");
 		first = false;
 		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
-		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_append(q, " = ");
+		migrate__sql_ident(q, alias);
+		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, bson_iter_utf8(&it, NULL));
 	}
 	migrate__sql_append(q, " FROM ");
 	migrate__sql_ident(q, migrate__doc_str(step, "from"));
-	migrate__sql_append(q, " AS \"_migrate_kept\" WHERE ");
+	migrate__sql_append(q, " AS ");
+	migrate__sql_ident(q, alias);
+	migrate__sql_append(q, " WHERE ");
 	for (size_t i = 0; i < nkeys; i++) {
 		if (i)
 			migrate__sql_append(q, " AND ");
 		migrate__sql_ident(q, table);
 		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, keys[i]);
-		migrate__sql_append(q, " = \"_migrate_kept\".");
+		migrate__sql_append(q, " = ");
+		migrate__sql_ident(q, alias);
+		migrate__sql_append(q, ".");
 		migrate__sql_ident(q, keys[i]);
 	}
 }
