@@ -219,6 +219,20 @@ TEST(errors_name_the_file)
  * A file name's prefix follows the rules of the "id" field: from 1 up to
  * 9223372036854775807 (a larger id was stored negative in the history).
  */
+/* A version file's name holding a control character is refused, and shown without it. */
+TEST(file_name_with_a_control_character)
+{
+	const char *dir = harness_fresh_dir("control");
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+
+	harness_write_text(dir, "0001_a\nb.json", "{\"steps\": []}");
+	CHECK_INT(migrate_plan_load_file(&plan, dir, &err), MIGRATE_EPLAN);
+	CHECK(plan == NULL);
+	CHECK_HAS(err.message, "0001_a?b.json: the version file's name contains a control character");
+	CHECK(strchr(err.message, '\n') == NULL);
+}
+
 TEST(prefix_id_out_of_range)
 {
 	const char *dir;
