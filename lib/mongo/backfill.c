@@ -60,9 +60,11 @@ static int parse_expr(const char *target, bson_iter_t *it, expr_t *x, migrate_er
 	x->arg = sub;
 	if (!strcmp(kind, "value")) {
 		char field[96];
+		int rc;
 		x->kind = EXPR_VALUE;
 		snprintf(field, sizeof field, "set.%s.value", target);
-		return migrate__mongo_check_value(&sub, field, err);
+		if ((rc = migrate__mongo_check_value(&sub, field, err)))
+			return rc;
 	} else if (!strcmp(kind, "column") || !strcmp(kind, "array_length")) {
 		x->kind = kind[0] == 'c' ? EXPR_COLUMN : EXPR_ARRAY_LENGTH;
 		x->src = BSON_ITER_HOLDS_UTF8(&sub) ? bson_iter_utf8(&sub, NULL) : NULL;
