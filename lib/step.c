@@ -566,6 +566,46 @@ static int first_repeat(vctx *c, const bson_t *cols, int limit)
 	return 0;
 }
 
+/* The column an entry of a list names: the entry itself, or (with `field`) that field of it. */
+static const char *entry_name(const bson_iter_t *at, const char *field)
+{
+	bson_t doc;
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!field)
+		return BSON_ITER_HOLDS_UTF8(at) ? bson_iter_utf8(at, NULL) : NULL;
+	if (!BSON_ITER_HOLDS_DOCUMENT(at))
+		return NULL;
+	bson_iter_document(at, &len, &data);
+	if (!bson_init_static(&doc, data, len))
+		return NULL;
+	return migrate__doc_str(&doc, field);
+}
+
+/*
+ * A column named twice in a list (a primary key, an index's keys): `at` is
+ * the entry at `p` of `list`. The servers refuse it only when the step
+ * runs, MongoDB after the version's earlier steps (a collection before its
+ * key index).
+ */
+static int check_repeat(vctx *c, const bson_t *list, const bson_iter_t *at, const char *field, const char *p)
+{
+	const char *name = entry_name(at, field), *other;
+	char where[80];
+	bson_iter_t o;
+
+	if (!name || !bson_iter_init(&o, list))
+		return 0;
+	while (bson_iter_next(&o) && strcmp(bson_iter_key(&o), bson_iter_key(at)) != 0)
+		if ((other = entry_name(&o, field)) && !strcmp(other, name)) {
+			if (field)
+				join(where, sizeof where, p, field);
+			return fail(c, field ? where : p, "duplicate column", name);
+		}
+	return 0;
+}
+
 int migrate__validate_create_table(vctx *c, const bson_t *d)
 {
 	bson_t cols, pk;
@@ -615,7 +655,7 @@ int migrate__validate_create_table(vctx *c, const bson_t *d)
 		bson_iter_t o;
 		bool known = false;
 		indexed(p, sizeof p, "primary_key", n++);
-		if ((rc = check_ident_iter(c, &pi, p))) {
+		if ((rc = check_ident_iter(c, &pi, p)) || (rc = check_repeat(c, &pk, &pi, NULL, p))) {
 			free(names);
 			return rc;
 		}
@@ -744,7 +784,8 @@ int migrate__validate_create_index(vctx *c, const bson_t *d)
 			return fail(c, p, "must be an object {\"column\": ..., \"order\": \"asc\"|\"desc\"}", NULL);
 		bson_iter_document(&it, &len, &data);
 		bson_init_static(&k, data, len);
-		if ((rc = check_keys(c, &k, p, key_keys)) || (rc = check_ident(c, &k, p, "column", true)))
+		if ((rc = check_keys(c, &k, p, key_keys)) || (rc = check_ident(c, &k, p, "column", true)) ||
+		    (rc = check_repeat(c, &keys, &it, "column", p)))
 			return rc;
 		order = migrate__doc_str(&k, "order");
 		if (bson_has_field(&k, "order") && (!order || (strcmp(order, "asc") && strcmp(order, "desc")))) {

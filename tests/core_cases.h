@@ -303,6 +303,14 @@ static const core_case core_cases[] = {
 	 "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
 	 "{\"name\":\"x\",\"type\":\"text\"},{\"name\":\"id\",\"type\":\"text\"}]}",
 	 PLAN_ERR, "columns[2]: duplicate column \"id\""},
+	{"shapes",
+	 "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"integer\"},"
+	 "{\"name\":\"x\",\"type\":\"text\"}],\"primary_key\":[\"id\",\"x\",\"id\"]}",
+	 PLAN_ERR, "primary_key[2]: duplicate column \"id\""},
+	{"shapes",
+	 "{\"op\":\"create_index\",\"table\":\"t\",\"name\":\"i\",\"keys\":[{\"column\":\"a\"},"
+	 "{\"column\":\"a\",\"order\":\"desc\"}]}",
+	 PLAN_ERR, "keys[1].column: duplicate column \"a\""},
 	{"shapes", "{\"op\":\"create_table\",\"table\":\"t\",\"columns\":[]}", PLAN_ERR, "columns: must not be empty"},
 	{"shapes", "{\"op\":\"create_enum\",\"name\":\"e\",\"values\":[\"a\",\"b\",\"a\"]}", PLAN_ERR,
 	 "values[2]: duplicate value \"a\""},
