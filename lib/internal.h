@@ -449,6 +449,8 @@ void migrate__applied_by(char *out, size_t out_size);
 bool migrate__ident_ok(const char *s, size_t len, const char **why);
 /* Whether `s` holds a control character (below 0x20, or 0x7f): a one-line name must not, as it is printed. */
 bool migrate__has_control(const char *s);
+/* Replaces every control character of s (as migrate__has_control finds them) with '?'. */
+void migrate__mask_control(char *s);
 
 /* ---- lease locks of the drivers (lease.c) ---- */
 /* The shortest lease and renewal period the URL options accept. */

@@ -490,11 +490,8 @@ static int list_dir(const char *dir, vfile_t **files, size_t *count, migrate_err
 		/* A file's name reaches messages and logs, which are one line each. */
 		if (migrate__has_control(e->d_name)) {
 			char shown[256];
-			size_t i;
 			snprintf(shown, sizeof shown, "%s", e->d_name);
-			for (i = 0; shown[i]; i++)
-				if ((unsigned char)shown[i] < 0x20 || shown[i] == 0x7f)
-					shown[i] = '?';
+			migrate__mask_control(shown);
 			rc = migrate__err(
 				err, MIGRATE_DOMAIN_PLAN, MIGRATE_EPLAN,
 				"%s/%s: the version file's name contains a control character (shown as '?': a "

@@ -107,6 +107,13 @@ bool migrate__has_control(const char *s)
 	return false;
 }
 
+void migrate__mask_control(char *s)
+{
+	for (; *s; s++)
+		if (is_control((unsigned char)*s))
+			*s = '?';
+}
+
 const char *migrate_version_string(void)
 {
 	return MIGRATE_VERSION_STRING;

@@ -131,10 +131,10 @@ static int history_read(pg_target_t *t, const char *plan, bool states, migrate_r
 
 	/* check's read (states) in the order the rows come: it compares by
 	 * version, and sorting the numeric versions is about a third of the
-	 * statement's execution on the server. The whole records in the primary key's order
-	 * (h.version: a bare "version" would be the text column of that name,
-	 * sorted anew); times as float8, as they are written (to_timestamp),
-	 * not numeric, which costs more per row. */
+	 * statement's execution on the server. The whole records in the
+	 * primary key's order (h.version: a bare "version" would be the text
+	 * column of that name, sorted anew); times as float8, as they are
+	 * written (to_timestamp), not numeric, which costs more per row. */
 	if (states)
 		migrate_buf_printf(s, "SELECT version::text, checksum, state FROM %s WHERE plan = $1", t->history);
 	else
