@@ -262,6 +262,16 @@ const char *migrate_state_name(int state)
 	}
 }
 
+int migrate__state_from_name(const char *name)
+{
+	int i;
+
+	for (i = MIGRATE_STATE_APPLYING; name && i <= MIGRATE_STATE_REVERTING; i++)
+		if (strcmp(name, migrate_state_name(i)) == 0)
+			return i;
+	return MIGRATE_STATE_FAILED;
+}
+
 /* ---- check ---- */
 
 int migrate__check_state(const migrate_plan_t *plan, migrate__history *h)

@@ -317,6 +317,27 @@ int migrate__rec_set(migrate__rec *rec, char **field, const char *value);
 
 /* The migrate_check_state_t of `plan` after one read of its history `h`. */
 int migrate__check_state(const migrate_plan_t *plan, migrate__history *h);
+/* A stored state's number from its name (migrate_state_name); an unknown
+ * name is a failed version (not applied, resumable). */
+int migrate__state_from_name(const char *name);
+
+/* ---- PostgreSQL without libpq (pgwire.c), for MIGRATE_OPEN_CHECK (probe.c) ---- */
+/* check's read of the history table (%s: its quoted, qualified name); $1 the plan. */
+#define MIGRATE__PG_STATES_SQL "SELECT version::text, checksum, state FROM %s WHERE plan = $1"
+typedef struct migrate__pgw migrate__pgw;
+/* Connects for check's read; -1 when `url` or the server needs anything
+ * libpq alone does (*why: what, static text): the caller then uses libpq. */
+int migrate__pgw_connect(const char *url, migrate__pgw **out, const char **why);
+void migrate__pgw_close(migrate__pgw *w);
+/* Reads the states of `plan`'s versions into `fn` once the whole read
+ * succeeded: 0, -1 (nothing delivered: read through libpq) or fn's error. */
+int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn, void *ctx);
+/* The probe target's driver, and its history_states (module.c's table for it). */
+extern const migrate_driver_t migrate__probe_driver;
+int migrate__probe_states(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);
+int migrate__probe_read_rows(void *conn, const char *query, bson_t *rows, migrate_error_t *err);
+/* Opens `url` for MIGRATE_OPEN_CHECK: 0 with *out NULL when the probe does not apply. */
+int migrate__probe_open(const char *url, migrate_target_t **out, migrate_error_t *err);
 
 /* ---- a run (runner.c, lock.c) ---- */
 typedef struct migrate_run {

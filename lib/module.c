@@ -195,11 +195,23 @@ int migrate__builtin_for_url(const char *url, const migrate_driver_t **out, migr
 	return 0;
 }
 
+#ifdef MIGRATE_HAVE_POSTGRES
+/* A target opened for check (probe.c): the PostgreSQL module's reads, forwarded. */
+static const migrate__module_t probe_module = {
+	MIGRATE__MODULE_ABI,      MIGRATE_VERSION_STRING, &migrate__probe_driver, NULL,
+	migrate__probe_read_rows, migrate__probe_states,
+};
+#endif
+
 const migrate__module_t *migrate__module_of(const migrate_driver_t *driver)
 {
 	const migrate__module_t *m;
 	size_t i;
 
+#ifdef MIGRATE_HAVE_POSTGRES
+	if (driver == &migrate__probe_driver)
+		return &probe_module;
+#endif
 	for (i = 0; driver && i < NBUILTINS; i++) {
 #ifdef MIGRATE_MODULE_DIR
 		pthread_mutex_lock(&load_mutex);

@@ -17,7 +17,7 @@ static size_t nregistered;
 
 /* The registered driver for `url`, else the built-in one (loading its
  * module); *out is NULL when none knows the scheme. */
-static int driver_for_url(const char *url, const migrate_driver_t **out, migrate_error_t *err)
+static const migrate_driver_t *registered_for_url(const char *url)
 {
 	const migrate_driver_t *found = NULL;
 	size_t i;
@@ -27,8 +27,13 @@ static int driver_for_url(const char *url, const migrate_driver_t **out, migrate
 		if (migrate__has_scheme(registered[i - 1]->schemes, url))
 			found = registered[i - 1];
 	pthread_mutex_unlock(&registry_mutex);
-	*out = found;
-	return found ? 0 : migrate__builtin_for_url(url, out, err);
+	return found;
+}
+
+static int driver_for_url(const char *url, const migrate_driver_t **out, migrate_error_t *err)
+{
+	*out = registered_for_url(url);
+	return *out ? 0 : migrate__builtin_for_url(url, out, err);
 }
 
 int migrate_driver_init(migrate_driver_t *driver, unsigned version)
@@ -152,6 +157,27 @@ int migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t
 	if ((rc = migrate_target_from_driver(out, d, conn, err)) && d->close)
 		d->close(conn);
 	return rc;
+}
+
+int migrate_target_open_flags(migrate_target_t **out, const char *url, unsigned flags, migrate_error_t *err)
+{
+	if (!out || !url)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_target_open_flags: out and url are required");
+	*out = NULL;
+	if (flags & ~(unsigned)MIGRATE_OPEN_CHECK)
+		return migrate__err(err, MIGRATE_DOMAIN_API, MIGRATE_EINVAL,
+				    "migrate_target_open_flags: unknown flags 0x%x",
+				    flags & ~(unsigned)MIGRATE_OPEN_CHECK);
+#ifdef MIGRATE_HAVE_POSTGRES
+	/* The built-in PostgreSQL driver's URLs only: a registered driver of the scheme is the application's. */
+	if ((flags & MIGRATE_OPEN_CHECK) && !registered_for_url(url)) {
+		int rc = migrate__probe_open(url, out, err);
+		if (rc || *out)
+			return rc;
+	}
+#endif
+	return migrate_target_open(out, url, err);
 }
 
 void migrate_target_close(migrate_target_t *target)

@@ -528,6 +528,7 @@ static int open_inputs(cli_t *c)
 	plan_job_t job;
 	pthread_t thread;
 	bool parallel;
+	unsigned flags;
 	int rc;
 
 	memset(&job, 0, sizeof job);
@@ -539,12 +540,15 @@ static int open_inputs(cli_t *c)
 	 * plan's thread starts: mapping them while another thread runs costs
 	 * both threads (about a millisecond of a 10 ms check against
 	 * PostgreSQL). Its failure is migrate_target_open()'s to report. */
-	if (c->readonly)
+	/* `check` alone reads only the history's states: on PostgreSQL that
+	 * needs neither the module nor libpq (MIGRATE_OPEN_CHECK). */
+	flags = strcmp(c->command, "check") == 0 && !c->schema ? MIGRATE_OPEN_CHECK : 0;
+	if (c->readonly && !flags)
 		(void)migrate_driver_load(c->url, NULL);
 	parallel = c->readonly && pthread_create(&thread, NULL, plan_thread, &job) == 0;
 	if (!parallel && (job.rc = load_plan(c, &job.err)) != 0)
 		return cli_fail(c, job.rc, &job.err);
-	rc = migrate_target_open(&c->target, c->url, &open_err);
+	rc = migrate_target_open_flags(&c->target, c->url, flags, &open_err);
 	if (parallel) {
 		pthread_join(thread, NULL);
 		if (job.rc) {

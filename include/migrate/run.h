@@ -47,6 +47,40 @@ extern "C" {
 MIGRATE_EXPORT(int) migrate_target_open(migrate_target_t **out, const char *url, migrate_error_t *err);
 
 /**
+ * A flag of migrate_target_open_flags(): the target is opened to answer
+ * migrate_check() or migrate_check_details() first (a start-up probe).
+ *
+ * On PostgreSQL the library then connects with a frontend of its own and
+ * reads the history without loading the PostgreSQL module and libpq, which
+ * is about half of such a probe's time, when the URL asks for nothing but
+ * one host name or address, a port, a user, a password, a database,
+ * `sslmode` disable, allow or prefer, `application_name` and
+ * `migrate_schema`; no PG* environment variable but PGPASSWORD is set;
+ * Kerberos is not configured; and the server offers no TLS and asks for
+ * no authentication but trust or a cleartext password. Anything else, or
+ * any failure of that connection or its read, goes through libpq as
+ * migrate_target_open() does: the answers, and the errors, are libpq's.
+ *
+ * The target serves every other call too: the first one that needs more
+ * than the history's states opens the connection through libpq then (one
+ * more connection, and the driver's module loaded then). Other drivers
+ * ignore the flag.
+ */
+#define MIGRATE_OPEN_CHECK 0x1u
+
+/**
+ * migrate_target_open() with flags.
+ *
+ * @param[out] out receives the target, owned by the caller (migrate_target_close()); NULL on failure.
+ * @param url as migrate_target_open() takes it.
+ * @param flags 0 (migrate_target_open()) or MIGRATE_OPEN_CHECK.
+ * @param[out] err optional error details (passwords masked).
+ * @return as migrate_target_open(), and MIGRATE_EINVAL for an unknown flag.
+ */
+MIGRATE_EXPORT(int)
+migrate_target_open_flags(migrate_target_t **out, const char *url, unsigned flags, migrate_error_t *err);
+
+/**
  * Finds the driver that serves `url`'s scheme, loading it now, and
  * connects to nothing. In the shared library the PostgreSQL and MongoDB
  * drivers are modules, loaded with their client libraries (libpq,

@@ -36,14 +36,6 @@ int migrate__mongo_history_ensure(void *conn, migrate_error_t *err)
 	return rc;
 }
 
-static int state_from_name(const char *s)
-{
-	for (int i = MIGRATE_STATE_APPLYING; s && i <= MIGRATE_STATE_REVERTING; i++)
-		if (!strcmp(s, migrate_state_name(i)))
-			return i;
-	return MIGRATE_STATE_FAILED; /* unknown: not applied, resumable */
-}
-
 static int64_t doc_time(const bson_t *doc, const char *key)
 {
 	bson_iter_t it;
@@ -72,7 +64,7 @@ int migrate__mongo_history_read(void *conn, const char *plan, migrate_record_fn 
 		r.version = (uint64_t)migrate__doc_int(doc, "version", 0);
 		r.name = migrate__doc_str(doc, "name");
 		r.checksum = migrate__doc_str(doc, "checksum");
-		r.state = state_from_name(migrate__doc_str(doc, "state"));
+		r.state = migrate__state_from_name(migrate__doc_str(doc, "state"));
 		r.steps_done = (uint32_t)migrate__doc_int(doc, "steps_done", 0);
 		r.checkpoint = migrate__doc_str(doc, "checkpoint");
 		r.started_at_ms = doc_time(doc, "started_at");

@@ -14,18 +14,6 @@
 /* Serialises concurrent history_ensure calls (CREATE TABLE IF NOT EXISTS races on the catalog). */
 #define PG_ENSURE_KEY "7235010941318270001"
 
-static const char *const state_names[] = {"pending", "applying", "applied", "failed", "reverting"};
-
-static int state_from_name(const char *s)
-{
-	int i;
-
-	for (i = 1; i < (int)(sizeof state_names / sizeof *state_names); i++)
-		if (strcmp(s, state_names[i]) == 0)
-			return i;
-	return MIGRATE_STATE_FAILED;
-}
-
 static int create_tables(pg_target_t *t, int need_schema, migrate_error_t *err)
 {
 	migrate_buf_t *s = migrate__buf_new(NULL);
@@ -136,7 +124,7 @@ static int history_read(pg_target_t *t, const char *plan, bool states, migrate_r
 	 * column of that name, sorted anew); times as float8, as they are
 	 * written (to_timestamp), not numeric, which costs more per row. */
 	if (states)
-		migrate_buf_printf(s, "SELECT version::text, checksum, state FROM %s WHERE plan = $1", t->history);
+		migrate_buf_printf(s, MIGRATE__PG_STATES_SQL, t->history);
 	else
 		migrate_buf_printf(s,
 				   "SELECT version::text, checksum, state, name, steps_done, checkpoint, "
@@ -167,7 +155,7 @@ static int history_read(pg_target_t *t, const char *plan, bool states, migrate_r
 		memset(&r, 0, sizeof r);
 		r.version = strtoull(PQgetvalue(res, i, 0), NULL, 10);
 		r.checksum = get_str(res, i, 1);
-		r.state = state_from_name(PQgetvalue(res, i, 2));
+		r.state = migrate__state_from_name(PQgetvalue(res, i, 2));
 		if (!states) {
 			r.name = get_str(res, i, 3);
 			r.steps_done = (uint32_t)get_i64(res, i, 4);
@@ -242,7 +230,7 @@ int migrate__pg_history_write(void *conn, const char *plan, const migrate_record
 	p[1] = version;
 	p[2] = r->name;
 	p[3] = r->checksum;
-	p[4] = r->state > 0 && r->state <= MIGRATE_STATE_REVERTING ? state_names[r->state] : "failed";
+	p[4] = r->state > 0 && r->state <= MIGRATE_STATE_REVERTING ? migrate_state_name(r->state) : "failed";
 	p[5] = steps;
 	p[6] = r->checkpoint;
 	p[7] = r->started_at_ms ? started : NULL;

@@ -1,0 +1,365 @@
+/*
+ * MIGRATE_OPEN_CHECK on PostgreSQL (lib/probe.c, lib/pgwire.c): check's
+ * read of the history without the PostgreSQL module and libpq, answering
+ * exactly as the driver does, and going through libpq for everything it
+ * does not do itself.
+ */
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "postgres_util.h"
+
+/* Whether the PostgreSQL module is mapped into this process (shared library builds). */
+static int module_seen(struct dl_phdr_info *info, size_t size, void *found)
+{
+	(void)size;
+	if (strstr(info->dlpi_name, "/postgres.so"))
+		*(int *)found = 1;
+	return 0;
+}
+
+static int module_loaded(void)
+{
+	int found = 0;
+
+	dl_iterate_phdr(module_seen, &found);
+	return found;
+}
+
+/* The library's turns to libpq, counted from its log, and the last one's words. */
+static int fallbacks;
+static char fallback_why[300];
+
+static void count_fallbacks(int level, const char *message, void *payload)
+{
+	(void)payload;
+	if (level == MIGRATE_LOG_INFO && strstr(message, "through libpq")) {
+		fallbacks++;
+		snprintf(fallback_why, sizeof fallback_why, "%s", message);
+	}
+}
+
+/* check_with(MIGRATE_OPEN_CHECK), which must go through libpq for `why`. */
+static migrate_check_state_t through_libpq(const char *url, const migrate_plan_t *plan, const char *why);
+
+/* Plan `name` of n versions, each creating table <prefix><i>. */
+static migrate_plan_t *plan_of(const char *name, int n)
+{
+	migrate_plan_t *plan = NULL;
+	migrate_error_t err;
+	char step[200];
+	int i;
+
+	CHECK_OK(migrate_plan_new(&plan, name, &err), &err);
+	for (i = 1; i <= n; i++) {
+		migrate_version_t *v = pgt_version(plan, (uint64_t)i, "table");
+		snprintf(step, sizeof step,
+			 "{\"op\":\"create_table\",\"table\":\"%s_t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
+			 name, i);
+		pgt_step(v, step);
+	}
+	return plan;
+}
+
+typedef struct answer {
+	migrate_check_state_t state;
+	migrate_check_details_t d;
+} answer_t;
+
+static answer_t check_with(const char *url, unsigned flags, const migrate_plan_t *plan)
+{
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	answer_t a;
+
+	memset(&a, 0, sizeof a);
+	a.d.version = MIGRATE_CHECK_DETAILS_VERSION;
+	CHECK_OK(migrate_target_open_flags(&t, url, flags, &err), &err);
+	CHECK_OK(migrate_check_details(t, plan, &a.state, &a.d, &err), &err);
+	migrate_target_close(t);
+	return a;
+}
+
+/* The probe's answer equals the driver's, and came without libpq. */
+static void same_answer(const char *url, const migrate_plan_t *plan, migrate_check_state_t expected)
+{
+	answer_t driver = check_with(url, 0, plan), probe;
+
+	fallbacks = 0;
+	migrate_log_set_handler(count_fallbacks, NULL);
+	probe = check_with(url, MIGRATE_OPEN_CHECK, plan);
+	migrate_log_set_handler(NULL, NULL);
+	CHECK_INT(fallbacks, 0);
+	if ((int)expected >= 0)
+		CHECK_INT(driver.state, expected);
+	CHECK_INT(probe.state, driver.state);
+	CHECK_INT((long long)probe.d.database_version, (long long)driver.d.database_version);
+	CHECK_INT((long long)probe.d.plan_version, (long long)driver.d.plan_version);
+	CHECK_INT((long long)probe.d.pending, (long long)driver.d.pending);
+	CHECK_INT((long long)probe.d.ahead, (long long)driver.d.ahead);
+}
+
+static migrate_check_state_t through_libpq(const char *url, const migrate_plan_t *plan, const char *why)
+{
+	answer_t a;
+
+	fallbacks = 0;
+	fallback_why[0] = '\0';
+	migrate_log_set_handler(count_fallbacks, NULL);
+	a = check_with(url, MIGRATE_OPEN_CHECK, plan);
+	migrate_log_set_handler(NULL, NULL);
+	CHECK_INT(fallbacks, 1);
+	CHECK_HAS(fallback_why, why);
+	return a.state;
+}
+
+/* Applies `plan` up to `version` in a child process: this one keeps the module unloaded. */
+static void up_elsewhere(const char *url, const migrate_plan_t *plan, uint64_t version)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		migrate_target_t *t = NULL;
+		migrate_error_t err;
+		_exit(migrate_target_open(&t, url, &err) || migrate_up(t, plan, version, NULL, &err) ? 1 : 0);
+	}
+	CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(probe_reads_without_the_module)
+{
+	const char *url = pgt_fresh_db("probe_nomod");
+	migrate_plan_t *plan = plan_of("probe", 20);
+	migrate_target_t *t = NULL;
+	migrate_check_state_t state = -1;
+	migrate_error_t err;
+
+	up_elsewhere(url, plan, 20);
+	CHECK(!module_loaded());
+	CHECK_OK(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), &err);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_STR(migrate_target_driver_name(t), "postgres");
+#ifndef MIGRATE_STATIC
+	/* The shared library: the module (and libpq with it) was never loaded. */
+	CHECK(!module_loaded());
+#endif
+	migrate_target_close(t);
+	migrate_plan_destroy(plan);
+}
+
+TEST(probe_answers_as_the_driver)
+{
+	const char *url = pgt_fresh_db("probe_same");
+	migrate_plan_t *plan = plan_of("probe", 6), *shorter = plan_of("probe", 4), *other = plan_of("other", 6);
+	PGconn *c = pgt_connect(url);
+	char schema_url[600];
+
+	/* Never migrated (no history table), then behind, current, ahead. */
+	same_answer(url, plan, MIGRATE_CHECK_PENDING);
+	up_elsewhere(url, plan, 3);
+	same_answer(url, plan, MIGRATE_CHECK_PENDING);
+	up_elsewhere(url, plan, 6);
+	same_answer(url, plan, MIGRATE_CHECK_UP_TO_DATE);
+	same_answer(url, shorter, MIGRATE_CHECK_UP_TO_DATE);
+	/* A failed version, then an edited one, as the history records them. */
+	pgt_exec(c, "UPDATE _migrate_history SET state = 'failed' WHERE version = 5");
+	same_answer(url, plan, MIGRATE_CHECK_FAILED);
+	pgt_exec(c, "UPDATE _migrate_history SET state = 'applied' WHERE version = 5");
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = repeat('0', 64) WHERE version = 2");
+	same_answer(url, plan, MIGRATE_CHECK_MISMATCH);
+	/* A NULL checksum. */
+	pgt_exec(c, "UPDATE _migrate_history SET checksum = NULL WHERE version = 2");
+	same_answer(url, plan, (migrate_check_state_t)-1);
+	/* The history in a schema of its own (migrate_schema), and a schema that does not exist. */
+	snprintf(schema_url, sizeof schema_url, "%s?migrate_schema=Odd%%20%%22Schema%%22", url);
+	same_answer(schema_url, other, MIGRATE_CHECK_PENDING);
+	up_elsewhere(schema_url, other, 6);
+	same_answer(schema_url, other, MIGRATE_CHECK_UP_TO_DATE);
+	same_answer(url, other, MIGRATE_CHECK_PENDING);
+	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"Odd \"\"Schema\"\"\"._migrate_history"), 6);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	migrate_plan_destroy(shorter);
+	migrate_plan_destroy(other);
+}
+
+/* What the probe leaves to libpq gets libpq's answer, and its errors. */
+TEST(probe_leaves_the_rest_to_libpq)
+{
+	const char *url = pgt_fresh_db("probe_rest");
+	migrate_plan_t *plan = plan_of("probe", 3);
+	migrate_target_t *t = NULL;
+	migrate_check_state_t state = -1;
+	migrate_error_t err;
+	char other[600];
+	answer_t a;
+
+	up_elsewhere(url, plan, 3);
+	/* A libpq parameter the probe does not read; then its own ones. */
+	snprintf(other, sizeof other, "%s?connect_timeout=10&application_name=probe", url);
+	CHECK_INT(through_libpq(other, plan, "the URL asks for what only libpq does"), MIGRATE_CHECK_UP_TO_DATE);
+	snprintf(other, sizeof other, "%s?sslmode=disable&application_name=probe&migrate_schema=public", url);
+	same_answer(other, plan, MIGRATE_CHECK_UP_TO_DATE);
+	/* libpq's environment. */
+	setenv("PGAPPNAME", "probe", 1);
+	CHECK_INT(through_libpq(url, plan, "environment"), MIGRATE_CHECK_UP_TO_DATE);
+	unsetenv("PGAPPNAME");
+	/* A libmigrate parameter the driver checks: its error, as without the flag. */
+	snprintf(other, sizeof other, "%s?migrate_lock=never", url);
+	CHECK_INT(migrate_target_open_flags(&t, other, MIGRATE_OPEN_CHECK, &err), MIGRATE_EINVAL);
+	CHECK_HAS(err.message, "migrate_lock");
+	/* Nothing listens: libpq's error. */
+	CHECK_INT(migrate_target_open_flags(&t, "postgresql://nobody:secret@127.0.0.1:1/x", MIGRATE_OPEN_CHECK, &err),
+		  MIGRATE_ECONNECT);
+	CHECK(strstr(err.message, "secret") == NULL);
+	CHECK_INT(migrate_target_open_flags(&t, url, 0x80, &err), MIGRATE_EINVAL);
+	/* The target serves the other calls: through the module, opened then. */
+	CHECK_OK(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), &err);
+	CHECK_OK(migrate_down(t, plan, 1, NULL, &err), &err);
+	CHECK_OK(migrate_check(t, plan, &state, &err), &err);
+	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	CHECK(migrate_target_native_handle(t) != NULL);
+	migrate_target_close(t);
+	a = check_with(url, MIGRATE_OPEN_CHECK, plan);
+	CHECK_INT(a.state, MIGRATE_CHECK_PENDING);
+	CHECK_INT((long long)a.d.database_version, 1);
+#ifdef MIGRATE_STATIC
+	/* A fault at the probe's connection, then at its read: libpq's turn, the same answer. */
+	migrate__fault_arm(MIGRATE__FAULT_STMT, 0, MIGRATE__FAULT_FAIL);
+	if (migrate__fault_passed() >= 0) {
+		migrate__fault_arm(MIGRATE__FAULT_STMT, 1, MIGRATE__FAULT_FAIL);
+		CHECK_INT(through_libpq(url, plan, "an injected fault"), MIGRATE_CHECK_PENDING);
+		migrate__fault_arm(MIGRATE__FAULT_STMT, 2, MIGRATE__FAULT_FAIL);
+		CHECK_INT(through_libpq(url, plan, "check reads the history through libpq"), MIGRATE_CHECK_PENDING);
+		migrate__fault_arm(0, 0, MIGRATE__FAULT_FAIL);
+	}
+#endif
+	migrate_plan_destroy(plan);
+}
+
+/* The password methods and TLS, on a server of the test's own whose pg_hba.conf it writes. */
+TEST(probe_authentication_and_tls)
+{
+	const char *base = pgt_private_server();
+	char hba[1200], url[700], wrong[700], host[300], *data = NULL;
+	migrate_plan_t *plan = plan_of("probe", 2);
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	PGconn *c = pgt_connect(base);
+	FILE *f;
+	answer_t a;
+	int i;
+
+
+	/* host:port of the server's URL. */
+	snprintf(host, sizeof host, "%s", strchr(base, '@') + 1);
+	host[strcspn(host, "/")] = '\0';
+	pgt_exec(c, "CREATE ROLE pw_clear LOGIN SUPERUSER PASSWORD 's3cr:t@x'");
+	pgt_exec(c, "CREATE ROLE pw_scram LOGIN SUPERUSER PASSWORD 'scram-pass'");
+	pgt_exec(c, "SET password_encryption = 'md5'");
+	pgt_exec(c, "CREATE ROLE pw_md5 LOGIN SUPERUSER PASSWORD 'md5-pass'");
+	data = pgt_value(c, "SHOW hba_file");
+	CHECK(data != NULL);
+	snprintf(hba, sizeof hba,
+		 "host all pw_clear 127.0.0.1/32 password\nhost all pw_scram 127.0.0.1/32 scram-sha-256\n"
+		 "host all pw_md5 127.0.0.1/32 md5\nhost all all 127.0.0.1/32 trust\nlocal all all trust\n");
+	f = fopen(data, "w");
+	CHECK(f != NULL);
+	fputs(hba, f);
+	CHECK_INT(fclose(f), 0);
+	pgt_exec(c, "SELECT pg_reload_conf()");
+	snprintf(url, sizeof url, "postgresql://postgres@%s/postgres", host);
+	up_elsewhere(url, plan, 2);
+
+	/* A cleartext password (percent-encoded in the URL): the probe's own. */
+	snprintf(url, sizeof url, "postgresql://pw_clear:s3cr%%3At%%40x@%s/postgres", host);
+	snprintf(wrong, sizeof wrong, "postgresql://pw_clear:wrong-one@%s/postgres", host);
+	for (i = 0; i < 100; i++) { /* the reload is asynchronous: until a wrong password fails */
+		PGconn *w = PQconnectdb(wrong);
+		int ok = PQstatus(w) == CONNECTION_OK;
+		PQfinish(w);
+		if (!ok)
+			break;
+		usleep(50000);
+	}
+	CHECK(i < 100);
+	fallbacks = 0;
+	migrate_log_set_handler(count_fallbacks, NULL);
+	a = check_with(url, MIGRATE_OPEN_CHECK, plan);
+	CHECK_INT(a.state, MIGRATE_CHECK_UP_TO_DATE);
+	CHECK_INT((long long)a.d.database_version, 2);
+	/* The password from the environment, as libpq takes it. */
+	snprintf(url, sizeof url, "postgresql://pw_clear@%s/postgres", host);
+	setenv("PGPASSWORD", "s3cr:t@x", 1);
+	a = check_with(url, MIGRATE_OPEN_CHECK, plan);
+	CHECK_INT(a.state, MIGRATE_CHECK_UP_TO_DATE);
+	unsetenv("PGPASSWORD");
+	migrate_log_set_handler(NULL, NULL);
+	CHECK_STR(fallback_why, "");
+	CHECK_INT(fallbacks, 0);
+	/* A wrong password: libpq's error, nothing of the password in it. */
+	CHECK_INT(migrate_target_open_flags(&t, wrong, MIGRATE_OPEN_CHECK, &err), MIGRATE_ECONNECT);
+	CHECK_HAS(err.message, "password authentication failed");
+	CHECK(strstr(err.message, "wrong-one") == NULL);
+	/* No password where the server asks for one: libpq's (it may find one in ~/.pgpass). */
+	snprintf(url, sizeof url, "postgresql://pw_clear@%s/postgres", host);
+	setenv("PGPASSFILE", "/nonexistent", 1); /* and this also keeps the probe out */
+	CHECK_INT(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), MIGRATE_ECONNECT);
+	unsetenv("PGPASSFILE");
+	/* SCRAM and MD5: libpq's to do, with the same answer. */
+	snprintf(url, sizeof url, "postgresql://pw_scram:scram-pass@%s/postgres", host);
+	CHECK_INT(through_libpq(url, plan, "SCRAM"), MIGRATE_CHECK_UP_TO_DATE);
+	snprintf(url, sizeof url, "postgresql://pw_md5:md5-pass@%s/postgres", host);
+	CHECK_INT(through_libpq(url, plan, "MD5"), MIGRATE_CHECK_UP_TO_DATE);
+
+	/* A server that offers TLS: libpq's (sslmode=prefer encrypts), the same answer. */
+	if (system("command -v openssl >/dev/null 2>&1") == 0) {
+		char cmd[1600], *dir = pgt_value(c, "SHOW data_directory");
+		char *ssl;
+		CHECK(dir != NULL);
+		snprintf(cmd, sizeof cmd,
+			 "cd '%s' && openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -keyout server.key "
+			 "-out server.crt >/dev/null 2>&1 && chmod 600 server.key && chown --reference=. server.key server.crt",
+			 dir);
+		CHECK_INT(system(cmd), 0);
+		pgt_exec(c, "ALTER SYSTEM SET ssl = on");
+		pgt_exec(c, "SELECT pg_reload_conf()");
+		snprintf(url, sizeof url, "postgresql://postgres@%s/postgres", host);
+		for (i = 0; i < 50; i++) {
+			PGconn *s = pgt_connect(url);
+			ssl = pgt_value(s, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+			PQfinish(s);
+			if (ssl && strcmp(ssl, "true") == 0)
+				break;
+			free(ssl);
+			ssl = NULL;
+			usleep(100000);
+		}
+		CHECK_STR(ssl, "true");
+		free(ssl);
+		CHECK_INT(through_libpq(url, plan, "the server offers TLS"), MIGRATE_CHECK_UP_TO_DATE);
+		/* ... and the target's connection is libpq's, encrypted. */
+		CHECK_OK(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), &err);
+		CHECK_INT(PQsslInUse((PGconn *)migrate_target_native_handle(t)), 1);
+		migrate_target_close(t);
+		/* Where TLS is not wanted, the probe reads in the clear, as libpq would. */
+		snprintf(cmd, sizeof cmd, "%s?sslmode=disable", url);
+		same_answer(cmd, plan, MIGRATE_CHECK_UP_TO_DATE);
+		free(dir);
+	}
+	free(data);
+	PQfinish(c);
+	migrate_plan_destroy(plan);
+	pgt_private_server_stop();
+}
