@@ -460,6 +460,16 @@ void *migrate__realloc(void *p, size_t n);
 char *migrate__strdup(const char *s);
 /* SHA-256 of `len` bytes as 64 lowercase hex digits (sha256.c); cannot fail. */
 void migrate__sha256_hex(const void *data, size_t len, char out[65]);
+/* SHA-256 by parts (sha256.c), for HMAC (pgwire.c's SCRAM); cannot fail. */
+typedef struct migrate__sha256_ctx {
+	uint32_t h[8];
+	unsigned char buf[64];
+	size_t n;
+	uint64_t total;
+} migrate__sha256_ctx;
+void migrate__sha256_init(migrate__sha256_ctx *c);
+void migrate__sha256_update(migrate__sha256_ctx *c, const void *data, size_t len);
+void migrate__sha256_final(migrate__sha256_ctx *c, unsigned char out[32]);
 /* Set (by tests) to take the portable code even where the processor has SHA instructions. */
 extern bool migrate__sha256_portable;
 int64_t migrate__now_ms(void);

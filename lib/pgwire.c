@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -383,13 +384,265 @@ static int startup(migrate__pgw *w, const pgw_url *u, const char **why)
 	return send_buf(w, b);
 }
 
+/* Sends a message holding a secret, and wipes it. */
+static int send_secret(migrate__pgw *w, migrate_buf_t *b)
+{
+	int rc = b->failed ? -1 : send_all(w, b->str, b->len);
+
+	explicit_bzero(b->str, b->len);
+	migrate__buf_free(b, true);
+	return rc;
+}
+
+/* ---- SCRAM-SHA-256 (RFC 5802, RFC 7677) as libpq does it without TLS: no channel binding ---- */
+
+#define SCRAM_NONCE 18        /* random bytes of the client's nonce, as libpq */
+#define SCRAM_MAX_ITER 100000 /* more: libpq's (an unusual server, and its cost is the same) */
+
+typedef struct hmac {
+	migrate__sha256_ctx inner, outer; /* after the key's padded blocks */
+} hmac_t;
+
+static void hmac_key(hmac_t *m, const void *key, size_t n)
+{
+	unsigned char k[64], pad[64];
+	size_t i;
+
+	memset(k, 0, sizeof k);
+	if (n > sizeof k) {
+		migrate__sha256_init(&m->inner);
+		migrate__sha256_update(&m->inner, key, n);
+		migrate__sha256_final(&m->inner, k);
+	} else {
+		memcpy(k, key, n);
+	}
+	for (i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	migrate__sha256_init(&m->inner);
+	migrate__sha256_update(&m->inner, pad, 64);
+	for (i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	migrate__sha256_init(&m->outer);
+	migrate__sha256_update(&m->outer, pad, 64);
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(pad, sizeof pad);
+}
+
+static void hmac_sum(const hmac_t *m, const void *a, size_t an, const void *b, size_t bn, unsigned char out[32])
+{
+	migrate__sha256_ctx c = m->inner;
+	unsigned char in[32];
+
+	migrate__sha256_update(&c, a, an);
+	migrate__sha256_update(&c, b, bn);
+	migrate__sha256_final(&c, in);
+	c = m->outer;
+	migrate__sha256_update(&c, in, sizeof in);
+	migrate__sha256_final(&c, out);
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_encode(migrate_buf_t *out, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		migrate_buf_append_c(out, b64[v >> 18]);
+		migrate_buf_append_c(out, b64[(v >> 12) & 63]);
+		migrate_buf_append_c(out, b64[(v >> 6) & 63]);
+		migrate_buf_append_c(out, b64[v & 63]);
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+		migrate_buf_append_c(out, b64[v >> 18]);
+		migrate_buf_append_c(out, b64[(v >> 12) & 63]);
+		migrate_buf_append_c(out, i + 1 < n ? b64[(v >> 6) & 63] : '=');
+		migrate_buf_append_c(out, '=');
+	}
+}
+
+/* Strict base64 of s[0..n) into out (at most `size` bytes): its length, or -1. */
+static long b64_decode(const char *s, size_t n, unsigned char *out, size_t size)
+{
+	uint32_t v = 0;
+	size_t i, len = 0, pad = 0;
+	int bits = 0;
+
+	if (n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const char *c = s[i] ? strchr(b64, s[i]) : NULL;
+		if (s[i] == '=' && i >= n - 2) {
+			pad++;
+			continue;
+		}
+		if (!c || pad)
+			return -1;
+		v = v << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (len == size)
+				return -1;
+			out[len++] = (unsigned char)(v >> bits);
+		}
+	}
+	return (long)len;
+}
+
+/* The value of attribute `name` ("r=", "s=", "i=", "v=") in a SCRAM message, and its length. */
+static const char *scram_attr(const char *msg, const char *name, size_t *n)
+{
+	const char *p = msg;
+
+	for (;;) {
+		if (strncmp(p, name, 2) == 0) {
+			*n = strcspn(p + 2, ",");
+			return p + 2;
+		}
+		if (!(p = strchr(p, ',')))
+			return NULL;
+		p++;
+	}
+}
+
+/* The server's next SASL message of `kind` (11 continue, 12 final) into `out`. */
+static int sasl_message(migrate__pgw *w, uint32_t kind, char *out, size_t size)
+{
+	const unsigned char *body;
+	size_t len;
+	char type;
+
+	if (next_msg(w, &type, &body, &len) != 0 || type != 'R' || len < 4 || get32(body) != kind || len - 4 >= size ||
+	    memchr(body + 4, '\0', len - 4))
+		return -1;
+	memcpy(out, body + 4, len - 4);
+	out[len - 4] = '\0';
+	return 0;
+}
+
+static int scram(migrate__pgw *w, const pgw_url *u, const unsigned char *mechs, size_t mlen, const char **why)
+{
+	unsigned char nonce[SCRAM_NONCE], salt[128], salted[32], u_i[32], client_key[32], stored[32], server_key[32],
+		sig[32], proof[32], verify[32];
+	char first[1024], final_msg[1024], cnonce[40];
+	const char *r, *sv, *iv, *v;
+	size_t rn, sn, in, vn, i, at, k;
+	migrate_buf_t *b, *bare, *auth;
+	long salt_len, iter;
+	hmac_t m;
+	int rc = -1;
+
+	for (i = 0; i < mlen && mechs[i]; i += k + 1) {
+		k = strnlen((const char *)mechs + i, mlen - i);
+		if (k == 13 && memcmp(mechs + i, "SCRAM-SHA-256", 13) == 0)
+			break;
+	}
+	if (i >= mlen || !mechs[i]) {
+		*why = "the server asks for a SASL mechanism only libpq does";
+		return -1;
+	}
+	if (!u->password[0]) {
+		*why = "the server asks for a password the URL does not give";
+		return -1;
+	}
+	for (i = 0; u->password[i]; i++)
+		if ((unsigned char)u->password[i] >= 0x80) {
+			*why = "the password is not ASCII (its SASLprep is libpq's)";
+			return -1;
+		}
+	*why = "the server's SCRAM exchange";
+	if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+		return -1;
+	b = migrate__buf_new(NULL);
+	b64_encode(b, nonce, sizeof nonce);
+	snprintf(cnonce, sizeof cnonce, "%s", b->str);
+	migrate__buf_free(b, true);
+	bare = migrate__buf_new(NULL);
+	migrate_buf_printf(bare, "n=,r=%s", cnonce);
+	b = migrate__buf_new(NULL);
+	at = begin_msg(b, 'p');
+	put_str(b, "SCRAM-SHA-256");
+	put32(b, (uint32_t)(3 + bare->len));
+	migrate_buf_append(b, "n,,");
+	migrate_buf_append(b, bare->str);
+	end_msg(b, at);
+	auth = migrate__buf_new(NULL);
+	if (send_buf(w, b) != 0 || sasl_message(w, 11, first, sizeof first) != 0)
+		goto done;
+	r = strncmp(first, "r=", 2) == 0 ? scram_attr(first, "r=", &rn) : NULL; /* no extension first (m=) */
+	sv = scram_attr(first, "s=", &sn);
+	iv = scram_attr(first, "i=", &in);
+	if (!r || !sv || !iv || rn <= strlen(cnonce) || strncmp(r, cnonce, strlen(cnonce)) != 0 || in == 0 || in > 6 ||
+	    strspn(iv, "0123456789") != in || (salt_len = b64_decode(sv, sn, salt, sizeof salt)) <= 0)
+		goto done;
+	iter = strtol(iv, NULL, 10);
+	if (iter < 1 || iter > SCRAM_MAX_ITER)
+		goto done;
+	/* SaltedPassword = Hi(password, salt, i): PBKDF2 with HMAC-SHA-256. */
+	hmac_key(&m, u->password, strlen(u->password));
+	hmac_sum(&m, salt, (size_t)salt_len, "\0\0\0\1", 4, u_i);
+	memcpy(salted, u_i, sizeof salted);
+	for (k = 1; k < (size_t)iter; k++) {
+		hmac_sum(&m, u_i, sizeof u_i, "", 0, u_i);
+		for (i = 0; i < sizeof salted; i++)
+			salted[i] ^= u_i[i];
+	}
+	hmac_key(&m, salted, sizeof salted);
+	hmac_sum(&m, "Client Key", 10, "", 0, client_key);
+	hmac_sum(&m, "Server Key", 10, "", 0, server_key);
+	migrate__sha256_init(&m.inner);
+	migrate__sha256_update(&m.inner, client_key, sizeof client_key);
+	migrate__sha256_final(&m.inner, stored);
+	migrate_buf_printf(auth, "%s,%s,c=biws,r=%.*s", bare->str, first, (int)rn, r);
+	hmac_key(&m, stored, sizeof stored);
+	hmac_sum(&m, auth->str, auth->len, "", 0, sig);
+	for (i = 0; i < sizeof proof; i++)
+		proof[i] = client_key[i] ^ sig[i];
+	hmac_key(&m, server_key, sizeof server_key);
+	hmac_sum(&m, auth->str, auth->len, "", 0, sig); /* the server's signature, to check */
+	if (auth->failed || bare->failed)
+		goto done;
+	b = migrate__buf_new(NULL);
+	at = begin_msg(b, 'p');
+	migrate_buf_printf(b, "c=biws,r=%.*s,p=", (int)rn, r);
+	b64_encode(b, proof, sizeof proof);
+	end_msg(b, at);
+	if (send_secret(w, b) != 0 || sasl_message(w, 12, final_msg, sizeof final_msg) != 0)
+		goto done;
+	/* The server proves it knows the password too: otherwise the read is libpq's to refuse. */
+	if (!(v = scram_attr(final_msg, "v=", &vn)) || b64_decode(v, vn, verify, sizeof verify) != 32) {
+		*why = "the server's SCRAM signature does not verify";
+		goto done;
+	}
+	for (i = 0, k = 0; i < 32; i++)
+		k |= (size_t)(verify[i] ^ sig[i]);
+	if (k != 0) {
+		*why = "the server's SCRAM signature does not verify";
+		goto done;
+	}
+	rc = 0;
+done:
+	explicit_bzero(&m, sizeof m);
+	explicit_bzero(salted, sizeof salted);
+	explicit_bzero(u_i, sizeof u_i);
+	explicit_bzero(client_key, sizeof client_key);
+	explicit_bzero(stored, sizeof stored);
+	explicit_bzero(server_key, sizeof server_key);
+	explicit_bzero(proof, sizeof proof);
+	migrate__buf_free(bare, true);
+	migrate__buf_free(auth, true);
+	return rc;
+}
+
 static int authenticate(migrate__pgw *w, const pgw_url *u, const char **why)
 {
 	const unsigned char *body;
 	migrate_buf_t *b;
 	size_t len, at;
 	char type;
-	int rc;
 
 	for (;;) {
 		if (next_msg(w, &type, &body, &len) != 0 || type != 'R' || len < 4)
@@ -405,14 +658,14 @@ static int authenticate(migrate__pgw *w, const pgw_url *u, const char **why)
 			at = begin_msg(b, 'p');
 			put_str(b, u->password);
 			end_msg(b, at);
-			rc = b->failed ? -1 : send_all(w, b->str, b->len);
-			explicit_bzero(b->str, b->len);
-			migrate__buf_free(b, true);
-			if (rc != 0)
+			if (send_secret(w, b) != 0)
+				return -1;
+			break;
+		case 10: /* AuthenticationSASL: the mechanisms follow */
+			if (scram(w, u, body + 4, len - 4, why) != 0)
 				return -1;
 			break;
 		case 5: *why = "the server asks for MD5 authentication"; return -1;
-		case 10: *why = "the server asks for SASL (SCRAM) authentication"; return -1;
 		default: /* GSS, SSPI */ *why = "the server asks for an authentication only libpq does"; return -1;
 		}
 	}

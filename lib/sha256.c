@@ -127,31 +127,70 @@ static void blocks(uint32_t h[8], const unsigned char *p, size_t n)
 		block(h, p);
 }
 
+void migrate__sha256_init(migrate__sha256_ctx *c)
+{
+	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+	memcpy(c->h, h0, sizeof h0);
+	c->n = 0;
+	c->total = 0;
+}
+
+void migrate__sha256_update(migrate__sha256_ctx *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t take;
+
+	c->total += len;
+	if (c->n > 0) {
+		take = 64 - c->n < len ? 64 - c->n : len;
+		memcpy(c->buf + c->n, p, take);
+		c->n += take;
+		p += take;
+		len -= take;
+		if (c->n < 64)
+			return;
+		blocks(c->h, c->buf, 1);
+		c->n = 0;
+	}
+	blocks(c->h, p, len / 64);
+	p += len / 64 * 64;
+	memcpy(c->buf, p, len % 64);
+	c->n = len % 64;
+}
+
+void migrate__sha256_final(migrate__sha256_ctx *c, unsigned char out[32])
+{
+	uint64_t bits = c->total * 8;
+	unsigned char tail[128];
+	size_t n, i;
+
+	/* The last bytes, a 0x80, zeros, and the length in bits: one or two blocks. */
+	memset(tail, 0, sizeof tail);
+	memcpy(tail, c->buf, c->n);
+	tail[c->n] = 0x80;
+	n = c->n + 1 + 8 <= 64 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		tail[n - 1 - i] = (unsigned char)(bits >> (8 * i));
+	blocks(c->h, tail, n / 64);
+	for (i = 0; i < 32; i++)
+		out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
 void migrate__sha256_hex(const void *data, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-	const unsigned char *p = data;
-	unsigned char tail[128];
-	uint64_t bits = (uint64_t)len * 8;
-	size_t n, i;
+	migrate__sha256_ctx c;
+	unsigned char sum[32];
+	size_t i;
 
-	blocks(h, p, len / 64);
-	p += len / 64 * 64;
-	len %= 64;
-	/* The last bytes, a 0x80, zeros, and the length in bits: one or two blocks. */
-	memset(tail, 0, sizeof tail);
-	memcpy(tail, p, len);
-	tail[len] = 0x80;
-	n = len + 1 + 8 <= 64 ? 64 : 128;
-	for (i = 0; i < 8; i++)
-		tail[n - 1 - i] = (unsigned char)(bits >> (8 * i));
-	blocks(h, tail, n / 64);
+	migrate__sha256_init(&c);
+	migrate__sha256_update(&c, data, len);
+	migrate__sha256_final(&c, sum);
 	for (i = 0; i < 32; i++) {
-		unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
-		out[2 * i] = hex[byte >> 4];
-		out[2 * i + 1] = hex[byte & 15];
+		out[2 * i] = hex[sum[i] >> 4];
+		out[2 * i + 1] = hex[sum[i] & 15];
 	}
 	out[64] = '\0';
 }

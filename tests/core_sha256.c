@@ -46,3 +46,31 @@ TEST(portable_path_matches_openssl)
 {
 	check_lengths(true);
 }
+
+/* By parts (migrate__sha256_update, for HMAC): every split of lengths across the block boundaries. */
+TEST(by_parts_matches_openssl)
+{
+	static unsigned char data[300];
+	unsigned char md[EVP_MAX_MD_SIZE], mine[32];
+	unsigned int mdlen;
+	size_t len, a, b, k;
+
+	for (k = 0; k < sizeof data; k++)
+		data[k] = (unsigned char)(k * 37 + 11);
+	for (len = 0; len <= sizeof data; len += 7) {
+		CHECK(EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) == 1);
+		for (a = 0; a <= len; a += 5) {
+			for (b = a; b <= len; b += 13) {
+				migrate__sha256_ctx c;
+				migrate__sha256_init(&c);
+				migrate__sha256_update(&c, data, a);
+				migrate__sha256_update(&c, data + a, b - a);
+				migrate__sha256_update(&c, data + b, len - b);
+				migrate__sha256_final(&c, mine);
+				if (memcmp(mine, md, 32) != 0)
+					harness_fail(__FILE__, __LINE__, "%zu bytes in parts %zu, %zu, %zu differ from OpenSSL",
+						     len, a, b - a, len - b);
+			}
+		}
+	}
+}

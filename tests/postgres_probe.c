@@ -60,9 +60,10 @@ static migrate_plan_t *plan_of(const char *name, int n)
 	CHECK_OK(migrate_plan_new(&plan, name, &err), &err);
 	for (i = 1; i <= n; i++) {
 		migrate_version_t *v = pgt_version(plan, (uint64_t)i, "table");
-		snprintf(step, sizeof step,
-			 "{\"op\":\"create_table\",\"table\":\"%s_t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
-			 name, i);
+		snprintf(
+			step, sizeof step,
+			"{\"op\":\"create_table\",\"table\":\"%s_t%d\",\"columns\":[{\"name\":\"id\",\"type\":\"bigint\"}]}",
+			name, i);
 		pgt_step(v, step);
 	}
 	return plan;
@@ -248,6 +249,11 @@ TEST(probe_leaves_the_rest_to_libpq)
 	migrate_plan_destroy(plan);
 }
 
+/* 100 characters: longer than HMAC-SHA-256's 64-byte block, so SCRAM hashes it first. */
+#define LONG_PASSWORD                                                                              \
+	"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdef" \
+	"ghijklmnopqr"
+
 /* The password methods and TLS, on a server of the test's own whose pg_hba.conf it writes. */
 TEST(probe_authentication_and_tls)
 {
@@ -260,7 +266,6 @@ TEST(probe_authentication_and_tls)
 	FILE *f;
 	answer_t a;
 	int i;
-
 
 	/* host:port of the server's URL. */
 	snprintf(host, sizeof host, "%s", strchr(base, '@') + 1);
@@ -317,9 +322,21 @@ TEST(probe_authentication_and_tls)
 	setenv("PGPASSFILE", "/nonexistent", 1); /* and this also keeps the probe out */
 	CHECK_INT(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), MIGRATE_ECONNECT);
 	unsetenv("PGPASSFILE");
-	/* SCRAM and MD5: libpq's to do, with the same answer. */
+	/* SCRAM-SHA-256 (PostgreSQL's default for a password): the probe's own; a wrong one is libpq's error. */
 	snprintf(url, sizeof url, "postgresql://pw_scram:scram-pass@%s/postgres", host);
-	CHECK_INT(through_libpq(url, plan, "SCRAM"), MIGRATE_CHECK_UP_TO_DATE);
+	same_answer(url, plan, MIGRATE_CHECK_UP_TO_DATE);
+	snprintf(url, sizeof url, "postgresql://pw_scram:not-it@%s/postgres", host);
+	CHECK_INT(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), MIGRATE_ECONNECT);
+	CHECK_HAS(err.message, "password authentication failed");
+	CHECK(strstr(err.message, "not-it") == NULL);
+	/* A password longer than an HMAC block, and one that is not ASCII (SASLprep: libpq's). */
+	pgt_exec(c, "SET password_encryption = 'scram-sha-256'");
+	pgt_exec(c, "ALTER ROLE pw_scram PASSWORD '" LONG_PASSWORD "'");
+	snprintf(url, sizeof url, "postgresql://pw_scram:" LONG_PASSWORD "@%s/postgres", host);
+	same_answer(url, plan, MIGRATE_CHECK_UP_TO_DATE);
+	pgt_exec(c, "ALTER ROLE pw_scram PASSWORD 'p\xc3\xa4ss'");
+	snprintf(url, sizeof url, "postgresql://pw_scram:p%%C3%%A4ss@%s/postgres", host);
+	CHECK_INT(through_libpq(url, plan, "not ASCII"), MIGRATE_CHECK_UP_TO_DATE);
 	snprintf(url, sizeof url, "postgresql://pw_md5:md5-pass@%s/postgres", host);
 	CHECK_INT(through_libpq(url, plan, "MD5"), MIGRATE_CHECK_UP_TO_DATE);
 
@@ -328,10 +345,11 @@ TEST(probe_authentication_and_tls)
 		char cmd[1600], *dir = pgt_value(c, "SHOW data_directory");
 		char *ssl;
 		CHECK(dir != NULL);
-		snprintf(cmd, sizeof cmd,
-			 "cd '%s' && openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -keyout server.key "
-			 "-out server.crt >/dev/null 2>&1 && chmod 600 server.key && chown --reference=. server.key server.crt",
-			 dir);
+		snprintf(
+			cmd, sizeof cmd,
+			"cd '%s' && openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -keyout server.key "
+			"-out server.crt >/dev/null 2>&1 && chmod 600 server.key && chown --reference=. server.key server.crt",
+			dir);
 		CHECK_INT(system(cmd), 0);
 		pgt_exec(c, "ALTER SYSTEM SET ssl = on");
 		pgt_exec(c, "SELECT pg_reload_conf()");
