@@ -330,8 +330,9 @@ typedef struct migrate__pgw migrate__pgw;
 int migrate__pgw_connect(const char *url, migrate__pgw **out, const char **why);
 void migrate__pgw_close(migrate__pgw *w);
 /* Reads the states of `plan`'s versions into `fn` once the whole read
- * succeeded: 0, -1 (nothing delivered: read through libpq) or fn's error. */
-int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn, void *ctx);
+ * succeeded: 0 or fn's error. *gave_up: the read failed, nothing was
+ * delivered (0 returned): the caller reads through libpq. */
+int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn, void *ctx, bool *gave_up);
 /* The probe target's driver, and its history_states (module.c's table for it). */
 extern const migrate_driver_t migrate__probe_driver;
 int migrate__probe_states(void *conn, const char *plan, migrate_record_fn fn, void *ctx, migrate_error_t *err);

@@ -6,8 +6,8 @@
  * needs a socket, the startup message and one extended-protocol exchange.
  *
  * It is an accelerator, never a second way to fail: it takes only URLs
- * whose meaning it knows exactly as libpq reads them (one host name or
- * address, a port, user, password, database, sslmode disable, allow or
+ * whose meaning it knows exactly as libpq reads them (one host name,
+ * IPv4 address or socket directory, a port, user, password, database, sslmode disable, allow or
  * prefer, application_name, migrate_schema), no PG* environment variable
  * but PGPASSWORD, and no Kerberos set-up. Anything else it meets (a server
  * that offers TLS, an authentication other than trust or a password, an
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sql/sql.h"
@@ -38,7 +39,9 @@
 /* What the URL asks for, as libpq would read it. */
 typedef struct pgw_url {
 	char host[256], port[8], user[256], password[1024], dbname[256], appname[256], schema[256];
+	/* host: a name, an IPv4 address, or (from '/') a socket directory */
 	bool ssl_request; /* sslmode prefer: ask for TLS first (a server that grants it is libpq's) */
+	bool schema_set;  /* migrate_schema given */
 } pgw_url;
 
 typedef struct pgw_row {
@@ -61,30 +64,55 @@ static bool host_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
+/* The host of the URL (%-encoded) or of its host parameter (decoded):
+ * one name or IPv4 address, or a socket directory (an absolute path). */
+static bool url_host(pgw_url *u, const char *s, size_t n)
+{
+	char host[sizeof u->host];
+	size_t i;
+
+	if (migrate__url_decode(s, n, host, sizeof host) != 0 || !host[0])
+		return false;
+	for (i = 0; host[i]; i++)
+		if (host[0] == '/' ? host[i] == ',' : !host_char(host[i]))
+			return false; /* a list of hosts, [IPv6] */
+	memcpy(u->host, host, sizeof host);
+	return true;
+}
+
 /* A query parameter; false when the URL asks for something only libpq does. */
 static bool url_param(pgw_url *u, const char *p, size_t n)
 {
 	const char *eq = memchr(p, '=', n);
+	bool ours = n > 8 && strncmp(p, "migrate_", 8) == 0; /* as the driver tells them: by the raw text */
 	char key[64], value[256];
 	size_t vn;
 
 	/* libpq decodes %XX alone; the driver's own parameters take '+' for a blank too. */
-	if (!eq || migrate__url_decode(p, (size_t)(eq - p), key, sizeof key) != 0)
+	if (!eq)
 		return false;
 	vn = n - (size_t)(eq + 1 - p);
-	if ((strncmp(key, "migrate_", 8) == 0 ? migrate__url_decode_query(eq + 1, vn, value, sizeof value)
-					      : migrate__url_decode(eq + 1, vn, value, sizeof value)) != 0)
+	if (ours ? migrate__url_decode_query(p, (size_t)(eq - p), key, sizeof key) != 0 ||
+			    migrate__url_decode_query(eq + 1, vn, value, sizeof value) != 0
+		 : migrate__url_decode(p, (size_t)(eq - p), key, sizeof key) != 0 ||
+			    migrate__url_decode(eq + 1, vn, value, sizeof value) != 0)
 		return false;
+	if (!ours && strncmp(key, "migrate_", 8) == 0)
+		return false; /* libpq's to refuse: the driver passes it on */
 	if (strcmp(key, "sslmode") == 0) {
 		if (strcmp(value, "disable") != 0 && strcmp(value, "allow") != 0 && strcmp(value, "prefer") != 0)
 			return false;
 		u->ssl_request = strcmp(value, "prefer") == 0;
 		return true;
 	}
+	if (strcmp(key, "host") == 0) /* decoded already: a '%' left would be decoded twice */
+		return !strchr(value, '%') && url_host(u, value, strlen(value));
 	if (strcmp(key, "application_name") == 0)
 		return snprintf(u->appname, sizeof u->appname, "%s", value) < (int)sizeof u->appname;
-	if (strcmp(key, "migrate_schema") == 0)
+	if (ours && strcmp(key, "migrate_schema") == 0) {
+		u->schema_set = true; /* the driver checks it: empty, too long */
 		return snprintf(u->schema, sizeof u->schema, "%s", value) < (int)sizeof u->schema;
+	}
 	/* Any other libpq parameter, or a libmigrate one the driver checks. */
 	return false;
 }
@@ -98,7 +126,11 @@ static bool plain_environment(void)
 	for (e = environ; e && *e; e++)
 		if (strncmp(*e, "PG", 2) == 0 && strncmp(*e, "PGPASSWORD=", 11) != 0)
 			return false;
-	if (getenv("KRB5CCNAME") || getenv("KRB5_CONFIG") || access("/etc/krb5.conf", F_OK) == 0)
+	if (getenv("KRB5CCNAME") || getenv("KRB5_CONFIG") || getenv("KRB5_CLIENT_KTNAME") ||
+	    access("/etc/krb5.conf", F_OK) == 0)
+		return false;
+	snprintf(ccache, sizeof ccache, "/tmp/krb5cc_%lu", (unsigned long)getuid());
+	if (access(ccache, F_OK) == 0)
 		return false;
 	snprintf(ccache, sizeof ccache, "/tmp/krb5cc_%lu", (unsigned long)geteuid());
 	return access(ccache, F_OK) != 0;
@@ -121,7 +153,8 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 		return false;
 	end = auth + strcspn(auth, "/?");
 	at = memchr(auth, '@', (size_t)(end - auth));
-	if (at && memchr(at + 1, '@', (size_t)(end - at - 1)))
+	/* libpq ends the userinfo at the first '/' only: one more '@' before it, even after a '?', is its to read. */
+	if (memchr(at ? at + 1 : auth, '@', strcspn(at ? at + 1 : auth, "/")))
 		return false;
 	host = auth;
 	if (at) {
@@ -134,12 +167,8 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 	}
 	colon = memchr(host, ':', (size_t)(end - host));
 	n = (size_t)((colon ? colon : end) - host);
-	if (n == 0 || n >= sizeof u->host)
+	if (n > 0 && !url_host(u, host, n))
 		return false;
-	for (p = host; p < host + n; p++)
-		if (!host_char(*p))
-			return false; /* a socket directory, a list of hosts, [IPv6], %-encoding */
-	memcpy(u->host, host, n);
 	if (colon) {
 		long port;
 		n = (size_t)(end - colon - 1);
@@ -167,6 +196,10 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 			p += n + (p[n] == '&');
 		}
 	}
+	if (!u->host[0])
+		return false; /* libpq's default socket directory is libpq's to know */
+	if (u->schema_set && !migrate__ident_ok(u->schema, strlen(u->schema), &pw))
+		return false; /* the driver's error to give */
 	if (!plain_environment()) {
 		*why = "libpq's environment variables or Kerberos are set";
 		return false;
@@ -316,8 +349,10 @@ static void error_state(const unsigned char *body, size_t len, char out[6])
 	while (i < len && body[i]) {
 		char field = (char)body[i++];
 		n = strnlen((const char *)body + i, len - i);
-		if (field == 'C' && n == 5)
-			memcpy(out, body + i, 6);
+		if (field == 'C' && n == 5 && i + 5 < len) {
+			memcpy(out, body + i, 5);
+			out[5] = '\0';
+		}
 		i += n + 1;
 	}
 }
@@ -329,6 +364,20 @@ static int dial(const pgw_url *u)
 	struct addrinfo hints, *res = NULL, *a;
 	int fd = -1, one = 1;
 
+	if (u->host[0] == '/') {
+		struct sockaddr_un sun;
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		if (snprintf(sun.sun_path, sizeof sun.sun_path, "%s/.s.PGSQL.%s", u->host, u->port) >=
+			    (int)sizeof sun.sun_path ||
+		    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (connect(fd, (const struct sockaddr *)&sun, sizeof sun) != 0) {
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -354,7 +403,8 @@ static int startup(migrate__pgw *w, const pgw_url *u, const char **why)
 	migrate_buf_t *b;
 	size_t at;
 
-	if (u->ssl_request) {
+	/* libpq asks for TLS over TCP only. */
+	if (u->ssl_request && u->host[0] != '/') {
 		unsigned char reply;
 		b = migrate__buf_new(NULL);
 		at = begin_msg(b, 0);
@@ -783,17 +833,18 @@ static void rows_free(pgw_row *rows, size_t n)
 	free(rows);
 }
 
-int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn, void *ctx)
+int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn, void *ctx, bool *gave_up)
 {
 	const unsigned char *body;
 	pgw_row *rows = NULL, *grown;
 	size_t nrows = 0, cap = 0, len, at, i;
 	migrate_buf_t *b, *sql;
 	char type, state[6] = "";
-	int rc = -1, failed = 0;
+	int rc = 0, failed = 0;
 
+	*gave_up = true;
 	if (migrate__fault(MIGRATE__FAULT_STMT, "postgres: reading the history without libpq", NULL))
-		return -1;
+		return 0;
 	sql = migrate__buf_new(NULL);
 	migrate_buf_printf(sql, MIGRATE__PG_STATES_SQL, w->history);
 	b = migrate__buf_new(NULL);
@@ -823,7 +874,7 @@ int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn,
 		migrate__log(MIGRATE_LOG_DEBUG, "postgres: %s (with parameters)", sql->str);
 	migrate__buf_free(sql, true);
 	if (send_buf(w, b) != 0)
-		return -1;
+		return 0;
 	for (;;) {
 		if (next_msg(w, &type, &body, &len) != 0)
 			goto done;
@@ -849,16 +900,14 @@ int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn,
 	/* As the driver reads it: no table (or no schema) is a database never migrated. */
 	if (failed && strcmp(state, "42P01") != 0 && strcmp(state, "3F000") != 0)
 		goto done;
-	rc = 0;
+	*gave_up = false;
 	for (i = 0; i < nrows && rc == 0; i++) {
 		migrate_record_t r;
 		memset(&r, 0, sizeof r);
 		r.version = rows[i].version;
 		r.checksum = rows[i].checksum;
 		r.state = rows[i].state;
-		/* The callback's error is the caller's, not a reason to go through libpq. */
-		if ((rc = fn(&r, ctx)) < 0)
-			rc = MIGRATE_EINTERNAL;
+		rc = fn(&r, ctx); /* its error is the caller's, not a reason to go through libpq */
 	}
 done:
 	rows_free(rows, nrows);

@@ -20,6 +20,7 @@ typedef struct probe {
 	char *url;
 	migrate__pgw *wire;     /* until the module's target is opened */
 	migrate_target_t *real; /* the module's, opened on first need */
+	bool lost;              /* a callback without an error to return could not open it */
 } probe_t;
 
 /* Opens the module's target (once); the frontend's connection closes first. */
@@ -27,9 +28,25 @@ static int real(probe_t *p, migrate_error_t *err)
 {
 	if (p->real)
 		return 0;
+	/* A step's flags or a type were answered without the driver: nothing may run after that. */
+	if (p->lost)
+		return migrate__err(err, MIGRATE_DOMAIN_DRIVER, MIGRATE_ECONNECT,
+				    "postgres: the connection through libpq failed earlier in this target's use");
 	migrate__pgw_close(p->wire);
 	p->wire = NULL;
 	return migrate_target_open(&p->real, p->url, err);
+}
+
+/* real() for the callbacks that cannot return its error: the target fails from then on. */
+static bool real_or_lost(probe_t *p)
+{
+	migrate_error_t err;
+
+	if (real(p, &err) == 0)
+		return true;
+	p->lost = true;
+	migrate__log(MIGRATE_LOG_ERROR, "%s", err.message);
+	return false;
 }
 
 int migrate__probe_open(const char *url, migrate_target_t **out, migrate_error_t *err)
@@ -62,9 +79,10 @@ int migrate__probe_states(void *conn, const char *plan, migrate_record_fn fn, vo
 {
 	probe_t *p = conn;
 	const migrate__module_t *m;
+	bool gave_up = true;
 	int rc;
 
-	if (p->wire && (rc = migrate__pgw_states(p->wire, plan, fn, ctx)) >= 0)
+	if (p->wire && ((rc = migrate__pgw_states(p->wire, plan, fn, ctx, &gave_up)) != 0 || !gave_up))
 		return rc;
 	migrate__log(MIGRATE_LOG_INFO, "postgres: check reads the history through libpq");
 	if ((rc = real(p, err)) != 0)
@@ -99,35 +117,35 @@ static void probe_close(void *conn)
 	free(p);
 }
 
-/* The callbacks without an error to report: the module's target, or nothing. */
+/* The callbacks without an error to report: the module's target, or nothing (and the target lost). */
 static void *probe_native(void *conn)
 {
 	probe_t *p = conn;
 
-	return real(p, NULL) == 0 ? p->real->driver->native_handle(p->real->conn) : NULL;
+	return real_or_lost(p) ? p->real->driver->native_handle(p->real->conn) : NULL;
 }
 
 static unsigned probe_step_flags(void *conn, const migrate_step_t *step)
 {
 	probe_t *p = conn;
 
-	return real(p, NULL) == 0 ? p->real->driver->step_flags(p->real->conn, step) : 0;
+	return real_or_lost(p) ? p->real->driver->step_flags(p->real->conn, step) : 0;
 }
 
 static void probe_schema_type(void *conn, const bson_t *column, migrate_buf_t *out)
 {
 	probe_t *p = conn;
 
-	if (real(p, NULL) == 0)
+	if (real_or_lost(p))
 		p->real->driver->schema_type(p->real->conn, column, out);
 }
 
 /* The others: `call` on the module's target, once it is open. */
-#define FORWARD(name, params, args)                                                       \
-	static int probe_##name params                                                    \
-	{                                                                                 \
-		probe_t *p = conn;                                                        \
-		int rc = real(p, err);                                                    \
+#define FORWARD(name, params, args)                                                           \
+	static int probe_##name params                                                        \
+	{                                                                                     \
+		probe_t *p = conn;                                                            \
+		int rc = real(p, err);                                                        \
 		return rc ? rc : p->real->driver->name(p->real->conn, MIGRATE__UNPAREN args); \
 	}
 #define MIGRATE__UNPAREN(...) __VA_ARGS__

@@ -4,7 +4,9 @@
  * exactly as the driver does, and going through libpq for everything it
  * does not do itself.
  */
+#include <ctype.h>
 #include <link.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,9 @@
 #include "harness.h"
 #include "internal.h"
 #include "postgres_util.h"
+
+/* 64 characters: one more than an identifier may have. */
+#define SIXTY_FOUR "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqr"
 
 /* Whether the PostgreSQL module is mapped into this process (shared library builds). */
 static int module_seen(struct dl_phdr_info *info, size_t size, void *found)
@@ -137,6 +142,42 @@ static void up_elsewhere(const char *url, const migrate_plan_t *plan, uint64_t v
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/*
+ * `url` (postgresql://user@host:port/db) on the socket of the suite's
+ * server (scripts/pg-server.sh names its directory beside the URL file): the directory
+ * as the URL's host, %-encoded, or (param) as its host parameter. False
+ * when the server was given by its URL alone.
+ */
+static bool socket_url(const char *url, char *out, size_t size, int param)
+{
+	const char *file = getenv("MIGRATE_PG_URL_FILE"), *at = strchr(url, '@'), *port, *db;
+	char dir[400], enc[1200];
+	size_t i, n = 0;
+	FILE *f;
+
+	if (!file || !at || !(port = strchr(at, ':')) || !(db = strchr(port, '/')))
+		return false;
+	/* The socket's directory is the server's own, named in "datadir" beside the URL file. */
+	snprintf(enc, sizeof enc, "%s", file);
+	snprintf(strrchr(enc, '/'), sizeof enc - (size_t)(strrchr(enc, '/') - enc), "/datadir");
+	if (!(f = fopen(enc, "r")))
+		return false;
+	if (!fgets(dir, sizeof dir, f))
+		dir[0] = '\0';
+	fclose(f);
+	dir[strcspn(dir, "\n")] = '\0';
+	if (!dir[0])
+		return false;
+	for (i = 0; dir[i] && n + 4 < sizeof enc; i++)
+		n += (size_t)snprintf(enc + n, sizeof enc - n, isalnum((unsigned char)dir[i]) ? "%c" : "%%%02X",
+				      (unsigned char)dir[i]);
+	if (param)
+		snprintf(out, size, "%.*s@%.*s%s?host=%s", (int)(at - url), url, (int)(db - port), port, db, dir);
+	else
+		snprintf(out, size, "%.*s@%s%.*s%s", (int)(at - url), url, enc, (int)(db - port), port, db);
+	return true;
+}
+
 TEST(probe_reads_without_the_module)
 {
 	const char *url = pgt_fresh_db("probe_nomod");
@@ -189,10 +230,37 @@ TEST(probe_answers_as_the_driver)
 	same_answer(schema_url, other, MIGRATE_CHECK_UP_TO_DATE);
 	same_answer(url, other, MIGRATE_CHECK_PENDING);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"Odd \"\"Schema\"\"\"._migrate_history"), 6);
+	/* Over the server's socket: its directory %-encoded as the URL's host, then as the host parameter. */
+	if (socket_url(url, schema_url, sizeof schema_url, 0)) {
+		same_answer(schema_url, plan, MIGRATE_CHECK_MISMATCH);
+		CHECK(socket_url(url, schema_url, sizeof schema_url, 1));
+		same_answer(schema_url, plan, MIGRATE_CHECK_MISMATCH);
+	}
 	PQfinish(c);
 	migrate_plan_destroy(plan);
 	migrate_plan_destroy(shorter);
 	migrate_plan_destroy(other);
+}
+
+/*
+ * `url` (postgresql://user@host:port/db) with `suffix` after its path, or
+ * (path_first 0) after its host and port alone, fails with `code` opened
+ * with MIGRATE_OPEN_CHECK as without it.
+ */
+static void bad_as_without(const char *url, const char *suffix, int path_first, int code)
+{
+	migrate_target_t *t = NULL;
+	migrate_error_t err;
+	char bad[900];
+	const char *at = strchr(url, '@'), *path = strchr(at, '/');
+
+	if (path_first)
+		snprintf(bad, sizeof bad, "%s%s", url, suffix);
+	else /* no user, no path: postgresql://host:port<suffix> */
+		snprintf(bad, sizeof bad, "postgresql://%.*s%s", (int)(path - at - 1), at + 1, suffix);
+	CHECK_INT(migrate_target_open_flags(&t, bad, 0, &err), code);
+	CHECK_INT(migrate_target_open_flags(&t, bad, MIGRATE_OPEN_CHECK, &err), code);
+	CHECK(t == NULL);
 }
 
 /* What the probe leaves to libpq gets libpq's answer, and its errors. */
@@ -225,6 +293,11 @@ TEST(probe_leaves_the_rest_to_libpq)
 		  MIGRATE_ECONNECT);
 	CHECK(strstr(err.message, "secret") == NULL);
 	CHECK_INT(migrate_target_open_flags(&t, url, 0x80, &err), MIGRATE_EINVAL);
+	/* URLs libpq reads otherwise than they look: libpq's errors with the flag as without it. */
+	bad_as_without(url, "?%6Digrate_schema=zz", 1, MIGRATE_ECONNECT); /* not the driver's: libpq's unknown one */
+	bad_as_without(url, "?migrate_schema=", 1, MIGRATE_EINVAL);
+	bad_as_without(url, "?migrate_schema=" SIXTY_FOUR "bcdefghijklmnop", 1, MIGRATE_EINVAL);
+	bad_as_without(url, "?migrate_schema=a%09b", 1, MIGRATE_EINVAL);
 	/* The target serves the other calls: through the module, opened then. */
 	CHECK_OK(migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err), &err);
 	CHECK_OK(migrate_down(t, plan, 1, NULL, &err), &err);
@@ -239,11 +312,32 @@ TEST(probe_leaves_the_rest_to_libpq)
 	/* A fault at the probe's connection, then at its read: libpq's turn, the same answer. */
 	migrate__fault_arm(MIGRATE__FAULT_STMT, 0, MIGRATE__FAULT_FAIL);
 	if (migrate__fault_passed() >= 0) {
+		long n;
 		migrate__fault_arm(MIGRATE__FAULT_STMT, 1, MIGRATE__FAULT_FAIL);
 		CHECK_INT(through_libpq(url, plan, "an injected fault"), MIGRATE_CHECK_PENDING);
 		migrate__fault_arm(MIGRATE__FAULT_STMT, 2, MIGRATE__FAULT_FAIL);
 		CHECK_INT(through_libpq(url, plan, "check reads the history through libpq"), MIGRATE_CHECK_PENDING);
 		migrate__fault_arm(0, 0, MIGRATE__FAULT_FAIL);
+		/* Every allocation of the probe's open and check failing in turn: the answer, or out of memory. */
+		for (n = 1; n < 100000; n++) {
+			long passed;
+			int rc;
+			state = -1;
+			migrate__fault_arm(MIGRATE__FAULT_ALLOC, n, MIGRATE__FAULT_FAIL);
+			rc = migrate_target_open_flags(&t, url, MIGRATE_OPEN_CHECK, &err);
+			if (rc == 0) {
+				rc = migrate_check(t, plan, &state, &err);
+				migrate_target_close(t);
+			}
+			passed = migrate__fault_passed();
+			migrate__fault_arm(0, 0, MIGRATE__FAULT_FAIL);
+			if (rc != 0 && rc != MIGRATE_ENOMEM)
+				harness_fail(__FILE__, __LINE__, "allocation %ld failing: %d (%s)", n, rc, err.message);
+			CHECK(rc != 0 || state == MIGRATE_CHECK_PENDING);
+			if (passed < n)
+				break;
+		}
+		CHECK(n > 3);
 	}
 #endif
 	migrate_plan_destroy(plan);
@@ -286,6 +380,14 @@ TEST(probe_authentication_and_tls)
 	pgt_exec(c, "SELECT pg_reload_conf()");
 	snprintf(url, sizeof url, "postgresql://postgres@%s/postgres", host);
 	up_elsewhere(url, plan, 2);
+	/* The process's own user and database (libpq's defaults) exist here: a URL without a user that
+	 * libpq reads as user "host", password "port?..." on host nowhere.invalid is libpq's error. */
+	snprintf(hba, sizeof hba, "CREATE ROLE \"%s\" LOGIN SUPERUSER", getpwuid(geteuid())->pw_name);
+	pgt_exec(c, hba);
+	snprintf(hba, sizeof hba, "CREATE DATABASE \"%s\"", getpwuid(geteuid())->pw_name);
+	pgt_exec(c, hba);
+	snprintf(url, sizeof url, "postgresql://postgres@%s/x", host);
+	bad_as_without(url, "?application_name=x@nowhere.invalid", 0, MIGRATE_ECONNECT);
 
 	/* A cleartext password (percent-encoded in the URL): the probe's own. */
 	snprintf(url, sizeof url, "postgresql://pw_clear:s3cr%%3At%%40x@%s/postgres", host);

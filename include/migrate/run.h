@@ -53,11 +53,13 @@ MIGRATE_EXPORT(int) migrate_target_open(migrate_target_t **out, const char *url,
  * On PostgreSQL the library then connects with a frontend of its own and
  * reads the history without loading the PostgreSQL module and libpq, which
  * is about half of such a probe's time, when the URL asks for nothing but
- * one host name or address, a port, a user, a password, a database,
+ * one host name, IPv4 address or socket directory (in the URL or its
+ * `host` parameter), a port, a user, a password, a database,
  * `sslmode` disable, allow or prefer, `application_name` and
  * `migrate_schema`; no PG* environment variable but PGPASSWORD is set;
  * Kerberos is not configured; and the server offers no TLS and asks for
- * no authentication but trust or a cleartext password. Anything else, or
+ * no authentication but trust, a cleartext password or SCRAM-SHA-256 with
+ * an ASCII password (peer, over a socket, is the server's). Anything else, or
  * any failure of that connection or its read, goes through libpq as
  * migrate_target_open() does: the answers, and the errors, are libpq's.
  *
