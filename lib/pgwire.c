@@ -508,7 +508,10 @@ static void b64_encode(migrate_buf_t *out, const unsigned char *p, size_t n)
 		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
 		migrate_buf_append_c(out, b64[v >> 18]);
 		migrate_buf_append_c(out, b64[(v >> 12) & 63]);
-		migrate_buf_append_c(out, i + 1 < n ? b64[(v >> 6) & 63] : '=');
+		if (i + 1 < n)
+			migrate_buf_append_c(out, b64[(v >> 6) & 63]);
+		else
+			migrate_buf_append_c(out, '=');
 		migrate_buf_append_c(out, '=');
 	}
 }
