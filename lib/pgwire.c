@@ -172,12 +172,13 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 	if (colon) {
 		long port;
 		n = (size_t)(end - colon - 1);
-		if (n == 0 || n > 5 || strspn(colon + 1, "0123456789") < n)
+		if (n == 0 || n > 10 || strspn(colon + 1, "0123456789") < n)
 			return false;
 		port = strtol(colon + 1, NULL, 10);
 		if (port < 1 || port > 65535)
 			return false;
-		memcpy(u->port, colon + 1, n);
+		snprintf(u->port, sizeof u->port, "%ld",
+			 port); /* as libpq reads it: a socket's name has no leading 0 */
 	} else {
 		memcpy(u->port, "5432", 5);
 	}
@@ -545,22 +546,6 @@ static long b64_decode(const char *s, size_t n, unsigned char *out, size_t size)
 	return (long)len;
 }
 
-/* The value of attribute `name` ("r=", "s=", "i=", "v=") in a SCRAM message, and its length. */
-static const char *scram_attr(const char *msg, const char *name, size_t *n)
-{
-	const char *p = msg;
-
-	for (;;) {
-		if (strncmp(p, name, 2) == 0) {
-			*n = strcspn(p + 2, ",");
-			return p + 2;
-		}
-		if (!(p = strchr(p, ',')))
-			return NULL;
-		p++;
-	}
-}
-
 /* The server's next SASL message of `kind` (11 continue, 12 final) into `out`. */
 static int sasl_message(migrate__pgw *w, uint32_t kind, char *out, size_t size)
 {
@@ -625,9 +610,13 @@ static int scram(migrate__pgw *w, const pgw_url *u, const unsigned char *mechs, 
 	auth = migrate__buf_new(NULL);
 	if (send_buf(w, b) != 0 || sasl_message(w, 11, first, sizeof first) != 0)
 		goto done;
-	r = strncmp(first, "r=", 2) == 0 ? scram_attr(first, "r=", &rn) : NULL; /* no extension first (m=) */
-	sv = scram_attr(first, "s=", &sn);
-	iv = scram_attr(first, "i=", &in);
+	/* r, s and i in this order, as libpq reads them (an extension first, m=, is refused). */
+	r = strncmp(first, "r=", 2) == 0 ? first + 2 : NULL;
+	rn = r ? strcspn(r, ",") : 0;
+	sv = r && strncmp(r + rn, ",s=", 3) == 0 ? r + rn + 3 : NULL;
+	sn = sv ? strcspn(sv, ",") : 0;
+	iv = sv && strncmp(sv + sn, ",i=", 3) == 0 ? sv + sn + 3 : NULL;
+	in = iv ? strcspn(iv, ",") : 0;
 	if (!r || !sv || !iv || rn <= strlen(cnonce) || strncmp(r, cnonce, strlen(cnonce)) != 0 || in == 0 || in > 6 ||
 	    strspn(iv, "0123456789") != in || (salt_len = b64_decode(sv, sn, salt, sizeof salt)) <= 0)
 		goto done;
@@ -666,7 +655,9 @@ static int scram(migrate__pgw *w, const pgw_url *u, const unsigned char *mechs, 
 	if (send_secret(w, b) != 0 || sasl_message(w, 12, final_msg, sizeof final_msg) != 0)
 		goto done;
 	/* The server proves it knows the password too: otherwise the read is libpq's to refuse. */
-	if (!(v = scram_attr(final_msg, "v=", &vn)) || b64_decode(v, vn, verify, sizeof verify) != 32) {
+	v = strncmp(final_msg, "v=", 2) == 0 ? final_msg + 2 : NULL;
+	vn = v ? strcspn(v, ",") : 0;
+	if (!v || b64_decode(v, vn, verify, sizeof verify) != 32) {
 		*why = "the server's SCRAM signature does not verify";
 		goto done;
 	}
@@ -693,6 +684,7 @@ done:
 static int authenticate(migrate__pgw *w, const pgw_url *u, const char **why)
 {
 	const unsigned char *body;
+	bool sasl_done = false;
 	migrate_buf_t *b;
 	size_t len, at;
 	char type;
@@ -714,7 +706,12 @@ static int authenticate(migrate__pgw *w, const pgw_url *u, const char **why)
 			if (send_secret(w, b) != 0)
 				return -1;
 			break;
-		case 10: /* AuthenticationSASL: the mechanisms follow */
+		case 10: /* AuthenticationSASL: the mechanisms follow; once, as libpq takes it */
+			if (sasl_done) {
+				*why = "the server asks for SASL authentication twice";
+				return -1;
+			}
+			sasl_done = true;
 			if (scram(w, u, body + 4, len - 4, why) != 0)
 				return -1;
 			break;

@@ -1435,6 +1435,129 @@ def case_postgres_check_loads_while_connecting():
     work.cleanup()
 
 
+class FakeScramServer:
+    """A PostgreSQL server of its own words on 127.0.0.1, for the frontend `check` uses without libpq:
+    it asks for SCRAM-SHA-256 with the right signature (it knows the password) and then misbehaves as
+    `mode` says ("order": s and i swapped in its first message; "final": an attribute before v= in its
+    last; "twice": SCRAM asked for again once done). Its first connection records how far the client
+    went; every later one (libpq's) is refused with an error. Not a database: nothing is read from it."""
+
+    PASSWORD = "fake-pass"
+
+    def __init__(self, mode):
+        import base64, hashlib, hmac
+        self.b64, self.hashlib, self.hmac = base64, hashlib, hmac
+        self.mode = mode
+        self.events = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def recv_exact(self, conn, n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def message(self, conn, expected):
+        """The client's next message, of kind `expected`; anything else (its Terminate) ends the talk."""
+        kind = self.recv_exact(conn, 1)
+        size = struct.unpack("!I", self.recv_exact(conn, 4))[0]
+        body = self.recv_exact(conn, size - 4)
+        if kind != expected:
+            raise EOFError
+        return kind, body
+
+    def startup(self, conn):
+        size = struct.unpack("!I", self.recv_exact(conn, 4))[0]
+        body = self.recv_exact(conn, size - 4)
+        if struct.unpack("!I", body[:4])[0] == 80877103:  # SSLRequest
+            conn.sendall(b"N")
+            size = struct.unpack("!I", self.recv_exact(conn, 4))[0]
+            self.recv_exact(conn, size - 4)
+
+    def auth(self, conn, code, data=b""):
+        conn.sendall(b"R" + struct.pack("!II", 8 + len(data), code) + data)
+
+    def scram(self, conn):
+        self.auth(conn, 10, b"SCRAM-SHA-256\0\0")
+        kind, body = self.message(conn, b"p")
+        first = body[body.index(b"\0") + 5:].decode()
+        bare = first[3:]
+        nonce = bare.split("r=", 1)[1] + "fakeservernonce"
+        salt = b"0123456789abcdef"
+        attrs = ["r=" + nonce, "s=" + self.b64.b64encode(salt).decode(), "i=4096"]
+        if self.mode == "order":
+            attrs[1], attrs[2] = attrs[2], attrs[1]
+        server_first = ",".join(attrs)
+        self.auth(conn, 11, server_first.encode())
+        kind, body = self.message(conn, b"p")
+        self.events.append("client-final")
+        final = body.decode()
+        without_proof = final[:final.index(",p=")]
+        salted = self.hashlib.pbkdf2_hmac("sha256", self.PASSWORD.encode(), salt, 4096)
+        server_key = self.hmac.new(salted, b"Server Key", "sha256").digest()
+        auth_message = ",".join([bare, server_first, without_proof]).encode()
+        signature = self.b64.b64encode(self.hmac.new(server_key, auth_message, "sha256").digest()).decode()
+        self.auth(conn, 12, (("x=junk," if self.mode == "final" else "") + "v=" + signature).encode())
+
+    def serve(self):
+        first = True
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    self.startup(conn)
+                    if not first:
+                        error = b"SFATAL\0C28000\0Mfake server refuses libpq\0\0"
+                        conn.sendall(b"E" + struct.pack("!I", 4 + len(error)) + error)
+                        continue
+                    first = False
+                    self.scram(conn)
+                    if self.mode == "twice":
+                        self.auth(conn, 10, b"SCRAM-SHA-256\0\0")
+                        self.message(conn, b"p")
+                        self.events.append("scram again")
+                    self.auth(conn, 0)
+                    conn.sendall(b"Z\0\0\0\5I")
+                    self.message(conn, b"P")
+                    self.events.append("query")
+                except (EOFError, OSError, ValueError):
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def case_postgres_check_refuses_a_hostile_scram_server():
+    """`check`'s frontend (no libpq) leaves a server whose SCRAM messages libpq would refuse to libpq:
+    attributes out of order, an attribute before the server's signature, SCRAM asked for twice. It never
+    reads through such a server; libpq's refusal is the error told."""
+    work = Work("pgscramfake")
+    plan = work.write("plan.json", '{"plan": "p", "versions": [{"id": 1, "steps": [{"op": "sql", '
+                      '"up": "SELECT 1", "down": "SELECT 1"}]}]}')
+    for mode, why, reached in (("order", "the server's SCRAM exchange", []),
+                               ("final", "the server's SCRAM signature does not verify", ["client-final"]),
+                               ("twice", "the server asks for SASL authentication twice", ["client-final"])):
+        server = FakeScramServer(mode)
+        try:
+            url = "postgresql://someone:%s@127.0.0.1:%d/app" % (FakeScramServer.PASSWORD, server.port)
+            r = expect(mig(url, plan, "-v", "check"), 1,
+                       "check connects through libpq: " + why, "fake server refuses libpq", where="err")
+            check(FakeScramServer.PASSWORD not in r.out + r.err, "password printed: %r" % r)
+            check(server.events == reached, "%s: the frontend went as far as %r" % (mode, server.events))
+        finally:
+            server.close()
+    work.cleanup()
+
+
 def case_postgres_killed_run_frees_its_lock():
     """A run killed (SIGKILL) in a long statement does not keep the plan's lock: its backend notices the
     closed connection within a second and ends, so the next run gets the lock at once, not when the

@@ -145,10 +145,10 @@ static void up_elsewhere(const char *url, const migrate_plan_t *plan, uint64_t v
 /*
  * `url` (postgresql://user@host:port/db) on the socket of the suite's
  * server (scripts/pg-server.sh names its directory beside the URL file): the directory
- * as the URL's host, %-encoded, or (param) as its host parameter. False
+ * as the URL's host, %-encoded, its port after `zeros`, or (param) as its host parameter. False
  * when the server was given by its URL alone.
  */
-static bool socket_url(const char *url, char *out, size_t size, int param)
+static bool socket_url(const char *url, char *out, size_t size, int param, const char *zeros)
 {
 	const char *file = getenv("MIGRATE_PG_URL_FILE"), *at = strchr(url, '@'), *port, *db;
 	char dir[400], enc[1200];
@@ -174,7 +174,8 @@ static bool socket_url(const char *url, char *out, size_t size, int param)
 	if (param)
 		snprintf(out, size, "%.*s@%.*s%s?host=%s", (int)(at - url), url, (int)(db - port), port, db, dir);
 	else
-		snprintf(out, size, "%.*s@%s%.*s%s", (int)(at - url), url, enc, (int)(db - port), port, db);
+		snprintf(out, size, "%.*s@%s:%s%.*s%s", (int)(at - url), url, enc, zeros, (int)(db - port - 1),
+			 port + 1, db);
 	return true;
 }
 
@@ -231,9 +232,12 @@ TEST(probe_answers_as_the_driver)
 	same_answer(url, other, MIGRATE_CHECK_PENDING);
 	CHECK_INT(pgt_int(c, "SELECT count(*) FROM \"Odd \"\"Schema\"\"\"._migrate_history"), 6);
 	/* Over the server's socket: its directory %-encoded as the URL's host, then as the host parameter. */
-	if (socket_url(url, schema_url, sizeof schema_url, 0)) {
+	if (socket_url(url, schema_url, sizeof schema_url, 0, "")) {
 		same_answer(schema_url, plan, MIGRATE_CHECK_MISMATCH);
-		CHECK(socket_url(url, schema_url, sizeof schema_url, 1));
+		CHECK(socket_url(url, schema_url, sizeof schema_url, 1, ""));
+		same_answer(schema_url, plan, MIGRATE_CHECK_MISMATCH);
+		/* A port written with a leading zero: the socket's name has the number, as libpq reads it. */
+		CHECK(socket_url(url, schema_url, sizeof schema_url, 0, "0"));
 		same_answer(schema_url, plan, MIGRATE_CHECK_MISMATCH);
 	}
 	PQfinish(c);
