@@ -68,8 +68,9 @@ TEST(by_parts_matches_openssl)
 				migrate__sha256_update(&c, data + b, len - b);
 				migrate__sha256_final(&c, mine);
 				if (memcmp(mine, md, 32) != 0)
-					harness_fail(__FILE__, __LINE__, "%zu bytes in parts %zu, %zu, %zu differ from OpenSSL",
-						     len, a, b - a, len - b);
+					harness_fail(__FILE__, __LINE__,
+						     "%zu bytes in parts %zu, %zu, %zu differ from OpenSSL", len, a,
+						     b - a, len - b);
 			}
 		}
 	}
