@@ -246,6 +246,7 @@ _PROTOTYPES = {
     "migrate_plan_save_dir": (c_int, [c_void_p, c_char_p, _ERR]),
     # run.h
     "migrate_target_open": (c_int, [_PP, c_char_p, _ERR]),
+    "migrate_target_open_flags": (c_int, [_PP, c_char_p, c_uint, _ERR]),
     "migrate_target_close": (None, [c_void_p]),
     "migrate_target_driver_name": (c_char_p, [c_void_p]),
     "migrate_target_native_handle": (c_void_p, [c_void_p]),

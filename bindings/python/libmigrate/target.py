@@ -20,6 +20,9 @@ from typing import Any, Callable, Dict, List, Optional
 from . import _lib
 from ._util import CallContext, call, cstr, current_context, invalid, record, required, text, uint
 from .errors import _enum_or_int
+
+# migrate_target_open_flags()'s MIGRATE_OPEN_CHECK (<migrate/run.h>).
+OPEN_CHECK = 0x1
 from .plan import Plan
 
 __all__ = [
@@ -383,14 +386,23 @@ class Target:
         return t
 
     @classmethod
-    def open(cls, url: str) -> "Target":
+    def open(cls, url: str, *, for_check: bool = False) -> "Target":
         """Opens a target from a URL: ``sqlite:PATH``, ``sqlite::memory:``,
         ``postgresql://...``, ``mongodb://host/db`` (drivers built into the
         library) or a registered scheme. NotFoundError for an unknown
         scheme, ConnectError when the database cannot be reached; passwords
-        never appear in messages."""
+        never appear in messages.
+
+        ``for_check=True`` (MIGRATE_OPEN_CHECK): the target answers
+        :meth:`check` first, a start-up probe; on PostgreSQL the library
+        then reads the history without loading libpq where the URL and the
+        server allow it (see ``<migrate/run.h>``), and connects through
+        libpq for anything else."""
         out = ctypes.c_void_p()
-        call(_lib.lib().migrate_target_open, ctypes.byref(out), required(url, "url"))
+        if for_check:
+            call(_lib.lib().migrate_target_open_flags, ctypes.byref(out), required(url, "url"), OPEN_CHECK)
+        else:
+            call(_lib.lib().migrate_target_open, ctypes.byref(out), required(url, "url"))
         return cls._new(out.value, True)
 
     @staticmethod

@@ -97,6 +97,22 @@ def portable_plan(name: str = "ops") -> lm.Plan:
 
 
 
+def test_open_for_check_answers_as_open(backend: Any) -> None:
+    """Target.open(url, for_check=True) (MIGRATE_OPEN_CHECK) answers check as a plain open does, and
+    serves the other calls too."""
+    db = backend
+    plan = portable_plan()
+    with lm.Target.open(db.url, for_check=True) as t:
+        assert t.check(plan) == lm.CheckState.PENDING
+        t.up(plan, 1)
+    for for_check in (True, False):
+        with lm.Target.open(db.url, for_check=for_check) as t:
+            assert t.check(plan) == lm.CheckState.PENDING
+            d = t.check_details(plan)
+            assert d.database_version == 1 and d.pending == len(plan) - 1
+    assert db.exists("people")
+
+
 def test_every_portable_op_up_and_down(backend: Any) -> None:
     db = backend
     plan = portable_plan()
