@@ -6,12 +6,13 @@
  * needs a socket, the startup message and one extended-protocol exchange.
  *
  * It is an accelerator, never a second way to fail: it takes only URLs
- * whose meaning it knows exactly as libpq reads them (one host name,
- * IPv4 address or socket directory, a port, user, password, database, sslmode disable, allow or
- * prefer, application_name, migrate_schema), no PG* environment variable
- * but PGPASSWORD, and no Kerberos set-up. Anything else it meets (a server
- * that offers TLS, an authentication other than trust or a password, an
- * error, a short read) makes it give up, and the caller goes through libpq
+ * whose meaning it knows exactly as libpq reads them (one host name, IPv4
+ * address or socket directory, a port, user, password, database, sslmode
+ * disable, allow or prefer, application_name, migrate_schema), no PG*
+ * environment variable but PGPASSWORD, and no Kerberos set-up. Anything
+ * else it meets (a server that offers TLS, an authentication other than
+ * trust, a cleartext password or SCRAM-SHA-256, an error, a short read)
+ * makes it give up, and the caller goes through libpq
  * as migrate_target_open() does, which then reports what there is to
  * report. Its rows reach the caller only once the whole read succeeded.
  */
@@ -138,8 +139,7 @@ static bool plain_environment(void)
 
 static bool url_parse(const char *url, pgw_url *u, const char **why)
 {
-	const char *p, *auth, *end, *at, *colon, *host;
-	const char *pw;
+	const char *p, *auth, *end, *at, *colon, *host, *pw, *bad;
 	size_t n;
 
 	memset(u, 0, sizeof *u);
@@ -177,8 +177,8 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 		port = strtol(colon + 1, NULL, 10);
 		if (port < 1 || port > 65535)
 			return false;
-		snprintf(u->port, sizeof u->port, "%ld",
-			 port); /* as libpq reads it: a socket's name has no leading 0 */
+		/* As libpq reads it: a socket's name has no leading 0. */
+		snprintf(u->port, sizeof u->port, "%ld", port);
 	} else {
 		memcpy(u->port, "5432", 5);
 	}
@@ -199,7 +199,7 @@ static bool url_parse(const char *url, pgw_url *u, const char **why)
 	}
 	if (!u->host[0])
 		return false; /* libpq's default socket directory is libpq's to know */
-	if (u->schema_set && !migrate__ident_ok(u->schema, strlen(u->schema), &pw))
+	if (u->schema_set && !migrate__ident_ok(u->schema, strlen(u->schema), &bad))
 		return false; /* the driver's error to give */
 	if (!plain_environment()) {
 		*why = "libpq's environment variables or Kerberos are set";
@@ -287,10 +287,12 @@ static int send_all(migrate__pgw *w, const void *data, size_t n)
 	return 0;
 }
 
+/* Sends the messages in `b` and frees it, wiped: some hold a password or a proof. */
 static int send_buf(migrate__pgw *w, migrate_buf_t *b)
 {
 	int rc = b->failed ? -1 : send_all(w, b->str, b->len);
 
+	explicit_bzero(b->str, b->len);
 	migrate__buf_free(b, true);
 	return rc;
 }
@@ -433,16 +435,6 @@ static int startup(migrate__pgw *w, const pgw_url *u, const char **why)
 	migrate_buf_append_c(b, '\0');
 	end_msg(b, at);
 	return send_buf(w, b);
-}
-
-/* Sends a message holding a secret, and wipes it. */
-static int send_secret(migrate__pgw *w, migrate_buf_t *b)
-{
-	int rc = b->failed ? -1 : send_all(w, b->str, b->len);
-
-	explicit_bzero(b->str, b->len);
-	migrate__buf_free(b, true);
-	return rc;
 }
 
 /* ---- SCRAM-SHA-256 (RFC 5802, RFC 7677) as libpq does it without TLS: no channel binding ---- */
@@ -652,17 +644,15 @@ static int scram(migrate__pgw *w, const pgw_url *u, const unsigned char *mechs, 
 	migrate_buf_printf(b, "c=biws,r=%.*s,p=", (int)rn, r);
 	b64_encode(b, proof, sizeof proof);
 	end_msg(b, at);
-	if (send_secret(w, b) != 0 || sasl_message(w, 12, final_msg, sizeof final_msg) != 0)
+	if (send_buf(w, b) != 0 || sasl_message(w, 12, final_msg, sizeof final_msg) != 0)
 		goto done;
 	/* The server proves it knows the password too: otherwise the read is libpq's to refuse. */
 	v = strncmp(final_msg, "v=", 2) == 0 ? final_msg + 2 : NULL;
 	vn = v ? strcspn(v, ",") : 0;
-	if (!v || b64_decode(v, vn, verify, sizeof verify) != 32) {
-		*why = "the server's SCRAM signature does not verify";
-		goto done;
-	}
-	for (i = 0, k = 0; i < 32; i++)
-		k |= (size_t)(verify[i] ^ sig[i]);
+	k = !v || b64_decode(v, vn, verify, sizeof verify) != 32;
+	if (!k)
+		for (i = 0; i < 32; i++) /* every byte, whatever the first ones are */
+			k |= (size_t)(verify[i] ^ sig[i]);
 	if (k != 0) {
 		*why = "the server's SCRAM signature does not verify";
 		goto done;
@@ -703,7 +693,7 @@ static int authenticate(migrate__pgw *w, const pgw_url *u, const char **why)
 			at = begin_msg(b, 'p');
 			put_str(b, u->password);
 			end_msg(b, at);
-			if (send_secret(w, b) != 0)
+			if (send_buf(w, b) != 0)
 				return -1;
 			break;
 		case 10: /* AuthenticationSASL: the mechanisms follow; once, as libpq takes it */
@@ -850,7 +840,7 @@ int migrate__pgw_states(migrate__pgw *w, const char *plan, migrate_record_fn fn,
 	b = migrate__buf_new(NULL);
 	at = begin_msg(b, 'P');
 	put_str(b, "");
-	put_str(b, sql->str ? sql->str : "");
+	put_str(b, sql->str);
 	put16(b, 0);
 	end_msg(b, at);
 	at = begin_msg(b, 'B');

@@ -15,8 +15,7 @@ static pthread_mutex_t registry_mutex = PTHREAD_MUTEX_INITIALIZER;
 static const migrate_driver_t *registered[MAX_REGISTERED];
 static size_t nregistered;
 
-/* The registered driver for `url`, else the built-in one (loading its
- * module); *out is NULL when none knows the scheme. */
+/* The driver registered for `url`'s scheme, or NULL. */
 static const migrate_driver_t *registered_for_url(const char *url)
 {
 	const migrate_driver_t *found = NULL;
@@ -30,6 +29,8 @@ static const migrate_driver_t *registered_for_url(const char *url)
 	return found;
 }
 
+/* The registered driver for `url`, else the built-in one (loading its
+ * module); *out is NULL when none knows the scheme. */
 static int driver_for_url(const char *url, const migrate_driver_t **out, migrate_error_t *err)
 {
 	*out = registered_for_url(url);
