@@ -57,6 +57,25 @@ bench_result_t bench_summary(const bench_result_t *rounds, int n)
 	return s;
 }
 
+bench_ratio_t bench_paired(const bench_result_t *base, const bench_result_t *runs, int n)
+{
+	bench_ratio_t r = {0, 0, 0};
+	double v[64];
+	int i;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		v[i] = base[i].seconds / runs[i].seconds;
+	if (n < 1)
+		return r;
+	qsort(v, (size_t)n, sizeof v[0], by_double);
+	r.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	r.min = v[0];
+	r.max = v[n - 1];
+	return r;
+}
+
 double bench_now_s(void)
 {
 	struct timespec ts;

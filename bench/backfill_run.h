@@ -28,4 +28,14 @@ bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32
  * the longest batch of any round, the largest peak memory. */
 bench_result_t bench_summary(const bench_result_t *rounds, int n);
 
+/* How much faster a method ran than `base`, round by round: the median, the
+ * smallest and the largest over n rounds of base[i].seconds / runs[i].seconds.
+ * Each round runs its methods within seconds of each other, so a slow phase of
+ * the machine (minutes long on a shared host) weighs on both sides of a ratio
+ * instead of on whichever method it happened to fall. */
+typedef struct bench_ratio {
+	double median, min, max;
+} bench_ratio_t;
+bench_ratio_t bench_paired(const bench_result_t *base, const bench_result_t *runs, int n);
+
 #endif
