@@ -37,11 +37,11 @@ static int by_double(const void *a, const void *b)
 bench_result_t bench_summary(const bench_result_t *rounds, int n)
 {
 	bench_result_t s = {0, 0, 0, 0};
-	double secs[64], batches[64];
+	double secs[BENCH_MAX_ROUNDS], batches[BENCH_MAX_ROUNDS];
 	int i;
 
-	if (n > 64)
-		n = 64;
+	if (n > BENCH_MAX_ROUNDS)
+		n = BENCH_MAX_ROUNDS;
 	for (i = 0; i < n; i++) {
 		secs[i] = rounds[i].seconds;
 		batches[i] = (double)rounds[i].batches;
@@ -57,14 +57,27 @@ bench_result_t bench_summary(const bench_result_t *rounds, int n)
 	return s;
 }
 
+void bench_rounds(int nmethods, int rounds, bench_result_t (*run)(void *ctx, int method), void *ctx,
+		  bench_result_t (*runs)[BENCH_MAX_ROUNDS])
+{
+	int round, m;
+
+	for (round = 0; round < rounds && round < BENCH_MAX_ROUNDS; round++)
+		for (m = 0; m < nmethods; m++) {
+			int method = (m + round) % nmethods;
+
+			runs[method][round] = run(ctx, method);
+		}
+}
+
 bench_ratio_t bench_paired(const bench_result_t *base, const bench_result_t *runs, int n)
 {
 	bench_ratio_t r = {0, 0, 0};
-	double v[64];
+	double v[BENCH_MAX_ROUNDS];
 	int i;
 
-	if (n > 64)
-		n = 64;
+	if (n > BENCH_MAX_ROUNDS)
+		n = BENCH_MAX_ROUNDS;
 	for (i = 0; i < n; i++)
 		v[i] = base[i].seconds / runs[i].seconds;
 	if (n < 1)

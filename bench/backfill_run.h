@@ -24,6 +24,15 @@ void bench_die(const char *what, const char *msg);
  * (0: sized by time); exits the benchmark on any error. */
 bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32_t batch_size);
 
+#define BENCH_MAX_ROUNDS 64
+
+/* Runs each of nmethods methods `rounds` times (at most BENCH_MAX_ROUNDS),
+ * the methods taking turns in an order that rotates each round, so that a
+ * slow moment of the machine does not fall on one method:
+ * runs[m][r] = run(ctx, m) of round r. */
+void bench_rounds(int nmethods, int rounds, bench_result_t (*run)(void *ctx, int method), void *ctx,
+		  bench_result_t (*runs)[BENCH_MAX_ROUNDS]);
+
 /* The summary of n rounds of one method: the median seconds and batches,
  * the longest batch of any round, the largest peak memory. */
 bench_result_t bench_summary(const bench_result_t *rounds, int n);

@@ -157,6 +157,25 @@ static void verify(PGconn *c, int expr)
 	PQclear(r);
 }
 
+typedef struct method_ctx {
+	PGconn *c;
+	const char *url;
+	int expr;
+	long rows;
+} method_ctx_t;
+
+/* Method 0: the single UPDATE; 1: libmigrate sized by time; 2: in 1,000-row batches; 3: by hand. */
+static result_t run_method(void *payload, int method)
+{
+	const method_ctx_t *m = payload;
+	result_t r = method == 0   ? run_single(m->c, m->expr)
+		     : method == 3 ? run_hand(m->c, m->expr, m->rows)
+				   : run_libmigrate(m->c, m->url, m->expr, method == 1 ? 0 : 1000);
+
+	verify(m->c, m->expr);
+	return r;
+}
+
 /* "1.02x (0.93-1.10)": the median of the rounds' ratios and their range; "-" for none. */
 static void ratio_text(char *out, size_t size, const bench_ratio_t *q)
 {
@@ -183,7 +202,7 @@ static void row(long rows, int expr, const char *method, const result_t *r, cons
 int main(int argc, char **argv)
 {
 	long sizes[8] = {100000, 1000000};
-	int nsizes = 0, rounds = 3, i, expr, round, m;
+	int nsizes = 0, rounds = 3, i, expr;
 	PGconn *c;
 
 	if (argc < 2) {
@@ -196,7 +215,7 @@ int main(int argc, char **argv)
 		else if (nsizes < 8)
 			sizes[nsizes++] = strtol(argv[i], NULL, 10);
 	}
-	if (rounds < 1 || rounds > 64)
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		die("--rounds", "between 1 and 64");
 	if (!nsizes)
 		nsizes = 2;
@@ -219,19 +238,12 @@ int main(int argc, char **argv)
 	for (i = 0; i < nsizes; i++) {
 		make_source(c, sizes[i]);
 		for (expr = 0; expr < 2; expr++) {
-			static bench_result_t runs[4][64];
+			static bench_result_t runs[4][BENCH_MAX_ROUNDS];
+			method_ctx_t ctx = {c, argv[1], expr, sizes[i]};
 			result_t single, hand, timed, fixed;
 			bench_ratio_t q[6], none;
 
-			for (round = 0; round < rounds; round++)
-				for (m = 0; m < 4; m++) {
-					int method = (m + round) % 4;
-					runs[method][round] = method == 0   ? run_single(c, expr)
-							      : method == 3 ? run_hand(c, expr, sizes[i])
-									    : run_libmigrate(c, argv[1], expr,
-											     method == 1 ? 0 : 1000);
-					verify(c, expr);
-				}
+			bench_rounds(4, rounds, run_method, &ctx, runs);
 			single = bench_summary(runs[0], rounds);
 			hand = bench_summary(runs[3], rounds);
 			timed = bench_summary(runs[1], rounds);

@@ -2,7 +2,8 @@
  * Backfill on SQLite: libmigrate's batched backfill against the single
  * UPDATE that does the same work, over N rows of a database file.
  *
- *   bench_sqlite_backfill [DIR] [ROWS ...]     (default: /tmp, 100000 1000000)
+ *   bench_sqlite_backfill [DIR] [--rounds N] [ROWS ...]
+ *                         (default: /tmp, 3 rounds of 100000 and 1000000)
  *
  * The two expressions of the PostgreSQL benchmark: the length of a JSON
  * array column, and a count of matching rows in another table. For each,
@@ -10,7 +11,10 @@
  * with fixed 1,000-row batches, on identical fresh copies of the table.
  * Printed: seconds, rows/s, throughput relative to the UPDATE, the longest
  * batch (its write transaction), the batches, and the peak resident memory
- * of the process that ran libmigrate (a child process of its own).
+ * of the process that ran libmigrate (a child process of its own). As in
+ * the PostgreSQL benchmark, the methods take turns for N rounds; seconds
+ * and batches are medians, the longest batch and the memory the worst
+ * round, and the ratio the median (and range) of the rounds' own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,38 +120,67 @@ static result_t run_libmigrate(const char *dir, int expr, uint32_t batch_size)
 	return bench_run_backfill(url, backfill_json[expr], batch_size);
 }
 
-static void row(long rows, int expr, const char *method, const result_t *r, double base)
+typedef struct method_ctx {
+	const char *dir;
+	int expr;
+} method_ctx_t;
+
+/* Method 0: the single UPDATE; 1: libmigrate sized by time; 2: in 1,000-row batches. */
+static result_t run_method(void *payload, int method)
+{
+	const method_ctx_t *m = payload;
+
+	return method == 0 ? run_single(m->dir, m->expr) : run_libmigrate(m->dir, m->expr, method == 1 ? 0 : 1000);
+}
+
+static void row(long rows, int expr, const char *method, const result_t *r, const bench_ratio_t *q)
 {
 	char rss[32] = "-";
 
 	if (r->rss_kib)
 		snprintf(rss, sizeof rss, "%ld", r->rss_kib);
-	printf("| %ld | %s | %s | %.2f | %.0f | %.2fx | %.1f | %ld | %s |\n", rows, expr_name[expr], method, r->seconds,
-	       (double)rows / r->seconds, base / r->seconds, r->max_held_ms, r->batches, rss);
+	printf("| %ld | %s | %s | %.2f | %.0f | %.2fx (%.2f-%.2f) | %.1f | %ld | %s |\n", rows, expr_name[expr], method,
+	       r->seconds, (double)rows / r->seconds, q->median, q->min, q->max, r->max_held_ms, r->batches, rss);
 	fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const method_name[] = {"single UPDATE", "libmigrate, 200 ms batches",
+						  "libmigrate, 1000-row batches"};
 	long sizes[8] = {100000, 1000000};
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	char path[600];
-	int nsizes = 2, i, expr;
+	int nsizes = 0, rounds = 3, i, expr, m;
 
-	if (argc > 2)
-		for (nsizes = 0; nsizes < 8 && nsizes + 2 < argc; nsizes++)
-			sizes[nsizes] = strtol(argv[nsizes + 2], NULL, 10);
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = atoi(argv[++i]);
+		else if (nsizes < 8)
+			sizes[nsizes++] = strtol(argv[i], NULL, 10);
+	}
+	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
+		die("--rounds", "between 1 and 64");
+	if (!nsizes)
+		nsizes = 2;
+	printf("%d rounds each; seconds and batches: medians; the longest batch and peak RSS: the worst round; vs "
+	       "UPDATE: the median (and range) of the rounds' own ratios\n\n",
+	       rounds);
 	printf("| rows | expression | method | seconds | rows/s | vs UPDATE | longest write txn ms | batches | peak RSS "
 	       "KiB |\n|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
 	for (i = 0; i < nsizes; i++) {
 		make_source(dir, sizes[i]);
 		for (expr = 0; expr < 2; expr++) {
-			result_t single = run_single(dir, expr), timed, fixed;
-			row(sizes[i], expr, "single UPDATE", &single, single.seconds);
-			timed = run_libmigrate(dir, expr, 0);
-			row(sizes[i], expr, "libmigrate, 200 ms batches", &timed, single.seconds);
-			fixed = run_libmigrate(dir, expr, 1000);
-			row(sizes[i], expr, "libmigrate, 1000-row batches", &fixed, single.seconds);
+			static bench_result_t runs[3][BENCH_MAX_ROUNDS];
+			method_ctx_t ctx = {dir, expr};
+
+			bench_rounds(3, rounds, run_method, &ctx, runs);
+			for (m = 0; m < 3; m++) {
+				result_t r = bench_summary(runs[m], rounds);
+				bench_ratio_t q = bench_paired(runs[0], runs[m], rounds);
+
+				row(sizes[i], expr, method_name[m], &r, &q);
+			}
 		}
 	}
 	snprintf(path, sizeof path, "%s/bench_src.db", dir);
