@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +56,21 @@ bench_result_t bench_summary(const bench_result_t *rounds, int n)
 	s.seconds = n % 2 ? secs[n / 2] : (secs[n / 2 - 1] + secs[n / 2]) / 2;
 	s.batches = (long)batches[n / 2];
 	return s;
+}
+
+int bench_args(int argc, char **argv, int first, long sizes[8], int kept, int *rounds)
+{
+	int i, n = 0;
+
+	for (i = first; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			*rounds = atoi(argv[++i]);
+		else if (n < 8)
+			sizes[n++] = strtol(argv[i], NULL, 10);
+	}
+	if (*rounds < 1 || *rounds > BENCH_MAX_ROUNDS)
+		bench_die("--rounds", "between 1 and 64");
+	return n ? n : kept;
 }
 
 void bench_rounds(int nmethods, int rounds, bench_result_t (*run)(void *ctx, int method), void *ctx,

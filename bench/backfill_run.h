@@ -33,6 +33,12 @@ bench_result_t bench_run_backfill(const char *url, const char *step_json, uint32
 void bench_rounds(int nmethods, int rounds, bench_result_t (*run)(void *ctx, int method), void *ctx,
 		  bench_result_t (*runs)[BENCH_MAX_ROUNDS]);
 
+/* Reads "[--rounds N] [ROWS ...]" from argv[first..]: *rounds (unchanged
+ * when not given; exits unless 1..BENCH_MAX_ROUNDS) and up to 8 sizes into
+ * sizes, which keeps its own when none is given. Returns the sizes' count,
+ * given or kept (`kept`). */
+int bench_args(int argc, char **argv, int first, long sizes[8], int kept, int *rounds);
+
 /* The summary of n rounds of one method: the median seconds and batches,
  * the longest batch of any round, the largest peak memory. */
 bench_result_t bench_summary(const bench_result_t *rounds, int n);

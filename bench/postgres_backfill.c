@@ -202,23 +202,14 @@ static void row(long rows, int expr, const char *method, const result_t *r, cons
 int main(int argc, char **argv)
 {
 	long sizes[8] = {100000, 1000000};
-	int nsizes = 0, rounds = 3, i, expr;
+	int nsizes, rounds = 3, i, expr;
 	PGconn *c;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s URL [--rounds N] [ROWS ...]\n", argv[0]);
 		return 2;
 	}
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (nsizes < 8)
-			sizes[nsizes++] = strtol(argv[i], NULL, 10);
-	}
-	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
-		die("--rounds", "between 1 and 64");
-	if (!nsizes)
-		nsizes = 2;
+	nsizes = bench_args(argc, argv, 2, sizes, 2, &rounds);
 	c = PQconnectdb(argv[1]);
 	if (PQstatus(c) != CONNECTION_OK)
 		die("connect", PQerrorMessage(c));

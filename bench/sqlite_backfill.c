@@ -151,18 +151,9 @@ int main(int argc, char **argv)
 	long sizes[8] = {100000, 1000000};
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	char path[600];
-	int nsizes = 0, rounds = 3, i, expr, m;
+	int nsizes, rounds = 3, i, expr, m;
 
-	for (i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			rounds = atoi(argv[++i]);
-		else if (nsizes < 8)
-			sizes[nsizes++] = strtol(argv[i], NULL, 10);
-	}
-	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
-		die("--rounds", "between 1 and 64");
-	if (!nsizes)
-		nsizes = 2;
+	nsizes = bench_args(argc, argv, 2, sizes, 2, &rounds);
 	printf("%d rounds each; seconds and batches: medians; the longest batch and peak RSS: the worst round; vs "
 	       "UPDATE: the median (and range) of the rounds' own ratios\n\n",
 	       rounds);
