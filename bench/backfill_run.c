@@ -64,7 +64,7 @@ int bench_args(int argc, char **argv, int first, long sizes[8], int kept, int *r
 
 	for (i = first; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			*rounds = atoi(argv[++i]);
+			*rounds = (int)strtol(argv[++i], NULL, 10);
 		else if (n < 8)
 			sizes[n++] = strtol(argv[i], NULL, 10);
 	}

@@ -195,7 +195,7 @@ static void row(long rows, int expr, const char *method, const result_t *r, cons
 	ratio_text(single, sizeof single, vs_single);
 	ratio_text(hand, sizeof hand, vs_hand);
 	printf("%-9ld %-13s %-27s %8.2f %10.0f %19s %19s %12.1f %8ld %10s\n", rows, expr_name[expr], method, r->seconds,
-	       rows / r->seconds, single, hand, r->max_held_ms, r->batches, rss);
+	       (double)rows / r->seconds, single, hand, r->max_held_ms, r->batches, rss);
 	fflush(stdout);
 }
 
