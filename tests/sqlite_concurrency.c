@@ -4,6 +4,7 @@
  * busy lock names its holder; the lock file is removed by the last target
  * to close, and kept while another holds a lock on it.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -247,4 +248,49 @@ TEST(same_process_second_target_waits)
 	CHECK(!lock_file_exists(n.path));
 	migrate_plan_destroy(p);
 	migrate_plan_destroy(other);
+}
+
+/*
+ * Opening a target reads the file's schema (so that it overlaps a plan's
+ * loading), but without the busy timeout: while another connection holds
+ * the file's exclusive lock, open returns at once instead of waiting the
+ * 10 s timeout here and again at the first statement; that statement waits
+ * for the lock as before, and answers once it is free.
+ */
+static void *release_later(void *payload)
+{
+	sqlite3 *holder = payload;
+
+	usleep(300 * 1000);
+	sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+TEST(open_does_not_wait_for_a_held_lock)
+{
+	const char *path = harness_path("held.sqlite");
+	migrate_target_t *t = NULL;
+	migrate_plan_t *p = counting_plan();
+	migrate_check_state_t state;
+	sqlite3 *holder = NULL;
+	pthread_t thread;
+	int64_t t0, opened, checked;
+
+	CHECK_INT(sqlite3_open(path, &holder), SQLITE_OK);
+	CHECK_INT(
+		sqlite3_exec(holder, "CREATE TABLE a (x); BEGIN EXCLUSIVE; INSERT INTO a VALUES (1)", NULL, NULL, NULL),
+		SQLITE_OK);
+	t0 = harness_mono_ms();
+	CHECK_OK(migrate_target_open(&t, tu_url(path), &err), &err);
+	opened = harness_mono_ms() - t0;
+	CHECK(opened < 2000);
+	CHECK_INT(pthread_create(&thread, NULL, release_later, holder), 0);
+	CHECK_OK(migrate_check(t, p, &state, &err), &err);
+	checked = harness_mono_ms() - t0;
+	pthread_join(thread, NULL);
+	CHECK_INT(state, MIGRATE_CHECK_PENDING);
+	CHECK(checked >= 250); /* it waited for the lock */
+	migrate_target_close(t);
+	sqlite3_close(holder);
+	migrate_plan_destroy(p);
 }
