@@ -257,23 +257,29 @@ TEST(seed003_sweep_kill)
  * cut at 45% of the 120 ms budget. It writes row 1500 through stall(),
  * which sleeps two seconds the first time (a sequence counts, outside any
  * transaction): that batch is cut, its copy rolled back with it, and done
- * again smaller.
+ * again smaller. It also counts each row's events, through the grouped
+ * join of range batches (an integer column matched to the key): the
+ * counted rows' range is the batch's.
  */
 static const char timed_plan[] =
 	"{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
-	"{\"op\":\"backfill\",\"table\":\"ranged\",\"set\":{\"n\":{\"sql\":\"n + 1 + CASE WHEN id = 1500 THEN stall() ELSE 0 END\"}},"
+	"{\"op\":\"backfill\",\"table\":\"ranged\",\"set\":{\"n\":{\"sql\":\"n + 1 + CASE WHEN id = 1500 THEN stall() ELSE 0 END\"},"
+	"\"events\":{\"count\":{\"table\":\"ranged_events\",\"match\":{\"ref\":\"id\"}}}},"
 	"\"keep\":\"ranged_n_kept\"}]}]}";
 
 static void seed_timed(const char *url)
 {
 	PGconn *c = pgt_connect(url);
 
-	pgt_exec(c, "CREATE TABLE ranged (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0) "
+	pgt_exec(c, "CREATE TABLE ranged (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0, events bigint) "
 		    "WITH (autovacuum_enabled = false); "
 		    "INSERT INTO ranged SELECT g, g % 5 FROM ("
 		    "SELECT generate_series(1, 1000) UNION ALL SELECT generate_series(1201, 1700) UNION ALL "
 		    "SELECT generate_series(2400, 2450) UNION ALL SELECT generate_series(2900, 2910)) s(g); "
 		    "ANALYZE ranged; "
+		    "CREATE TABLE ranged_events (id integer PRIMARY KEY, ref integer); "
+		    "INSERT INTO ranged_events SELECT g, 1 + (g * 7) % 2950 FROM generate_series(1, 4000) g; "
+		    "CREATE INDEX ranged_events_ref ON ranged_events (ref); "
 		    "CREATE SEQUENCE stalls; "
 		    "CREATE FUNCTION stall() RETURNS integer LANGUAGE plpgsql AS $$ BEGIN "
 		    "IF nextval('stalls') = 1 THEN PERFORM pg_sleep(2); END IF; RETURN 0; END $$");
@@ -303,6 +309,7 @@ static const char *const timed_reaches[] = {
 	"backfill \"ranged\": a batch of",                  /* a batch cut */
 	"the next batch starts there",                      /* a jump over a gap */
 	"the next batch of the resumed step starts there",  /* and a resumed step's */
+	"count(_migrate_c.\"ref\") AS _migrate_n",          /* the count, a grouped join */
 	NULL,
 };
 

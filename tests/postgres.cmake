@@ -22,7 +22,7 @@ function(migrate_pg_fixture)
 endfunction()
 
 set(_pg_util postgres_util.c)
-foreach(_name postgres_ops postgres_resume postgres_lock postgres_seeds postgres_lint postgres_probe)
+foreach(_name postgres_ops postgres_backfill postgres_resume postgres_lock postgres_seeds postgres_lint postgres_probe)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${_name}.c)
     set(_extra "")
     if(_name STREQUAL "postgres_seeds")

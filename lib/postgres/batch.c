@@ -24,6 +24,10 @@
  * of key values after the last one, as wide as the time sizing says
  * (choose_range), and the UPDATE's keys are bound as bigint.
  *
+ * A count of the set matched on a one-column integer key by an integer
+ * column of the counted table is computed for the batch's rows at once, a
+ * grouped join over the batch's key range (see grouped_head()).
+ *
  * With "keep", the kept table and its unique key (the primary key's
  * columns) are created once before the batches, and each batch copies the
  * old values of its rows there just before its UPDATE, in its transaction,
@@ -55,17 +59,19 @@ typedef struct batch {
 	const char *table;
 	char *pk[MAX_PK];
 	size_t npk;
-	int pk_known;             /* read from the catalog (else render shows a placeholder) */
-	migrate_sql_t first;      /* the first batch's last key: no key condition; $1 = offset */
-	migrate_sql_t next;       /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
-	migrate_sql_t upd_first;  /* the first batch's UPDATE: $1..$npk = its last key */
-	migrate_sql_t upd_next;   /* a later one's: $1..$npk = previous last key, then its own */
-	migrate_sql_t keep_first; /* "keep": the old values of the rows upd_first writes, same parameters */
-	migrate_sql_t keep_next;  /* and of those upd_next writes */
-	int keep;                 /* the step has "keep" */
-	int64_t int_max;          /* a one-column integer key: its type's largest value; else 0 */
-	int range;                /* batches are ranges of that key's values, not counts of rows */
-	int64_t key_min, key_max; /* range: the smallest key, the largest when last read */
+	int pk_known;              /* read from the catalog (else render shows a placeholder) */
+	migrate_sql_t first;       /* the first batch's last key: no key condition; $1 = offset */
+	migrate_sql_t next;        /* a later batch's: $1..$npk = previous last key, $npk+1 = offset */
+	migrate_sql_t upd_first;   /* the first batch's UPDATE: $1..$npk = its last key */
+	migrate_sql_t upd_next;    /* a later one's: $1..$npk = previous last key, then its own */
+	migrate_sql_t keep_first;  /* "keep": the old values of the rows upd_first writes, same parameters */
+	migrate_sql_t keep_next;   /* and of those upd_next writes */
+	int keep;                  /* the step has "keep" */
+	int64_t int_max;           /* a one-column integer key: its type's largest value; else 0 */
+	int range;                 /* batches are ranges of that key's values, not counts of rows */
+	int64_t key_min, key_max;  /* range: the smallest key, the largest when last read */
+	int grouped;               /* a count of the set is computed per batch as a join (grouped_head) */
+	migrate_sql_count_t count; /* that count */
 } batch_t;
 
 static double mono_ms(void)
@@ -134,6 +140,46 @@ static int read_pk(batch_t *b, migrate_error_t *err)
 cleanup:
 	PQclear(res);
 	migrate__buf_free(qt, true);
+	return rc;
+}
+
+/*
+ * Whether a count of the set can be lowered as a grouped join
+ * (grouped_head): the step's key is one integer column, the count matches
+ * it with an integer column of the counted table (so that the batch's key
+ * range is that column's range too: the same values in the same order), and
+ * no name of the join's can collide with the table's: its own name is not
+ * the join's alias, it has no column named as the join's outputs.
+ */
+static int read_grouped(batch_t *b, migrate_error_t *err)
+{
+	migrate_buf_t *other, *ours;
+	const char *p[3];
+	PGresult *res = NULL;
+	int rc;
+
+	if (b->npk != 1 || b->int_max <= 0 || strcmp(b->op, "backfill") != 0 || !strcmp(b->table, "_migrate_g") ||
+	    !migrate__sql_count_keyed(b->doc, b->pk[0], &b->count))
+		return 0;
+	other = migrate__buf_new(NULL);
+	ours = migrate__buf_new(NULL);
+	migrate__pg_ident(other, b->count.table);
+	migrate__pg_ident(ours, b->table);
+	p[0] = other->str;
+	p[1] = b->count.matched;
+	p[2] = ours->str;
+	rc = migrate__pg_exec(
+		b->t,
+		"SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
+		"AND NOT attisdropped AND atttypid IN ('int2'::regtype, 'int4'::regtype, "
+		"'int8'::regtype)) AND NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
+		"to_regclass($3) AND attname IN ('_migrate_k', '_migrate_n') AND NOT attisdropped)",
+		3, p, &res, "reading the counted column's type", err);
+	if (rc == 0)
+		b->grouped = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	migrate__buf_free(other, true);
+	migrate__buf_free(ours, true);
 	return rc;
 }
 
@@ -221,13 +267,73 @@ static int build(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *er
 	return 0;
 }
 
+/* <alias>."col" > $1::bigint AND <alias>."col" <= $2::bigint; the first batch's: <= $1::bigint. */
+static void grouped_range(migrate_sql_t *q, const char *alias, const char *col, int with_key)
+{
+	if (with_key) {
+		migrate__sql_printf(q, "%s.", alias);
+		migrate__sql_ident(q, col);
+		migrate__sql_append(q, " > $1::bigint AND ");
+	}
+	migrate__sql_printf(q, "%s.", alias);
+	migrate__sql_ident(q, col);
+	migrate__sql_printf(q, " <= $%d::bigint", with_key ? 2 : 1);
+}
+
+/*
+ * The head of a batch's UPDATE whose count is a grouped join: each row of
+ * the batch's key range and the number of its counted rows, which one scan
+ * of the counted column's range finds (an index's, where there is one)
+ * instead of a subquery per row:
+ *   UPDATE "t" SET "c" = _migrate_g._migrate_n, <the others> FROM (SELECT
+ *     _migrate_s."id" AS _migrate_k, count(_migrate_c."x") AS _migrate_n
+ *     FROM "t" AS _migrate_s LEFT JOIN "o" AS _migrate_c ON <the count's
+ *     match and where> AND <the range of _migrate_c."x"> WHERE <the range
+ *     of _migrate_s."id"> GROUP BY _migrate_s."id") AS _migrate_g
+ *   WHERE "t"."id" = _migrate_g._migrate_k AND
+ * The count's rows in the range are all those matched to a key in it:
+ * both columns are integers. The range's bounds are the UPDATE's own
+ * parameters, as bigint.
+ */
+static int grouped_head(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
+{
+	int rc;
+
+	if ((rc = migrate__sql_update_set(q, b->doc, b->count.column, "_migrate_g._migrate_n", err)))
+		return rc;
+	migrate__sql_append(q, " FROM (SELECT _migrate_s.");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, " AS _migrate_k, count(_migrate_c.");
+	migrate__sql_ident(q, b->count.matched);
+	migrate__sql_append(q, ") AS _migrate_n FROM ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, " AS _migrate_s LEFT JOIN ");
+	if ((rc = migrate__sql_count_join(q, &b->count, b->table, "_migrate_s", "_migrate_c", err)))
+		return rc;
+	migrate__sql_append(q, " AND ");
+	grouped_range(q, "_migrate_c", b->count.matched, with_key);
+	migrate__sql_append(q, " WHERE ");
+	grouped_range(q, "_migrate_s", b->pk[0], with_key);
+	migrate__sql_append(q, " GROUP BY _migrate_s.");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, ") AS _migrate_g WHERE ");
+	migrate__sql_ident(q, b->table);
+	migrate__sql_append(q, ".");
+	migrate__sql_ident(q, b->pk[0]);
+	migrate__sql_append(q, " = _migrate_g._migrate_k AND ");
+	return 0;
+}
+
+static void key_range_after(batch_t *b, migrate_sql_t *q);
+
 /* UPDATE "t" SET ... WHERE [<range><range_sep>]<the step's rows>. */
 static int update_of(batch_t *b, migrate_sql_t *q, const char *range_sep, void (*range)(batch_t *, migrate_sql_t *),
 		     migrate_error_t *err)
 {
 	int rc;
 
-	if ((rc = migrate__sql_update_head(q, b->doc, err)))
+	if ((rc = b->grouped && range ? grouped_head(b, q, range == key_range_after, err)
+				      : migrate__sql_update_head(q, b->doc, err)))
 		return rc;
 	if (range) {
 		range(b, q);
@@ -321,6 +427,8 @@ static int keep_keyless(const batch_t *b, migrate_error_t *err)
 
 static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char *op, migrate_error_t *err)
 {
+	int rc;
+
 	memset(b, 0, sizeof *b);
 	b->t = t;
 	b->doc = doc;
@@ -333,7 +441,9 @@ static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char 
 	migrate__sql_init(&b->keep_next, &migrate__pg_dialect, t);
 	b->table = migrate__doc_str(doc, "table");
 	b->keep = bson_has_field(doc, "keep");
-	return read_pk(b, err);
+	if ((rc = read_pk(b, err)))
+		return rc;
+	return read_grouped(b, err);
 }
 
 /* ---- render -------------------------------------------------------------- */
@@ -401,6 +511,11 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 		migrate_buf_append(out, "-- with batches sized by time and an integer key of dense values (a row for "
 					"every two values at least), the first statement is not sent: the batch's last "
 					"key is the last one before plus the batch's size, bound as bigint\n");
+	if (b.grouped)
+		migrate_buf_printf(out,
+				   "-- \"%s\" is counted for the batch's rows at once, a grouped join: \"%s\".\"%s\" "
+				   "and the key are integers, so the batch's key range bounds the counted rows too\n",
+				   b.count.column, b.count.table, b.count.matched);
 	migrate_buf_printf(
 		out,
 		"-- batches in primary-key order, each in its own transaction with its journal "

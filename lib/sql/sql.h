@@ -144,6 +144,29 @@ int migrate__sql_where(migrate_sql_t *q, const bson_t *filter, const char *quali
 int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, migrate_error_t *err);
 
 /*
+ * A count of a backfill's `set` whose match pairs a column of the counted
+ * table with `key`, a column of the step's table: the set column it
+ * computes, the counted table and its column matched to `key` (borrowed
+ * from `step`), and the count's object. migrate__sql_count_keyed finds the
+ * first such count; false if none.
+ */
+typedef struct migrate_sql_count {
+	const char *column;
+	const char *table;
+	const char *matched;
+	bson_iter_t count;
+} migrate_sql_count_t;
+bool migrate__sql_count_keyed(const bson_t *step, const char *key, migrate_sql_count_t *out);
+
+/*
+ * Appends that count's rows as the right side of a join with the step's
+ * table aliased `row`: "other" AS <alias> ON <alias>."x" = <row>."y" AND
+ * ... AND <the count's where>. `table` names the step's table in errors.
+ */
+int migrate__sql_count_join(migrate_sql_t *q, const migrate_sql_count_t *c, const char *table, const char *row,
+			    const char *alias, migrate_error_t *err);
+
+/*
  * backfill and map_values (docs/steps.md) read `step`, their document. The
  * head of their UPDATE, up to its WHERE: UPDATE "t" SET "col" = <expression>,
  * ... for backfill; SET "col" = CASE WHEN "col" = <old> THEN <new> ... ELSE
@@ -151,6 +174,13 @@ int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, m
  * migrate__sql_row_filter.
  */
 int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error_t *err);
+/*
+ * UPDATE "t" SET ..., without the WHERE: the set column `given` (may be
+ * NULL) is set to `value`, SQL appended as is, instead of its expression
+ * (a count the caller lowers as a join, in a FROM it appends).
+ */
+int migrate__sql_update_set(migrate_sql_t *q, const bson_t *step, const char *given, const char *value,
+			    migrate_error_t *err);
 
 /*
  * The rows they update, as a boolean expression: the step's `where` (or

@@ -45,8 +45,8 @@ static int map_case(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
 	return 0;
 }
 
-/* "a" = <expression>, "b" = <expression> ... */
-static int assignments(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
+/* "a" = <expression>, "b" = <expression> ...; the column `given` = `value`, as is */
+static int assignments(migrate_sql_t *q, const bson_t *step, const char *given, const char *value, migrate_error_t *err)
 {
 	const char *table = migrate__doc_str(step, "table");
 	bson_t set, expr;
@@ -66,20 +66,28 @@ static int assignments(migrate_sql_t *q, const bson_t *step, migrate_error_t *er
 		first = false;
 		migrate__sql_ident(q, bson_iter_key(&it));
 		migrate__sql_append(q, " = ");
-		if ((rc = migrate__sql_expr(q, &expr, table, err)))
+		if (given && !strcmp(bson_iter_key(&it), given))
+			migrate__sql_append(q, value);
+		else if ((rc = migrate__sql_expr(q, &expr, table, err)))
 			return rc;
 	}
 	return 0;
+}
+
+int migrate__sql_update_set(migrate_sql_t *q, const bson_t *step, const char *given, const char *value,
+			    migrate_error_t *err)
+{
+	migrate__sql_append(q, "UPDATE ");
+	migrate__sql_ident(q, migrate__doc_str(step, "table"));
+	migrate__sql_append(q, " SET ");
+	return is_map(step) ? map_case(q, step, err) : assignments(q, step, given, value, err);
 }
 
 int migrate__sql_update_head(migrate_sql_t *q, const bson_t *step, migrate_error_t *err)
 {
 	int rc;
 
-	migrate__sql_append(q, "UPDATE ");
-	migrate__sql_ident(q, migrate__doc_str(step, "table"));
-	migrate__sql_append(q, " SET ");
-	if ((rc = is_map(step) ? map_case(q, step, err) : assignments(q, step, err)))
+	if ((rc = migrate__sql_update_set(q, step, NULL, NULL, err)))
 		return rc;
 	migrate__sql_append(q, " WHERE ");
 	return 0;
