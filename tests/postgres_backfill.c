@@ -109,6 +109,9 @@ TEST(count_as_grouped_join_equals_the_count_per_row)
 	CHECK_HAS(out, "\"hits\" is counted for the batch's rows at once, a grouped join: \"events\".\"item\"");
 	CHECK_HAS(out, "ON _migrate_c.\"kind\" = _migrate_s.\"kind\" AND _migrate_c.\"item\" = _migrate_s.\"id\" AND "
 		       "(\"_migrate_c\".\"ok\" = $3) AND _migrate_c.\"item\" > $1::bigint");
+	/* The step's filter applies to the counted rows' keys too. */
+	CHECK_HAS(out, "WHERE _migrate_s.\"id\" > $1::bigint AND _migrate_s.\"id\" <= $2::bigint AND "
+		       "(\"_migrate_s\".\"kind\" = $4) GROUP BY _migrate_s.\"id\"");
 	CHECK_HAS(out, "\"kids\" = _migrate_g._migrate_n FROM (SELECT _migrate_s.\"id\" AS _migrate_k, "
 		       "count(_migrate_c.\"parent\") AS _migrate_n FROM \"items\" AS _migrate_s LEFT JOIN \"items\"");
 	CHECK_HAS(out, "UPDATE \"items\" SET \"loose\" = (SELECT count(*) FROM \"loose\" AS _migrate_c WHERE "

@@ -289,7 +289,8 @@ static void grouped_range(migrate_sql_t *q, const char *alias, const char *col, 
  *     _migrate_s."id" AS _migrate_k, count(_migrate_c."x") AS _migrate_n
  *     FROM "t" AS _migrate_s LEFT JOIN "o" AS _migrate_c ON <the count's
  *     match and where> AND <the range of _migrate_c."x"> WHERE <the range
- *     of _migrate_s."id"> GROUP BY _migrate_s."id") AS _migrate_g
+ *     of _migrate_s."id"> [AND <the step's where>] GROUP BY _migrate_s."id")
+ *     AS _migrate_g
  *   WHERE "t"."id" = _migrate_g._migrate_k AND
  * The count's rows in the range are all those matched to a key in it:
  * both columns are integers. The range's bounds are the UPDATE's own
@@ -297,6 +298,7 @@ static void grouped_range(migrate_sql_t *q, const char *alias, const char *col, 
  */
 static int grouped_head(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
 {
+	bson_t where;
 	int rc;
 
 	if ((rc = migrate__sql_update_set(q, b->doc, b->count.column, "_migrate_g._migrate_n", err)))
@@ -314,6 +316,12 @@ static int grouped_head(batch_t *b, migrate_sql_t *q, int with_key, migrate_erro
 	grouped_range(q, "_migrate_c", b->count.matched, with_key);
 	migrate__sql_append(q, " WHERE ");
 	grouped_range(q, "_migrate_s", b->pk[0], with_key);
+	/* Only the rows the step writes are counted (a selective filter then counts few). */
+	if (migrate__doc_sub(b->doc, "where", &where)) {
+		migrate__sql_append(q, " AND ");
+		if ((rc = migrate__sql_where(q, &where, "_migrate_s", err)))
+			return rc;
+	}
 	migrate__sql_append(q, " GROUP BY _migrate_s.");
 	migrate__sql_ident(q, b->pk[0]);
 	migrate__sql_append(q, ") AS _migrate_g WHERE ");
