@@ -118,11 +118,13 @@ TEST(seed000_sweep_kill)
 
 /*
  * Batches sized by time, with the synthetic clock (a row "takes" 1 ms, the
- * budget is 120 ms, aimed at 70%): batches of 1,000, 250 (a quarter, the
- * most a batch shrinks), 84, 84 and the last 82, the same in every run (on
- * the real clock the second batch takes the other 500). The backfill is
- * not idempotent and keeps the old values, so a batch done twice or lost
- * shows in the dump.
+ * budget is 120 ms, aimed at 70%), over ids 1..1100 and 1701..2000: the
+ * rowid's values are dense enough for range batches, of 1,000 keys, 250
+ * (a quarter, the most a batch shrinks; 100 rows), then a range in the gap
+ * that writes no row, after which the next key is looked up and the batch
+ * after it starts there; the same in every run. The backfill is not
+ * idempotent and keeps the old values, so a batch done twice or lost shows
+ * in the dump.
  */
 static const char timed_plan[] = "{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"name\":\"sized by time\",\"steps\":["
 				 "{\"op\":\"backfill\",\"table\":\"legacy\",\"set\":{\"counter\":" CONF_SQL_BUMP "},"
@@ -130,11 +132,23 @@ static const char timed_plan[] = "{\"plan\":\"timed\",\"versions\":[{\"id\":1,\"
 
 static void seed_timed(const char *url)
 {
-	seed(url, 1500);
+	sqlite3 *db;
+
+	seed(url, 2000);
+	db = tu_open(url + 7);
+	tu_exec(db, "DELETE FROM legacy WHERE id BETWEEN 1101 AND 1700");
+	sqlite3_close(db);
 }
 
-/* The batches after the first are of the sizes the synthetic clock gives. */
-static const char *const timed_reaches[] = {"a batch of 250 rows", "a batch of 84 rows", NULL};
+/* Range batches, of the sizes the synthetic clock gives, and the jumps over the gap. */
+static const char *const timed_reaches[] = {
+	"batches are ranges of rowid values",
+	"a batch of 100 rows",
+	"a batch of 0 rows",
+	"up to 1700, the next batch starts there",
+	"the first batch of the resumed step starts there",
+	NULL,
+};
 
 static const conf_scenario timed = {
 	.name = "timed",
