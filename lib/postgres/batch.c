@@ -71,6 +71,7 @@ typedef struct batch {
 	int range;                 /* batches are ranges of that key's values, not counts of rows */
 	int64_t key_min, key_max;  /* range: the smallest key, the largest when last read */
 	int grouped;               /* a count of the set is computed per batch as a join (grouped_head) */
+	int group_later;           /* render: whether it is depends on a table a pending step creates */
 	migrate_sql_count_t count; /* that count */
 } batch_t;
 
@@ -145,20 +146,31 @@ cleanup:
 
 /*
  * Whether a count of the set can be lowered as a grouped join
- * (grouped_head): the step's key is one integer column, the count matches
- * it with an integer column of the counted table (so that the batch's key
- * range is that column's range too: the same values in the same order), and
- * no name of the join's can collide with the table's: its own name is not
- * the join's alias, it has no column named as the join's outputs.
+ * (grouped_head), for a batched step without a filter: the step's key is
+ * one integer column, the count matches it, and it alone, with an integer
+ * column of the counted table (so that the batch's key range is that
+ * column's range too: the same values in the same order), and no name of
+ * the join's can collide with the table's (its own name is not the join's
+ * alias, it has no column named as the join's outputs).
+ *
+ * Not with other match columns: a row updated meanwhile is written with
+ * its new values, and its count must be theirs, which the join computed
+ * from the old ones. Not with a filter: the join would bind its values a
+ * second time, and a selective one leaves few rows to count. Not for a
+ * table with inheritance children, which may repeat a key (a partitioned
+ * table's key is unique over its partitions). *later: the counted table
+ * does not exist yet (a render of a pending plan).
  */
-static int read_grouped(batch_t *b, migrate_error_t *err)
+static int read_grouped(batch_t *b, int *later, migrate_error_t *err)
 {
 	migrate_buf_t *other, *ours;
 	const char *p[3];
 	PGresult *res = NULL;
 	int rc;
 
-	if (b->npk != 1 || b->int_max <= 0 || strcmp(b->op, "backfill") != 0 || !strcmp(b->table, "_migrate_g") ||
+	*later = 0;
+	if (b->npk != 1 || b->int_max <= 0 || b->t->in_txn || strcmp(b->op, "backfill") != 0 ||
+	    bson_has_field(b->doc, "where") || !strcmp(b->table, "_migrate_g") ||
 	    !migrate__sql_count_keyed(b->doc, b->pk[0], &b->count))
 		return 0;
 	other = migrate__buf_new(NULL);
@@ -170,13 +182,17 @@ static int read_grouped(batch_t *b, migrate_error_t *err)
 	p[2] = ours->str;
 	rc = migrate__pg_exec(
 		b->t,
-		"SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 "
-		"AND NOT attisdropped AND atttypid IN ('int2'::regtype, 'int4'::regtype, "
-		"'int8'::regtype)) AND NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
-		"to_regclass($3) AND attname IN ('_migrate_k', '_migrate_n') AND NOT attisdropped)",
+		"SELECT to_regclass($1) IS NULL, EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) "
+		"AND attname = $2 AND NOT attisdropped AND atttypid IN ('int2'::regtype, 'int4'::regtype, "
+		"'int8'::regtype)) AND NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($3) AND "
+		"attname IN ('_migrate_k', '_migrate_n') AND NOT attisdropped) AND NOT EXISTS (SELECT FROM "
+		"pg_inherits JOIN pg_class ON pg_class.oid = inhparent WHERE inhparent = to_regclass($3) AND "
+		"relkind <> 'p')",
 		3, p, &res, "reading the counted column's type", err);
-	if (rc == 0)
-		b->grouped = PQgetvalue(res, 0, 0)[0] == 't';
+	if (rc == 0) {
+		*later = PQgetvalue(res, 0, 0)[0] == 't';
+		b->grouped = PQgetvalue(res, 0, 1)[0] == 't';
+	}
 	PQclear(res);
 	migrate__buf_free(other, true);
 	migrate__buf_free(ours, true);
@@ -289,8 +305,7 @@ static void grouped_range(migrate_sql_t *q, const char *alias, const char *col, 
  *     _migrate_s."id" AS _migrate_k, count(_migrate_c."x") AS _migrate_n
  *     FROM "t" AS _migrate_s LEFT JOIN "o" AS _migrate_c ON <the count's
  *     match and where> AND <the range of _migrate_c."x"> WHERE <the range
- *     of _migrate_s."id"> [AND <the step's where>] GROUP BY _migrate_s."id")
- *     AS _migrate_g
+ *     of _migrate_s."id"> GROUP BY _migrate_s."id") AS _migrate_g
  *   WHERE "t"."id" = _migrate_g._migrate_k AND
  * The count's rows in the range are all those matched to a key in it:
  * both columns are integers. The range's bounds are the UPDATE's own
@@ -298,7 +313,6 @@ static void grouped_range(migrate_sql_t *q, const char *alias, const char *col, 
  */
 static int grouped_head(batch_t *b, migrate_sql_t *q, int with_key, migrate_error_t *err)
 {
-	bson_t where;
 	int rc;
 
 	if ((rc = migrate__sql_update_set(q, b->doc, b->count.column, "_migrate_g._migrate_n", err)))
@@ -316,12 +330,6 @@ static int grouped_head(batch_t *b, migrate_sql_t *q, int with_key, migrate_erro
 	grouped_range(q, "_migrate_c", b->count.matched, with_key);
 	migrate__sql_append(q, " WHERE ");
 	grouped_range(q, "_migrate_s", b->pk[0], with_key);
-	/* Only the rows the step writes are counted (a selective filter then counts few). */
-	if (migrate__doc_sub(b->doc, "where", &where)) {
-		migrate__sql_append(q, " AND ");
-		if ((rc = migrate__sql_where(q, &where, "_migrate_s", err)))
-			return rc;
-	}
 	migrate__sql_append(q, " GROUP BY _migrate_s.");
 	migrate__sql_ident(q, b->pk[0]);
 	migrate__sql_append(q, ") AS _migrate_g WHERE ");
@@ -451,7 +459,7 @@ static int batch_init(batch_t *b, pg_target_t *t, const bson_t *doc, const char 
 	b->keep = bson_has_field(doc, "keep");
 	if ((rc = read_pk(b, err)))
 		return rc;
-	return read_grouped(b, err);
+	return read_grouped(b, &b->group_later, err);
 }
 
 /* ---- render -------------------------------------------------------------- */
@@ -519,6 +527,12 @@ int migrate__pg_batch_render(pg_target_t *t, const bson_t *doc, const char *op, 
 		migrate_buf_append(out, "-- with batches sized by time and an integer key of dense values (a row for "
 					"every two values at least), the first statement is not sent: the batch's last "
 					"key is the last one before plus the batch's size, bound as bigint\n");
+	if (!b.grouped && (b.group_later || (!b.pk_known && !bson_has_field(doc, "where") &&
+					     migrate__sql_count_keyed(doc, b.pk[0], &b.count))))
+		migrate_buf_printf(out,
+				   "-- \"%s\" is counted for each batch's rows at once, a grouped join, when the "
+				   "step runs with an integer key and \"%s\".\"%s\" an integer column; else as below\n",
+				   b.count.column, b.count.table, b.count.matched);
 	if (b.grouped)
 		migrate_buf_printf(out,
 				   "-- \"%s\" is counted for the batch's rows at once, a grouped join: \"%s\".\"%s\" "

@@ -117,17 +117,15 @@ bool migrate__sql_count_keyed(const bson_t *step, const char *key, migrate_sql_c
 			continue;
 		bson_iter_document(&e, &len, &data);
 		bson_init_static(&cnt, data, len);
-		if (!migrate__doc_str(&cnt, "table") || !migrate__doc_sub(&cnt, "match", &match))
+		if (!migrate__doc_str(&cnt, "table") || !migrate__doc_sub(&cnt, "match", &match) ||
+		    bson_count_keys(&match) != 1 || !bson_iter_init(&m, &match) || !bson_iter_next(&m) ||
+		    !BSON_ITER_HOLDS_UTF8(&m) || strcmp(bson_iter_utf8(&m, NULL), key) != 0)
 			continue;
-		bson_iter_init(&m, &match);
-		while (bson_iter_next(&m))
-			if (BSON_ITER_HOLDS_UTF8(&m) && !strcmp(bson_iter_utf8(&m, NULL), key)) {
-				out->column = bson_iter_key(&it);
-				out->table = migrate__doc_str(&cnt, "table");
-				out->matched = bson_iter_key(&m);
-				out->count = e;
-				return true;
-			}
+		out->column = bson_iter_key(&it);
+		out->table = migrate__doc_str(&cnt, "table");
+		out->matched = bson_iter_key(&m);
+		out->count = e;
+		return true;
 	}
 	return false;
 }

@@ -144,11 +144,11 @@ int migrate__sql_where(migrate_sql_t *q, const bson_t *filter, const char *quali
 int migrate__sql_expr(migrate_sql_t *q, const bson_t *expr, const char *table, migrate_error_t *err);
 
 /*
- * A count of a backfill's `set` whose match pairs a column of the counted
- * table with `key`, a column of the step's table: the set column it
- * computes, the counted table and its column matched to `key` (borrowed
- * from `step`), and the count's object. migrate__sql_count_keyed finds the
- * first such count; false if none.
+ * A count of a backfill's `set` whose match is one column of the counted
+ * table paired with `key`, a column of the step's table, and nothing else:
+ * the set column it computes, the counted table and its column matched to
+ * `key` (borrowed from `step`), and the count's object.
+ * migrate__sql_count_keyed finds the first such count; false if none.
  */
 typedef struct migrate_sql_count {
 	const char *column;
