@@ -466,9 +466,9 @@ static int range_start(batch_t *b, int64_t rows, migrate_error_t *err)
 	int64_t min = 0, max = 0, after;
 	int rc, empty;
 
-	if (!bson_empty(&b->after) && !after_rowid(b, &after))
-		return 0; /* a journaled key this step did not write: batches find their last keys */
-	if ((rc = rowid_bounds(b, &min, &max, &empty, err)) || empty || min == INT64_MIN || rows <= 0)
+	if (rows <= 0 || (!bson_empty(&b->after) && !after_rowid(b, &after)))
+		return 0; /* nothing left, or a journaled key this step did not write */
+	if ((rc = rowid_bounds(b, &min, &max, &empty, err)) || empty || min == INT64_MIN)
 		return rc;
 	if ((double)rows * 2 < (double)max - (double)min + 1)
 		return 0;
